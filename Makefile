@@ -1,0 +1,40 @@
+# Fieldcase: `make run` starts the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: run test lint bench screenshots installer clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	QT_QPA_PLATFORM= $(PY) -m app.demo
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen FIELDCASE_TEST_FAST_KDF=1 $(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) -m bench.run_all
+
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m app.ui.screenshots docs/screenshots
+
+installer: $(STAMP)
+	$(PY) -m installer.build
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

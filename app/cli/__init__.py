@@ -1,0 +1,1 @@
+"""``fieldcase``: the core actions without a window, for IT, automation and tests."""

@@ -1,0 +1,66 @@
+"""Entry point of the ``fieldcase`` command.
+
+Each ``app.cli.cmd_*`` module listed in :data:`COMMAND_MODULES` exposes
+``register(subparsers: argparse._SubParsersAction) -> None`` and sets ``func`` on each parser it
+adds with ``parser.set_defaults(func=...)``; ``func(args) -> int`` returns the exit code.
+Errors a person can cause are raised as :class:`app.errors.FieldcaseError` and printed here,
+in one place, as a plain-English line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.errors import FieldcaseError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "app.cli.cmd_profile",  # init, passwd, backups, restore
+    "app.cli.cmd_cases",  # case, cases, note, visit, warning, document
+)
+
+log = logging.getLogger("fieldcase.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldcase",
+        description="Fieldcase: offline-first, encrypted casework for field staff.",
+    )
+    parser.add_argument("--version", action="version", version=f"Fieldcase {__version__}")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="profile folder (default: env FIELDCASE_PROFILE, else your user data folder)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args) or 0)
+    except FieldcaseError as err:
+        if err.detail:
+            log.info("command failed: %s", err.detail)
+        print(err.message, file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("Stopped. Nothing you saved has been lost.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

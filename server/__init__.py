@@ -1,0 +1,1 @@
+"""The Fieldcase central service (FastAPI + SQLModel; PostgreSQL in production, SQLite embedded)."""

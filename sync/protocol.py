@@ -1,0 +1,270 @@
+"""The Fieldcase sync protocol, version 1: the one definition of what crosses the wire.
+
+Imported by the central service (``server/``) and the laptop's engine (``sync/engine``).
+Human documentation lives in ``docs/protocol.md``; keep the two in step.
+
+Every request carries ``X-Fieldcase-Protocol: <PROTOCOL_VERSION>``; authenticated requests
+carry ``Authorization: Bearer <token>``. Bodies may be gzip-compressed
+(``Content-Encoding: gzip``) both ways. Every error is an :class:`ErrorBody` with a
+machine-readable :class:`ErrorCode`; only ``device_revoked`` ever tells a laptop to wipe itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sync.records import RecordKind
+
+PROTOCOL_VERSION = 1
+#: The oldest client protocol the service still accepts.
+MIN_PROTOCOL_VERSION = 1
+PROTOCOL_HEADER = "X-Fieldcase-Protocol"
+
+MAX_PUSH_CHANGES = 500
+DEFAULT_PAGE_BYTES = 256 * 1024
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+DOCUMENT_CHUNK_BYTES = 1024 * 1024
+
+#: JSON value of one field.
+FieldValue = Any
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# ----------------------------------------------------------------------------------- errors
+
+
+class ErrorCode(StrEnum):
+    DEVICE_REVOKED = "device_revoked"  # 401: wipe this laptop's local data
+    TOKEN_EXPIRED = "token_expired"  # 401: get a new access token with the device credential
+    UNAUTHENTICATED = "unauthenticated"  # 401: missing or unknown token / wrong password
+    PROTOCOL_UNSUPPORTED = "protocol_unsupported"  # 426: the laptop must be updated
+    RATE_LIMITED = "rate_limited"  # 429: wait Retry-After seconds
+    FORBIDDEN = "forbidden"  # 403: not yours to see or change
+    NOT_FOUND = "not_found"  # 404
+    VALIDATION = "validation"  # 422: malformed request
+    CONFLICT = "conflict"  # 409: e.g. a document upload at the wrong offset
+    ACCOUNT_DISABLED = "account_disabled"  # 403
+    SERVER_ERROR = "server_error"  # 500
+
+
+ERROR_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.DEVICE_REVOKED: 401,
+    ErrorCode.TOKEN_EXPIRED: 401,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.PROTOCOL_UNSUPPORTED: 426,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.VALIDATION: 422,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.ACCOUNT_DISABLED: 403,
+    ErrorCode.SERVER_ERROR: 500,
+}
+
+
+class ErrorBody(Wire):
+    code: ErrorCode
+    message: str  # plain English, safe to show a caseworker
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------- accounts, devices
+
+
+class LoginRequest(Wire):
+    """POST /v1/auth/login"""
+
+    username: str
+    password: str
+
+
+class TokenResponse(Wire):
+    access_token: str
+    expires_at: datetime
+    username: str
+    team: str
+    role: str  # caseworker | manager | admin
+    server_time: datetime
+
+
+class EnrolRequest(Wire):
+    """POST /v1/devices/enrol (user token). Registers this laptop."""
+
+    device_name: str = Field(max_length=200)
+
+
+class EnrolResponse(Wire):
+    device_id: UUID
+    device_secret: str  # kept inside the encrypted profile; background sync uses it alone
+    recovery_secret: str  # wraps the database key for password recovery; never stored unwrapped
+    server_time: datetime
+
+
+class DeviceTokenRequest(Wire):
+    """POST /v1/auth/device-token: a fresh access token from the device credential."""
+
+    device_id: UUID
+    device_secret: str
+
+
+class RecoveryResponse(Wire):
+    """GET /v1/devices/{device_id}/recovery (user token, i.e. an online sign-in)."""
+
+    device_id: UUID
+    recovery_secret: str
+
+
+# ------------------------------------------------------------------------------ push
+
+
+class Change(Wire):
+    """One edit made on a laptop. ``change_id`` makes a replayed push harmless."""
+
+    change_id: UUID
+    kind: RecordKind
+    record_id: UUID
+    case_id: UUID  # the case this record belongs to (a case's own id for kind=case)
+    base_version: int = Field(ge=0)  # the record version the edit was made on; 0 = new record
+    fields: dict[str, FieldValue]  # only the fields this change sets
+    resolves: list[UUID] = Field(default_factory=list)  # conflict ids this change settles
+    made_at: datetime  # laptop clock, informational only
+
+
+class PushRequest(Wire):
+    """POST /v1/sync/push"""
+
+    changes: list[Change] = Field(max_length=MAX_PUSH_CHANGES)
+
+
+class ChangeStatus(StrEnum):
+    APPLIED = "applied"  # merged into the central record
+    DUPLICATE = "duplicate"  # this change id was applied before; nothing done again
+    CONFLICT = "conflict"  # applied, but some fields clashed and were kept as conflicts
+    REJECTED = "rejected"  # refused (forbidden, invalid); see error. Never silently dropped
+
+
+class ConflictInfo(Wire):
+    """A field edited on two sides. The value that reached the service first is kept in the
+    record; the other is kept here until a person resolves it."""
+
+    conflict_id: UUID
+    kind: RecordKind
+    record_id: UUID
+    case_id: UUID
+    field: str
+    kept_value: FieldValue  # in the record now (arrived first)
+    kept_by: str
+    kept_at: datetime
+    other_value: FieldValue  # arrived second, not applied
+    other_by: str
+    other_at: datetime
+    resolved: bool = False
+    resolved_value: FieldValue = None
+    resolved_by: str | None = None
+
+
+class ChangeResult(Wire):
+    change_id: UUID
+    status: ChangeStatus
+    version: int | None = None  # record version after the change
+    conflicts: list[ConflictInfo] = Field(default_factory=list)
+    error: ErrorBody | None = None
+
+
+class PushResponse(Wire):
+    results: list[ChangeResult]
+    server_time: datetime
+
+
+# ------------------------------------------------------------------------------ pull
+
+
+class RecordState(Wire):
+    """A record as the service holds it now (all fields)."""
+
+    kind: RecordKind
+    record_id: UUID
+    case_id: UUID
+    version: int
+    fields: dict[str, FieldValue]
+    updated_at: datetime
+    updated_by: str
+
+
+class PullRequest(Wire):
+    """POST /v1/sync/pull"""
+
+    cursor: str | None = None  # opaque; None = from the beginning
+    max_bytes: int = Field(default=DEFAULT_PAGE_BYTES, ge=1024, le=MAX_PAGE_BYTES)
+
+
+class PullResponse(Wire):
+    records: list[RecordState]  # changed or newly in scope (a case entering scope comes whole)
+    removed_cases: list[UUID] = Field(default_factory=list)  # left scope: purge locally
+    conflicts: list[ConflictInfo] = Field(default_factory=list)  # new or resolved conflicts
+    next_cursor: str
+    more: bool
+    server_time: datetime
+
+
+# ------------------------------------------------------------------- reference blocks
+
+
+class RefBlock(Wire):
+    """Reference numbers reserved for one device: FC-{year}-{number:05d} for start..end."""
+
+    year: int
+    start: int
+    end: int  # inclusive
+
+
+class RefBlocksRequest(Wire):
+    """POST /v1/refs/blocks: top up this device's reserved reference numbers."""
+
+    unused: int = Field(ge=0)  # numbers the laptop still has unused
+
+
+class RefBlocksResponse(Wire):
+    blocks: list[RefBlock]
+    device_code: str  # short code for the offline fallback reference (FC-2026-K7Q-0001)
+
+
+# -------------------------------------------------------------------------- documents
+# PUT  /v1/documents/{document_id}/content   body: one chunk; headers
+#        X-Upload-Offset (bytes already sent), X-Total-Size, X-Sha256 (of the whole plaintext)
+# GET  /v1/documents/{document_id}/status    -> UploadStatus (how much the service holds)
+# GET  /v1/documents/{document_id}/content   supports Range: bytes=N- for resumed downloads
+
+
+class UploadStatus(Wire):
+    document_id: UUID
+    received: int
+    total: int | None
+    complete: bool
+    sha256: str | None = None
+
+
+# ------------------------------------------------------------------------------- meta
+
+
+class CaseType(Wire):
+    code: str
+    label: str
+
+
+class MetaResponse(Wire):
+    """GET /v1/meta (no auth): what a laptop needs before enrolling."""
+
+    service_name: str
+    protocol_version: int
+    min_protocol_version: int
+    server_time: datetime
+    case_types: list[CaseType]

@@ -1,0 +1,77 @@
+"""The small interface through which the sync engine reaches the laptop's store.
+
+``sync/`` defines it; ``app/`` implements it (``app/store/sync_adapter.py``) and hands an
+instance to the engine. Every method is one local transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO, Protocol
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from sync.protocol import Change, ChangeResult, ConflictInfo, PullResponse, RefBlock
+
+
+class DeviceCredential(BaseModel):
+    server_url: str
+    device_id: UUID
+    device_secret: str
+    username: str
+
+
+class PendingDocument(BaseModel):
+    document_id: UUID
+    case_id: UUID
+    size: int
+    sha256: str
+
+
+class LocalStore(Protocol):
+    # --- outbox
+    def pending_changes(self, limit: int) -> list[Change]:
+        """The oldest changes not yet confirmed by the service, in the order they were made."""
+
+    def pending_count(self) -> int: ...
+
+    def mark_sent(self, results: Sequence[ChangeResult]) -> None:
+        """Remove confirmed changes (applied, duplicate, conflict) from the outbox and record
+        new versions and conflicts; rejected ones are kept aside with their error, never lost."""
+
+    # --- pull
+    def cursor(self) -> str | None: ...
+
+    def apply_page(self, page: PullResponse) -> None:
+        """Apply records, conflicts and removed cases, and store ``page.next_cursor``, all in
+        one transaction. A removed case with unsent local edits is kept until they are sent."""
+
+    def pending_for_case(self, case_id: UUID) -> int: ...
+
+    # --- conflicts
+    def conflicts(self) -> list[ConflictInfo]: ...
+
+    # --- reference blocks
+    def unused_refs(self) -> int: ...
+
+    def add_ref_blocks(self, blocks: Sequence[RefBlock], device_code: str) -> None: ...
+
+    # --- documents
+    def documents_to_upload(self) -> list[PendingDocument]: ...
+
+    def open_document(self, document_id: UUID) -> BinaryIO:
+        """A streaming reader of the document's plaintext (decrypted chunk by chunk)."""
+
+    def documents_to_download(self) -> list[PendingDocument]: ...
+
+    def save_document(self, document_id: UUID, chunks: Iterator[bytes]) -> None:
+        """Encrypt arriving plaintext chunks with this laptop's keys as they come."""
+
+    def mark_document_uploaded(self, document_id: UUID) -> None: ...
+
+    # --- credentials and state
+    def credential(self) -> DeviceCredential | None: ...
+
+    def wipe(self) -> None:
+        """Destroy the wrapped key first, then the profile's files (device revoked)."""
