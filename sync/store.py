@@ -49,6 +49,10 @@ class LocalStore(Protocol):
 
     def pending_for_case(self, case_id: UUID) -> int: ...
 
+    def purge_removed_cases(self) -> int:
+        """Purge the cases the service removed whose local edits have all been sent (or
+        refused and kept aside); returns how many were purged. Called after each push."""
+
     # --- conflicts
     def conflicts(self) -> list[ConflictInfo]: ...
 

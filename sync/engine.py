@@ -1,0 +1,358 @@
+"""The laptop's sync engine: send what waits, fetch what changed, never lose or repeat an edit.
+
+One :meth:`SyncEngine.sync` does, in order:
+
+1. upload documents the service does not hold yet (resuming at the service's offset), so a
+   document is always there before the change that refers to it;
+2. push the outbox in batches; a change leaves the outbox only when the service confirmed it,
+   and a replayed batch is harmless (every change carries its own id);
+3. top up the reserved case reference numbers;
+4. pull pages until up to date, each page and its cursor committed in one local transaction;
+5. push again if anything was made meanwhile, purge cases that left this user's scope once
+   their edits are sent, and fetch documents in resumable chunks.
+
+It imports no Qt: progress goes to a plain callback, and a :class:`threading.Event` cancels it
+between requests and pages, leaving everything consistent. Ordering never depends on the
+laptop's clock; the service's clock is only compared with it to warn about a wrong clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sync.client import ServiceClient
+from sync.errors import (
+    Cancelled,
+    DeviceRevoked,
+    ServiceError,
+    ServiceErrorKind,
+    SyncError,
+)
+from sync.protocol import (
+    DEFAULT_PAGE_BYTES,
+    DOCUMENT_CHUNK_BYTES,
+    ChangeStatus,
+    PullRequest,
+    PushRequest,
+    UploadStatus,
+)
+from sync.store import LocalStore, PendingDocument
+
+log = logging.getLogger("fieldcase.sync.engine")
+
+CLOCK_SKEW_WARNING = timedelta(minutes=5)
+PUSH_BATCH = 200
+REF_TOP_UP_BELOW = 50
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def describe_skew(skew: timedelta) -> str:
+    minutes = round(abs(skew.total_seconds()) / 60)
+    hours = round(minutes / 60)
+    amount = _plural(hours, "hour") if minutes >= 120 else _plural(minutes, "minute")
+    side = "behind" if skew > timedelta(0) else "ahead of"
+    return (
+        f"This laptop's clock is about {amount} {side} the service's clock. Times you record "
+        "may look wrong to colleagues; set the laptop's date and time correctly. Your changes "
+        "are synced in the right order regardless."
+    )
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    phase: str  # documents_up | push | refs | pull | documents_down | done
+    done: int
+    total: int | None  # None when not known in advance (pulling pages)
+    message: str
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0  # changes the service confirmed (applied, duplicate or kept as a clash)
+    rejected: int = 0  # changes the service refused; kept aside on this laptop
+    received: int = 0  # records pulled
+    removed: int = 0  # cases that left this user's scope
+    purged: int = 0  # of those, removed from this laptop so far
+    new_conflicts: int = 0
+    conflicts_waiting: int = 0
+    documents_up: int = 0
+    documents_down: int = 0
+    pages: int = 0
+    clock_skew: timedelta | None = None  # service clock minus laptop clock
+    warnings: list[str] = field(default_factory=list)
+    completed: bool = False
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+    def summary(self) -> str:
+        parts: list[str] = []
+        if self.pushed:
+            parts.append(f"Sent {_plural(self.pushed, 'change')}.")
+        if self.received:
+            parts.append(f"Received {_plural(self.received, 'update')}.")
+        if self.documents_up:
+            parts.append(f"Sent {_plural(self.documents_up, 'document')}.")
+        if self.documents_down:
+            parts.append(f"Received {_plural(self.documents_down, 'document')}.")
+        if self.purged:
+            parts.append(
+                f"{_plural(self.purged, 'case')} moved to someone else and "
+                f"{'was' if self.purged == 1 else 'were'} removed from this laptop."
+            )
+        if not parts and self.completed:
+            parts.append("Everything is up to date.")
+        if self.rejected:
+            parts.append(
+                f"{_plural(self.rejected, 'change')} could not be accepted by the service and "
+                f"{'is' if self.rejected == 1 else 'are'} kept on this laptop; ask your IT team."
+            )
+        if self.conflicts_waiting:
+            parts.append(
+                f"{_plural(self.conflicts_waiting, 'clash', 'clashes')} "
+                f"{'needs' if self.conflicts_waiting == 1 else 'need'} your decision."
+            )
+        parts.extend(self.warnings)
+        return " ".join(parts)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: LocalStore,
+        client: ServiceClient,
+        *,
+        progress: Callable[[SyncProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+        clock: Callable[[], datetime] | None = None,
+        push_batch: int = PUSH_BATCH,
+        page_bytes: int = DEFAULT_PAGE_BYTES,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.progress = progress
+        self.cancel = cancel or threading.Event()
+        if client.cancel is None:
+            client.cancel = self.cancel
+        self.clock = clock or client.clock
+        self.push_batch = push_batch
+        self.page_bytes = page_bytes
+        self.report = SyncReport()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _say(self, phase: str, done: int, total: int | None, message: str) -> None:
+        if self.progress is not None:
+            self.progress(SyncProgress(phase, done, total, message))
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+
+    def _note_server_time(self, server_time: datetime) -> None:
+        if server_time.tzinfo is None:
+            server_time = server_time.replace(tzinfo=UTC)
+        self.report.clock_skew = server_time - self.clock()
+
+    # ------------------------------------------------------------------ the sync
+
+    def sync(self) -> SyncReport:
+        """Run one full sync. Raises a :class:`SyncError` when it could not finish; what was
+        done before that is committed and kept (``engine.report`` says how far it got)."""
+        self.report = report = SyncReport()
+        if self.store.credential() is None:
+            raise SyncError("This laptop is not enrolled with a Fieldcase service yet.")
+        try:
+            self._upload_documents()
+            self._push()
+            self._top_up_refs()
+            self._pull()
+            if self.store.pending_count():
+                self._push()
+            report.purged += self.store.purge_removed_cases()
+            self._download_documents()
+        except DeviceRevoked:
+            log.warning("service says this device is revoked: wiping the profile")
+            self.store.wipe()
+            raise
+        finally:
+            report.finished_at = datetime.now(UTC)
+        report.conflicts_waiting = sum(1 for c in self.store.conflicts() if not c.resolved)
+        if report.clock_skew is not None and abs(report.clock_skew) > CLOCK_SKEW_WARNING:
+            report.warnings.append(describe_skew(report.clock_skew))
+        report.completed = True
+        self._say("done", 1, 1, report.summary())
+        return report
+
+    # ------------------------------------------------------------------ push
+
+    def _push(self) -> None:
+        total = self.store.pending_count()
+        done = 0
+        previous: list[UUID] = []
+        while True:
+            self._check_cancel()
+            batch = self.store.pending_changes(self.push_batch)
+            if not batch:
+                break
+            ids = [c.change_id for c in batch]
+            if ids == previous:
+                raise ServiceError(
+                    ServiceErrorKind.PROTOCOL, detail="push: the service did not confirm a batch"
+                )
+            previous = ids
+            total = max(total, done + len(batch))
+            self._say("push", done, total, f"Sending {done + len(batch)} of {total} changes...")
+            answer = self.client.push(PushRequest(changes=batch))
+            self._note_server_time(answer.server_time)
+            self.store.mark_sent(answer.results)
+            for result in answer.results:
+                if result.status == ChangeStatus.REJECTED:
+                    self.report.rejected += 1
+                    log.info(
+                        "change %s refused: %s",
+                        result.change_id,
+                        result.error.code if result.error else "?",
+                    )
+                else:
+                    self.report.pushed += 1
+                self.report.new_conflicts += len(result.conflicts)
+            done += len(batch)
+        if done:
+            self._say("push", done, max(total, done), f"Sent {_plural(done, 'change')}.")
+
+    # ------------------------------------------------------------------ reference numbers
+
+    def _top_up_refs(self) -> None:
+        unused = self.store.unused_refs()
+        if unused >= REF_TOP_UP_BELOW:
+            return
+        self._check_cancel()
+        self._say("refs", 0, 1, "Reserving case reference numbers...")
+        answer = self.client.ref_blocks(unused)
+        if answer.blocks or answer.device_code:
+            self.store.add_ref_blocks(answer.blocks, answer.device_code)
+
+    # ------------------------------------------------------------------ pull
+
+    def _pull(self) -> None:
+        cursor = self.store.cursor()
+        received = 0
+        while True:
+            self._check_cancel()
+            self._say(
+                "pull",
+                received,
+                None,
+                "Checking for updates..."
+                if not received
+                else f"Receiving updates ({received} so far)...",
+            )
+            page = self.client.pull(PullRequest(cursor=cursor, max_bytes=self.page_bytes))
+            self._note_server_time(page.server_time)
+            self.store.apply_page(page)
+            self.report.pages += 1
+            received += len(page.records)
+            self.report.received += len(page.records)
+            self.report.removed += len(page.removed_cases)
+            self.report.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
+            cursor = page.next_cursor
+            if not page.more:
+                break
+
+    # ------------------------------------------------------------------ documents
+
+    def _upload_documents(self) -> None:
+        documents = self.store.documents_to_upload()
+        for number, document in enumerate(documents, start=1):
+            self._check_cancel()
+            self._say(
+                "documents_up",
+                number - 1,
+                len(documents),
+                f"Sending document {number} of {len(documents)}...",
+            )
+            self._upload(document)
+            self.store.mark_document_uploaded(document.document_id)
+            self.report.documents_up += 1
+
+    def _status(self, document_id: UUID) -> UploadStatus:
+        try:
+            return self.client.upload_status(document_id)
+        except ServiceError as err:
+            if err.kind is ServiceErrorKind.NOT_FOUND:
+                return UploadStatus(document_id=document_id, received=0, total=None, complete=False)
+            raise
+
+    def _upload(self, document: PendingDocument) -> None:
+        status = self._status(document.document_id)
+        restarts = 0
+        while not status.complete:
+            offset = status.received if status.sha256 in (None, document.sha256) else 0
+            if offset >= document.size and document.size > 0:
+                offset = 0  # the service holds something else under this id: send again
+            with self.store.open_document(document.document_id) as reader:
+                skip = offset
+                while skip:
+                    skipped = reader.read(min(skip, DOCUMENT_CHUNK_BYTES))
+                    if not skipped:
+                        break
+                    skip -= len(skipped)
+                try:
+                    while True:
+                        self._check_cancel()
+                        chunk = reader.read(DOCUMENT_CHUNK_BYTES)
+                        if not chunk and (offset or document.size):
+                            break
+                        status = self.client.upload_chunk(
+                            document.document_id, offset, chunk, document.size, document.sha256
+                        )
+                        offset += len(chunk)
+                        if status.complete or not chunk:
+                            break
+                except ServiceError as err:
+                    if err.kind is not ServiceErrorKind.CONFLICT:
+                        raise
+                    # e.g. a chunk arrived but its answer was lost: ask where to resume
+                    restarts += 1
+                    if restarts > 5:
+                        raise
+                    status = self._status(document.document_id)
+                    continue
+            if not status.complete:
+                status = self._status(document.document_id)
+                restarts += 1
+                if restarts > 5 and not status.complete:
+                    raise ServiceError(
+                        ServiceErrorKind.PROTOCOL,
+                        detail=f"document {document.document_id}: upload never completed",
+                    )
+
+    def _download_documents(self) -> None:
+        documents = self.store.documents_to_download()
+        for number, document in enumerate(documents, start=1):
+            self._check_cancel()
+            self._say(
+                "documents_down",
+                number - 1,
+                len(documents),
+                f"Fetching document {number} of {len(documents)}...",
+            )
+            try:
+                self.store.save_document(
+                    document.document_id,
+                    self.client.download(document.document_id, document.size, document.sha256),
+                )
+            except ServiceError as err:
+                if err.kind in (ServiceErrorKind.NOT_FOUND, ServiceErrorKind.FORBIDDEN):
+                    log.info("document %s not available: %s", document.document_id, err.kind)
+                    continue
+                raise
+            self.report.documents_down += 1
