@@ -1,0 +1,282 @@
+"""The sync line at the bottom of the window: always visible, always true, in plain words.
+
+:class:`SyncState` holds the facts and turns them into words (tested without a widget);
+:class:`SyncController` runs syncs on the network worker (Sync now, F5, on the policy's
+interval, and when a connection appears) and keeps the facts fresh; :class:`SyncLine` shows
+them with a progress bar and a Cancel button.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from app.ui import words
+from app.ui.clock import Clock
+from app.ui.qt import (
+    QFrame,
+    QHBoxLayout,
+    QObject,
+    QProgressBar,
+    QTimer,
+    QWidget,
+    Signal,
+)
+from app.ui.widgets import button, label, plain_message, restyle
+from app.ui.work import Work
+
+log = logging.getLogger("fieldcase.ui.sync")
+
+
+@dataclass(frozen=True)
+class SyncState:
+    pending: int = 0  # changes waiting to send
+    clashes: int = 0
+    running: bool = False
+    progress_text: str = ""
+    progress_done: int = 0
+    progress_total: int | None = None
+    last_ok_at: datetime | None = None
+    offline: bool = False  # the last attempt could not reach the service
+    problem: str = ""  # the last attempt failed for another reason (plain words)
+    ever_synced: bool = False
+
+    def words(self) -> str:
+        waiting = words.plural(self.pending, "change") + " waiting to send"
+        if self.running:
+            return self.progress_text or "Syncing..."
+        parts: list[str] = []
+        if self.clashes:
+            parts.append(
+                f"{words.plural(self.clashes, 'clash', 'clashes')} "
+                f"{'needs' if self.clashes == 1 else 'need'} your decision"
+            )
+        if self.offline:
+            parts.append(f"Offline: {waiting}" if self.pending else "Offline")
+        elif self.problem:
+            parts.append("Sync did not finish" + (f": {waiting}" if self.pending else ""))
+        elif self.pending:
+            parts.append(waiting)
+        elif self.last_ok_at is not None:
+            parts.append(f"Up to date at {words.clock_time(self.last_ok_at)}")
+        elif not parts:
+            parts.append("Not synced yet")
+        return ". ".join(parts)
+
+    def level(self) -> str:
+        if self.running:
+            return "running"
+        if self.clashes:
+            return "clash"
+        if self.problem:
+            return "error"
+        if self.offline or self.pending:
+            return "waiting"
+        return "ok" if self.last_ok_at else "waiting"
+
+    def last_synced(self) -> str:
+        if self.last_ok_at is None:
+            return "Never synced"
+        return f"Last synced {words.when(self.last_ok_at)}"
+
+
+SyncOp = Callable[[threading.Event, Callable[[Any], None]], Any]
+
+
+class SyncController(QObject):
+    """Runs syncs and keeps :class:`SyncState` true.
+
+    ``sync_op(cancel, progress)`` runs on the network worker and returns a report with
+    ``summary()``; ``counts_op()`` runs on the DB worker and returns (pending, clashes).
+    """
+
+    changed = Signal(object)  # SyncState
+    finished = Signal(object)  # the report, or the error
+    synced = Signal()  # a sync completed: screens reload what they show
+
+    def __init__(
+        self,
+        work: Work,
+        clock: Clock,
+        sync_op: SyncOp | None,
+        counts_op: Callable[[], tuple[int, int]] | None,
+        interval_minutes: float = 15,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.work = work
+        self.clock = clock
+        self.sync_op = sync_op
+        self.counts_op = counts_op
+        self.state = SyncState()
+        self._job: Any = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(1, int(interval_minutes * 60_000)))
+        self.timer.timeout.connect(self.sync_now)
+        self._watch_connection()
+
+    def start(self) -> None:
+        self.timer.start()
+        self.refresh_counts()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.cancel()
+
+    def _set(self, **changes: Any) -> None:
+        self.state = replace(self.state, **changes)
+        self.changed.emit(self.state)
+
+    # -- counts from the store
+    def refresh_counts(self) -> None:
+        if self.counts_op is None:
+            return
+        self.work.run_db(self, self.counts_op, self._got_counts, lambda err: None)
+
+    def _got_counts(self, counts: tuple[int, int]) -> None:
+        pending, clashes = counts
+        self._set(pending=pending, clashes=clashes)
+
+    # -- running
+    @property
+    def running(self) -> bool:
+        return self.state.running
+
+    def sync_now(self) -> None:
+        if self.sync_op is None or self.state.running:
+            return
+        self._set(running=True, progress_text="Connecting...", progress_done=0, progress_total=None)
+        op = self.sync_op
+
+        def body(cancel: threading.Event, report: Callable[[int, int, str], None]) -> Any:
+            def progress(p: Any) -> None:
+                total = p.total if p.total is not None else -1
+                report(p.done, total, p.message)
+
+            return op(cancel, progress)
+
+        self._job = self.work.run_net(self, body, self._ok, self._failed, self._progress)
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        self._set(
+            progress_text=message,
+            progress_done=done,
+            progress_total=None if total < 0 else total,
+        )
+
+    def _ok(self, report: Any) -> None:
+        self._job = None
+        clashes = getattr(report, "conflicts_waiting", self.state.clashes)
+        self._set(
+            running=False,
+            offline=False,
+            problem="",
+            last_ok_at=self.clock.now(),
+            ever_synced=True,
+            clashes=clashes,
+        )
+        self.refresh_counts()
+        self.finished.emit(report)
+        self.synced.emit()
+
+    def _failed(self, err: BaseException) -> None:
+        self._job = None
+        name = type(err).__name__
+        if name == "Cancelled":
+            self._set(running=False)
+            self.refresh_counts()
+            self.finished.emit(err)
+            self.synced.emit()
+            return
+        message, _details = plain_message(err)
+        log.info("sync did not finish: %s", name)
+        self._set(
+            running=False,
+            offline=name == "NetworkError",
+            problem="" if name == "NetworkError" else message,
+        )
+        self.refresh_counts()
+        self.finished.emit(err)
+        self.synced.emit()
+
+    # -- a connection appearing
+    def _watch_connection(self) -> None:
+        try:
+            from PySide6.QtNetwork import QNetworkInformation
+
+            if not QNetworkInformation.loadDefaultBackend():
+                return
+            info = QNetworkInformation.instance()
+            if info is None:
+                return
+            info.reachabilityChanged.connect(self._reachability)
+        except Exception:  # no backend on this platform: the interval timer still syncs
+            log.info("no network-information backend; syncing on the interval only")
+
+    def _reachability(self, reachability: Any) -> None:
+        from PySide6.QtNetwork import QNetworkInformation
+
+        if reachability in (
+            QNetworkInformation.Reachability.Online,
+            QNetworkInformation.Reachability.Site,
+        ) and (self.state.offline or self.state.pending):
+            self.connection_appeared()
+
+    def connection_appeared(self) -> None:
+        """A connection came back: send what waits."""
+        if self.state.offline or self.state.pending:
+            self.sync_now()
+
+
+class SyncLine(QFrame):
+    """Bottom line: state in words, last synced, progress + Cancel, Sync now (F5)."""
+
+    def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SyncLine")
+        self.controller = controller
+        self.text = label("", wrap=True)
+        self.text.setObjectName("SyncText")
+        self.last = label("", role="hint", wrap=False)
+        self.bar = QProgressBar()
+        self.bar.setAccessibleName("Sync progress")
+        self.bar.setMaximumWidth(200)
+        self.bar.setTextVisible(False)
+        self.cancel_button = button("Cancel", "Cancel the sync")
+        self.sync_button = button("Sync now (F5)", "Sync now: send and fetch changes")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 6, 12, 6)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.bar)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.last)
+        row.addWidget(self.sync_button)
+        self.sync_button.clicked.connect(controller.sync_now)
+        self.cancel_button.clicked.connect(controller.cancel)
+        controller.changed.connect(self.show_state)
+        self.show_state(controller.state)
+
+    def show_state(self, state: SyncState) -> None:
+        text = state.words()
+        self.text.setText(text)
+        self.text.setAccessibleName(f"Sync: {text}")
+        self.text.setProperty("state", state.level())
+        restyle(self.text)
+        self.last.setText(state.last_synced())
+        self.bar.setVisible(state.running)
+        self.cancel_button.setVisible(state.running)
+        self.sync_button.setEnabled(not state.running)
+        if state.running:
+            if state.progress_total:
+                self.bar.setRange(0, state.progress_total)
+                self.bar.setValue(min(state.progress_done, state.progress_total))
+            else:
+                self.bar.setRange(0, 0)

@@ -1,0 +1,239 @@
+"""Small widgets the screens share: the message bar (the one error display), the red
+warnings banner, the yellow focus ring, and helpers that always set an accessible name."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from app.errors import FieldcaseError
+from app.ui.qt import (
+    QApplication,
+    QColor,
+    QEvent,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QObject,
+    QPainter,
+    QPlainTextEdit,
+    QPushButton,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger("fieldcase.ui")
+
+GENERIC_FAILURE = (
+    "Something went wrong and that did not finish. Nothing you saved has been lost. "
+    "Try again; if it keeps happening, contact your IT team and show them the details."
+)
+
+
+def label(text: str = "", role: str | None = None, *, wrap: bool = True) -> QLabel:
+    widget = QLabel(text)
+    if role:
+        widget.setProperty("role", role)
+    widget.setWordWrap(wrap)
+    widget.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+    return widget
+
+
+def button(
+    text: str, accessible: str | None = None, *, primary: bool = False, link: bool = False
+) -> QPushButton:
+    widget = QPushButton(text)
+    widget.setAccessibleName(accessible or text.replace("&", ""))
+    if primary:
+        widget.setProperty("primary", True)
+    if link:
+        widget.setProperty("link", True)
+        widget.setCursor(Qt.CursorShape.PointingHandCursor)
+    widget.setAutoDefault(False)
+    return widget
+
+
+def named(widget: Any, name: str, description: str = "") -> Any:
+    """Give a control its accessible name (and description) in one line."""
+    widget.setAccessibleName(name)
+    if description:
+        widget.setAccessibleDescription(description)
+    return widget
+
+
+def restyle(widget: QWidget) -> None:
+    """Re-apply the style sheet after a dynamic property changed."""
+    style = widget.style()
+    style.unpolish(widget)
+    style.polish(widget)
+    widget.update()
+
+
+def plain_message(err: BaseException) -> tuple[str, str]:
+    """(words for a person, details for the help desk) for any failure."""
+    if isinstance(err, FieldcaseError):
+        return err.message, err.detail or type(err).__name__
+    details = "".join(traceback.format_exception_only(type(err), err)).strip()
+    return GENERIC_FAILURE, details
+
+
+class MessageBar(QFrame):
+    """The one place failures (and short confirmations) are shown: plain words, and the
+    technical detail behind a "Details" expander."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MessageBar")
+        self.setProperty("level", "info")
+        self.text = label("")
+        self.text.setAccessibleName("Message")
+        self.details_button = button("Details", "Show technical details", link=True)
+        self.close_button = button("Dismiss", "Dismiss this message", link=True)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("Technical details for your IT team")
+        self.details.setMaximumHeight(120)
+        self.details.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.text, 1)
+        row.addWidget(self.details_button)
+        row.addWidget(self.close_button)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(12, 8, 12, 8)
+        box.addLayout(row)
+        box.addWidget(self.details)
+        self.details_button.clicked.connect(self._toggle_details)
+        self.close_button.clicked.connect(self.clear)
+        self.hide()
+
+    def show_error(self, err: BaseException) -> None:
+        words, details = plain_message(err)
+        if not isinstance(err, FieldcaseError):
+            log.error("failure shown to the person: %s", details)
+        self.show_message(words, level="error", details=details)
+
+    def show_message(self, words: str, *, level: str = "info", details: str = "") -> None:
+        self.setProperty("level", level)
+        restyle(self)
+        self.text.setText(words)
+        self.details.setPlainText(details)
+        self.details.hide()
+        self.details_button.setVisible(bool(details))
+        self.details_button.setText("Details")
+        self.show()
+
+    def clear(self) -> None:
+        self.hide()
+        self.text.setText("")
+
+    def _toggle_details(self) -> None:
+        showing = not self.details.isVisible()
+        self.details.setVisible(showing)
+        self.details_button.setText("Hide details" if showing else "Details")
+
+
+class WarningBanner(QFrame):
+    """A person's warnings: red, with a warning sign AND the words. Never colour alone."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Banner")
+        self.text = label("")
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
+        box = QHBoxLayout(self)
+        box.setContentsMargins(12, 10, 12, 10)
+        icon = label("\u26a0", wrap=False)
+        icon.setStyleSheet("font-size: 20pt;")
+        icon.setAccessibleName("Warning")
+        box.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        box.addWidget(self.text, 1)
+        self.hide()
+
+    def set_warnings(self, warnings: Sequence[str]) -> None:
+        if not warnings:
+            self.hide()
+            self.text.setText("")
+            return
+        heading = "Warning" if len(warnings) == 1 else f"{len(warnings)} warnings"
+        self.text.setText(f"{heading}: " + "   \u2022   ".join(warnings))
+        self.text.setAccessibleName(f"{heading}: " + ". ".join(warnings))
+        self.setAccessibleName(self.text.accessibleName())
+        self.show()
+
+
+class FocusRing(QWidget):
+    """A thick yellow outline with a dark inner line around whichever control has focus,
+    drawn over the window so every focusable control shows it, whatever its style."""
+
+    WIDTH = 4
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._target: QWidget | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+        self.hide()
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if self._target is not None:
+            with contextlib.suppress(RuntimeError):
+                self._target.removeEventFilter(self)
+        self._target = None
+        if new is None or new.window() is not self.window() or new is self:
+            self.hide()
+            return
+        self._target = new
+        new.installEventFilter(self)
+        self._follow()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._target and event.type() in (
+            QEvent.Type.Move,
+            QEvent.Type.Resize,
+            QEvent.Type.Show,
+            QEvent.Type.Hide,
+        ):
+            self._follow()
+        return False
+
+    def _follow(self) -> None:
+        target = self._target
+        if target is None or not target.isVisible():
+            self.hide()
+            return
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        top_left = target.mapTo(parent, target.rect().topLeft())
+        w = self.WIDTH
+        self.setGeometry(
+            top_left.x() - w, top_left.y() - w, target.width() + 2 * w, target.height() + 2 * w
+        )
+        self.show()
+        self.raise_()
+
+    def paintEvent(self, _event: Any) -> None:
+        painter = QPainter(self)
+        w = self.WIDTH
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#ffdd00"))
+        r = self.rect()
+        # four yellow bars around the control, then a dark inner line
+        painter.drawRect(0, 0, r.width(), w)
+        painter.drawRect(0, r.height() - w, r.width(), w)
+        painter.drawRect(0, 0, w, r.height())
+        painter.drawRect(r.width() - w, 0, w, r.height())
+        painter.setBrush(QColor("#0b0c0c"))
+        painter.drawRect(w - 1, w - 1, r.width() - 2 * w + 2, 1)
+        painter.drawRect(w - 1, r.height() - w, r.width() - 2 * w + 2, 1)
+        painter.drawRect(w - 1, w - 1, 1, r.height() - 2 * w + 2)
+        painter.drawRect(r.width() - w, w - 1, 1, r.height() - 2 * w + 2)
+        painter.end()

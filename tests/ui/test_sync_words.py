@@ -1,0 +1,39 @@
+"""The sync line's words, for every state a caseworker meets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.ui.sync_line import SyncState
+
+
+def test_offline_with_changes_waiting() -> None:
+    assert SyncState(pending=3, offline=True).words() == "Offline: 3 changes waiting to send"
+
+
+def test_one_change_is_singular() -> None:
+    assert SyncState(pending=1, offline=True).words() == "Offline: 1 change waiting to send"
+
+
+def test_sending_shows_the_engines_progress_words() -> None:
+    state = SyncState(running=True, progress_text="Sending 2 of 5 changes...")
+    assert state.words() == "Sending 2 of 5 changes..."
+
+
+def test_up_to_date_says_when() -> None:
+    at = datetime(2026, 11, 12, 10, 42, tzinfo=UTC)
+    words = SyncState(last_ok_at=at, ever_synced=True).words()
+    assert words.startswith("Up to date at ")
+    assert words.endswith(at.astimezone().strftime("%H:%M"))
+
+
+def test_a_clash_comes_first() -> None:
+    assert SyncState(clashes=1).words() == "1 clash needs your decision"
+    assert SyncState(clashes=2, pending=1, offline=True).words() == (
+        "2 clashes need your decision. Offline: 1 change waiting to send"
+    )
+    assert SyncState(clashes=1).level() == "clash"
+
+
+def test_never_synced() -> None:
+    assert SyncState().words() == "Not synced yet"
