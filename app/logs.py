@@ -1,0 +1,72 @@
+"""Fieldcase's log: a rotating file in :func:`app.paths.log_dir`.
+
+The rule for every log line in Fieldcase: **never personal data**. Log ids (case, note,
+document, profile and device UUIDs, case references), counts, durations and error classes;
+never names, addresses, dates of birth, note or summary text, file names of documents, search
+terms, passwords, keys or recovery secrets. Messages that a person sees may say more; the log
+may not. Third-party libraries are only let through at WARNING and above, so that a library's
+debug output (for example SQL parameters) never reaches the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.paths import log_dir
+
+LOG_FILE = "fieldcase.log"
+MAX_BYTES = 1024 * 1024
+BACKUP_COUNT = 5
+OUR_LOGGERS = ("fieldcase", "app", "sync", "server")
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+
+
+class _OnlyOurDetail(logging.Filter):
+    """Pass our own loggers at the configured level, others only at WARNING and above."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] in OUR_LOGGERS:
+            return True
+        return record.levelno >= logging.WARNING
+
+
+class _UtcFormatter(logging.Formatter):
+    """ISO 8601 timestamps in UTC."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, tz=UTC)
+        return moment.isoformat(timespec="milliseconds")
+
+
+def setup_logging(level: int = logging.INFO) -> Path:
+    """Send log records to a rotating file in the log folder; return the file's path.
+
+    Safe to call more than once (the handler is added once per log file).
+    """
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / LOG_FILE
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "_fieldcase_log", None) == str(path):
+            handler.setLevel(level)
+            return path
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True
+    )
+    handler._fieldcase_log = str(path)  # type: ignore[attr-defined]
+    handler.setLevel(level)
+    handler.setFormatter(_UtcFormatter(FORMAT))
+    handler.addFilter(_OnlyOurDetail())
+    root.addHandler(handler)
+    # Only our own loggers get the chosen level; the root keeps its own (WARNING by default),
+    # so libraries that decide what to log from their effective level stay quiet.
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    if os.name == "posix" and not path.exists():
+        path.touch(mode=0o600)
+    return path

@@ -1,0 +1,67 @@
+"""Small file helpers shared by the vault: atomic replace and durable writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` durable (a no-op where folders cannot be opened)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(dst: Path, *, mode: int = 0o600, exclusive: bool = False) -> Iterator[BinaryIO]:
+    """Yield a binary file that replaces ``dst`` only when the block ends without error.
+
+    The bytes go to a temporary file beside ``dst``; it is flushed, fsynced and moved over
+    ``dst`` with :func:`os.replace`, then the folder is fsynced. On error the temporary file is
+    removed and ``dst`` is untouched. With ``exclusive`` an existing ``dst`` is never replaced:
+    :class:`FileExistsError` is raised instead (the file is published with a hard link, which
+    fails atomically when the name is taken).
+    """
+    tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            _publish_exclusive(tmp, dst)
+        else:
+            os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    fsync_dir(dst.parent)
+
+
+def _publish_exclusive(tmp: Path, dst: Path) -> None:
+    try:
+        os.link(tmp, dst)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: check, then move
+        if dst.exists():
+            raise FileExistsError(str(dst)) from None
+        os.replace(tmp, dst)
+        return
+    tmp.unlink()
+
+
+def write_atomic(dst: Path, data: bytes, *, mode: int = 0o600, exclusive: bool = False) -> None:
+    with atomic_writer(dst, mode=mode, exclusive=exclusive) as handle:
+        handle.write(data)
