@@ -1,0 +1,1 @@
+"""Packaging: the PyInstaller spec, the Linux .deb and the Windows installer script."""

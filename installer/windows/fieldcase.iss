@@ -1,0 +1,321 @@
+; Fieldcase for Windows: an Inno Setup 6 script that wraps the PyInstaller bundle.
+;
+; Build on Windows (the CI workflow .github/workflows/windows-installer.yml does exactly this):
+;   python -m installer.build                   -> dist\fieldcase\ and build\installer\fieldcase.ico
+;   iscc /DAppVersion=0.1.0 installer\windows\fieldcase.iss
+;                                               -> dist\fieldcase-0.1.0-setup.exe
+; Sign it: iscc "/Ssigntool=signtool.exe sign /fd sha256 /tr http://timestamp.example /td sha256 $f"
+;          /DSign installer\windows\fieldcase.iss
+; It cannot be built on Linux (Inno Setup's compiler and Windows binaries are needed).
+;
+; Silent, per-machine install with the site policy preset (every parameter is optional):
+;   fieldcase-0.1.0-setup.exe /VERYSILENT /SUPPRESSMSGBOXES /NORESTART
+;       /SERVER=https://fieldcase.example.gov.uk /CABUNDLE=\\fileserver\it\council-ca.pem
+;       /AUTOLOCK=10 /MINPASSWORD=12 /SYNCINTERVAL=15
+; The parameters write %PROGRAMDATA%\Fieldcase\site.toml (the whole file: keys not given keep
+; Fieldcase's defaults). Without any of them an existing site.toml is left as it is.
+; Uninstall keeps every user's data unless /REMOVEUSERDATA is given (or the person
+; uninstalling says so when asked):
+;   "C:\Program Files\Fieldcase\unins000.exe" /VERYSILENT /SUPPRESSMSGBOXES /REMOVEUSERDATA
+; See docs/it-deployment.md.
+
+#define AppName "Fieldcase"
+#ifndef AppVersion
+  #define AppVersion "0.1.0"
+#endif
+#ifndef BundleDir
+  #define BundleDir "..\..\dist\fieldcase"
+#endif
+#ifndef IconFile
+  #define IconFile "..\..\build\installer\fieldcase.ico"
+#endif
+#ifndef OutputDir
+  #define OutputDir "..\..\dist"
+#endif
+
+[Setup]
+AppId={{9B3F6C2E-4D1A-4F7B-8E55-2C6A1D0F9A41}
+AppName={#AppName}
+AppVersion={#AppVersion}
+AppVerName={#AppName} {#AppVersion}
+AppPublisher=Fieldcase
+VersionInfoVersion={#AppVersion}
+DefaultDirName={autopf}\Fieldcase
+DefaultGroupName=Fieldcase
+DisableProgramGroupPage=yes
+DisableDirPage=auto
+; Per-machine install: all users, Program Files, HKLM. Never falls back to a per-user install.
+PrivilegesRequired=admin
+ArchitecturesAllowed=x64compatible
+ArchitecturesInstallIn64BitMode=x64compatible
+MinVersion=10.0
+OutputDir={#OutputDir}
+OutputBaseFilename=fieldcase-{#AppVersion}-setup
+SetupIconFile={#IconFile}
+UninstallDisplayIcon={app}\fieldcasew.exe
+UninstallDisplayName={#AppName}
+Compression=lzma2/max
+SolidCompression=yes
+WizardStyle=modern
+CloseApplications=yes
+RestartApplications=no
+SetupLogging=yes
+ChangesEnvironment=yes
+#ifdef Sign
+SignTool=signtool
+SignedUninstaller=yes
+#endif
+
+[Languages]
+Name: "english"; MessagesFile: "compiler:Default.isl"
+
+[Tasks]
+Name: "desktopicon"; Description: "Put a Fieldcase shortcut on the desktop"; Flags: unchecked
+
+[Dirs]
+; Site policy lives here. Files the installer (an administrator) writes inherit read-only
+; access for ordinary users from %PROGRAMDATA%, so a user cannot weaken the policy.
+Name: "{commonappdata}\Fieldcase"
+
+[Files]
+Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+; The commented template, only when there is no site.toml yet and no policy parameters given.
+Source: "..\site.toml.template"; DestDir: "{commonappdata}\Fieldcase"; DestName: "site.toml"; Flags: onlyifdoesntexist uninsneveruninstall; Check: not HasSiteParams
+
+[Icons]
+Name: "{autoprograms}\Fieldcase"; Filename: "{app}\fieldcasew.exe"; Comment: "Offline-first, encrypted casework"
+Name: "{autodesktop}\Fieldcase"; Filename: "{app}\fieldcasew.exe"; Tasks: desktopicon
+
+[Registry]
+; `fieldcase doctor` and the other commands on every user's PATH (the help desk asks for it).
+Root: HKLM; Subkey: "SYSTEM\CurrentControlSet\Control\Session Manager\Environment"; ValueType: expandsz; ValueName: "Path"; ValueData: "{olddata};{app}"; Check: NeedsAddPath(ExpandConstant('{app}'))
+
+[Run]
+Filename: "{app}\fieldcasew.exe"; Description: "Open Fieldcase now"; Flags: nowait postinstall skipifsilent unchecked
+
+[Code]
+const
+  EnvironmentKey = 'SYSTEM\CurrentControlSet\Control\Session Manager\Environment';
+  ProfileListKey = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList';
+  CaFileName = 'ca-bundle.pem';
+  // The same ranges as app/site.py; tests/installer checks that they agree.
+  AutoLockMin = 1;      AutoLockMax = 240;
+  MinPasswordMin = 10;  MinPasswordMax = 128;
+  SyncIntervalMin = 1;  SyncIntervalMax = 1440;
+
+var
+  ServerParam, CaBundleParam, AutoLockParam, MinPasswordParam, SyncIntervalParam: String;
+  RemoveUserData: Boolean;
+
+function SiteFolder(): String;
+begin
+  Result := ExpandConstant('{commonappdata}\Fieldcase');
+end;
+
+function HasSiteParams(): Boolean;
+begin
+  Result := (ServerParam <> '') or (CaBundleParam <> '') or (AutoLockParam <> '') or
+            (MinPasswordParam <> '') or (SyncIntervalParam <> '');
+end;
+
+function HasSwitch(const Name: String): Boolean;
+var
+  I: Integer;
+  Arg: String;
+begin
+  Result := False;
+  for I := 1 to ParamCount do
+  begin
+    Arg := Uppercase(ParamStr(I));
+    if (Arg = '/' + Name) or (Arg = '/' + Name + '=1') or (Arg = '/' + Name + '=YES') then
+      Result := True;
+  end;
+end;
+
+function IsAscii(const S: String): Boolean;
+var
+  I: Integer;
+begin
+  Result := True;
+  for I := 1 to Length(S) do
+    if (Ord(S[I]) < 32) or (Ord(S[I]) > 126) then
+      Result := False;
+end;
+
+function TomlString(const S: String): String;
+var
+  Value: String;
+begin
+  Value := S;
+  StringChangeEx(Value, '\', '\\', True);
+  StringChangeEx(Value, '"', '\"', True);
+  Result := '"' + Value + '"';
+end;
+
+function ServerAllowed(const Url: String): Boolean;
+var
+  Lower: String;
+begin
+  Lower := Lowercase(Url);
+  Result := (Pos('https://', Lower) = 1) and (Length(Lower) > Length('https://')) or
+            (Pos('http://127.0.0.1', Lower) = 1) or (Pos('http://localhost', Lower) = 1) or
+            (Pos('http://[::1]', Lower) = 1);
+end;
+
+function CheckNumber(const Name, Value: String; Low, High: Integer; var Problem: String): Boolean;
+var
+  N: Integer;
+begin
+  Result := True;
+  if Value = '' then
+    exit;
+  N := StrToIntDef(Value, -1);
+  if (N < Low) or (N > High) then
+  begin
+    Problem := '/' + Name + '=' + Value + ' is not allowed: it must be a whole number from ' +
+               IntToStr(Low) + ' to ' + IntToStr(High) + '.';
+    Result := False;
+  end;
+end;
+
+function Refuse(const Problem: String): Boolean;
+begin
+  Log('Site policy parameter refused: ' + Problem);
+  SuppressibleMsgBox(Problem + #13#10#13#10 +
+    'Fieldcase was not installed. Correct the command line and run the installer again.',
+    mbCriticalError, MB_OK, IDOK);
+  Result := False;
+end;
+
+function InitializeSetup(): Boolean;
+var
+  Problem: String;
+begin
+  ServerParam := Trim(ExpandConstant('{param:SERVER|}'));
+  CaBundleParam := Trim(ExpandConstant('{param:CABUNDLE|}'));
+  AutoLockParam := Trim(ExpandConstant('{param:AUTOLOCK|}'));
+  MinPasswordParam := Trim(ExpandConstant('{param:MINPASSWORD|}'));
+  SyncIntervalParam := Trim(ExpandConstant('{param:SYNCINTERVAL|}'));
+  Result := True;
+  if (ServerParam <> '') and not (IsAscii(ServerParam) and ServerAllowed(ServerParam)) then
+  begin
+    Result := Refuse('/SERVER=' + ServerParam + ' is not allowed: give the service''s https:// ' +
+                     'address, such as https://fieldcase.example.gov.uk (plain http:// only ' +
+                     'for 127.0.0.1 or localhost).');
+    exit;
+  end;
+  if (CaBundleParam <> '') and not FileExists(CaBundleParam) then
+  begin
+    Result := Refuse('/CABUNDLE=' + CaBundleParam + ' names a file that does not exist. Give ' +
+                     'the full path of the PEM file of the CAs to trust.');
+    exit;
+  end;
+  Problem := '';
+  if not CheckNumber('AUTOLOCK', AutoLockParam, AutoLockMin, AutoLockMax, Problem) or
+     not CheckNumber('MINPASSWORD', MinPasswordParam, MinPasswordMin, MinPasswordMax, Problem) or
+     not CheckNumber('SYNCINTERVAL', SyncIntervalParam, SyncIntervalMin, SyncIntervalMax, Problem) then
+    Result := Refuse(Problem);
+end;
+
+procedure WriteSiteConfig();
+var
+  Text, Target: String;
+begin
+  ForceDirectories(SiteFolder());
+  Text := '# Fieldcase site configuration, written by the installer from its command line.' + #13#10 +
+          '# See docs/it-deployment.md. Check it on a laptop with `fieldcase doctor`.' + #13#10;
+  if ServerParam <> '' then
+    Text := Text + 'server_url = ' + TomlString(ServerParam) + #13#10;
+  if CaBundleParam <> '' then
+  begin
+    // Copied beside site.toml: the path given may be a share or a temporary folder.
+    Target := SiteFolder() + '\' + CaFileName;
+    if not FileCopy(CaBundleParam, Target, False) then
+      RaiseException('Could not copy the CA bundle to ' + Target + '.');
+    Text := Text + 'ca_bundle = ' + TomlString(CaFileName) + #13#10;
+  end;
+  if AutoLockParam <> '' then
+    Text := Text + 'max_auto_lock_minutes = ' + AutoLockParam + #13#10;
+  if MinPasswordParam <> '' then
+    Text := Text + 'min_password_length = ' + MinPasswordParam + #13#10;
+  if SyncIntervalParam <> '' then
+    Text := Text + 'sync_interval_minutes = ' + SyncIntervalParam + #13#10;
+  // ASCII only (checked above), so the file is valid UTF-8 without a byte-order mark.
+  if not SaveStringToFile(SiteFolder() + '\site.toml', Text, False) then
+    RaiseException('Could not write ' + SiteFolder() + '\site.toml.');
+  Log('Wrote the site configuration ' + SiteFolder() + '\site.toml');
+end;
+
+procedure CurStepChanged(CurStep: TSetupStep);
+begin
+  if (CurStep = ssPostInstall) and HasSiteParams() then
+    WriteSiteConfig();
+end;
+
+function NeedsAddPath(const Folder: String): Boolean;
+var
+  Current: String;
+begin
+  if not RegQueryStringValue(HKLM, EnvironmentKey, 'Path', Current) then
+  begin
+    Result := True;
+    exit;
+  end;
+  Result := Pos(';' + Uppercase(Folder) + ';', ';' + Uppercase(Current) + ';') = 0;
+end;
+
+procedure RemoveFromPath(const Folder: String);
+var
+  Current: String;
+begin
+  if not RegQueryStringValue(HKLM, EnvironmentKey, 'Path', Current) then
+    exit;
+  if StringChangeEx(Current, ';' + Folder, '', True) > 0 then
+    RegWriteExpandStringValue(HKLM, EnvironmentKey, 'Path', Current);
+end;
+
+// Every local user's profile folder (C:\Users\...), from the registry's profile list.
+procedure RemoveEveryUsersData();
+var
+  Names: TArrayOfString;
+  I: Integer;
+  ProfilePath, DataPath: String;
+begin
+  if not RegGetSubkeyNames(HKLM, ProfileListKey, Names) then
+    exit;
+  for I := 0 to GetArrayLength(Names) - 1 do
+    if RegQueryStringValue(HKLM, ProfileListKey + '\' + Names[I], 'ProfileImagePath', ProfilePath) then
+    begin
+      StringChangeEx(ProfilePath, '%SystemDrive%', GetEnv('SystemDrive'), True);
+      StringChangeEx(ProfilePath, '%SystemRoot%', GetEnv('SystemRoot'), True);
+      DataPath := ProfilePath + '\AppData\Local\Fieldcase';
+      if DirExists(DataPath) then
+      begin
+        Log('Removing Fieldcase user data in ' + DataPath);
+        DelTree(DataPath, True, True, True);
+      end;
+    end;
+  DelTree(SiteFolder(), True, True, True);
+end;
+
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+begin
+  if CurUninstallStep = usUninstall then
+  begin
+    RemoveUserData := HasSwitch('REMOVEUSERDATA');
+    if not RemoveUserData and not UninstallSilent() then
+      RemoveUserData := MsgBox('Also delete the Fieldcase data of every person who used ' +
+        'Fieldcase on this computer, and the site settings?' + #13#10#13#10 +
+        'Anything not yet sent to the central service would be lost for good. Choose No ' +
+        'to keep it (Fieldcase will find it again if it is installed later).',
+        mbConfirmation, MB_YESNO or MB_DEFBUTTON2) = IDYES;
+  end;
+  if CurUninstallStep = usPostUninstall then
+  begin
+    RemoveFromPath(ExpandConstant('{app}'));
+    if RemoveUserData then
+      RemoveEveryUsersData()
+    else
+      Log('Kept every user''s Fieldcase data and the site settings.');
+  end;
+end;
