@@ -80,21 +80,29 @@ def _time_one(memory_kib: int, iterations: int, lanes: int) -> float:
     return time.perf_counter() - started
 
 
+def _scaled_cost(floor_seconds: float, target_seconds: float) -> tuple[int, int]:
+    """(memory_kib, iterations) expected to take ``target_seconds`` when the floor takes
+    ``floor_seconds``: Argon2's time grows about linearly with memory x passes. Memory grows
+    first, up to MAX_TUNED_MEMORY_KIB, then the passes; never below the floor."""
+    if floor_seconds <= 0 or floor_seconds >= target_seconds:
+        return FLOOR_MEMORY_KIB, FLOOR_ITERATIONS
+    scale = target_seconds / floor_seconds
+    memory = min(MAX_TUNED_MEMORY_KIB, int(FLOOR_MEMORY_KIB * scale) // 1024 * 1024)
+    memory = max(memory, FLOOR_MEMORY_KIB)
+    iterations = round(FLOOR_ITERATIONS * scale * FLOOR_MEMORY_KIB / memory)
+    return memory, min(MAX_ITERATIONS, max(FLOOR_ITERATIONS, iterations))
+
+
 @functools.cache
 def _tuned_cost(target_seconds: float = TARGET_SECONDS) -> tuple[int, int, int]:
     """(memory_kib, iterations, lanes) taking about ``target_seconds`` here; measured once."""
     lanes = DEFAULT_LANES
-    memory, iterations = FLOOR_MEMORY_KIB, FLOOR_ITERATIONS
     # The best of two runs: the first one pays for page faults and a cold cache.
-    floor_time = min(_time_one(memory, iterations, lanes) for _ in range(2))
-    if floor_time <= 0 or floor_time >= target_seconds:
+    floor_time = min(_time_one(FLOOR_MEMORY_KIB, FLOOR_ITERATIONS, lanes) for _ in range(2))
+    memory, iterations = _scaled_cost(floor_time, target_seconds)
+    if (memory, iterations) == (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS):
         return memory, iterations, lanes
-    scale = target_seconds / floor_time  # Argon2 time grows about linearly with memory x passes
-    memory = min(MAX_TUNED_MEMORY_KIB, int(FLOOR_MEMORY_KIB * scale) // 1024 * 1024)
-    memory = max(memory, FLOOR_MEMORY_KIB)
-    iterations = max(FLOOR_ITERATIONS, round(FLOOR_ITERATIONS * scale * FLOOR_MEMORY_KIB / memory))
-    iterations = min(iterations, MAX_ITERATIONS)
-    # One check run, then a last proportional correction of the passes.
+    # One check run at the planned cost, then a last proportional correction of the passes.
     measured = _time_one(memory, iterations, lanes)
     if measured > 0:
         corrected = round(iterations * target_seconds / measured)

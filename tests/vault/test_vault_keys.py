@@ -1,0 +1,548 @@
+"""The wrapped database key: create, unlock, delays, damage, password change, recovery, destroy."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import uuid
+from pathlib import Path
+
+import pytest
+from vaultkit import PASSWORD, FakeClock
+
+from app import vault
+from app.errors import FieldcaseError
+from app.vault import keys
+from app.vault._files import write_atomic
+from app.vault.kdf import FLOOR_ITERATIONS, FLOOR_MEMORY_KIB
+
+NEW_PASSWORD = "a brand new passphrase"
+RECOVERY = "Qm9vbS1yZWNvdmVyeS1zZWNyZXQtZnJvbS10aGUtc2VydmljZQ"
+
+
+def key_json(folder: Path) -> dict:
+    return json.loads((folder / "key.json").read_text())
+
+
+def rewrite_with_checksum(folder: Path, doc: dict) -> None:
+    """Write an altered key.json whose checksum matches (a deliberate, careful tamper)."""
+    body = {k: v for k, v in doc.items() if k != "checksum"}
+    doc = {**body, "checksum": keys._checksum(body)}
+    (folder / "key.json").write_text(json.dumps(doc, indent=2, sort_keys=True))
+
+
+# --------------------------------------------------------------------------- create / unlock
+
+
+def test_create_then_unlock_gives_the_same_random_key(tmp_path: Path) -> None:
+    a = vault.create_key(tmp_path / "a", PASSWORD, profile_id=uuid.uuid4())
+    b = vault.create_key(tmp_path / "b", PASSWORD, profile_id=uuid.uuid4())
+    assert len(a) == 32 and a != b
+    assert vault.unlock(tmp_path / "a", PASSWORD) == a
+    assert vault.unlock(tmp_path / "b", PASSWORD) == b
+
+
+def test_key_file_records_the_floor_parameters_and_is_private(profile: tuple[Path, bytes]) -> None:
+    folder, _ = profile
+    doc = key_json(folder)
+    assert doc["format"] == "fieldcase-key" and doc["version"] == 1
+    wrap = doc["password_wrap"]
+    assert (wrap["kdf"], wrap["memory_kib"], wrap["iterations"]) == ("argon2id", 65536, 3)
+    assert "recovery_wrap" not in doc
+    if os.name == "posix":
+        assert stat.S_IMODE((folder / "key.json").stat().st_mode) == 0o600
+    assert not list(folder.glob(".key.json.*"))
+
+
+def test_create_refuses_to_overwrite_an_existing_key_file(profile: tuple[Path, bytes]) -> None:
+    folder, key = profile
+    before = (folder / "key.json").read_bytes()
+    with pytest.raises(vault.ProfileExists, match="already a Fieldcase profile"):
+        vault.create_key(folder, "another password", profile_id=uuid.uuid4())
+    assert (folder / "key.json").read_bytes() == before
+    assert vault.unlock(folder, PASSWORD) == key
+
+
+def test_exclusive_write_never_replaces_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "key.json"
+    target.write_bytes(b"original")
+    with pytest.raises(FileExistsError):
+        write_atomic(target, b"new", exclusive=True)
+    assert target.read_bytes() == b"original"
+    assert [p.name for p in tmp_path.iterdir()] == ["key.json"]
+
+
+@pytest.mark.parametrize("minimum", [10, 14])
+def test_short_password_is_refused_with_the_minimum(tmp_path: Path, minimum: int) -> None:
+    with pytest.raises(vault.WeakPassword) as caught:
+        vault.create_key(
+            tmp_path, "x" * (minimum - 1), profile_id=uuid.uuid4(), min_password_length=minimum
+        )
+    assert f"at least {minimum} characters" in str(caught.value)
+    assert isinstance(caught.value, FieldcaseError)
+    assert not (tmp_path / "key.json").exists()
+    vault.create_key(tmp_path, "x" * minimum, profile_id=uuid.uuid4(), min_password_length=minimum)
+
+
+def test_wrong_password_has_the_plain_message(profile: tuple[Path, bytes]) -> None:
+    folder, _ = profile
+    with pytest.raises(vault.WrongPassword) as caught:
+        vault.unlock(folder, "not the password")
+    assert str(caught.value) == (
+        "That password does not unlock this profile. Check Caps Lock and try again."
+    )
+
+
+def test_missing_profile_is_named(tmp_path: Path) -> None:
+    with pytest.raises(vault.ProfileMissing) as caught:
+        vault.unlock(tmp_path / "nowhere", PASSWORD)
+    assert str(caught.value).startswith(f"There is no Fieldcase profile in {tmp_path / 'nowhere'}.")
+
+
+def test_profile_id_is_readable_without_the_password(tmp_path: Path) -> None:
+    pid = uuid.uuid4()
+    vault.create_key(tmp_path, PASSWORD, profile_id=pid)
+    assert vault.read_profile_id(tmp_path) == pid
+
+
+# --------------------------------------------------------------------------- growing delay
+
+
+def test_wrong_passwords_meet_a_growing_delay(
+    profile: tuple[Path, bytes], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, key = profile
+    derivations = []
+    real_derive = keys.derive_key
+    monkeypatch.setattr(
+        keys, "derive_key", lambda pw, params: derivations.append(1) or real_derive(pw, params)
+    )
+    for n in range(1, 4):  # three free tries
+        assert vault.seconds_until_next_attempt(folder, clock=clock) == 0
+        with pytest.raises(vault.WrongPassword) as caught:
+            vault.unlock(folder, "wrong guess", clock=clock)
+        assert caught.value.failures == n
+    assert caught.value.wait_seconds == 2
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 2
+
+    tried = len(derivations)
+    with pytest.raises(vault.TooManyAttempts) as resting:
+        vault.unlock(folder, PASSWORD, clock=clock)  # even the right one is refused untried
+    assert "Wait 2 seconds" in str(resting.value)
+    assert len(derivations) == tried
+
+    expected_waits = [4, 8, 16, 32]
+    for wait in expected_waits:
+        clock.advance(vault.seconds_until_next_attempt(folder, clock=clock))
+        with pytest.raises(vault.WrongPassword):
+            vault.unlock(folder, "wrong again", clock=clock)
+        assert vault.seconds_until_next_attempt(folder, clock=clock) == wait
+        clock.advance(wait - 1)
+        with pytest.raises(vault.TooManyAttempts, match="Wait 1 second,"):
+            vault.unlock(folder, PASSWORD, clock=clock)
+
+    clock.advance(1)
+    assert vault.unlock(folder, PASSWORD, clock=clock) == key
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 0
+    assert not (folder / "unlock-attempts.json").exists()
+    with pytest.raises(vault.WrongPassword) as caught:  # the count starts again
+        vault.unlock(folder, "wrong guess", clock=clock)
+    assert caught.value.failures == 1
+
+
+def test_the_delay_is_capped_at_five_minutes(profile: tuple[Path, bytes], clock: FakeClock) -> None:
+    folder, _ = profile
+    for _ in range(14):
+        clock.advance(vault.seconds_until_next_attempt(folder, clock=clock))
+        with pytest.raises(vault.WrongPassword):
+            vault.unlock(folder, "wrong guess", clock=clock)
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 300
+    with pytest.raises(vault.TooManyAttempts, match="Wait 300 seconds"):
+        vault.unlock(folder, PASSWORD, clock=clock)
+
+
+def test_a_clock_set_back_never_locks_for_longer_than_the_delay(
+    profile: tuple[Path, bytes], clock: FakeClock
+) -> None:
+    folder, key = profile
+    for _ in range(3):
+        with pytest.raises(vault.WrongPassword):
+            vault.unlock(folder, "wrong guess", clock=clock)
+    clock.advance(-86_400)  # someone set the clock back a day
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 2
+    with pytest.raises(vault.TooManyAttempts):
+        vault.unlock(folder, PASSWORD, clock=clock)
+    clock.advance(2)
+    assert vault.unlock(folder, PASSWORD, clock=clock) == key
+
+
+def test_a_damaged_attempt_counter_is_not_a_clean_slate(
+    profile: tuple[Path, bytes], clock: FakeClock
+) -> None:
+    folder, _ = profile
+    (folder / "unlock-attempts.json").write_text("{not json")
+    os.utime(folder / "unlock-attempts.json", (clock.now, clock.now))
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 2
+
+
+def test_wrong_password_leaves_the_key_file_alone(profile: tuple[Path, bytes]) -> None:
+    folder, _ = profile
+    before = (folder / "key.json").read_bytes()
+    with pytest.raises(vault.WrongPassword):
+        vault.unlock(folder, "wrong guess")
+    assert (folder / "key.json").read_bytes() == before
+
+
+# --------------------------------------------------------------------------- damage
+
+
+def _flip_b64_char(value: str, index: int = 3) -> str:
+    char = value[index]
+    return value[:index] + ("A" if char != "A" else "B") + value[index + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("password_wrap", "wrapped_key"),
+        ("password_wrap", "salt"),
+        ("password_wrap", "nonce"),
+        ("password_wrap", "memory_kib"),
+        ("password_wrap", "iterations"),
+        (None, "profile_id"),
+    ],
+)
+def test_one_changed_field_is_reported_as_damage_and_the_file_kept(
+    profile: tuple[Path, bytes], clock: FakeClock, section: str | None, field: str
+) -> None:
+    folder, _ = profile
+    text = (folder / "key.json").read_text()
+    doc = json.loads(text)
+    holder = doc[section] if section else doc
+    old = holder[field]
+    if isinstance(old, int):
+        new_text = text.replace(f'"{field}": {old}', f'"{field}": {old + 1}')
+    elif field == "profile_id":
+        new_text = text.replace(old, str(uuid.uuid4()))
+    else:
+        new_text = text.replace(old, _flip_b64_char(old))
+    assert new_text != text
+    (folder / "key.json").write_text(new_text)
+    with pytest.raises(vault.KeyFileDamaged) as caught:
+        vault.unlock(folder, PASSWORD, clock=clock)
+    message = str(caught.value)
+    assert "damaged" in message and "IT team" in message and "recovery" in message
+    assert (folder / "key.json").read_text() == new_text
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 0  # damage is no attempt
+
+
+def test_every_single_byte_flip_is_caught_and_nothing_is_rewritten(
+    profile: tuple[Path, bytes],
+) -> None:
+    folder, _ = profile
+    original = (folder / "key.json").read_bytes()
+    outcomes = set()
+    for position in range(len(original)):
+        damaged = bytearray(original)
+        damaged[position] ^= 0x01
+        (folder / "key.json").write_bytes(bytes(damaged))
+        try:
+            keys._read_key_file(folder)  # the checks that come before any key derivation
+        except vault.KeyFileDamaged:
+            outcomes.add("damaged")
+        else:
+            pytest.fail(f"a flip at byte {position} went unnoticed")
+        assert (folder / "key.json").read_bytes() == bytes(damaged)
+    assert outcomes == {"damaged"}
+
+
+@pytest.mark.parametrize("content", [b"", b"{}", b"[1, 2]", b"\xff\xfe", b'{"checksum": 5}'])
+def test_malformed_key_files_are_damaged(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "key.json").write_bytes(content)
+    with pytest.raises(vault.KeyFileDamaged):
+        vault.unlock(tmp_path, PASSWORD)
+    assert (tmp_path / "key.json").read_bytes() == content
+
+
+def test_a_careful_tamper_with_a_fixed_checksum_still_does_not_open(
+    profile: tuple[Path, bytes], clock: FakeClock
+) -> None:
+    folder, _ = profile
+    doc = key_json(folder)
+    doc["password_wrap"]["iterations"] = 4  # valid, but not what the wrap was sealed with
+    rewrite_with_checksum(folder, doc)
+    with pytest.raises(vault.WrongPassword):
+        vault.unlock(folder, PASSWORD, clock=clock)
+
+
+def test_parameters_below_the_floor_are_refused_before_deriving(
+    profile: tuple[Path, bytes],
+) -> None:
+    folder, _ = profile
+    doc = key_json(folder)
+    doc["password_wrap"]["memory_kib"] = 1024
+    rewrite_with_checksum(folder, doc)
+    with pytest.raises(vault.KeyFileDamaged):
+        vault.unlock(folder, PASSWORD)
+
+
+def test_a_wrap_moved_to_another_profile_does_not_open(tmp_path: Path) -> None:
+    vault.create_key(tmp_path / "a", PASSWORD, profile_id=uuid.uuid4())
+    stolen = key_json(tmp_path / "a")
+    stolen["profile_id"] = str(uuid.uuid4())
+    (tmp_path / "b").mkdir()
+    rewrite_with_checksum(tmp_path / "b", stolen)
+    with pytest.raises(vault.WrongPassword):
+        vault.unlock(tmp_path / "b", PASSWORD)
+
+
+def test_key_file_missing_beside_a_database_is_not_called_a_missing_profile(
+    profile: tuple[Path, bytes],
+) -> None:
+    folder, _ = profile
+    (folder / "fieldcase.db").write_bytes(os.urandom(4096))
+    (folder / "key.json").unlink()
+    with pytest.raises(vault.KeyFileDamaged, match="is missing"):
+        vault.unlock(folder, PASSWORD)
+
+
+# --------------------------------------------------------------------------- password change
+
+
+def test_password_change_rewraps_only(profile: tuple[Path, bytes]) -> None:
+    folder, key = profile
+    db = folder / "fieldcase.db"
+    db.write_bytes(os.urandom(8192))
+    db_before = db.read_bytes()
+    salt_before = key_json(folder)["password_wrap"]["salt"]
+    vault.change_password(folder, PASSWORD, NEW_PASSWORD)
+    with pytest.raises(vault.WrongPassword):
+        vault.unlock(folder, PASSWORD)
+    assert vault.unlock(folder, NEW_PASSWORD) == key
+    assert key_json(folder)["password_wrap"]["salt"] != salt_before
+    assert db.read_bytes() == db_before
+
+
+def test_password_change_with_a_wrong_old_password_changes_nothing(
+    profile: tuple[Path, bytes],
+) -> None:
+    folder, key = profile
+    before = (folder / "key.json").read_bytes()
+    with pytest.raises(vault.WrongPassword):
+        vault.change_password(folder, "not the password", NEW_PASSWORD)
+    assert (folder / "key.json").read_bytes() == before
+    assert vault.unlock(folder, PASSWORD) == key
+
+
+def test_password_change_to_a_short_one_is_refused_untried(
+    profile: tuple[Path, bytes], clock: FakeClock
+) -> None:
+    folder, _ = profile
+    before = (folder / "key.json").read_bytes()
+    with pytest.raises(vault.WeakPassword, match="at least 12"):
+        vault.change_password(folder, "wrong", "short", min_password_length=12, clock=clock)
+    assert (folder / "key.json").read_bytes() == before
+    assert not (folder / "unlock-attempts.json").exists()
+
+
+def test_password_change_respects_the_delay(profile: tuple[Path, bytes], clock: FakeClock) -> None:
+    folder, _ = profile
+    for _ in range(3):
+        with pytest.raises(vault.WrongPassword):
+            vault.change_password(folder, "wrong guess", NEW_PASSWORD, clock=clock)
+    with pytest.raises(vault.TooManyAttempts):
+        vault.change_password(folder, PASSWORD, NEW_PASSWORD, clock=clock)
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def test_recovery_sets_a_new_password_and_keeps_the_key(
+    profile: tuple[Path, bytes], clock: FakeClock
+) -> None:
+    folder, key = profile
+    assert not vault.has_recovery_wrap(folder)
+    vault.add_recovery_wrap(folder, key, RECOVERY)
+    assert vault.has_recovery_wrap(folder)
+    for _ in range(5):  # the user forgot the password and is now resting
+        clock.advance(vault.seconds_until_next_attempt(folder, clock=clock))
+        with pytest.raises(vault.WrongPassword):
+            vault.unlock(folder, "what was it", clock=clock)
+    assert vault.recover(folder, RECOVERY, NEW_PASSWORD) == key
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 0
+    assert vault.unlock(folder, NEW_PASSWORD, clock=clock) == key
+    with pytest.raises(vault.WrongPassword):
+        vault.unlock(folder, PASSWORD, clock=clock)
+    assert vault.has_recovery_wrap(folder)  # still there for next time
+
+
+def test_recovery_wrap_survives_a_password_change(profile: tuple[Path, bytes]) -> None:
+    folder, key = profile
+    vault.add_recovery_wrap(folder, key, RECOVERY)
+    vault.change_password(folder, PASSWORD, NEW_PASSWORD)
+    assert vault.recover(folder, RECOVERY, "third password here") == key
+
+
+def test_a_wrong_recovery_secret_changes_nothing(profile: tuple[Path, bytes]) -> None:
+    folder, key = profile
+    vault.add_recovery_wrap(folder, key, RECOVERY)
+    before = (folder / "key.json").read_bytes()
+    with pytest.raises(vault.RecoveryFailed, match="does not match this profile"):
+        vault.recover(folder, RECOVERY[::-1], NEW_PASSWORD)
+    assert (folder / "key.json").read_bytes() == before
+    assert vault.unlock(folder, PASSWORD) == key
+
+
+def test_recovery_without_a_wrap_says_so(profile: tuple[Path, bytes]) -> None:
+    folder, _ = profile
+    with pytest.raises(vault.RecoveryUnavailable, match="IT team"):
+        vault.recover(folder, RECOVERY, NEW_PASSWORD)
+
+
+def test_recovery_wrap_refuses_a_wrong_key_or_a_weak_secret(profile: tuple[Path, bytes]) -> None:
+    folder, key = profile
+    with pytest.raises(ValueError, match="not this profile's"):
+        vault.add_recovery_wrap(folder, os.urandom(32), RECOVERY)
+    with pytest.raises(ValueError, match="high-entropy"):
+        vault.add_recovery_wrap(folder, key, "short secret")
+    assert not vault.has_recovery_wrap(folder)
+
+
+def test_recovery_wrap_is_bound_to_the_profile(tmp_path: Path) -> None:
+    key = vault.create_key(tmp_path, PASSWORD, profile_id=uuid.uuid4())
+    vault.add_recovery_wrap(tmp_path, key, RECOVERY)
+    doc = key_json(tmp_path)
+    rec = doc["recovery_wrap"]
+    rec["salt"] = base64.b64encode(os.urandom(16)).decode()
+    rewrite_with_checksum(tmp_path, doc)
+    with pytest.raises(vault.RecoveryFailed):
+        vault.recover(tmp_path, RECOVERY, NEW_PASSWORD)
+
+
+# --------------------------------------------------------------------------- destroy
+
+
+def test_destroy_key_overwrites_then_deletes(profile: tuple[Path, bytes]) -> None:
+    folder, _ = profile
+    original = (folder / "key.json").read_bytes()
+    (folder / ".key.json.abc123.tmp").write_bytes(original)  # a leftover from a crash
+    (folder / "unlock-attempts.json").write_text('{"failures": 1, "last_failure": 0}')
+    with open(folder / "key.json", "rb") as still_open:  # sees the same bytes on disk
+        vault.destroy_key(folder)
+        still_open.seek(0)
+        after = still_open.read()
+    assert len(after) == len(original) and after != original
+    assert b"wrapped_key" not in after
+    assert sorted(p.name for p in folder.iterdir()) == []
+    with pytest.raises(vault.ProfileMissing):
+        vault.unlock(folder, PASSWORD)
+    vault.destroy_key(folder)  # twice is harmless
+
+
+def test_destroy_key_beside_a_database_leaves_it_unopenable(profile: tuple[Path, bytes]) -> None:
+    folder, _ = profile
+    (folder / "fieldcase.db").write_bytes(os.urandom(1024))
+    vault.destroy_key(folder)
+    assert not (folder / "key.json").exists()
+    with pytest.raises((vault.ProfileMissing, vault.KeyFileDamaged)):
+        vault.unlock(folder, PASSWORD)
+
+
+# --------------------------------------------------------------------------- canary
+
+
+def test_password_and_recovery_secret_are_nowhere_on_disk_or_in_the_log(tmp_path: Path) -> None:
+    import logging
+
+    from app.logs import setup_logging
+
+    log_file = setup_logging(logging.DEBUG)
+    try:
+        canary = "Canary" + uuid.uuid4().hex
+        secret = "Recovery" + uuid.uuid4().hex
+        password = f"pw {canary} pw"
+        folder = tmp_path / "profile"
+        key = vault.create_key(folder, password, profile_id=uuid.uuid4())
+        vault.add_recovery_wrap(folder, key, secret)
+        with pytest.raises(vault.WrongPassword):
+            vault.unlock(folder, f"{canary} typo")
+        vault.change_password(folder, password, f"new {canary} one")
+        vault.recover(folder, secret, f"third {canary} one")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        files = [p for p in tmp_path.rglob("*") if p.is_file()]
+        assert folder / "key.json" in files and log_file in files
+        assert log_file.stat().st_size > 0
+        needles = [
+            n
+            for word in (canary, secret)
+            for n in (word.encode(), word.encode("utf-16-le"), word.lower().encode())
+        ] + [key, key.hex().encode(), base64.b64encode(key)]
+        for path in files:
+            data = path.read_bytes()
+            for needle in needles:
+                assert needle not in data, f"found a secret in {path.name}"
+    finally:
+        _remove_our_handlers()
+
+
+def _remove_our_handlers() -> None:
+    import logging
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_fieldcase_log", None):
+            root.removeHandler(handler)
+            handler.close()
+
+
+# --------------------------------------------------------------------------- kdf
+
+
+def test_fast_preset_is_exactly_the_floor_with_fresh_salts() -> None:
+    a, b = vault.tuned_kdf_params(), vault.tuned_kdf_params()
+    assert (a.memory_kib, a.iterations) == (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS) == (65536, 3)
+    assert a.salt != b.salt and len(a.salt) == 16
+
+
+def test_production_tuning_never_goes_below_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.vault import kdf
+
+    monkeypatch.delenv("FIELDCASE_TEST_FAST_KDF")
+    assert kdf._tuned_cost(0.001) == (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS, kdf.DEFAULT_LANES)
+    memory, iterations, _ = kdf._tuned_cost(0.3)
+    assert memory >= FLOOR_MEMORY_KIB and iterations >= FLOOR_ITERATIONS
+    params = vault.tuned_kdf_params()
+    assert params.memory_kib >= FLOOR_MEMORY_KIB and params.iterations >= FLOOR_ITERATIONS
+
+
+@pytest.mark.parametrize(
+    "change", [{"memory_kib": 1024}, {"iterations": 2}, {"lanes": 0}, {"salt": b"short"}]
+)
+def test_kdf_params_below_the_floor_are_rejected(change: dict) -> None:
+    import dataclasses
+
+    params = dataclasses.replace(vault.tuned_kdf_params(), **change)
+    with pytest.raises(ValueError):
+        params.check()
+
+
+@pytest.mark.parametrize(
+    ("floor_seconds", "target", "expected"),
+    [
+        (0.1, 0.5, (256 * 1024, 4)),  # memory grows first (to its cap), then passes
+        (0.25, 0.5, (128 * 1024, 3)),
+        (0.05, 0.5, (256 * 1024, 8)),
+        (0.5, 0.5, (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS)),  # a slow machine keeps the floor
+        (2.0, 0.5, (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS)),
+        (0.0001, 0.5, (256 * 1024, 64)),  # the passes are capped
+    ],
+)
+def test_tuning_scales_memory_then_passes(
+    floor_seconds: float, target: float, expected: tuple[int, int]
+) -> None:
+    from app.vault import kdf
+
+    assert kdf._scaled_cost(floor_seconds, target) == expected
