@@ -1,0 +1,87 @@
+"""What the window asks of the rest of Fieldcase, in one place.
+
+Screens call a :class:`Backend` only through :mod:`app.ui.work` (its methods block: they run
+on the DB worker, and :meth:`Backend.sync` on the network worker). :class:`Gate` opens one:
+unlock, enrol and recovery. The real implementations over the core actions, the vault and the
+sync engine live in :mod:`app.ui.core_backend`; nothing else in ``app/ui`` imports them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from uuid import UUID
+
+from app.ui.rows import CaseDetail, CaseFilter, CaseRow, ClashRow, VisitRow
+
+
+class Backend(Protocol):
+    username: str
+    team: str
+    display_name: str
+    case_types: dict[str, str]
+
+    def list_cases(self, flt: CaseFilter, offset: int, limit: int) -> tuple[list[CaseRow], int]: ...
+
+    def case_detail(self, case_id: UUID) -> CaseDetail: ...
+
+    def my_day(self) -> list[VisitRow]: ...
+
+    def create_case(self, fields: dict[str, Any]) -> UUID: ...
+
+    def edit_case(self, case_id: UUID, changes: dict[str, Any]) -> None: ...
+
+    def add_note(self, case_id: UUID, text: str, corrects: UUID | None = None) -> None: ...
+
+    def add_visit(
+        self, case_id: UUID, title: str, due: datetime, place: str, kind: str = "visit"
+    ) -> None: ...
+
+    def complete_visit(self, visit_id: UUID, note: str) -> None: ...
+
+    def add_warning(self, case_id: UUID, text: str, category: str) -> None: ...
+
+    def add_document(self, case_id: UUID, path: Path) -> None: ...
+
+    def read_document(self, document_id: UUID) -> bytes: ...
+
+    def clashes(self) -> list[ClashRow]: ...
+
+    def resolve_clash(self, conflict_id: UUID, value: Any) -> None: ...
+
+    def counts(self) -> tuple[int, int]:
+        """(changes waiting to send, clashes waiting)"""
+        ...
+
+    def drafts(self) -> dict[str, str]: ...
+
+    def save_draft(self, key: str, text: str) -> None: ...
+
+    def drop_draft(self, key: str) -> None: ...
+
+    def sync(self, cancel: threading.Event, progress: Callable[[Any], None]) -> Any:
+        """Runs on the network worker; returns a report with ``summary()``."""
+        ...
+
+    def close(self) -> None:
+        """Drop the keys: close the profile."""
+        ...
+
+
+class Gate(Protocol):
+    """Opens a profile. Each call blocks (run it on a worker)."""
+
+    profile_dir: Path
+
+    def has_profile(self) -> bool: ...
+
+    def unlock(self, password: str) -> Backend: ...
+
+    def enrol(
+        self, server_url: str, username: str, password: str, new_password: str
+    ) -> Backend: ...
+
+    def recover(self, username: str, password: str, new_password: str) -> Backend: ...

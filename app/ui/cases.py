@@ -1,0 +1,191 @@
+"""Cases: search as you type (full text), filters, sortable columns, a lazy list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.ui import words
+from app.ui.models import CaseListModel
+from app.ui.qt import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+from app.ui.rows import CaseFilter, CaseRow
+from app.ui.session import Session
+from app.ui.tables import selected_row, table
+from app.ui.widgets import button, label, named
+from sync.records import CASE_STATUSES, PRIORITIES
+
+SEARCH_DELAY_MS = 120
+
+
+def _choice(name: str, everything: str, options: list[tuple[str, str]]) -> QComboBox:
+    combo = named(QComboBox(), name)
+    combo.addItem(everything, None)
+    for code, text in options:
+        combo.addItem(text, code)
+    return combo
+
+
+class CasesScreen(QWidget):
+    def __init__(self, session: Session, new_case: Callable[[], None]) -> None:
+        super().__init__()
+        self.session = session
+        self.model = CaseListModel(self._load_page, session.backend.case_types, self)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(20, 16, 20, 16)
+        top = QHBoxLayout()
+        top.addWidget(label("Cases", role="h1"), 1)
+        self.new_button = button("New case (Ctrl+N)", "New case", primary=True)
+        self.new_button.clicked.connect(new_case)
+        top.addWidget(self.new_button)
+        box.addLayout(top)
+
+        self.search = named(
+            QLineEdit(),
+            "Search cases",
+            "Search people, references, addresses, summaries and notes as you type",
+        )
+        self.search.setPlaceholderText("Search people, references, addresses, notes...")
+        self.search.setClearButtonEnabled(True)
+        box.addWidget(self.search)
+
+        filters = QHBoxLayout()
+        self.status = _choice(
+            "Status filter", "Any status", [(s, words.status_label(s)) for s in CASE_STATUSES]
+        )
+        self.priority = _choice(
+            "Priority filter",
+            "Any priority",
+            [(p, words.priority_label(p)) for p in reversed(PRIORITIES)],
+        )
+        self.case_type = _choice(
+            "Type filter", "Any type", sorted(session.backend.case_types.items())
+        )
+        self.mine = named(QCheckBox("Assigned to me"), "Only cases assigned to me")
+        self.team = named(QCheckBox("My team"), "Only my team's cases")
+        self.review = named(QCheckBox("Review due"), "Only cases with a review due")
+        for w in (self.status, self.priority, self.case_type, self.mine, self.team, self.review):
+            filters.addWidget(w)
+        filters.addStretch(1)
+        box.addLayout(filters)
+
+        self.count = label("", role="hint")
+        box.addWidget(self.count)
+        self.view = table(
+            self.model,
+            "Cases",
+            "Each row: warnings, reference, person, type, status, priority, worker, next visit",
+        )
+        self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setSortIndicator(
+            CaseListModel.COL_REF, Qt.SortOrder.AscendingOrder
+        )
+        for col, width in (
+            (CaseListModel.COL_WARN, 100),
+            (CaseListModel.COL_REF, 150),
+            (CaseListModel.COL_PERSON, 180),
+            (CaseListModel.COL_TYPE, 180),
+            (CaseListModel.COL_STATUS, 110),
+            (CaseListModel.COL_PRIORITY, 90),
+            (CaseListModel.COL_ASSIGNED, 120),
+            (CaseListModel.COL_NEXT_VISIT, 180),
+        ):
+            self.view.setColumnWidth(col, width)
+        box.addWidget(self.view, 1)
+        self.open_button = button("Open case")
+        row = QHBoxLayout()
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        box.addLayout(row)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DELAY_MS)
+        self._debounce.timeout.connect(self.apply_filter)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.returnPressed.connect(self._enter_in_search)
+        for combo in (self.status, self.priority, self.case_type):
+            combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        for check in (self.mine, self.team, self.review):
+            check.toggled.connect(lambda _c: self.apply_filter())
+        self.view.activated.connect(lambda _i: self._open())
+        self.view.doubleClicked.connect(lambda _i: self._open())
+        self.open_button.clicked.connect(self._open)
+        self.model.modelReset.connect(self._show_count)
+        self.model.rowsInserted.connect(lambda *_a: self._show_count())
+
+    # -- loading
+    def _load_page(
+        self,
+        flt: CaseFilter,
+        offset: int,
+        limit: int,
+        deliver: Callable[[list[CaseRow], int], None],
+    ) -> None:
+        backend = self.session.backend
+        self.session.work.run_db(
+            self,
+            lambda: backend.list_cases(flt, offset, limit),
+            lambda result: deliver(*result),
+            self._failed,
+        )
+
+    def _failed(self, err: BaseException) -> None:
+        self.model.set_rows([], 0)
+        self.session.show_error(err)
+
+    def current_filter(self) -> CaseFilter:
+        old = self.model.current_filter
+        return CaseFilter(
+            text=self.search.text().strip(),
+            status=self.status.currentData(),
+            priority=self.priority.currentData(),
+            case_type=self.case_type.currentData(),
+            mine=self.mine.isChecked(),
+            my_team=self.team.isChecked(),
+            review_due=self.review.isChecked(),
+            sort=old.sort,
+            descending=old.descending,
+        )
+
+    def apply_filter(self) -> None:
+        self._debounce.stop()
+        self.model.set_filter(self.current_filter())
+
+    def reload(self) -> None:
+        self.apply_filter()
+
+    def _show_count(self) -> None:
+        total = self.model.total
+        shown = self.model.rowCount()
+        if total == 0:
+            text = "No cases match." if self.search.text() else "No cases."
+        elif shown < total:
+            text = f"{total:,} cases match. Scroll down to see more."
+        else:
+            text = f"{words.plural(total, 'case')}."
+        self.count.setText(text)
+        self.count.setAccessibleName(text)
+
+    # -- actions
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _enter_in_search(self) -> None:
+        self.apply_filter()
+        self.view.setFocus()
+        if self.model.rowCount():
+            self.view.setCurrentIndex(self.model.index(0, CaseListModel.COL_REF))
+
+    def _open(self) -> None:
+        case = selected_row(self.view)
+        if case is not None:
+            self.session.open_case(case.case_id)

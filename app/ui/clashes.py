@@ -1,0 +1,143 @@
+"""Clashes: a field edited here and elsewhere. Show both, who and when; keep one, or write
+a new value. Nothing is ever silently discarded."""
+
+from __future__ import annotations
+
+from app.ui import words
+from app.ui.models import ClashModel, field_label, show_value
+from app.ui.qt import QFrame, QGridLayout, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
+from app.ui.rows import ClashRow
+from app.ui.session import Session
+from app.ui.tables import select_first, selected_row, table
+from app.ui.widgets import button, label, named
+
+
+class ClashesScreen(QWidget):
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.model = ClashModel(self)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(20, 16, 20, 16)
+        box.addWidget(label("Clashes", role="h1"))
+        self.intro = label("")
+        box.addWidget(self.intro)
+        self.view = table(self.model, "Clashes waiting for your decision")
+        self.view.setColumnWidth(ClashModel.COL_CASE, 150)
+        self.view.setColumnWidth(ClashModel.COL_FIELD, 150)
+        self.view.setColumnWidth(ClashModel.COL_MINE, 260)
+        self.view.setColumnWidth(ClashModel.COL_THEIRS, 260)
+        self.view.setMaximumHeight(260)
+        box.addWidget(self.view)
+
+        self.panel = QFrame()
+        grid = QGridLayout(self.panel)
+        self.question = label("", role="h2")
+        grid.addWidget(self.question, 0, 0, 1, 2)
+        self.mine_title = label("", role="hint")
+        self.theirs_title = label("", role="hint")
+        self.mine = named(QPlainTextEdit(), "Your version")
+        self.theirs = named(QPlainTextEdit(), "Their version")
+        for w in (self.mine, self.theirs):
+            w.setReadOnly(True)
+            w.setMaximumHeight(120)
+            w.setTabChangesFocus(True)
+        grid.addWidget(self.mine_title, 1, 0)
+        grid.addWidget(self.theirs_title, 1, 1)
+        grid.addWidget(self.mine, 2, 0)
+        grid.addWidget(self.theirs, 2, 1)
+        self.keep_mine = button("Keep my version", primary=True)
+        self.keep_theirs = button("Keep their version", primary=True)
+        grid.addWidget(self.keep_mine, 3, 0)
+        grid.addWidget(self.keep_theirs, 3, 1)
+        grid.addWidget(label("Or write a new version that replaces both:"), 4, 0, 1, 2)
+        self.new_value = named(QPlainTextEdit(), "New version")
+        self.new_value.setMaximumHeight(100)
+        self.new_value.setTabChangesFocus(True)
+        grid.addWidget(self.new_value, 5, 0, 1, 2)
+        row = QHBoxLayout()
+        self.keep_new = button("Save this new version")
+        self.open_case_button = button("Open the case")
+        row.addWidget(self.keep_new)
+        row.addWidget(self.open_case_button)
+        row.addStretch(1)
+        grid.addLayout(row, 6, 0, 1, 2)
+        box.addWidget(self.panel, 1)
+        self.panel.hide()
+
+        self.view.selectionModel().currentRowChanged.connect(lambda *_a: self._show_chosen())
+        self.model.modelReset.connect(self._show_chosen)
+        self.keep_mine.clicked.connect(lambda: self._resolve("mine"))
+        self.keep_theirs.clicked.connect(lambda: self._resolve("theirs"))
+        self.keep_new.clicked.connect(lambda: self._resolve("new"))
+        self.open_case_button.clicked.connect(self._open_case)
+
+    def reload(self) -> None:
+        backend = self.session.backend
+        self.session.work.run_db(self, backend.clashes, self._loaded, self.session.show_error)
+
+    def _loaded(self, rows: list[ClashRow]) -> None:
+        self.model.set_rows(rows)
+        if rows:
+            self.intro.setText(
+                f"{words.plural(len(rows), 'change')} made here and elsewhere at the same "
+                "time. Nothing has been lost: choose what to keep for each."
+            )
+        else:
+            self.intro.setText("No clashes. Everything you changed reached the central record.")
+        select_first(self.view)
+        self._show_chosen()
+
+    def _show_chosen(self) -> None:
+        clash = selected_row(self.view)
+        if clash is None:
+            self.panel.hide()
+            return
+        self.panel.show()
+        what = field_label(clash.kind, clash.field).lower()
+        self.question.setText(
+            f"{clash.theirs_by} changed the {what} of {clash.ref} while you were offline. "
+            "Choose which to keep."
+        )
+        self.mine_title.setText(f"Your version ({clash.mine_by}, {words.when(clash.mine_at)})")
+        self.theirs_title.setText(
+            f"Their version ({clash.theirs_by}, {words.when(clash.theirs_at)})"
+        )
+        self.mine.setPlainText(show_value(clash.mine))
+        self.theirs.setPlainText(show_value(clash.theirs))
+        self.new_value.setPlainText("")
+
+    def _resolve(self, which: str) -> None:
+        clash = selected_row(self.view)
+        if clash is None:
+            return
+        if which == "mine":
+            value = clash.mine
+        elif which == "theirs":
+            value = clash.theirs
+        else:
+            value = self.new_value.toPlainText().strip()
+            if not value:
+                self.session.show_message("Write the new version first, then save it.")
+                self.new_value.setFocus()
+                return
+        backend = self.session.backend
+
+        def ok(_r: object) -> None:
+            self.session.show_message(
+                "Decision saved. It will be sent to the central record at the next sync."
+            )
+            self.session.changed()
+            self.reload()
+
+        self.session.work.run_db(
+            self,
+            lambda: backend.resolve_clash(clash.conflict_id, value),
+            ok,
+            self.session.show_error,
+        )
+
+    def _open_case(self) -> None:
+        clash = selected_row(self.view)
+        if clash is not None:
+            self.session.open_case(clash.case_id)

@@ -1,0 +1,185 @@
+"""My day: today's and overdue visits and tasks, with the person, the place and warnings.
+Mark a visit done and write its note in one go."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.ui import words
+from app.ui.models import VisitModel, is_overdue
+from app.ui.qt import (
+    QFrame,
+    QHBoxLayout,
+    QKeySequence,
+    QPlainTextEdit,
+    QShortcut,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
+from app.ui.rows import VisitRow
+from app.ui.session import Session
+from app.ui.tables import select_first, selected_row, table
+from app.ui.widgets import button, label, named
+
+
+class MyDayScreen(QWidget):
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.model = VisitModel(session.clock.now, self)
+        self._visit: VisitRow | None = None
+        box = QVBoxLayout(self)
+        box.setContentsMargins(20, 16, 20, 16)
+        self.title = label("My day", role="h1")
+        self.summary = label("")
+        box.addWidget(self.title)
+        box.addWidget(self.summary)
+        self.view = table(
+            self.model,
+            "Today's and overdue visits",
+            "Each row: when, due or overdue, person, place, what, warnings, case reference",
+        )
+        self.view.setColumnWidth(VisitModel.COL_WHEN, 190)
+        self.view.setColumnWidth(VisitModel.COL_STATE, 100)
+        self.view.setColumnWidth(VisitModel.COL_PERSON, 170)
+        self.view.setColumnWidth(VisitModel.COL_PLACE, 230)
+        self.view.setColumnWidth(VisitModel.COL_WHAT, 200)
+        self.view.setColumnWidth(VisitModel.COL_WARN, 220)
+        box.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.open_button = button("Open case")
+        self.done_button = button("Mark done and write note", primary=True)
+        row.addWidget(self.open_button)
+        row.addWidget(self.done_button)
+        row.addStretch(1)
+        box.addLayout(row)
+
+        self.done_panel = QFrame()
+        panel = QVBoxLayout(self.done_panel)
+        panel.setContentsMargins(0, 8, 0, 0)
+        self.done_title = label("", role="h2")
+        panel.addWidget(self.done_title)
+        self.done_note = named(QPlainTextEdit(), "Visit note")
+        self.done_note.setPlaceholderText("What happened on this visit? (Ctrl+Enter to save)")
+        self.done_note.setTabChangesFocus(True)
+        self.done_note.setMaximumHeight(160)
+        panel.addWidget(self.done_note)
+        done_row = QHBoxLayout()
+        self.save_done = button("Save note and mark visit done", primary=True)
+        self.cancel_done = button("Cancel")
+        done_row.addWidget(self.save_done)
+        done_row.addWidget(self.cancel_done)
+        done_row.addStretch(1)
+        panel.addLayout(done_row)
+        self.done_panel.hide()
+        box.addWidget(self.done_panel)
+
+        self.view.doubleClicked.connect(lambda _i: self._open())
+        self.view.activated.connect(lambda _i: self._open())
+        self.open_button.clicked.connect(self._open)
+        self.done_button.clicked.connect(self._start_done)
+        self.save_done.clicked.connect(self._finish_done)
+        self.cancel_done.clicked.connect(self._cancel_done)
+        self.done_note.textChanged.connect(self._note_typed)
+        save = QShortcut(QKeySequence("Ctrl+Return"), self.done_note)
+        save.setContext(Qt.ShortcutContext.WidgetShortcut)
+        save.activated.connect(self._finish_done)
+        save2 = QShortcut(QKeySequence("Ctrl+Enter"), self.done_note)
+        save2.setContext(Qt.ShortcutContext.WidgetShortcut)
+        save2.activated.connect(self._finish_done)
+
+    # -- loading
+    def reload(self) -> None:
+        backend = self.session.backend
+        self.session.work.run_db(self, backend.my_day, self._loaded, self.session.show_error)
+
+    def _loaded(self, visits: list[VisitRow]) -> None:
+        now = self.session.clock.now()
+        self.model.set_rows(visits)
+        overdue = sum(1 for v in visits if is_overdue(v.due, now, v.status))
+        today = len(visits) - overdue
+        self.title.setText(f"My day: {now.astimezone():%A} {words.day(now.astimezone().date())}")
+        if not visits:
+            text = "Nothing planned for today and nothing overdue."
+        else:
+            text = f"{words.plural(today, 'visit or task', 'visits and tasks')} today"
+            if overdue:
+                text += f", {overdue} overdue"
+            text += "."
+        self.summary.setText(text)
+        self.summary.setAccessibleName(text)
+        select_first(self.view)
+
+    # -- actions
+    def _open(self) -> None:
+        visit = selected_row(self.view)
+        if visit is not None:
+            self.session.open_case(visit.case_id, tab="visits")
+
+    def _key(self, visit: VisitRow) -> str:
+        return f"visit-note:{visit.visit_id}"
+
+    def _start_done(self) -> None:
+        visit = selected_row(self.view)
+        if visit is None:
+            self.session.show_message("Choose a visit first, then mark it done.")
+            return
+        if visit.status != "planned":
+            self.session.show_message("That visit is already marked done.")
+            return
+        self.start_done(visit)
+
+    def start_done(self, visit: VisitRow) -> None:
+        self._visit = visit
+        when = words.when(visit.due)
+        self.done_title.setText(f"{visit.title} with {visit.person_name or visit.ref}, {when}")
+        self.done_note.blockSignals(True)
+        self.done_note.setPlainText(self.session.drafts.get(self._key(visit)))
+        self.done_note.blockSignals(False)
+        self.done_panel.show()
+        self.done_note.setFocus()
+
+    def _note_typed(self) -> None:
+        if self._visit is not None:
+            self.session.drafts.set(self._key(self._visit), self.done_note.toPlainText())
+
+    def _cancel_done(self) -> None:
+        self._visit = None
+        self.done_panel.hide()
+        self.view.setFocus()
+
+    def _finish_done(self) -> None:
+        visit = self._visit
+        if visit is None:
+            return
+        text = self.done_note.toPlainText().strip()
+        if not text:
+            self.session.show_message("Write a short note about the visit, then save it.")
+            self.done_note.setFocus()
+            return
+        backend = self.session.backend
+        self.save_done.setEnabled(False)
+
+        def ok(_result: object) -> None:
+            self.save_done.setEnabled(True)
+            self.session.drafts.drop(self._key(visit))
+            self._visit = None
+            self.done_note.blockSignals(True)
+            self.done_note.clear()
+            self.done_note.blockSignals(False)
+            self.done_panel.hide()
+            self.session.show_message(f"Saved. {visit.title} is marked done.")
+            self.session.changed()
+            self.reload()
+
+        def failed(err: BaseException) -> None:
+            self.save_done.setEnabled(True)
+            self.session.show_error(err)
+
+        self.session.work.run_db(
+            self, lambda: backend.complete_visit(visit.visit_id, text), ok, failed
+        )
+
+    def now(self) -> datetime:
+        return self.session.clock.now()

@@ -1,0 +1,80 @@
+"""Settings: service address (read-only under site policy), auto-lock minutes (capped by
+policy), text size up to 200%, and the high-contrast theme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.ui.prefs import Prefs
+from app.ui.qt import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLineEdit,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from app.ui.theme import TEXT_SIZES
+from app.ui.widgets import button, label, named
+
+
+class SettingsScreen(QScrollArea):
+    def __init__(
+        self,
+        prefs: Prefs,
+        *,
+        server_locked: bool,
+        max_auto_lock: int,
+        apply: Callable[[Prefs], None],
+    ) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self._apply = apply
+        page = QWidget()
+        self.setWidget(page)
+        box = QVBoxLayout(page)
+        box.setContentsMargins(20, 16, 20, 16)
+        box.addWidget(label("Settings", role="h1"))
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.server = named(QLineEdit(prefs.server_url), "Fieldcase service address")
+        self.server.setReadOnly(server_locked)
+        form.addRow("Fieldcase service address", self.server)
+        if server_locked:
+            form.addRow(
+                label("Set by your council's IT team, so it cannot be changed here.", role="hint")
+            )
+        self.auto_lock = named(QSpinBox(), "Lock after this many idle minutes")
+        self.auto_lock.setRange(1, max_auto_lock)
+        self.auto_lock.setValue(min(prefs.auto_lock_minutes, max_auto_lock))
+        self.auto_lock.setSuffix(" minutes")
+        form.addRow("Lock Fieldcase after this many minutes without use", self.auto_lock)
+        form.addRow(label(f"Your council allows at most {max_auto_lock} minutes.", role="hint"))
+        self.text_size = named(QComboBox(), "Text size")
+        for size in TEXT_SIZES:
+            self.text_size.addItem(f"{size}%", size)
+        self.text_size.setCurrentIndex(max(0, self.text_size.findData(prefs.text_size)))
+        form.addRow("Text size", self.text_size)
+        self.high_contrast = named(
+            QCheckBox("Use high contrast (white and yellow on black)"), "High contrast"
+        )
+        self.high_contrast.setChecked(prefs.high_contrast)
+        form.addRow(self.high_contrast)
+        box.addLayout(form)
+        self.save = button("Save settings", primary=True)
+        box.addWidget(self.save)
+        box.addStretch(1)
+        self.save.clicked.connect(self._save)
+
+    def current(self) -> Prefs:
+        return Prefs(
+            text_size=int(self.text_size.currentData()),
+            high_contrast=self.high_contrast.isChecked(),
+            auto_lock_minutes=self.auto_lock.value(),
+            server_url=self.server.text().strip(),
+        )
+
+    def _save(self) -> None:
+        self._apply(self.current())

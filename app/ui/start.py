@@ -1,0 +1,305 @@
+"""The screens before the profile is open: enrol (first run), unlock, and password recovery."""
+
+from __future__ import annotations
+
+import math
+
+from app.ui.clock import Clock
+from app.ui.qt import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from app.ui.widgets import button, label, named, plain_message
+
+MIN_PASSWORD = 10
+
+
+def _password_field(name: str) -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    return named(field, name)
+
+
+def _panel(*, width: int = 640) -> tuple[QWidget, QVBoxLayout]:
+    """A centred column (GOV.UK style: one thing per page)."""
+    outer = QWidget()
+    outer_box = QHBoxLayout(outer)
+    outer_box.addStretch(1)
+    inner = QFrame()
+    inner.setMaximumWidth(width * 2)
+    inner.setMinimumWidth(min(width, 480))
+    box = QVBoxLayout(inner)
+    box.setSpacing(14)
+    outer_box.addWidget(inner, 3)
+    outer_box.addStretch(1)
+    return outer, box
+
+
+class _Form(QWidget):
+    """Shared: an error line, a busy state, a demo-login hint."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error = label("", role="error")
+        self.error.setAccessibleName("Problem")
+        self.error.hide()
+        self.demo_hint = label("", role="demo")
+        self.demo_hint.hide()
+
+    def show_problem(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setAccessibleName(f"Problem: {text}")
+        self.error.setVisible(bool(text))
+
+    def set_demo_login(self, text: str) -> None:
+        self.demo_hint.setText(text)
+        self.demo_hint.setAccessibleName(text)
+        self.demo_hint.setVisible(bool(text))
+
+
+class EnrolScreen(_Form):
+    """First run: link this laptop to the central service and set a profile password."""
+
+    submitted = Signal(str, str, str, str)  # server, user name, service password, new password
+
+    def __init__(self, server_url: str = "", server_locked: bool = False) -> None:
+        super().__init__()
+        page, box = _panel()
+        box.addStretch(1)
+        box.addWidget(label("Set up Fieldcase on this laptop", role="h1"))
+        box.addWidget(
+            label(
+                "Sign in with your council account once. Fieldcase then keeps your cases on "
+                "this laptop, encrypted, so you can work without a connection."
+            )
+        )
+        box.addWidget(self.demo_hint)
+        box.addWidget(self.error)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.server = named(QLineEdit(server_url), "Fieldcase service address")
+        self.server.setReadOnly(server_locked)
+        self.server.setPlaceholderText("https://fieldcase.your-council.gov.uk")
+        self.username = named(QLineEdit(), "Your council user name")
+        self.password = _password_field("Your council password")
+        self.new_password = _password_field("New password for this laptop")
+        self.confirm = _password_field("Type the new password again")
+        form.addRow("Fieldcase service address", self.server)
+        if server_locked:
+            form.addRow("", label("Set by your council's IT team.", role="hint"))
+        form.addRow("Your council user name", self.username)
+        form.addRow("Your council password", self.password)
+        form.addRow("New password for this laptop (at least 10 characters)", self.new_password)
+        form.addRow("Type the new password again", self.confirm)
+        box.addLayout(form)
+        self.go = button("Set up this laptop", primary=True)
+        box.addWidget(self.go, 0, Qt.AlignmentFlag.AlignLeft)
+        box.addStretch(2)
+        outer = QVBoxLayout(self)
+        outer.addWidget(page)
+        self.go.clicked.connect(self._submit)
+        for field in (self.username, self.password, self.new_password, self.confirm):
+            field.returnPressed.connect(self._submit)
+
+    def _submit(self) -> None:
+        server = self.server.text().strip()
+        user = self.username.text().strip()
+        if not server:
+            self.show_problem("Enter the Fieldcase service address.")
+            self.server.setFocus()
+            return
+        if not user or not self.password.text():
+            self.show_problem("Enter your council user name and password.")
+            (self.username if not user else self.password).setFocus()
+            return
+        if len(self.new_password.text()) < MIN_PASSWORD:
+            self.show_problem(
+                f"Choose a password for this laptop with at least {MIN_PASSWORD} characters."
+            )
+            self.new_password.setFocus()
+            return
+        if self.new_password.text() != self.confirm.text():
+            self.show_problem("The two new passwords are different. Type them again.")
+            self.confirm.clear()
+            self.confirm.setFocus()
+            return
+        self.show_problem("")
+        self.set_busy(True)
+        self.submitted.emit(server, user, self.password.text(), self.new_password.text())
+
+    def set_busy(self, busy: bool) -> None:
+        self.go.setEnabled(not busy)
+        self.go.setText("Setting up..." if busy else "Set up this laptop")
+
+    def failed(self, err: BaseException) -> None:
+        self.set_busy(False)
+        self.show_problem(plain_message(err)[0])
+
+
+class UnlockScreen(_Form):
+    """Later runs: the profile password. Wrong passwords meet a growing, visible wait."""
+
+    submitted = Signal(str)
+    forgot = Signal()
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+        self._until = 0.0
+        page, box = _panel()
+        box.addStretch(1)
+        self.title = label("Unlock Fieldcase", role="h1")
+        box.addWidget(self.title)
+        self.reason = label("Enter the password for this laptop's Fieldcase profile.")
+        box.addWidget(self.reason)
+        box.addWidget(self.demo_hint)
+        box.addWidget(self.error)
+        self.wait_label = label("", role="hint")
+        self.wait_label.hide()
+        box.addWidget(self.wait_label)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.password = _password_field("Password")
+        form.addRow("Password", self.password)
+        box.addLayout(form)
+        row = QHBoxLayout()
+        self.go = button("Unlock", primary=True)
+        self.forgot_button = button("Forgot your password?", link=True)
+        row.addWidget(self.go)
+        row.addStretch(1)
+        row.addWidget(self.forgot_button)
+        box.addLayout(row)
+        box.addStretch(2)
+        outer = QVBoxLayout(self)
+        outer.addWidget(page)
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self._tick)
+        self.go.clicked.connect(self._submit)
+        self.password.returnPressed.connect(self._submit)
+        self.forgot_button.clicked.connect(self.forgot.emit)
+
+    def set_locked_reason(self, text: str) -> None:
+        self.reason.setText(text)
+
+    def _submit(self) -> None:
+        if not self.go.isEnabled():
+            return
+        if not self.password.text():
+            self.show_problem("Enter your password.")
+            return
+        self.set_busy(True)
+        self.submitted.emit(self.password.text())
+
+    def set_busy(self, busy: bool) -> None:
+        self.go.setEnabled(not busy)
+        self.go.setText("Unlocking..." if busy else "Unlock")
+
+    def reset(self) -> None:
+        self.password.clear()
+        self.show_problem("")
+        self.set_busy(False)
+        self.password.setFocus()
+
+    def failed(self, err: BaseException) -> None:
+        self.set_busy(False)
+        self.password.clear()
+        self.password.setFocus()
+        wait = float(getattr(err, "wait_seconds", 0.0) or 0.0)
+        if type(err).__name__ == "TooManyAttempts":
+            self.show_problem("Too many wrong passwords in a row.")
+        else:
+            self.show_problem(plain_message(err)[0])
+        if wait > 0:
+            self.start_wait(wait)
+
+    def start_wait(self, seconds: float) -> None:
+        self._until = self.clock.monotonic() + seconds
+        self.go.setEnabled(False)
+        self._tick()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        left = math.ceil(self._until - self.clock.monotonic())
+        if left <= 0:
+            self.timer.stop()
+            self.wait_label.hide()
+            self.go.setEnabled(True)
+            return
+        unit = "second" if left == 1 else "seconds"
+        text = f"You can try again in {left} {unit}."
+        self.wait_label.setText(text)
+        self.wait_label.setAccessibleName(text)
+        self.wait_label.show()
+
+
+class RecoveryScreen(_Form):
+    """Forgot your password: sign in to the central service online and choose a new one.
+    Unsynced work on this laptop is kept."""
+
+    submitted = Signal(str, str, str)  # user name, council password, new password
+    back = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        page, box = _panel()
+        box.addStretch(1)
+        box.addWidget(label("Choose a new password", role="h1"))
+        box.addWidget(
+            label(
+                "You need a connection for this. Sign in with your council account; the "
+                "Fieldcase service then lets this laptop set a new password. Nothing on this "
+                "laptop is lost, including changes not yet sent."
+            )
+        )
+        box.addWidget(self.error)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.username = named(QLineEdit(), "Your council user name")
+        self.password = _password_field("Your council password")
+        self.new_password = _password_field("New password for this laptop")
+        self.confirm = _password_field("Type the new password again")
+        form.addRow("Your council user name", self.username)
+        form.addRow("Your council password", self.password)
+        form.addRow("New password for this laptop (at least 10 characters)", self.new_password)
+        form.addRow("Type the new password again", self.confirm)
+        box.addLayout(form)
+        row = QHBoxLayout()
+        self.go = button("Set new password and unlock", primary=True)
+        self.back_button = button("Back to unlock", link=True)
+        row.addWidget(self.go)
+        row.addStretch(1)
+        row.addWidget(self.back_button)
+        box.addLayout(row)
+        box.addStretch(2)
+        outer = QVBoxLayout(self)
+        outer.addWidget(page)
+        self.go.clicked.connect(self._submit)
+        self.back_button.clicked.connect(self.back.emit)
+
+    def _submit(self) -> None:
+        if not self.username.text().strip() or not self.password.text():
+            self.show_problem("Enter your council user name and password.")
+            return
+        if len(self.new_password.text()) < MIN_PASSWORD:
+            self.show_problem(f"Choose a new password with at least {MIN_PASSWORD} characters.")
+            return
+        if self.new_password.text() != self.confirm.text():
+            self.show_problem("The two new passwords are different. Type them again.")
+            return
+        self.show_problem("")
+        self.go.setEnabled(False)
+        self.submitted.emit(
+            self.username.text().strip(), self.password.text(), self.new_password.text()
+        )
+
+    def failed(self, err: BaseException) -> None:
+        self.go.setEnabled(True)
+        self.show_problem(plain_message(err)[0])

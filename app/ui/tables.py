@@ -1,0 +1,48 @@
+"""A table view set up the same way everywhere: whole rows, keyboard first, readable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.ui.models import ROW_ROLE
+from app.ui.qt import QAbstractItemView, QHeaderView, Qt, QTableView
+
+
+def table(model: Any, name: str, description: str = "") -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setAccessibleName(name)
+    if description:
+        view.setAccessibleDescription(description)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(True)
+    view.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside it
+    view.verticalHeader().hide()
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    header.setHighlightSections(False)
+    view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return view
+
+
+def selected_row(view: QTableView) -> Any:
+    index = view.currentIndex()
+    if not index.isValid():
+        rows = view.selectionModel().selectedRows() if view.selectionModel() else []
+        if not rows:
+            return None
+        index = rows[0]
+    return view.model().data(index, ROW_ROLE)
+
+
+def select_first(view: QTableView) -> None:
+    model = view.model()
+    if model is not None and model.rowCount() > 0 and not view.currentIndex().isValid():
+        view.setCurrentIndex(model.index(0, 0))
