@@ -21,6 +21,7 @@ from app.errors import FieldcaseError
 COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.cmd_profile",  # init, passwd, backups, restore
     "app.cli.cmd_cases",  # case, cases, note, visit, warning, document
+    "app.cli.cmd_doctor",  # doctor
 )
 
 log = logging.getLogger("fieldcase.cli")

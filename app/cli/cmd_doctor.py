@@ -1,0 +1,66 @@
+"""``fieldcase doctor``: check this laptop and explain, in plain English, what is wrong.
+
+Prints nothing personal, so a caseworker can read it aloud to the help desk. Exit code 0 when
+all is well, 1 when any check found a problem. ``--json`` prints the same findings for
+scripts (fleet tools, the help desk's own checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from typing import Any
+
+from app.core.diagnostics import render_text, run_checks
+from app.errors import UsageError
+from app.logs import setup_logging
+from app.paths import resolve_profile_dir
+
+PASSWORD_ENV = "FIELDCASE_PASSWORD"  # noqa: S105 (the name of the variable, not a password)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "doctor",
+        help="check this laptop (site policy, profile, service, certificate, clock, disk)",
+        description=(
+            "Check this laptop and explain what is wrong and what to do. Prints nothing "
+            "personal. The profile's integrity, the device id and the changes waiting to be "
+            f"sent need the password: set {PASSWORD_ENV} or use --unlock."
+        ),
+    )
+    parser.add_argument(
+        "--unlock",
+        action="store_true",
+        help="ask for the profile password to check integrity, device id and waiting changes",
+    )
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.set_defaults(func=run)
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    from_env = os.environ.get(PASSWORD_ENV)
+    if from_env:
+        return from_env
+    if not args.unlock:
+        return None
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"--unlock asks for the password, but this is not a terminal. Set {PASSWORD_ENV} "
+            "instead."
+        )
+    return getpass.getpass("Profile password (not shown): ")
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    folder = resolve_profile_dir(getattr(args, "profile", None))
+    report = run_checks(folder, password=_password(args))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(render_text(report))
+    return 0 if report.ok else 1

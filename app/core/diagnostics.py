@@ -1,0 +1,727 @@
+"""The checks behind ``fieldcase doctor``: is this laptop ready to work and to sync?
+
+Each check ends as one :class:`Check`: OK, Problem or Skipped, a plain-English explanation and,
+when something is wrong or was skipped, what to do. Nothing personal is ever put in a check:
+no names, case references or note text, and the profile folder is shown with the home folder
+as ``~`` (a home folder is often named after its owner). The device id, the service's
+address and the site policy are not personal; the help desk needs them.
+
+The network checks use the sync client's own settings (the site's CA bundle, https except to
+this computer itself, no proxies from the environment), with one try and short timeouts so
+the help desk is not kept waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import ssl
+import textwrap
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from app import __version__
+from app.errors import FieldcaseError
+from app.site import SiteConfig, SiteConfigError, load_site_config
+
+log = logging.getLogger("fieldcase.doctor")
+
+#: A laptop clock further than this from the service's is a problem (tokens, audit times).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+#: Less free space than this in the profile's disk is a problem (backups need room).
+MIN_FREE_BYTES = 500 * 1024 * 1024
+#: A certificate expiring sooner than this is worth a call to IT now.
+CERT_WARNING = timedelta(days=14)
+NETWORK_TIMEOUT = 5.0
+LINE_WIDTH = 96
+SQLITE_PLAIN_HEADER = b"SQLite format 3\x00"
+
+
+class Status(StrEnum):
+    OK = "OK"
+    PROBLEM = "Problem"
+    SKIPPED = "Skipped"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check. ``facts`` are the same findings for ``--json`` readers."""
+
+    key: str
+    title: str
+    status: Status
+    message: str
+    action: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: list[Check]
+    version: str = __version__
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status is not Status.PROBLEM for check in self.checks)
+
+    @property
+    def problems(self) -> list[Check]:
+        return [check for check in self.checks if check.status is Status.PROBLEM]
+
+    def by_key(self, key: str) -> Check:
+        return next(check for check in self.checks if check.key == key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "ok": self.ok,
+            "checks": [
+                {
+                    "key": c.key,
+                    "title": c.title,
+                    "status": c.status.value,
+                    "message": c.message,
+                    "action": c.action,
+                    "facts": c.facts,
+                }
+                for c in self.checks
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class ProfileFacts:
+    """What the unlocked profile says about syncing (no personal data)."""
+
+    device_id: str | None
+    server_url: str | None
+    waiting: int
+    refused: int
+    last_sync: str | None
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    server_time: datetime | None
+    measured_at: datetime
+    protocol_ok: bool
+
+
+def show_path(path: Path, home: Path | None = None) -> str:
+    """A path for the screen, with the home folder (often its owner's name) as ``~``."""
+    home = home or Path.home()
+    try:
+        return str(Path("~") / path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+def _describe_day(moment: datetime) -> str:
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def _size(count: int) -> str:
+    gib = count / 1024**3
+    return f"{gib:.1f} GB" if gib >= 1 else f"{count / 1024**2:.0f} MB"
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+# ------------------------------------------------------------------------------ site policy
+
+
+def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
+    title = "Site configuration"
+    try:
+        site = load_site_config(env)
+    except SiteConfigError as err:
+        return (
+            Check(
+                "site_config",
+                title,
+                Status.PROBLEM,
+                err.message,
+                "Ask your IT team to correct the file; Fieldcase will not start until then.",
+                {"source": str(err.path), "line": err.line, "problem": err.problem},
+            ),
+            None,
+        )
+    where = (
+        f"Read from {site.source}."
+        if site.source
+        else "No site configuration file, so Fieldcase's built-in settings apply."
+    )
+    service = site.server_url or "not set here"
+    ca = str(site.ca_bundle) if site.ca_bundle else "the usual public authorities"
+    message = (
+        f"{where} Service: {service}. Certificates trusted: {ca}. The window locks after at "
+        f"most {site.max_auto_lock_minutes} minutes idle; passwords need at least "
+        f"{site.min_password_length} characters; the laptop syncs at least every "
+        f"{site.sync_interval_minutes} minutes."
+    )
+    facts = {
+        "source": str(site.source) if site.source else None,
+        "server_url": site.server_url,
+        "ca_bundle": str(site.ca_bundle) if site.ca_bundle else None,
+        "max_auto_lock_minutes": site.max_auto_lock_minutes,
+        "min_password_length": site.min_password_length,
+        "sync_interval_minutes": site.sync_interval_minutes,
+    }
+    return Check("site_config", title, Status.OK, message, "", facts), site
+
+
+# ---------------------------------------------------------------------------------- profile
+
+
+def check_profile_files(profile_dir: Path) -> Check:
+    """Whether the profile exists, its key file can be read, and the database is encrypted."""
+    from app import vault
+
+    title = "Profile"
+    shown = show_path(profile_dir)
+    facts: dict[str, Any] = {"folder": shown}
+    database = profile_dir / "fieldcase.db"
+    if not vault.has_key_file(profile_dir) and not database.exists():
+        return Check(
+            "profile",
+            title,
+            Status.PROBLEM,
+            f"There is no Fieldcase profile on this laptop yet (looked in {shown}).",
+            "Open Fieldcase to set it up, or run `fieldcase init`.",
+            facts,
+        )
+    try:
+        vault.read_profile_id(profile_dir)
+    except FieldcaseError as err:
+        return Check(
+            "profile", title, Status.PROBLEM, err.message, _restore_hint(), facts | {"key": False}
+        )
+    if not database.exists():
+        return Check(
+            "profile",
+            title,
+            Status.PROBLEM,
+            f"The profile in {shown} has its key file but no database file.",
+            _restore_hint(),
+            facts | {"key": True, "database": False},
+        )
+    try:
+        with database.open("rb") as handle:
+            header = handle.read(len(SQLITE_PLAIN_HEADER))
+    except OSError as err:
+        return Check(
+            "profile",
+            title,
+            Status.PROBLEM,
+            f"The database file in {shown} cannot be read ({err.strerror}).",
+            "Check that the folder belongs to this user, or ask your IT team.",
+            facts,
+        )
+    if header == SQLITE_PLAIN_HEADER:
+        return Check(
+            "profile",
+            title,
+            Status.PROBLEM,
+            f"The database file in {shown} is not encrypted.",
+            "Stop using this laptop for casework and call your IT team.",
+            facts | {"encrypted": False},
+        )
+    return Check(
+        "profile",
+        title,
+        Status.OK,
+        f"Found in {shown}: the key file can be read and the database is encrypted.",
+        "",
+        facts | {"key": True, "database": True, "encrypted": True},
+    )
+
+
+def _restore_hint() -> str:
+    return (
+        "Run `fieldcase backups` to see the backups and `fieldcase restore` to go back to "
+        "one, or ask your IT team."
+    )
+
+
+def read_profile_facts(profile: Any) -> ProfileFacts:
+    """Device id, service and what waits to be sent, from the open profile's sync state."""
+    from sqlalchemy import text
+
+    with profile.engine.connect() as connection:
+        state = dict(connection.execute(text("SELECT key, value FROM sync_state")).all())
+        waiting = connection.execute(
+            text("SELECT COUNT(*) FROM outbox WHERE NOT rejected")
+        ).scalar_one()
+        refused = connection.execute(
+            text("SELECT COUNT(*) FROM outbox WHERE rejected")
+        ).scalar_one()
+    device_id = server_url = None
+    raw = state.get("device_credential")
+    if raw:
+        try:
+            credential = json.loads(raw)
+            device_id = str(credential.get("device_id") or "") or None
+            server_url = credential.get("server_url") or None
+        except (ValueError, AttributeError):
+            log.warning("the stored device credential is not readable")
+    return ProfileFacts(device_id, server_url, int(waiting), int(refused), state.get("last_sync"))
+
+
+def check_integrity(
+    profile_dir: Path, password: str | None, profile_ok: bool
+) -> tuple[Check, ProfileFacts | None]:
+    title = "Profile integrity"
+    if not profile_ok:
+        return (
+            Check(
+                "integrity",
+                title,
+                Status.SKIPPED,
+                "Not checked, because the profile itself has a problem (see above).",
+            ),
+            None,
+        )
+    if not password:
+        return (
+            Check(
+                "integrity",
+                title,
+                Status.SKIPPED,
+                "Not checked, because no password was given. Without it the device id and the "
+                "changes waiting to be sent cannot be read either.",
+                "Run `fieldcase doctor --unlock` and type the profile password when asked "
+                "(or set FIELDCASE_PASSWORD).",
+            ),
+            None,
+        )
+    from app.store.profile import Profile
+
+    try:
+        profile = Profile.open(profile_dir, password, backup=False)
+    except FieldcaseError as err:
+        return Check("integrity", title, Status.PROBLEM, err.message, _restore_hint()), None
+    try:
+        facts = read_profile_facts(profile)
+    finally:
+        profile.close()
+    return (
+        Check(
+            "integrity",
+            title,
+            Status.OK,
+            "The password unlocks the profile and every page of the database passed its check.",
+        ),
+        facts,
+    )
+
+
+def check_device(facts: ProfileFacts | None, site: SiteConfig | None) -> Check:
+    title = "Device id"
+    if facts is None:
+        return Check(
+            "device",
+            title,
+            Status.SKIPPED,
+            "Not read, because the profile was not unlocked.",
+            "Run `fieldcase doctor --unlock` to see it.",
+        )
+    if facts.device_id:
+        return Check(
+            "device",
+            title,
+            Status.OK,
+            f"This laptop is enrolled as device {facts.device_id}.",
+            "",
+            {"device_id": facts.device_id},
+        )
+    if site is not None and site.server_url:
+        return Check(
+            "device",
+            title,
+            Status.PROBLEM,
+            "This laptop is not enrolled with the Fieldcase service yet, so it cannot sync.",
+            "Run `fieldcase enrol` (or open Fieldcase and sign in) while online.",
+            {"device_id": None},
+        )
+    return Check(
+        "device",
+        title,
+        Status.SKIPPED,
+        "This laptop is not enrolled with a Fieldcase service, and no service is set.",
+        "",
+        {"device_id": None},
+    )
+
+
+def check_outbox(facts: ProfileFacts | None) -> Check:
+    title = "Waiting to sync"
+    if facts is None:
+        return Check(
+            "outbox",
+            title,
+            Status.SKIPPED,
+            "Not counted, because the profile was not unlocked.",
+            "Run `fieldcase doctor --unlock` to count them.",
+        )
+    counts = {"waiting": facts.waiting, "refused": facts.refused, "last_sync": facts.last_sync}
+    last = f" Last sync: {facts.last_sync}." if facts.last_sync else " It has never synced."
+    if facts.refused:
+        return Check(
+            "outbox",
+            title,
+            Status.PROBLEM,
+            f"{_plural(facts.waiting, 'change')} waiting to be sent, and "
+            f"{_plural(facts.refused, 'change')} the service refused, kept aside on this "
+            f"laptop.{last}",
+            "Open Fieldcase to see what was refused and why, or tell your IT team.",
+            counts,
+        )
+    waiting = (
+        "Nothing is waiting to be sent."
+        if facts.waiting == 0
+        else f"{_plural(facts.waiting, 'change')} waiting to be sent."
+    )
+    return Check("outbox", title, Status.OK, waiting + last, "", counts)
+
+
+# --------------------------------------------------------------------------------- service
+
+
+def _tls_reason(err: ssl.SSLCertVerificationError) -> str:
+    code = getattr(err, "verify_code", None)
+    text = str(getattr(err, "verify_message", "") or err)
+    if code in {18, 19, 20, 21, 2} or "self-signed" in text or "issuer" in text:
+        return "it is not signed by a certificate authority this laptop trusts"
+    if code == 10 or "expired" in text:
+        return "it has expired"
+    if code == 9 or "not yet valid" in text:
+        return "it is not valid yet (check this laptop's date and time)"
+    if code in {62, 64} or "mismatch" in text:
+        return "it was issued for a different address"
+    if code == 23 or "revoked" in text:
+        return "it has been revoked"
+    return "it could not be verified"
+
+
+def check_tls(server_url: str, ca_bundle: Path | None, now: Callable[[], datetime]) -> Check | None:
+    """Connect, verify as the sync client would, and read the certificate's expiry."""
+    parts = urlsplit(server_url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    title = "Security certificate"
+    host = parts.hostname
+    port = parts.port or 443
+    cafile = str(ca_bundle) if ca_bundle else _default_ca_file()
+    trusted = f"the CA bundle {ca_bundle}" if ca_bundle else "the usual public authorities"
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+        with (
+            socket.create_connection((host, port), timeout=NETWORK_TIMEOUT) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            certificate = tls.getpeercert() or {}
+    except ssl.SSLCertVerificationError as err:
+        reason = _tls_reason(err)
+        log.info("certificate of %s refused: %s", host, getattr(err, "verify_message", err))
+        return Check(
+            "tls",
+            title,
+            Status.PROBLEM,
+            f"The service's certificate is not trusted: {reason}. Trusted here: {trusted}. "
+            "Nothing will be sent to it.",
+            "Ask your IT team to check the certificate, or to set ca_bundle in the site "
+            "configuration to the council's CA.",
+            {"trusted": False, "reason": reason},
+        )
+    except (OSError, ssl.SSLError) as err:
+        log.info("TLS connection to %s failed: %s", host, type(err).__name__)
+        return Check(
+            "tls",
+            title,
+            Status.SKIPPED,
+            "Not checked, because no secure connection could be made to the service.",
+            "See the service line above.",
+        )
+    not_after = certificate.get("notAfter")
+    if not isinstance(not_after, str):
+        return Check("tls", title, Status.OK, "The service's certificate is trusted.", "")
+    expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), tz=UTC)
+    left = expires - now()
+    facts = {"trusted": True, "expires": expires.isoformat()}
+    if left < CERT_WARNING:
+        return Check(
+            "tls",
+            title,
+            Status.PROBLEM,
+            f"The service's certificate is trusted but expires on {_describe_day(expires)}, in "
+            f"{_plural(max(left.days, 0), 'day')}.",
+            "Tell your IT team that the service's certificate needs renewing.",
+            facts,
+        )
+    return Check(
+        "tls",
+        title,
+        Status.OK,
+        f"The service's certificate is trusted ({trusted}) and valid until "
+        f"{_describe_day(expires)}.",
+        "",
+        facts,
+    )
+
+
+def _default_ca_file() -> str | None:
+    """The authorities ``requests`` trusts when no CA bundle is set (certifi's list)."""
+    try:
+        from requests.utils import DEFAULT_CA_BUNDLE_PATH
+    except ImportError:  # pragma: no cover - requests is a dependency
+        return None
+    return str(DEFAULT_CA_BUNDLE_PATH)
+
+
+def check_service(
+    server_url: str | None, site: SiteConfig | None, now: Callable[[], datetime]
+) -> tuple[Check, ServiceFacts | None]:
+    title = "Service"
+    if not server_url:
+        return (
+            Check(
+                "service",
+                title,
+                Status.SKIPPED,
+                "No service address is set, so the connection was not tried.",
+                "Ask your IT team to set server_url in the site configuration.",
+            ),
+            None,
+        )
+    from sync.client import RetryPolicy, ServiceClient, Timeouts
+    from sync.errors import SyncError, UpdateRequired
+    from sync.protocol import PROTOCOL_VERSION
+
+    ca_bundle = str(site.ca_bundle) if site is not None and site.ca_bundle else None
+    facts: dict[str, Any] = {"server_url": server_url}
+    try:
+        client = ServiceClient(
+            server_url,
+            ca_bundle=ca_bundle,
+            timeouts=Timeouts(connect=NETWORK_TIMEOUT, stall=NETWORK_TIMEOUT * 2),
+            retry=RetryPolicy(attempts=1),
+        )
+    except SyncError as err:
+        return Check("service", title, Status.PROBLEM, err.message, _it_hint(), facts), None
+    try:
+        started = time.monotonic()
+        client.request("GET", "/health", auth=False)
+        meta = client.meta()
+        elapsed = time.monotonic() - started
+    except UpdateRequired as err:
+        return (
+            Check("service", title, Status.PROBLEM, err.message, "Ask IT for the new version."),
+            None,
+        )
+    except SyncError as err:
+        log.info("service check failed: %s", err.detail or type(err).__name__)
+        return (
+            Check(
+                "service",
+                title,
+                Status.PROBLEM,
+                f"Could not talk to the Fieldcase service at {server_url}. {err.message}",
+                "Check that this laptop is online (open a web page), then try again. If it "
+                "still fails, tell your IT team what this line says.",
+                facts,
+            ),
+            None,
+        )
+    finally:
+        client.close()
+    measured = now() - timedelta(seconds=elapsed / 2)
+    protocol_ok = meta.min_protocol_version <= PROTOCOL_VERSION <= meta.protocol_version
+    facts |= {"service_name": meta.service_name, "answer_seconds": round(elapsed, 3)}
+    if not protocol_ok:
+        return (
+            Check(
+                "service",
+                title,
+                Status.PROBLEM,
+                f"The service at {server_url} answers, but this version of Fieldcase "
+                f"({__version__}) is too old for it.",
+                "Ask your IT team for the current version of Fieldcase.",
+                facts,
+            ),
+            ServiceFacts(meta.server_time, measured, protocol_ok),
+        )
+    return (
+        Check(
+            "service",
+            title,
+            Status.OK,
+            f"The service at {server_url} answers and is healthy ({elapsed:.1f} s).",
+            "",
+            facts,
+        ),
+        ServiceFacts(meta.server_time, measured, protocol_ok),
+    )
+
+
+def _it_hint() -> str:
+    return "Ask your IT team to check the service address in the site configuration."
+
+
+def check_clock(service: ServiceFacts | None) -> Check:
+    title = "Clock"
+    if service is None or service.server_time is None:
+        return Check(
+            "clock",
+            title,
+            Status.SKIPPED,
+            "Not compared, because the service was not reached.",
+        )
+    server_time = service.server_time
+    if server_time.tzinfo is None:
+        server_time = server_time.replace(tzinfo=UTC)
+    skew = service.measured_at - server_time
+    seconds = round(skew.total_seconds())
+    facts = {"skew_seconds": seconds}
+    if abs(skew) > MAX_CLOCK_SKEW:
+        direction = "ahead of" if seconds > 0 else "behind"
+        minutes = abs(seconds) // 60
+        return Check(
+            "clock",
+            title,
+            Status.PROBLEM,
+            f"This laptop's clock is {_plural(minutes, 'minute')} {direction} the service's.",
+            "Set the date, time and time zone to update automatically, then restart Fieldcase.",
+            facts,
+        )
+    return Check(
+        "clock",
+        title,
+        Status.OK,
+        f"This laptop's clock agrees with the service's (within {abs(seconds)} seconds).",
+        "",
+        facts,
+    )
+
+
+# ------------------------------------------------------------------------------------ disk
+
+
+def check_disk(profile_dir: Path) -> Check:
+    title = "Free disk space"
+    folder = profile_dir
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError as err:
+        return Check(
+            "disk",
+            title,
+            Status.PROBLEM,
+            f"Could not measure the free space ({err.strerror}).",
+            "Ask your IT team.",
+        )
+    facts = {"free_bytes": usage.free, "total_bytes": usage.total}
+    if usage.free < MIN_FREE_BYTES:
+        return Check(
+            "disk",
+            title,
+            Status.PROBLEM,
+            f"Only {_size(usage.free)} free on the disk that holds the profile. Fieldcase "
+            "needs room for its backups and documents.",
+            "Delete or move files you no longer need, or ask your IT team for help.",
+            facts,
+        )
+    return Check(
+        "disk",
+        title,
+        Status.OK,
+        f"{_size(usage.free)} free on the disk that holds the profile.",
+        "",
+        facts,
+    )
+
+
+# ------------------------------------------------------------------------------------- all
+
+
+def run_checks(
+    profile_dir: Path,
+    *,
+    password: str | None = None,
+    env: Mapping[str, str] = os.environ,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Report:
+    """Run every check in the order the help desk reads them."""
+    site_check, site = check_site(env)
+    checks = [site_check]
+    profile_check = check_profile_files(profile_dir)
+    checks.append(profile_check)
+    integrity, facts = check_integrity(profile_dir, password, profile_check.status is Status.OK)
+    checks.append(integrity)
+    checks.append(check_device(facts, site))
+    server_url = (site.server_url if site else None) or (facts.server_url if facts else None)
+    service_check, service = check_service(server_url, site, now)
+    checks.append(service_check)
+    tls = None
+    if server_url and service_check.status is not Status.SKIPPED:
+        tls = check_tls(server_url, site.ca_bundle if site else None, now)
+    if tls is None:
+        reason = (
+            "the service is reached over plain http on this computer itself"
+            if server_url
+            else "no service address is set"
+        )
+        tls = Check("tls", "Security certificate", Status.SKIPPED, f"Not checked: {reason}.")
+    checks.append(tls)
+    checks.append(check_clock(service))
+    checks.append(check_disk(profile_dir))
+    checks.append(check_outbox(facts))
+    return Report(checks)
+
+
+def render_text(report: Report) -> str:
+    """The report as the help desk hears it read aloud: one block per check."""
+    width = max(len(status.value) for status in Status) + 2
+    indent = " " * width
+    lines = [f"Fieldcase {report.version}: checking this laptop", ""]
+    for check in report.checks:
+        lines += textwrap.wrap(
+            f"{check.title}: {check.message}",
+            LINE_WIDTH,
+            initial_indent=f"{check.status.value:<{width}}",
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        if check.action:
+            lines += textwrap.wrap(
+                f"What to do: {check.action}",
+                LINE_WIDTH,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+    lines.append("")
+    if report.ok:
+        lines.append("All is well.")
+    else:
+        count = len(report.problems)
+        lines += textwrap.wrap(
+            f"{_plural(count, 'problem')} found. Each says what to do; if you are on the phone "
+            "to the help desk, read them this report.",
+            LINE_WIDTH,
+        )
+    return "\n".join(lines)
