@@ -1,0 +1,209 @@
+"""Site configuration: where it is found, what a malformed file says, and precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import site
+from app.errors import FieldcaseError
+from app.site import SiteConfig, SiteConfigError, effective_setting, load_site_config
+
+GOOD = """\
+# Preset by IT for every laptop
+server_url = "https://fieldcase.example.gov.uk/"
+ca_bundle = "council-ca.pem"
+max_auto_lock_minutes = 5
+min_password_length = 14
+sync_interval_minutes = 10
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def env_for(path: Path) -> dict[str, str]:
+    return {"FIELDCASE_SITE_CONFIG": str(path)}
+
+
+def problem(tmp_path: Path, text: str) -> SiteConfigError:
+    path = write(tmp_path / "site.toml", text)
+    with pytest.raises(SiteConfigError) as caught:
+        load_site_config(env_for(path))
+    err = caught.value
+    assert isinstance(err, FieldcaseError)
+    assert str(path) in str(err), "the message names the file"
+    assert "will not start" in str(err)
+    return err
+
+
+# --------------------------------------------------------------------------- finding the file
+
+
+def test_no_file_gives_the_defaults(tmp_path: Path) -> None:
+    env = {"PROGRAMDATA": str(tmp_path)}
+    assert site.site_config_path(env, platform="win32") is None
+    config = load_site_config(env, platform="win32")
+    assert config == SiteConfig()
+    assert (config.max_auto_lock_minutes, config.min_password_length) == (15, 10)
+    assert (config.sync_interval_minutes, config.server_url, config.source) == (15, None, None)
+
+
+def test_a_full_file_is_read(tmp_path: Path) -> None:
+    write(tmp_path / "council-ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    path = write(tmp_path / "site.toml", GOOD)
+    config = load_site_config(env_for(path))
+    assert config == SiteConfig(
+        server_url="https://fieldcase.example.gov.uk",
+        ca_bundle=tmp_path / "council-ca.pem",
+        max_auto_lock_minutes=5,
+        min_password_length=14,
+        sync_interval_minutes=10,
+        source=path,
+    )
+
+
+def test_the_platform_file_is_used_when_no_env_names_one(tmp_path: Path) -> None:
+    system = write(tmp_path / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
+    env = {"PROGRAMDATA": str(tmp_path)}
+    assert site.site_config_path(env, platform="win32") == system
+    assert load_site_config(env, platform="win32").max_auto_lock_minutes == 7
+
+
+def test_the_env_file_beats_the_platform_file(tmp_path: Path) -> None:
+    write(tmp_path / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
+    named = write(tmp_path / "elsewhere" / "mine.toml", "max_auto_lock_minutes = 3\n")
+    env = {"PROGRAMDATA": str(tmp_path), **env_for(named)}
+    assert site.site_config_path(env, platform="win32") == named
+    config = load_site_config(env, platform="win32")
+    assert (config.max_auto_lock_minutes, config.source) == (3, named)
+
+
+def test_linux_looks_in_etc_only_when_the_file_exists() -> None:
+    expected = site.LINUX_SITE_CONFIG if site.LINUX_SITE_CONFIG.is_file() else None
+    assert site.site_config_path({}, platform="linux") == expected
+    assert Path("/etc/fieldcase/site.toml") == site.LINUX_SITE_CONFIG
+
+
+def test_an_env_naming_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(SiteConfigError) as caught:
+        load_site_config(env_for(missing))
+    assert str(missing) in str(caught.value)
+    assert "FIELDCASE_SITE_CONFIG names this file, but there is no such file" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- malformed files
+
+
+def test_bad_toml_names_the_line(tmp_path: Path) -> None:
+    err = problem(tmp_path, "server_url = 'https://a.example'\n\nmax_auto_lock_minutes = \n")
+    assert err.line == 3
+    assert ", line 3 has a problem: it is not valid TOML" in str(err)
+
+
+def test_a_repeated_key_names_the_line(tmp_path: Path) -> None:
+    err = problem(tmp_path, "max_auto_lock_minutes = 5\nmax_auto_lock_minutes = 6\n")
+    assert err.line == 2
+
+
+def test_an_unknown_key_lists_the_valid_ones(tmp_path: Path) -> None:
+    err = problem(tmp_path, "server_url = 'https://a.example'\nauto_lock = 5\n")
+    assert err.line == 2
+    assert '"auto_lock" is not a setting Fieldcase knows' in str(err)
+    for key in site.KEYS:
+        assert key in str(err)
+
+
+def test_a_table_is_an_unknown_key(tmp_path: Path) -> None:
+    err = problem(tmp_path, "[sync]\ninterval = 5\n")
+    assert '"sync" is not a setting' in str(err)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            'max_auto_lock_minutes = "15"',
+            "max_auto_lock_minutes must be a whole number of minutes between 1 and 240",
+        ),
+        (
+            "max_auto_lock_minutes = 0",
+            "max_auto_lock_minutes must be a whole number of minutes between 1 and 240",
+        ),
+        (
+            "max_auto_lock_minutes = 241",
+            "max_auto_lock_minutes must be a whole number of minutes between 1 and 240",
+        ),
+        (
+            "max_auto_lock_minutes = 7.5",
+            "max_auto_lock_minutes must be a whole number of minutes between 1 and 240",
+        ),
+        (
+            "max_auto_lock_minutes = true",
+            "max_auto_lock_minutes must be a whole number of minutes between 1 and 240",
+        ),
+        (
+            "min_password_length = 8",
+            "min_password_length must be a whole number of characters between 10 and 128",
+        ),
+        (
+            "sync_interval_minutes = -1",
+            "sync_interval_minutes must be a whole number of minutes between 1 and 1440",
+        ),
+        ("server_url = 5", "server_url must be a web address in quotes"),
+        ('server_url = ""', "server_url must be a web address in quotes"),
+        ('server_url = "fieldcase.example.gov.uk"', "is not a web address"),
+        ('server_url = "ftp://fieldcase.example.gov.uk"', "is not a web address"),
+        ('server_url = "http://fieldcase.example.gov.uk"', "use https://"),
+        ('server_url = "https://me:pw@fieldcase.example.gov.uk"', "must not contain a user name"),
+        ('ca_bundle = "no-such.pem"', "but there is no such file"),
+        ("ca_bundle = 3", "ca_bundle must be the path of a PEM file"),
+    ],
+)
+def test_wrong_values_are_explained(tmp_path: Path, line: str, expected: str) -> None:
+    err = problem(tmp_path, f"# policy\n{line}\n")
+    assert expected in str(err)
+    assert err.line == 2
+
+
+def test_plain_http_is_allowed_on_loopback_only(tmp_path: Path) -> None:
+    for url in ("http://127.0.0.1:8765", "http://localhost:9000/", "http://[::1]:8000"):
+        path = write(tmp_path / "site.toml", f'server_url = "{url}"\n')
+        assert load_site_config(env_for(path)).server_url == url.rstrip("/")
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_bytes(b"server_url = '\xff\xfe'\n")
+    with pytest.raises(SiteConfigError, match="not UTF-8 text"):
+        load_site_config(env_for(path))
+
+
+# --------------------------------------------------------------------------- precedence
+
+
+def test_site_policy_beats_user_settings() -> None:
+    policy = SiteConfig(
+        server_url="https://central.example",
+        max_auto_lock_minutes=10,
+        min_password_length=14,
+        sync_interval_minutes=30,
+    )
+    assert effective_setting(60, policy, "max_auto_lock_minutes") == 10
+    assert effective_setting(5, policy, "max_auto_lock_minutes") == 5
+    assert effective_setting(None, policy, "max_auto_lock_minutes") == 10
+    assert site.auto_lock_minutes(0, policy) == 10  # "never lock" is not allowed
+    assert effective_setting(12, policy, "min_password_length") == 14
+    assert effective_setting(20, policy, "min_password_length") == 20
+    assert site.sync_interval_minutes(120, policy) == 30
+    assert site.sync_interval_minutes(5, policy) == 5
+    assert site.server_url("https://my.own.example", policy) == "https://central.example"
+    assert site.server_url("https://my.own.example", SiteConfig()) == "https://my.own.example"
+    assert effective_setting(None, SiteConfig(), "ca_bundle") is None
+    with pytest.raises(KeyError, match="max_auto_lock_minutes"):
+        effective_setting(1, policy, "autolock")
