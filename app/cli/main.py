@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.cmd_profile",  # init, passwd, backups, restore
     "app.cli.cmd_cases",  # case, cases, note, visit, warning, document
     "app.cli.cmd_doctor",  # doctor
+    "app.cli.cmd_sync",  # enrol, sync, conflicts, recover
 )
 
 log = logging.getLogger("fieldcase.cli")

@@ -54,7 +54,7 @@ DEVICE_CODE = "device_code"
 LAST_SYNC = "last_sync"
 #: JSON list of case ids the service removed while they still had unsent local edits.
 REMOVED_PENDING = "removed_pending"
-DOCUMENT_SUFFIX = ".fcdoc"
+DOCUMENT_SUFFIX = ".fcd"  # as app.core.casework names them
 
 CONFIRMED = frozenset({ChangeStatus.APPLIED, ChangeStatus.DUPLICATE, ChangeStatus.CONFLICT})
 

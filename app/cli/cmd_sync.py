@@ -1,0 +1,153 @@
+"""Sync commands: ``enrol``, ``sync``, ``conflicts`` (and ``conflicts resolve``), ``recover``.
+
+    fieldcase enrol --server https://fieldcase.example.gov.uk --user ajones
+    fieldcase sync
+    fieldcase conflicts [--json]
+    fieldcase conflicts resolve ID --keep mine|theirs
+    fieldcase conflicts resolve ID --value TEXT
+    fieldcase recover
+
+Exit codes: 0 done; 1 a plain problem; 3 sync could not finish (nothing lost, try again);
+4 this laptop was removed by IT (its data was erased); 5 Fieldcase must be updated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from app.cli.cmd_profile import (
+    NEW_PASSWORD_ENV,
+    new_password,
+    open_profile,
+    password,
+    profile_dir,
+)
+from app.core import sync_actions
+from app.errors import UsageError
+from app.logs import setup_logging
+from app.site import load_site_config
+from app.site import server_url as site_server_url
+from sync.engine import SyncProgress
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    if not getattr(args, "verbose", False):
+        return None
+
+    def show(update: SyncProgress) -> None:
+        print(update.message, file=sys.stderr)
+
+    return show
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    setup_logging()
+    site = load_site_config()
+    server = site_server_url(args.server, site)
+    if not server:
+        raise UsageError(
+            "Give the service's address, for example: fieldcase enrol --server "
+            "https://fieldcase.example.gov.uk --user ajones"
+        )
+    folder = profile_dir(args)
+    secret = password("Your Fieldcase password: ")
+    result = sync_actions.enrol(
+        folder,
+        server,
+        args.user,
+        secret,
+        site=site,
+        device_name=args.device_name,
+        progress=_progress(args),
+    )
+    print(f"This laptop is now enrolled for {result.username} (device {result.device_id}).")
+    if result.report is not None:
+        print(result.report.summary())
+        return 0
+    print(
+        f"Your cases could not be fetched yet: {result.sync_problem} Run `fieldcase sync` later.",
+        file=sys.stderr,
+    )
+    return 3
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    site = load_site_config()
+    with open_profile(args) as profile:
+        report = sync_actions.sync(profile, site=site, progress=_progress(args))
+    print(report.summary())
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    with open_profile(args) as profile:
+        found = sync_actions.clashes(profile)
+    if args.json:
+        print(json.dumps([c.as_json() for c in found], indent=2, ensure_ascii=False))
+        return 0
+    if not found:
+        print("No clashes are waiting for a decision.")
+        return 0
+    for clash in found:
+        print(
+            f"{clash.id}  {clash.ref}  {clash.field}: yours {clash.mine!r}, "
+            f"theirs {clash.theirs!r} ({clash.changed_by}, "
+            f"{clash.changed_at.astimezone().strftime('%d %b %Y %H:%M')})"
+        )
+    print("Settle one with: fieldcase conflicts resolve ID --keep mine|theirs (or --value TEXT).")
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    with open_profile(args) as profile:
+        clash = sync_actions.resolve_clash(profile, args.id, keep=args.keep, value=args.value)
+    print(
+        f"Settled the clash on {clash.ref or 'the case'} ({clash.field}). It will reach "
+        "everyone at the next sync."
+    )
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    setup_logging()
+    site = load_site_config()
+    folder = profile_dir(args)
+    account = password("Your account password (as your IT team set it): ")
+    fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
+    with sync_actions.recover(folder, account, fresh, username=args.user, site=site):
+        pass
+    print("Your profile is open again with the new password. Nothing on this laptop was lost.")
+    return 0
+
+
+def register(sub: Any) -> None:
+    enrol = sub.add_parser("enrol", help="set this laptop up with the central service")
+    enrol.add_argument("--server", metavar="URL", help="the service's address (or site config)")
+    enrol.add_argument("--user", required=True, metavar="NAME", help="your user name")
+    enrol.add_argument("--device-name", metavar="TEXT", help="a name for this laptop")
+    enrol.add_argument("-v", "--verbose", action="store_true", help="show progress")
+    enrol.set_defaults(func=cmd_enrol)
+
+    sync = sub.add_parser("sync", help="send your changes and fetch your colleagues'")
+    sync.add_argument("-v", "--verbose", action="store_true", help="show progress")
+    sync.set_defaults(func=cmd_sync)
+
+    conflicts = sub.add_parser("conflicts", help="list clashes waiting for your decision")
+    conflicts.add_argument("--json", action="store_true", help="print JSON")
+    conflicts.set_defaults(func=cmd_conflicts)
+    inner = conflicts.add_subparsers(dest="conflicts_command", metavar="resolve")
+    resolve = inner.add_parser("resolve", help="settle one clash")
+    resolve.add_argument("id", metavar="ID", help="the clash's id (or its first characters)")
+    group = resolve.add_mutually_exclusive_group(required=True)
+    group.add_argument("--keep", choices=("mine", "theirs"))
+    group.add_argument("--value", metavar="TEXT", help="a new value instead of either")
+    resolve.set_defaults(func=cmd_resolve)
+
+    recover = sub.add_parser(
+        "recover", help="open your profile again after a forgotten password (online)"
+    )
+    recover.add_argument("--user", metavar="NAME", help="your user name (default: enrolled one)")
+    recover.set_defaults(func=cmd_recover)

@@ -1,0 +1,398 @@
+"""Sync actions without a window: enrol, sync, list and resolve clashes, recover a profile.
+
+The CLI and the window both call these. Errors a person can meet become
+:class:`SyncProblem` (a :class:`app.errors.FieldcaseError`) with the engine's plain message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlmodel import Session, col, select
+
+from app import vault
+from app.domain.models import KIND_MODELS, Case
+from app.errors import FieldcaseError, UsageError
+from app.site import SiteConfig
+from app.store.db import DB_FILE
+from app.store.errors import DataFileExists
+from app.store.profile import Profile
+from app.store.records import dumps, from_wire, to_wire
+from app.store.sync_adapter import SyncAdapter
+from app.store.tables import Conflict, Outbox
+from sync import errors as sync_errors
+from sync.client import RetryPolicy, ServiceClient, Timeouts
+from sync.engine import SyncEngine, SyncProgress, SyncReport
+from sync.protocol import PROTOCOL_VERSION
+from sync.records import RecordKind
+from sync.store import DeviceCredential
+
+log = logging.getLogger("fieldcase.core.sync")
+
+#: Not secret: where this profile syncs and as which device, readable without the password so
+#: that ``recover`` can ask the service for the recovery secret. The credential itself is kept
+#: only inside the encrypted database.
+DEVICE_FILE = "device.json"
+
+
+class SyncProblem(FieldcaseError):
+    """A sync action could not finish; ``cause`` is the engine's error."""
+
+    def __init__(self, cause: sync_errors.SyncError) -> None:
+        super().__init__(cause.message, detail=cause.detail or type(cause).__name__)
+        self.cause = cause
+        if isinstance(cause, sync_errors.Cancelled):
+            self.exit_code = 130
+        elif isinstance(cause, sync_errors.DeviceRevoked):
+            self.exit_code = 4
+        elif isinstance(cause, sync_errors.UpdateRequired):
+            self.exit_code = 5
+        else:
+            self.exit_code = 3
+
+
+@contextmanager
+def plain_errors() -> Iterator[None]:
+    """Turn the engine's errors into FieldcaseErrors for the CLI and the window."""
+    try:
+        yield
+    except sync_errors.SyncError as err:
+        raise SyncProblem(err) from err
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How to talk to the service; tests and benchmarks pass shorter timeouts or a fake sleep."""
+
+    timeouts: Timeouts | None = None
+    retry: RetryPolicy | None = None
+    sleep: Callable[[float], None] | None = None
+    protocol_version: int = PROTOCOL_VERSION
+
+
+def make_client(
+    server_url: str,
+    *,
+    credential: DeviceCredential | None = None,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    cancel: threading.Event | None = None,
+) -> ServiceClient:
+    options = options or ClientOptions()
+    ca_bundle = str(site.ca_bundle) if site is not None and site.ca_bundle else None
+    return ServiceClient(
+        server_url,
+        credential=credential,
+        ca_bundle=ca_bundle,
+        timeouts=options.timeouts,
+        retry=options.retry,
+        sleep=options.sleep,
+        cancel=cancel,
+        protocol_version=options.protocol_version,
+    )
+
+
+def _device_file(profile_dir: Path) -> Path:
+    return Path(profile_dir) / DEVICE_FILE
+
+
+def read_device_file(profile_dir: Path) -> dict[str, str]:
+    try:
+        data = json.loads(_device_file(profile_dir).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FieldcaseError(
+            f"The profile in {profile_dir} was never enrolled with a Fieldcase service, so it "
+            "cannot be recovered online. Ask your IT team for help."
+        ) from None
+    except ValueError:
+        raise FieldcaseError(
+            f"The file {_device_file(profile_dir)} is damaged. Ask your IT team for help."
+        ) from None
+    return {str(k): str(v) for k, v in data.items()}
+
+
+# ----------------------------------------------------------------------------- enrol
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    device_id: UUID
+    username: str
+    team: str
+    report: SyncReport | None  # None when the first sync could not finish (enrolment stands)
+    sync_problem: str | None = None
+
+
+def enrol(
+    profile_dir: Path,
+    server_url: str,
+    username: str,
+    password: str,
+    *,
+    site: SiteConfig | None = None,
+    device_name: str | None = None,
+    options: ClientOptions | None = None,
+    progress: Callable[[SyncProgress], None] | None = None,
+) -> EnrolResult:
+    """Register this laptop, make its encrypted profile, keep the device credential inside it,
+    add the recovery wrap, and pull the user's cases. The password is never stored."""
+    profile_dir = Path(profile_dir)
+    if (profile_dir / vault.KEY_FILE).exists() or (profile_dir / DB_FILE).exists():
+        raise vault.ProfileExists(profile_dir)
+    if not username.strip():
+        raise UsageError("Give your user name, for example: fieldcase enrol --user ajones")
+    with plain_errors():
+        client = make_client(server_url, site=site, options=options)
+        try:
+            meta = client.meta()
+            if meta.min_protocol_version > PROTOCOL_VERSION:
+                raise sync_errors.UpdateRequired()
+            token = client.login(username.strip(), password)
+            enrolled = client.enrol(device_name or socket.gethostname() or "laptop")
+        finally:
+            client.close()
+    credential = DeviceCredential(
+        server_url=client.base_url,
+        device_id=enrolled.device_id,
+        device_secret=enrolled.device_secret,
+        username=token.username,
+    )
+    try:
+        profile = Profile.create(
+            profile_dir, password, user=token.username, team=token.team, site=site
+        )
+    except DataFileExists:
+        raise
+    with profile:
+        adapter = SyncAdapter(profile)
+        adapter.set_credential(credential)
+        from app.core.casework import Casework
+
+        Casework(profile).set_case_types({t.code: t.label for t in meta.case_types})
+        key = vault.unlock(profile_dir, password)
+        vault.add_recovery_wrap(profile_dir, key, enrolled.recovery_secret)
+        _device_file(profile_dir).write_text(
+            json.dumps(
+                {
+                    "server_url": credential.server_url,
+                    "device_id": str(credential.device_id),
+                    "username": credential.username,
+                }
+            ),
+            encoding="utf-8",
+        )
+        log.info("enrolled as device %s", credential.device_id)
+        try:
+            report = sync(profile, site=site, options=options, progress=progress)
+        except SyncProblem as problem:
+            if isinstance(problem.cause, sync_errors.DeviceRevoked):
+                raise
+            return EnrolResult(
+                credential.device_id, token.username, token.team, None, problem.message
+            )
+    return EnrolResult(credential.device_id, token.username, token.team, report)
+
+
+# ----------------------------------------------------------------------------- sync
+
+
+def sync(
+    profile: Profile,
+    *,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    progress: Callable[[SyncProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    client: ServiceClient | None = None,
+) -> SyncReport:
+    """One full sync of an open profile. SyncProblem when it could not finish."""
+    adapter = SyncAdapter(profile)
+    credential = adapter.credential()
+    if credential is None:
+        raise FieldcaseError(
+            "This profile is not enrolled with a Fieldcase service, so there is nothing to sync "
+            "with. Use `fieldcase enrol` to set up a profile that syncs."
+        )
+    with plain_errors():
+        own_client = client is None
+        if client is None:
+            client = make_client(
+                credential.server_url,
+                credential=credential,
+                site=site,
+                options=options,
+                cancel=cancel,
+            )
+        try:
+            engine = SyncEngine(adapter, client, progress=progress, cancel=cancel)
+            return engine.sync()
+        finally:
+            if own_client:
+                client.close()
+
+
+# ----------------------------------------------------------------------------- clashes
+
+
+@dataclass(frozen=True)
+class Clash:
+    id: UUID
+    ref: str
+    kind: str
+    record_id: UUID
+    field: str
+    mine: Any
+    theirs: Any
+    changed_by: str
+    changed_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "ref": self.ref,
+            "field": self.field,
+            "mine": self.mine,
+            "theirs": self.theirs,
+            "changed_by": self.changed_by,
+            "changed_at": self.changed_at.astimezone(UTC).isoformat(),
+        }
+
+
+def _pending_resolutions(session: Session) -> set[str]:
+    rows = session.exec(select(Outbox.resolves).where(col(Outbox.rejected).is_(False))).all()
+    return {value for row in rows for value in json.loads(row)}
+
+
+def clashes(profile: Profile) -> list[Clash]:
+    """Unresolved clashes, oldest first. "mine" is this user's value when they made one side
+    (else the value this laptop shows); "theirs" is the other side, with who and when."""
+    me = profile.user
+    out: list[Clash] = []
+    with profile.session() as s:
+        pending = _pending_resolutions(s)
+        rows = s.exec(
+            select(Conflict)
+            .where(col(Conflict.resolved).is_(False))
+            .order_by(col(Conflict.other_at))
+        ).all()
+        for row in rows:
+            if str(row.conflict_id) in pending:
+                continue
+            case = s.get(Case, row.case_id)
+            kept, other = json.loads(row.kept_value), json.loads(row.other_value)
+            if row.other_by == me or row.kept_by != me:
+                mine, theirs, by, at = other, kept, row.kept_by, row.kept_at
+            else:
+                mine, theirs, by, at = kept, other, row.other_by, row.other_at
+            out.append(
+                Clash(
+                    id=row.conflict_id,
+                    ref=case.ref if case else "",
+                    kind=row.kind,
+                    record_id=row.record_id,
+                    field=row.field,
+                    mine=mine,
+                    theirs=theirs,
+                    changed_by=by,
+                    changed_at=at,
+                )
+            )
+    return out
+
+
+def _find_clash(profile: Profile, ident: str) -> Clash:
+    ident = ident.strip().lower()
+    found = [c for c in clashes(profile) if str(c.id) == ident or str(c.id).startswith(ident)]
+    if len(found) == 1 and ident:
+        return found[0]
+    if not found:
+        raise UsageError(
+            f"There is no clash waiting with the id {ident!r}. Run `fieldcase conflicts` to see "
+            "the clashes and their ids."
+        )
+    raise UsageError(f"More than one clash starts with {ident!r}; give more of the id.")
+
+
+def resolve_clash(
+    profile: Profile, ident: str, *, keep: str | None = None, value: str | None = None
+) -> Clash:
+    """Settle one clash: keep "mine", "theirs", or a new value. The decision is a normal change
+    (``resolves=[id]``) that syncs to every laptop."""
+    if (keep is None) == (value is None):
+        raise UsageError("Say how to settle it: --keep mine, --keep theirs, or --value TEXT.")
+    clash = _find_clash(profile, ident)
+    kind = RecordKind(clash.kind)
+    model = KIND_MODELS[kind]
+    if keep is not None:
+        if keep not in ("mine", "theirs"):
+            raise UsageError("--keep must be mine or theirs.")
+        chosen = clash.mine if keep == "mine" else clash.theirs
+    else:
+        try:
+            chosen = to_wire(from_wire(model, clash.field, value))
+        except ValueError as err:
+            raise UsageError(f"That value does not fit the field {clash.field}: {err}.") from None
+    with profile.session() as s, s.begin():
+        record = s.get(model, clash.record_id)
+        if record is None:
+            raise UsageError("The record of this clash is no longer on this laptop; sync first.")
+        setattr(record, clash.field, from_wire(model, clash.field, chosen))
+        s.add(record)
+        case_id = record.id if kind is RecordKind.CASE else record.case_id  # type: ignore[attr-defined]
+        s.add(
+            Outbox(
+                change_id=uuid4(),
+                kind=kind.value,
+                record_id=clash.record_id,
+                case_id=case_id,
+                base_version=record.version,
+                fields=dumps({clash.field: chosen}),
+                resolves=dumps([str(clash.id)]),
+                made_at=datetime.now(UTC),
+            )
+        )
+    log.info("settled clash %s", clash.id)
+    return clash
+
+
+# ----------------------------------------------------------------------------- recovery
+
+
+def recover(
+    profile_dir: Path,
+    account_password: str,
+    new_password: str,
+    *,
+    username: str | None = None,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+) -> Profile:
+    """Sign in online (e.g. after IT reset the account password), fetch this device's recovery
+    secret, unwrap the database key with it and set ``new_password``. Nothing in the database
+    changes, so unsynced work survives. Returns the opened profile."""
+    profile_dir = Path(profile_dir)
+    device = read_device_file(profile_dir)
+    user = username or device.get("username", "")
+    with plain_errors():
+        client = make_client(device["server_url"], site=site, options=options)
+        try:
+            client.login(user, account_password)
+            answer = client.recovery(UUID(device["device_id"]))
+        finally:
+            client.close()
+    kwargs: dict[str, Any] = {}
+    if site is not None:
+        kwargs["min_password_length"] = site.min_password_length
+    key = vault.recover(profile_dir, answer.recovery_secret, new_password, **kwargs)
+    log.info("recovered the profile of device %s", device["device_id"])
+    return Profile.open_with_key(profile_dir, key)
