@@ -95,6 +95,21 @@ class KeyFileDamaged(VaultError):
         self.key_file = key_file
 
 
+class KeyFileNotSaved(VaultError):
+    """key.json could not be written (full disk, no permission). The old file is unchanged."""
+
+    def __init__(self, key_file: Path, *, disk_full: bool = False, detail: str = "") -> None:
+        reason = "the disk is full" if disk_full else "the folder could not be written to"
+        super().__init__(
+            f"Fieldcase could not save the key file {key_file} because {reason}. Nothing was "
+            "changed: the profile still opens as before. Free some space (or ask your IT team "
+            "about the folder's permissions), then try again.",
+            detail=detail,
+        )
+        self.key_file = key_file
+        self.disk_full = disk_full
+
+
 class RecoveryUnavailable(VaultError):
     """The profile has no recovery wrap, so it cannot be recovered online."""
 

@@ -12,6 +12,7 @@ import functools
 import os
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -56,6 +57,12 @@ class KdfParams:
             raise ValueError("memory_kib must be at least 8 * lanes")
 
 
+def password_bytes(password: str) -> bytes:
+    """The bytes a password stands for: Unicode NFC, then UTF-8 (so the same password typed on
+    another keyboard or system gives the same key)."""
+    return unicodedata.normalize("NFC", password).encode("utf-8", "surrogatepass")
+
+
 def derive_key(password: str, params: KdfParams) -> bytes:
     """The 32-byte key-encryption key for ``password`` under ``params``."""
     params.check()
@@ -66,7 +73,7 @@ def derive_key(password: str, params: KdfParams) -> bytes:
         lanes=params.lanes,
         memory_cost=params.memory_kib,
     )
-    return kdf.derive(password.encode("utf-8"))
+    return kdf.derive(password_bytes(password))
 
 
 def fast_kdf_requested() -> bool:

@@ -16,7 +16,7 @@ damaged file is never rewritten. Repeated wrong passwords meet a growing delay, 
 from __future__ import annotations
 
 import base64
-import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -26,6 +26,7 @@ import os
 import secrets
 import struct
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from app.vault._files import fsync_dir, write_atomic
 from app.vault.errors import (
     KeyFileDamaged,
+    KeyFileNotSaved,
     ProfileExists,
     ProfileMissing,
     RecoveryFailed,
@@ -69,6 +71,7 @@ MAX_DELAY_SECONDS = 300.0
 DEFAULT_MIN_PASSWORD_LENGTH = 10
 
 _AD_PREFIX = b"fieldcase-key\x00v1\x00"
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 # --------------------------------------------------------------------------- the key file
@@ -266,7 +269,14 @@ def _read_key_file(profile_dir: Path) -> _KeyFile:
 
 
 def _write_key_file(profile_dir: Path, key_file: _KeyFile, *, exclusive: bool = False) -> None:
-    write_atomic(key_file_path(profile_dir), _serialise(key_file), exclusive=exclusive)
+    """Replace (or, with ``exclusive``, create) key.json atomically: all or nothing."""
+    path = key_file_path(profile_dir)
+    try:
+        write_atomic(path, _serialise(key_file), exclusive=exclusive)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        raise KeyFileNotSaved(path, disk_full=err.errno in _DISK_FULL, detail=repr(err)) from err
 
 
 def _wrap_with_password(
@@ -302,7 +312,7 @@ def _recovery_kek(profile_id: UUID, secret: str, salt: bytes) -> bytes:
 
 
 def _check_password(password: str, minimum: int) -> None:
-    if len(password) < minimum:
+    if len(unicodedata.normalize("NFC", password)) < minimum:
         raise WeakPassword(minimum)
 
 
@@ -350,12 +360,19 @@ def _read_attempts(profile_dir: Path) -> tuple[int, float]:
 
 def _write_attempts(profile_dir: Path, failures: int, last_failure: float) -> None:
     data = json.dumps({"failures": failures, "last_failure": last_failure}).encode("utf-8")
-    write_atomic(_attempts_path(profile_dir), data)
+    try:
+        write_atomic(_attempts_path(profile_dir), data)
+    except OSError as err:  # a full disk must not turn a wrong password into a crash
+        log.warning("could not record an unlock attempt: %s", err.strerror)
 
 
 def _reset_attempts(profile_dir: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    try:
         _attempts_path(profile_dir).unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        log.warning("could not reset the unlock attempt counter: %s", err.strerror)
 
 
 def seconds_until_next_attempt(profile_dir: Path, *, clock: Clock | None = None) -> float:

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import stat
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -99,6 +100,14 @@ def test_missing_profile_is_named(tmp_path: Path) -> None:
     with pytest.raises(vault.ProfileMissing) as caught:
         vault.unlock(tmp_path / "nowhere", PASSWORD)
     assert str(caught.value).startswith(f"There is no Fieldcase profile in {tmp_path / 'nowhere'}.")
+
+
+def test_the_same_password_typed_in_another_unicode_form_unlocks(tmp_path: Path) -> None:
+    composed = "caf\u00e9 au lait, s'il vous pla\u00eet"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    key = vault.create_key(tmp_path, decomposed, profile_id=uuid.uuid4())
+    assert vault.unlock(tmp_path, composed) == key
 
 
 def test_profile_id_is_readable_without_the_password(tmp_path: Path) -> None:
