@@ -1,0 +1,20 @@
+"""OpenAPI descriptions of the error responses every route may give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.protocol import ErrorBody
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (401, "unauthenticated, token_expired or device_revoked"),
+        (403, "forbidden or account_disabled"),
+        (404, "not_found"),
+        (409, "conflict"),
+        (422, "validation"),
+        (426, "protocol_unsupported"),
+        (429, "rate_limited"),
+    )
+}

@@ -1,0 +1,31 @@
+"""What a laptop needs before enrolling, and the health check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from server.api.deps import SessionDep, SettingsDep
+from server.models import utcnow
+from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, CaseType, MetaResponse
+from sync.records import BUILTIN_CASE_TYPES
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/v1/meta", response_model=MetaResponse)
+def meta(settings: SettingsDep) -> MetaResponse:
+    return MetaResponse(
+        service_name=settings.service_name,
+        protocol_version=PROTOCOL_VERSION,
+        min_protocol_version=MIN_PROTOCOL_VERSION,
+        server_time=utcnow(),
+        case_types=[CaseType(code=k, label=v) for k, v in BUILTIN_CASE_TYPES.items()],
+    )
+
+
+@router.get("/health")
+def health(session: SessionDep) -> dict[str, str]:
+    """200 when the service can reach its database."""
+    session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,40 @@
+"""Push and pull: the heart of the sync protocol."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from server import records
+from server.api.deps import CurrentDevice, EngineDep, SessionDep
+from server.api.responses import ERRORS
+from server.core.db import snapshot_session
+from server.models import utcnow
+from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
+
+router = APIRouter(prefix="/sync", tags=["sync"])
+
+PUSH_ATTEMPTS = 6
+
+
+@router.post("/push", response_model=PushResponse, responses=ERRORS)
+def push(body: PushRequest, actor: CurrentDevice, session: SessionDep) -> PushResponse:
+    """Apply a batch of changes; each gets its own result. Replays are reported duplicate."""
+    for attempt in range(PUSH_ATTEMPTS):
+        try:
+            results = records.push(session, actor, body.changes)
+            break
+        except (OperationalError, IntegrityError):
+            # A deadlock, or a concurrent request inserted the same record or change id:
+            # start again on fresh data (the replay is then reported as a duplicate).
+            session.rollback()
+            if attempt == PUSH_ATTEMPTS - 1:
+                raise
+    return PushResponse(results=results, server_time=utcnow())
+
+
+@router.post("/pull", response_model=PullResponse, responses=ERRORS)
+def pull(body: PullRequest, actor: CurrentDevice, engine: EngineDep) -> PullResponse:
+    """One page of changes since the cursor, bounded by ``max_bytes``."""
+    with snapshot_session(engine) as session:
+        return records.pull(session, actor, body.cursor, body.max_bytes)

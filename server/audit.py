@@ -1,0 +1,140 @@
+"""The append-only, hash-chained audit trail.
+
+Each entry carries the hash of the one before it; the chain's head (last id and hash) lives in
+one row that an append locks (``SELECT ... FOR UPDATE``) until its transaction commits, so
+several worker processes append one after another and never fork the chain. Entries hold ids,
+never names of the people a case is about or note text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from server.core.db import session_scope
+from server.models import AuditEntry, AuditHead, utcnow
+
+GENESIS = "0" * 64
+
+
+@dataclass
+class AuditEvent:
+    event: str
+    actor: str | None = None
+    device_id: str | None = None
+    address: str | None = None
+    record_kind: str | None = None
+    record_id: str | None = None
+    case_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    body = {
+        "id": entry.id,
+        "at": entry.at.astimezone(UTC).isoformat(),
+        "event": entry.event,
+        "actor": entry.actor,
+        "device_id": entry.device_id,
+        "address": entry.address,
+        "record_kind": entry.record_kind,
+        "record_id": entry.record_id,
+        "case_id": entry.case_id,
+        "detail": entry.detail,
+        "prev_hash": entry.prev_hash,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def append(session: Session, events: list[AuditEvent], at: datetime | None = None) -> None:
+    """Append events to the chain inside the caller's transaction (which must then commit)."""
+    if not events:
+        return
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    when = at or utcnow()
+    last_id, last_hash = head.last_id, head.last_hash
+    rows = []
+    for ev in events:
+        entry = AuditEntry(
+            id=last_id + 1,
+            at=when,
+            event=ev.event,
+            actor=ev.actor,
+            device_id=ev.device_id,
+            address=ev.address,
+            record_kind=ev.record_kind,
+            record_id=ev.record_id,
+            case_id=ev.case_id,
+            detail=ev.detail,
+            prev_hash=last_hash,
+            hash="",
+        )
+        entry.hash = entry_hash(entry)
+        rows.append(entry)
+        last_id, last_hash = entry.id, entry.hash
+    session.add_all(rows)
+    head.last_id, head.last_hash = last_id, last_hash
+    session.add(head)
+    session.flush()
+
+
+def record_now(engine: Engine, *events: AuditEvent) -> None:
+    """Append in a transaction of its own (e.g. a denied request whose own work is dropped)."""
+    with session_scope(engine) as session:
+        append(session, list(events))
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    checked: int
+    broken_id: int | None = None
+    reason: str = ""
+
+
+def verify(session: Session, batch: int = 5000) -> VerifyReport:
+    """Walk the chain from the start; report the first row whose link or content is wrong."""
+    expected_prev = GENESIS
+    expected_id = 1
+    checked = 0
+    after = 0
+    while True:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.id) > after)
+            .order_by(col(AuditEntry.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.id != expected_id:
+                return VerifyReport(
+                    False, checked, expected_id, f"row {expected_id} is missing (deleted)"
+                )
+            if row.prev_hash != expected_prev:
+                return VerifyReport(
+                    False, checked, row.id, f"row {row.id} does not link to the row before it"
+                )
+            if entry_hash(row) != row.hash:
+                return VerifyReport(False, checked, row.id, f"row {row.id} was altered")
+            expected_prev = row.hash
+            expected_id += 1
+            checked += 1
+            after = row.id
+    head = session.get(AuditHead, 1)
+    if head is None:
+        return VerifyReport(False, checked, None, "the chain's head row is missing")
+    if head.last_id != expected_id - 1 or head.last_hash != expected_prev:
+        missing = expected_id
+        return VerifyReport(
+            False, checked, missing, f"row {missing} is missing (deleted from the end)"
+        )
+    return VerifyReport(True, checked)

@@ -1,0 +1,74 @@
+"""Service settings: one typed object, read from the environment once and passed in.
+
+Every setting has an environment variable (``FIELDCASE_*``); nothing is read from a global
+later, so tests build their own :class:`Settings` without touching the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field
+
+APP_NAME = "Fieldcase Server"
+
+
+def default_db_url() -> str:
+    """An SQLite file in the user data folder of "Fieldcase Server"."""
+    folder = Path(user_data_dir(APP_NAME, appauthor=False))
+    return f"sqlite:///{folder / 'fieldcase-server.db'}"
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseModel):
+    db_url: str = Field(default_factory=default_db_url)
+    service_name: str = "Fieldcase central service"
+    #: Lifetime of an access token. ``FIELDCASE_TOKEN_TTL_SECONDS``.
+    token_ttl_seconds: int = Field(default=3600, ge=0)
+    #: A password sign-in this recent may release a device's recovery secret.
+    recovery_fresh_seconds: int = Field(default=600, ge=0)
+    #: Failed sign-ins counted over this window ...
+    login_window_seconds: int = Field(default=900, ge=1)
+    #: ... and refused (429) once an account or an address reaches these many failures.
+    login_max_failures_account: int = Field(default=5, ge=1)
+    login_max_failures_address: int = Field(default=30, ge=1)
+    #: Largest request body accepted after decompression.
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: Argon2id cost for password hashes (memory in KiB, passes).
+    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 3
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {}
+        mapping = {
+            "FIELDCASE_DB_URL": "db_url",
+            "FIELDCASE_SERVICE_NAME": "service_name",
+            "FIELDCASE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
+            "FIELDCASE_RECOVERY_FRESH_SECONDS": "recovery_fresh_seconds",
+            "FIELDCASE_LOGIN_WINDOW_SECONDS": "login_window_seconds",
+            "FIELDCASE_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_account",
+            "FIELDCASE_LOGIN_MAX_FAILURES_ADDRESS": "login_max_failures_address",
+            "FIELDCASE_MAX_BODY_BYTES": "max_body_bytes",
+        }
+        for var, name in mapping.items():
+            if env.get(var):
+                values[name] = env[var]
+        if env.get("FIELDCASE_TEST_FAST_KDF") == "1":
+            # Tests only: cheaper password hashes (production never sets this variable).
+            values["argon2_memory_kib"] = 8192
+            values["argon2_time_cost"] = 1
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls.model_validate(values)
+        settings.db_url = normalise_db_url(settings.db_url)
+        return settings

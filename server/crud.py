@@ -1,0 +1,396 @@
+"""Accounts, devices, tokens, sign-in limits and reference blocks.
+
+Functions take a :class:`Session` and leave committing to the caller unless they say
+otherwise. Errors a client can cause are raised as :class:`server.errors.ApiError`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from server import audit
+from server.audit import AuditEvent
+from server.core.config import Settings
+from server.core.security import (
+    hash_password,
+    hash_secret,
+    needs_rehash,
+    new_device_code,
+    new_secret,
+    secret_matches,
+    verify_password,
+)
+from server.errors import ApiError
+from server.models import (
+    AccessToken,
+    Device,
+    LoginAttempt,
+    LoginGate,
+    RefBlockRow,
+    RefCounter,
+    Team,
+    User,
+    utcnow,
+)
+from sync.protocol import ErrorCode, RefBlock
+
+ROLES = ("caseworker", "manager", "admin")
+REF_BLOCK_SIZE = 100
+
+
+class AdminError(Exception):
+    """A plain-English problem with an admin command (unknown team, duplicate user...)."""
+
+
+@dataclass
+class Actor:
+    """Who is making a request: the user, their team and (for sync) their device."""
+
+    user: User
+    team: str
+    device: Device | None = None
+    token: AccessToken | None = None
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
+    def device_key(self) -> str | None:
+        return str(self.device.id) if self.device else None
+
+
+# --------------------------------------------------------------------------- teams, users
+
+
+def get_team(session: Session, name: str) -> Team | None:
+    return session.exec(select(Team).where(Team.name == name)).first()
+
+
+def add_team(session: Session, name: str) -> Team:
+    name = name.strip()
+    if not name:
+        raise AdminError("A team needs a name.")
+    if get_team(session, name):
+        raise AdminError(f"There is already a team called {name!r}.")
+    team = Team(name=name)
+    session.add(team)
+    session.flush()
+    audit.append(
+        session, [AuditEvent("team_added", actor="admin", detail={"team_id": str(team.id)})]
+    )
+    return team
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username)).first()
+
+
+def team_name(session: Session, user: User) -> str:
+    team = session.get(Team, user.team_id)
+    return team.name if team else ""
+
+
+def add_user(
+    session: Session, settings: Settings, username: str, team: str, role: str, password: str
+) -> User:
+    username = username.strip()
+    if not username:
+        raise AdminError("A user needs a name.")
+    if role not in ROLES:
+        raise AdminError(f"The role must be one of: {', '.join(ROLES)}.")
+    if len(password) < 8:
+        raise AdminError("Choose a password of at least 8 characters.")
+    found = get_team(session, team)
+    if found is None:
+        raise AdminError(f"There is no team called {team!r}. Add it first with `admin add-team`.")
+    if get_user(session, username):
+        raise AdminError(f"There is already a user called {username!r}.")
+    user = User(
+        username=username,
+        team_id=found.id,
+        role=role,
+        password_hash=hash_password(settings, password),
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session, [AuditEvent("user_added", actor="admin", detail={"user_id": str(user.id)})]
+    )
+    return user
+
+
+def require_user(session: Session, username: str) -> User:
+    user = get_user(session, username)
+    if user is None:
+        raise AdminError(f"There is no user called {username!r}.")
+    return user
+
+
+def reset_password(session: Session, settings: Settings, username: str, password: str) -> None:
+    user = require_user(session, username)
+    if len(password) < 8:
+        raise AdminError("Choose a password of at least 8 characters.")
+    user.password_hash = hash_password(settings, password)
+    session.add(user)
+    audit.append(
+        session, [AuditEvent("password_reset", actor="admin", detail={"user_id": str(user.id)})]
+    )
+
+
+def disable_user(session: Session, username: str) -> None:
+    user = require_user(session, username)
+    user.disabled = True
+    session.add(user)
+    audit.append(
+        session, [AuditEvent("user_disabled", actor="admin", detail={"user_id": str(user.id)})]
+    )
+
+
+# ----------------------------------------------------------------------------- sign-in
+
+
+def _lock_gates(session: Session, keys: list[str]) -> None:
+    """Serialise sign-in checks per account and per address (across worker processes)."""
+    for key in sorted(set(keys)):
+        session.execute(
+            text("INSERT INTO login_gate (key) VALUES (:k) ON CONFLICT (key) DO NOTHING"),
+            {"k": key},
+        )
+    session.exec(
+        select(LoginGate)
+        .where(col(LoginGate.key).in_(sorted(set(keys))))
+        .order_by(col(LoginGate.key))
+        .with_for_update()
+    ).all()
+
+
+def _failures(
+    session: Session, since: datetime, *, username: str | None = None, address: str | None = None
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            col(LoginAttempt.at) >= since,
+            LoginAttempt.success == False,  # noqa: E712
+        )
+    )
+    if username is not None:
+        query = query.where(LoginAttempt.username == username)
+    if address is not None:
+        query = query.where(LoginAttempt.address == address)
+    return int(session.exec(query).one())
+
+
+def issue_token(
+    session: Session, settings: Settings, user: User, device: Device | None
+) -> tuple[str, AccessToken]:
+    now = utcnow()
+    secret = new_secret()
+    token = AccessToken(
+        token_hash=hash_secret(secret),
+        user_id=user.id,
+        device_id=device.id if device else None,
+        kind="device" if device else "password",
+        issued_at=now,
+        expires_at=now + timedelta(seconds=settings.token_ttl_seconds),
+    )
+    session.add(token)
+    # Forget tokens long expired (kept a week so "expired" can be told from "unknown").
+    stale = now - timedelta(days=7)
+    session.execute(
+        AccessToken.__table__.delete().where(AccessToken.__table__.c.expires_at < stale)  # type: ignore[attr-defined]
+    )
+    return secret, token
+
+
+def login(
+    session: Session, settings: Settings, username: str, password: str, address: str
+) -> tuple[str, AccessToken, User]:
+    """Check a password sign-in. Commits (failures are recorded even when refused)."""
+    now = utcnow()
+    since = now - timedelta(seconds=settings.login_window_seconds)
+    _lock_gates(session, [f"user:{username}", f"addr:{address}"])
+    if (
+        _failures(session, since, username=username) >= settings.login_max_failures_account
+        or _failures(session, since, address=address) >= settings.login_max_failures_address
+    ):
+        audit.append(session, [AuditEvent("login_rate_limited", actor=username, address=address)])
+        session.commit()
+        raise ApiError(
+            ErrorCode.RATE_LIMITED,
+            "Too many failed sign-ins. Wait 15 minutes, then try again, or ask IT to reset "
+            "your password.",
+            headers={"Retry-After": str(settings.login_window_seconds)},
+        )
+    user = get_user(session, username)
+    if user is None:
+        verify_password(settings, _DUMMY_HASH.get(settings), password)  # same time either way
+        ok = False
+    else:
+        ok = verify_password(settings, user.password_hash, password)
+    session.add(LoginAttempt(username=username, address=address, success=ok, at=now))
+    if not ok or user is None:
+        audit.append(session, [AuditEvent("login_failed", actor=username, address=address)])
+        session.commit()
+        raise ApiError(
+            ErrorCode.UNAUTHENTICATED,
+            "That user name and password do not match. Check them (and Caps Lock) and try again.",
+        )
+    if user.disabled:
+        audit.append(
+            session, [AuditEvent("login_refused_disabled", actor=username, address=address)]
+        )
+        session.commit()
+        raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+    if needs_rehash(settings, user.password_hash):
+        user.password_hash = hash_password(settings, password)
+        session.add(user)
+    secret, token = issue_token(session, settings, user, None)
+    audit.append(session, [AuditEvent("login", actor=username, address=address)])
+    session.commit()
+    return secret, token, user
+
+
+class _DummyHash:
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int], str] = {}
+
+    def get(self, settings: Settings) -> str:
+        key = (settings.argon2_memory_kib, settings.argon2_time_cost)
+        if key not in self._cache:
+            self._cache[key] = hash_password(settings, new_secret())
+        return self._cache[key]
+
+
+_DUMMY_HASH = _DummyHash()
+
+
+def authenticate_token(session: Session, secret: str) -> Actor:
+    """The actor behind a bearer token, or the precise reason it is refused."""
+    token = session.get(AccessToken, hash_secret(secret))
+    if token is None:
+        raise ApiError(ErrorCode.UNAUTHENTICATED)
+    device = None
+    if token.device_id is not None:
+        device = session.get(Device, token.device_id)
+        if device is None:
+            raise ApiError(ErrorCode.UNAUTHENTICATED)
+        if device.revoked_at is not None:
+            raise ApiError(ErrorCode.DEVICE_REVOKED)
+    if token.expires_at <= utcnow():
+        raise ApiError(ErrorCode.TOKEN_EXPIRED)
+    user = session.get(User, token.user_id)
+    if user is None:
+        raise ApiError(ErrorCode.UNAUTHENTICATED)
+    if user.disabled:
+        raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+    return Actor(user=user, team=team_name(session, user), device=device, token=token)
+
+
+# ------------------------------------------------------------------------------ devices
+
+
+def enrol_device(session: Session, actor: Actor, name: str) -> tuple[Device, str]:
+    secret = new_secret()
+    for _ in range(50):
+        code = new_device_code(3)
+        if session.exec(select(Device).where(Device.code == code)).first() is None:
+            break
+    else:  # pragma: no cover - 32**3 codes; widen if a council ever enrols that many
+        code = new_device_code(5)
+    device = Device(
+        user_id=actor.user.id,
+        name=name.strip() or "Laptop",
+        code=code,
+        secret_hash=hash_secret(secret),
+        recovery_secret=new_secret(),
+    )
+    session.add(device)
+    session.flush()
+    audit.append(
+        session,
+        [AuditEvent("device_enrolled", actor=actor.username, device_id=str(device.id))],
+    )
+    return device, secret
+
+
+def device_token(
+    session: Session, settings: Settings, device_id: uuid.UUID, secret: str, address: str
+) -> tuple[str, AccessToken, User, Device]:
+    device = session.get(Device, device_id)
+    if device is None or not secret_matches(secret, device.secret_hash):
+        audit.append(
+            session, [AuditEvent("device_token_refused", device_id=str(device_id), address=address)]
+        )
+        session.commit()
+        raise ApiError(
+            ErrorCode.UNAUTHENTICATED,
+            "This laptop's sign-in to the central service was not accepted. Sign in with your "
+            "password to enrol it again.",
+        )
+    if device.revoked_at is not None:
+        audit.append(
+            session,
+            [AuditEvent("revoked_device_refused", device_id=str(device.id), address=address)],
+        )
+        session.commit()
+        raise ApiError(ErrorCode.DEVICE_REVOKED)
+    user = session.get(User, device.user_id)
+    if user is None or user.disabled:
+        raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+    device.last_seen_at = utcnow()
+    session.add(device)
+    token_secret, token = issue_token(session, settings, user, device)
+    session.commit()
+    return token_secret, token, user, device
+
+
+def list_devices(session: Session, username: str | None = None) -> list[tuple[Device, User]]:
+    query = select(Device, User).join(User, User.id == Device.user_id)  # type: ignore[arg-type]
+    if username:
+        query = query.where(User.username == username)
+    return list(session.exec(query.order_by(Device.enrolled_at)).all())  # type: ignore[arg-type]
+
+
+def revoke_device(session: Session, device: Device) -> None:
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        session.add(device)
+        audit.append(
+            session, [AuditEvent("device_revoked", actor="admin", device_id=str(device.id))]
+        )
+
+
+# ------------------------------------------------------------------------ reference blocks
+
+
+def reserve_ref_blocks(session: Session, device: Device, unused: int) -> list[RefBlock]:
+    """Top the device up to at least one block's worth of unused reference numbers."""
+    year = utcnow().year
+    blocks: list[RefBlock] = []
+    while unused + REF_BLOCK_SIZE * len(blocks) < REF_BLOCK_SIZE:
+        session.execute(
+            text(
+                "INSERT INTO ref_counter (year, next_number) VALUES (:y, 1) "
+                "ON CONFLICT (year) DO NOTHING"
+            ),
+            {"y": year},
+        )
+        counter = session.exec(
+            select(RefCounter).where(RefCounter.year == year).with_for_update()
+        ).one()
+        start = counter.next_number
+        counter.next_number = start + REF_BLOCK_SIZE
+        session.add(counter)
+        session.add(
+            RefBlockRow(device_id=device.id, year=year, start=start, end=start + REF_BLOCK_SIZE - 1)
+        )
+        blocks.append(RefBlock(year=year, start=start, end=start + REF_BLOCK_SIZE - 1))
+    return blocks

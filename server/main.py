@@ -1,0 +1,100 @@
+"""The FastAPI application: ``create_app(settings)``; ``uvicorn server.main:create_app --factory``.
+
+Every error leaves as a :class:`sync.protocol.ErrorBody` (FastAPI's own validation errors as
+``validation``; anything unexpected as ``server_error`` with no traceback for the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+
+from server.api.main import api_router
+from server.api.middleware import GzipRequest, ProtocolGate
+from server.api.routes import meta
+from server.core.config import Settings
+from server.core.db import make_engine
+from server.errors import ApiError
+from sync.protocol import ErrorBody, ErrorCode
+
+log = logging.getLogger("fieldcase.server")
+
+_STATUS_CODES = {
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.NOT_FOUND,
+    409: ErrorCode.CONFLICT,
+    422: ErrorCode.VALIDATION,
+    429: ErrorCode.RATE_LIMITED,
+}
+
+
+def _error(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"), headers=headers)
+
+
+def _validation_detail(err: RequestValidationError) -> dict[str, Any]:
+    problems = []
+    for item in err.errors()[:20]:
+        problems.append(
+            {"where": ".".join(str(p) for p in item.get("loc", ())), "problem": item.get("msg")}
+        )
+    return {"problems": problems}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
+        return _error(err.status, err.body(), err.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:
+        body = ErrorBody(
+            code=ErrorCode.VALIDATION,
+            message="The request was not understood. Update Fieldcase or contact IT.",
+            detail=_validation_detail(err),
+        )
+        return _error(422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, err: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(err.status_code, ErrorCode.VALIDATION)
+        if err.status_code >= 500:
+            code = ErrorCode.SERVER_ERROR
+        message = {
+            ErrorCode.NOT_FOUND: "There is nothing at that address on the central service.",
+        }.get(code, ApiError(code).message)
+        return _error(err.status_code, ErrorBody(code=code, message=message), err.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        log.error(
+            "unexpected error on %s %s: %s", request.method, request.url.path, type(err).__name__
+        )
+        return _error(500, ApiError(ErrorCode.SERVER_ERROR).body())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="Fieldcase central service",
+        version="1",
+        description="The sync protocol of Fieldcase (see docs/protocol.md).",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.db_url)
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(meta.router)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GzipRequest, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ProtocolGate)
+    return app

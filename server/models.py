@@ -1,0 +1,274 @@
+"""The service's tables (SQLModel). The schema itself is owned by the Alembic migrations in
+``server/alembic/versions``; keep the two in step.
+
+Records are stored generically: one row per synced record with its fields as JSON and, beside
+them, a per-field stamp (version, device, user, time of the last change) so the per-field merge
+in :mod:`sync.merge` is exact. ``seq`` columns are change-log positions: they are assigned at
+commit time under one lock, so positions follow commit order (see :mod:`server.records`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite drops the offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def ts(*, nullable: bool = False, index: bool = False) -> Any:
+    column: Column[datetime] = Column(UTCDateTime(), nullable=nullable, index=index)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=utcnow, sa_column=column)
+
+
+def json_col(*, nullable: bool = False) -> Any:
+    column = Column(sa.JSON(none_as_null=False), nullable=nullable)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=dict, sa_column=column)
+
+
+# ------------------------------------------------------------------------------ accounts
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "team"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    created_at: datetime = ts()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(max_length=200, unique=True)
+    team_id: uuid.UUID = Field(foreign_key="team.id", index=True)
+    role: str = Field(default="caseworker", max_length=20)  # caseworker | manager | admin
+    password_hash: str
+    disabled: bool = False
+    created_at: datetime = ts()
+
+
+class Device(SQLModel, table=True):
+    __tablename__ = "device"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=200)
+    code: str = Field(max_length=8, unique=True)
+    secret_hash: str
+    recovery_secret: str  # released only after a fresh online password sign-in
+    enrolled_at: datetime = ts()
+    last_seen_at: datetime | None = ts(nullable=True)
+    revoked_at: datetime | None = ts(nullable=True)
+
+
+class AccessToken(SQLModel, table=True):
+    __tablename__ = "access_token"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="app_user.id", index=True)
+    device_id: uuid.UUID | None = Field(default=None, foreign_key="device.id", index=True)
+    kind: str = Field(max_length=10)  # password | device
+    issued_at: datetime = ts()
+    expires_at: datetime = ts(index=True)
+
+
+class LoginGate(SQLModel, table=True):
+    """One row per account / address, locked while a sign-in is checked (serialises counting)."""
+
+    __tablename__ = "login_gate"
+    key: str = Field(primary_key=True, max_length=300)
+
+
+class LoginAttempt(SQLModel, table=True):
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        sa.Index("ix_login_attempt_username_at", "username", "at"),
+        sa.Index("ix_login_attempt_address_at", "address", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=200)
+    address: str = Field(max_length=100)
+    success: bool
+    at: datetime = ts()
+
+
+# ------------------------------------------------------------------------------ records
+
+
+class Record(SQLModel, table=True):
+    __tablename__ = "record"
+    record_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=20)
+    case_id: uuid.UUID = Field(index=True)
+    version: int
+    fields: dict[str, Any] = json_col()
+    stamps: dict[str, Any] = json_col()  # field -> sync.merge.Stamp JSON
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+    updated_by: str = Field(max_length=200)
+    seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
+
+
+class CaseScope(SQLModel, table=True):
+    """Who may see a case: its team and assigned worker (copied from the case record)."""
+
+    __tablename__ = "case_scope"
+    case_id: uuid.UUID = Field(primary_key=True)
+    ref: str | None = Field(default=None, max_length=50, index=True)
+    team: str | None = Field(default=None, max_length=200, index=True)
+    assigned_to: str | None = Field(default=None, max_length=200, index=True)
+
+
+class ScopeEvent(SQLModel, table=True):
+    """A case's team or assignee changed: devices of people on either side re-check it."""
+
+    __tablename__ = "scope_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
+    case_id: uuid.UUID
+    old_team: str | None = Field(default=None, max_length=200)
+    old_assigned: str | None = Field(default=None, max_length=200)
+    new_team: str | None = Field(default=None, max_length=200)
+    new_assigned: str | None = Field(default=None, max_length=200)
+    at: datetime = ts()
+
+
+class Conflict(SQLModel, table=True):
+    __tablename__ = "conflict"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=20)
+    record_id: uuid.UUID = Field(index=True)
+    case_id: uuid.UUID = Field(index=True)
+    field: str = Field(max_length=100)
+    kept_value: Any = json_col(nullable=True)
+    kept_by: str = Field(max_length=200)
+    kept_at: datetime = ts()
+    other_value: Any = json_col(nullable=True)
+    other_by: str = Field(max_length=200)
+    other_at: datetime = ts()
+    resolved: bool = False
+    resolved_value: Any = json_col(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = ts(nullable=True)
+    seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
+
+
+class AppliedChange(SQLModel, table=True):
+    """Every change id the service has handled, with its result: a replay is a duplicate."""
+
+    __tablename__ = "applied_change"
+    change_id: uuid.UUID = Field(primary_key=True)
+    device_id: uuid.UUID | None = Field(default=None)
+    record_id: uuid.UUID
+    status: str = Field(max_length=20)
+    version: int | None = None
+    at: datetime = ts()
+
+
+class Counter(SQLModel, table=True):
+    """Named counters locked row-wise: ``log`` gives change-log positions in commit order."""
+
+    __tablename__ = "counter"
+    name: str = Field(primary_key=True, max_length=50)
+    value: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+
+
+# ------------------------------------------------------------------------------ audit
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's head (single row, locked while appending)."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(primary_key=True)
+    last_id: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+    last_hash: str = Field(max_length=64)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    at: datetime = ts()
+    event: str = Field(max_length=50)
+    actor: str | None = Field(default=None, max_length=200)
+    device_id: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=100)
+    record_kind: str | None = Field(default=None, max_length=20)
+    record_id: str | None = Field(default=None, max_length=40)
+    case_id: str | None = Field(default=None, max_length=40)
+    detail: dict[str, Any] = json_col()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+# ------------------------------------------------------------------- refs and documents
+
+
+class RefCounter(SQLModel, table=True):
+    __tablename__ = "ref_counter"
+    year: int = Field(primary_key=True)
+    next_number: int
+
+
+class RefBlockRow(SQLModel, table=True):
+    __tablename__ = "ref_block"
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: uuid.UUID = Field(foreign_key="device.id", index=True)
+    year: int
+    start: int
+    end: int
+    reserved_at: datetime = ts()
+
+
+class DocumentContent(SQLModel, table=True):
+    __tablename__ = "document_content"
+    document_id: uuid.UUID = Field(primary_key=True)
+    total: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)
+    received: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+    complete: bool = False
+    updated_at: datetime = ts()
+
+
+class DocumentChunk(SQLModel, table=True):
+    __tablename__ = "document_chunk"
+    document_id: uuid.UUID = Field(primary_key=True)
+    offset: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    data: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+
+
+class ServerSetting(SQLModel, table=True):
+    __tablename__ = "server_setting"
+    key: str = Field(primary_key=True, max_length=100)
+    value: str

@@ -1,0 +1,628 @@
+"""Synced records: push (per-field merge, conflicts kept), pull (scoped, paged by bytes).
+
+Change-log positions (``seq`` on records, conflicts and scope events) come from one counter
+row that :func:`finalize` updates at the very end of a writing transaction. The row stays
+locked until that transaction commits, so a transaction that takes positions later also
+commits later: positions follow commit order and a pull that has seen position N has seen
+every committed position below N. Pulls read one snapshot (REPEATABLE READ on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from server import audit
+from server.audit import AuditEvent
+from server.crud import Actor
+from server.errors import ApiError
+from server.models import (
+    AppliedChange,
+    CaseScope,
+    Conflict,
+    Counter,
+    Record,
+    ScopeEvent,
+    utcnow,
+)
+from sync.merge import MergeRefused, Stamp, merge_change
+from sync.protocol import (
+    Change,
+    ChangeResult,
+    ChangeStatus,
+    ConflictInfo,
+    ErrorBody,
+    ErrorCode,
+    PullResponse,
+    RecordState,
+)
+from sync.records import FIELDS, RecordKind
+
+CURSOR_PREFIX = "c1."
+PULL_ROWS = 1000  # rows read per stream per page (pages are bounded by bytes first)
+
+
+# ------------------------------------------------------------------------------ scope
+
+
+def can_see(scope: CaseScope | None, team: str, username: str) -> bool:
+    if scope is None:
+        return False
+    return (scope.team is not None and scope.team == team) or (
+        scope.assigned_to is not None and scope.assigned_to == username
+    )
+
+
+def visible_case_ids(team: str, username: str) -> Any:
+    """A subquery of the case ids a user may see (their team's, or assigned to them)."""
+    return select(CaseScope.case_id).where(
+        or_(col(CaseScope.team) == team, col(CaseScope.assigned_to) == username)
+    )
+
+
+def case_visible_to(session: Session, case_id: uuid.UUID, actor: Actor) -> bool:
+    return can_see(session.get(CaseScope, case_id), actor.team, actor.username)
+
+
+# ------------------------------------------------------------------------------ push
+
+
+@dataclass
+class Pending:
+    """What one writing transaction touched, to be given log positions at commit time."""
+
+    records: dict[uuid.UUID, Record] = field(default_factory=dict)
+    conflicts: dict[uuid.UUID, Conflict] = field(default_factory=dict)
+    scope_events: list[ScopeEvent] = field(default_factory=list)
+    audit: list[AuditEvent] = field(default_factory=list)
+    change_ids: set[uuid.UUID] = field(default_factory=set)
+
+
+def _rejected(change: Change, code: ErrorCode, message: str) -> ChangeResult:
+    return ChangeResult(
+        change_id=change.change_id,
+        status=ChangeStatus.REJECTED,
+        error=ErrorBody(code=code, message=message),
+    )
+
+
+def conflict_info(row: Conflict) -> ConflictInfo:
+    return ConflictInfo(
+        conflict_id=row.id,
+        kind=RecordKind(row.kind),
+        record_id=row.record_id,
+        case_id=row.case_id,
+        field=row.field,
+        kept_value=row.kept_value,
+        kept_by=row.kept_by,
+        kept_at=row.kept_at,
+        other_value=row.other_value,
+        other_by=row.other_by,
+        other_at=row.other_at,
+        resolved=row.resolved,
+        resolved_value=row.resolved_value,
+        resolved_by=row.resolved_by,
+    )
+
+
+def _set_scope(
+    session: Session, pending: Pending, case_id: uuid.UUID, fields: dict[str, Any]
+) -> None:
+    scope = session.get(CaseScope, case_id)
+    new_team, new_assigned, ref = fields.get("team"), fields.get("assigned_to"), fields.get("ref")
+    if scope is None:
+        session.add(CaseScope(case_id=case_id, ref=ref, team=new_team, assigned_to=new_assigned))
+        return
+    if (scope.team, scope.assigned_to) != (new_team, new_assigned):
+        pending.scope_events.append(
+            ScopeEvent(
+                seq=0,
+                case_id=case_id,
+                old_team=scope.team,
+                old_assigned=scope.assigned_to,
+                new_team=new_team,
+                new_assigned=new_assigned,
+                at=utcnow(),
+            )
+        )
+    scope.team, scope.assigned_to, scope.ref = new_team, new_assigned, ref
+    session.add(scope)
+
+
+def apply_change(
+    session: Session, actor: Actor | None, change: Change, pending: Pending, *, by: str = ""
+) -> ChangeResult:
+    """Merge one change (without committing). ``actor`` None means the service itself."""
+    username = actor.username if actor else by or "admin"
+    device_key = actor.device_key if actor else None
+    if change.change_id in pending.change_ids:
+        return _rejected(change, ErrorCode.VALIDATION, "This change was sent twice in one batch.")
+    done = session.get(AppliedChange, change.change_id)
+    if done is not None:
+        return ChangeResult(
+            change_id=change.change_id, status=ChangeStatus.DUPLICATE, version=done.version
+        )
+    kind = change.kind
+    if kind == RecordKind.CASE and change.case_id != change.record_id:
+        return _rejected(change, ErrorCode.VALIDATION, "A case's case_id must be its own id.")
+    if kind == RecordKind.AUDIT:
+        return _apply_audit(session, actor, change, pending)
+
+    record = session.exec(
+        select(Record).where(Record.record_id == change.record_id).with_for_update()
+    ).first()
+    if record is not None and (record.kind != kind.value or record.case_id != change.case_id):
+        return _rejected(
+            change, ErrorCode.VALIDATION, "This change does not match the record it names."
+        )
+    if actor is not None:
+        denied = _check_access(session, actor, change, record, pending)
+        if denied is not None:
+            return denied
+
+    conflicts: list[Conflict] = []
+    resolving: dict[str, list[Conflict]] = {}
+    for conflict_id in change.resolves:
+        row = session.get(Conflict, conflict_id)
+        if row is None or row.record_id != change.record_id:
+            return _rejected(
+                change, ErrorCode.VALIDATION, "This change settles a conflict of another record."
+            )
+        if not row.resolved:
+            resolving.setdefault(row.field, []).append(row)
+    missing = [name for name in resolving if name not in change.fields]
+    if missing:
+        return _rejected(
+            change, ErrorCode.VALIDATION, "A change that settles a conflict must set its field."
+        )
+
+    current = dict(record.fields) if record else {}
+    stamps = {k: Stamp.from_json(v) for k, v in (record.stamps if record else {}).items()}
+    try:
+        merged = merge_change(
+            kind,
+            record is not None,
+            current,
+            stamps,
+            change.base_version,
+            change.fields,
+            device_key,
+            resolving=set(resolving),
+        )
+    except MergeRefused as refused:
+        code = ErrorCode.CONFLICT if refused.reason == "append_only" else ErrorCode.VALIDATION
+        return _rejected(change, code, refused.message)
+
+    now = utcnow()
+    if record is None:
+        if kind == RecordKind.CASE and "team" not in merged.applied and actor is not None:
+            merged.applied["team"] = actor.team
+        record = Record(
+            record_id=change.record_id,
+            kind=kind.value,
+            case_id=change.case_id,
+            version=0,
+            fields={},
+            stamps={},
+            created_at=now,
+            updated_at=now,
+            updated_by=username,
+            seq=0,
+        )
+    if merged.changed or record.version == 0:
+        version = record.version + 1
+        new_fields = dict(record.fields)
+        new_stamps = dict(record.stamps)
+        stamp = Stamp(version=version, device=device_key, user=username, at=now.isoformat())
+        for name, value in merged.applied.items():
+            new_fields[name] = value
+            new_stamps[name] = stamp.to_json()
+        record.fields, record.stamps = new_fields, new_stamps
+        record.version = version
+        record.updated_at, record.updated_by = now, username
+        session.add(record)
+        pending.records[record.record_id] = record
+        if kind == RecordKind.CASE:
+            _set_scope(session, pending, record.record_id, new_fields)
+
+    for clash in merged.clashes:
+        row = Conflict(
+            kind=kind.value,
+            record_id=record.record_id,
+            case_id=record.case_id,
+            field=clash.field,
+            kept_value=clash.kept_value,
+            kept_by=clash.kept_stamp.user,
+            kept_at=datetime.fromisoformat(clash.kept_stamp.at),
+            other_value=clash.other_value,
+            other_by=username,
+            other_at=now,
+            seq=0,
+        )
+        session.add(row)
+        conflicts.append(row)
+        pending.conflicts[row.id] = row
+    for name, rows in resolving.items():
+        for row in rows:
+            row.resolved = True
+            row.resolved_value = record.fields.get(name)
+            row.resolved_by = username
+            row.resolved_at = now
+            session.add(row)
+            pending.conflicts[row.id] = row
+
+    status = ChangeStatus.CONFLICT if conflicts else ChangeStatus.APPLIED
+    session.add(
+        AppliedChange(
+            change_id=change.change_id,
+            device_id=actor.device.id if actor and actor.device else None,
+            record_id=change.record_id,
+            status=status.value,
+            version=record.version,
+            at=now,
+        )
+    )
+    pending.change_ids.add(change.change_id)
+    pending.audit.append(
+        AuditEvent(
+            "change_applied",
+            actor=username,
+            device_id=device_key,
+            record_kind=kind.value,
+            record_id=str(record.record_id),
+            case_id=str(record.case_id),
+            detail={
+                "change_id": str(change.change_id),
+                "fields": sorted(merged.applied),
+                "conflicts": [str(c.id) for c in conflicts],
+                "resolved": [str(c.id) for rows in resolving.values() for c in rows],
+                "version": record.version,
+            },
+        )
+    )
+    return ChangeResult(
+        change_id=change.change_id,
+        status=status,
+        version=record.version,
+        conflicts=[conflict_info(c) for c in conflicts],
+    )
+
+
+def _check_access(
+    session: Session, actor: Actor, change: Change, record: Record | None, pending: Pending
+) -> ChangeResult | None:
+    scope = session.get(CaseScope, change.case_id)
+    if change.kind == RecordKind.CASE and record is None:
+        team = change.fields.get("team", actor.team)
+        if team == actor.team or change.fields.get("assigned_to") == actor.username:
+            return None
+    elif scope is None:
+        return _rejected(
+            change,
+            ErrorCode.NOT_FOUND,
+            "The case this belongs to is not on the central service. Send the case first.",
+        )
+    elif can_see(scope, actor.team, actor.username):
+        return None
+    pending.audit.append(
+        AuditEvent(
+            "access_denied",
+            actor=actor.username,
+            device_id=actor.device_key,
+            record_kind=change.kind.value,
+            record_id=str(change.record_id),
+            case_id=str(change.case_id),
+            detail={"change_id": str(change.change_id)},
+        )
+    )
+    return _rejected(
+        change,
+        ErrorCode.FORBIDDEN,
+        "This case belongs to another team, so the change was not made. Ask your manager.",
+    )
+
+
+def _apply_audit(
+    session: Session, actor: Actor | None, change: Change, pending: Pending
+) -> ChangeResult:
+    """A device's own audit event: appended to the audit trail (not sent to other laptops)."""
+    allowed = set(FIELDS[RecordKind.AUDIT])
+    if any(name not in allowed for name in change.fields):
+        return _rejected(change, ErrorCode.VALIDATION, "This audit event has unknown fields.")
+    session.add(
+        AppliedChange(
+            change_id=change.change_id,
+            device_id=actor.device.id if actor and actor.device else None,
+            record_id=change.record_id,
+            status=ChangeStatus.APPLIED.value,
+            version=1,
+        )
+    )
+    pending.change_ids.add(change.change_id)
+    detail = {k: v for k, v in change.fields.items() if k not in ("record_kind", "record_id")}
+    pending.audit.append(
+        AuditEvent(
+            "device_" + str(change.fields.get("action") or "event")[:40],
+            actor=actor.username if actor else None,
+            device_id=actor.device_key if actor else None,
+            record_kind=str(change.fields.get("record_kind") or "") or None,
+            record_id=str(change.fields.get("record_id") or "") or None,
+            case_id=str(change.case_id),
+            detail={"uploaded": True, "audit_id": str(change.record_id), **detail},
+        )
+    )
+    return ChangeResult(change_id=change.change_id, status=ChangeStatus.APPLIED, version=1)
+
+
+def take_positions(session: Session, count: int) -> int:
+    """Reserve ``count`` change-log positions; returns the first. Locks the counter row until
+    the transaction ends, so positions are handed out in commit order."""
+    if count <= 0:
+        return 0
+    value = session.execute(
+        update(Counter)
+        .where(col(Counter.name) == "log")
+        .values(value=col(Counter.value) + count)
+        .returning(col(Counter.value))
+    ).scalar_one()
+    return int(value) - count + 1
+
+
+def finalize(session: Session, pending: Pending) -> None:
+    """Give everything touched its log position and append the audit events. The caller
+    commits straight after."""
+    items: list[Record | Conflict | ScopeEvent] = [
+        *pending.records.values(),
+        *pending.conflicts.values(),
+        *pending.scope_events,
+    ]
+    position = take_positions(session, len(items))
+    for item in items:
+        item.seq = position
+        position += 1
+        session.add(item)
+    session.flush()
+    audit.append(session, pending.audit)
+
+
+def order_for_push(changes: Sequence[Change]) -> list[int]:
+    """Indexes in the order to apply: new cases first (so a person or note sent in the same
+    batch finds its case), then everything else as sent."""
+    first = [i for i, c in enumerate(changes) if c.kind == RecordKind.CASE and c.base_version == 0]
+    rest = [i for i in range(len(changes)) if i not in set(first)]
+    return first + rest
+
+
+def push(session: Session, actor: Actor, changes: Sequence[Change]) -> list[ChangeResult]:
+    """Apply a batch and commit it. Each change gets its own result, in the order sent."""
+    pending = Pending()
+    results: dict[int, ChangeResult] = {}
+    for index in order_for_push(changes):
+        results[index] = apply_change(session, actor, changes[index], pending)
+    if actor.device is not None:
+        actor.device.last_seen_at = utcnow()
+        session.add(actor.device)
+    finalize(session, pending)
+    session.commit()
+    return [results[i] for i in range(len(changes))]
+
+
+# ------------------------------------------------------------------------------ pull
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.startswith(CURSOR_PREFIX) or not cursor[len(CURSOR_PREFIX) :].isdigit():
+        raise ApiError(
+            ErrorCode.VALIDATION,
+            "The sync position sent is not one this service gave out. Fieldcase will start "
+            "the download again.",
+            detail={"field": "cursor"},
+        )
+    return int(cursor[len(CURSOR_PREFIX) :])
+
+
+def make_cursor(position: int) -> str:
+    return f"{CURSOR_PREFIX}{position}"
+
+
+def record_state(row: Record) -> RecordState:
+    kind = RecordKind(row.kind)
+    fields = {name: row.fields.get(name) for name in FIELDS[kind]}
+    return RecordState(
+        kind=kind,
+        record_id=row.record_id,
+        case_id=row.case_id,
+        version=row.version,
+        fields=fields,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+def _size(model: RecordState | ConflictInfo) -> int:
+    return len(model.model_dump_json()) + 1
+
+
+def pull(session: Session, actor: Actor, cursor: str | None, max_bytes: int) -> PullResponse:
+    """One page of what the actor may see that changed after ``cursor``. The session must
+    read one snapshot (see :func:`server.core.db.snapshot_session`)."""
+    after = parse_cursor(cursor)
+    team, username = actor.team, actor.username
+    visible = visible_case_ids(team, username)
+    records = session.exec(
+        select(Record)
+        .where(Record.seq > after, Record.case_id.in_(visible))  # type: ignore[attr-defined]
+        .order_by(Record.seq)  # type: ignore[arg-type]
+        .limit(PULL_ROWS)
+    ).all()
+    conflicts = session.exec(
+        select(Conflict)
+        .where(Conflict.seq > after, Conflict.case_id.in_(visible))  # type: ignore[attr-defined]
+        .order_by(Conflict.seq)  # type: ignore[arg-type]
+        .limit(PULL_ROWS)
+    ).all()
+    events = session.exec(
+        select(ScopeEvent)
+        .where(
+            col(ScopeEvent.seq) > after,
+            or_(
+                col(ScopeEvent.old_team) == team,
+                col(ScopeEvent.new_team) == team,
+                col(ScopeEvent.old_assigned) == username,
+                col(ScopeEvent.new_assigned) == username,
+            ),
+        )
+        .order_by(ScopeEvent.seq)  # type: ignore[arg-type]
+        .limit(PULL_ROWS)
+    ).all()
+    horizon: int | None = None
+    for stream in (records, conflicts, events):
+        if len(stream) == PULL_ROWS:
+            last = stream[-1].seq
+            horizon = last if horizon is None else min(horizon, last)
+    items: list[tuple[int, Record | Conflict | ScopeEvent]] = sorted(
+        [(r.seq, r) for r in records]
+        + [(c.seq, c) for c in conflicts]
+        + [(e.seq, e) for e in events],
+        key=lambda pair: pair[0],
+    )
+    if horizon is not None:
+        items = [pair for pair in items if pair[0] <= horizon]
+
+    out_records: dict[uuid.UUID, RecordState] = {}
+    out_conflicts: dict[uuid.UUID, ConflictInfo] = {}
+    removed: list[uuid.UUID] = []
+    used = 0
+    position = after
+    taken = 0
+    for seq, item in items:
+        if taken and used >= max_bytes:
+            break
+        if isinstance(item, Record):
+            state = record_state(item)
+            out_records[item.record_id] = state
+            used += _size(state)
+        elif isinstance(item, Conflict):
+            info = conflict_info(item)
+            out_conflicts[item.id] = info
+            used += _size(info)
+        else:
+            used += _scope_change(session, actor, item, out_records, out_conflicts, removed)
+        position = seq
+        taken += 1
+    more = taken < len(items) or horizon is not None
+    return PullResponse(
+        records=list(out_records.values()),
+        removed_cases=removed,
+        conflicts=list(out_conflicts.values()),
+        next_cursor=make_cursor(position),
+        more=more,
+        server_time=utcnow(),
+    )
+
+
+def _scope_change(
+    session: Session,
+    actor: Actor,
+    event: ScopeEvent,
+    out_records: dict[uuid.UUID, RecordState],
+    out_conflicts: dict[uuid.UUID, ConflictInfo],
+    removed: list[uuid.UUID],
+) -> int:
+    """A case's scope changed: send it whole if the actor may see it now, else remove it."""
+    if not case_visible_to(session, event.case_id, actor):
+        if event.case_id not in removed:
+            removed.append(event.case_id)
+        for key in [k for k, v in out_records.items() if v.case_id == event.case_id]:
+            del out_records[key]
+        return 40
+    if event.case_id in removed:
+        removed.remove(event.case_id)
+    used = 0
+    for row in session.exec(select(Record).where(Record.case_id == event.case_id)).all():
+        state = record_state(row)
+        out_records[row.record_id] = state
+        used += _size(state)
+    for open_conflict in session.exec(
+        select(Conflict).where(Conflict.case_id == event.case_id, Conflict.resolved == False)  # noqa: E712
+    ).all():
+        info = conflict_info(open_conflict)
+        out_conflicts[open_conflict.id] = info
+        used += _size(info)
+    return used
+
+
+# ------------------------------------------------------------------------ service changes
+
+
+def find_case_by_ref(session: Session, ref: str) -> CaseScope | None:
+    return session.exec(select(CaseScope).where(CaseScope.ref == ref)).first()
+
+
+def service_change(
+    session: Session, record: Record, fields: dict[str, Any], by: str, pending: Pending
+) -> ChangeResult:
+    """A change made by the service itself (e.g. ``admin assign``), based on the current
+    version so it always applies."""
+    change = Change(
+        change_id=uuid.uuid4(),
+        kind=RecordKind(record.kind),
+        record_id=record.record_id,
+        case_id=record.case_id,
+        base_version=record.version,
+        fields=fields,
+        made_at=utcnow(),
+    )
+    return apply_change(session, None, change, pending, by=by)
+
+
+def bulk_insert(
+    session: Session,
+    rows: Iterable[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]],
+    by: str,
+) -> int:
+    """Insert brand-new records quickly (demo and benchmark seeding). Not audited per record."""
+    now = utcnow()
+    stamp = Stamp(version=1, device=None, user=by, at=now.isoformat()).to_json()
+    batch = list(rows)
+    position = take_positions(session, len(batch))
+    records = []
+    scopes = []
+    for kind, record_id, case_id, fields in batch:
+        records.append(
+            {
+                "record_id": record_id,
+                "kind": kind.value,
+                "case_id": case_id,
+                "version": 1,
+                "fields": fields,
+                "stamps": dict.fromkeys(fields, stamp),
+                "created_at": now,
+                "updated_at": now,
+                "updated_by": by,
+                "seq": position,
+            }
+        )
+        position += 1
+        if kind == RecordKind.CASE:
+            scopes.append(
+                {
+                    "case_id": case_id,
+                    "ref": fields.get("ref"),
+                    "team": fields.get("team"),
+                    "assigned_to": fields.get("assigned_to"),
+                }
+            )
+    if records:
+        session.execute(Record.__table__.insert(), records)  # type: ignore[attr-defined]
+    if scopes:
+        session.execute(CaseScope.__table__.insert(), scopes)  # type: ignore[attr-defined]
+    return len(records)

@@ -1,0 +1,166 @@
+"""Helpers for the service's tests: an in-process app with users, devices and changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from server import crud
+from server.core.config import Settings
+from server.main import create_app
+from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD
+
+
+def change(
+    kind: str,
+    record_id: uuid.UUID,
+    case_id: uuid.UUID,
+    fields: dict[str, Any],
+    base: int = 0,
+    resolves: list[str] | None = None,
+    change_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    return {
+        "change_id": str(change_id or uuid.uuid4()),
+        "kind": kind,
+        "record_id": str(record_id),
+        "case_id": str(case_id),
+        "base_version": base,
+        "fields": fields,
+        "resolves": resolves or [],
+        "made_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def new_case(team: str, assigned_to: str, **fields: Any) -> tuple[uuid.UUID, dict[str, Any]]:
+    case_id = uuid.uuid4()
+    values = {
+        "ref": f"FC-2026-{uuid.uuid4().int % 100000:05d}",
+        "type": "housing_repair",
+        "status": "open",
+        "priority": "normal",
+        "summary": "Damp in the bedroom",
+        "team": team,
+        "assigned_to": assigned_to,
+        **fields,
+    }
+    return case_id, change("case", case_id, case_id, values)
+
+
+@dataclass
+class Device:
+    """An enrolled laptop: its ids and a client sending its device token."""
+
+    svc: Service
+    username: str
+    device_id: str
+    secret: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**PROTOCOL_HEADERS, "Authorization": f"Bearer {self.token}"}
+
+    def push(self, *changes: dict[str, Any]) -> list[dict[str, Any]]:
+        response = self.svc.client.post(
+            "/v1/sync/push", json={"changes": list(changes)}, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    def pull_all(self, cursor: str | None = None, max_bytes: int = 262144) -> dict[str, Any]:
+        """Pull every page; returns the merged records/removed/conflicts and the last cursor."""
+        records: dict[str, dict[str, Any]] = {}
+        removed: list[str] = []
+        conflicts: dict[str, dict[str, Any]] = {}
+        pages = 0
+        while True:
+            response = self.svc.client.post(
+                "/v1/sync/pull",
+                json={"cursor": cursor, "max_bytes": max_bytes},
+                headers=self.headers,
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()
+            pages += 1
+            for rec in page["records"]:
+                records[rec["record_id"]] = rec
+            for case_id in page["removed_cases"]:
+                removed.append(case_id)
+                for key in [k for k, v in records.items() if v["case_id"] == case_id]:
+                    del records[key]
+            for conflict in page["conflicts"]:
+                conflicts[conflict["conflict_id"]] = conflict
+            cursor = page["next_cursor"]
+            if not page["more"]:
+                break
+            assert pages < 10000
+        return {
+            "records": records,
+            "removed": removed,
+            "conflicts": conflicts,
+            "cursor": cursor,
+            "pages": pages,
+        }
+
+
+class Service:
+    """The app in-process on one database, with helpers to add people and laptops."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.engine = self.app.state.engine
+        self.client = TestClient(self.app, raise_server_exceptions=False)
+        self.client.headers.update(PROTOCOL_HEADERS)
+
+    def close(self) -> None:
+        self.client.close()
+        self.engine.dispose()
+
+    @property
+    def db_url(self) -> str:
+        return self.settings.db_url
+
+    def user(self, name: str, team: str, role: str = "caseworker") -> None:
+        with Session(self.engine) as session:
+            if crud.get_team(session, team) is None:
+                crud.add_team(session, team)
+            crud.add_user(session, self.settings, name, team, role, TEST_PASSWORD)
+            session.commit()
+
+    def login(self, name: str, password: str = TEST_PASSWORD) -> httpx.Response:
+        return self.client.post("/v1/auth/login", json={"username": name, "password": password})
+
+    def user_token(self, name: str) -> str:
+        response = self.login(name)
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def device(self, name: str, team: str | None = None, role: str = "caseworker") -> Device:
+        """Enrol a laptop for ``name`` (adding the user first when ``team`` is given)."""
+        if team is not None:
+            self.user(name, team, role)
+        token = self.user_token(name)
+        enrolled = self.client.post(
+            "/v1/devices/enrol",
+            json={"device_name": f"{name}'s laptop"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert enrolled.status_code == 200, enrolled.text
+        body = enrolled.json()
+        issued = self.client.post(
+            "/v1/auth/device-token",
+            json={"device_id": body["device_id"], "device_secret": body["device_secret"]},
+        )
+        assert issued.status_code == 200, issued.text
+        return Device(
+            self, name, body["device_id"], body["device_secret"], issued.json()["access_token"]
+        )

@@ -1,0 +1,315 @@
+"""A real ``fieldcase-server serve`` process on 127.0.0.1 for end-to-end tests.
+
+Public API::
+
+    PROTOCOL_HEADERS                       # {"X-Fieldcase-Protocol": "1"}
+    TEST_PASSWORD                          # "correct horse battery" (used by the helpers)
+    sqlite_url(folder) -> str              # sqlite:////.../server.db inside ``folder``
+    running_server(db_url, *, workers=1, env=None, timeout=60.0) -> ContextManager[ServerProcess]
+        # migrates the DB, starts `python -m server.cli serve --db URL --port FREE`, waits for
+        # GET /health, yields a ServerProcess (.url "http://127.0.0.1:PORT", .port, .db_url,
+        # .process, .log_path, .log_tail()), then SIGTERM (SIGKILL after 10 s) on exit.
+    server_factory                         # pytest fixture: start(db_url, **kw) -> ServerProcess,
+                                           # all stopped at teardown
+    admin(db_url, *args, password=None) -> subprocess.CompletedProcess[str]
+        # runs `fieldcase-server admin ARGS --db URL` (FIELDCASE_PASSWORD=password if given)
+    add_team(db_url, name) / add_user(db_url, name, team, role="caseworker", password=TEST_PASSWORD)
+        # in-process (fast), creating and migrating the database when new; add_user adds the
+        # team when missing
+    seed_demo(db_url) -> None              # in-process `fieldcase-server demo`
+    login(base_url, username, password=TEST_PASSWORD) -> str          # access token
+    enrol(base_url, username, password=TEST_PASSWORD, device_name="Test laptop") -> dict
+        # {"device_id", "device_secret", "recovery_secret", "token"} (token: a device token)
+    expire_tokens(db_url, username=None) -> int
+        # test hook: every access token (of that user) expires now -> next call gets token_expired
+
+Example::
+
+    from tests.support.server import running_server, sqlite_url, add_user, enrol
+
+    def test_something(tmp_path):
+        db = sqlite_url(tmp_path)
+        add_user(db, "sam", "Team A")
+        with running_server(db) as srv:
+            creds = enrol(srv.url, "sam")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.pg import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTOCOL_HEADERS = {"X-Fieldcase-Protocol": "1"}
+TEST_PASSWORD = "correct horse battery"
+
+__all__ = [
+    "PROTOCOL_HEADERS",
+    "TEST_PASSWORD",
+    "ServerProcess",
+    "add_team",
+    "add_user",
+    "admin",
+    "enrol",
+    "expire_tokens",
+    "login",
+    "running_server",
+    "seed_demo",
+    "server_factory",
+    "sqlite_url",
+]
+
+
+def sqlite_url(folder: Path | str) -> str:
+    return f"sqlite:///{Path(folder) / 'server.db'}"
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    port: int
+    db_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def _http_json(
+    method: str, url: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> Any:
+    headers = {"Content-Type": "application/json", **PROTOCOL_HEADERS}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback only)
+        return json.loads(response.read().decode())
+
+
+def _wait_healthy(srv: ServerProcess, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if srv.process.poll() is not None:
+            raise RuntimeError(f"fieldcase-server exited early:\n{srv.log_tail()}")
+        try:
+            with urllib.request.urlopen(srv.url + "/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.05)  # polling a subprocess's readiness, bounded by the deadline
+    raise RuntimeError(f"fieldcase-server did not answer /health in {timeout} s:\n{srv.log_tail()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@contextmanager
+def running_server(
+    db_url: str, *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[ServerProcess]:
+    """Start ``fieldcase-server serve`` against ``db_url``; stop it on exit."""
+    port = free_port()
+    log_dir = Path(tempfile.mkdtemp(prefix="fieldcase-serve-"))
+    log_path = log_dir / "serve.log"
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("FIELDCASE_DB_URL", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--db",
+        db_url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+    srv = ServerProcess(f"http://127.0.0.1:{port}", port, db_url, process, log_path)
+    try:
+        _wait_healthy(srv, timeout)
+        yield srv
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., ServerProcess]]:
+    """``start(db_url, workers=1, env=None) -> ServerProcess``; all stopped at teardown."""
+    stack: list[Any] = []
+
+    def start(db_url: str, **kwargs: Any) -> ServerProcess:
+        manager = running_server(db_url, **kwargs)
+        srv = manager.__enter__()
+        stack.append(manager)
+        return srv
+
+    try:
+        yield start
+    finally:
+        while stack:
+            stack.pop().__exit__(None, None, None)
+
+
+def admin(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FIELDCASE_PASSWORD", None)
+    if password is not None:
+        env["FIELDCASE_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "admin", *args, "--db", db_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def _engine(db_url: str) -> Any:
+    from server.core.db import make_engine, migrate
+
+    engine = make_engine(db_url, pool_size=1)
+    migrate(engine)
+    return engine
+
+
+def _settings(db_url: str) -> Any:
+    from server.core.config import Settings
+
+    return Settings.from_env(db_url=db_url)
+
+
+def add_team(db_url: str, name: str) -> None:
+    from sqlmodel import Session
+
+    from server import crud
+
+    engine = _engine(db_url)
+    try:
+        with Session(engine) as session:
+            if crud.get_team(session, name) is None:
+                crud.add_team(session, name)
+                session.commit()
+    finally:
+        engine.dispose()
+
+
+def add_user(
+    db_url: str, name: str, team: str, role: str = "caseworker", password: str = TEST_PASSWORD
+) -> None:
+    from sqlmodel import Session
+
+    from server import crud
+
+    engine = _engine(db_url)
+    try:
+        with Session(engine) as session:
+            if crud.get_team(session, team) is None:
+                crud.add_team(session, team)
+            crud.add_user(session, _settings(db_url), name, team, role, password)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def seed_demo(db_url: str) -> None:
+    from server import demo
+
+    engine = _engine(db_url)
+    try:
+        demo.seed(engine, _settings(db_url))
+    finally:
+        engine.dispose()
+
+
+def login(base_url: str, username: str, password: str = TEST_PASSWORD) -> str:
+    body = _http_json(
+        "POST", base_url + "/v1/auth/login", {"username": username, "password": password}
+    )
+    return str(body["access_token"])
+
+
+def enrol(
+    base_url: str, username: str, password: str = TEST_PASSWORD, device_name: str = "Test laptop"
+) -> dict[str, str]:
+    token = login(base_url, username, password)
+    body = _http_json("POST", base_url + "/v1/devices/enrol", {"device_name": device_name}, token)
+    device = _http_json(
+        "POST",
+        base_url + "/v1/auth/device-token",
+        {"device_id": body["device_id"], "device_secret": body["device_secret"]},
+    )
+    return {
+        "device_id": body["device_id"],
+        "device_secret": body["device_secret"],
+        "recovery_secret": body["recovery_secret"],
+        "token": device["access_token"],
+    }
+
+
+def expire_tokens(db_url: str, username: str | None = None) -> int:
+    """Make access tokens expire now (all, or one user's). Returns how many."""
+    from sqlalchemy import update
+    from sqlmodel import Session, select
+
+    from server.models import AccessToken, User, utcnow
+
+    engine = _engine(db_url)
+    try:
+        with Session(engine) as session:
+            stmt = update(AccessToken).values(expires_at=utcnow())
+            if username is not None:
+                user_id = session.exec(select(User.id).where(User.username == username)).one()
+                stmt = stmt.where(AccessToken.user_id == user_id)  # type: ignore[arg-type]
+            count = session.execute(stmt).rowcount  # type: ignore[attr-defined]
+            session.commit()
+            return int(count)
+    finally:
+        engine.dispose()
