@@ -326,24 +326,40 @@ def check_integrity(
     )
 
 
-def check_device(facts: ProfileFacts | None, site: SiteConfig | None) -> Check:
+def read_enrolment(profile_dir: Path) -> tuple[str | None, str | None]:
+    """(device id, service address) from the enrolment record kept beside the profile; it
+    needs no password. (None, None) when this laptop was never enrolled."""
+    from app.core import sync_actions
+
+    try:
+        record = sync_actions.read_device_file(profile_dir)
+    except FieldcaseError:
+        return None, None
+    return record.get("device_id") or None, record.get("server_url") or None
+
+
+def check_device(profile_dir: Path, facts: ProfileFacts | None, site: SiteConfig | None) -> Check:
     title = "Device id"
-    if facts is None:
-        return Check(
-            "device",
-            title,
-            Status.SKIPPED,
-            "Not read, because the profile was not unlocked.",
-            "Run `fieldcase doctor --unlock` to see it.",
-        )
-    if facts.device_id:
+    device_id, _ = read_enrolment(profile_dir)
+    if facts is not None and facts.device_id:
+        device_id = facts.device_id  # the unlocked profile's own record wins
+    if device_id:
         return Check(
             "device",
             title,
             Status.OK,
-            f"This laptop is enrolled as device {facts.device_id}.",
+            f"This laptop is enrolled as device {device_id}.",
             "",
-            {"device_id": facts.device_id},
+            {"device_id": device_id},
+        )
+    if facts is None and not (profile_dir / "fieldcase.db").exists():
+        return Check(
+            "device",
+            title,
+            Status.SKIPPED,
+            "There is no profile, so this laptop is not enrolled.",
+            "",
+            {"device_id": None},
         )
     if site is not None and site.server_url:
         return Check(
@@ -351,7 +367,7 @@ def check_device(facts: ProfileFacts | None, site: SiteConfig | None) -> Check:
             title,
             Status.PROBLEM,
             "This laptop is not enrolled with the Fieldcase service yet, so it cannot sync.",
-            "Run `fieldcase enrol` (or open Fieldcase and sign in) while online.",
+            "Run `fieldcase enrol --user NAME` (or open Fieldcase and sign in) while online.",
             {"device_id": None},
         )
     return Check(
@@ -504,19 +520,19 @@ def check_service(
             ),
             None,
         )
-    from sync.client import RetryPolicy, ServiceClient, Timeouts
+    from app.core.sync_actions import ClientOptions, make_client
+    from sync.client import RetryPolicy, Timeouts
     from sync.errors import SyncError, UpdateRequired
     from sync.protocol import PROTOCOL_VERSION
 
-    ca_bundle = str(site.ca_bundle) if site is not None and site.ca_bundle else None
     facts: dict[str, Any] = {"server_url": server_url}
+    options = ClientOptions(
+        timeouts=Timeouts(connect=NETWORK_TIMEOUT, stall=NETWORK_TIMEOUT * 2),
+        retry=RetryPolicy(attempts=1),
+    )
     try:
-        client = ServiceClient(
-            server_url,
-            ca_bundle=ca_bundle,
-            timeouts=Timeouts(connect=NETWORK_TIMEOUT, stall=NETWORK_TIMEOUT * 2),
-            retry=RetryPolicy(attempts=1),
-        )
+        # The very client sync uses: the same CA bundle, https rule and proxy settings.
+        client = make_client(server_url, site=site, options=options)
     except SyncError as err:
         return Check("service", title, Status.PROBLEM, err.message, _it_hint(), facts), None
     try:
@@ -670,8 +686,10 @@ def run_checks(
     checks.append(profile_check)
     integrity, facts = check_integrity(profile_dir, password, profile_check.status is Status.OK)
     checks.append(integrity)
-    checks.append(check_device(facts, site))
-    server_url = (site.server_url if site else None) or (facts.server_url if facts else None)
+    checks.append(check_device(profile_dir, facts, site))
+    # Site policy beats what the laptop recorded when it was enrolled.
+    enrolled_url = (facts.server_url if facts else None) or read_enrolment(profile_dir)[1]
+    server_url = (site.server_url if site else None) or enrolled_url
     service_check, service = check_service(server_url, site, now)
     checks.append(service_check)
     tls = None
