@@ -50,7 +50,9 @@ class Backend(Protocol):
 
     def clashes(self) -> list[ClashRow]: ...
 
-    def resolve_clash(self, conflict_id: UUID, value: Any) -> None: ...
+    def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
+        """keep: "mine" or "theirs"; anything else writes ``value``."""
+        ...
 
     def counts(self) -> tuple[int, int]:
         """(changes waiting to send, clashes waiting)"""
@@ -62,8 +64,14 @@ class Backend(Protocol):
 
     def drop_draft(self, key: str) -> None: ...
 
-    def sync(self, cancel: threading.Event, progress: Callable[[Any], None]) -> Any:
-        """Runs on the network worker; returns a report with ``summary()``."""
+    def sync(
+        self,
+        cancel: threading.Event,
+        progress: Callable[[Any], None],
+        db_call: Callable[..., Any] | None = None,
+    ) -> Any:
+        """Runs on the network worker (store calls go through ``db_call`` to the DB
+        worker); returns a report with ``summary()``."""
         ...
 
     def close(self) -> None:

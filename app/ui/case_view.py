@@ -253,7 +253,7 @@ class CaseView(QWidget):
         self.state_line.setText(
             f"Status: {words.status_label(case.status)}    "
             f"Priority: {words.priority_label(case.priority)}    "
-            f"Assigned: {case.assigned_to or 'nobody'}"
+            f"Assigned: {detail.assigned_to or 'nobody'}"
         )
         self.banner.set_warnings([w.text for w in detail.warnings])
         self._fill_summary(detail)
@@ -279,7 +279,7 @@ class CaseView(QWidget):
         case = detail.case
         self.status.setCurrentIndex(max(0, self.status.findData(case.status)))
         self.priority.setCurrentIndex(max(0, self.priority.findData(case.priority)))
-        self.assigned.setText(case.assigned_to)
+        self.assigned.setText(detail.assigned_to)
         self._review_touched = False
         if case.next_review:
             self.review.setDate(case.next_review)
@@ -349,7 +349,7 @@ class CaseView(QWidget):
             changes["status"] = self.status.currentData()
         if self.priority.currentData() != case.priority:
             changes["priority"] = self.priority.currentData()
-        if assigned != case.assigned_to:
+        if assigned != detail.assigned_to:
             changes["assigned_to"] = assigned
         review = self.review.date().toPython()
         if self._review_touched and case.next_review != review:

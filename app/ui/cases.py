@@ -94,7 +94,6 @@ class CasesScreen(QWidget):
             (CaseListModel.COL_TYPE, 180),
             (CaseListModel.COL_STATUS, 110),
             (CaseListModel.COL_PRIORITY, 90),
-            (CaseListModel.COL_ASSIGNED, 120),
             (CaseListModel.COL_NEXT_VISIT, 180),
         ):
             self.view.setColumnWidth(col, width)

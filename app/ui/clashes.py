@@ -111,11 +111,8 @@ class ClashesScreen(QWidget):
         clash = selected_row(self.view)
         if clash is None:
             return
-        if which == "mine":
-            value = clash.mine
-        elif which == "theirs":
-            value = clash.theirs
-        else:
+        value: object = None
+        if which == "new":
             value = self.new_value.toPlainText().strip()
             if not value:
                 self.session.show_message("Write the new version first, then save it.")
@@ -132,7 +129,7 @@ class ClashesScreen(QWidget):
 
         self.session.work.run_db(
             self,
-            lambda: backend.resolve_clash(clash.conflict_id, value),
+            lambda: backend.resolve_clash(clash.conflict_id, value, which),
             ok,
             self.session.show_error,
         )

@@ -142,8 +142,8 @@ class CaseListModel(RowTableModel[CaseRow]):
     ``deliver(rows, total)`` on the GUI thread (the screen runs it on the DB worker).
     """
 
-    COL_WARN, COL_REF, COL_PERSON, COL_TYPE, COL_STATUS, COL_PRIORITY, COL_ASSIGNED = range(7)
-    COL_NEXT_VISIT, COL_REVIEW = 7, 8
+    COL_WARN, COL_REF, COL_PERSON, COL_TYPE, COL_STATUS, COL_PRIORITY = range(6)
+    COL_NEXT_VISIT, COL_REVIEW = 6, 7
     HEADERS = (
         "Warnings",
         "Reference",
@@ -151,20 +151,16 @@ class CaseListModel(RowTableModel[CaseRow]):
         "Type",
         "Status",
         "Priority",
-        "Assigned to",
         "Next visit",
         "Review due",
     )
     #: the core's sort keys by column
     SORT_KEYS: ClassVar[dict[int, str]] = {
-        1: "ref",
-        2: "person",
-        3: "type",
-        4: "status",
-        5: "priority",
-        6: "assigned_to",
-        7: "next_visit",
-        8: "next_review",
+        COL_REF: "ref",
+        COL_PERSON: "name",
+        COL_STATUS: "status",
+        COL_PRIORITY: "priority",
+        COL_REVIEW: "next_review",
     }
     PAGE = 200
 
@@ -259,7 +255,9 @@ class CaseListModel(RowTableModel[CaseRow]):
 
     def display(self, row: CaseRow, col: int) -> str:
         if col == self.COL_WARN:
-            return "Warning" if row.warnings else ""
+            if not row.warnings:
+                return ""
+            return "\u26a0 Warning" if row.warnings == 1 else f"\u26a0 {row.warnings} warnings"
         if col == self.COL_REF:
             return row.ref
         if col == self.COL_PERSON:
@@ -270,8 +268,6 @@ class CaseListModel(RowTableModel[CaseRow]):
             return words.status_label(row.status)
         if col == self.COL_PRIORITY:
             return words.priority_label(row.priority)
-        if col == self.COL_ASSIGNED:
-            return row.assigned_to
         if col == self.COL_NEXT_VISIT:
             return words.when(row.next_visit)
         if col == self.COL_REVIEW:
@@ -285,7 +281,12 @@ class CaseListModel(RowTableModel[CaseRow]):
             and index.column() == self.COL_WARN
             and 0 <= index.row() < len(self._rows)
         ):
-            return "; ".join(self._rows[index.row()].warnings) or None
+            n = self._rows[index.row()].warnings
+            return (
+                f"{words.plural(n, 'warning')} about this person: open the case to read them"
+                if n
+                else None
+            )
         return super().data(index, role)
 
     def sort_value(self, row: CaseRow, col: int) -> Any:
@@ -296,7 +297,7 @@ class CaseListModel(RowTableModel[CaseRow]):
         if col == self.COL_REVIEW:
             return row.next_review
         if col == self.COL_WARN:
-            return len(row.warnings)
+            return row.warnings
         return self.display(row, col)
 
     def foreground(self, row: CaseRow, col: int) -> Any:

@@ -27,11 +27,9 @@ class CaseRow:
     case_type: str  # code
     status: str
     priority: str
-    assigned_to: str
-    team: str = ""
     next_visit: datetime | None = None
     next_review: date | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: int = 0  # active warnings on the person
 
 
 @dataclass(frozen=True)
@@ -105,6 +103,7 @@ class CaseDetail:
     opened_on: date | None
     person_id: UUID | None
     person: dict[str, Any] = field(default_factory=dict)
+    assigned_to: str = ""
     warnings: list[WarningRow] = field(default_factory=list)
     notes: list[NoteRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)

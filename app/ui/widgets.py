@@ -25,6 +25,7 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from sync.errors import SyncError
 
 log = logging.getLogger("fieldcase.ui")
 
@@ -75,7 +76,7 @@ def restyle(widget: QWidget) -> None:
 
 def plain_message(err: BaseException) -> tuple[str, str]:
     """(words for a person, details for the help desk) for any failure."""
-    if isinstance(err, FieldcaseError):
+    if isinstance(err, FieldcaseError | SyncError):
         return err.message, err.detail or type(err).__name__
     details = "".join(traceback.format_exception_only(type(err), err)).strip()
     return GENERIC_FAILURE, details
@@ -112,7 +113,7 @@ class MessageBar(QFrame):
 
     def show_error(self, err: BaseException) -> None:
         words, details = plain_message(err)
-        if not isinstance(err, FieldcaseError):
+        if not isinstance(err, FieldcaseError | SyncError):
             log.error("failure shown to the person: %s", details)
         self.show_message(words, level="error", details=details)
 

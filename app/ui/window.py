@@ -368,9 +368,9 @@ class FieldcaseWindow(QMainWindow):
 
     def _enrolled(self, backend: Backend) -> None:
         self.enrol_screen.set_busy(False)
-        if not self.policy.server_locked:
-            self.prefs.server_url = self.enrol_screen.server.text().strip()
-            prefs_file.save(Path(self.gate.profile_dir), self.prefs)
+        self.prefs = prefs_file.load(Path(self.gate.profile_dir)).clamp(
+            self.policy.max_auto_lock_minutes
+        )
         self._opened(backend)
 
     def _recover(self, user: str, password: str, new_password: str) -> None:
@@ -407,7 +407,7 @@ class FieldcaseWindow(QMainWindow):
         self.sync = SyncController(
             self.work,
             self.clock,
-            backend.sync,
+            lambda cancel, progress: backend.sync(cancel, progress, self.work.call_db),
             backend.counts,
             self.policy.sync_interval_minutes,
             self,

@@ -97,6 +97,16 @@ class Work(QObject):
         from the worker are re-posted to the GUI thread."""
         return self._submit(self._net, parent, op, success, failure, progress)
 
+    def call_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """From another worker thread (the sync), run ``fn`` on the DB worker and wait for
+        its result, so the profile is only ever used one call at a time. Never call this
+        on the GUI thread or on the DB worker itself."""
+        if threading.current_thread() is threading.main_thread():
+            raise RuntimeError("call_db must not be called on the GUI thread")
+        if threading.current_thread().name.startswith("fieldcase-db"):
+            return fn(*args, **kwargs)
+        return self._db.submit(fn, *args, **kwargs).result()
+
     def shutdown(self) -> None:
         """Stop taking work and wait for what is running (at window close)."""
         self._closed = True

@@ -39,10 +39,9 @@ def case_rows(n: int) -> list[CaseRow]:
             case_type="housing_repair",
             status="open" if i % 2 else "in_progress",
             priority=("low", "normal", "high", "urgent")[i % 4],
-            assigned_to="ann",
             next_visit=NOW + timedelta(days=i) if i % 3 else None,
             next_review=date(2026, 12, 1) if i % 5 == 0 else None,
-            warnings=("Dog on premises",) if i % 7 == 0 else (),
+            warnings=1 if i % 7 == 0 else 0,
         )
         for i in range(n)
     ]
@@ -81,10 +80,10 @@ def test_case_list_model_shows_words_and_sorts(qtmodeltester) -> None:  # type: 
     qtmodeltester.check(model)
     idx = model.index(7, CaseListModel.COL_STATUS)
     assert model.data(idx) == "Open"
-    assert model.data(model.index(0, CaseListModel.COL_WARN)) == "Warning"
-    assert model.data(model.index(0, CaseListModel.COL_WARN), Qt.ItemDataRole.ToolTipRole) == (
-        "Dog on premises"
-    )
+    assert model.data(model.index(0, CaseListModel.COL_WARN)) == "\u26a0 Warning"
+    assert model.data(model.index(1, CaseListModel.COL_WARN)) == ""
+    tip = model.data(model.index(0, CaseListModel.COL_WARN), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("1 warning about this person")
     assert model.data(model.index(3, CaseListModel.COL_PRIORITY)) == "Urgent"
     assert model.data(model.index(3, CaseListModel.COL_PRIORITY), SORT_ROLE) == 3
     assert model.data(model.index(1, CaseListModel.COL_NEXT_VISIT)) == "13 Nov 2026, 09:00"

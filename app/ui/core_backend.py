@@ -1,0 +1,471 @@
+"""The window's :class:`~app.ui.backend.Backend` over the core actions (``app.core``), the
+store's sync adapter and the sync engine. No Qt here: every method blocks and is called on
+the window's DB worker (``sync`` on the network worker, with each store call handed back to
+the DB worker so the profile is only ever used one call at a time).
+
+The core names cases by reference; the window by id. This adapter keeps the mapping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from app import vault
+from app.core import CaseFilter as CoreFilter
+from app.core import CaseSort, Casework, sync_actions
+from app.errors import FieldcaseError
+from app.store.profile import Profile
+from app.store.sync_adapter import SyncAdapter
+from app.store.tables import Meta
+from app.ui.rows import (
+    CaseDetail,
+    CaseFilter,
+    CaseRow,
+    ClashRow,
+    DocumentRow,
+    HistoryRow,
+    NoteRow,
+    VisitRow,
+    WarningRow,
+)
+from sync.engine import SyncEngine
+from sync.records import RecordKind
+
+log = logging.getLogger("fieldcase.ui.backend")
+
+DRAFT_PREFIX = "ui_draft:"
+SORTS = {
+    "ref": CaseSort.REF,
+    "name": CaseSort.NAME,
+    "status": CaseSort.STATUS,
+    "priority": CaseSort.PRIORITY,
+    "next_review": CaseSort.NEXT_REVIEW,
+}
+
+#: run a callable on the DB worker and wait for its result (from another worker thread)
+DbCall = Callable[..., Any]
+
+
+class SerialStore:
+    """The sync engine's view of the store, each call made on the DB worker."""
+
+    def __init__(self, store: Any, db_call: DbCall) -> None:
+        self._store = store
+        self._db_call = db_call
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._store, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._db_call(target, *args, **kwargs)
+
+        return call
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+class CoreBackend:
+    """One open profile, as the window sees it."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        server_url: str = "",
+        site: Any = None,
+        client_options: Any = None,
+    ) -> None:
+        self.profile = profile
+        self.site = site
+        self.client_options = client_options
+        self.core = Casework(profile)
+        self.adapter = SyncAdapter(profile)
+        self.username = profile.user
+        self.team = profile.team
+        self.display_name = profile.user
+        self.case_types = self.core.case_types()
+        self.server_url = server_url
+        self._refs: dict[UUID, str] = {}
+        self._viewed: set[UUID] = set()
+
+    def set_server_url(self, url: str) -> None:
+        self.server_url = url
+
+    # ------------------------------------------------------------------ cases
+    def _core_filter(self, flt: CaseFilter) -> CoreFilter:
+        return CoreFilter(
+            status=flt.status,
+            priority=flt.priority,
+            type=flt.case_type,
+            team=self.team if flt.my_team and self.team else None,
+            assigned_to=self.username if flt.mine else None,
+        )
+
+    def _row(self, row: Any) -> CaseRow:
+        self._refs[row.case_id] = row.ref
+        return CaseRow(
+            case_id=row.case_id,
+            ref=row.ref,
+            person_name=row.person_name,
+            case_type=row.type,
+            status=row.status,
+            priority=row.priority,
+            next_visit=row.next_visit,
+            next_review=row.next_review,
+            warnings=int(row.warnings),
+        )
+
+    def list_cases(self, flt: CaseFilter, offset: int, limit: int) -> tuple[list[CaseRow], int]:
+        search = flt.text or None
+        core_filter = self._core_filter(flt)
+        if flt.review_due:
+            return self._review_due(search, core_filter, offset, limit)
+        sort = SORTS.get(flt.sort, CaseSort.REF)
+        total = self.core.count_cases(search, core_filter)
+        if flt.descending:
+            # the core sorts one way; read the mirror-image page and turn it round
+            end = max(0, total - offset)
+            start = max(0, end - limit)
+            rows = self.core.list_cases(search, core_filter, sort, start, end - start)
+            rows = list(reversed(rows))
+        else:
+            rows = self.core.list_cases(search, core_filter, sort, offset, limit)
+        return [self._row(r) for r in rows], total
+
+    def _review_due(
+        self, search: str | None, core_filter: CoreFilter, offset: int, limit: int
+    ) -> tuple[list[CaseRow], int]:
+        """Cases whose review date has come: the core sorts by review date (soonest first,
+        none last), so read pages until the first review still to come."""
+        today = datetime.now().astimezone().date()
+        due: list[CaseRow] = []
+        start = 0
+        page = 500
+        while True:
+            rows = self.core.list_cases(search, core_filter, CaseSort.NEXT_REVIEW, start, page)
+            done = False
+            for r in rows:
+                if r.next_review is None or r.next_review > today:
+                    done = True
+                    break
+                due.append(self._row(r))
+            if done or len(rows) < page:
+                break
+            start += page
+        return due[offset : offset + limit], len(due)
+
+    def ref_of(self, case_id: UUID) -> str:
+        ref = self._refs.get(case_id)
+        if ref is not None:
+            return ref
+        offset = 0
+        while True:  # a case we have not listed yet (from a clash): find it once
+            rows = self.core.list_cases(None, None, CaseSort.REF, offset, 1000)
+            for r in rows:
+                self._refs[r.case_id] = r.ref
+            if case_id in self._refs:
+                return self._refs[case_id]
+            if len(rows) < 1000:
+                raise FieldcaseError(
+                    "That case is no longer on this laptop. It may have moved to another team."
+                )
+            offset += 1000
+
+    def _unsent(self, case_id: UUID) -> set[UUID]:
+        """Records of this case with a change still waiting to send."""
+        if not self.adapter.pending_for_case(case_id):
+            return set()
+        return {
+            c.record_id
+            for c in self.adapter.pending_changes(100_000)
+            if c.case_id == case_id and c.kind != RecordKind.AUDIT
+        }
+
+    def case_detail(self, case_id: UUID) -> CaseDetail:
+        ref = self.ref_of(case_id)
+        first_view = case_id not in self._viewed
+        d = self.core.get_case(ref, record_view=first_view)
+        self._viewed.add(case_id)
+        unsent = self._unsent(d.id)
+        fields = d.fields
+        case = CaseRow(
+            case_id=d.id,
+            ref=d.ref,
+            person_name=str(d.person.get("name") or ""),
+            case_type=d.type,
+            status=str(fields.get("status") or ""),
+            priority=str(fields.get("priority") or ""),
+            next_review=fields.get("next_review"),
+            warnings=len(d.warnings),
+        )
+        history = [
+            HistoryRow(
+                a.at,
+                a.actor,
+                f"{a.action} {a.record_kind}" if a.record_kind != "case" else a.action,
+                a.detail,
+            )
+            for a in reversed(self.core.audit(ref))
+        ]
+        return CaseDetail(
+            case=case,
+            summary=str(fields.get("summary") or ""),
+            opened_on=fields.get("opened_on"),
+            person_id=d.person_id,
+            person=dict(d.person),
+            assigned_to=str(fields.get("assigned_to") or ""),
+            warnings=[WarningRow(w.id, w.text, w.category) for w in d.warnings],
+            notes=[
+                NoteRow(n.id, n.author, n.at, n.text, n.corrects, n.id not in unsent)
+                for n in reversed(d.notes)
+            ],
+            visits=[
+                VisitRow(
+                    visit_id=v.id,
+                    case_id=d.id,
+                    title=v.title,
+                    kind=v.kind,
+                    due=v.due,
+                    place=v.place,
+                    status=v.status,
+                    ref=d.ref,
+                    person_name=str(d.person.get("name") or ""),
+                    done_at=v.done_at,
+                )
+                for v in d.visits
+            ],
+            documents=[
+                DocumentRow(
+                    doc.id,
+                    doc.name,
+                    doc.size,
+                    doc.mime,
+                    doc.added_by,
+                    doc.added_at,
+                    doc.id not in unsent,
+                )
+                for doc in d.documents
+            ],
+            history=history,
+        )
+
+    def my_day(self) -> list[VisitRow]:
+        rows = self.core.my_day()
+        for r in rows:
+            self._refs[r.case_id] = r.ref
+        return [
+            VisitRow(
+                visit_id=r.visit_id,
+                case_id=r.case_id,
+                title=r.title,
+                kind=r.kind,
+                due=r.due,
+                place=r.place,
+                status="planned",
+                ref=r.ref,
+                person_name=r.person_name,
+                warnings=tuple(r.warnings),
+            )
+            for r in rows
+        ]
+
+    def create_case(self, fields: dict[str, Any]) -> UUID:
+        values: dict[str, str] = {"summary": fields.get("summary", "")}
+        if fields.get("priority"):
+            values["priority"] = fields["priority"]
+        if fields.get("address"):
+            values["person.address"] = fields["address"]
+        ref = self.core.create_case(fields["type"], fields["person_name"], values)
+        if fields.get("warning"):
+            self.core.add_warning(ref, fields["warning"], fields.get("warning_category") or "risk")
+        detail = self.core.get_case(ref, record_view=False)
+        self._refs[detail.id] = ref
+        return detail.id
+
+    def edit_case(self, case_id: UUID, changes: dict[str, Any]) -> None:
+        self.core.edit_case(self.ref_of(case_id), {k: _iso(v) for k, v in changes.items()})
+
+    def add_note(self, case_id: UUID, text: str, corrects: UUID | None = None) -> None:
+        self.core.add_note(self.ref_of(case_id), text, corrects)
+
+    def add_visit(
+        self, case_id: UUID, title: str, due: datetime, place: str, kind: str = "visit"
+    ) -> None:
+        self.core.add_visit(self.ref_of(case_id), due, place, title, kind)
+
+    def complete_visit(self, visit_id: UUID, note: str) -> None:
+        self.core.complete_visit(visit_id, note)
+
+    def add_warning(self, case_id: UUID, text: str, category: str) -> None:
+        self.core.add_warning(self.ref_of(case_id), text, category)
+
+    def add_document(self, case_id: UUID, path: Path) -> None:
+        self.core.add_document(self.ref_of(case_id), path)
+
+    def read_document(self, document_id: UUID) -> bytes:
+        with self.core.open_document(document_id) as reader:
+            return reader.read()
+
+    # ------------------------------------------------------------------ clashes
+    def clashes(self) -> list[ClashRow]:
+        rows: list[ClashRow] = []
+        for c in sync_actions.clashes(self.profile):
+            case_id = self._case_id_of(c.ref)
+            rows.append(
+                ClashRow(
+                    conflict_id=c.id,
+                    case_id=case_id,
+                    ref=c.ref,
+                    kind=c.kind,
+                    record_id=c.record_id,
+                    field=c.field,
+                    mine=c.mine,
+                    mine_by=self.username,
+                    mine_at=None,
+                    theirs=c.theirs,
+                    theirs_by=c.changed_by,
+                    theirs_at=c.changed_at,
+                )
+            )
+        return rows
+
+    def _case_id_of(self, ref: str) -> UUID:
+        for case_id, known in self._refs.items():
+            if known == ref:
+                return case_id
+        detail = self.core.get_case(ref, record_view=False)
+        self._refs[detail.id] = ref
+        return detail.id
+
+    def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
+        if keep in ("mine", "theirs"):
+            sync_actions.resolve_clash(self.profile, str(conflict_id), keep=keep)
+        else:
+            sync_actions.resolve_clash(self.profile, str(conflict_id), value=str(value))
+
+    # ------------------------------------------------------------------ counts, drafts
+    def counts(self) -> tuple[int, int]:
+        return self.core.pending_count(), len(sync_actions.clashes(self.profile))
+
+    def last_sync(self) -> datetime | None:
+        return self.adapter.last_sync()
+
+    def drafts(self) -> dict[str, str]:
+        from sqlmodel import col, select
+
+        with self.profile.session() as s:
+            rows = s.exec(select(Meta).where(col(Meta.key).startswith(DRAFT_PREFIX))).all()
+            return {r.key[len(DRAFT_PREFIX) :]: json.loads(r.value) for r in rows}
+
+    def save_draft(self, key: str, text: str) -> None:
+        with self.profile.session() as s, s.begin():
+            s.merge(Meta(key=DRAFT_PREFIX + key, value=json.dumps(text)))
+
+    def drop_draft(self, key: str) -> None:
+        with self.profile.session() as s, s.begin():
+            row = s.get(Meta, DRAFT_PREFIX + key)
+            if row is not None:
+                s.delete(row)
+
+    # ------------------------------------------------------------------ sync
+    def sync(
+        self,
+        cancel: threading.Event,
+        progress: Callable[[Any], None],
+        db_call: DbCall | None = None,
+    ) -> Any:
+        """One sync. The engine reaches the store through the DB worker (``db_call``)."""
+        store: Any = self.adapter if db_call is None else SerialStore(self.adapter, db_call)
+        credential = store.credential()
+        if credential is None:
+            raise FieldcaseError(
+                "This laptop is not linked to a Fieldcase service yet, so it cannot sync. "
+                "Ask your IT team to set it up."
+            )
+        with sync_actions.plain_errors():
+            client = sync_actions.make_client(
+                self.server_url or credential.server_url,
+                credential=credential,
+                site=self.site,
+                options=self.client_options,
+                cancel=cancel,
+            )
+            try:
+                return SyncEngine(store, client, progress=progress, cancel=cancel).sync()
+            finally:
+                client.close()
+
+    def close(self) -> None:
+        self.profile.close()
+
+
+class CoreGate:
+    """Opens the profile in ``profile_dir``: unlock, enrol (first run) or recovery."""
+
+    def __init__(self, profile_dir: Path, site: Any = None, client_options: Any = None) -> None:
+        self.profile_dir = Path(profile_dir)
+        self.site = site
+        self.client_options = client_options
+
+    def has_profile(self) -> bool:
+        return vault.has_key_file(self.profile_dir)
+
+    def _backend(self, profile: Profile) -> CoreBackend:
+        credential = SyncAdapter(profile).credential()
+        return CoreBackend(
+            profile,
+            server_url=credential.server_url if credential else "",
+            site=self.site,
+            client_options=self.client_options,
+        )
+
+    def unlock(self, password: str) -> CoreBackend:
+        return self._backend(Profile.open(self.profile_dir, password))
+
+    def enrol(
+        self,
+        server_url: str,
+        username: str,
+        password: str,
+        new_password: str,
+        progress: Callable[[Any], None] | None = None,
+    ) -> CoreBackend:
+        """Register this laptop and pull the user's cases; then set the laptop's own
+        password (the profile starts out with the council password)."""
+        sync_actions.enrol(
+            self.profile_dir,
+            server_url,
+            username,
+            password,
+            site=self.site,
+            options=self.client_options,
+            progress=progress,
+        )
+        profile = Profile.open(self.profile_dir, password, backup=False)
+        if new_password and new_password != password:
+            profile.change_password(password, new_password, site=self.site)
+        return self._backend(profile)
+
+    def recover(self, username: str, password: str, new_password: str) -> CoreBackend:
+        profile = sync_actions.recover(
+            self.profile_dir,
+            password,
+            new_password,
+            username=username or None,
+            site=self.site,
+            options=self.client_options,
+        )
+        return self._backend(profile)

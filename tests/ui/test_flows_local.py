@@ -1,0 +1,177 @@
+"""Flows on one laptop without a service: unlock, search, notes, drafts, auto-lock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core import Casework
+from app.store.profile import Profile
+from app.ui.models import CaseListModel, NoteModel, VisitModel
+from app.ui.qt import Qt
+from app.ui.window import PAGE_CASE, PAGE_CASES
+from tests.ui.conftest import PASSWORD, unlock, wait_idle
+
+
+def test_unlock_wrong_then_right(qtbot: Any, local_profile, make_window) -> None:
+    window = make_window(local_profile)
+    screen = window.unlock_screen
+    assert window.stack.currentWidget() is screen
+    screen.password.setText("not the password")
+    screen.go.click()
+    qtbot.waitUntil(lambda: screen.error.isVisible(), timeout=20_000)
+    assert "does not unlock this profile" in screen.error.text()
+    assert "Caps Lock" in screen.error.text()
+    assert window.is_locked
+    unlock(qtbot, window)
+    assert not window.is_locked
+    assert window.main is not None
+    # My day shows today's visit and the overdue one, in words
+    visits = window.main.my_day.model
+    states = {visits.data(visits.index(r, VisitModel.COL_STATE)) for r in range(visits.rowCount())}
+    assert states == {"Overdue", "Today"}
+    warned = [visits.data(visits.index(r, VisitModel.COL_WARN)) for r in range(visits.rowCount())]
+    assert "Dog on premises" in warned
+
+
+def test_repeated_wrong_passwords_show_a_countdown(qtbot: Any, local_profile, make_window) -> None:
+    window = make_window(local_profile)
+    screen = window.unlock_screen
+    for _ in range(3):
+        screen.password.setText("wrong password here")
+        qtbot.waitUntil(screen.go.isEnabled, timeout=20_000)
+        screen.go.click()
+        qtbot.waitUntil(lambda: window.work.pending == 0, timeout=20_000)
+    assert screen.wait_label.isVisible()
+    assert "You can try again in" in screen.wait_label.text()
+    assert not screen.go.isEnabled()
+
+
+def test_find_a_case_by_search_and_add_a_note(qtbot: Any, local_profile, make_window) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    main = window.main
+    assert main is not None
+    assert main.pages.currentIndex() == PAGE_CASES
+    assert main.cases.search.hasFocus()
+    wait_idle(qtbot, window)
+    assert main.cases.model.rowCount() == 3
+    qtbot.keyClicks(main.cases.search, "robin")
+    qtbot.waitUntil(lambda: main.cases.model.rowCount() == 1, timeout=5000)
+    model = main.cases.model
+    assert model.data(model.index(0, CaseListModel.COL_PERSON)) == "Robin Hughes"
+    qtbot.keyClick(main.cases.search, Qt.Key.Key_Return)
+    qtbot.keyClick(main.cases.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=5000)
+    assert main.pages.currentIndex() == PAGE_CASE
+    view = main.case_view
+    view.tabs.setCurrentIndex(1)
+    view.note_box.setFocus()
+    qtbot.keyClicks(view.note_box, "Visited at home. Damp in back bedroom.")
+    qtbot.keyClick(view.note_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: view.notes.rowCount() == 1, timeout=5000)
+    assert view.notes.data(view.notes.index(0, NoteModel.COL_SENT)) == "Waiting to send"
+    assert view.note_box.toPlainText() == ""
+    assert window.sync is not None
+    qtbot.waitUntil(lambda: window.sync.state.pending >= 1, timeout=5000)
+
+
+def test_auto_lock_returns_to_the_same_place_with_the_draft(
+    qtbot: Any, local_profile, make_window, clock
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    main.go(PAGE_CASES)
+    wait_idle(qtbot, window)
+    main.cases.view.setCurrentIndex(main.cases.model.index(0, 1))
+    case_id = main.cases.model.row_at(0).case_id
+    main.open_case(case_id, "notes")
+    wait_idle(qtbot, window)
+    main.case_view.note_box.setFocus()
+    qtbot.keyClicks(main.case_view.note_box, "Half-written note")
+    clock.advance(window.prefs.auto_lock_minutes * 60 + 1)
+    with qtbot.waitSignal(window.locked, timeout=5000):
+        pass
+    assert window.is_locked
+    assert window.main is None  # the contents are gone, not just hidden
+    assert window.stack.currentWidget() is window.unlock_screen
+    wait_idle(qtbot, window)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    assert main.pages.currentIndex() == PAGE_CASE
+    assert main.case_view.case_id == case_id
+    assert main.case_view.current_tab() == "notes"
+    assert main.case_view.note_box.toPlainText() == "Half-written note"
+
+
+def test_a_draft_survives_a_crash(qtbot: Any, local_profile, make_window) -> None:
+    """The draft reaches the encrypted profile while typing, so a killed window loses nothing."""
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    main.go(PAGE_CASES)
+    wait_idle(qtbot, window)
+    case_id = main.cases.model.row_at(0).case_id
+    main.open_case(case_id, "notes")
+    wait_idle(qtbot, window)
+    qtbot.keyClicks(main.case_view.note_box, "Typed before the battery died")
+    key = f"note:{case_id}"
+    qtbot.waitUntil(lambda: window.work.pending == 0 and not window.drafts._dirty, timeout=5000)
+    raw = (local_profile / "fieldcase.db").read_bytes()
+    assert b"Typed before the battery died" not in raw
+    # read it back from a fresh open of the profile, as after a crash
+    window.close()
+    from app.ui.core_backend import CoreBackend
+
+    with Profile.open(local_profile, PASSWORD, backup=False) as profile:
+        assert CoreBackend(profile).drafts().get(key) == "Typed before the battery died"
+
+
+def test_new_case_with_ctrl_n(qtbot: Any, local_profile, make_window) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = window._new_case_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.create.click()
+    assert "full name" in dialog.error.text()
+    qtbot.keyClicks(dialog.person, "Chris Wood")
+    dialog.summary.setPlainText("Needs a grab rail in the bathroom.")
+    dialog.warning.setText("Lone-worker risk: visit in pairs")
+    dialog.create.click()
+    main = window.main
+    assert main is not None
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=5000)
+    detail = main.case_view.detail
+    assert detail.case.person_name == "Chris Wood"
+    assert main.case_view.banner.isVisible()
+    assert "Lone-worker risk" in main.case_view.banner.text.text()
+    assert window.sync is not None
+    qtbot.waitUntil(lambda: window.sync.state.pending >= 3, timeout=5000)  # case, person, warning
+
+
+def test_mark_a_visit_done_with_its_note(qtbot: Any, local_profile, make_window) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    day = main.my_day
+    assert day.model.rowCount() == 2
+    day.view.setCurrentIndex(day.model.index(0, 0))
+    day.done_button.click()
+    assert day.done_panel.isVisible()
+    qtbot.keyClicks(day.done_note, "Seen at home; all well.")
+    qtbot.keyClick(day.done_note, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: day.model.rowCount() == 1, timeout=5000)
+    assert not day.done_panel.isVisible()
+    window.close()
+    with Profile.open(local_profile, PASSWORD, backup=False) as profile:
+        core = Casework(profile)
+        details = [core.get_case(ref, record_view=False) for ref in core.refs()]
+        done = [d for d in details if any(v.status == "done" for v in d.visits)]
+        assert len(done) == 1
+        assert [n.text for n in done[0].notes] == ["Seen at home; all well."]
