@@ -1,0 +1,146 @@
+"""Profile commands: ``init``, ``passwd``, ``backups``, ``restore``; and the helpers every
+command uses to find the profile folder and the password.
+
+Passwords come from env ``FIELDCASE_PASSWORD`` (``FIELDCASE_NEW_PASSWORD`` for the new one in
+``passwd``) or, when those are not set, a prompt that does not echo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.errors import FieldcaseError, UsageError
+from app.logs import setup_logging
+from app.paths import resolve_profile_dir
+from app.site import load_site_config
+from app.store.profile import Profile, describe_time, list_backups
+
+PASSWORD_ENV = "FIELDCASE_PASSWORD"  # noqa: S105 - the name of a variable, not a password
+NEW_PASSWORD_ENV = "FIELDCASE_NEW_PASSWORD"  # noqa: S105
+
+
+def profile_dir(args: argparse.Namespace) -> Path:
+    return resolve_profile_dir(getattr(args, "profile", None))
+
+
+def password(prompt: str = "Password: ", env: str = PASSWORD_ENV) -> str:
+    """The password from ``env``, else typed at a prompt (never echoed)."""
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"Fieldcase needs the profile's password: set {env}, or run this in a terminal "
+            "to type it."
+        )
+    return getpass.getpass(prompt)
+
+
+def new_password(env: str, prompt: str) -> str:
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    first = password(prompt, env)
+    again = getpass.getpass("Type it again: ")
+    if first != again:
+        raise UsageError("The two passwords are not the same. Nothing was changed; try again.")
+    return first
+
+
+def open_profile(args: argparse.Namespace) -> Profile:
+    """Unlock the profile the command line names (logging set up first)."""
+    setup_logging()
+    folder = profile_dir(args)
+    return Profile.open(folder, password())
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    setup_logging()
+    site = load_site_config()
+    folder = profile_dir(args)
+    secret = new_password(PASSWORD_ENV, "Choose a password for this profile: ")
+    with Profile.create(folder, secret, user=args.user, team=args.team or "", site=site) as prof:
+        print(f"Created a profile for {prof.user} in {folder}.")
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    setup_logging()
+    site = load_site_config()
+    folder = profile_dir(args)
+    old = password("Current password: ")
+    new = new_password(NEW_PASSWORD_ENV, "New password: ")
+    from app import vault
+
+    vault.change_password(folder, old, new, min_password_length=site.min_password_length)
+    print("Password changed. Use the new password from now on.")
+    return 0
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    folder = profile_dir(args)
+    backups = list_backups(folder)
+    if getattr(args, "json", False):
+        import json
+
+        print(
+            json.dumps(
+                [
+                    {"name": b.name, "made_at": b.made_at.isoformat(), "size": b.size}
+                    for b in backups
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not backups:
+        print("There are no backups yet. One is made each time the profile is unlocked.")
+        return 0
+    for b in backups:
+        print(f"{b.name}  made {describe_time(b.made_at)}  {b.size // 1024} KB")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    setup_logging()
+    folder = profile_dir(args)
+    aside = Profile.restore(folder, password(), args.backup)
+    chosen = args.backup or "the newest backup"
+    print(f"Restored {chosen}.")
+    if aside is not None:
+        print(f"The data file it replaced was kept as {aside.name}.")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("init", help="make a new local profile")
+    p.add_argument("--user", required=True, metavar="NAME", help="your user name")
+    p.add_argument("--team", default="", metavar="TEAM", help="your team's name")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser(
+        "passwd",
+        help="change the profile's password (env FIELDCASE_PASSWORD, FIELDCASE_NEW_PASSWORD)",
+    )
+    p.set_defaults(func=cmd_passwd)
+
+    p = sub.add_parser("backups", help="list the encrypted backups of the profile")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_backups)
+
+    p = sub.add_parser(
+        "restore", help="put a backup in place of the data file (the old file is kept aside)"
+    )
+    p.add_argument("backup", nargs="?", metavar="BACKUP", help="backup name (default: newest)")
+    p.set_defaults(func=cmd_restore)
+
+
+__all__ = ["FieldcaseError", "open_profile", "password", "profile_dir", "register"]

@@ -1,0 +1,46 @@
+"""Core actions: what a caseworker can do, with no window and no network.
+
+The CLI, the window (through its database worker) and the sync adapter all call
+:class:`Casework`; it validates, writes the change and its outbox entry in one transaction, and
+returns plain rows (:mod:`app.core.views`).
+"""
+
+from __future__ import annotations
+
+from app.core.casework import Casework, fts_query
+from app.core.errors import InvalidValue, UnknownCase, UnknownRecord
+from app.core.fields import SETTABLE_FIELDS, parse_assignments
+from app.core.views import (
+    AuditRow,
+    CaseDetail,
+    CaseFilter,
+    CaseRow,
+    CaseSort,
+    DocumentView,
+    NewCase,
+    NoteView,
+    VisitRow,
+    VisitView,
+    WarningView,
+)
+
+__all__ = [
+    "SETTABLE_FIELDS",
+    "AuditRow",
+    "CaseDetail",
+    "CaseFilter",
+    "CaseRow",
+    "CaseSort",
+    "Casework",
+    "DocumentView",
+    "InvalidValue",
+    "NewCase",
+    "NoteView",
+    "UnknownCase",
+    "UnknownRecord",
+    "VisitRow",
+    "VisitView",
+    "WarningView",
+    "fts_query",
+    "parse_assignments",
+]

@@ -1,0 +1,862 @@
+"""The core actions on cases: one non-UI module the CLI, the window and the sync adapter call.
+
+    with Profile.open(folder, password) as profile:
+        work = Casework(profile)
+        ref = work.create_case("housing_repair", "Pat Morgan", {"priority": "high"})
+        work.add_note(ref, "Visited at home. Damp in the back bedroom.")
+
+Every change is one transaction that also writes its outbox entry (one ``Change`` per record
+touched, carrying only the fields set, based on the version this laptop holds) and a local
+audit event. Reading a case records a "viewed" audit event. Nothing here touches Qt or the
+network; calls must be serialised (one at a time), as the profile's are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+from uuid import UUID, uuid4
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, func, select
+
+from app import vault
+from app.core import fields as F
+from app.core.errors import InvalidValue, UnknownCase, UnknownRecord
+from app.core.refs import RefAllocator
+from app.core.views import (
+    AuditRow,
+    CaseDetail,
+    CaseFilter,
+    CaseRow,
+    CaseSort,
+    DocumentView,
+    NewCase,
+    NoteView,
+    VisitRow,
+    VisitView,
+    WarningView,
+)
+from app.domain.enums import DocumentState, VisitStatus
+from app.domain.models import AuditEvent, Case, Document, Note, Person, Record, Visit, Warning
+from app.domain.types import utcnow
+from app.errors import UsageError
+from app.store.errors import DiskFull, is_disk_full
+from app.store.profile import Profile
+from app.store.records import dumps, record_fields
+from app.store.tables import Conflict, Meta, Outbox
+from sync.records import BUILTIN_CASE_TYPES, FIELDS, RecordKind
+
+log = logging.getLogger("fieldcase.core")
+
+DOCUMENT_SUFFIX = ".fcd"
+READ_CHUNK = 1024 * 1024
+MAX_SEARCH_TERMS = 12
+CASE_FIELD_NAMES = tuple(
+    f for f in FIELDS[RecordKind.CASE] if f not in ("ref", "type", "person_id")
+)
+PERSON_FIELD_NAMES = FIELDS[RecordKind.PERSON]
+
+_SORT_SQL: dict[CaseSort, str] = {
+    CaseSort.NAME: "p.sort_name, c.ref",
+    CaseSort.REF: "c.ref",
+    CaseSort.NEXT_REVIEW: "c.next_review IS NULL, c.next_review, p.sort_name, c.ref",
+    CaseSort.PRIORITY: (
+        "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,"
+        " p.sort_name, c.ref"
+    ),
+    CaseSort.STATUS: (
+        "CASE c.status WHEN 'open' THEN 0 WHEN 'in_progress' THEN 1 WHEN 'waiting' THEN 2"
+        " ELSE 3 END, p.sort_name, c.ref"
+    ),
+}
+
+
+def fts_query(search: str) -> str | None:
+    """Typed text -> an FTS5 query: every word must match, each as a prefix (search as you
+    type). Punctuation separates words, so "FC-2026-0004" finds FC-2026-00042."""
+    words = re.findall(r"\w+", search.casefold())[:MAX_SEARCH_TERMS]
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def _ts(moment: datetime) -> str:
+    """A UTC datetime as stored by UTCDateTime (for comparisons in raw SQL)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_ts(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _parse_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _normal_ref(ref: str) -> str:
+    return ref.strip().upper()
+
+
+class Casework:
+    """The core actions on one unlocked profile."""
+
+    def __init__(self, profile: Profile, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.profile = profile
+        self.clock = clock
+
+    # ------------------------------------------------------------------------- plumbing
+
+    @property
+    def user(self) -> str:
+        return self.profile.user
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        """One transaction; a full disk becomes a plain message and nothing is saved."""
+        try:
+            with (
+                Session(self.profile.engine, expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                yield session
+        except (SQLAlchemyError, OSError) as err:
+            if is_disk_full(err):
+                raise DiskFull(detail=type(err).__name__) from err
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self.profile.engine, expire_on_commit=False) as session:
+            yield session
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return an aware UTC datetime")
+        return now.astimezone(UTC)
+
+    def _today(self) -> date:
+        return self._now().astimezone().date()
+
+    def _change(
+        self,
+        session: Session,
+        obj: Record,
+        case_id: UUID,
+        *,
+        only: set[str] | None = None,
+        base_version: int | None = None,
+    ) -> Outbox:
+        """Queue the outbox entry for ``obj`` (all its fields, or those in ``only``)."""
+        row = Outbox(
+            change_id=uuid4(),
+            kind=obj.KIND.value,
+            record_id=obj.id,
+            case_id=case_id,
+            base_version=obj.version if base_version is None else base_version,
+            fields=dumps(record_fields(obj, only)),
+            made_at=self._now(),
+        )
+        session.add(row)
+        return row
+
+    def _audit(
+        self,
+        session: Session,
+        case_id: UUID,
+        action: str,
+        record: Record,
+        detail: str = "",
+    ) -> None:
+        event = AuditEvent(
+            id=uuid4(),
+            case_id=case_id,
+            actor=self.user,
+            action=action,
+            record_kind=record.KIND.value,
+            record_id=record.id,
+            at=self._now(),
+            detail=detail,
+        )
+        session.add(event)
+        self._change(session, event, case_id)
+
+    def _case(self, session: Session, ref: str) -> Case:
+        wanted = _normal_ref(ref)
+        case = session.exec(select(Case).where(Case.ref == wanted)).first()
+        if case is None:
+            raise UnknownCase(wanted or ref)
+        return case
+
+    def _person(self, session: Session, case: Case) -> Person:
+        person = session.get(Person, case.person_id)
+        if person is None:  # a case pulled before its person arrived
+            raise UnknownRecord(
+                "person for case", case.ref, "Sync again to fetch the rest of this case."
+            )
+        return person
+
+    def case_types(self) -> dict[str, str]:
+        """Case type code -> label: the built-in types and those the service added."""
+        types = dict(BUILTIN_CASE_TYPES)
+        with self._read() as session:
+            extra = session.get(Meta, "case_types")
+        if extra is not None:
+            try:
+                for item in json.loads(extra.value):
+                    types.setdefault(str(item["code"]), str(item["label"]))
+            except (ValueError, KeyError, TypeError):
+                log.warning("ignoring a malformed list of case types")
+        return types
+
+    def set_case_types(self, types: Mapping[str, str]) -> None:
+        """Remember the service's case types (code -> label); the built-in ones always stay."""
+        value = dumps([{"code": c, "label": label} for c, label in types.items()])
+        with self._tx() as session:
+            session.merge(Meta(key="case_types", value=value))
+
+    # --------------------------------------------------------------------- cases: write
+
+    def create_case(
+        self, type: str, person_name: str, fields: Mapping[str, str] | None = None
+    ) -> str:
+        """Create a case and its person; return the new reference."""
+        types = self.case_types()
+        with self._tx() as session:
+            refs = RefAllocator(session, self._today().year)
+            ref = self._create_case_in(
+                session, refs, types, NewCase(type, person_name, dict(fields or {}))
+            )
+            refs.save()
+        log.info("created a case")
+        return ref
+
+    def create_cases_bulk(self, items: Iterable[NewCase], *, flush_every: int = 500) -> list[str]:
+        """Create many cases in ONE transaction through the same code as :meth:`create_case`
+        (for seeding, imports and benchmarks). All or nothing."""
+        types = self.case_types()
+        made: list[str] = []
+        with self._tx() as session:
+            refs = RefAllocator(session, self._today().year)
+            for n, item in enumerate(items, start=1):
+                made.append(self._create_case_in(session, refs, types, item))
+                if n % flush_every == 0:
+                    refs.save()
+                    session.flush()
+                    session.expunge_all()
+            refs.save()
+        log.info("created %d cases in one go", len(made))
+        return made
+
+    def _create_case_in(
+        self, session: Session, refs: RefAllocator, types: Mapping[str, str], item: NewCase
+    ) -> str:
+        case_type = F.parse_case_type(item.type, types)
+        name = F.parse_required_text("The person's name", item.person_name)
+        case_values, person_values = F.split_fields(item.fields, types)
+        case_values.pop("type", None)
+        today = self._today()
+        case_id, person_id = uuid4(), uuid4()
+        person = Person(
+            id=person_id,
+            case_id=case_id,
+            name=person_values.pop("name", name),
+            **person_values,
+        )
+        case = Case(
+            id=case_id,
+            ref=refs.next(),
+            type=case_type,
+            team=self.profile.team,
+            assigned_to=self.user,
+            opened_on=today,
+            person_id=person_id,
+        )
+        for attr, value in case_values.items():
+            setattr(case, attr, value)
+        if case.status == "closed" and case.closed_on is None and "closed_on" not in case_values:
+            case.closed_on = today
+        session.add(person)
+        session.add(case)
+        self._change(session, person, case_id)
+        self._change(session, case, case_id)
+        self._audit(session, case_id, "created", case)
+        return case.ref
+
+    def edit_case(self, ref: str, fields: Mapping[str, str]) -> list[str]:
+        """Set case and person fields (``person.NAME`` for the person's). Returns the names of
+        the fields that actually changed (nothing is written when none did)."""
+        if not fields:
+            raise InvalidValue(
+                "Say what to change, for example --set status=in_progress. The fields you can "
+                f"set are: {', '.join(F.SETTABLE_FIELDS)}."
+            )
+        types = self.case_types()
+        case_values, person_values = F.split_fields(fields, types)
+        changed: list[str] = []
+        with self._tx() as session:
+            case = self._case(session, ref)
+            person = self._person(session, case)
+            status = case_values.get("status")
+            if status is not None and status != case.status and "closed_on" not in case_values:
+                if status == "closed" and case.closed_on is None:
+                    case_values["closed_on"] = self._today()
+                elif status != "closed" and case.closed_on is not None:
+                    case_values["closed_on"] = None
+            for obj, values, prefix in (
+                (case, case_values, ""),
+                (person, person_values, "person."),
+            ):
+                diff = {k for k, v in values.items() if getattr(obj, k) != v}
+                if not diff:
+                    continue
+                base = obj.version
+                for attr in diff:
+                    setattr(obj, attr, values[attr])
+                session.add(obj)
+                self._change(session, obj, case.id, only=diff, base_version=base)
+                changed.extend(sorted(prefix + a for a in diff))
+            if changed:
+                self._audit(session, case.id, "changed", case, "fields: " + ", ".join(changed))
+        return changed
+
+    # ---------------------------------------------------------------------- cases: read
+
+    def get_case(self, ref: str, *, record_view: bool = True) -> CaseDetail:
+        """Everything about a case. Records a "viewed" audit event unless told not to."""
+        if record_view:
+            with self._tx() as session:
+                case = self._case(session, ref)
+                self._audit(session, case.id, "viewed", case)
+        with self._read() as session:
+            case = self._case(session, ref)
+            person = self._person(session, case)
+            return self._detail(session, case, person)
+
+    def _detail(self, session: Session, case: Case, person: Person) -> CaseDetail:
+        notes = list(
+            session.exec(
+                select(Note).where(Note.case_id == case.id).order_by(col(Note.written_at))
+            ).all()
+        )
+        corrected_by = {n.corrects: n.id for n in notes if n.corrects is not None}
+        warnings = session.exec(
+            select(Warning)
+            .where(Warning.person_id == person.id, col(Warning.active).is_(True))
+            .order_by(col(Warning.added_at))
+        ).all()
+        visits = session.exec(
+            select(Visit).where(Visit.case_id == case.id).order_by(col(Visit.due))
+        ).all()
+        documents = session.exec(
+            select(Document).where(Document.case_id == case.id).order_by(col(Document.added_at))
+        ).all()
+        return CaseDetail(
+            id=case.id,
+            ref=case.ref,
+            type=case.type,
+            version=case.version,
+            fields={name: getattr(case, name) for name in CASE_FIELD_NAMES if name != "person_id"},
+            person_id=person.id,
+            person={name: getattr(person, name) for name in PERSON_FIELD_NAMES},
+            warnings=[
+                WarningView(w.id, w.text, w.category, w.added_by, w.added_at) for w in warnings
+            ],
+            notes=[
+                NoteView(n.id, n.text, n.author, n.written_at, n.corrects, corrected_by.get(n.id))
+                for n in notes
+            ],
+            visits=[
+                VisitView(v.id, v.title, v.kind, v.due, v.place, v.status, v.done_at)
+                for v in visits
+            ],
+            documents=[
+                DocumentView(
+                    d.id,
+                    d.name,
+                    d.size,
+                    d.mime,
+                    d.added_by,
+                    d.added_at,
+                    d.local_state != DocumentState.REMOTE and d.file_key is not None,
+                )
+                for d in documents
+            ],
+            pending=self._pending_for(session, case.id),
+            conflicts=session.exec(
+                select(func.count())
+                .select_from(Conflict)
+                .where(Conflict.case_id == case.id, col(Conflict.resolved).is_(False))
+            ).one(),
+        )
+
+    def _pending_for(self, session: Session, case_id: UUID) -> int:
+        """Changes to the case's records not yet sent (audit events are not counted)."""
+        return session.exec(
+            select(func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.case_id == case_id,
+                col(Outbox.rejected).is_(False),
+                Outbox.kind != RecordKind.AUDIT.value,
+            )
+        ).one()
+
+    def _where(self, search: str | None, filters: CaseFilter) -> tuple[list[str], dict[str, Any]]:
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        query = fts_query(search) if search else None
+        if query is not None:
+            where.append(
+                "c.id IN (SELECT d.case_id FROM search_doc AS d WHERE d.doc_id IN "
+                "(SELECT rowid FROM search_fts WHERE search_fts MATCH :q))"
+            )
+            params["q"] = query
+        for name in ("status", "priority", "type", "team", "assigned_to"):
+            value = getattr(filters, name)
+            if value is not None:
+                where.append(f"c.{name} = :{name}")
+                params[name] = value
+        if filters.open_only:
+            where.append("c.status != 'closed'")
+        return where, params
+
+    def list_cases(
+        self,
+        search: str | None = None,
+        filters: CaseFilter | None = None,
+        sort: CaseSort | str = CaseSort.NAME,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[CaseRow]:
+        """A page of cases (search is full-text over names, references, summaries and notes)."""
+        where, params = self._where(search, filters or CaseFilter())
+        try:
+            order = _SORT_SQL[CaseSort(sort)]
+        except ValueError:
+            raise InvalidValue(
+                f"Cases can be sorted by: {', '.join(s.value for s in CaseSort)}; "
+                f"you gave {sort!r}."
+            ) from None
+        sql = (
+            "SELECT c.id, c.ref, c.type, c.status, c.priority, coalesce(p.name, ''),"
+            " c.next_review FROM cases AS c LEFT JOIN people AS p ON p.id = c.person_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY {order} LIMIT :limit OFFSET :offset"
+        )
+        params.update(limit=max(0, int(limit)), offset=max(0, int(offset)))
+        with self._read() as session:
+            conn = session.connection()
+            rows = conn.execute(text(sql), params).all()
+            if not rows:
+                return []
+            ids = {row[0]: i for i, row in enumerate(rows)}
+            marks = ",".join(f":i{i}" for i in range(len(ids)))
+            id_params = {f"i{i}": cid for cid, i in ids.items()}
+            next_visit: dict[str, str] = dict(
+                conn.execute(
+                    text(
+                        "SELECT case_id, min(due) FROM visits WHERE status = 'planned' AND"
+                        f" case_id IN ({marks}) GROUP BY case_id"
+                    ),
+                    id_params,
+                ).all()
+            )
+            warnings: dict[str, int] = dict(
+                conn.execute(
+                    text(
+                        "SELECT case_id, count(*) FROM warnings WHERE active AND"
+                        f" case_id IN ({marks}) GROUP BY case_id"
+                    ),
+                    id_params,
+                ).all()
+            )
+        return [
+            CaseRow(
+                case_id=UUID(row[0]),
+                ref=row[1],
+                type=row[2],
+                status=row[3],
+                priority=row[4],
+                person_name=row[5],
+                next_visit=_parse_ts(next_visit.get(row[0])),
+                next_review=_parse_date(row[6]),
+                warnings=int(warnings.get(row[0], 0)),
+            )
+            for row in rows
+        ]
+
+    def count_cases(self, search: str | None = None, filters: CaseFilter | None = None) -> int:
+        where, params = self._where(search, filters or CaseFilter())
+        sql = "SELECT count(*) FROM cases AS c" + (" WHERE " + " AND ".join(where) if where else "")
+        with self._read() as session:
+            return int(session.connection().execute(text(sql), params).scalar_one())
+
+    # -------------------------------------------------------------------------- notes
+
+    def add_note(self, ref: str, text: str, corrects: UUID | str | None = None) -> UUID:
+        """Append a note. A correction is a new note that points at the note it corrects."""
+        body = text.strip()
+        if not body:
+            raise InvalidValue("A note cannot be empty. Write what happened, then save.")
+        with self._tx() as session:
+            case = self._case(session, ref)
+            corrects_id: UUID | None = None
+            if corrects is not None:
+                corrects_id = self._note_id(session, case, corrects)
+            note = Note(
+                id=uuid4(),
+                case_id=case.id,
+                text=body,
+                author=self.user,
+                written_at=self._now(),
+                corrects=corrects_id,
+            )
+            session.add(note)
+            self._change(session, note, case.id)
+            self._audit(session, case.id, "corrected" if corrects_id else "created", note)
+        return note.id
+
+    def _note_id(self, session: Session, case: Case, ident: UUID | str) -> UUID:
+        note = self._find(session, Note, ident, "note")
+        if note is None or note.case_id != case.id:
+            raise UnknownRecord(
+                "note", str(ident), f"Give the id of a note on {case.ref} (see `case show`)."
+            )
+        return note.id
+
+    def _find(self, session: Session, model: type[Record], ident: UUID | str, what: str) -> Any:
+        """A record by full id, or by an unambiguous start of its id (at least 8 characters)."""
+        if isinstance(ident, UUID):
+            return session.get(model, ident)
+        raw = ident.strip().lower().replace("-", "")
+        try:
+            return session.get(model, UUID(raw))
+        except ValueError:
+            pass
+        if len(raw) < 8 or not re.fullmatch(r"[0-9a-f]+", raw):
+            raise InvalidValue(
+                f"{ident!r} is not a {what} id. Copy the id from `fieldcase case show`."
+            )
+        table = model.__tablename__
+        found = (
+            session.connection()
+            .execute(text(f"SELECT id FROM {table} WHERE id LIKE :p LIMIT 2"), {"p": raw + "%"})
+            .all()
+        )
+        if len(found) != 1:
+            return None
+        return session.get(model, UUID(found[0][0]))
+
+    # ------------------------------------------------------------------------- visits
+
+    def add_visit(
+        self,
+        ref: str,
+        due: datetime | str,
+        place: str,
+        title: str = "Visit",
+        kind: str = "visit",
+    ) -> UUID:
+        """Plan a visit or task. ``due`` is an aware datetime, or text like 2026-12-01T10:30
+        (local time) or 2026-12-01 (09:00 local time)."""
+        if isinstance(due, datetime):
+            if due.tzinfo is None:
+                raise InvalidValue("The due time must say its time zone.")
+            when = due.astimezone(UTC)
+        else:
+            when = F.parse_when("due", due)
+        visit_kind = F.parse_visit_kind(kind)
+        with self._tx() as session:
+            case = self._case(session, ref)
+            visit = Visit(
+                id=uuid4(),
+                case_id=case.id,
+                title=title.strip() or "Visit",
+                kind=visit_kind,
+                due=when,
+                place=place.strip(),
+                status=VisitStatus.PLANNED.value,
+            )
+            session.add(visit)
+            self._change(session, visit, case.id)
+            self._audit(session, case.id, "created", visit)
+        return visit.id
+
+    def complete_visit(self, visit_id: UUID | str, note_text: str | None = None) -> UUID | None:
+        """Mark a visit done and (optionally) write its note, in one transaction. Returns the
+        note's id when one was written."""
+        with self._tx() as session:
+            visit = self._find(session, Visit, visit_id, "visit")
+            if visit is None:
+                raise UnknownRecord(
+                    "visit", str(visit_id), "Copy the visit's id from `fieldcase case show`."
+                )
+            if visit.status != VisitStatus.PLANNED.value:
+                raise UsageError(f"That visit is already {visit.status}; nothing was changed.")
+            base = visit.version
+            visit.status = VisitStatus.DONE.value
+            visit.done_at = self._now()
+            session.add(visit)
+            self._change(
+                session, visit, visit.case_id, only={"status", "done_at"}, base_version=base
+            )
+            self._audit(session, visit.case_id, "changed", visit, "fields: status, done_at")
+            note_id: UUID | None = None
+            if note_text is not None and note_text.strip():
+                note = Note(
+                    id=uuid4(),
+                    case_id=visit.case_id,
+                    text=note_text.strip(),
+                    author=self.user,
+                    written_at=self._now(),
+                )
+                session.add(note)
+                self._change(session, note, visit.case_id)
+                self._audit(session, visit.case_id, "created", note)
+                note_id = note.id
+        return note_id
+
+    def cancel_visit(self, visit_id: UUID | str) -> None:
+        with self._tx() as session:
+            visit = self._find(session, Visit, visit_id, "visit")
+            if visit is None:
+                raise UnknownRecord("visit", str(visit_id))
+            if visit.status != VisitStatus.PLANNED.value:
+                raise UsageError(f"That visit is already {visit.status}; nothing was changed.")
+            base = visit.version
+            visit.status = VisitStatus.CANCELLED.value
+            session.add(visit)
+            self._change(session, visit, visit.case_id, only={"status"}, base_version=base)
+            self._audit(session, visit.case_id, "changed", visit, "fields: status")
+
+    def my_day(self, today: date | None = None) -> list[VisitRow]:
+        """Planned visits and tasks due today or earlier (overdue), soonest first, with the
+        person's name, the place and the person's active warnings."""
+        day = today or self._today()
+        local = datetime.now().astimezone().tzinfo
+        start = datetime.combine(day, time(0), tzinfo=local)
+        end = start + timedelta(days=1)
+        with self._read() as session:
+            conn = session.connection()
+            rows = conn.execute(
+                text(
+                    "SELECT v.id, v.case_id, c.ref, coalesce(p.name, ''), v.title, v.kind,"
+                    " v.due, v.place, c.person_id FROM visits AS v"
+                    " JOIN cases AS c ON c.id = v.case_id"
+                    " LEFT JOIN people AS p ON p.id = c.person_id"
+                    " WHERE v.status = 'planned' AND v.due < :end ORDER BY v.due, c.ref"
+                ),
+                {"end": _ts(end)},
+            ).all()
+            people = sorted({row[8] for row in rows})
+            warnings: dict[str, list[str]] = {}
+            if people:
+                marks = ",".join(f":p{i}" for i in range(len(people)))
+                for person_id, body in conn.execute(
+                    text(
+                        "SELECT person_id, text FROM warnings WHERE active AND"
+                        f" person_id IN ({marks}) ORDER BY added_at"
+                    ),
+                    {f"p{i}": pid for i, pid in enumerate(people)},
+                ).all():
+                    warnings.setdefault(person_id, []).append(body)
+        result = []
+        for row in rows:
+            due = _parse_ts(row[6])
+            assert due is not None
+            result.append(
+                VisitRow(
+                    visit_id=UUID(row[0]),
+                    case_id=UUID(row[1]),
+                    ref=row[2],
+                    person_name=row[3],
+                    title=row[4],
+                    kind=row[5],
+                    due=due,
+                    place=row[7],
+                    overdue=due < start,
+                    warnings=warnings.get(row[8], []),
+                )
+            )
+        return result
+
+    # ----------------------------------------------------------------------- warnings
+
+    def add_warning(self, ref: str, text: str, category: str = "risk") -> UUID:
+        """A warning on the case's person ("Dog on premises"), shown above everything else."""
+        body = text.strip()
+        if not body:
+            raise InvalidValue('A warning needs its text, for example "Dog on premises".')
+        cat = F.parse_category(category)
+        with self._tx() as session:
+            case = self._case(session, ref)
+            warning = Warning(
+                id=uuid4(),
+                case_id=case.id,
+                person_id=case.person_id,
+                text=body,
+                category=cat,
+                active=True,
+                added_by=self.user,
+                added_at=self._now(),
+            )
+            session.add(warning)
+            self._change(session, warning, case.id)
+            self._audit(session, case.id, "created", warning)
+        return warning.id
+
+    def retire_warning(self, warning_id: UUID | str) -> None:
+        """Mark a warning as no longer active (it stays in the history)."""
+        with self._tx() as session:
+            warning = self._find(session, Warning, warning_id, "warning")
+            if warning is None:
+                raise UnknownRecord("warning", str(warning_id))
+            if not warning.active:
+                return
+            base = warning.version
+            warning.active = False
+            session.add(warning)
+            self._change(session, warning, warning.case_id, only={"active"}, base_version=base)
+            self._audit(session, warning.case_id, "changed", warning, "fields: active")
+
+    # ---------------------------------------------------------------------- documents
+
+    def document_path(self, document_id: UUID) -> Path:
+        """Where a document's encrypted file lives."""
+        return self.profile.documents_dir / f"{document_id}{DOCUMENT_SUFFIX}"
+
+    def add_document(self, ref: str, path: Path | str) -> UUID:
+        """Encrypt a file into the profile (streamed, never whole in memory) and record it."""
+        src = Path(path)
+        if not src.is_file():
+            raise InvalidValue(f"There is no file at {src}. Check the name and try again.")
+        with self._read() as session:
+            case = self._case(session, ref)
+            case_id = case.id
+        document_id = uuid4()
+        file_key = vault.new_file_key()
+        dst = self.document_path(document_id)
+        digest = hashlib.sha256()
+
+        def pieces() -> Iterator[bytes]:
+            with open(src, "rb") as handle:
+                while piece := handle.read(READ_CHUNK):
+                    digest.update(piece)
+                    yield piece
+
+        self.profile.documents_dir.mkdir(mode=0o700, exist_ok=True)
+        try:
+            size = vault.encrypt_chunks(pieces(), dst, file_id=document_id, key=file_key)
+        except OSError as err:
+            dst.unlink(missing_ok=True)
+            if is_disk_full(err):
+                raise DiskFull(detail="encrypting a document") from err
+            raise
+        try:
+            with self._tx() as session:
+                document = Document(
+                    id=document_id,
+                    case_id=case_id,
+                    name=src.name,
+                    size=size,
+                    sha256=digest.hexdigest(),
+                    mime=mimetypes.guess_type(src.name)[0] or "application/octet-stream",
+                    added_by=self.user,
+                    added_at=self._now(),
+                    file_key=file_key,
+                    local_state=DocumentState.LOCAL.value,
+                )
+                session.add(document)
+                self._change(session, document, case_id)
+                self._audit(session, case_id, "created", document)
+        except BaseException:
+            dst.unlink(missing_ok=True)
+            raise
+        return document_id
+
+    def _document(self, session: Session, case: Case, name: str) -> Document:
+        doc = session.exec(
+            select(Document)
+            .where(Document.case_id == case.id, Document.name == name)
+            .order_by(col(Document.added_at).desc())
+        ).first()
+        if doc is None:
+            names = session.exec(select(Document.name).where(Document.case_id == case.id)).all()
+            listed = ", ".join(sorted(set(names))) or "none yet"
+            raise UnknownRecord(
+                "document", f"called {name!r} on {case.ref}", f"Its documents are: {listed}."
+            )
+        return doc
+
+    def read_document(self, ref: str, name: str, out_path: Path | str) -> Path:
+        """Decrypt a case's document (the newest of that name) into ``out_path``."""
+        out = Path(out_path)
+        with self._tx() as session:
+            case = self._case(session, ref)
+            doc = self._document(session, case, name)
+            self._audit(session, case.id, "exported", doc)
+            document_id, file_key, state = doc.id, doc.file_key, doc.local_state
+        if file_key is None or state == DocumentState.REMOTE.value:
+            raise UsageError(
+                f"The document {name!r} has not been downloaded to this laptop yet. Sync, then "
+                "try again."
+            )
+        try:
+            vault.decrypt_file(
+                self.document_path(document_id), out, file_id=document_id, key=file_key
+            )
+        except OSError as err:
+            if is_disk_full(err):
+                raise DiskFull(detail="writing a document") from err
+            raise
+        return out
+
+    def open_document(self, document_id: UUID) -> BinaryIO:
+        """A streaming reader of a document's plaintext (for the sync engine's upload)."""
+        with self._read() as session:
+            doc = session.get(Document, document_id)
+            if doc is None or doc.file_key is None:
+                raise UnknownRecord("document", str(document_id))
+            key = doc.file_key
+        return vault.open_decrypted(self.document_path(document_id), file_id=document_id, key=key)
+
+    def list_documents(self, ref: str) -> list[DocumentView]:
+        return self.get_case(ref, record_view=False).documents
+
+    # ---------------------------------------------------------------------- the rest
+
+    def pending_count(self) -> int:
+        """Changes not yet sent to the central service (audit events not counted)."""
+        with self._read() as session:
+            return session.exec(
+                select(func.count())
+                .select_from(Outbox)
+                .where(col(Outbox.rejected).is_(False), Outbox.kind != RecordKind.AUDIT.value)
+            ).one()
+
+    def audit(self, ref: str) -> list[AuditRow]:
+        """The case's history on this laptop, oldest first."""
+        with self._read() as session:
+            case = self._case(session, ref)
+            events = session.exec(
+                select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.at))
+            ).all()
+        return [
+            AuditRow(e.at, e.actor, e.action, e.record_kind, e.record_id, e.detail) for e in events
+        ]
+
+    def refs(self) -> Sequence[str]:
+        """Every case reference on this laptop (for completion and tests)."""
+        with self._read() as session:
+            return list(session.exec(select(Case.ref).order_by(Case.ref)).all())

@@ -1,0 +1,27 @@
+"""Errors of the core actions, in plain English."""
+
+from __future__ import annotations
+
+from app.errors import FieldcaseError, UsageError
+
+
+class UnknownCase(FieldcaseError):
+    exit_code = 4
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"There is no case {ref} on this laptop. Check the reference, or sync to fetch "
+            "new cases."
+        )
+        self.ref = ref
+
+
+class UnknownRecord(FieldcaseError):
+    exit_code = 4
+
+    def __init__(self, what: str, ident: str, hint: str = "") -> None:
+        super().__init__(f"There is no {what} {ident} on this laptop.{' ' + hint if hint else ''}")
+
+
+class InvalidValue(UsageError):
+    """A field name or value a person typed is not one Fieldcase accepts."""

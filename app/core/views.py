@@ -1,0 +1,211 @@
+"""What the core actions return: plain, immutable rows for the CLI, the window and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class CaseSort(StrEnum):
+    """Orders for the case list."""
+
+    NAME = "name"  # person's surname, then given names
+    REF = "ref"
+    NEXT_REVIEW = "next_review"  # soonest first, none last
+    PRIORITY = "priority"  # urgent first
+    STATUS = "status"
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Narrow the case list; every field left as None matches everything."""
+
+    status: str | None = None
+    priority: str | None = None
+    type: str | None = None
+    team: str | None = None
+    assigned_to: str | None = None
+    open_only: bool = False  # leave out closed cases
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: UUID
+    ref: str
+    type: str
+    status: str
+    priority: str
+    person_name: str
+    next_visit: datetime | None
+    next_review: date | None
+    warnings: int  # active warnings on the person
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "type": self.type,
+            "status": self.status,
+            "priority": self.priority,
+            "person_name": self.person_name,
+            "next_visit": _iso(self.next_visit),
+        }
+
+
+@dataclass(frozen=True)
+class NoteView:
+    id: UUID
+    text: str
+    author: str
+    at: datetime
+    corrects: UUID | None
+    corrected_by: UUID | None = None  # a later note that corrects this one
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "text": self.text,
+            "author": self.author,
+            "at": _iso(self.at),
+            "corrects": None if self.corrects is None else str(self.corrects),
+        }
+
+
+@dataclass(frozen=True)
+class VisitView:
+    id: UUID
+    title: str
+    kind: str
+    due: datetime
+    place: str
+    status: str
+    done_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "due": _iso(self.due),
+            "place": self.place,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class WarningView:
+    id: UUID
+    text: str
+    category: str
+    added_by: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: UUID
+    name: str
+    size: int
+    mime: str
+    added_by: str
+    added_at: datetime
+    available: bool  # the encrypted content is on this laptop
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": str(self.id), "name": self.name, "size": self.size}
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    """Everything about one case, as ``fieldcase case show`` prints it."""
+
+    id: UUID
+    ref: str
+    type: str
+    version: int
+    fields: dict[str, Any]  # summary, status, priority, next_review, team, assigned_to, ...
+    person_id: UUID
+    person: dict[str, Any]  # name, date_of_birth, address, phone, ...
+    warnings: list[WarningView]
+    notes: list[NoteView]
+    visits: list[VisitView]
+    documents: list[DocumentView]
+    pending: int  # changes to this case not yet sent to the central service
+    conflicts: int = 0  # clashes on this case waiting for a person to choose
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "ref": self.ref,
+            "type": self.type,
+            "version": self.version,
+            "fields": {k: _iso(v) if isinstance(v, date) else v for k, v in self.fields.items()},
+            "person": {k: _iso(v) if isinstance(v, date) else v for k, v in self.person.items()},
+            "warnings": [w.text for w in self.warnings],
+            "notes": [n.to_json() for n in self.notes],
+            "visits": [v.to_json() for v in self.visits],
+            "documents": [d.to_json() for d in self.documents],
+            "pending": self.pending,
+        }
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """A planned visit or task on "My day"."""
+
+    visit_id: UUID
+    case_id: UUID
+    ref: str
+    person_name: str
+    title: str
+    kind: str
+    due: datetime
+    place: str
+    overdue: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.visit_id),
+            "ref": self.ref,
+            "person_name": self.person_name,
+            "title": self.title,
+            "kind": self.kind,
+            "due": _iso(self.due),
+            "place": self.place,
+            "overdue": self.overdue,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    actor: str
+    action: str
+    record_kind: str
+    record_id: UUID
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": _iso(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "record_kind": self.record_kind,
+            "record_id": str(self.record_id),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """One case for :meth:`Casework.create_cases_bulk`."""
+
+    type: str
+    person_name: str
+    fields: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,28 @@
+"""The encrypted local store: SQLCipher through SQLModel, migrations, backups, the outbox.
+
+Open a profile with :class:`Profile`; do things to cases with :class:`app.core.Casework`.
+"""
+
+from __future__ import annotations
+
+from app.store.errors import (
+    DataFileMissing,
+    DiskFull,
+    NoBackup,
+    ProfileDamaged,
+    ProfileTooNew,
+    StoreError,
+)
+from app.store.profile import BackupInfo, Profile, list_backups
+
+__all__ = [
+    "BackupInfo",
+    "DataFileMissing",
+    "DiskFull",
+    "NoBackup",
+    "Profile",
+    "ProfileDamaged",
+    "ProfileTooNew",
+    "StoreError",
+    "list_backups",
+]

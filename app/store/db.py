@@ -1,0 +1,160 @@
+"""The SQLCipher database: connections, the SQLAlchemy engine, integrity checks and backups.
+
+Every connection is keyed first (``PRAGMA key`` with the raw 256-bit key from the vault), then
+set up for durability: WAL with ``synchronous=FULL``, foreign keys on, temporary tables and
+indices in memory only (so nothing plaintext ever reaches a temp file). Transactions begin
+with ``BEGIN IMMEDIATE``: one writer at a time, and a read-then-write action never meets a
+stale snapshot.
+
+Threads: connections are made with ``check_same_thread=False`` so an engine made on one thread
+can be used on another (the window's single database worker). Calls must still be
+serialised: use the profile from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3.dbapi2 as sqlcipher
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
+
+log = logging.getLogger("fieldcase.store")
+
+DB_FILE = "fieldcase.db"
+BUSY_TIMEOUT_MS = 10_000
+#: Leading bytes of every unencrypted SQLite file; ours must never start with them.
+PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DamagedDatabase(Exception):
+    """Internal: the file failed to decrypt or failed an integrity check (``str`` = detail)."""
+
+
+def _key_pragma(key: bytes) -> str:
+    if len(key) != 32:
+        raise ValueError("the database key must be 32 bytes")
+    return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+def connect(path: Path, key: bytes) -> sqlcipher.Connection:
+    """A raw keyed connection in autocommit mode, set up for durability."""
+    conn = sqlcipher.connect(
+        str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    try:
+        conn.execute(_key_pragma(key))
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL").fetchall()
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def make_engine(path: Path, key: bytes) -> Engine:
+    """The SQLAlchemy engine over the encrypted file (a small pool of keyed connections)."""
+
+    def creator() -> sqlcipher.Connection:
+        return connect(path, key)
+
+    engine = create_engine(
+        "sqlite://",
+        creator=creator,
+        module=sqlcipher,
+        poolclass=QueuePool,
+        pool_size=2,
+        max_overflow=4,
+    )
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def check_database(path: Path, key: bytes) -> None:
+    """Raise :class:`DamagedDatabase` unless the file decrypts and passes the checks.
+
+    Reads only: ``cipher_integrity_check`` verifies every page's HMAC, ``quick_check`` the
+    b-tree structure. Nothing is written to the file.
+    """
+    try:
+        conn = sqlcipher.connect(str(path), check_same_thread=False, isolation_level=None)
+    except sqlcipher.Error as err:
+        raise DamagedDatabase(f"cannot open: {err}") from err
+    try:
+        conn.execute(_key_pragma(key))
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher.DatabaseError as err:
+            raise DamagedDatabase(f"does not decrypt: {err}") from err
+        try:
+            bad = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+            if bad:
+                raise DamagedDatabase(f"cipher_integrity_check: {len(bad)} problem(s)")
+            quick = conn.execute("PRAGMA quick_check").fetchall()
+        except sqlcipher.DatabaseError as err:
+            raise DamagedDatabase(f"integrity check failed: {err}") from err
+        if [row[0] for row in quick] != ["ok"]:
+            raise DamagedDatabase(f"quick_check: {len(quick)} problem(s)")
+    finally:
+        conn.close()
+
+
+def backup_to(engine_or_path: Engine | Path, key: bytes, target: Path) -> None:
+    """Copy the live database into ``target`` through SQLite's online backup API, keyed with
+    the same key. Written beside ``target`` first, fsynced, then renamed into place."""
+    partial = target.with_name(target.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    with _source(engine_or_path, key) as src:
+        dst = sqlcipher.connect(str(partial), check_same_thread=False, isolation_level=None)
+        try:
+            dst.execute(_key_pragma(key))
+            dst.execute("PRAGMA temp_store = MEMORY")
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE").fetchall()
+        finally:
+            dst.close()
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+    _fsync_dir(target.parent)
+
+
+@contextmanager
+def _source(engine_or_path: Engine | Path, key: bytes) -> Iterator[sqlcipher.Connection]:
+    if isinstance(engine_or_path, Engine):
+        raw = engine_or_path.raw_connection()
+        try:
+            yield raw.driver_connection
+        finally:
+            raw.close()
+    else:
+        conn = connect(engine_or_path, key)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,100 @@
+"""Errors the store raises, each with a plain-English message for the person at the keyboard."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+from app.errors import FieldcaseError
+
+
+class StoreError(FieldcaseError):
+    """Base of the store's errors."""
+
+
+class ProfileDamaged(StoreError):
+    """The encrypted database failed its checks. It is left exactly as it is."""
+
+    exit_code = 3
+
+    def __init__(
+        self, db_path: Path, *, latest_backup: str | None = None, detail: str = ""
+    ) -> None:
+        if latest_backup:
+            offer = (
+                f" The last backup was made {latest_backup}: restore it with `fieldcase restore`"
+                " (the damaged file is kept aside, not deleted)."
+            )
+        else:
+            offer = " There is no backup on this laptop; contact your IT team."
+        super().__init__(
+            "This profile's data file is damaged. Nothing has been changed." + offer,
+            detail=detail,
+        )
+        self.db_path = db_path
+
+
+class DataFileMissing(StoreError):
+    """The key file is there but the database is not."""
+
+    exit_code = 3
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(
+            f"This profile's data file ({db_path.name}) is missing. Restore the last backup "
+            "with `fieldcase restore`, or contact your IT team."
+        )
+
+
+class ProfileTooNew(StoreError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This profile was saved by a newer version of Fieldcase. Nothing has been changed. "
+            "Update Fieldcase on this laptop, then open it again."
+        )
+
+
+class DataFileExists(StoreError):
+    def __init__(self, profile_dir: Path) -> None:
+        super().__init__(
+            f"There is already a Fieldcase data file in {profile_dir}. It has been left as it "
+            "is. Choose another folder with --profile."
+        )
+
+
+class DiskFull(StoreError):
+    MESSAGE = (
+        "The disk is full, so your last change could not be saved. Nothing was saved; "
+        "free some space and try again."
+    )
+
+    def __init__(self, *, detail: str = "") -> None:
+        super().__init__(self.MESSAGE, detail=detail)
+
+
+class NoBackup(StoreError):
+    def __init__(self, what: str = "") -> None:
+        super().__init__(
+            what
+            or "There is no backup of this profile on this laptop. Backups are made each time "
+            "the profile is unlocked."
+        )
+
+
+class ProfileClosed(StoreError):
+    def __init__(self) -> None:
+        super().__init__("This profile is locked. Unlock it with your password and try again.")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" and for OSError ENOSPC/EDQUOT."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "database or disk is full" in str(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False

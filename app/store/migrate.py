@@ -1,0 +1,62 @@
+"""Schema migrations (Alembic), applied when a profile is opened.
+
+The scripts live in ``app/store/migrations/versions`` so they ship inside the package. They
+always run against the live SQLCipher engine, inside one transaction: a migration that fails
+leaves the profile exactly as it was (and the backup made on unlock is there as well).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+from app.store.tables import FTS_TABLE_PREFIX
+
+log = logging.getLogger("fieldcase.store")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Leave the full-text index's virtual and shadow tables out of schema comparisons."""
+    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE_PREFIX))
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision`` in one transaction; return the revision it was at."""
+    with engine.begin() as conn:
+        before = current_revision(conn)
+        target = head_revision() if revision == "head" else revision
+        if before != target:
+            command.upgrade(alembic_config(conn), revision)
+            log.info("upgraded the profile's schema from %s to %s", before, target)
+    return before

@@ -1,0 +1,341 @@
+"""A caseworker's profile: the folder with the wrapped key, the encrypted database, its
+backups and the encrypted documents.
+
+    with Profile.open(folder, password) as profile:
+        ...  # profile.engine, profile.documents_dir
+
+Opening unlocks the key (app.vault), checks the database (every page's HMAC and the b-tree),
+makes an encrypted backup, then brings the schema up to date. A damaged file is never written
+to: the person is told, and offered the last backup.
+
+Threads: the engine may be used from another thread than the one that opened the profile
+(the window's single database worker), but calls must be serialised: one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from app import vault
+from app.store import db, migrate
+from app.store.errors import (
+    DataFileExists,
+    DataFileMissing,
+    DiskFull,
+    NoBackup,
+    ProfileClosed,
+    ProfileDamaged,
+    ProfileTooNew,
+    is_disk_full,
+)
+from app.store.tables import Meta
+
+if TYPE_CHECKING:
+    from app.site import SiteConfig
+
+log = logging.getLogger("fieldcase.store")
+
+DOCUMENTS_DIR = "documents"
+BACKUPS_DIR = "backups"
+KEEP_BACKUPS = 5
+BACKUP_PREFIX = "fieldcase-"
+BACKUP_SUFFIX = ".db"
+#: Letters and digits that cannot be mistaken for one another when read aloud or written.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    made_at: datetime
+    size: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def list_backups(profile_dir: Path) -> list[BackupInfo]:
+    """The profile's backups, newest first (no password needed: names carry the time)."""
+    folder = Path(profile_dir) / BACKUPS_DIR
+    found: list[BackupInfo] = []
+    if not folder.is_dir():
+        return found
+    for path in folder.glob(f"{BACKUP_PREFIX}*{BACKUP_SUFFIX}"):
+        stamp = path.name[len(BACKUP_PREFIX) : -len(BACKUP_SUFFIX)]
+        try:
+            made = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        found.append(BackupInfo(path=path, made_at=made, size=path.stat().st_size))
+    found.sort(key=lambda b: b.made_at, reverse=True)
+    return found
+
+
+def describe_time(moment: datetime) -> str:
+    """'27 Nov 2026, 10:40' in the laptop's local time."""
+    return moment.astimezone().strftime("%d %b %Y, %H:%M").lstrip("0")
+
+
+def _new_laptop_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(3))
+
+
+def _db_path(profile_dir: Path) -> Path:
+    return Path(profile_dir) / db.DB_FILE
+
+
+class Profile:
+    """An unlocked profile. Make one with :meth:`create` or :meth:`open`; close it when done."""
+
+    def __init__(self, profile_dir: Path, key: bytes, engine: Engine) -> None:
+        self.profile_dir = Path(profile_dir)
+        self._key: bytes | None = key
+        self._engine: Engine | None = engine
+        meta = self.read_meta()
+        self.profile_id = UUID(meta["profile_id"])
+        self.user = meta.get("user", "")
+        self.team = meta.get("team", "")
+        self.laptop_code = meta.get("laptop_code", "")
+
+    # ------------------------------------------------------------------ making and opening
+
+    @classmethod
+    def create(
+        cls,
+        profile_dir: Path,
+        password: str,
+        *,
+        user: str,
+        team: str = "",
+        site: SiteConfig | None = None,
+    ) -> Profile:
+        """Make a new local profile in ``profile_dir`` (created if needed) and open it."""
+        profile_dir = Path(profile_dir)
+        user = user.strip()
+        if not user:
+            from app.errors import UsageError
+
+            raise UsageError("Give your user name, for example: fieldcase init --user ajones")
+        if _db_path(profile_dir).exists():
+            raise DataFileExists(profile_dir)
+        profile_id = uuid4()
+        if site is None:
+            key = vault.create_key(profile_dir, password, profile_id=profile_id)
+        else:
+            key = vault.create_key(
+                profile_dir,
+                password,
+                profile_id=profile_id,
+                min_password_length=site.min_password_length,
+            )
+        try:
+            for sub in (DOCUMENTS_DIR, BACKUPS_DIR):
+                (profile_dir / sub).mkdir(mode=0o700, exist_ok=True)
+            engine = db.make_engine(_db_path(profile_dir), key)
+            migrate.upgrade(engine)
+            with Session(engine) as session, session.begin():
+                for k, v in (
+                    ("profile_id", str(profile_id)),
+                    ("user", user),
+                    ("team", team.strip()),
+                    ("laptop_code", _new_laptop_code()),
+                    ("created_at", datetime.now(UTC).isoformat()),
+                ):
+                    session.add(Meta(key=k, value=v))
+        except Exception as err:
+            # Leave nothing half-made behind: without its key the new file is useless anyway.
+            vault.destroy_key(profile_dir)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{_db_path(profile_dir)}{suffix}").unlink(missing_ok=True)
+            if is_disk_full(err):
+                raise DiskFull(detail=type(err).__name__) from err
+            raise
+        log.info("created profile %s", profile_id)
+        return cls(profile_dir, key, engine)
+
+    @classmethod
+    def open(cls, profile_dir: Path, password: str, *, backup: bool = True) -> Profile:
+        """Unlock, check, back up and migrate the profile in ``profile_dir``."""
+        profile_dir = Path(profile_dir)
+        key = vault.unlock(profile_dir, password)
+        return cls.open_with_key(profile_dir, key, backup=backup)
+
+    @classmethod
+    def open_with_key(cls, profile_dir: Path, key: bytes, *, backup: bool = True) -> Profile:
+        """As :meth:`open`, with the database key already unwrapped (e.g. after recovery)."""
+        profile_dir = Path(profile_dir)
+        path = _db_path(profile_dir)
+        if not path.exists():
+            raise DataFileMissing(path)
+        try:
+            db.check_database(path, key)
+        except db.DamagedDatabase as err:
+            latest = list_backups(profile_dir)
+            log.error("profile data file failed its checks: %s", err)
+            raise ProfileDamaged(
+                path,
+                latest_backup=describe_time(latest[0].made_at) if latest else None,
+                detail=str(err),
+            ) from None
+        engine = db.make_engine(path, key)
+        try:
+            with engine.connect() as conn:
+                current = migrate.current_revision(conn)
+            if current is not None and current not in migrate.known_revisions():
+                raise ProfileTooNew()
+            if backup:
+                _make_backup(profile_dir, engine, key)
+            migrate.upgrade(engine)
+        except BaseException as err:
+            engine.dispose()
+            if is_disk_full(err):
+                raise DiskFull(detail=type(err).__name__) from err
+            raise
+        (profile_dir / DOCUMENTS_DIR).mkdir(mode=0o700, exist_ok=True)
+        return cls(profile_dir, key, engine)
+
+    # ------------------------------------------------------------------------- properties
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise ProfileClosed()
+        return self._engine
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.profile_dir / DOCUMENTS_DIR
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.profile_dir / BACKUPS_DIR
+
+    @property
+    def db_path(self) -> Path:
+        return _db_path(self.profile_dir)
+
+    @property
+    def is_open(self) -> bool:
+        return self._engine is not None
+
+    def session(self) -> Session:
+        """A new ORM session on this profile (``with profile.session() as s, s.begin(): ...``)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def read_meta(self) -> dict[str, str]:
+        with Session(self.engine) as session:
+            return {row.key: row.value for row in session.exec(select(Meta))}
+
+    # --------------------------------------------------------------------------- actions
+
+    def backup(self) -> Path:
+        """Make an encrypted backup now (keeps the last few); return its path."""
+        if self._key is None:
+            raise ProfileClosed()
+        return _make_backup(self.profile_dir, self.engine, self._key)
+
+    def change_password(self, old: str, new: str, *, site: SiteConfig | None = None) -> None:
+        """Re-wrap the database key under ``new``; the database file is not touched."""
+        if site is None:
+            vault.change_password(self.profile_dir, old, new)
+        else:
+            vault.change_password(
+                self.profile_dir, old, new, min_password_length=site.min_password_length
+            )
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+        self._key = None
+
+    def __enter__(self) -> Profile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --------------------------------------------------------------------------- restore
+
+    @staticmethod
+    def restore(profile_dir: Path, password: str, backup: str | Path | None = None) -> Path | None:
+        """Put a backup (the newest if none is named) in place of the data file.
+
+        The backup is checked first. The current data file (with its -wal/-shm) is moved aside
+        as ``fieldcase.db.before-restore-<time>``, never deleted. Returns where it went (None
+        when there was no data file).
+        """
+        profile_dir = Path(profile_dir)
+        key = vault.unlock(profile_dir, password)
+        backups = list_backups(profile_dir)
+        if backup is None:
+            if not backups:
+                raise NoBackup()
+            chosen = backups[0].path
+        else:
+            wanted = Path(backup)
+            candidates = [b.path for b in backups if b.path.name in (wanted.name, str(backup))]
+            if wanted.is_file():
+                candidates.append(wanted)
+            if not candidates:
+                names = ", ".join(b.name for b in backups) or "none"
+                raise NoBackup(
+                    f"There is no backup called {backup}. The backups on this laptop are: "
+                    f"{names}. Run `fieldcase backups` to see them."
+                )
+            chosen = candidates[0]
+        try:
+            db.check_database(chosen, key)
+        except db.DamagedDatabase as err:
+            raise NoBackup(
+                f"The backup {chosen.name} is damaged too, so nothing was changed. Try an older "
+                "one (see `fieldcase backups`) or contact your IT team."
+            ) from err
+        target = _db_path(profile_dir)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside: Path | None = None
+        if target.exists():
+            aside = target.with_name(f"{target.name}.before-restore-{stamp}")
+            os.replace(target, aside)
+        for suffix in ("-wal", "-shm"):
+            extra = Path(f"{target}{suffix}")
+            if extra.exists():
+                os.replace(extra, Path(f"{aside or target}{suffix}.before-restore-{stamp}"))
+        partial = target.with_name(target.name + ".restoring")
+        shutil.copyfile(chosen, partial)
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+        db._fsync_dir(profile_dir)
+        log.info("restored the profile's data file from a backup")
+        return aside
+
+
+def _make_backup(profile_dir: Path, engine: Engine, key: bytes) -> Path:
+    folder = Path(profile_dir) / BACKUPS_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{BACKUP_PREFIX}{stamp}{BACKUP_SUFFIX}"
+    db.backup_to(engine, key, target)
+    for old in list_backups(profile_dir)[KEEP_BACKUPS:]:
+        old.path.unlink(missing_ok=True)
+    log.info("backed up the profile (%d bytes)", target.stat().st_size)
+    return target
