@@ -105,6 +105,8 @@ class FaultProxy:
         self.cuts = 0
         self.stalled_seconds = 0.0
         self.paths: list[str] = []
+        #: every request seen, with the bytes of it and of its answer that were delivered
+        self.log: list[_Request] = []
         self._thread = threading.Thread(target=self._accept, name="faultproxy", daemon=True)
 
     # ------------------------------------------------------------------ control
@@ -175,6 +177,7 @@ class FaultProxy:
             self.bytes_up = self.bytes_down = self.requests = self.connections = self.cuts = 0
             self.stalled_seconds = 0.0
             self.paths.clear()
+            self.log.clear()
 
     # ------------------------------------------------------------------ internals
 
@@ -326,8 +329,11 @@ class _Connection:
                     path, body_left = self._parse_head(head)
                     rules = self.proxy._claim_rules(path)
                     answer = next((r for r in rules if r.kind == "status"), None)
+                    request = _Request(path, [r for r in rules if r.kind != "status"])
+                    with self.proxy._lock:
+                        self.proxy.log.append(request)
                     with self.current_lock:
-                        self.current = _Request(path, [r for r in rules if r.kind != "status"])
+                        self.current = request
                     if answer is not None:
                         answer.hits += 1
                         # swallow the request, answer it ourselves, then drop the connection

@@ -1,0 +1,47 @@
+"""Fixtures of the sync tests: one real ``fieldcase-server serve`` per test module (SQLite),
+fresh users and teams per test, real encrypted laptop profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ServerProcess, running_server, sqlite_url
+from tests.sync.helpers import Laptop, enrol_laptop, new_team_users
+
+
+@pytest.fixture(autouse=True)
+def _private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FIELDCASE_TEST_FAST_KDF", "1")
+    monkeypatch.setenv("FIELDCASE_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.delenv("FIELDCASE_SITE_CONFIG", raising=False)
+    monkeypatch.delenv("FIELDCASE_PROFILE", raising=False)
+    monkeypatch.delenv("FIELDCASE_PASSWORD", raising=False)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    db = sqlite_url(tmp_path_factory.mktemp("service"))
+    with running_server(db) as srv:
+        yield srv
+
+
+@pytest.fixture
+def laptops(service: ServerProcess, tmp_path: Path) -> Iterator[Callable[..., list[Laptop]]]:
+    """``make(n, url=None) -> [Laptop]``: n laptops of n workers in one fresh team."""
+    made: list[Laptop] = []
+
+    def make(count: int, url: str | None = None) -> list[Laptop]:
+        _team, users = new_team_users(service.db_url, count)
+        out = []
+        for n, user in enumerate(users):
+            laptop = enrol_laptop(tmp_path / f"laptop{len(made) + n}", url or service.url, user)
+            out.append(laptop)
+        made.extend(out)
+        return out
+
+    yield make
+    for laptop in made:
+        laptop.close()
