@@ -85,8 +85,12 @@ def append(session: Session, events: list[AuditEvent], at: datetime | None = Non
     session.flush()
 
 
-def record_now(engine: Engine, *events: AuditEvent) -> None:
-    """Append in a transaction of its own (e.g. a denied request whose own work is dropped)."""
+def record_now(engine: Engine, *events: AuditEvent, ending: Session | None = None) -> None:
+    """Append in a transaction of its own (e.g. a denied request whose own work is dropped).
+    ``ending``: a session of the caller whose transaction is rolled back first (on SQLite a
+    second writer would otherwise wait for it)."""
+    if ending is not None:
+        ending.rollback()
     with session_scope(engine) as session:
         append(session, list(events))
 

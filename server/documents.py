@@ -38,6 +38,7 @@ def check_access(engine: Engine, session: Session, actor: Actor, document_id: uu
                 record_id=str(document_id),
                 detail={"reason": "not_found"},
             ),
+            ending=session,
         )
         raise ApiError(
             ErrorCode.NOT_FOUND,
@@ -56,6 +57,7 @@ def check_access(engine: Engine, session: Session, actor: Actor, document_id: uu
                 case_id=str(record.case_id),
                 detail={"reason": "forbidden"},
             ),
+            ending=session,
         )
         raise ApiError(ErrorCode.FORBIDDEN)
     return record

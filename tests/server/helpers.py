@@ -164,3 +164,22 @@ class Service:
         return Device(
             self, name, body["device_id"], body["device_secret"], issued.json()["access_token"]
         )
+
+
+def iter_routes(app: Any) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, found by walking its routes (nested routers too)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            contexts = getattr(route, "effective_route_contexts", None)
+            if contexts is not None:
+                for ctx in contexts():
+                    for method in sorted(ctx.methods or ()):
+                        found.append((method, ctx.path))
+                continue
+            for method in sorted(getattr(route, "methods", None) or ()):
+                found.append((method, route.path))
+
+    walk(app.routes)
+    return sorted({(m, p) for m, p in found if m != "HEAD"})

@@ -50,6 +50,7 @@ def recovery(
                 device_id=str(device_id),
                 detail={"what": "recovery"},
             ),
+            ending=session,
         )
         raise ApiError(ErrorCode.NOT_FOUND, "That laptop is not enrolled to you.")
     if device.revoked_at is not None:

@@ -1,0 +1,191 @@
+"""Authorisation: every route that takes an id refuses another team's ids (and audits it);
+a revoked laptop gets device_revoked everywhere; an expired token gets token_expired."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+import httpx
+from sqlmodel import Session, col, select
+
+from server import crud
+from server.models import AuditEntry, Device as DeviceRow
+from tests.server.helpers import Device, Service, change, iter_routes, new_case
+from tests.support.server import PROTOCOL_HEADERS, expire_tokens
+
+OPEN_ROUTES = {
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+    ("GET", "/v1/meta"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/device-token"),
+}
+BODY = b"hello, world"
+SHA = hashlib.sha256(BODY).hexdigest()
+
+
+def _bodies(path: str) -> dict[str, Any]:
+    if path.endswith("/push"):
+        return {"json": {"changes": []}}
+    if path.endswith("/pull"):
+        return {"json": {}}
+    if path.endswith("/enrol"):
+        return {"json": {"device_name": "x"}}
+    if path.endswith("/refs/blocks"):
+        return {"json": {"unused": 0}}
+    if path.endswith("/content"):
+        return {
+            "content": BODY,
+            "headers": {"X-Upload-Offset": "0", "X-Total-Size": str(len(BODY)), "X-Sha256": SHA},
+        }
+    return {}
+
+
+def call(svc: Service, method: str, path: str, token: str, ids: dict[str, str]) -> httpx.Response:
+    params = re.findall(r"{(\w+)}", path)
+    missing = [p for p in params if p not in ids]
+    assert not missing, f"add an id of another team for {missing} in {path}"
+    url = path
+    for name in params:
+        url = url.replace("{" + name + "}", ids[name])
+    extra = _bodies(path)
+    headers = {**PROTOCOL_HEADERS, "Authorization": f"Bearer {token}", **extra.pop("headers", {})}
+    return svc.client.request(method, url, headers=headers, **extra)
+
+
+def _team_with_document(svc: Service, name: str, team: str) -> tuple[Device, uuid.UUID]:
+    laptop = svc.device(name, team)
+    case_id, case = new_case(team, name)
+    doc_id = uuid.uuid4()
+    fields = {"name": "photo.jpg", "size": len(BODY), "sha256": SHA, "mime": "image/jpeg"}
+    laptop.push(case, change("document", doc_id, case_id, fields))
+    response = call(
+        svc,
+        "PUT",
+        "/v1/documents/{document_id}/content",
+        laptop.token,
+        {"document_id": str(doc_id)},
+    )
+    assert response.status_code == 200 and response.json()["complete"], response.text
+    return laptop, doc_id
+
+
+def _denials(svc: Service, value: str) -> int:
+    with Session(svc.engine) as session:
+        rows = session.exec(
+            select(AuditEntry).where(
+                col(AuditEntry.event) == "access_denied",
+                (col(AuditEntry.record_id) == value) | (col(AuditEntry.device_id) == value),
+            )
+        ).all()
+    return len(rows)
+
+
+def test_every_route_with_an_id_refuses_another_teams_ids(service: Service) -> None:
+    alice, _alice_doc = _team_with_document(service, "alice", "Team A")
+    bob, bob_doc = _team_with_document(service, "bob", "Team B")
+    others = {"device_id": bob.device_id, "document_id": str(bob_doc)}
+    alice_user_token = service.user_token("alice")
+    routes = [(m, p) for m, p in iter_routes(service.app) if "{" in p]
+    assert len(routes) >= 4, routes
+    for method, path in routes:
+        before = {v: _denials(service, v) for v in others.values()}
+        statuses = []
+        for token in (alice.token, alice_user_token):
+            response = call(service, method, path, token, others)
+            assert response.status_code in (403, 404), (method, path, response.text)
+            assert response.json()["code"] in ("forbidden", "not_found")
+            statuses.append(response.status_code)
+        after = {v: _denials(service, v) for v in others.values()}
+        assert after != before, f"{method} {path}: the refused attempt was not audited"
+    # and the owner still can
+    own = call(
+        service,
+        "GET",
+        "/v1/documents/{document_id}/content",
+        bob.token,
+        {"document_id": str(bob_doc)},
+    )
+    assert own.status_code == 200 and own.content == BODY
+
+
+def test_changes_to_another_teams_case_are_refused_and_audited(service: Service) -> None:
+    alice = service.device("alice", "Team A")
+    bob = service.device("bob", "Team B")
+    case_id, case = new_case("Team B", "bob")
+    bob.push(case)
+    note = change("note", uuid.uuid4(), case_id, {"text": "snooping"})
+    edit = change("case", case_id, case_id, {"status": "closed"}, base=1)
+    results = alice.push(note, edit)
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert {r["error"]["code"] for r in results} == {"forbidden"}
+    assert _denials(service, str(case_id)) == 1
+    assert str(case_id) not in alice.pull_all()["records"]
+    stolen = new_case("Team B", "bob")[1]
+    assert alice.push(stolen)[0]["error"]["code"] == "forbidden"
+
+
+def _authenticated_routes(svc: Service) -> list[tuple[str, str]]:
+    return [r for r in iter_routes(svc.app) if r not in OPEN_ROUTES]
+
+
+def test_a_revoked_laptop_gets_device_revoked_everywhere(service: Service) -> None:
+    laptop, doc_id = _team_with_document(service, "alice", "Team A")
+    with Session(service.engine) as session:
+        crud.revoke_device(session, session.get(DeviceRow, uuid.UUID(laptop.device_id)))
+        session.commit()
+    ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
+    routes = _authenticated_routes(service)
+    assert ("POST", "/v1/sync/pull") in routes
+    for method, path in routes:
+        response = call(service, method, path, laptop.token, ids)
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.json()["code"] == "device_revoked", (method, path)
+    again = service.client.post(
+        "/v1/auth/device-token",
+        json={"device_id": laptop.device_id, "device_secret": laptop.secret},
+    )
+    assert again.status_code == 401 and again.json()["code"] == "device_revoked"
+
+
+def test_an_expired_token_gets_token_expired_never_revoked(service: Service) -> None:
+    laptop, doc_id = _team_with_document(service, "alice", "Team A")
+    user_token = service.user_token("alice")
+    assert expire_tokens(service.db_url, "alice") >= 2
+    ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
+    for method, path in _authenticated_routes(service):
+        for token in (laptop.token, user_token):
+            response = call(service, method, path, token, ids)
+            assert response.status_code == 401, (method, path, response.text)
+            assert response.json()["code"] == "token_expired", (method, path)
+    fresh = service.client.post(
+        "/v1/auth/device-token",
+        json={"device_id": laptop.device_id, "device_secret": laptop.secret},
+    )
+    assert fresh.status_code == 200
+
+
+def test_disabled_account_is_refused(service: Service) -> None:
+    laptop = service.device("alice", "Team A")
+    with Session(service.engine) as session:
+        crud.disable_user(session, "alice")
+        session.commit()
+    assert service.login("alice").json()["code"] == "account_disabled"
+    pulled = service.client.post("/v1/sync/pull", json={}, headers=laptop.headers)
+    assert pulled.status_code == 403 and pulled.json()["code"] == "account_disabled"
+
+
+def test_recovery_needs_a_password_sign_in_of_the_owner(service: Service) -> None:
+    laptop = service.device("alice", "Team A")
+    path = f"/v1/devices/{laptop.device_id}/recovery"
+    by_device = service.client.get(path, headers=laptop.headers)
+    assert by_device.status_code == 403
+    token = service.user_token("alice")
+    ok = service.client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and ok.json()["recovery_secret"]
