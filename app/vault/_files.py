@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -65,3 +67,41 @@ def _publish_exclusive(tmp: Path, dst: Path) -> None:
 def write_atomic(dst: Path, data: bytes, *, mode: int = 0o600, exclusive: bool = False) -> None:
     with atomic_writer(dst, mode=mode, exclusive=exclusive) as handle:
         handle.write(data)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, timeout: float = 60.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed) across threads and processes.
+
+    POSIX: ``flock`` on a fresh descriptor, so two threads of one process exclude each other
+    too. Windows: ``msvcrt.locking`` on the first byte, retried until ``timeout``.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

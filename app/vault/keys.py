@@ -16,6 +16,7 @@ damaged file is never rewritten. Repeated wrong passwords meet a growing delay, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import hashlib
 import hmac
@@ -27,7 +28,7 @@ import secrets
 import struct
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.vault._files import fsync_dir, write_atomic
+from app.vault._files import file_lock, fsync_dir, write_atomic
 from app.vault.errors import (
     KeyFileDamaged,
     KeyFileNotSaved,
@@ -59,6 +60,7 @@ Clock = Callable[[], float]
 
 KEY_FILE = "key.json"
 ATTEMPTS_FILE = "unlock-attempts.json"
+LOCK_FILE = "key.lock"
 DATABASE_FILE = "fieldcase.db"  # owned by app/store; only looked at to word ProfileMissing
 FORMAT_NAME = "fieldcase-key"
 FORMAT_VERSION = 1
@@ -404,6 +406,21 @@ def _record_failure(profile_dir: Path, clock: Clock) -> WrongPassword:
     return WrongPassword(failures=failures, wait_seconds=_delay_after(failures))
 
 
+# --------------------------------------------------------------------------- locking
+
+
+@contextlib.contextmanager
+def _key_lock(profile_dir: Path) -> Iterator[None]:
+    """Serialise every read-modify-write of key.json and the attempt counter.
+
+    Without it, a password change racing a recovery wrap (say the window and the sync engine
+    at once) could write back the old password wrap. Only taken in a folder that already holds
+    a key file (or one create_key has just made), so no lock file is left in a stray folder.
+    """
+    with file_lock(Path(profile_dir) / LOCK_FILE):
+        yield
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -431,11 +448,12 @@ def create_key(
         password=_wrap_with_password(profile_id, db_key, password),
         recovery=None,
     )
-    try:
-        _write_key_file(profile_dir, key_file, exclusive=True)
-    except FileExistsError:
-        raise ProfileExists(profile_dir) from None
-    _reset_attempts(profile_dir)
+    with _key_lock(profile_dir):
+        try:
+            _write_key_file(profile_dir, key_file, exclusive=True)
+        except FileExistsError:
+            raise ProfileExists(profile_dir) from None
+        _reset_attempts(profile_dir)
     log.info("created the key file for profile %s", profile_id)
     return db_key
 
@@ -445,13 +463,7 @@ def read_profile_id(profile_dir: Path) -> UUID:
     return _read_key_file(Path(profile_dir)).profile_id
 
 
-def unlock(profile_dir: Path, password: str, *, clock: Clock | None = None) -> bytes:
-    """Return the database key for ``password``.
-
-    Raises ProfileMissing, KeyFileDamaged, TooManyAttempts (without trying) or WrongPassword.
-    """
-    profile_dir = Path(profile_dir)
-    clock = clock or time.time
+def _unlock_locked(profile_dir: Path, password: str, clock: Clock) -> tuple[_KeyFile, bytes]:
     key_file = _read_key_file(profile_dir)
     _refuse_if_resting(profile_dir, clock)
     db_key = _unwrap_with_password(key_file, password)
@@ -462,7 +474,19 @@ def unlock(profile_dir: Path, password: str, *, clock: Clock | None = None) -> b
     ):
         raise KeyFileDamaged(key_file_path(profile_dir), detail="key check does not match")
     _reset_attempts(profile_dir)
-    return db_key
+    return key_file, db_key
+
+
+def unlock(profile_dir: Path, password: str, *, clock: Clock | None = None) -> bytes:
+    """Return the database key for ``password``.
+
+    Raises ProfileMissing, KeyFileDamaged, TooManyAttempts (without trying) or WrongPassword.
+    ``clock`` (wall-clock seconds, default :func:`time.time`) is for tests.
+    """
+    profile_dir = Path(profile_dir)
+    _read_key_file(profile_dir)  # ProfileMissing / KeyFileDamaged before any lock file
+    with _key_lock(profile_dir):
+        return _unlock_locked(profile_dir, password, clock or time.time)[1]
 
 
 def change_password(
@@ -473,18 +497,22 @@ def change_password(
     min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH,
     clock: Clock | None = None,
 ) -> None:
-    """Re-wrap the database key under ``new_password`` (fresh salt). The database is untouched."""
+    """Re-wrap the database key under ``new_password`` (fresh salt). The database is untouched.
+
+    The old password counts as an unlock attempt (wrong ones meet the same delay).
+    """
     _check_password(new_password, min_password_length)
     profile_dir = Path(profile_dir)
-    db_key = unlock(profile_dir, old_password, clock=clock)
-    key_file = _read_key_file(profile_dir)
-    updated = _KeyFile(
-        profile_id=key_file.profile_id,
-        key_check=key_file.key_check,
-        password=_wrap_with_password(key_file.profile_id, db_key, new_password),
-        recovery=key_file.recovery,
-    )
-    _write_key_file(profile_dir, updated)
+    _read_key_file(profile_dir)
+    with _key_lock(profile_dir):
+        key_file, db_key = _unlock_locked(profile_dir, old_password, clock or time.time)
+        updated = _KeyFile(
+            profile_id=key_file.profile_id,
+            key_check=key_file.key_check,
+            password=_wrap_with_password(key_file.profile_id, db_key, new_password),
+            recovery=key_file.recovery,
+        )
+        _write_key_file(profile_dir, updated)
     log.info("changed the password of profile %s", key_file.profile_id)
 
 
@@ -497,22 +525,24 @@ def add_recovery_wrap(profile_dir: Path, db_key: bytes, recovery_secret: str) ->
     """
     _check_recovery_secret(recovery_secret)
     profile_dir = Path(profile_dir)
-    key_file = _read_key_file(profile_dir)
-    if len(db_key) != DB_KEY_BYTES or not hmac.compare_digest(
-        _key_check(db_key), key_file.key_check
-    ):
-        raise ValueError("db_key is not this profile's database key")
-    salt = secrets.token_bytes(SALT_BYTES)
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    kek = _recovery_kek(key_file.profile_id, recovery_secret, salt)
-    wrapped = AESGCM(kek).encrypt(nonce, db_key, _recovery_ad(key_file.profile_id, salt))
-    updated = _KeyFile(
-        profile_id=key_file.profile_id,
-        key_check=key_file.key_check,
-        password=key_file.password,
-        recovery=_RecoveryWrap(salt=salt, nonce=nonce, wrapped=wrapped),
-    )
-    _write_key_file(profile_dir, updated)
+    _read_key_file(profile_dir)
+    with _key_lock(profile_dir):
+        key_file = _read_key_file(profile_dir)
+        if len(db_key) != DB_KEY_BYTES or not hmac.compare_digest(
+            _key_check(db_key), key_file.key_check
+        ):
+            raise ValueError("db_key is not this profile's database key")
+        salt = secrets.token_bytes(SALT_BYTES)
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        kek = _recovery_kek(key_file.profile_id, recovery_secret, salt)
+        wrapped = AESGCM(kek).encrypt(nonce, db_key, _recovery_ad(key_file.profile_id, salt))
+        updated = _KeyFile(
+            profile_id=key_file.profile_id,
+            key_check=key_file.key_check,
+            password=key_file.password,
+            recovery=_RecoveryWrap(salt=salt, nonce=nonce, wrapped=wrapped),
+        )
+        _write_key_file(profile_dir, updated)
     log.info("added a recovery wrap to profile %s", key_file.profile_id)
 
 
@@ -535,52 +565,60 @@ def recover(
     """
     _check_password(new_password, min_password_length)
     profile_dir = Path(profile_dir)
-    key_file = _read_key_file(profile_dir)
-    rec = key_file.recovery
-    if rec is None:
-        raise RecoveryUnavailable(profile_dir)
-    kek = _recovery_kek(key_file.profile_id, recovery_secret, rec.salt)
-    try:
-        db_key = AESGCM(kek).decrypt(
-            rec.nonce, rec.wrapped, _recovery_ad(key_file.profile_id, rec.salt)
+    _read_key_file(profile_dir)
+    with _key_lock(profile_dir):
+        key_file = _read_key_file(profile_dir)
+        rec = key_file.recovery
+        if rec is None:
+            raise RecoveryUnavailable(profile_dir)
+        kek = _recovery_kek(key_file.profile_id, recovery_secret, rec.salt)
+        try:
+            db_key = AESGCM(kek).decrypt(
+                rec.nonce, rec.wrapped, _recovery_ad(key_file.profile_id, rec.salt)
+            )
+        except InvalidTag:
+            log.info("a recovery secret did not open profile %s", key_file.profile_id)
+            raise RecoveryFailed() from None
+        if not hmac.compare_digest(_key_check(db_key), key_file.key_check):
+            raise KeyFileDamaged(key_file_path(profile_dir), detail="key check does not match")
+        updated = _KeyFile(
+            profile_id=key_file.profile_id,
+            key_check=key_file.key_check,
+            password=_wrap_with_password(key_file.profile_id, db_key, new_password),
+            recovery=rec,
         )
-    except InvalidTag:
-        log.info("a recovery secret did not open profile %s", key_file.profile_id)
-        raise RecoveryFailed() from None
-    if not hmac.compare_digest(_key_check(db_key), key_file.key_check):
-        raise KeyFileDamaged(key_file_path(profile_dir), detail="key check does not match")
-    updated = _KeyFile(
-        profile_id=key_file.profile_id,
-        key_check=key_file.key_check,
-        password=_wrap_with_password(key_file.profile_id, db_key, new_password),
-        recovery=rec,
-    )
-    _write_key_file(profile_dir, updated)
-    _reset_attempts(profile_dir)
+        _write_key_file(profile_dir, updated)
+        _reset_attempts(profile_dir)
     log.info("recovered profile %s with its recovery wrap", key_file.profile_id)
     return db_key
+
+
+def _shred(target: Path) -> None:
+    try:
+        size = target.stat().st_size
+    except FileNotFoundError:
+        return
+    with open(target, "r+b") as handle:
+        handle.write(secrets.token_bytes(max(size, 1)))
+        handle.flush()
+        os.fsync(handle.fileno())
+    target.unlink()
 
 
 def destroy_key(profile_dir: Path) -> None:
     """Overwrite key.json with random bytes, fsync and delete it (device revoke).
 
     Without the key file the database and documents cannot be opened. Leftover temporary key
-    files and the attempt counter go too. Missing files are not an error.
+    files, the attempt counter and the lock file go too. Missing files are not an error.
     """
     profile_dir = Path(profile_dir)
-    path = key_file_path(profile_dir)
-    leftovers = list(profile_dir.glob(f".{KEY_FILE}.*.tmp")) if profile_dir.is_dir() else []
-    for target in [path, *leftovers]:
-        try:
-            size = target.stat().st_size
-        except FileNotFoundError:
-            continue
-        with open(target, "r+b") as handle:
-            handle.write(secrets.token_bytes(max(size, 1)))
-            handle.flush()
-            os.fsync(handle.fileno())
-        target.unlink()
-    _reset_attempts(profile_dir)
-    if profile_dir.is_dir():
+    if not profile_dir.is_dir():
+        return
+    with _key_lock(profile_dir):
+        for target in [key_file_path(profile_dir), *profile_dir.glob(f".{KEY_FILE}.*.tmp")]:
+            _shred(target)
+        _reset_attempts(profile_dir)
         fsync_dir(profile_dir)
+    with contextlib.suppress(OSError):
+        (profile_dir / LOCK_FILE).unlink()
     log.info("destroyed the key file in a profile folder")

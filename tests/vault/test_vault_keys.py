@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import stat
+import threading
 import unicodedata
 import uuid
 from pathlib import Path
@@ -555,3 +557,34 @@ def test_tuning_scales_memory_then_passes(
     from app.vault import kdf
 
     assert kdf._scaled_cost(floor_seconds, target) == expected
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def test_a_password_change_racing_a_recovery_wrap_loses_neither(
+    profile: tuple[Path, bytes],
+) -> None:
+    folder, key = profile
+    passwords = [PASSWORD] + [f"password number {n}" for n in range(1, 4)]
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_adding_recovery_wraps() -> None:
+        try:
+            while not done.is_set():
+                vault.add_recovery_wrap(folder, key, RECOVERY)
+        except BaseException as err:
+            errors.append(err)
+
+    worker = threading.Thread(target=keep_adding_recovery_wraps)
+    worker.start()
+    try:
+        for old, new in itertools.pairwise(passwords):
+            vault.change_password(folder, old, new)
+    finally:
+        done.set()
+        worker.join(timeout=60)
+    assert not errors
+    assert vault.unlock(folder, passwords[-1]) == key
+    assert vault.recover(folder, RECOVERY, "after the race") == key
