@@ -157,23 +157,24 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
             ),
             None,
         )
+    source = show_path(site.source) if site.source else None
+    ca = show_path(site.ca_bundle) if site.ca_bundle else None
     where = (
-        f"Read from {site.source}."
-        if site.source
+        f"Read from {source}."
+        if source
         else "No site configuration file, so Fieldcase's built-in settings apply."
     )
-    service = site.server_url or "not set here"
-    ca = str(site.ca_bundle) if site.ca_bundle else "the usual public authorities"
     message = (
-        f"{where} Service: {service}. Certificates trusted: {ca}. The window locks after at "
+        f"{where} Service: {site.server_url or 'not set here'}. Certificates trusted: "
+        f"{ca or 'the usual public authorities'}. The window locks after at "
         f"most {site.max_auto_lock_minutes} minutes idle; passwords need at least "
         f"{site.min_password_length} characters; the laptop syncs at least every "
         f"{site.sync_interval_minutes} minutes."
     )
     facts = {
-        "source": str(site.source) if site.source else None,
+        "source": source,
         "server_url": site.server_url,
-        "ca_bundle": str(site.ca_bundle) if site.ca_bundle else None,
+        "ca_bundle": ca,
         "max_auto_lock_minutes": site.max_auto_lock_minutes,
         "min_password_length": site.min_password_length,
         "sync_interval_minutes": site.sync_interval_minutes,
@@ -439,7 +440,9 @@ def check_tls(server_url: str, ca_bundle: Path | None, now: Callable[[], datetim
     host = parts.hostname
     port = parts.port or 443
     cafile = str(ca_bundle) if ca_bundle else _default_ca_file()
-    trusted = f"the CA bundle {ca_bundle}" if ca_bundle else "the usual public authorities"
+    trusted = (
+        f"the CA bundle {show_path(ca_bundle)}" if ca_bundle else "the usual public authorities"
+    )
     try:
         context = ssl.create_default_context(cafile=cafile)
         with (
