@@ -56,6 +56,7 @@ class Rule:
     offset: int = 0
     seconds: float = 0.0
     status: int = 503
+    retry_after: str | None = None
     times: int = 1
     fired: int = 0  # requests it was claimed by
     hits: int = 0  # times it actually cut, stalled or answered
@@ -141,9 +142,13 @@ class FaultProxy:
         """Hold the matching request's answer for ``seconds`` after ``offset`` bytes of it."""
         return self._add(Rule("stall", path, "down", offset=offset, seconds=seconds, times=times))
 
-    def status(self, path: str, status: int, *, times: int = 1) -> Rule:
+    def status(
+        self, path: str, status: int, *, times: int = 1, retry_after: str | None = None
+    ) -> Rule:
         """Answer the matching request with ``status`` without passing it to the service."""
-        return self._add(Rule("status", path, "up", status=status, times=times))
+        return self._add(
+            Rule("status", path, "up", status=status, times=times, retry_after=retry_after)
+        )
 
     def shape(self, profile: LinkProfile) -> None:
         with self._lock:
@@ -346,8 +351,11 @@ class _Connection:
                             b'{"code":"server_error","message":"The service had a problem.",'
                             b'"detail":{}}'
                         )
+                        extra = (
+                            f"Retry-After: {answer.retry_after}\r\n" if answer.retry_after else ""
+                        )
                         reply = (
-                            f"HTTP/1.1 {answer.status} Injected\r\n"
+                            f"HTTP/1.1 {answer.status} Injected\r\n{extra}"
                             "Content-Type: application/json\r\n"
                             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
                         ).encode() + body
