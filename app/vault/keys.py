@@ -337,7 +337,8 @@ def _delay_after(failures: int) -> float:
     """Seconds to wait after ``failures`` wrong passwords in a row: 2, 4, 8 ... up to 5 min."""
     if failures < FREE_ATTEMPTS:
         return 0.0
-    return min(MAX_DELAY_SECONDS, 2.0 ** (failures - FREE_ATTEMPTS + 1))
+    exponent = min(failures - FREE_ATTEMPTS + 1, 30)  # 2**30 s is far past the cap already
+    return min(MAX_DELAY_SECONDS, 2.0**exponent)
 
 
 def _read_attempts(profile_dir: Path) -> tuple[int, float]:

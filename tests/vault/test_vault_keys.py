@@ -165,13 +165,19 @@ def test_wrong_passwords_meet_a_growing_delay(
 
 def test_the_delay_is_capped_at_five_minutes(profile: tuple[Path, bytes], clock: FakeClock) -> None:
     folder, _ = profile
-    for _ in range(14):
-        clock.advance(vault.seconds_until_next_attempt(folder, clock=clock))
-        with pytest.raises(vault.WrongPassword):
-            vault.unlock(folder, "wrong guess", clock=clock)
+    # Ten failures in a row already on record (the counter's own format), the last just now.
+    (folder / "unlock-attempts.json").write_text(
+        json.dumps({"failures": 10, "last_failure": clock.now})
+    )
+    assert vault.seconds_until_next_attempt(folder, clock=clock) == 256
+    clock.advance(256)
+    with pytest.raises(vault.WrongPassword) as caught:
+        vault.unlock(folder, "wrong guess", clock=clock)
+    assert (caught.value.failures, caught.value.wait_seconds) == (11, 300)
     assert vault.seconds_until_next_attempt(folder, clock=clock) == 300
     with pytest.raises(vault.TooManyAttempts, match="Wait 300 seconds"):
         vault.unlock(folder, PASSWORD, clock=clock)
+    assert keys._delay_after(10**6) == 300
 
 
 def test_a_clock_set_back_never_locks_for_longer_than_the_delay(
