@@ -261,7 +261,7 @@ def _read_key_file(profile_dir: Path) -> _KeyFile:
         raise VaultError(
             f"Fieldcase could not read the key file {path} ({err.strerror}). Check that the "
             "folder is yours and the disk is connected, then try again.",
-            detail=f"read key.json: {err!r}",
+            detail=f"read key.json: {type(err).__name__} errno {err.errno}",
         ) from None
     try:
         return _parse(raw)
@@ -278,7 +278,11 @@ def _write_key_file(profile_dir: Path, key_file: _KeyFile, *, exclusive: bool = 
     except FileExistsError:
         raise
     except OSError as err:
-        raise KeyFileNotSaved(path, disk_full=err.errno in _DISK_FULL, detail=repr(err)) from err
+        raise KeyFileNotSaved(
+            path,
+            disk_full=err.errno in _DISK_FULL,
+            detail=f"write key.json: {type(err).__name__} errno {err.errno}",
+        ) from err
 
 
 def _wrap_with_password(
