@@ -12,7 +12,8 @@ import httpx
 from sqlmodel import Session, col, select
 
 from server import crud
-from server.models import AuditEntry, Device as DeviceRow
+from server.models import AuditEntry
+from server.models import Device as DeviceRow
 from tests.server.helpers import Device, Service, change, iter_routes, new_case
 from tests.support.server import PROTOCOL_HEADERS, expire_tokens
 

@@ -1,0 +1,81 @@
+"""The admin commands, run as a council's IT would run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.server.helpers import new_case
+from tests.support.server import admin, running_server, sqlite_url
+from tests.support.server import enrol as enrol_laptop
+
+
+def test_admin_commands_end_to_end(tmp_path: Path) -> None:
+    db = sqlite_url(tmp_path)
+    assert admin(db, "add-team", "Housing").returncode == 0
+    assert admin(db, "add-team", "Social Care").returncode == 0
+    again = admin(db, "add-team", "Housing")
+    assert again.returncode == 1 and "already a team" in again.stderr
+    created = admin(db, "add-user", "sam", "--team", "Housing", password="a good password")
+    assert created.returncode == 0, created.stderr
+    admin(
+        db, "add-user", "kim", "--team", "Social Care", "--role", "manager", password="another one!"
+    )
+    no_team = admin(db, "add-user", "lee", "--team", "Nowhere", password="a good password")
+    assert no_team.returncode == 1 and "no team called" in no_team.stderr
+    users = admin(db, "list-users").stdout
+    assert "sam" in users and "manager" in users
+
+    with running_server(db) as srv:
+        laptop = enrol_laptop(srv.url, "sam", password="a good password")
+        case_id, case = new_case("Housing", "sam", ref="FC-2026-00901")
+        import httpx
+
+        headers = {"X-Fieldcase-Protocol": "1", "Authorization": f"Bearer {laptop['token']}"}
+        with httpx.Client(base_url=srv.url, headers=headers) as client:
+            assert client.post("/v1/sync/push", json={"changes": [case]}).status_code == 200
+            moved = admin(db, "assign", "FC-2026-00901", "--to", "kim")
+            assert moved.returncode == 0, moved.stderr
+            page = client.post("/v1/sync/pull", json={}).json()
+            assert page["removed_cases"] == [str(case_id)]
+            devices = admin(db, "list-devices").stdout
+            assert laptop["device_id"] in devices and "active" in devices
+            assert admin(db, "revoke-device", laptop["device_id"]).returncode == 0
+            refused = client.post("/v1/sync/pull", json={})
+            assert refused.status_code == 401 and refused.json()["code"] == "device_revoked"
+        reset = admin(db, "reset-password", "sam", password="a new password")
+        assert reset.returncode == 0
+        enrol_laptop(srv.url, "sam", password="a new password")
+        assert admin(db, "revoke-device", "--user", "sam").returncode == 0
+        assert admin(db, "disable-user", "sam").returncode == 0
+        with httpx.Client(base_url=srv.url, headers={"X-Fieldcase-Protocol": "1"}) as client:
+            refused = client.post(
+                "/v1/auth/login", json={"username": "sam", "password": "a new password"}
+            )
+            assert refused.json()["code"] == "account_disabled"
+    missing = admin(db, "assign", "FC-1999-00000", "--to", "kim")
+    assert missing.returncode == 1 and "no case" in missing.stderr
+    assert admin(db, "verify-audit").returncode == 0
+
+
+def test_demo_is_fast_idempotent_and_prints_logins(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = sqlite_url(tmp_path)
+    first = subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo", "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "fieldcase-demo" in first.stdout and "amira.khan" in first.stdout
+    second = subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo", "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "already there" in second.stdout
+    users = admin(db, "list-users").stdout
+    assert users.count("\n") == 10  # header + 9 accounts, not doubled
