@@ -627,7 +627,8 @@ def check_clock(service: ServiceFacts | None) -> Check:
         "clock",
         title,
         Status.OK,
-        f"This laptop's clock agrees with the service's (within {abs(seconds)} seconds).",
+        f"This laptop's clock agrees with the service's (within "
+        f"{_plural(abs(seconds), 'second')}).",
         "",
         facts,
     )
