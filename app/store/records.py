@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import Session
+from sqlmodel import AutoString, Session
 
 from app.domain.models import KIND_MODELS, Person, Record
 from app.domain.names import sort_name
+from app.domain.types import UTCDateTime
 from sync.records import FIELDS, RecordKind
 
 
@@ -32,19 +33,25 @@ def to_wire(value: Any) -> Any:
     return value
 
 
-def _python_type(model: type[Record], field: str) -> Any:
+def column_python_type(model: type[Record], field: str) -> type:
+    """The Python type a column holds (str, int, bool, date, datetime, UUID, bytes)."""
     column = model.__table__.c[field]  # type: ignore[attr-defined]
-    try:
-        return column.type.python_type
-    except NotImplementedError:  # TypeDecorator without python_type: UTCDateTime
+    if isinstance(column.type, UTCDateTime):
         return datetime
+    if isinstance(column.type, AutoString):
+        return str
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:  # pragma: no cover - every column type we use has one
+        return object
+    return kind if isinstance(kind, type) else object
 
 
 def from_wire(model: type[Record], field: str, value: Any) -> Any:
     """A JSON value as the Python value of ``model.field`` (ValueError if it does not fit)."""
     if value is None:
         return None
-    kind = _python_type(model, field)
+    kind = column_python_type(model, field)
     if kind is datetime:
         parsed = datetime.fromisoformat(str(value))
         if parsed.tzinfo is None:
