@@ -80,7 +80,7 @@ class SyncReport:
     rejected: int = 0  # changes the service refused; kept aside on this laptop
     received: int = 0  # records pulled
     removed: int = 0  # cases that left this user's scope
-    purged: int = 0  # of those, removed from this laptop so far
+    purged: int = 0  # removed cases purged late, once their waiting edits were sent
     new_conflicts: int = 0
     conflicts_waiting: int = 0
     documents_up: int = 0
@@ -102,10 +102,10 @@ class SyncReport:
             parts.append(f"Sent {_plural(self.documents_up, 'document')}.")
         if self.documents_down:
             parts.append(f"Received {_plural(self.documents_down, 'document')}.")
-        if self.purged:
+        if self.removed:
             parts.append(
-                f"{_plural(self.purged, 'case')} moved to someone else and "
-                f"{'was' if self.purged == 1 else 'were'} removed from this laptop."
+                f"{_plural(self.removed, 'case')} moved to someone else and "
+                f"{'was' if self.removed == 1 else 'were'} removed from this laptop."
             )
         if not parts and self.completed:
             parts.append("Everything is up to date.")
@@ -255,7 +255,16 @@ class SyncEngine:
                 if not received
                 else f"Receiving updates ({received} so far)...",
             )
-            page = self.client.pull(PullRequest(cursor=cursor, max_bytes=self.page_bytes))
+            try:
+                page = self.client.pull(PullRequest(cursor=cursor, max_bytes=self.page_bytes))
+            except ServiceError as err:
+                if err.kind is not ServiceErrorKind.INVALID or cursor is None:
+                    raise
+                # the service does not know our position (e.g. restored from a backup):
+                # fetch everything again; applying a record twice changes nothing
+                log.warning("the service refused the pull cursor; starting the pull again")
+                cursor = None
+                continue
             self._note_server_time(page.server_time)
             self.store.apply_page(page)
             self.report.pages += 1

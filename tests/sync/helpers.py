@@ -146,6 +146,26 @@ def add_users(db_url: str, users: list[tuple[str, str, str]]) -> None:
     )
 
 
+def support_call(function: str, *args: Any) -> Any:
+    """Call ``tests.support.server.<function>(*args)`` in a child process (see add_users)."""
+    script = (
+        "import json, sys\n"
+        "from tests.support import server\n"
+        "args = json.loads(sys.argv[2])\n"
+        "print(json.dumps(getattr(server, sys.argv[1])(*args)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, function, json.dumps(list(args))],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def new_team_users(db_url: str, count: int, *, role: str = "caseworker") -> tuple[str, list[str]]:
     team = unique("team")
     users = [unique("worker") for _ in range(count)]
