@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +35,16 @@ class _OnlyOurDetail(logging.Filter):
         return record.levelno >= logging.WARNING
 
 
+class _QuietRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating file whose write or rollover failures (a full disk, another Fieldcase process
+    holding the file on Windows) drop the record instead of printing it with a traceback."""
+
+    dropped = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.dropped += 1
+
+
 class _UtcFormatter(logging.Formatter):
     """ISO 8601 timestamps in UTC."""
 
@@ -48,14 +59,22 @@ def setup_logging(level: int = logging.INFO) -> Path:
     Safe to call more than once (the handler is added once per log file).
     """
     folder = log_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / LOG_FILE
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as err:
+        # A log that cannot be written must not stop casework; say so once and carry on.
+        sys.stderr.write(
+            f"Fieldcase could not make its log folder {folder} ({err.strerror}); "
+            "carrying on without a log file.\n"
+        )
+        return path
     root = logging.getLogger()
     for handler in root.handlers:
         if getattr(handler, "_fieldcase_log", None) == str(path):
             handler.setLevel(level)
             return path
-    handler = logging.handlers.RotatingFileHandler(
+    handler = _QuietRotatingFileHandler(
         path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True
     )
     handler._fieldcase_log = str(path)  # type: ignore[attr-defined]

@@ -214,6 +214,17 @@ class _DecryptedReader(io.RawIOBase):
         self._offset += n
         return n
 
+    def readall(self) -> bytes:
+        """The rest of the plaintext in one piece (whole chunks, not 8 KiB reads)."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        parts = [self._buffer[self._offset :]]
+        self._buffer, self._offset = b"", 0
+        if not self._done:
+            parts.extend(self._chunks)
+            self._done = True
+        return b"".join(parts)
+
     def close(self) -> None:
         if not self.closed:
             close = getattr(self._chunks, "close", None)

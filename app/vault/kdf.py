@@ -9,6 +9,7 @@ floor is used as it is (for the test suite only). A fresh random salt comes with
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import secrets
 import time
@@ -31,6 +32,8 @@ MAX_ITERATIONS = 64
 MAX_LANES = 16
 
 FAST_KDF_ENV = "FIELDCASE_TEST_FAST_KDF"
+
+log = logging.getLogger("fieldcase.vault.kdf")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ def _tuned_cost(target_seconds: float = TARGET_SECONDS) -> tuple[int, int, int]:
     return memory, iterations, lanes
 
 
+@functools.cache
+def _warn_fast_once() -> None:
+    log.warning("%s=1: using the test-only KDF floor, not tuned parameters", FAST_KDF_ENV)
+
+
 def tuned_kdf_params() -> KdfParams:
     """Argon2id parameters for a new wrap, with a fresh random salt.
 
@@ -125,6 +133,7 @@ def tuned_kdf_params() -> KdfParams:
     """
     salt = secrets.token_bytes(SALT_BYTES)
     if fast_kdf_requested():
+        _warn_fast_once()
         return KdfParams(salt, FLOOR_MEMORY_KIB, FLOOR_ITERATIONS, DEFAULT_LANES)
     memory, iterations, lanes = _tuned_cost()
     return KdfParams(salt, memory, iterations, lanes)

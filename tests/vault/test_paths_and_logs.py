@@ -80,3 +80,19 @@ def test_logging_goes_to_a_private_rotating_file(tmp_path: Path, logging_restore
     assert "+00:00" in text.splitlines()[0]  # UTC timestamps
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_unusable_log_folder_does_not_stop_the_app(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    logging_restored: None,
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log folder should be")
+    monkeypatch.setenv("FIELDCASE_LOG_DIR", str(blocker / "logs"))
+    path = setup_logging()
+    assert path == blocker / "logs" / "fieldcase.log"
+    assert "carrying on without a log file" in capsys.readouterr().err
+    logging.getLogger("fieldcase.test").warning("still fine")  # no crash, no traceback
+    assert not [h for h in logging.getLogger().handlers if getattr(h, "_fieldcase_log", None)]

@@ -76,6 +76,10 @@ def test_open_decrypted_reads_whole_and_works_with_buffered_copy(
     with vault.open_decrypted(path, file_id=file_id, key=key) as stream:
         assert stream.readable()
         assert stream.read() == plain
+    with vault.open_decrypted(path, file_id=file_id, key=key) as stream:
+        assert stream.read(10) == plain[:10]
+        assert stream.read() == plain[10:]
+        assert stream.read() == b""
     stream = vault.open_decrypted(path, file_id=file_id, key=key)
     digest = hashlib.sha256()
     with io.BufferedReader(stream, buffer_size=64 * 1024) as buffered:  # type: ignore[arg-type]
