@@ -6,6 +6,8 @@ below. See docs/encryption.md for the formats and what a stolen laptop reveals.
 
 from __future__ import annotations
 
+import logging
+
 from app.vault.documents import (
     decrypt_chunks,
     decrypt_file,
@@ -44,6 +46,10 @@ from app.vault.keys import (
     seconds_until_next_attempt,
     unlock,
 )
+
+# The vault's log records go wherever app.logs sends them, and never to stderr by Python's
+# last-resort handler when logging is not set up (a person sees only the plain messages).
+logging.getLogger("fieldcase.vault").addHandler(logging.NullHandler())
 
 __all__ = [
     "KEY_FILE",

@@ -122,7 +122,7 @@ def _tuned_cost(target_seconds: float = TARGET_SECONDS) -> tuple[int, int, int]:
 
 @functools.cache
 def _warn_fast_once() -> None:
-    log.warning("%s=1: using the test-only KDF floor, not tuned parameters", FAST_KDF_ENV)
+    log.info("%s=1: using the test-only KDF floor, not tuned parameters", FAST_KDF_ENV)
 
 
 def tuned_kdf_params() -> KdfParams:

@@ -594,3 +594,28 @@ def test_a_password_change_racing_a_recovery_wrap_loses_neither(
     assert not errors
     assert vault.unlock(folder, passwords[-1]) == key
     assert vault.recover(folder, RECOVERY, "after the race") == key
+
+
+def test_the_vault_prints_nothing_when_logging_is_not_set_up(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "key.json").write_text("{damaged")
+    script = (
+        "import sys\n"
+        "from app import vault\n"
+        "try:\n"
+        f"    vault.unlock({str(tmp_path)!r}, 'whatever password')\n"
+        "except vault.KeyFileDamaged:\n"
+        "    sys.exit(0)\n"
+        "sys.exit(1)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
