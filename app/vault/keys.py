@@ -349,7 +349,11 @@ def _read_attempts(profile_dir: Path) -> tuple[int, float]:
     path = _attempts_path(profile_dir)
     try:
         raw = path.read_bytes()
+        mtime = path.stat().st_mtime
     except FileNotFoundError:
+        return 0, 0.0
+    except OSError as err:
+        log.warning("could not read the unlock attempt counter: %s", err.strerror)
         return 0, 0.0
     try:
         doc = json.loads(raw)
@@ -362,7 +366,7 @@ def _read_attempts(profile_dir: Path) -> tuple[int, float]:
     except (ValueError, TypeError, KeyError):
         # A damaged counter is treated as just past the free attempts, never as a clean slate.
         log.warning("unlock attempt counter was unreadable; treating it as %d", FREE_ATTEMPTS)
-        return FREE_ATTEMPTS, path.stat().st_mtime
+        return FREE_ATTEMPTS, mtime
 
 
 def _write_attempts(profile_dir: Path, failures: int, last_failure: float) -> None:
