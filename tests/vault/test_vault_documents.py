@@ -302,3 +302,30 @@ def test_a_50_mb_stream_is_encrypted_and_decrypted_in_bounded_memory(tmp_path: P
     assert digest.digest() == expected.digest()
     assert encrypt_peak < 8 * MiB, f"encrypt peak {encrypt_peak / MiB:.1f} MiB"
     assert decrypt_peak < 8 * MiB, f"decrypt peak {decrypt_peak / MiB:.1f} MiB"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_single_change_anywhere_is_caught(
+    data: st.DataObject, doc: tuple[Path, uuid.UUID, bytes, bytes]
+) -> None:
+    path, file_id, key, _ = doc
+    blob = path.read_bytes()
+    action = data.draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
+    at = data.draw(st.integers(min_value=0, max_value=len(blob) - 1))
+    if action == "flip":
+        bit = data.draw(st.integers(min_value=0, max_value=7))
+        changed = blob[:at] + bytes([blob[at] ^ (1 << bit)]) + blob[at + 1 :]
+    elif action == "cut":
+        changed = blob[:at]
+    elif action == "insert":
+        changed = blob[:at] + data.draw(st.binary(min_size=1, max_size=64)) + blob[at:]
+    else:
+        n = data.draw(st.integers(min_value=1, max_value=64))
+        changed = blob[:at] + blob[at + n :]
+    damaged = path.with_name("changed.enc")
+    damaged.write_bytes(changed)
+    with pytest.raises(vault.DocumentDamaged):
+        read_all(damaged, file_id, key)
