@@ -43,12 +43,26 @@ def atomic_writer(dst: Path, *, mode: int = 0o600, exclusive: bool = False) -> I
         if exclusive:
             _publish_exclusive(tmp, dst)
         else:
-            os.replace(tmp, dst)
+            _replace(tmp, dst)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
     fsync_dir(dst.parent)
+
+
+def _replace(tmp: Path, dst: Path) -> None:
+    """os.replace, retried briefly on Windows, where a reader holding ``dst`` open for a moment
+    (another Fieldcase process, an antivirus scan) makes the rename fail with access denied."""
+    attempts = 20 if sys.platform == "win32" else 1
+    for attempt in range(attempts):
+        try:
+            os.replace(tmp, dst)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _publish_exclusive(tmp: Path, dst: Path) -> None:
