@@ -1,0 +1,179 @@
+"""The real thing: build the PyInstaller bundle and the .deb once per session, then run the
+built app (CLI and window) and the unpacked package, as a laptop would."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app import __version__
+from tests.installer.conftest import ROOT, Ran, clean_env, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+PASSWORD = "correct horse battery"
+PERSON = "Ophelia Packagetest"
+
+
+@dataclass(frozen=True)
+class Built:
+    bundle: Path
+    deb: Path
+    root: Path  # scratch space for this session's runs
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """``python -m installer.build`` into a temporary folder (fast .deb compression)."""
+    if sys.platform != "linux":
+        pytest.skip("the .deb is built on Linux")
+    base = tmp_path_factory.mktemp("packaging")
+    env = {**os.environ, "FIELDCASE_FAST_PACKAGE": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "installer.build",
+            "--dist",
+            str(base / "dist"),
+            "--work",
+            str(base / "work"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=800,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    debs = sorted((base / "dist").glob("fieldcase_*.deb"))
+    assert len(debs) == 1, done.stdout
+    yield Built(base / "dist" / "fieldcase", debs[0], base)
+
+
+def bundled(built: Built, home: Path, *args: str, **extra: str) -> Ran:
+    return run([str(built.bundle / "fieldcase"), *args], clean_env(home, extra), cwd=home)
+
+
+def test_the_bundle_holds_what_the_app_needs_and_not_what_it_does_not(built: Built) -> None:
+    inside = built.bundle / "_internal"
+    plugins = inside / "PySide6" / "Qt" / "plugins"
+    names = {p.relative_to(plugins).as_posix() for p in plugins.rglob("*.so")}
+    for needed in (
+        "platforms/libqoffscreen.so",
+        "platforms/libqxcb.so",
+        "imageformats/libqsvg.so",
+        "iconengines/libqsvgicon.so",
+    ):
+        assert needed in names
+    assert not any(n.startswith(("platforms/libqeglfs", "imageformats/libqpdf")) for n in names)
+    libraries = {p.name for p in inside.rglob("*.so*")}
+    for unused in ("Qml", "Quick", "WebEngine", "3D", "Multimedia", "Pdf", "Network"):
+        assert not any(name.startswith(f"libQt6{unused}") for name in libraries), unused
+    assert any(name.startswith("_sqlite3") for name in os.listdir(inside / "sqlcipher3"))
+    migrations = inside / "app" / "store" / "migrations"
+    assert (migrations / "env.py").is_file() and (migrations / "script.py.mako").is_file()
+    assert list((migrations / "versions").glob("*.py"))
+    assert list((inside / "resources" / "styles").glob("*.qss"))
+    assert list((inside / "PySide6" / "Qt" / "translations").glob("qtbase_*.qm"))
+
+
+def test_the_built_cli_makes_and_shows_a_case_and_doctor_checks_it(
+    built: Built, tmp_path: Path
+) -> None:
+    version = bundled(built, tmp_path, "--version")
+    assert version.code == 0 and version.out.strip() == f"Fieldcase {__version__}"
+
+    env = {"FIELDCASE_PASSWORD": PASSWORD}
+    made = bundled(built, tmp_path, "init", "--user", "pkgtester", **env)
+    assert made.code == 0, made.out + made.err
+    new = bundled(
+        built, tmp_path, "case", "new", "--type", "housing_repair", "--person", PERSON, **env
+    )
+    assert new.code == 0, new.out + new.err
+    ref = re.search(r"FC-\d{4}-[A-Z0-9-]+", new.out)
+    assert ref, new.out
+    shown = bundled(built, tmp_path, "case", "show", ref.group(0), **env)
+    assert shown.code == 0, shown.err
+    assert PERSON in shown.out and ref.group(0) in shown.out
+    assert not (tmp_path / "profile" / "fieldcase.db").read_bytes().startswith(b"SQLite format 3")
+
+    site = tmp_path / "site.toml"
+    site.write_text("max_auto_lock_minutes = 5\n", encoding="utf-8")
+    doctor = bundled(built, tmp_path, "doctor", "--json", FIELDCASE_SITE_CONFIG=str(site), **env)
+    assert doctor.check("site_config")["facts"]["max_auto_lock_minutes"] == 5
+    assert doctor.check("profile")["status"] == "OK"
+    assert doctor.check("integrity")["status"] == "OK"  # SQLCipher and migrations work inside
+    assert doctor.check("outbox")["facts"]["waiting"] >= 1
+    assert PERSON not in doctor.out and ref.group(0) not in doctor.out
+
+
+def test_the_built_app_renders_its_unlock_window_offscreen(built: Built, tmp_path: Path) -> None:
+    made = bundled(built, tmp_path, "init", "--user", "pkgtester", FIELDCASE_PASSWORD=PASSWORD)
+    assert made.code == 0, made.err
+    png = tmp_path / "unlock.png"
+    shot = bundled(built, tmp_path, FIELDCASE_SMOKE_UNLOCK_PNG=str(png))
+    assert shot.code == 0, shot.out + shot.err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    assert image.width() >= 400 and image.height() >= 300
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)
+    }
+    assert len(colours) > 20  # text, a field and buttons drawn, not a blank window
+
+
+def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
+    built: Built, tmp_path: Path
+) -> None:
+    info = subprocess.run(
+        ["dpkg-deb", "--field", str(built.deb), "Package", "Version", "Architecture"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Package: fieldcase" in info and f"Version: {__version__}" in info
+    conffiles = subprocess.run(
+        ["dpkg-deb", "--ctrl-tarfile", str(built.deb)], capture_output=True, check=True
+    ).stdout
+    assert b"./conffiles" in conffiles and b"./postinst" in conffiles and b"./prerm" in conffiles
+    listing = subprocess.run(
+        ["dpkg-deb", "--contents", str(built.deb)], capture_output=True, text=True, check=True
+    ).stdout
+    for path in (
+        "./opt/fieldcase/fieldcase",
+        "./usr/bin/fieldcase",
+        "./usr/share/applications/fieldcase.desktop",
+        "./usr/share/icons/hicolor/scalable/apps/fieldcase.svg",
+        "./etc/fieldcase/site.toml",
+    ):
+        assert re.search(rf"root/root .* {re.escape(path)}$", listing, re.MULTILINE), path
+
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "-x", str(built.deb), str(root)], check=True)
+    launcher = (root / "usr" / "bin" / "fieldcase").read_text()
+    assert 'exec /opt/fieldcase/fieldcase "$@"' in launcher
+    assert os.access(root / "usr" / "bin" / "fieldcase", os.X_OK)
+
+    binary = root / "opt" / "fieldcase" / "fieldcase"
+    env = clean_env(tmp_path, {"FIELDCASE_SITE_CONFIG": str(root / "etc/fieldcase/site.toml")})
+    version = run([str(binary), "--version"], env, cwd=tmp_path)
+    assert version.code == 0 and version.out.strip() == f"Fieldcase {__version__}"
+    doctor = run([str(binary), "doctor", "--json"], env, cwd=tmp_path)
+    site = doctor.check("site_config")
+    assert site["status"] == "OK"  # the shipped template is valid, and sets nothing yet
+    assert site["facts"]["source"] == str(root / "etc/fieldcase/site.toml")
+    assert site["facts"]["server_url"] is None
+    assert doctor.check("profile")["status"] == "Problem"  # no profile yet: explained
+    assert "fieldcase init" in doctor.check("profile")["action"]
