@@ -54,8 +54,8 @@ class Backend(Protocol):
         """keep: "mine" or "theirs"; anything else writes ``value``."""
         ...
 
-    def counts(self) -> tuple[int, int]:
-        """(changes waiting to send, clashes waiting)"""
+    def counts(self) -> tuple[Any, ...]:
+        """(changes waiting to send, clashes waiting, last successful sync or None)"""
         ...
 
     def drafts(self) -> dict[str, str]: ...

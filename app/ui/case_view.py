@@ -18,13 +18,11 @@ from app.ui.qt import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QKeySequence,
     QLabel,
     QLineEdit,
     QPixmap,
     QPlainTextEdit,
     QScrollArea,
-    QShortcut,
     Qt,
     QTabWidget,
     QVBoxLayout,
@@ -32,18 +30,11 @@ from app.ui.qt import (
 )
 from app.ui.rows import CaseDetail, NoteRow
 from app.ui.session import Session
-from app.ui.tables import selected_row, table
-from app.ui.widgets import WarningBanner, button, label, named
+from app.ui.tables import column_chars, selected_row, table
+from app.ui.widgets import NoteEdit, WarningBanner, button, label, named
 from sync.records import CASE_STATUSES, PRIORITIES
 
 TABS = ("summary", "notes", "visits", "documents", "history")
-
-
-def _save_shortcuts(widget: QWidget, slot: Any) -> None:
-    for keys in ("Ctrl+Return", "Ctrl+Enter"):
-        shortcut = QShortcut(QKeySequence(keys), widget)
-        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
-        shortcut.activated.connect(slot)
 
 
 class CaseView(QWidget):
@@ -101,8 +92,7 @@ class CaseView(QWidget):
         self.review = named(QDateEdit(), "Next review date")
         self.review.setCalendarPopup(True)
         self.review.setDisplayFormat("d MMM yyyy")
-        self.summary = named(QPlainTextEdit(), "Summary")
-        self.summary.setTabChangesFocus(True)
+        self.summary = NoteEdit("Summary")
         self.summary.setMinimumHeight(120)
         self.summary_error = label("", role="error")
         self.summary_error.hide()
@@ -117,7 +107,7 @@ class CaseView(QWidget):
         form.addRow(self.save_summary)
         self.summary.textChanged.connect(self._summary_typed)
         self.review.dateChanged.connect(self._review_changed)
-        _save_shortcuts(self.summary, self._save_summary)
+        self.summary.submitted.connect(self._save_summary)
         return scroll
 
     def _notes_tab(self) -> QWidget:
@@ -125,16 +115,16 @@ class CaseView(QWidget):
         box = QVBoxLayout(page)
         self.notes = NoteModel(self)
         self.notes_view = table(self.notes, "Notes, newest first")
-        self.notes_view.setColumnWidth(NoteModel.COL_WHEN, 180)
-        self.notes_view.setColumnWidth(NoteModel.COL_AUTHOR, 110)
-        self.notes_view.setColumnWidth(NoteModel.COL_TEXT, 520)
+        column_chars(
+            self.notes_view,
+            {NoteModel.COL_WHEN: 18, NoteModel.COL_AUTHOR: 12, NoteModel.COL_TEXT: 60},
+        )
         box.addWidget(self.notes_view, 1)
         self.correcting = label("", role="hint")
         self.correcting.hide()
         box.addWidget(self.correcting)
-        self.note_box = named(QPlainTextEdit(), "New note")
+        self.note_box = NoteEdit("New note")
         self.note_box.setPlaceholderText("Add a note (Ctrl+Enter to save)")
-        self.note_box.setTabChangesFocus(True)
         self.note_box.setMaximumHeight(130)
         box.addWidget(self.note_box)
         row = QHBoxLayout()
@@ -147,7 +137,7 @@ class CaseView(QWidget):
         self.save_note.clicked.connect(self._save_note)
         self.correct_button.clicked.connect(self._start_correction)
         self.note_box.textChanged.connect(self._note_typed)
-        _save_shortcuts(self.note_box, self._save_note)
+        self.note_box.submitted.connect(self._save_note)
         return page
 
     def _visits_tab(self) -> QWidget:
@@ -157,8 +147,10 @@ class CaseView(QWidget):
         self.visits_view = table(self.visits, "Visits and tasks")
         for col in (VisitModel.COL_PERSON, VisitModel.COL_WARN, VisitModel.COL_REF):
             self.visits_view.hideColumn(col)
-        self.visits_view.setColumnWidth(VisitModel.COL_WHEN, 190)
-        self.visits_view.setColumnWidth(VisitModel.COL_PLACE, 260)
+        column_chars(
+            self.visits_view,
+            {VisitModel.COL_WHEN: 18, VisitModel.COL_STATE: 10, VisitModel.COL_PLACE: 26},
+        )
         box.addWidget(self.visits_view, 1)
         form = QFormLayout()
         self.visit_title = named(QLineEdit(), "What the visit is for")
@@ -193,7 +185,15 @@ class CaseView(QWidget):
         )
         self.documents = DocumentModel(self)
         self.documents_view = table(self.documents, "Documents")
-        self.documents_view.setColumnWidth(DocumentModel.COL_NAME, 260)
+        column_chars(
+            self.documents_view,
+            {
+                DocumentModel.COL_NAME: 28,
+                DocumentModel.COL_SIZE: 9,
+                DocumentModel.COL_BY: 12,
+                DocumentModel.COL_WHEN: 18,
+            },
+        )
         box.addWidget(self.documents_view, 1)
         row = QHBoxLayout()
         self.add_document_button = button("Add a photo or scan")
@@ -214,7 +214,10 @@ class CaseView(QWidget):
         box = QVBoxLayout(page)
         self.history = HistoryModel(self)
         self.history_view = table(self.history, "History of this case")
-        self.history_view.setColumnWidth(HistoryModel.COL_WHEN, 180)
+        column_chars(
+            self.history_view,
+            {HistoryModel.COL_WHEN: 18, HistoryModel.COL_WHO: 12, HistoryModel.COL_WHAT: 18},
+        )
         box.addWidget(self.history_view, 1)
         return page
 

@@ -18,7 +18,7 @@ from app.ui.qt import (
 )
 from app.ui.rows import CaseFilter, CaseRow
 from app.ui.session import Session
-from app.ui.tables import selected_row, table
+from app.ui.tables import column_chars, selected_row, table
 from app.ui.widgets import button, label, named
 from sync.records import CASE_STATUSES, PRIORITIES
 
@@ -87,16 +87,18 @@ class CasesScreen(QWidget):
         self.view.horizontalHeader().setSortIndicator(
             CaseListModel.COL_REF, Qt.SortOrder.AscendingOrder
         )
-        for col, width in (
-            (CaseListModel.COL_WARN, 100),
-            (CaseListModel.COL_REF, 150),
-            (CaseListModel.COL_PERSON, 180),
-            (CaseListModel.COL_TYPE, 180),
-            (CaseListModel.COL_STATUS, 110),
-            (CaseListModel.COL_PRIORITY, 90),
-            (CaseListModel.COL_NEXT_VISIT, 180),
-        ):
-            self.view.setColumnWidth(col, width)
+        column_chars(
+            self.view,
+            {
+                CaseListModel.COL_WARN: 12,
+                CaseListModel.COL_REF: 14,
+                CaseListModel.COL_PERSON: 17,
+                CaseListModel.COL_TYPE: 18,
+                CaseListModel.COL_STATUS: 11,
+                CaseListModel.COL_PRIORITY: 8,
+                CaseListModel.COL_NEXT_VISIT: 17,
+            },
+        )
         box.addWidget(self.view, 1)
         self.open_button = button("Open case")
         row = QHBoxLayout()

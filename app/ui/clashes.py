@@ -8,7 +8,7 @@ from app.ui.models import ClashModel, field_label, show_value
 from app.ui.qt import QFrame, QGridLayout, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 from app.ui.rows import ClashRow
 from app.ui.session import Session
-from app.ui.tables import select_first, selected_row, table
+from app.ui.tables import column_chars, select_first, selected_row, table
 from app.ui.widgets import button, label, named
 
 
@@ -23,10 +23,15 @@ class ClashesScreen(QWidget):
         self.intro = label("")
         box.addWidget(self.intro)
         self.view = table(self.model, "Clashes waiting for your decision")
-        self.view.setColumnWidth(ClashModel.COL_CASE, 150)
-        self.view.setColumnWidth(ClashModel.COL_FIELD, 150)
-        self.view.setColumnWidth(ClashModel.COL_MINE, 260)
-        self.view.setColumnWidth(ClashModel.COL_THEIRS, 260)
+        column_chars(
+            self.view,
+            {
+                ClashModel.COL_CASE: 14,
+                ClashModel.COL_FIELD: 14,
+                ClashModel.COL_MINE: 28,
+                ClashModel.COL_THEIRS: 28,
+            },
+        )
         self.view.setMaximumHeight(260)
         box.addWidget(self.view)
 
@@ -99,7 +104,8 @@ class ClashesScreen(QWidget):
             f"{clash.theirs_by} changed the {what} of {clash.ref} while you were offline. "
             "Choose which to keep."
         )
-        self.mine_title.setText(f"Your version ({clash.mine_by}, {words.when(clash.mine_at)})")
+        mine_when = words.when(clash.mine_at) if clash.mine_at else "on this laptop"
+        self.mine_title.setText(f"Your version ({clash.mine_by}, {mine_when})")
         self.theirs_title.setText(
             f"Their version ({clash.theirs_by}, {words.when(clash.theirs_at)})"
         )

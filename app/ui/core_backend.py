@@ -357,8 +357,13 @@ class CoreBackend:
             sync_actions.resolve_clash(self.profile, str(conflict_id), value=str(value))
 
     # ------------------------------------------------------------------ counts, drafts
-    def counts(self) -> tuple[int, int]:
-        return self.core.pending_count(), len(sync_actions.clashes(self.profile))
+    def counts(self) -> tuple[int, int, datetime | None]:
+        """(changes waiting to send, clashes waiting, last successful sync)"""
+        return (
+            self.core.pending_count(),
+            len(sync_actions.clashes(self.profile)),
+            self.adapter.last_sync(),
+        )
 
     def last_sync(self) -> datetime | None:
         return self.adapter.last_sync()
@@ -415,10 +420,18 @@ class CoreBackend:
 class CoreGate:
     """Opens the profile in ``profile_dir``: unlock, enrol (first run) or recovery."""
 
-    def __init__(self, profile_dir: Path, site: Any = None, client_options: Any = None) -> None:
+    def __init__(
+        self,
+        profile_dir: Path,
+        site: Any = None,
+        client_options: Any = None,
+        server_url: str = "",
+    ) -> None:
         self.profile_dir = Path(profile_dir)
         self.site = site
         self.client_options = client_options
+        #: when set, sync goes here whatever the enrolment said (the demo's service moves port)
+        self.server_url = server_url
 
     def has_profile(self) -> bool:
         return vault.has_key_file(self.profile_dir)
@@ -427,7 +440,7 @@ class CoreGate:
         credential = SyncAdapter(profile).credential()
         return CoreBackend(
             profile,
-            server_url=credential.server_url if credential else "",
+            server_url=self.server_url or (credential.server_url if credential else ""),
             site=self.site,
             client_options=self.client_options,
         )

@@ -318,8 +318,8 @@ class CaseListModel(RowTableModel[CaseRow]):
 class VisitModel(RowTableModel[VisitRow]):
     """Visits and tasks (My day, and a case's Visits tab). Overdue says so in words."""
 
-    COL_WHEN, COL_STATE, COL_PERSON, COL_PLACE, COL_WHAT, COL_WARN, COL_REF = range(7)
-    HEADERS = ("When", "Due", "Person", "Place", "What", "Warnings", "Reference")
+    COL_WHEN, COL_STATE, COL_PERSON, COL_PLACE, COL_WHAT, COL_REF, COL_WARN = range(7)
+    HEADERS = ("When", "Due", "Person", "Place", "What", "Reference", "Warnings")
 
     def __init__(self, now: Callable[[], datetime], parent: Any = None) -> None:
         super().__init__(parent)
@@ -377,7 +377,7 @@ class NoteModel(RowTableModel[NoteRow]):
     """A case's notes as a timeline, newest first. A correction says what it corrects."""
 
     COL_WHEN, COL_AUTHOR, COL_TEXT, COL_SENT = range(4)
-    HEADERS = ("Written", "By", "Note", "Sent to the central record")
+    HEADERS = ("Written", "By", "Note", "Sent")
 
     def display(self, row: NoteRow, col: int) -> str:
         if col == self.COL_WHEN:
@@ -400,7 +400,7 @@ class NoteModel(RowTableModel[NoteRow]):
 
 class DocumentModel(RowTableModel[DocumentRow]):
     COL_NAME, COL_SIZE, COL_BY, COL_WHEN, COL_SENT = range(5)
-    HEADERS = ("Document", "Size", "Added by", "Added", "Sent to the central record")
+    HEADERS = ("Document", "Size", "Added by", "Added", "Sent")
 
     def display(self, row: DocumentRow, col: int) -> str:
         if col == self.COL_NAME:

@@ -10,17 +10,13 @@ from app.ui.models import VisitModel, is_overdue
 from app.ui.qt import (
     QFrame,
     QHBoxLayout,
-    QKeySequence,
-    QPlainTextEdit,
-    QShortcut,
-    Qt,
     QVBoxLayout,
     QWidget,
 )
 from app.ui.rows import VisitRow
 from app.ui.session import Session
-from app.ui.tables import select_first, selected_row, table
-from app.ui.widgets import button, label, named
+from app.ui.tables import column_chars, select_first, selected_row, table
+from app.ui.widgets import NoteEdit, button, label
 
 
 class MyDayScreen(QWidget):
@@ -40,12 +36,17 @@ class MyDayScreen(QWidget):
             "Today's and overdue visits",
             "Each row: when, due or overdue, person, place, what, warnings, case reference",
         )
-        self.view.setColumnWidth(VisitModel.COL_WHEN, 190)
-        self.view.setColumnWidth(VisitModel.COL_STATE, 100)
-        self.view.setColumnWidth(VisitModel.COL_PERSON, 170)
-        self.view.setColumnWidth(VisitModel.COL_PLACE, 230)
-        self.view.setColumnWidth(VisitModel.COL_WHAT, 200)
-        self.view.setColumnWidth(VisitModel.COL_WARN, 220)
+        column_chars(
+            self.view,
+            {
+                VisitModel.COL_WHEN: 18,
+                VisitModel.COL_STATE: 9,
+                VisitModel.COL_PERSON: 16,
+                VisitModel.COL_PLACE: 20,
+                VisitModel.COL_WHAT: 16,
+                VisitModel.COL_REF: 14,
+            },
+        )
         box.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.open_button = button("Open case")
@@ -60,9 +61,8 @@ class MyDayScreen(QWidget):
         panel.setContentsMargins(0, 8, 0, 0)
         self.done_title = label("", role="h2")
         panel.addWidget(self.done_title)
-        self.done_note = named(QPlainTextEdit(), "Visit note")
+        self.done_note = NoteEdit("Visit note")
         self.done_note.setPlaceholderText("What happened on this visit? (Ctrl+Enter to save)")
-        self.done_note.setTabChangesFocus(True)
         self.done_note.setMaximumHeight(160)
         panel.addWidget(self.done_note)
         done_row = QHBoxLayout()
@@ -82,12 +82,7 @@ class MyDayScreen(QWidget):
         self.save_done.clicked.connect(self._finish_done)
         self.cancel_done.clicked.connect(self._cancel_done)
         self.done_note.textChanged.connect(self._note_typed)
-        save = QShortcut(QKeySequence("Ctrl+Return"), self.done_note)
-        save.setContext(Qt.ShortcutContext.WidgetShortcut)
-        save.activated.connect(self._finish_done)
-        save2 = QShortcut(QKeySequence("Ctrl+Enter"), self.done_note)
-        save2.setContext(Qt.ShortcutContext.WidgetShortcut)
-        save2.activated.connect(self._finish_done)
+        self.done_note.submitted.connect(self._finish_done)
 
     # -- loading
     def reload(self) -> None:

@@ -13,6 +13,7 @@ from app.ui.qt import (
     QLineEdit,
     QScrollArea,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -64,7 +65,7 @@ class SettingsScreen(QScrollArea):
         form.addRow(self.high_contrast)
         box.addLayout(form)
         self.save = button("Save settings", primary=True)
-        box.addWidget(self.save)
+        box.addWidget(self.save, 0, Qt.AlignmentFlag.AlignLeft)
         box.addStretch(1)
         self.save.clicked.connect(self._save)
 

@@ -28,6 +28,7 @@ from app.ui.qt import (
 )
 from app.ui.widgets import button, label, plain_message, restyle
 from app.ui.work import Work
+from sync import errors as sync_errors
 
 log = logging.getLogger("fieldcase.ui.sync")
 
@@ -91,7 +92,8 @@ class SyncController(QObject):
     """Runs syncs and keeps :class:`SyncState` true.
 
     ``sync_op(cancel, progress)`` runs on the network worker and returns a report with
-    ``summary()``; ``counts_op()`` runs on the DB worker and returns (pending, clashes).
+    ``summary()``; ``counts_op()`` runs on the DB worker and returns (pending, clashes) or
+    (pending, clashes, last successful sync).
     """
 
     changed = Signal(object)  # SyncState
@@ -103,7 +105,7 @@ class SyncController(QObject):
         work: Work,
         clock: Clock,
         sync_op: SyncOp | None,
-        counts_op: Callable[[], tuple[int, int]] | None,
+        counts_op: Callable[[], tuple[Any, ...]] | None,
         interval_minutes: float = 15,
         parent: QObject | None = None,
     ) -> None:
@@ -137,9 +139,13 @@ class SyncController(QObject):
             return
         self.work.run_db(self, self.counts_op, self._got_counts, lambda err: None)
 
-    def _got_counts(self, counts: tuple[int, int]) -> None:
-        pending, clashes = counts
-        self._set(pending=pending, clashes=clashes)
+    def _got_counts(self, counts: tuple[Any, ...]) -> None:
+        pending, clashes = counts[0], counts[1]
+        last = counts[2] if len(counts) > 2 else None
+        if last is not None and (self.state.last_ok_at is None or last > self.state.last_ok_at):
+            self._set(pending=pending, clashes=clashes, last_ok_at=last, ever_synced=True)
+        else:
+            self._set(pending=pending, clashes=clashes)
 
     # -- running
     @property
@@ -189,8 +195,9 @@ class SyncController(QObject):
 
     def _failed(self, err: BaseException) -> None:
         self._job = None
-        name = type(err).__name__
-        if name == "Cancelled":
+        cause = getattr(err, "cause", err)  # the core wraps the engine's error
+        name = type(cause).__name__
+        if isinstance(cause, sync_errors.Cancelled):
             self._set(running=False)
             self.refresh_counts()
             self.finished.emit(err)
@@ -198,11 +205,8 @@ class SyncController(QObject):
             return
         message, _details = plain_message(err)
         log.info("sync did not finish: %s", name)
-        self._set(
-            running=False,
-            offline=name == "NetworkError",
-            problem="" if name == "NetworkError" else message,
-        )
+        offline = isinstance(cause, sync_errors.NetworkError)
+        self._set(running=False, offline=offline, problem="" if offline else message)
         self.refresh_counts()
         self.finished.emit(err)
         self.synced.emit()

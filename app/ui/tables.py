@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.ui.models import ROW_ROLE
-from app.ui.qt import QAbstractItemView, QHeaderView, Qt, QTableView
+from app.ui.qt import QAbstractItemView, QEvent, QFontMetrics, QHeaderView, QObject, Qt, QTableView
 
 
 def table(model: Any, name: str, description: str = "") -> QTableView:
@@ -30,6 +30,33 @@ def table(model: Any, name: str, description: str = "") -> QTableView:
     view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     return view
+
+
+class _ColumnSizer(QObject):
+    """Keeps column widths in characters, so they grow with the text size (up to 200%)."""
+
+    def __init__(self, view: QTableView, chars: dict[int, int]) -> None:
+        super().__init__(view)
+        self.view = view
+        self.chars = chars
+        view.installEventFilter(self)
+        self.apply()
+
+    def apply(self) -> None:
+        metrics = QFontMetrics(self.view.font())
+        unit = max(metrics.averageCharWidth(), metrics.horizontalAdvance("n"))
+        for col, n in self.chars.items():
+            self.view.setColumnWidth(col, n * unit + 16)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.apply()
+        return False
+
+
+def column_chars(view: QTableView, chars: dict[int, int]) -> None:
+    """Set column widths as a number of characters of the view's font."""
+    _ColumnSizer(view, chars)
 
 
 def selected_row(view: QTableView) -> Any:

@@ -22,8 +22,10 @@ from app.ui.qt import (
     QPlainTextEdit,
     QPushButton,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from sync.errors import SyncError
 
@@ -80,6 +82,26 @@ def plain_message(err: BaseException) -> tuple[str, str]:
         return err.message, err.detail or type(err).__name__
     details = "".join(traceback.format_exception_only(type(err), err)).strip()
     return GENERIC_FAILURE, details
+
+
+class NoteEdit(QPlainTextEdit):
+    """A text box where Ctrl+Enter saves (``submitted``) and Tab moves on."""
+
+    submitted = Signal()
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.setAccessibleName(name)
+        self.setTabChangesFocus(True)
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+            event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            event.accept()
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class MessageBar(QFrame):
@@ -178,6 +200,11 @@ class FocusRing(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._target: QWidget | None = None
+        # layouts move controls without moving them relative to their parent (a text-size
+        # change, a page switch): look again a few times a second while showing
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self._follow)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._focus_changed)
@@ -207,7 +234,13 @@ class FocusRing(QWidget):
 
     def _follow(self) -> None:
         target = self._target
-        if target is None or not target.isVisible():
+        try:
+            visible = target is not None and target.isVisible()
+        except RuntimeError:  # the control was deleted
+            visible = False
+        if target is None or not visible:
+            self._target = None
+            self._timer.stop()
             self.hide()
             return
         parent = self.parentWidget()
@@ -218,8 +251,11 @@ class FocusRing(QWidget):
         self.setGeometry(
             top_left.x() - w, top_left.y() - w, target.width() + 2 * w, target.height() + 2 * w
         )
-        self.show()
+        if not self.isVisible():
+            self.show()
         self.raise_()
+        if not self._timer.isActive():
+            self._timer.start()
 
     def paintEvent(self, _event: Any) -> None:
         painter = QPainter(self)

@@ -4,7 +4,7 @@ Settings, with the sync line always at the bottom. Locks itself after the idle t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -169,15 +169,18 @@ class MainArea(QWidget):
         self.nav.setModel(self.nav_model)
         self.nav.setAccessibleName("Main sections")
         self.nav.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.nav.setFixedWidth(max(190, 190 * window.prefs.text_size // 100))
+        self.fit_nav(window.prefs.text_size)
         self.nav.setCurrentIndex(self.nav_model.index(0, 0))
         body.addWidget(self.nav)
         self.pages = QStackedWidget()
         self.my_day = MyDayScreen(session)
         self.cases = CasesScreen(session, window.new_case)
         self.clashes = ClashesScreen(session)
+        shown = window.prefs
+        if not shown.server_url:
+            shown = replace(shown, server_url=getattr(backend, "server_url", ""))
         self.settings = SettingsScreen(
-            window.prefs,
+            shown,
             server_locked=window.policy.server_locked,
             max_auto_lock=window.policy.max_auto_lock_minutes,
             apply=window.apply_prefs,
@@ -189,6 +192,9 @@ class MainArea(QWidget):
         outer.addLayout(body, 1)
         self._list_page = PAGE_CASES
         self.nav.selectionModel().currentChanged.connect(self._nav_changed)
+
+    def fit_nav(self, text_size: int) -> None:
+        self.nav.setFixedWidth(max(190, 200 * text_size // 100))
 
     # -- navigation
     def _nav_changed(self, current: Any, _previous: Any) -> None:
@@ -288,7 +294,12 @@ class FieldcaseWindow(QMainWindow):
         for screen in (self.enrol_screen, self.unlock_screen, self.recovery_screen):
             screen.set_demo_login(demo_login)
             self.stack.addWidget(screen)
-        self.setCentralWidget(self.stack)
+        central = QWidget()
+        central_box = QVBoxLayout(central)
+        central_box.setContentsMargins(0, 0, 0, 0)
+        central_box.setSpacing(0)
+        central_box.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
 
         self.sync_holder = QFrame()
         self.sync_holder.setObjectName("SyncLine")
@@ -298,8 +309,7 @@ class FieldcaseWindow(QMainWindow):
         self.locked_line.setContentsMargins(12, 6, 12, 6)
         holder_box.addWidget(self.locked_line)
         self.sync_line: SyncLine | None = None
-        self.statusBar().addPermanentWidget(self.sync_holder, 1)
-        self.statusBar().setSizeGripEnabled(False)
+        central_box.addWidget(self.sync_holder)
 
         self.idle = IdleWatcher(self.clock, self)
         self.idle.idle.connect(self.lock)
@@ -509,6 +519,8 @@ class FieldcaseWindow(QMainWindow):
             if setter is not None and prefs.server_url:
                 setter(prefs.server_url)
             self.idle.arm(prefs.auto_lock_minutes)
+        if self.main is not None:
+            self.main.fit_nav(prefs.text_size)
         self.show_message("Settings saved.")
 
     def show_error(self, err: BaseException) -> None:

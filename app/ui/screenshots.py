@@ -1,0 +1,175 @@
+"""``python -m app.ui.screenshots docs/screenshots``: PNGs of each main screen, offscreen,
+with the demo council's data (a real service on 127.0.0.1, two real laptop profiles).
+
+Laptop A (ben.carter) is the one shown: it has a note waiting to send and a clash with
+laptop B (amira.khan, his manager), who changed the same summary first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from app import demo
+from app.core import CaseSort, Casework, sync_actions
+from app.store.profile import Profile
+
+OTHER_USER = "amira.khan"
+
+
+def _pump(app: object, until: Callable[[], bool], timeout: float = 30.0) -> None:
+    from app.ui.qt import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not until():
+        QApplication.processEvents()
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not settle")
+        time.sleep(0.01)
+
+
+def _make_clash(a_dir: Path, b_dir: Path, url: str) -> None:
+    with (
+        Profile.open(a_dir, demo.DEMO_PASSWORD, backup=False) as pa,
+        Profile.open(b_dir, demo.DEMO_PASSWORD, backup=False) as pb,
+    ):
+        a, b = Casework(pa), Casework(pb)
+        ben_cases = [r.ref for r in a.list_cases(None, None, CaseSort.REF, 0, 400)]
+        shared = [
+            r.ref for r in b.list_cases(None, None, CaseSort.REF, 0, 400) if r.ref in ben_cases
+        ]
+        ref = shared[0]
+        b.edit_case(ref, {"summary": "Carer breakdown risk. Respite booked for December."})
+        sync_actions.sync(pb)
+        a.edit_case(ref, {"summary": "Carer exhausted; wants respite before Christmas."})
+        sync_actions.sync(pa)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    from app.ui import theme
+    from app.ui.app import application
+    from app.ui.core_backend import CoreGate
+    from app.ui.qt import QApplication
+    from app.ui.window import PAGE_CASES, PAGE_CLASHES, PAGE_MY_DAY, PAGE_SETTINGS, FieldcaseWindow
+
+    with tempfile.TemporaryDirectory(prefix="fieldcase-shots-") as tmp:
+        folder = Path(tmp)
+        demo.seed(folder)
+        with demo.service(folder) as url:
+            a_dir, b_dir = folder / "laptop-a", folder / "laptop-b"
+            sync_actions.enrol(a_dir, url, demo.DEMO_USER, demo.DEMO_PASSWORD)
+            sync_actions.enrol(b_dir, url, OTHER_USER, demo.DEMO_PASSWORD)
+            _make_clash(a_dir, b_dir, url)
+            with Profile.open(a_dir, demo.DEMO_PASSWORD, backup=False) as pa:
+                a = Casework(pa)
+                first = a.my_day()[0].ref if a.my_day() else a.refs()[0]
+                a.add_note(first, "Phoned ahead; visit confirmed for this afternoon.")
+                for n in range(40):  # enough waiting changes to see "Sending ... of ..."
+                    a.add_note(first, f"Reading {n + 1} from the damp meter logged.")
+
+            app = application()
+            theme.apply(app, 100, False)
+            login = (
+                f"Demo: you are {demo.DEMO_USER}. This laptop's password is {demo.DEMO_PASSWORD}"
+            )
+            gate = CoreGate(a_dir, server_url=url)
+            window = FieldcaseWindow(gate, demo_login=login)
+            window.resize(1366, 800)
+            window.show()
+            settle = lambda: _pump(app, lambda: window.work.pending == 0)  # noqa: E731
+
+            def shot(name: str) -> None:
+                settle()
+                QApplication.processEvents()
+                window.grab().save(str(out / f"{name}.png"))
+                print(f"saved {out / name}.png")
+
+            shot("01-unlock")
+            window.unlock_screen.password.setText(demo.DEMO_PASSWORD)
+            window.unlock_screen.go.click()
+            _pump(app, lambda: window.main is not None)
+            main_area = window.main
+            assert main_area is not None
+            main_area.go(PAGE_MY_DAY)
+            shot("02-my-day")
+            day = main_area.my_day
+            if day.model.rowCount():
+                day.view.setCurrentIndex(day.model.index(0, 0))
+                day.start_done(day.model.row_at(0))
+                day.done_note.setPlainText("Seen at home with her daughter. Rail fitted; no falls.")
+                shot("03-my-day-mark-done")
+                day._cancel_done()
+            main_area.go(PAGE_CASES)
+            shot("04-cases")
+            main_area.cases.search.setText("carer")
+            main_area.cases.apply_filter()
+            shot("05-cases-search")
+            main_area.cases.search.setText("")
+            main_area.cases.apply_filter()
+            settle()
+            model = main_area.cases.model
+            warned = next(
+                (model.row_at(r) for r in range(model.rowCount()) if model.row_at(r).warnings),
+                model.row_at(0),
+            )
+            main_area.open_case(warned.case_id, "notes")
+            settle()
+            main_area.case_view.note_box.setPlainText(
+                "Damp worse in the back bedroom; photos taken."
+            )
+            shot("06-case-notes")
+            main_area.case_view.tabs.setCurrentIndex(0)
+            shot("07-case-summary")
+            main_area.case_view.tabs.setCurrentIndex(4)
+            shot("08-case-history")
+            main_area.go(PAGE_CLASHES)
+            shot("09-clashes")
+            main_area.go(PAGE_SETTINGS)
+            shot("10-settings")
+            window.sync_now()
+            _pump(
+                app,
+                lambda: (
+                    window.sync is not None
+                    and window.sync.state.running
+                    and window.sync.state.progress_text.startswith("Sending")
+                ),
+            )
+            window.grab().save(str(out / "11-syncing.png"))
+            print(f"saved {out / '11-syncing.png'}")
+            _pump(app, lambda: window.sync is not None and not window.sync.state.running, 120)
+            main_area.go(PAGE_MY_DAY)
+            shot("12-after-sync")
+            window.apply_prefs(_with(window.prefs, text_size=200))
+            main_area.open_case(warned.case_id, "notes")
+            shot("13-case-200-percent")
+            window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=True))
+            shot("14-case-high-contrast")
+            window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=False))
+            window.new_case()
+            settle()
+            dialog = window._new_case_dialog
+            dialog.grab().save(str(out / "15-new-case.png"))
+            print(f"saved {out / '15-new-case.png'}")
+            dialog.reject()
+            window.close()
+    return 0
+
+
+def _with(prefs: object, **changes: object) -> object:
+    from dataclasses import replace
+
+    return replace(prefs, **changes)  # type: ignore[type-var]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

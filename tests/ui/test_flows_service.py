@@ -1,0 +1,167 @@
+"""Flows against a real ``fieldcase-server serve`` process: enrol, offline note then sync and
+see it from a second laptop, resolve a clash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.core import Casework, sync_actions
+from app.core.sync_actions import ClientOptions
+from app.store.profile import Profile
+from app.ui.core_backend import CoreGate
+from app.ui.models import NoteModel
+from app.ui.qt import Qt
+from app.ui.window import PAGE_CLASHES
+from sync.client import RetryPolicy
+from tests.support.pg import free_port
+from tests.support.server import TEST_PASSWORD, admin, running_server, sqlite_url
+from tests.ui.conftest import unlock, wait_idle
+
+QUICK = ClientOptions(retry=RetryPolicy(attempts=2, base=0.01, cap=0.02), sleep=lambda _s: None)
+LAPTOP_PASSWORD = TEST_PASSWORD  # the profile starts with the council password
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("service")
+    db = sqlite_url(folder)
+    # through the admin command: the service's tables cannot share this process with the
+    # laptop's (both use SQLModel's one metadata)
+    assert admin(db, "add-team", "North").returncode == 0
+    for user in ("ann", "bob", "cara", "dan", "eve"):
+        done = admin(db, "add-user", user, "--team", "North", password=TEST_PASSWORD)
+        assert done.returncode == 0, done.stderr
+    with running_server(db) as srv:
+        yield srv
+
+
+def enrolled(folder: Path, url: str, user: str) -> Path:
+    sync_actions.enrol(folder, url, user, TEST_PASSWORD, options=QUICK)
+    return folder
+
+
+def test_enrol_from_the_window(qtbot: Any, tmp_path: Path, service: Any, make_window) -> None:
+    folder = tmp_path / "laptop"
+    window = make_window(folder, gate=CoreGate(folder, client_options=QUICK))
+    screen = window.enrol_screen
+    assert window.stack.currentWidget() is screen
+    screen.server.setText(service.url)
+    screen.username.setText("eve")
+    screen.password.setText(TEST_PASSWORD)
+    screen.new_password.setText("short")
+    screen.confirm.setText("short")
+    screen.go.click()
+    assert "at least 10 characters" in screen.error.text()
+    screen.new_password.setText("a long laptop password")
+    screen.confirm.setText("a long laptop password")
+    with qtbot.waitSignal(window.opened, timeout=60_000):
+        screen.go.click()
+    wait_idle(qtbot, window)
+    assert window.main is not None
+    assert window.main.who.text().startswith("eve")
+    assert window.sync is not None
+    assert window.sync.state.last_ok_at is not None  # the first sync ran at enrolment
+    window.close()
+    # the new laptop password (not the council one) now opens the profile
+    Profile.open(folder, "a long laptop password", backup=False).close()
+
+
+def test_offline_note_syncs_and_reaches_a_second_laptop(
+    qtbot: Any, tmp_path: Path, service: Any, make_window
+) -> None:
+    a_dir = enrolled(tmp_path / "a", service.url, "ann")
+    b_dir = enrolled(tmp_path / "b", service.url, "bob")
+    with Profile.open(a_dir, LAPTOP_PASSWORD, backup=False) as profile:
+        ref = Casework(profile).create_case("housing_repair", "Pat Morgan", {"summary": "Damp"})
+        sync_actions.sync(profile, options=QUICK)
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here: this laptop is offline
+    window = make_window(a_dir, gate=CoreGate(a_dir, client_options=QUICK, server_url=dead))
+    unlock(qtbot, window, LAPTOP_PASSWORD)
+    main = window.main
+    assert main is not None and window.sync is not None
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(main.cases.search, "Pat Morgan")
+    qtbot.waitUntil(lambda: main.cases.model.rowCount() == 1, timeout=10_000)
+    qtbot.keyClick(main.cases.search, Qt.Key.Key_Return)
+    qtbot.keyClick(main.cases.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    view = main.case_view
+    view.tabs.setCurrentIndex(1)
+    qtbot.keyClicks(view.note_box, "Visited at home. Damp in the back bedroom.")
+    qtbot.keyClick(view.note_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert not main.messages.text.text().startswith("Something"), (
+        main.messages.details.toPlainText()
+    )
+    qtbot.waitUntil(lambda: view.notes.rowCount() == 1, timeout=10_000)
+    assert view.notes.data(view.notes.index(0, NoteModel.COL_SENT)) == "Waiting to send"
+
+    with qtbot.waitSignal(window.sync.finished, timeout=60_000):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    wait_idle(qtbot, window)
+    line = window.sync_line
+    assert line is not None
+    assert line.text.text() == "Offline: 1 change waiting to send"
+
+    # the connection comes back
+    assert window.backend is not None
+    window.backend.set_server_url(service.url)
+    with qtbot.waitSignal(window.sync.finished, timeout=60_000):
+        window.sync.connection_appeared()
+    wait_idle(qtbot, window)
+    assert line.text.text().startswith("Up to date at "), line.text.text()
+    qtbot.waitUntil(
+        lambda: view.notes.data(view.notes.index(0, NoteModel.COL_SENT)) == "Sent", timeout=10_000
+    )
+
+    with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as profile:
+        sync_actions.sync(profile, options=QUICK)
+        notes = Casework(profile).get_case(ref, record_view=False).notes
+        assert [n.text for n in notes] == ["Visited at home. Damp in the back bedroom."]
+        assert notes[0].author == "ann"
+
+
+def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) -> None:
+    a_dir = enrolled(tmp_path / "a", service.url, "cara")
+    b_dir = enrolled(tmp_path / "b", service.url, "dan")
+    with Profile.open(a_dir, LAPTOP_PASSWORD, backup=False) as pa:
+        ref = Casework(pa).create_case("carer_support", "Lee Shaw", {"summary": "First words"})
+        sync_actions.sync(pa, options=QUICK)
+    with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as pb:
+        sync_actions.sync(pb, options=QUICK)
+        Casework(pb).edit_case(ref, {"summary": "Dan's words"})
+        sync_actions.sync(pb, options=QUICK)
+    with Profile.open(a_dir, LAPTOP_PASSWORD, backup=False) as pa:
+        Casework(pa).edit_case(ref, {"summary": "Cara's words"})
+
+    window = make_window(a_dir, gate=CoreGate(a_dir, client_options=QUICK))
+    unlock(qtbot, window, LAPTOP_PASSWORD)
+    assert window.sync is not None and window.main is not None
+    with qtbot.waitSignal(window.sync.finished, timeout=60_000):
+        window.sync_now()
+    wait_idle(qtbot, window)
+    assert window.sync_line is not None
+    assert window.sync_line.text.text().startswith("1 clash needs your decision")
+    main = window.main
+    assert main.nav_model.data(main.nav_model.index(2, 0)) == "Clashes (1)"
+    main.go(PAGE_CLASHES)
+    wait_idle(qtbot, window)
+    clashes = main.clashes
+    assert clashes.model.rowCount() == 1
+    assert clashes.mine.toPlainText() == "Cara's words"
+    assert clashes.theirs.toPlainText() == "Dan's words"
+    assert "dan changed the summary" in clashes.question.text()
+    clashes.keep_mine.click()
+    qtbot.waitUntil(lambda: clashes.model.rowCount() == 0, timeout=10_000)
+    with qtbot.waitSignal(window.sync.finished, timeout=60_000):
+        window.sync_now()
+    wait_idle(qtbot, window)
+    assert window.sync.state.clashes == 0
+    assert main.nav_model.data(main.nav_model.index(2, 0)) == "Clashes"
+    with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as pb:
+        sync_actions.sync(pb, options=QUICK)
+        assert Casework(pb).get_case(ref, record_view=False).fields["summary"] == "Cara's words"
