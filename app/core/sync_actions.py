@@ -25,7 +25,6 @@ from app.domain.models import KIND_MODELS, Case
 from app.errors import FieldcaseError, UsageError
 from app.site import SiteConfig
 from app.store.db import DB_FILE
-from app.store.errors import DataFileExists
 from app.store.profile import Profile
 from app.store.records import dumps, to_wire
 from app.store.sync_adapter import SyncAdapter, column_value
@@ -131,6 +130,7 @@ class EnrolResult:
     team: str
     report: SyncReport | None  # None when the first sync could not finish (enrolment stands)
     sync_problem: str | None = None
+    profile: Profile | None = None  # still open, when asked for with keep_open=True
 
 
 def enrol(
@@ -143,6 +143,7 @@ def enrol(
     device_name: str | None = None,
     options: ClientOptions | None = None,
     progress: Callable[[SyncProgress], None] | None = None,
+    keep_open: bool = False,
 ) -> EnrolResult:
     """Register this laptop, make its encrypted profile, keep the device credential inside it,
     add the recovery wrap, and pull the user's cases. The password is never stored."""
@@ -167,13 +168,8 @@ def enrol(
         device_secret=enrolled.device_secret,
         username=token.username,
     )
+    profile = Profile.create(profile_dir, password, user=token.username, team=token.team, site=site)
     try:
-        profile = Profile.create(
-            profile_dir, password, user=token.username, team=token.team, site=site
-        )
-    except DataFileExists:
-        raise
-    with profile:
         adapter = SyncAdapter(profile)
         adapter.set_credential(credential)
         from app.core.casework import Casework
@@ -192,15 +188,27 @@ def enrol(
             encoding="utf-8",
         )
         log.info("enrolled as device %s", credential.device_id)
+        report: SyncReport | None = None
+        problem_text: str | None = None
         try:
             report = sync(profile, site=site, options=options, progress=progress)
         except SyncProblem as problem:
             if isinstance(problem.cause, sync_errors.DeviceRevoked):
                 raise
-            return EnrolResult(
-                credential.device_id, token.username, token.team, None, problem.message
-            )
-    return EnrolResult(credential.device_id, token.username, token.team, report)
+            problem_text = problem.message
+    except BaseException:
+        profile.close()
+        raise
+    if not keep_open:
+        profile.close()
+    return EnrolResult(
+        credential.device_id,
+        token.username,
+        token.team,
+        report,
+        problem_text,
+        profile if keep_open else None,
+    )
 
 
 # ----------------------------------------------------------------------------- sync

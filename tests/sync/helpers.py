@@ -28,7 +28,7 @@ from tests.support.server import ROOT, TEST_PASSWORD
 
 os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")
 
-PROFILE_PASSWORD = "laptop password 123"
+PROFILE_PASSWORD = TEST_PASSWORD  # enrol uses the account password for the profile
 #: Kinds compared between laptops (audit events are this laptop's own history).
 COMPARED = (
     RecordKind.CASE,
@@ -111,8 +111,7 @@ class Laptop:
 
 
 def enrol_laptop(folder: Path, url: str, user: str, *, password: str = TEST_PASSWORD) -> Laptop:
-    """Enrol through the same action as ``fieldcase enrol`` (profile, credential, recovery
-    wrap, first pull)."""
+    """Enrol a laptop for ``user``; its profile password is the account password."""
     os.environ["FIELDCASE_TEST_FAST_KDF"] = "1"
     result = sync_actions.enrol(
         folder,
@@ -121,10 +120,11 @@ def enrol_laptop(folder: Path, url: str, user: str, *, password: str = TEST_PASS
         password,
         device_name=f"laptop {folder.name}",
         options=sync_actions.ClientOptions(timeouts=FAST_TIMEOUTS, retry=FAST_RETRY),
+        keep_open=True,
     )
     assert result.report is not None, result.sync_problem
-    profile = Profile.open(folder, password, backup=False)
-    return Laptop(folder, profile, url, user)
+    assert result.profile is not None
+    return Laptop(folder, result.profile, url, user)
 
 
 def add_users(db_url: str, users: list[tuple[str, str, str]]) -> None:
