@@ -101,7 +101,9 @@ def site_config_path(
 
 
 def _line_of(text: str, key: str) -> int | None:
-    pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*=")
+    """The line where top-level ``key`` is set (``key = ...`` or a ``[key]`` table)."""
+    name = rf"(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')"
+    pattern = re.compile(rf"^\s*(?:{name}\s*[=.]|\[\[?\s*{name}\s*[\].])")
     for number, line in enumerate(text.splitlines(), start=1):
         if pattern.match(line):
             return number

@@ -120,8 +120,12 @@ def test_an_unknown_key_lists_the_valid_ones(tmp_path: Path) -> None:
 
 
 def test_a_table_is_an_unknown_key(tmp_path: Path) -> None:
-    err = problem(tmp_path, "[sync]\ninterval = 5\n")
+    err = problem(tmp_path, "max_auto_lock_minutes = 5\n\n[sync]\ninterval = 5\n")
     assert '"sync" is not a setting' in str(err)
+    assert err.line == 3
+    err = problem(tmp_path, "proxy.host = 'x'\n")
+    assert '"proxy" is not a setting' in str(err)
+    assert err.line == 1
 
 
 @pytest.mark.parametrize(
