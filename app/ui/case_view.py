@@ -67,6 +67,7 @@ class CaseView(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Case sections")
+        self.tabs.tabBar().setAccessibleName("Case sections")
         self.tabs.addTab(self._summary_tab(), "Summary")
         self.tabs.addTab(self._notes_tab(), "Notes")
         self.tabs.addTab(self._visits_tab(), "Visits")

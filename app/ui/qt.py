@@ -36,7 +36,9 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
+    QAbstractSpinBox,
     QApplication,
     QButtonGroup,
     QCheckBox,
@@ -68,6 +70,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStackedWidget,
     QStatusBar,
+    QTabBar,
     QTableView,
     QTabWidget,
     QTextEdit,
@@ -77,8 +80,10 @@ from PySide6.QtWidgets import (
 )
 
 __all__ = [
+    "QAbstractButton",
     "QAbstractItemView",
     "QAbstractListModel",
+    "QAbstractSpinBox",
     "QAbstractTableModel",
     "QAction",
     "QApplication",
@@ -133,6 +138,7 @@ __all__ = [
     "QSpinBox",
     "QStackedWidget",
     "QStatusBar",
+    "QTabBar",
     "QTabWidget",
     "QTableView",
     "QTextEdit",
