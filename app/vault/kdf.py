@@ -84,10 +84,13 @@ def fast_kdf_requested() -> bool:
 
 
 def _time_one(memory_kib: int, iterations: int, lanes: int) -> float:
+    """CPU seconds of one derivation. CPU time, not wall time, so that other busy programs at
+    the moment of tuning do not talk us into weaker parameters (on an idle laptop the two agree;
+    the derivation runs on one thread)."""
     params = KdfParams(secrets.token_bytes(SALT_BYTES), memory_kib, iterations, lanes)
-    started = time.perf_counter()
+    started = time.process_time()
     derive_key("fieldcase-calibration", params)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def _scaled_cost(floor_seconds: float, target_seconds: float) -> tuple[int, int]:
