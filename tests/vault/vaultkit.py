@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from app.vault import keys
+
 PASSWORD = "correct horse battery"
+NEW_PASSWORD = "a brand new passphrase"
+RECOVERY = "Qm9vbS1yZWNvdmVyeS1zZWNyZXQtZnJvbS10aGUtc2VydmljZQ"
 
 
 class FakeClock:
@@ -16,3 +23,14 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def key_json(folder: Path) -> dict:
+    return json.loads((folder / "key.json").read_text())
+
+
+def rewrite_with_checksum(folder: Path, doc: dict) -> None:
+    """Write an altered key.json whose checksum matches (a deliberate, careful tamper)."""
+    body = {k: v for k, v in doc.items() if k != "checksum"}
+    doc = {**body, "checksum": keys._checksum(body)}
+    (folder / "key.json").write_text(json.dumps(doc, indent=2, sort_keys=True))
