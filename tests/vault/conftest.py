@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,20 @@ def profile(tmp_path: Path) -> tuple[Path, bytes]:
     folder = tmp_path / "profile"
     key = vault.create_key(folder, PASSWORD, profile_id=uuid.uuid4())
     return folder, key
+
+
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """Undo setup_logging: remove the handlers it added and restore our loggers' levels."""
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    names = ("fieldcase", "app", "sync", "server")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for handler in list(root.handlers):
+        if handler not in before[0]:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(before[1])
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -40,21 +39,6 @@ def test_defaults_come_from_platformdirs(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_log_folder_can_be_redirected(tmp_path: Path) -> None:
     assert paths.log_dir({"FIELDCASE_LOG_DIR": str(tmp_path)}) == tmp_path
-
-
-@pytest.fixture
-def logging_restored() -> Iterator[None]:
-    root = logging.getLogger()
-    before = list(root.handlers), root.level
-    levels = {name: logging.getLogger(name).level for name in ("fieldcase", "app", "sync")}
-    yield
-    for handler in list(root.handlers):
-        if handler not in before[0]:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(before[1])
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 def test_logging_goes_to_a_private_rotating_file(tmp_path: Path, logging_restored: None) -> None:

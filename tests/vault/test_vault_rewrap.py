@@ -233,49 +233,38 @@ def test_recovery_wrap_is_bound_to_the_profile(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- canary
 
 
-def test_password_and_recovery_secret_are_nowhere_on_disk_or_in_the_log(tmp_path: Path) -> None:
+def test_password_and_recovery_secret_are_nowhere_on_disk_or_in_the_log(
+    tmp_path: Path, logging_restored: None
+) -> None:
     import logging
 
     from app.logs import setup_logging
 
     log_file = setup_logging(logging.DEBUG)
-    try:
-        canary = "Canary" + uuid.uuid4().hex
-        secret = "Recovery" + uuid.uuid4().hex
-        password = f"pw {canary} pw"
-        folder = tmp_path / "profile"
-        key = vault.create_key(folder, password, profile_id=uuid.uuid4())
-        vault.add_recovery_wrap(folder, key, secret)
-        with pytest.raises(vault.WrongPassword):
-            vault.unlock(folder, f"{canary} typo")
-        vault.change_password(folder, password, f"new {canary} one")
-        vault.recover(folder, secret, f"third {canary} one")
-        for handler in logging.getLogger().handlers:
-            handler.flush()
-        files = [p for p in tmp_path.rglob("*") if p.is_file()]
-        assert folder / "key.json" in files and log_file in files
-        assert log_file.stat().st_size > 0
-        needles = [
-            n
-            for word in (canary, secret)
-            for n in (word.encode(), word.encode("utf-16-le"), word.lower().encode())
-        ] + [key, key.hex().encode(), base64.b64encode(key)]
-        for path in files:
-            data = path.read_bytes()
-            for needle in needles:
-                assert needle not in data, f"found a secret in {path.name}"
-    finally:
-        _remove_our_handlers()
-
-
-def _remove_our_handlers() -> None:
-    import logging
-
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_fieldcase_log", None):
-            root.removeHandler(handler)
-            handler.close()
+    canary = "Canary" + uuid.uuid4().hex
+    secret = "Recovery" + uuid.uuid4().hex
+    password = f"pw {canary} pw"
+    folder = tmp_path / "profile"
+    key = vault.create_key(folder, password, profile_id=uuid.uuid4())
+    vault.add_recovery_wrap(folder, key, secret)
+    with pytest.raises(vault.WrongPassword):
+        vault.unlock(folder, f"{canary} typo")
+    vault.change_password(folder, password, f"new {canary} one")
+    vault.recover(folder, secret, f"third {canary} one")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert folder / "key.json" in files and log_file in files
+    assert log_file.stat().st_size > 0
+    needles = [
+        n
+        for word in (canary, secret)
+        for n in (word.encode(), word.encode("utf-16-le"), word.lower().encode())
+    ] + [key, key.hex().encode(), base64.b64encode(key)]
+    for path in files:
+        data = path.read_bytes()
+        for needle in needles:
+            assert needle not in data, f"found a secret in {path.name}"
 
 
 # --------------------------------------------------------------------------- concurrency
