@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from app.ui.app import leave, main
 
-from app.ui.app import main
-
-sys.exit(main())
+leave(main())

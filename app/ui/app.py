@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,6 +48,7 @@ def run(
     finally:
         if on_close is not None:
             on_close()
+        logging.shutdown()
 
 
 def main() -> int:
@@ -58,3 +60,11 @@ def main() -> int:
     site = load_site_config()
     profile = resolve_profile_dir(sys.argv[1] if len(sys.argv) > 1 else None)
     return run(profile, site=site)
+
+
+def leave(code: int) -> None:
+    """Exit without Python tearing down Qt objects one by one (PySide6 6.12 can crash there
+    after everything is saved and closed)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -18,6 +18,7 @@ from app.ui.qt import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPixmap,
@@ -46,7 +47,17 @@ class CaseView(QWidget):
         self._corrects: NoteRow | None = None
         self._filling = False
         self._review_touched = False
-        box = QVBoxLayout(self)
+        # the whole case scrolls as one page, so at 200% text nothing is squeezed or clipped
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer.addWidget(self.scroll)
+        page = QWidget()
+        self.scroll.setWidget(page)
+        box = QVBoxLayout(page)
         box.setContentsMargins(20, 12, 20, 12)
 
         top = QHBoxLayout()
@@ -74,12 +85,25 @@ class CaseView(QWidget):
         self.tabs.addTab(self._documents_tab(), "Documents")
         self.tabs.addTab(self._history_tab(), "History")
         box.addWidget(self.tabs, 1)
+        self._fit_tabs()
+
+    def _fit_tabs(self) -> None:
+        lines = self.fontMetrics().height()
+        self.tabs.setMinimumHeight(24 * lines)
+
+    def changeEvent(self, event: Any) -> None:
+        from app.ui.qt import QEvent
+
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_tabs()
+        super().changeEvent(event)
 
     # ------------------------------------------------------------------ tabs
     def _summary_tab(self) -> QWidget:
         page = QWidget()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         scroll.setWidget(page)
         form = QFormLayout(page)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -118,8 +142,11 @@ class CaseView(QWidget):
         self.notes_view = table(self.notes, "Notes, newest first")
         column_chars(
             self.notes_view,
-            {NoteModel.COL_WHEN: 18, NoteModel.COL_AUTHOR: 12, NoteModel.COL_TEXT: 60},
+            {NoteModel.COL_WHEN: 18, NoteModel.COL_AUTHOR: 12, NoteModel.COL_SENT: 16},
         )
+        header = self.notes_view.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(NoteModel.COL_TEXT, QHeaderView.ResizeMode.Stretch)
         box.addWidget(self.notes_view, 1)
         self.correcting = label("", role="hint")
         self.correcting.hide()
@@ -130,7 +157,7 @@ class CaseView(QWidget):
         box.addWidget(self.note_box)
         row = QHBoxLayout()
         self.save_note = button("Save note (Ctrl+Enter)", "Save note", primary=True)
-        self.correct_button = button("Write a correction to the chosen note")
+        self.correct_button = button("Correct the chosen note")
         row.addWidget(self.save_note)
         row.addWidget(self.correct_button)
         row.addStretch(1)

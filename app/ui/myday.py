@@ -41,10 +41,10 @@ class MyDayScreen(QWidget):
             {
                 VisitModel.COL_WHEN: 18,
                 VisitModel.COL_STATE: 9,
-                VisitModel.COL_PERSON: 16,
-                VisitModel.COL_PLACE: 20,
-                VisitModel.COL_WHAT: 16,
-                VisitModel.COL_REF: 14,
+                VisitModel.COL_PERSON: 15,
+                VisitModel.COL_PLACE: 16,
+                VisitModel.COL_WHAT: 13,
+                VisitModel.COL_REF: 13,
             },
         )
         box.addWidget(self.view, 1)

@@ -64,6 +64,7 @@ class NewCaseDialog(QDialog):
         row.addWidget(self.cancel)
         row.addStretch(1)
         box.addLayout(row)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         self.create.clicked.connect(self._check)
         self.cancel.clicked.connect(self.reject)
         self.person.setFocus()

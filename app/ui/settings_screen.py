@@ -32,6 +32,7 @@ class SettingsScreen(QScrollArea):
     ) -> None:
         super().__init__()
         self.setWidgetResizable(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._apply = apply
         page = QWidget()
         self.setWidget(page)

@@ -129,6 +129,10 @@ class MessageBar(QFrame):
         box.setContentsMargins(12, 8, 12, 8)
         box.addLayout(row)
         box.addWidget(self.details)
+        self._fade = QTimer(self)
+        self._fade.setSingleShot(True)
+        self._fade.setInterval(12_000)
+        self._fade.timeout.connect(self.clear)
         self.details_button.clicked.connect(self._toggle_details)
         self.close_button.clicked.connect(self.clear)
         self.hide()
@@ -148,6 +152,10 @@ class MessageBar(QFrame):
         self.details_button.setVisible(bool(details))
         self.details_button.setText("Details")
         self.show()
+        if level == "error":
+            self._fade.stop()  # a problem stays until the person dismisses it
+        else:
+            self._fade.start()
 
     def clear(self) -> None:
         self.hide()

@@ -194,7 +194,14 @@ class MainArea(QWidget):
         self.nav.selectionModel().currentChanged.connect(self._nav_changed)
 
     def fit_nav(self, text_size: int) -> None:
-        self.nav.setFixedWidth(max(190, 200 * text_size // 100))
+        """As wide as its longest label at the current text size, and no wider."""
+        from app.ui.qt import QFont, QFontMetrics
+
+        font = QFont(self.nav.font())
+        font.setPointSizeF(12 * 1.1 * text_size / 100)
+        metrics = QFontMetrics(font)
+        widest = max(metrics.horizontalAdvance(f"{t} (99)") for t in NavModel.LABELS)
+        self.nav.setFixedWidth(widest + 48)
 
     # -- navigation
     def _nav_changed(self, current: Any, _previous: Any) -> None:
