@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,6 +85,22 @@ def test_the_bundle_holds_what_the_app_needs_and_not_what_it_does_not(built: Bui
     assert list((migrations / "versions").glob("*.py"))
     assert list((inside / "resources" / "styles").glob("*.qss"))
     assert list((inside / "PySide6" / "Qt" / "translations").glob("qtbase_*.qm"))
+
+
+@pytest.mark.skipif(shutil.which("readelf") is None, reason="needs binutils' readelf")
+def test_every_qt_library_a_bundled_file_needs_is_bundled(built: Built) -> None:
+    files = [p for p in built.bundle.rglob("*.so*") if p.is_file() and not p.is_symlink()]
+    present = {p.name for p in built.bundle.rglob("*.so*")}
+    missing: dict[str, set[str]] = {}
+    for path in files:
+        dynamic = subprocess.run(
+            ["readelf", "-d", str(path)], capture_output=True, text=True, check=False
+        ).stdout
+        for needed in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic):
+            ours = needed.startswith(("libQt6", "libpyside6", "libshiboken6", "libicu"))
+            if ours and needed not in present:
+                missing.setdefault(needed, set()).add(path.name)
+    assert missing == {}
 
 
 def test_the_built_cli_makes_and_shows_a_case_and_doctor_checks_it(
