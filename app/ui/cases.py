@@ -22,7 +22,7 @@ from app.ui.tables import column_chars, selected_row, table
 from app.ui.widgets import button, label, named
 from sync.records import CASE_STATUSES, PRIORITIES
 
-SEARCH_DELAY_MS = 120
+SEARCH_DELAY_MS = 40  # a short pause in typing before searching
 
 
 def _choice(name: str, everything: str, options: list[tuple[str, str]]) -> QComboBox:
