@@ -331,6 +331,9 @@ class SyncAdapter:
         log.info("purged case %s: it left this user's scope", case_id)
 
     def purge_removed_cases(self) -> int:
+        with self._session() as s:
+            if not json.loads(_state(s, REMOVED_PENDING) or "[]"):
+                return 0  # the usual case: no write transaction at all
         with self._session() as s, s.begin():
             deferred = json.loads(_state(s, REMOVED_PENDING) or "[]")
             if not deferred:
