@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from server.core.db import session_scope
@@ -35,54 +37,66 @@ class AuditEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    body = {
-        "id": entry.id,
-        "at": entry.at.astimezone(UTC).isoformat(),
-        "event": entry.event,
-        "actor": entry.actor,
-        "device_id": entry.device_id,
-        "address": entry.address,
-        "record_kind": entry.record_kind,
-        "record_id": entry.record_id,
-        "case_id": entry.case_id,
-        "detail": entry.detail,
-        "prev_hash": entry.prev_hash,
-    }
+HASHED = (
+    "id",
+    "at",
+    "event",
+    "actor",
+    "device_id",
+    "address",
+    "record_kind",
+    "record_id",
+    "case_id",
+    "detail",
+    "prev_hash",
+)
+
+
+def entry_hash(entry: AuditEntry | dict[str, Any]) -> str:
+    """SHA-256 over the entry's content and the previous entry's hash (canonical JSON)."""
+    values = entry if isinstance(entry, dict) else {k: getattr(entry, k) for k in HASHED}
+    body = {k: values[k] for k in HASHED}
+    body["at"] = values["at"].astimezone(UTC).isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def append(session: Session, events: list[AuditEvent], at: datetime | None = None) -> None:
-    """Append events to the chain inside the caller's transaction (which must then commit)."""
+    """Append events to the chain inside the caller's transaction (which must then commit).
+    The head row stays locked until then, so concurrent appends queue up behind it."""
     if not events:
         return
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    head = session.execute(
+        sa_select(AuditHead.__table__.c.last_id, AuditHead.__table__.c.last_hash)  # type: ignore[attr-defined]
+        .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]
+        .with_for_update()
+    ).one()
     when = at or utcnow()
-    last_id, last_hash = head.last_id, head.last_hash
+    last_id, last_hash = int(head[0]), str(head[1])
     rows = []
     for ev in events:
-        entry = AuditEntry(
-            id=last_id + 1,
-            at=when,
-            event=ev.event,
-            actor=ev.actor,
-            device_id=ev.device_id,
-            address=ev.address,
-            record_kind=ev.record_kind,
-            record_id=ev.record_id,
-            case_id=ev.case_id,
-            detail=ev.detail,
-            prev_hash=last_hash,
-            hash="",
-        )
-        entry.hash = entry_hash(entry)
-        rows.append(entry)
-        last_id, last_hash = entry.id, entry.hash
-    session.add_all(rows)
-    head.last_id, head.last_hash = last_id, last_hash
-    session.add(head)
-    session.flush()
+        row: dict[str, Any] = {
+            "id": last_id + 1,
+            "at": when,
+            "event": ev.event,
+            "actor": ev.actor,
+            "device_id": ev.device_id,
+            "address": ev.address,
+            "record_kind": ev.record_kind,
+            "record_id": ev.record_id,
+            "case_id": ev.case_id,
+            "detail": ev.detail,
+            "prev_hash": last_hash,
+        }
+        row["hash"] = entry_hash(row)
+        rows.append(row)
+        last_id, last_hash = row["id"], row["hash"]
+    session.execute(AuditEntry.__table__.insert(), rows)  # type: ignore[attr-defined]
+    session.execute(
+        sa_update(AuditHead.__table__)  # type: ignore[attr-defined]
+        .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]
+        .values(last_id=last_id, last_hash=last_hash)
+    )
 
 
 def record_now(engine: Engine, *events: AuditEvent, ending: Session | None = None) -> None:

@@ -384,7 +384,10 @@ def reserve_ref_blocks(session: Session, device: Device, unused: int) -> list[Re
             {"y": year},
         )
         counter = session.exec(
-            select(RefCounter).where(RefCounter.year == year).with_for_update()
+            select(RefCounter)
+            .where(RefCounter.year == year)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).one()
         start = counter.next_number
         counter.next_number = start + REF_BLOCK_SIZE

@@ -27,6 +27,7 @@ from server.models import (
     CaseScope,
     Conflict,
     Counter,
+    Device,
     Record,
     ScopeEvent,
     utcnow,
@@ -82,6 +83,17 @@ class Pending:
     scope_events: list[ScopeEvent] = field(default_factory=list)
     audit: list[AuditEvent] = field(default_factory=list)
     change_ids: set[uuid.UUID] = field(default_factory=set)
+    applied_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: Looked up before the batch (see :func:`prefetch`): change id -> version, record rows.
+    done: dict[uuid.UUID, int | None] = field(default_factory=dict)
+    checked_changes: set[uuid.UUID] = field(default_factory=set)
+    loaded: dict[uuid.UUID, Record | None] = field(default_factory=dict)
+    scopes: dict[uuid.UUID, CaseScope | None] = field(default_factory=dict)
+
+    def scope(self, session: Session, case_id: uuid.UUID) -> CaseScope | None:
+        if case_id not in self.scopes:
+            self.scopes[case_id] = session.get(CaseScope, case_id)
+        return self.scopes[case_id]
 
 
 def _rejected(change: Change, code: ErrorCode, message: str) -> ChangeResult:
@@ -114,10 +126,12 @@ def conflict_info(row: Conflict) -> ConflictInfo:
 def _set_scope(
     session: Session, pending: Pending, case_id: uuid.UUID, fields: dict[str, Any]
 ) -> None:
-    scope = session.get(CaseScope, case_id)
+    scope = pending.scope(session, case_id)
     new_team, new_assigned, ref = fields.get("team"), fields.get("assigned_to"), fields.get("ref")
     if scope is None:
-        session.add(CaseScope(case_id=case_id, ref=ref, team=new_team, assigned_to=new_assigned))
+        scope = CaseScope(case_id=case_id, ref=ref, team=new_team, assigned_to=new_assigned)
+        pending.scopes[case_id] = scope
+        session.add(scope)
         return
     if (scope.team, scope.assigned_to) != (new_team, new_assigned):
         pending.scope_events.append(
@@ -143,20 +157,32 @@ def apply_change(
     device_key = actor.device_key if actor else None
     if change.change_id in pending.change_ids:
         return _rejected(change, ErrorCode.VALIDATION, "This change was sent twice in one batch.")
-    done = session.get(AppliedChange, change.change_id)
-    if done is not None:
+    if change.change_id in pending.done:
         return ChangeResult(
-            change_id=change.change_id, status=ChangeStatus.DUPLICATE, version=done.version
+            change_id=change.change_id,
+            status=ChangeStatus.DUPLICATE,
+            version=pending.done[change.change_id],
         )
+    if change.change_id not in pending.checked_changes:
+        done = session.get(AppliedChange, change.change_id)
+        if done is not None:
+            return ChangeResult(
+                change_id=change.change_id, status=ChangeStatus.DUPLICATE, version=done.version
+            )
     kind = change.kind
     if kind == RecordKind.CASE and change.case_id != change.record_id:
         return _rejected(change, ErrorCode.VALIDATION, "A case's case_id must be its own id.")
     if kind == RecordKind.AUDIT:
         return _apply_audit(session, actor, change, pending)
 
-    record = session.exec(
-        select(Record).where(Record.record_id == change.record_id).with_for_update()
-    ).first()
+    if change.record_id in pending.records:
+        record: Record | None = pending.records[change.record_id]
+    elif change.record_id in pending.loaded:
+        record = pending.loaded[change.record_id]
+    else:
+        record = session.exec(
+            select(Record).where(Record.record_id == change.record_id).with_for_update()
+        ).first()
     if record is not None and (record.kind != kind.value or record.case_id != change.case_id):
         return _rejected(
             change, ErrorCode.VALIDATION, "This change does not match the record it names."
@@ -258,15 +284,15 @@ def apply_change(
             pending.conflicts[row.id] = row
 
     status = ChangeStatus.CONFLICT if conflicts else ChangeStatus.APPLIED
-    session.add(
-        AppliedChange(
-            change_id=change.change_id,
-            device_id=actor.device.id if actor and actor.device else None,
-            record_id=change.record_id,
-            status=status.value,
-            version=record.version,
-            at=now,
-        )
+    pending.applied_rows.append(
+        {
+            "change_id": change.change_id,
+            "device_id": actor.device.id if actor and actor.device else None,
+            "record_id": change.record_id,
+            "status": status.value,
+            "version": record.version,
+            "at": now,
+        }
     )
     pending.change_ids.add(change.change_id)
     pending.audit.append(
@@ -297,7 +323,7 @@ def apply_change(
 def _check_access(
     session: Session, actor: Actor, change: Change, record: Record | None, pending: Pending
 ) -> ChangeResult | None:
-    scope = session.get(CaseScope, change.case_id)
+    scope = pending.scope(session, change.case_id)
     if change.kind == RecordKind.CASE and record is None:
         team = change.fields.get("team", actor.team)
         if team == actor.team or change.fields.get("assigned_to") == actor.username:
@@ -335,14 +361,15 @@ def _apply_audit(
     allowed = set(FIELDS[RecordKind.AUDIT])
     if any(name not in allowed for name in change.fields):
         return _rejected(change, ErrorCode.VALIDATION, "This audit event has unknown fields.")
-    session.add(
-        AppliedChange(
-            change_id=change.change_id,
-            device_id=actor.device.id if actor and actor.device else None,
-            record_id=change.record_id,
-            status=ChangeStatus.APPLIED.value,
-            version=1,
-        )
+    pending.applied_rows.append(
+        {
+            "change_id": change.change_id,
+            "device_id": actor.device.id if actor and actor.device else None,
+            "record_id": change.record_id,
+            "status": ChangeStatus.APPLIED.value,
+            "version": 1,
+            "at": utcnow(),
+        }
     )
     pending.change_ids.add(change.change_id)
     detail = {k: v for k, v in change.fields.items() if k not in ("record_kind", "record_id")}
@@ -388,7 +415,40 @@ def finalize(session: Session, pending: Pending) -> None:
         position += 1
         session.add(item)
     session.flush()
+    if pending.applied_rows:
+        session.execute(AppliedChange.__table__.insert(), pending.applied_rows)  # type: ignore[attr-defined]
     audit.append(session, pending.audit)
+
+
+def prefetch(session: Session, changes: Sequence[Change], pending: Pending) -> None:
+    """Load (and lock) everything a batch touches in a few queries instead of one per change."""
+    change_ids = [c.change_id for c in changes]
+    for change_id, version in session.exec(
+        select(AppliedChange.change_id, AppliedChange.version).where(
+            col(AppliedChange.change_id).in_(change_ids)
+        )
+    ).all():
+        pending.done[change_id] = version
+    pending.checked_changes.update(change_ids)
+    record_ids = sorted({c.record_id for c in changes})
+    found = {
+        row.record_id: row
+        for row in session.exec(
+            select(Record)
+            .where(col(Record.record_id).in_(record_ids))
+            .order_by(col(Record.record_id))
+            .with_for_update()
+        ).all()
+    }
+    for record_id in record_ids:
+        pending.loaded[record_id] = found.get(record_id)
+    case_ids = sorted({c.case_id for c in changes})
+    scopes = {
+        row.case_id: row
+        for row in session.exec(select(CaseScope).where(col(CaseScope.case_id).in_(case_ids)))
+    }
+    for case_id in case_ids:
+        pending.scopes[case_id] = scopes.get(case_id)
 
 
 def order_for_push(changes: Sequence[Change]) -> list[int]:
@@ -403,11 +463,14 @@ def push(session: Session, actor: Actor, changes: Sequence[Change]) -> list[Chan
     """Apply a batch and commit it. Each change gets its own result, in the order sent."""
     pending = Pending()
     results: dict[int, ChangeResult] = {}
-    for index in order_for_push(changes):
-        results[index] = apply_change(session, actor, changes[index], pending)
+    with session.no_autoflush:
+        prefetch(session, changes, pending)
+        for index in order_for_push(changes):
+            results[index] = apply_change(session, actor, changes[index], pending)
     if actor.device is not None:
-        actor.device.last_seen_at = utcnow()
-        session.add(actor.device)
+        session.execute(
+            update(Device).where(col(Device.id) == actor.device.id).values(last_seen_at=utcnow())
+        )
     finalize(session, pending)
     session.commit()
     return [results[i] for i in range(len(changes))]

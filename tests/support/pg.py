@@ -3,7 +3,8 @@
 Public API::
 
     find_bindir() -> Path                      # pg_config --bindir, else /usr/lib/postgresql/*/bin
-    PgCluster.start() -> PgCluster             # initdb + pg_ctl start on a free 127.0.0.1 port
+    PgCluster.start(durable=False) -> PgCluster  # initdb + pg_ctl start on a free 127.0.0.1
+                                               # port (durable=False: fsync off, for tests)
     cluster.url(dbname="postgres") -> str      # postgresql+psycopg://postgres@127.0.0.1:PORT/db
     cluster.create_database(prefix="t", template=None) -> str   # a fresh database; its URL
     cluster.drop_database(url_or_name) -> None
@@ -84,7 +85,8 @@ class PgCluster:
         self.user = "postgres"
 
     @classmethod
-    def start(cls) -> PgCluster:
+    def start(cls, *, durable: bool = False) -> PgCluster:
+        """``durable=False`` (tests) turns fsync off for speed; benchmarks pass True."""
         bindir = find_bindir()
         folder = Path(tempfile.mkdtemp(prefix="fieldcase-pg-", dir="/tmp"))
         cluster = cls(bindir, folder, free_port())
@@ -108,10 +110,15 @@ class PgCluster:
             )
             options = (
                 f"-p {cluster.port} -c listen_addresses=127.0.0.1 "
-                f"-c unix_socket_directories={cluster.socket_dir} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-                "-c shared_buffers=32MB"
+                f"-c unix_socket_directories={cluster.socket_dir} -c max_connections=200 "
             )
+            if durable:
+                options += "-c shared_buffers=128MB"
+            else:
+                options += (
+                    "-c shared_buffers=32MB -c fsync=off -c synchronous_commit=off "
+                    "-c full_page_writes=off"
+                )
             cluster._run(
                 [
                     str(bindir / "pg_ctl"),
