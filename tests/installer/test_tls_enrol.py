@@ -4,19 +4,50 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.installer.conftest import Ran
+from tests.installer.conftest import Ran, clean_env, run
 from tests.installer.tls import make_ca_and_server_cert, tls_server
 from tests.support.pg import free_port
 from tests.support.server import TEST_PASSWORD, add_user, sqlite_url
 
 USER = "quinceworker"
 PERSON = "Zebedee Canarysmith"
+
+
+SHIFTED = """
+import json, sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from app.core.diagnostics import check_tls, run_checks
+profile, site, url, ca, minutes, at = sys.argv[1:7]
+base = datetime.fromisoformat(at) if at else datetime.now(UTC)
+now = lambda: base + timedelta(minutes=float(minutes))
+report = run_checks(Path(profile), env={"FIELDCASE_SITE_CONFIG": site}, now=now)
+found = {c["key"]: c for c in report.as_dict()["checks"]}
+tls = check_tls(url, Path(ca), now)
+found["tls"] = {"status": tls.status.value, "message": tls.message} if tls else None
+print(json.dumps(found))
+"""
+
+
+def shifted_checks(
+    tmp: Path, site: Path, url: str, ca: Path, *, minutes: float, at: datetime | None = None
+) -> dict[str, Any]:
+    """doctor's checks with the laptop's clock at ``at`` (default now) plus ``minutes``."""
+    when = at.isoformat() if at else ""
+    args = [str(tmp / "profile"), str(site), url, str(ca), str(minutes), when]
+    ran = run([sys.executable, "-c", SHIFTED, *args], clean_env(tmp), cwd=tmp)
+    assert ran.code == 0, ran.err
+    return dict(json.loads(ran.out))
 
 
 def site_file(path: Path, server: str, ca: str | None = None) -> Path:
@@ -68,6 +99,18 @@ def test_untrusted_until_the_site_names_the_ca_then_enrols_and_syncs(
             assert ran.check(key)["status"] == "OK", ran.out
         assert ran.check("tls")["facts"]["expires"] == tls.not_after.isoformat()
         assert ran.check("site_config")["facts"]["ca_bundle"] == "~/pki/ca.pem"
+
+        # The clock and expiry checks with the laptop's clock moved (injected). In a fresh
+        # process: the laptop's and the service's tables cannot share one interpreter.
+        moved_clock = shifted_checks(tmp_path, site, srv.url, tls.ca, minutes=9)
+        assert moved_clock["clock"]["status"] == "Problem"
+        assert "9 minutes ahead of the service's" in moved_clock["clock"]["message"]
+        assert moved_clock["clock"]["action"].startswith("Set the date, time and time zone")
+        near = shifted_checks(
+            tmp_path, site, srv.url, tls.ca, minutes=-1, at=tls.not_after - timedelta(days=3)
+        )
+        assert near["tls"]["status"] == "Problem"
+        assert "expires on" in near["tls"]["message"] and "in 3 days" in near["tls"]["message"]
 
         # 4. Enrol and sync over TLS.
         enrolled = cli("enrol", "--user", USER, env=env)
