@@ -134,15 +134,18 @@ class CoreBackend:
         if flt.review_due:
             return self._review_due(search, core_filter, offset, limit)
         sort = SORTS.get(flt.sort, CaseSort.REF)
-        total = self.core.count_cases(search, core_filter)
-        if flt.descending:
-            # the core sorts one way; read the mirror-image page and turn it round
-            end = max(0, total - offset)
-            start = max(0, end - limit)
-            rows = self.core.list_cases(search, core_filter, sort, start, end - start)
-            rows = list(reversed(rows))
-        else:
+        if not flt.descending:
             rows = self.core.list_cases(search, core_filter, sort, offset, limit)
+            if len(rows) < limit:  # the last page: no need to count separately
+                total = offset + len(rows)
+            else:
+                total = self.core.count_cases(search, core_filter)
+            return [self._row(r) for r in rows], total
+        # the core sorts one way only: read the mirror-image page and turn it round
+        total = self.core.count_cases(search, core_filter)
+        end = max(0, total - offset)
+        start = max(0, end - limit)
+        rows = list(reversed(self.core.list_cases(search, core_filter, sort, start, end - start)))
         return [self._row(r) for r in rows], total
 
     def _review_due(
@@ -432,6 +435,7 @@ class CoreGate:
         self.client_options = client_options
         #: when set, sync goes here whatever the enrolment said (the demo's service moves port)
         self.server_url = server_url
+        self._backed_up = False
 
     def has_profile(self) -> bool:
         return vault.has_key_file(self.profile_dir)
@@ -446,7 +450,11 @@ class CoreGate:
         )
 
     def unlock(self, password: str) -> CoreBackend:
-        return self._backend(Profile.open(self.profile_dir, password))
+        # back up on the first unlock of a run; unlocking again after an auto-lock does not
+        # make another copy of the same data
+        profile = Profile.open(self.profile_dir, password, backup=not self._backed_up)
+        self._backed_up = True
+        return self._backend(profile)
 
     def enrol(
         self,

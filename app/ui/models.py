@@ -162,7 +162,7 @@ class CaseListModel(RowTableModel[CaseRow]):
         COL_PRIORITY: "priority",
         COL_REVIEW: "next_review",
     }
-    PAGE = 200
+    PAGE = 100
 
     Loader = Callable[[CaseFilter, int, int, Callable[[list[CaseRow], int], None]], None]
 
