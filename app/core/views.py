@@ -16,6 +16,7 @@ def _iso(value: date | datetime | None) -> str | None:
 class CaseSort(StrEnum):
     """Orders for the case list."""
 
+    BEST = "best"  # searching: most recently written matches first; otherwise as NAME
     NAME = "name"  # person's surname, then given names
     REF = "ref"
     NEXT_REVIEW = "next_review"  # soonest first, none last

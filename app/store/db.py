@@ -28,6 +28,9 @@ log = logging.getLogger("fieldcase.store")
 
 DB_FILE = "fieldcase.db"
 BUSY_TIMEOUT_MS = 10_000
+#: Page cache per connection (decrypted pages): large enough that searching a big profile
+#: does not decrypt the same pages over and over.
+CACHE_KIB = 32 * 1024
 #: Leading bytes of every unencrypted SQLite file; ours must never start with them.
 PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -50,6 +53,7 @@ def connect(path: Path, key: bytes) -> sqlcipher.Connection:
     try:
         conn.execute(_key_pragma(key))
         conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL").fetchall()
         conn.execute("PRAGMA synchronous = FULL")

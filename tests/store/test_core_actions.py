@@ -172,6 +172,25 @@ def test_search_finds_names_refs_summaries_and_notes_by_prefix(
     assert work.count_cases("a") == len(work.list_cases("a"))
 
 
+def test_a_search_lists_the_newest_matches_first_and_counts_up_to_a_cap(
+    work: Casework, seeded: dict[str, str]
+) -> None:
+    newest = work.create_case("housing_repair", "Ann Newman", {"summary": "rails again"})
+    assert [r.ref for r in work.list_cases("rails")] == [newest, seeded["Ann Zeller"]]
+    assert [r.ref for r in work.list_cases("rails", offset=1)] == [seeded["Ann Zeller"]]
+    assert [r.ref for r in work.list_cases("rails", sort=CaseSort.NAME)] == [
+        newest,
+        seeded["Ann Zeller"],
+    ]
+    assert work.count_cases("ann") == 2  # words start with it; "assessment" does not count
+    assert work.count_cases("ann", cap=1) == 1
+    assert work.count_cases(cap=1) == 1
+    assert work.count_cases("ann", CaseFilter(priority="urgent")) == 1
+    assert [r.ref for r in work.list_cases("ann", CaseFilter(priority="urgent"))] == [
+        seeded["Ann Zeller"]
+    ]
+
+
 def test_search_follows_edits(work: Casework, seeded: dict[str, str]) -> None:
     ref = seeded["Pat Morgan"]
     work.edit_case(ref, {"person.name": "Patricia Jones", "summary": "Leaking roof"})
