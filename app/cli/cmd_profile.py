@@ -56,7 +56,10 @@ def open_profile(args: argparse.Namespace) -> Profile:
     """Unlock the profile the command line names (logging set up first)."""
     setup_logging()
     folder = profile_dir(args)
-    return Profile.open(folder, password())
+    profile = Profile.open(folder, password())
+    if profile.backup_problem:
+        print(profile.backup_problem, file=sys.stderr)
+    return profile
 
 
 # ----------------------------------------------------------------------------- commands

@@ -50,7 +50,7 @@ from app.domain.enums import DocumentState, VisitStatus
 from app.domain.models import AuditEvent, Case, Document, Note, Person, Record, Visit, Warning
 from app.domain.names import sort_name
 from app.domain.types import utcnow
-from app.errors import UsageError
+from app.errors import FieldcaseError, UsageError
 from app.store.errors import DiskFull, is_disk_full
 from app.store.profile import Profile
 from app.store.records import dumps, record_fields, to_wire
@@ -926,7 +926,11 @@ class Casework:
             dst.unlink(missing_ok=True)
             if is_disk_full(err):
                 raise DiskFull(detail="encrypting a document") from err
-            raise
+            raise FieldcaseError(
+                f"Could not read {src}: {err.strerror or 'the file cannot be read'}. Nothing was "
+                "saved; check the file and try again.",
+                detail=type(err).__name__,
+            ) from err
         try:
             with self._tx() as session:
                 document = Document(
@@ -976,6 +980,8 @@ class Casework:
                 f"The document {name!r} has not been downloaded to this laptop yet. Sync, then "
                 "try again."
             )
+        if not out.parent.is_dir():
+            raise InvalidValue(f"There is no folder {out.parent}. Choose where to save the file.")
         try:
             vault.decrypt_file(
                 self.document_path(document_id), out, file_id=document_id, key=file_key
@@ -983,7 +989,12 @@ class Casework:
         except OSError as err:
             if is_disk_full(err):
                 raise DiskFull(detail="writing a document") from err
-            raise
+            reason = err.strerror or "the file cannot be written"
+            raise FieldcaseError(
+                f"Could not save the document to {out}: {reason}. Nothing was changed; choose "
+                "another place and try again.",
+                detail=type(err).__name__,
+            ) from err
         return out
 
     def open_document(self, document_id: UUID) -> BinaryIO:

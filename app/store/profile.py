@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
+import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -109,6 +110,8 @@ class Profile:
         self.user = meta.get("user", "")
         self.team = meta.get("team", "")
         self.laptop_code = meta.get("laptop_code", "")
+        #: Set when the automatic backup on unlock could not be made (plain English).
+        self.backup_problem: str | None = None
 
     # ------------------------------------------------------------------ making and opening
 
@@ -196,8 +199,7 @@ class Profile:
                 current = migrate.current_revision(conn)
             if current is not None and current not in migrate.known_revisions():
                 raise ProfileTooNew()
-            if backup:
-                _make_backup(profile_dir, engine, key)
+            backup_problem = _try_backup(profile_dir, engine, key) if backup else None
             migrate.upgrade(engine)
         except BaseException as err:
             engine.dispose()
@@ -205,7 +207,9 @@ class Profile:
                 raise DiskFull(detail=type(err).__name__) from err
             raise
         (profile_dir / DOCUMENTS_DIR).mkdir(mode=0o700, exist_ok=True)
-        return cls(profile_dir, key, engine)
+        opened = cls(profile_dir, key, engine)
+        opened.backup_problem = backup_problem
+        return opened
 
     # ------------------------------------------------------------------------- properties
 
@@ -327,6 +331,27 @@ class Profile:
         db._fsync_dir(profile_dir)
         log.info("restored the profile's data file from a backup")
         return aside
+
+
+def _try_backup(profile_dir: Path, engine: Engine, key: bytes) -> str | None:
+    """The automatic backup on unlock. Failing to make it must not keep a caseworker from
+    their cases: the problem is logged and returned as a message to show."""
+    try:
+        _make_backup(profile_dir, engine, key)
+    except (OSError, sqlcipher.Error) as err:
+        log.warning("the automatic backup failed: %s", type(err).__name__)
+        for partial in Path(profile_dir, BACKUPS_DIR).glob("*.partial*"):
+            partial.unlink(missing_ok=True)
+        if is_disk_full(err):
+            return (
+                "The automatic backup could not be made because the disk is full. Your work "
+                "is safe; free some space so that the next backup can be made."
+            )
+        return (
+            "The automatic backup could not be made. Your work is safe; if this happens "
+            "again, contact your IT team."
+        )
+    return None
 
 
 def _make_backup(profile_dir: Path, engine: Engine, key: bytes) -> Path:

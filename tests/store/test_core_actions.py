@@ -347,5 +347,7 @@ def test_documents_round_trip_and_missing_files(work: Casework, tmp_path: Path) 
     )
     with pytest.raises(InvalidValue, match="There is no file"):
         work.add_document(ref, tmp_path / "nope.pdf")
+    with pytest.raises(InvalidValue, match="There is no folder"):
+        work.read_document(ref, "form.pdf", tmp_path / "no" / "such" / "folder.pdf")
     with pytest.raises(UnknownRecord, match=r"form\.pdf"):
         work.read_document(ref, "other.pdf", tmp_path / "x")

@@ -181,3 +181,16 @@ def test_made_on_one_thread_used_on_another(profile: Profile) -> None:
         rows = worker.submit(work.list_cases, "other").result()
     assert [r.ref for r in rows] == [ref]
     assert work.get_case(ref).person["name"] == "Ann Other"
+
+
+def test_a_failed_automatic_backup_does_not_lock_the_caseworker_out(profile_dir: Path) -> None:
+    seed(profile_dir, 1)
+    backups = profile_dir / "backups"
+    for old in backups.iterdir():
+        old.unlink()
+    backups.rmdir()
+    backups.write_text("in the way")  # the backup folder cannot be made
+    with Profile.open(profile_dir, PASSWORD) as profile:
+        assert profile.backup_problem is not None
+        assert "The automatic backup could not be made" in profile.backup_problem
+        assert len(Casework(profile).refs()) == 1
