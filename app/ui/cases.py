@@ -81,7 +81,8 @@ class CasesScreen(QWidget):
         self.view = table(
             self.model,
             "Cases",
-            "Each row: warnings, reference, person, type, status, priority, worker, next visit",
+            "Each row: warnings, reference, person, type, status, priority, next visit, review",
+            lines=1,
         )
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicator(

@@ -34,7 +34,8 @@ class MyDayScreen(QWidget):
         self.view = table(
             self.model,
             "Today's and overdue visits",
-            "Each row: when, due or overdue, person, place, what, warnings, case reference",
+            "Each row: when, due or overdue, person, place, what, case reference, warnings",
+            lines=2,
         )
         column_chars(
             self.view,

@@ -8,7 +8,9 @@ from app.ui.models import ROW_ROLE
 from app.ui.qt import QAbstractItemView, QEvent, QFontMetrics, QHeaderView, QObject, Qt, QTableView
 
 
-def table(model: Any, name: str, description: str = "") -> QTableView:
+def table(model: Any, name: str, description: str = "", *, lines: int = 0) -> QTableView:
+    """``lines``: 0 fits each row to its text (small tables: a case's notes); 1 or 2 gives
+    every row that many lines of text, which stays quick for thousands of rows."""
     view = QTableView()
     view.setModel(model)
     view.setAccessibleName(name)
@@ -21,7 +23,11 @@ def table(model: Any, name: str, description: str = "") -> QTableView:
     view.setWordWrap(True)
     view.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside it
     view.verticalHeader().hide()
-    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if lines:
+        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        _RowSizer(view, lines)
+    else:
+        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
@@ -47,6 +53,27 @@ class _ColumnSizer(QObject):
         unit = max(metrics.averageCharWidth(), metrics.horizontalAdvance("n"))
         for col, n in self.chars.items():
             self.view.setColumnWidth(col, n * unit + 16)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.apply()
+        return False
+
+
+class _RowSizer(QObject):
+    """Rows of a fixed number of text lines, kept in step with the text size."""
+
+    def __init__(self, view: QTableView, lines: int) -> None:
+        super().__init__(view)
+        self.view = view
+        self.lines = lines
+        view.installEventFilter(self)
+        self.apply()
+
+    def apply(self) -> None:
+        height = QFontMetrics(self.view.font()).lineSpacing() * self.lines + 14
+        self.view.verticalHeader().setDefaultSectionSize(height)
+        self.view.verticalHeader().setMinimumSectionSize(height)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
