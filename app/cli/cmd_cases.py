@@ -16,6 +16,7 @@ from typing import Any
 from app.cli.cmd_profile import open_profile
 from app.core import CaseFilter, CaseSort, Casework, parse_assignments
 from app.core.fields import SETTABLE_FIELDS
+from app.domain.enums import CaseStatus, Priority
 from app.errors import UsageError
 from app.store.profile import describe_time
 
@@ -240,8 +241,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--search", metavar="TEXT", help="words to find in names, refs, summaries, notes"
     )
-    p.add_argument("--status", metavar="STATUS")
-    p.add_argument("--priority", metavar="PRIORITY")
+    p.add_argument("--status", choices=[s.value for s in CaseStatus])
+    p.add_argument("--priority", choices=[p.value for p in Priority])
     p.add_argument("--type", metavar="TYPE")
     p.add_argument(
         "--sort", default="name", choices=[s.value for s in CaseSort], help="order (default name)"

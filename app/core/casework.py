@@ -411,9 +411,13 @@ class Casework:
     def get_case(self, ref: str, *, record_view: bool = True) -> CaseDetail:
         """Everything about a case. Records a "viewed" audit event unless told not to."""
         if record_view:
-            with self._tx() as session:
-                case = self._case(session, ref)
-                self._audit(session, case.id, "viewed", case)
+            try:
+                with self._tx() as session:
+                    case = self._case(session, ref)
+                    self._audit(session, case.id, "viewed", case)
+            except DiskFull:
+                # a full disk must not hide a person's warnings from the caseworker at the door
+                log.warning("could not record a case view: the disk is full")
         with self._read() as session:
             case = self._case(session, ref)
             person = self._person(session, case)

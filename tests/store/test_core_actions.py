@@ -313,6 +313,8 @@ def test_a_full_disk_is_a_plain_message_and_nothing_is_saved(
         )
     assert "The disk is full" in str(caught.value) and "Nothing was saved" in str(caught.value)
     assert work.count_cases() == before
+    # reading still works, even though the view cannot be recorded
+    assert work.get_case(work.refs()[0]).person["name"] == "Pat Morgan"
 
 
 def test_bulk_creation_goes_through_the_same_checks(work: Casework) -> None:
