@@ -72,20 +72,25 @@ _IN_SEARCH = (
     "(SELECT rowid FROM search_fts WHERE search_fts MATCH :q))"
 )
 
-_SORT_SQL: dict[CaseSort, str] = {
-    CaseSort.BEST: "p.sort_name, c.ref",
-    CaseSort.NAME: "p.sort_name, c.ref",
-    CaseSort.REF: "c.ref",
-    CaseSort.NEXT_REVIEW: "c.next_review IS NULL, c.next_review, p.sort_name, c.ref",
-    CaseSort.PRIORITY: (
-        "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,"
-        " p.sort_name, c.ref"
-    ),
-    CaseSort.STATUS: (
-        "CASE c.status WHEN 'open' THEN 0 WHEN 'in_progress' THEN 1 WHEN 'waiting' THEN 2"
-        " ELSE 3 END, p.sort_name, c.ref"
-    ),
+_PRIORITY_RANK = (
+    "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+)
+_STATUS_RANK = (
+    "CASE c.status WHEN 'open' THEN 0 WHEN 'in_progress' THEN 1 WHEN 'waiting' THEN 2 ELSE 3 END"
+)
+#: ORDER BY terms of each sort (ascending); a descending list reverses every term.
+_SORT_TERMS: dict[CaseSort, tuple[str, ...]] = {
+    CaseSort.BEST: ("p.sort_name", "c.ref"),
+    CaseSort.NAME: ("p.sort_name", "c.ref"),
+    CaseSort.REF: ("c.ref",),
+    CaseSort.NEXT_REVIEW: ("c.next_review IS NULL", "c.next_review", "p.sort_name", "c.ref"),
+    CaseSort.PRIORITY: (_PRIORITY_RANK, "p.sort_name", "c.ref"),
+    CaseSort.STATUS: (_STATUS_RANK, "p.sort_name", "c.ref"),
 }
+
+
+def _order_by(order: CaseSort, descending: bool) -> str:
+    return ", ".join(f"{t} DESC" if descending else t for t in _SORT_TERMS[order])
 
 
 def fts_query(search: str) -> str | None:
@@ -495,6 +500,9 @@ class Casework:
     def _where(self, filters: CaseFilter) -> tuple[list[str], dict[str, Any]]:
         where: list[str] = []
         params: dict[str, Any] = {}
+        if filters.review_due_by is not None:
+            where.append("c.next_review IS NOT NULL AND c.next_review <= :review_due_by")
+            params["review_due_by"] = filters.review_due_by.isoformat()
         for name in ("status", "priority", "type", "team", "assigned_to"):
             value = getattr(filters, name)
             if value is not None:
@@ -511,6 +519,8 @@ class Casework:
         sort: CaseSort | str = CaseSort.BEST,
         offset: int = 0,
         limit: int = 50,
+        *,
+        descending: bool = False,
     ) -> list[CaseRow]:
         """A page of cases. ``search`` is full-text over names, references, summaries and notes
         (each word a prefix). With the default sort a search streams the most recently written
@@ -529,17 +539,23 @@ class Casework:
         with self._read() as session:
             conn = session.connection()
             if query is not None and order is CaseSort.BEST:
-                ids = self._search_ids(conn, query, where, params, offset + limit)[offset:]
+                wanted = offset + limit
+                ids = self._search_ids(conn, query, where, params, wanted, descending)[offset:]
             else:
                 if query is not None:
                     where.append(_IN_SEARCH)
                     params["q"] = query
-                ids = self._page_ids(conn, order, where, params, offset, limit)
+                ids = self._page_ids(conn, order, where, params, offset, limit, descending)
             return self._rows_for(conn, ids)
 
     @staticmethod
     def _search_ids(
-        conn: Connection, query: str, where: list[str], params: dict[str, Any], wanted: int
+        conn: Connection,
+        query: str,
+        where: list[str],
+        params: dict[str, Any],
+        wanted: int,
+        oldest_first: bool = False,
     ) -> list[str]:
         """Ids of the cases matching ``query``, newest match first, at most ``wanted``: the
         full-text index is walked backwards and left as soon as the page is full."""
@@ -549,7 +565,7 @@ class Casework:
             + join
             + " WHERE search_fts MATCH :q"
             + "".join(f" AND {w}" for w in where)
-            + " ORDER BY f.rowid DESC"
+            + (" ORDER BY f.rowid" if oldest_first else " ORDER BY f.rowid DESC")
         )
         found: dict[str, None] = {}
         if wanted <= 0:
@@ -576,6 +592,7 @@ class Casework:
         params: dict[str, Any],
         offset: int,
         limit: int,
+        descending: bool = False,
     ) -> list[str]:
         if order in (CaseSort.BEST, CaseSort.NAME):
             # CROSS JOIN keeps people outermost: the walk follows the index on sort_name and
@@ -586,7 +603,7 @@ class Casework:
         sql = (
             f"SELECT c.id FROM {source}"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + f" ORDER BY {_SORT_SQL[order]} LIMIT :limit OFFSET :offset"
+            + f" ORDER BY {_order_by(order, descending)} LIMIT :limit OFFSET :offset"
         )
         rows = conn.execute(text(sql), {**params, "limit": limit, "offset": offset}).all()
         return [row[0] for row in rows]
@@ -1034,6 +1051,14 @@ class Casework:
         return [
             AuditRow(e.at, e.actor, e.action, e.record_kind, e.record_id, e.detail) for e in events
         ]
+
+    def ref_for(self, case_id: UUID) -> str:
+        """The reference of a case, from its id."""
+        with self._read() as session:
+            case = session.get(Case, case_id)
+        if case is None:
+            raise UnknownRecord("case with id", str(case_id), "Sync to fetch new cases.")
+        return case.ref
 
     def refs(self) -> Sequence[str]:
         """Every case reference on this laptop (for completion and tests)."""

@@ -34,6 +34,7 @@ class CaseFilter:
     team: str | None = None
     assigned_to: str | None = None
     open_only: bool = False  # leave out closed cases
+    review_due_by: date | None = None  # only cases whose next review is on or before this day
 
 
 @dataclass(frozen=True)

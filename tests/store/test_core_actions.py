@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -208,6 +208,17 @@ def test_filters_sorting_and_paging(work: Casework, seeded: dict[str, str]) -> N
         "Siân O'Neill"
     ]
     assert work.count_cases(filters=CaseFilter(open_only=True)) == 3
+    assert [r.person_name for r in work.list_cases(sort=CaseSort.NAME, descending=True)] == [
+        "Ann Zeller",
+        "Siân O'Neill",
+        "Pat Morgan",
+        "Bob Adams",
+    ]
+    work.edit_case(seeded["Bob Adams"], {"next_review": "2026-01-01"})
+    work.edit_case(seeded["Ann Zeller"], {"next_review": "2030-01-01"})
+    due = work.list_cases(filters=CaseFilter(review_due_by=date(2026, 6, 1)))
+    assert [r.ref for r in due] == [seeded["Bob Adams"]]
+    assert work.ref_for(due[0].case_id) == seeded["Bob Adams"]
     page = work.list_cases(sort=CaseSort.NAME, offset=1, limit=2)
     assert [r.person_name for r in page] == ["Pat Morgan", "Siân O'Neill"]
     with pytest.raises(InvalidValue, match="sorted by"):
