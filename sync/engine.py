@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -38,6 +39,7 @@ from sync.protocol import (
     DOCUMENT_CHUNK_BYTES,
     ChangeStatus,
     PullRequest,
+    PullResponse,
     PushRequest,
     UploadStatus,
 )
@@ -242,39 +244,48 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ pull
 
+    def _fetch(self, cursor: str | None) -> PullResponse:
+        return self.client.pull(PullRequest(cursor=cursor, max_bytes=self.page_bytes))
+
     def _pull(self) -> None:
+        """Fetch pages until up to date. While one page is being stored, the next one is
+        already on its way (one request in flight at most), so a slow link and a slow disk
+        overlap; each page is still committed in order, with its cursor."""
         cursor = self.store.cursor()
         received = 0
-        while True:
-            self._check_cancel()
-            self._say(
-                "pull",
-                received,
-                None,
-                "Checking for updates..."
-                if not received
-                else f"Receiving updates ({received} so far)...",
-            )
-            try:
-                page = self.client.pull(PullRequest(cursor=cursor, max_bytes=self.page_bytes))
-            except ServiceError as err:
-                if err.kind is not ServiceErrorKind.INVALID or cursor is None:
-                    raise
-                # the service does not know our position (e.g. restored from a backup):
-                # fetch everything again; applying a record twice changes nothing
-                log.warning("the service refused the pull cursor; starting the pull again")
-                cursor = None
-                continue
-            self._note_server_time(page.server_time)
-            self.store.apply_page(page)
-            self.report.pages += 1
-            received += len(page.records)
-            self.report.received += len(page.records)
-            self.report.removed += len(page.removed_cases)
-            self.report.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
-            cursor = page.next_cursor
-            if not page.more:
-                break
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcase-pull") as pool:
+            ahead: Future[PullResponse] | None = None
+            while True:
+                self._check_cancel()
+                self._say(
+                    "pull",
+                    received,
+                    None,
+                    "Checking for updates..."
+                    if not received
+                    else f"Receiving updates ({received} so far)...",
+                )
+                try:
+                    page = ahead.result() if ahead is not None else self._fetch(cursor)
+                except ServiceError as err:
+                    if err.kind is not ServiceErrorKind.INVALID or cursor is None:
+                        raise
+                    # the service does not know our position (e.g. restored from a backup):
+                    # fetch everything again; applying a record twice changes nothing
+                    log.warning("the service refused the pull cursor; starting the pull again")
+                    ahead, cursor = None, None
+                    continue
+                ahead = pool.submit(self._fetch, page.next_cursor) if page.more else None
+                self._note_server_time(page.server_time)
+                self.store.apply_page(page)
+                self.report.pages += 1
+                received += len(page.records)
+                self.report.received += len(page.records)
+                self.report.removed += len(page.removed_cases)
+                self.report.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
+                cursor = page.next_cursor
+                if not page.more:
+                    break
 
     # ------------------------------------------------------------------ documents
 

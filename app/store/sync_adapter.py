@@ -246,9 +246,24 @@ class SyncAdapter:
                 pending.setdefault(record_id, set()).update(json.loads(fields))
         return pending
 
-    def _apply_record(self, s: Session, state: RecordState, keep: set[str]) -> None:
+    @staticmethod
+    def _preload(s: Session, states: Sequence[RecordState]) -> dict[UUID, Record]:
+        """The page's rows already on this laptop, loaded in a few queries."""
+        by_kind: dict[RecordKind, list[UUID]] = {}
+        for state in states:
+            by_kind.setdefault(state.kind, []).append(state.record_id)
+        found: dict[UUID, Record] = {}
+        for kind, ids in by_kind.items():
+            model = KIND_MODELS[kind]
+            for start in range(0, len(ids), 500):
+                rows = s.exec(select(model).where(col(model.id).in_(ids[start : start + 500])))
+                found.update((row.id, row) for row in rows.all())
+        return found
+
+    def _apply_record(
+        self, s: Session, state: RecordState, keep: set[str], obj: Record | None
+    ) -> None:
         model = KIND_MODELS[state.kind]
-        obj = s.get(model, state.record_id)
         if obj is not None and obj.version > state.version:
             return  # never move a record backwards
         new = obj is None
@@ -286,9 +301,16 @@ class SyncAdapter:
     def apply_page(self, page: PullResponse) -> None:
         with self._session() as s, s.begin():
             pending = self._pending_fields(s, {r.record_id for r in page.records})
-            # cases first, so that anything looking a record's case up finds it
-            for state in sorted(page.records, key=lambda r: r.kind is not RecordKind.CASE):
-                self._apply_record(s, state, pending.get(state.record_id, set()))
+            existing = self._preload(s, page.records)
+            with s.no_autoflush:
+                # cases first, so that anything looking a record's case up finds it
+                for state in sorted(page.records, key=lambda r: r.kind is not RecordKind.CASE):
+                    self._apply_record(
+                        s,
+                        state,
+                        pending.get(state.record_id, set()),
+                        existing.get(state.record_id),
+                    )
             for info in page.conflicts:
                 _store_conflict(s, info)
             if page.removed_cases:
