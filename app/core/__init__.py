@@ -7,9 +7,10 @@ returns plain rows (:mod:`app.core.views`).
 
 from __future__ import annotations
 
-from app.core.casework import Casework, fts_query
+from app.core.casework import Casework
 from app.core.errors import InvalidValue, UnknownCase, UnknownRecord
 from app.core.fields import SETTABLE_FIELDS, parse_assignments
+from app.core.listing import fts_query
 from app.core.views import (
     AuditRow,
     CaseDetail,

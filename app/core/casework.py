@@ -25,13 +25,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, func, select
 
 from app import vault
 from app.core import fields as F
+from app.core import listing
 from app.core.errors import InvalidValue, UnknownCase, UnknownRecord
+from app.core.listing import parse_ts
 from app.core.refs import RefAllocator
 from app.core.views import (
     AuditRow,
@@ -61,58 +63,15 @@ log = logging.getLogger("fieldcase.core")
 
 DOCUMENT_SUFFIX = ".fcd"
 READ_CHUNK = 1024 * 1024
-MAX_SEARCH_TERMS = 12
 CASE_FIELD_NAMES = tuple(
     f for f in FIELDS[RecordKind.CASE] if f not in ("ref", "type", "person_id")
 )
 PERSON_FIELD_NAMES = FIELDS[RecordKind.PERSON]
 
-_IN_SEARCH = (
-    "c.id IN (SELECT d.case_id FROM search_doc AS d WHERE d.doc_id IN "
-    "(SELECT rowid FROM search_fts WHERE search_fts MATCH :q))"
-)
-
-_PRIORITY_RANK = (
-    "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
-)
-_STATUS_RANK = (
-    "CASE c.status WHEN 'open' THEN 0 WHEN 'in_progress' THEN 1 WHEN 'waiting' THEN 2 ELSE 3 END"
-)
-#: ORDER BY terms of each sort (ascending); a descending list reverses every term.
-_SORT_TERMS: dict[CaseSort, tuple[str, ...]] = {
-    CaseSort.BEST: ("p.sort_name", "c.ref"),
-    CaseSort.NAME: ("p.sort_name", "c.ref"),
-    CaseSort.REF: ("c.ref",),
-    CaseSort.NEXT_REVIEW: ("c.next_review IS NULL", "c.next_review", "p.sort_name", "c.ref"),
-    CaseSort.PRIORITY: (_PRIORITY_RANK, "p.sort_name", "c.ref"),
-    CaseSort.STATUS: (_STATUS_RANK, "p.sort_name", "c.ref"),
-}
-
-
-def _order_by(order: CaseSort, descending: bool) -> str:
-    return ", ".join(f"{t} DESC" if descending else t for t in _SORT_TERMS[order])
-
-
-def fts_query(search: str) -> str | None:
-    """Typed text -> an FTS5 query: every word must match, each as a prefix (search as you
-    type). Punctuation separates words, so "FC-2026-0004" finds FC-2026-00042."""
-    words = re.findall(r"\w+", search.casefold())[:MAX_SEARCH_TERMS]
-    if not words:
-        return None
-    return " ".join(f'"{w}"*' for w in words)
-
 
 def _ts(moment: datetime) -> str:
     """A UTC datetime as stored by UTCDateTime (for comparisons in raw SQL)."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _parse_ts(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
-
-
-def _parse_date(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)
 
 
 def _normal_ref(ref: str) -> str:
@@ -497,21 +456,6 @@ class Casework:
             )
         ).one()
 
-    def _where(self, filters: CaseFilter) -> tuple[list[str], dict[str, Any]]:
-        where: list[str] = []
-        params: dict[str, Any] = {}
-        if filters.review_due_by is not None:
-            where.append("c.next_review IS NOT NULL AND c.next_review <= :review_due_by")
-            params["review_due_by"] = filters.review_due_by.isoformat()
-        for name in ("status", "priority", "type", "team", "assigned_to"):
-            value = getattr(filters, name)
-            if value is not None:
-                where.append(f"c.{name} = :{name}")
-                params[name] = value
-        if filters.open_only:
-            where.append("c.status != 'closed'")
-        return where, params
-
     def list_cases(
         self,
         search: str | None = None,
@@ -526,138 +470,16 @@ class Casework:
         (each word a prefix). With the default sort a search streams the most recently written
         matches first and stops at the page, so it stays fast on a hundred thousand cases;
         any other sort orders every match. Without a search, BEST means NAME."""
-        try:
-            order = CaseSort(sort)
-        except ValueError:
-            raise InvalidValue(
-                f"Cases can be sorted by: {', '.join(s.value for s in CaseSort)}; "
-                f"you gave {sort!r}."
-            ) from None
-        query = fts_query(search) if search else None
-        where, params = self._where(filters or CaseFilter())
-        offset, limit = max(0, int(offset)), max(0, int(limit))
         with self._read() as session:
-            conn = session.connection()
-            if query is not None and order is CaseSort.BEST:
-                wanted = offset + limit
-                ids = self._search_ids(conn, query, where, params, wanted, descending)[offset:]
-            else:
-                if query is not None:
-                    where.append(_IN_SEARCH)
-                    params["q"] = query
-                ids = self._page_ids(conn, order, where, params, offset, limit, descending)
-            return self._rows_for(conn, ids)
-
-    @staticmethod
-    def _search_ids(
-        conn: Connection,
-        query: str,
-        where: list[str],
-        params: dict[str, Any],
-        wanted: int,
-        oldest_first: bool = False,
-    ) -> list[str]:
-        """Ids of the cases matching ``query``, newest match first, at most ``wanted``: the
-        full-text index is walked backwards and left as soon as the page is full."""
-        join = " JOIN cases AS c ON c.id = d.case_id" if where else ""
-        sql = (
-            "SELECT d.case_id FROM search_fts AS f JOIN search_doc AS d ON d.doc_id = f.rowid"
-            + join
-            + " WHERE search_fts MATCH :q"
-            + "".join(f" AND {w}" for w in where)
-            + (" ORDER BY f.rowid" if oldest_first else " ORDER BY f.rowid DESC")
-        )
-        found: dict[str, None] = {}
-        if wanted <= 0:
-            return []
-        result = conn.execute(text(sql), {**params, "q": query})
-        try:
-            while len(found) < wanted:
-                batch = result.fetchmany(256)
-                if not batch:
-                    break
-                for (case_id,) in batch:
-                    found.setdefault(case_id)
-                    if len(found) >= wanted:
-                        break
-        finally:
-            result.close()
-        return list(found)
-
-    @staticmethod
-    def _page_ids(
-        conn: Connection,
-        order: CaseSort,
-        where: list[str],
-        params: dict[str, Any],
-        offset: int,
-        limit: int,
-        descending: bool = False,
-    ) -> list[str]:
-        if order in (CaseSort.BEST, CaseSort.NAME):
-            # CROSS JOIN keeps people outermost: the walk follows the index on sort_name and
-            # stops when the page is full (a plain JOIN lets the planner sort every case)
-            source = "people AS p CROSS JOIN cases AS c ON c.person_id = p.id"
-        else:
-            source = "cases AS c LEFT JOIN people AS p ON p.id = c.person_id"
-        sql = (
-            f"SELECT c.id FROM {source}"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + f" ORDER BY {_order_by(order, descending)} LIMIT :limit OFFSET :offset"
-        )
-        rows = conn.execute(text(sql), {**params, "limit": limit, "offset": offset}).all()
-        return [row[0] for row in rows]
-
-    @staticmethod
-    def _rows_for(conn: Connection, ids: list[str]) -> list[CaseRow]:
-        """The list rows of ``ids`` (hex case ids), in that order: three queries, no N+1."""
-        if not ids:
-            return []
-        marks = ",".join(f":i{i}" for i in range(len(ids)))
-        id_params = {f"i{i}": cid for i, cid in enumerate(ids)}
-        rows = {
-            row[0]: row
-            for row in conn.execute(
-                text(
-                    "SELECT c.id, c.ref, c.type, c.status, c.priority, coalesce(p.name, ''),"
-                    " c.next_review FROM cases AS c LEFT JOIN people AS p ON p.id = c.person_id"
-                    f" WHERE c.id IN ({marks})"
-                ),
-                id_params,
-            ).all()
-        }
-        next_visit: dict[str, str] = dict(
-            conn.execute(
-                text(
-                    "SELECT case_id, min(due) FROM visits WHERE status = 'planned' AND"
-                    f" case_id IN ({marks}) GROUP BY case_id"
-                ),
-                id_params,
-            ).all()
-        )
-        warnings: dict[str, int] = dict(
-            conn.execute(
-                text(
-                    "SELECT case_id, count(*) FROM warnings WHERE active AND"
-                    f" case_id IN ({marks}) GROUP BY case_id"
-                ),
-                id_params,
-            ).all()
-        )
-        return [
-            CaseRow(
-                case_id=UUID(row[0]),
-                ref=row[1],
-                type=row[2],
-                status=row[3],
-                priority=row[4],
-                person_name=row[5],
-                next_visit=_parse_ts(next_visit.get(row[0])),
-                next_review=_parse_date(row[6]),
-                warnings=int(warnings.get(row[0], 0)),
+            return listing.page_of_cases(
+                session.connection(),
+                search,
+                filters or CaseFilter(),
+                sort,
+                offset,
+                limit,
+                descending=descending,
             )
-            for row in (rows[cid] for cid in ids if cid in rows)
-        ]
 
     def count_cases(
         self,
@@ -668,24 +490,8 @@ class Casework:
     ) -> int:
         """How many cases match (at most ``cap``, which keeps a broad search quick: show
         "1,000 or more" when the answer equals the cap)."""
-        where, params = self._where(filters or CaseFilter())
-        query = fts_query(search) if search else None
-        limit = "" if cap is None else f" LIMIT {max(0, int(cap))}"
-        if query is not None:
-            join = " JOIN cases AS c ON c.id = d.case_id" if where else ""
-            inner = (
-                "SELECT DISTINCT d.case_id FROM search_fts AS f"
-                " JOIN search_doc AS d ON d.doc_id = f.rowid"
-                + join
-                + " WHERE search_fts MATCH :q"
-                + "".join(f" AND {w}" for w in where)
-            )
-            params["q"] = query
-        else:
-            inner = "SELECT 1 FROM cases AS c" + (" WHERE " + " AND ".join(where) if where else "")
-        sql = f"SELECT count(*) FROM ({inner}{limit})"
         with self._read() as session:
-            return int(session.connection().execute(text(sql), params).scalar_one())
+            return listing.count_cases(session.connection(), search, filters or CaseFilter(), cap)
 
     # -------------------------------------------------------------------------- notes
 
@@ -858,7 +664,7 @@ class Casework:
                     warnings.setdefault(person_id, []).append(body)
         result = []
         for row in rows:
-            due = _parse_ts(row[6])
+            due = parse_ts(row[6])
             assert due is not None
             result.append(
                 VisitRow(
