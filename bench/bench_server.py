@@ -12,7 +12,6 @@ cases by one laptop: time, pages, records and bytes on the wire (gzip) and uncom
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 import tempfile
 import threading

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server import records
@@ -30,11 +30,14 @@ def push(body: PushRequest, actor: CurrentDevice, session: SessionDep) -> PushRe
             session.rollback()
             if attempt == PUSH_ATTEMPTS - 1:
                 raise
-    return PushResponse(results=results, server_time=utcnow())
+    answer = PushResponse(results=results, server_time=utcnow())
+    return Response(answer.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
 
 
 @router.post("/pull", response_model=PullResponse, responses=ERRORS)
 def pull(body: PullRequest, actor: CurrentDevice, engine: EngineDep) -> PullResponse:
     """One page of changes since the cursor, bounded by ``max_bytes``."""
     with snapshot_session(engine) as session:
-        return records.pull(session, actor, body.cursor, body.max_bytes)
+        page = records.pull(session, actor, body.cursor, body.max_bytes)
+    # serialised once here (the page was built from validated parts)
+    return Response(page.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
