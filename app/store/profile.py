@@ -55,6 +55,9 @@ BACKUP_PREFIX = "fieldcase-"
 BACKUP_SUFFIX = ".db"
 #: Letters and digits that cannot be mistaken for one another when read aloud or written.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+#: 31**4 (about 920,000) codes: two laptops that never went online are very unlikely to share
+#: one; once enrolled, the service's unique device code is used instead.
+LAPTOP_CODE_LENGTH = 4
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def describe_time(moment: datetime) -> str:
 
 
 def _new_laptop_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(3))
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(LAPTOP_CODE_LENGTH))
 
 
 def _db_path(profile_dir: Path) -> Path:
