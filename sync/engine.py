@@ -2,10 +2,11 @@
 
 One :meth:`SyncEngine.sync` does, in order:
 
-1. upload documents the service does not hold yet (resuming at the service's offset), so a
-   document is always there before the change that refers to it;
-2. push the outbox in batches; a change leaves the outbox only when the service confirmed it,
+1. push the outbox in batches; a change leaves the outbox only when the service confirmed it,
    and a replayed batch is harmless (every change carries its own id);
+2. upload the content of documents the service does not hold yet, in 1 MiB chunks, resuming at
+   the service's offset (the service takes a document's content only once its record, pushed
+   in step 1, is there; until the content is complete other laptops keep asking for it);
 3. top up the reserved case reference numbers;
 4. pull pages until up to date, each page and its cursor committed in one local transaction;
 5. push again if anything was made meanwhile, purge cases that left this user's scope once
@@ -172,8 +173,8 @@ class SyncEngine:
         if self.store.credential() is None:
             raise SyncError("This laptop is not enrolled with a Fieldcase service yet.")
         try:
-            self._upload_documents()
             self._push()
+            self._upload_documents()
             self._top_up_refs()
             self._pull()
             if self.store.pending_count():
@@ -299,17 +300,20 @@ class SyncEngine:
                 len(documents),
                 f"Sending document {number} of {len(documents)}...",
             )
-            self._upload(document)
+            try:
+                self._upload(document)
+            except ServiceError as err:
+                if err.kind not in (ServiceErrorKind.NOT_FOUND, ServiceErrorKind.FORBIDDEN):
+                    raise
+                # its record did not reach the service (refused, or the case moved): the
+                # content stays on this laptop, encrypted, and is tried again next time
+                log.info("document %s not accepted yet: %s", document.document_id, err.kind)
+                continue
             self.store.mark_document_uploaded(document.document_id)
             self.report.documents_up += 1
 
     def _status(self, document_id: UUID) -> UploadStatus:
-        try:
-            return self.client.upload_status(document_id)
-        except ServiceError as err:
-            if err.kind is ServiceErrorKind.NOT_FOUND:
-                return UploadStatus(document_id=document_id, received=0, total=None, complete=False)
-            raise
+        return self.client.upload_status(document_id)
 
     def _upload(self, document: PendingDocument) -> None:
         status = self._status(document.document_id)
@@ -371,7 +375,12 @@ class SyncEngine:
                     self.client.download(document.document_id, document.size, document.sha256),
                 )
             except ServiceError as err:
-                if err.kind in (ServiceErrorKind.NOT_FOUND, ServiceErrorKind.FORBIDDEN):
+                if err.kind in (
+                    ServiceErrorKind.NOT_FOUND,
+                    ServiceErrorKind.FORBIDDEN,
+                    ServiceErrorKind.CONFLICT,
+                ):
+                    # not (yet) complete on the service: asked for again at the next sync
                     log.info("document %s not available: %s", document.document_id, err.kind)
                     continue
                 raise

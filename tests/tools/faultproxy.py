@@ -13,7 +13,8 @@ Put it between the laptop's client and a real service::
 The proxy understands just enough HTTP/1.1 in the request direction (request line, headers and
 ``Content-Length`` bodies) to know which request a byte belongs to, so a rule can aim at "the
 next push" even on a kept-alive connection: ``up`` offsets count bytes of that request, ``down``
-offsets count bytes of its answer. Rules fire once unless ``times`` says otherwise. Bytes are
+offsets count bytes of its answer. A request takes at most one rule (the oldest that matches),
+and a rule serves ``times`` requests (once by default). Bytes are
 counted as delivered, so ``bytes_up``/``bytes_down`` are the bytes on the wire (TCP payload).
 
 Shaping emulates a slow link: each direction has a bandwidth cap shared by all connections and a
@@ -200,6 +201,7 @@ class FaultProxy:
                 if rule.fired < rule.times and path.startswith(rule.path):
                     rule.fired += 1
                     claimed.append(rule)
+                    break  # one rule per request: the next matching request takes the next
             self._rules = [r for r in self._rules if r.fired < r.times]
             return claimed
 
