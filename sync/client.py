@@ -222,6 +222,7 @@ class ServiceClient:
         headers: dict[str, str] | None = None,
         auth: bool = True,
         stream: bool = False,
+        model: type[BaseModel] | None = None,
     ) -> requests.Response:
         """One logical request, retried as the module docstring says. Returns a 2xx answer."""
         payload: bytes | None = None
@@ -286,9 +287,15 @@ class ServiceClient:
                         failure = type(err).__name__
                         response.close()
                         response = None
-            if response is not None:
-                if 200 <= status < 300:
+            if response is not None and 200 <= status < 300:
+                if not stream and not self._complete(response, model):
+                    # a cut inside the headers can look like a short, successful answer
+                    failure = "truncated answer"
+                    response.close()
+                    response = None
+                else:
                     return response
+            if response is not None:
                 error = self._error_body(response)
                 code = error.code if error else None
                 if status == 401:
@@ -334,6 +341,21 @@ class ServiceClient:
             self._wait(delay)
 
     @staticmethod
+    def _complete(response: requests.Response, model: type[BaseModel] | None) -> bool:
+        headers = response.headers
+        if "Content-Length" not in headers and "chunked" not in headers.get(
+            "Transfer-Encoding", ""
+        ):
+            return False
+        if model is None:
+            return True
+        try:
+            response.parsed = model.model_validate_json(response.content)  # type: ignore[attr-defined]
+        except ValidationError:
+            return False
+        return True
+
+    @staticmethod
     def _service_error(
         status: int, code: ErrorCode | None, error: ErrorBody | None
     ) -> ServiceError:
@@ -366,11 +388,13 @@ class ServiceClient:
         body: BaseModel | None = None,
         auth: bool = True,
     ) -> M:
-        response = self.request(method, path, body=body, auth=auth)
         try:
-            result = model.model_validate_json(response.content)
-        except ValidationError as err:
-            raise ServiceError(ServiceErrorKind.PROTOCOL, detail=f"{path}: bad answer") from err
+            response = self.request(method, path, body=body, auth=auth, model=model)
+        except NetworkError as err:
+            if err.detail == "truncated answer":
+                raise ServiceError(ServiceErrorKind.PROTOCOL, detail=f"{path}: bad answer") from err
+            raise
+        result: M = response.parsed  # type: ignore[attr-defined]
         server_time = getattr(result, "server_time", None)
         if isinstance(server_time, datetime):
             self.last_server_time = server_time
