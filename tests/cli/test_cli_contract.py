@@ -200,3 +200,35 @@ def test_backups_and_restore(initialised: Path) -> None:
     assert first in refs and second not in refs
     result = run_cli_inprocess(["restore", "fieldcase-nonsense.db"], initialised)
     assert result.returncode != 0 and "There is no backup called" in result.stderr
+
+
+def test_repeated_wrong_passwords_meet_a_growing_wait(initialised: Path) -> None:
+    messages = []
+    for _ in range(8):
+        result = run_cli_inprocess(["cases"], initialised, password="wrong wrong wrong")
+        assert result.returncode != 0
+        messages.append(result.stderr.strip())
+        if "Too many wrong passwords" in messages[-1]:
+            break
+    assert "That password does not unlock this profile" in messages[0]
+    assert "Too many wrong passwords" in messages[-1] and "Wait" in messages[-1]
+    refused = run_cli_inprocess(["cases"], initialised)  # even the right one, for now
+    assert refused.returncode != 0 and "Too many wrong passwords" in refused.stderr
+
+
+def test_today_history_and_visit_done_by_short_id(initialised: Path) -> None:
+    ref = cli(initialised, "case", "new", "--type", "adult_social_care", "--person", "Kim Ode")
+    cli(initialised, "warning", "add", ref, "--text", "Lone-worker risk: visit in pairs")
+    visit_id = cli(initialised, "visit", "add", ref, "--due", "2020-01-01", "--place", "Hall")
+    today = json.loads(cli(initialised, "today", "--json"))
+    assert [(v["id"], v["overdue"], v["warnings"]) for v in today] == [
+        (visit_id, True, ["Lone-worker risk: visit in pairs"])
+    ]
+    assert "Overdue" in cli(initialised, "today")
+    cli(initialised, "visit", "done", visit_id[:8], "--note", "Seen at the hall.")
+    assert json.loads(cli(initialised, "today", "--json")) == []
+    history = json.loads(cli(initialised, "history", ref, "--json"))
+    assert [h["action"] for h in history][:3] == ["created", "created", "created"]
+    assert all(h["actor"] == "ajones" for h in history)
+    again = run_cli_inprocess(["visit", "done", visit_id], initialised)
+    assert again.returncode != 0 and "already done" in again.stderr
