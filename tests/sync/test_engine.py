@@ -30,7 +30,6 @@ def test_progress_is_plain_and_cancel_between_pages_keeps_everything(
     laptops: Callable[..., list[Laptop]],
 ) -> None:
     a, b = laptops(2)
-    a.work.create_cases_bulk if False else None  # noqa: B018 - the one-by-one path is used
     for n in range(25):
         a.work.create_case("housing_repair", f"Person {n}", {"summary": "x" * 200})
     seen: list[SyncProgress] = []
