@@ -165,3 +165,28 @@ def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) 
     with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as pb:
         sync_actions.sync(pb, options=QUICK)
         assert Casework(pb).get_case(ref, record_view=False).fields["summary"] == "Cara's words"
+
+
+def test_forgot_password_recovers_online_and_keeps_unsent_work(
+    qtbot: Any, tmp_path: Path, service: Any, make_window
+) -> None:
+    folder = enrolled(tmp_path / "a", service.url, "bob")
+    with Profile.open(folder, LAPTOP_PASSWORD, backup=False) as profile:
+        profile.change_password(LAPTOP_PASSWORD, "a laptop password I forgot")
+        ref = Casework(profile).create_case("housing_repair", "Kim Ode", {"summary": "Unsent"})
+    window = make_window(folder, gate=CoreGate(folder, client_options=QUICK))
+    window.unlock_screen.forgot_button.click()
+    screen = window.recovery_screen
+    assert window.stack.currentWidget() is screen
+    screen.username.setText("bob")
+    screen.password.setText(TEST_PASSWORD)
+    screen.new_password.setText("my brand new laptop password")
+    screen.confirm.setText("my brand new laptop password")
+    with qtbot.waitSignal(window.opened, timeout=60_000):
+        screen.go.click()
+    wait_idle(qtbot, window)
+    assert window.sync is not None
+    assert window.sync.state.pending >= 1  # the unsent case survived
+    window.close()
+    with Profile.open(folder, "my brand new laptop password", backup=False) as profile:
+        assert ref in Casework(profile).refs()
