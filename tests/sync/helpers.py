@@ -38,9 +38,10 @@ COMPARED = (
     RecordKind.VISIT,
     RecordKind.DOCUMENT,
 )
-#: Quick retries for tests: faults are retried in milliseconds, stalls noticed in a second.
+#: Quick retries for tests: faults are retried in milliseconds (tests of stalls set a shorter
+#: stall timeout themselves).
 FAST_RETRY = RetryPolicy(attempts=8, base=0.005, cap=0.05)
-FAST_TIMEOUTS = Timeouts(connect=2.0, stall=1.0)
+FAST_TIMEOUTS = Timeouts(connect=5.0, stall=5.0)
 
 _names = itertools.count(1)
 
