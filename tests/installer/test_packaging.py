@@ -194,3 +194,52 @@ def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
     assert site["facts"]["server_url"] is None
     assert doctor.check("profile")["status"] == "Problem"  # no profile yet: explained
     assert "fieldcase init" in doctor.check("profile")["action"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dpkg --root must set root as the files' owner")
+def test_dpkg_keeps_a_preseeded_site_toml_and_never_touches_user_data(
+    built: Built, tmp_path: Path
+) -> None:
+    """Install into a scratch root with dpkg itself (maintainer scripts run, honouring
+    DPKG_ROOT), then remove and purge: the machine's own dpkg database is not touched."""
+    root = tmp_path / "root"
+    admin = root / "var" / "lib" / "dpkg"
+    for folder in (admin / "info", admin / "updates", root / "etc" / "fieldcase"):
+        folder.mkdir(parents=True)
+    (admin / "status").touch()
+    (admin / "available").touch()
+    policy = 'server_url = "https://fieldcase.example.gov.uk"\nmax_auto_lock_minutes = 7\n'
+    site = root / "etc" / "fieldcase" / "site.toml"
+    site.write_text(policy, encoding="utf-8")  # IT dropped its policy before installing
+    dpkg = [
+        "dpkg",
+        f"--root={root}",
+        "--force-script-chrootless",
+        "--force-depends",  # the scratch root has no libraries installed
+        "--force-confold",
+        f"--log={tmp_path / 'dpkg.log'}",
+    ]
+
+    def run_dpkg(*args: str) -> None:
+        done = subprocess.run([*dpkg, *args], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    run_dpkg("--install", str(built.deb))
+    assert site.read_text(encoding="utf-8") == policy  # kept, not replaced by the template
+    assert (site.parent / "site.toml.dpkg-dist").is_file()
+    assert (site.stat().st_mode & 0o777) == 0o644
+    assert (root / "opt" / "fieldcase" / "fieldcase").is_file()
+
+    profile = root / "home" / "caseworker" / ".local" / "share" / "Fieldcase"
+    profile.mkdir(parents=True)
+    (profile / "key.json").write_text("{}", encoding="utf-8")
+    (profile / "fieldcase.db").write_bytes(b"\x00encrypted")
+
+    run_dpkg("--remove", "fieldcase")
+    assert not (root / "opt" / "fieldcase").exists()
+    assert site.read_text(encoding="utf-8") == policy  # remove keeps the conffile
+    assert sorted(p.name for p in profile.iterdir()) == ["fieldcase.db", "key.json"]
+
+    run_dpkg("--purge", "fieldcase")
+    assert not site.exists()
+    assert (profile / "fieldcase.db").read_bytes() == b"\x00encrypted"
