@@ -196,9 +196,13 @@ class Casework:
 
     def case_types(self) -> dict[str, str]:
         """Case type code -> label: the built-in types and those the service added."""
-        types = dict(BUILTIN_CASE_TYPES)
         with self._read() as session:
-            extra = session.get(Meta, "case_types")
+            return self._case_types(session)
+
+    @staticmethod
+    def _case_types(session: Session) -> dict[str, str]:
+        types = dict(BUILTIN_CASE_TYPES)
+        extra = session.get(Meta, "case_types")
         if extra is not None:
             try:
                 for item in json.loads(extra.value):
@@ -219,8 +223,8 @@ class Casework:
         self, type: str, person_name: str, fields: Mapping[str, str] | None = None
     ) -> str:
         """Create a case and its person; return the new reference."""
-        types = self.case_types()
         with self._tx() as session:
+            types = self._case_types(session)
             refs = RefAllocator(session, self._today().year)
             batch = _RowBatch()
             ref = self._plan_case(
@@ -234,9 +238,9 @@ class Casework:
     def create_cases_bulk(self, items: Iterable[NewCase], *, flush_every: int = 500) -> list[str]:
         """Create many cases in ONE transaction through the same code as :meth:`create_case`
         (for seeding, imports and benchmarks): all or nothing."""
-        types = self.case_types()
         made: list[str] = []
         with self._tx() as session:
+            types = self._case_types(session)
             refs = RefAllocator(session, self._today().year)
             batch = _RowBatch()
             for n, item in enumerate(items, start=1):
