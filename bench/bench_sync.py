@@ -268,6 +268,20 @@ def main() -> None:
             cases_a,
             "profile A (256 kbit/s, 150 ms each way, a cut every 2 MB)",
         )
+        (tmp / "a2").mkdir()
+        shaped(
+            tmp / "a2",
+            "a2",
+            LinkProfile(
+                up_bps=256_000,
+                down_bps=256_000,
+                up_delay=0.15,
+                down_delay=0.15,
+                cut_every=100_000,
+            ),
+            cases_a,
+            "profile A with a cut every 100 kB (2 MB is more than this sync sends)",
+        )
         (tmp / "b").mkdir()
         shaped(
             tmp / "b",

@@ -20,7 +20,8 @@ counted as delivered, so ``bytes_up``/``bytes_down`` are the bytes on the wire (
 Shaping emulates a slow link: each direction has a bandwidth cap shared by all connections and a
 one-way delay; ``cut_every`` drops whichever connection carries the byte at each multiple of
 that many bytes (both directions counted together); ``stall_every``/``stall_for`` stop all
-traffic for ``stall_for`` seconds at the end of every ``stall_every`` seconds.
+traffic for ``stall_for`` seconds once every ``stall_every`` seconds (the first stall starting
+``stall_first`` seconds after :meth:`FaultProxy.shape`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ class LinkProfile:
     cut_every: int | None = None  # bytes, both directions together
     stall_every: float | None = None  # seconds
     stall_for: float = 0.0
+    stall_first: float | None = None  # seconds after shape() the first stall starts
+    #                                   (default: at the end of the first period)
+
+    def first_stall(self) -> float:
+        if self.stall_first is not None:
+            return self.stall_first
+        return (self.stall_every or 0.0) - self.stall_for
 
 
 @dataclass
@@ -126,7 +134,8 @@ class FaultProxy:
         with contextlib.suppress(OSError):
             self._listener.close()
         self.drop_all()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)
 
     def __enter__(self) -> FaultProxy:
         return self.start()
@@ -236,12 +245,12 @@ class FaultProxy:
         profile = self.profile
         if not profile.stall_every or profile.stall_for <= 0:
             return
-        elapsed = time.monotonic() - self._started
-        phase = elapsed % profile.stall_every
-        window_start = profile.stall_every - profile.stall_for
-        if phase >= window_start:
-            wait = profile.stall_every - phase
-            closed.wait(wait)
+        since = time.monotonic() - self._started - profile.first_stall()
+        if since < 0:
+            return
+        phase = since % profile.stall_every
+        if phase < profile.stall_for:
+            closed.wait(profile.stall_for - phase)
 
     def stall_time_between(self, start: float, end: float) -> float:
         """Seconds of scheduled stall windows between two ``time.monotonic()`` readings."""
@@ -250,12 +259,13 @@ class FaultProxy:
             return 0.0
         total = 0.0
         period = profile.stall_every
-        first = int((start - self._started) // period)
-        last = int((end - self._started) // period)
-        for n in range(max(first, 0), last + 1):
-            w_start = self._started + n * period + period - profile.stall_for
-            w_end = self._started + (n + 1) * period
+        origin = self._started + profile.first_stall()
+        n = 0
+        while origin + n * period < end:
+            w_start = origin + n * period
+            w_end = w_start + profile.stall_for
             total += max(0.0, min(end, w_end) - max(start, w_start))
+            n += 1
         return total
 
     def _count(self, direction: Direction, nbytes: int) -> int | None:

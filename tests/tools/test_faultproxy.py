@@ -124,3 +124,15 @@ def test_drop_all_closes_open_connections(upstream: tuple[str, int]) -> None:
         sock.settimeout(2)
         assert sock.recv(10) == b""
         sock.close()
+
+
+def test_stall_schedule_adds_up() -> None:
+    proxy = FaultProxy(("127.0.0.1", 9))
+    try:
+        proxy.shape(LinkProfile(stall_every=60.0, stall_for=20.0, stall_first=5.0))
+        t0 = proxy._started
+        assert proxy.stall_time_between(t0, t0 + 4.0) == 0.0
+        assert proxy.stall_time_between(t0, t0 + 30.0) == pytest.approx(20.0)
+        assert proxy.stall_time_between(t0 + 10.0, t0 + 70.0) == pytest.approx(15.0 + 5.0)
+    finally:
+        proxy.stop()
