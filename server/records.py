@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, text, update
+from sqlalchemy import bindparam, or_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -76,10 +77,69 @@ def case_visible_to(session: Session, case_id: uuid.UUID, actor: Actor) -> bool:
 
 
 @dataclass
+class Touched:
+    """A record as a push sees and changes it (plain data; written with one statement per
+    batch at commit time rather than through ORM objects)."""
+
+    record_id: uuid.UUID
+    kind: str
+    case_id: uuid.UUID
+    version: int
+    fields: dict[str, Any]
+    stamps: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str
+    is_new: bool
+    seq: int = 0
+
+    @classmethod
+    def from_row(cls, row: Any) -> Touched:
+        return cls(
+            record_id=row.record_id,
+            kind=row.kind,
+            case_id=row.case_id,
+            version=row.version,
+            fields=dict(row.fields or {}),
+            stamps=dict(row.stamps or {}),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            updated_by=row.updated_by,
+            is_new=False,
+        )
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "kind": self.kind,
+            "case_id": self.case_id,
+            "version": self.version,
+            "fields": self.fields,
+            "stamps": self.stamps,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+            "seq": self.seq,
+        }
+
+
+def _load_records(session: Session, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, Touched]:
+    """Read and lock records (FOR UPDATE on PostgreSQL) as plain data."""
+    table = Record.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa_select(table)
+        .where(table.c.record_id.in_(record_ids))
+        .order_by(table.c.record_id)
+        .with_for_update()
+    ).all()
+    return {row.record_id: Touched.from_row(row) for row in rows}
+
+
+@dataclass
 class Pending:
     """What one writing transaction touched, to be given log positions at commit time."""
 
-    records: dict[uuid.UUID, Record] = field(default_factory=dict)
+    records: dict[uuid.UUID, Touched] = field(default_factory=dict)
     conflicts: dict[uuid.UUID, Conflict] = field(default_factory=dict)
     scope_events: list[ScopeEvent] = field(default_factory=list)
     audit: list[AuditEvent] = field(default_factory=list)
@@ -88,7 +148,7 @@ class Pending:
     #: Looked up before the batch (see :func:`prefetch`): change id -> version, record rows.
     done: dict[uuid.UUID, int | None] = field(default_factory=dict)
     checked_changes: set[uuid.UUID] = field(default_factory=set)
-    loaded: dict[uuid.UUID, Record | None] = field(default_factory=dict)
+    loaded: dict[uuid.UUID, Touched | None] = field(default_factory=dict)
     scopes: dict[uuid.UUID, CaseScope | None] = field(default_factory=dict)
 
     def scope(self, session: Session, case_id: uuid.UUID) -> CaseScope | None:
@@ -177,13 +237,11 @@ def apply_change(
         return _apply_audit(session, actor, change, pending)
 
     if change.record_id in pending.records:
-        record: Record | None = pending.records[change.record_id]
+        record: Touched | None = pending.records[change.record_id]
     elif change.record_id in pending.loaded:
         record = pending.loaded[change.record_id]
     else:
-        record = session.exec(
-            select(Record).where(Record.record_id == change.record_id).with_for_update()
-        ).first()
+        record = _load_records(session, [change.record_id]).get(change.record_id)
     if record is not None and (record.kind != kind.value or record.case_id != change.case_id):
         return _rejected(
             change, ErrorCode.VALIDATION, "This change does not match the record it names."
@@ -230,7 +288,7 @@ def apply_change(
     if record is None:
         if kind == RecordKind.CASE and "team" not in merged.applied and actor is not None:
             merged.applied["team"] = actor.team
-        record = Record(
+        record = Touched(
             record_id=change.record_id,
             kind=kind.value,
             case_id=change.case_id,
@@ -240,7 +298,7 @@ def apply_change(
             created_at=now,
             updated_at=now,
             updated_by=username,
-            seq=0,
+            is_new=True,
         )
     if merged.changed or record.version == 0:
         version = record.version + 1
@@ -253,7 +311,6 @@ def apply_change(
         record.fields, record.stamps = new_fields, new_stamps
         record.version = version
         record.updated_at, record.updated_by = now, username
-        session.add(record)
         pending.records[record.record_id] = record
         if kind == RecordKind.CASE:
             _set_scope(session, pending, record.record_id, new_fields)
@@ -322,7 +379,7 @@ def apply_change(
 
 
 def _check_access(
-    session: Session, actor: Actor, change: Change, record: Record | None, pending: Pending
+    session: Session, actor: Actor, change: Change, record: Touched | None, pending: Pending
 ) -> ChangeResult | None:
     scope = pending.scope(session, change.case_id)
     if change.kind == RecordKind.CASE and record is None:
@@ -405,7 +462,7 @@ def take_positions(session: Session, count: int) -> int:
 def finalize(session: Session, pending: Pending) -> None:
     """Give everything touched its log position and append the audit events. The caller
     commits straight after."""
-    items: list[Record | Conflict | ScopeEvent] = [
+    items: list[Touched | Conflict | ScopeEvent] = [
         *pending.records.values(),
         *pending.conflicts.values(),
         *pending.scope_events,
@@ -414,8 +471,28 @@ def finalize(session: Session, pending: Pending) -> None:
     for item in items:
         item.seq = position
         position += 1
-        session.add(item)
+        if not isinstance(item, Touched):
+            session.add(item)
     session.flush()
+    table = Record.__table__  # type: ignore[attr-defined]
+    new = [r.values() for r in pending.records.values() if r.is_new]
+    if new:
+        session.execute(table.insert(), new)
+    changed = [{**r.values(), "rid": r.record_id} for r in pending.records.values() if not r.is_new]
+    if changed:
+        session.execute(
+            table.update()
+            .where(table.c.record_id == bindparam("rid"))
+            .values(
+                version=bindparam("version"),
+                fields=bindparam("fields"),
+                stamps=bindparam("stamps"),
+                updated_at=bindparam("updated_at"),
+                updated_by=bindparam("updated_by"),
+                seq=bindparam("seq"),
+            ),
+            changed,
+        )
     if pending.applied_rows:
         session.execute(AppliedChange.__table__.insert(), pending.applied_rows)  # type: ignore[attr-defined]
     audit.append(session, pending.audit)
@@ -432,15 +509,7 @@ def prefetch(session: Session, changes: Sequence[Change], pending: Pending) -> N
         pending.done[change_id] = version
     pending.checked_changes.update(change_ids)
     record_ids = sorted({c.record_id for c in changes})
-    found = {
-        row.record_id: row
-        for row in session.exec(
-            select(Record)
-            .where(col(Record.record_id).in_(record_ids))
-            .order_by(col(Record.record_id))
-            .with_for_update()
-        ).all()
-    }
+    found = _load_records(session, record_ids)
     for record_id in record_ids:
         pending.loaded[record_id] = found.get(record_id)
     case_ids = sorted({c.case_id for c in changes})
@@ -633,7 +702,7 @@ def find_case_by_ref(session: Session, ref: str) -> CaseScope | None:
 
 
 def service_change(
-    session: Session, record: Record, fields: dict[str, Any], by: str, pending: Pending
+    session: Session, record: Record | Touched, fields: dict[str, Any], by: str, pending: Pending
 ) -> ChangeResult:
     """A change made by the service itself (e.g. ``admin assign``), based on the current
     version so it always applies."""
