@@ -18,7 +18,6 @@ from app.ui.qt import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPixmap,
@@ -129,7 +128,10 @@ class CaseView(QWidget):
         form.addRow("Summary", self.summary)
         self.save_summary = button("Save changes", primary=True)
         self.save_summary.clicked.connect(self._save_summary)
-        form.addRow(self.save_summary)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_summary)
+        save_row.addStretch(1)
+        form.addRow(save_row)
         self.summary.textChanged.connect(self._summary_typed)
         self.review.dateChanged.connect(self._review_changed)
         self.summary.submitted.connect(self._save_summary)
@@ -140,13 +142,12 @@ class CaseView(QWidget):
         box = QVBoxLayout(page)
         self.notes = NoteModel(self)
         self.notes_view = table(self.notes, "Notes, newest first")
-        column_chars(
-            self.notes_view,
-            {NoteModel.COL_WHEN: 18, NoteModel.COL_AUTHOR: 12, NoteModel.COL_SENT: 16},
-        )
+        for col in (NoteModel.COL_WHEN, NoteModel.COL_AUTHOR, NoteModel.COL_SENT):
+            self.notes_view.hideColumn(col)
         header = self.notes_view.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(NoteModel.COL_TEXT, QHeaderView.ResizeMode.Stretch)
+        header.moveSection(header.visualIndex(NoteModel.COL_ABOUT), 0)
+        header.setStretchLastSection(True)
+        column_chars(self.notes_view, {NoteModel.COL_ABOUT: 17})
         box.addWidget(self.notes_view, 1)
         self.correcting = label("", role="hint")
         self.correcting.hide()

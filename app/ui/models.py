@@ -374,10 +374,13 @@ class VisitModel(RowTableModel[VisitRow]):
 
 
 class NoteModel(RowTableModel[NoteRow]):
-    """A case's notes as a timeline, newest first. A correction says what it corrects."""
+    """A case's notes as a timeline, newest first. A correction says what it corrects.
 
-    COL_WHEN, COL_AUTHOR, COL_TEXT, COL_SENT = range(4)
-    HEADERS = ("Written", "By", "Note", "Sent")
+    ``COL_ABOUT`` puts when, who and sent-or-not in one two-line cell, so the note's own
+    text keeps most of the width even at 200% text size."""
+
+    COL_WHEN, COL_AUTHOR, COL_TEXT, COL_SENT, COL_ABOUT = range(5)
+    HEADERS = ("Written", "By", "Note", "Sent", "Written by")
 
     def display(self, row: NoteRow, col: int) -> str:
         if col == self.COL_WHEN:
@@ -390,12 +393,18 @@ class NoteModel(RowTableModel[NoteRow]):
             return row.text
         if col == self.COL_SENT:
             return "Sent" if row.sent else "Waiting to send"
+        if col == self.COL_ABOUT:
+            sent = "Sent" if row.sent else "Waiting to send"
+            return f"{words.when(row.written_at)}\n{row.author}\n{sent}"
         return ""
 
     def sort_value(self, row: NoteRow, col: int) -> Any:
-        if col == self.COL_WHEN:
+        if col in (self.COL_WHEN, self.COL_ABOUT):
             return row.written_at
         return self.display(row, col)
+
+    def foreground(self, row: NoteRow, col: int) -> Any:
+        return None
 
 
 class DocumentModel(RowTableModel[DocumentRow]):
