@@ -56,6 +56,29 @@ def fts_query(search: str) -> str | None:
     return " ".join(f'"{w}"*' for w in words)
 
 
+#: Text that can only be (the start of) a case reference: FC-2026-00042, fc-2026-k7q-00, FC-20
+_REF_TEXT = re.compile(r"FC-[0-9]{0,4}(-[A-Z0-9]*)*-?", re.IGNORECASE)
+
+
+def ref_prefix(search: str) -> str | None:
+    """The reference prefix typed, when the search text is the start of a reference.
+
+    References are looked up through their own index (fast at any size): the full-text index
+    would have to intersect "fc" and "2026", which every case has."""
+    text_ = search.strip()
+    if _REF_TEXT.fullmatch(text_):
+        return text_.upper()
+    return None
+
+
+def _ref_range(prefix: str) -> dict[str, str]:
+    """Bounds for ``:ref_lo <= c.ref < :ref_hi`` (upper-case references)."""
+    return {"ref_lo": prefix, "ref_hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
+_IN_REF_RANGE = "c.ref >= :ref_lo AND c.ref < :ref_hi"
+
+
 def parse_ts(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
@@ -97,9 +120,16 @@ def page_of_cases(
         raise InvalidValue(
             f"Cases can be sorted by: {', '.join(s.value for s in CaseSort)}; you gave {sort!r}."
         ) from None
-    query = fts_query(search) if search else None
     where, params = _where(filters)
     offset, limit = max(0, int(offset)), max(0, int(limit))
+    prefix = ref_prefix(search) if search else None
+    if prefix is not None:
+        where.append(_IN_REF_RANGE)
+        params.update(_ref_range(prefix))
+        if order is CaseSort.BEST:
+            order = CaseSort.REF
+        return _rows_for(conn, _page_ids(conn, order, where, params, offset, limit, descending))
+    query = fts_query(search) if search else None
     if query is not None and order is CaseSort.BEST:
         ids = _search_ids(conn, query, where, params, offset + limit, descending)[offset:]
     else:
@@ -226,7 +256,11 @@ def count_cases(
 ) -> int:
     """How many cases match, at most ``cap``."""
     where, params = _where(filters)
-    query = fts_query(search) if search else None
+    prefix = ref_prefix(search) if search else None
+    if prefix is not None:
+        where.append(_IN_REF_RANGE)
+        params.update(_ref_range(prefix))
+    query = fts_query(search) if search and prefix is None else None
     limit = "" if cap is None else f" LIMIT {max(0, int(cap))}"
     if query is not None:
         join = " JOIN cases AS c ON c.id = d.case_id" if where else ""

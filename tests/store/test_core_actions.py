@@ -191,6 +191,16 @@ def test_a_search_lists_the_newest_matches_first_and_counts_up_to_a_cap(
     ]
 
 
+def test_a_reference_is_found_through_its_own_index(work: Casework, seeded: dict[str, str]) -> None:
+    ref = seeded["Pat Morgan"]
+    assert [r.ref for r in work.list_cases(ref.lower())] == [ref]
+    prefix = ref.rsplit("-", 1)[0] + "-"  # FC-2026-CODE-
+    assert [r.ref for r in work.list_cases(prefix)] == sorted(seeded.values())
+    assert work.count_cases(prefix) == 4 and work.count_cases(prefix, cap=2) == 2
+    assert work.count_cases(prefix, CaseFilter(status="waiting")) == 1
+    assert work.list_cases("FC-1999-") == [] and work.count_cases("FC-1999") == 0
+
+
 def test_search_follows_edits(work: Casework, seeded: dict[str, str]) -> None:
     ref = seeded["Pat Morgan"]
     work.edit_case(ref, {"person.name": "Patricia Jones", "summary": "Leaking roof"})
