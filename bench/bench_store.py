@@ -196,15 +196,15 @@ def search_figures(work: Casework, rng: random.Random, label: str) -> None:
     counts = []
     for _ in range(QUERIES // 4):
         text = next(gen)
-        counts.append(timed(lambda text=text: work.count_cases(text)) * 1000)
+        counts.append(timed(lambda text=text: work.count_cases(text, cap=1000)) * 1000)
     print(
         f"search over {label} cases (page of 50, {QUERIES} queries): "
         f"median {statistics.median(times):.1f} ms, p95 {percentile(times, 95):.1f} ms, "
         f"max {max(times):.1f} ms"
     )
     print(
-        f"  counting the matches as well: median {statistics.median(counts):.1f} ms, "
-        f"p95 {percentile(counts, 95):.1f} ms"
+        "  counting the matches (up to 1,000, as the list shows them): "
+        f"median {statistics.median(counts):.1f} ms, p95 {percentile(counts, 95):.1f} ms"
     )
 
 
