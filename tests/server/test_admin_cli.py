@@ -4,12 +4,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from server.cli import main as cli_main
 from tests.server.helpers import new_case
-from tests.support.server import admin, running_server, sqlite_url
 from tests.support.server import enrol as enrol_laptop
+from tests.support.server import running_server, sqlite_url
 
 
-def test_admin_commands_end_to_end(tmp_path: Path) -> None:
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def admin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`fieldcase-server admin ...` run in this process (the same code as the command)."""
+
+    def run(db: str, *args: str, password: str | None = None) -> Result:
+        capsys.readouterr()
+        if password is None:
+            monkeypatch.delenv("FIELDCASE_PASSWORD", raising=False)
+        else:
+            monkeypatch.setenv("FIELDCASE_PASSWORD", password)
+        code = cli_main(["admin", *args, "--db", db])
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run
+
+
+def test_admin_commands_end_to_end(tmp_path: Path, admin) -> None:  # type: ignore[no-untyped-def]
     db = sqlite_url(tmp_path)
     assert admin(db, "add-team", "Housing").returncode == 0
     assert admin(db, "add-team", "Social Care").returncode == 0
@@ -57,7 +82,7 @@ def test_admin_commands_end_to_end(tmp_path: Path) -> None:
     assert admin(db, "verify-audit").returncode == 0
 
 
-def test_demo_is_fast_idempotent_and_prints_logins(tmp_path: Path) -> None:
+def test_demo_is_fast_idempotent_and_prints_logins(tmp_path: Path, admin) -> None:  # type: ignore[no-untyped-def]
     import subprocess
     import sys
 

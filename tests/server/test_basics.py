@@ -91,3 +91,18 @@ def test_gzip_bodies_both_ways(service: Service) -> None:
     )
     assert broken.status_code == 422
     assert broken.json()["code"] == "validation"
+
+
+def test_unexpected_failures_and_unknown_paths_are_error_bodies(service: Service) -> None:
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    service.app.add_api_route("/v1/test-boom", boom, methods=["GET"])
+    failed = service.client.get("/v1/test-boom")
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "server_error"
+    assert "secret internal detail" not in failed.text and "Traceback" not in failed.text
+    missing = service.client.get("/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    wrong_method = service.client.get("/v1/sync/push")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "not_found"
