@@ -29,8 +29,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from app.core.diagnostics import check_tls, run_checks
 profile, site, url, ca, minutes, at = sys.argv[1:7]
-base = datetime.fromisoformat(at) if at else datetime.now(UTC)
-now = lambda: base + timedelta(minutes=float(minutes))
+shift = timedelta(minutes=float(minutes))
+if at:
+    now = lambda: datetime.fromisoformat(at) + shift
+else:
+    now = lambda: datetime.now(UTC) + shift
 report = run_checks(Path(profile), env={"FIELDCASE_SITE_CONFIG": site}, now=now)
 found = {c["key"]: c for c in report.as_dict()["checks"]}
 tls = check_tls(url, Path(ca), now)
@@ -102,7 +105,7 @@ def test_untrusted_until_the_site_names_the_ca_then_enrols_and_syncs(
 
         # The clock and expiry checks with the laptop's clock moved (injected). In a fresh
         # process: the laptop's and the service's tables cannot share one interpreter.
-        moved_clock = shifted_checks(tmp_path, site, srv.url, tls.ca, minutes=9)
+        moved_clock = shifted_checks(tmp_path, site, srv.url, tls.ca, minutes=9.5)
         assert moved_clock["clock"]["status"] == "Problem"
         assert "9 minutes ahead of the service's" in moved_clock["clock"]["message"]
         assert moved_clock["clock"]["action"].startswith("Set the date, time and time zone")
