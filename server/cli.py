@@ -91,6 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FIELDCASE_TRUSTED_PROXIES", "127.0.0.1"),
+        # a busy worker answers the supervisor's ping late; never kill it mid-request for that
+        timeout_worker_healthcheck=120,
     )
     return 0
 

@@ -9,6 +9,7 @@ every committed position below N. Pulls read one snapshot (REPEATABLE READ on Po
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from server import audit
@@ -566,7 +566,21 @@ def make_cursor(position: int) -> str:
     return f"{CURSOR_PREFIX}{position}"
 
 
-def record_state(row: Record) -> RecordState:
+_FIELDS_BY_KIND = {kind.value: names for kind, names in FIELDS.items()}
+_PULL_COLUMNS = (
+    "record_id",
+    "kind",
+    "case_id",
+    "version",
+    "fields",
+    "updated_at",
+    "updated_by",
+    "seq",
+)
+
+
+def record_state(row: Any) -> RecordState:
+    """A stored record as the wire's :class:`RecordState` (every field of its kind)."""
     kind = RecordKind(row.kind)
     fields = {name: row.fields.get(name) for name in FIELDS[kind]}
     return RecordState(
@@ -580,23 +594,73 @@ def record_state(row: Record) -> RecordState:
     )
 
 
-def _size(model: RecordState | ConflictInfo) -> int:
+def record_json(row: Any) -> str:
+    """The same as ``record_state(row).model_dump_json()``, made directly (pulls send many)."""
+    stored = row.fields or {}
+    return json.dumps(
+        {
+            "kind": row.kind,
+            "record_id": str(row.record_id),
+            "case_id": str(row.case_id),
+            "version": row.version,
+            "fields": {name: stored.get(name) for name in _FIELDS_BY_KIND[row.kind]},
+            "updated_at": row.updated_at.isoformat(),
+            "updated_by": row.updated_by,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _size(model: ConflictInfo) -> int:
     return len(model.model_dump_json()) + 1
 
 
-def pull(session: Session, actor: Actor, cursor: str | None, max_bytes: int) -> PullResponse:
+@dataclass
+class PullPage:
+    """One pull answer, with its records already serialised."""
+
+    records: dict[uuid.UUID, str]
+    removed_cases: list[uuid.UUID]
+    conflicts: dict[uuid.UUID, ConflictInfo]
+    next_cursor: str
+    more: bool
+
+    def to_json(self) -> str:
+        tail = PullResponse(
+            records=[],
+            removed_cases=self.removed_cases,
+            conflicts=list(self.conflicts.values()),
+            next_cursor=self.next_cursor,
+            more=self.more,
+            server_time=utcnow(),
+        ).model_dump_json()
+        assert tail.startswith('{"records":[]')
+        return '{"records":[' + ",".join(self.records.values()) + "]" + tail[len('{"records":[]') :]
+
+    def to_model(self) -> PullResponse:
+        return PullResponse.model_validate_json(self.to_json())
+
+
+def _record_rows(session: Session, *conditions: Any, limit: int | None = None) -> list[Any]:
+    table = Record.__table__  # type: ignore[attr-defined]
+    query = sa_select(*[table.c[name] for name in _PULL_COLUMNS]).where(*conditions)
+    query = query.order_by(table.c.seq)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).all())
+
+
+def pull(session: Session, actor: Actor, cursor: str | None, max_bytes: int) -> PullPage:
     """One page of what the actor may see that changed after ``cursor``. The session must
     read one snapshot (see :func:`server.core.db.snapshot_session`)."""
     after = parse_cursor(cursor)
     team, username = actor.team, actor.username
     visible = visible_case_ids(team, username)
-    records = session.exec(
-        select(Record)
-        .options(defer(Record.stamps))  # type: ignore[arg-type]
-        .where(Record.seq > after, Record.case_id.in_(visible))  # type: ignore[attr-defined]
-        .order_by(Record.seq)  # type: ignore[arg-type]
-        .limit(PULL_ROWS)
-    ).all()
+    table = Record.__table__  # type: ignore[attr-defined]
+    records = _record_rows(
+        session, table.c.seq > after, table.c.case_id.in_(visible), limit=PULL_ROWS
+    )
     conflicts = session.exec(
         select(Conflict)
         .where(Conflict.seq > after, Conflict.case_id.in_(visible))  # type: ignore[attr-defined]
@@ -622,74 +686,60 @@ def pull(session: Session, actor: Actor, cursor: str | None, max_bytes: int) -> 
         if len(stream) == PULL_ROWS:
             last = stream[-1].seq
             horizon = last if horizon is None else min(horizon, last)
-    items: list[tuple[int, Record | Conflict | ScopeEvent]] = sorted(
-        [(r.seq, r) for r in records]
-        + [(c.seq, c) for c in conflicts]
-        + [(e.seq, e) for e in events],
-        key=lambda pair: pair[0],
+    items: list[tuple[int, int, Any]] = sorted(
+        [(r.seq, 0, r) for r in records]
+        + [(c.seq, 1, c) for c in conflicts]
+        + [(e.seq, 2, e) for e in events],
+        key=lambda triple: triple[0],
     )
     if horizon is not None:
-        items = [pair for pair in items if pair[0] <= horizon]
+        items = [triple for triple in items if triple[0] <= horizon]
 
-    out_records: dict[uuid.UUID, RecordState] = {}
-    out_conflicts: dict[uuid.UUID, ConflictInfo] = {}
-    removed: list[uuid.UUID] = []
+    page = PullPage({}, [], {}, make_cursor(after), False)
     used = 0
     position = after
     taken = 0
-    for seq, item in items:
+    for seq, what, item in items:
         if taken and used >= max_bytes:
             break
-        if isinstance(item, Record):
-            state = record_state(item)
-            out_records[item.record_id] = state
-            used += _size(state)
-        elif isinstance(item, Conflict):
+        if what == 0:
+            text_ = record_json(item)
+            page.records[item.record_id] = text_
+            used += len(text_) + 1
+        elif what == 1:
             info = conflict_info(item)
-            out_conflicts[item.id] = info
+            page.conflicts[item.id] = info
             used += _size(info)
         else:
-            used += _scope_change(session, actor, item, out_records, out_conflicts, removed)
+            used += _scope_change(session, actor, item, page)
         position = seq
         taken += 1
-    more = taken < len(items) or horizon is not None
-    return PullResponse(
-        records=list(out_records.values()),
-        removed_cases=removed,
-        conflicts=list(out_conflicts.values()),
-        next_cursor=make_cursor(position),
-        more=more,
-        server_time=utcnow(),
-    )
+    page.more = taken < len(items) or horizon is not None
+    page.next_cursor = make_cursor(position)
+    return page
 
 
-def _scope_change(
-    session: Session,
-    actor: Actor,
-    event: ScopeEvent,
-    out_records: dict[uuid.UUID, RecordState],
-    out_conflicts: dict[uuid.UUID, ConflictInfo],
-    removed: list[uuid.UUID],
-) -> int:
+def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullPage) -> int:
     """A case's scope changed: send it whole if the actor may see it now, else remove it."""
     if not case_visible_to(session, event.case_id, actor):
-        if event.case_id not in removed:
-            removed.append(event.case_id)
-        for key in [k for k, v in out_records.items() if v.case_id == event.case_id]:
-            del out_records[key]
+        if event.case_id not in page.removed_cases:
+            page.removed_cases.append(event.case_id)
+        for key in [k for k, v in page.records.items() if f'"case_id":"{event.case_id}"' in v]:
+            del page.records[key]
         return 40
-    if event.case_id in removed:
-        removed.remove(event.case_id)
+    if event.case_id in page.removed_cases:
+        page.removed_cases.remove(event.case_id)
     used = 0
-    for row in session.exec(select(Record).where(Record.case_id == event.case_id)).all():
-        state = record_state(row)
-        out_records[row.record_id] = state
-        used += _size(state)
+    table = Record.__table__  # type: ignore[attr-defined]
+    for row in _record_rows(session, table.c.case_id == event.case_id):
+        text_ = record_json(row)
+        page.records[row.record_id] = text_
+        used += len(text_) + 1
     for open_conflict in session.exec(
         select(Conflict).where(Conflict.case_id == event.case_id, Conflict.resolved == False)  # noqa: E712
     ).all():
         info = conflict_info(open_conflict)
-        out_conflicts[open_conflict.id] = info
+        page.conflicts[open_conflict.id] = info
         used += _size(info)
     return used
 

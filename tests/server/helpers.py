@@ -14,6 +14,7 @@ from sqlmodel import Session
 from server import crud
 from server.core.config import Settings
 from server.main import create_app
+from sync.protocol import PullResponse, PushResponse
 from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD
 
 
@@ -72,6 +73,7 @@ class Device:
             "/v1/sync/push", json={"changes": list(changes)}, headers=self.headers
         )
         assert response.status_code == 200, response.text
+        PushResponse.model_validate_json(response.text)
         results: list[dict[str, Any]] = response.json()["results"]
         return results
 
@@ -88,6 +90,7 @@ class Device:
                 headers=self.headers,
             )
             assert response.status_code == 200, response.text
+            PullResponse.model_validate_json(response.text)  # every page keeps the contract
             page = response.json()
             pages += 1
             for rec in page["records"]:

@@ -40,4 +40,4 @@ def pull(body: PullRequest, actor: CurrentDevice, engine: EngineDep) -> PullResp
     with snapshot_session(engine) as session:
         page = records.pull(session, actor, body.cursor, body.max_bytes)
     # serialised once here (the page was built from validated parts)
-    return Response(page.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
+    return Response(page.to_json(), media_type="application/json")  # type: ignore[return-value]
