@@ -362,11 +362,10 @@ class CoreBackend:
     # ------------------------------------------------------------------ counts, drafts
     def counts(self) -> tuple[int, int, datetime | None]:
         """(changes waiting to send, clashes waiting, last successful sync)"""
-        return (
-            self.core.pending_count(),
-            len(sync_actions.clashes(self.profile)),
-            self.adapter.last_sync(),
-        )
+        waiting = any(not c.resolved for c in self.adapter.conflicts())
+        # the full list (which skips clashes already settled here) only when there are any
+        clashes = len(sync_actions.clashes(self.profile)) if waiting else 0
+        return self.core.pending_count(), clashes, self.adapter.last_sync()
 
     def last_sync(self) -> datetime | None:
         return self.adapter.last_sync()
