@@ -26,7 +26,7 @@ from sync.client import ServiceClient
 from sync.engine import SyncEngine
 from tests.sync.helpers import FAST_RETRY, FAST_TIMEOUTS
 
-NOTES = 12
+NOTES = 8
 
 
 def one_round(folder: Path, password: str, round_no: int, ref: str, out: int) -> None:

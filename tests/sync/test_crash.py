@@ -74,7 +74,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
     killer = Killer()
     try:
         for round_no in range(ROUNDS):
-            printed = killer.round(a, round_no, ref, rng.uniform(0.0, 0.8))
+            printed = killer.round(a, round_no, ref, rng.uniform(0.0, 0.7))
             acknowledged += [line[5:] for line in printed if line.startswith("note ")]
             if "sync" in printed and "synced" not in printed:
                 killed_in_sync += 1
