@@ -283,7 +283,8 @@ def _pending_resolutions(session: Session) -> set[str]:
 
 def clashes(profile: Profile) -> list[Clash]:
     """Unresolved clashes, oldest first. "mine" is this user's value when they made one side
-    (else the value this laptop shows); "theirs" is the other side, with who and when."""
+    (else the value this laptop shows, i.e. the one kept); "theirs" is the other side, with who
+    made it and when."""
     me = profile.user
     out: list[Clash] = []
     with profile.session() as s:
@@ -298,9 +299,9 @@ def clashes(profile: Profile) -> list[Clash]:
                 continue
             case = s.get(Case, row.case_id)
             kept, other = json.loads(row.kept_value), json.loads(row.other_value)
-            if row.other_by == me or row.kept_by != me:
+            if row.other_by == me:
                 mine, theirs, by, at = other, kept, row.kept_by, row.kept_at
-            else:
+            else:  # this user's value was kept, or the clash is between two colleagues
                 mine, theirs, by, at = kept, other, row.other_by, row.other_at
             out.append(
                 Clash(
