@@ -89,7 +89,12 @@ class Gate(Protocol):
     def unlock(self, password: str) -> Backend: ...
 
     def enrol(
-        self, server_url: str, username: str, password: str, new_password: str
+        self,
+        server_url: str,
+        username: str,
+        password: str,
+        new_password: str,
+        progress: Callable[[Any], None] | None = None,
     ) -> Backend: ...
 
     def recover(self, username: str, password: str, new_password: str) -> Backend: ...

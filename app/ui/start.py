@@ -101,6 +101,9 @@ class EnrolScreen(_Form):
         box.addLayout(form)
         self.go = button("Set up this laptop", primary=True)
         box.addWidget(self.go, 0, Qt.AlignmentFlag.AlignLeft)
+        self.progress = label("", role="hint")
+        self.progress.hide()
+        box.addWidget(self.progress)
         box.addStretch(2)
         outer = QVBoxLayout(self)
         outer.addWidget(page)
@@ -137,6 +140,17 @@ class EnrolScreen(_Form):
     def set_busy(self, busy: bool) -> None:
         self.go.setEnabled(not busy)
         self.go.setText("Setting up..." if busy else "Set up this laptop")
+        self.progress.setText(
+            "Signing in and fetching your cases. This can take a few minutes on a slow connection."
+            if busy
+            else ""
+        )
+        self.progress.setVisible(busy)
+
+    def show_progress(self, _done: int, _total: int, message: str) -> None:
+        """The first sync's own words ("Receiving updates (1200 so far)...")."""
+        self.progress.setText(message)
+        self.progress.setAccessibleName(message)
 
     def failed(self, err: BaseException) -> None:
         self.set_busy(False)

@@ -377,11 +377,15 @@ class FieldcaseWindow(QMainWindow):
 
     def _enrol(self, server: str, user: str, password: str, new_password: str) -> None:
         gate = self.gate
+
+        def op(_cancel: Any, report: Any) -> Backend:
+            def progress(p: Any) -> None:
+                report(p.done, -1 if p.total is None else p.total, p.message)
+
+            return gate.enrol(server, user, password, new_password, progress=progress)
+
         self.work.run_net(
-            self,
-            lambda _c, _p: gate.enrol(server, user, password, new_password),
-            self._enrolled,
-            self.enrol_screen.failed,
+            self, op, self._enrolled, self.enrol_screen.failed, self.enrol_screen.show_progress
         )
 
     def _enrolled(self, backend: Backend) -> None:

@@ -175,3 +175,37 @@ def test_mark_a_visit_done_with_its_note(qtbot: Any, local_profile, make_window)
         done = [d for d in details if any(v.status == "done" for v in d.visits)]
         assert len(done) == 1
         assert [n.text for n in done[0].notes] == ["Seen at home; all well."]
+
+
+def test_add_and_open_a_document_kept_encrypted(
+    qtbot: Any, tmp_path, local_profile, make_window, dialogs
+) -> None:
+    from app.ui.case_view import DocumentViewer
+    from app.ui.qt import QColor, QPixmap
+
+    picture = QPixmap(40, 30)
+    picture.fill(QColor("#1d70b8"))
+    photo = tmp_path / "damp-wall.png"
+    assert picture.save(str(photo))
+    dialogs.files_to_add.append(photo)
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    main.go(PAGE_CASES)
+    wait_idle(qtbot, window)
+    main.open_case(main.cases.model.row_at(0).case_id, "documents")
+    wait_idle(qtbot, window)
+    view = main.case_view
+    view.add_document_button.click()
+    qtbot.waitUntil(lambda: view.documents.rowCount() == 1, timeout=10_000)
+    assert view.documents.row_at(0).name == "damp-wall.png"
+    assert not view.documents.row_at(0).sent
+    stored = list((local_profile / "documents").iterdir())
+    assert stored and photo.read_bytes() not in stored[0].read_bytes()
+    view.documents_view.setCurrentIndex(view.documents.index(0, 0))
+    view.open_document_button.click()
+    qtbot.waitUntil(lambda: bool(view.findChildren(DocumentViewer)), timeout=10_000)
+    viewer = view.findChildren(DocumentViewer)[0]
+    assert viewer.windowTitle() == "damp-wall.png"
+    viewer.reject()
