@@ -84,7 +84,7 @@ def build_bundle(dist: Path, work: Path, *, clean: bool = False) -> Path:
 
 
 def write_ico(path: Path) -> None:
-    """Render the SVG icon to a multi-size .ico for Windows (Qt draws it; no extra tools)."""
+    """Render the SVG icon to a 256-pixel .ico for Windows (Qt draws it; no extra tools)."""
     from PySide6.QtCore import QSize
     from PySide6.QtGui import QGuiApplication, QIcon
 
@@ -92,7 +92,7 @@ def write_ico(path: Path) -> None:
     icon = QIcon(str(ICON_SVG))
     image = icon.pixmap(QSize(256, 256)).toImage()
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not image.save(str(path), b"ICO"):
+    if not image.save(str(path)):  # the format follows the .ico suffix
         raise BuildError(f"Could not write the Windows icon to {path}.")
     del app
 

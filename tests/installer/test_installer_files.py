@@ -4,8 +4,10 @@ configuration template. Each check ties a file to the code or docs it must agree
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,23 @@ def test_the_site_template_is_valid_and_documents_every_key(tmp_path: Path) -> N
     assert active.min_password_length == defaults.min_password_length
     assert active.sync_interval_minutes == defaults.sync_interval_minutes
     assert active.server_url is not None and active.server_url.startswith("https://")
+
+
+def test_the_windows_icon_is_rendered_from_the_svg(tmp_path: Path) -> None:
+    """The .ico the .iss and the Windows executables use is made on the Windows runner by
+    this same function; here it is made and read back with Qt (offscreen)."""
+    from PySide6.QtGui import QImage
+
+    # By path: under pytest the name "installer" is this test folder's package.
+    spec = importlib.util.spec_from_file_location("fieldcase_build", ROOT / "installer/build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, build)
+    spec.loader.exec_module(build)
+
+    icon = tmp_path / "fieldcase.ico"
+    build.write_ico(icon)
+    assert icon.read_bytes()[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    image = QImage(str(icon))
+    assert (image.width(), image.height()) == (256, 256)
+    assert image.pixelColor(128, 20).name() == "#1d70b8"  # the icon's blue, not blank
