@@ -140,7 +140,8 @@ class MessageBar(QFrame):
     def show_error(self, err: BaseException) -> None:
         words, details = plain_message(err)
         if not isinstance(err, FieldcaseError | SyncError):
-            log.error("failure shown to the person: %s", details)
+            # the type only: an exception's text may quote what a person typed
+            log.error("unexpected failure shown to the person: %s", type(err).__name__)
         self.show_message(words, level="error", details=details)
 
     def show_message(self, words: str, *, level: str = "info", details: str = "") -> None:

@@ -190,3 +190,29 @@ def test_forgot_password_recovers_online_and_keeps_unsent_work(
     window.close()
     with Profile.open(folder, "my brand new laptop password", backup=False) as profile:
         assert ref in Casework(profile).refs()
+
+
+def test_cancel_a_sync_keeps_everything_and_says_nothing_alarming(
+    qtbot: Any, tmp_path: Path, service: Any, make_window
+) -> None:
+    import threading
+
+    folder = enrolled(tmp_path / "a", service.url, "eve")
+    with Profile.open(folder, LAPTOP_PASSWORD, backup=False) as profile:
+        Casework(profile).create_case("housing_repair", "Ola Berg", {"summary": "Unsent"})
+    window = make_window(folder, gate=CoreGate(folder, client_options=QUICK))
+    unlock(qtbot, window, LAPTOP_PASSWORD)
+    assert window.sync is not None and window.sync_line is not None
+    line = window.sync_line
+    hold = threading.Event()
+    window.work.run_db(window, hold.wait)  # the sync's first store call waits behind this
+    with qtbot.waitSignal(window.sync.finished, timeout=60_000) as finished:
+        window.sync_now()
+        assert line.cancel_button.isVisible()
+        line.cancel_button.click()
+        hold.set()
+    assert "Cancelled" in type(getattr(finished.args[0], "cause", finished.args[0])).__name__
+    wait_idle(qtbot, window)
+    assert not line.cancel_button.isVisible()
+    assert line.text.text() == "2 changes waiting to send"  # the case and its person
+    assert window.main is not None and window.main.messages.isHidden()
