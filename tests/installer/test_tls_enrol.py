@@ -17,7 +17,7 @@ import pytest
 from tests.installer.conftest import Ran, clean_env, run
 from tests.installer.tls import make_ca_and_server_cert, tls_server
 from tests.support.pg import free_port
-from tests.support.server import TEST_PASSWORD, add_user, sqlite_url
+from tests.support.server import TEST_PASSWORD, admin, sqlite_url
 
 USER = "quinceworker"
 PERSON = "Zebedee Canarysmith"
@@ -67,7 +67,11 @@ def test_untrusted_until_the_site_names_the_ca_then_enrols_and_syncs(
 ) -> None:
     tls = make_ca_and_server_cert(tmp_path / "pki")
     db = sqlite_url(tmp_path)
-    add_user(db, USER, "North")
+    # Through the service's own admin CLI, in its own process: the laptop's and the
+    # service's tables cannot share one interpreter.
+    for command in (("add-team", "North"), ("add-user", USER, "--team", "North")):
+        done = admin(db, *command, password=TEST_PASSWORD)
+        assert done.returncode == 0, done.stdout + done.stderr
     site = tmp_path / "site.toml"
     with tls_server(db, tls, tmp_path) as srv:
         site_file(site, srv.url)
