@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from app.cli.cmd_profile import open_profile
+from app.cli.cmd_profile import close_profile, open_profile
 from app.core import CaseFilter, CaseSort, Casework, parse_assignments
 from app.core.fields import SETTABLE_FIELDS
 from app.domain.enums import CaseStatus, Priority
@@ -23,8 +23,11 @@ from app.store.profile import describe_time
 
 def _with_work(action: Callable[[Casework, argparse.Namespace], int]) -> Callable[..., int]:
     def run(args: argparse.Namespace) -> int:
-        with open_profile(args) as profile:
+        profile = open_profile(args)
+        try:
             return action(Casework(profile), args)
+        finally:
+            close_profile(profile)
 
     return run
 

@@ -56,10 +56,14 @@ def open_profile(args: argparse.Namespace) -> Profile:
     """Unlock the profile the command line names (logging set up first)."""
     setup_logging()
     folder = profile_dir(args)
-    profile = Profile.open(folder, password())
+    return Profile.open(folder, password())
+
+
+def close_profile(profile: Profile) -> None:
+    """Close (waiting for the automatic backup) and mention a backup that failed."""
+    profile.close()
     if profile.backup_problem:
         print(profile.backup_problem, file=sys.stderr)
-    return profile
 
 
 # ----------------------------------------------------------------------------- commands
@@ -146,4 +150,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_restore)
 
 
-__all__ = ["FieldcaseError", "open_profile", "password", "profile_dir", "register"]
+__all__ = [
+    "FieldcaseError",
+    "close_profile",
+    "open_profile",
+    "password",
+    "profile_dir",
+    "register",
+]

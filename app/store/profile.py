@@ -14,10 +14,14 @@ Threads: the engine may be used from another thread than the one that opened the
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import secrets
 import shutil
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +57,9 @@ BACKUPS_DIR = "backups"
 KEEP_BACKUPS = 5
 BACKUP_PREFIX = "fieldcase-"
 BACKUP_SUFFIX = ".db"
+#: In backups/: the data file's size and time when the newest backup was made (no content).
+FINGERPRINT_FILE = ".last-backup.json"
+STALE_PARTIAL_SECONDS = 3600
 #: Letters and digits that cannot be mistaken for one another when read aloud or written.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 #: 31**4 (about 920,000) codes: two laptops that never went online are very unlikely to share
@@ -115,6 +122,7 @@ class Profile:
         self.laptop_code = meta.get("laptop_code", "")
         #: Set when the automatic backup on unlock could not be made (plain English).
         self.backup_problem: str | None = None
+        self._backup_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ making and opening
 
@@ -202,7 +210,10 @@ class Profile:
                 current = migrate.current_revision(conn)
             if current is not None and current not in migrate.known_revisions():
                 raise ProfileTooNew()
-            backup_problem = _try_backup(profile_dir, engine, key) if backup else None
+            upgrade_due = current != migrate.head_revision()
+            backup_problem = None
+            if backup and upgrade_due:  # the copy from before an upgrade, made before it
+                backup_problem = _try_backup(profile_dir, key)
             migrate.upgrade(engine)
         except BaseException as err:
             engine.dispose()
@@ -212,6 +223,8 @@ class Profile:
         (profile_dir / DOCUMENTS_DIR).mkdir(mode=0o700, exist_ok=True)
         opened = cls(profile_dir, key, engine)
         opened.backup_problem = backup_problem
+        if backup and not upgrade_due:
+            opened._start_backup()
         return opened
 
     # ------------------------------------------------------------------------- properties
@@ -252,7 +265,27 @@ class Profile:
         """Make an encrypted backup now (keeps the last few); return its path."""
         if self._key is None:
             raise ProfileClosed()
-        return _make_backup(self.profile_dir, self.engine, self._key)
+        self.wait_for_backup()
+        return _make_backup(self.profile_dir, self._key)
+
+    def _start_backup(self) -> None:
+        """The automatic backup on unlock, on a thread of its own with its own connection, so
+        a large profile opens at once; :meth:`close` waits for it."""
+        key = self._key
+        assert key is not None
+
+        def run() -> None:
+            self.backup_problem = _try_backup(self.profile_dir, key)
+
+        self._backup_thread = threading.Thread(target=run, name="fieldcase-backup")
+        self._backup_thread.start()
+
+    def wait_for_backup(self) -> str | None:
+        """Wait until the automatic backup is done; return its problem, if it had one."""
+        thread, self._backup_thread = self._backup_thread, None
+        if thread is not None:
+            thread.join()
+        return self.backup_problem
 
     def change_password(self, old: str, new: str, *, site: SiteConfig | None = None) -> None:
         """Re-wrap the database key under ``new``; the database file is not touched."""
@@ -264,6 +297,7 @@ class Profile:
             )
 
     def close(self) -> None:
+        self.wait_for_backup()
         if self._engine is not None:
             self._engine.dispose()
         self._engine = None
@@ -336,15 +370,48 @@ class Profile:
         return aside
 
 
-def _try_backup(profile_dir: Path, engine: Engine, key: bytes) -> str | None:
-    """The automatic backup on unlock. Failing to make it must not keep a caseworker from
-    their cases: the problem is logged and returned as a message to show."""
+def _fingerprint(profile_dir: Path) -> dict[str, int] | None:
+    """Size and modification time of the closed data file; None while a WAL holds changes."""
+    path = _db_path(profile_dir)
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return None
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _unchanged_since_last_backup(profile_dir: Path, fingerprint: dict[str, int] | None) -> bool:
+    if fingerprint is None:
+        return False
     try:
-        _make_backup(profile_dir, engine, key)
+        last = json.loads((Path(profile_dir) / BACKUPS_DIR / FINGERPRINT_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    newest = list_backups(profile_dir)
+    return (
+        isinstance(last, dict)
+        and last.get("data_file") == fingerprint
+        and bool(newest)
+        and newest[0].name == last.get("backup")
+    )
+
+
+def _try_backup(profile_dir: Path, key: bytes) -> str | None:
+    """The automatic backup on unlock. Failing to make it must not keep a caseworker from
+    their cases: the problem is logged and returned as a message to show. When the data file
+    has not changed since the newest backup, that backup is already this state: no copy."""
+    try:
+        fingerprint = _fingerprint(profile_dir)
+        if _unchanged_since_last_backup(profile_dir, fingerprint):
+            log.info("the profile is unchanged since its last backup")
+            return None
+        made = _make_backup(profile_dir, key)
+        if fingerprint is not None:
+            (Path(profile_dir) / BACKUPS_DIR / FINGERPRINT_FILE).write_text(
+                json.dumps({"data_file": fingerprint, "backup": made.name})
+            )
     except (OSError, sqlcipher.Error) as err:
         log.warning("the automatic backup failed: %s", type(err).__name__)
-        for partial in Path(profile_dir, BACKUPS_DIR).glob("*.partial*"):
-            partial.unlink(missing_ok=True)
         if is_disk_full(err):
             return (
                 "The automatic backup could not be made because the disk is full. Your work "
@@ -357,12 +424,17 @@ def _try_backup(profile_dir: Path, engine: Engine, key: bytes) -> str | None:
     return None
 
 
-def _make_backup(profile_dir: Path, engine: Engine, key: bytes) -> Path:
+def _make_backup(profile_dir: Path, key: bytes) -> Path:
     folder = Path(profile_dir) / BACKUPS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = folder / f"{BACKUP_PREFIX}{stamp}{BACKUP_SUFFIX}"
-    db.backup_to(engine, key, target)
+    stale = time.time() - STALE_PARTIAL_SECONDS
+    for partial in folder.glob(f"{BACKUP_PREFIX}*.partial*"):  # left by a killed process
+        with contextlib.suppress(OSError):
+            if partial.stat().st_mtime < stale:
+                partial.unlink()
+    db.backup_to(_db_path(profile_dir), key, target)
     for old in list_backups(profile_dir)[KEEP_BACKUPS:]:
         old.path.unlink(missing_ok=True)
     log.info("backed up the profile (%d bytes)", target.stat().st_size)

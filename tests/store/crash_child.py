@@ -24,6 +24,7 @@ from app.store.profile import Profile
 def run(profile: Profile, round_: str) -> None:
     rng = random.Random(f"{round_}-{os.getpid()}")
     work = Casework(profile)
+    profile.wait_for_backup()  # so that the last round's backup is whole when it is killed
     print("READY", flush=True)
     step = 0
     while True:

@@ -144,10 +144,19 @@ def test_password_change_rewraps_only(profile_dir: Path) -> None:
 
 def test_backups_rotate_and_open_with_the_same_key(profile_dir: Path) -> None:
     seed(profile_dir, 1)
-    for _ in range(KEEP_BACKUPS + 2):
-        Profile.open(profile_dir, PASSWORD).close()
+    for n in range(KEEP_BACKUPS + 2):
+        with Profile.open(profile_dir, PASSWORD) as profile:
+            Casework(profile).create_case("housing_repair", f"Person {n}", {})
     backups = list_backups(profile_dir)
     assert len(backups) == KEEP_BACKUPS
+    # the last case came after the newest backup, so the next unlock backs up again ...
+    Profile.open(profile_dir, PASSWORD).close()
+    newest = list_backups(profile_dir)[0]
+    assert newest != backups[0]
+    # ... and unlocking a profile unchanged since its newest backup copies nothing again
+    Profile.open(profile_dir, PASSWORD).close()
+    assert list_backups(profile_dir)[0] == newest
+    backups = list_backups(profile_dir)
     assert backups == sorted(backups, key=lambda b: b.made_at, reverse=True)
     for backup in backups:
         assert not backup.path.read_bytes().startswith(db.PLAIN_SQLITE_HEADER)
@@ -159,6 +168,8 @@ def test_backups_rotate_and_open_with_the_same_key(profile_dir: Path) -> None:
 def test_restore_a_named_backup_and_refuse_a_damaged_one(profile_dir: Path) -> None:
     seed(profile_dir, 1)
     Profile.open(profile_dir, PASSWORD).close()
+    with Profile.open(profile_dir, PASSWORD) as profile:
+        Casework(profile).create_case("housing_repair", "Second", {})
     Profile.open(profile_dir, PASSWORD).close()
     newest, older = list_backups(profile_dir)[:2]
     data = bytearray(newest.path.read_bytes())
@@ -191,6 +202,6 @@ def test_a_failed_automatic_backup_does_not_lock_the_caseworker_out(profile_dir:
     backups.rmdir()
     backups.write_text("in the way")  # the backup folder cannot be made
     with Profile.open(profile_dir, PASSWORD) as profile:
-        assert profile.backup_problem is not None
-        assert "The automatic backup could not be made" in profile.backup_problem
+        problem = profile.wait_for_backup()
+        assert problem is not None and "The automatic backup could not be made" in problem
         assert len(Casework(profile).refs()) == 1
