@@ -293,6 +293,7 @@ def main() -> None:
                 down_delay=0.4,
                 stall_every=60.0,
                 stall_for=20.0,
+                stall_first=5.0,
             ),
             cases_b,
             "profile B (64 kbit/s, 400 ms each way, a 20 s stall once a minute)",

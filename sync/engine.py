@@ -49,6 +49,10 @@ from sync.store import LocalStore, PendingDocument
 log = logging.getLogger("fieldcase.sync.engine")
 
 CLOCK_SKEW_WARNING = timedelta(minutes=5)
+#: Pages grow from ``page_bytes`` up to this while they arrive cleanly, and halve after a page
+#: that needed a retry: few round trips on a good link, little sent again on a bad one.
+MAX_ADAPTIVE_PAGE_BYTES = 1024 * 1024
+MIN_ADAPTIVE_PAGE_BYTES = 16 * 1024
 PUSH_BATCH = 200
 REF_TOP_UP_BELOW = 50
 
@@ -137,6 +141,7 @@ class SyncEngine:
         clock: Callable[[], datetime] | None = None,
         push_batch: int = PUSH_BATCH,
         page_bytes: int = DEFAULT_PAGE_BYTES,
+        adaptive_pages: bool = True,
     ) -> None:
         self.store = store
         self.client = client
@@ -147,6 +152,7 @@ class SyncEngine:
         self.clock = clock or client.clock
         self.push_batch = push_batch
         self.page_bytes = page_bytes
+        self.adaptive_pages = adaptive_pages
         self.report = SyncReport()
 
     # ------------------------------------------------------------------ helpers
@@ -245,17 +251,28 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ pull
 
-    def _fetch(self, cursor: str | None) -> PullResponse:
-        return self.client.pull(PullRequest(cursor=cursor, max_bytes=self.page_bytes))
+    def _fetch(self, cursor: str | None, size: int) -> tuple[PullResponse, bool]:
+        """One page; also says whether it needed a retry (only one fetch runs at a time)."""
+        retries = self.client.stats.retries
+        page = self.client.pull(PullRequest(cursor=cursor, max_bytes=size))
+        return page, self.client.stats.retries > retries
+
+    def _next_size(self, size: int, retried: bool) -> int:
+        if not self.adaptive_pages:
+            return size
+        if retried:
+            return max(min(size, MIN_ADAPTIVE_PAGE_BYTES), size // 2)
+        return max(size, min(MAX_ADAPTIVE_PAGE_BYTES, size * 2))
 
     def _pull(self) -> None:
         """Fetch pages until up to date. While one page is being stored, the next one is
         already on its way (one request in flight at most), so a slow link and a slow disk
         overlap; each page is still committed in order, with its cursor."""
         cursor = self.store.cursor()
+        size = self.page_bytes
         received = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcase-pull") as pool:
-            ahead: Future[PullResponse] | None = None
+            ahead: Future[tuple[PullResponse, bool]] | None = None
             while True:
                 self._check_cancel()
                 self._say(
@@ -267,7 +284,9 @@ class SyncEngine:
                     else f"Receiving updates ({received} so far)...",
                 )
                 try:
-                    page = ahead.result() if ahead is not None else self._fetch(cursor)
+                    page, retried = (
+                        ahead.result() if ahead is not None else self._fetch(cursor, size)
+                    )
                 except ServiceError as err:
                     if err.kind is not ServiceErrorKind.INVALID or cursor is None:
                         raise
@@ -276,7 +295,8 @@ class SyncEngine:
                     log.warning("the service refused the pull cursor; starting the pull again")
                     ahead, cursor = None, None
                     continue
-                ahead = pool.submit(self._fetch, page.next_cursor) if page.more else None
+                size = self._next_size(size, retried)
+                ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
                 self._note_server_time(page.server_time)
                 self.store.apply_page(page)
                 self.report.pages += 1
