@@ -239,8 +239,8 @@ def shaped(tmp: Path, name: str, link: LinkProfile, cases: int, note: str) -> No
         )
         print(
             f"  pull requests {pulls} for {report.pages} pages: "
-            f"{pulls / max(report.pages, 1):.2f} round trips per page; pages sent again after a "
-            f"cut: {pulls - report.pages}; cuts: {proxy.cuts}"
+            f"{pulls / max(report.pages, 1):.2f} round trips per page; pages sent again (after "
+            f"cuts or stalls): {pulls - report.pages}; cuts: {proxy.cuts}"
         )
         profile.close()
 
