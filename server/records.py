@@ -48,7 +48,8 @@ from sync.protocol import (
 from sync.records import FIELDS, RecordKind
 
 CURSOR_PREFIX = "c1."
-PULL_ROWS = 1000  # rows read per stream per page (pages are bounded by bytes first)
+#: Rows read per stream for a page: about what ``max_bytes`` holds (pages are bounded by bytes).
+MIN_PULL_ROWS, MAX_PULL_ROWS, ROW_BYTES = 200, 20_000, 200
 
 
 # ------------------------------------------------------------------------------ scope
@@ -658,14 +659,13 @@ def pull(session: Session, actor: Actor, cursor: str | None, max_bytes: int) -> 
     team, username = actor.team, actor.username
     visible = visible_case_ids(team, username)
     table = Record.__table__  # type: ignore[attr-defined]
-    records = _record_rows(
-        session, table.c.seq > after, table.c.case_id.in_(visible), limit=PULL_ROWS
-    )
+    rows = min(MAX_PULL_ROWS, max(MIN_PULL_ROWS, max_bytes // ROW_BYTES))
+    records = _record_rows(session, table.c.seq > after, table.c.case_id.in_(visible), limit=rows)
     conflicts = session.exec(
         select(Conflict)
         .where(Conflict.seq > after, Conflict.case_id.in_(visible))  # type: ignore[attr-defined]
         .order_by(Conflict.seq)  # type: ignore[arg-type]
-        .limit(PULL_ROWS)
+        .limit(rows)
     ).all()
     events = session.exec(
         select(ScopeEvent)
@@ -679,11 +679,11 @@ def pull(session: Session, actor: Actor, cursor: str | None, max_bytes: int) -> 
             ),
         )
         .order_by(ScopeEvent.seq)  # type: ignore[arg-type]
-        .limit(PULL_ROWS)
+        .limit(rows)
     ).all()
     horizon: int | None = None
     for stream in (records, conflicts, events):
-        if len(stream) == PULL_ROWS:
+        if len(stream) == rows:
             last = stream[-1].seq
             horizon = last if horizon is None else min(horizon, last)
     items: list[tuple[int, int, Any]] = sorted(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlmodel import Session
 
 from server import records
@@ -121,3 +122,34 @@ def test_reference_blocks_are_unique_across_laptops(service: Service) -> None:
     assert len(codes) == 2
     full = service.client.post("/v1/refs/blocks", json={"unused": 150}, headers=one.headers)
     assert full.json()["blocks"] == []
+
+
+def test_tiny_row_windows_still_deliver_everything(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records, conflicts and scope changes interleave; reading them a few rows at a time
+    (so the row window, not the byte bound, ends each page) loses nothing."""
+    one = service.device("sam", "Housing")
+    two = service.device("kim", "Housing")
+    elsewhere = service.device("lee", "Social Care")
+    case_id, changes = _full_case("Social Care", "lee")
+    elsewhere.push(*changes)
+    mine, case = new_case("Housing", "sam")
+    one.push(case)
+    for i in range(6):
+        one.push(change("case", mine, mine, {"summary": f"one {i}"}, base=1))
+        two.push(change("case", mine, mine, {"summary": f"two {i}"}, base=1))
+        one.push(change("note", uuid.uuid4(), mine, {"text": f"note {i}"}))
+    _assign(service, str(changes[0]["fields"]["ref"]), "Housing", "kim")  # type: ignore[index]
+    expected = two.pull_all(max_bytes=4 * 1024 * 1024)
+    monkeypatch.setattr(records, "MIN_PULL_ROWS", 2)
+    monkeypatch.setattr(records, "ROW_BYTES", 10**9)
+    windowed = two.pull_all(max_bytes=4 * 1024 * 1024)
+    assert windowed["pages"] > 5
+    assert set(windowed["records"]) == set(expected["records"])
+    assert len(windowed["records"]) == 7 + 1 + 6
+    assert {k: v["resolved"] for k, v in windowed["conflicts"].items()} == {
+        k: v["resolved"] for k, v in expected["conflicts"].items()
+    }
+    assert len(expected["conflicts"]) >= 6
+    assert str(case_id) in {r["case_id"] for r in windowed["records"].values()}
