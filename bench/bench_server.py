@@ -27,7 +27,10 @@ import httpx
 from tests.support.pg import PgCluster
 from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD, add_user, running_server
 
-SIZES = {10: 10, 50: 4, 200: 1}  # devices -> rounds
+SIZES = {10: 10, 50: 4, 200: 1}  # devices -> rounds (flat out)
+PACED_ROUNDS = {10: 5, 50: 3, 200: 2}  # devices -> rounds at the offered load
+#: changes per second offered by all laptops together in the paced runs, per laptop count
+OFFERED = {10: (250.0, 1000.0), 50: (250.0, 1000.0), 200: (1000.0,)}
 TEAM_SIZE = 10
 BATCH = 100
 FIRST_PULL_CASES = 10_000
@@ -189,6 +192,56 @@ def run_load(url: str, users: list[tuple[str, str]], devices: int, rounds: int) 
     }
 
 
+def run_paced(
+    url: str, users: list[tuple[str, str]], devices: int, rounds: int, rate: float
+) -> dict[str, float]:
+    """Open loop: each laptop syncs (push 100, pull) on a fixed interval so that together they
+    offer ``rate`` changes per second; measures latency at that load."""
+    laptops = _enrol(url, users, devices)
+    with ThreadPoolExecutor(max_workers=min(devices, 64)) as pool:
+        list(pool.map(lambda lap: lap.create_case(), laptops))
+        list(pool.map(lambda lap: lap.pull([]), laptops))
+    interval = devices * BATCH / rate
+    push_lat: list[float] = []
+    pull_lat: list[float] = []
+    lock = threading.Lock()
+    applied = 0
+    origin = time.perf_counter() + 0.5
+
+    def work(index: int) -> None:
+        nonlocal applied
+        laptop = laptops[index]
+        mine_push: list[float] = []
+        mine_pull: list[float] = []
+        count = 0
+        for n in range(rounds):
+            due = origin + interval * (n + index / devices)
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)  # pacing the simulated laptops (a benchmark, not a test)
+            count += laptop.push(mine_push)
+            laptop.pull(mine_pull)
+        with lock:
+            applied += count
+            push_lat.extend(mine_push)
+            pull_lat.extend(mine_pull)
+
+    with ThreadPoolExecutor(max_workers=devices) as pool:
+        list(pool.map(work, range(devices)))
+    elapsed = time.perf_counter() - origin
+    for laptop in laptops:
+        laptop.client.close()
+    return {
+        "changes": applied,
+        "seconds": elapsed,
+        "rate": applied / elapsed,
+        "push_p50": _pct(push_lat, 0.50),
+        "push_p95": _pct(push_lat, 0.95),
+        "pull_p95": _pct(pull_lat, 0.95),
+        "all_p95": _pct(push_lat + pull_lat, 0.95),
+    }
+
+
 def first_pull(url: str, db_url: str) -> dict[str, float]:
     from sqlmodel import Session
 
@@ -246,6 +299,15 @@ def first_pull(url: str, db_url: str) -> dict[str, float]:
     }
 
 
+def _describe(result: dict[str, float]) -> str:
+    return (
+        f"{result['changes']:>6.0f} changes in {result['seconds']:5.1f} s = "
+        f"{result['rate']:5.0f} changes/s; push p50 {result['push_p50']:5.0f} ms, "
+        f"p95 {result['push_p95']:5.0f} ms; pull p95 {result['pull_p95']:5.0f} ms; "
+        f"all requests p95 {result['all_p95']:5.0f} ms"
+    )
+
+
 def bench_database(kind: str, db_url: str, sizes: dict[int, int]) -> None:
     teams = max(1, max(sizes) // TEAM_SIZE)
     users = [(f"worker{t:02d}", f"Team {t:02d}") for t in range(teams)]
@@ -256,14 +318,15 @@ def bench_database(kind: str, db_url: str, sizes: dict[int, int]) -> None:
         for devices, rounds in sizes.items():
             team_users = users[: max(1, devices // TEAM_SIZE)]
             result = run_load(srv.url, team_users, devices, rounds)
-            print(
-                f"{kind:<10} {devices:>4} devices x {rounds:>2} rounds: "
-                f"{result['changes']:>6.0f} changes in {result['seconds']:6.1f} s = "
-                f"{result['rate']:7.0f} changes/s; push p50 {result['push_p50']:6.0f} ms, "
-                f"push p95 {result['push_p95']:6.0f} ms, pull p95 {result['pull_p95']:6.0f} ms, "
-                f"all requests p95 {result['all_p95']:6.0f} ms",
-                flush=True,
-            )
+            label = f"flat out {devices:>4} devices x {rounds:>2} rounds:"
+            print(f"{kind:<10} {label} {_describe(result)}", flush=True)
+        for devices in sizes:
+            team_users = users[: max(1, devices // TEAM_SIZE)]
+            for offered in OFFERED.get(devices, (1000.0,)):
+                rounds = PACED_ROUNDS.get(devices, 2)
+                result = run_paced(srv.url, team_users, devices, rounds, offered)
+                label = f"offered {offered:4.0f} changes/s by {devices:>4} devices:"
+                print(f"{kind:<10} {label} {_describe(result)}", flush=True)
         fp = first_pull(srv.url, db_url)
         print(
             f"{kind:<10} first pull of {FIRST_PULL_CASES} cases ({fp['records']:.0f} records): "
