@@ -50,7 +50,7 @@ class World:
     def __init__(self, laptops: list[Laptop], proxy: FaultProxy) -> None:
         self.laptops = laptops
         self.proxy = proxy
-        self.clients: dict[int, ServiceClient] = {}
+        self.clients: dict[tuple[int, bool], ServiceClient] = {}
         self.counter = itertools.count()
         self.ref = laptops[0].work.create_case("housing_repair", "Property Person")
         for n in range(len(laptops)):
@@ -58,10 +58,13 @@ class World:
         self.faulty_examples = 0
         self.examples = 0
 
-    def client(self, n: int) -> ServiceClient:
-        if n not in self.clients:
-            self.clients[n] = self.laptops[n].client(self.proxy.url)
-        return self.clients[n]
+    def client(self, n: int, faulty: bool) -> ServiceClient:
+        """A kept-alive client per laptop: through the proxy for a faulty sync, else direct."""
+        key = (n, faulty)
+        if key not in self.clients:
+            url = self.proxy.url if faulty else self.laptops[n].url
+            self.clients[key] = self.laptops[n].client(url)
+        return self.clients[key]
 
     def sync(self, n: int, fault: tuple[Any, ...] | None = None) -> None:
         if fault is not None:
@@ -69,7 +72,7 @@ class World:
                 self.proxy.cut(fault[1], fault[2], fault[3])
             else:
                 self.proxy.status(fault[1], fault[2])
-        SyncEngine(self.laptops[n].store, self.client(n)).sync()
+        SyncEngine(self.laptops[n].store, self.client(n, fault is not None)).sync()
         self.proxy.clear()  # a rule that did not fire must not leak into the next step
 
     def local_value(self, n: int, record: str, field: str) -> Any:
