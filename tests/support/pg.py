@@ -3,6 +3,7 @@
 Public API::
 
     find_bindir() -> Path                      # pg_config --bindir, else /usr/lib/postgresql/*/bin
+    free_port() -> int                         # a free TCP port on 127.0.0.1
     PgCluster.start(durable=False) -> PgCluster  # initdb + pg_ctl start on a free 127.0.0.1
                                                # port (durable=False: fsync off, for tests)
     cluster.url(dbname="postgres") -> str      # postgresql+psycopg://postgres@127.0.0.1:PORT/db
@@ -40,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["PgCluster", "find_bindir", "fresh_pg_url", "pg_cluster"]
+__all__ = ["PgCluster", "find_bindir", "free_port", "fresh_pg_url", "pg_cluster"]
 
 
 def find_bindir() -> Path:
