@@ -47,10 +47,13 @@ class _Form(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
+        # parented at once: a parentless label that is shown becomes a window of its own
         self.error = label("", role="error")
+        self.error.setParent(self)
         self.error.setAccessibleName("Problem")
         self.error.hide()
         self.demo_hint = label("", role="demo")
+        self.demo_hint.setParent(self)
         self.demo_hint.hide()
 
     def show_problem(self, text: str) -> None:
@@ -273,6 +276,7 @@ class RecoveryScreen(_Form):
                 "laptop is lost, including changes not yet sent."
             )
         )
+        box.addWidget(self.demo_hint)
         box.addWidget(self.error)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)

@@ -13,6 +13,7 @@ from app.ui.qt import QAbstractButton as Button
 from app.ui.qt import (
     QAbstractItemView,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QLineEdit,
     QPlainTextEdit,
@@ -107,7 +108,7 @@ def test_start_screens_are_named_and_tabbable(qtbot: Any, tmp_path: Path, make_w
 
 
 def test_every_screen_of_an_open_profile(qtbot: Any, local_profile, make_window) -> None:
-    window = make_window(local_profile)
+    window = make_window(local_profile, demo_login="Demo: the password is on the sticker")
     assert problems(window) == []  # the unlock screen
     unlock_screen = window.unlock_screen
     reached = tab_reach(qtbot, window, unlock_screen.password)
@@ -117,6 +118,8 @@ def test_every_screen_of_an_open_profile(qtbot: Any, local_profile, make_window)
     assert problems(window) == []
     window.recovery_screen.back_button.click()
 
+    strays = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w is not window]
+    assert strays == []  # no control escaped its screen as a window of its own
     unlock(qtbot, window)
     main = window.main
     assert main is not None and window.sync_line is not None
