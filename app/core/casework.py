@@ -34,7 +34,7 @@ from app.core import fields as F
 from app.core import listing
 from app.core.errors import InvalidValue, UnknownCase, UnknownRecord
 from app.core.listing import parse_ts
-from app.core.refs import RefAllocator
+from app.core.refs import RefAllocator, read_facts
 from app.core.views import (
     AuditRow,
     CaseDetail,
@@ -197,15 +197,15 @@ class Casework:
     def case_types(self) -> dict[str, str]:
         """Case type code -> label: the built-in types and those the service added."""
         with self._read() as session:
-            return self._case_types(session)
+            extra = session.get(Meta, "case_types")
+            return self._case_types(extra.value if extra is not None else None)
 
     @staticmethod
-    def _case_types(session: Session) -> dict[str, str]:
+    def _case_types(extra: str | None) -> dict[str, str]:
         types = dict(BUILTIN_CASE_TYPES)
-        extra = session.get(Meta, "case_types")
         if extra is not None:
             try:
-                for item in json.loads(extra.value):
+                for item in json.loads(extra):
                     types.setdefault(str(item["code"]), str(item["label"]))
             except (ValueError, KeyError, TypeError):
                 log.warning("ignoring a malformed list of case types")
@@ -224,8 +224,10 @@ class Casework:
     ) -> str:
         """Create a case and its person; return the new reference."""
         with self._tx() as session:
-            types = self._case_types(session)
-            refs = RefAllocator(session, self._today().year)
+            year = self._today().year
+            facts = read_facts(session.connection(), year)
+            types = self._case_types(facts.get("case_types"))
+            refs = RefAllocator(session.connection(), year, facts)
             batch = _RowBatch()
             ref = self._plan_case(
                 batch, refs, types, NewCase(type, person_name, dict(fields or {}))
@@ -240,8 +242,10 @@ class Casework:
         (for seeding, imports and benchmarks): all or nothing."""
         made: list[str] = []
         with self._tx() as session:
-            types = self._case_types(session)
-            refs = RefAllocator(session, self._today().year)
+            year = self._today().year
+            facts = read_facts(session.connection(), year)
+            types = self._case_types(facts.get("case_types"))
+            refs = RefAllocator(session.connection(), year, facts)
             batch = _RowBatch()
             for n, item in enumerate(items, start=1):
                 made.append(self._plan_case(batch, refs, types, item))
