@@ -74,6 +74,17 @@ def test_find_a_case_by_search_and_add_a_note(qtbot: Any, local_profile, make_wi
     assert view.note_box.toPlainText() == ""
     assert window.sync is not None
     qtbot.waitUntil(lambda: window.sync.state.pending >= 1, timeout=5000)
+    # the summary is validated in plain words, then Esc goes back to the list
+    view.tabs.setCurrentIndex(0)
+    view.summary.setPlainText("   ")
+    view.save_summary.click()
+    assert view.summary_error.text() == "Write a short summary of the case. It cannot be empty."
+    view.summary.setPlainText("Damp in the back bedroom; landlord told.")
+    view.save_summary.click()
+    wait_idle(qtbot, window)
+    assert view.detail is not None and view.detail.summary.endswith("landlord told.")
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert main.pages.currentIndex() == PAGE_CASES
 
 
 def test_auto_lock_returns_to_the_same_place_with_the_draft(

@@ -84,13 +84,19 @@ def test_failures_without_a_handler_go_to_the_shared_display(qtbot: Any) -> None
 
 
 def test_settings_follow_site_policy(qtbot: Any, local_profile: Path, make_window) -> None:
-    site = SiteConfig(server_url="https://fieldcase.example.gov.uk", max_auto_lock_minutes=5)
+    site = SiteConfig(
+        server_url="https://fieldcase.example.gov.uk",
+        max_auto_lock_minutes=5,
+        sync_interval_minutes=7,
+    )
     window = make_window(local_profile, site=site)
     unlock(qtbot, window)
     main = window.main
     assert main is not None
     main.go(PAGE_SETTINGS)
     wait_idle(qtbot, window)
+    assert window.sync is not None
+    assert window.sync.timer.isActive() and window.sync.timer.interval() == 7 * 60_000
     screen = main.settings
     assert screen.server.isReadOnly()
     assert screen.server.text() == "https://fieldcase.example.gov.uk"
