@@ -198,9 +198,11 @@ def test_the_site_template_is_valid_and_documents_every_key(tmp_path: Path) -> N
     assert active.server_url is not None and active.server_url.startswith("https://")
 
 
-def test_the_windows_icon_is_rendered_from_the_svg(tmp_path: Path) -> None:
+def test_the_windows_icon_is_rendered_from_the_svg(tmp_path: Path, qapp: object) -> None:
     """The .ico the .iss and the Windows executables use is made on the Windows runner by
-    this same function; here it is made and read back with Qt (offscreen)."""
+    this same function; here it is made and read back with Qt (offscreen). ``qapp`` makes the
+    test process's one QApplication first, so the build's own QGuiApplication is never made
+    here (a bare QGuiApplication would abort every later widget test in this process)."""
     from PySide6.QtGui import QImage
 
     # By path: under pytest the name "installer" is this test folder's package.
