@@ -157,7 +157,7 @@ def bench_search_and_unlock(folder: Path) -> None:
             cases.search.insert(ch)
         resets.clear()
         started = time.perf_counter()
-        QTest.keyClick(cases.search, word[-1])
+        QTest.keyClick(cases.search, word[-1])  # type: ignore[call-overload]
         _pump(lambda: bool(resets) and window.work.pending == 0)  # type: ignore[attr-defined]
         timings.append(resets[-1] - started)
     timings.sort()

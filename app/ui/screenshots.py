@@ -13,12 +13,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app import demo
 from app.core import CaseSort, Casework, sync_actions
 from app.store.profile import Profile
+from app.ui.prefs import Prefs
 
 OTHER_USER = "amira.khan"
 
@@ -104,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             day = main_area.my_day
             if day.model.rowCount():
                 day.view.setCurrentIndex(day.model.index(0, 0))
-                day.start_done(day.model.row_at(0))
+                first_visit = day.model.row_at(0)
+                assert first_visit is not None
+                day.start_done(first_visit)
                 day.done_note.setPlainText("Seen at home with her daughter. Rail fitted; no falls.")
                 shot("03-my-day-mark-done")
                 day._cancel_done()
@@ -117,10 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             main_area.cases.apply_filter()
             settle()
             model = main_area.cases.model
-            warned = next(
-                (model.row_at(r) for r in range(model.rowCount()) if model.row_at(r).warnings),
-                model.row_at(0),
-            )
+            rows = [row for r in range(model.rowCount()) if (row := model.row_at(r)) is not None]
+            warned = next((row for row in rows if row.warnings), rows[0])
             main_area.open_case(warned.case_id, "notes")
             settle()
             main_area.case_view.note_box.setPlainText(
@@ -165,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _with(prefs: object, **changes: object) -> object:
+def _with(prefs: Prefs, **changes: Any) -> Prefs:
     from dataclasses import replace
 
-    return replace(prefs, **changes)  # type: ignore[type-var]
+    return replace(prefs, **changes)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ class SyncController(QObject):
     (pending, clashes, last successful sync).
     """
 
+    OFFLINE_RETRY_MS = 60_000
     changed = Signal(object)  # SyncState
     finished = Signal(object)  # the report, or the error
     synced = Signal()  # a sync completed: screens reload what they show
@@ -119,6 +120,12 @@ class SyncController(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(max(1, int(interval_minutes * 60_000)))
         self.timer.timeout.connect(self.sync_now)
+        # offline with changes waiting: look for the connection again soon (also where the
+        # platform cannot tell us when a connection appears)
+        self.retry = QTimer(self)
+        self.retry.setSingleShot(True)
+        self.retry.setInterval(self.OFFLINE_RETRY_MS)
+        self.retry.timeout.connect(self.connection_appeared)
         self._watch_connection()
 
     def start(self) -> None:
@@ -127,6 +134,7 @@ class SyncController(QObject):
 
     def stop(self) -> None:
         self.timer.stop()
+        self.retry.stop()
         self.cancel()
 
     def _set(self, **changes: Any) -> None:
@@ -180,6 +188,7 @@ class SyncController(QObject):
 
     def _ok(self, report: Any) -> None:
         self._job = None
+        self.retry.stop()
         clashes = getattr(report, "conflicts_waiting", self.state.clashes)
         self._set(
             running=False,
@@ -207,6 +216,8 @@ class SyncController(QObject):
         log.info("sync did not finish: %s", name)
         offline = isinstance(cause, sync_errors.NetworkError)
         self._set(running=False, offline=offline, problem="" if offline else message)
+        if offline:
+            self.retry.start()
         self.refresh_counts()
         self.finished.emit(err)
         self.synced.emit()

@@ -311,7 +311,7 @@ class FieldcaseWindow(QMainWindow):
 
         self.sync_holder = QFrame()
         self.sync_holder.setObjectName("SyncLine")
-        holder_box = QHBoxLayout(self.sync_holder)
+        self.sync_box = holder_box = QHBoxLayout(self.sync_holder)
         holder_box.setContentsMargins(0, 0, 0, 0)
         self.locked_line = label("Locked. Unlock to see your cases and sync.")
         self.locked_line.setContentsMargins(12, 6, 12, 6)
@@ -344,12 +344,12 @@ class FieldcaseWindow(QMainWindow):
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
-        add("Ctrl+F", self.find)
+        add("Ctrl+F", self.find_cases)
         add("Ctrl+N", self.new_case)
         add("F5", self.sync_now)
         add("Esc", self.escape)
 
-    def find(self) -> None:
+    def find_cases(self) -> None:
         if self.main is not None:
             self.main.go(PAGE_CASES)
             self.main.cases.focus_search()
@@ -436,7 +436,7 @@ class FieldcaseWindow(QMainWindow):
         )
         self.session.changed = self.sync.refresh_counts
         self.sync_line = SyncLine(self.sync)
-        self.sync_holder.layout().addWidget(self.sync_line)
+        self.sync_box.addWidget(self.sync_line)
         self.locked_line.hide()
         self.sync.changed.connect(self._sync_changed)
         self.sync.synced.connect(self._after_sync)

@@ -148,12 +148,12 @@ def test_new_case_with_ctrl_n(qtbot: Any, local_profile, make_window) -> None:
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     dialog = window._new_case_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=2000)
-    dialog.create.click()
+    dialog.create_button.click()
     assert "full name" in dialog.error.text()
     qtbot.keyClicks(dialog.person, "Chris Wood")
     dialog.summary.setPlainText("Needs a grab rail in the bathroom.")
     dialog.warning.setText("Lone-worker risk: visit in pairs")
-    dialog.create.click()
+    dialog.create_button.click()
     main = window.main
     assert main is not None
     qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=5000)

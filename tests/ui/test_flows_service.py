@@ -106,6 +106,7 @@ def test_offline_note_syncs_and_reaches_a_second_laptop(
     line = window.sync_line
     assert line is not None
     assert line.text.text() == "Offline: 1 change waiting to send"
+    assert window.sync.retry.isActive()  # it will look for the connection again
 
     # the connection comes back
     assert window.backend is not None
@@ -114,6 +115,7 @@ def test_offline_note_syncs_and_reaches_a_second_laptop(
         window.sync.connection_appeared()
     wait_idle(qtbot, window)
     assert line.text.text().startswith("Up to date at "), line.text.text()
+    assert not window.sync.retry.isActive()
     qtbot.waitUntil(
         lambda: view.notes.data(view.notes.index(0, NoteModel.COL_SENT)) == "Sent", timeout=10_000
     )
