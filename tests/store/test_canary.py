@@ -48,11 +48,12 @@ def files_under(*folders: Path) -> Iterator[Path]:
 
 
 def hits(words: list[str], *folders: Path) -> dict[str, list[str]]:
+    """Where each word appears: in a file's bytes, or in a file's or folder's name."""
     found: dict[str, list[str]] = {}
     for path in files_under(*folders):
         data = path.read_bytes().lower()
         for word in words:
-            if any(needle in data for needle in encodings(word)):
+            if any(needle in data for needle in encodings(word)) or word in str(path).lower():
                 found.setdefault(word, []).append(str(path))
     return found
 
