@@ -91,11 +91,11 @@ class CasesScreen(QWidget):
         column_chars(
             self.view,
             {
-                CaseListModel.COL_WARN: 12,
+                CaseListModel.COL_WARN: 11,
                 CaseListModel.COL_REF: 14,
-                CaseListModel.COL_PERSON: 17,
-                CaseListModel.COL_TYPE: 18,
-                CaseListModel.COL_STATUS: 11,
+                CaseListModel.COL_PERSON: 15,
+                CaseListModel.COL_TYPE: 16,
+                CaseListModel.COL_STATUS: 10,
                 CaseListModel.COL_PRIORITY: 8,
                 CaseListModel.COL_NEXT_VISIT: 17,
             },
