@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,27 @@ def debian_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
+GLIBC_VERSION = re.compile(rb"GLIBC_2\.(\d+)(?:\.(\d+))?\x00")
+
+
+def glibc_floor(bundle: Path) -> str:
+    """The newest glibc symbol version any bundled binary asks for: the package's libc6
+    floor (what dpkg-shlibdeps would find, without needing the build tools)."""
+    newest: tuple[int, ...] = (2, 17, 0)
+    for path in bundle.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                continue
+            data = handle.read()
+        for match in GLIBC_VERSION.finditer(data):
+            found = (2, int(match.group(1)), int(match.group(2) or 0))
+            newest = max(newest, found)
+    major, minor, patch = newest
+    return f"{major}.{minor}" + (f".{patch}" if patch else "")
+
+
 def _tree_size_kib(root: Path) -> int:
     total = 0
     for path in root.rglob("*"):
@@ -143,6 +165,7 @@ def stage_deb(bundle: Path, staging: Path, layout: DebLayout = DebLayout()) -> P
             version=app_version(),
             arch=debian_arch(),
             installed_size=_tree_size_kib(staging),
+            glibc=glibc_floor(prefix),
         ),
         encoding="utf-8",
     )

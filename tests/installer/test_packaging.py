@@ -161,6 +161,26 @@ def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
         check=True,
     ).stdout
     assert "Package: fieldcase" in info and f"Version: {__version__}" in info
+    depends = subprocess.run(
+        ["dpkg-deb", "--field", str(built.deb), "Depends"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    floor = re.search(r"libc6 \(>= ([\d.]+)\)", depends)
+    assert floor, depends
+    if shutil.which("objdump"):
+        symbols = subprocess.run(
+            ["objdump", "-T", str(built.bundle / "_internal" / "libpython3.11.so.1.0")],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        needed = max(
+            (tuple(map(int, v.split("."))) for v in re.findall(r"GLIBC_(2\.\d+)", symbols)),
+            default=(2, 0),
+        )
+        assert tuple(map(int, floor.group(1).split("."))) >= needed
     conffiles = subprocess.run(
         ["dpkg-deb", "--ctrl-tarfile", str(built.deb)], capture_output=True, check=True
     ).stdout
