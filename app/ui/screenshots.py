@@ -95,6 +95,19 @@ def main(argv: list[str] | None = None) -> int:
                 window.grab().save(str(out / f"{name}.png"))
                 print(f"saved {out / name}.png")
 
+            from app.site import SiteConfig
+
+            first_run = FieldcaseWindow(
+                CoreGate(folder / "new-laptop"),
+                site=SiteConfig(server_url=url),
+                demo_login=f"Demo: sign in as {demo.DEMO_USER}, password {demo.DEMO_PASSWORD}",
+            )
+            first_run.resize(1366, 800)
+            first_run.show()
+            _pump(app, lambda: first_run.work.pending == 0)
+            first_run.grab().save(str(out / "00-first-run.png"))
+            print(f"saved {out / '00-first-run.png'}")
+            first_run.close()
             shot("01-unlock")
             window.unlock_screen.password.setText(demo.DEMO_PASSWORD)
             window.unlock_screen.go.click()

@@ -335,6 +335,9 @@ class FieldcaseWindow(QMainWindow):
             self.unlock_screen.password.setFocus()
         else:
             self.stack.setCurrentWidget(self.enrol_screen)
+            self.locked_line.setText("This laptop is not set up yet. Nothing to sync.")
+            first = self.enrol_screen.username if self.prefs.server_url else None
+            (first or self.enrol_screen.server).setFocus()
         self.resize(1280, 800)
 
     # ------------------------------------------------------------------ shortcuts
@@ -474,6 +477,7 @@ class FieldcaseWindow(QMainWindow):
         if self.sync_line is not None:
             self.sync_line.deleteLater()
             self.sync_line = None
+        self.locked_line.setText("Locked. Unlock to see your cases and sync.")
         self.locked_line.show()
         self.backend = None
         self.drafts.forget()
