@@ -237,6 +237,7 @@ class ServiceClient:
             self.renew_token()
         renewed = False
         retry_number = 0
+        busy_message: str | None = None
         url = self.base_url + path
         while True:
             self._check_cancel()
@@ -313,8 +314,9 @@ class ServiceClient:
                         response.headers.get("Retry-After"), self.clock()
                     )
                     failure = "rate_limited"
+                    busy_message = error.message if error else None
                     if retry_after is not None and retry_after > self.retry.max_retry_after:
-                        raise ServiceError(ServiceErrorKind.BUSY, status=429)
+                        raise ServiceError(ServiceErrorKind.BUSY, busy_message, status=429)
                 elif status in RETRY_STATUSES:
                     failure = f"http_{status}"
                 else:
@@ -327,7 +329,7 @@ class ServiceClient:
                     "giving up on %s %s after %d tries: %s", method, path, retry_number, failure
                 )
                 if failure == "rate_limited":
-                    raise ServiceError(ServiceErrorKind.BUSY, status=429)
+                    raise ServiceError(ServiceErrorKind.BUSY, busy_message, status=429)
                 if failure.startswith("http_"):
                     raise ServiceError(
                         ServiceErrorKind.SERVER, status=int(failure[5:]), detail=failure
@@ -377,7 +379,9 @@ class ServiceClient:
                 409: ServiceErrorKind.CONFLICT,
                 422: ServiceErrorKind.INVALID,
             }.get(status, ServiceErrorKind.PROTOCOL)
-        return ServiceError(kind, status=status, detail=f"{status} {code}")
+        # the service's own message is plain English and more specific (protocol.ErrorBody)
+        message = error.message if error is not None and error.message else None
+        return ServiceError(kind, message, status=status, detail=f"{status} {code}")
 
     def _call(
         self,

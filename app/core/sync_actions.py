@@ -79,6 +79,10 @@ class ClientOptions:
     protocol_version: int = PROTOCOL_VERSION
 
 
+#: Someone is waiting at the screen: do not sit out long rate-limit waits, say so instead.
+INTERACTIVE = ClientOptions(retry=RetryPolicy(attempts=4, max_retry_after=20.0))
+
+
 def make_client(
     server_url: str,
     *,
@@ -153,7 +157,7 @@ def enrol(
     if not username.strip():
         raise UsageError("Give your user name, for example: fieldcase enrol --user ajones")
     with plain_errors():
-        client = make_client(server_url, site=site, options=options)
+        client = make_client(server_url, site=site, options=options or INTERACTIVE)
         try:
             meta = client.meta()
             if meta.min_protocol_version > PROTOCOL_VERSION:
@@ -393,7 +397,7 @@ def recover(
     device = read_device_file(profile_dir)
     user = username or device.get("username", "")
     with plain_errors():
-        client = make_client(device["server_url"], site=site, options=options)
+        client = make_client(device["server_url"], site=site, options=options or INTERACTIVE)
         try:
             client.login(user, account_password)
             answer = client.recovery(UUID(device["device_id"]))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.server import ServerProcess, running_server, sqlite_url
-from tests.sync.helpers import Laptop, enrol_laptop, new_team_users
+from tests.sync.helpers import Laptop, add_users, enrol_laptop, new_team_users, unique
 
 
 @pytest.fixture(autouse=True)
@@ -28,13 +28,31 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
         yield srv
 
 
+TEAM_SIZE = 4
+
+
+@pytest.fixture(scope="module")
+def team_pool(service: ServerProcess, request: pytest.FixtureRequest) -> list[list[str]]:
+    """Fresh teams of workers, made in one go (adding users costs a process start); a test
+    module says how many it needs with ``POOL_TEAMS`` (default 4)."""
+    count = int(getattr(request.module, "POOL_TEAMS", 4))
+    teams = [(unique("team"), [unique("worker") for _ in range(TEAM_SIZE)]) for _ in range(count)]
+    add_users(service.db_url, [(u, team, "caseworker") for team, users in teams for u in users])
+    return [users for _team, users in teams]
+
+
 @pytest.fixture
-def laptops(service: ServerProcess, tmp_path: Path) -> Iterator[Callable[..., list[Laptop]]]:
+def laptops(
+    service: ServerProcess, team_pool: list[list[str]], tmp_path: Path
+) -> Iterator[Callable[..., list[Laptop]]]:
     """``make(n, url=None) -> [Laptop]``: n laptops of n workers in one fresh team."""
     made: list[Laptop] = []
 
     def make(count: int, url: str | None = None) -> list[Laptop]:
-        _team, users = new_team_users(service.db_url, count)
+        if count <= TEAM_SIZE and team_pool:
+            users = team_pool.pop()[:count]
+        else:
+            _team, users = new_team_users(service.db_url, count)
         out = []
         for n, user in enumerate(users):
             laptop = enrol_laptop(tmp_path / f"laptop{len(made) + n}", url or service.url, user)

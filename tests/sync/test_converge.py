@@ -10,6 +10,8 @@ import pytest
 from app.errors import UsageError
 from tests.sync.helpers import Laptop
 
+POOL_TEAMS = 5  # laptops() calls in this module (see conftest)
+
 
 def _converged(laptops: list[Laptop]) -> None:
     states = [laptop.state() for laptop in laptops]

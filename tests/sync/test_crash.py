@@ -18,6 +18,8 @@ from app.domain.models import AuditEvent
 from tests.support.server import ROOT
 from tests.sync.helpers import PROFILE_PASSWORD, Laptop
 
+POOL_TEAMS = 1  # laptops() calls in this module (see conftest)
+
 ROUNDS = 30
 
 

@@ -19,6 +19,8 @@ from tests.support.server import ServerProcess
 from tests.sync.helpers import Laptop
 from tests.tools.faultproxy import FaultProxy
 
+POOL_TEAMS = 1  # laptops() calls in this module (see conftest)
+
 EXAMPLES = int(os.environ.get("FIELDCASE_SYNC_EXAMPLES", "200"))
 #: (as typed for edit_case, the record it lives on, the wire field)
 FIELDS = (

@@ -25,6 +25,8 @@ from tests.sync.helpers import (
     unique,
 )
 
+POOL_TEAMS = 8  # teams this module takes (see conftest)
+
 
 def test_reassignment_purges_the_case_and_the_new_owner_gets_it_whole(
     service: ServerProcess, laptops: Callable[..., list[Laptop]], tmp_path: Path
@@ -185,3 +187,20 @@ def test_enrol_refuses_to_overwrite_a_profile(
         sync_actions.enrol(a.folder, service.url, a.user, TEST_PASSWORD)
     assert uuid4()  # the existing profile still opens
     assert a.work.list_cases() == []
+
+
+def test_wrong_passwords_then_the_services_own_plain_words(
+    service: ServerProcess, team_pool: list[list[str]], tmp_path: Path
+) -> None:
+    user = team_pool.pop()[0]
+    messages = []
+    for n in range(7):
+        with pytest.raises(sync_actions.SyncProblem) as caught:
+            sync_actions.enrol(tmp_path / f"p{n}", service.url, user, "not the password")
+        messages.append(caught.value.message)
+        assert not (tmp_path / f"p{n}").exists()
+    assert "did not accept that user name and password" in messages[0]
+    assert "Too many failed sign-ins" in messages[-1]  # no five-minute silent wait
+    # the right password still cannot get in during the wait, and says why
+    with pytest.raises(sync_actions.SyncProblem, match="Too many failed sign-ins"):
+        sync_actions.enrol(tmp_path / "late", service.url, user, TEST_PASSWORD)
