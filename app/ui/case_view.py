@@ -116,6 +116,8 @@ class CaseView(QWidget):
         self.review = named(QDateEdit(), "Next review date")
         self.review.setCalendarPopup(True)
         self.review.setDisplayFormat("d MMM yyyy")
+        self.address = named(QLineEdit(), "Person's address")
+        self.phone = named(QLineEdit(), "Person's phone number")
         self.summary = NoteEdit("Summary")
         self.summary.setMinimumHeight(120)
         self.summary_error = label("", role="error")
@@ -125,6 +127,8 @@ class CaseView(QWidget):
         form.addRow("Priority", self.priority)
         form.addRow("Assigned worker", self.assigned)
         form.addRow("Next review", self.review)
+        form.addRow("Address", self.address)
+        form.addRow("Phone", self.phone)
         form.addRow("Summary", self.summary)
         self.save_summary = button("Save changes", primary=True)
         self.save_summary.clicked.connect(self._save_summary)
@@ -312,6 +316,8 @@ class CaseView(QWidget):
         self.status.setCurrentIndex(max(0, self.status.findData(case.status)))
         self.priority.setCurrentIndex(max(0, self.priority.findData(case.priority)))
         self.assigned.setText(detail.assigned_to)
+        self.address.setText(str(detail.person.get("address") or ""))
+        self.phone.setText(str(detail.person.get("phone") or ""))
         self._review_touched = False
         if case.next_review:
             self.review.setDate(case.next_review)
@@ -383,6 +389,10 @@ class CaseView(QWidget):
             changes["priority"] = self.priority.currentData()
         if assigned != detail.assigned_to:
             changes["assigned_to"] = assigned
+        for field, box in (("address", self.address), ("phone", self.phone)):
+            value = box.text().strip()
+            if value != str(detail.person.get(field) or ""):
+                changes[f"person.{field}"] = value
         review = self.review.date().toPython()
         if self._review_touched and case.next_review != review:
             changes["next_review"] = review

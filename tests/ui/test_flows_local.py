@@ -80,9 +80,12 @@ def test_find_a_case_by_search_and_add_a_note(qtbot: Any, local_profile, make_wi
     view.save_summary.click()
     assert view.summary_error.text() == "Write a short summary of the case. It cannot be empty."
     view.summary.setPlainText("Damp in the back bedroom; landlord told.")
+    view.phone.setText("01308 555 0101")
     view.save_summary.click()
     wait_idle(qtbot, window)
     assert view.detail is not None and view.detail.summary.endswith("landlord told.")
+    assert view.detail.person["phone"] == "01308 555 0101"
+    assert view.person_line.text().startswith("Robin Hughes")
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert main.pages.currentIndex() == PAGE_CASES
 
