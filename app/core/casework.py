@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 from uuid import UUID, uuid4
 
 from sqlalchemy import insert, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, func, select
 
 from app import vault
@@ -53,7 +53,7 @@ from app.domain.models import AuditEvent, Case, Document, Note, Person, Record, 
 from app.domain.names import sort_name
 from app.domain.types import utcnow
 from app.errors import FieldcaseError, UsageError
-from app.store.errors import DiskFull, is_disk_full
+from app.store.errors import DiskError, DiskFull, is_disk_full
 from app.store.profile import Profile
 from app.store.records import dumps, record_fields, to_wire
 from app.store.tables import Conflict, Meta, Outbox
@@ -120,6 +120,8 @@ class Casework:
         except (SQLAlchemyError, OSError) as err:
             if is_disk_full(err):
                 raise DiskFull(detail=type(err).__name__) from err
+            if isinstance(err, OperationalError) and "disk I/O error" in str(err):
+                raise DiskError(detail=type(err).__name__) from err
             raise
 
     @contextmanager

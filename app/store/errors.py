@@ -72,6 +72,19 @@ class DiskFull(StoreError):
         super().__init__(self.MESSAGE, detail=detail)
 
 
+class DiskError(StoreError):
+    """The disk refused a write for another reason than space (failing disk, file too large,
+    a folder that went away)."""
+
+    MESSAGE = (
+        "Fieldcase could not write to this laptop's disk, so your last change was not saved. "
+        "Nothing was saved; try again, and if it happens again contact your IT team."
+    )
+
+    def __init__(self, *, detail: str = "") -> None:
+        super().__init__(self.MESSAGE, detail=detail)
+
+
 class NoBackup(StoreError):
     def __init__(self, what: str = "") -> None:
         super().__init__(

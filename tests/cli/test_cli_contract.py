@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.profile import run_cli, run_cli_inprocess
+from tests.support.profile import ROOT, cli_env, run_cli, run_cli_inprocess
 
 REF = re.compile(r"^FC-\d{4}-(\d{5}|[A-Z0-9]{3,4}-\d{4,})$")
 
@@ -234,3 +238,27 @@ def test_today_history_and_visit_done_by_short_id(initialised: Path) -> None:
     assert all(h["actor"] == "ajones" for h in history)
     again = run_cli_inprocess(["visit", "done", visit_id], initialised)
     assert again.returncode != 0 and "already done" in again.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs POSIX resource limits")
+def test_a_refused_write_is_a_plain_message_and_saves_nothing(initialised: Path) -> None:
+    """A real write failure: the child may not grow any file past 64 KiB (RLIMIT_FSIZE)."""
+    resource = pytest.importorskip("resource")
+    cli(initialised, "case", "new", "--type", "safeguarding", "--person", "Kept Case")
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli.main", "case", "new", "--type", "housing_repair",
+         "--person", "Never Saved", "--set", "summary=" + "damp " * 20_000],
+        env=cli_env(initialised), cwd=ROOT, capture_output=True, text=True,
+        preexec_fn=small_files, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    assert "your last change was not saved. Nothing was saved" in proc.stderr
+    rows = json.loads(cli(initialised, "cases", "--json"))
+    assert [r["person_name"] for r in rows] == ["Kept Case"]
