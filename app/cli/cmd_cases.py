@@ -13,11 +13,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.cli.cmd_profile import close_profile, open_profile
 from app.core import CaseFilter, CaseSort, Casework, parse_assignments
 from app.core.fields import SETTABLE_FIELDS
 from app.domain.enums import CaseStatus, Priority
-from app.errors import UsageError
+from app.errors import FieldcaseError, UsageError
 from app.store.profile import describe_time
 
 
@@ -26,6 +28,13 @@ def _with_work(action: Callable[[Casework, argparse.Namespace], int]) -> Callabl
         profile = open_profile(args)
         try:
             return action(Casework(profile), args)
+        except SQLAlchemyError as err:  # anything the core did not already put in words
+            raise FieldcaseError(
+                "Fieldcase could not read or write this profile's data file, so the command "
+                "stopped and nothing was changed. Try again; if it happens again, restore the "
+                "last backup with `fieldcase restore`, or contact your IT team.",
+                detail=type(err).__name__,
+            ) from err
         finally:
             close_profile(profile)
 
