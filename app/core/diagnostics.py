@@ -153,7 +153,7 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
                 Status.PROBLEM,
                 err.message,
                 "Ask your IT team to correct the file; Fieldcase will not start until then.",
-                {"source": str(err.path), "line": err.line, "problem": err.problem},
+                {"source": show_path(err.path), "line": err.line, "problem": err.problem},
             ),
             None,
         )
