@@ -146,9 +146,8 @@ class SyncEngine:
         self.store = store
         self.client = client
         self.progress = progress
-        self.cancel = cancel or threading.Event()
-        if client.cancel is None:
-            client.cancel = self.cancel
+        self.cancel = cancel or client.cancel or threading.Event()
+        client.cancel = self.cancel  # back-off waits end as soon as the sync is cancelled
         self.clock = clock or client.clock
         self.push_batch = push_batch
         self.page_bytes = page_bytes
