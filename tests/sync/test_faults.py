@@ -15,7 +15,7 @@ import pytest
 
 from sync.client import RetryPolicy, Timeouts
 from sync.engine import SyncEngine, SyncProgress
-from sync.errors import ServiceError, ServiceErrorKind
+from sync.errors import Cancelled, ServiceError, ServiceErrorKind
 from sync.protocol import PullResponse
 from tests.support.server import ServerProcess, running_server, sqlite_url
 from tests.sync.helpers import Laptop, add_users, enrol_laptop, unique
@@ -235,3 +235,28 @@ def test_service_killed_and_restarted_mid_sync(tmp_path: Path) -> None:
     finally:
         while stack:
             stack.pop().__exit__(None, None, None)
+
+
+def test_cancel_during_a_back_off_wait_keeps_everything(
+    laptops: Callable[..., list[Laptop]], proxy: FaultProxy
+) -> None:
+    (a,) = laptops(1)
+    a.work.create_case("housing_repair", "Cancel Person")
+    waiting = a.store.pending_count()
+    cancel = threading.Event()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the person presses Cancel while we wait
+        waits.append(seconds)
+        cancel.set()
+
+    proxy.status(PUSH, 503, times=5)
+    engine = SyncEngine(a.store, a.client(proxy.url, sleep=sleep), cancel=cancel)
+    with pytest.raises(Cancelled):
+        engine.sync()
+    engine.client.close()
+    assert len(waits) == 1
+    assert a.store.pending_count() == waiting
+    proxy.clear()
+    watched_sync(a, proxy.url)
+    assert a.store.pending_count() == 0
