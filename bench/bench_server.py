@@ -11,6 +11,7 @@ cases by one laptop: time, pages, records and bytes on the wire (gzip) and uncom
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import tempfile
@@ -344,6 +345,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"fieldcase-server with {WORKERS} workers; batches of {BATCH} changes; teams of {TEAM_SIZE}"
     )
+    print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}", flush=True)
     for kind in kinds:
         if kind == "postgres":
             cluster = PgCluster.start(durable=True)
@@ -354,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             with tempfile.TemporaryDirectory() as folder:
                 bench_database(kind, f"sqlite:///{Path(folder) / 'bench.db'}", sizes)
+        print(f"load average after {kind}: {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":
