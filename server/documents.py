@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from server import audit
 from server.audit import AuditEvent
+from server.core.db import snapshot_session
 from server.crud import Actor
 from server.errors import ApiError
 from server.models import DocumentChunk, DocumentContent, Record, utcnow
@@ -170,12 +171,12 @@ def chunk_offsets(session: Session, document_id: uuid.UUID) -> list[tuple[int, i
 
 def stream(engine: Engine, document_id: uuid.UUID, start: int, end: int) -> Iterator[bytes]:
     """Bytes ``start``..``end`` (inclusive) of a stored document, a chunk at a time."""
-    with Session(engine) as session:
+    with snapshot_session(engine) as session:
         spans = chunk_offsets(session, document_id)
     for offset, length in spans:
         if offset + length <= start or offset > end:
             continue
-        with Session(engine) as session:
+        with snapshot_session(engine) as session:
             chunk = session.get(DocumentChunk, (document_id, offset))
             data = chunk.data if chunk else b""
         lo = max(start - offset, 0)

@@ -12,6 +12,7 @@ import httpx
 from sqlmodel import Session, col, select
 
 from server import crud
+from server.core.config import Settings
 from server.models import AuditEntry
 from server.models import Device as DeviceRow
 from tests.server.helpers import Device, Service, change, iter_routes, new_case
@@ -190,3 +191,17 @@ def test_recovery_needs_a_password_sign_in_of_the_owner(service: Service) -> Non
     token = service.user_token("alice")
     ok = service.client.get(path, headers={"Authorization": f"Bearer {token}"})
     assert ok.status_code == 200 and ok.json()["recovery_secret"]
+
+
+def test_recovery_refuses_a_password_sign_in_that_is_not_fresh(db_url: str) -> None:
+    stale = Service(Settings.from_env(db_url=db_url, recovery_fresh_seconds=0))
+    try:
+        laptop = stale.device("alice", "Team A")
+        token = stale.user_token("alice")
+        response = stale.client.get(
+            f"/v1/devices/{laptop.device_id}/recovery", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 403 and response.json()["code"] == "forbidden"
+        assert "sign in with your password again" in response.json()["message"]
+    finally:
+        stale.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from server.api.deps import SessionDep, SettingsDep
+from server.api.deps import EngineDep, SettingsDep
+from server.core.db import snapshot_session
 from server.models import utcnow
 from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, CaseType, MetaResponse
 from sync.records import BUILTIN_CASE_TYPES
@@ -25,7 +26,8 @@ def meta(settings: SettingsDep) -> MetaResponse:
 
 
 @router.get("/health")
-def health(session: SessionDep) -> dict[str, str]:
-    """200 when the service can reach its database."""
-    session.execute(text("SELECT 1"))
+def health(engine: EngineDep) -> dict[str, str]:
+    """200 when the service can reach its database (a read: never waits for writers)."""
+    with snapshot_session(engine) as session:
+        session.execute(text("SELECT 1"))
     return {"status": "ok"}
