@@ -2,6 +2,7 @@
 
 Public API::
 
+    ROOT                                   # the repository's root folder (Path)
     PROTOCOL_HEADERS                       # {"X-Fieldcase-Protocol": "1"}
     TEST_PASSWORD                          # "correct horse battery" (used by the helpers)
     sqlite_url(folder) -> str              # sqlite:////.../server.db inside ``folder``
@@ -61,6 +62,7 @@ TEST_PASSWORD = "correct horse battery"
 
 __all__ = [
     "PROTOCOL_HEADERS",
+    "ROOT",
     "TEST_PASSWORD",
     "ServerProcess",
     "add_team",
