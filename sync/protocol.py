@@ -43,7 +43,7 @@ class Wire(BaseModel):
 
 class ErrorCode(StrEnum):
     DEVICE_REVOKED = "device_revoked"  # 401: wipe this laptop's local data
-    TOKEN_EXPIRED = "token_expired"  # 401: get a new access token with the device credential
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105  # 401: renew the access token with the device credential
     UNAUTHENTICATED = "unauthenticated"  # 401: missing or unknown token / wrong password
     PROTOCOL_UNSUPPORTED = "protocol_unsupported"  # 426: the laptop must be updated
     RATE_LIMITED = "rate_limited"  # 429: wait Retry-After seconds

@@ -1,1 +1,2 @@
-"""Fixtures shared by several suites: a throwaway PostgreSQL cluster, a running service, test profiles."""
+"""Fixtures shared by several suites: a throwaway PostgreSQL cluster, a running service,
+test profiles."""
