@@ -217,6 +217,11 @@ def login(
     now = utcnow()
     since = now - timedelta(seconds=settings.login_window_seconds)
     _lock_gates(session, [f"user:{username}", f"addr:{address}"])
+    # attempts older than a day no longer count (the audit trail keeps the lasting record)
+    old = now - max(timedelta(days=1), timedelta(seconds=settings.login_window_seconds))
+    table = LoginAttempt.__table__  # type: ignore[attr-defined]
+    session.execute(table.delete().where(table.c.username == username, table.c.at < old))
+    session.execute(table.delete().where(table.c.address == address, table.c.at < old))
     if (
         _failures(session, since, username=username) >= settings.login_max_failures_account
         or _failures(session, since, address=address) >= settings.login_max_failures_address
