@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
@@ -59,17 +60,22 @@ def json_col(*, nullable: bool = False) -> Any:
     return Field(default_factory=dict, sa_column=column)
 
 
+class ServerTable(SQLModel, registry=registry()):
+    """Base of the service's tables. They live on their own metadata, apart from the laptop's
+    tables on ``SQLModel.metadata``, so one process may load both (tests, tools)."""
+
+
 # ------------------------------------------------------------------------------ accounts
 
 
-class Team(SQLModel, table=True):
+class Team(ServerTable, table=True):
     __tablename__ = "team"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     name: str = Field(max_length=200, unique=True)
     created_at: datetime = ts()
 
 
-class User(SQLModel, table=True):
+class User(ServerTable, table=True):
     __tablename__ = "app_user"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     username: str = Field(max_length=200, unique=True)
@@ -80,7 +86,7 @@ class User(SQLModel, table=True):
     created_at: datetime = ts()
 
 
-class Device(SQLModel, table=True):
+class Device(ServerTable, table=True):
     __tablename__ = "device"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="app_user.id", index=True)
@@ -93,7 +99,7 @@ class Device(SQLModel, table=True):
     revoked_at: datetime | None = ts(nullable=True)
 
 
-class AccessToken(SQLModel, table=True):
+class AccessToken(ServerTable, table=True):
     __tablename__ = "access_token"
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: uuid.UUID = Field(foreign_key="app_user.id", index=True)
@@ -103,14 +109,14 @@ class AccessToken(SQLModel, table=True):
     expires_at: datetime = ts(index=True)
 
 
-class LoginGate(SQLModel, table=True):
+class LoginGate(ServerTable, table=True):
     """One row per account / address, locked while a sign-in is checked (serialises counting)."""
 
     __tablename__ = "login_gate"
     key: str = Field(primary_key=True, max_length=300)
 
 
-class LoginAttempt(SQLModel, table=True):
+class LoginAttempt(ServerTable, table=True):
     __tablename__ = "login_attempt"
     __table_args__ = (
         sa.Index("ix_login_attempt_username_at", "username", "at"),
@@ -126,7 +132,7 @@ class LoginAttempt(SQLModel, table=True):
 # ------------------------------------------------------------------------------ records
 
 
-class Record(SQLModel, table=True):
+class Record(ServerTable, table=True):
     __tablename__ = "record"
     record_id: uuid.UUID = Field(primary_key=True)
     kind: str = Field(max_length=20)
@@ -140,7 +146,7 @@ class Record(SQLModel, table=True):
     seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
 
 
-class CaseScope(SQLModel, table=True):
+class CaseScope(ServerTable, table=True):
     """Who may see a case: its team and assigned worker (copied from the case record)."""
 
     __tablename__ = "case_scope"
@@ -150,7 +156,7 @@ class CaseScope(SQLModel, table=True):
     assigned_to: str | None = Field(default=None, max_length=200, index=True)
 
 
-class ScopeEvent(SQLModel, table=True):
+class ScopeEvent(ServerTable, table=True):
     """A case's team or assignee changed: devices of people on either side re-check it."""
 
     __tablename__ = "scope_event"
@@ -164,7 +170,7 @@ class ScopeEvent(SQLModel, table=True):
     at: datetime = ts()
 
 
-class Conflict(SQLModel, table=True):
+class Conflict(ServerTable, table=True):
     __tablename__ = "conflict"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: str = Field(max_length=20)
@@ -184,7 +190,7 @@ class Conflict(SQLModel, table=True):
     seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
 
 
-class AppliedChange(SQLModel, table=True):
+class AppliedChange(ServerTable, table=True):
     """Every change id the service has handled, with its result: a replay is a duplicate."""
 
     __tablename__ = "applied_change"
@@ -196,7 +202,7 @@ class AppliedChange(SQLModel, table=True):
     at: datetime = ts()
 
 
-class Counter(SQLModel, table=True):
+class Counter(ServerTable, table=True):
     """Named counters locked row-wise: ``log`` gives change-log positions in commit order."""
 
     __tablename__ = "counter"
@@ -207,7 +213,7 @@ class Counter(SQLModel, table=True):
 # ------------------------------------------------------------------------------ audit
 
 
-class AuditHead(SQLModel, table=True):
+class AuditHead(ServerTable, table=True):
     """The chain's head (single row, locked while appending)."""
 
     __tablename__ = "audit_head"
@@ -216,7 +222,7 @@ class AuditHead(SQLModel, table=True):
     last_hash: str = Field(max_length=64)
 
 
-class AuditEntry(SQLModel, table=True):
+class AuditEntry(ServerTable, table=True):
     __tablename__ = "audit_log"
     id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
     at: datetime = ts()
@@ -235,13 +241,13 @@ class AuditEntry(SQLModel, table=True):
 # ------------------------------------------------------------------- refs and documents
 
 
-class RefCounter(SQLModel, table=True):
+class RefCounter(ServerTable, table=True):
     __tablename__ = "ref_counter"
     year: int = Field(primary_key=True)
     next_number: int
 
 
-class RefBlockRow(SQLModel, table=True):
+class RefBlockRow(ServerTable, table=True):
     __tablename__ = "ref_block"
     id: int | None = Field(default=None, primary_key=True)
     device_id: uuid.UUID = Field(foreign_key="device.id", index=True)
@@ -251,7 +257,7 @@ class RefBlockRow(SQLModel, table=True):
     reserved_at: datetime = ts()
 
 
-class DocumentContent(SQLModel, table=True):
+class DocumentContent(ServerTable, table=True):
     __tablename__ = "document_content"
     document_id: uuid.UUID = Field(primary_key=True)
     total: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
@@ -261,14 +267,14 @@ class DocumentContent(SQLModel, table=True):
     updated_at: datetime = ts()
 
 
-class DocumentChunk(SQLModel, table=True):
+class DocumentChunk(ServerTable, table=True):
     __tablename__ = "document_chunk"
     document_id: uuid.UUID = Field(primary_key=True)
     offset: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
     data: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
 
 
-class ServerSetting(SQLModel, table=True):
+class ServerSetting(ServerTable, table=True):
     __tablename__ = "server_setting"
     key: str = Field(primary_key=True, max_length=100)
     value: str

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
-
-import server.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from server.models import ServerTable
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = ServerTable.metadata
 
 
 def run() -> None:
