@@ -26,8 +26,8 @@ from app.errors import FieldcaseError, UsageError
 from app.site import SiteConfig
 from app.store.db import DB_FILE
 from app.store.profile import Profile
-from app.store.records import dumps, to_wire
-from app.store.sync_adapter import SyncAdapter, column_value
+from app.store.records import dumps, from_wire, to_wire
+from app.store.sync_adapter import SyncAdapter
 from app.store.tables import Conflict, Outbox
 from sync import errors as sync_errors
 from sync.client import RetryPolicy, ServiceClient, Timeouts
@@ -352,14 +352,14 @@ def resolve_clash(
         chosen = clash.mine if keep == "mine" else clash.theirs
     else:
         try:
-            chosen = to_wire(column_value(model, clash.field, value))
+            chosen = to_wire(from_wire(model, clash.field, value))
         except ValueError as err:
             raise UsageError(f"That value does not fit the field {clash.field}: {err}.") from None
     with profile.session() as s, s.begin():
         record = s.get(model, clash.record_id)
         if record is None:
             raise UsageError("The record of this clash is no longer on this laptop; sync first.")
-        setattr(record, clash.field, column_value(model, clash.field, chosen))
+        setattr(record, clash.field, from_wire(model, clash.field, chosen))
         s.add(record)
         case_id = record.id if kind is RecordKind.CASE else record.case_id  # type: ignore[attr-defined]
         s.add(

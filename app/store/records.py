@@ -47,18 +47,42 @@ def column_python_type(model: type[Record], field: str) -> type:
     return kind if isinstance(kind, type) else object
 
 
+def _datetime_from_wire(field: str, value: Any) -> datetime:
+    """ISO 8601 text with a UTC offset (or an aware datetime) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise ValueError(f"{field}: expected a date-time")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError(f"{field}: date-time without a UTC offset")
+    return parsed.astimezone(UTC)
+
+
+def _date_from_wire(field: str, value: Any) -> date:
+    """``YYYY-MM-DD`` text (or a date) as a date; a date-time is not a date."""
+    if isinstance(value, datetime):
+        raise ValueError(f"{field}: expected a date, not a date-time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise ValueError(f"{field}: expected a date")
+
+
 def from_wire(model: type[Record], field: str, value: Any) -> Any:
-    """A JSON value as the Python value of ``model.field`` (ValueError if it does not fit)."""
+    """A JSON value as the Python value of ``model.field`` (ValueError if it does not fit).
+
+    Date-time columns come back as aware UTC datetimes (text without an offset is refused),
+    date columns as dates."""
     if value is None:
         return None
     kind = column_python_type(model, field)
     if kind is datetime:
-        parsed = datetime.fromisoformat(str(value))
-        if parsed.tzinfo is None:
-            raise ValueError(f"{field}: date-time without a UTC offset")
-        return parsed.astimezone(UTC)
+        return _datetime_from_wire(field, value)
     if kind is date:
-        return date.fromisoformat(str(value))
+        return _date_from_wire(field, value)
     if kind is UUID:
         return value if isinstance(value, UUID) else UUID(str(value))
     if kind is bool:

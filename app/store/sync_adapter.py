@@ -31,7 +31,6 @@ from sqlmodel import Session, col, select
 from app import vault
 from app.domain.enums import DocumentState
 from app.domain.models import KIND_MODELS, Case, Document, Record
-from app.domain.types import UTCDateTime
 from app.store.profile import Profile
 from app.store.records import dumps, from_wire
 from app.store.tables import Conflict, Outbox, RefBlock, SyncState
@@ -112,20 +111,6 @@ def _store_conflict(session: Session, info: ConflictInfo) -> None:
             resolved_by=info.resolved_by,
         )
     )
-
-
-def column_value(model: type[Record], name: str, value: Any) -> Any:
-    """A wire value as the Python value of ``model.name``; ValueError if it does not fit.
-
-    Like :func:`app.store.records.from_wire`, but date-time columns (``UTCDateTime``, whose
-    ``python_type`` reads as ``str``) are parsed into aware UTC datetimes."""
-    column = model.__table__.c[name]  # type: ignore[attr-defined]
-    if value is not None and isinstance(column.type, UTCDateTime):
-        parsed = datetime.fromisoformat(str(value))
-        if parsed.tzinfo is None:
-            raise ValueError(f"{name}: date-time without a UTC offset")
-        return parsed.astimezone(UTC)
-    return from_wire(model, name, value)
 
 
 def _column_default(model: type[Record], name: str) -> Any:
@@ -277,7 +262,7 @@ class SyncAdapter:
             if name not in allowed or (name in keep and not new):
                 continue
             try:
-                converted = column_value(model, name, value)
+                converted = from_wire(model, name, value)
             except ValueError:
                 log.warning("pulled %s %s: bad value in %s", state.kind, state.record_id, name)
                 continue
