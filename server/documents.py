@@ -1,8 +1,13 @@
 """Document contents: resumable chunked upload (checked by SHA-256) and ranged download.
 
 Contents live in the database in chunks, so any API process on any host can serve them.
-A document's record (kind ``document``) must have been pushed first: it names the case, and
-so who may upload or fetch the content.
+A laptop uploads a document's content *before* it pushes the document's record (kind
+``document``), so content may arrive for a record the service does not hold yet. Such content
+is *staged*: it belongs to the uploading device and to the case named by ``X-Case-Id``
+(which the uploader must be allowed to see when the service knows that case; a case created
+offline is not known yet). Nobody else may read or continue a staged upload. Once the record
+is pushed, its case decides who may upload or fetch the content as usual; staged content for a
+different case than the record names counts as not uploaded.
 """
 
 from __future__ import annotations
@@ -19,49 +24,108 @@ from server.audit import AuditEvent
 from server.core.db import snapshot_session
 from server.crud import Actor
 from server.errors import ApiError
-from server.models import DocumentChunk, DocumentContent, Record, utcnow
+from server.models import CaseScope, DocumentChunk, DocumentContent, Record, utcnow
 from server.records import case_visible_to
 from sync.protocol import ErrorCode, UploadStatus
 from sync.records import RecordKind
+
+_NOT_HERE = (
+    "That document is not on the central service yet. It arrives with the next sync of the "
+    "laptop it was added on."
+)
+
+
+def _deny(
+    engine: Engine,
+    session: Session,
+    actor: Actor,
+    document_id: uuid.UUID,
+    reason: str,
+    case_id: uuid.UUID | None = None,
+) -> ApiError:
+    """Audit a refused document access (committed even though the request fails)."""
+    audit.record_now(
+        engine,
+        AuditEvent(
+            "access_denied",
+            actor=actor.username,
+            device_id=actor.device_key,
+            record_kind="document",
+            record_id=str(document_id),
+            case_id=str(case_id) if case_id is not None else None,
+            detail={"reason": reason},
+        ),
+        ending=session,
+    )
+    if reason == "forbidden":
+        return ApiError(ErrorCode.FORBIDDEN)
+    return ApiError(ErrorCode.NOT_FOUND, _NOT_HERE)
 
 
 def check_access(engine: Engine, session: Session, actor: Actor, document_id: uuid.UUID) -> Record:
     """The document's record if the actor may see its case; otherwise refuse and audit."""
     record = session.get(Record, document_id)
     if record is None or record.kind != RecordKind.DOCUMENT.value:
-        audit.record_now(
-            engine,
-            AuditEvent(
-                "access_denied",
-                actor=actor.username,
-                device_id=actor.device_key,
-                record_kind="document",
-                record_id=str(document_id),
-                detail={"reason": "not_found"},
-            ),
-            ending=session,
-        )
-        raise ApiError(
-            ErrorCode.NOT_FOUND,
-            "That document is not on the central service. Fieldcase sends the document's "
-            "details first; sync again.",
-        )
+        raise _deny(engine, session, actor, document_id, "not_found")
     if not case_visible_to(session, record.case_id, actor):
-        audit.record_now(
-            engine,
-            AuditEvent(
-                "access_denied",
-                actor=actor.username,
-                device_id=actor.device_key,
-                record_kind="document",
-                record_id=str(document_id),
-                case_id=str(record.case_id),
-                detail={"reason": "forbidden"},
-            ),
-            ending=session,
-        )
-        raise ApiError(ErrorCode.FORBIDDEN)
+        raise _deny(engine, session, actor, document_id, "forbidden", record.case_id)
     return record
+
+
+def owned_by(row: DocumentContent, actor: Actor) -> bool:
+    """Whether staged content was uploaded by this actor's device (or, without a device, by
+    this account's own device-less session)."""
+    if row.uploaded_by is None or row.uploaded_by != actor.username:
+        return False
+    if row.uploaded_by_device is None:
+        return actor.device is None
+    return actor.device is not None and actor.device.id == row.uploaded_by_device
+
+
+def check_upload_access(
+    engine: Engine,
+    session: Session,
+    actor: Actor,
+    document_id: uuid.UUID,
+    case_id: uuid.UUID | None,
+) -> Record | None:
+    """Who may upload or ask the status of a document's content.
+
+    With the record on the service: anyone who may see its case (``None`` is never returned
+    then). Without it: the uploading device of content already staged, or, for new content, a
+    device that may see the case named by ``case_id`` (or any device when the service does
+    not know that case yet: it was created offline). Refusals are audited.
+    """
+    record = session.get(Record, document_id)
+    if record is not None:
+        if record.kind != RecordKind.DOCUMENT.value:
+            raise _deny(engine, session, actor, document_id, "not_found")
+        if not case_visible_to(session, record.case_id, actor):
+            raise _deny(engine, session, actor, document_id, "forbidden", record.case_id)
+        return record
+    row = session.get(DocumentContent, document_id)
+    if row is not None and not owned_by(row, actor):
+        raise _deny(engine, session, actor, document_id, "staged_by_another_device")
+    if (
+        case_id is not None
+        and session.get(CaseScope, case_id) is not None
+        and not case_visible_to(session, case_id, actor)
+    ):
+        raise _deny(engine, session, actor, document_id, "forbidden", case_id)
+    return None
+
+
+def content_for(
+    row: DocumentContent | None, record: Record | None, case_id: uuid.UUID | None
+) -> DocumentContent | None:
+    """The stored content if it counts for this document: staged content for another case
+    than the record (or, before the record, the asker) names counts as not uploaded."""
+    if row is None or row.staged_case_id is None:
+        return row
+    expected = record.case_id if record is not None else case_id
+    if expected is not None and row.staged_case_id != expected:
+        return None
+    return row
 
 
 def status_of(row: DocumentContent | None, document_id: uuid.UUID) -> UploadStatus:
@@ -95,11 +159,41 @@ def upload_chunk(
     total: int,
     sha256: str,
     data: bytes,
+    *,
+    record: Record | None = None,
+    case_id: uuid.UUID | None = None,
 ) -> UploadStatus:
-    """Store one chunk at ``offset``; verify the whole content once it is complete. Commits."""
+    """Store one chunk at ``offset``; verify the whole content once it is complete. Commits.
+
+    ``record`` is the document's record when the service holds it (see
+    :func:`check_upload_access`); without it the content is staged for ``case_id``.
+    """
+    expected_case = record.case_id if record is not None else case_id
+    if expected_case is None:
+        raise ApiError(
+            ErrorCode.VALIDATION,
+            "Say which case the document belongs to (X-Case-Id) when sending it before its "
+            "details.",
+        )
     row = session.exec(
         select(DocumentContent).where(DocumentContent.document_id == document_id).with_for_update()
     ).first()
+    if row is not None and record is None and not owned_by(row, actor):
+        # another device staged content under this id between the access check and the lock
+        raise ApiError(ErrorCode.NOT_FOUND, _NOT_HERE)
+    if row is not None and content_for(row, record, expected_case) is None:
+        # staged for another case: it does not count; start again from nothing
+        if offset != 0:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                "The upload resumed at the wrong place; ask the service how much it holds.",
+                detail={"received": 0},
+            )
+        session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))  # type: ignore[arg-type]
+        row.total, row.sha256, row.received, row.complete = total, sha256, 0, False
+        row.staged_case_id = expected_case
+        row.uploaded_by = actor.username
+        row.uploaded_by_device = actor.device.id if actor.device is not None else None
     if row is not None and (row.total != total or row.sha256 != sha256):
         if row.complete or offset != 0:
             raise ApiError(
@@ -111,7 +205,14 @@ def upload_chunk(
         row.total, row.sha256, row.received, row.complete = total, sha256, 0, False
     if row is None:
         row = DocumentContent(
-            document_id=document_id, total=total, sha256=sha256, received=0, complete=False
+            document_id=document_id,
+            total=total,
+            sha256=sha256,
+            received=0,
+            complete=False,
+            uploaded_by=actor.username,
+            uploaded_by_device=actor.device.id if actor.device is not None else None,
+            staged_case_id=expected_case,
         )
     if row.complete:
         return status_of(row, document_id)
@@ -151,7 +252,8 @@ def upload_chunk(
                     device_id=actor.device_key,
                     record_kind="document",
                     record_id=str(document_id),
-                    detail={"size": total},
+                    case_id=str(expected_case),
+                    detail={"size": total, "staged": record is None},
                 )
             ],
         )

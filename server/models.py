@@ -265,6 +265,12 @@ class DocumentContent(ServerTable, table=True):
     received: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
     complete: bool = False
     updated_at: datetime = ts()
+    # Content may arrive before the document's record (it is uploaded first). Until the record
+    # is pushed it is staged: only the uploading device may read or continue it, and it counts
+    # only if the record, once pushed, names the same case.
+    uploaded_by: str | None = Field(default=None, max_length=200)
+    uploaded_by_device: uuid.UUID | None = None
+    staged_case_id: uuid.UUID | None = None
 
 
 class DocumentChunk(ServerTable, table=True):

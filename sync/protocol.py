@@ -24,6 +24,8 @@ PROTOCOL_VERSION = 1
 #: The oldest client protocol the service still accepts.
 MIN_PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "X-Fieldcase-Protocol"
+#: The case a document's content is for, sent with content uploaded before its record.
+CASE_ID_HEADER = "X-Case-Id"
 
 MAX_PUSH_CHANGES = 500
 DEFAULT_PAGE_BYTES = 256 * 1024
@@ -239,7 +241,10 @@ class RefBlocksResponse(Wire):
 
 # -------------------------------------------------------------------------- documents
 # PUT  /v1/documents/{document_id}/content   body: one chunk; headers
-#        X-Upload-Offset (bytes already sent), X-Total-Size, X-Sha256 (of the whole plaintext)
+#        X-Upload-Offset (bytes already sent), X-Total-Size, X-Sha256 (of the whole plaintext),
+#        X-Case-Id (the document's case; lets content arrive before the document's record:
+#        it is then staged, readable and resumable only by the uploading device, and counts
+#        only if the record, once pushed, names the same case; also accepted on /status)
 # GET  /v1/documents/{document_id}/status    -> UploadStatus (how much the service holds)
 # GET  /v1/documents/{document_id}/content   supports Range: bytes=N- for resumed downloads
 

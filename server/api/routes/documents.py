@@ -47,35 +47,50 @@ async def upload(
     x_upload_offset: Annotated[int, Header(ge=0)],
     x_total_size: Annotated[int, Header(ge=0, le=1 << 40)],
     x_sha256: Annotated[str, Header(min_length=64, max_length=64)],
+    x_case_id: Annotated[uuid.UUID | None, Header()] = None,
 ) -> UploadStatus:
     """One chunk of the plaintext at ``X-Upload-Offset`` (bytes the service already holds).
-    When the last byte arrives the SHA-256 of the whole is checked."""
+    When the last byte arrives the SHA-256 of the whole is checked. Content may come before
+    the document's record: it is then staged for this device and the case ``X-Case-Id``."""
     sha = x_sha256.lower()
     if not _SHA256.match(sha):
         raise ApiError(ErrorCode.VALIDATION, "X-Sha256 must be a hex SHA-256 digest.")
     data = await request.body()
     if len(data) > MAX_CHUNK:
         raise ApiError(ErrorCode.VALIDATION, "Send documents in chunks of at most 4 MiB.")
-    await run_in_threadpool(documents.check_access, engine, session, actor, document_id)
-    return await run_in_threadpool(
-        documents.upload_chunk,
-        session,
-        actor,
-        document_id,
-        x_upload_offset,
-        x_total_size,
-        sha,
-        data,
+    record = await run_in_threadpool(
+        documents.check_upload_access, engine, session, actor, document_id, x_case_id
     )
+
+    def store() -> UploadStatus:
+        return documents.upload_chunk(
+            session,
+            actor,
+            document_id,
+            x_upload_offset,
+            x_total_size,
+            sha,
+            data,
+            record=record,
+            case_id=x_case_id,
+        )
+
+    return await run_in_threadpool(store)
 
 
 @router.get("/{document_id}/status", response_model=UploadStatus, responses=ERRORS)
 def status(
-    document_id: uuid.UUID, actor: CurrentDevice, session: SessionDep, engine: EngineDep
+    document_id: uuid.UUID,
+    actor: CurrentDevice,
+    session: SessionDep,
+    engine: EngineDep,
+    x_case_id: Annotated[uuid.UUID | None, Header()] = None,
 ) -> UploadStatus:
-    """How much of the document the service holds (resume an upload from ``received``)."""
-    documents.check_access(engine, session, actor, document_id)
-    return documents.status_of(session.get(DocumentContent, document_id), document_id)
+    """How much of the document the service holds (resume an upload from ``received``),
+    including content staged by this device before the record was pushed."""
+    record = documents.check_upload_access(engine, session, actor, document_id, x_case_id)
+    row = documents.content_for(session.get(DocumentContent, document_id), record, x_case_id)
+    return documents.status_of(row, document_id)
 
 
 @router.get(
@@ -95,8 +110,8 @@ def download(
     range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> StreamingResponse:
     """The plaintext; ``Range: bytes=N-`` resumes a download."""
-    documents.check_access(engine, session, actor, document_id)
-    row = session.get(DocumentContent, document_id)
+    record = documents.check_access(engine, session, actor, document_id)
+    row = documents.content_for(session.get(DocumentContent, document_id), record, None)
     if row is None or not row.complete:
         raise ApiError(
             ErrorCode.NOT_FOUND, "The document's file has not reached the central service yet."
