@@ -43,6 +43,7 @@ from sync.errors import (
     UpdateRequired,
 )
 from sync.protocol import (
+    CASE_ID_HEADER,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     DeviceTokenRequest,
@@ -391,9 +392,12 @@ class ServiceClient:
         *,
         body: BaseModel | None = None,
         auth: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> M:
         try:
-            response = self.request(method, path, body=body, auth=auth, model=model)
+            response = self.request(
+                method, path, body=body, auth=auth, model=model, headers=headers
+            )
         except NetworkError as err:
             if err.detail == "truncated answer":
                 raise ServiceError(ServiceErrorKind.PROTOCOL, detail=f"{path}: bad answer") from err
@@ -468,22 +472,37 @@ class ServiceClient:
 
     # ------------------------------------------------------------------ documents
 
-    def upload_status(self, document_id: UUID) -> UploadStatus:
-        return self._call("GET", f"/v1/documents/{document_id}/status", UploadStatus)
+    def upload_status(self, document_id: UUID, case_id: UUID | None = None) -> UploadStatus:
+        """How much of the document's content the service holds, including content this
+        laptop sent before the document's record (staged for ``case_id``)."""
+        return self._call(
+            "GET",
+            f"/v1/documents/{document_id}/status",
+            UploadStatus,
+            headers={CASE_ID_HEADER: str(case_id)} if case_id is not None else None,
+        )
 
     def upload_chunk(
-        self, document_id: UUID, offset: int, chunk: bytes, total: int, sha256: str
+        self,
+        document_id: UUID,
+        offset: int,
+        chunk: bytes,
+        total: int,
+        sha256: str,
+        case_id: UUID | None = None,
     ) -> UploadStatus:
+        """Send one chunk at ``offset``. With ``case_id`` the service accepts it before the
+        document's record has been pushed (the engine always uploads first)."""
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "X-Upload-Offset": str(offset),
+            "X-Total-Size": str(total),
+            "X-Sha256": sha256,
+        }
+        if case_id is not None:
+            headers[CASE_ID_HEADER] = str(case_id)
         response = self.request(
-            "PUT",
-            f"/v1/documents/{document_id}/content",
-            data=chunk,
-            headers={
-                "Content-Type": "application/octet-stream",
-                "X-Upload-Offset": str(offset),
-                "X-Total-Size": str(total),
-                "X-Sha256": sha256,
-            },
+            "PUT", f"/v1/documents/{document_id}/content", data=chunk, headers=headers
         )
         try:
             return UploadStatus.model_validate_json(response.content)

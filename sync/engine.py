@@ -2,15 +2,17 @@
 
 One :meth:`SyncEngine.sync` does, in order:
 
-1. push the outbox in batches; a change leaves the outbox only when the service confirmed it,
+1. upload the content of documents the service does not hold yet, in 1 MiB chunks, resuming
+   at the service's offset, *before* the changes that refer to them are pushed: content sent
+   ahead of its record carries the case it is for (``X-Case-Id``) and the service keeps it
+   staged for this laptop alone until the record arrives, so a colleague who pulls the record
+   can always fetch the content too;
+2. push the outbox in batches; a change leaves the outbox only when the service confirmed it,
    and a replayed batch is harmless (every change carries its own id);
-2. upload the content of documents the service does not hold yet, in 1 MiB chunks, resuming at
-   the service's offset (the service takes a document's content only once its record, pushed
-   in step 1, is there; until the content is complete other laptops keep asking for it);
 3. top up the reserved case reference numbers;
 4. pull pages until up to date, each page and its cursor committed in one local transaction;
-5. push again if anything was made meanwhile, purge cases that left this user's scope once
-   their edits are sent, and fetch documents in resumable chunks.
+5. upload and push again if anything was made meanwhile, purge cases that left this user's
+   scope once their edits are sent, and fetch documents in resumable chunks.
 
 It imports no Qt: progress goes to a plain callback, and a :class:`threading.Event` cancels it
 between requests and pages, leaving everything consistent. Ordering never depends on the
@@ -178,11 +180,12 @@ class SyncEngine:
         if self.store.credential() is None:
             raise SyncError("This laptop is not enrolled with a Fieldcase service yet.")
         try:
-            self._push()
             self._upload_documents()
+            self._push()
             self._top_up_refs()
             self._pull()
             if self.store.pending_count():
+                self._upload_documents()
                 self._push()
             report.purged += self.store.purge_removed_cases()
             self._download_documents()
@@ -324,18 +327,19 @@ class SyncEngine:
             except ServiceError as err:
                 if err.kind not in (ServiceErrorKind.NOT_FOUND, ServiceErrorKind.FORBIDDEN):
                     raise
-                # its record did not reach the service (refused, or the case moved): the
-                # content stays on this laptop, encrypted, and is tried again next time
+                # the service will not take it (the case is not this user's, or someone
+                # else holds that id): the content stays on this laptop, encrypted, and is
+                # tried again next time
                 log.info("document %s not accepted yet: %s", document.document_id, err.kind)
                 continue
             self.store.mark_document_uploaded(document.document_id)
             self.report.documents_up += 1
 
-    def _status(self, document_id: UUID) -> UploadStatus:
-        return self.client.upload_status(document_id)
+    def _status(self, document: PendingDocument) -> UploadStatus:
+        return self.client.upload_status(document.document_id, document.case_id)
 
     def _upload(self, document: PendingDocument) -> None:
-        status = self._status(document.document_id)
+        status = self._status(document)
         restarts = 0
         while not status.complete:
             offset = status.received if status.sha256 in (None, document.sha256) else 0
@@ -355,7 +359,12 @@ class SyncEngine:
                         if not chunk and (offset or document.size):
                             break
                         status = self.client.upload_chunk(
-                            document.document_id, offset, chunk, document.size, document.sha256
+                            document.document_id,
+                            offset,
+                            chunk,
+                            document.size,
+                            document.sha256,
+                            document.case_id,
                         )
                         offset += len(chunk)
                         if status.complete or not chunk:
@@ -367,10 +376,10 @@ class SyncEngine:
                     restarts += 1
                     if restarts > 5:
                         raise
-                    status = self._status(document.document_id)
+                    status = self._status(document)
                     continue
             if not status.complete:
-                status = self._status(document.document_id)
+                status = self._status(document)
                 restarts += 1
                 if restarts > 5 and not status.complete:
                     raise ServiceError(
