@@ -10,15 +10,17 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
-from typing import Any
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from typing import TYPE_CHECKING, Any
 
 from app.store.tables import FTS_TABLE_PREFIX
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import Connection, Engine
+
+# Alembic is imported inside the functions that use it: it costs a good part of a second
+# to load, and only opening a profile needs it (not the window's unlock screen).
 
 log = logging.getLogger("fieldcase.store")
 
@@ -26,6 +28,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -35,6 +39,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @functools.cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -49,6 +55,8 @@ def known_revisions() -> set[str]:
 
 
 def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -63,6 +71,8 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
         before = current_revision(conn)
         target = head_revision() if revision == "head" else revision
         if before != target:
+            from alembic import command
+
             command.upgrade(alembic_config(conn), revision)
             log.info("upgraded the profile's schema from %s to %s", before, target)
     return before

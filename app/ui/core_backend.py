@@ -14,16 +14,11 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from app import vault
-from app.core import CaseFilter as CoreFilter
-from app.core import CaseSort, Casework, sync_actions
 from app.errors import FieldcaseError
-from app.store.profile import Profile
-from app.store.sync_adapter import SyncAdapter
-from app.store.tables import Meta
 from app.ui.rows import (
     CaseDetail,
     CaseFilter,
@@ -35,19 +30,21 @@ from app.ui.rows import (
     VisitRow,
     WarningRow,
 )
-from sync.engine import SyncEngine
 from sync.records import RecordKind
+
+if TYPE_CHECKING:
+    from app.core import CaseFilter as CoreFilter
+    from app.store.profile import Profile
+
+# The core, the store (SQLAlchemy, SQLModel, Alembic) and the sync engine are imported inside
+# the methods that use them: they all run on the DB worker after the profile is unlocked, and
+# loading them at import time would hold up the unlock screen by a second or more.
 
 log = logging.getLogger("fieldcase.ui.backend")
 
 DRAFT_PREFIX = "ui_draft:"
-SORTS = {
-    "ref": CaseSort.REF,
-    "name": CaseSort.NAME,
-    "status": CaseSort.STATUS,
-    "priority": CaseSort.PRIORITY,
-    "next_review": CaseSort.NEXT_REVIEW,
-}
+#: the window's sort keys, each the value of an ``app.core.CaseSort`` member
+SORTS = ("ref", "name", "status", "priority", "next_review")
 
 #: run a callable on the DB worker and wait for its result (from another worker thread)
 DbCall = Callable[..., Any]
@@ -91,6 +88,9 @@ class CoreBackend:
         self.profile = profile
         self.site = site
         self.client_options = client_options
+        from app.core import Casework
+        from app.store.sync_adapter import SyncAdapter
+
         self.core = Casework(profile)
         self.adapter = SyncAdapter(profile)
         self.username = profile.user
@@ -106,6 +106,8 @@ class CoreBackend:
 
     # ------------------------------------------------------------------ cases
     def _core_filter(self, flt: CaseFilter) -> CoreFilter:
+        from app.core import CaseFilter as CoreFilter
+
         return CoreFilter(
             status=flt.status,
             priority=flt.priority,
@@ -133,7 +135,9 @@ class CoreBackend:
         core_filter = self._core_filter(flt)
         if flt.review_due:
             return self._review_due(search, core_filter, offset, limit)
-        sort = SORTS.get(flt.sort, CaseSort.REF)
+        from app.core import CaseSort
+
+        sort = CaseSort(flt.sort) if flt.sort in SORTS else CaseSort.REF
         if not flt.descending:
             rows = self.core.list_cases(search, core_filter, sort, offset, limit)
             if len(rows) < limit:  # the last page: no need to count separately
@@ -153,6 +157,8 @@ class CoreBackend:
     ) -> tuple[list[CaseRow], int]:
         """Cases whose review date has come: the core sorts by review date (soonest first,
         none last), so read pages until the first review still to come."""
+        from app.core import CaseSort
+
         today = datetime.now().astimezone().date()
         due: list[CaseRow] = []
         start = 0
@@ -174,6 +180,8 @@ class CoreBackend:
         ref = self._refs.get(case_id)
         if ref is not None:
             return ref
+        from app.core import CaseSort
+
         offset = 0
         while True:  # a case we have not listed yet (from a clash): find it once
             rows = self.core.list_cases(None, None, CaseSort.REF, offset, 1000)
@@ -324,6 +332,8 @@ class CoreBackend:
 
     # ------------------------------------------------------------------ clashes
     def clashes(self) -> list[ClashRow]:
+        from app.core import sync_actions
+
         rows: list[ClashRow] = []
         for c in sync_actions.clashes(self.profile):
             case_id = self._case_id_of(c.ref)
@@ -354,6 +364,8 @@ class CoreBackend:
         return detail.id
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
+        from app.core import sync_actions
+
         if keep in ("mine", "theirs"):
             sync_actions.resolve_clash(self.profile, str(conflict_id), keep=keep)
         else:
@@ -362,6 +374,8 @@ class CoreBackend:
     # ------------------------------------------------------------------ counts, drafts
     def counts(self) -> tuple[int, int, datetime | None]:
         """(changes waiting to send, clashes waiting, last successful sync)"""
+        from app.core import sync_actions
+
         waiting = any(not c.resolved for c in self.adapter.conflicts())
         # the full list (which skips clashes already settled here) only when there are any
         clashes = len(sync_actions.clashes(self.profile)) if waiting else 0
@@ -373,15 +387,21 @@ class CoreBackend:
     def drafts(self) -> dict[str, str]:
         from sqlmodel import col, select
 
+        from app.store.tables import Meta
+
         with self.profile.session() as s:
             rows = s.exec(select(Meta).where(col(Meta.key).startswith(DRAFT_PREFIX))).all()
             return {r.key[len(DRAFT_PREFIX) :]: json.loads(r.value) for r in rows}
 
     def save_draft(self, key: str, text: str) -> None:
+        from app.store.tables import Meta
+
         with self.profile.session() as s, s.begin():
             s.merge(Meta(key=DRAFT_PREFIX + key, value=json.dumps(text)))
 
     def drop_draft(self, key: str) -> None:
+        from app.store.tables import Meta
+
         with self.profile.session() as s, s.begin():
             row = s.get(Meta, DRAFT_PREFIX + key)
             if row is not None:
@@ -395,6 +415,9 @@ class CoreBackend:
         db_call: DbCall | None = None,
     ) -> Any:
         """One sync. The engine reaches the store through the DB worker (``db_call``)."""
+        from app.core import sync_actions
+        from sync.engine import SyncEngine
+
         store: Any = self.adapter if db_call is None else SerialStore(self.adapter, db_call)
         credential = store.credential()
         if credential is None:
@@ -440,6 +463,8 @@ class CoreGate:
         return vault.has_key_file(self.profile_dir)
 
     def _backend(self, profile: Profile) -> CoreBackend:
+        from app.store.sync_adapter import SyncAdapter
+
         credential = SyncAdapter(profile).credential()
         return CoreBackend(
             profile,
@@ -451,6 +476,8 @@ class CoreGate:
     def unlock(self, password: str) -> CoreBackend:
         # back up on the first unlock of a run; unlocking again after an auto-lock does not
         # make another copy of the same data
+        from app.store.profile import Profile
+
         profile = Profile.open(self.profile_dir, password, backup=not self._backed_up)
         self._backed_up = True
         return self._backend(profile)
@@ -465,6 +492,9 @@ class CoreGate:
     ) -> CoreBackend:
         """Register this laptop and pull the user's cases; then set the laptop's own
         password (the profile starts out with the council password)."""
+        from app.core import sync_actions
+        from app.store.profile import Profile
+
         sync_actions.enrol(
             self.profile_dir,
             server_url,
@@ -480,6 +510,8 @@ class CoreGate:
         return self._backend(profile)
 
     def recover(self, username: str, password: str, new_password: str) -> CoreBackend:
+        from app.core import sync_actions
+
         profile = sync_actions.recover(
             self.profile_dir,
             password,
