@@ -56,10 +56,17 @@ class _UtcFormatter(logging.Formatter):
 def setup_logging(level: int = logging.INFO) -> Path:
     """Send log records to a rotating file in the log folder; return the file's path.
 
-    Safe to call more than once (the handler is added once per log file).
+    Safe to call more than once: there is one Fieldcase log handler at a time, and a handler
+    left from an earlier call for another folder is closed and removed.
     """
     folder = log_dir()
     path = folder / LOG_FILE
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        logged_to = getattr(handler, "_fieldcase_log", None)
+        if logged_to is not None and logged_to != str(path):
+            root.removeHandler(handler)
+            handler.close()
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as err:
@@ -69,7 +76,6 @@ def setup_logging(level: int = logging.INFO) -> Path:
             "carrying on without a log file.\n"
         )
         return path
-    root = logging.getLogger()
     for handler in root.handlers:
         if getattr(handler, "_fieldcase_log", None) == str(path):
             handler.setLevel(level)
