@@ -53,11 +53,11 @@ class SyncProblem(FieldcaseError):
         if isinstance(cause, sync_errors.Cancelled):
             self.exit_code = 130
         elif isinstance(cause, sync_errors.DeviceRevoked):
-            self.exit_code = 4
+            self.exit_code = 6
         elif isinstance(cause, sync_errors.UpdateRequired):
-            self.exit_code = 5
+            self.exit_code = 7
         else:
-            self.exit_code = 3
+            self.exit_code = 5
 
 
 @contextmanager

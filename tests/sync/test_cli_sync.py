@@ -102,6 +102,6 @@ def test_sync_problems_are_plain_and_non_zero(service: ServerProcess, tmp_path: 
     )
     assert admin(service.db_url, "revoke-device", "--user", user).returncode == 0
     result = run_cli(["sync"], profile, password=TEST_PASSWORD)
-    assert result.returncode == 4
+    assert result.returncode == 6
     assert "erased" in result.stderr and "Traceback" not in result.stderr
     assert not (profile / "fieldcase.db").exists()

@@ -153,7 +153,7 @@ def test_an_old_client_is_told_to_update(
         sync_actions.sync(a.profile, options=sync_actions.ClientOptions(protocol_version=0))
     assert isinstance(caught.value.cause, UpdateRequired)
     assert "Update Fieldcase" in caught.value.message
-    assert caught.value.exit_code == 5
+    assert caught.value.exit_code == 7
     assert (a.folder / vault.KEY_FILE).exists()  # never a wipe
 
 
