@@ -34,6 +34,7 @@ from PySide6.QtGui import (
     QPalette,
     QPixmap,
     QShortcut,
+    QWindow,
 )
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -147,6 +148,7 @@ __all__ = [
     "QUrl",
     "QVBoxLayout",
     "QWidget",
+    "QWindow",
     "Qt",
     "Signal",
     "Slot",
