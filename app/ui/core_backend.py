@@ -8,7 +8,6 @@ The core names cases by reference; the window by id. This adapter keeps the mapp
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fieldcase.ui.backend")
 
-DRAFT_PREFIX = "ui_draft:"
 #: the window's sort keys, each the value of an ``app.core.CaseSort`` member
 SORTS = ("ref", "name", "status", "priority", "next_review")
 
@@ -385,27 +383,19 @@ class CoreBackend:
         return self.adapter.last_sync()
 
     def drafts(self) -> dict[str, str]:
-        from sqlmodel import col, select
+        from app.core import drafts
 
-        from app.store.tables import Meta
-
-        with self.profile.session() as s:
-            rows = s.exec(select(Meta).where(col(Meta.key).startswith(DRAFT_PREFIX))).all()
-            return {r.key[len(DRAFT_PREFIX) :]: json.loads(r.value) for r in rows}
+        return drafts.drafts(self.profile)
 
     def save_draft(self, key: str, text: str) -> None:
-        from app.store.tables import Meta
+        from app.core import drafts
 
-        with self.profile.session() as s, s.begin():
-            s.merge(Meta(key=DRAFT_PREFIX + key, value=json.dumps(text)))
+        drafts.save_draft(self.profile, key, text)
 
     def drop_draft(self, key: str) -> None:
-        from app.store.tables import Meta
+        from app.core import drafts
 
-        with self.profile.session() as s, s.begin():
-            row = s.get(Meta, DRAFT_PREFIX + key)
-            if row is not None:
-                s.delete(row)
+        drafts.drop_draft(self.profile, key)
 
     # ------------------------------------------------------------------ sync
     def sync(
