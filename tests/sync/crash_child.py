@@ -74,6 +74,7 @@ def run(job: dict[str, object]) -> list[str]:
     buffer = b""
     deadline: float | None = None
     delay = float(job["delay"])  # type: ignore[arg-type]
+    anchor = str(job.get("anchor", "ready"))  # the line the delay is counted from
     while True:
         timeout = 60.0 if deadline is None else max(0.0, deadline - time.monotonic())
         ready, _, _ = select.select([read_end], [], [], timeout)
@@ -83,7 +84,7 @@ def run(job: dict[str, object]) -> list[str]:
         if not data:
             break
         buffer += data
-        if deadline is None and b"ready\n" in buffer:
+        if deadline is None and f"{anchor}\n".encode() in buffer:
             deadline = time.monotonic() + delay
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)

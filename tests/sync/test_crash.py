@@ -37,7 +37,9 @@ class Killer:
             bufsize=1,
         )
 
-    def round(self, laptop: Laptop, round_no: int, ref: str, delay: float) -> list[str]:
+    def round(
+        self, laptop: Laptop, round_no: int, ref: str, delay: float, anchor: str
+    ) -> list[str]:
         assert self.process.stdin is not None and self.process.stdout is not None
         job = {
             "folder": str(laptop.folder),
@@ -45,6 +47,7 @@ class Killer:
             "round": round_no,
             "ref": ref,
             "delay": delay,
+            "anchor": anchor,
         }
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
@@ -76,7 +79,13 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
     killer = Killer()
     try:
         for round_no in range(ROUNDS):
-            printed = killer.round(a, round_no, ref, rng.uniform(0.0, 0.7))
+            # Half the rounds count the delay from the start of the edits (a kill may land
+            # anywhere), half from the start of the sync, so that on a fast machine too enough
+            # kills land inside a sync rather than after it has finished.
+            if round_no % 2:
+                printed = killer.round(a, round_no, ref, rng.uniform(0.0, 0.7), "ready")
+            else:
+                printed = killer.round(a, round_no, ref, rng.uniform(0.0, 0.1), "sync")
             acknowledged += [line[5:] for line in printed if line.startswith("note ")]
             if "sync" in printed and "synced" not in printed:
                 killed_in_sync += 1
