@@ -24,6 +24,8 @@ import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
+from app.files import fsync_dir
+
 log = logging.getLogger("fieldcase.store")
 
 DB_FILE = "fieldcase.db"
@@ -135,7 +137,7 @@ def backup_to(engine_or_path: Engine | Path, key: bytes, target: Path) -> None:
     with open(partial, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(partial, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 @contextmanager
@@ -152,13 +154,3 @@ def _source(engine_or_path: Engine | Path, key: bytes) -> Iterator[sqlcipher.Con
             yield conn
         finally:
             conn.close()
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app import vault
+from app.files import fsync_dir
 from app.store import db, migrate
 from app.store.errors import (
     DataFileExists,
@@ -365,7 +366,7 @@ class Profile:
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, target)
-        db._fsync_dir(profile_dir)
+        fsync_dir(profile_dir)
         log.info("restored the profile's data file from a backup")
         return aside
 

@@ -11,16 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable (a no-op where folders cannot be opened)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from app.files import fsync_dir
 
 
 @contextlib.contextmanager
