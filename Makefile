@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	QT_QPA_PLATFORM= $(PY) -m app.demo
+	QT_QPA_PLATFORM= $(PY) -m tools.demo
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen FIELDCASE_TEST_FAST_KDF=1 $(PY) -m pytest -q -n 2 --dist loadfile
@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(PY) -m bench.run_all
 
 screenshots: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m app.ui.screenshots docs/screenshots
+	QT_QPA_PLATFORM=offscreen $(PY) -m tools.screenshots docs/screenshots
 
 installer: $(STAMP)
 	$(PY) -m installer.build

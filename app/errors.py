@@ -1,18 +1,14 @@
-"""The client's small exception tree. Each carries a plain-English message for a person
-(what happened and what to do next); technical detail goes to the log, never to the message."""
+"""The laptop's errors. The root, :class:`FieldcaseError`, is shared with the sync engine and
+the service (:mod:`sync.errors`); a sync problem is a :class:`SyncError` with a
+:class:`SyncKind`, so the window and the CLI import errors from here and never from the engine.
+Each carries a plain-English message for a person (what happened and what to do next);
+technical detail goes to the log, never to the message."""
 
 from __future__ import annotations
 
+from sync.errors import FieldcaseError, SyncError, SyncKind
 
-class FieldcaseError(Exception):
-    """Base of every error a person may see. ``str(err)`` is the plain-English message."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, *, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail  # for the log / a "Details" expander; never personal data
+__all__ = ["FieldcaseError", "SyncError", "SyncKind", "UsageError"]
 
 
 class UsageError(FieldcaseError):

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")  # the bench measures sync, not unlock
 
-from app.core import sync_actions  # noqa: E402
+from app import online  # noqa: E402
 from app.store.profile import Profile  # noqa: E402
 from app.store.sync_adapter import SyncAdapter  # noqa: E402
 from sync.client import ServiceClient, Timeouts  # noqa: E402
@@ -94,7 +94,7 @@ def _floor_bytes(profile: Profile) -> int:
     """The records this laptop holds, as one gzip-compressed JSON document."""
     from sqlmodel import select
 
-    from app.domain.models import KIND_MODELS
+    from app.store.models import KIND_MODELS
     from app.store.records import record_fields
     from sync.records import RecordKind
 
@@ -136,7 +136,7 @@ class Run:
 
 
 def _enrol(folder: Path, url: str, user: str) -> Profile:
-    result = sync_actions.enrol(folder, url, user, PASSWORD, keep_open=True)
+    result = online.enrol(folder, url, user, PASSWORD, keep_open=True)
     assert result.profile is not None
     return result.profile
 

@@ -57,7 +57,7 @@ def _unlock(window: object, password: str) -> float:
 
 
 def bench_sync_gap(folder: Path) -> None:
-    from app.core import sync_actions
+    from app import online
     from app.ui.qt import QTimer
 
     db = f"sqlite:///{folder / 'server.db'}"
@@ -67,11 +67,11 @@ def bench_sync_gap(folder: Path) -> None:
     )
     run("server.cli", "admin", "add-team", "Bench", "--db", db)
     run("server.cli", "admin", "add-user", "bench.worker", "--team", "Bench", "--db", db)
-    from app import demo
+    from tools import demo
 
     with demo.service(folder) as url:
         laptop = folder / "laptop"
-        sync_actions.enrol(laptop, url, "bench.worker", PASSWORD)
+        online.enrol(laptop, url, "bench.worker", PASSWORD)
         run("tests.ui.seed_server", db, "Bench", "bench.worker", PASSWORD, str(SYNC_CASES))
         window = _window(laptop)
         _unlock(window, PASSWORD)

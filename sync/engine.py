@@ -290,7 +290,7 @@ class SyncEngine:
                         ahead.result() if ahead is not None else self._fetch(cursor, size)
                     )
                 except ServiceError as err:
-                    if err.kind is not ServiceErrorKind.INVALID or cursor is None:
+                    if err.reason is not ServiceErrorKind.INVALID or cursor is None:
                         raise
                     # the service does not know our position (e.g. restored from a backup):
                     # fetch everything again; applying a record twice changes nothing
@@ -325,12 +325,12 @@ class SyncEngine:
             try:
                 self._upload(document)
             except ServiceError as err:
-                if err.kind not in (ServiceErrorKind.NOT_FOUND, ServiceErrorKind.FORBIDDEN):
+                if err.reason not in (ServiceErrorKind.NOT_FOUND, ServiceErrorKind.FORBIDDEN):
                     raise
                 # the service will not take it (the case is not this user's, or someone
                 # else holds that id): the content stays on this laptop, encrypted, and is
                 # tried again next time
-                log.info("document %s not accepted yet: %s", document.document_id, err.kind)
+                log.info("document %s not accepted yet: %s", document.document_id, err.reason)
                 continue
             self.store.mark_document_uploaded(document.document_id)
             self.report.documents_up += 1
@@ -370,7 +370,7 @@ class SyncEngine:
                         if status.complete or not chunk:
                             break
                 except ServiceError as err:
-                    if err.kind is not ServiceErrorKind.CONFLICT:
+                    if err.reason is not ServiceErrorKind.CONFLICT:
                         raise
                     # e.g. a chunk arrived but its answer was lost: ask where to resume
                     restarts += 1
@@ -403,13 +403,13 @@ class SyncEngine:
                     self.client.download(document.document_id, document.size, document.sha256),
                 )
             except ServiceError as err:
-                if err.kind in (
+                if err.reason in (
                     ServiceErrorKind.NOT_FOUND,
                     ServiceErrorKind.FORBIDDEN,
                     ServiceErrorKind.CONFLICT,
                 ):
                     # not (yet) complete on the service: asked for again at the next sync
-                    log.info("document %s not available: %s", document.document_id, err.kind)
+                    log.info("document %s not available: %s", document.document_id, err.reason)
                     continue
                 raise
             self.report.documents_down += 1

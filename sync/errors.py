@@ -1,8 +1,13 @@
-"""The sync engine's small exception tree, each with a plain-English message for a person.
+"""The one error tree of Fieldcase: laptop, sync engine and service errors share its root.
 
-``sync/`` imports nothing from ``app/``, so these do not derive from ``app.errors``; the app's
-edge (CLI, window) turns a :class:`SyncError` into what it shows. ``str(err)`` is the message;
-``detail`` is for the log only and never carries personal data.
+:class:`FieldcaseError` carries a plain-English ``message`` for a person (what happened and
+what to do next), a ``detail`` for the log only (never personal data) and the ``exit_code`` the
+command line ends with (docs/cli.md). It lives here because ``sync/`` is the one package both
+sides import; ``app.errors`` and ``server.errors`` build on it.
+
+A :class:`SyncError` also carries a :class:`SyncKind` (offline, cancelled, revoked, update
+needed, sign-in, service), so the window and the CLI decide what to show from the kind, never
+by importing the engine's classes.
 """
 
 from __future__ import annotations
@@ -10,20 +15,52 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class SyncError(Exception):
-    """Base of every error the engine raises."""
+class FieldcaseError(Exception):
+    """Base of every error a person may see. ``str(err)`` is the plain-English message."""
 
-    default_message = "Sync did not finish. Nothing you saved has been lost; try again later."
+    exit_code = 1
+    default_message = "Something went wrong. Nothing you saved has been lost; try again."
 
     def __init__(self, message: str | None = None, *, detail: str = "") -> None:
         self.message = message or self.default_message
-        self.detail = detail
+        self.detail = detail  # for the log / a "Details" expander; never personal data
         super().__init__(self.message)
+
+
+class SyncKind(StrEnum):
+    """What kind of sync problem this is: what the window shows and the CLI's exit code."""
+
+    OFFLINE = "offline"  # the service could not be reached, or the link dropped
+    CANCELLED = "cancelled"  # the person stopped it; shown silently
+    REVOKED = "revoked"  # IT removed this laptop; its data was erased
+    UPDATE_NEEDED = "update_needed"  # this laptop's Fieldcase is too old for the service
+    SIGN_IN = "sign_in"  # the service did not accept the user name, password or device
+    SERVICE = "service"  # the service answered, but not with what was asked for
+
+
+#: docs/cli.md: 5 a sync could not finish, 6 laptop removed, 7 too old, 130 stopped.
+_EXIT_CODES: dict[SyncKind, int] = {
+    SyncKind.CANCELLED: 130,
+    SyncKind.REVOKED: 6,
+    SyncKind.UPDATE_NEEDED: 7,
+}
+
+
+class SyncError(FieldcaseError):
+    """Base of every error the sync engine raises."""
+
+    kind = SyncKind.SERVICE
+    default_message = "Sync did not finish. Nothing you saved has been lost; try again later."
+
+    def __init__(self, message: str | None = None, *, detail: str = "") -> None:
+        super().__init__(message, detail=detail)
+        self.exit_code = _EXIT_CODES.get(self.kind, 5)
 
 
 class NetworkError(SyncError):
     """The service could not be reached, or the connection dropped or stalled."""
 
+    kind = SyncKind.OFFLINE
     default_message = (
         "Could not reach the Fieldcase service. Your changes are kept on this laptop and "
         "will be sent when the connection is back."
@@ -75,20 +112,21 @@ class ServiceError(SyncError):
 
     def __init__(
         self,
-        kind: ServiceErrorKind,
+        reason: ServiceErrorKind,
         message: str | None = None,
         *,
         status: int | None = None,
         detail: str = "",
     ) -> None:
-        self.kind = kind
+        self.reason = reason
         self.status = status
-        super().__init__(message or _SERVICE_MESSAGES[kind], detail=detail)
+        super().__init__(message or _SERVICE_MESSAGES[reason], detail=detail)
 
 
 class AuthFailed(SyncError):
     """Wrong user name or password, or the device credential is no longer accepted."""
 
+    kind = SyncKind.SIGN_IN
     default_message = (
         "The Fieldcase service did not accept that user name and password. Check them and "
         "try again."
@@ -98,6 +136,7 @@ class AuthFailed(SyncError):
 class DeviceRevoked(SyncError):
     """The service revoked this laptop; its local data has been wiped."""
 
+    kind = SyncKind.REVOKED
     default_message = (
         "This laptop has been removed from Fieldcase by your IT team, so its local data has "
         "been erased. Ask your IT team to set it up again."
@@ -107,6 +146,7 @@ class DeviceRevoked(SyncError):
 class UpdateRequired(SyncError):
     """The service no longer speaks this laptop's protocol version."""
 
+    kind = SyncKind.UPDATE_NEEDED
     default_message = (
         "This version of Fieldcase is too old for the service. Update Fieldcase, then sync "
         "again. Your changes are kept on this laptop."
@@ -116,4 +156,5 @@ class UpdateRequired(SyncError):
 class Cancelled(SyncError):
     """The person stopped the sync. Everything done so far is kept; shown silently."""
 
+    kind = SyncKind.CANCELLED
     default_message = "Sync stopped. Everything done so far is kept."

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from app.core.diagnostics import render_text, run_checks
+from app.doctor.checks import render_text, run_checks
 from app.errors import UsageError
 from app.logs import setup_logging
 from app.paths import resolve_profile_dir

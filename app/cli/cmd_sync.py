@@ -18,6 +18,7 @@ import json
 import sys
 from typing import Any
 
+from app import online
 from app.cli.cmd_profile import (
     NEW_PASSWORD_ENV,
     new_password,
@@ -25,7 +26,6 @@ from app.cli.cmd_profile import (
     password,
     profile_dir,
 )
-from app.core import sync_actions
 from app.errors import UsageError
 from app.logs import setup_logging
 from app.site import load_site_config
@@ -54,7 +54,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         )
     folder = profile_dir(args)
     secret = password("Your Fieldcase password: ")
-    result = sync_actions.enrol(
+    result = online.enrol(
         folder,
         server,
         args.user,
@@ -77,14 +77,14 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     site = load_site_config()
     with open_profile(args) as profile:
-        report = sync_actions.sync(profile, site=site, progress=_progress(args))
+        report = online.sync(profile, site=site, progress=_progress(args))
     print(report.summary())
     return 0
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
     with open_profile(args) as profile:
-        found = sync_actions.clashes(profile)
+        found = online.clashes(profile)
     if args.json:
         print(json.dumps([c.as_json() for c in found], indent=2, ensure_ascii=False))
         return 0
@@ -103,7 +103,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     with open_profile(args) as profile:
-        clash = sync_actions.resolve_clash(profile, args.id, keep=args.keep, value=args.value)
+        clash = online.resolve_clash(profile, args.id, keep=args.keep, value=args.value)
     print(
         f"Settled the clash on {clash.ref or 'the case'} ({clash.field}). It will reach "
         "everyone at the next sync."
@@ -117,7 +117,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     folder = profile_dir(args)
     account = password("Your account password (as your IT team set it): ")
     fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
-    with sync_actions.recover(folder, account, fresh, username=args.user, site=site):
+    with online.recover(folder, account, fresh, username=args.user, site=site):
         pass
     print("Your profile is open again with the new password. Nothing on this laptop was lost.")
     return 0

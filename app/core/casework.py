@@ -49,14 +49,14 @@ from app.core.views import (
     WarningView,
 )
 from app.domain.enums import DocumentState, VisitStatus
-from app.domain.models import AuditEvent, Case, Document, Note, Person, Record, Visit, Warning
 from app.domain.names import sort_name
-from app.domain.types import utcnow
 from app.errors import FieldcaseError, UsageError
 from app.store.errors import DiskError, DiskFull, is_disk_full
+from app.store.models import AuditEvent, Case, Document, Note, Person, Record, Visit, Warning
 from app.store.profile import Profile
 from app.store.records import dumps, record_fields, to_wire
 from app.store.tables import Conflict, Meta, Outbox
+from app.store.types import utcnow
 from sync.records import BUILTIN_CASE_TYPES, FIELDS, RecordKind
 
 log = logging.getLogger("fieldcase.core")

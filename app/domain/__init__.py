@@ -1,8 +1,6 @@
-"""The laptop's records: case, person, warning, note, visit, document and audit event.
-
-The synced columns of each table are exactly the fields ``sync/records.py`` lists for its kind;
-``id``, ``case_id`` and ``version`` travel beside them, and a few columns are local-only
-(named in each model's ``LOCAL_COLUMNS``).
+"""The laptop's vocabulary, with no storage in it: the enumerations a case, visit, warning and
+document use, and how a person's name sorts. The tables themselves are the store's
+(:mod:`app.store.models`).
 """
 
 from __future__ import annotations
@@ -16,35 +14,15 @@ from app.domain.enums import (
     VisitStatus,
     WarningCategory,
 )
-from app.domain.models import (
-    KIND_MODELS,
-    AuditEvent,
-    Case,
-    Document,
-    Note,
-    Person,
-    Record,
-    Visit,
-    Warning,
-)
 from app.domain.names import sort_name
 
 __all__ = [
-    "KIND_MODELS",
-    "AuditEvent",
-    "Case",
     "CaseStatus",
-    "Document",
     "DocumentState",
-    "Note",
-    "Person",
     "PreferredContact",
     "Priority",
-    "Record",
-    "Visit",
     "VisitKind",
     "VisitStatus",
-    "Warning",
     "WarningCategory",
     "sort_name",
 ]

@@ -14,9 +14,9 @@ from uuid import UUID
 
 from sqlmodel import AutoString, Session
 
-from app.domain.models import KIND_MODELS, Person, Record
 from app.domain.names import sort_name
-from app.domain.types import UTCDateTime
+from app.store.models import KIND_MODELS, Person, Record
+from app.store.types import UTCDateTime
 from sync.records import FIELDS, RecordKind
 
 

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from app import vault
 from app.domain.enums import DocumentState
-from app.domain.models import KIND_MODELS, Case, Document, Record
+from app.store.models import KIND_MODELS, Case, Document, Record
 from app.store.profile import Profile
 from app.store.records import dumps, from_wire
 from app.store.tables import Conflict, Outbox, RefBlock, SyncState

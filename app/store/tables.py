@@ -1,5 +1,5 @@
 """The store's own tables: the outbox, sync state, conflicts, reference blocks, profile facts
-and the search index's key table. The record tables live in :mod:`app.domain.models`.
+and the search index's key table. The record tables live in :mod:`app.store.models`.
 
 Rows here are written by :mod:`app.core` (outbox, meta) and by the sync adapter
 (``app/store/sync_adapter.py``: sync_state, conflict, ref_block, outbox clean-up).
@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Column, Integer, String, Table, Text
 from sqlmodel import Field, SQLModel
 
-from app.domain.types import UTCDateTime
+from app.store.types import UTCDateTime
 
 
 class Outbox(SQLModel, table=True):

@@ -330,10 +330,10 @@ class CoreBackend:
 
     # ------------------------------------------------------------------ clashes
     def clashes(self) -> list[ClashRow]:
-        from app.core import sync_actions
+        from app import online
 
         rows: list[ClashRow] = []
-        for c in sync_actions.clashes(self.profile):
+        for c in online.clashes(self.profile):
             case_id = self._case_id_of(c.ref)
             rows.append(
                 ClashRow(
@@ -362,21 +362,21 @@ class CoreBackend:
         return detail.id
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
-        from app.core import sync_actions
+        from app import online
 
         if keep in ("mine", "theirs"):
-            sync_actions.resolve_clash(self.profile, str(conflict_id), keep=keep)
+            online.resolve_clash(self.profile, str(conflict_id), keep=keep)
         else:
-            sync_actions.resolve_clash(self.profile, str(conflict_id), value=str(value))
+            online.resolve_clash(self.profile, str(conflict_id), value=str(value))
 
     # ------------------------------------------------------------------ counts, drafts
     def counts(self) -> tuple[int, int, datetime | None]:
         """(changes waiting to send, clashes waiting, last successful sync)"""
-        from app.core import sync_actions
+        from app import online
 
         waiting = any(not c.resolved for c in self.adapter.conflicts())
         # the full list (which skips clashes already settled here) only when there are any
-        clashes = len(sync_actions.clashes(self.profile)) if waiting else 0
+        clashes = len(online.clashes(self.profile)) if waiting else 0
         return self.core.pending_count(), clashes, self.adapter.last_sync()
 
     def last_sync(self) -> datetime | None:
@@ -405,7 +405,7 @@ class CoreBackend:
         db_call: DbCall | None = None,
     ) -> Any:
         """One sync. The engine reaches the store through the DB worker (``db_call``)."""
-        from app.core import sync_actions
+        from app import online
         from sync.engine import SyncEngine
 
         store: Any = self.adapter if db_call is None else SerialStore(self.adapter, db_call)
@@ -415,18 +415,17 @@ class CoreBackend:
                 "This laptop is not linked to a Fieldcase service yet, so it cannot sync. "
                 "Ask your IT team to set it up."
             )
-        with sync_actions.plain_errors():
-            client = sync_actions.make_client(
-                self.server_url or credential.server_url,
-                credential=credential,
-                site=self.site,
-                options=self.client_options,
-                cancel=cancel,
-            )
-            try:
-                return SyncEngine(store, client, progress=progress, cancel=cancel).sync()
-            finally:
-                client.close()
+        client = online.make_client(
+            self.server_url or credential.server_url,
+            credential=credential,
+            site=self.site,
+            options=self.client_options,
+            cancel=cancel,
+        )
+        try:
+            return SyncEngine(store, client, progress=progress, cancel=cancel).sync()
+        finally:
+            client.close()
 
     def close(self) -> None:
         self.profile.close()
@@ -482,10 +481,10 @@ class CoreGate:
     ) -> CoreBackend:
         """Register this laptop and pull the user's cases; then set the laptop's own
         password (the profile starts out with the council password)."""
-        from app.core import sync_actions
+        from app import online
         from app.store.profile import Profile
 
-        sync_actions.enrol(
+        online.enrol(
             self.profile_dir,
             server_url,
             username,
@@ -500,9 +499,9 @@ class CoreGate:
         return self._backend(profile)
 
     def recover(self, username: str, password: str, new_password: str) -> CoreBackend:
-        from app.core import sync_actions
+        from app import online
 
-        profile = sync_actions.recover(
+        profile = online.recover(
             self.profile_dir,
             password,
             new_password,

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.ui.backend import Backend
-from app.ui.clock import Clock
 from app.ui.dialogs import DialogService
 from app.ui.qt import QObject, QTimer
 from app.ui.work import Work
+from sync.clock import Clock
 
 log = logging.getLogger("fieldcase.ui.drafts")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from app.ui.clock import Clock
 from app.ui.qt import (
     QFormLayout,
     QFrame,
@@ -17,6 +16,7 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.widgets import button, label, named, plain_message
+from sync.clock import Clock
 
 MIN_PASSWORD = 10
 

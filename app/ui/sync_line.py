@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from app.errors import SyncError, SyncKind
 from app.ui import words
-from app.ui.clock import Clock
 from app.ui.qt import (
     QFrame,
     QHBoxLayout,
@@ -28,7 +28,7 @@ from app.ui.qt import (
 )
 from app.ui.widgets import button, label, plain_message, restyle
 from app.ui.work import Work
-from sync import errors as sync_errors
+from sync.clock import Clock
 
 log = logging.getLogger("fieldcase.ui.sync")
 
@@ -204,9 +204,9 @@ class SyncController(QObject):
 
     def _failed(self, err: BaseException) -> None:
         self._job = None
-        cause = getattr(err, "cause", err)  # the core wraps the engine's error
-        name = type(cause).__name__
-        if isinstance(cause, sync_errors.Cancelled):
+        kind = err.kind if isinstance(err, SyncError) else None
+        name = type(err).__name__
+        if kind is SyncKind.CANCELLED:
             self._set(running=False)
             self.refresh_counts()
             self.finished.emit(err)
@@ -214,7 +214,7 @@ class SyncController(QObject):
             return
         message, _details = plain_message(err)
         log.info("sync did not finish: %s", name)
-        offline = isinstance(cause, sync_errors.NetworkError)
+        offline = kind is SyncKind.OFFLINE
         self._set(running=False, offline=offline, problem="" if offline else message)
         if offline:
             self.retry.start()

@@ -27,7 +27,6 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
-from sync.errors import SyncError
 
 log = logging.getLogger("fieldcase.ui")
 
@@ -78,7 +77,7 @@ def restyle(widget: QWidget) -> None:
 
 def plain_message(err: BaseException) -> tuple[str, str]:
     """(words for a person, details for the help desk) for any failure."""
-    if isinstance(err, FieldcaseError | SyncError):
+    if isinstance(err, FieldcaseError):
         return err.message, err.detail or type(err).__name__
     details = "".join(traceback.format_exception_only(type(err), err)).strip()
     return GENERIC_FAILURE, details
@@ -139,7 +138,7 @@ class MessageBar(QFrame):
 
     def show_error(self, err: BaseException) -> None:
         words, details = plain_message(err)
-        if not isinstance(err, FieldcaseError | SyncError):
+        if not isinstance(err, FieldcaseError):
             # the type only: an exception's text may quote what a person typed
             log.error("unexpected failure shown to the person: %s", type(err).__name__)
         self.show_message(words, level="error", details=details)

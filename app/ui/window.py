@@ -16,7 +16,6 @@ from app.ui.backend import Backend, Gate
 from app.ui.case_view import CaseView
 from app.ui.cases import CasesScreen
 from app.ui.clashes import ClashesScreen
-from app.ui.clock import Clock, SystemClock
 from app.ui.dialogs import DialogService, QtDialogService
 from app.ui.models import NavModel
 from app.ui.myday import MyDayScreen
@@ -48,6 +47,7 @@ from app.ui.start import EnrolScreen, RecoveryScreen, UnlockScreen
 from app.ui.sync_line import SyncController, SyncLine
 from app.ui.widgets import FocusRing, MessageBar, label
 from app.ui.work import Work
+from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("fieldcase.ui.window")
 

@@ -27,7 +27,7 @@ SHIFTED = """
 import json, sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from app.core.diagnostics import check_tls, run_checks
+from app.doctor.checks import check_tls, run_checks
 profile, site, url, ca, minutes, at = sys.argv[1:7]
 shift = timedelta(minutes=float(minutes))
 if at:

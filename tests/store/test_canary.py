@@ -18,12 +18,12 @@ from sqlalchemy import inspect
 
 from app.core import Casework
 from app.core.fields import CASE_FIELDS, PERSON_FIELDS
-from app.domain import KIND_MODELS, Record
-from app.domain.types import UTCDateTime
 from app.logs import setup_logging
 from app.store import db
+from app.store.models import KIND_MODELS, Record
 from app.store.profile import Profile
 from app.store.records import column_python_type
+from app.store.types import UTCDateTime
 from tests.support.profile import PASSWORD, make_profile, run_cli_inprocess
 
 

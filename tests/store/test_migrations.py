@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import app.domain.models
+import app.store.models
 import app.store.tables
 from app import vault
 from app.core import CaseSort, Casework
@@ -19,7 +19,7 @@ from app.store.profile import Profile, list_backups
 from tests.store.make_v1_profile import V1, V1_CASES, build_v1_profile
 from tests.support.profile import PASSWORD
 
-assert app.domain.models and app.store.tables  # both put their tables on the metadata
+assert app.store.models and app.store.tables  # both put their tables on the metadata
 
 
 def diffs(conn: object) -> list[object]:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect
 
-from app.domain import KIND_MODELS, Person, sort_name
-from app.domain.models import Case
-from app.domain.types import UTCDateTime
+from app.domain import sort_name
+from app.store.models import KIND_MODELS, Case, Person
+from app.store.types import UTCDateTime
 from sync.records import FIELDS, RecordKind
 
 BESIDE_FIELDS = {"id", "case_id", "version"}

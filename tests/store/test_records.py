@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from app.core import Casework
-from app.domain import KIND_MODELS, Person
+from app.store.models import KIND_MODELS, Person
 from app.store.profile import Profile
 from app.store.records import column_python_type, from_wire, record_fields, upsert_record
 from sync.records import FIELDS, RecordKind

@@ -15,11 +15,11 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import Date
 
-from app.domain import KIND_MODELS
-from app.domain.types import UTCDateTime
+from app.store.models import KIND_MODELS
 from app.store.profile import Profile
 from app.store.records import from_wire, record_fields, to_wire
 from app.store.sync_adapter import SyncAdapter
+from app.store.types import UTCDateTime
 from sync.protocol import PullResponse, RecordState
 from sync.records import FIELDS, RecordKind
 

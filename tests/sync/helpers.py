@@ -16,8 +16,9 @@ from uuid import UUID
 
 from sqlmodel import select
 
-from app.core import Casework, sync_actions
-from app.domain.models import KIND_MODELS
+from app import online
+from app.core import Casework
+from app.store.models import KIND_MODELS
 from app.store.profile import Profile
 from app.store.records import record_fields
 from app.store.sync_adapter import SyncAdapter
@@ -114,13 +115,13 @@ class Laptop:
 def enrol_laptop(folder: Path, url: str, user: str, *, password: str = TEST_PASSWORD) -> Laptop:
     """Enrol a laptop for ``user``; its profile password is the account password."""
     os.environ["FIELDCASE_TEST_FAST_KDF"] = "1"
-    result = sync_actions.enrol(
+    result = online.enrol(
         folder,
         url,
         user,
         password,
         device_name=f"laptop {folder.name}",
-        options=sync_actions.ClientOptions(timeouts=FAST_TIMEOUTS, retry=FAST_RETRY),
+        options=online.ClientOptions(timeouts=FAST_TIMEOUTS, retry=FAST_RETRY),
         keep_open=True,
     )
     assert result.report is not None, result.sync_problem

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import col, func
 from sqlmodel import select as sql_select
 
-from app.domain.models import AuditEvent
+from app.store.models import AuditEvent
 from tests.support.server import ROOT
 from tests.sync.helpers import PROFILE_PASSWORD, Laptop
 

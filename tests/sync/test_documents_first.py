@@ -65,7 +65,7 @@ def _file(path: Path, size: int) -> bytes:
 def _refused(call: Callable[[], Any]) -> ServiceErrorKind:
     with pytest.raises(ServiceError) as caught:
         call()
-    return caught.value.kind
+    return caught.value.reason
 
 
 def test_content_arrives_before_its_record_and_a_colleague_gets_both_in_one_sync(

@@ -158,7 +158,7 @@ def test_server_errors_are_retried_then_reported_plainly(
     proxy.status(PUSH, 503, times=100)
     with pytest.raises(ServiceError) as caught:
         watched_sync(a, proxy.url)
-    assert caught.value.kind is ServiceErrorKind.SERVER
+    assert caught.value.reason is ServiceErrorKind.SERVER
     assert "having a problem" in caught.value.message and "503" not in caught.value.message
     assert a.store.pending_count() == waiting
     proxy.clear()

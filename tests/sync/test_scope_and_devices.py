@@ -9,11 +9,10 @@ from uuid import uuid4
 
 import pytest
 
-from app import vault
-from app.core import sync_actions
+from app import online, vault
 from app.store.profile import Profile
 from sync.client import ServiceClient, check_server_url
-from sync.errors import DeviceRevoked, ServiceError, ServiceErrorKind, UpdateRequired
+from sync.errors import DeviceRevoked, ServiceError, ServiceErrorKind, SyncError, UpdateRequired
 from sync.protocol import PullResponse
 from tests.support.server import TEST_PASSWORD, ServerProcess, admin
 from tests.sync.helpers import (
@@ -97,9 +96,9 @@ def test_revoked_device_wipes_itself(
     device_id = a.store.credential().device_id  # type: ignore[union-attr]
     done = admin(service.db_url, "revoke-device", str(device_id))
     assert done.returncode == 0, done.stderr
-    with pytest.raises(sync_actions.SyncProblem) as caught:
-        sync_actions.sync(a.profile)
-    assert isinstance(caught.value.cause, DeviceRevoked)
+    with pytest.raises(SyncError) as caught:
+        online.sync(a.profile)
+    assert isinstance(caught.value, DeviceRevoked)
     assert "erased" in caught.value.message
     assert not (a.folder / vault.KEY_FILE).exists()
     assert not (a.folder / "fieldcase.db").exists()
@@ -135,9 +134,9 @@ def test_recovery_after_the_password_was_reset(
         Profile.open(a.folder, "a forgotten password")
     reset = admin(service.db_url, "reset-password", a.user, password="reset by IT 2026")
     assert reset.returncode == 0, reset.stderr
-    with pytest.raises(sync_actions.SyncProblem):
-        sync_actions.recover(a.folder, TEST_PASSWORD, "my new laptop password")  # old one
-    profile = sync_actions.recover(a.folder, "reset by IT 2026", "my new laptop password")
+    with pytest.raises(SyncError):
+        online.recover(a.folder, TEST_PASSWORD, "my new laptop password")  # old one
+    profile = online.recover(a.folder, "reset by IT 2026", "my new laptop password")
     profile.close()
     a.profile = Profile.open(a.folder, "my new laptop password", backup=False)
     assert a.work.get_case(ref, record_view=False).ref == ref
@@ -149,9 +148,9 @@ def test_an_old_client_is_told_to_update(
     service: ServerProcess, laptops: Callable[..., list[Laptop]]
 ) -> None:
     (a,) = laptops(1)
-    with pytest.raises(sync_actions.SyncProblem) as caught:
-        sync_actions.sync(a.profile, options=sync_actions.ClientOptions(protocol_version=0))
-    assert isinstance(caught.value.cause, UpdateRequired)
+    with pytest.raises(SyncError) as caught:
+        online.sync(a.profile, options=online.ClientOptions(protocol_version=0))
+    assert isinstance(caught.value, UpdateRequired)
     assert "Update Fieldcase" in caught.value.message
     assert caught.value.exit_code == 7
     assert (a.folder / vault.KEY_FILE).exists()  # never a wipe
@@ -163,9 +162,9 @@ def test_an_old_client_is_told_to_update(
 def test_plain_http_is_refused_except_to_loopback(url: str, tmp_path: Path) -> None:
     with pytest.raises(ServiceError) as caught:
         check_server_url(url)
-    assert caught.value.kind is ServiceErrorKind.INSECURE
-    with pytest.raises(sync_actions.SyncProblem, match=r"https|service address"):
-        sync_actions.enrol(tmp_path / "p", url, "someone", "password 12345")
+    assert caught.value.reason is ServiceErrorKind.INSECURE
+    with pytest.raises(SyncError, match=r"https|service address"):
+        online.enrol(tmp_path / "p", url, "someone", "password 12345")
     assert not (tmp_path / "p").exists()
 
 
@@ -184,7 +183,7 @@ def test_enrol_refuses_to_overwrite_a_profile(
 ) -> None:
     (a,) = laptops(1)
     with pytest.raises(vault.ProfileExists):
-        sync_actions.enrol(a.folder, service.url, a.user, TEST_PASSWORD)
+        online.enrol(a.folder, service.url, a.user, TEST_PASSWORD)
     assert uuid4()  # the existing profile still opens
     assert a.work.list_cases() == []
 
@@ -195,12 +194,12 @@ def test_wrong_passwords_then_the_services_own_plain_words(
     user = team_pool.pop()[0]
     messages = []
     for n in range(7):
-        with pytest.raises(sync_actions.SyncProblem) as caught:
-            sync_actions.enrol(tmp_path / f"p{n}", service.url, user, "not the password")
+        with pytest.raises(SyncError) as caught:
+            online.enrol(tmp_path / f"p{n}", service.url, user, "not the password")
         messages.append(caught.value.message)
         assert not (tmp_path / f"p{n}").exists()
     assert "did not accept that user name and password" in messages[0]
     assert "Too many failed sign-ins" in messages[-1]  # no five-minute silent wait
     # the right password still cannot get in during the wait, and says why
-    with pytest.raises(sync_actions.SyncProblem, match="Too many failed sign-ins"):
-        sync_actions.enrol(tmp_path / "late", service.url, user, TEST_PASSWORD)
+    with pytest.raises(SyncError, match="Too many failed sign-ins"):
+        online.enrol(tmp_path / "late", service.url, user, TEST_PASSWORD)

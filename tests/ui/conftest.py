@@ -16,9 +16,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app.core import Casework
 from app.store.profile import Profile
-from app.ui.clock import ManualClock
 from app.ui.core_backend import CoreGate
 from app.ui.window import FieldcaseWindow
+from sync.clock import ManualClock
 
 PASSWORD = "correct horse battery staple"
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from app import demo
 from app.ui.qt import QApplication, QTimer
 from app.ui.window import FieldcaseWindow
+from tools import demo
 
 
 @pytest.mark.slow

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.core import Casework, sync_actions
-from app.core.sync_actions import ClientOptions
+from app import online
+from app.core import Casework
+from app.online import ClientOptions
 from app.store.profile import Profile
 from app.ui.core_backend import CoreGate
 from app.ui.models import NoteModel
@@ -40,7 +41,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def enrolled(folder: Path, url: str, user: str) -> Path:
-    sync_actions.enrol(folder, url, user, TEST_PASSWORD, options=QUICK)
+    online.enrol(folder, url, user, TEST_PASSWORD, options=QUICK)
     return folder
 
 
@@ -77,7 +78,7 @@ def test_offline_note_syncs_and_reaches_a_second_laptop(
     b_dir = enrolled(tmp_path / "b", service.url, "bob")
     with Profile.open(a_dir, LAPTOP_PASSWORD, backup=False) as profile:
         ref = Casework(profile).create_case("housing_repair", "Pat Morgan", {"summary": "Damp"})
-        sync_actions.sync(profile, options=QUICK)
+        online.sync(profile, options=QUICK)
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here: this laptop is offline
     window = make_window(a_dir, gate=CoreGate(a_dir, client_options=QUICK, server_url=dead))
     unlock(qtbot, window, LAPTOP_PASSWORD)
@@ -121,7 +122,7 @@ def test_offline_note_syncs_and_reaches_a_second_laptop(
     )
 
     with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as profile:
-        sync_actions.sync(profile, options=QUICK)
+        online.sync(profile, options=QUICK)
         notes = Casework(profile).get_case(ref, record_view=False).notes
         assert [n.text for n in notes] == ["Visited at home. Damp in the back bedroom."]
         assert notes[0].author == "ann"
@@ -132,11 +133,11 @@ def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) 
     b_dir = enrolled(tmp_path / "b", service.url, "dan")
     with Profile.open(a_dir, LAPTOP_PASSWORD, backup=False) as pa:
         ref = Casework(pa).create_case("carer_support", "Lee Shaw", {"summary": "First words"})
-        sync_actions.sync(pa, options=QUICK)
+        online.sync(pa, options=QUICK)
     with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as pb:
-        sync_actions.sync(pb, options=QUICK)
+        online.sync(pb, options=QUICK)
         Casework(pb).edit_case(ref, {"summary": "Dan's words"})
-        sync_actions.sync(pb, options=QUICK)
+        online.sync(pb, options=QUICK)
     with Profile.open(a_dir, LAPTOP_PASSWORD, backup=False) as pa:
         Casework(pa).edit_case(ref, {"summary": "Cara's words"})
 
@@ -165,7 +166,7 @@ def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) 
     assert window.sync.state.clashes == 0
     assert main.nav_model.data(main.nav_model.index(2, 0)) == "Clashes"
     with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as pb:
-        sync_actions.sync(pb, options=QUICK)
+        online.sync(pb, options=QUICK)
         assert Casework(pb).get_case(ref, record_view=False).fields["summary"] == "Cara's words"
 
 

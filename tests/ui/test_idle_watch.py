@@ -7,9 +7,9 @@ from typing import Any
 from PySide6.QtCore import QPoint
 from PySide6.QtTest import QTest
 
-from app.ui.clock import ManualClock
 from app.ui.qt import QApplication, Qt, QTimer, QWidget
 from app.ui.window import IdleWatcher
+from sync.clock import ManualClock
 
 
 def _shown(qtbot: Any) -> QWidget:

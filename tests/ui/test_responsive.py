@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.core import sync_actions
+from app import online
 from app.ui.core_backend import CoreGate
 from app.ui.qt import QTimer
 from app.ui.window import PAGE_CASES
@@ -58,7 +58,7 @@ def test_gui_thread_keeps_running_during_a_5000_case_sync(
     assert made.returncode == 0, made.stderr
     with running_server(db) as srv:
         folder = tmp_path / "laptop"
-        sync_actions.enrol(folder, srv.url, "zoe", TEST_PASSWORD, options=QUICK)
+        online.enrol(folder, srv.url, "zoe", TEST_PASSWORD, options=QUICK)
         subprocess.run(
             [
                 sys.executable,

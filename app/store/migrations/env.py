@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import app.domain.models
+import app.store.models
 import app.store.tables
 from app.store.migrate import include_name
 
-assert app.domain.models  # the record tables are on the metadata too
+assert app.store.models  # the record tables are on the metadata too
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - a developer running `alembic` by hand

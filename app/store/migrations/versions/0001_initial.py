@@ -18,7 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UUID = sa.Uuid()
-TS = sa.String(32)  # app.domain.types.UTCDateTime: ISO 8601 text in UTC
+TS = sa.String(32)  # app.store.types.UTCDateTime: ISO 8601 text in UTC
 
 
 def _record(name: str, *columns: sa.schema.SchemaItem, case_id: bool = True) -> None:

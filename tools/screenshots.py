@@ -1,4 +1,4 @@
-"""``python -m app.ui.screenshots docs/screenshots``: PNGs of each main screen, offscreen,
+"""``python -m tools.screenshots docs/screenshots``: PNGs of each main screen, offscreen,
 with the demo council's data (a real service on 127.0.0.1, two real laptop profiles).
 
 Laptop A (ben.carter) is the one shown: it has a note waiting to send and a clash with
@@ -17,10 +17,11 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app import demo
-from app.core import CaseSort, Casework, sync_actions
+from app import online
+from app.core import CaseSort, Casework
 from app.store.profile import Profile
 from app.ui.prefs import Prefs
+from tools import demo
 
 OTHER_USER = "amira.khan"
 
@@ -48,9 +49,9 @@ def _make_clash(a_dir: Path, b_dir: Path, url: str) -> None:
         ]
         ref = shared[0]
         b.edit_case(ref, {"summary": "Carer breakdown risk. Respite booked for December."})
-        sync_actions.sync(pb)
+        online.sync(pb)
         a.edit_case(ref, {"summary": "Carer exhausted; wants respite before Christmas."})
-        sync_actions.sync(pa)
+        online.sync(pa)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         demo.seed(folder)
         with demo.service(folder) as url:
             a_dir, b_dir = folder / "laptop-a", folder / "laptop-b"
-            sync_actions.enrol(a_dir, url, demo.DEMO_USER, demo.DEMO_PASSWORD)
-            sync_actions.enrol(b_dir, url, OTHER_USER, demo.DEMO_PASSWORD)
+            online.enrol(a_dir, url, demo.DEMO_USER, demo.DEMO_PASSWORD)
+            online.enrol(b_dir, url, OTHER_USER, demo.DEMO_PASSWORD)
             _make_clash(a_dir, b_dir, url)
             with Profile.open(a_dir, demo.DEMO_PASSWORD, backup=False) as pa:
                 a = Casework(pa)

@@ -1,7 +1,10 @@
-"""Sync actions without a window: enrol, sync, list and resolve clashes, recover a profile.
+"""Everything on the laptop that talks to the council's service: enrol, sync, recover (and,
+for now, listing and resolving clashes). The only part of ``app/`` outside the engine that
+builds a :class:`sync.client.ServiceClient`.
 
-The CLI and the window both call these. Errors a person can meet become
-:class:`SyncProblem` (a :class:`app.errors.FieldcaseError`) with the engine's plain message.
+The CLI and the window both call these. The engine's errors reach them as they are: each is a
+:class:`app.errors.SyncError` (a :class:`app.errors.FieldcaseError`) with a plain message and a
+:class:`app.errors.SyncKind`.
 """
 
 from __future__ import annotations
@@ -10,8 +13,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +23,10 @@ from uuid import UUID, uuid4
 from sqlmodel import Session, col, select
 
 from app import vault
-from app.domain.models import KIND_MODELS, Case
-from app.errors import FieldcaseError, UsageError
+from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
 from app.store.db import DB_FILE
+from app.store.models import KIND_MODELS, Case
 from app.store.profile import Profile
 from app.store.records import dumps, from_wire, to_wire
 from app.store.sync_adapter import SyncAdapter
@@ -42,31 +44,6 @@ log = logging.getLogger("fieldcase.core.sync")
 #: that ``recover`` can ask the service for the recovery secret. The credential itself is kept
 #: only inside the encrypted database.
 DEVICE_FILE = "device.json"
-
-
-class SyncProblem(FieldcaseError):
-    """A sync action could not finish; ``cause`` is the engine's error."""
-
-    def __init__(self, cause: sync_errors.SyncError) -> None:
-        super().__init__(cause.message, detail=cause.detail or type(cause).__name__)
-        self.cause = cause
-        if isinstance(cause, sync_errors.Cancelled):
-            self.exit_code = 130
-        elif isinstance(cause, sync_errors.DeviceRevoked):
-            self.exit_code = 6
-        elif isinstance(cause, sync_errors.UpdateRequired):
-            self.exit_code = 7
-        else:
-            self.exit_code = 5
-
-
-@contextmanager
-def plain_errors() -> Iterator[None]:
-    """Turn the engine's errors into FieldcaseErrors for the CLI and the window."""
-    try:
-        yield
-    except sync_errors.SyncError as err:
-        raise SyncProblem(err) from err
 
 
 @dataclass(frozen=True)
@@ -156,16 +133,15 @@ def enrol(
         raise vault.ProfileExists(profile_dir)
     if not username.strip():
         raise UsageError("Give your user name, for example: fieldcase enrol --user ajones")
-    with plain_errors():
-        client = make_client(server_url, site=site, options=options or INTERACTIVE)
-        try:
-            meta = client.meta()
-            if meta.min_protocol_version > PROTOCOL_VERSION:
-                raise sync_errors.UpdateRequired()
-            token = client.login(username.strip(), password)
-            enrolled = client.enrol(device_name or socket.gethostname() or "laptop")
-        finally:
-            client.close()
+    client = make_client(server_url, site=site, options=options or INTERACTIVE)
+    try:
+        meta = client.meta()
+        if meta.min_protocol_version > PROTOCOL_VERSION:
+            raise sync_errors.UpdateRequired()
+        token = client.login(username.strip(), password)
+        enrolled = client.enrol(device_name or socket.gethostname() or "laptop")
+    finally:
+        client.close()
     credential = DeviceCredential(
         server_url=client.base_url,
         device_id=enrolled.device_id,
@@ -196,8 +172,8 @@ def enrol(
         problem_text: str | None = None
         try:
             report = sync(profile, site=site, options=options, progress=progress)
-        except SyncProblem as problem:
-            if isinstance(problem.cause, sync_errors.DeviceRevoked):
+        except sync_errors.SyncError as problem:
+            if problem.kind is SyncKind.REVOKED:
                 raise
             problem_text = problem.message
     except BaseException:
@@ -227,7 +203,7 @@ def sync(
     cancel: threading.Event | None = None,
     client: ServiceClient | None = None,
 ) -> SyncReport:
-    """One full sync of an open profile. SyncProblem when it could not finish."""
+    """One full sync of an open profile. A SyncError (with its kind) when it could not finish."""
     adapter = SyncAdapter(profile)
     credential = adapter.credential()
     if credential is None:
@@ -235,22 +211,21 @@ def sync(
             "This profile is not enrolled with a Fieldcase service, so there is nothing to sync "
             "with. Use `fieldcase enrol` to set up a profile that syncs."
         )
-    with plain_errors():
-        own_client = client is None
-        if client is None:
-            client = make_client(
-                credential.server_url,
-                credential=credential,
-                site=site,
-                options=options,
-                cancel=cancel,
-            )
-        try:
-            engine = SyncEngine(adapter, client, progress=progress, cancel=cancel)
-            return engine.sync()
-        finally:
-            if own_client:
-                client.close()
+    own_client = client is None
+    if client is None:
+        client = make_client(
+            credential.server_url,
+            credential=credential,
+            site=site,
+            options=options,
+            cancel=cancel,
+        )
+    try:
+        engine = SyncEngine(adapter, client, progress=progress, cancel=cancel)
+        return engine.sync()
+    finally:
+        if own_client:
+            client.close()
 
 
 # ----------------------------------------------------------------------------- clashes
@@ -396,13 +371,12 @@ def recover(
     profile_dir = Path(profile_dir)
     device = read_device_file(profile_dir)
     user = username or device.get("username", "")
-    with plain_errors():
-        client = make_client(device["server_url"], site=site, options=options or INTERACTIVE)
-        try:
-            client.login(user, account_password)
-            answer = client.recovery(UUID(device["device_id"]))
-        finally:
-            client.close()
+    client = make_client(device["server_url"], site=site, options=options or INTERACTIVE)
+    try:
+        client.login(user, account_password)
+        answer = client.recovery(UUID(device["device_id"]))
+    finally:
+        client.close()
     kwargs: dict[str, Any] = {}
     if site is not None:
         kwargs["min_password_length"] = site.min_password_length

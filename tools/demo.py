@@ -115,10 +115,10 @@ def service(folder: Path, timeout: float = 60.0) -> Iterator[str]:
 def enrol_demo_laptop(profile_dir: Path, url: str) -> None:
     if (profile_dir / "key.json").exists():
         return
-    from app.core import sync_actions
+    from app import online
 
     print(f"Enrolling a demo laptop as {DEMO_USER}...", flush=True)
-    sync_actions.enrol(profile_dir, url, DEMO_USER, DEMO_PASSWORD, device_name="Demo laptop")
+    online.enrol(profile_dir, url, DEMO_USER, DEMO_PASSWORD, device_name="Demo laptop")
 
 
 def main() -> int:

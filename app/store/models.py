@@ -16,7 +16,7 @@ from sqlalchemy import Column, Index, LargeBinary, event
 from sqlmodel import Field, SQLModel
 
 from app.domain.names import sort_name
-from app.domain.types import UTCDateTime
+from app.store.types import UTCDateTime
 from sync.records import RecordKind
 
 

@@ -330,10 +330,10 @@ def check_integrity(
 def read_enrolment(profile_dir: Path) -> tuple[str | None, str | None]:
     """(device id, service address) from the enrolment record kept beside the profile; it
     needs no password. (None, None) when this laptop was never enrolled."""
-    from app.core import sync_actions
+    from app import online
 
     try:
-        record = sync_actions.read_device_file(profile_dir)
+        record = online.read_device_file(profile_dir)
     except FieldcaseError:
         return None, None
     return record.get("device_id") or None, record.get("server_url") or None
@@ -523,7 +523,7 @@ def check_service(
             ),
             None,
         )
-    from app.core.sync_actions import ClientOptions, make_client
+    from app.online import ClientOptions, make_client
     from sync.client import RetryPolicy, Timeouts
     from sync.errors import SyncError, UpdateRequired
     from sync.protocol import PROTOCOL_VERSION
