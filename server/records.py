@@ -211,7 +211,7 @@ def _set_scope(
     session.add(scope)
 
 
-def apply_change(
+def apply_change(  # noqa: C901  (split into phases: issue 9)
     session: Session, actor: Actor | None, change: Change, pending: Pending, *, by: str = ""
 ) -> ChangeResult:
     """Merge one change (without committing). ``actor`` None means the service itself."""
