@@ -1,4 +1,12 @@
-"""Layers stay apart: fails if a module imports what its layer must not."""
+"""Layers stay apart: every import between Fieldcase's parts must be an edge of ``ALLOWED``.
+
+Each module belongs to a layer: ``app.<part>`` (``app.ui``, ``app.core``, ``app.store``, ...),
+``sync.<module>`` (the shared package, module by module) or ``server``. Relative imports are
+resolved, and ``from pkg import name`` counts as importing ``pkg.name`` when that is a module.
+Imports inside a layer are free; any other edge must be listed. The window (``app.ui``) never
+reaches the store, the vault or the sync engine directly: only through the core (and, until it
+shrinks away, its Qt adapter ``app.ui.core_backend``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,213 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("app", "sync", "server")
+
+#: What every layer may use: the shared clock and error root, and the app's error module.
+SHARED = {"sync.clock", "sync.errors"}
+
+#: layer -> the other layers it may import.
+ALLOWED: dict[str, set[str]] = {
+    # the shared package: protocol and schema at the bottom, the engine on top
+    "sync": set(),  # sync/__init__.py
+    "sync.clock": set(),
+    "sync.errors": set(),
+    "sync.records": set(),
+    "sync.protocol": {"sync.records"},
+    "sync.merge": {"sync.records", "sync.protocol"},
+    "sync.store": {"sync.protocol", "sync.records"},
+    "sync.client": {"sync.protocol", "sync.records", "sync.store"},
+    "sync.engine": {"sync.client", "sync.protocol", "sync.records", "sync.store"},
+    # the service: the protocol, the schema and the merge rules, never the laptop's engine
+    "server": {"sync.protocol", "sync.records", "sync.merge"},
+    # the laptop, bottom to top
+    "app": {"app.paths"},  # app/__init__.py
+    "app.errors": set(),
+    "app.paths": set(),
+    "app.files": set(),
+    "app.logs": {"app.paths"},
+    "app.site": {"app.errors", "app.paths"},
+    "app.domain": {"sync.records"},
+    "app.vault": {"app.errors", "app.files"},
+    "app.store": {
+        "app.domain",
+        "app.errors",
+        "app.files",
+        "app.site",
+        "app.vault",
+        "sync.protocol",
+        "sync.records",
+        "sync.store",
+    },
+    "app.core": {"app.domain", "app.errors", "app.site", "app.store", "app.vault", "sync.records"},
+    "app.online": {
+        "app.core",
+        "app.errors",
+        "app.site",
+        "app.store",
+        "app.vault",
+        "sync.client",
+        "sync.engine",
+        "sync.protocol",
+        "sync.records",
+        "sync.store",
+    },
+    "app.doctor": {
+        "app",
+        "app.errors",
+        "app.online",
+        "app.paths",
+        "app.site",
+        "app.store",
+        "app.vault",
+        "sync.client",
+        "sync.protocol",
+    },
+    "app.cli": {
+        "app",
+        "app.core",
+        "app.doctor",
+        "app.domain",
+        "app.errors",
+        "app.logs",
+        "app.online",
+        "app.paths",
+        "app.site",
+        "app.store",
+        "app.ui",
+        "app.vault",
+        "sync.engine",
+    },
+    # the window: the core's public face and the vocabulary, never store, vault or engine
+    "app.ui": {
+        "app",
+        "app.core",
+        "app.domain",
+        "app.errors",
+        "app.logs",
+        "app.paths",
+        "app.site",
+        "app.ui.core_backend",
+        "sync.records",
+    },
+    # the window's adapter over the core; issue 9 shrinks it to a thin Qt adapter
+    "app.ui.core_backend": {
+        "app.core",
+        "app.errors",
+        "app.online",
+        "app.site",
+        "app.store",
+        "app.ui",
+        "app.vault",
+        "sync.engine",
+        "sync.records",
+    },
+}
+
+#: The window may never import these, whatever the table says.
+WINDOW_NEVER = ("app.store", "app.vault", "sync.engine", "sync.client", "sync.store")
 
 
-def imported_modules(path: Path) -> set[str]:
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def is_module(name: str) -> bool:
+    base = ROOT.joinpath(*name.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def imports_of(path: Path) -> set[str]:
+    """Project modules ``path`` imports, relative imports resolved."""
+    here = module_name(path)
+    package = here.split(".") if path.name == "__init__.py" else here.split(".")[:-1]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                found.add(full if is_module(full) else module)
+    return {name for name in found if name.split(".")[0] in PACKAGES}
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] == "server" or len(parts) == 1:
+        return parts[0]
+    if parts[:3] == ["app", "ui", "core_backend"]:
+        return "app.ui.core_backend"
+    return ".".join(parts[:2])
+
+
+def project_files() -> list[Path]:
+    return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
+
+
+def forbidden_edges() -> dict[str, list[str]]:
+    bad: dict[str, list[str]] = {}
+    for path in project_files():
+        source = layer_of(module_name(path))
+        allowed = ALLOWED.get(source)
+        for target in sorted(imports_of(path)):
+            dest = layer_of(target)
+            if dest == source or dest in SHARED or dest == "app.errors":
+                continue
+            if allowed is None or dest not in allowed:
+                bad.setdefault(str(path.relative_to(ROOT)), []).append(target)
+    return bad
+
+
+def test_every_import_is_an_allowed_edge() -> None:
+    assert forbidden_edges() == {}
+
+
+def test_every_layer_is_in_the_table() -> None:
+    layers = {layer_of(module_name(p)) for p in project_files()}
+    assert layers - set(ALLOWED) == set()
+
+
+def test_the_window_never_reaches_store_vault_or_engine() -> None:
+    assert not set(ALLOWED["app.ui"]) & set(WINDOW_NEVER)
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(
+            m for m in imports_of(p) if layer_of(m) in WINDOW_NEVER or m in WINDOW_NEVER
+        )
+        for p in project_files()
+        if layer_of(module_name(p)) == "app.ui"
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_relative_imports_are_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = tmp_path / "app" / "ui"
+    pkg.mkdir(parents=True)
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (tmp_path / "app" / "store").mkdir()
+    (tmp_path / "app" / "store" / "__init__.py").write_text("")
+    (tmp_path / "app" / "store" / "db.py").write_text("")
+    bad = pkg / "screen.py"
+    bad.write_text("from ..store import db\nfrom . import other\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    assert "app.store.db" in imports_of(bad)
+    assert layer_of("app.store.db") == "app.store"
+
+
+# --- the rules that need no table
+
+
+def imported_top_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -22,39 +234,27 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def python_files(folder: str) -> list[Path]:
-    return sorted((ROOT / folder).rglob("*.py"))
-
-
-def non_ui_app_files() -> list[Path]:
-    return [p for p in python_files("app") if "ui" not in p.relative_to(ROOT / "app").parts]
-
-
 @pytest.mark.parametrize("folder", ["sync", "server"])
 def test_shared_and_server_never_import_qt(folder: str) -> None:
     offenders = {
-        str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.startswith("PySide6"))
-        for p in python_files(folder)
-    }
-    assert {k: v for k, v in offenders.items() if v} == {}
-
-
-def test_sync_depends_on_neither_side() -> None:
-    offenders = {
         str(p.relative_to(ROOT)): sorted(
-            m for m in imported_modules(p) if m.split(".")[0] in {"app", "server"}
+            m for m in imported_top_modules(p) if m.startswith("PySide6")
         )
-        for p in python_files("sync")
+        for p in sorted((ROOT / folder).rglob("*.py"))
     }
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
 def test_non_ui_app_never_imports_widgets() -> None:
-    files = non_ui_app_files()
+    files = [
+        p for p in sorted((ROOT / "app").rglob("*.py")) if "ui" not in p.relative_to(ROOT).parts
+    ]
     assert files, "expected the app's core modules to exist"
     offenders = {
         str(p.relative_to(ROOT)): sorted(
-            m for m in imported_modules(p) if m.startswith(("PySide6.QtWidgets", "PySide6.QtGui"))
+            m
+            for m in imported_top_modules(p)
+            if m.startswith(("PySide6.QtWidgets", "PySide6.QtGui"))
         )
         for p in files
     }
@@ -64,4 +264,4 @@ def test_non_ui_app_never_imports_widgets() -> None:
 def test_the_checker_sees_a_widget_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from PySide6.QtWidgets import QLabel\nimport PySide6.QtCore\n")
-    assert {"PySide6.QtWidgets", "PySide6.QtCore"} <= imported_modules(bad)
+    assert {"PySide6.QtWidgets", "PySide6.QtCore"} <= imported_top_modules(bad)
