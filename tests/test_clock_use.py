@@ -101,7 +101,7 @@ def test_the_check_sees_each_kind_of_read() -> None:
         ]
     )
     found = clock_reads(source)
-    assert len(found) == 6
+    assert len(found) == 7
     assert clock_reads("import time\ntime.sleep(1)\nx = clock.now()\n") == []
 
 
