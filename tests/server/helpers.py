@@ -18,6 +18,13 @@ from sync.protocol import PullResponse, PushResponse
 from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD
 
 
+def service_settings(db_url: str, **overrides: object) -> Settings:
+    """The service's settings for a test: cheap password hashes, anything else as given."""
+    return Settings.from_env(
+        db_url=db_url, **{"argon2_memory_kib": 8192, "argon2_time_cost": 1, **overrides}
+    )
+
+
 def change(
     kind: str,
     record_id: uuid.UUID,

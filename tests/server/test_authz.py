@@ -12,10 +12,9 @@ import httpx
 from sqlmodel import Session, col, select
 
 from server import crud
-from server.core.config import Settings
 from server.models import AuditEntry
 from server.models import Device as DeviceRow
-from tests.server.helpers import Device, Service, change, iter_routes, new_case
+from tests.server.helpers import Device, Service, change, iter_routes, new_case, service_settings
 from tests.support.server import PROTOCOL_HEADERS, expire_tokens
 
 OPEN_ROUTES = {
@@ -194,7 +193,7 @@ def test_recovery_needs_a_password_sign_in_of_the_owner(service: Service) -> Non
 
 
 def test_recovery_refuses_a_password_sign_in_that_is_not_fresh(db_url: str) -> None:
-    stale = Service(Settings.from_env(db_url=db_url, recovery_fresh_seconds=0))
+    stale = Service(service_settings(db_url, recovery_fresh_seconds=0))
     try:
         laptop = stale.device("alice", "Team A")
         token = stale.user_token("alice")

@@ -5,6 +5,8 @@ Public API::
     ROOT                                   # the repository's root folder (Path)
     PROTOCOL_HEADERS                       # {"X-Fieldcase-Protocol": "1"}
     TEST_PASSWORD                          # "correct horse battery" (used by the helpers)
+    FAST_HASHING_ENV                       # the service's settings for cheap password hashes
+                                           # (every server and admin command started here)
     sqlite_url(folder) -> str              # sqlite:////.../server.db inside ``folder``
     running_server(db_url, *, workers=1, env=None, timeout=60.0) -> ContextManager[ServerProcess]
         # migrates the DB, starts `python -m server.cli serve --db URL --port FREE`, waits for
@@ -59,8 +61,11 @@ from tests.support.pg import free_port
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL_HEADERS = {"X-Fieldcase-Protocol": "1"}
 TEST_PASSWORD = "correct horse battery"
+#: Argon2id at its cheapest for tests, through the service's own settings (never production).
+FAST_HASHING_ENV = {"FIELDCASE_ARGON2_MEMORY_KIB": "8192", "FIELDCASE_ARGON2_TIME_COST": "1"}
 
 __all__ = [
+    "FAST_HASHING_ENV",
     "PROTOCOL_HEADERS",
     "ROOT",
     "TEST_PASSWORD",
@@ -147,7 +152,7 @@ def running_server(
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="fieldcase-serve-"))
     log_path = log_dir / "serve.log"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV, **(env or {})}
     full_env.pop("FIELDCASE_DB_URL", None)
     cmd = [
         sys.executable,
@@ -199,7 +204,7 @@ def server_factory() -> Iterator[Callable[..., ServerProcess]]:
 
 
 def admin(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
     env.pop("FIELDCASE_PASSWORD", None)
     if password is not None:
         env["FIELDCASE_PASSWORD"] = password
@@ -225,7 +230,7 @@ def _engine(db_url: str) -> Any:
 def _settings(db_url: str) -> Any:
     from server.core.config import Settings
 
-    return Settings.from_env(db_url=db_url)
+    return Settings.from_env(db_url=db_url, argon2_memory_kib=8192, argon2_time_cost=1)
 
 
 def add_team(db_url: str, name: str) -> None:

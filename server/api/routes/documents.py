@@ -129,7 +129,7 @@ def download(
             raise ApiError(
                 ErrorCode.VALIDATION,
                 "The range asked for is beyond the end of the document.",
-                detail={"total": total},
+                data={"total": total},
             )
         partial = True
     audit.append(
