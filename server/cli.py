@@ -29,10 +29,13 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from server import audit, crud, records
+from server import audit, crud
 from server.core.config import Settings
 from server.core.db import make_engine, migrate
-from server.models import Device, Team, User
+from server.models import Device, Record, Team, User
+from server.records.changelog import Pending, finalize
+from server.records.push import service_change
+from server.records.scope import find_case_by_ref
 
 log = logging.getLogger("fieldcase.server.cli")
 
@@ -173,17 +176,17 @@ def cmd_assign(args: argparse.Namespace) -> int:
     with Session(engine) as session:
         user = crud.require_user(session, args.to)
         team = crud.team_name(session, user)
-        scope = records.find_case_by_ref(session, args.ref)
+        scope = find_case_by_ref(session, args.ref)
         if scope is None:
             raise CliError(f"There is no case with reference {args.ref!r}.")
-        record = session.get(records.Record, scope.case_id)
+        record = session.get(Record, scope.case_id)
         if record is None:  # pragma: no cover - scope rows are written with their case
             raise CliError(f"The case {args.ref!r} has no record.")
-        pending = records.Pending()
-        records.service_change(
+        pending = Pending()
+        service_change(
             session, record, {"team": team, "assigned_to": user.username}, "admin", pending
         )
-        records.finalize(session, pending)
+        finalize(session, pending)
         session.commit()
     print(f"Case {args.ref} assigned to {args.to} ({team}).")
     return 0

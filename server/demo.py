@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from server import audit, crud, records
+from server import audit, crud
 from server.audit import AuditEvent
 from server.core.config import Settings
 from server.models import RefCounter, ServerSetting
+from server.records.seeding import bulk_insert
 from sync.records import RecordKind
 
 DEMO_PASSWORD = "fieldcase-demo"  # noqa: S105 (printed for the demo on purpose)
@@ -158,8 +159,8 @@ def generate_cases(
     first_ref: int,
     today: date,
 ) -> Iterator[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]]:
-    """Rows for :func:`server.records.bulk_insert`: each case with its person, notes, visits
-    and (sometimes) warnings."""
+    """Rows for :func:`server.records.seeding.bulk_insert`: each case with its person, notes,
+    visits and (sometimes) warnings."""
     for i in range(count):
         case_id, person_id = _uuid(rng), _uuid(rng)
         worker = workers[i % len(workers)]
@@ -282,7 +283,7 @@ def seed(engine: Engine, settings: Settings) -> bool:
             workers = [u for u, r in people if r == "caseworker"] or [people[0][0]]
             count = CASES_PER_TEAM[team]
             rows = generate_cases(rng, team, workers, case_types, count, next_ref, today)
-            records.bulk_insert(session, rows, by="demo")
+            bulk_insert(session, rows, by="demo")
             next_ref += count
         if crud.get_user(session, "it.admin") is None:
             crud.add_user(

@@ -25,7 +25,7 @@ from server.core.db import snapshot_session
 from server.crud import Actor
 from server.errors import ApiError
 from server.models import CaseScope, DocumentChunk, DocumentContent, Record, utcnow
-from server.records import case_visible_to
+from server.records.scope import case_visible_to
 from sync.protocol import ErrorCode, UploadStatus
 from sync.records import RecordKind
 
@@ -187,7 +187,7 @@ def upload_chunk(
             raise ApiError(
                 ErrorCode.CONFLICT,
                 "The upload resumed at the wrong place; ask the service how much it holds.",
-                detail={"received": 0},
+                data={"received": 0},
             )
         session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))  # type: ignore[arg-type]
         row.total, row.sha256, row.received, row.complete = total, sha256, 0, False
@@ -199,7 +199,7 @@ def upload_chunk(
             raise ApiError(
                 ErrorCode.CONFLICT,
                 "The service holds a different file for this document.",
-                detail={"received": row.received, "sha256": row.sha256},
+                data={"received": row.received, "sha256": row.sha256},
             )
         session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))  # type: ignore[arg-type]
         row.total, row.sha256, row.received, row.complete = total, sha256, 0, False
@@ -220,7 +220,7 @@ def upload_chunk(
         raise ApiError(
             ErrorCode.CONFLICT,
             "The upload resumed at the wrong place; ask the service how much it holds.",
-            detail={"received": row.received},
+            data={"received": row.received},
         )
     if row.received + len(data) > total:
         raise ApiError(ErrorCode.VALIDATION, "The upload is larger than the size announced.")
@@ -239,7 +239,7 @@ def upload_chunk(
             raise ApiError(
                 ErrorCode.VALIDATION,
                 "The document arrived damaged. Fieldcase will send it again from the start.",
-                detail={"received": 0},
+                data={"received": 0},
             )
         row.complete = True
         session.add(row)

@@ -4,7 +4,8 @@
 Records are stored generically: one row per synced record with its fields as JSON and, beside
 them, a per-field stamp (version, device, user, time of the last change) so the per-field merge
 in :mod:`sync.merge` is exact. ``seq`` columns are change-log positions: they are assigned at
-commit time under one lock, so positions follow commit order (see :mod:`server.records`).
+commit time under one lock, so positions follow commit order (see
+:mod:`server.records.changelog`).
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ from sqlmodel import Session
 
 
 def seed(db_url: str, team: str, user: str, password: str, count: int) -> None:
-    from server import crud, demo, records
+    from server import crud, demo
     from server.core.config import Settings
     from server.core.db import make_engine, migrate
+    from server.records.seeding import bulk_insert
 
     settings = Settings.from_env(db_url=db_url)
     engine = make_engine(db_url, pool_size=1)
@@ -38,7 +39,7 @@ def seed(db_url: str, team: str, user: str, password: str, count: int) -> None:
             1,
             today,
         )
-        records.bulk_insert(session, rows, by="seed")
+        bulk_insert(session, rows, by="seed")
         session.commit()
     engine.dispose()
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from server import records
 from server.api.deps import CurrentDevice, EngineDep, SessionDep
 from server.api.responses import ERRORS
 from server.core.db import snapshot_session
 from server.models import utcnow
+from server.records.pull import pull_page
+from server.records.push import push_changes
 from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
 
 router = APIRouter(prefix="/sync", tags=["sync"])
@@ -22,7 +23,8 @@ def push(body: PushRequest, actor: CurrentDevice, session: SessionDep) -> PushRe
     """Apply a batch of changes; each gets its own result. Replays are reported duplicate."""
     for attempt in range(PUSH_ATTEMPTS):
         try:
-            results = records.push(session, actor, body.changes)
+            results = push_changes(session, actor, body.changes)
+            session.commit()
             break
         except (OperationalError, IntegrityError):
             # A deadlock, or a concurrent request inserted the same record or change id:
@@ -38,6 +40,6 @@ def push(body: PushRequest, actor: CurrentDevice, session: SessionDep) -> PushRe
 def pull(body: PullRequest, actor: CurrentDevice, engine: EngineDep) -> PullResponse:
     """One page of changes since the cursor, bounded by ``max_bytes``."""
     with snapshot_session(engine) as session:
-        page = records.pull(session, actor, body.cursor, body.max_bytes)
+        page = pull_page(session, actor, body.cursor, body.max_bytes)
     # serialised once here (the page was built from validated parts)
     return Response(page.to_json(), media_type="application/json")  # type: ignore[return-value]
