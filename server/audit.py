@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from server.core.db import session_scope
 from server.models import AuditEntry, AuditHead, utcnow
 
 GENESIS = "0" * 64
@@ -97,16 +95,6 @@ def append(session: Session, events: list[AuditEvent], at: datetime | None = Non
         .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]
         .values(last_id=last_id, last_hash=last_hash)
     )
-
-
-def record_now(engine: Engine, *events: AuditEvent, ending: Session | None = None) -> None:
-    """Append in a transaction of its own (e.g. a denied request whose own work is dropped).
-    ``ending``: a session of the caller whose transaction is rolled back first (on SQLite a
-    second writer would otherwise wait for it)."""
-    if ending is not None:
-        ending.rollback()
-    with session_scope(engine) as session:
-        append(session, list(events))
 
 
 @dataclass

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 
 from server import audit, crud
 from server.core.config import Settings
-from server.core.db import make_engine, migrate
+from server.core.db import make_engine, migrate, unit_of_work
 from server.models import Device, Record, Team, User
 from server.records.changelog import Pending, finalize
 from server.records.push import service_change
@@ -105,9 +105,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_add_team(args: argparse.Namespace) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         crud.add_team(session, args.name)
-        session.commit()
     print(f"Team {args.name!r} added.")
     return 0
 
@@ -116,9 +115,8 @@ def cmd_add_user(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = _engine(settings)
     password = _password()
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         crud.add_user(session, settings, args.name, args.team, args.role, password)
-        session.commit()
     print(f"User {args.name!r} added to {args.team!r} as {args.role}.")
     return 0
 
@@ -139,19 +137,17 @@ def cmd_list_users(args: argparse.Namespace) -> int:
 def cmd_reset_password(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = _engine(settings)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         crud.require_user(session, args.name)
         crud.reset_password(session, settings, args.name, _password())
-        session.commit()
     print(f"Password of {args.name!r} changed.")
     return 0
 
 
 def cmd_disable_user(args: argparse.Namespace) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         crud.disable_user(session, args.name)
-        session.commit()
     print(f"User {args.name!r} disabled: they can no longer sign in or sync.")
     return 0
 
@@ -173,7 +169,7 @@ def cmd_list_devices(args: argparse.Namespace) -> int:
 
 def cmd_assign(args: argparse.Namespace) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         user = crud.require_user(session, args.to)
         team = crud.team_name(session, user)
         scope = find_case_by_ref(session, args.ref)
@@ -187,14 +183,13 @@ def cmd_assign(args: argparse.Namespace) -> int:
             session, record, {"team": team, "assigned_to": user.username}, "admin", pending
         )
         finalize(session, pending)
-        session.commit()
     print(f"Case {args.ref} assigned to {args.to} ({team}).")
     return 0
 
 
 def cmd_revoke_device(args: argparse.Namespace) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         if args.user:
             user = crud.require_user(session, args.user)
             devices = list(session.exec(select(Device).where(Device.user_id == user.id)).all())
@@ -211,7 +206,6 @@ def cmd_revoke_device(args: argparse.Namespace) -> int:
             devices = [found]
         for device in devices:
             crud.revoke_device(session, device)
-        session.commit()
     print(f"{len(devices)} device(s) revoked: they will wipe their local data on next contact.")
     return 0
 

@@ -1,7 +1,8 @@
 """Accounts, devices, tokens, sign-in limits and reference blocks.
 
-Functions take a :class:`Session` and leave committing to the caller unless they say
-otherwise. Errors a client can cause are raised as :class:`server.errors.ApiError`.
+Functions take a :class:`Session` and never commit: the caller's unit of work does. Errors a
+client can cause are raised as :class:`server.errors.ApiError`, except a refused sign-in,
+which :func:`login` returns so the failed attempt it recorded is committed with the answer.
 """
 
 from __future__ import annotations
@@ -47,22 +48,23 @@ class AdminError(Exception):
     """A plain-English problem with an admin command (unknown team, duplicate user...)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Actor:
-    """Who is making a request: the user, their team and (for sync) their device."""
+    """Who is making a request, as read when their token was checked: the user, their team,
+    the token (``password`` or ``device``, and when it was issued) and, for a device token,
+    the laptop."""
 
-    user: User
+    user_id: uuid.UUID
+    username: str
     team: str
-    device: Device | None = None
-    token: AccessToken | None = None
-
-    @property
-    def username(self) -> str:
-        return self.user.username
+    token_kind: str
+    token_issued_at: datetime
+    device_id: uuid.UUID | None = None
+    device_code: str | None = None
 
     @property
     def device_key(self) -> str | None:
-        return str(self.device.id) if self.device else None
+        return str(self.device_id) if self.device_id else None
 
 
 # --------------------------------------------------------------------------- teams, users
@@ -210,10 +212,21 @@ def issue_token(
     return secret, token
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in that succeeded: the token's secret (sent once), the token and its user."""
+
+    secret: str
+    token: AccessToken
+    user: User
+
+
 def login(
     session: Session, settings: Settings, username: str, password: str, address: str
-) -> tuple[str, AccessToken, User]:
-    """Check a password sign-in. Commits (failures are recorded even when refused)."""
+) -> SignIn | ApiError:
+    """Check a password sign-in. A refusal is returned, not raised: the failed attempt and
+    its audit entry are recorded in the caller's unit of work, which must commit them (and
+    answer with the error), so the limits count every failure."""
     now = utcnow()
     since = now - timedelta(seconds=settings.login_window_seconds)
     _lock_gates(session, [f"user:{username}", f"addr:{address}"])
@@ -227,8 +240,7 @@ def login(
         or _failures(session, since, address=address) >= settings.login_max_failures_address
     ):
         audit.append(session, [AuditEvent("login_rate_limited", actor=username, address=address)])
-        session.commit()
-        raise ApiError(
+        return ApiError(
             ErrorCode.RATE_LIMITED,
             "Too many failed sign-ins. Wait 15 minutes, then try again, or ask IT to reset "
             "your password.",
@@ -243,8 +255,7 @@ def login(
     session.add(LoginAttempt(username=username, address=address, success=ok, at=now))
     if not ok or user is None:
         audit.append(session, [AuditEvent("login_failed", actor=username, address=address)])
-        session.commit()
-        raise ApiError(
+        return ApiError(
             ErrorCode.UNAUTHENTICATED,
             "That user name and password do not match. Check them (and Caps Lock) and try again.",
         )
@@ -252,15 +263,13 @@ def login(
         audit.append(
             session, [AuditEvent("login_refused_disabled", actor=username, address=address)]
         )
-        session.commit()
-        raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+        return ApiError(ErrorCode.ACCOUNT_DISABLED)
     if needs_rehash(settings, user.password_hash):
         user.password_hash = hash_password(settings, password)
         session.add(user)
     secret, token = issue_token(session, settings, user, None)
     audit.append(session, [AuditEvent("login", actor=username, address=address)])
-    session.commit()
-    return secret, token, user
+    return SignIn(secret, token, user)
 
 
 class _DummyHash:
@@ -296,7 +305,15 @@ def authenticate_token(session: Session, secret: str) -> Actor:
         raise ApiError(ErrorCode.UNAUTHENTICATED)
     if user.disabled:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED)
-    return Actor(user=user, team=team_name(session, user), device=device, token=token)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        team=team_name(session, user),
+        token_kind=token.kind,
+        token_issued_at=token.issued_at,
+        device_id=device.id if device else None,
+        device_code=device.code if device else None,
+    )
 
 
 # ------------------------------------------------------------------------------ devices
@@ -311,7 +328,7 @@ def enrol_device(session: Session, actor: Actor, name: str) -> tuple[Device, str
     else:  # pragma: no cover - 32**3 codes; widen if a council ever enrols that many
         code = new_device_code(5)
     device = Device(
-        user_id=actor.user.id,
+        user_id=actor.user_id,
         name=name.strip() or "Laptop",
         code=code,
         secret_hash=hash_secret(secret),
@@ -328,33 +345,29 @@ def enrol_device(session: Session, actor: Actor, name: str) -> tuple[Device, str
 
 def device_token(
     session: Session, settings: Settings, device_id: uuid.UUID, secret: str, address: str
-) -> tuple[str, AccessToken, User, Device]:
+) -> tuple[SignIn, Device]:
+    """A fresh token for an enrolled laptop's credential; refusals are audited (the entry is
+    kept although the request fails)."""
     device = session.get(Device, device_id)
     if device is None or not secret_matches(secret, device.secret_hash):
-        audit.append(
-            session, [AuditEvent("device_token_refused", device_id=str(device_id), address=address)]
-        )
-        session.commit()
         raise ApiError(
             ErrorCode.UNAUTHENTICATED,
             "This laptop's sign-in to the central service was not accepted. Sign in with your "
             "password to enrol it again.",
+            audit=[AuditEvent("device_token_refused", device_id=str(device_id), address=address)],
         )
     if device.revoked_at is not None:
-        audit.append(
-            session,
-            [AuditEvent("revoked_device_refused", device_id=str(device.id), address=address)],
+        raise ApiError(
+            ErrorCode.DEVICE_REVOKED,
+            audit=[AuditEvent("revoked_device_refused", device_id=str(device.id), address=address)],
         )
-        session.commit()
-        raise ApiError(ErrorCode.DEVICE_REVOKED)
     user = session.get(User, device.user_id)
     if user is None or user.disabled:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED)
     device.last_seen_at = utcnow()
     session.add(device)
     token_secret, token = issue_token(session, settings, user, device)
-    session.commit()
-    return token_secret, token, user, device
+    return SignIn(token_secret, token, user), device
 
 
 def list_devices(session: Session, username: str | None = None) -> list[tuple[Device, User]]:
@@ -376,7 +389,7 @@ def revoke_device(session: Session, device: Device) -> None:
 # ------------------------------------------------------------------------ reference blocks
 
 
-def reserve_ref_blocks(session: Session, device: Device, unused: int) -> list[RefBlock]:
+def reserve_ref_blocks(session: Session, device_id: uuid.UUID, unused: int) -> list[RefBlock]:
     """Top the device up to at least one block's worth of unused reference numbers."""
     year = utcnow().year
     blocks: list[RefBlock] = []
@@ -398,7 +411,7 @@ def reserve_ref_blocks(session: Session, device: Device, unused: int) -> list[Re
         counter.next_number = start + REF_BLOCK_SIZE
         session.add(counter)
         session.add(
-            RefBlockRow(device_id=device.id, year=year, start=start, end=start + REF_BLOCK_SIZE - 1)
+            RefBlockRow(device_id=device_id, year=year, start=start, end=start + REF_BLOCK_SIZE - 1)
         )
         blocks.append(RefBlock(year=year, start=start, end=start + REF_BLOCK_SIZE - 1))
     return blocks

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from server import audit, crud
 from server.audit import AuditEvent
 from server.core.config import Settings
+from server.core.db import unit_of_work
 from server.models import RefCounter, ServerSetting
 from server.records.seeding import bulk_insert
 from sync.records import RecordKind
@@ -268,7 +269,7 @@ def reserve_refs_upto(session: Session, year: int, last_used: int) -> None:
 
 def seed(engine: Engine, settings: Settings) -> bool:
     """Seed the demo council once. Returns False when it was already there."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         if session.get(ServerSetting, MARKER) is not None:
             return False
         rng = random.Random(2026)
@@ -294,7 +295,6 @@ def seed(engine: Engine, settings: Settings) -> bool:
         audit.append(
             session, [AuditEvent("demo_seeded", actor="demo", detail={"cases": next_ref - 1})]
         )
-        session.commit()
     return True
 
 

@@ -9,10 +9,14 @@ code's HTTP status (``sync.protocol.ERROR_STATUS``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sync.errors import FieldcaseError
 from sync.protocol import ERROR_STATUS, ErrorBody, ErrorCode
+
+if TYPE_CHECKING:
+    from server.audit import AuditEvent
 
 MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.DEVICE_REVOKED: (
@@ -38,7 +42,9 @@ MESSAGES: dict[ErrorCode, str] = {
 
 class ApiError(FieldcaseError):
     """A refusal the client caused. ``data`` goes to the client as the body's ``detail``;
-    ``detail`` (the shared root's log text) never leaves the service."""
+    ``detail`` (the shared root's log text) never leaves the service. ``audit``: entries for
+    the audit trail that are kept although the request's own work is rolled back (a refused
+    access is recorded)."""
 
     def __init__(
         self,
@@ -47,12 +53,14 @@ class ApiError(FieldcaseError):
         *,
         data: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        audit: Sequence[AuditEvent] = (),
         detail: str = "",
     ) -> None:
         super().__init__(message or MESSAGES[code], detail=detail)
         self.code = code
         self.data = data or {}
         self.headers = headers or {}
+        self.audit = list(audit)
 
     @property
     def status(self) -> int:

@@ -18,6 +18,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from server.api.main import api_router
 from server.api.middleware import GzipRequest, ProtocolGate
+from server.api.responses import error_response
 from server.api.routes import meta
 from server.core.config import Settings
 from server.core.db import make_engine
@@ -53,7 +54,7 @@ def _validation_detail(err: RequestValidationError) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
-        return _error(err.status, err.body(), err.headers)
+        return error_response(err)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:

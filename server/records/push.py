@@ -58,7 +58,7 @@ class Author:
 
     @property
     def device_id(self) -> uuid.UUID | None:
-        return self.actor.device.id if self.actor and self.actor.device else None
+        return self.actor.device_id if self.actor else None
 
 
 def apply_change(
@@ -417,9 +417,9 @@ def push_changes(session: Session, actor: Actor, changes: Sequence[Change]) -> l
         prefetch(session, changes, pending)
         for index in order_for_push(changes):
             results[index] = apply_change(session, actor, changes[index], pending)
-    if actor.device is not None:
+    if actor.device_id is not None:
         session.execute(
-            update(Device).where(col(Device.id) == actor.device.id).values(last_seen_at=utcnow())
+            update(Device).where(col(Device.id) == actor.device_id).values(last_seen_at=utcnow())
         )
     finalize(session, pending)
     return [results[i] for i in range(len(changes))]

@@ -16,8 +16,6 @@ router = APIRouter(prefix="/refs", tags=["refs"])
 def blocks(body: RefBlocksRequest, actor: CurrentDevice, session: SessionDep) -> RefBlocksResponse:
     """Reserve new blocks when the laptop holds fewer than 100 unused numbers. ``blocks``
     lists only the blocks reserved by this call."""
-    assert actor.device is not None
-    reserved = crud.reserve_ref_blocks(session, actor.device, body.unused)
-    code = actor.device.code
-    session.commit()
-    return RefBlocksResponse(blocks=reserved, device_code=code)
+    assert actor.device_id is not None and actor.device_code is not None  # a device actor
+    reserved = crud.reserve_ref_blocks(session, actor.device_id, body.unused)
+    return RefBlocksResponse(blocks=reserved, device_code=actor.device_code)

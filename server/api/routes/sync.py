@@ -24,11 +24,11 @@ def push(body: PushRequest, actor: CurrentDevice, session: SessionDep) -> PushRe
     for attempt in range(PUSH_ATTEMPTS):
         try:
             results = push_changes(session, actor, body.changes)
-            session.commit()
             break
         except (OperationalError, IntegrityError):
             # A deadlock, or a concurrent request inserted the same record or change id:
-            # start again on fresh data (the replay is then reported as a duplicate).
+            # start the unit of work again on fresh data (a replay is then reported as a
+            # duplicate). The session dependency commits the attempt that gets through.
             session.rollback()
             if attempt == PUSH_ATTEMPTS - 1:
                 raise
