@@ -18,7 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from server.models import AuditEntry, AuditHead, utcnow
+from server.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 
@@ -59,9 +59,10 @@ def entry_hash(entry: AuditEntry | dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def append(session: Session, events: list[AuditEvent], at: datetime | None = None) -> None:
-    """Append events to the chain inside the caller's transaction (which must then commit).
-    The head row stays locked until then, so concurrent appends queue up behind it."""
+def append(session: Session, events: list[AuditEvent], *, at: datetime) -> None:
+    """Append events, stamped ``at``, to the chain inside the caller's transaction (which
+    must then commit). The head row stays locked until then, so concurrent appends queue up
+    behind it."""
     if not events:
         return
     head = session.execute(
@@ -69,13 +70,12 @@ def append(session: Session, events: list[AuditEvent], at: datetime | None = Non
         .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]
         .with_for_update()
     ).one()
-    when = at or utcnow()
     last_id, last_hash = int(head[0]), str(head[1])
     rows = []
     for ev in events:
         row: dict[str, Any] = {
             "id": last_id + 1,
-            "at": when,
+            "at": at,
             "event": ev.event,
             "actor": ev.actor,
             "device_id": ev.device_id,

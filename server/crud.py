@@ -36,8 +36,8 @@ from server.models import (
     RefCounter,
     Team,
     User,
-    utcnow,
 )
+from sync.clock import Clock
 from sync.protocol import ErrorCode, RefBlock
 
 ROLES = ("caseworker", "manager", "admin")
@@ -74,17 +74,19 @@ def get_team(session: Session, name: str) -> Team | None:
     return session.exec(select(Team).where(Team.name == name)).first()
 
 
-def add_team(session: Session, name: str) -> Team:
+def add_team(session: Session, name: str, *, clock: Clock) -> Team:
     name = name.strip()
     if not name:
         raise AdminError("A team needs a name.")
     if get_team(session, name):
         raise AdminError(f"There is already a team called {name!r}.")
-    team = Team(name=name)
+    team = Team(name=name, created_at=clock.now())
     session.add(team)
     session.flush()
     audit.append(
-        session, [AuditEvent("team_added", actor="admin", detail={"team_id": str(team.id)})]
+        session,
+        [AuditEvent("team_added", actor="admin", detail={"team_id": str(team.id)})],
+        at=clock.now(),
     )
     return team
 
@@ -99,7 +101,14 @@ def team_name(session: Session, user: User) -> str:
 
 
 def add_user(
-    session: Session, settings: Settings, username: str, team: str, role: str, password: str
+    session: Session,
+    settings: Settings,
+    username: str,
+    team: str,
+    role: str,
+    password: str,
+    *,
+    clock: Clock,
 ) -> User:
     username = username.strip()
     if not username:
@@ -118,11 +127,14 @@ def add_user(
         team_id=found.id,
         role=role,
         password_hash=hash_password(settings, password),
+        created_at=clock.now(),
     )
     session.add(user)
     session.flush()
     audit.append(
-        session, [AuditEvent("user_added", actor="admin", detail={"user_id": str(user.id)})]
+        session,
+        [AuditEvent("user_added", actor="admin", detail={"user_id": str(user.id)})],
+        at=clock.now(),
     )
     return user
 
@@ -134,23 +146,29 @@ def require_user(session: Session, username: str) -> User:
     return user
 
 
-def reset_password(session: Session, settings: Settings, username: str, password: str) -> None:
+def reset_password(
+    session: Session, settings: Settings, username: str, password: str, *, clock: Clock
+) -> None:
     user = require_user(session, username)
     if len(password) < 8:
         raise AdminError("Choose a password of at least 8 characters.")
     user.password_hash = hash_password(settings, password)
     session.add(user)
     audit.append(
-        session, [AuditEvent("password_reset", actor="admin", detail={"user_id": str(user.id)})]
+        session,
+        [AuditEvent("password_reset", actor="admin", detail={"user_id": str(user.id)})],
+        at=clock.now(),
     )
 
 
-def disable_user(session: Session, username: str) -> None:
+def disable_user(session: Session, username: str, *, clock: Clock) -> None:
     user = require_user(session, username)
     user.disabled = True
     session.add(user)
     audit.append(
-        session, [AuditEvent("user_disabled", actor="admin", detail={"user_id": str(user.id)})]
+        session,
+        [AuditEvent("user_disabled", actor="admin", detail={"user_id": str(user.id)})],
+        at=clock.now(),
     )
 
 
@@ -191,9 +209,9 @@ def _failures(
 
 
 def issue_token(
-    session: Session, settings: Settings, user: User, device: Device | None
+    session: Session, settings: Settings, user: User, device: Device | None, *, clock: Clock
 ) -> tuple[str, AccessToken]:
-    now = utcnow()
+    now = clock.now()
     secret = new_secret()
     token = AccessToken(
         token_hash=hash_secret(secret),
@@ -222,12 +240,18 @@ class SignIn:
 
 
 def login(
-    session: Session, settings: Settings, username: str, password: str, address: str
+    session: Session,
+    settings: Settings,
+    username: str,
+    password: str,
+    address: str,
+    *,
+    clock: Clock,
 ) -> SignIn | ApiError:
     """Check a password sign-in. A refusal is returned, not raised: the failed attempt and
     its audit entry are recorded in the caller's unit of work, which must commit them (and
     answer with the error), so the limits count every failure."""
-    now = utcnow()
+    now = clock.now()
     since = now - timedelta(seconds=settings.login_window_seconds)
     _lock_gates(session, [f"user:{username}", f"addr:{address}"])
     # attempts older than a day no longer count (the audit trail keeps the lasting record)
@@ -239,7 +263,11 @@ def login(
         _failures(session, since, username=username) >= settings.login_max_failures_account
         or _failures(session, since, address=address) >= settings.login_max_failures_address
     ):
-        audit.append(session, [AuditEvent("login_rate_limited", actor=username, address=address)])
+        audit.append(
+            session,
+            [AuditEvent("login_rate_limited", actor=username, address=address)],
+            at=now,
+        )
         return ApiError(
             ErrorCode.RATE_LIMITED,
             "Too many failed sign-ins. Wait 15 minutes, then try again, or ask IT to reset "
@@ -254,21 +282,23 @@ def login(
         ok = verify_password(settings, user.password_hash, password)
     session.add(LoginAttempt(username=username, address=address, success=ok, at=now))
     if not ok or user is None:
-        audit.append(session, [AuditEvent("login_failed", actor=username, address=address)])
+        audit.append(session, [AuditEvent("login_failed", actor=username, address=address)], at=now)
         return ApiError(
             ErrorCode.UNAUTHENTICATED,
             "That user name and password do not match. Check them (and Caps Lock) and try again.",
         )
     if user.disabled:
         audit.append(
-            session, [AuditEvent("login_refused_disabled", actor=username, address=address)]
+            session,
+            [AuditEvent("login_refused_disabled", actor=username, address=address)],
+            at=now,
         )
         return ApiError(ErrorCode.ACCOUNT_DISABLED)
     if needs_rehash(settings, user.password_hash):
         user.password_hash = hash_password(settings, password)
         session.add(user)
-    secret, token = issue_token(session, settings, user, None)
-    audit.append(session, [AuditEvent("login", actor=username, address=address)])
+    secret, token = issue_token(session, settings, user, None, clock=clock)
+    audit.append(session, [AuditEvent("login", actor=username, address=address)], at=now)
     return SignIn(secret, token, user)
 
 
@@ -286,7 +316,7 @@ class _DummyHash:
 _DUMMY_HASH = _DummyHash()
 
 
-def authenticate_token(session: Session, secret: str) -> Actor:
+def authenticate_token(session: Session, secret: str, *, clock: Clock) -> Actor:
     """The actor behind a bearer token, or the precise reason it is refused."""
     token = session.get(AccessToken, hash_secret(secret))
     if token is None:
@@ -298,7 +328,7 @@ def authenticate_token(session: Session, secret: str) -> Actor:
             raise ApiError(ErrorCode.UNAUTHENTICATED)
         if device.revoked_at is not None:
             raise ApiError(ErrorCode.DEVICE_REVOKED)
-    if token.expires_at <= utcnow():
+    if token.expires_at <= clock.now():
         raise ApiError(ErrorCode.TOKEN_EXPIRED)
     user = session.get(User, token.user_id)
     if user is None:
@@ -319,7 +349,7 @@ def authenticate_token(session: Session, secret: str) -> Actor:
 # ------------------------------------------------------------------------------ devices
 
 
-def enrol_device(session: Session, actor: Actor, name: str) -> tuple[Device, str]:
+def enrol_device(session: Session, actor: Actor, name: str, *, clock: Clock) -> tuple[Device, str]:
     secret = new_secret()
     for _ in range(50):
         code = new_device_code(3)
@@ -333,18 +363,26 @@ def enrol_device(session: Session, actor: Actor, name: str) -> tuple[Device, str
         code=code,
         secret_hash=hash_secret(secret),
         recovery_secret=new_secret(),
+        enrolled_at=clock.now(),
     )
     session.add(device)
     session.flush()
     audit.append(
         session,
         [AuditEvent("device_enrolled", actor=actor.username, device_id=str(device.id))],
+        at=clock.now(),
     )
     return device, secret
 
 
 def device_token(
-    session: Session, settings: Settings, device_id: uuid.UUID, secret: str, address: str
+    session: Session,
+    settings: Settings,
+    device_id: uuid.UUID,
+    secret: str,
+    address: str,
+    *,
+    clock: Clock,
 ) -> tuple[SignIn, Device]:
     """A fresh token for an enrolled laptop's credential; refusals are audited (the entry is
     kept although the request fails)."""
@@ -364,9 +402,9 @@ def device_token(
     user = session.get(User, device.user_id)
     if user is None or user.disabled:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED)
-    device.last_seen_at = utcnow()
+    device.last_seen_at = clock.now()
     session.add(device)
-    token_secret, token = issue_token(session, settings, user, device)
+    token_secret, token = issue_token(session, settings, user, device, clock=clock)
     return SignIn(token_secret, token, user), device
 
 
@@ -377,21 +415,26 @@ def list_devices(session: Session, username: str | None = None) -> list[tuple[De
     return list(session.exec(query.order_by(Device.enrolled_at)).all())  # type: ignore[arg-type]
 
 
-def revoke_device(session: Session, device: Device) -> None:
+def revoke_device(session: Session, device: Device, *, clock: Clock) -> None:
     if device.revoked_at is None:
-        device.revoked_at = utcnow()
+        device.revoked_at = clock.now()
         session.add(device)
         audit.append(
-            session, [AuditEvent("device_revoked", actor="admin", device_id=str(device.id))]
+            session,
+            [AuditEvent("device_revoked", actor="admin", device_id=str(device.id))],
+            at=clock.now(),
         )
 
 
 # ------------------------------------------------------------------------ reference blocks
 
 
-def reserve_ref_blocks(session: Session, device_id: uuid.UUID, unused: int) -> list[RefBlock]:
+def reserve_ref_blocks(
+    session: Session, device_id: uuid.UUID, unused: int, *, clock: Clock
+) -> list[RefBlock]:
     """Top the device up to at least one block's worth of unused reference numbers."""
-    year = utcnow().year
+    now = clock.now()
+    year = now.year
     blocks: list[RefBlock] = []
     while unused + REF_BLOCK_SIZE * len(blocks) < REF_BLOCK_SIZE:
         session.execute(
@@ -411,7 +454,13 @@ def reserve_ref_blocks(session: Session, device_id: uuid.UUID, unused: int) -> l
         counter.next_number = start + REF_BLOCK_SIZE
         session.add(counter)
         session.add(
-            RefBlockRow(device_id=device_id, year=year, start=start, end=start + REF_BLOCK_SIZE - 1)
+            RefBlockRow(
+                device_id=device_id,
+                year=year,
+                start=start,
+                end=start + REF_BLOCK_SIZE - 1,
+                reserved_at=now,
+            )
         )
         blocks.append(RefBlock(year=year, start=start, end=start + REF_BLOCK_SIZE - 1))
     return blocks

@@ -27,8 +27,9 @@ from server.audit import AuditEvent
 from server.core.db import snapshot_session
 from server.crud import Actor
 from server.errors import ApiError
-from server.models import CaseScope, DocumentChunk, DocumentContent, Record, utcnow
+from server.models import CaseScope, DocumentChunk, DocumentContent, Record
 from server.records.scope import case_visible_to
+from sync.clock import Clock
 from sync.protocol import ErrorCode, UploadStatus
 from sync.records import RecordKind
 
@@ -153,6 +154,7 @@ def upload_chunk(
     sha256: str,
     data: bytes,
     *,
+    clock: Clock,
     record: Record | None = None,
     case_id: uuid.UUID | None = None,
 ) -> UploadStatus | ApiError:
@@ -222,7 +224,7 @@ def upload_chunk(
     if data:
         session.add(DocumentChunk(document_id=document_id, offset=offset, data=data))
         row.received += len(data)
-    row.updated_at = utcnow()
+    row.updated_at = clock.now()
     session.add(row)
     session.flush()
     if row.received == total:
@@ -250,6 +252,7 @@ def upload_chunk(
                     detail={"size": total, "staged": record is None},
                 )
             ],
+            at=clock.now(),
         )
     return status_of(row, document_id)
 

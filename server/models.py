@@ -21,10 +21,6 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every database (SQLite drops the offset)."""
 
@@ -48,10 +44,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def ts(*, nullable: bool = False, index: bool = False) -> Any:
+    """A timestamp column. A required one has no default: the writer passes the time from
+    the service's clock (:class:`sync.clock.Clock`)."""
     column: Column[datetime] = Column(UTCDateTime(), nullable=nullable, index=index)
     if nullable:
         return Field(default=None, sa_column=column)
-    return Field(default_factory=utcnow, sa_column=column)
+    return Field(sa_column=column)
 
 
 def json_col(*, nullable: bool = False) -> Any:

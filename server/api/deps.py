@@ -21,6 +21,7 @@ from server.core.config import Settings
 from server.core.db import snapshot_session, unit_of_work
 from server.crud import Actor, authenticate_token
 from server.errors import ApiError
+from sync.clock import Clock
 from sync.protocol import ErrorCode
 
 
@@ -34,6 +35,12 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+def get_clock(request: Request) -> Clock:
+    """The service's one clock, built by the app factory: the only source of time."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work (see the module's docstring)."""
     engine = get_engine(request)
@@ -43,12 +50,13 @@ def get_session(request: Request) -> Iterator[Session]:
     except ApiError as refused:
         if refused.audit:
             with unit_of_work(engine) as session:
-                audit.append(session, refused.audit)
+                audit.append(session, refused.audit, at=get_clock(request).now())
         raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 #: ``scope="function"``: the transaction ends when the route returns, before the answer goes.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -68,11 +76,11 @@ def _bearer(request: Request) -> str:
     return value.strip()
 
 
-def get_actor(request: Request, engine: EngineDep) -> Actor:
+def get_actor(request: Request, engine: EngineDep, clock: ClockDep) -> Actor:
     """Who is calling, checked in a short read of its own (so a pull holds no write lock)."""
     secret = _bearer(request)
     with snapshot_session(engine) as session:
-        return authenticate_token(session, secret)
+        return authenticate_token(session, secret, clock=clock)
 
 
 def get_user_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:

@@ -141,10 +141,10 @@ def take_positions(session: Session, count: int) -> int:
     return int(value) - count + 1
 
 
-def finalize(session: Session, pending: Pending) -> None:
-    """Give everything touched its log position, write it and append the audit events. The
-    transaction must end straight after (its owner commits), so the counter row is held
-    only briefly."""
+def finalize(session: Session, pending: Pending, *, at: datetime) -> None:
+    """Give everything touched its log position, write it and append the audit events
+    (stamped ``at``). The transaction must end straight after (its owner commits), so the
+    counter row is held only briefly."""
     items: list[Touched | Conflict | ScopeEvent] = [
         *pending.records.values(),
         *pending.conflicts.values(),
@@ -160,7 +160,7 @@ def finalize(session: Session, pending: Pending) -> None:
     _write_records(session, pending)
     if pending.applied_rows:
         session.execute(AppliedChange.__table__.insert(), pending.applied_rows)  # type: ignore[attr-defined]
-    audit.append(session, pending.audit)
+    audit.append(session, pending.audit, at=at)
 
 
 def _write_records(session: Session, pending: Pending) -> None:

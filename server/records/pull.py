@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
@@ -18,9 +19,10 @@ from sqlmodel import Session, col, select
 
 from server.crud import Actor
 from server.errors import ApiError
-from server.models import Conflict, Record, ScopeEvent, utcnow
+from server.models import Conflict, Record, ScopeEvent
 from server.records.changelog import conflict_info
 from server.records.scope import case_visible_to, visible_case_ids
+from sync.clock import Clock
 from sync.protocol import ConflictInfo, ErrorCode, PullResponse, RecordState
 from sync.records import FIELDS, RecordKind
 
@@ -105,6 +107,7 @@ class PullPage:
     conflicts: dict[uuid.UUID, ConflictInfo]
     next_cursor: str
     more: bool
+    server_time: datetime
 
     def to_json(self) -> str:
         tail = PullResponse(
@@ -113,13 +116,10 @@ class PullPage:
             conflicts=list(self.conflicts.values()),
             next_cursor=self.next_cursor,
             more=self.more,
-            server_time=utcnow(),
+            server_time=self.server_time,
         ).model_dump_json()
         assert tail.startswith('{"records":[]')
         return '{"records":[' + ",".join(self.records.values()) + "]" + tail[len('{"records":[]') :]
-
-    def to_model(self) -> PullResponse:
-        return PullResponse.model_validate_json(self.to_json())
 
 
 def _record_rows(session: Session, *conditions: Any, limit: int | None = None) -> list[Any]:
@@ -173,13 +173,15 @@ def _changed_since(
     return items, bool(full)
 
 
-def pull_page(session: Session, actor: Actor, cursor: str | None, max_bytes: int) -> PullPage:
+def pull_page(
+    session: Session, actor: Actor, cursor: str | None, max_bytes: int, *, clock: Clock
+) -> PullPage:
     """One page of what the actor may see that changed after ``cursor``. The session must
     read one snapshot (see :func:`server.core.db.snapshot_session`)."""
     after = parse_cursor(cursor)
     rows = min(MAX_PULL_ROWS, max(MIN_PULL_ROWS, max_bytes // ROW_BYTES))
     items, cut = _changed_since(session, actor, after, rows)
-    page = PullPage({}, [], {}, make_cursor(after), False)
+    page = PullPage({}, [], {}, make_cursor(after), False, server_time=clock.now())
     used = 0
     position = after
     taken = 0

@@ -19,9 +19,10 @@ from sqlmodel import Session, col, select
 
 from server.audit import AuditEvent
 from server.crud import Actor
-from server.models import AppliedChange, CaseScope, Conflict, Device, Record, utcnow
+from server.models import AppliedChange, CaseScope, Conflict, Device, Record
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.scope import can_see, set_scope
+from sync.clock import Clock
 from sync.merge import MergeRefused, MergeResult, Stamp, merge_change
 from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
 from sync.records import FIELDS, RecordKind
@@ -62,16 +63,23 @@ class Author:
 
 
 def apply_change(
-    session: Session, actor: Actor | None, change: Change, pending: Pending, *, by: str = ""
+    session: Session,
+    actor: Actor | None,
+    change: Change,
+    pending: Pending,
+    *,
+    clock: Clock,
+    by: str = "",
 ) -> ChangeResult:
     """Merge one change (without committing). ``actor`` None means the service itself."""
     author = Author.of(actor, by)
+    now = clock.now()
     try:
         replayed = screen(session, change, pending)
         if replayed is not None:
             return replayed
         if change.kind == RecordKind.AUDIT:
-            return apply_audit(change, pending, author)
+            return apply_audit(change, pending, author, now)
         record = load(session, change, pending)
         if actor is not None:
             authorise(session, actor, change, record, pending)
@@ -79,7 +87,6 @@ def apply_change(
         merged = merge(change, record, settling, author)
     except Refused as refused:
         return refused.result(change)
-    now = utcnow()
     record = write_record(session, pending, change, record, merged, author, now)
     kept = keep_clashes(session, pending, record, merged, author, now)
     settle(session, pending, record, settling, author, now)
@@ -241,7 +248,7 @@ def write_record(
     record.updated_at, record.updated_by = now, author.username
     pending.records[record.record_id] = record
     if change.kind == RecordKind.CASE:
-        set_scope(session, pending, record.record_id, record.fields)
+        set_scope(session, pending, record.record_id, record.fields, now)
     return record
 
 
@@ -353,12 +360,12 @@ def _remember(
     pending.change_ids.add(change.change_id)
 
 
-def apply_audit(change: Change, pending: Pending, author: Author) -> ChangeResult:
+def apply_audit(change: Change, pending: Pending, author: Author, now: datetime) -> ChangeResult:
     """A device's own audit event: appended to the audit trail (not sent to other laptops)."""
     allowed = set(FIELDS[RecordKind.AUDIT])
     if any(name not in allowed for name in change.fields):
         raise Refused(ErrorCode.VALIDATION, "This audit event has unknown fields.")
-    _remember(pending, change, author, ChangeStatus.APPLIED, 1, utcnow())
+    _remember(pending, change, author, ChangeStatus.APPLIED, 1, now)
     detail = {k: v for k, v in change.fields.items() if k not in ("record_kind", "record_id")}
     actor = author.actor
     pending.audit.append(
@@ -409,24 +416,32 @@ def order_for_push(changes: Sequence[Change]) -> list[int]:
     return first + rest
 
 
-def push_changes(session: Session, actor: Actor, changes: Sequence[Change]) -> list[ChangeResult]:
+def push_changes(
+    session: Session, actor: Actor, changes: Sequence[Change], *, clock: Clock
+) -> list[ChangeResult]:
     """Apply a batch (the caller commits). Each change gets its own result, in the order sent."""
     pending = Pending()
     results: dict[int, ChangeResult] = {}
     with session.no_autoflush:
         prefetch(session, changes, pending)
         for index in order_for_push(changes):
-            results[index] = apply_change(session, actor, changes[index], pending)
+            results[index] = apply_change(session, actor, changes[index], pending, clock=clock)
     if actor.device_id is not None:
         session.execute(
-            update(Device).where(col(Device.id) == actor.device_id).values(last_seen_at=utcnow())
+            update(Device).where(col(Device.id) == actor.device_id).values(last_seen_at=clock.now())
         )
-    finalize(session, pending)
+    finalize(session, pending, at=clock.now())
     return [results[i] for i in range(len(changes))]
 
 
 def service_change(
-    session: Session, record: Record | Touched, fields: dict[str, Any], by: str, pending: Pending
+    session: Session,
+    record: Record | Touched,
+    fields: dict[str, Any],
+    by: str,
+    pending: Pending,
+    *,
+    clock: Clock,
 ) -> ChangeResult:
     """A change made by the service itself (e.g. ``admin assign``), based on the current
     version so it always applies."""
@@ -437,6 +452,6 @@ def service_change(
         case_id=record.case_id,
         base_version=record.version,
         fields=fields,
-        made_at=utcnow(),
+        made_at=clock.now(),
     )
-    return apply_change(session, None, change, pending, by=by)
+    return apply_change(session, None, change, pending, clock=clock, by=by)

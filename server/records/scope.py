@@ -8,13 +8,14 @@ side to re-check it at their next pull.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from server.crud import Actor
-from server.models import CaseScope, ScopeEvent, utcnow
+from server.models import CaseScope, ScopeEvent
 from server.records.changelog import Pending
 
 
@@ -42,7 +43,7 @@ def find_case_by_ref(session: Session, ref: str) -> CaseScope | None:
 
 
 def set_scope(
-    session: Session, pending: Pending, case_id: uuid.UUID, fields: dict[str, Any]
+    session: Session, pending: Pending, case_id: uuid.UUID, fields: dict[str, Any], now: datetime
 ) -> None:
     """Copy a written case's team, assignee and reference to its scope row; a move is kept
     as a scope event."""
@@ -62,7 +63,7 @@ def set_scope(
                 old_assigned=scope.assigned_to,
                 new_team=new_team,
                 new_assigned=new_assigned,
-                at=utcnow(),
+                at=now,
             )
         )
     scope.team, scope.assigned_to, scope.ref = new_team, new_assigned, ref

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from server.models import CaseScope, Record, utcnow
+from server.models import CaseScope, Record
 from server.records.changelog import take_positions
+from sync.clock import Clock
 from sync.merge import Stamp
 from sync.records import RecordKind
 
@@ -19,9 +20,11 @@ def bulk_insert(
     session: Session,
     rows: Iterable[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]],
     by: str,
+    *,
+    clock: Clock,
 ) -> int:
     """Insert brand-new records quickly, each with its log position. Not audited per record."""
-    now = utcnow()
+    now = clock.now()
     stamp = Stamp(version=1, device=None, user=by, at=now.isoformat()).to_json()
     batch = list(rows)
     position = take_positions(session, len(batch))

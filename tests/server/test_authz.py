@@ -139,7 +139,11 @@ def _authenticated_routes(svc: Service) -> list[tuple[str, str]]:
 def test_a_revoked_laptop_gets_device_revoked_everywhere(service: Service) -> None:
     laptop, doc_id = _team_with_document(service, "alice", "Team A")
     with Session(service.engine) as session:
-        crud.revoke_device(session, session.get(DeviceRow, uuid.UUID(laptop.device_id)))
+        crud.revoke_device(
+            session,
+            session.get(DeviceRow, uuid.UUID(laptop.device_id)),
+            clock=service.clock,
+        )
         session.commit()
     ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
     routes = _authenticated_routes(service)
@@ -175,7 +179,7 @@ def test_an_expired_token_gets_token_expired_never_revoked(service: Service) -> 
 def test_disabled_account_is_refused(service: Service) -> None:
     laptop = service.device("alice", "Team A")
     with Session(service.engine) as session:
-        crud.disable_user(session, "alice")
+        crud.disable_user(session, "alice", clock=service.clock)
         session.commit()
     assert service.login("alice").json()["code"] == "account_disabled"
     pulled = service.client.post("/v1/sync/pull", json={}, headers=laptop.headers)

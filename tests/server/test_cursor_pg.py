@@ -44,9 +44,11 @@ def test_open_writer_committing_after_a_later_one_is_not_skipped(pg_service: Ser
 
     first = _note(case_id, "first, committed last")
     session_a = Session(svc.engine, expire_on_commit=False)
-    actor_a = crud.authenticate_token(session_a, writer.token)
+    actor_a = crud.authenticate_token(session_a, writer.token, clock=svc.clock)
     pending = Pending()
-    result = apply_change(session_a, actor_a, Change.model_validate(first), pending)
+    result = apply_change(
+        session_a, actor_a, Change.model_validate(first), pending, clock=svc.clock
+    )
     assert result.status == "applied"
     session_a.flush()  # its rows are written, its transaction still open
 
@@ -56,7 +58,7 @@ def test_open_writer_committing_after_a_later_one_is_not_skipped(pg_service: Ser
     middle = reader.pull_all(start)
     assert set(middle["records"]) == {second["record_id"]}
 
-    finalize(session_a, pending)
+    finalize(session_a, pending, at=svc.clock.now())
     session_a.commit()
     session_a.close()
 
@@ -93,10 +95,12 @@ def test_a_writer_holding_positions_makes_later_writers_commit_after_it(
 
     first = _note(case_id, "took its position first")
     session_a = Session(svc.engine, expire_on_commit=False)
-    actor_a = crud.authenticate_token(session_a, writer.token)
+    actor_a = crud.authenticate_token(session_a, writer.token, clock=svc.clock)
     pending = Pending()
-    apply_change(session_a, actor_a, Change.model_validate(first), pending)
-    finalize(session_a, pending)  # position taken, counter row locked, not committed
+    apply_change(session_a, actor_a, Change.model_validate(first), pending, clock=svc.clock)
+    finalize(
+        session_a, pending, at=svc.clock.now()
+    )  # position taken, counter row locked, not committed
 
     second = _note(case_id, "must wait")
     outcome: dict[str, object] = {}

@@ -39,8 +39,15 @@ def _assign(service: Service, ref: str, team: str, user: str) -> None:
         record = session.get(Record, scope.case_id)
         assert record is not None
         pending = Pending()
-        service_change(session, record, {"team": team, "assigned_to": user}, "admin", pending)
-        finalize(session, pending)
+        service_change(
+            session,
+            record,
+            {"team": team, "assigned_to": user},
+            "admin",
+            pending,
+            clock=service.clock,
+        )
+        finalize(session, pending, at=service.clock.now())
         session.commit()
 
 

@@ -16,7 +16,7 @@ from tests.server.helpers import Service
 
 def _add_route(service: Service) -> None:
     def add_team(name: str, session: SessionDep, fail: str = "") -> dict[str, bool]:
-        crud.add_team(session, name)
+        crud.add_team(session, name, clock=service.clock)
         if fail == "refuse":
             kept = AuditEvent("test_refusal", actor=name)
             raise ApiError(ErrorCode.CONFLICT, "No.", audit=[kept])

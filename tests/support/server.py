@@ -56,6 +56,7 @@ from typing import Any
 
 import pytest
 
+from sync.clock import SystemClock
 from tests.support.pg import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,7 +243,7 @@ def add_team(db_url: str, name: str) -> None:
     try:
         with Session(engine) as session:
             if crud.get_team(session, name) is None:
-                crud.add_team(session, name)
+                crud.add_team(session, name, clock=SystemClock())
                 session.commit()
     finally:
         engine.dispose()
@@ -258,9 +259,10 @@ def add_user(
     engine = _engine(db_url)
     try:
         with Session(engine) as session:
+            clock = SystemClock()
             if crud.get_team(session, team) is None:
-                crud.add_team(session, team)
-            crud.add_user(session, _settings(db_url), name, team, role, password)
+                crud.add_team(session, team, clock=clock)
+            crud.add_user(session, _settings(db_url), name, team, role, password, clock=clock)
             session.commit()
     finally:
         engine.dispose()
@@ -271,7 +273,7 @@ def seed_demo(db_url: str) -> None:
 
     engine = _engine(db_url)
     try:
-        demo.seed(engine, _settings(db_url))
+        demo.seed(engine, _settings(db_url), SystemClock())
     finally:
         engine.dispose()
 
@@ -306,12 +308,12 @@ def expire_tokens(db_url: str, username: str | None = None) -> int:
     from sqlalchemy import update
     from sqlmodel import Session, select
 
-    from server.models import AccessToken, User, utcnow
+    from server.models import AccessToken, User
 
     engine = _engine(db_url)
     try:
         with Session(engine) as session:
-            stmt = update(AccessToken).values(expires_at=utcnow())
+            stmt = update(AccessToken).values(expires_at=SystemClock().now())
             if username is not None:
                 user_id = session.exec(select(User.id).where(User.username == username)).one()
                 stmt = stmt.where(AccessToken.user_id == user_id)  # type: ignore[arg-type]

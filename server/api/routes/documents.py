@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from server import audit, documents
-from server.api.deps import CurrentDevice, EngineDep, SessionDep
+from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
 from server.api.responses import ERRORS, error_response
 from server.audit import AuditEvent
 from server.errors import ApiError
@@ -43,6 +43,7 @@ async def upload(
     request: Request,
     actor: CurrentDevice,
     session: SessionDep,
+    clock: ClockDep,
     x_upload_offset: Annotated[int, Header(ge=0)],
     x_total_size: Annotated[int, Header(ge=0, le=1 << 40)],
     x_sha256: Annotated[str, Header(min_length=64, max_length=64)],
@@ -70,6 +71,7 @@ async def upload(
             x_total_size,
             sha,
             data,
+            clock=clock,
             record=record,
             case_id=x_case_id,
         )
@@ -109,6 +111,7 @@ def download(
     actor: CurrentDevice,
     session: SessionDep,
     engine: EngineDep,
+    clock: ClockDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> StreamingResponse:
     """The plaintext; ``Range: bytes=N-`` resumes a download."""
@@ -146,6 +149,7 @@ def download(
                 detail={"from": start},
             )
         ],
+        at=clock.now(),
     )
     headers = {
         "Accept-Ranges": "bytes",
