@@ -246,9 +246,10 @@ def run_paced(
 def first_pull(url: str, db_url: str) -> dict[str, float]:
     from sqlmodel import Session
 
-    from server import records
     from server.core.db import make_engine
     from server.demo import generate_cases
+    from server.records.seeding import bulk_insert
+    from sync.clock import SystemClock
 
     add_user(db_url, "big.reader", "Big Team")
     engine = make_engine(db_url, pool_size=1)
@@ -263,9 +264,9 @@ def first_pull(url: str, db_url: str) -> dict[str, float]:
         for row in rows:
             batch.append(row)
             if len(batch) >= 5000:
-                records.bulk_insert(session, batch, by="bench")
+                bulk_insert(session, batch, by="bench", clock=SystemClock())
                 batch = []
-        records.bulk_insert(session, batch, by="bench")
+        bulk_insert(session, batch, by="bench", clock=SystemClock())
         session.commit()
     seeded = time.perf_counter() - started
     engine.dispose()

@@ -40,7 +40,8 @@ _SEED = r"""
 import json, sys, uuid
 from datetime import UTC, datetime
 from sqlmodel import Session
-from server import records
+from server.records.seeding import bulk_insert
+from sync.clock import SystemClock
 from server.core.db import make_engine, migrate
 from sync.records import RecordKind
 from tests.support.server import add_user
@@ -73,7 +74,7 @@ for job in jobs:
                 "author": job["user"], "written_at": now, "corrects": None}))
     with Session(engine) as session:
         for start in range(0, len(rows), 5000):
-            records.bulk_insert(session, rows[start:start + 5000], by="bench")
+            bulk_insert(session, rows[start:start + 5000], by="bench", clock=SystemClock())
         session.commit()
     engine.dispose()
 """

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from server.core.db import session_scope
-from server.models import AuditEntry, AuditHead, utcnow
+from server.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 
@@ -61,9 +59,10 @@ def entry_hash(entry: AuditEntry | dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def append(session: Session, events: list[AuditEvent], at: datetime | None = None) -> None:
-    """Append events to the chain inside the caller's transaction (which must then commit).
-    The head row stays locked until then, so concurrent appends queue up behind it."""
+def append(session: Session, events: list[AuditEvent], *, at: datetime) -> None:
+    """Append events, stamped ``at``, to the chain inside the caller's transaction (which
+    must then commit). The head row stays locked until then, so concurrent appends queue up
+    behind it."""
     if not events:
         return
     head = session.execute(
@@ -71,13 +70,12 @@ def append(session: Session, events: list[AuditEvent], at: datetime | None = Non
         .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]
         .with_for_update()
     ).one()
-    when = at or utcnow()
     last_id, last_hash = int(head[0]), str(head[1])
     rows = []
     for ev in events:
         row: dict[str, Any] = {
             "id": last_id + 1,
-            "at": when,
+            "at": at,
             "event": ev.event,
             "actor": ev.actor,
             "device_id": ev.device_id,
@@ -97,16 +95,6 @@ def append(session: Session, events: list[AuditEvent], at: datetime | None = Non
         .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]
         .values(last_id=last_id, last_hash=last_hash)
     )
-
-
-def record_now(engine: Engine, *events: AuditEvent, ending: Session | None = None) -> None:
-    """Append in a transaction of its own (e.g. a denied request whose own work is dropped).
-    ``ending``: a session of the caller whose transaction is rolled back first (on SQLite a
-    second writer would otherwise wait for it)."""
-    if ending is not None:
-        ending.rollback()
-    with session_scope(engine) as session:
-        append(session, list(events))
 
 
 @dataclass

@@ -29,10 +29,14 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from server import audit, crud, records
+from server import audit, crud
 from server.core.config import Settings
-from server.core.db import make_engine, migrate
-from server.models import Device, Team, User
+from server.core.db import make_engine, migrate, unit_of_work
+from server.models import Device, Record, Team, User
+from server.records.changelog import Pending, finalize
+from server.records.push import service_change
+from server.records.scope import find_case_by_ref
+from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("fieldcase.server.cli")
 
@@ -66,7 +70,7 @@ def _password(confirm: bool = True) -> str:
 # ------------------------------------------------------------------------------ serve
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     import uvicorn
 
     settings = _settings(args)
@@ -100,27 +104,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ admin
 
 
-def cmd_add_team(args: argparse.Namespace) -> int:
+def cmd_add_team(args: argparse.Namespace, clock: Clock) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
-        crud.add_team(session, args.name)
-        session.commit()
+    with unit_of_work(engine) as session:
+        crud.add_team(session, args.name, clock=clock)
     print(f"Team {args.name!r} added.")
     return 0
 
 
-def cmd_add_user(args: argparse.Namespace) -> int:
+def cmd_add_user(args: argparse.Namespace, clock: Clock) -> int:
     settings = _settings(args)
     engine = _engine(settings)
     password = _password()
-    with Session(engine) as session:
-        crud.add_user(session, settings, args.name, args.team, args.role, password)
-        session.commit()
+    with unit_of_work(engine) as session:
+        crud.add_user(session, settings, args.name, args.team, args.role, password, clock=clock)
     print(f"User {args.name!r} added to {args.team!r} as {args.role}.")
     return 0
 
 
-def cmd_list_users(args: argparse.Namespace) -> int:
+def cmd_list_users(args: argparse.Namespace, clock: Clock) -> int:
     engine = _engine(_settings(args))
     with Session(engine) as session:
         rows = session.exec(
@@ -133,27 +135,25 @@ def cmd_list_users(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reset_password(args: argparse.Namespace) -> int:
+def cmd_reset_password(args: argparse.Namespace, clock: Clock) -> int:
     settings = _settings(args)
     engine = _engine(settings)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         crud.require_user(session, args.name)
-        crud.reset_password(session, settings, args.name, _password())
-        session.commit()
+        crud.reset_password(session, settings, args.name, _password(), clock=clock)
     print(f"Password of {args.name!r} changed.")
     return 0
 
 
-def cmd_disable_user(args: argparse.Namespace) -> int:
+def cmd_disable_user(args: argparse.Namespace, clock: Clock) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
-        crud.disable_user(session, args.name)
-        session.commit()
+    with unit_of_work(engine) as session:
+        crud.disable_user(session, args.name, clock=clock)
     print(f"User {args.name!r} disabled: they can no longer sign in or sync.")
     return 0
 
 
-def cmd_list_devices(args: argparse.Namespace) -> int:
+def cmd_list_devices(args: argparse.Namespace, clock: Clock) -> int:
     engine = _engine(_settings(args))
     with Session(engine) as session:
         rows = crud.list_devices(session, args.user)
@@ -168,30 +168,34 @@ def cmd_list_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_assign(args: argparse.Namespace) -> int:
+def cmd_assign(args: argparse.Namespace, clock: Clock) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         user = crud.require_user(session, args.to)
         team = crud.team_name(session, user)
-        scope = records.find_case_by_ref(session, args.ref)
+        scope = find_case_by_ref(session, args.ref)
         if scope is None:
             raise CliError(f"There is no case with reference {args.ref!r}.")
-        record = session.get(records.Record, scope.case_id)
+        record = session.get(Record, scope.case_id)
         if record is None:  # pragma: no cover - scope rows are written with their case
             raise CliError(f"The case {args.ref!r} has no record.")
-        pending = records.Pending()
-        records.service_change(
-            session, record, {"team": team, "assigned_to": user.username}, "admin", pending
+        pending = Pending()
+        service_change(
+            session,
+            record,
+            {"team": team, "assigned_to": user.username},
+            "admin",
+            pending,
+            clock=clock,
         )
-        records.finalize(session, pending)
-        session.commit()
+        finalize(session, pending, at=clock.now())
     print(f"Case {args.ref} assigned to {args.to} ({team}).")
     return 0
 
 
-def cmd_revoke_device(args: argparse.Namespace) -> int:
+def cmd_revoke_device(args: argparse.Namespace, clock: Clock) -> int:
     engine = _engine(_settings(args))
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         if args.user:
             user = crud.require_user(session, args.user)
             devices = list(session.exec(select(Device).where(Device.user_id == user.id)).all())
@@ -207,13 +211,12 @@ def cmd_revoke_device(args: argparse.Namespace) -> int:
                 raise CliError(f"There is no device {device_id}.")
             devices = [found]
         for device in devices:
-            crud.revoke_device(session, device)
-        session.commit()
+            crud.revoke_device(session, device, clock=clock)
     print(f"{len(devices)} device(s) revoked: they will wipe their local data on next contact.")
     return 0
 
 
-def cmd_verify_audit(args: argparse.Namespace) -> int:
+def cmd_verify_audit(args: argparse.Namespace, clock: Clock) -> int:
     engine = _engine(_settings(args))
     with Session(engine) as session:
         report = audit.verify(session)
@@ -228,12 +231,12 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     return 3
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, clock: Clock) -> int:
     from server import demo
 
     settings = _settings(args)
     engine = _engine(settings)
-    demo.seed_and_print(engine, settings)
+    demo.seed_and_print(engine, settings, clock)
     return 0
 
 
@@ -270,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     asub = admin.add_subparsers(dest="admin_command", metavar="ACTION")
 
     def add(
-        name: str, func: Callable[[argparse.Namespace], int], help_text: str
+        name: str, func: Callable[[argparse.Namespace, Clock], int], help_text: str
     ) -> argparse.ArgumentParser:
         p = asub.add_parser(name, help=help_text)
         _db(p)
@@ -304,8 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    clock = SystemClock()  # the command line's one clock, passed to everything it runs
     try:
-        return int(func(args))
+        return int(func(args, clock))
     except (CliError, crud.AdminError) as err:
         print(str(err), file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """Accounts, devices, tokens, sign-in limits and reference blocks.
 
-Functions take a :class:`Session` and leave committing to the caller unless they say
-otherwise. Errors a client can cause are raised as :class:`server.errors.ApiError`.
+Functions take a :class:`Session` and never commit: the caller's unit of work does. Errors a
+client can cause are raised as :class:`server.errors.ApiError`, except a refused sign-in,
+which :func:`login` returns so the failed attempt it recorded is committed with the answer.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from server.models import (
     RefCounter,
     Team,
     User,
-    utcnow,
 )
+from sync.clock import Clock
 from sync.protocol import ErrorCode, RefBlock
 
 ROLES = ("caseworker", "manager", "admin")
@@ -47,22 +48,23 @@ class AdminError(Exception):
     """A plain-English problem with an admin command (unknown team, duplicate user...)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Actor:
-    """Who is making a request: the user, their team and (for sync) their device."""
+    """Who is making a request, as read when their token was checked: the user, their team,
+    the token (``password`` or ``device``, and when it was issued) and, for a device token,
+    the laptop."""
 
-    user: User
+    user_id: uuid.UUID
+    username: str
     team: str
-    device: Device | None = None
-    token: AccessToken | None = None
-
-    @property
-    def username(self) -> str:
-        return self.user.username
+    token_kind: str
+    token_issued_at: datetime
+    device_id: uuid.UUID | None = None
+    device_code: str | None = None
 
     @property
     def device_key(self) -> str | None:
-        return str(self.device.id) if self.device else None
+        return str(self.device_id) if self.device_id else None
 
 
 # --------------------------------------------------------------------------- teams, users
@@ -72,17 +74,19 @@ def get_team(session: Session, name: str) -> Team | None:
     return session.exec(select(Team).where(Team.name == name)).first()
 
 
-def add_team(session: Session, name: str) -> Team:
+def add_team(session: Session, name: str, *, clock: Clock) -> Team:
     name = name.strip()
     if not name:
         raise AdminError("A team needs a name.")
     if get_team(session, name):
         raise AdminError(f"There is already a team called {name!r}.")
-    team = Team(name=name)
+    team = Team(name=name, created_at=clock.now())
     session.add(team)
     session.flush()
     audit.append(
-        session, [AuditEvent("team_added", actor="admin", detail={"team_id": str(team.id)})]
+        session,
+        [AuditEvent("team_added", actor="admin", detail={"team_id": str(team.id)})],
+        at=clock.now(),
     )
     return team
 
@@ -97,7 +101,14 @@ def team_name(session: Session, user: User) -> str:
 
 
 def add_user(
-    session: Session, settings: Settings, username: str, team: str, role: str, password: str
+    session: Session,
+    settings: Settings,
+    username: str,
+    team: str,
+    role: str,
+    password: str,
+    *,
+    clock: Clock,
 ) -> User:
     username = username.strip()
     if not username:
@@ -116,11 +127,14 @@ def add_user(
         team_id=found.id,
         role=role,
         password_hash=hash_password(settings, password),
+        created_at=clock.now(),
     )
     session.add(user)
     session.flush()
     audit.append(
-        session, [AuditEvent("user_added", actor="admin", detail={"user_id": str(user.id)})]
+        session,
+        [AuditEvent("user_added", actor="admin", detail={"user_id": str(user.id)})],
+        at=clock.now(),
     )
     return user
 
@@ -132,23 +146,29 @@ def require_user(session: Session, username: str) -> User:
     return user
 
 
-def reset_password(session: Session, settings: Settings, username: str, password: str) -> None:
+def reset_password(
+    session: Session, settings: Settings, username: str, password: str, *, clock: Clock
+) -> None:
     user = require_user(session, username)
     if len(password) < 8:
         raise AdminError("Choose a password of at least 8 characters.")
     user.password_hash = hash_password(settings, password)
     session.add(user)
     audit.append(
-        session, [AuditEvent("password_reset", actor="admin", detail={"user_id": str(user.id)})]
+        session,
+        [AuditEvent("password_reset", actor="admin", detail={"user_id": str(user.id)})],
+        at=clock.now(),
     )
 
 
-def disable_user(session: Session, username: str) -> None:
+def disable_user(session: Session, username: str, *, clock: Clock) -> None:
     user = require_user(session, username)
     user.disabled = True
     session.add(user)
     audit.append(
-        session, [AuditEvent("user_disabled", actor="admin", detail={"user_id": str(user.id)})]
+        session,
+        [AuditEvent("user_disabled", actor="admin", detail={"user_id": str(user.id)})],
+        at=clock.now(),
     )
 
 
@@ -189,9 +209,9 @@ def _failures(
 
 
 def issue_token(
-    session: Session, settings: Settings, user: User, device: Device | None
+    session: Session, settings: Settings, user: User, device: Device | None, *, clock: Clock
 ) -> tuple[str, AccessToken]:
-    now = utcnow()
+    now = clock.now()
     secret = new_secret()
     token = AccessToken(
         token_hash=hash_secret(secret),
@@ -210,11 +230,28 @@ def issue_token(
     return secret, token
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in that succeeded: the token's secret (sent once), the token and its user."""
+
+    secret: str
+    token: AccessToken
+    user: User
+
+
 def login(
-    session: Session, settings: Settings, username: str, password: str, address: str
-) -> tuple[str, AccessToken, User]:
-    """Check a password sign-in. Commits (failures are recorded even when refused)."""
-    now = utcnow()
+    session: Session,
+    settings: Settings,
+    username: str,
+    password: str,
+    address: str,
+    *,
+    clock: Clock,
+) -> SignIn | ApiError:
+    """Check a password sign-in. A refusal is returned, not raised: the failed attempt and
+    its audit entry are recorded in the caller's unit of work, which must commit them (and
+    answer with the error), so the limits count every failure."""
+    now = clock.now()
     since = now - timedelta(seconds=settings.login_window_seconds)
     _lock_gates(session, [f"user:{username}", f"addr:{address}"])
     # attempts older than a day no longer count (the audit trail keeps the lasting record)
@@ -226,9 +263,12 @@ def login(
         _failures(session, since, username=username) >= settings.login_max_failures_account
         or _failures(session, since, address=address) >= settings.login_max_failures_address
     ):
-        audit.append(session, [AuditEvent("login_rate_limited", actor=username, address=address)])
-        session.commit()
-        raise ApiError(
+        audit.append(
+            session,
+            [AuditEvent("login_rate_limited", actor=username, address=address)],
+            at=now,
+        )
+        return ApiError(
             ErrorCode.RATE_LIMITED,
             "Too many failed sign-ins. Wait 15 minutes, then try again, or ask IT to reset "
             "your password.",
@@ -242,25 +282,24 @@ def login(
         ok = verify_password(settings, user.password_hash, password)
     session.add(LoginAttempt(username=username, address=address, success=ok, at=now))
     if not ok or user is None:
-        audit.append(session, [AuditEvent("login_failed", actor=username, address=address)])
-        session.commit()
-        raise ApiError(
+        audit.append(session, [AuditEvent("login_failed", actor=username, address=address)], at=now)
+        return ApiError(
             ErrorCode.UNAUTHENTICATED,
             "That user name and password do not match. Check them (and Caps Lock) and try again.",
         )
     if user.disabled:
         audit.append(
-            session, [AuditEvent("login_refused_disabled", actor=username, address=address)]
+            session,
+            [AuditEvent("login_refused_disabled", actor=username, address=address)],
+            at=now,
         )
-        session.commit()
-        raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+        return ApiError(ErrorCode.ACCOUNT_DISABLED)
     if needs_rehash(settings, user.password_hash):
         user.password_hash = hash_password(settings, password)
         session.add(user)
-    secret, token = issue_token(session, settings, user, None)
-    audit.append(session, [AuditEvent("login", actor=username, address=address)])
-    session.commit()
-    return secret, token, user
+    secret, token = issue_token(session, settings, user, None, clock=clock)
+    audit.append(session, [AuditEvent("login", actor=username, address=address)], at=now)
+    return SignIn(secret, token, user)
 
 
 class _DummyHash:
@@ -277,7 +316,7 @@ class _DummyHash:
 _DUMMY_HASH = _DummyHash()
 
 
-def authenticate_token(session: Session, secret: str) -> Actor:
+def authenticate_token(session: Session, secret: str, *, clock: Clock) -> Actor:
     """The actor behind a bearer token, or the precise reason it is refused."""
     token = session.get(AccessToken, hash_secret(secret))
     if token is None:
@@ -289,20 +328,28 @@ def authenticate_token(session: Session, secret: str) -> Actor:
             raise ApiError(ErrorCode.UNAUTHENTICATED)
         if device.revoked_at is not None:
             raise ApiError(ErrorCode.DEVICE_REVOKED)
-    if token.expires_at <= utcnow():
+    if token.expires_at <= clock.now():
         raise ApiError(ErrorCode.TOKEN_EXPIRED)
     user = session.get(User, token.user_id)
     if user is None:
         raise ApiError(ErrorCode.UNAUTHENTICATED)
     if user.disabled:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED)
-    return Actor(user=user, team=team_name(session, user), device=device, token=token)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        team=team_name(session, user),
+        token_kind=token.kind,
+        token_issued_at=token.issued_at,
+        device_id=device.id if device else None,
+        device_code=device.code if device else None,
+    )
 
 
 # ------------------------------------------------------------------------------ devices
 
 
-def enrol_device(session: Session, actor: Actor, name: str) -> tuple[Device, str]:
+def enrol_device(session: Session, actor: Actor, name: str, *, clock: Clock) -> tuple[Device, str]:
     secret = new_secret()
     for _ in range(50):
         code = new_device_code(3)
@@ -311,50 +358,54 @@ def enrol_device(session: Session, actor: Actor, name: str) -> tuple[Device, str
     else:  # pragma: no cover - 32**3 codes; widen if a council ever enrols that many
         code = new_device_code(5)
     device = Device(
-        user_id=actor.user.id,
+        user_id=actor.user_id,
         name=name.strip() or "Laptop",
         code=code,
         secret_hash=hash_secret(secret),
         recovery_secret=new_secret(),
+        enrolled_at=clock.now(),
     )
     session.add(device)
     session.flush()
     audit.append(
         session,
         [AuditEvent("device_enrolled", actor=actor.username, device_id=str(device.id))],
+        at=clock.now(),
     )
     return device, secret
 
 
 def device_token(
-    session: Session, settings: Settings, device_id: uuid.UUID, secret: str, address: str
-) -> tuple[str, AccessToken, User, Device]:
+    session: Session,
+    settings: Settings,
+    device_id: uuid.UUID,
+    secret: str,
+    address: str,
+    *,
+    clock: Clock,
+) -> tuple[SignIn, Device]:
+    """A fresh token for an enrolled laptop's credential; refusals are audited (the entry is
+    kept although the request fails)."""
     device = session.get(Device, device_id)
     if device is None or not secret_matches(secret, device.secret_hash):
-        audit.append(
-            session, [AuditEvent("device_token_refused", device_id=str(device_id), address=address)]
-        )
-        session.commit()
         raise ApiError(
             ErrorCode.UNAUTHENTICATED,
             "This laptop's sign-in to the central service was not accepted. Sign in with your "
             "password to enrol it again.",
+            audit=[AuditEvent("device_token_refused", device_id=str(device_id), address=address)],
         )
     if device.revoked_at is not None:
-        audit.append(
-            session,
-            [AuditEvent("revoked_device_refused", device_id=str(device.id), address=address)],
+        raise ApiError(
+            ErrorCode.DEVICE_REVOKED,
+            audit=[AuditEvent("revoked_device_refused", device_id=str(device.id), address=address)],
         )
-        session.commit()
-        raise ApiError(ErrorCode.DEVICE_REVOKED)
     user = session.get(User, device.user_id)
     if user is None or user.disabled:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED)
-    device.last_seen_at = utcnow()
+    device.last_seen_at = clock.now()
     session.add(device)
-    token_secret, token = issue_token(session, settings, user, device)
-    session.commit()
-    return token_secret, token, user, device
+    token_secret, token = issue_token(session, settings, user, device, clock=clock)
+    return SignIn(token_secret, token, user), device
 
 
 def list_devices(session: Session, username: str | None = None) -> list[tuple[Device, User]]:
@@ -364,21 +415,26 @@ def list_devices(session: Session, username: str | None = None) -> list[tuple[De
     return list(session.exec(query.order_by(Device.enrolled_at)).all())  # type: ignore[arg-type]
 
 
-def revoke_device(session: Session, device: Device) -> None:
+def revoke_device(session: Session, device: Device, *, clock: Clock) -> None:
     if device.revoked_at is None:
-        device.revoked_at = utcnow()
+        device.revoked_at = clock.now()
         session.add(device)
         audit.append(
-            session, [AuditEvent("device_revoked", actor="admin", device_id=str(device.id))]
+            session,
+            [AuditEvent("device_revoked", actor="admin", device_id=str(device.id))],
+            at=clock.now(),
         )
 
 
 # ------------------------------------------------------------------------ reference blocks
 
 
-def reserve_ref_blocks(session: Session, device: Device, unused: int) -> list[RefBlock]:
+def reserve_ref_blocks(
+    session: Session, device_id: uuid.UUID, unused: int, *, clock: Clock
+) -> list[RefBlock]:
     """Top the device up to at least one block's worth of unused reference numbers."""
-    year = utcnow().year
+    now = clock.now()
+    year = now.year
     blocks: list[RefBlock] = []
     while unused + REF_BLOCK_SIZE * len(blocks) < REF_BLOCK_SIZE:
         session.execute(
@@ -398,7 +454,13 @@ def reserve_ref_blocks(session: Session, device: Device, unused: int) -> list[Re
         counter.next_number = start + REF_BLOCK_SIZE
         session.add(counter)
         session.add(
-            RefBlockRow(device_id=device.id, year=year, start=start, end=start + REF_BLOCK_SIZE - 1)
+            RefBlockRow(
+                device_id=device_id,
+                year=year,
+                start=start,
+                end=start + REF_BLOCK_SIZE - 1,
+                reserved_at=now,
+            )
         )
         blocks.append(RefBlock(year=year, start=start, end=start + REF_BLOCK_SIZE - 1))
     return blocks

@@ -16,10 +16,13 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from server import audit, crud, records
+from server import audit, crud
 from server.audit import AuditEvent
 from server.core.config import Settings
+from server.core.db import unit_of_work
 from server.models import RefCounter, ServerSetting
+from server.records.seeding import bulk_insert
+from sync.clock import Clock
 from sync.records import RecordKind
 
 DEMO_PASSWORD = "fieldcase-demo"  # noqa: S105 (printed for the demo on purpose)
@@ -158,8 +161,8 @@ def generate_cases(
     first_ref: int,
     today: date,
 ) -> Iterator[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]]:
-    """Rows for :func:`server.records.bulk_insert`: each case with its person, notes, visits
-    and (sometimes) warnings."""
+    """Rows for :func:`server.records.seeding.bulk_insert`: each case with its person, notes,
+    visits and (sometimes) warnings."""
     for i in range(count):
         case_id, person_id = _uuid(rng), _uuid(rng)
         worker = workers[i % len(workers)]
@@ -265,40 +268,51 @@ def reserve_refs_upto(session: Session, year: int, last_used: int) -> None:
         session.add(counter)
 
 
-def seed(engine: Engine, settings: Settings) -> bool:
-    """Seed the demo council once. Returns False when it was already there."""
-    with Session(engine) as session:
+def seed(engine: Engine, settings: Settings, clock: Clock) -> bool:
+    """Seed the demo council once (one unit of work). Returns False when it was already
+    there."""
+    with unit_of_work(engine) as session:
         if session.get(ServerSetting, MARKER) is not None:
             return False
         rng = random.Random(2026)
-        today = datetime.now(UTC).date()
+        now = clock.now()
+        today = now.date()
         next_ref = 1
         for team, (case_types, people) in TEAMS.items():
             if crud.get_team(session, team) is None:
-                crud.add_team(session, team)
+                crud.add_team(session, team, clock=clock)
             for username, role in people:
                 if crud.get_user(session, username) is None:
-                    crud.add_user(session, settings, username, team, role, DEMO_PASSWORD)
+                    crud.add_user(
+                        session, settings, username, team, role, DEMO_PASSWORD, clock=clock
+                    )
             workers = [u for u, r in people if r == "caseworker"] or [people[0][0]]
             count = CASES_PER_TEAM[team]
             rows = generate_cases(rng, team, workers, case_types, count, next_ref, today)
-            records.bulk_insert(session, rows, by="demo")
+            bulk_insert(session, rows, by="demo", clock=clock)
             next_ref += count
         if crud.get_user(session, "it.admin") is None:
             crud.add_user(
-                session, settings, "it.admin", "Adult Social Care North", "admin", DEMO_PASSWORD
+                session,
+                settings,
+                "it.admin",
+                "Adult Social Care North",
+                "admin",
+                DEMO_PASSWORD,
+                clock=clock,
             )
         reserve_refs_upto(session, today.year, next_ref - 1)
-        session.add(ServerSetting(key=MARKER, value=datetime.now(UTC).isoformat()))
+        session.add(ServerSetting(key=MARKER, value=now.isoformat()))
         audit.append(
-            session, [AuditEvent("demo_seeded", actor="demo", detail={"cases": next_ref - 1})]
+            session,
+            [AuditEvent("demo_seeded", actor="demo", detail={"cases": next_ref - 1})],
+            at=now,
         )
-        session.commit()
     return True
 
 
-def seed_and_print(engine: Engine, settings: Settings) -> None:
-    created = seed(engine, settings)
+def seed_and_print(engine: Engine, settings: Settings, clock: Clock) -> None:
+    created = seed(engine, settings, clock)
     print("Demo council ready." if created else "The demo council was already there.")
     print(f"Every demo account's password: {DEMO_PASSWORD}")
     print(f"{'user':<16} {'role':<11} team")

@@ -8,6 +8,9 @@ is *staged*: it belongs to the uploading device and to the case named by ``X-Cas
 offline is not known yet). Nobody else may read or continue a staged upload. Once the record
 is pushed, its case decides who may upload or fetch the content as usual; staged content for a
 different case than the record names counts as not uploaded.
+
+Nothing here commits: the request's unit of work does. A refused access raises an
+:class:`ApiError` carrying its audit entry (kept although the request fails).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from server.audit import AuditEvent
 from server.core.db import snapshot_session
 from server.crud import Actor
 from server.errors import ApiError
-from server.models import CaseScope, DocumentChunk, DocumentContent, Record, utcnow
-from server.records import case_visible_to
+from server.models import CaseScope, DocumentChunk, DocumentContent, Record
+from server.records.scope import case_visible_to
+from sync.clock import Clock
 from sync.protocol import ErrorCode, UploadStatus
 from sync.records import RecordKind
 
@@ -36,39 +40,30 @@ _NOT_HERE = (
 
 
 def _deny(
-    engine: Engine,
-    session: Session,
-    actor: Actor,
-    document_id: uuid.UUID,
-    reason: str,
-    case_id: uuid.UUID | None = None,
+    actor: Actor, document_id: uuid.UUID, reason: str, case_id: uuid.UUID | None = None
 ) -> ApiError:
-    """Audit a refused document access (committed even though the request fails)."""
-    audit.record_now(
-        engine,
-        AuditEvent(
-            "access_denied",
-            actor=actor.username,
-            device_id=actor.device_key,
-            record_kind="document",
-            record_id=str(document_id),
-            case_id=str(case_id) if case_id is not None else None,
-            detail={"reason": reason},
-        ),
-        ending=session,
+    """A refused document access, with its audit entry (kept although the request fails)."""
+    denied = AuditEvent(
+        "access_denied",
+        actor=actor.username,
+        device_id=actor.device_key,
+        record_kind="document",
+        record_id=str(document_id),
+        case_id=str(case_id) if case_id is not None else None,
+        detail={"reason": reason},
     )
     if reason == "forbidden":
-        return ApiError(ErrorCode.FORBIDDEN)
-    return ApiError(ErrorCode.NOT_FOUND, _NOT_HERE)
+        return ApiError(ErrorCode.FORBIDDEN, audit=[denied])
+    return ApiError(ErrorCode.NOT_FOUND, _NOT_HERE, audit=[denied])
 
 
-def check_access(engine: Engine, session: Session, actor: Actor, document_id: uuid.UUID) -> Record:
+def check_access(session: Session, actor: Actor, document_id: uuid.UUID) -> Record:
     """The document's record if the actor may see its case; otherwise refuse and audit."""
     record = session.get(Record, document_id)
     if record is None or record.kind != RecordKind.DOCUMENT.value:
-        raise _deny(engine, session, actor, document_id, "not_found")
+        raise _deny(actor, document_id, "not_found")
     if not case_visible_to(session, record.case_id, actor):
-        raise _deny(engine, session, actor, document_id, "forbidden", record.case_id)
+        raise _deny(actor, document_id, "forbidden", record.case_id)
     return record
 
 
@@ -78,12 +73,11 @@ def owned_by(row: DocumentContent, actor: Actor) -> bool:
     if row.uploaded_by is None or row.uploaded_by != actor.username:
         return False
     if row.uploaded_by_device is None:
-        return actor.device is None
-    return actor.device is not None and actor.device.id == row.uploaded_by_device
+        return actor.device_id is None
+    return actor.device_id is not None and actor.device_id == row.uploaded_by_device
 
 
 def check_upload_access(
-    engine: Engine,
     session: Session,
     actor: Actor,
     document_id: uuid.UUID,
@@ -99,19 +93,19 @@ def check_upload_access(
     record = session.get(Record, document_id)
     if record is not None:
         if record.kind != RecordKind.DOCUMENT.value:
-            raise _deny(engine, session, actor, document_id, "not_found")
+            raise _deny(actor, document_id, "not_found")
         if not case_visible_to(session, record.case_id, actor):
-            raise _deny(engine, session, actor, document_id, "forbidden", record.case_id)
+            raise _deny(actor, document_id, "forbidden", record.case_id)
         return record
     row = session.get(DocumentContent, document_id)
     if row is not None and not owned_by(row, actor):
-        raise _deny(engine, session, actor, document_id, "staged_by_another_device")
+        raise _deny(actor, document_id, "staged_by_another_device")
     if (
         case_id is not None
         and session.get(CaseScope, case_id) is not None
         and not case_visible_to(session, case_id, actor)
     ):
-        raise _deny(engine, session, actor, document_id, "forbidden", case_id)
+        raise _deny(actor, document_id, "forbidden", case_id)
     return None
 
 
@@ -160,13 +154,16 @@ def upload_chunk(
     sha256: str,
     data: bytes,
     *,
+    clock: Clock,
     record: Record | None = None,
     case_id: uuid.UUID | None = None,
-) -> UploadStatus:
-    """Store one chunk at ``offset``; verify the whole content once it is complete. Commits.
+) -> UploadStatus | ApiError:
+    """Store one chunk at ``offset``; verify the whole content once it is complete.
 
     ``record`` is the document's record when the service holds it (see
-    :func:`check_upload_access`); without it the content is staged for ``case_id``.
+    :func:`check_upload_access`); without it the content is staged for ``case_id``. Content
+    that arrived damaged is dropped and the refusal is returned, not raised: the caller's
+    unit of work must commit the reset (the laptop then sends it again from the start).
     """
     expected_case = record.case_id if record is not None else case_id
     if expected_case is None:
@@ -187,19 +184,19 @@ def upload_chunk(
             raise ApiError(
                 ErrorCode.CONFLICT,
                 "The upload resumed at the wrong place; ask the service how much it holds.",
-                detail={"received": 0},
+                data={"received": 0},
             )
         session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))  # type: ignore[arg-type]
         row.total, row.sha256, row.received, row.complete = total, sha256, 0, False
         row.staged_case_id = expected_case
         row.uploaded_by = actor.username
-        row.uploaded_by_device = actor.device.id if actor.device is not None else None
+        row.uploaded_by_device = actor.device_id
     if row is not None and (row.total != total or row.sha256 != sha256):
         if row.complete or offset != 0:
             raise ApiError(
                 ErrorCode.CONFLICT,
                 "The service holds a different file for this document.",
-                detail={"received": row.received, "sha256": row.sha256},
+                data={"received": row.received, "sha256": row.sha256},
             )
         session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))  # type: ignore[arg-type]
         row.total, row.sha256, row.received, row.complete = total, sha256, 0, False
@@ -211,7 +208,7 @@ def upload_chunk(
             received=0,
             complete=False,
             uploaded_by=actor.username,
-            uploaded_by_device=actor.device.id if actor.device is not None else None,
+            uploaded_by_device=actor.device_id,
             staged_case_id=expected_case,
         )
     if row.complete:
@@ -220,14 +217,14 @@ def upload_chunk(
         raise ApiError(
             ErrorCode.CONFLICT,
             "The upload resumed at the wrong place; ask the service how much it holds.",
-            detail={"received": row.received},
+            data={"received": row.received},
         )
     if row.received + len(data) > total:
         raise ApiError(ErrorCode.VALIDATION, "The upload is larger than the size announced.")
     if data:
         session.add(DocumentChunk(document_id=document_id, offset=offset, data=data))
         row.received += len(data)
-    row.updated_at = utcnow()
+    row.updated_at = clock.now()
     session.add(row)
     session.flush()
     if row.received == total:
@@ -235,11 +232,10 @@ def upload_chunk(
             session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))  # type: ignore[arg-type]
             row.received = 0
             session.add(row)
-            session.commit()
-            raise ApiError(
+            return ApiError(
                 ErrorCode.VALIDATION,
                 "The document arrived damaged. Fieldcase will send it again from the start.",
-                detail={"received": 0},
+                data={"received": 0},
             )
         row.complete = True
         session.add(row)
@@ -256,8 +252,8 @@ def upload_chunk(
                     detail={"size": total, "staged": record is None},
                 )
             ],
+            at=clock.now(),
         )
-    session.commit()
     return status_of(row, document_id)
 
 

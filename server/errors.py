@@ -1,15 +1,22 @@
 """The one exception the service raises for anything a client can cause.
 
-Each carries a :class:`sync.protocol.ErrorCode`, a plain-English message safe to show a
-caseworker, and optional detail; the API layer turns it into an :class:`ErrorBody` with the
+:class:`ApiError` is a :class:`sync.errors.FieldcaseError` (the root shared with the laptop):
+it carries a :class:`sync.protocol.ErrorCode`, a plain-English ``message`` safe to show a
+caseworker, ``detail`` text for the log only, and ``data``: the facts the client may act on
+(what the wire calls ``detail``). The API layer turns it into an :class:`ErrorBody` with the
 code's HTTP status (``sync.protocol.ERROR_STATUS``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from sync.errors import FieldcaseError
 from sync.protocol import ERROR_STATUS, ErrorBody, ErrorCode
+
+if TYPE_CHECKING:
+    from server.audit import AuditEvent
 
 MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.DEVICE_REVOKED: (
@@ -33,24 +40,31 @@ MESSAGES: dict[ErrorCode, str] = {
 }
 
 
-class ApiError(Exception):
+class ApiError(FieldcaseError):
+    """A refusal the client caused. ``data`` goes to the client as the body's ``detail``;
+    ``detail`` (the shared root's log text) never leaves the service. ``audit``: entries for
+    the audit trail that are kept although the request's own work is rolled back (a refused
+    access is recorded)."""
+
     def __init__(
         self,
         code: ErrorCode,
         message: str | None = None,
         *,
-        detail: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        audit: Sequence[AuditEvent] = (),
+        detail: str = "",
     ) -> None:
+        super().__init__(message or MESSAGES[code], detail=detail)
         self.code = code
-        self.message = message or MESSAGES[code]
-        self.detail = detail or {}
+        self.data = data or {}
         self.headers = headers or {}
-        super().__init__(self.message)
+        self.audit = list(audit)
 
     @property
     def status(self) -> int:
         return ERROR_STATUS[self.code]
 
     def body(self) -> ErrorBody:
-        return ErrorBody(code=self.code, message=self.message, detail=self.detail)
+        return ErrorBody(code=self.code, message=self.message, detail=self.data)

@@ -1,4 +1,7 @@
-"""The FastAPI application: ``create_app(settings)``; ``uvicorn server.main:create_app --factory``.
+"""The FastAPI application: ``create_app(settings, clock)``; ``uvicorn server.main:create_app
+--factory``. The app factory is the service's entry point: it builds the one clock
+(:class:`sync.clock.SystemClock` unless a test passes a :class:`sync.clock.ManualClock`) that
+every route reads time from (``app.state.clock``, the ``ClockDep`` dependency).
 
 Every error leaves as a :class:`sync.protocol.ErrorBody` (FastAPI's own validation errors as
 ``validation``; anything unexpected as ``server_error`` with no traceback for the client).
@@ -18,10 +21,12 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from server.api.main import api_router
 from server.api.middleware import GzipRequest, ProtocolGate
+from server.api.responses import error_response
 from server.api.routes import meta
 from server.core.config import Settings
 from server.core.db import make_engine
 from server.errors import ApiError
+from sync.clock import Clock, SystemClock
 from sync.protocol import ErrorBody, ErrorCode
 
 log = logging.getLogger("fieldcase.server")
@@ -53,7 +58,7 @@ def _validation_detail(err: RequestValidationError) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
-        return _error(err.status, err.body(), err.headers)
+        return error_response(err)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:
@@ -82,7 +87,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, ApiError(ErrorCode.SERVER_ERROR).body())
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     app = FastAPI(
         title="Fieldcase central service",
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The sync protocol of Fieldcase (see docs/protocol.md).",
     )
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()
     app.state.engine = make_engine(settings.db_url)
     install_error_handlers(app)
     app.include_router(api_router)

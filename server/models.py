@@ -4,7 +4,8 @@
 Records are stored generically: one row per synced record with its fields as JSON and, beside
 them, a per-field stamp (version, device, user, time of the last change) so the per-field merge
 in :mod:`sync.merge` is exact. ``seq`` columns are change-log positions: they are assigned at
-commit time under one lock, so positions follow commit order (see :mod:`server.records`).
+commit time under one lock, so positions follow commit order (see
+:mod:`server.records.changelog`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -47,10 +44,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def ts(*, nullable: bool = False, index: bool = False) -> Any:
+    """A timestamp column. A required one has no default: the writer passes the time from
+    the service's clock (:class:`sync.clock.Clock`)."""
     column: Column[datetime] = Column(UTCDateTime(), nullable=nullable, index=index)
     if nullable:
         return Field(default=None, sa_column=column)
-    return Field(default_factory=utcnow, sa_column=column)
+    return Field(sa_column=column)
 
 
 def json_col(*, nullable: bool = False) -> Any:

@@ -1,4 +1,11 @@
-"""Typed dependencies: the settings, a database session, and who is calling."""
+"""Typed dependencies: the settings, the request's unit of work, and who is calling.
+
+:func:`get_session` owns the request's transaction: it opens the session, hands it to the
+route, commits when the route returns normally and rolls back on any exception (before the
+answer is sent, so a client never sees success for work that was not kept). A refused
+request's audit entries (``ApiError.audit``) are then kept in a short transaction of their
+own. Nothing else in a request commits.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,12 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from server import audit
 from server.core.config import Settings
+from server.core.db import snapshot_session, unit_of_work
 from server.crud import Actor, authenticate_token
 from server.errors import ApiError
+from sync.clock import Clock
 from sync.protocol import ErrorCode
 
 
@@ -25,14 +35,30 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+def get_clock(request: Request) -> Clock:
+    """The service's one clock, built by the app factory: the only source of time."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(get_engine(request), expire_on_commit=False) as session:
-        yield session
+    """The request's unit of work (see the module's docstring)."""
+    engine = get_engine(request)
+    try:
+        with unit_of_work(engine) as session:
+            yield session
+    except ApiError as refused:
+        if refused.audit:
+            with unit_of_work(engine) as session:
+                audit.append(session, refused.audit, at=get_clock(request).now())
+        raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+#: ``scope="function"``: the transaction ends when the route returns, before the answer goes.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def client_address(request: Request) -> str:
@@ -50,15 +76,16 @@ def _bearer(request: Request) -> str:
     return value.strip()
 
 
-def get_actor(request: Request, session: SessionDep) -> Actor:
-    actor = authenticate_token(session, _bearer(request))
-    session.commit()  # end the read; routes start their own transactions
-    return actor
+def get_actor(request: Request, engine: EngineDep, clock: ClockDep) -> Actor:
+    """Who is calling, checked in a short read of its own (so a pull holds no write lock)."""
+    secret = _bearer(request)
+    with snapshot_session(engine) as session:
+        return authenticate_token(session, secret, clock=clock)
 
 
 def get_user_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     """A person signed in with their password (enrolling, recovering a laptop)."""
-    if actor.token is None or actor.token.kind != "password":
+    if actor.token_kind != "password":  # noqa: S105 (a kind of token, not a secret)
         raise ApiError(
             ErrorCode.FORBIDDEN,
             "Sign in with your password for this; the laptop's own credential is not enough.",
@@ -68,7 +95,7 @@ def get_user_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
 
 def get_device_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     """An enrolled laptop, signed in with its device credential."""
-    if actor.device is None:
+    if actor.device_id is None:
         raise ApiError(
             ErrorCode.FORBIDDEN, "Only an enrolled laptop can do this. Enrol this laptop first."
         )

@@ -48,7 +48,7 @@ class ProtocolGate:
                 send,
                 ApiError(
                     ErrorCode.PROTOCOL_UNSUPPORTED,
-                    detail={"min_protocol_version": MIN_PROTOCOL_VERSION},
+                    data={"min_protocol_version": MIN_PROTOCOL_VERSION},
                 ),
             )
             return

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
+from server.errors import ApiError
 from sync.protocol import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -18,3 +21,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "rate_limited"),
     )
 }
+
+
+def error_response(err: ApiError) -> JSONResponse:
+    """The answer for a refusal: its :class:`ErrorBody` with the code's HTTP status."""
+    return JSONResponse(
+        status_code=err.status, content=err.body().model_dump(mode="json"), headers=err.headers
+    )

@@ -43,9 +43,11 @@ class Settings(BaseModel):
     login_max_failures_address: int = Field(default=30, ge=1)
     #: Largest request body accepted after decompression.
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    #: Argon2id cost for password hashes (memory in KiB, passes).
-    argon2_memory_kib: int = 65536
-    argon2_time_cost: int = 3
+    #: Argon2id cost of password hashes: memory in KiB (``FIELDCASE_ARGON2_MEMORY_KIB``) and
+    #: passes (``FIELDCASE_ARGON2_TIME_COST``). Hashes made with other costs are redone at the
+    #: next successful sign-in.
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_time_cost: int = Field(default=3, ge=1)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -60,14 +62,12 @@ class Settings(BaseModel):
             "FIELDCASE_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_account",
             "FIELDCASE_LOGIN_MAX_FAILURES_ADDRESS": "login_max_failures_address",
             "FIELDCASE_MAX_BODY_BYTES": "max_body_bytes",
+            "FIELDCASE_ARGON2_MEMORY_KIB": "argon2_memory_kib",
+            "FIELDCASE_ARGON2_TIME_COST": "argon2_time_cost",
         }
         for var, name in mapping.items():
             if env.get(var):
                 values[name] = env[var]
-        if env.get("FIELDCASE_TEST_FAST_KDF") == "1":
-            # Tests only: cheaper password hashes (production never sets this variable).
-            values["argon2_memory_kib"] = 8192
-            values["argon2_time_cost"] = 1
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls.model_validate(values)
         settings.db_url = normalise_db_url(settings.db_url)

@@ -1,4 +1,8 @@
-"""Database engines, sessions and migrations.
+"""Database engines, units of work and migrations.
+
+A request's writes form one unit of work, owned by the session dependency
+(:func:`server.api.deps.get_session`); the CLI and seeding use :func:`unit_of_work`. Those two
+are the only places a transaction commits: the functions they call never commit.
 
 PostgreSQL in production; an SQLite file as the embedded default. On SQLite every transaction
 starts with ``BEGIN IMMEDIATE`` (one writer at a time, no lock upgrades that fail halfway) in
@@ -86,8 +90,8 @@ def migrate(engine: Engine) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """One transaction: commits when the block ends normally, rolls back on any exception."""
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

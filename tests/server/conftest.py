@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from server.core.config import Settings
 from server.core.db import make_engine, migrate
-from tests.server.helpers import Service
+from tests.server.helpers import Service, service_settings
 from tests.support.pg import PgCluster, pg_cluster  # noqa: F401  (registers the fixture)
 
 DB_KINDS = ["sqlite", "postgres"]
@@ -61,7 +60,7 @@ def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def service(db_url: str) -> Iterator[Service]:
     """The app in-process (TestClient) on a fresh database, with helpers."""
-    svc = Service(Settings.from_env(db_url=db_url))
+    svc = Service(service_settings(db_url))
     try:
         yield svc
     finally:

@@ -14,8 +14,16 @@ from sqlmodel import Session
 from server import crud
 from server.core.config import Settings
 from server.main import create_app
+from sync.clock import Clock, SystemClock
 from sync.protocol import PullResponse, PushResponse
 from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD
+
+
+def service_settings(db_url: str, **overrides: object) -> Settings:
+    """The service's settings for a test: cheap password hashes, anything else as given."""
+    return Settings.from_env(
+        db_url=db_url, **{"argon2_memory_kib": 8192, "argon2_time_cost": 1, **overrides}
+    )
 
 
 def change(
@@ -117,9 +125,10 @@ class Device:
 class Service:
     """The app in-process on one database, with helpers to add people and laptops."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.app = create_app(settings)
+        self.clock = clock or SystemClock()
+        self.app = create_app(settings, self.clock)
         self.engine = self.app.state.engine
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.client.headers.update(PROTOCOL_HEADERS)
@@ -135,8 +144,8 @@ class Service:
     def user(self, name: str, team: str, role: str = "caseworker") -> None:
         with Session(self.engine) as session:
             if crud.get_team(session, team) is None:
-                crud.add_team(session, team)
-            crud.add_user(session, self.settings, name, team, role, TEST_PASSWORD)
+                crud.add_team(session, team, clock=self.clock)
+            crud.add_user(session, self.settings, name, team, role, TEST_PASSWORD, clock=self.clock)
             session.commit()
 
     def login(self, name: str, password: str = TEST_PASSWORD) -> httpx.Response:

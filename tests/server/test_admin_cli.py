@@ -8,8 +8,8 @@ import pytest
 
 from server.cli import main as cli_main
 from tests.server.helpers import new_case
+from tests.support.server import FAST_HASHING_ENV, running_server, sqlite_url
 from tests.support.server import enrol as enrol_laptop
-from tests.support.server import running_server, sqlite_url
 
 
 class Result:
@@ -20,6 +20,9 @@ class Result:
 @pytest.fixture
 def admin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """`fieldcase-server admin ...` run in this process (the same code as the command)."""
+
+    for name, value in FAST_HASHING_ENV.items():  # the service's own settings: cheap hashes
+        monkeypatch.setenv(name, value)
 
     def run(db: str, *args: str, password: str | None = None) -> Result:
         capsys.readouterr()

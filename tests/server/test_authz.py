@@ -12,10 +12,9 @@ import httpx
 from sqlmodel import Session, col, select
 
 from server import crud
-from server.core.config import Settings
 from server.models import AuditEntry
 from server.models import Device as DeviceRow
-from tests.server.helpers import Device, Service, change, iter_routes, new_case
+from tests.server.helpers import Device, Service, change, iter_routes, new_case, service_settings
 from tests.support.server import PROTOCOL_HEADERS, expire_tokens
 
 OPEN_ROUTES = {
@@ -140,7 +139,11 @@ def _authenticated_routes(svc: Service) -> list[tuple[str, str]]:
 def test_a_revoked_laptop_gets_device_revoked_everywhere(service: Service) -> None:
     laptop, doc_id = _team_with_document(service, "alice", "Team A")
     with Session(service.engine) as session:
-        crud.revoke_device(session, session.get(DeviceRow, uuid.UUID(laptop.device_id)))
+        crud.revoke_device(
+            session,
+            session.get(DeviceRow, uuid.UUID(laptop.device_id)),
+            clock=service.clock,
+        )
         session.commit()
     ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
     routes = _authenticated_routes(service)
@@ -176,7 +179,7 @@ def test_an_expired_token_gets_token_expired_never_revoked(service: Service) -> 
 def test_disabled_account_is_refused(service: Service) -> None:
     laptop = service.device("alice", "Team A")
     with Session(service.engine) as session:
-        crud.disable_user(session, "alice")
+        crud.disable_user(session, "alice", clock=service.clock)
         session.commit()
     assert service.login("alice").json()["code"] == "account_disabled"
     pulled = service.client.post("/v1/sync/pull", json={}, headers=laptop.headers)
@@ -194,7 +197,7 @@ def test_recovery_needs_a_password_sign_in_of_the_owner(service: Service) -> Non
 
 
 def test_recovery_refuses_a_password_sign_in_that_is_not_fresh(db_url: str) -> None:
-    stale = Service(Settings.from_env(db_url=db_url, recovery_fresh_seconds=0))
+    stale = Service(service_settings(db_url, recovery_fresh_seconds=0))
     try:
         laptop = stale.device("alice", "Team A")
         token = stale.user_token("alice")

@@ -12,17 +12,18 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from server import crud, records
-from server.core.config import Settings
+from server import crud
+from server.records.changelog import Pending, finalize
+from server.records.push import apply_change
 from sync.protocol import Change
-from tests.server.helpers import Service, change, new_case
+from tests.server.helpers import Service, change, new_case, service_settings
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg_service(pg_url: str) -> Iterator[Service]:
-    svc = Service(Settings.from_env(db_url=pg_url))
+    svc = Service(service_settings(pg_url))
     try:
         yield svc
     finally:
@@ -43,9 +44,11 @@ def test_open_writer_committing_after_a_later_one_is_not_skipped(pg_service: Ser
 
     first = _note(case_id, "first, committed last")
     session_a = Session(svc.engine, expire_on_commit=False)
-    actor_a = crud.authenticate_token(session_a, writer.token)
-    pending = records.Pending()
-    result = records.apply_change(session_a, actor_a, Change.model_validate(first), pending)
+    actor_a = crud.authenticate_token(session_a, writer.token, clock=svc.clock)
+    pending = Pending()
+    result = apply_change(
+        session_a, actor_a, Change.model_validate(first), pending, clock=svc.clock
+    )
     assert result.status == "applied"
     session_a.flush()  # its rows are written, its transaction still open
 
@@ -55,7 +58,7 @@ def test_open_writer_committing_after_a_later_one_is_not_skipped(pg_service: Ser
     middle = reader.pull_all(start)
     assert set(middle["records"]) == {second["record_id"]}
 
-    records.finalize(session_a, pending)
+    finalize(session_a, pending, at=svc.clock.now())
     session_a.commit()
     session_a.close()
 
@@ -92,10 +95,12 @@ def test_a_writer_holding_positions_makes_later_writers_commit_after_it(
 
     first = _note(case_id, "took its position first")
     session_a = Session(svc.engine, expire_on_commit=False)
-    actor_a = crud.authenticate_token(session_a, writer.token)
-    pending = records.Pending()
-    records.apply_change(session_a, actor_a, Change.model_validate(first), pending)
-    records.finalize(session_a, pending)  # position taken, counter row locked, not committed
+    actor_a = crud.authenticate_token(session_a, writer.token, clock=svc.clock)
+    pending = Pending()
+    apply_change(session_a, actor_a, Change.model_validate(first), pending, clock=svc.clock)
+    finalize(
+        session_a, pending, at=svc.clock.now()
+    )  # position taken, counter row locked, not committed
 
     second = _note(case_id, "must wait")
     outcome: dict[str, object] = {}

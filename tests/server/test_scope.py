@@ -7,8 +7,11 @@ import uuid
 import pytest
 from sqlmodel import Session
 
-from server import records
 from server.models import Record
+from server.records import pull
+from server.records.changelog import Pending, finalize
+from server.records.push import service_change
+from server.records.scope import find_case_by_ref
 from tests.server.helpers import Service, change, new_case
 
 
@@ -31,15 +34,20 @@ def _full_case(laptop_team: str, owner: str) -> tuple[uuid.UUID, list[dict[str, 
 def _assign(service: Service, ref: str, team: str, user: str) -> None:
     """What `admin assign REF --to USER` does (the CLI itself is tested through serve)."""
     with Session(service.engine) as session:
-        scope = records.find_case_by_ref(session, ref)
+        scope = find_case_by_ref(session, ref)
         assert scope is not None
         record = session.get(Record, scope.case_id)
         assert record is not None
-        pending = records.Pending()
-        records.service_change(
-            session, record, {"team": team, "assigned_to": user}, "admin", pending
+        pending = Pending()
+        service_change(
+            session,
+            record,
+            {"team": team, "assigned_to": user},
+            "admin",
+            pending,
+            clock=service.clock,
         )
-        records.finalize(session, pending)
+        finalize(session, pending, at=service.clock.now())
         session.commit()
 
 
@@ -142,8 +150,8 @@ def test_tiny_row_windows_still_deliver_everything(
         one.push(change("note", uuid.uuid4(), mine, {"text": f"note {i}"}))
     _assign(service, str(changes[0]["fields"]["ref"]), "Housing", "kim")  # type: ignore[index]
     expected = two.pull_all(max_bytes=4 * 1024 * 1024)
-    monkeypatch.setattr(records, "MIN_PULL_ROWS", 2)
-    monkeypatch.setattr(records, "ROW_BYTES", 10**9)
+    monkeypatch.setattr(pull, "MIN_PULL_ROWS", 2)
+    monkeypatch.setattr(pull, "ROW_BYTES", 10**9)
     windowed = two.pull_all(max_bytes=4 * 1024 * 1024)
     assert windowed["pages"] > 5
     assert set(windowed["records"]) == set(expected["records"])

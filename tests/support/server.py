@@ -5,6 +5,8 @@ Public API::
     ROOT                                   # the repository's root folder (Path)
     PROTOCOL_HEADERS                       # {"X-Fieldcase-Protocol": "1"}
     TEST_PASSWORD                          # "correct horse battery" (used by the helpers)
+    FAST_HASHING_ENV                       # the service's settings for cheap password hashes
+                                           # (every server and admin command started here)
     sqlite_url(folder) -> str              # sqlite:////.../server.db inside ``folder``
     running_server(db_url, *, workers=1, env=None, timeout=60.0) -> ContextManager[ServerProcess]
         # migrates the DB, starts `python -m server.cli serve --db URL --port FREE`, waits for
@@ -54,13 +56,17 @@ from typing import Any
 
 import pytest
 
+from sync.clock import SystemClock
 from tests.support.pg import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL_HEADERS = {"X-Fieldcase-Protocol": "1"}
 TEST_PASSWORD = "correct horse battery"
+#: Argon2id at its cheapest for tests, through the service's own settings (never production).
+FAST_HASHING_ENV = {"FIELDCASE_ARGON2_MEMORY_KIB": "8192", "FIELDCASE_ARGON2_TIME_COST": "1"}
 
 __all__ = [
+    "FAST_HASHING_ENV",
     "PROTOCOL_HEADERS",
     "ROOT",
     "TEST_PASSWORD",
@@ -147,7 +153,7 @@ def running_server(
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="fieldcase-serve-"))
     log_path = log_dir / "serve.log"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV, **(env or {})}
     full_env.pop("FIELDCASE_DB_URL", None)
     cmd = [
         sys.executable,
@@ -199,7 +205,7 @@ def server_factory() -> Iterator[Callable[..., ServerProcess]]:
 
 
 def admin(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
     env.pop("FIELDCASE_PASSWORD", None)
     if password is not None:
         env["FIELDCASE_PASSWORD"] = password
@@ -225,7 +231,7 @@ def _engine(db_url: str) -> Any:
 def _settings(db_url: str) -> Any:
     from server.core.config import Settings
 
-    return Settings.from_env(db_url=db_url)
+    return Settings.from_env(db_url=db_url, argon2_memory_kib=8192, argon2_time_cost=1)
 
 
 def add_team(db_url: str, name: str) -> None:
@@ -237,7 +243,7 @@ def add_team(db_url: str, name: str) -> None:
     try:
         with Session(engine) as session:
             if crud.get_team(session, name) is None:
-                crud.add_team(session, name)
+                crud.add_team(session, name, clock=SystemClock())
                 session.commit()
     finally:
         engine.dispose()
@@ -253,9 +259,10 @@ def add_user(
     engine = _engine(db_url)
     try:
         with Session(engine) as session:
+            clock = SystemClock()
             if crud.get_team(session, team) is None:
-                crud.add_team(session, team)
-            crud.add_user(session, _settings(db_url), name, team, role, password)
+                crud.add_team(session, team, clock=clock)
+            crud.add_user(session, _settings(db_url), name, team, role, password, clock=clock)
             session.commit()
     finally:
         engine.dispose()
@@ -266,7 +273,7 @@ def seed_demo(db_url: str) -> None:
 
     engine = _engine(db_url)
     try:
-        demo.seed(engine, _settings(db_url))
+        demo.seed(engine, _settings(db_url), SystemClock())
     finally:
         engine.dispose()
 
@@ -301,12 +308,12 @@ def expire_tokens(db_url: str, username: str | None = None) -> int:
     from sqlalchemy import update
     from sqlmodel import Session, select
 
-    from server.models import AccessToken, User, utcnow
+    from server.models import AccessToken, User
 
     engine = _engine(db_url)
     try:
         with Session(engine) as session:
-            stmt = update(AccessToken).values(expires_at=utcnow())
+            stmt = update(AccessToken).values(expires_at=SystemClock().now())
             if username is not None:
                 user_id = session.exec(select(User.id).where(User.username == username)).one()
                 stmt = stmt.where(AccessToken.user_id == user_id)  # type: ignore[arg-type]

@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import random
 import sys
-from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 
 def seed(db_url: str, team: str, user: str, password: str, count: int) -> None:
-    from server import crud, demo, records
+    from server import crud, demo
     from server.core.config import Settings
     from server.core.db import make_engine, migrate
+    from server.records.seeding import bulk_insert
+    from sync.clock import SystemClock
 
     settings = Settings.from_env(db_url=db_url)
     engine = make_engine(db_url, pool_size=1)
     migrate(engine)
-    today = datetime.now(UTC).date()
+    clock = SystemClock()
+    today = clock.now().date()
     with Session(engine) as session:
         if crud.get_team(session, team) is None:
-            crud.add_team(session, team)
+            crud.add_team(session, team, clock=clock)
         if crud.get_user(session, user) is None:
-            crud.add_user(session, settings, user, team, "caseworker", password)
+            crud.add_user(session, settings, user, team, "caseworker", password, clock=clock)
         session.commit()
     with Session(engine) as session:
         rows = demo.generate_cases(
@@ -38,7 +40,7 @@ def seed(db_url: str, team: str, user: str, password: str, count: int) -> None:
             1,
             today,
         )
-        records.bulk_insert(session, rows, by="seed")
+        bulk_insert(session, rows, by="seed", clock=clock)
         session.commit()
     engine.dispose()
 

@@ -7,12 +7,12 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from server import audit, documents
-from server.api.deps import CurrentDevice, EngineDep, SessionDep
-from server.api.responses import ERRORS
+from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
+from server.api.responses import ERRORS, error_response
 from server.audit import AuditEvent
 from server.errors import ApiError
 from server.models import DocumentContent
@@ -43,12 +43,12 @@ async def upload(
     request: Request,
     actor: CurrentDevice,
     session: SessionDep,
-    engine: EngineDep,
+    clock: ClockDep,
     x_upload_offset: Annotated[int, Header(ge=0)],
     x_total_size: Annotated[int, Header(ge=0, le=1 << 40)],
     x_sha256: Annotated[str, Header(min_length=64, max_length=64)],
     x_case_id: Annotated[uuid.UUID | None, Header()] = None,
-) -> UploadStatus:
+) -> UploadStatus | JSONResponse:
     """One chunk of the plaintext at ``X-Upload-Offset`` (bytes the service already holds).
     When the last byte arrives the SHA-256 of the whole is checked. Content may come before
     the document's record: it is then staged for this device and the case ``X-Case-Id``."""
@@ -59,10 +59,10 @@ async def upload(
     if len(data) > MAX_CHUNK:
         raise ApiError(ErrorCode.VALIDATION, "Send documents in chunks of at most 4 MiB.")
     record = await run_in_threadpool(
-        documents.check_upload_access, engine, session, actor, document_id, x_case_id
+        documents.check_upload_access, session, actor, document_id, x_case_id
     )
 
-    def store() -> UploadStatus:
+    def store() -> UploadStatus | ApiError:
         return documents.upload_chunk(
             session,
             actor,
@@ -71,11 +71,16 @@ async def upload(
             x_total_size,
             sha,
             data,
+            clock=clock,
             record=record,
             case_id=x_case_id,
         )
 
-    return await run_in_threadpool(store)
+    stored = await run_in_threadpool(store)
+    if isinstance(stored, ApiError):
+        # answered, not raised: the unit of work commits the reset of the damaged content
+        return error_response(stored)
+    return stored
 
 
 @router.get("/{document_id}/status", response_model=UploadStatus, responses=ERRORS)
@@ -83,12 +88,11 @@ def status(
     document_id: uuid.UUID,
     actor: CurrentDevice,
     session: SessionDep,
-    engine: EngineDep,
     x_case_id: Annotated[uuid.UUID | None, Header()] = None,
 ) -> UploadStatus:
     """How much of the document the service holds (resume an upload from ``received``),
     including content staged by this device before the record was pushed."""
-    record = documents.check_upload_access(engine, session, actor, document_id, x_case_id)
+    record = documents.check_upload_access(session, actor, document_id, x_case_id)
     row = documents.content_for(session.get(DocumentContent, document_id), record, x_case_id)
     return documents.status_of(row, document_id)
 
@@ -107,10 +111,11 @@ def download(
     actor: CurrentDevice,
     session: SessionDep,
     engine: EngineDep,
+    clock: ClockDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> StreamingResponse:
     """The plaintext; ``Range: bytes=N-`` resumes a download."""
-    record = documents.check_access(engine, session, actor, document_id)
+    record = documents.check_access(session, actor, document_id)
     row = documents.content_for(session.get(DocumentContent, document_id), record, None)
     if row is None or not row.complete:
         raise ApiError(
@@ -129,7 +134,7 @@ def download(
             raise ApiError(
                 ErrorCode.VALIDATION,
                 "The range asked for is beyond the end of the document.",
-                detail={"total": total},
+                data={"total": total},
             )
         partial = True
     audit.append(
@@ -144,8 +149,8 @@ def download(
                 detail={"from": start},
             )
         ],
+        at=clock.now(),
     )
-    session.commit()
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Length": str(max(end - start + 1, 0)),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from server.api.deps import EngineDep, SettingsDep
+from server.api.deps import ClockDep, EngineDep, SettingsDep
 from server.core.db import snapshot_session
-from server.models import utcnow
 from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, CaseType, MetaResponse
 from sync.records import BUILTIN_CASE_TYPES
 
@@ -15,12 +14,12 @@ router = APIRouter(tags=["meta"])
 
 
 @router.get("/v1/meta", response_model=MetaResponse)
-def meta(settings: SettingsDep) -> MetaResponse:
+def meta(settings: SettingsDep, clock: ClockDep) -> MetaResponse:
     return MetaResponse(
         service_name=settings.service_name,
         protocol_version=PROTOCOL_VERSION,
         min_protocol_version=MIN_PROTOCOL_VERSION,
-        server_time=utcnow(),
+        server_time=clock.now(),
         case_types=[CaseType(code=k, label=v) for k, v in BUILTIN_CASE_TYPES.items()],
     )
 

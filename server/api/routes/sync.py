@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from server import records
-from server.api.deps import CurrentDevice, EngineDep, SessionDep
+from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
 from server.api.responses import ERRORS
 from server.core.db import snapshot_session
-from server.models import utcnow
+from server.records.pull import pull_page
+from server.records.push import push_changes
 from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
 
 router = APIRouter(prefix="/sync", tags=["sync"])
@@ -18,26 +18,31 @@ PUSH_ATTEMPTS = 6
 
 
 @router.post("/push", response_model=PushResponse, responses=ERRORS)
-def push(body: PushRequest, actor: CurrentDevice, session: SessionDep) -> PushResponse:
+def push(
+    body: PushRequest, actor: CurrentDevice, session: SessionDep, clock: ClockDep
+) -> PushResponse:
     """Apply a batch of changes; each gets its own result. Replays are reported duplicate."""
     for attempt in range(PUSH_ATTEMPTS):
         try:
-            results = records.push(session, actor, body.changes)
+            results = push_changes(session, actor, body.changes, clock=clock)
             break
         except (OperationalError, IntegrityError):
             # A deadlock, or a concurrent request inserted the same record or change id:
-            # start again on fresh data (the replay is then reported as a duplicate).
+            # start the unit of work again on fresh data (a replay is then reported as a
+            # duplicate). The session dependency commits the attempt that gets through.
             session.rollback()
             if attempt == PUSH_ATTEMPTS - 1:
                 raise
-    answer = PushResponse(results=results, server_time=utcnow())
+    answer = PushResponse(results=results, server_time=clock.now())
     return Response(answer.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
 
 
 @router.post("/pull", response_model=PullResponse, responses=ERRORS)
-def pull(body: PullRequest, actor: CurrentDevice, engine: EngineDep) -> PullResponse:
+def pull(
+    body: PullRequest, actor: CurrentDevice, engine: EngineDep, clock: ClockDep
+) -> PullResponse:
     """One page of changes since the cursor, bounded by ``max_bytes``."""
     with snapshot_session(engine) as session:
-        page = records.pull(session, actor, body.cursor, body.max_bytes)
+        page = pull_page(session, actor, body.cursor, body.max_bytes, clock=clock)
     # serialised once here (the page was built from validated parts)
     return Response(page.to_json(), media_type="application/json")  # type: ignore[return-value]

@@ -1,0 +1,230 @@
+"""Pulls: one page of what a device's user may see that changed after its cursor.
+
+A page holds records, conflicts and scope changes in change-log order, bounded by bytes.
+The session must read one snapshot (see :func:`server.core.db.snapshot_session`), so the
+page and its cursor agree (see :mod:`server.records.changelog`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from server.crud import Actor
+from server.errors import ApiError
+from server.models import Conflict, Record, ScopeEvent
+from server.records.changelog import conflict_info
+from server.records.scope import case_visible_to, visible_case_ids
+from sync.clock import Clock
+from sync.protocol import ConflictInfo, ErrorCode, PullResponse, RecordState
+from sync.records import FIELDS, RecordKind
+
+CURSOR_PREFIX = "c1."
+#: Rows read per stream for a page: about what ``max_bytes`` holds (pages are bounded by bytes).
+MIN_PULL_ROWS, MAX_PULL_ROWS, ROW_BYTES = 200, 20_000, 200
+
+_FIELDS_BY_KIND = {kind.value: names for kind, names in FIELDS.items()}
+_PULL_COLUMNS = (
+    "record_id",
+    "kind",
+    "case_id",
+    "version",
+    "fields",
+    "updated_at",
+    "updated_by",
+    "seq",
+)
+_RECORD, _CONFLICT, _SCOPE = 0, 1, 2
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.startswith(CURSOR_PREFIX) or not cursor[len(CURSOR_PREFIX) :].isdigit():
+        raise ApiError(
+            ErrorCode.VALIDATION,
+            "The sync position sent is not one this service gave out. Fieldcase will start "
+            "the download again.",
+            data={"field": "cursor"},
+        )
+    return int(cursor[len(CURSOR_PREFIX) :])
+
+
+def make_cursor(position: int) -> str:
+    return f"{CURSOR_PREFIX}{position}"
+
+
+def record_state(row: Any) -> RecordState:
+    """A stored record as the wire's :class:`RecordState` (every field of its kind)."""
+    kind = RecordKind(row.kind)
+    fields = {name: row.fields.get(name) for name in FIELDS[kind]}
+    return RecordState(
+        kind=kind,
+        record_id=row.record_id,
+        case_id=row.case_id,
+        version=row.version,
+        fields=fields,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+def record_json(row: Any) -> str:
+    """The same as ``record_state(row).model_dump_json()``, made directly (pulls send many)."""
+    stored = row.fields or {}
+    return json.dumps(
+        {
+            "kind": row.kind,
+            "record_id": str(row.record_id),
+            "case_id": str(row.case_id),
+            "version": row.version,
+            "fields": {name: stored.get(name) for name in _FIELDS_BY_KIND[row.kind]},
+            "updated_at": row.updated_at.isoformat(),
+            "updated_by": row.updated_by,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _size(model: ConflictInfo) -> int:
+    return len(model.model_dump_json()) + 1
+
+
+@dataclass
+class PullPage:
+    """One pull answer, with its records already serialised."""
+
+    records: dict[uuid.UUID, str]
+    removed_cases: list[uuid.UUID]
+    conflicts: dict[uuid.UUID, ConflictInfo]
+    next_cursor: str
+    more: bool
+    server_time: datetime
+
+    def to_json(self) -> str:
+        tail = PullResponse(
+            records=[],
+            removed_cases=self.removed_cases,
+            conflicts=list(self.conflicts.values()),
+            next_cursor=self.next_cursor,
+            more=self.more,
+            server_time=self.server_time,
+        ).model_dump_json()
+        assert tail.startswith('{"records":[]')
+        return '{"records":[' + ",".join(self.records.values()) + "]" + tail[len('{"records":[]') :]
+
+
+def _record_rows(session: Session, *conditions: Any, limit: int | None = None) -> list[Any]:
+    table = Record.__table__  # type: ignore[attr-defined]
+    query = sa_select(*[table.c[name] for name in _PULL_COLUMNS]).where(*conditions)
+    query = query.order_by(table.c.seq)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).all())
+
+
+def _changed_since(
+    session: Session, actor: Actor, after: int, rows: int
+) -> tuple[list[tuple[int, int, Any]], bool]:
+    """Up to ``rows`` of each stream (records, conflicts, scope events) after ``after``, merged
+    in log order and cut where the first full stream ends; and whether it was cut."""
+    team, username = actor.team, actor.username
+    visible = visible_case_ids(team, username)
+    table = Record.__table__  # type: ignore[attr-defined]
+    records = _record_rows(session, table.c.seq > after, table.c.case_id.in_(visible), limit=rows)
+    conflicts = session.exec(
+        select(Conflict)
+        .where(Conflict.seq > after, Conflict.case_id.in_(visible))  # type: ignore[attr-defined]
+        .order_by(Conflict.seq)  # type: ignore[arg-type]
+        .limit(rows)
+    ).all()
+    events = session.exec(
+        select(ScopeEvent)
+        .where(
+            col(ScopeEvent.seq) > after,
+            or_(
+                col(ScopeEvent.old_team) == team,
+                col(ScopeEvent.new_team) == team,
+                col(ScopeEvent.old_assigned) == username,
+                col(ScopeEvent.new_assigned) == username,
+            ),
+        )
+        .order_by(ScopeEvent.seq)  # type: ignore[arg-type]
+        .limit(rows)
+    ).all()
+    full = [stream[-1].seq for stream in (records, conflicts, events) if len(stream) == rows]
+    items: list[tuple[int, int, Any]] = sorted(
+        [(r.seq, _RECORD, r) for r in records]
+        + [(c.seq, _CONFLICT, c) for c in conflicts]
+        + [(e.seq, _SCOPE, e) for e in events],
+        key=lambda triple: triple[0],
+    )
+    if full:
+        horizon = min(full)
+        items = [triple for triple in items if triple[0] <= horizon]
+    return items, bool(full)
+
+
+def pull_page(
+    session: Session, actor: Actor, cursor: str | None, max_bytes: int, *, clock: Clock
+) -> PullPage:
+    """One page of what the actor may see that changed after ``cursor``. The session must
+    read one snapshot (see :func:`server.core.db.snapshot_session`)."""
+    after = parse_cursor(cursor)
+    rows = min(MAX_PULL_ROWS, max(MIN_PULL_ROWS, max_bytes // ROW_BYTES))
+    items, cut = _changed_since(session, actor, after, rows)
+    page = PullPage({}, [], {}, make_cursor(after), False, server_time=clock.now())
+    used = 0
+    position = after
+    taken = 0
+    for seq, what, item in items:
+        if taken and used >= max_bytes:
+            break
+        if what == _RECORD:
+            text_ = record_json(item)
+            page.records[item.record_id] = text_
+            used += len(text_) + 1
+        elif what == _CONFLICT:
+            info = conflict_info(item)
+            page.conflicts[item.id] = info
+            used += _size(info)
+        else:
+            used += _scope_change(session, actor, item, page)
+        position = seq
+        taken += 1
+    page.more = taken < len(items) or cut
+    page.next_cursor = make_cursor(position)
+    return page
+
+
+def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullPage) -> int:
+    """A case's scope changed: send it whole if the actor may see it now, else remove it."""
+    if not case_visible_to(session, event.case_id, actor):
+        if event.case_id not in page.removed_cases:
+            page.removed_cases.append(event.case_id)
+        for key in [k for k, v in page.records.items() if f'"case_id":"{event.case_id}"' in v]:
+            del page.records[key]
+        return 40
+    if event.case_id in page.removed_cases:
+        page.removed_cases.remove(event.case_id)
+    used = 0
+    table = Record.__table__  # type: ignore[attr-defined]
+    for row in _record_rows(session, table.c.case_id == event.case_id):
+        text_ = record_json(row)
+        page.records[row.record_id] = text_
+        used += len(text_) + 1
+    for open_conflict in session.exec(
+        select(Conflict).where(Conflict.case_id == event.case_id, Conflict.resolved == False)  # noqa: E712
+    ).all():
+        info = conflict_info(open_conflict)
+        page.conflicts[open_conflict.id] = info
+        used += _size(info)
+    return used

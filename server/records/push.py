@@ -1,0 +1,457 @@
+"""Applying pushed changes: each change is merged per field, clashes are kept as conflicts.
+
+:func:`apply_change` runs one change through clear phases: screen (replays, id rules), load
+(the record, locked), authorise (the case's scope), gather the conflicts it settles, merge
+(:mod:`sync.merge`), then write (the record, conflicts, scope) and log (applied change, audit).
+Nothing is committed here: the caller's unit of work commits after :func:`finalize`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from server.audit import AuditEvent
+from server.crud import Actor
+from server.models import AppliedChange, CaseScope, Conflict, Device, Record
+from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
+from server.records.scope import can_see, set_scope
+from sync.clock import Clock
+from sync.merge import MergeRefused, MergeResult, Stamp, merge_change
+from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
+from sync.records import FIELDS, RecordKind
+
+
+class Refused(Exception):
+    """A change that is not applied; becomes a ``rejected`` result (never leaves this module)."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+    def result(self, change: Change) -> ChangeResult:
+        return ChangeResult(
+            change_id=change.change_id,
+            status=ChangeStatus.REJECTED,
+            error=ErrorBody(code=self.code, message=self.message),
+        )
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who a change is written as: a signed-in device, or the service itself."""
+
+    actor: Actor | None
+    username: str
+    device_key: str | None
+
+    @classmethod
+    def of(cls, actor: Actor | None, by: str) -> Author:
+        if actor is None:
+            return cls(None, by or "admin", None)
+        return cls(actor, actor.username, actor.device_key)
+
+    @property
+    def device_id(self) -> uuid.UUID | None:
+        return self.actor.device_id if self.actor else None
+
+
+def apply_change(
+    session: Session,
+    actor: Actor | None,
+    change: Change,
+    pending: Pending,
+    *,
+    clock: Clock,
+    by: str = "",
+) -> ChangeResult:
+    """Merge one change (without committing). ``actor`` None means the service itself."""
+    author = Author.of(actor, by)
+    now = clock.now()
+    try:
+        replayed = screen(session, change, pending)
+        if replayed is not None:
+            return replayed
+        if change.kind == RecordKind.AUDIT:
+            return apply_audit(change, pending, author, now)
+        record = load(session, change, pending)
+        if actor is not None:
+            authorise(session, actor, change, record, pending)
+        settling = conflicts_settled(session, change)
+        merged = merge(change, record, settling, author)
+    except Refused as refused:
+        return refused.result(change)
+    record = write_record(session, pending, change, record, merged, author, now)
+    kept = keep_clashes(session, pending, record, merged, author, now)
+    settle(session, pending, record, settling, author, now)
+    return log_change(pending, change, record, merged, kept, settling, author, now)
+
+
+# ------------------------------------------------------------------------- phases
+
+
+def screen(session: Session, change: Change, pending: Pending) -> ChangeResult | None:
+    """A replay's result (``duplicate``), or None for a change to apply; refuses a change
+    sent twice in one batch and a case whose case_id is not its own id."""
+    if change.change_id in pending.change_ids:
+        raise Refused(ErrorCode.VALIDATION, "This change was sent twice in one batch.")
+    if change.change_id in pending.done:
+        return ChangeResult(
+            change_id=change.change_id,
+            status=ChangeStatus.DUPLICATE,
+            version=pending.done[change.change_id],
+        )
+    if change.change_id not in pending.checked_changes:
+        done = session.get(AppliedChange, change.change_id)
+        if done is not None:
+            return ChangeResult(
+                change_id=change.change_id, status=ChangeStatus.DUPLICATE, version=done.version
+            )
+    if change.kind == RecordKind.CASE and change.case_id != change.record_id:
+        raise Refused(ErrorCode.VALIDATION, "A case's case_id must be its own id.")
+    return None
+
+
+def load(session: Session, change: Change, pending: Pending) -> Touched | None:
+    """The record the change names (as this batch left it), or None for a new record."""
+    if change.record_id in pending.records:
+        record: Touched | None = pending.records[change.record_id]
+    elif change.record_id in pending.loaded:
+        record = pending.loaded[change.record_id]
+    else:
+        record = load_records(session, [change.record_id]).get(change.record_id)
+    if record is not None and (
+        record.kind != change.kind.value or record.case_id != change.case_id
+    ):
+        raise Refused(ErrorCode.VALIDATION, "This change does not match the record it names.")
+    return record
+
+
+def authorise(
+    session: Session, actor: Actor, change: Change, record: Touched | None, pending: Pending
+) -> None:
+    """Refuse (and audit) a change to a case the actor may not see. A new case is theirs to
+    make when it is for their team or assigned to them."""
+    scope = pending.scope(session, change.case_id)
+    if change.kind == RecordKind.CASE and record is None:
+        team = change.fields.get("team", actor.team)
+        if team == actor.team or change.fields.get("assigned_to") == actor.username:
+            return
+    elif scope is None:
+        raise Refused(
+            ErrorCode.NOT_FOUND,
+            "The case this belongs to is not on the central service. Send the case first.",
+        )
+    elif can_see(scope, actor.team, actor.username):
+        return
+    pending.audit.append(
+        AuditEvent(
+            "access_denied",
+            actor=actor.username,
+            device_id=actor.device_key,
+            record_kind=change.kind.value,
+            record_id=str(change.record_id),
+            case_id=str(change.case_id),
+            detail={"change_id": str(change.change_id)},
+        )
+    )
+    raise Refused(
+        ErrorCode.FORBIDDEN,
+        "This case belongs to another team, so the change was not made. Ask your manager.",
+    )
+
+
+def conflicts_settled(session: Session, change: Change) -> dict[str, list[Conflict]]:
+    """The open conflicts this change settles, by field; each must be of this record and
+    its field must be set by the change."""
+    settling: dict[str, list[Conflict]] = {}
+    for conflict_id in change.resolves:
+        row = session.get(Conflict, conflict_id)
+        if row is None or row.record_id != change.record_id:
+            raise Refused(ErrorCode.VALIDATION, "This change settles a conflict of another record.")
+        if not row.resolved:
+            settling.setdefault(row.field, []).append(row)
+    if any(name not in change.fields for name in settling):
+        raise Refused(ErrorCode.VALIDATION, "A change that settles a conflict must set its field.")
+    return settling
+
+
+def merge(
+    change: Change, record: Touched | None, settling: dict[str, list[Conflict]], author: Author
+) -> MergeResult:
+    """The per-field merge of the change into the record as stored."""
+    current = dict(record.fields) if record else {}
+    stamps = {k: Stamp.from_json(v) for k, v in (record.stamps if record else {}).items()}
+    try:
+        merged = merge_change(
+            change.kind,
+            record is not None,
+            current,
+            stamps,
+            change.base_version,
+            change.fields,
+            author.device_key,
+            resolving=set(settling),
+        )
+    except MergeRefused as refused:
+        code = ErrorCode.CONFLICT if refused.reason == "append_only" else ErrorCode.VALIDATION
+        raise Refused(code, refused.message) from refused
+    if (
+        record is None
+        and change.kind == RecordKind.CASE
+        and "team" not in merged.applied
+        and author.actor is not None
+    ):
+        merged.applied["team"] = author.actor.team  # a new case without a team is the sender's
+    return merged
+
+
+def write_record(
+    session: Session,
+    pending: Pending,
+    change: Change,
+    record: Touched | None,
+    merged: MergeResult,
+    author: Author,
+    now: datetime,
+) -> Touched:
+    """Apply the merged fields (a new version when anything changed) and keep a case's
+    scope in step."""
+    if record is None:
+        record = Touched(
+            record_id=change.record_id,
+            kind=change.kind.value,
+            case_id=change.case_id,
+            version=0,
+            fields={},
+            stamps={},
+            created_at=now,
+            updated_at=now,
+            updated_by=author.username,
+            is_new=True,
+        )
+    if not merged.changed and record.version != 0:
+        return record
+    version = record.version + 1
+    stamp = Stamp(
+        version=version, device=author.device_key, user=author.username, at=now.isoformat()
+    )
+    record.fields = {**record.fields, **merged.applied}
+    record.stamps = {**record.stamps, **{name: stamp.to_json() for name in merged.applied}}
+    record.version = version
+    record.updated_at, record.updated_by = now, author.username
+    pending.records[record.record_id] = record
+    if change.kind == RecordKind.CASE:
+        set_scope(session, pending, record.record_id, record.fields, now)
+    return record
+
+
+def keep_clashes(
+    session: Session,
+    pending: Pending,
+    record: Touched,
+    merged: MergeResult,
+    author: Author,
+    now: datetime,
+) -> list[Conflict]:
+    """A conflict row for each field where the change lost to a newer value."""
+    kept = []
+    for clash in merged.clashes:
+        row = Conflict(
+            kind=record.kind,
+            record_id=record.record_id,
+            case_id=record.case_id,
+            field=clash.field,
+            kept_value=clash.kept_value,
+            kept_by=clash.kept_stamp.user,
+            kept_at=datetime.fromisoformat(clash.kept_stamp.at),
+            other_value=clash.other_value,
+            other_by=author.username,
+            other_at=now,
+            seq=0,
+        )
+        session.add(row)
+        kept.append(row)
+        pending.conflicts[row.id] = row
+    return kept
+
+
+def settle(
+    session: Session,
+    pending: Pending,
+    record: Touched,
+    settling: dict[str, list[Conflict]],
+    author: Author,
+    now: datetime,
+) -> None:
+    """Mark the conflicts the change settles as resolved, with the value now stored."""
+    for name, rows in settling.items():
+        for row in rows:
+            row.resolved = True
+            row.resolved_value = record.fields.get(name)
+            row.resolved_by = author.username
+            row.resolved_at = now
+            session.add(row)
+            pending.conflicts[row.id] = row
+
+
+def log_change(
+    pending: Pending,
+    change: Change,
+    record: Touched,
+    merged: MergeResult,
+    kept: list[Conflict],
+    settling: dict[str, list[Conflict]],
+    author: Author,
+    now: datetime,
+) -> ChangeResult:
+    """Remember the change id (replays become duplicates), audit it, and answer."""
+    status = ChangeStatus.CONFLICT if kept else ChangeStatus.APPLIED
+    _remember(pending, change, author, status, record.version, now)
+    pending.audit.append(
+        AuditEvent(
+            "change_applied",
+            actor=author.username,
+            device_id=author.device_key,
+            record_kind=record.kind,
+            record_id=str(record.record_id),
+            case_id=str(record.case_id),
+            detail={
+                "change_id": str(change.change_id),
+                "fields": sorted(merged.applied),
+                "conflicts": [str(c.id) for c in kept],
+                "resolved": [str(c.id) for rows in settling.values() for c in rows],
+                "version": record.version,
+            },
+        )
+    )
+    return ChangeResult(
+        change_id=change.change_id,
+        status=status,
+        version=record.version,
+        conflicts=[conflict_info(c) for c in kept],
+    )
+
+
+def _remember(
+    pending: Pending,
+    change: Change,
+    author: Author,
+    status: ChangeStatus,
+    version: int,
+    now: datetime,
+) -> None:
+    pending.applied_rows.append(
+        {
+            "change_id": change.change_id,
+            "device_id": author.device_id,
+            "record_id": change.record_id,
+            "status": status.value,
+            "version": version,
+            "at": now,
+        }
+    )
+    pending.change_ids.add(change.change_id)
+
+
+def apply_audit(change: Change, pending: Pending, author: Author, now: datetime) -> ChangeResult:
+    """A device's own audit event: appended to the audit trail (not sent to other laptops)."""
+    allowed = set(FIELDS[RecordKind.AUDIT])
+    if any(name not in allowed for name in change.fields):
+        raise Refused(ErrorCode.VALIDATION, "This audit event has unknown fields.")
+    _remember(pending, change, author, ChangeStatus.APPLIED, 1, now)
+    detail = {k: v for k, v in change.fields.items() if k not in ("record_kind", "record_id")}
+    actor = author.actor
+    pending.audit.append(
+        AuditEvent(
+            "device_" + str(change.fields.get("action") or "event")[:40],
+            actor=actor.username if actor else None,
+            device_id=actor.device_key if actor else None,
+            record_kind=str(change.fields.get("record_kind") or "") or None,
+            record_id=str(change.fields.get("record_id") or "") or None,
+            case_id=str(change.case_id),
+            detail={"uploaded": True, "audit_id": str(change.record_id), **detail},
+        )
+    )
+    return ChangeResult(change_id=change.change_id, status=ChangeStatus.APPLIED, version=1)
+
+
+# -------------------------------------------------------------------------- batches
+
+
+def prefetch(session: Session, changes: Sequence[Change], pending: Pending) -> None:
+    """Load (and lock) everything a batch touches in a few queries instead of one per change."""
+    change_ids = [c.change_id for c in changes]
+    for change_id, version in session.exec(
+        select(AppliedChange.change_id, AppliedChange.version).where(
+            col(AppliedChange.change_id).in_(change_ids)
+        )
+    ).all():
+        pending.done[change_id] = version
+    pending.checked_changes.update(change_ids)
+    record_ids = sorted({c.record_id for c in changes})
+    found = load_records(session, record_ids)
+    for record_id in record_ids:
+        pending.loaded[record_id] = found.get(record_id)
+    case_ids = sorted({c.case_id for c in changes})
+    scopes = {
+        row.case_id: row
+        for row in session.exec(select(CaseScope).where(col(CaseScope.case_id).in_(case_ids)))
+    }
+    for case_id in case_ids:
+        pending.scopes[case_id] = scopes.get(case_id)
+
+
+def order_for_push(changes: Sequence[Change]) -> list[int]:
+    """Indexes in the order to apply: new cases first (so a person or note sent in the same
+    batch finds its case), then everything else as sent."""
+    first = [i for i, c in enumerate(changes) if c.kind == RecordKind.CASE and c.base_version == 0]
+    rest = [i for i in range(len(changes)) if i not in set(first)]
+    return first + rest
+
+
+def push_changes(
+    session: Session, actor: Actor, changes: Sequence[Change], *, clock: Clock
+) -> list[ChangeResult]:
+    """Apply a batch (the caller commits). Each change gets its own result, in the order sent."""
+    pending = Pending()
+    results: dict[int, ChangeResult] = {}
+    with session.no_autoflush:
+        prefetch(session, changes, pending)
+        for index in order_for_push(changes):
+            results[index] = apply_change(session, actor, changes[index], pending, clock=clock)
+    if actor.device_id is not None:
+        session.execute(
+            update(Device).where(col(Device.id) == actor.device_id).values(last_seen_at=clock.now())
+        )
+    finalize(session, pending, at=clock.now())
+    return [results[i] for i in range(len(changes))]
+
+
+def service_change(
+    session: Session,
+    record: Record | Touched,
+    fields: dict[str, Any],
+    by: str,
+    pending: Pending,
+    *,
+    clock: Clock,
+) -> ChangeResult:
+    """A change made by the service itself (e.g. ``admin assign``), based on the current
+    version so it always applies."""
+    change = Change(
+        change_id=uuid.uuid4(),
+        kind=RecordKind(record.kind),
+        record_id=record.record_id,
+        case_id=record.case_id,
+        base_version=record.version,
+        fields=fields,
+        made_at=clock.now(),
+    )
+    return apply_change(session, None, change, pending, clock=clock, by=by)

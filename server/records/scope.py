@@ -1,0 +1,70 @@
+"""Who may see a case: its team, or the worker it is assigned to.
+
+A case's scope row (``case_scope``) copies the case record's team, assignee and reference.
+When a push moves a case, a :class:`server.models.ScopeEvent` tells the devices on either
+side to re-check it at their next pull.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from server.crud import Actor
+from server.models import CaseScope, ScopeEvent
+from server.records.changelog import Pending
+
+
+def can_see(scope: CaseScope | None, team: str, username: str) -> bool:
+    if scope is None:
+        return False
+    return (scope.team is not None and scope.team == team) or (
+        scope.assigned_to is not None and scope.assigned_to == username
+    )
+
+
+def visible_case_ids(team: str, username: str) -> Any:
+    """A subquery of the case ids a user may see (their team's, or assigned to them)."""
+    return select(CaseScope.case_id).where(
+        or_(col(CaseScope.team) == team, col(CaseScope.assigned_to) == username)
+    )
+
+
+def case_visible_to(session: Session, case_id: uuid.UUID, actor: Actor) -> bool:
+    return can_see(session.get(CaseScope, case_id), actor.team, actor.username)
+
+
+def find_case_by_ref(session: Session, ref: str) -> CaseScope | None:
+    return session.exec(select(CaseScope).where(CaseScope.ref == ref)).first()
+
+
+def set_scope(
+    session: Session, pending: Pending, case_id: uuid.UUID, fields: dict[str, Any], now: datetime
+) -> None:
+    """Copy a written case's team, assignee and reference to its scope row; a move is kept
+    as a scope event."""
+    scope = pending.scope(session, case_id)
+    new_team, new_assigned, ref = fields.get("team"), fields.get("assigned_to"), fields.get("ref")
+    if scope is None:
+        scope = CaseScope(case_id=case_id, ref=ref, team=new_team, assigned_to=new_assigned)
+        pending.scopes[case_id] = scope
+        session.add(scope)
+        return
+    if (scope.team, scope.assigned_to) != (new_team, new_assigned):
+        pending.scope_events.append(
+            ScopeEvent(
+                seq=0,
+                case_id=case_id,
+                old_team=scope.team,
+                old_assigned=scope.assigned_to,
+                new_team=new_team,
+                new_assigned=new_assigned,
+                at=now,
+            )
+        )
+    scope.team, scope.assigned_to, scope.ref = new_team, new_assigned, ref
+    session.add(scope)
