@@ -37,8 +37,6 @@ NOT_YET_CONVERTED: set[str] = {
     "app/ui/core_backend.py",
     "app/vault/_files.py",
     "app/vault/keys.py",
-    "server/demo.py",
-    "server/models.py",
     "sync/client.py",
     "sync/engine.py",
 }
