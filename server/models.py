@@ -2,9 +2,9 @@
 ``server/alembic/versions``; keep the two in step.
 
 Records are stored generically: one row per synced record with its fields as JSON and, beside
-them, a per-field stamp (version, device, user, time of the last change) so the per-field merge
-in :mod:`sync.merge` is exact. ``seq`` columns are change-log positions: they are assigned at
-commit time under one lock, so positions follow commit order (see
+them, a per-field stamp (version, device, user, time of the last change) so the per-field
+merge in :mod:`server.records.merge` is exact. ``seq`` columns are change-log positions: they
+are assigned at commit time under one lock, so positions follow commit order (see
 :mod:`server.records.changelog`).
 """
 
@@ -138,7 +138,7 @@ class Record(ServerTable, table=True):
     case_id: uuid.UUID = Field(index=True)
     version: int
     fields: dict[str, Any] = json_col()
-    stamps: dict[str, Any] = json_col()  # field -> sync.merge.Stamp JSON
+    stamps: dict[str, Any] = json_col()  # field -> server.records.merge.Stamp JSON
     created_at: datetime = ts()
     updated_at: datetime = ts()
     updated_by: str = Field(max_length=200)

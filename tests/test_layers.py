@@ -29,12 +29,11 @@ ALLOWED: dict[str, set[str]] = {
     "sync.errors": set(),
     "sync.records": set(),
     "sync.protocol": {"sync.records"},
-    "sync.merge": {"sync.records", "sync.protocol"},
     "sync.store": {"sync.protocol", "sync.records"},
     "sync.client": {"sync.protocol", "sync.records", "sync.store"},
     "sync.engine": {"sync.client", "sync.protocol", "sync.records", "sync.store"},
-    # the service: the protocol, the schema and the merge rules, never the laptop's engine
-    "server": {"sync.protocol", "sync.records", "sync.merge"},
+    # the service (its merge rules are its own): the protocol and the schema, never the engine
+    "server": {"sync.protocol", "sync.records"},
     # the laptop, bottom to top
     "app": {"app.paths"},  # app/__init__.py
     "app.errors": set(),

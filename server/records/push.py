@@ -2,7 +2,8 @@
 
 :func:`apply_change` runs one change through clear phases: screen (replays, id rules), load
 (the record, locked), authorise (the case's scope), gather the conflicts it settles, merge
-(:mod:`sync.merge`), then write (the record, conflicts, scope) and log (applied change, audit).
+(:mod:`server.records.merge`), then write (the record, conflicts, scope) and log (applied
+change, audit).
 Nothing is committed here: the caller's unit of work commits after :func:`finalize`.
 """
 
@@ -21,9 +22,9 @@ from server.audit import AuditEvent
 from server.crud import Actor
 from server.models import AppliedChange, CaseScope, Conflict, Device, Record
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
+from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
 from server.records.scope import can_see, set_scope
 from sync.clock import Clock
-from sync.merge import MergeRefused, MergeResult, Stamp, merge_change
 from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
 from sync.records import FIELDS, RecordKind
 

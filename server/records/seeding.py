@@ -11,8 +11,8 @@ from sqlmodel import Session
 
 from server.models import CaseScope, Record
 from server.records.changelog import take_positions
+from server.records.merge import Stamp
 from sync.clock import Clock
-from sync.merge import Stamp
 from sync.records import RecordKind
 
 

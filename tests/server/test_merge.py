@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from sync.merge import MergeRefused, Stamp, merge_change
+from server.records.merge import MergeRefused, Stamp, merge_change
 from sync.records import RecordKind
 from tests.server.helpers import Service, change, new_case
 

@@ -1,4 +1,4 @@
-"""Per-field merge rules shared by the central service (and usable by the laptop).
+"""The service's per-field merge rules (the laptop never merges: it sends, and keeps clashes).
 
 Pure functions, no I/O. The service keeps, for every field of every record, a :class:`Stamp`
 saying at which record version, by which device and user, the field last changed. A change
