@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             warned = next((row for row in rows if row.warnings), rows[0])
             main_area.open_case(warned.case_id, "notes")
             settle()
-            main_area.case_view.note_box.setPlainText(
+            main_area.case_view.notes_tab.note_box.setPlainText(
                 "Damp worse in the back bedroom; photos taken."
             )
             shot("06-case-notes")

@@ -5,6 +5,9 @@ Each ``app.cli.cmd_*`` module listed in :data:`COMMAND_MODULES` exposes
 adds with ``parser.set_defaults(func=...)``; ``func(args) -> int`` returns the exit code.
 Errors a person can cause are raised as :class:`app.errors.FieldcaseError` and printed here,
 in one place, as a plain-English line on stderr.
+
+With no command, ``fieldcase [--profile DIR]`` opens the window, as the installed bundle does
+(:func:`open_window`); Qt is imported only then, so the commands never load it.
 """
 
 from __future__ import annotations
@@ -45,13 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def open_window(args: argparse.Namespace) -> int:
+    """The desktop window for ``--profile`` (else env FIELDCASE_PROFILE, else the user data
+    folder); with no screen to show it on, one line saying so and exit code 1."""
+    from app.ui.screen import NO_SCREEN, has_screen
+
+    if not has_screen():
+        print(NO_SCREEN, file=sys.stderr)
+        return 1
+    from app.ui import app as window
+
+    # leave() ends the process once the window has closed and everything is saved: Python's
+    # own teardown of Qt objects can crash (see app.ui.app.leave)
+    code = window.main([args.profile] if args.profile else [])
+    window.leave(code)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return 2
+    func = getattr(args, "func", None) or open_window
     try:
         return int(func(args) or 0)
     except FieldcaseError as err:

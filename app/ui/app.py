@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from app.ui import prefs as prefs_file
 from app.ui import theme
@@ -51,18 +51,26 @@ def run(
         logging.shutdown()
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m app.ui [PROFILE_DIR]`` and ``fieldcase [--profile DIR]`` with no command:
+    the window for that profile (else env FIELDCASE_PROFILE, else the user data folder), or
+    one line on stderr and exit code 1 when there is no screen to show it on."""
     from app.logs import setup_logging
     from app.paths import resolve_profile_dir
     from app.site import load_site_config
+    from app.ui.screen import NO_SCREEN, has_screen
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not has_screen():
+        print(NO_SCREEN, file=sys.stderr)
+        return 1
     setup_logging()
     site = load_site_config()
-    profile = resolve_profile_dir(sys.argv[1] if len(sys.argv) > 1 else None)
+    profile = resolve_profile_dir(args[0] if args else None)
     return run(profile, site=site)
 
 
-def leave(code: int) -> None:
+def leave(code: int) -> NoReturn:
     """Exit without Python tearing down Qt objects one by one (PySide6 6.12 can crash there
     after everything is saved and closed)."""
     sys.stdout.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.domain import CaseStatus, Priority
 from app.ui import words
 from app.ui.models import CaseListModel
 from app.ui.qt import (
@@ -20,7 +21,6 @@ from app.ui.rows import CaseFilter, CaseRow
 from app.ui.session import Session
 from app.ui.tables import column_chars, selected_row, table
 from app.ui.widgets import button, label, named
-from sync.records import CASE_STATUSES, PRIORITIES
 
 SEARCH_DELAY_MS = 40  # a short pause in typing before searching
 
@@ -58,12 +58,14 @@ class CasesScreen(QWidget):
 
         filters = QHBoxLayout()
         self.status = _choice(
-            "Status filter", "Any status", [(s, words.status_label(s)) for s in CASE_STATUSES]
+            "Status filter",
+            "Any status",
+            [(s.value, words.status_label(s.value)) for s in CaseStatus],
         )
         self.priority = _choice(
             "Priority filter",
             "Any priority",
-            [(p, words.priority_label(p)) for p in reversed(PRIORITIES)],
+            [(p.value, words.priority_label(p.value)) for p in reversed(Priority)],
         )
         self.case_type = _choice(
             "Type filter", "Any type", sorted(session.backend.case_types.items())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.domain import Priority, WarningCategory
 from app.ui import words
 from app.ui.qt import (
     QComboBox,
@@ -16,7 +17,6 @@ from app.ui.qt import (
     QWidget,
 )
 from app.ui.widgets import button, label, named
-from sync.records import PRIORITIES, WARNING_CATEGORIES
 
 
 class NewCaseDialog(QDialog):
@@ -38,17 +38,17 @@ class NewCaseDialog(QDialog):
         for code, text in sorted(case_types.items(), key=lambda kv: kv[1]):
             self.case_type.addItem(text, code)
         self.priority = named(QComboBox(), "Priority")
-        for code in PRIORITIES:
-            self.priority.addItem(words.priority_label(code), code)
-        self.priority.setCurrentIndex(PRIORITIES.index("normal"))
+        for priority in Priority:
+            self.priority.addItem(words.priority_label(priority.value), priority.value)
+        self.priority.setCurrentIndex(self.priority.findData(Priority.NORMAL.value))
         self.summary = named(QPlainTextEdit(), "Summary")
         self.summary.setTabChangesFocus(True)
         self.summary.setMaximumHeight(120)
         self.warning = named(QLineEdit(), "Warning about the person (optional)")
         self.warning.setPlaceholderText("For example: Dog on premises")
         self.warning_kind = named(QComboBox(), "Kind of warning")
-        for code in WARNING_CATEGORIES:
-            self.warning_kind.addItem(words.CATEGORY_LABELS[code], code)
+        for category in WarningCategory:
+            self.warning_kind.addItem(words.CATEGORY_LABELS[category.value], category.value)
         form.addRow("Person's full name", self.person)
         form.addRow("Address", self.address)
         form.addRow("Type of case", self.case_type)

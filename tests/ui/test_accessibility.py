@@ -156,8 +156,9 @@ def test_every_screen_of_an_open_profile(qtbot: Any, local_profile, make_window)
         wait_idle(qtbot, window)
         assert problems(window) == [], view.tabs.tabText(tab)
     view.tabs.setCurrentIndex(1)
-    reached = tab_reach(qtbot, window, view.back_button)
-    for control in (view.tabs.tabBar(), view.notes_view, view.note_box, view.save_note):
+    reached = tab_reach(qtbot, window, view.header.back_button)
+    notes = view.notes_tab
+    for control in (view.tabs.tabBar(), notes.notes_view, notes.note_box, notes.save_note):
         assert id(control) in reached, accessible_name(control)
 
     window.new_case()

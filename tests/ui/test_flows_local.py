@@ -66,26 +66,28 @@ def test_find_a_case_by_search_and_add_a_note(qtbot: Any, local_profile, make_wi
     assert main.pages.currentIndex() == PAGE_CASE
     view = main.case_view
     view.tabs.setCurrentIndex(1)
-    view.note_box.setFocus()
-    qtbot.keyClicks(view.note_box, "Visited at home. Damp in back bedroom.")
-    qtbot.keyClick(view.note_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: view.notes.rowCount() == 1, timeout=5000)
-    assert view.notes.data(view.notes.index(0, NoteModel.COL_SENT)) == "Waiting to send"
-    assert view.note_box.toPlainText() == ""
+    notes = view.notes_tab
+    notes.note_box.setFocus()
+    qtbot.keyClicks(notes.note_box, "Visited at home. Damp in back bedroom.")
+    qtbot.keyClick(notes.note_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: notes.notes.rowCount() == 1, timeout=5000)
+    assert notes.notes.data(notes.notes.index(0, NoteModel.COL_SENT)) == "Waiting to send"
+    assert notes.note_box.toPlainText() == ""
     assert window.sync is not None
     qtbot.waitUntil(lambda: window.sync.state.pending >= 1, timeout=5000)
     # the summary is validated in plain words, then Esc goes back to the list
     view.tabs.setCurrentIndex(0)
-    view.summary.setPlainText("   ")
-    view.save_summary.click()
-    assert view.summary_error.text() == "Write a short summary of the case. It cannot be empty."
-    view.summary.setPlainText("Damp in the back bedroom; landlord told.")
-    view.phone.setText("01308 555 0101")
-    view.save_summary.click()
+    summary = view.summary_tab
+    summary.summary.setPlainText("   ")
+    summary.save_summary.click()
+    assert summary.summary_error.text() == "Write a short summary of the case. It cannot be empty."
+    summary.summary.setPlainText("Damp in the back bedroom; landlord told.")
+    summary.phone.setText("01308 555 0101")
+    summary.save_summary.click()
     wait_idle(qtbot, window)
     assert view.detail is not None and view.detail.summary.endswith("landlord told.")
     assert view.detail.person["phone"] == "01308 555 0101"
-    assert view.person_line.text().startswith("Robin Hughes")
+    assert view.header.person_line.text().startswith("Robin Hughes")
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert main.pages.currentIndex() == PAGE_CASES
 
@@ -162,8 +164,9 @@ def test_new_case_with_ctrl_n(qtbot: Any, local_profile, make_window) -> None:
     qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=5000)
     detail = main.case_view.detail
     assert detail.case.person_name == "Chris Wood"
-    assert main.case_view.banner.isVisible()
-    assert "Lone-worker risk" in main.case_view.banner.text.text()
+    banner = main.case_view.header.banner
+    assert banner.isVisible()
+    assert "Lone-worker risk" in banner.text.text()
     assert window.sync is not None
     qtbot.waitUntil(lambda: window.sync.state.pending >= 3, timeout=5000)  # case, person, warning
 
@@ -194,7 +197,7 @@ def test_mark_a_visit_done_with_its_note(qtbot: Any, local_profile, make_window)
 def test_add_and_open_a_document_kept_encrypted(
     qtbot: Any, tmp_path, local_profile, make_window, dialogs
 ) -> None:
-    from app.ui.case_view import DocumentViewer
+    from app.ui.case_documents import DocumentViewer
     from app.ui.qt import QColor, QPixmap
 
     picture = QPixmap(40, 30)
@@ -210,7 +213,7 @@ def test_add_and_open_a_document_kept_encrypted(
     wait_idle(qtbot, window)
     main.open_case(main.cases.model.row_at(0).case_id, "documents")
     wait_idle(qtbot, window)
-    view = main.case_view
+    view = main.case_view.documents_tab
     view.add_document_button.click()
     qtbot.waitUntil(lambda: view.documents.rowCount() == 1, timeout=10_000)
     assert view.documents.row_at(0).name == "damp-wall.png"

@@ -90,8 +90,8 @@ def test_offline_note_syncs_and_reaches_a_second_laptop(
     qtbot.keyClick(main.cases.search, Qt.Key.Key_Return)
     qtbot.keyClick(main.cases.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
-    view = main.case_view
-    view.tabs.setCurrentIndex(1)
+    view = main.case_view.notes_tab
+    main.case_view.tabs.setCurrentIndex(1)
     qtbot.keyClicks(view.note_box, "Visited at home. Damp in the back bedroom.")
     qtbot.keyClick(view.note_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)

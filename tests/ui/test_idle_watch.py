@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtCore import QPoint
 from PySide6.QtTest import QTest
 
+from app.ui.idle import IdleWatcher
 from app.ui.qt import QApplication, Qt, QTimer, QWidget
-from app.ui.window import IdleWatcher
 from sync.clock import ManualClock
 
 

@@ -1,0 +1,47 @@
+"""The top of a case: the way back to the list, the reference and kind of case, the person,
+the case's state, and the person's warnings in a red banner above everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.ui import words
+from app.ui.qt import QHBoxLayout, Qt, QVBoxLayout, QWidget
+from app.ui.rows import CaseDetail
+from app.ui.widgets import WarningBanner, button, label
+
+
+class CaseHeader(QWidget):
+    def __init__(self, back: Callable[[], None]) -> None:
+        super().__init__()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.back_button = button("Back (Esc)", "Back to the list")
+        self.back_button.clicked.connect(back)
+        top.addWidget(self.back_button)
+        top.addStretch(1)
+        box.addLayout(top)
+        self.heading = label("", role="h1")
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.person_line = label("")
+        self.state_line = label("")
+        box.addWidget(self.heading)
+        box.addWidget(self.person_line)
+        box.addWidget(self.state_line)
+        self.banner = WarningBanner()
+        box.addWidget(self.banner)
+
+    def show_detail(self, detail: CaseDetail, case_types: dict[str, str]) -> None:
+        case = detail.case
+        kind = words.type_label(case.case_type, case_types)
+        self.heading.setText(f"{case.ref}  {kind}")
+        self.heading.setAccessibleName(f"Case {case.ref}, {kind}")
+        address = detail.person.get("address") or ""
+        self.person_line.setText(f"{case.person_name}" + (f", {address}" if address else ""))
+        self.state_line.setText(
+            f"Status: {words.status_label(case.status)}    "
+            f"Priority: {words.priority_label(case.priority)}    "
+            f"Assigned: {detail.assigned_to or 'nobody'}"
+        )
+        self.banner.set_warnings([w.text for w in detail.warnings])

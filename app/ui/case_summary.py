@@ -1,0 +1,223 @@
+"""The Summary tab of a case: status, priority, worker, review date, the person's address and
+phone, and the summary, saved together with one button.
+
+What a value must be is the core's rule: a value the core refuses comes back as a
+:class:`~app.errors.UsageError` and its plain-English message is shown next to the field it
+names (or above the form when it names none), and that field takes the focus.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from app.domain import CaseStatus, Priority
+from app.errors import UsageError
+from app.ui import words
+from app.ui.case_tab import OpenCase
+from app.ui.qt import (
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    Qt,
+    QWidget,
+)
+from app.ui.rows import CaseDetail
+from app.ui.widgets import NoteEdit, button, label, named, restyle
+
+
+def field_named_by(err: UsageError) -> str | None:
+    """The field (as the core names it: ``summary``, ``person.phone``) that a refused value
+    belongs to, when the error says."""
+    name = getattr(err, "field", None)
+    return name if isinstance(name, str) and name else None
+
+
+class SummaryTab(QScrollArea):
+    def __init__(self, case: OpenCase) -> None:
+        super().__init__()
+        self.case = case
+        self.session = case.session
+        self._filling = False
+        self._review_touched = False
+        page = QWidget()
+        self.setWidgetResizable(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setWidget(page)
+        form = QFormLayout(page)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.form = form
+        self.status = named(QComboBox(), "Status")
+        for status in CaseStatus:
+            self.status.addItem(words.status_label(status.value), status.value)
+        self.priority = named(QComboBox(), "Priority")
+        for priority in Priority:
+            self.priority.addItem(words.priority_label(priority.value), priority.value)
+        self.assigned = named(QLineEdit(), "Assigned worker (user name)")
+        self.review = named(QDateEdit(), "Next review date")
+        self.review.setCalendarPopup(True)
+        self.review.setDisplayFormat("d MMM yyyy")
+        self.address = named(QLineEdit(), "Person's address")
+        self.phone = named(QLineEdit(), "Person's phone number")
+        self.summary = NoteEdit("Summary")
+        self.summary.setMinimumHeight(120)
+        self.summary_error = label("", role="error")
+        self.summary_error.hide()
+        form.addRow(self.summary_error)
+        #: the core's name of each field -> (its control, its own error line)
+        self.fields: dict[str, tuple[QWidget, QLabel]] = {}
+        for name, title, control in (
+            ("status", "Status", self.status),
+            ("priority", "Priority", self.priority),
+            ("assigned_to", "Assigned worker", self.assigned),
+            ("next_review", "Next review", self.review),
+            ("person.address", "Address", self.address),
+            ("person.phone", "Phone", self.phone),
+            ("summary", "Summary", self.summary),
+        ):
+            self.fields[name] = (control, self._error_line(form, title))
+            form.addRow(title, control)
+        self.save_summary = button("Save changes", primary=True)
+        self.save_summary.clicked.connect(self.save)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_summary)
+        save_row.addStretch(1)
+        form.addRow(save_row)
+        self.summary.textChanged.connect(self._summary_typed)
+        self.review.dateChanged.connect(self._review_changed)
+        self.summary.submitted.connect(self.save)
+
+    @staticmethod
+    def _error_line(form: QFormLayout, title: str) -> QLabel:
+        """A red line directly above a field, shown only while the field holds a value the
+        core refused."""
+        line = label("", role="error")
+        line.setAccessibleName(f"Problem with {title}")
+        form.addRow(line)
+        form.setRowVisible(line, False)
+        return line
+
+    # ------------------------------------------------------------------ showing
+    def show_detail(self, detail: CaseDetail) -> None:
+        self._filling = True
+        case = detail.case
+        self.status.setCurrentIndex(max(0, self.status.findData(case.status)))
+        self.priority.setCurrentIndex(max(0, self.priority.findData(case.priority)))
+        self.assigned.setText(detail.assigned_to)
+        self.address.setText(str(detail.person.get("address") or ""))
+        self.phone.setText(str(detail.person.get("phone") or ""))
+        self._review_touched = False
+        if case.next_review:
+            self.review.setDate(case.next_review)
+        else:
+            self.review.setDate(self.session.clock.now().astimezone().date() + timedelta(days=28))
+        draft = self.session.drafts.get(self.case.summary_key())
+        self.summary.setPlainText(draft or detail.summary)
+        self.summary_error.hide()
+        self.summary.setProperty("invalid", False)
+        self._clear_field_errors()
+        self._filling = False
+
+    def show_refused(self, err: BaseException) -> None:
+        """A value the core refused: its words by the field it names; anything else goes to
+        the window's one error display."""
+        if not isinstance(err, UsageError):
+            self.session.show_error(err)
+            return
+        self._clear_field_errors()
+        name = field_named_by(err)
+        if name in self.fields:
+            control, line = self.fields[name]
+            self.summary_error.hide()
+            line.setText(err.message)
+            self.form.setRowVisible(line, True)
+            control.setProperty("invalid", True)
+            control.setAccessibleDescription(err.message)
+            restyle(control)
+            control.setFocus()
+            return
+        self.summary_error.setText(err.message)
+        self.summary_error.show()
+
+    def _clear_field_errors(self) -> None:
+        for control, line in self.fields.values():
+            if self.form.isRowVisible(line):
+                self.form.setRowVisible(line, False)
+                line.setText("")
+                control.setProperty("invalid", False)
+                control.setAccessibleDescription("")
+                restyle(control)
+
+    # ------------------------------------------------------------------ drafts
+    def _review_changed(self) -> None:
+        if not self._filling:
+            self._review_touched = True
+
+    def _summary_typed(self) -> None:
+        detail = self.case.detail
+        if self._filling or self.case.case_id is None or detail is None:
+            return
+        text = self.summary.toPlainText()
+        self.session.drafts.set(self.case.summary_key(), "" if text == detail.summary else text)
+
+    # ------------------------------------------------------------------ saving
+    def save(self) -> None:
+        detail = self.case.detail
+        case_id = self.case.case_id
+        if detail is None or case_id is None:
+            return
+        self._clear_field_errors()
+        text = self.summary.toPlainText().strip()
+        # The two checks below stay until the core refuses an empty summary and an empty
+        # worker itself (field specs marked required); then show_refused shows its words.
+        if not text:
+            self.summary_error.setText("Write a short summary of the case. It cannot be empty.")
+            self.summary_error.show()
+            self.summary.setProperty("invalid", True)
+            self.summary.setFocus()
+            return
+        assigned = self.assigned.text().strip()
+        if not assigned:
+            self.summary_error.setText("Give the user name of the worker this case is for.")
+            self.summary_error.show()
+            self.assigned.setFocus()
+            return
+        self.summary_error.hide()
+        changes = self._changes(detail, text, assigned)
+        if not changes:
+            self.session.show_message("Nothing has changed.")
+            return
+        backend = self.session.backend
+        key = self.case.summary_key()
+        self.case.run(
+            self,
+            lambda: backend.edit_case(case_id, changes),
+            "Saved. Your changes will be sent at the next sync.",
+            lambda: self.session.drafts.drop(key),
+            self.show_refused,
+        )
+
+    def _changes(self, detail: CaseDetail, text: str, assigned: str) -> dict[str, Any]:
+        """What the person changed, by the core's field names."""
+        changes: dict[str, Any] = {}
+        case = detail.case
+        if text != detail.summary:
+            changes["summary"] = text
+        if self.status.currentData() != case.status:
+            changes["status"] = self.status.currentData()
+        if self.priority.currentData() != case.priority:
+            changes["priority"] = self.priority.currentData()
+        if assigned != detail.assigned_to:
+            changes["assigned_to"] = assigned
+        for field, box in (("address", self.address), ("phone", self.phone)):
+            value = box.text().strip()
+            if value != str(detail.person.get(field) or ""):
+                changes[f"person.{field}"] = value
+        review = self.review.date().toPython()
+        if self._review_touched and case.next_review != review:
+            changes["next_review"] = review
+        return changes
