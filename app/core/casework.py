@@ -18,7 +18,7 @@ import json
 import logging
 import mimetypes
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -51,12 +51,23 @@ from app.core.views import (
 from app.domain.enums import DocumentState, VisitStatus
 from app.domain.names import sort_name
 from app.errors import FieldcaseError, UsageError
+from app.store import outbox, state
 from app.store.errors import DiskError, DiskFull, is_disk_full
-from app.store.models import AuditEvent, Case, Document, Note, Person, Record, Visit, Warning
+from app.store.models import (
+    KIND_MODELS,
+    AuditEvent,
+    Case,
+    Document,
+    Note,
+    Person,
+    Record,
+    Visit,
+    Warning,
+)
 from app.store.profile import Profile
-from app.store.records import dumps, record_fields, to_wire
-from app.store.tables import Conflict, Meta, Outbox
-from app.store.types import utcnow
+from app.store.records import from_wire, to_wire
+from app.store.tables import Conflict, Outbox
+from sync.clock import Clock
 from sync.records import BUILTIN_CASE_TYPES, FIELDS, RecordKind
 
 log = logging.getLogger("fieldcase.core")
@@ -98,9 +109,9 @@ class _RowBatch:
 class Casework:
     """The core actions on one unlocked profile."""
 
-    def __init__(self, profile: Profile, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, profile: Profile, *, clock: Clock | None = None) -> None:
         self.profile = profile
-        self.clock = clock
+        self.clock: Clock = clock or profile.clock
 
     # ------------------------------------------------------------------------- plumbing
 
@@ -130,7 +141,7 @@ class Casework:
             yield session
 
     def _now(self) -> datetime:
-        now = self.clock()
+        now = self.clock.now()
         if now.tzinfo is None:
             raise ValueError("the clock must return an aware UTC datetime")
         return now.astimezone(UTC)
@@ -146,19 +157,9 @@ class Casework:
         *,
         only: set[str] | None = None,
         base_version: int | None = None,
-    ) -> Outbox:
+    ) -> None:
         """Queue the outbox entry for ``obj`` (all its fields, or those in ``only``)."""
-        row = Outbox(
-            change_id=uuid4(),
-            kind=obj.KIND.value,
-            record_id=obj.id,
-            case_id=case_id,
-            base_version=obj.version if base_version is None else base_version,
-            fields=dumps(record_fields(obj, only)),
-            made_at=self._now(),
-        )
-        session.add(row)
-        return row
+        outbox.add_change(session, obj, case_id, self._now(), only=only, base_version=base_version)
 
     def _audit(
         self,
@@ -199,8 +200,7 @@ class Casework:
     def case_types(self) -> dict[str, str]:
         """Case type code -> label: the built-in types and those the service added."""
         with self._read() as session:
-            extra = session.get(Meta, "case_types")
-            return self._case_types(extra.value if extra is not None else None)
+            return self._case_types(state.case_types_json(session))
 
     @staticmethod
     def _case_types(extra: str | None) -> dict[str, str]:
@@ -215,9 +215,8 @@ class Casework:
 
     def set_case_types(self, types: Mapping[str, str]) -> None:
         """Remember the service's case types (code -> label); the built-in ones always stay."""
-        value = dumps([{"code": c, "label": label} for c, label in types.items()])
         with self._tx() as session:
-            session.merge(Meta(key="case_types", value=value))
+            state.set_case_types(session, types)
 
     # --------------------------------------------------------------------- cases: write
 
@@ -326,21 +325,8 @@ class Casework:
             (RecordKind.CASE, case),
             (RecordKind.AUDIT, audit),
         ):
-            batch.add(
-                Outbox,
-                {
-                    "change_id": uuid4(),
-                    "kind": kind.value,
-                    "record_id": values["id"],
-                    "case_id": case_id,
-                    "base_version": 0,
-                    "fields": dumps({f: to_wire(values[f]) for f in FIELDS[kind]}),
-                    "resolves": "[]",
-                    "made_at": now,
-                    "rejected": False,
-                    "error": None,
-                },
-            )
+            wire = {f: to_wire(values[f]) for f in FIELDS[kind]}
+            batch.add(Outbox, outbox.change_values(kind, values["id"], case_id, 0, wire, now))
         return str(case["ref"])
 
     def edit_case(self, ref: str, fields: Mapping[str, str]) -> list[str]:
@@ -446,25 +432,13 @@ class Casework:
                 )
                 for d in documents
             ],
-            pending=self._pending_for(session, case.id),
+            pending=outbox.waiting_count(session, case.id),
             conflicts=session.exec(
                 select(func.count())
                 .select_from(Conflict)
                 .where(Conflict.case_id == case.id, col(Conflict.resolved).is_(False))
             ).one(),
         )
-
-    def _pending_for(self, session: Session, case_id: UUID) -> int:
-        """Changes to the case's records not yet sent (audit events are not counted)."""
-        return session.exec(
-            select(func.count())
-            .select_from(Outbox)
-            .where(
-                Outbox.case_id == case_id,
-                col(Outbox.rejected).is_(False),
-                Outbox.kind != RecordKind.AUDIT.value,
-            )
-        ).one()
 
     def list_cases(
         self,
@@ -731,6 +705,35 @@ class Casework:
             self._change(session, warning, warning.case_id, only={"active"}, base_version=base)
             self._audit(session, warning.case_id, "changed", warning, "fields: active")
 
+    # ----------------------------------------------------------------------- clashes
+
+    def settle_clash(
+        self, conflict_id: UUID, kind: RecordKind, record_id: UUID, field: str, value: Any
+    ) -> None:
+        """Set one field to the chosen (wire) value as a change that settles the clash
+        ``conflict_id``; like any change it syncs to every laptop and is in the history."""
+        model = KIND_MODELS[kind]
+        with self._tx() as session:
+            record = session.get(model, record_id)
+            if record is None:
+                raise UsageError(
+                    "The record of this clash is no longer on this laptop; sync first."
+                )
+            base = record.version
+            setattr(record, field, from_wire(model, field, value))
+            session.add(record)
+            case_id: UUID = record.case_id  # type: ignore[attr-defined]
+            outbox.add_change(
+                session,
+                record,
+                case_id,
+                self._now(),
+                only={field},
+                base_version=base,
+                resolves=[conflict_id],
+            )
+            self._audit(session, case_id, "resolved", record, f"fields: {field}")
+
     # ---------------------------------------------------------------------- documents
 
     def document_path(self, document_id: UUID) -> Path:
@@ -849,13 +852,14 @@ class Casework:
     # ---------------------------------------------------------------------- the rest
 
     def pending_count(self) -> int:
-        """Changes not yet sent to the central service (audit events not counted)."""
+        """Changes waiting to be sent to the central service (see :mod:`app.store.outbox`)."""
         with self._read() as session:
-            return session.exec(
-                select(func.count())
-                .select_from(Outbox)
-                .where(col(Outbox.rejected).is_(False), Outbox.kind != RecordKind.AUDIT.value)
-            ).one()
+            return outbox.waiting_count(session)
+
+    def waiting_records(self, case_id: UUID) -> set[UUID]:
+        """The case's records with a change still waiting to be sent."""
+        with self._read() as session:
+            return outbox.waiting_records(session, case_id)
 
     def audit(self, ref: str) -> list[AuditRow]:
         """The case's history on this laptop, oldest first."""

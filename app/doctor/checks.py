@@ -257,18 +257,14 @@ def _restore_hint() -> str:
 
 def read_profile_facts(profile: Any) -> ProfileFacts:
     """Device id, service and what waits to be sent, from the open profile's sync state."""
-    from sqlalchemy import text
+    from app.store import outbox, state
 
     with profile.engine.connect() as connection:
-        state = dict(connection.execute(text("SELECT key, value FROM sync_state")).all())
-        waiting = connection.execute(
-            text("SELECT COUNT(*) FROM outbox WHERE NOT rejected")
-        ).scalar_one()
-        refused = connection.execute(
-            text("SELECT COUNT(*) FROM outbox WHERE rejected")
-        ).scalar_one()
+        saved = state.read_all(connection)
+        waiting = outbox.waiting_count(connection)
+        refused = outbox.refused_count(connection)
     device_id = server_url = None
-    raw = state.get("device_credential")
+    raw = saved.get(state.CREDENTIAL)
     if raw:
         try:
             credential = json.loads(raw)
@@ -276,7 +272,7 @@ def read_profile_facts(profile: Any) -> ProfileFacts:
             server_url = credential.get("server_url") or None
         except (ValueError, AttributeError):
             log.warning("the stored device credential is not readable")
-    return ProfileFacts(device_id, server_url, int(waiting), int(refused), state.get("last_sync"))
+    return ProfileFacts(device_id, server_url, waiting, refused, saved.get(state.LAST_SYNC))
 
 
 def check_integrity(

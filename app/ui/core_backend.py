@@ -29,7 +29,6 @@ from app.ui.rows import (
     VisitRow,
     WarningRow,
 )
-from sync.records import RecordKind
 
 if TYPE_CHECKING:
     from app.core import CaseFilter as CoreFilter
@@ -195,13 +194,7 @@ class CoreBackend:
 
     def _unsent(self, case_id: UUID) -> set[UUID]:
         """Records of this case with a change still waiting to send."""
-        if not self.adapter.pending_for_case(case_id):
-            return set()
-        return {
-            c.record_id
-            for c in self.adapter.pending_changes(100_000)
-            if c.case_id == case_id and c.kind != RecordKind.AUDIT
-        }
+        return self.core.waiting_records(case_id)
 
     def case_detail(self, case_id: UUID) -> CaseDetail:
         ref = self.ref_of(case_id)
