@@ -127,6 +127,7 @@ def enrol(
     options: ClientOptions | None = None,
     progress: Callable[[SyncProgress], None] | None = None,
     keep_open: bool = False,
+    clock: Clock | None = None,
 ) -> EnrolResult:
     """Register this laptop, make its encrypted profile, keep the device credential inside it,
     add the recovery wrap, and pull the user's cases. The password is never stored."""
@@ -150,7 +151,9 @@ def enrol(
         device_secret=enrolled.device_secret,
         username=token.username,
     )
-    profile = Profile.create(profile_dir, password, user=token.username, team=token.team, site=site)
+    profile = Profile.create(
+        profile_dir, password, user=token.username, team=token.team, site=site, clock=clock
+    )
     try:
         adapter = SyncAdapter(profile)
         adapter.set_credential(credential)
@@ -352,6 +355,7 @@ def recover(
     username: str | None = None,
     site: SiteConfig | None = None,
     options: ClientOptions | None = None,
+    clock: Clock | None = None,
 ) -> Profile:
     """Sign in online (e.g. after IT reset the account password), fetch this device's recovery
     secret, unwrap the database key with it and set ``new_password``. Nothing in the database
@@ -370,4 +374,4 @@ def recover(
         kwargs["min_password_length"] = site.min_password_length
     key = vault.recover(profile_dir, answer.recovery_secret, new_password, **kwargs)
     log.info("recovered the profile of device %s", device["device_id"])
-    return Profile.open_with_key(profile_dir, key)
+    return Profile.open_with_key(profile_dir, key, clock=clock)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.errors import FieldcaseError
+from sync.clock import Clock, SystemClock
 
 COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.cmd_profile",  # init, passwd, backups, restore
@@ -45,9 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command. Its one clock is made here (a test passes its own) and handed down as
+    ``args.clock``: nothing below reads the system's time directly."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock or SystemClock()
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
