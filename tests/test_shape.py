@@ -15,7 +15,6 @@ NOT_YET_SPLIT: set[tuple[str, str]] = {
     ("app/ui/core_backend.py", "CoreBackend"),
     ("app/ui/window.py", "FieldcaseWindow"),
     ("app/ui/case_view.py", "CaseView"),
-    ("app/core/casework.py", "Casework"),
     ("sync/client.py", "ServiceClient"),
 }
 

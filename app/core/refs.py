@@ -25,11 +25,6 @@ class _Block:
     used: bool = False
 
 
-def read_facts(conn: Connection, year: int) -> dict[str, str]:
-    """The profile facts a new case needs (see :func:`app.store.state.reference_facts`)."""
-    return state.reference_facts(conn, year)
-
-
 class RefAllocator:
     """Hands out references inside one transaction; :meth:`save` writes the counters back."""
 

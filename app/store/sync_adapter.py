@@ -15,13 +15,11 @@ Every method is one local transaction. The rules that keep edits safe live here:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
 
@@ -31,6 +29,7 @@ from sqlmodel import Session, col, select
 from app import vault
 from app.domain.enums import DocumentState
 from app.store import outbox, state
+from app.store.document_files import DocumentFiles
 from app.store.models import KIND_MODELS, Case, Document, Record
 from app.store.profile import Profile
 from app.store.records import dumps, from_wire
@@ -48,13 +47,6 @@ from sync.records import FIELDS, RecordKind
 from sync.store import DeviceCredential, PendingDocument
 
 log = logging.getLogger("fieldcase.store.sync")
-
-DOCUMENT_SUFFIX = ".fcd"  # as app.core.casework names them
-
-
-def document_path(profile: Profile, document_id: UUID) -> Path:
-    """Where a document's encrypted content lives in the profile."""
-    return profile.documents_dir / f"{document_id}{DOCUMENT_SUFFIX}"
 
 
 def conflict_info(row: Conflict) -> ConflictInfo:
@@ -115,6 +107,7 @@ class SyncAdapter:
     def __init__(self, profile: Profile, *, clock: Clock | None = None) -> None:
         self.profile = profile
         self.clock: Clock = clock or profile.clock
+        self.files = DocumentFiles(profile.documents_dir)
 
     def _session(self) -> Session:
         return self.profile.session()
@@ -243,8 +236,7 @@ class SyncAdapter:
         s.execute(delete(Case).where(col(Case.id) == case_id))
         s.execute(delete(Conflict).where(col(Conflict.case_id) == case_id))
         for document_id in documents:
-            with contextlib.suppress(FileNotFoundError):
-                document_path(self.profile, document_id).unlink()
+            self.files.remove(document_id)
         log.info("purged case %s: it left this user's scope", case_id)
 
     def purge_removed_cases(self) -> int:
@@ -307,20 +299,16 @@ class SyncAdapter:
         with self._session() as s:
             row = s.get(Document, document_id)
             if row is None or row.file_key is None:
-                raise vault.DocumentMissing(document_path(self.profile, document_id))
+                raise vault.DocumentMissing(self.files.path(document_id))
             key = row.file_key
-        return vault.open_decrypted(
-            document_path(self.profile, document_id), file_id=document_id, key=key
-        )
+        return self.files.open(document_id, key)
 
     def save_document(self, document_id: UUID, chunks: Iterator[bytes]) -> None:
-        key = vault.new_file_key()
-        path = document_path(self.profile, document_id)
-        vault.encrypt_chunks(chunks, path, file_id=document_id, key=key)
+        key, _size = self.files.store(document_id, chunks)
         with self._session() as s, s.begin():
             row = s.get(Document, document_id)
             if row is None:  # purged meanwhile
-                path.unlink(missing_ok=True)
+                self.files.remove(document_id)
                 return
             row.file_key = key
             row.local_state = DocumentState.UPLOADED.value
