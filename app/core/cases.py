@@ -22,7 +22,6 @@ from app.domain.names import sort_name
 from app.store import outbox, state
 from app.store.models import AuditEvent, Case, Person
 from app.store.records import to_wire
-from app.store.tables import Outbox
 from sync.records import BUILTIN_CASE_TYPES, FIELDS, RecordKind
 
 log = logging.getLogger("fieldcase.core")
@@ -35,7 +34,10 @@ class _RowBatch:
         self.rows: dict[Any, list[dict[str, Any]]] = {}
 
     def add(self, model: type[SQLModel], values: dict[str, Any]) -> None:
-        self.rows.setdefault(model.__table__, []).append(values)  # type: ignore[attr-defined]
+        self.add_row(model.__table__, values)  # type: ignore[attr-defined]
+
+    def add_row(self, table: Any, values: dict[str, Any]) -> None:
+        self.rows.setdefault(table, []).append(values)
 
     def insert(self, session: Session) -> None:
         conn = session.connection()
@@ -162,7 +164,7 @@ def _plan_case(
         (RecordKind.AUDIT, audit),
     ):
         wire = {f: to_wire(values[f]) for f in FIELDS[kind]}
-        batch.add(Outbox, outbox.change_values(kind, values["id"], case_id, 0, wire, now))
+        batch.add_row(outbox.TABLE, outbox.change_values(kind, values["id"], case_id, 0, wire, now))
     return str(case["ref"])
 
 

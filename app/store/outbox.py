@@ -40,7 +40,9 @@ CONFIRMED = frozenset({ChangeStatus.APPLIED, ChangeStatus.DUPLICATE, ChangeStatu
 _IN_CHUNKS = 500
 
 Db = Session | Connection
-_T = Outbox.__table__  # type: ignore[attr-defined]
+#: The outbox table, for the bulk path that inserts rows made by :func:`change_values`.
+TABLE = Outbox.__table__  # type: ignore[attr-defined]
+_T = TABLE
 
 
 # ---------------------------------------------------------------------------- writing

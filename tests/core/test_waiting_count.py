@@ -7,20 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from app.core import Casework
 from app.store.sync_adapter import SyncAdapter
 from app.ui.core_backend import CoreBackend
 from tests.support.profile import make_profile, run_cli_inprocess
-
-
-@pytest.fixture(autouse=True)
-def _private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("FIELDCASE_LOG_DIR", str(tmp_path / "logs"))
-    for name in ("FIELDCASE_SITE_CONFIG", "FIELDCASE_PROFILE", "FIELDCASE_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_window_cli_doctor_and_sync_agree_after_one_case_and_five_views(tmp_path: Path) -> None:
