@@ -18,21 +18,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from app import vault
 from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
+from app.store import outbox
 from app.store.db import DB_FILE
 from app.store.models import KIND_MODELS, Case
 from app.store.profile import Profile
-from app.store.records import dumps, from_wire, to_wire
+from app.store.records import from_wire, to_wire
 from app.store.sync_adapter import SyncAdapter
-from app.store.tables import Conflict, Outbox
+from app.store.tables import Conflict
 from sync import errors as sync_errors
 from sync.client import RetryPolicy, ServiceClient, Timeouts
+from sync.clock import Clock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.protocol import PROTOCOL_VERSION
 from sync.records import RecordKind
@@ -125,6 +127,7 @@ def enrol(
     options: ClientOptions | None = None,
     progress: Callable[[SyncProgress], None] | None = None,
     keep_open: bool = False,
+    clock: Clock | None = None,
 ) -> EnrolResult:
     """Register this laptop, make its encrypted profile, keep the device credential inside it,
     add the recovery wrap, and pull the user's cases. The password is never stored."""
@@ -148,7 +151,9 @@ def enrol(
         device_secret=enrolled.device_secret,
         username=token.username,
     )
-    profile = Profile.create(profile_dir, password, user=token.username, team=token.team, site=site)
+    profile = Profile.create(
+        profile_dir, password, user=token.username, team=token.team, site=site, clock=clock
+    )
     try:
         adapter = SyncAdapter(profile)
         adapter.set_credential(credential)
@@ -255,11 +260,6 @@ class Clash:
         }
 
 
-def _pending_resolutions(session: Session) -> set[str]:
-    rows = session.exec(select(Outbox.resolves).where(col(Outbox.rejected).is_(False))).all()
-    return {value for row in rows for value in json.loads(row)}
-
-
 def clashes(profile: Profile) -> list[Clash]:
     """Unresolved clashes, oldest first. "mine" is this user's value when they made one side
     (else the value this laptop shows, i.e. the one kept); "theirs" is the other side, with who
@@ -267,7 +267,7 @@ def clashes(profile: Profile) -> list[Clash]:
     me = profile.user
     out: list[Clash] = []
     with profile.session() as s:
-        pending = _pending_resolutions(s)
+        pending = outbox.pending_resolutions(s)
         rows = s.exec(
             select(Conflict)
             .where(col(Conflict.resolved).is_(False))
@@ -312,7 +312,12 @@ def _find_clash(profile: Profile, ident: str) -> Clash:
 
 
 def resolve_clash(
-    profile: Profile, ident: str, *, keep: str | None = None, value: str | None = None
+    profile: Profile,
+    ident: str,
+    *,
+    keep: str | None = None,
+    value: str | None = None,
+    clock: Clock | None = None,
 ) -> Clash:
     """Settle one clash: keep "mine", "theirs", or a new value. The decision is a normal change
     (``resolves=[id]``) that syncs to every laptop."""
@@ -330,25 +335,11 @@ def resolve_clash(
             chosen = to_wire(from_wire(model, clash.field, value))
         except ValueError as err:
             raise UsageError(f"That value does not fit the field {clash.field}: {err}.") from None
-    with profile.session() as s, s.begin():
-        record = s.get(model, clash.record_id)
-        if record is None:
-            raise UsageError("The record of this clash is no longer on this laptop; sync first.")
-        setattr(record, clash.field, from_wire(model, clash.field, chosen))
-        s.add(record)
-        case_id = record.id if kind is RecordKind.CASE else record.case_id  # type: ignore[attr-defined]
-        s.add(
-            Outbox(
-                change_id=uuid4(),
-                kind=kind.value,
-                record_id=clash.record_id,
-                case_id=case_id,
-                base_version=record.version,
-                fields=dumps({clash.field: chosen}),
-                resolves=dumps([str(clash.id)]),
-                made_at=datetime.now(UTC),
-            )
-        )
+    from app.core.casework import Casework
+
+    Casework(profile, clock=clock).settle_clash(
+        clash.id, kind, clash.record_id, clash.field, chosen
+    )
     log.info("settled clash %s", clash.id)
     return clash
 
@@ -364,6 +355,7 @@ def recover(
     username: str | None = None,
     site: SiteConfig | None = None,
     options: ClientOptions | None = None,
+    clock: Clock | None = None,
 ) -> Profile:
     """Sign in online (e.g. after IT reset the account password), fetch this device's recovery
     secret, unwrap the database key with it and set ``new_password``. Nothing in the database
@@ -382,4 +374,4 @@ def recover(
         kwargs["min_password_length"] = site.min_password_length
     key = vault.recover(profile_dir, answer.recovery_secret, new_password, **kwargs)
     log.info("recovered the profile of device %s", device["device_id"])
-    return Profile.open_with_key(profile_dir, key)
+    return Profile.open_with_key(profile_dir, key, clock=clock)

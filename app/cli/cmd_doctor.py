@@ -14,6 +14,7 @@ import os
 import sys
 from typing import Any
 
+from app.cli.cmd_profile import clock_of
 from app.doctor.checks import render_text, run_checks
 from app.errors import UsageError
 from app.logs import setup_logging
@@ -58,7 +59,7 @@ def _password(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     setup_logging()
     folder = resolve_profile_dir(getattr(args, "profile", None))
-    report = run_checks(folder, password=_password(args))
+    report = run_checks(folder, password=_password(args), clock=clock_of(args))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -19,6 +19,7 @@ from app.logs import setup_logging
 from app.paths import resolve_profile_dir
 from app.site import load_site_config
 from app.store.profile import Profile, describe_time, list_backups
+from sync.clock import Clock, SystemClock
 
 PASSWORD_ENV = "FIELDCASE_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 NEW_PASSWORD_ENV = "FIELDCASE_NEW_PASSWORD"  # noqa: S105
@@ -26,6 +27,12 @@ NEW_PASSWORD_ENV = "FIELDCASE_NEW_PASSWORD"  # noqa: S105
 
 def profile_dir(args: argparse.Namespace) -> Path:
     return resolve_profile_dir(getattr(args, "profile", None))
+
+
+def clock_of(args: argparse.Namespace) -> Clock:
+    """The command's one clock (made by ``main``)."""
+    clock: Clock | None = getattr(args, "clock", None)
+    return clock or SystemClock()
 
 
 def password(prompt: str = "Password: ", env: str = PASSWORD_ENV) -> str:
@@ -56,7 +63,7 @@ def open_profile(args: argparse.Namespace) -> Profile:
     """Unlock the profile the command line names (logging set up first)."""
     setup_logging()
     folder = profile_dir(args)
-    return Profile.open(folder, password())
+    return Profile.open(folder, password(), clock=clock_of(args))
 
 
 def close_profile(profile: Profile) -> None:
@@ -74,7 +81,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     site = load_site_config()
     folder = profile_dir(args)
     secret = new_password(PASSWORD_ENV, "Choose a password for this profile: ")
-    with Profile.create(folder, secret, user=args.user, team=args.team or "", site=site) as prof:
+    with Profile.create(
+        folder, secret, user=args.user, team=args.team or "", site=site, clock=clock_of(args)
+    ) as prof:
         print(f"Created a profile for {prof.user} in {folder}.")
     return 0
 
@@ -119,7 +128,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     setup_logging()
     folder = profile_dir(args)
-    aside = Profile.restore(folder, password(), args.backup)
+    aside = Profile.restore(folder, password(), args.backup, clock=clock_of(args))
     chosen = args.backup or "the newest backup"
     print(f"Restored {chosen}.")
     if aside is not None:

@@ -21,6 +21,7 @@ from typing import Any
 from app import online
 from app.cli.cmd_profile import (
     NEW_PASSWORD_ENV,
+    clock_of,
     new_password,
     open_profile,
     password,
@@ -62,6 +63,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         site=site,
         device_name=args.device_name,
         progress=_progress(args),
+        clock=clock_of(args),
     )
     print(f"This laptop is now enrolled for {result.username} (device {result.device_id}).")
     if result.report is not None:
@@ -117,7 +119,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     folder = profile_dir(args)
     account = password("Your account password (as your IT team set it): ")
     fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
-    with online.recover(folder, account, fresh, username=args.user, site=site):
+    with online.recover(
+        folder, account, fresh, username=args.user, site=site, clock=clock_of(args)
+    ):
         pass
     print("Your profile is open again with the new password. Nothing on this laptop was lost.")
     return 0

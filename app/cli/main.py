@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.errors import FieldcaseError
+from sync.clock import Clock, SystemClock
 
 COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.cmd_profile",  # init, passwd, backups, restore
@@ -65,9 +66,12 @@ def open_window(args: argparse.Namespace) -> int:
     return code
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command (no command: the window). Its one clock is made here (a test passes its
+    own) and handed down as ``args.clock``: nothing below reads the system's time directly."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock or SystemClock()
     func = getattr(args, "func", None) or open_window
     try:
         return int(func(args) or 0)

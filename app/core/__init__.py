@@ -1,8 +1,9 @@
 """Core actions: what a caseworker can do, with no window and no network.
 
-The CLI, the window (through its database worker) and the sync adapter all call
-:class:`Casework`; it validates, writes the change and its outbox entry in one transaction, and
-returns plain rows (:mod:`app.core.views`).
+The CLI and the window (through its database worker) call :class:`Casework`, a thin facade
+over one module per aggregate (cases, notes, visits, warnings, documents, clashes) sharing
+one unit of work (:mod:`app.core.uow`); it validates, writes the change, its outbox entry and
+its audit event in one transaction, and returns plain rows (:mod:`app.core.views`).
 """
 
 from __future__ import annotations

@@ -20,8 +20,7 @@ import shutil
 import socket
 import ssl
 import textwrap
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 from app import __version__
 from app.errors import FieldcaseError
 from app.site import SiteConfig, SiteConfigError, load_site_config
+from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("fieldcase.doctor")
 
@@ -257,18 +257,14 @@ def _restore_hint() -> str:
 
 def read_profile_facts(profile: Any) -> ProfileFacts:
     """Device id, service and what waits to be sent, from the open profile's sync state."""
-    from sqlalchemy import text
+    from app.store import outbox, state
 
     with profile.engine.connect() as connection:
-        state = dict(connection.execute(text("SELECT key, value FROM sync_state")).all())
-        waiting = connection.execute(
-            text("SELECT COUNT(*) FROM outbox WHERE NOT rejected")
-        ).scalar_one()
-        refused = connection.execute(
-            text("SELECT COUNT(*) FROM outbox WHERE rejected")
-        ).scalar_one()
+        saved = state.read_all(connection)
+        waiting = outbox.waiting_count(connection)
+        refused = outbox.refused_count(connection)
     device_id = server_url = None
-    raw = state.get("device_credential")
+    raw = saved.get(state.CREDENTIAL)
     if raw:
         try:
             credential = json.loads(raw)
@@ -276,7 +272,7 @@ def read_profile_facts(profile: Any) -> ProfileFacts:
             server_url = credential.get("server_url") or None
         except (ValueError, AttributeError):
             log.warning("the stored device credential is not readable")
-    return ProfileFacts(device_id, server_url, int(waiting), int(refused), state.get("last_sync"))
+    return ProfileFacts(device_id, server_url, waiting, refused, saved.get(state.LAST_SYNC))
 
 
 def check_integrity(
@@ -431,7 +427,7 @@ def _tls_reason(err: ssl.SSLCertVerificationError) -> str:
     return "it could not be verified"
 
 
-def check_tls(server_url: str, ca_bundle: Path | None, now: Callable[[], datetime]) -> Check | None:
+def check_tls(server_url: str, ca_bundle: Path | None, clock: Clock) -> Check | None:
     """Connect, verify as the sync client would, and read the certificate's expiry."""
     parts = urlsplit(server_url)
     if parts.scheme != "https" or not parts.hostname:
@@ -476,7 +472,7 @@ def check_tls(server_url: str, ca_bundle: Path | None, now: Callable[[], datetim
     if not isinstance(not_after, str):
         return Check("tls", title, Status.OK, "The service's certificate is trusted.", "")
     expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), tz=UTC)
-    left = expires - now()
+    left = expires - clock.now()
     facts = {"trusted": True, "expires": expires.isoformat()}
     if left < CERT_WARNING:
         return Check(
@@ -509,7 +505,7 @@ def _default_ca_file() -> str | None:
 
 
 def check_service(
-    server_url: str | None, site: SiteConfig | None, now: Callable[[], datetime]
+    server_url: str | None, site: SiteConfig | None, clock: Clock
 ) -> tuple[Check, ServiceFacts | None]:
     title = "Service"
     if not server_url:
@@ -539,10 +535,10 @@ def check_service(
     except SyncError as err:
         return Check("service", title, Status.PROBLEM, err.message, _it_hint(), facts), None
     try:
-        started = time.monotonic()
+        started = clock.monotonic()
         client.request("GET", "/health", auth=False)
         meta = client.meta()
-        elapsed = time.monotonic() - started
+        elapsed = clock.monotonic() - started
     except UpdateRequired as err:
         return (
             Check("service", title, Status.PROBLEM, err.message, "Ask IT for the new version."),
@@ -564,7 +560,7 @@ def check_service(
         )
     finally:
         client.close()
-    measured = now() - timedelta(seconds=elapsed / 2)
+    measured = clock.now() - timedelta(seconds=elapsed / 2)
     protocol_ok = meta.min_protocol_version <= PROTOCOL_VERSION <= meta.protocol_version
     facts |= {"service_name": meta.service_name, "answer_seconds": round(elapsed, 3)}
     if not protocol_ok:
@@ -681,9 +677,11 @@ def run_checks(
     *,
     password: str | None = None,
     env: Mapping[str, str] = os.environ,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock | None = None,
 ) -> Report:
-    """Run every check in the order the help desk reads them."""
+    """Run every check in the order the help desk reads them (time from ``clock``: the
+    command's own, or a test's)."""
+    clock = clock or SystemClock()
     site_check, site = check_site(env)
     checks = [site_check]
     profile_check = check_profile_files(profile_dir)
@@ -694,11 +692,11 @@ def run_checks(
     # Site policy beats what the laptop recorded when it was enrolled.
     enrolled_url = (facts.server_url if facts else None) or read_enrolment(profile_dir)[1]
     server_url = (site.server_url if site else None) or enrolled_url
-    service_check, service = check_service(server_url, site, now)
+    service_check, service = check_service(server_url, site, clock)
     checks.append(service_check)
     tls = None
     if server_url and service_check.status is not Status.SKIPPED:
-        tls = check_tls(server_url, site.ca_bundle if site else None, now)
+        tls = check_tls(server_url, site.ca_bundle if site else None, clock)
     if tls is None:
         reason = (
             "the service is reached over plain http on this computer itself"

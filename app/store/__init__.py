@@ -1,4 +1,5 @@
-"""The encrypted local store: SQLCipher through SQLModel, migrations, backups, the outbox.
+"""The encrypted local store: SQLCipher through SQLModel, migrations, backups, the outbox
+(:mod:`app.store.outbox`), the sync state (:mod:`app.store.state`) and document files.
 
 Open a profile with :class:`Profile`; do things to cases with :class:`app.core.Casework`.
 """

@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,11 +30,11 @@ from uuid import UUID, uuid4
 
 import sqlcipher3.dbapi2 as sqlcipher
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app import vault
 from app.files import fsync_dir
-from app.store import db, migrate
+from app.store import db, migrate, state
 from app.store.errors import (
     DataFileExists,
     DataFileMissing,
@@ -46,7 +45,7 @@ from app.store.errors import (
     ProfileTooNew,
     is_disk_full,
 )
-from app.store.tables import Meta
+from sync.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from app.site import SiteConfig
@@ -112,8 +111,12 @@ def _db_path(profile_dir: Path) -> Path:
 class Profile:
     """An unlocked profile. Make one with :meth:`create` or :meth:`open`; close it when done."""
 
-    def __init__(self, profile_dir: Path, key: bytes, engine: Engine) -> None:
+    def __init__(
+        self, profile_dir: Path, key: bytes, engine: Engine, clock: Clock | None = None
+    ) -> None:
         self.profile_dir = Path(profile_dir)
+        #: The clock everything done on this profile reads (the entry point's one clock).
+        self.clock: Clock = clock or SystemClock()
         self._key: bytes | None = key
         self._engine: Engine | None = engine
         meta = self.read_meta()
@@ -136,9 +139,11 @@ class Profile:
         user: str,
         team: str = "",
         site: SiteConfig | None = None,
+        clock: Clock | None = None,
     ) -> Profile:
         """Make a new local profile in ``profile_dir`` (created if needed) and open it."""
         profile_dir = Path(profile_dir)
+        clock = clock or SystemClock()
         user = user.strip()
         if not user:
             from app.errors import UsageError
@@ -162,14 +167,16 @@ class Profile:
             engine = db.make_engine(_db_path(profile_dir), key)
             migrate.upgrade(engine)
             with Session(engine) as session, session.begin():
-                for k, v in (
-                    ("profile_id", str(profile_id)),
-                    ("user", user),
-                    ("team", team.strip()),
-                    ("laptop_code", _new_laptop_code()),
-                    ("created_at", datetime.now(UTC).isoformat()),
-                ):
-                    session.add(Meta(key=k, value=v))
+                state.add_meta(
+                    session,
+                    {
+                        "profile_id": str(profile_id),
+                        "user": user,
+                        "team": team.strip(),
+                        state.LAPTOP_CODE: _new_laptop_code(),
+                        "created_at": clock.now().isoformat(),
+                    },
+                )
         except Exception as err:
             # Leave nothing half-made behind: without its key the new file is useless anyway.
             vault.destroy_key(profile_dir)
@@ -179,19 +186,24 @@ class Profile:
                 raise DiskFull(detail=type(err).__name__) from err
             raise
         log.info("created profile %s", profile_id)
-        return cls(profile_dir, key, engine)
+        return cls(profile_dir, key, engine, clock)
 
     @classmethod
-    def open(cls, profile_dir: Path, password: str, *, backup: bool = True) -> Profile:
+    def open(
+        cls, profile_dir: Path, password: str, *, backup: bool = True, clock: Clock | None = None
+    ) -> Profile:
         """Unlock, check, back up and migrate the profile in ``profile_dir``."""
         profile_dir = Path(profile_dir)
         key = vault.unlock(profile_dir, password)
-        return cls.open_with_key(profile_dir, key, backup=backup)
+        return cls.open_with_key(profile_dir, key, backup=backup, clock=clock)
 
     @classmethod
-    def open_with_key(cls, profile_dir: Path, key: bytes, *, backup: bool = True) -> Profile:
+    def open_with_key(
+        cls, profile_dir: Path, key: bytes, *, backup: bool = True, clock: Clock | None = None
+    ) -> Profile:
         """As :meth:`open`, with the database key already unwrapped (e.g. after recovery)."""
         profile_dir = Path(profile_dir)
+        clock = clock or SystemClock()
         path = _db_path(profile_dir)
         if not path.exists():
             raise DataFileMissing(path)
@@ -214,7 +226,7 @@ class Profile:
             upgrade_due = current != migrate.head_revision()
             backup_problem = None
             if backup and upgrade_due:  # the copy from before an upgrade, made before it
-                backup_problem = _try_backup(profile_dir, key)
+                backup_problem = _try_backup(profile_dir, key, clock)
             migrate.upgrade(engine)
         except BaseException as err:
             engine.dispose()
@@ -222,7 +234,7 @@ class Profile:
                 raise DiskFull(detail=type(err).__name__) from err
             raise
         (profile_dir / DOCUMENTS_DIR).mkdir(mode=0o700, exist_ok=True)
-        opened = cls(profile_dir, key, engine)
+        opened = cls(profile_dir, key, engine, clock)
         opened.backup_problem = backup_problem
         if backup and not upgrade_due:
             opened._start_backup()
@@ -258,7 +270,7 @@ class Profile:
 
     def read_meta(self) -> dict[str, str]:
         with Session(self.engine) as session:
-            return {row.key: row.value for row in session.exec(select(Meta))}
+            return state.read_meta(session)
 
     # --------------------------------------------------------------------------- actions
 
@@ -267,7 +279,7 @@ class Profile:
         if self._key is None:
             raise ProfileClosed()
         self.wait_for_backup()
-        return _make_backup(self.profile_dir, self._key)
+        return _make_backup(self.profile_dir, self._key, self.clock)
 
     def _start_backup(self) -> None:
         """The automatic backup on unlock, on a thread of its own with its own connection, so
@@ -276,7 +288,7 @@ class Profile:
         assert key is not None
 
         def run() -> None:
-            self.backup_problem = _try_backup(self.profile_dir, key)
+            self.backup_problem = _try_backup(self.profile_dir, key, self.clock)
 
         self._backup_thread = threading.Thread(target=run, name="fieldcase-backup")
         self._backup_thread.start()
@@ -318,7 +330,13 @@ class Profile:
     # --------------------------------------------------------------------------- restore
 
     @staticmethod
-    def restore(profile_dir: Path, password: str, backup: str | Path | None = None) -> Path | None:
+    def restore(
+        profile_dir: Path,
+        password: str,
+        backup: str | Path | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> Path | None:
         """Put a backup (the newest if none is named) in place of the data file.
 
         The backup is checked first. The current data file (with its -wal/-shm) is moved aside
@@ -352,7 +370,7 @@ class Profile:
                 "one (see `fieldcase backups`) or contact your IT team."
             ) from err
         target = _db_path(profile_dir)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = (clock or SystemClock()).now().strftime("%Y%m%dT%H%M%S%fZ")
         aside: Path | None = None
         if target.exists():
             aside = target.with_name(f"{target.name}.before-restore-{stamp}")
@@ -397,7 +415,7 @@ def _unchanged_since_last_backup(profile_dir: Path, fingerprint: dict[str, int] 
     )
 
 
-def _try_backup(profile_dir: Path, key: bytes) -> str | None:
+def _try_backup(profile_dir: Path, key: bytes, clock: Clock) -> str | None:
     """The automatic backup on unlock. Failing to make it must not keep a caseworker from
     their cases: the problem is logged and returned as a message to show. When the data file
     has not changed since the newest backup, that backup is already this state: no copy."""
@@ -406,7 +424,7 @@ def _try_backup(profile_dir: Path, key: bytes) -> str | None:
         if _unchanged_since_last_backup(profile_dir, fingerprint):
             log.info("the profile is unchanged since its last backup")
             return None
-        made = _make_backup(profile_dir, key)
+        made = _make_backup(profile_dir, key, clock)
         if fingerprint is not None:
             (Path(profile_dir) / BACKUPS_DIR / FINGERPRINT_FILE).write_text(
                 json.dumps({"data_file": fingerprint, "backup": made.name})
@@ -425,12 +443,13 @@ def _try_backup(profile_dir: Path, key: bytes) -> str | None:
     return None
 
 
-def _make_backup(profile_dir: Path, key: bytes) -> Path:
+def _make_backup(profile_dir: Path, key: bytes, clock: Clock) -> Path:
     folder = Path(profile_dir) / BACKUPS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    now = clock.now()
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     target = folder / f"{BACKUP_PREFIX}{stamp}{BACKUP_SUFFIX}"
-    stale = time.time() - STALE_PARTIAL_SECONDS
+    stale = now.timestamp() - STALE_PARTIAL_SECONDS
     for partial in folder.glob(f"{BACKUP_PREFIX}*.partial*"):  # left by a killed process
         with contextlib.suppress(OSError):
             if partial.stat().st_mtime < stale:

@@ -1,8 +1,9 @@
 """The store's own tables: the outbox, sync state, conflicts, reference blocks, profile facts
 and the search index's key table. The record tables live in :mod:`app.store.models`.
 
-Rows here are written by :mod:`app.core` (outbox, meta) and by the sync adapter
-(``app/store/sync_adapter.py``: sync_state, conflict, ref_block, outbox clean-up).
+Each has one owner that reads and writes it: :mod:`app.store.outbox` the outbox,
+:mod:`app.store.state` sync_state, ref_block and meta; conflicts are stored by the sync
+adapter (``app/store/sync_adapter.py``).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ class Outbox(SQLModel, table=True):
 
 
 class SyncState(SQLModel, table=True):
-    """Key/value facts of the sync engine. Keys in use: ``cursor``, ``device_credential``
-    (JSON of ``sync.store.DeviceCredential``), ``device_code``, ``last_sync`` (ISO UTC)."""
+    """Key/value facts of the sync engine (keys: see :mod:`app.store.state`): ``cursor``,
+    ``device_credential`` (JSON of ``sync.store.DeviceCredential``), ``device_code``,
+    ``last_sync`` (ISO UTC), ``removed_pending``."""
 
     __tablename__ = "sync_state"
 

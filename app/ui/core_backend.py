@@ -29,11 +29,11 @@ from app.ui.rows import (
     VisitRow,
     WarningRow,
 )
-from sync.records import RecordKind
 
 if TYPE_CHECKING:
     from app.core import CaseFilter as CoreFilter
     from app.store.profile import Profile
+    from sync.clock import Clock
 
 # The core, the store (SQLAlchemy, SQLModel, Alembic) and the sync engine are imported inside
 # the methods that use them: they all run on the DB worker after the profile is unlocked, and
@@ -157,7 +157,7 @@ class CoreBackend:
         none last), so read pages until the first review still to come."""
         from app.core import CaseSort
 
-        today = datetime.now().astimezone().date()
+        today = self.core.clock.local_today()
         due: list[CaseRow] = []
         start = 0
         page = 500
@@ -195,13 +195,7 @@ class CoreBackend:
 
     def _unsent(self, case_id: UUID) -> set[UUID]:
         """Records of this case with a change still waiting to send."""
-        if not self.adapter.pending_for_case(case_id):
-            return set()
-        return {
-            c.record_id
-            for c in self.adapter.pending_changes(100_000)
-            if c.case_id == case_id and c.kind != RecordKind.AUDIT
-        }
+        return self.core.waiting_records(case_id)
 
     def case_detail(self, case_id: UUID) -> CaseDetail:
         ref = self.ref_of(case_id)
@@ -440,8 +434,11 @@ class CoreGate:
         site: Any = None,
         client_options: Any = None,
         server_url: str = "",
+        clock: Clock | None = None,
     ) -> None:
         self.profile_dir = Path(profile_dir)
+        #: the window's one clock, handed to every profile opened here
+        self.clock = clock
         self.site = site
         self.client_options = client_options
         #: when set, sync goes here whatever the enrolment said (the demo's service moves port)
@@ -467,7 +464,9 @@ class CoreGate:
         # make another copy of the same data
         from app.store.profile import Profile
 
-        profile = Profile.open(self.profile_dir, password, backup=not self._backed_up)
+        profile = Profile.open(
+            self.profile_dir, password, backup=not self._backed_up, clock=self.clock
+        )
         self._backed_up = True
         return self._backend(profile)
 
@@ -492,8 +491,9 @@ class CoreGate:
             site=self.site,
             options=self.client_options,
             progress=progress,
+            clock=self.clock,
         )
-        profile = Profile.open(self.profile_dir, password, backup=False)
+        profile = Profile.open(self.profile_dir, password, backup=False, clock=self.clock)
         if new_password and new_password != password:
             profile.change_password(password, new_password, site=self.site)
         return self._backend(profile)
@@ -508,5 +508,6 @@ class CoreGate:
             username=username or None,
             site=self.site,
             options=self.client_options,
+            clock=self.clock,
         )
         return self._backend(profile)

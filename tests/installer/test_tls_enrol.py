@@ -29,14 +29,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from app.doctor.checks import check_tls, run_checks
 profile, site, url, ca, minutes, at = sys.argv[1:7]
+from sync.clock import SystemClock
 shift = timedelta(minutes=float(minutes))
-if at:
-    now = lambda: datetime.fromisoformat(at) + shift
-else:
-    now = lambda: datetime.now(UTC) + shift
-report = run_checks(Path(profile), env={"FIELDCASE_SITE_CONFIG": site}, now=now)
+class Shifted(SystemClock):
+    def now(self):
+        return (datetime.fromisoformat(at) if at else super().now()) + shift
+clock = Shifted()
+report = run_checks(Path(profile), env={"FIELDCASE_SITE_CONFIG": site}, clock=clock)
 found = {c["key"]: c for c in report.as_dict()["checks"]}
-tls = check_tls(url, Path(ca), now)
+tls = check_tls(url, Path(ca), clock)
 found["tls"] = {"status": tls.status.value, "message": tls.message} if tls else None
 print(json.dumps(found))
 """

@@ -1,0 +1,173 @@
+"""Reading cases: one case with everything on it (recording that it was viewed), pages of
+cases and their counts, a case's history, and references."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlmodel import Session, col, func, select
+
+from app.core import listing
+from app.core.errors import UnknownRecord
+from app.core.uow import UnitOfWork
+from app.core.views import (
+    AuditRow,
+    CaseDetail,
+    CaseFilter,
+    CaseRow,
+    CaseSort,
+    DocumentView,
+    NoteView,
+    VisitView,
+    WarningView,
+)
+from app.domain.enums import DocumentState
+from app.store import outbox
+from app.store.errors import DiskFull
+from app.store.models import AuditEvent, Case, Document, Note, Person, Visit, Warning
+from app.store.tables import Conflict
+from sync.records import FIELDS, RecordKind
+
+log = logging.getLogger("fieldcase.core")
+
+CASE_FIELD_NAMES = tuple(
+    f for f in FIELDS[RecordKind.CASE] if f not in ("ref", "type", "person_id")
+)
+PERSON_FIELD_NAMES = FIELDS[RecordKind.PERSON]
+
+
+def get_case(uow: UnitOfWork, ref: str, *, record_view: bool = True) -> CaseDetail:
+    """Everything about a case. Records a "viewed" audit event unless told not to."""
+    if record_view:
+        try:
+            with uow.tx() as session:
+                case = uow.case(session, ref)
+                uow.audit(session, case.id, "viewed", case)
+        except DiskFull:
+            # a full disk must not hide a person's warnings from the caseworker at the door
+            log.warning("could not record a case view: the disk is full")
+    with uow.read() as session:
+        case = uow.case(session, ref)
+        person = uow.person(session, case)
+        return _detail(session, case, person)
+
+
+def _detail(session: Session, case: Case, person: Person) -> CaseDetail:
+    notes = list(
+        session.exec(
+            select(Note).where(Note.case_id == case.id).order_by(col(Note.written_at))
+        ).all()
+    )
+    corrected_by = {n.corrects: n.id for n in notes if n.corrects is not None}
+    warnings = session.exec(
+        select(Warning)
+        .where(Warning.person_id == person.id, col(Warning.active).is_(True))
+        .order_by(col(Warning.added_at))
+    ).all()
+    visits = session.exec(
+        select(Visit).where(Visit.case_id == case.id).order_by(col(Visit.due))
+    ).all()
+    documents = session.exec(
+        select(Document).where(Document.case_id == case.id).order_by(col(Document.added_at))
+    ).all()
+    return CaseDetail(
+        id=case.id,
+        ref=case.ref,
+        type=case.type,
+        version=case.version,
+        fields={name: getattr(case, name) for name in CASE_FIELD_NAMES if name != "person_id"},
+        person_id=person.id,
+        person={name: getattr(person, name) for name in PERSON_FIELD_NAMES},
+        warnings=[WarningView(w.id, w.text, w.category, w.added_by, w.added_at) for w in warnings],
+        notes=[
+            NoteView(n.id, n.text, n.author, n.written_at, n.corrects, corrected_by.get(n.id))
+            for n in notes
+        ],
+        visits=[
+            VisitView(v.id, v.title, v.kind, v.due, v.place, v.status, v.done_at) for v in visits
+        ],
+        documents=[
+            DocumentView(
+                d.id,
+                d.name,
+                d.size,
+                d.mime,
+                d.added_by,
+                d.added_at,
+                d.local_state != DocumentState.REMOTE and d.file_key is not None,
+            )
+            for d in documents
+        ],
+        pending=outbox.waiting_count(session, case.id),
+        conflicts=session.exec(
+            select(func.count())
+            .select_from(Conflict)
+            .where(Conflict.case_id == case.id, col(Conflict.resolved).is_(False))
+        ).one(),
+    )
+
+
+def list_cases(
+    uow: UnitOfWork,
+    search: str | None = None,
+    filters: CaseFilter | None = None,
+    sort: CaseSort | str = CaseSort.BEST,
+    offset: int = 0,
+    limit: int = 50,
+    *,
+    descending: bool = False,
+) -> list[CaseRow]:
+    """A page of cases. ``search`` is full-text over names, references, summaries and notes
+    (each word a prefix). With the default sort a search streams the most recently written
+    matches first and stops at the page, so it stays fast on a hundred thousand cases;
+    any other sort orders every match. Without a search, BEST means NAME."""
+    with uow.read() as session:
+        return listing.page_of_cases(
+            session.connection(),
+            search,
+            filters or CaseFilter(),
+            sort,
+            offset,
+            limit,
+            descending=descending,
+        )
+
+
+def count_cases(
+    uow: UnitOfWork,
+    search: str | None = None,
+    filters: CaseFilter | None = None,
+    *,
+    cap: int | None = None,
+) -> int:
+    """How many cases match (at most ``cap``, which keeps a broad search quick: show
+    "1,000 or more" when the answer equals the cap)."""
+    with uow.read() as session:
+        return listing.count_cases(session.connection(), search, filters or CaseFilter(), cap)
+
+
+def history(uow: UnitOfWork, ref: str) -> list[AuditRow]:
+    """The case's history on this laptop, oldest first."""
+    with uow.read() as session:
+        case = uow.case(session, ref)
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.at))
+        ).all()
+    return [AuditRow(e.at, e.actor, e.action, e.record_kind, e.record_id, e.detail) for e in events]
+
+
+def ref_for(uow: UnitOfWork, case_id: UUID) -> str:
+    """The reference of a case, from its id."""
+    with uow.read() as session:
+        case = session.get(Case, case_id)
+    if case is None:
+        raise UnknownRecord("case with id", str(case_id), "Sync to fetch new cases.")
+    return case.ref
+
+
+def refs(uow: UnitOfWork) -> Sequence[str]:
+    """Every case reference on this laptop (for completion and tests)."""
+    with uow.read() as session:
+        return list(session.exec(select(Case.ref).order_by(Case.ref)).all())

@@ -1,0 +1,228 @@
+"""The outbox: every local change waiting to be sent to the central service, and the only
+module that writes, reads, counts or clears its rows.
+
+* A change row is made here (:func:`add_change`, or :func:`change_values` for the bulk path
+  that inserts plain column dicts), in the same transaction as the edit itself.
+* "How many changes are waiting to send" has ONE answer, :func:`waiting_count`: record
+  changes not yet acknowledged by the service. Audit events (a case was viewed, a document
+  exported) travel through the outbox too, but are never counted; changes the service
+  refused are kept aside (:func:`refused_count`), not counted as waiting. The window, the
+  CLI, ``fieldcase doctor`` and the sync engine all ask this function.
+* A row leaves only when the service confirmed it (:func:`mark_sent`); a refused one stays,
+  marked ``rejected`` with its plain-English error.
+
+Reading functions take a :class:`Session` or a plain :class:`Connection` (the doctor reads
+with a connection of its own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import ColumnElement, Connection, and_, func, select
+from sqlmodel import Session
+
+from app.store.models import KIND_MODELS, Record
+from app.store.records import dumps, record_fields
+from app.store.tables import Outbox
+from sync.protocol import Change, ChangeResult, ChangeStatus
+from sync.records import RecordKind
+
+log = logging.getLogger("fieldcase.store.outbox")
+
+#: Answers from the service that take a change out of the outbox.
+CONFIRMED = frozenset({ChangeStatus.APPLIED, ChangeStatus.DUPLICATE, ChangeStatus.CONFLICT})
+_IN_CHUNKS = 500
+
+Db = Session | Connection
+#: The outbox table, for the bulk path that inserts rows made by :func:`change_values`.
+TABLE = Outbox.__table__  # type: ignore[attr-defined]
+_T = TABLE
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def change_values(
+    kind: RecordKind,
+    record_id: UUID,
+    case_id: UUID,
+    base_version: int,
+    fields: Mapping[str, Any],
+    made_at: datetime,
+    resolves: Iterable[UUID] = (),
+) -> dict[str, Any]:
+    """The column values of one new outbox row (``fields`` are wire values)."""
+    if made_at.tzinfo is None:
+        raise ValueError("a change is made at an aware UTC time")
+    return {
+        "change_id": uuid4(),
+        "kind": kind.value,
+        "record_id": record_id,
+        "case_id": case_id,
+        "base_version": base_version,
+        "fields": dumps(dict(fields)),
+        "resolves": dumps([str(r) for r in resolves]),
+        "made_at": made_at,
+        "rejected": False,
+        "error": None,
+    }
+
+
+def add_change(
+    session: Session,
+    obj: Record,
+    case_id: UUID,
+    made_at: datetime,
+    *,
+    only: Iterable[str] | None = None,
+    base_version: int | None = None,
+    resolves: Iterable[UUID] = (),
+) -> Outbox:
+    """Queue the change of ``obj``: all its synced fields, or those in ``only``, made on the
+    version the laptop holds (or ``base_version``, read before the edit)."""
+    row = Outbox(
+        **change_values(
+            obj.KIND,
+            obj.id,
+            case_id,
+            obj.version if base_version is None else base_version,
+            record_fields(obj, None if only is None else set(only)),
+            made_at,
+            resolves,
+        )
+    )
+    session.add(row)
+    return row
+
+
+# ---------------------------------------------------------------------------- counting
+
+
+def _waiting(case_id: UUID | None = None) -> ColumnElement[bool]:
+    """THE rule of "waiting to send": a record change the service has not acknowledged."""
+    rule = and_(_T.c.rejected.is_(False), _T.c.kind != RecordKind.AUDIT.value)
+    return rule if case_id is None else and_(rule, _T.c.case_id == case_id)
+
+
+def waiting_count(db: Db, case_id: UUID | None = None) -> int:
+    """How many changes are waiting to be sent (of one case, when given). Audit events are
+    never counted; refused changes are counted by :func:`refused_count`."""
+    stmt = select(func.count()).select_from(_T).where(_waiting(case_id))
+    return int(db.execute(stmt).scalar_one())
+
+
+def refused_count(db: Db) -> int:
+    """Changes the service refused, kept aside on this laptop."""
+    stmt = select(func.count()).select_from(_T).where(_T.c.rejected.is_(True))
+    return int(db.execute(stmt).scalar_one())
+
+
+def unsent_rows(db: Db, case_id: UUID) -> int:
+    """Every row of a case still to go out, audit events included: a case the service removed
+    is purged only when this is 0 (nothing written on this laptop is lost)."""
+    stmt = (
+        select(func.count())
+        .select_from(_T)
+        .where(_T.c.case_id == case_id, _T.c.rejected.is_(False))
+    )
+    return int(db.execute(stmt).scalar_one())
+
+
+def waiting_records(db: Db, case_id: UUID) -> set[UUID]:
+    """The records of a case with a change waiting to be sent (the window marks them)."""
+    rows = db.execute(select(_T.c.record_id).where(_waiting(case_id))).scalars()
+    return {UUID(str(r)) for r in rows}
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def pending_changes(session: Session, limit: int) -> list[Change]:
+    """The oldest changes not yet confirmed (audit events too), in the order they were made."""
+    rows = session.execute(
+        select(Outbox).where(_T.c.rejected.is_(False)).order_by(_T.c.seq).limit(limit)
+    ).scalars()
+    return [
+        Change(
+            change_id=row.change_id,
+            kind=RecordKind(row.kind),
+            record_id=row.record_id,
+            case_id=row.case_id,
+            base_version=row.base_version,
+            fields=json.loads(row.fields),
+            resolves=[UUID(x) for x in json.loads(row.resolves)],
+            made_at=row.made_at,
+        )
+        for row in rows
+    ]
+
+
+def rejected_changes(session: Session) -> list[tuple[UUID, str]]:
+    """(change id, plain-English reason) of changes the service refused, oldest first."""
+    rows = session.execute(
+        select(Outbox).where(_T.c.rejected.is_(True)).order_by(_T.c.seq)
+    ).scalars()
+    return [(row.change_id, row.error or "") for row in rows]
+
+
+def pending_fields(session: Session, record_ids: Iterable[UUID]) -> dict[UUID, set[str]]:
+    """For each record, the fields with a local edit still waiting to be sent."""
+    pending: dict[UUID, set[str]] = {}
+    ids = list(record_ids)
+    for start in range(0, len(ids), _IN_CHUNKS):
+        rows = session.execute(
+            select(_T.c.record_id, _T.c.fields).where(
+                _T.c.rejected.is_(False), _T.c.record_id.in_(ids[start : start + _IN_CHUNKS])
+            )
+        ).all()
+        for record_id, fields in rows:
+            pending.setdefault(UUID(str(record_id)), set()).update(json.loads(fields))
+    return pending
+
+
+def pending_resolutions(db: Db) -> set[str]:
+    """Ids of clashes settled on this laptop whose decision is not sent yet."""
+    rows = db.execute(select(_T.c.resolves).where(_T.c.rejected.is_(False))).scalars()
+    return {value for row in rows for value in json.loads(row)}
+
+
+# ---------------------------------------------------------------------------- sending
+
+
+def mark_sent(session: Session, results: Sequence[ChangeResult]) -> None:
+    """Take confirmed changes out (moving their records' versions on) and keep refused ones
+    aside with their reason. Conflicts in the results are the caller's to store."""
+    for result in results:
+        row = session.execute(
+            select(Outbox).where(_T.c.change_id == result.change_id)
+        ).scalar_one_or_none()
+        if row is None:
+            continue  # confirmed before (a replayed answer)
+        if result.status in CONFIRMED:
+            _advance_version(session, row, result.version)
+            session.delete(row)
+        else:
+            row.rejected = True
+            row.error = result.error.message if result.error else "The service refused this change."
+            session.add(row)
+            log.info("change %s refused and kept aside", row.change_id)
+
+
+def _advance_version(session: Session, row: Outbox, version: int | None) -> None:
+    """Move the local record to ``version`` only if nothing but this change separates the
+    version it was made on from the confirmed one."""
+    if version is None or version != row.base_version + 1:
+        return
+    model = KIND_MODELS.get(RecordKind(row.kind))
+    if model is None:
+        return
+    record = session.get(model, row.record_id)
+    if record is not None and record.version == row.base_version:
+        record.version = version
+        session.add(record)
