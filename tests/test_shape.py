@@ -17,7 +17,6 @@ NOT_YET_SPLIT: set[tuple[str, str]] = {
     ("app/ui/case_view.py", "CaseView"),
     ("app/store/sync_adapter.py", "SyncAdapter"),
     ("app/core/casework.py", "Casework"),
-    ("sync/client.py", "ServiceClient"),
 }
 
 
