@@ -50,7 +50,7 @@ from sync.protocol import (
     UploadStatus,
 )
 from sync.store import DeviceCredential
-from sync.transport import Reply, RetryPolicy, Timeouts, Transport, WireStats
+from sync.transport import LINK_FAILURES, Reply, RetryPolicy, Timeouts, Transport, WireStats
 
 __all__ = [
     "RetryPolicy",
@@ -65,12 +65,6 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 NOT_ENROLLED = "This laptop is not enrolled with a Fieldcase service yet."
-#: A cut or stalled download resumes with ``Range`` after these transport failures.
-DOWNLOAD_FAILURES = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.Timeout,
-)
 
 
 class ServiceClient:
@@ -317,7 +311,7 @@ class ServiceClient:
                     self.stats.body_bytes_received += len(piece)
                     yield piece
                 failure = "" if received >= size else "ended early"
-            except DOWNLOAD_FAILURES as err:
+            except LINK_FAILURES as err:  # cut or stalled: resume with Range
                 failure = type(err).__name__
             finally:
                 reply.close()
