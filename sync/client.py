@@ -86,14 +86,13 @@ class ServiceClient:
     ) -> None:
         self.base_url = check_server_url(server_url)
         self.credential = credential
-        self.clock: Clock = clock or SystemClock()
         self.session = session or requests.Session()
         self.session.verify = ca_bundle if ca_bundle else True
         self.session.trust_env = False  # never route case data through a proxy from the env
         self.transport = Transport(
             self.base_url,
             self.session,
-            clock=self.clock,
+            clock=clock or SystemClock(),
             timeouts=timeouts,
             retry=retry,
             rng=rng,
@@ -114,6 +113,15 @@ class ServiceClient:
     @cancel.setter
     def cancel(self, event: threading.Event | None) -> None:
         self.transport.cancel = event
+
+    @property
+    def clock(self) -> Clock:
+        """What back-off waits and ``Retry-After`` dates are read on (the engine's, in a sync)."""
+        return self.transport.clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.transport.clock = clock
 
     @property
     def stats(self) -> WireStats:

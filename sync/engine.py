@@ -17,7 +17,8 @@ One :meth:`SyncEngine.sync` does, in order:
 It imports no Qt: progress goes to a plain callback, and a :class:`threading.Event` cancels it
 between requests and pages, leaving everything consistent. Ordering never depends on the
 laptop's clock; the service's clock is only compared with it to warn about a wrong clock.
-The engine reads time only through its :class:`~sync.clock.Clock` (the client's unless given).
+The engine and its client read time only through one :class:`~sync.clock.Clock` (the client's
+unless the engine is given one).
 """
 
 from __future__ import annotations
@@ -152,7 +153,9 @@ class SyncEngine:
         self.progress = progress
         self.cancel = cancel or client.cancel or threading.Event()
         client.cancel = self.cancel  # back-off waits end as soon as the sync is cancelled
-        self.clock: Clock = clock or client.clock
+        if clock is not None:
+            client.clock = clock  # one clock per sync: the engine's and the client's waits
+        self.clock: Clock = client.clock
         self.push_batch = push_batch
         self.page_bytes = page_bytes
         self.adaptive_pages = adaptive_pages

@@ -69,6 +69,7 @@ def test_a_wrong_laptop_clock_is_reported_and_changes_no_order(
     report: SyncReport = engine.sync()
     client.close()
     assert report.started_at == report.finished_at == ahead.now()  # read on the engine's clock
+    assert engine.client.clock is ahead  # the client's waits read the same clock
     assert report.clock_skew is not None and report.clock_skew < -timedelta(minutes=40)
     assert any("ahead of the service's clock" in w for w in report.warnings)
     assert "set the laptop's date and time" in report.summary()
