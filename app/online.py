@@ -50,11 +50,11 @@ DEVICE_FILE = "device.json"
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """How to talk to the service; tests and benchmarks pass shorter timeouts or a fake sleep."""
+    """How to talk to the service; tests and benchmarks pass shorter timeouts or a clock."""
 
     timeouts: Timeouts | None = None
     retry: RetryPolicy | None = None
-    sleep: Callable[[float], None] | None = None
+    clock: Clock | None = None  # back-off waits and Retry-After dates are read on it
     protocol_version: int = PROTOCOL_VERSION
 
 
@@ -78,7 +78,7 @@ def make_client(
         ca_bundle=ca_bundle,
         timeouts=options.timeouts,
         retry=options.retry,
-        sleep=options.sleep,
+        clock=options.clock,
         cancel=cancel,
         protocol_version=options.protocol_version,
     )

@@ -10,7 +10,7 @@ A TOML file, found in this order:
 Keys (all optional)::
 
     server_url = "https://fieldcase.example.gov.uk"   # the central service (https; http only
-                                                       # for 127.0.0.1/localhost)
+                                                       # to this computer itself)
     ca_bundle = "council-ca.pem"                       # PEM file of CAs to trust; relative to
                                                        # the folder of site.toml
     max_auto_lock_minutes = 15                         # 1..240; users may only choose less
@@ -24,7 +24,6 @@ settings: see :func:`effective_setting`.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import sys
@@ -33,9 +32,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from app.errors import FieldcaseError
+from sync.address import service_address_problem
 
 SITE_CONFIG_ENV = "FIELDCASE_SITE_CONFIG"
 LINUX_SITE_CONFIG = Path("/etc/fieldcase/site.toml")
@@ -110,34 +109,14 @@ def _line_of(text: str, key: str) -> int | None:
     return None
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_server_url(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(
             'server_url must be a web address in quotes, such as "https://fieldcase.example.gov.uk"'
         )
-    parts = urlsplit(value.strip())
-    host = parts.hostname or ""
-    if parts.scheme not in {"https", "http"} or not host:
-        raise ValueError(
-            f'server_url "{value}" is not a web address; write it like '
-            '"https://fieldcase.example.gov.uk"'
-        )
-    if parts.username or parts.password:
-        raise ValueError("server_url must not contain a user name or password")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ValueError(
-            f'server_url "{value}" uses plain http://, which would send case data unencrypted; '
-            "use https:// (plain http:// is only allowed for 127.0.0.1 or localhost)"
-        )
+    problem = service_address_problem(value, subject="server_url")
+    if problem is not None:
+        raise ValueError(problem)
     return value.strip().rstrip("/")
 
 

@@ -17,6 +17,8 @@ One :meth:`SyncEngine.sync` does, in order:
 It imports no Qt: progress goes to a plain callback, and a :class:`threading.Event` cancels it
 between requests and pages, leaving everything consistent. Ordering never depends on the
 laptop's clock; the service's clock is only compared with it to warn about a wrong clock.
+The engine and its client read time only through one :class:`~sync.clock.Clock` (the client's
+unless the engine is given one).
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sync.client import ServiceClient
+from sync.client import NOT_ENROLLED, ServiceClient
+from sync.clock import Clock
 from sync.errors import (
+    AuthFailed,
     Cancelled,
     DeviceRevoked,
     ServiceError,
     ServiceErrorKind,
-    SyncError,
 )
 from sync.protocol import (
     DEFAULT_PAGE_BYTES,
@@ -98,7 +101,7 @@ class SyncReport:
     clock_skew: timedelta | None = None  # service clock minus laptop clock
     warnings: list[str] = field(default_factory=list)
     completed: bool = False
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime | None = None  # on the engine's clock
     finished_at: datetime | None = None
 
     def summary(self) -> str:
@@ -140,7 +143,7 @@ class SyncEngine:
         *,
         progress: Callable[[SyncProgress], None] | None = None,
         cancel: threading.Event | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         push_batch: int = PUSH_BATCH,
         page_bytes: int = DEFAULT_PAGE_BYTES,
         adaptive_pages: bool = True,
@@ -150,7 +153,9 @@ class SyncEngine:
         self.progress = progress
         self.cancel = cancel or client.cancel or threading.Event()
         client.cancel = self.cancel  # back-off waits end as soon as the sync is cancelled
-        self.clock = clock or client.clock
+        if clock is not None:
+            client.clock = clock  # one clock per sync: the engine's and the client's waits
+        self.clock: Clock = client.clock
         self.push_batch = push_batch
         self.page_bytes = page_bytes
         self.adaptive_pages = adaptive_pages
@@ -169,16 +174,16 @@ class SyncEngine:
     def _note_server_time(self, server_time: datetime) -> None:
         if server_time.tzinfo is None:
             server_time = server_time.replace(tzinfo=UTC)
-        self.report.clock_skew = server_time - self.clock()
+        self.report.clock_skew = server_time - self.clock.now()
 
     # ------------------------------------------------------------------ the sync
 
     def sync(self) -> SyncReport:
         """Run one full sync. Raises a :class:`SyncError` when it could not finish; what was
         done before that is committed and kept (``engine.report`` says how far it got)."""
-        self.report = report = SyncReport()
+        self.report = report = SyncReport(started_at=self.clock.now())
         if self.store.credential() is None:
-            raise SyncError("This laptop is not enrolled with a Fieldcase service yet.")
+            raise AuthFailed(NOT_ENROLLED)
         try:
             self._upload_documents()
             self._push()
@@ -194,7 +199,7 @@ class SyncEngine:
             self.store.wipe()
             raise
         finally:
-            report.finished_at = datetime.now(UTC)
+            report.finished_at = self.clock.now()
         report.conflicts_waiting = sum(1 for c in self.store.conflicts() if not c.resolved)
         if report.clock_skew is not None and abs(report.clock_skew) > CLOCK_SKEW_WARNING:
             report.warnings.append(describe_skew(report.clock_skew))

@@ -30,8 +30,6 @@ FORBIDDEN_FROM_TIME = {"time", "time_ns", "monotonic", "monotonic_ns"}
 NOT_YET_CONVERTED: set[str] = {
     "app/vault/_files.py",
     "app/vault/keys.py",
-    "sync/client.py",
-    "sync/engine.py",
 }
 
 

@@ -28,9 +28,17 @@ ALLOWED: dict[str, set[str]] = {
     "sync.clock": set(),
     "sync.errors": set(),
     "sync.records": set(),
+    "sync.address": set(),  # the one https-except-loopback rule
     "sync.protocol": {"sync.records"},
     "sync.store": {"sync.protocol", "sync.records"},
-    "sync.client": {"sync.protocol", "sync.records", "sync.store"},
+    "sync.transport": {"sync.protocol"},
+    "sync.client": {
+        "sync.address",
+        "sync.protocol",
+        "sync.records",
+        "sync.store",
+        "sync.transport",
+    },
     "sync.engine": {"sync.client", "sync.protocol", "sync.records", "sync.store"},
     # the service (its merge rules are its own): the protocol and the schema, never the engine
     "server": {"sync.protocol", "sync.records"},
@@ -40,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.paths": set(),
     "app.files": set(),
     "app.logs": {"app.paths"},
-    "app.site": {"app.errors", "app.paths"},
+    "app.site": {"app.errors", "app.paths", "sync.address"},
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
     "app.store": {

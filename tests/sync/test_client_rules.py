@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.client import RetryPolicy, _retry_after_seconds, is_loopback_host
+from sync.client import RetryPolicy, is_loopback_host
 from sync.engine import SyncReport
 from sync.errors import (
     AuthFailed,
@@ -18,6 +18,7 @@ from sync.errors import (
     ServiceErrorKind,
     UpdateRequired,
 )
+from sync.transport import retry_after_seconds
 
 
 def test_backoff_is_capped_exponential_with_full_jitter() -> None:
@@ -33,11 +34,11 @@ def test_backoff_is_capped_exponential_with_full_jitter() -> None:
 
 def test_retry_after_in_seconds_or_as_a_date() -> None:
     now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-    assert _retry_after_seconds("12", now) == 12.0
-    assert _retry_after_seconds("Fri, 27 Nov 2026 10:00:30 GMT", now) == 30.0
-    assert _retry_after_seconds("Fri, 27 Nov 2026 09:00:00 GMT", now) == 0.0
-    assert _retry_after_seconds("soon", now) is None
-    assert _retry_after_seconds(None, now) is None
+    assert retry_after_seconds("12", now) == 12.0
+    assert retry_after_seconds("Fri, 27 Nov 2026 10:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Fri, 27 Nov 2026 09:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None
 
 
 @pytest.mark.parametrize(
@@ -48,10 +49,12 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
         ("::1", True),
         ("[::1]", True),
         ("localhost", True),
+        ("LOCALHOST.", True),
         ("10.0.0.1", False),
         ("192.168.1.10", False),
         ("fieldcase.council.gov.uk", False),
         ("localhost.evil.example", False),
+        ("127.0.0.1.nip.io", False),
     ],
 )
 def test_loopback_hosts(host: str, loopback: bool) -> None:

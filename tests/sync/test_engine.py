@@ -7,11 +7,12 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from sync.clock import ManualClock, SystemClock
 from sync.engine import SyncEngine, SyncProgress, SyncReport, describe_skew
 from sync.errors import Cancelled
 from sync.protocol import DOCUMENT_CHUNK_BYTES
@@ -63,9 +64,12 @@ def test_a_wrong_laptop_clock_is_reported_and_changes_no_order(
     a, b = laptops(2)
     ref = a.work.create_case("housing_repair", "Clock Person")
     client = a.client()
-    engine = SyncEngine(a.store, client, clock=lambda: datetime.now(UTC) + timedelta(minutes=42))
+    ahead = ManualClock(SystemClock().now() + timedelta(minutes=42))
+    engine = SyncEngine(a.store, client, clock=ahead)
     report: SyncReport = engine.sync()
     client.close()
+    assert report.started_at == report.finished_at == ahead.now()  # read on the engine's clock
+    assert engine.client.clock is ahead  # the client's waits read the same clock
     assert report.clock_skew is not None and report.clock_skew < -timedelta(minutes=40)
     assert any("ahead of the service's clock" in w for w in report.warnings)
     assert "set the laptop's date and time" in report.summary()

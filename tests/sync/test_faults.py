@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sync.client import RetryPolicy, Timeouts
+from sync.clock import ManualClock, SystemClock
 from sync.engine import SyncEngine, SyncProgress
 from sync.errors import Cancelled, ServiceError, ServiceErrorKind
 from sync.protocol import PullResponse
@@ -171,13 +172,16 @@ def test_rate_limit_waits_as_the_service_asks(
 ) -> None:
     (a,) = laptops(1)
     a.work.create_case("housing_repair", "Busy Person")
-    waits: list[float] = []
+    clock = ManualClock(SystemClock().now())  # its sleep moves it on: nothing really waits
+    start = clock.monotonic()
     proxy.status(PUSH, 429, retry_after="7")
     proxy.status(PULL, 503, times=3)
     engine, _ = watched_sync(
-        a, proxy.url, sleep=waits.append, retry=RetryPolicy(attempts=6, base=0.5, cap=4.0)
+        a, proxy.url, clock=clock, retry=RetryPolicy(attempts=6, base=0.5, cap=4.0)
     )
     assert engine.report.completed
+    waits = engine.client.stats.waits
+    assert clock.monotonic() - start == pytest.approx(sum(waits))  # waited on the clock
     assert waits[0] == 7.0  # Retry-After honoured
     assert len(waits) >= 4  # a busy machine may add a retried stall, never fewer
     assert all(0.0 <= w <= 4.0 for w in waits[1:])  # full jitter under the cap
@@ -244,18 +248,21 @@ def test_cancel_during_a_back_off_wait_keeps_everything(
     a.work.create_case("housing_repair", "Cancel Person")
     waiting = a.store.pending_count()
     cancel = threading.Event()
-    waits: list[float] = []
 
-    def sleep(seconds: float) -> None:  # the person presses Cancel while we wait
-        waits.append(seconds)
-        cancel.set()
+    class CancelledWhileWaiting(ManualClock):
+        def sleep(self, seconds: float) -> None:  # the person presses Cancel while we wait
+            super().sleep(seconds)
+            cancel.set()
 
+    clock = CancelledWhileWaiting(SystemClock().now())
+    start = clock.monotonic()
     proxy.status(PUSH, 503, times=5)
-    engine = SyncEngine(a.store, a.client(proxy.url, sleep=sleep), cancel=cancel)
+    engine = SyncEngine(a.store, a.client(proxy.url, clock=clock), cancel=cancel)
     with pytest.raises(Cancelled):
         engine.sync()
     engine.client.close()
-    assert len(waits) == 1
+    assert len(engine.client.stats.waits) == 1
+    assert clock.monotonic() - start <= 0.05 + 1e-9  # the wait ended at the first look
     assert a.store.pending_count() == waiting
     proxy.clear()
     watched_sync(a, proxy.url)

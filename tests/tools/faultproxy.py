@@ -7,6 +7,7 @@ Put it between the laptop's client and a real service::
         proxy.cut("/v1/sync/push", "down", 120)     # the service commits, the answer is lost
         proxy.stall("/v1/sync/pull", 5.0)           # the answer stops for 5 s
         proxy.status("/v1/sync/push", 503)          # answer 503 without asking the service
+        proxy.status("", 401, code="device_revoked")  # the next request, whatever it is
         proxy.shape(LinkProfile(up_bps=256_000, down_bps=256_000, up_delay=0.15,
                                 down_delay=0.15, cut_every=2_000_000))
 
@@ -27,6 +28,7 @@ traffic for ``stall_for`` seconds once every ``stall_every`` seconds (the first 
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import socket
 import threading
@@ -66,6 +68,8 @@ class Rule:
     seconds: float = 0.0
     status: int = 503
     retry_after: str | None = None
+    code: str = "server_error"  # the error code and message of an injected status answer
+    message: str = "The service had a problem."
     times: int = 1
     fired: int = 0  # requests it was claimed by
     hits: int = 0  # times it actually cut, stalled or answered
@@ -153,11 +157,28 @@ class FaultProxy:
         return self._add(Rule("stall", path, "down", offset=offset, seconds=seconds, times=times))
 
     def status(
-        self, path: str, status: int, *, times: int = 1, retry_after: str | None = None
+        self,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+        code: str = "server_error",
+        message: str = "The service had a problem.",
     ) -> Rule:
-        """Answer the matching request with ``status`` without passing it to the service."""
+        """Answer the matching request with ``status`` and an error body of ``code`` and
+        ``message`` (as the service would), without passing it to the service."""
         return self._add(
-            Rule("status", path, "up", status=status, times=times, retry_after=retry_after)
+            Rule(
+                "status",
+                path,
+                "up",
+                status=status,
+                times=times,
+                retry_after=retry_after,
+                code=code,
+                message=message,
+            )
         )
 
     def shape(self, profile: LinkProfile) -> None:
@@ -359,10 +380,9 @@ class _Connection:
                             if not more:
                                 break
                             buffer += more
-                        body = (
-                            b'{"code":"server_error","message":"The service had a problem.",'
-                            b'"detail":{}}'
-                        )
+                        body = json.dumps(
+                            {"code": answer.code, "message": answer.message, "detail": {}}
+                        ).encode()
                         extra = (
                             f"Retry-After: {answer.retry_after}\r\n" if answer.retry_after else ""
                         )

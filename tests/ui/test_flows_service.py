@@ -22,7 +22,7 @@ from tests.support.pg import free_port
 from tests.support.server import TEST_PASSWORD, admin, running_server, sqlite_url
 from tests.ui.conftest import unlock, wait_idle
 
-QUICK = ClientOptions(retry=RetryPolicy(attempts=2, base=0.01, cap=0.02), sleep=lambda _s: None)
+QUICK = ClientOptions(retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
 LAPTOP_PASSWORD = TEST_PASSWORD  # the profile starts with the council password
 
 
