@@ -20,7 +20,7 @@ run: $(STAMP)
 	QT_QPA_PLATFORM= $(PY) -m tools.demo
 
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen FIELDCASE_TEST_FAST_KDF=1 $(PY) -m pytest -q -n 2 --dist loadfile
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,156 @@
-"""Suite-wide defaults. Each suite keeps its own fixtures in tests/<suite>/conftest.py."""
+"""Suite-wide fixtures, defaults and markers (each suite's conftest keeps only what is its own).
+
+Every test gets, without asking:
+
+* a private environment: its own log folder (``FIELDCASE_LOG_DIR`` in its tmp folder) and no
+  ``FIELDCASE_PROFILE``, ``FIELDCASE_PASSWORD``, ``FIELDCASE_NEW_PASSWORD`` or
+  ``FIELDCASE_SITE_CONFIG`` from the developer's shell or an earlier test;
+* the root logger's handlers and our loggers' levels as they were before the test (the CLI's
+  ``setup_logging`` adds a file handler; left behind it would write the next test's records
+  into this test's folder);
+* cheap password wraps when code in this process makes one without naming a cost (the window's
+  enrol, the CLI's ``init`` run in-process): :data:`tests.support.profile.TEST_KDF` stands in
+  for the vault's tuned production cost. Production code has no such switch; a test that needs
+  the real default says ``@pytest.mark.production_kdf``. Child processes always use the real
+  default, so tests make their profiles in-process (``make_profile``) and run the CLI on them.
+
+Markers (registered in pyproject.toml): each test is ``unit``, ``integration`` or ``e2e``,
+marked here from what it uses unless its module says so itself (see :func:`_kind_of`).
+"""
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
 
 # The same defaults `make test` sets, so a bare `pytest` behaves the same way.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Read only by the service (server/core/config.py: cheaper account password hashes) until its
+# settings take the cost as an argument; nothing under app/ reads it.
 os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")
+
+from app.vault import kdf
+from tests.support.kdf import TEST_KDF
+
+#: Variables that change what the CLI, the window or the doctor find; never inherited.
+PRIVATE_VARIABLES = (
+    "FIELDCASE_SITE_CONFIG",
+    "FIELDCASE_PROFILE",
+    "FIELDCASE_PASSWORD",
+    "FIELDCASE_NEW_PASSWORD",
+)
+_OUR_LOGGERS = ("fieldcase", "app", "sync", "server")
+
+
+@pytest.fixture(autouse=True)
+def _private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FIELDCASE_LOG_DIR", str(tmp_path / "logs"))
+    for name in PRIVATE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Undo what a test did to logging: handlers it added go (closed), levels come back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in _OUR_LOGGERS}
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_default_kdf(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("production_kdf") is None:
+        monkeypatch.setattr(kdf, "production_cost", lambda: TEST_KDF)
+
+
+@pytest.fixture
+def profile_dir(tmp_path: Path) -> Path:
+    """Where a test's profile goes (not made yet)."""
+    return tmp_path / "profile"
+
+
+# ------------------------------------------------------------------------------ markers
+
+KINDS = ("unit", "integration", "e2e")
+#: Text in a test module, or in the source of a fixture it uses, that means a real service
+#: process (or the demo, which starts one) runs: end to end.
+_E2E_SIGNS = ("running_server", "server_factory", "tls_server", "demo.main(")
+#: ... that means real SQLCipher profiles, real service databases (SQLite, PostgreSQL) or a
+#: real ``fieldcase`` process: integration.
+_INTEGRATION_SIGNS = (
+    "Profile",
+    "make_profile",
+    "local_profile",
+    "Casework",
+    "CoreGate(",
+    "enrol",
+    "sqlcipher",
+    "make_engine",
+    "pg_cluster",
+    "db_url",
+    "pg_url",
+    "Service(",
+    "app.cli.main",
+    "run_cli",
+)
+_ROOT_CONFTEST = Path(__file__).resolve()
+
+
+@cache
+def _file_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _fixture_sources(item: pytest.Item) -> Iterator[str]:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return
+    for defs in info.name2fixturedefs.values():
+        for fixture in defs:
+            func = fixture.func
+            try:
+                source_file = inspect.getsourcefile(func)
+            except TypeError:
+                continue
+            if source_file is None or Path(source_file).resolve() == _ROOT_CONFTEST:
+                continue
+            if not Path(source_file).resolve().is_relative_to(_ROOT_CONFTEST.parent):
+                continue  # a plugin's fixture (qtbot, tmp_path, ...)
+            try:
+                yield inspect.getsource(func)
+            except (OSError, TypeError):
+                continue
+
+
+def _kind_of(item: pytest.Item) -> str:
+    """``e2e`` when a real service process runs; ``integration`` when real SQLCipher, a real
+    service database or a ``fieldcase`` process does; ``unit`` otherwise."""
+    texts = [_file_text(str(item.path)), *_fixture_sources(item)]
+    if any(sign in text for text in texts for sign in _E2E_SIGNS):
+        return "e2e"
+    if any(sign in text for text in texts for sign in _INTEGRATION_SIGNS):
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in KINDS):
+            item.add_marker(getattr(pytest.mark, _kind_of(item)))

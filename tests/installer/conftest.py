@@ -50,7 +50,6 @@ def clean_env(tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str, st
         {
             "FIELDCASE_PROFILE": str(tmp / "profile"),
             "FIELDCASE_LOG_DIR": str(tmp / "logs"),
-            "FIELDCASE_TEST_FAST_KDF": "1",
             "QT_QPA_PLATFORM": "offscreen",
             "PYTHONPATH": str(ROOT),
         }

@@ -1,4 +1,5 @@
-"""Fixtures for the store, domain and core tests: real SQLCipher profiles in tmp folders."""
+"""Fixtures for the store, domain and core tests: real SQLCipher profiles in tmp folders
+(the private environment and ``profile_dir`` come from the root conftest)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,6 @@ import pytest
 from app.core import Casework
 from app.store.profile import Profile
 from tests.support.profile import PASSWORD, make_profile
-
-
-@pytest.fixture(autouse=True)
-def _private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("FIELDCASE_TEST_FAST_KDF", "1")
-    monkeypatch.setenv("FIELDCASE_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("FIELDCASE_SITE_CONFIG", raising=False)
-    monkeypatch.delenv("FIELDCASE_PROFILE", raising=False)
-    monkeypatch.delenv("FIELDCASE_PASSWORD", raising=False)
-
-
-@pytest.fixture
-def profile_dir(tmp_path: Path) -> Path:
-    return tmp_path / "profile"
 
 
 @pytest.fixture
