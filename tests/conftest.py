@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -88,24 +89,15 @@ def profile_dir(tmp_path: Path) -> Path:
 KINDS = ("unit", "integration", "e2e")
 #: Text in a test module, or in the source of a fixture it uses, that means a real service
 #: process (or the demo, which starts one) runs: end to end.
-_E2E_SIGNS = ("running_server", "server_factory", "tls_server", "demo.main(")
-#: ... that means real SQLCipher profiles, real service databases (SQLite, PostgreSQL) or a
+_E2E_SIGNS = re.compile(r"\b(running_server|server_factory|tls_server)\b|\bdemo\.main\(")
+#: ... that means real SQLCipher profiles, a real service database (SQLite, PostgreSQL) or a
 #: real ``fieldcase`` process: integration.
-_INTEGRATION_SIGNS = (
-    "Profile",
-    "make_profile",
-    "local_profile",
-    "Casework",
-    "CoreGate(",
-    "enrol",
-    "sqlcipher",
-    "make_engine",
-    "pg_cluster",
-    "db_url",
-    "pg_url",
-    "Service(",
-    "app.cli.main",
-    "run_cli",
+_INTEGRATION_SIGNS = re.compile(
+    r"\bProfile\.(create|open|open_with_key|restore)\b"
+    r"|\b(make_profile|make_casework|local_profile|enrol_laptop|build_v1_profile)\b"
+    r"|\b(Casework|CoreGate|Service)\(|\bonline\.(enrol|recover)\("
+    r"|\b(sqlcipher|make_engine|pg_cluster|db_url|pg_url|run_cli|run_cli_inprocess)\b"
+    r"|app\.cli\.main|\bbundled\(|\binstaller\.build\b"
 )
 _ROOT_CONFTEST = Path(__file__).resolve()
 
@@ -133,19 +125,50 @@ def _fixture_sources(item: pytest.Item) -> Iterator[str]:
                 continue
             if not Path(source_file).resolve().is_relative_to(_ROOT_CONFTEST.parent):
                 continue  # a plugin's fixture (qtbot, tmp_path, ...)
-            try:
-                yield inspect.getsource(func)
-            except (OSError, TypeError):
-                continue
+            yield _source(func)
+
+
+def _source(obj: object) -> str:
+    try:
+        return inspect.getsource(obj)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
+
+
+def _test_sources(item: pytest.Item) -> list[str]:
+    """The test function's source, and that of the module's own helpers it calls (two deep)."""
+    function = getattr(item, "function", None)
+    module = getattr(item, "module", None)
+    if function is None or module is None:
+        return [_file_text(str(item.path))]
+    texts = [_source(function)]
+    helpers = {
+        name: value
+        for name, value in vars(module).items()
+        if inspect.isfunction(value)
+        and value.__module__ == module.__name__
+        and not name.startswith("test_")
+    }
+    seen: set[str] = set()
+    for _depth in range(2):
+        called = [
+            name
+            for name in helpers
+            if name not in seen and any(f"{name}(" in text for text in texts)
+        ]
+        seen.update(called)
+        texts += [_source(helpers[name]) for name in called]
+    return texts
 
 
 def _kind_of(item: pytest.Item) -> str:
     """``e2e`` when a real service process runs; ``integration`` when real SQLCipher, a real
-    service database or a ``fieldcase`` process does; ``unit`` otherwise."""
-    texts = [_file_text(str(item.path)), *_fixture_sources(item)]
-    if any(sign in text for text in texts for sign in _E2E_SIGNS):
+    service database or a ``fieldcase`` process does; ``unit`` otherwise. Judged from the
+    test's own source, the module helpers it calls and the fixtures it uses."""
+    texts = [*_test_sources(item), *_fixture_sources(item)]
+    if any(_E2E_SIGNS.search(text) for text in texts):
         return "e2e"
-    if any(sign in text for text in texts for sign in _INTEGRATION_SIGNS):
+    if any(_INTEGRATION_SIGNS.search(text) for text in texts):
         return "integration"
     return "unit"
 
