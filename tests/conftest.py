@@ -97,7 +97,7 @@ _INTEGRATION_SIGNS = re.compile(
     r"|\b(make_profile|make_casework|local_profile|enrol_laptop|build_v1_profile)\b"
     r"|\b(Casework|CoreGate|Service)\(|\bonline\.(enrol|recover)\("
     r"|\b(sqlcipher|make_engine|pg_cluster|db_url|pg_url|run_cli|run_cli_inprocess)\b"
-    r"|app\.cli\.main|\bbundled\(|\binstaller\.build\b"
+    r"|app\.cli\.main|server\.cli|\bsqlite_url\(|\bbundled\(|\binstaller\.build\b"
 )
 _ROOT_CONFTEST = Path(__file__).resolve()
 
