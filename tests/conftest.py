@@ -177,3 +177,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if not any(item.get_closest_marker(kind) for kind in KINDS):
             item.add_marker(getattr(pytest.mark, _kind_of(item)))
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Name the random order's seed even under -q (which hides pytest-randomly's header)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(
+            f"random order: rerun it with -p randomly --randomly-seed={seed}"
+        )
