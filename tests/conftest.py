@@ -37,15 +37,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")
 
 from app.vault import kdf
+from tests.support.env import PRIVATE_VARIABLES
 from tests.support.kdf import TEST_KDF
 
-#: Variables that change what the CLI, the window or the doctor find; never inherited.
-PRIVATE_VARIABLES = (
-    "FIELDCASE_SITE_CONFIG",
-    "FIELDCASE_PROFILE",
-    "FIELDCASE_PASSWORD",
-    "FIELDCASE_NEW_PASSWORD",
-)
 _OUR_LOGGERS = ("fieldcase", "app", "sync", "server")
 
 
