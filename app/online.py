@@ -128,9 +128,11 @@ def enrol(
     progress: Callable[[SyncProgress], None] | None = None,
     keep_open: bool = False,
     clock: Clock | None = None,
+    kdf: vault.KdfCost | None = None,
 ) -> EnrolResult:
     """Register this laptop, make its encrypted profile, keep the device credential inside it,
-    add the recovery wrap, and pull the user's cases. The password is never stored."""
+    add the recovery wrap, and pull the user's cases. The password is never stored. ``kdf`` is
+    the cost of the password wrap (default: the vault's tuned production cost)."""
     profile_dir = Path(profile_dir)
     if (profile_dir / vault.KEY_FILE).exists() or (profile_dir / DB_FILE).exists():
         raise vault.ProfileExists(profile_dir)
@@ -152,7 +154,7 @@ def enrol(
         username=token.username,
     )
     profile = Profile.create(
-        profile_dir, password, user=token.username, team=token.team, site=site, clock=clock
+        profile_dir, password, user=token.username, team=token.team, site=site, clock=clock, kdf=kdf
     )
     try:
         adapter = SyncAdapter(profile)
@@ -356,10 +358,12 @@ def recover(
     site: SiteConfig | None = None,
     options: ClientOptions | None = None,
     clock: Clock | None = None,
+    kdf: vault.KdfCost | None = None,
 ) -> Profile:
     """Sign in online (e.g. after IT reset the account password), fetch this device's recovery
-    secret, unwrap the database key with it and set ``new_password``. Nothing in the database
-    changes, so unsynced work survives. Returns the opened profile."""
+    secret, unwrap the database key with it and set ``new_password`` (wrapped at cost ``kdf``,
+    default the production cost). Nothing in the database changes, so unsynced work survives.
+    Returns the opened profile."""
     profile_dir = Path(profile_dir)
     device = read_device_file(profile_dir)
     user = username or device.get("username", "")
@@ -369,7 +373,7 @@ def recover(
         answer = client.recovery(UUID(device["device_id"]))
     finally:
         client.close()
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"kdf": kdf}
     if site is not None:
         kwargs["min_password_length"] = site.min_password_length
     key = vault.recover(profile_dir, answer.recovery_secret, new_password, **kwargs)

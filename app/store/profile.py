@@ -140,8 +140,12 @@ class Profile:
         team: str = "",
         site: SiteConfig | None = None,
         clock: Clock | None = None,
+        kdf: vault.KdfCost | None = None,
     ) -> Profile:
-        """Make a new local profile in ``profile_dir`` (created if needed) and open it."""
+        """Make a new local profile in ``profile_dir`` (created if needed) and open it.
+
+        ``kdf`` is the cost of the password wrap (default: the vault's tuned production cost;
+        only tests pass a cheaper one)."""
         profile_dir = Path(profile_dir)
         clock = clock or SystemClock()
         user = user.strip()
@@ -153,13 +157,14 @@ class Profile:
             raise DataFileExists(profile_dir)
         profile_id = uuid4()
         if site is None:
-            key = vault.create_key(profile_dir, password, profile_id=profile_id)
+            key = vault.create_key(profile_dir, password, profile_id=profile_id, kdf=kdf)
         else:
             key = vault.create_key(
                 profile_dir,
                 password,
                 profile_id=profile_id,
                 min_password_length=site.min_password_length,
+                kdf=kdf,
             )
         try:
             for sub in (DOCUMENTS_DIR, BACKUPS_DIR):
@@ -300,13 +305,21 @@ class Profile:
             thread.join()
         return self.backup_problem
 
-    def change_password(self, old: str, new: str, *, site: SiteConfig | None = None) -> None:
-        """Re-wrap the database key under ``new``; the database file is not touched."""
+    def change_password(
+        self,
+        old: str,
+        new: str,
+        *,
+        site: SiteConfig | None = None,
+        kdf: vault.KdfCost | None = None,
+    ) -> None:
+        """Re-wrap the database key under ``new`` (cost ``kdf``, default the production cost);
+        the database file is not touched."""
         if site is None:
-            vault.change_password(self.profile_dir, old, new)
+            vault.change_password(self.profile_dir, old, new, kdf=kdf)
         else:
             vault.change_password(
-                self.profile_dir, old, new, min_password_length=site.min_password_length
+                self.profile_dir, old, new, min_password_length=site.min_password_length, kdf=kdf
             )
 
     def close(self) -> None:

@@ -31,7 +31,7 @@ from app.vault.errors import (
     WeakPassword,
     WrongPassword,
 )
-from app.vault.kdf import KdfParams, tuned_kdf_params
+from app.vault.kdf import KdfCost, KdfParams, production_cost, tuned_kdf_params
 from app.vault.keys import (
     KEY_FILE,
     add_recovery_wrap,
@@ -55,6 +55,7 @@ __all__ = [
     "KEY_FILE",
     "DocumentDamaged",
     "DocumentMissing",
+    "KdfCost",
     "KdfParams",
     "KeyFileDamaged",
     "KeyFileNotSaved",
@@ -80,6 +81,7 @@ __all__ = [
     "new_file_key",
     "open_decrypted",
     "plaintext_size",
+    "production_cost",
     "read_profile_id",
     "recover",
     "seconds_until_next_attempt",

@@ -1,16 +1,18 @@
 """Argon2id key derivation for the password wrap, tuned to about half a second.
 
-The production parameters are measured once per process: starting from the floor (64 MiB,
-3 passes) the memory grows first (up to :data:`MAX_TUNED_MEMORY_KIB`), then the passes, until
-one derivation takes about :data:`TARGET_SECONDS`. With env ``FIELDCASE_TEST_FAST_KDF=1`` the
-floor is used as it is (for the test suite only). A fresh random salt comes with every call.
+The cost of a new wrap is an explicit argument (:class:`KdfCost`) of every vault call that
+makes one; without it the vault uses :func:`production_cost`, measured once per process:
+starting from the floor (64 MiB, 3 passes) the memory grows first (up to
+:data:`MAX_TUNED_MEMORY_KIB`), then the passes, until one derivation takes about
+:data:`TARGET_SECONDS`. The default never goes below the floor, and nothing in the
+environment changes it. Cheaper costs (down to :data:`MIN_MEMORY_KIB`, :data:`MIN_ITERATIONS`)
+are accepted only when a caller passes them, which only the test suite does. Unlocking always
+uses the parameters stored beside the wrapped key. A fresh random salt comes with every wrap.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
-import os
 import secrets
 import time
 import unicodedata
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+#: The production default never goes below this (OWASP's Argon2id advice, with a margin).
 FLOOR_MEMORY_KIB = 64 * 1024
 FLOOR_ITERATIONS = 3
 DEFAULT_LANES = 4
@@ -25,15 +28,40 @@ SALT_BYTES = 16
 KEY_BYTES = 32
 TARGET_SECONDS = 0.5
 MAX_TUNED_MEMORY_KIB = 256 * 1024
+#: The least cost the vault accepts at all, from a caller or in a stored key file (the test
+#: suite wraps its throwaway profiles this cheaply; production code never asks for it).
+MIN_MEMORY_KIB = 8 * 1024
+MIN_ITERATIONS = 1
 # Bounds a stored key file must respect (a damaged or hostile file must not make us allocate
 # gigabytes or spin for minutes before saying it is damaged).
 MAX_MEMORY_KIB = 4 * 1024 * 1024
 MAX_ITERATIONS = 64
 MAX_LANES = 16
 
-FAST_KDF_ENV = "FIELDCASE_TEST_FAST_KDF"
 
-log = logging.getLogger("fieldcase.vault.kdf")
+@dataclass(frozen=True)
+class KdfCost:
+    """How hard one Argon2id derivation is: memory in KiB, passes, lanes (no salt)."""
+
+    memory_kib: int
+    iterations: int
+    lanes: int = DEFAULT_LANES
+
+    def check(self) -> None:
+        """Raise ValueError when the cost is outside what the vault accepts."""
+        for name, value, low, high in (
+            ("memory_kib", self.memory_kib, MIN_MEMORY_KIB, MAX_MEMORY_KIB),
+            ("iterations", self.iterations, MIN_ITERATIONS, MAX_ITERATIONS),
+            ("lanes", self.lanes, 1, MAX_LANES),
+        ):
+            if type(value) is not int or not low <= value <= high:
+                raise ValueError(f"{name}={value!r} is outside {low}..{high}")
+        if self.memory_kib < 8 * self.lanes:
+            raise ValueError("memory_kib must be at least 8 * lanes")
+
+    @property
+    def at_or_above_floor(self) -> bool:
+        return self.memory_kib >= FLOOR_MEMORY_KIB and self.iterations >= FLOOR_ITERATIONS
 
 
 @dataclass(frozen=True)
@@ -45,19 +73,15 @@ class KdfParams:
     iterations: int
     lanes: int
 
+    @property
+    def cost(self) -> KdfCost:
+        return KdfCost(self.memory_kib, self.iterations, self.lanes)
+
     def check(self) -> None:
-        """Raise ValueError when the parameters are outside what Fieldcase ever writes."""
+        """Raise ValueError when the parameters are outside what the vault accepts."""
         if not isinstance(self.salt, bytes) or len(self.salt) != SALT_BYTES:
             raise ValueError("salt must be 16 bytes")
-        for name, value, low, high in (
-            ("memory_kib", self.memory_kib, FLOOR_MEMORY_KIB, MAX_MEMORY_KIB),
-            ("iterations", self.iterations, FLOOR_ITERATIONS, MAX_ITERATIONS),
-            ("lanes", self.lanes, 1, MAX_LANES),
-        ):
-            if type(value) is not int or not low <= value <= high:
-                raise ValueError(f"{name}={value!r} is outside {low}..{high}")
-        if self.memory_kib < 8 * self.lanes:
-            raise ValueError("memory_kib must be at least 8 * lanes")
+        self.cost.check()
 
 
 def password_bytes(password: str) -> bytes:
@@ -77,10 +101,6 @@ def derive_key(password: str, params: KdfParams) -> bytes:
         memory_cost=params.memory_kib,
     )
     return kdf.derive(password_bytes(password))
-
-
-def fast_kdf_requested() -> bool:
-    return os.environ.get(FAST_KDF_ENV, "") == "1"
 
 
 def _time_one(memory_kib: int, iterations: int, lanes: int) -> float:
@@ -123,20 +143,24 @@ def _tuned_cost(target_seconds: float = TARGET_SECONDS) -> tuple[int, int, int]:
     return memory, iterations, lanes
 
 
-@functools.cache
-def _warn_fast_once() -> None:
-    log.info("%s=1: using the test-only KDF floor, not tuned parameters", FAST_KDF_ENV)
+def production_cost() -> KdfCost:
+    """The cost of a new wrap when the caller names none: tuned once per process to take about
+    half a second here, never below the floor."""
+    memory, iterations, lanes = _tuned_cost()
+    return KdfCost(memory, iterations, lanes)
+
+
+def new_params(cost: KdfCost | None = None) -> KdfParams:
+    """Parameters for a new wrap at ``cost`` (default :func:`production_cost`), with a fresh
+    random salt. ValueError when ``cost`` is outside what the vault accepts."""
+    chosen = production_cost() if cost is None else cost
+    params = KdfParams(
+        secrets.token_bytes(SALT_BYTES), chosen.memory_kib, chosen.iterations, chosen.lanes
+    )
+    params.check()
+    return params
 
 
 def tuned_kdf_params() -> KdfParams:
-    """Argon2id parameters for a new wrap, with a fresh random salt.
-
-    Production: tuned once per process to take about half a second, never below the floor.
-    With ``FIELDCASE_TEST_FAST_KDF=1``: exactly the floor (64 MiB, 3 passes), no tuning.
-    """
-    salt = secrets.token_bytes(SALT_BYTES)
-    if fast_kdf_requested():
-        _warn_fast_once()
-        return KdfParams(salt, FLOOR_MEMORY_KIB, FLOOR_ITERATIONS, DEFAULT_LANES)
-    memory, iterations, lanes = _tuned_cost()
-    return KdfParams(salt, memory, iterations, lanes)
+    """Production parameters for a new wrap (tuned, never below the floor), fresh salt."""
+    return new_params(None)

@@ -52,7 +52,7 @@ from app.vault.errors import (
     WeakPassword,
     WrongPassword,
 )
-from app.vault.kdf import SALT_BYTES, KdfParams, derive_key, tuned_kdf_params
+from app.vault.kdf import SALT_BYTES, KdfCost, KdfParams, derive_key, new_params
 
 log = logging.getLogger("fieldcase.vault")
 
@@ -286,9 +286,9 @@ def _write_key_file(profile_dir: Path, key_file: _KeyFile, *, exclusive: bool = 
 
 
 def _wrap_with_password(
-    profile_id: UUID, db_key: bytes, password: str, params: KdfParams | None = None
+    profile_id: UUID, db_key: bytes, password: str, cost: KdfCost | None
 ) -> _PasswordWrap:
-    params = params or tuned_kdf_params()
+    params = new_params(cost)
     nonce = secrets.token_bytes(NONCE_BYTES)
     kek = derive_key(password, params)
     wrapped = AESGCM(kek).encrypt(nonce, db_key, _password_ad(profile_id, params))
@@ -439,11 +439,13 @@ def create_key(
     *,
     profile_id: UUID,
     min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH,
+    kdf: KdfCost | None = None,
 ) -> bytes:
     """Make and store a new random database key wrapped under ``password``; return the key.
 
     Refuses (ProfileExists) when ``key.json`` is already there; WeakPassword when the password
-    is shorter than ``min_password_length``.
+    is shorter than ``min_password_length``. ``kdf`` is the Argon2id cost of the wrap (default:
+    the tuned production cost, never below the floor).
     """
     _check_password(password, min_password_length)
     profile_dir = Path(profile_dir)
@@ -454,7 +456,7 @@ def create_key(
     key_file = _KeyFile(
         profile_id=profile_id,
         key_check=_key_check(db_key),
-        password=_wrap_with_password(profile_id, db_key, password),
+        password=_wrap_with_password(profile_id, db_key, password, kdf),
         recovery=None,
     )
     with _key_lock(profile_dir):
@@ -505,8 +507,10 @@ def change_password(
     *,
     min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH,
     clock: Clock | None = None,
+    kdf: KdfCost | None = None,
 ) -> None:
-    """Re-wrap the database key under ``new_password`` (fresh salt). The database is untouched.
+    """Re-wrap the database key under ``new_password`` (fresh salt, cost ``kdf``, default the
+    production cost). The database is untouched.
 
     The old password counts as an unlock attempt (wrong ones meet the same delay).
     """
@@ -518,7 +522,7 @@ def change_password(
         updated = _KeyFile(
             profile_id=key_file.profile_id,
             key_check=key_file.key_check,
-            password=_wrap_with_password(key_file.profile_id, db_key, new_password),
+            password=_wrap_with_password(key_file.profile_id, db_key, new_password, kdf),
             recovery=key_file.recovery,
         )
         _write_key_file(profile_dir, updated)
@@ -566,8 +570,10 @@ def recover(
     new_password: str,
     *,
     min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH,
+    kdf: KdfCost | None = None,
 ) -> bytes:
-    """Open the key with the recovery secret, set ``new_password``, reset the attempt counter.
+    """Open the key with the recovery secret, set ``new_password`` (wrapped at cost ``kdf``,
+    default the production cost), reset the attempt counter.
 
     Returns the database key. RecoveryUnavailable when there is no recovery wrap,
     RecoveryFailed when the secret does not open it, WeakPassword for a short new password.
@@ -593,7 +599,7 @@ def recover(
         updated = _KeyFile(
             profile_id=key_file.profile_id,
             key_check=key_file.key_check,
-            password=_wrap_with_password(key_file.profile_id, db_key, new_password),
+            password=_wrap_with_password(key_file.profile_id, db_key, new_password, kdf),
             recovery=rec,
         )
         _write_key_file(profile_dir, updated)

@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.env import PRIVATE_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Variables that would change what the CLI finds; never inherited from the developer's shell.
 _SCRUB = (
-    "FIELDCASE_SITE_CONFIG",
-    "FIELDCASE_PROFILE",
-    "FIELDCASE_PASSWORD",
-    "FIELDCASE_NEW_PASSWORD",
+    *PRIVATE_VARIABLES,
     "FIELDCASE_LOG_DIR",
     "HTTPS_PROXY",
     "HTTP_PROXY",
@@ -50,7 +49,6 @@ def clean_env(tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str, st
         {
             "FIELDCASE_PROFILE": str(tmp / "profile"),
             "FIELDCASE_LOG_DIR": str(tmp / "logs"),
-            "FIELDCASE_TEST_FAST_KDF": "1",
             "QT_QPA_PLATFORM": "offscreen",
             "PYTHONPATH": str(ROOT),
         }

@@ -1,7 +1,7 @@
 """Build a profile at schema version 1 (revision 0001), with data, as the first release
 wrote it: used by the migration tests, and runnable by hand::
 
-    FIELDCASE_TEST_FAST_KDF=1 python -m tests.store.make_v1_profile DIR PASSWORD
+    python -m tests.store.make_v1_profile DIR PASSWORD
 
 It runs the real migrations only up to 0001 and inserts rows with plain SQL in the v1 shape
 (no ``people.sort_name``), so it keeps working however the models change later.
@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from app import vault
 from app.store import db, migrate
+from tests.support.kdf import TEST_KDF
 
 V1 = "0001"
 
@@ -33,7 +34,7 @@ def build_v1_profile(folder: Path, password: str) -> dict[str, UUID]:
     """Make the profile; return ref -> case id of the cases written."""
     folder = Path(folder)
     profile_id = uuid4()
-    key = vault.create_key(folder, password, profile_id=profile_id)
+    key = vault.create_key(folder, password, profile_id=profile_id, kdf=TEST_KDF)
     for sub in ("documents", "backups"):
         (folder / sub).mkdir(exist_ok=True)
     engine = db.make_engine(folder / db.DB_FILE, key)

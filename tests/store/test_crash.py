@@ -27,20 +27,28 @@ ROUNDS = 30
 LINE_DEADLINE = 60.0
 
 
-def start_child(folder: Path, key: bytes, round_: int) -> tuple[int, int]:
-    """Fork a writer whose stdout is a pipe to us; return (pid, read end)."""
+def start_child(folder: Path, key: bytes, round_: int) -> tuple[int, int, int]:
+    """Fork a writer whose stdout is a pipe to us; return (pid, read end, go-on write end).
+    Inside an open bulk transaction the writer waits for a byte on go-on before going on."""
     read_end, write_end = os.pipe()
+    go_read, go_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         try:
             os.close(read_end)
+            os.close(go_write)
             os.dup2(write_end, 1)
             sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-            crash_child.run(Profile.open_with_key(folder, key), str(round_))
+
+            def hold_inside() -> None:
+                os.read(go_read, 1)
+
+            crash_child.run(Profile.open_with_key(folder, key), str(round_), hold_inside)
         finally:
             os._exit(1)
     os.close(write_end)
-    return pid, read_end
+    os.close(go_read)
+    return pid, read_end, go_write
 
 
 class Lines:
@@ -100,7 +108,7 @@ def test_killed_at_random_moments_loses_no_reported_commit(profile_dir: Path) ->
     before_last_round: set[str] = set()
     for round_ in range(ROUNDS):
         before_last_round = set(reported)
-        pid, fd = start_child(profile_dir, key, round_)
+        pid, fd, go_on = start_child(profile_dir, key, round_)
         lines = Lines(fd)
         try:
             deadline = time.monotonic() + LINE_DEADLINE
@@ -117,12 +125,15 @@ def test_killed_at_random_moments_loses_no_reported_commit(profile_dir: Path) ->
                     if commits_wanted <= 0 and not kill_inside:
                         break
                 elif kind == "INSIDE" and kill_inside:
-                    unfinished.add(rest)
+                    unfinished.add(rest)  # the writer holds it open: the kill lands inside
                     inside_kills += 1
                     break
+                elif kind == "INSIDE":
+                    os.write(go_on, b".")
         finally:
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
+            os.close(go_on)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         for line in lines.rest():  # reported before the kill landed: committed too
             kind, _, rest = line.partition(" ")

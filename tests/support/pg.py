@@ -3,7 +3,7 @@
 Public API::
 
     find_bindir() -> Path                      # pg_config --bindir, else /usr/lib/postgresql/*/bin
-    free_port() -> int                         # a free TCP port on 127.0.0.1
+    free_port() -> int                         # a free TCP port on 127.0.0.1 (this worker's)
     PgCluster.start(durable=False) -> PgCluster  # initdb + pg_ctl start on a free 127.0.0.1
                                                # port (durable=False: fsync off, for tests)
     cluster.url(dbname="postgres") -> str      # postgresql+psycopg://postgres@127.0.0.1:PORT/db
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -62,10 +63,37 @@ def find_bindir() -> Path:
     )
 
 
+#: Ports handed out come from below the kernel's ephemeral range (32768 and up on Linux), so
+#: an outgoing connection never holds one when a server comes to bind it, and each xdist
+#: worker has its own slice, so two workers never hand out the same port.
+PORT_BASE = 20_000
+PORT_SLICE = 1_500
+_handed_out: set[int] = set()
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    digits = worker.removeprefix("gw")
+    return int(digits) % 8 if digits.isdigit() else 0
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that is free now, that no other test worker can be handed, and
+    that this process has not handed out before."""
+    low = PORT_BASE + _worker_index() * PORT_SLICE
+    start = secrets.randbelow(PORT_SLICE)
+    for step in range(PORT_SLICE):
+        port = low + (start + step) % PORT_SLICE
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {low}..{low + PORT_SLICE - 1}")
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:

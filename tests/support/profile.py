@@ -6,9 +6,11 @@
     result = run_cli(["cases", "--json"], tmp_path / "profile")
     assert result.returncode == 0, result.stderr
 
-The fast KDF (Argon2id at the floor, env ``FIELDCASE_TEST_FAST_KDF=1``) is switched on here
-for the test process and every child it starts. Nothing here mocks anything: these are real
-SQLCipher files and a real ``fieldcase`` process (or the real ``main()`` in-process).
+Profiles made here wrap their key at :data:`TEST_KDF` (Argon2id at 8 MiB, one pass), passed
+to ``Profile.create`` explicitly; every later unlock (in this process or in a ``fieldcase``
+child) uses the cost stored beside the wrapped key, so it is cheap too. Nothing here mocks
+anything: these are real SQLCipher files and a real ``fieldcase`` process (or the real
+``main()`` in-process).
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")
-
 from app.core import Casework
 from app.store.profile import Profile
+from tests.support.kdf import TEST_KDF
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
@@ -37,7 +38,7 @@ def make_profile(
     folder: Path, *, user: str = USER, team: str = TEAM, password: str = PASSWORD
 ) -> Profile:
     """A new, open profile in ``folder`` (close it, or use it as a context manager)."""
-    return Profile.create(Path(folder), password, user=user, team=team)
+    return Profile.create(Path(folder), password, user=user, team=team, kdf=TEST_KDF)
 
 
 def make_casework(folder: Path, **kwargs: str) -> tuple[Profile, Casework]:
@@ -63,9 +64,8 @@ def cli_env(
     new_password: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of a ``fieldcase`` child: test KDF, profile, password(s)."""
+    """The environment of a ``fieldcase`` child: profile, password(s)."""
     env = dict(os.environ)
-    env["FIELDCASE_TEST_FAST_KDF"] = "1"
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     for name in ("FIELDCASE_PASSWORD", "FIELDCASE_NEW_PASSWORD"):
         env.pop(name, None)
@@ -131,7 +131,6 @@ def run_cli_inprocess(
     from app.cli.main import main
 
     values: dict[str, str | None] = {
-        "FIELDCASE_TEST_FAST_KDF": "1",
         "FIELDCASE_PROFILE": None if profile_dir is None else str(profile_dir),
         "FIELDCASE_PASSWORD": password,
         "FIELDCASE_NEW_PASSWORD": new_password,

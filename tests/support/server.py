@@ -49,7 +49,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,14 +116,44 @@ def _http_json(
         return json.loads(response.read().decode())
 
 
+def _listening_pid_owns(pid: int, port: int) -> bool:
+    """On Linux: whether a socket listening on 127.0.0.1:port is held by ``pid`` (or one of
+    its children, for several workers); elsewhere assume so."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return True
+    wanted = f"0100007F:{port:04X}"
+    inodes = {f"socket:[{row.split()[9]}]" for row in table if row.split()[1] == wanted}
+    if not inodes:
+        return False
+    pids = [pid]
+    with suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for owner in pids:
+        try:
+            fds = list(Path(f"/proc/{owner}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 def _wait_healthy(srv: ServerProcess, timeout: float) -> None:
+    """Until our server answers /health. An answer from a process that is not ours (another
+    test's server that took the port first) does not count."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if srv.process.poll() is not None:
             raise RuntimeError(f"fieldcase-server exited early:\n{srv.log_tail()}")
         try:
             with urllib.request.urlopen(srv.url + "/health", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
+                if response.status == 200 and _listening_pid_owns(srv.process.pid, srv.port):
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass
@@ -149,7 +179,29 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def running_server(
     db_url: str, *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 60.0
 ) -> Iterator[ServerProcess]:
-    """Start ``fieldcase-server serve`` against ``db_url``; stop it on exit."""
+    """Start ``fieldcase-server serve`` against ``db_url``; stop it on exit. A port that
+    something else took meanwhile is given up for another (up to three tries)."""
+    for attempt in range(3):
+        try:
+            srv = _start_server(db_url, workers=workers, env=env, timeout=timeout)
+        except _PortTaken:
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield srv
+        finally:
+            _stop(srv.process)
+        return
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _start_server(
+    db_url: str, *, workers: int, env: dict[str, str] | None, timeout: float
+) -> ServerProcess:
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="fieldcase-serve-"))
     log_path = log_dir / "serve.log"
@@ -181,9 +233,12 @@ def running_server(
     srv = ServerProcess(f"http://127.0.0.1:{port}", port, db_url, process, log_path)
     try:
         _wait_healthy(srv, timeout)
-        yield srv
-    finally:
+    except BaseException as err:
         _stop(process)
+        if "address already in use" in srv.log_tail().lower():
+            raise _PortTaken(f"port {port} was taken") from err
+        raise
+    return srv
 
 
 @pytest.fixture

@@ -12,15 +12,6 @@ from tests.support.server import ServerProcess, running_server, sqlite_url
 from tests.sync.helpers import Laptop, add_users, enrol_laptop, new_team_users, unique
 
 
-@pytest.fixture(autouse=True)
-def _private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("FIELDCASE_TEST_FAST_KDF", "1")
-    monkeypatch.setenv("FIELDCASE_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("FIELDCASE_SITE_CONFIG", raising=False)
-    monkeypatch.delenv("FIELDCASE_PROFILE", raising=False)
-    monkeypatch.delenv("FIELDCASE_PASSWORD", raising=False)
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     db = sqlite_url(tmp_path_factory.mktemp("service"))

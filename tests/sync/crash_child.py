@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")
-
 from app.core import Casework
 from app.store.profile import Profile
 from app.store.sync_adapter import SyncAdapter

@@ -25,9 +25,8 @@ from app.store.sync_adapter import SyncAdapter
 from sync.client import RetryPolicy, ServiceClient, Timeouts
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.records import RecordKind
+from tests.support.kdf import TEST_KDF
 from tests.support.server import ROOT, TEST_PASSWORD
-
-os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")
 
 PROFILE_PASSWORD = TEST_PASSWORD  # enrol uses the account password for the profile
 #: Kinds compared between laptops (audit events are this laptop's own history).
@@ -114,7 +113,6 @@ class Laptop:
 
 def enrol_laptop(folder: Path, url: str, user: str, *, password: str = TEST_PASSWORD) -> Laptop:
     """Enrol a laptop for ``user``; its profile password is the account password."""
-    os.environ["FIELDCASE_TEST_FAST_KDF"] = "1"
     result = online.enrol(
         folder,
         url,
@@ -123,6 +121,7 @@ def enrol_laptop(folder: Path, url: str, user: str, *, password: str = TEST_PASS
         device_name=f"laptop {folder.name}",
         options=online.ClientOptions(timeouts=FAST_TIMEOUTS, retry=FAST_RETRY),
         keep_open=True,
+        kdf=TEST_KDF,
     )
     assert result.report is not None, result.sync_problem
     assert result.profile is not None

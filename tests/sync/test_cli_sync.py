@@ -28,7 +28,9 @@ def test_enrol_sync_clash_resolve_and_recover_through_the_command(
         result = run_cli(args, profile, password=TEST_PASSWORD)
         return result.returncode, result.out, result.stderr.strip()
 
-    code, out, err = command(["enrol", "--server", service.url, "--user", ann], pa)
+    # enrol in this process, so the profile is wrapped at the cheap test KDF cost (a child
+    # would wrap it at the tuned production cost and every later unlock would pay for it)
+    code, out, err = cli(["enrol", "--server", service.url, "--user", ann], pa)
     assert code == 0, err
     assert "enrolled" in out
     code, _, err = cli(["enrol", "--server", service.url, "--user", ann], pa)
@@ -94,12 +96,10 @@ def test_sync_problems_are_plain_and_non_zero(service: ServerProcess, tmp_path: 
     team, user = unique("team"), unique("ann")
     add_users(service.db_url, [(user, team, "caseworker")])
     profile = tmp_path / "p"
-    assert (
-        run_cli(
-            ["enrol", "--server", service.url, "--user", user], profile, password=TEST_PASSWORD
-        ).returncode
-        == 0
+    enrolled = run_cli_inprocess(
+        ["enrol", "--server", service.url, "--user", user], profile, password=TEST_PASSWORD
     )
+    assert enrolled.returncode == 0, enrolled.stderr
     assert admin(service.db_url, "revoke-device", "--user", user).returncode == 0
     result = run_cli(["sync"], profile, password=TEST_PASSWORD)
     assert result.returncode == 6

@@ -1,9 +1,8 @@
-"""Fixtures for the window's tests: real profiles (fast test KDF), a real service process,
+"""Fixtures for the window's tests: real profiles (cheap test KDF), a real service process,
 a manual clock and scripted dialogs. Nothing is mocked."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,14 +10,12 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("FIELDCASE_TEST_FAST_KDF", "1")
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 from app.core import Casework
 from app.store.profile import Profile
 from app.ui.core_backend import CoreGate
 from app.ui.window import FieldcaseWindow
 from sync.clock import ManualClock
+from tests.support.kdf import TEST_KDF
 
 PASSWORD = "correct horse battery staple"
 
@@ -83,7 +80,7 @@ def dialogs() -> ScriptedDialogs:
 def local_profile(tmp_path: Path) -> Path:
     """A profile (not enrolled) with three cases, closed again."""
     folder = tmp_path / "profile"
-    with Profile.create(folder, PASSWORD, user="ajones", team="North") as profile:
+    with Profile.create(folder, PASSWORD, user="ajones", team="North", kdf=TEST_KDF) as profile:
         seed_cases(profile)
     return folder
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from app.core import Casework
 from app.store.profile import Profile
 from app.ui.models import CaseListModel, NoteModel, VisitModel
 from app.ui.qt import Qt
 from app.ui.window import PAGE_CASE, PAGE_CASES
+from tests.support.profile import ROOT
 from tests.ui.conftest import PASSWORD, unlock, wait_idle
 
 
@@ -123,28 +129,40 @@ def test_auto_lock_returns_to_the_same_place_with_the_draft(
     assert main.case_view.note_box.toPlainText() == "Half-written note"
 
 
-def test_a_draft_survives_a_crash(qtbot: Any, local_profile, make_window) -> None:
-    """The draft reaches the encrypted profile while typing, so a killed window loses nothing."""
+def test_a_draft_survives_a_crash(qtbot: Any, local_profile: Path, make_window) -> None:
+    """The draft reaches the encrypted profile while typing, so a killed window loses nothing:
+    a real window in a child process types a note and is killed with SIGKILL once the draft is
+    saved; a new window, in this process, unlocks the profile and finds the note half-written."""
+    typed = "Typed before the battery died"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.ui.draft_crash_child", str(local_profile), PASSWORD, typed],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = child.stdout.readline() if child.stdout else ""
+        assert line.startswith("saved "), f"the child said {line!r}: {child.stderr.read()}"
+        assert child.poll() is None  # still running: the draft was saved while typing
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    case_id = UUID(line.split()[1])
+    raw = b"".join(p.read_bytes() for p in local_profile.glob("fieldcase.db*"))
+    assert typed.encode() not in raw  # saved encrypted, data file and write-ahead log alike
+
     window = make_window(local_profile)
     unlock(qtbot, window)
     main = window.main
     assert main is not None
-    main.go(PAGE_CASES)
-    wait_idle(qtbot, window)
-    case_id = main.cases.model.row_at(0).case_id
     main.open_case(case_id, "notes")
     wait_idle(qtbot, window)
-    qtbot.keyClicks(main.case_view.note_box, "Typed before the battery died")
-    key = f"note:{case_id}"
-    qtbot.waitUntil(lambda: window.work.pending == 0 and not window.drafts._dirty, timeout=5000)
-    raw = (local_profile / "fieldcase.db").read_bytes()
-    assert b"Typed before the battery died" not in raw
-    # read it back from a fresh open of the profile, as after a crash
-    window.close()
-    from app.ui.core_backend import CoreBackend
-
-    with Profile.open(local_profile, PASSWORD, backup=False) as profile:
-        assert CoreBackend(profile).drafts().get(key) == "Typed before the battery died"
+    assert main.case_view.note_box.toPlainText() == typed
 
 
 def test_new_case_with_ctrl_n(qtbot: Any, local_profile, make_window) -> None:

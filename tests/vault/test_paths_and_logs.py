@@ -41,7 +41,7 @@ def test_log_folder_can_be_redirected(tmp_path: Path) -> None:
     assert paths.log_dir({"FIELDCASE_LOG_DIR": str(tmp_path)}) == tmp_path
 
 
-def test_logging_goes_to_a_private_rotating_file(tmp_path: Path, logging_restored: None) -> None:
+def test_logging_goes_to_a_private_rotating_file(tmp_path: Path) -> None:
     path = setup_logging()
     assert path == tmp_path / "logs" / "fieldcase.log"
     assert setup_logging() == path  # a second call adds no second handler
@@ -70,7 +70,6 @@ def test_an_unusable_log_folder_does_not_stop_the_app(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    logging_restored: None,
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the log folder should be")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from vaultkit import (
+    NEW_PASSWORD,
     PASSWORD,
     FakeClock,
     key_json,
@@ -19,9 +20,10 @@ from vaultkit import (
 
 from app import vault
 from app.errors import FieldcaseError
-from app.vault import keys
+from app.vault import kdf, keys
 from app.vault._files import write_atomic
 from app.vault.kdf import FLOOR_ITERATIONS, FLOOR_MEMORY_KIB
+from tests.support.kdf import TEST_KDF
 
 # --------------------------------------------------------------------------- create / unlock
 
@@ -34,12 +36,19 @@ def test_create_then_unlock_gives_the_same_random_key(tmp_path: Path) -> None:
     assert vault.unlock(tmp_path / "b", PASSWORD) == b
 
 
-def test_key_file_records_the_floor_parameters_and_is_private(profile: tuple[Path, bytes]) -> None:
+def test_key_file_records_the_cost_it_was_wrapped_at_and_is_private(
+    profile: tuple[Path, bytes],
+) -> None:
     folder, _ = profile
     doc = key_json(folder)
     assert doc["format"] == "fieldcase-key" and doc["version"] == 1
     wrap = doc["password_wrap"]
-    assert (wrap["kdf"], wrap["memory_kib"], wrap["iterations"]) == ("argon2id", 65536, 3)
+    assert (wrap["kdf"], wrap["memory_kib"], wrap["iterations"], wrap["lanes"]) == (
+        "argon2id",
+        TEST_KDF.memory_kib,
+        TEST_KDF.iterations,
+        TEST_KDF.lanes,
+    )
     assert "recovery_wrap" not in doc
     if os.name == "posix":
         assert stat.S_IMODE((folder / "key.json").stat().st_mode) == 0o600
@@ -187,7 +196,7 @@ def test_a_careful_tamper_with_a_fixed_checksum_still_does_not_open(
         vault.unlock(folder, PASSWORD, clock=clock)
 
 
-def test_parameters_below_the_floor_are_refused_before_deriving(
+def test_parameters_below_the_vaults_minimum_are_refused_before_deriving(
     profile: tuple[Path, bytes],
 ) -> None:
     folder, _ = profile
@@ -250,30 +259,78 @@ def test_destroy_key_beside_a_database_leaves_it_unopenable(profile: tuple[Path,
 # --------------------------------------------------------------------------- kdf
 
 
-def test_fast_preset_is_exactly_the_floor_with_fresh_salts() -> None:
-    a, b = vault.tuned_kdf_params(), vault.tuned_kdf_params()
-    assert (a.memory_kib, a.iterations) == (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS) == (65536, 3)
+def test_new_params_take_the_named_cost_with_fresh_salts() -> None:
+    a, b = kdf.new_params(TEST_KDF), kdf.new_params(TEST_KDF)
+    assert a.cost == b.cost == TEST_KDF
     assert a.salt != b.salt and len(a.salt) == 16
 
 
-def test_production_tuning_never_goes_below_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.vault import kdf
-
-    monkeypatch.delenv("FIELDCASE_TEST_FAST_KDF")
+@pytest.mark.production_kdf
+def test_production_tuning_never_goes_below_the_floor() -> None:
     assert kdf._tuned_cost(0.001) == (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS, kdf.DEFAULT_LANES)
     memory, iterations, _ = kdf._tuned_cost(0.3)
     assert memory >= FLOOR_MEMORY_KIB and iterations >= FLOOR_ITERATIONS
+    assert (FLOOR_MEMORY_KIB, FLOOR_ITERATIONS) == (65536, 3)
+    assert kdf.production_cost().at_or_above_floor
     params = vault.tuned_kdf_params()
     assert params.memory_kib >= FLOOR_MEMORY_KIB and params.iterations >= FLOOR_ITERATIONS
 
 
+@pytest.mark.production_kdf
+def test_a_key_made_without_naming_a_cost_is_wrapped_at_or_above_the_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDCASE_TEST_FAST_KDF", "1")  # the old switch changes nothing now
+    key = vault.create_key(tmp_path, PASSWORD, profile_id=uuid.uuid4())
+    wrap = key_json(tmp_path)["password_wrap"]
+    assert wrap["memory_kib"] >= FLOOR_MEMORY_KIB and wrap["iterations"] >= FLOOR_ITERATIONS
+    assert vault.unlock(tmp_path, PASSWORD) == key
+
+
+def test_unlock_and_rewrap_use_the_cost_stored_beside_the_key(tmp_path: Path) -> None:
+    cheap = kdf.KdfCost(memory_kib=kdf.MIN_MEMORY_KIB, iterations=2, lanes=2)
+    key = vault.create_key(tmp_path, PASSWORD, profile_id=uuid.uuid4(), kdf=cheap)
+    assert vault.unlock(tmp_path, PASSWORD) == key
+    vault.change_password(tmp_path, PASSWORD, NEW_PASSWORD, kdf=TEST_KDF)
+    wrap = key_json(tmp_path)["password_wrap"]
+    assert (wrap["memory_kib"], wrap["iterations"], wrap["lanes"]) == (8192, 1, 1)
+    assert vault.unlock(tmp_path, NEW_PASSWORD) == key
+
+
 @pytest.mark.parametrize(
-    "change", [{"memory_kib": 1024}, {"iterations": 2}, {"lanes": 0}, {"salt": b"short"}]
+    "cost",
+    [
+        kdf.KdfCost(memory_kib=kdf.MIN_MEMORY_KIB - 1024, iterations=1, lanes=1),
+        kdf.KdfCost(memory_kib=kdf.MIN_MEMORY_KIB, iterations=0, lanes=1),
+        kdf.KdfCost(memory_kib=kdf.MIN_MEMORY_KIB, iterations=1, lanes=0),
+        kdf.KdfCost(memory_kib=kdf.MAX_MEMORY_KIB * 2, iterations=1, lanes=1),
+    ],
 )
-def test_kdf_params_below_the_floor_are_rejected(change: dict) -> None:
+def test_a_named_cost_outside_what_the_vault_accepts_is_refused(
+    tmp_path: Path, cost: kdf.KdfCost
+) -> None:
+    with pytest.raises(ValueError):
+        vault.create_key(tmp_path, PASSWORD, profile_id=uuid.uuid4(), kdf=cost)
+    assert not (tmp_path / "key.json").exists()
+
+
+def test_nothing_in_the_app_reads_the_old_fast_kdf_switch_or_names_a_cheap_cost() -> None:
+    """Only tests name a cost: production code takes the vault's default, never weaker."""
+    app_dir = Path(vault.__file__).resolve().parents[1]
+    for path in app_dir.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "FIELDCASE_TEST_FAST_KDF" not in text, path
+        if path.parent.name != "vault":
+            assert "KdfCost(" not in text, path
+
+
+@pytest.mark.parametrize(
+    "change", [{"memory_kib": 1024}, {"iterations": 0}, {"lanes": 0}, {"salt": b"short"}]
+)
+def test_kdf_params_below_the_vaults_minimum_are_rejected(change: dict) -> None:
     import dataclasses
 
-    params = dataclasses.replace(vault.tuned_kdf_params(), **change)
+    params = dataclasses.replace(kdf.new_params(TEST_KDF), **change)
     with pytest.raises(ValueError):
         params.check()
 

@@ -233,9 +233,7 @@ def test_recovery_wrap_is_bound_to_the_profile(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- canary
 
 
-def test_password_and_recovery_secret_are_nowhere_on_disk_or_in_the_log(
-    tmp_path: Path, logging_restored: None
-) -> None:
+def test_password_and_recovery_secret_are_nowhere_on_disk_or_in_the_log(tmp_path: Path) -> None:
     import logging
 
     from app.logs import setup_logging

@@ -30,12 +30,10 @@ def run_limited(code: str, limit: int) -> subprocess.CompletedProcess[str]:
         resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
     """
     script = textwrap.dedent(prelude) + textwrap.dedent(code)
-    env = {**os.environ, "FIELDCASE_TEST_FAST_KDF": "1"}
     return subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
-        env=env,
         cwd=ROOT,
         timeout=120,
     )
@@ -47,8 +45,11 @@ def test_a_password_change_that_cannot_be_saved_keeps_the_old_key_file(tmp_path:
     result = run_limited(
         f"""
         from app import vault
+        from tests.support.kdf import TEST_KDF
         try:
-            vault.change_password({str(tmp_path)!r}, {PASSWORD!r}, "the new password")
+            vault.change_password(
+                {str(tmp_path)!r}, {PASSWORD!r}, "the new password", kdf=TEST_KDF
+            )
         except vault.KeyFileNotSaved as err:
             print("NOT SAVED:", err)
         """,
