@@ -162,7 +162,7 @@ def enrol(
         from app.core.casework import Casework
 
         Casework(profile).set_case_types({t.code: t.label for t in meta.case_types})
-        key = vault.unlock(profile_dir, password)
+        key = vault.unlock(profile_dir, password, clock=profile.clock)
         vault.add_recovery_wrap(profile_dir, key, enrolled.recovery_secret)
         _device_file(profile_dir).write_text(
             json.dumps(

@@ -26,13 +26,6 @@ FORBIDDEN_ATTRS = {
 }
 FORBIDDEN_FROM_TIME = {"time", "time_ns", "monotonic", "monotonic_ns"}
 
-#: Files that still read the clock directly, being converted (issue 9); only ever shrinks.
-NOT_YET_CONVERTED: set[str] = {
-    "app/vault/_files.py",
-    "app/vault/keys.py",
-}
-
-
 def clock_reads(source: str, filename: str = "<source>") -> list[str]:
     """Each direct read of the system clock in ``source``, as ``"line: what"``."""
     tree = ast.parse(source, filename=filename)
@@ -66,12 +59,7 @@ def offenders() -> dict[str, list[str]]:
 
 
 def test_nothing_outside_the_clock_reads_the_system_time() -> None:
-    found = offenders()
-    assert {k: v for k, v in found.items() if k not in NOT_YET_CONVERTED} == {}
-
-
-def test_the_not_yet_converted_list_is_current() -> None:
-    assert NOT_YET_CONVERTED - set(offenders()) == set(), "converted now: take them off the list"
+    assert offenders() == {}
 
 
 def test_the_check_sees_each_kind_of_read() -> None:

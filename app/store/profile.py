@@ -199,7 +199,8 @@ class Profile:
     ) -> Profile:
         """Unlock, check, back up and migrate the profile in ``profile_dir``."""
         profile_dir = Path(profile_dir)
-        key = vault.unlock(profile_dir, password)
+        clock = clock or SystemClock()
+        key = vault.unlock(profile_dir, password, clock=clock)
         return cls.open_with_key(profile_dir, key, backup=backup, clock=clock)
 
     @classmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.files import fsync_dir
+from sync.clock import Clock, SystemClock
 
 
 @contextlib.contextmanager
@@ -75,7 +76,7 @@ def write_atomic(dst: Path, data: bytes, *, mode: int = 0o600, exclusive: bool =
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, *, timeout: float = 60.0) -> Iterator[None]:
+def file_lock(path: Path, *, timeout: float = 60.0, clock: Clock | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if needed) across threads and processes.
 
     POSIX: ``flock`` on a fresh descriptor, so two threads of one process exclude each other
@@ -86,15 +87,16 @@ def file_lock(path: Path, *, timeout: float = 60.0) -> Iterator[None]:
         if sys.platform == "win32":
             import msvcrt
 
-            deadline = time.monotonic() + timeout
+            waits = clock or SystemClock()
+            deadline = waits.monotonic() + timeout
             while True:
                 try:
                     msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
                     break
                 except OSError:
-                    if time.monotonic() > deadline:
+                    if waits.monotonic() > deadline:
                         raise
-                    time.sleep(0.05)
+                    waits.sleep(0.05)
             try:
                 yield
             finally:

@@ -26,9 +26,8 @@ import math
 import os
 import secrets
 import struct
-import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +52,10 @@ from app.vault.errors import (
     WrongPassword,
 )
 from app.vault.kdf import SALT_BYTES, KdfCost, KdfParams, derive_key, new_params
+from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("fieldcase.vault")
 
-Clock = Callable[[], float]
 
 KEY_FILE = "key.json"
 ATTEMPTS_FILE = "unlock-attempts.json"
@@ -386,9 +385,14 @@ def _reset_attempts(profile_dir: Path) -> None:
         log.warning("could not reset the unlock attempt counter: %s", err.strerror)
 
 
+def _seconds(clock: Clock) -> float:
+    """The clock's wall time as seconds since the epoch (as stored in the attempts file)."""
+    return clock.now().timestamp()
+
+
 def seconds_until_next_attempt(profile_dir: Path, *, clock: Clock | None = None) -> float:
     """How long the next unlock attempt must wait (0.0 when it may go ahead now)."""
-    now = (clock or time.time)()
+    now = _seconds(clock or SystemClock())
     failures, last = _read_attempts(Path(profile_dir))
     delay = _delay_after(failures)
     if delay <= 0:
@@ -401,7 +405,7 @@ def _refuse_if_resting(profile_dir: Path, clock: Clock) -> None:
     wait = seconds_until_next_attempt(profile_dir, clock=clock)
     if wait > 0:
         failures, last = _read_attempts(profile_dir)
-        now = clock()
+        now = _seconds(clock)
         if last > now:  # the clock went backwards: restart the wait from now
             _write_attempts(profile_dir, failures, now)
         raise TooManyAttempts(wait)
@@ -410,7 +414,7 @@ def _refuse_if_resting(profile_dir: Path, clock: Clock) -> None:
 def _record_failure(profile_dir: Path, clock: Clock) -> WrongPassword:
     failures, _ = _read_attempts(profile_dir)
     failures += 1
-    _write_attempts(profile_dir, failures, clock())
+    _write_attempts(profile_dir, failures, _seconds(clock))
     log.info("wrong password for a profile (%d in a row)", failures)
     return WrongPassword(failures=failures, wait_seconds=_delay_after(failures))
 
@@ -492,12 +496,12 @@ def unlock(profile_dir: Path, password: str, *, clock: Clock | None = None) -> b
     """Return the database key for ``password``.
 
     Raises ProfileMissing, KeyFileDamaged, TooManyAttempts (without trying) or WrongPassword.
-    ``clock`` (wall-clock seconds, default :func:`time.time`) is for tests.
+    ``clock`` (default the system's) decides how long a wrong password's delay lasts.
     """
     profile_dir = Path(profile_dir)
     _read_key_file(profile_dir)  # ProfileMissing / KeyFileDamaged before any lock file
     with _key_lock(profile_dir):
-        return _unlock_locked(profile_dir, password, clock or time.time)[1]
+        return _unlock_locked(profile_dir, password, clock or SystemClock())[1]
 
 
 def change_password(
@@ -518,7 +522,7 @@ def change_password(
     profile_dir = Path(profile_dir)
     _read_key_file(profile_dir)
     with _key_lock(profile_dir):
-        key_file, db_key = _unlock_locked(profile_dir, old_password, clock or time.time)
+        key_file, db_key = _unlock_locked(profile_dir, old_password, clock or SystemClock())
         updated = _KeyFile(
             profile_id=key_file.profile_id,
             key_check=key_file.key_check,

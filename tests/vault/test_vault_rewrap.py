@@ -72,7 +72,7 @@ def test_the_delay_is_capped_at_five_minutes(profile: tuple[Path, bytes], clock:
     folder, _ = profile
     # Ten failures in a row already on record (the counter's own format), the last just now.
     (folder / "unlock-attempts.json").write_text(
-        json.dumps({"failures": 10, "last_failure": clock.now})
+        json.dumps({"failures": 10, "last_failure": clock.seconds})
     )
     assert vault.seconds_until_next_attempt(folder, clock=clock) == 256
     clock.advance(256)
@@ -105,7 +105,7 @@ def test_a_damaged_attempt_counter_is_not_a_clean_slate(
 ) -> None:
     folder, _ = profile
     (folder / "unlock-attempts.json").write_text("{not json")
-    os.utime(folder / "unlock-attempts.json", (clock.now, clock.now))
+    os.utime(folder / "unlock-attempts.json", (clock.seconds, clock.seconds))
     assert vault.seconds_until_next_attempt(folder, clock=clock) == 2
 
 

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app.vault import keys
+from sync.clock import ManualClock
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
 RECOVERY = "Qm9vbS1yZWNvdmVyeS1zZWNyZXQtZnJvbS10aGUtc2VydmljZQ"
 
 
-class FakeClock:
-    """A wall clock the test moves by hand (the vault takes ``clock=``)."""
+class FakeClock(ManualClock):
+    """A clock the test moves by hand (the vault takes ``clock=``); ``seconds`` is its wall time
+    as stored in the unlock-attempts file."""
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
+        super().__init__(datetime.fromtimestamp(start, UTC))
 
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+    @property
+    def seconds(self) -> float:
+        return self.now().timestamp()
 
 
 def key_json(folder: Path) -> dict:
