@@ -26,6 +26,7 @@ FORBIDDEN_ATTRS = {
 }
 FORBIDDEN_FROM_TIME = {"time", "time_ns", "monotonic", "monotonic_ns"}
 
+
 def clock_reads(source: str, filename: str = "<source>") -> list[str]:
     """Each direct read of the system clock in ``source``, as ``"line: what"``."""
     tree = ast.parse(source, filename=filename)

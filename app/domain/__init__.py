@@ -1,6 +1,6 @@
 """The laptop's vocabulary, with no storage in it: the enumerations a case, visit, warning and
-document use, and how a person's name sorts. The tables themselves are the store's
-(:mod:`app.store.models`).
+document use, the built-in case types, and how a person's name sorts. The tables themselves
+are the store's (:mod:`app.store.models`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from app.domain.enums import (
     WarningCategory,
 )
 from app.domain.names import sort_name
+from sync.records import BUILTIN_CASE_TYPES
 
 __all__ = [
+    "BUILTIN_CASE_TYPES",
     "CaseStatus",
     "DocumentState",
     "PreferredContact",

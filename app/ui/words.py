@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sync.records import BUILTIN_CASE_TYPES
+from app.domain import BUILTIN_CASE_TYPES
 
 STATUS_LABELS = {
     "open": "Open",

@@ -27,11 +27,7 @@ ALLOWED = (
     "app.ui.",
 )
 #: (file, module) still to move off, with why; this list only shrinks
-KNOWN: dict[tuple[str, str], str] = {
-    # the built-in case types' names, as a fallback when the profile lists none; they belong
-    # in the domain's vocabulary (app.domain), which does not hold them yet
-    ("words.py", "sync.records"): "BUILTIN_CASE_TYPES",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 OWN_PACKAGES = {"app", "sync", "server", "tools", "installer", "bench", "tests"}
 #: packages whose names may be modules rather than public names
 PACKAGES = {"app", "app.ui", "app.core", "app.domain", "sync"}
