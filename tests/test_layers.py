@@ -110,7 +110,6 @@ ALLOWED: dict[str, set[str]] = {
         "app.paths",
         "app.site",
         "app.ui.core_backend",
-        "sync.records",
     },
     # the window's adapter over the core; issue 9 shrinks it to a thin Qt adapter
     "app.ui.core_backend": {
