@@ -106,7 +106,7 @@ def _plan_case(
     audit event) to ``batch``. Rows are plain column dicts: creating cases is the hot path
     (one by one in the field, a hundred thousand at a time when seeding)."""
     case_type = F.parse_case_type(item.type, types)
-    name = F.parse_required_text("The person's name", item.person_name)
+    name = F.PERSON_FIELDS["person.name"].value(item.person_name)
     case_values, person_values = F.split_fields(item.fields, types)
     case_values.pop("type", None)
     today = uow.today()

@@ -24,4 +24,5 @@ class UnknownRecord(FieldcaseError):
 
 
 class InvalidValue(UsageError):
-    """A field name or value a person typed is not one Fieldcase accepts."""
+    """A field name or value a person typed is not one Fieldcase accepts. ``field`` names the
+    core field it belongs to (``summary``, ``assigned_to``, ``person.phone``), or is None."""

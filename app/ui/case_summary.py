@@ -32,9 +32,8 @@ from app.ui.widgets import NoteEdit, button, label, named, restyle
 
 def field_named_by(err: UsageError) -> str | None:
     """The field (as the core names it: ``summary``, ``person.phone``) that a refused value
-    belongs to, when the error says."""
-    name = getattr(err, "field", None)
-    return name if isinstance(name, str) and name else None
+    belongs to, when the error says (the core's ``InvalidValue`` names it)."""
+    return err.field or None
 
 
 class SummaryTab(QScrollArea):
@@ -172,20 +171,7 @@ class SummaryTab(QScrollArea):
             return
         self._clear_field_errors()
         text = self.summary.toPlainText().strip()
-        # The two checks below stay until the core refuses an empty summary and an empty
-        # worker itself (field specs marked required); then show_refused shows its words.
-        if not text:
-            self.summary_error.setText("Write a short summary of the case. It cannot be empty.")
-            self.summary_error.show()
-            self.summary.setProperty("invalid", True)
-            self.summary.setFocus()
-            return
         assigned = self.assigned.text().strip()
-        if not assigned:
-            self.summary_error.setText("Give the user name of the worker this case is for.")
-            self.summary_error.show()
-            self.assigned.setFocus()
-            return
         self.summary_error.hide()
         changes = self._changes(detail, text, assigned)
         if not changes:
