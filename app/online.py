@@ -15,7 +15,6 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,6 +22,7 @@ from uuid import UUID
 from sqlmodel import col, select
 
 from app import vault
+from app.core.views import Clash
 from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
 from app.store import outbox
@@ -236,30 +236,6 @@ def sync(
 # ----------------------------------------------------------------------------- clashes
 
 
-@dataclass(frozen=True)
-class Clash:
-    id: UUID
-    ref: str
-    kind: str
-    record_id: UUID
-    field: str
-    mine: Any
-    theirs: Any
-    changed_by: str
-    changed_at: datetime
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": str(self.id),
-            "ref": self.ref,
-            "field": self.field,
-            "mine": self.mine,
-            "theirs": self.theirs,
-            "changed_by": self.changed_by,
-            "changed_at": self.changed_at.astimezone(UTC).isoformat(),
-        }
-
-
 def clashes(profile: Profile) -> list[Clash]:
     """Unresolved clashes, oldest first. "mine" is this user's value when they made one side
     (else the value this laptop shows, i.e. the one kept); "theirs" is the other side, with who
@@ -285,6 +261,7 @@ def clashes(profile: Profile) -> list[Clash]:
             out.append(
                 Clash(
                     id=row.conflict_id,
+                    case_id=row.case_id,
                     ref=case.ref if case else "",
                     kind=row.kind,
                     record_id=row.record_id,

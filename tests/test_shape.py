@@ -12,7 +12,6 @@ PACKAGES = ("app", "sync", "server", "tools")
 
 #: Classes still over the limit, to be split; this list only ever shrinks.
 NOT_YET_SPLIT: set[tuple[str, str]] = {
-    ("app/ui/core_backend.py", "CoreBackend"),
     ("sync/client.py", "ServiceClient"),
 }
 

@@ -79,9 +79,12 @@ class Casework:
         of the fields that actually changed (nothing is written when none did)."""
         return cases.edit_case(self.uow, ref, fields)
 
-    def get_case(self, ref: str, *, record_view: bool = True) -> CaseDetail:
-        """Everything about a case. Records a "viewed" audit event unless told not to."""
-        return reading.get_case(self.uow, ref, record_view=record_view)
+    def get_case(
+        self, ref: str, *, record_view: bool = True, with_history: bool = False
+    ) -> CaseDetail:
+        """Everything about a case (its history too, when asked). Records a "viewed" audit
+        event unless told not to."""
+        return reading.get_case(self.uow, ref, record_view=record_view, with_history=with_history)
 
     def list_cases(
         self,

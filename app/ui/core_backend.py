@@ -18,19 +18,10 @@ from uuid import UUID
 
 from app import vault
 from app.errors import FieldcaseError
-from app.ui.rows import (
-    CaseDetail,
-    CaseFilter,
-    CaseRow,
-    ClashRow,
-    DocumentRow,
-    HistoryRow,
-    NoteRow,
-    VisitRow,
-    WarningRow,
-)
+from app.ui.rows import CaseQuery
 
 if TYPE_CHECKING:
+    from app.core import CaseDetail, CaseRow, Clash, VisitRow
     from app.core import CaseFilter as CoreFilter
     from app.store.profile import Profile
     from sync.clock import Clock
@@ -103,7 +94,7 @@ class CoreBackend:
         self.server_url = url
 
     # ------------------------------------------------------------------ cases
-    def _core_filter(self, flt: CaseFilter) -> CoreFilter:
+    def _core_filter(self, flt: CaseQuery) -> CoreFilter:
         from app.core import CaseFilter as CoreFilter
 
         return CoreFilter(
@@ -114,21 +105,11 @@ class CoreBackend:
             assigned_to=self.username if flt.mine else None,
         )
 
-    def _row(self, row: Any) -> CaseRow:
+    def _row(self, row: CaseRow) -> CaseRow:
         self._refs[row.case_id] = row.ref
-        return CaseRow(
-            case_id=row.case_id,
-            ref=row.ref,
-            person_name=row.person_name,
-            case_type=row.type,
-            status=row.status,
-            priority=row.priority,
-            next_visit=row.next_visit,
-            next_review=row.next_review,
-            warnings=int(row.warnings),
-        )
+        return row
 
-    def list_cases(self, flt: CaseFilter, offset: int, limit: int) -> tuple[list[CaseRow], int]:
+    def list_cases(self, flt: CaseQuery, offset: int, limit: int) -> tuple[list[CaseRow], int]:
         search = flt.text or None
         core_filter = self._core_filter(flt)
         if flt.review_due:
@@ -193,97 +174,18 @@ class CoreBackend:
                 )
             offset += 1000
 
-    def _unsent(self, case_id: UUID) -> set[UUID]:
-        """Records of this case with a change still waiting to send."""
-        return self.core.waiting_records(case_id)
-
     def case_detail(self, case_id: UUID) -> CaseDetail:
         ref = self.ref_of(case_id)
         first_view = case_id not in self._viewed
-        d = self.core.get_case(ref, record_view=first_view)
+        detail = self.core.get_case(ref, record_view=first_view, with_history=True)
         self._viewed.add(case_id)
-        unsent = self._unsent(d.id)
-        fields = d.fields
-        case = CaseRow(
-            case_id=d.id,
-            ref=d.ref,
-            person_name=str(d.person.get("name") or ""),
-            case_type=d.type,
-            status=str(fields.get("status") or ""),
-            priority=str(fields.get("priority") or ""),
-            next_review=fields.get("next_review"),
-            warnings=len(d.warnings),
-        )
-        history = [
-            HistoryRow(
-                a.at,
-                a.actor,
-                f"{a.action} {a.record_kind}" if a.record_kind != "case" else a.action,
-                a.detail,
-            )
-            for a in reversed(self.core.audit(ref))
-        ]
-        return CaseDetail(
-            case=case,
-            summary=str(fields.get("summary") or ""),
-            opened_on=fields.get("opened_on"),
-            person_id=d.person_id,
-            person=dict(d.person),
-            assigned_to=str(fields.get("assigned_to") or ""),
-            warnings=[WarningRow(w.id, w.text, w.category) for w in d.warnings],
-            notes=[
-                NoteRow(n.id, n.author, n.at, n.text, n.corrects, n.id not in unsent)
-                for n in reversed(d.notes)
-            ],
-            visits=[
-                VisitRow(
-                    visit_id=v.id,
-                    case_id=d.id,
-                    title=v.title,
-                    kind=v.kind,
-                    due=v.due,
-                    place=v.place,
-                    status=v.status,
-                    ref=d.ref,
-                    person_name=str(d.person.get("name") or ""),
-                    done_at=v.done_at,
-                )
-                for v in d.visits
-            ],
-            documents=[
-                DocumentRow(
-                    doc.id,
-                    doc.name,
-                    doc.size,
-                    doc.mime,
-                    doc.added_by,
-                    doc.added_at,
-                    doc.id not in unsent,
-                )
-                for doc in d.documents
-            ],
-            history=history,
-        )
+        return detail
 
     def my_day(self) -> list[VisitRow]:
         rows = self.core.my_day()
         for r in rows:
             self._refs[r.case_id] = r.ref
-        return [
-            VisitRow(
-                visit_id=r.visit_id,
-                case_id=r.case_id,
-                title=r.title,
-                kind=r.kind,
-                due=r.due,
-                place=r.place,
-                status="planned",
-                ref=r.ref,
-                person_name=r.person_name,
-                warnings=tuple(r.warnings),
-            )
-            for r in rows
-        ]
+        return rows
 
     def create_case(self, fields: dict[str, Any]) -> UUID:
         values: dict[str, str] = {"summary": fields.get("summary", "")}
@@ -323,37 +225,10 @@ class CoreBackend:
             return reader.read()
 
     # ------------------------------------------------------------------ clashes
-    def clashes(self) -> list[ClashRow]:
+    def clashes(self) -> list[Clash]:
         from app import online
 
-        rows: list[ClashRow] = []
-        for c in online.clashes(self.profile):
-            case_id = self._case_id_of(c.ref)
-            rows.append(
-                ClashRow(
-                    conflict_id=c.id,
-                    case_id=case_id,
-                    ref=c.ref,
-                    kind=c.kind,
-                    record_id=c.record_id,
-                    field=c.field,
-                    mine=c.mine,
-                    mine_by=self.username,
-                    mine_at=None,
-                    theirs=c.theirs,
-                    theirs_by=c.changed_by,
-                    theirs_at=c.changed_at,
-                )
-            )
-        return rows
-
-    def _case_id_of(self, ref: str) -> UUID:
-        for case_id, known in self._refs.items():
-            if known == ref:
-                return case_id
-        detail = self.core.get_case(ref, record_view=False)
-        self._refs[detail.id] = ref
-        return detail.id
+        return online.clashes(self.profile)
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
         from app import online

@@ -184,7 +184,7 @@ def test_new_case_with_ctrl_n(qtbot: Any, local_profile, make_window) -> None:
     assert main is not None
     qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=5000)
     detail = main.case_view.detail
-    assert detail.case.person_name == "Chris Wood"
+    assert detail.person_name == "Chris Wood"
     banner = main.case_view.header.banner
     assert banner.isVisible()
     assert "Lone-worker risk" in banner.text.text()
