@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -25,7 +26,7 @@ from app import vault
 from app.core.views import Clash
 from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
-from app.store import outbox
+from app.store import outbox, state
 from app.store.db import DB_FILE
 from app.store.models import KIND_MODELS, Case
 from app.store.profile import Profile
@@ -199,6 +200,40 @@ def enrol(
 # ----------------------------------------------------------------------------- sync
 
 
+class NotEnrolled(FieldcaseError):
+    """This profile was never linked to a Fieldcase service, so there is nothing to sync with."""
+
+    default_message = (
+        "This profile is not enrolled with a Fieldcase service, so there is nothing to sync "
+        "with. Use `fieldcase enrol` to set up a profile that syncs."
+    )
+
+
+#: run ``fn(*args, **kwargs)`` where the profile may be used, and wait for its result
+StoreCall = Callable[..., Any]
+
+
+class HandedOffStore:
+    """The engine's view of the store with every call handed to ``store_call``: the window
+    runs the sync on its network worker and each store call on its one DB worker, so the
+    profile is only ever used one call at a time. Each call is one whole store operation
+    (its own transaction), so the hand-off never splits a transaction."""
+
+    def __init__(self, store: SyncAdapter, store_call: StoreCall) -> None:
+        self._store = store
+        self._call = store_call
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._store, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._call(target, *args, **kwargs)
+
+        return call
+
+
 def sync(
     profile: Profile,
     *,
@@ -207,30 +242,63 @@ def sync(
     progress: Callable[[SyncProgress], None] | None = None,
     cancel: threading.Event | None = None,
     client: ServiceClient | None = None,
+    server_url: str | None = None,
+    store_call: StoreCall | None = None,
 ) -> SyncReport:
-    """One full sync of an open profile. A SyncError (with its kind) when it could not finish."""
+    """One full sync of an open profile: the ONE sync entry point, for the CLI and the window.
+
+    ``server_url`` overrides where the enrolment said the service is (the demo's service moves
+    port); ``store_call`` runs each store call somewhere else (the window's DB worker) while the
+    network talk stays on the calling thread. A cancelled sync is a SyncError of kind
+    CANCELLED; any SyncError says what went wrong by its kind."""
     adapter = SyncAdapter(profile)
-    credential = adapter.credential()
+    store: Any = adapter if store_call is None else HandedOffStore(adapter, store_call)
+    credential = store.credential()
     if credential is None:
-        raise FieldcaseError(
-            "This profile is not enrolled with a Fieldcase service, so there is nothing to sync "
-            "with. Use `fieldcase enrol` to set up a profile that syncs."
-        )
+        raise NotEnrolled()
     own_client = client is None
     if client is None:
         client = make_client(
-            credential.server_url,
+            server_url or credential.server_url,
             credential=credential,
             site=site,
             options=options,
             cancel=cancel,
         )
     try:
-        engine = SyncEngine(adapter, client, progress=progress, cancel=cancel)
+        engine = SyncEngine(store, client, progress=progress, cancel=cancel)
         return engine.sync()
     finally:
         if own_client:
             client.close()
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the window's bottom line shows about syncing."""
+
+    waiting: int  # changes waiting to be sent (the one rule: app.store.outbox)
+    clashes: int  # clashes waiting for a person to choose
+    last_sync: datetime | None  # the last sync that finished
+
+
+def status(profile: Profile) -> SyncStatus:
+    """Changes waiting, clashes waiting, and when the last sync finished."""
+    with profile.session() as s:
+        waiting = outbox.waiting_count(s)
+        last = state.last_sync(s)
+        any_open = s.exec(
+            select(Conflict.conflict_id).where(col(Conflict.resolved).is_(False)).limit(1)
+        ).first()
+    # the full list (which skips clashes already settled here) only when there are any
+    return SyncStatus(waiting, len(clashes(profile)) if any_open is not None else 0, last)
+
+
+def server_url_of(profile: Profile) -> str:
+    """Where this profile syncs ("" when it was never enrolled)."""
+    with profile.session() as s:
+        credential = state.credential(s)
+    return credential.server_url if credential is not None else ""
 
 
 # ----------------------------------------------------------------------------- clashes

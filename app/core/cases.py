@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel
 from app.core import fields as F
 from app.core.errors import InvalidValue
 from app.core.refs import RefAllocator
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import NewCase
 from app.domain.names import sort_name
 from app.store import outbox, state
@@ -168,7 +168,7 @@ def _plan_case(
     return str(case["ref"])
 
 
-def edit_case(uow: UnitOfWork, ref: str, fields: Mapping[str, str]) -> list[str]:
+def edit_case(uow: UnitOfWork, ref: CaseKey, fields: Mapping[str, str]) -> list[str]:
     """Set case and person fields (``person.NAME`` for the person's). Returns the names of
     the fields that actually changed (nothing is written when none did)."""
     if not fields:

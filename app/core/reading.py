@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from app.core import listing
 from app.core.errors import UnknownRecord
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import (
     AuditRow,
     CaseDetail,
@@ -41,7 +41,7 @@ PERSON_FIELD_NAMES = FIELDS[RecordKind.PERSON]
 
 
 def get_case(
-    uow: UnitOfWork, ref: str, *, record_view: bool = True, with_history: bool = False
+    uow: UnitOfWork, ref: CaseKey, *, record_view: bool = True, with_history: bool = False
 ) -> CaseDetail:
     """Everything about a case (and its history, when asked). Records a "viewed" audit event
     unless told not to."""
@@ -155,17 +155,47 @@ def list_cases(
     """A page of cases. ``search`` is full-text over names, references, summaries and notes
     (each word a prefix). With the default sort a search streams the most recently written
     matches first and stops at the page, so it stays fast on a hundred thousand cases;
-    any other sort orders every match. Without a search, BEST means NAME."""
+    any other sort orders every match (either way round). Without a search, BEST means NAME."""
     with uow.read() as session:
         return listing.page_of_cases(
             session.connection(),
             search,
-            filters or CaseFilter(),
+            _resolved(uow, filters),
             sort,
             offset,
             limit,
             descending=descending,
         )
+
+
+def page_of_cases(
+    uow: UnitOfWork,
+    search: str | None = None,
+    filters: CaseFilter | None = None,
+    sort: CaseSort | str = CaseSort.BEST,
+    offset: int = 0,
+    limit: int = 50,
+    *,
+    descending: bool = False,
+) -> tuple[list[CaseRow], int]:
+    """A page of cases and how many match in all (counted only when the page is full)."""
+    flt = _resolved(uow, filters)
+    with uow.read() as session:
+        conn = session.connection()
+        rows = listing.page_of_cases(conn, search, flt, sort, offset, limit, descending=descending)
+        if len(rows) < limit:  # the last page: no need to count separately
+            return rows, max(0, offset) + len(rows)
+        return rows, listing.count_cases(conn, search, flt)
+
+
+def _resolved(uow: UnitOfWork, filters: CaseFilter | None) -> CaseFilter:
+    """The filter with "review due" made a date: today where the laptop is, on the clock."""
+    flt = filters or CaseFilter()
+    if flt.review_due:
+        today = uow.today()
+        by = today if flt.review_due_by is None else min(today, flt.review_due_by)
+        flt = replace(flt, review_due=False, review_due_by=by)
+    return flt
 
 
 def count_cases(
@@ -178,10 +208,10 @@ def count_cases(
     """How many cases match (at most ``cap``, which keeps a broad search quick: show
     "1,000 or more" when the answer equals the cap)."""
     with uow.read() as session:
-        return listing.count_cases(session.connection(), search, filters or CaseFilter(), cap)
+        return listing.count_cases(session.connection(), search, _resolved(uow, filters), cap)
 
 
-def history(uow: UnitOfWork, ref: str) -> list[AuditRow]:
+def history(uow: UnitOfWork, ref: CaseKey) -> list[AuditRow]:
     """The case's history on this laptop, oldest first."""
     with uow.read() as session:
         case = uow.case(session, ref)

@@ -38,6 +38,7 @@ class CaseFilter:
     assigned_to: str | None = None
     open_only: bool = False  # leave out closed cases
     review_due_by: date | None = None  # only cases whose next review is on or before this day
+    review_due: bool = False  # only cases whose review has come (today on the core's clock)
 
 
 @dataclass(frozen=True)
