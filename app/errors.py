@@ -12,6 +12,13 @@ __all__ = ["FieldcaseError", "SyncError", "SyncKind", "UsageError"]
 
 
 class UsageError(FieldcaseError):
-    """Bad input on the command line or in a form (unknown field, bad date, ...)."""
+    """Bad input on the command line or in a form (unknown field, bad date, ...). ``field``
+    names the core field a refused value belongs to (``summary``, ``person.phone``), if any."""
 
     exit_code = 2
+
+    def __init__(
+        self, message: str | None = None, *, detail: str = "", field: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.field = field

@@ -15,7 +15,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,9 +23,10 @@ from uuid import UUID
 from sqlmodel import col, select
 
 from app import vault
+from app.core.views import Clash
 from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
-from app.store import outbox
+from app.store import outbox, state
 from app.store.db import DB_FILE
 from app.store.models import KIND_MODELS, Case
 from app.store.profile import Profile
@@ -201,6 +202,40 @@ def enrol(
 # ----------------------------------------------------------------------------- sync
 
 
+class NotEnrolled(FieldcaseError):
+    """This profile was never linked to a Fieldcase service, so there is nothing to sync with."""
+
+    default_message = (
+        "This profile is not enrolled with a Fieldcase service, so there is nothing to sync "
+        "with. Use `fieldcase enrol` to set up a profile that syncs."
+    )
+
+
+#: run ``fn(*args, **kwargs)`` where the profile may be used, and wait for its result
+StoreCall = Callable[..., Any]
+
+
+class HandedOffStore:
+    """The engine's view of the store with every call handed to ``store_call``: the window
+    runs the sync on its network worker and each store call on its one DB worker, so the
+    profile is only ever used one call at a time. Each call is one whole store operation
+    (its own transaction), so the hand-off never splits a transaction."""
+
+    def __init__(self, store: SyncAdapter, store_call: StoreCall) -> None:
+        self._store = store
+        self._call = store_call
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._store, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._call(target, *args, **kwargs)
+
+        return call
+
+
 def sync(
     profile: Profile,
     *,
@@ -209,57 +244,70 @@ def sync(
     progress: Callable[[SyncProgress], None] | None = None,
     cancel: threading.Event | None = None,
     client: ServiceClient | None = None,
+    server_url: str | None = None,
+    store_call: StoreCall | None = None,
 ) -> SyncReport:
-    """One full sync of an open profile. A SyncError (with its kind) when it could not finish."""
+    """One full sync of an open profile: the ONE sync entry point, for the CLI and the window.
+
+    ``server_url`` overrides where the enrolment said the service is (the demo's service moves
+    port); ``store_call`` runs each store call somewhere else (the window's DB worker) while the
+    network talk stays on the calling thread. A cancelled sync is a SyncError of kind
+    CANCELLED; any SyncError says what went wrong by its kind."""
     adapter = SyncAdapter(profile)
-    credential = adapter.credential()
+    store: Any = adapter if store_call is None else HandedOffStore(adapter, store_call)
+    credential = store.credential()
     if credential is None:
-        raise FieldcaseError(
-            "This profile is not enrolled with a Fieldcase service, so there is nothing to sync "
-            "with. Use `fieldcase enrol` to set up a profile that syncs."
-        )
+        raise NotEnrolled()
     own_client = client is None
     if client is None:
         client = make_client(
-            credential.server_url,
+            server_url or credential.server_url,
             credential=credential,
             site=site,
             options=options,
             cancel=cancel,
         )
     try:
-        engine = SyncEngine(adapter, client, progress=progress, cancel=cancel)
+        # one clock for the whole sync: the one the options name (tests), else the profile's
+        clock = options.clock if options is not None and options.clock is not None else None
+        engine = SyncEngine(
+            store, client, progress=progress, cancel=cancel, clock=clock or profile.clock
+        )
         return engine.sync()
     finally:
         if own_client:
             client.close()
 
 
-# ----------------------------------------------------------------------------- clashes
-
-
 @dataclass(frozen=True)
-class Clash:
-    id: UUID
-    ref: str
-    kind: str
-    record_id: UUID
-    field: str
-    mine: Any
-    theirs: Any
-    changed_by: str
-    changed_at: datetime
+class SyncStatus:
+    """What the window's bottom line shows about syncing."""
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": str(self.id),
-            "ref": self.ref,
-            "field": self.field,
-            "mine": self.mine,
-            "theirs": self.theirs,
-            "changed_by": self.changed_by,
-            "changed_at": self.changed_at.astimezone(UTC).isoformat(),
-        }
+    waiting: int  # changes waiting to be sent (the one rule: app.store.outbox)
+    clashes: int  # clashes waiting for a person to choose
+    last_sync: datetime | None  # the last sync that finished
+
+
+def status(profile: Profile) -> SyncStatus:
+    """Changes waiting, clashes waiting, and when the last sync finished."""
+    with profile.session() as s:
+        waiting = outbox.waiting_count(s)
+        last = state.last_sync(s)
+        any_open = s.exec(
+            select(Conflict.conflict_id).where(col(Conflict.resolved).is_(False)).limit(1)
+        ).first()
+    # the full list (which skips clashes already settled here) only when there are any
+    return SyncStatus(waiting, len(clashes(profile)) if any_open is not None else 0, last)
+
+
+def server_url_of(profile: Profile) -> str:
+    """Where this profile syncs ("" when it was never enrolled)."""
+    with profile.session() as s:
+        credential = state.credential(s)
+    return credential.server_url if credential is not None else ""
+
+
+# ----------------------------------------------------------------------------- clashes
 
 
 def clashes(profile: Profile) -> list[Clash]:
@@ -287,6 +335,7 @@ def clashes(profile: Profile) -> list[Clash]:
             out.append(
                 Clash(
                     id=row.conflict_id,
+                    case_id=row.case_id,
                     ref=case.ref if case else "",
                     kind=row.kind,
                     record_id=row.record_id,

@@ -18,11 +18,11 @@ from app.core.views import (
     CaseFilter,
     CaseRow,
     CaseSort,
+    Clash,
     DocumentView,
     NewCase,
     NoteView,
     VisitRow,
-    VisitView,
     WarningView,
 )
 
@@ -34,6 +34,7 @@ __all__ = [
     "CaseRow",
     "CaseSort",
     "Casework",
+    "Clash",
     "DocumentView",
     "InvalidValue",
     "NewCase",
@@ -41,7 +42,6 @@ __all__ = [
     "UnknownCase",
     "UnknownRecord",
     "VisitRow",
-    "VisitView",
     "WarningView",
     "fts_query",
     "parse_assignments",

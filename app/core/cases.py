@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel
 from app.core import fields as F
 from app.core.errors import InvalidValue
 from app.core.refs import RefAllocator
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import NewCase
 from app.domain.names import sort_name
 from app.store import outbox, state
@@ -106,7 +106,7 @@ def _plan_case(
     audit event) to ``batch``. Rows are plain column dicts: creating cases is the hot path
     (one by one in the field, a hundred thousand at a time when seeding)."""
     case_type = F.parse_case_type(item.type, types)
-    name = F.parse_required_text("The person's name", item.person_name)
+    name = F.PERSON_FIELDS["person.name"].value(item.person_name)
     case_values, person_values = F.split_fields(item.fields, types)
     case_values.pop("type", None)
     today = uow.today()
@@ -168,7 +168,7 @@ def _plan_case(
     return str(case["ref"])
 
 
-def edit_case(uow: UnitOfWork, ref: str, fields: Mapping[str, str]) -> list[str]:
+def edit_case(uow: UnitOfWork, ref: CaseKey, fields: Mapping[str, str]) -> list[str]:
     """Set case and person fields (``person.NAME`` for the person's). Returns the names of
     the fields that actually changed (nothing is written when none did)."""
     if not fields:

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 from uuid import UUID
 
 from app.core import cases, clashes, documents, notes, reading, visits, warnings
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import AuditRow, CaseDetail, CaseFilter, CaseRow, CaseSort, NewCase, VisitRow
 from app.store import outbox
 from app.store.profile import Profile
@@ -74,14 +74,17 @@ class Casework:
         log.info("created %d cases in one go", len(made))
         return made
 
-    def edit_case(self, ref: str, fields: Mapping[str, str]) -> list[str]:
+    def edit_case(self, ref: CaseKey, fields: Mapping[str, str]) -> list[str]:
         """Set case and person fields (``person.NAME`` for the person's); returns the names
         of the fields that actually changed (nothing is written when none did)."""
         return cases.edit_case(self.uow, ref, fields)
 
-    def get_case(self, ref: str, *, record_view: bool = True) -> CaseDetail:
-        """Everything about a case. Records a "viewed" audit event unless told not to."""
-        return reading.get_case(self.uow, ref, record_view=record_view)
+    def get_case(
+        self, ref: CaseKey, *, record_view: bool = True, with_history: bool = False
+    ) -> CaseDetail:
+        """Everything about a case (its history too, when asked). Records a "viewed" audit
+        event unless told not to."""
+        return reading.get_case(self.uow, ref, record_view=record_view, with_history=with_history)
 
     def list_cases(
         self,
@@ -98,6 +101,21 @@ class Casework:
             self.uow, search, filters, sort, offset, limit, descending=descending
         )
 
+    def page_of_cases(
+        self,
+        search: str | None = None,
+        filters: CaseFilter | None = None,
+        sort: CaseSort | str = CaseSort.BEST,
+        offset: int = 0,
+        limit: int = 50,
+        *,
+        descending: bool = False,
+    ) -> tuple[list[CaseRow], int]:
+        """A page of cases and how many match in all (for a list that loads page by page)."""
+        return reading.page_of_cases(
+            self.uow, search, filters, sort, offset, limit, descending=descending
+        )
+
     def count_cases(
         self,
         search: str | None = None,
@@ -108,7 +126,7 @@ class Casework:
         """How many cases match (at most ``cap``)."""
         return reading.count_cases(self.uow, search, filters, cap=cap)
 
-    def audit(self, ref: str) -> list[AuditRow]:
+    def audit(self, ref: CaseKey) -> list[AuditRow]:
         """The case's history on this laptop, oldest first."""
         return reading.history(self.uow, ref)
 
@@ -122,7 +140,7 @@ class Casework:
 
     # ------------------------------------------------------------------------- notes
 
-    def add_note(self, ref: str, text: str, corrects: UUID | str | None = None) -> UUID:
+    def add_note(self, ref: CaseKey, text: str, corrects: UUID | str | None = None) -> UUID:
         """Append a note. A correction is a new note that points at the note it corrects."""
         return notes.add_note(self.uow, ref, text, corrects)
 
@@ -130,7 +148,7 @@ class Casework:
 
     def add_visit(
         self,
-        ref: str,
+        ref: CaseKey,
         due: datetime | str,
         place: str,
         title: str = "Visit",
@@ -153,7 +171,7 @@ class Casework:
 
     # ---------------------------------------------------------------------- warnings
 
-    def add_warning(self, ref: str, text: str, category: str = "risk") -> UUID:
+    def add_warning(self, ref: CaseKey, text: str, category: str = "risk") -> UUID:
         """A warning on the case's person ("Dog on premises"), shown above everything else."""
         return warnings.add_warning(self.uow, ref, text, category)
 
@@ -167,7 +185,7 @@ class Casework:
         """Where a document's encrypted file lives."""
         return self.uow.files.path(document_id)
 
-    def add_document(self, ref: str, path: Path | str) -> UUID:
+    def add_document(self, ref: CaseKey, path: Path | str) -> UUID:
         """Encrypt a file into the profile (streamed, never whole in memory) and record it."""
         return documents.add_document(self.uow, ref, path)
 

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 from sqlmodel import Session, col, select
 
 from app.core.errors import InvalidValue, UnknownRecord
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.domain.enums import DocumentState
 from app.errors import FieldcaseError, UsageError
 from app.store.errors import DiskFull, is_disk_full
@@ -23,7 +23,7 @@ from app.store.models import Case, Document
 READ_CHUNK = 1024 * 1024
 
 
-def add_document(uow: UnitOfWork, ref: str, path: Path | str) -> UUID:
+def add_document(uow: UnitOfWork, ref: CaseKey, path: Path | str) -> UUID:
     """Encrypt a file into the profile (streamed) and record it."""
     src = Path(path)
     if not src.is_file():

@@ -1,7 +1,9 @@
 """The fields a person may set on a case and its person, and how typed text becomes values.
 
 Names are the wire names of ``sync/records.py``; a person's fields are written ``person.NAME``.
-Every problem is a plain-English :class:`InvalidValue` that lists what would be accepted.
+Every problem is a plain-English :class:`InvalidValue` that lists what would be accepted and
+names the field (``err.field``). A field marked ``required`` may never be left empty: the core
+refuses it for the CLI and the window alike, in the words of its ``missing`` message.
 """
 
 from __future__ import annotations
@@ -24,17 +26,23 @@ class FieldSpec:
     attr: str  # the column
     parse: Callable[[str, str], Any]  # (label, text) -> value
     hint: str  # what a good value looks like
+    required: bool = False  # may never be empty
+    missing: str = ""  # what to say when a required field is left empty
+
+    def value(self, text: str) -> Any:
+        """Typed text -> the column's value, or an :class:`InvalidValue` naming this field."""
+        if self.required and not text.strip():
+            raise InvalidValue(self.missing or f"{self.name} cannot be empty.", field=self.name)
+        try:
+            return self.parse(self.name, text)
+        except InvalidValue as err:
+            if err.field is None:
+                err.field = self.name
+            raise
 
 
 def parse_text(label: str, text: str) -> str:
     return text.strip()
-
-
-def parse_required_text(label: str, text: str) -> str:
-    value = text.strip()
-    if not value:
-        raise InvalidValue(f"{label} cannot be empty.")
-    return value
 
 
 def parse_date(label: str, text: str) -> date | None:
@@ -89,12 +97,26 @@ VISIT_KINDS = tuple(k.value for k in VisitKind)
 CASE_FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("summary", "summary", parse_text, "text"),
+        FieldSpec(
+            "summary",
+            "summary",
+            parse_text,
+            "text",
+            required=True,
+            missing="Write a short summary of the case. It cannot be empty.",
+        ),
         FieldSpec("status", "status", choice(STATUSES), " | ".join(STATUSES)),
         FieldSpec("priority", "priority", choice(PRIORITIES), " | ".join(PRIORITIES)),
         FieldSpec("next_review", "next_review", parse_date, "a date like 2026-12-01"),
         FieldSpec("team", "team", parse_text, "a team's name"),
-        FieldSpec("assigned_to", "assigned_to", parse_text, "a user name"),
+        FieldSpec(
+            "assigned_to",
+            "assigned_to",
+            parse_text,
+            "a user name",
+            required=True,
+            missing="Give the user name of the worker this case is for.",
+        ),
         FieldSpec("opened_on", "opened_on", parse_date, "a date like 2026-12-01"),
         FieldSpec("closed_on", "closed_on", parse_date, "a date like 2026-12-01"),
     )
@@ -103,7 +125,14 @@ CASE_FIELDS: dict[str, FieldSpec] = {
 PERSON_FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("person.name", "name", parse_required_text, "the person's full name"),
+        FieldSpec(
+            "person.name",
+            "name",
+            parse_text,
+            "the person's full name",
+            required=True,
+            missing="Enter the person's full name. It cannot be empty.",
+        ),
         FieldSpec("person.date_of_birth", "date_of_birth", parse_date, "a date like 1950-04-30"),
         FieldSpec("person.address", "address", parse_text, "text"),
         FieldSpec("person.phone", "phone", parse_text, "text"),
@@ -153,10 +182,10 @@ def split_fields(
             case_values["type"] = parse_case_type(text, case_types)
         elif name in CASE_FIELDS:
             spec = CASE_FIELDS[name]
-            case_values[spec.attr] = spec.parse(name, text)
+            case_values[spec.attr] = spec.value(text)
         elif name in PERSON_FIELDS:
             spec = PERSON_FIELDS[name]
-            person_values[spec.attr] = spec.parse(name, text)
+            person_values[spec.attr] = spec.value(text)
         else:
             raise InvalidValue(
                 f"There is no field called {name!r}. The fields you can set are: "
@@ -169,7 +198,8 @@ def parse_case_type(text: str, case_types: Mapping[str, str]) -> str:
     value = text.strip()
     if value not in case_types:
         raise InvalidValue(
-            f"There is no case type {value!r}. The case types are: {', '.join(case_types)}."
+            f"There is no case type {value!r}. The case types are: {', '.join(case_types)}.",
+            field="type",
         )
     return value
 

@@ -7,11 +7,11 @@ from uuid import UUID, uuid4
 from sqlmodel import Session
 
 from app.core.errors import InvalidValue, UnknownRecord
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.store.models import Case, Note
 
 
-def add_note(uow: UnitOfWork, ref: str, text: str, corrects: UUID | str | None = None) -> UUID:
+def add_note(uow: UnitOfWork, ref: CaseKey, text: str, corrects: UUID | str | None = None) -> UUID:
     """Append a note (or the correction of one); returns its id."""
     body = text.strip()
     if not body:

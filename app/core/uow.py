@@ -31,6 +31,10 @@ from app.store.models import AuditEvent, Case, Person, Record
 from app.store.profile import Profile
 from sync.clock import Clock
 
+#: A case, named by its reference (``FC-2026-00042``, as people and the CLI do) or its id
+#: (as the window does): every core action takes either.
+CaseKey = str | UUID
+
 
 def normal_ref(ref: str) -> str:
     return ref.strip().upper()
@@ -149,11 +153,17 @@ class UnitOfWork:
 
     # ------------------------------------------------------------------------ lookups
 
-    def case(self, session: Session, ref: str) -> Case:
-        wanted = normal_ref(ref)
+    def case(self, session: Session, key: CaseKey) -> Case:
+        """The case named by ``key``: its id, or its reference."""
+        if isinstance(key, UUID):
+            found = session.get(Case, key)
+            if found is None:
+                raise UnknownCase(key)
+            return found
+        wanted = normal_ref(key)
         case = session.exec(select(Case).where(Case.ref == wanted)).first()
         if case is None:
-            raise UnknownCase(wanted or ref)
+            raise UnknownCase(wanted or key)
         return case
 
     def person(self, session: Session, case: Case) -> Person:

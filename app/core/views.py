@@ -1,9 +1,12 @@
-"""What the core actions return: plain, immutable rows for the CLI, the window and tests."""
+"""What the core actions return: plain, immutable rows for the CLI, the window and tests.
+
+These are the ONLY row types: the CLI prints them and the window's item models show them as
+they are (the window adds no row classes of its own)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -35,6 +38,7 @@ class CaseFilter:
     assigned_to: str | None = None
     open_only: bool = False  # leave out closed cases
     review_due_by: date | None = None  # only cases whose next review is on or before this day
+    review_due: bool = False  # only cases whose review has come (today on the core's clock)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class NoteView:
     at: datetime
     corrects: UUID | None
     corrected_by: UUID | None = None  # a later note that corrects this one
+    sent: bool = False  # no change to it is waiting to be sent
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,25 +81,6 @@ class NoteView:
             "author": self.author,
             "at": _iso(self.at),
             "corrects": None if self.corrects is None else str(self.corrects),
-        }
-
-
-@dataclass(frozen=True)
-class VisitView:
-    id: UUID
-    title: str
-    kind: str
-    due: datetime
-    place: str
-    status: str
-    done_at: datetime | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": str(self.id),
-            "due": _iso(self.due),
-            "place": self.place,
-            "status": self.status,
         }
 
 
@@ -116,6 +102,7 @@ class DocumentView:
     added_by: str
     added_at: datetime
     available: bool  # the encrypted content is on this laptop
+    sent: bool = False  # no change to it is waiting to be sent
 
     def to_json(self) -> dict[str, Any]:
         return {"id": str(self.id), "name": self.name, "size": self.size}
@@ -133,11 +120,42 @@ class CaseDetail:
     person_id: UUID
     person: dict[str, Any]  # name, date_of_birth, address, phone, ...
     warnings: list[WarningView]
-    notes: list[NoteView]
-    visits: list[VisitView]
+    notes: list[NoteView]  # oldest first
+    visits: list[VisitRow]  # soonest first
     documents: list[DocumentView]
     pending: int  # changes to this case not yet sent to the central service
     conflicts: int = 0  # clashes on this case waiting for a person to choose
+    history: list[AuditRow] = field(default_factory=list)  # oldest first, when asked for
+
+    @property
+    def person_name(self) -> str:
+        return str(self.person.get("name") or "")
+
+    @property
+    def summary(self) -> str:
+        return str(self.fields.get("summary") or "")
+
+    @property
+    def status(self) -> str:
+        return str(self.fields.get("status") or "")
+
+    @property
+    def priority(self) -> str:
+        return str(self.fields.get("priority") or "")
+
+    @property
+    def assigned_to(self) -> str:
+        return str(self.fields.get("assigned_to") or "")
+
+    @property
+    def next_review(self) -> date | None:
+        value = self.fields.get("next_review")
+        return value if isinstance(value, date) else None
+
+    @property
+    def opened_on(self) -> date | None:
+        value = self.fields.get("opened_on")
+        return value if isinstance(value, date) else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -149,7 +167,7 @@ class CaseDetail:
             "person": {k: _iso(v) if isinstance(v, date) else v for k, v in self.person.items()},
             "warnings": [w.text for w in self.warnings],
             "notes": [n.to_json() for n in self.notes],
-            "visits": [v.to_json() for v in self.visits],
+            "visits": [v.case_json() for v in self.visits],
             "documents": [d.to_json() for d in self.documents],
             "pending": self.pending,
         }
@@ -157,7 +175,8 @@ class CaseDetail:
 
 @dataclass(frozen=True)
 class VisitRow:
-    """A planned visit or task on "My day"."""
+    """A visit or task: on "My day" (planned ones, with the person's warnings) and on its
+    case (all of them, with their status)."""
 
     visit_id: UUID
     case_id: UUID
@@ -167,8 +186,23 @@ class VisitRow:
     kind: str
     due: datetime
     place: str
-    overdue: bool
+    overdue: bool  # planned and due before now
     warnings: list[str] = field(default_factory=list)
+    status: str = "planned"  # planned | done | cancelled
+    done_at: datetime | None = None
+
+    @property
+    def id(self) -> UUID:
+        return self.visit_id
+
+    def case_json(self) -> dict[str, Any]:
+        """As ``case show --json`` lists a case's visits."""
+        return {
+            "id": str(self.visit_id),
+            "due": _iso(self.due),
+            "place": self.place,
+            "status": self.status,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -201,6 +235,35 @@ class AuditRow:
             "record_kind": self.record_kind,
             "record_id": str(self.record_id),
             "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Clash:
+    """One field changed here and elsewhere, waiting for a person to choose. "mine" is this
+    user's value when they made one side (else the value this laptop shows, the one kept);
+    "theirs" is the other side, with who made it and when."""
+
+    id: UUID
+    case_id: UUID
+    ref: str
+    kind: str
+    record_id: UUID
+    field: str
+    mine: Any
+    theirs: Any
+    changed_by: str
+    changed_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "ref": self.ref,
+            "field": self.field,
+            "mine": self.mine,
+            "theirs": self.theirs,
+            "changed_by": self.changed_by,
+            "changed_at": self.changed_at.astimezone(UTC).isoformat(),
         }
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.core import fields as F
 from app.core.errors import InvalidValue, UnknownRecord
 from app.core.listing import parse_ts
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import VisitRow
 from app.domain.enums import VisitStatus
 from app.errors import UsageError
@@ -26,7 +26,7 @@ def _ts(moment: datetime) -> str:
 
 def add_visit(
     uow: UnitOfWork,
-    ref: str,
+    ref: CaseKey,
     due: datetime | str,
     place: str,
     title: str = "Visit",

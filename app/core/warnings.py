@@ -7,11 +7,11 @@ from uuid import UUID, uuid4
 
 from app.core import fields as F
 from app.core.errors import InvalidValue, UnknownRecord
-from app.core.uow import UnitOfWork
+from app.core.uow import CaseKey, UnitOfWork
 from app.store.models import Warning
 
 
-def add_warning(uow: UnitOfWork, ref: str, text: str, category: str = "risk") -> UUID:
+def add_warning(uow: UnitOfWork, ref: CaseKey, text: str, category: str = "risk") -> UUID:
     body = text.strip()
     if not body:
         raise InvalidValue('A warning needs its text, for example "Dog on premises".')

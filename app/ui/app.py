@@ -14,6 +14,7 @@ from app.ui import theme
 from app.ui.core_backend import CoreGate
 from app.ui.qt import QApplication
 from app.ui.window import FieldcaseWindow
+from sync.clock import SystemClock
 
 log = logging.getLogger("fieldcase.ui")
 
@@ -40,8 +41,9 @@ def run(
     app = application()
     saved = prefs_file.load(profile_dir)
     theme.apply(app, saved.text_size, saved.high_contrast)
-    gate = CoreGate(profile_dir, site=site, server_url=server_url)
-    window = FieldcaseWindow(gate, site=site, demo_login=demo_login)
+    clock = SystemClock()  # the window's one clock: the profile it opens reads time from it too
+    gate = CoreGate(profile_dir, site=site, server_url=server_url, clock=clock)
+    window = FieldcaseWindow(gate, site=site, demo_login=demo_login, clock=clock)
     window.show()
     try:
         return app.exec()

@@ -12,10 +12,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from app.ui.rows import CaseDetail, CaseFilter, CaseRow, ClashRow, VisitRow
+from app.ui.rows import CaseQuery
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail, CaseRow, Clash, VisitRow
 
 
 class Backend(Protocol):
@@ -24,7 +27,7 @@ class Backend(Protocol):
     display_name: str
     case_types: dict[str, str]
 
-    def list_cases(self, flt: CaseFilter, offset: int, limit: int) -> tuple[list[CaseRow], int]: ...
+    def list_cases(self, flt: CaseQuery, offset: int, limit: int) -> tuple[list[CaseRow], int]: ...
 
     def case_detail(self, case_id: UUID) -> CaseDetail: ...
 
@@ -48,7 +51,7 @@ class Backend(Protocol):
 
     def read_document(self, document_id: UUID) -> bytes: ...
 
-    def clashes(self) -> list[ClashRow]: ...
+    def clashes(self) -> list[Clash]: ...
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
         """keep: "mine" or "theirs"; anything else writes ``value``."""

@@ -4,6 +4,7 @@ shows it from memory (:class:`DocumentViewer`); only "Save a copy" writes it out
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.ui.case_tab import OpenCase
 from app.ui.models import DocumentModel
@@ -19,9 +20,11 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from app.ui.rows import CaseDetail
 from app.ui.tables import column_chars, selected_row, table
 from app.ui.widgets import button, label, named
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail
 
 
 class DocumentsTab(QWidget):
@@ -88,7 +91,7 @@ class DocumentsTab(QWidget):
             DocumentViewer(doc.name, doc.mime, data, self).open()
 
         self.session.work.run_db(
-            self, lambda: backend.read_document(doc.document_id), show, self.session.show_error
+            self, lambda: backend.read_document(doc.id), show, self.session.show_error
         )
 
     def save_copy(self) -> None:
@@ -102,7 +105,7 @@ class DocumentsTab(QWidget):
         backend = self.session.backend
 
         def write() -> Path:
-            data = backend.read_document(doc.document_id)
+            data = backend.read_document(doc.id)
             target.write_bytes(data)
             return target
 

@@ -4,11 +4,14 @@ the case's state, and the person's warnings in a red banner above everything els
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from app.ui import words
 from app.ui.qt import QHBoxLayout, Qt, QVBoxLayout, QWidget
-from app.ui.rows import CaseDetail
 from app.ui.widgets import WarningBanner, button, label
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail
 
 
 class CaseHeader(QWidget):
@@ -33,15 +36,14 @@ class CaseHeader(QWidget):
         box.addWidget(self.banner)
 
     def show_detail(self, detail: CaseDetail, case_types: dict[str, str]) -> None:
-        case = detail.case
-        kind = words.type_label(case.case_type, case_types)
-        self.heading.setText(f"{case.ref}  {kind}")
-        self.heading.setAccessibleName(f"Case {case.ref}, {kind}")
+        kind = words.type_label(detail.type, case_types)
+        self.heading.setText(f"{detail.ref}  {kind}")
+        self.heading.setAccessibleName(f"Case {detail.ref}, {kind}")
         address = detail.person.get("address") or ""
-        self.person_line.setText(f"{case.person_name}" + (f", {address}" if address else ""))
+        self.person_line.setText(f"{detail.person_name}" + (f", {address}" if address else ""))
         self.state_line.setText(
-            f"Status: {words.status_label(case.status)}    "
-            f"Priority: {words.priority_label(case.priority)}    "
+            f"Status: {words.status_label(detail.status)}    "
+            f"Priority: {words.priority_label(detail.priority)}    "
             f"Assigned: {detail.assigned_to or 'nobody'}"
         )
         self.banner.set_warnings([w.text for w in detail.warnings])

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.ui.models import HistoryModel
 from app.ui.qt import QVBoxLayout, QWidget
-from app.ui.rows import CaseDetail
 from app.ui.tables import column_chars, table
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail
 
 
 class HistoryTab(QWidget):
@@ -21,4 +25,4 @@ class HistoryTab(QWidget):
         box.addWidget(self.history_view, 1)
 
     def show_detail(self, detail: CaseDetail) -> None:
-        self.history.set_rows(detail.history)
+        self.history.set_rows(detail.history[::-1])  # newest first

@@ -3,13 +3,17 @@ saves). Notes are never changed: a correction is added as a new note that points
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.ui import words
 from app.ui.case_tab import OpenCase
 from app.ui.models import NoteModel
 from app.ui.qt import QHBoxLayout, QVBoxLayout, QWidget
-from app.ui.rows import CaseDetail, NoteRow
 from app.ui.tables import column_chars, selected_row, table
 from app.ui.widgets import NoteEdit, button, label
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail, NoteView
 
 
 class NotesTab(QWidget):
@@ -17,7 +21,7 @@ class NotesTab(QWidget):
         super().__init__()
         self.case = case
         self.session = case.session
-        self.corrects: NoteRow | None = None
+        self.corrects: NoteView | None = None
         box = QVBoxLayout(self)
         self.notes = NoteModel(self)
         self.notes_view = table(self.notes, "Notes, newest first")
@@ -48,7 +52,7 @@ class NotesTab(QWidget):
         self.note_box.submitted.connect(self.save)
 
     def show_detail(self, detail: CaseDetail) -> None:
-        self.notes.set_rows(detail.notes)
+        self.notes.set_rows(detail.notes[::-1])  # newest first
         unsent = sum(1 for n in detail.notes if not n.sent)
         self.notes_view.setAccessibleDescription(
             f"{len(detail.notes)} notes, {unsent} waiting to send"
@@ -84,7 +88,7 @@ class NotesTab(QWidget):
             self.note_box.setFocus()
             return
         backend = self.session.backend
-        corrects = self.corrects.note_id if self.corrects else None
+        corrects = self.corrects.id if self.corrects else None
         key = self.case.note_key()
 
         def after() -> None:
@@ -109,7 +113,7 @@ class NotesTab(QWidget):
             return
         self.corrects = note
         self.correcting.setText(
-            f"Writing a correction to the note of {words.when(note.written_at)} by "
+            f"Writing a correction to the note of {words.when(note.at)} by "
             f"{note.author}. Notes are never changed; the correction is added as a new note."
         )
         self.correcting.show()

@@ -9,7 +9,7 @@ names (or above the form when it names none), and that field takes the focus.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.domain import CaseStatus, Priority
 from app.errors import UsageError
@@ -26,15 +26,16 @@ from app.ui.qt import (
     Qt,
     QWidget,
 )
-from app.ui.rows import CaseDetail
 from app.ui.widgets import NoteEdit, button, label, named, restyle
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail
 
 
 def field_named_by(err: UsageError) -> str | None:
     """The field (as the core names it: ``summary``, ``person.phone``) that a refused value
-    belongs to, when the error says."""
-    name = getattr(err, "field", None)
-    return name if isinstance(name, str) and name else None
+    belongs to, when the error says (the core's ``InvalidValue`` names it)."""
+    return err.field or None
 
 
 class SummaryTab(QScrollArea):
@@ -104,15 +105,14 @@ class SummaryTab(QScrollArea):
     # ------------------------------------------------------------------ showing
     def show_detail(self, detail: CaseDetail) -> None:
         self._filling = True
-        case = detail.case
-        self.status.setCurrentIndex(max(0, self.status.findData(case.status)))
-        self.priority.setCurrentIndex(max(0, self.priority.findData(case.priority)))
+        self.status.setCurrentIndex(max(0, self.status.findData(detail.status)))
+        self.priority.setCurrentIndex(max(0, self.priority.findData(detail.priority)))
         self.assigned.setText(detail.assigned_to)
         self.address.setText(str(detail.person.get("address") or ""))
         self.phone.setText(str(detail.person.get("phone") or ""))
         self._review_touched = False
-        if case.next_review:
-            self.review.setDate(case.next_review)
+        if detail.next_review:
+            self.review.setDate(detail.next_review)
         else:
             self.review.setDate(self.session.clock.now().astimezone().date() + timedelta(days=28))
         draft = self.session.drafts.get(self.case.summary_key())
@@ -172,20 +172,7 @@ class SummaryTab(QScrollArea):
             return
         self._clear_field_errors()
         text = self.summary.toPlainText().strip()
-        # The two checks below stay until the core refuses an empty summary and an empty
-        # worker itself (field specs marked required); then show_refused shows its words.
-        if not text:
-            self.summary_error.setText("Write a short summary of the case. It cannot be empty.")
-            self.summary_error.show()
-            self.summary.setProperty("invalid", True)
-            self.summary.setFocus()
-            return
         assigned = self.assigned.text().strip()
-        if not assigned:
-            self.summary_error.setText("Give the user name of the worker this case is for.")
-            self.summary_error.show()
-            self.assigned.setFocus()
-            return
         self.summary_error.hide()
         changes = self._changes(detail, text, assigned)
         if not changes:
@@ -204,12 +191,11 @@ class SummaryTab(QScrollArea):
     def _changes(self, detail: CaseDetail, text: str, assigned: str) -> dict[str, Any]:
         """What the person changed, by the core's field names."""
         changes: dict[str, Any] = {}
-        case = detail.case
         if text != detail.summary:
             changes["summary"] = text
-        if self.status.currentData() != case.status:
+        if self.status.currentData() != detail.status:
             changes["status"] = self.status.currentData()
-        if self.priority.currentData() != case.priority:
+        if self.priority.currentData() != detail.priority:
             changes["priority"] = self.priority.currentData()
         if assigned != detail.assigned_to:
             changes["assigned_to"] = assigned
@@ -218,6 +204,6 @@ class SummaryTab(QScrollArea):
             if value != str(detail.person.get(field) or ""):
                 changes[f"person.{field}"] = value
         review = self.review.date().toPython()
-        if self._review_touched and case.next_review != review:
+        if self._review_touched and detail.next_review != review:
             changes["next_review"] = review
         return changes

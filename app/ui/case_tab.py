@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from app.ui.qt import QObject
-from app.ui.rows import CaseDetail
 from app.ui.session import Session
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail
 
 
 @dataclass

@@ -5,7 +5,7 @@ each its own widget (``app.ui.case_*``). This module loads the case and hands it
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from app.ui.case_documents import DocumentsTab
@@ -16,9 +16,11 @@ from app.ui.case_summary import SummaryTab
 from app.ui.case_tab import OpenCase
 from app.ui.case_visits import VisitsTab
 from app.ui.qt import QEvent, QScrollArea, Qt, QTabWidget, QVBoxLayout, QWidget
-from app.ui.rows import CaseDetail
 from app.ui.session import Session
 from app.ui.widgets import NoteEdit
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail
 
 TABS = ("summary", "notes", "visits", "documents", "history")
 
@@ -103,7 +105,7 @@ class CaseView(QWidget):
         )
 
     def _loaded(self, detail: CaseDetail) -> None:
-        if detail.case.case_id != self.case.case_id:
+        if detail.id != self.case.case_id:
             return
         self.case.detail = detail
         self.header.show_detail(detail, self.session.backend.case_types)

@@ -4,14 +4,17 @@ and marking one done (the note being written on the Notes tab goes with it)."""
 from __future__ import annotations
 
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from app.ui.case_notes import NotesTab
 from app.ui.case_tab import OpenCase
 from app.ui.models import VisitModel
 from app.ui.qt import QDateTimeEdit, QFormLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
-from app.ui.rows import CaseDetail
 from app.ui.tables import column_chars, selected_row, table
 from app.ui.widgets import button, named
+
+if TYPE_CHECKING:
+    from app.core import CaseDetail
 
 
 class VisitsTab(QWidget):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from app.domain import CaseStatus, Priority
 from app.ui import words
@@ -17,10 +18,13 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from app.ui.rows import CaseFilter, CaseRow
+from app.ui.rows import CaseQuery
 from app.ui.session import Session
 from app.ui.tables import column_chars, selected_row, table
 from app.ui.widgets import button, label, named
+
+if TYPE_CHECKING:
+    from app.core import CaseRow
 
 SEARCH_DELAY_MS = 40  # a short pause in typing before searching
 
@@ -128,7 +132,7 @@ class CasesScreen(QWidget):
     # -- loading
     def _load_page(
         self,
-        flt: CaseFilter,
+        flt: CaseQuery,
         offset: int,
         limit: int,
         deliver: Callable[[list[CaseRow], int], None],
@@ -145,9 +149,9 @@ class CasesScreen(QWidget):
         self.model.set_rows([], 0)
         self.session.show_error(err)
 
-    def current_filter(self) -> CaseFilter:
+    def current_filter(self) -> CaseQuery:
         old = self.model.current_filter
-        return CaseFilter(
+        return CaseQuery(
             text=self.search.text().strip(),
             status=self.status.currentData(),
             priority=self.priority.currentData(),

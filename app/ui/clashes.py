@@ -3,13 +3,17 @@ a new value. Nothing is ever silently discarded."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.ui import words
 from app.ui.models import ClashModel, field_label, show_value
 from app.ui.qt import QFrame, QGridLayout, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
-from app.ui.rows import ClashRow
 from app.ui.session import Session
 from app.ui.tables import column_chars, select_first, selected_row, table
 from app.ui.widgets import button, label, named
+
+if TYPE_CHECKING:
+    from app.core import Clash
 
 
 class ClashesScreen(QWidget):
@@ -81,7 +85,7 @@ class ClashesScreen(QWidget):
         backend = self.session.backend
         self.session.work.run_db(self, backend.clashes, self._loaded, self.session.show_error)
 
-    def _loaded(self, rows: list[ClashRow]) -> None:
+    def _loaded(self, rows: list[Clash]) -> None:
         self.model.set_rows(rows)
         if rows:
             self.intro.setText(
@@ -101,13 +105,13 @@ class ClashesScreen(QWidget):
         self.panel.show()
         what = field_label(clash.kind, clash.field).lower()
         self.question.setText(
-            f"{clash.theirs_by} changed the {what} of {clash.ref} while you were offline. "
+            f"{clash.changed_by} changed the {what} of {clash.ref} while you were offline. "
             "Choose which to keep."
         )
-        mine_when = words.when(clash.mine_at) if clash.mine_at else "on this laptop"
-        self.mine_title.setText(f"Your version ({clash.mine_by}, {mine_when})")
+        me = self.session.backend.username
+        self.mine_title.setText(f"Your version ({me}, on this laptop)")
         self.theirs_title.setText(
-            f"Their version ({clash.theirs_by}, {words.when(clash.theirs_at)})"
+            f"Their version ({clash.changed_by}, {words.when(clash.changed_at)})"
         )
         self.mine.setPlainText(show_value(clash.mine))
         self.theirs.setPlainText(show_value(clash.theirs))
@@ -135,7 +139,7 @@ class ClashesScreen(QWidget):
 
         self.session.work.run_db(
             self,
-            lambda: backend.resolve_clash(clash.conflict_id, value, which),
+            lambda: backend.resolve_clash(clash.id, value, which),
             ok,
             self.session.show_error,
         )

@@ -1,9 +1,8 @@
-"""The window's :class:`~app.ui.backend.Backend` over the core actions (``app.core``), the
-store's sync adapter and the sync engine. No Qt here: every method blocks and is called on
-the window's DB worker (``sync`` on the network worker, with each store call handed back to
-the DB worker so the profile is only ever used one call at a time).
-
-The core names cases by reference; the window by id. This adapter keeps the mapping.
+"""The window's :class:`~app.ui.backend.Backend` over the one application facade: the core
+actions (:class:`app.core.Casework`, which takes a case's id or its reference) and the one
+sync entry point (:func:`app.online.sync`). A thin adapter, with no Qt and no rules of its
+own: every method blocks and is called on the window's DB worker (``sync`` on the network
+worker, handing each store call back to the DB worker through ``db_call``).
 """
 
 from __future__ import annotations
@@ -16,28 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from app import vault
 from app.errors import FieldcaseError
-from app.ui.rows import (
-    CaseDetail,
-    CaseFilter,
-    CaseRow,
-    ClashRow,
-    DocumentRow,
-    HistoryRow,
-    NoteRow,
-    VisitRow,
-    WarningRow,
-)
+from app.ui.rows import CaseQuery
 
 if TYPE_CHECKING:
-    from app.core import CaseFilter as CoreFilter
-    from app.store.profile import Profile
+    from app.core import CaseDetail, CaseRow, Clash, VisitRow
+    from app.core.profiles import Profile
     from sync.clock import Clock
 
-# The core, the store (SQLAlchemy, SQLModel, Alembic) and the sync engine are imported inside
-# the methods that use them: they all run on the DB worker after the profile is unlocked, and
-# loading them at import time would hold up the unlock screen by a second or more.
+# The core (SQLAlchemy, SQLModel, Alembic) and the sync code are imported inside the methods
+# that use them: they all run on a worker after the profile is unlocked, and loading them at
+# import time would hold up the unlock screen by a second or more.
 
 log = logging.getLogger("fieldcase.ui.backend")
 
@@ -47,23 +35,10 @@ SORTS = ("ref", "name", "status", "priority", "next_review")
 #: run a callable on the DB worker and wait for its result (from another worker thread)
 DbCall = Callable[..., Any]
 
-
-class SerialStore:
-    """The sync engine's view of the store, each call made on the DB worker."""
-
-    def __init__(self, store: Any, db_call: DbCall) -> None:
-        self._store = store
-        self._db_call = db_call
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._store, name)
-        if not callable(target):
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return self._db_call(target, *args, **kwargs)
-
-        return call
+NOT_LINKED = (
+    "This laptop is not linked to a Fieldcase service yet, so it cannot sync. "
+    "Ask your IT team to set it up."
+)
 
 
 def _iso(value: Any) -> str:
@@ -83,207 +58,51 @@ class CoreBackend:
         site: Any = None,
         client_options: Any = None,
     ) -> None:
+        from app.core import Casework
+
         self.profile = profile
         self.site = site
         self.client_options = client_options
-        from app.core import Casework
-        from app.store.sync_adapter import SyncAdapter
-
         self.core = Casework(profile)
-        self.adapter = SyncAdapter(profile)
         self.username = profile.user
         self.team = profile.team
         self.display_name = profile.user
         self.case_types = self.core.case_types()
         self.server_url = server_url
-        self._refs: dict[UUID, str] = {}
-        self._viewed: set[UUID] = set()
+        self._viewed: set[UUID] = set()  # a case's first view this session is recorded
 
     def set_server_url(self, url: str) -> None:
         self.server_url = url
 
     # ------------------------------------------------------------------ cases
-    def _core_filter(self, flt: CaseFilter) -> CoreFilter:
-        from app.core import CaseFilter as CoreFilter
+    def list_cases(self, flt: CaseQuery, offset: int, limit: int) -> tuple[list[CaseRow], int]:
+        from app.core import CaseFilter, CaseSort
 
-        return CoreFilter(
+        core_filter = CaseFilter(
             status=flt.status,
             priority=flt.priority,
             type=flt.case_type,
             team=self.team if flt.my_team and self.team else None,
             assigned_to=self.username if flt.mine else None,
+            review_due=flt.review_due,
         )
-
-    def _row(self, row: Any) -> CaseRow:
-        self._refs[row.case_id] = row.ref
-        return CaseRow(
-            case_id=row.case_id,
-            ref=row.ref,
-            person_name=row.person_name,
-            case_type=row.type,
-            status=row.status,
-            priority=row.priority,
-            next_visit=row.next_visit,
-            next_review=row.next_review,
-            warnings=int(row.warnings),
+        if flt.review_due:  # cases whose review has come: soonest review first
+            sort, descending = CaseSort.NEXT_REVIEW, False
+        else:
+            sort = CaseSort(flt.sort) if flt.sort in SORTS else CaseSort.REF
+            descending = flt.descending
+        return self.core.page_of_cases(
+            flt.text or None, core_filter, sort, offset, limit, descending=descending
         )
-
-    def list_cases(self, flt: CaseFilter, offset: int, limit: int) -> tuple[list[CaseRow], int]:
-        search = flt.text or None
-        core_filter = self._core_filter(flt)
-        if flt.review_due:
-            return self._review_due(search, core_filter, offset, limit)
-        from app.core import CaseSort
-
-        sort = CaseSort(flt.sort) if flt.sort in SORTS else CaseSort.REF
-        if not flt.descending:
-            rows = self.core.list_cases(search, core_filter, sort, offset, limit)
-            if len(rows) < limit:  # the last page: no need to count separately
-                total = offset + len(rows)
-            else:
-                total = self.core.count_cases(search, core_filter)
-            return [self._row(r) for r in rows], total
-        # the core sorts one way only: read the mirror-image page and turn it round
-        total = self.core.count_cases(search, core_filter)
-        end = max(0, total - offset)
-        start = max(0, end - limit)
-        rows = list(reversed(self.core.list_cases(search, core_filter, sort, start, end - start)))
-        return [self._row(r) for r in rows], total
-
-    def _review_due(
-        self, search: str | None, core_filter: CoreFilter, offset: int, limit: int
-    ) -> tuple[list[CaseRow], int]:
-        """Cases whose review date has come: the core sorts by review date (soonest first,
-        none last), so read pages until the first review still to come."""
-        from app.core import CaseSort
-
-        today = self.core.clock.local_today()
-        due: list[CaseRow] = []
-        start = 0
-        page = 500
-        while True:
-            rows = self.core.list_cases(search, core_filter, CaseSort.NEXT_REVIEW, start, page)
-            done = False
-            for r in rows:
-                if r.next_review is None or r.next_review > today:
-                    done = True
-                    break
-                due.append(self._row(r))
-            if done or len(rows) < page:
-                break
-            start += page
-        return due[offset : offset + limit], len(due)
-
-    def ref_of(self, case_id: UUID) -> str:
-        ref = self._refs.get(case_id)
-        if ref is not None:
-            return ref
-        from app.core import CaseSort
-
-        offset = 0
-        while True:  # a case we have not listed yet (from a clash): find it once
-            rows = self.core.list_cases(None, None, CaseSort.REF, offset, 1000)
-            for r in rows:
-                self._refs[r.case_id] = r.ref
-            if case_id in self._refs:
-                return self._refs[case_id]
-            if len(rows) < 1000:
-                raise FieldcaseError(
-                    "That case is no longer on this laptop. It may have moved to another team."
-                )
-            offset += 1000
-
-    def _unsent(self, case_id: UUID) -> set[UUID]:
-        """Records of this case with a change still waiting to send."""
-        return self.core.waiting_records(case_id)
 
     def case_detail(self, case_id: UUID) -> CaseDetail:
-        ref = self.ref_of(case_id)
         first_view = case_id not in self._viewed
-        d = self.core.get_case(ref, record_view=first_view)
+        detail = self.core.get_case(case_id, record_view=first_view, with_history=True)
         self._viewed.add(case_id)
-        unsent = self._unsent(d.id)
-        fields = d.fields
-        case = CaseRow(
-            case_id=d.id,
-            ref=d.ref,
-            person_name=str(d.person.get("name") or ""),
-            case_type=d.type,
-            status=str(fields.get("status") or ""),
-            priority=str(fields.get("priority") or ""),
-            next_review=fields.get("next_review"),
-            warnings=len(d.warnings),
-        )
-        history = [
-            HistoryRow(
-                a.at,
-                a.actor,
-                f"{a.action} {a.record_kind}" if a.record_kind != "case" else a.action,
-                a.detail,
-            )
-            for a in reversed(self.core.audit(ref))
-        ]
-        return CaseDetail(
-            case=case,
-            summary=str(fields.get("summary") or ""),
-            opened_on=fields.get("opened_on"),
-            person_id=d.person_id,
-            person=dict(d.person),
-            assigned_to=str(fields.get("assigned_to") or ""),
-            warnings=[WarningRow(w.id, w.text, w.category) for w in d.warnings],
-            notes=[
-                NoteRow(n.id, n.author, n.at, n.text, n.corrects, n.id not in unsent)
-                for n in reversed(d.notes)
-            ],
-            visits=[
-                VisitRow(
-                    visit_id=v.id,
-                    case_id=d.id,
-                    title=v.title,
-                    kind=v.kind,
-                    due=v.due,
-                    place=v.place,
-                    status=v.status,
-                    ref=d.ref,
-                    person_name=str(d.person.get("name") or ""),
-                    done_at=v.done_at,
-                )
-                for v in d.visits
-            ],
-            documents=[
-                DocumentRow(
-                    doc.id,
-                    doc.name,
-                    doc.size,
-                    doc.mime,
-                    doc.added_by,
-                    doc.added_at,
-                    doc.id not in unsent,
-                )
-                for doc in d.documents
-            ],
-            history=history,
-        )
+        return detail
 
     def my_day(self) -> list[VisitRow]:
-        rows = self.core.my_day()
-        for r in rows:
-            self._refs[r.case_id] = r.ref
-        return [
-            VisitRow(
-                visit_id=r.visit_id,
-                case_id=r.case_id,
-                title=r.title,
-                kind=r.kind,
-                due=r.due,
-                place=r.place,
-                status="planned",
-                ref=r.ref,
-                person_name=r.person_name,
-                warnings=tuple(r.warnings),
-            )
-            for r in rows
-        ]
+        return self.core.my_day()
 
     def create_case(self, fields: dict[str, Any]) -> UUID:
         values: dict[str, str] = {"summary": fields.get("summary", "")}
@@ -294,66 +113,37 @@ class CoreBackend:
         ref = self.core.create_case(fields["type"], fields["person_name"], values)
         if fields.get("warning"):
             self.core.add_warning(ref, fields["warning"], fields.get("warning_category") or "risk")
-        detail = self.core.get_case(ref, record_view=False)
-        self._refs[detail.id] = ref
-        return detail.id
+        return self.core.get_case(ref, record_view=False).id
 
     def edit_case(self, case_id: UUID, changes: dict[str, Any]) -> None:
-        self.core.edit_case(self.ref_of(case_id), {k: _iso(v) for k, v in changes.items()})
+        self.core.edit_case(case_id, {k: _iso(v) for k, v in changes.items()})
 
     def add_note(self, case_id: UUID, text: str, corrects: UUID | None = None) -> None:
-        self.core.add_note(self.ref_of(case_id), text, corrects)
+        self.core.add_note(case_id, text, corrects)
 
     def add_visit(
         self, case_id: UUID, title: str, due: datetime, place: str, kind: str = "visit"
     ) -> None:
-        self.core.add_visit(self.ref_of(case_id), due, place, title, kind)
+        self.core.add_visit(case_id, due, place, title, kind)
 
     def complete_visit(self, visit_id: UUID, note: str) -> None:
         self.core.complete_visit(visit_id, note)
 
     def add_warning(self, case_id: UUID, text: str, category: str) -> None:
-        self.core.add_warning(self.ref_of(case_id), text, category)
+        self.core.add_warning(case_id, text, category)
 
     def add_document(self, case_id: UUID, path: Path) -> None:
-        self.core.add_document(self.ref_of(case_id), path)
+        self.core.add_document(case_id, path)
 
     def read_document(self, document_id: UUID) -> bytes:
         with self.core.open_document(document_id) as reader:
             return reader.read()
 
     # ------------------------------------------------------------------ clashes
-    def clashes(self) -> list[ClashRow]:
+    def clashes(self) -> list[Clash]:
         from app import online
 
-        rows: list[ClashRow] = []
-        for c in online.clashes(self.profile):
-            case_id = self._case_id_of(c.ref)
-            rows.append(
-                ClashRow(
-                    conflict_id=c.id,
-                    case_id=case_id,
-                    ref=c.ref,
-                    kind=c.kind,
-                    record_id=c.record_id,
-                    field=c.field,
-                    mine=c.mine,
-                    mine_by=self.username,
-                    mine_at=None,
-                    theirs=c.theirs,
-                    theirs_by=c.changed_by,
-                    theirs_at=c.changed_at,
-                )
-            )
-        return rows
-
-    def _case_id_of(self, ref: str) -> UUID:
-        for case_id, known in self._refs.items():
-            if known == ref:
-                return case_id
-        detail = self.core.get_case(ref, record_view=False)
-        self._refs[detail.id] = ref
-        return detail.id
+        return online.clashes(self.profile)
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
         from app import online
@@ -368,13 +158,11 @@ class CoreBackend:
         """(changes waiting to send, clashes waiting, last successful sync)"""
         from app import online
 
-        waiting = any(not c.resolved for c in self.adapter.conflicts())
-        # the full list (which skips clashes already settled here) only when there are any
-        clashes = len(online.clashes(self.profile)) if waiting else 0
-        return self.core.pending_count(), clashes, self.adapter.last_sync()
+        status = online.status(self.profile)
+        return status.waiting, status.clashes, status.last_sync
 
     def last_sync(self) -> datetime | None:
-        return self.adapter.last_sync()
+        return self.counts()[2]
 
     def drafts(self) -> dict[str, str]:
         from app.core import drafts
@@ -398,28 +186,22 @@ class CoreBackend:
         progress: Callable[[Any], None],
         db_call: DbCall | None = None,
     ) -> Any:
-        """One sync. The engine reaches the store through the DB worker (``db_call``)."""
+        """One sync through the one entry point; the engine reaches the store through the
+        DB worker (``db_call``)."""
         from app import online
-        from sync.engine import SyncEngine
 
-        store: Any = self.adapter if db_call is None else SerialStore(self.adapter, db_call)
-        credential = store.credential()
-        if credential is None:
-            raise FieldcaseError(
-                "This laptop is not linked to a Fieldcase service yet, so it cannot sync. "
-                "Ask your IT team to set it up."
-            )
-        client = online.make_client(
-            self.server_url or credential.server_url,
-            credential=credential,
-            site=self.site,
-            options=self.client_options,
-            cancel=cancel,
-        )
         try:
-            return SyncEngine(store, client, progress=progress, cancel=cancel).sync()
-        finally:
-            client.close()
+            return online.sync(
+                self.profile,
+                site=self.site,
+                options=self.client_options,
+                progress=progress,
+                cancel=cancel,
+                server_url=self.server_url or None,
+                store_call=db_call,
+            )
+        except online.NotEnrolled:
+            raise FieldcaseError(NOT_LINKED) from None
 
     def close(self) -> None:
         self.profile.close()
@@ -446,15 +228,18 @@ class CoreGate:
         self._backed_up = False
 
     def has_profile(self) -> bool:
-        return vault.has_key_file(self.profile_dir)
+        # asked before unlock, on the GUI thread: only the vault's look at the key file, so
+        # the core and the store stay unloaded until the profile is opened
+        from app.vault import has_key_file
+
+        return has_key_file(self.profile_dir)
 
     def _backend(self, profile: Profile) -> CoreBackend:
-        from app.store.sync_adapter import SyncAdapter
+        from app import online
 
-        credential = SyncAdapter(profile).credential()
         return CoreBackend(
             profile,
-            server_url=self.server_url or (credential.server_url if credential else ""),
+            server_url=self.server_url or online.server_url_of(profile),
             site=self.site,
             client_options=self.client_options,
         )
@@ -462,9 +247,9 @@ class CoreGate:
     def unlock(self, password: str) -> CoreBackend:
         # back up on the first unlock of a run; unlocking again after an auto-lock does not
         # make another copy of the same data
-        from app.store.profile import Profile
+        from app.core import profiles
 
-        profile = Profile.open(
+        profile = profiles.open_profile(
             self.profile_dir, password, backup=not self._backed_up, clock=self.clock
         )
         self._backed_up = True
@@ -481,7 +266,7 @@ class CoreGate:
         """Register this laptop and pull the user's cases; then set the laptop's own
         password (the profile starts out with the council password)."""
         from app import online
-        from app.store.profile import Profile
+        from app.core import profiles
 
         online.enrol(
             self.profile_dir,
@@ -493,7 +278,7 @@ class CoreGate:
             progress=progress,
             clock=self.clock,
         )
-        profile = Profile.open(self.profile_dir, password, backup=False, clock=self.clock)
+        profile = profiles.open_profile(self.profile_dir, password, backup=False, clock=self.clock)
         if new_password and new_password != password:
             profile.change_password(password, new_password, site=self.site)
         return self._backend(profile)

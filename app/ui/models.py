@@ -1,4 +1,4 @@
-"""Qt item models over the plain rows of :mod:`app.ui.rows`.
+"""Qt item models over the core's plain rows (:mod:`app.core`).
 
 Each table model has ``COL_*`` constants, a :data:`SORT_ROLE` giving a sortable raw value,
 ``set_rows`` wrapped in ``beginResetModel``/``endResetModel``, and is tested on its own with
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from app.ui import words
 from app.ui.qt import (
@@ -20,15 +20,10 @@ from app.ui.qt import (
     QPersistentModelIndex,
     Qt,
 )
-from app.ui.rows import (
-    CaseFilter,
-    CaseRow,
-    ClashRow,
-    DocumentRow,
-    HistoryRow,
-    NoteRow,
-    VisitRow,
-)
+from app.ui.rows import CaseQuery
+
+if TYPE_CHECKING:  # the core loads after unlock (it pulls in the database)
+    from app.core import AuditRow, CaseRow, Clash, DocumentView, NoteView, VisitRow
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -135,7 +130,7 @@ def _red_bold(model: RowTableModel[Any]) -> Any:
     return QColor("#d4351c"), font
 
 
-class CaseListModel(RowTableModel[CaseRow]):
+class CaseListModel(RowTableModel["CaseRow"]):
     """The Cases list, loaded a page at a time.
 
     ``loader(filter, offset, limit, deliver)`` must eventually call
@@ -164,7 +159,7 @@ class CaseListModel(RowTableModel[CaseRow]):
     }
     PAGE = 100
 
-    Loader = Callable[[CaseFilter, int, int, Callable[[list[CaseRow], int], None]], None]
+    Loader = Callable[[CaseQuery, int, int, Callable[[list["CaseRow"], int], None]], None]
 
     def __init__(
         self,
@@ -174,7 +169,7 @@ class CaseListModel(RowTableModel[CaseRow]):
     ) -> None:
         super().__init__(parent)
         self._loader = loader
-        self._filter = CaseFilter()
+        self._filter = CaseQuery()
         self._total = 0
         self._loading = False
         self._generation = 0
@@ -189,10 +184,10 @@ class CaseListModel(RowTableModel[CaseRow]):
         return self._loading
 
     @property
-    def current_filter(self) -> CaseFilter:
+    def current_filter(self) -> CaseQuery:
         return self._filter
 
-    def set_filter(self, flt: CaseFilter) -> None:
+    def set_filter(self, flt: CaseQuery) -> None:
         """Start again with a new search or filter; the first page is asked for now."""
         self._filter = flt
         self._generation += 1
@@ -263,7 +258,7 @@ class CaseListModel(RowTableModel[CaseRow]):
         if col == self.COL_PERSON:
             return row.person_name
         if col == self.COL_TYPE:
-            return words.type_label(row.case_type, self.case_types or None)
+            return words.type_label(row.type, self.case_types or None)
         if col == self.COL_STATUS:
             return words.status_label(row.status)
         if col == self.COL_PRIORITY:
@@ -315,7 +310,7 @@ class CaseListModel(RowTableModel[CaseRow]):
         return None
 
 
-class VisitModel(RowTableModel[VisitRow]):
+class VisitModel(RowTableModel["VisitRow"]):
     """Visits and tasks (My day, and a case's Visits tab). Overdue says so in words."""
 
     COL_WHEN, COL_STATE, COL_PERSON, COL_PLACE, COL_WHAT, COL_REF, COL_WARN = range(7)
@@ -373,7 +368,7 @@ class VisitModel(RowTableModel[VisitRow]):
         return None
 
 
-class NoteModel(RowTableModel[NoteRow]):
+class NoteModel(RowTableModel["NoteView"]):
     """A case's notes as a timeline, newest first. A correction says what it corrects.
 
     ``COL_ABOUT`` puts when, who and sent-or-not in one two-line cell, so the note's own
@@ -382,9 +377,9 @@ class NoteModel(RowTableModel[NoteRow]):
     COL_WHEN, COL_AUTHOR, COL_TEXT, COL_SENT, COL_ABOUT = range(5)
     HEADERS = ("Written", "By", "Note", "Sent", "Written by")
 
-    def display(self, row: NoteRow, col: int) -> str:
+    def display(self, row: NoteView, col: int) -> str:
         if col == self.COL_WHEN:
-            return words.when(row.written_at)
+            return words.when(row.at)
         if col == self.COL_AUTHOR:
             return row.author
         if col == self.COL_TEXT:
@@ -395,23 +390,23 @@ class NoteModel(RowTableModel[NoteRow]):
             return "Sent" if row.sent else "Waiting to send"
         if col == self.COL_ABOUT:
             sent = "Sent" if row.sent else "Waiting to send"
-            return f"{words.when(row.written_at)}\n{row.author}\n{sent}"
+            return f"{words.when(row.at)}\n{row.author}\n{sent}"
         return ""
 
-    def sort_value(self, row: NoteRow, col: int) -> Any:
+    def sort_value(self, row: NoteView, col: int) -> Any:
         if col in (self.COL_WHEN, self.COL_ABOUT):
-            return row.written_at
+            return row.at
         return self.display(row, col)
 
-    def foreground(self, row: NoteRow, col: int) -> Any:
+    def foreground(self, row: NoteView, col: int) -> Any:
         return None
 
 
-class DocumentModel(RowTableModel[DocumentRow]):
+class DocumentModel(RowTableModel["DocumentView"]):
     COL_NAME, COL_SIZE, COL_BY, COL_WHEN, COL_SENT = range(5)
     HEADERS = ("Document", "Size", "Added by", "Added", "Sent")
 
-    def display(self, row: DocumentRow, col: int) -> str:
+    def display(self, row: DocumentView, col: int) -> str:
         if col == self.COL_NAME:
             return row.name
         if col == self.COL_SIZE:
@@ -424,7 +419,7 @@ class DocumentModel(RowTableModel[DocumentRow]):
             return "Sent" if row.sent else "Waiting to send"
         return ""
 
-    def sort_value(self, row: DocumentRow, col: int) -> Any:
+    def sort_value(self, row: DocumentView, col: int) -> Any:
         if col == self.COL_SIZE:
             return row.size
         if col == self.COL_WHEN:
@@ -432,22 +427,23 @@ class DocumentModel(RowTableModel[DocumentRow]):
         return self.display(row, col)
 
 
-class HistoryModel(RowTableModel[HistoryRow]):
+class HistoryModel(RowTableModel["AuditRow"]):
     COL_WHEN, COL_WHO, COL_WHAT, COL_DETAIL = range(4)
     HEADERS = ("When", "Who", "What happened", "Details")
 
-    def display(self, row: HistoryRow, col: int) -> str:
+    def display(self, row: AuditRow, col: int) -> str:
         if col == self.COL_WHEN:
             return words.when(row.at)
         if col == self.COL_WHO:
             return row.actor
         if col == self.COL_WHAT:
-            return row.action.replace("_", " ").capitalize()
+            what = row.action if row.record_kind == "case" else f"{row.action} {row.record_kind}"
+            return what.replace("_", " ").capitalize()
         if col == self.COL_DETAIL:
             return row.detail
         return ""
 
-    def sort_value(self, row: HistoryRow, col: int) -> Any:
+    def sort_value(self, row: AuditRow, col: int) -> Any:
         if col == self.COL_WHEN:
             return row.at
         return self.display(row, col)
@@ -461,13 +457,13 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-class ClashModel(RowTableModel[ClashRow]):
+class ClashModel(RowTableModel["Clash"]):
     """Clashes, one field per row: mine and theirs, who and when."""
 
     COL_CASE, COL_FIELD, COL_MINE, COL_THEIRS, COL_WHO = range(5)
     HEADERS = ("Case", "What", "Your version", "Their version", "Changed by")
 
-    def display(self, row: ClashRow, col: int) -> str:
+    def display(self, row: Clash, col: int) -> str:
         if col == self.COL_CASE:
             return row.ref
         if col == self.COL_FIELD:
@@ -477,7 +473,7 @@ class ClashModel(RowTableModel[ClashRow]):
         if col == self.COL_THEIRS:
             return show_value(row.theirs)
         if col == self.COL_WHO:
-            return f"{row.theirs_by}, {words.when(row.theirs_at)}"
+            return f"{row.changed_by}, {words.when(row.changed_at)}"
         return ""
 
 

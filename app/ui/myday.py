@@ -4,6 +4,7 @@ Mark a visit done and write its note in one go."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app.ui import words
 from app.ui.models import VisitModel, is_overdue
@@ -13,10 +14,12 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from app.ui.rows import VisitRow
 from app.ui.session import Session
 from app.ui.tables import column_chars, select_first, selected_row, table
 from app.ui.widgets import NoteEdit, button, label
+
+if TYPE_CHECKING:
+    from app.core import VisitRow
 
 
 class MyDayScreen(QWidget):

@@ -1,27 +1,44 @@
-"""The new-case dialog (Ctrl+N). Esc closes it; nothing is saved until "Create case"."""
+"""The new-case dialog (Ctrl+N). Esc closes it; nothing is saved until "Create case".
+
+What a new case needs is the core's rule: "Create case" hands the fields to ``create`` (which
+asks the core on the DB worker); a value the core refuses comes back here and is shown in its
+words by the field it names (or above the form), with the dialog still open.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.domain import Priority, WarningCategory
+from app.errors import UsageError
 from app.ui import words
 from app.ui.qt import (
     QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
-from app.ui.widgets import button, label, named
+from app.ui.widgets import button, label, named, restyle
+
+#: create(fields, refused): ask the core to make the case; ``refused(err)`` when it will not
+Create = Callable[[dict[str, Any], Callable[[BaseException], None]], None]
 
 
 class NewCaseDialog(QDialog):
-    def __init__(self, case_types: dict[str, str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        case_types: dict[str, str],
+        parent: QWidget | None = None,
+        create: Create | None = None,
+    ) -> None:
         super().__init__(parent)
+        self._create = create
         self.setWindowTitle("New case")
         self.setAccessibleName("New case")
         self.setModal(True)
@@ -49,13 +66,21 @@ class NewCaseDialog(QDialog):
         self.warning_kind = named(QComboBox(), "Kind of warning")
         for category in WarningCategory:
             self.warning_kind.addItem(words.CATEGORY_LABELS[category.value], category.value)
-        form.addRow("Person's full name", self.person)
-        form.addRow("Address", self.address)
-        form.addRow("Type of case", self.case_type)
-        form.addRow("Priority", self.priority)
-        form.addRow("Summary", self.summary)
-        form.addRow("Warning (optional)", self.warning)
-        form.addRow("Kind of warning", self.warning_kind)
+        self.form = form
+        #: the core's name of each field -> (its control, its own error line)
+        self.field_lines: dict[str, tuple[QWidget, QLabel]] = {}
+        for name, title, control in (
+            ("person.name", "Person's full name", self.person),
+            ("person.address", "Address", self.address),
+            ("type", "Type of case", self.case_type),
+            ("priority", "Priority", self.priority),
+            ("summary", "Summary", self.summary),
+            ("", "Warning (optional)", self.warning),
+            ("", "Kind of warning", self.warning_kind),
+        ):
+            if name:
+                self.field_lines[name] = (control, self._error_line(title))
+            form.addRow(title, control)
         box.addLayout(form)
         row = QHBoxLayout()
         self.create_button = button("Create case", primary=True)
@@ -69,19 +94,49 @@ class NewCaseDialog(QDialog):
         self.cancel.clicked.connect(self.reject)
         self.person.setFocus()
 
-    def _check(self) -> None:
-        if not self.person.text().strip():
-            self._problem("Enter the person's full name.", self.person)
-            return
-        if not self.summary.toPlainText().strip():
-            self._problem("Write a short summary of why the case is opened.", self.summary)
-            return
-        self.accept()
+    def _error_line(self, title: str) -> QLabel:
+        line = label("", role="error")
+        line.setAccessibleName(f"Problem with {title}")
+        self.form.addRow(line)
+        self.form.setRowVisible(line, False)
+        return line
 
-    def _problem(self, text: str, where: QWidget) -> None:
-        self.error.setText(text)
+    def _check(self) -> None:
+        """Hand the fields to the core; the dialog closes only once the case is made."""
+        if self._create is None:
+            self.accept()
+            return
+        self.create_button.setEnabled(False)
+        self._create(self.fields(), self.show_refused)
+
+    def show_refused(self, err: BaseException) -> None:
+        """The core would not make the case: its words by the field it names (or above the
+        form); the dialog stays open with what was typed."""
+        self.create_button.setEnabled(True)
+        self._clear_errors()
+        message = err.message if isinstance(err, UsageError) else str(err)
+        name = err.field if isinstance(err, UsageError) else None
+        if name in self.field_lines:
+            control, line = self.field_lines[name]
+            line.setText(message)
+            self.form.setRowVisible(line, True)
+            control.setProperty("invalid", True)
+            control.setAccessibleDescription(message)
+            restyle(control)
+            control.setFocus()
+            return
+        self.error.setText(message)
         self.error.show()
-        where.setFocus()
+
+    def _clear_errors(self) -> None:
+        self.error.hide()
+        for control, line in self.field_lines.values():
+            if self.form.isRowVisible(line):
+                self.form.setRowVisible(line, False)
+                line.setText("")
+                control.setProperty("invalid", False)
+                control.setAccessibleDescription("")
+                restyle(control)
 
     def fields(self) -> dict[str, Any]:
         return {

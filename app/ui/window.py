@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from app.errors import UsageError
 from app.ui import prefs as prefs_file
 from app.ui import theme
 from app.ui.backend import Backend, Gate
@@ -271,22 +273,26 @@ class FieldcaseWindow(QMainWindow):
         if self.session is None or self.main is None:
             return
         backend = self.session.backend
-        dialog = NewCaseDialog(backend.case_types, self)
+
+        def create(fields: dict[str, Any], refused: Callable[[BaseException], None]) -> None:
+            def made(case_id: UUID) -> None:
+                if dialog.isVisible():
+                    dialog.accept()
+                self._case_created(case_id)
+
+            def failed(err: BaseException) -> None:
+                if isinstance(err, UsageError) and dialog.isVisible():
+                    refused(err)  # the core's words, by the field, in the dialog
+                    return
+                if dialog.isVisible():
+                    dialog.reject()
+                self.show_error(err)
+
+            self.work.run_db(self, lambda: backend.create_case(fields), made, failed)
+
+        dialog = NewCaseDialog(backend.case_types, self, create)
         dialog.setObjectName("NewCaseDialog")
         self._new_case_dialog = dialog
-
-        def done(result: int) -> None:
-            if result != 1:
-                return
-            fields = dialog.fields()
-            self.work.run_db(
-                self,
-                lambda: backend.create_case(fields),
-                self._case_created,
-                self.show_error,
-            )
-
-        dialog.finished.connect(done)
         dialog.open()
 
     def _case_created(self, case_id: UUID) -> None:

@@ -7,8 +7,9 @@ to ``success`` or ``failure`` only while the widget that asked is still alive: e
 is watched by a small QObject parented to that widget (as KeePassXC parents its watchers), so
 a closed widget never gets a stale callback.
 
-A failure with no ``failure`` callback goes to one shared error display (``on_error``).
-A :class:`Cancelled` failure is dropped silently (the person asked for it).
+A failure with no ``failure`` callback goes to one shared error display (``on_error``),
+except a cancellation (a :class:`~app.errors.SyncError` of kind CANCELLED), which is dropped
+silently: the person asked for it. Errors come from the one tree in :mod:`app.errors`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import shiboken6
 
+from app.errors import SyncError, SyncKind
 from app.ui.qt import QObject, Signal, Slot
 
 log = logging.getLogger("fieldcase.ui.work")
@@ -31,8 +33,9 @@ Failure = Callable[[BaseException], None]
 Progress = Callable[[int, int, str], None]
 
 
-class Cancelled(Exception):
-    """The person cancelled the work; shown silently."""
+def is_cancellation(err: BaseException) -> bool:
+    """The person stopped this work (shown silently, never as a problem)."""
+    return isinstance(err, SyncError) and err.kind is SyncKind.CANCELLED
 
 
 class _Watch(QObject):
@@ -161,10 +164,10 @@ class Work(QObject):
             if kind == "success":
                 if callback is not None:
                     callback(value)
-            elif isinstance(value, Cancelled):
-                log.info("work cancelled")
             elif callback is not None:
                 callback(value)
+            elif is_cancellation(value):
+                log.info("work cancelled")
             else:
                 self.on_error(value)
         finally:

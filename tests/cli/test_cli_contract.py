@@ -142,6 +142,36 @@ def test_bad_fields_and_values_are_explained(initialised: Path) -> None:
     assert after["fields"] == before["fields"] and after["pending"] == before["pending"]
 
 
+def test_the_cli_refuses_what_the_window_refuses(initialised: Path) -> None:
+    """The core's required fields: an empty summary, worker or name is refused with the same
+    plain words the window shows, exit code 2, and nothing is saved."""
+    ref = cli(
+        initialised, "case", "new", "--type", "carer_support", "--person", "Jo Bloggs",
+        "--set", "summary=Needs a carer's assessment",
+    )  # fmt: skip
+    before = json.loads(cli(initialised, "case", "show", ref, "--json"))
+    for args, words in (
+        (["--set", "summary=  "], "Write a short summary of the case. It cannot be empty."),
+        (["--set", "assigned_to="], "Give the user name of the worker this case is for."),
+        (["--set", "person.name= "], "Enter the person's full name. It cannot be empty."),
+    ):
+        result = run_cli_inprocess(["case", "edit", ref, *args], initialised)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.strip() == words
+        assert result.stdout == ""
+    after = json.loads(cli(initialised, "case", "show", ref, "--json"))
+    assert after["fields"] == before["fields"] and after["person"] == before["person"]
+    assert after["pending"] == before["pending"]
+    made = run_cli_inprocess(
+        ["case", "new", "--type", "carer_support", "--person", "Kim Ode", "--set", "summary="],
+        initialised,
+    )
+    assert made.returncode == 2
+    assert made.stderr.strip() == "Write a short summary of the case. It cannot be empty."
+    refs = [row["ref"] for row in json.loads(cli(initialised, "cases", "--json"))]
+    assert refs == [ref]
+
+
 def test_unknown_type_lists_the_types(initialised: Path) -> None:
     result = run_cli_inprocess(
         ["case", "new", "--type", "plumbing", "--person", "Jo Bloggs"], initialised

@@ -301,8 +301,12 @@ def test_plain_messages_for_bad_input(work: Casework) -> None:
         work.edit_case(ref, {"next_review": "next week"})
     with pytest.raises(InvalidValue, match="no field called 'colour'"):
         work.edit_case(ref, {"colour": "red"})
-    with pytest.raises(InvalidValue, match="cannot be empty"):
+    with pytest.raises(InvalidValue, match="cannot be empty") as refused:
         work.create_case("housing_repair", "   ", {})
+    assert refused.value.field == "person.name"
+    with pytest.raises(InvalidValue) as refused:
+        work.edit_case(ref, {"person.phone": "01308", "next_review": "soon"})
+    assert refused.value.field == "next_review"
     with pytest.raises(InvalidValue, match="note cannot be empty"):
         work.add_note(ref, "  ")
     with pytest.raises(InvalidValue, match="risk, access, health, other"):
@@ -313,6 +317,30 @@ def test_plain_messages_for_bad_input(work: Casework) -> None:
     foreign = work.add_note(other, "on another case")
     with pytest.raises(UnknownRecord, match="note"):
         work.add_note(ref, "fix", corrects=foreign)
+
+
+def test_required_fields_are_the_cores_rule(work: Casework) -> None:
+    """A required field may not be emptied, whoever asks (the window and the CLI alike); the
+    refusal names the field and nothing is written."""
+    from app.core.fields import CASE_FIELDS, PERSON_FIELDS
+
+    required = {n for n, s in {**CASE_FIELDS, **PERSON_FIELDS}.items() if s.required}
+    assert required == {"summary", "assigned_to", "person.name"}
+    ref = work.create_case("housing_repair", "Pat Morgan", {"summary": "Damp"})
+    before = work.get_case(ref, record_view=False)
+    for name in sorted(required):
+        with pytest.raises(InvalidValue) as refused:
+            work.edit_case(ref, {"priority": "high", name: "   "})
+        assert refused.value.field == name
+        assert refused.value.exit_code == 2
+    after = work.get_case(ref, record_view=False)
+    assert after.fields == before.fields and after.person == before.person
+    assert after.pending == before.pending
+    with pytest.raises(InvalidValue, match="short summary") as refused:
+        work.create_case("housing_repair", "Kim Ode", {"summary": ""})
+    assert refused.value.field == "summary"
+    assert work.refs() == [ref]
+    assert work.edit_case(ref, {"summary": "Damp and mould"}) == ["summary"]
 
 
 def test_a_full_disk_is_a_plain_message_and_nothing_is_saved(

@@ -11,6 +11,7 @@ import pytest
 
 from app import online
 from app.core import Casework
+from app.errors import SyncError, SyncKind
 from app.online import ClientOptions
 from app.store.profile import Profile
 from app.ui.core_backend import CoreGate
@@ -214,7 +215,8 @@ def test_cancel_a_sync_keeps_everything_and_says_nothing_alarming(
         assert line.cancel_button.isVisible()
         line.cancel_button.click()
         hold.set()
-    assert "Cancelled" in type(getattr(finished.args[0], "cause", finished.args[0])).__name__
+    stopped = finished.args[0]
+    assert isinstance(stopped, SyncError) and stopped.kind is SyncKind.CANCELLED
     wait_idle(qtbot, window)
     assert not line.cancel_button.isVisible()
     assert line.text.text() == "2 changes waiting to send"  # the case and its person

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+from app.core import AuditRow, CaseRow, Clash, DocumentView, NoteView, VisitRow
 from app.ui.models import (
     ROW_ROLE,
     SORT_ROLE,
@@ -17,15 +18,7 @@ from app.ui.models import (
     VisitModel,
 )
 from app.ui.qt import Qt
-from app.ui.rows import (
-    CaseFilter,
-    CaseRow,
-    ClashRow,
-    DocumentRow,
-    HistoryRow,
-    NoteRow,
-    VisitRow,
-)
+from app.ui.rows import CaseQuery
 
 NOW = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
 
@@ -36,7 +29,7 @@ def case_rows(n: int) -> list[CaseRow]:
             case_id=uuid4(),
             ref=f"FC-2026-{i:05d}",
             person_name=f"Person {i}",
-            case_type="housing_repair",
+            type="housing_repair",
             status="open" if i % 2 else "in_progress",
             priority=("low", "normal", "high", "urgent")[i % 4],
             next_visit=NOW + timedelta(days=i) if i % 3 else None,
@@ -54,7 +47,7 @@ class ListLoader:
         self.rows = rows
         self.calls: list[tuple[int, int]] = []
 
-    def __call__(self, flt: CaseFilter, offset: int, limit: int, deliver) -> None:  # type: ignore[no-untyped-def]
+    def __call__(self, flt: CaseQuery, offset: int, limit: int, deliver) -> None:  # type: ignore[no-untyped-def]
         self.calls.append((offset, limit))
         wanted = [r for r in self.rows if flt.text.lower() in r.person_name.lower()]
         deliver(wanted[offset : offset + limit], len(wanted))
@@ -63,7 +56,7 @@ class ListLoader:
 def test_case_list_model_is_lazy_and_valid(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
     loader = ListLoader(case_rows(1000))
     model = CaseListModel(loader)
-    model.set_filter(CaseFilter())
+    model.set_filter(CaseQuery())
     assert model.rowCount() == CaseListModel.PAGE
     assert model.total == 1000
     assert model.canFetchMore()
@@ -93,7 +86,7 @@ def test_case_list_model_shows_words_and_sorts(qtmodeltester) -> None:  # type: 
 def test_case_list_sort_asks_the_loader_again() -> None:
     loader = ListLoader(case_rows(10))
     model = CaseListModel(loader)
-    model.set_filter(CaseFilter())
+    model.set_filter(CaseQuery())
     model.sort(CaseListModel.COL_PRIORITY, Qt.SortOrder.DescendingOrder)
     assert model.current_filter.sort == "priority"
     assert model.current_filter.descending
@@ -107,8 +100,8 @@ def test_a_late_answer_to_an_old_search_is_ignored() -> None:
         held.append((flt, deliver))
 
     model = CaseListModel(loader)
-    model.set_filter(CaseFilter(text="a"))
-    model.set_filter(CaseFilter(text="ab"))
+    model.set_filter(CaseQuery(text="a"))
+    model.set_filter(CaseQuery(text="ab"))
     new_rows = case_rows(2)
     held[1][1](new_rows, 2)
     held[0][1](case_rows(50), 50)  # the old search answers late
@@ -119,29 +112,40 @@ def visit_rows() -> list[VisitRow]:
     case = uuid4()
     return [
         VisitRow(
-            uuid4(),
-            case,
-            "Check damp",
-            "visit",
-            NOW - timedelta(days=1),
-            "19 Hughes Rd",
-            "planned",
-            "FC-2026-00001",
-            "Pat Morgan",
-            ("Dog on premises",),
+            visit_id=uuid4(),
+            case_id=case,
+            ref="FC-2026-00001",
+            person_name="Pat Morgan",
+            title="Check damp",
+            kind="visit",
+            due=NOW - timedelta(days=1),
+            place="19 Hughes Rd",
+            overdue=True,
+            warnings=["Dog on premises"],
         ),
         VisitRow(
-            uuid4(),
-            case,
-            "Review",
-            "task",
-            NOW + timedelta(hours=2),
-            "",
-            "planned",
-            "FC-2026-00002",
-            "Sam Lee",
+            visit_id=uuid4(),
+            case_id=case,
+            ref="FC-2026-00002",
+            person_name="Sam Lee",
+            title="Review",
+            kind="task",
+            due=NOW + timedelta(hours=2),
+            place="",
+            overdue=False,
         ),
-        VisitRow(uuid4(), case, "Done one", "visit", NOW - timedelta(hours=2), "Office", "done"),
+        VisitRow(
+            visit_id=uuid4(),
+            case_id=case,
+            ref="",
+            person_name="",
+            title="Done one",
+            kind="visit",
+            due=NOW - timedelta(hours=2),
+            place="Office",
+            overdue=False,
+            status="done",
+        ),
     ]
 
 
@@ -161,8 +165,8 @@ def test_note_model(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
     model = NoteModel()
     model.set_rows(
         [
-            NoteRow(first, "ann", NOW, "Visited at home.", None, True),
-            NoteRow(uuid4(), "ann", NOW, "It was the back bedroom.", first, False),
+            NoteView(first, "Visited at home.", "ann", NOW, None, sent=True),
+            NoteView(uuid4(), "It was the back bedroom.", "ann", NOW, first, sent=False),
         ]
     )
     qtmodeltester.check(model)
@@ -174,32 +178,38 @@ def test_note_model(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
 
 def test_document_history_clash_and_nav_models(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
     docs = DocumentModel()
-    docs.set_rows([DocumentRow(uuid4(), "photo.jpg", 2_500_000, "image/jpeg", "ann", NOW)])
+    docs.set_rows(
+        [DocumentView(uuid4(), "photo.jpg", 2_500_000, "image/jpeg", "ann", NOW, available=True)]
+    )
     qtmodeltester.check(docs)
     assert docs.data(docs.index(0, DocumentModel.COL_SIZE)) == "2.4 MB"
     assert docs.data(docs.index(0, DocumentModel.COL_SIZE), SORT_ROLE) == 2_500_000
 
     history = HistoryModel()
-    history.set_rows([HistoryRow(NOW, "ann", "changed", "status")])
+    history.set_rows(
+        [
+            AuditRow(NOW, "ann", "changed", "case", uuid4(), "status"),
+            AuditRow(NOW, "ann", "added", "visit", uuid4(), ""),
+        ]
+    )
     qtmodeltester.check(history)
     assert history.data(history.index(0, HistoryModel.COL_WHAT)) == "Changed"
+    assert history.data(history.index(1, HistoryModel.COL_WHAT)) == "Added visit"
 
     clashes = ClashModel()
     clashes.set_rows(
         [
-            ClashRow(
-                uuid4(),
-                uuid4(),
-                "FC-2026-00042",
-                "case",
-                uuid4(),
-                "summary",
-                "Mine",
-                "ann",
-                NOW,
-                "Theirs",
-                "bob",
-                NOW,
+            Clash(
+                id=uuid4(),
+                case_id=uuid4(),
+                ref="FC-2026-00042",
+                kind="case",
+                record_id=uuid4(),
+                field="summary",
+                mine="Mine",
+                theirs="Theirs",
+                changed_by="bob",
+                changed_at=NOW,
             ),
         ]
     )
