@@ -43,9 +43,11 @@ class ScriptedDialogs:
 
 
 def seed_cases(profile: Profile, n: int = 3) -> list[str]:
-    """A few cases: one with a warning and a visit today, one with an overdue visit."""
+    """A few cases: one with a warning and a visit later today (23:00 on the profile clock's
+    local day), one with an overdue visit."""
     core = Casework(profile)
-    now = datetime.now(UTC)
+    now = profile.clock.now()
+    zone = profile.clock.local_zone()
     refs = []
     people = ["Pat Morgan", "Sam Lee", "Robin Hughes", "Alex Price", "Jo Evans"]
     for i in range(n):
@@ -59,7 +61,7 @@ def seed_cases(profile: Profile, n: int = 3) -> list[str]:
         )
         refs.append(ref)
     core.add_warning(refs[0], "Dog on premises", "risk")
-    today = now.astimezone().replace(hour=23, minute=0, second=0, microsecond=0)
+    today = now.astimezone(zone).replace(hour=23, minute=0, second=0, microsecond=0)
     core.add_visit(refs[0], today.astimezone(UTC), "19 Hughes Road", "Check the damp")
     if n > 1:
         core.add_visit(refs[1], now - timedelta(days=2), "Village hall", "Care review")
@@ -68,7 +70,11 @@ def seed_cases(profile: Profile, n: int = 3) -> list[str]:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC))
+    """The window's, the core's and the seed's one clock: today, 09:05 where this machine is
+    (so "today" and "overdue" never depend on the hour the suite runs at)."""
+    zone = datetime.now(UTC).astimezone().tzinfo or UTC
+    morning = datetime.now(zone).replace(hour=9, minute=5, second=0, microsecond=0)
+    return ManualClock(morning, zone=zone)
 
 
 @pytest.fixture
@@ -77,10 +83,12 @@ def dialogs() -> ScriptedDialogs:
 
 
 @pytest.fixture
-def local_profile(tmp_path: Path) -> Path:
+def local_profile(tmp_path: Path, clock: ManualClock) -> Path:
     """A profile (not enrolled) with three cases, closed again."""
     folder = tmp_path / "profile"
-    with Profile.create(folder, PASSWORD, user="ajones", team="North", kdf=TEST_KDF) as profile:
+    with Profile.create(
+        folder, PASSWORD, user="ajones", team="North", kdf=TEST_KDF, clock=clock
+    ) as profile:
         seed_cases(profile)
     return folder
 
@@ -92,7 +100,7 @@ def make_window(
     made: list[FieldcaseWindow] = []
 
     def make(folder: Path, **kwargs: Any) -> FieldcaseWindow:
-        gate = kwargs.pop("gate", None) or CoreGate(folder)
+        gate = kwargs.pop("gate", None) or CoreGate(folder, clock=clock)
         window = FieldcaseWindow(gate, clock=clock, dialogs=dialogs, **kwargs)
         qtbot.addWidget(window)
         window.show()
