@@ -22,8 +22,9 @@ run: $(STAMP)
 # Two workers, whole files each (module-scoped services start once), random order
 # (pytest-randomly prints its seed; rerun one with -p randomly --randomly-seed=N). On a quiet
 # 2-core machine this was the fastest: about 2 minutes (-n 4 took a little longer).
+# PYSIDE6_OPTION_LAZY=0: Qt's types made at import (app/ui/qt.py says why).
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n 2 --dist loadfile -p randomly
+	QT_QPA_PLATFORM=offscreen PYSIDE6_OPTION_LAZY=0 $(PY) -m pytest -q -n 2 --dist loadfile -p randomly
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

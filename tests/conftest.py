@@ -32,6 +32,9 @@ import pytest
 
 # The same defaults `make test` sets, so a bare `pytest` behaves the same way.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt's types made at import, not lazily (app/ui/qt.py says why); pytest-qt may import PySide6
+# before this file, so `make test` sets it too.
+os.environ.setdefault("PYSIDE6_OPTION_LAZY", "0")
 
 from app.core import Casework
 from app.store.profile import Profile

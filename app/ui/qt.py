@@ -1,6 +1,18 @@
-"""The one place the window imports Qt from (like Anki's ``aqt.qt``)."""
+"""The one place the window imports Qt from (like Anki's ``aqt.qt``).
+
+PySide6 6.12 creates its Python types lazily, the first time each is needed; when that first
+need arises inside a signal delivered to Python and the garbage collector runs meanwhile, it
+can walk a half-made wrapper and crash the process (seen in the test suite: a segmentation
+fault inside the collector, reproducible for a given test order). ``PYSIDE6_OPTION_LAZY=0``
+makes every type at import instead, for about 75 ms more start-up; it must be set before
+PySide6 is first imported, so it is set here, where the window's Qt import starts.
+"""
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYSIDE6_OPTION_LAZY", "0")
 
 from PySide6.QtCore import (
     QAbstractListModel,
