@@ -20,22 +20,15 @@ from app.ui.qt import (
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QScrollArea,
     Qt,
     QWidget,
 )
-from app.ui.widgets import NoteEdit, button, label, named, restyle
+from app.ui.widgets import FieldProblems, NoteEdit, button, label, named
 
 if TYPE_CHECKING:
     from app.core import CaseDetail
-
-
-def field_named_by(err: UsageError) -> str | None:
-    """The field (as the core names it: ``summary``, ``person.phone``) that a refused value
-    belongs to, when the error says (the core's ``InvalidValue`` names it)."""
-    return err.field or None
 
 
 class SummaryTab(QScrollArea):
@@ -69,8 +62,9 @@ class SummaryTab(QScrollArea):
         self.summary_error = label("", role="error")
         self.summary_error.hide()
         form.addRow(self.summary_error)
-        #: the core's name of each field -> (its control, its own error line)
-        self.fields: dict[str, tuple[QWidget, QLabel]] = {}
+        self.problems = FieldProblems(form, self.summary_error)
+        #: the core's name of each field -> (its control, its own problem line)
+        self.fields = self.problems.lines
         for name, title, control in (
             ("status", "Status", self.status),
             ("priority", "Priority", self.priority),
@@ -80,7 +74,7 @@ class SummaryTab(QScrollArea):
             ("person.phone", "Phone", self.phone),
             ("summary", "Summary", self.summary),
         ):
-            self.fields[name] = (control, self._error_line(form, title))
+            self.problems.add(name, title, control)
             form.addRow(title, control)
         self.save_summary = button("Save changes", primary=True)
         self.save_summary.clicked.connect(self.save)
@@ -92,17 +86,6 @@ class SummaryTab(QScrollArea):
         self.review.dateChanged.connect(self._review_changed)
         self.summary.submitted.connect(self.save)
 
-    @staticmethod
-    def _error_line(form: QFormLayout, title: str) -> QLabel:
-        """A red line directly above a field, shown only while the field holds a value the
-        core refused."""
-        line = label("", role="error")
-        line.setAccessibleName(f"Problem with {title}")
-        form.addRow(line)
-        form.setRowVisible(line, False)
-        return line
-
-    # ------------------------------------------------------------------ showing
     def show_detail(self, detail: CaseDetail) -> None:
         self._filling = True
         self.status.setCurrentIndex(max(0, self.status.findData(detail.status)))
@@ -128,29 +111,10 @@ class SummaryTab(QScrollArea):
         if not isinstance(err, UsageError):
             self.session.show_error(err)
             return
-        self._clear_field_errors()
-        name = field_named_by(err)
-        if name in self.fields:
-            control, line = self.fields[name]
-            self.summary_error.hide()
-            line.setText(err.message)
-            self.form.setRowVisible(line, True)
-            control.setProperty("invalid", True)
-            control.setAccessibleDescription(err.message)
-            restyle(control)
-            control.setFocus()
-            return
-        self.summary_error.setText(err.message)
-        self.summary_error.show()
+        self.problems.show(err)
 
     def _clear_field_errors(self) -> None:
-        for control, line in self.fields.values():
-            if self.form.isRowVisible(line):
-                self.form.setRowVisible(line, False)
-                line.setText("")
-                control.setProperty("invalid", False)
-                control.setAccessibleDescription("")
-                restyle(control)
+        self.problems.clear()
 
     # ------------------------------------------------------------------ drafts
     def _review_changed(self) -> None:

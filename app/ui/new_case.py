@@ -18,13 +18,12 @@ from app.ui.qt import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
-from app.ui.widgets import button, label, named, restyle
+from app.ui.widgets import FieldProblems, button, label, named
 
 #: create(fields, refused): ask the core to make the case; ``refused(err)`` when it will not
 Create = Callable[[dict[str, Any], Callable[[BaseException], None]], None]
@@ -67,8 +66,9 @@ class NewCaseDialog(QDialog):
         for category in WarningCategory:
             self.warning_kind.addItem(words.CATEGORY_LABELS[category.value], category.value)
         self.form = form
-        #: the core's name of each field -> (its control, its own error line)
-        self.field_lines: dict[str, tuple[QWidget, QLabel]] = {}
+        self.problems = FieldProblems(form, self.error)
+        #: the core's name of each field -> (its control, its own problem line)
+        self.field_lines = self.problems.lines
         for name, title, control in (
             ("person.name", "Person's full name", self.person),
             ("person.address", "Address", self.address),
@@ -79,7 +79,7 @@ class NewCaseDialog(QDialog):
             ("", "Kind of warning", self.warning_kind),
         ):
             if name:
-                self.field_lines[name] = (control, self._error_line(title))
+                self.problems.add(name, title, control)
             form.addRow(title, control)
         box.addLayout(form)
         row = QHBoxLayout()
@@ -94,13 +94,6 @@ class NewCaseDialog(QDialog):
         self.cancel.clicked.connect(self.reject)
         self.person.setFocus()
 
-    def _error_line(self, title: str) -> QLabel:
-        line = label("", role="error")
-        line.setAccessibleName(f"Problem with {title}")
-        self.form.addRow(line)
-        self.form.setRowVisible(line, False)
-        return line
-
     def _check(self) -> None:
         """Hand the fields to the core; the dialog closes only once the case is made."""
         if self._create is None:
@@ -113,30 +106,15 @@ class NewCaseDialog(QDialog):
         """The core would not make the case: its words by the field it names (or above the
         form); the dialog stays open with what was typed."""
         self.create_button.setEnabled(True)
-        self._clear_errors()
-        message = err.message if isinstance(err, UsageError) else str(err)
-        name = err.field if isinstance(err, UsageError) else None
-        if name in self.field_lines:
-            control, line = self.field_lines[name]
-            line.setText(message)
-            self.form.setRowVisible(line, True)
-            control.setProperty("invalid", True)
-            control.setAccessibleDescription(message)
-            restyle(control)
-            control.setFocus()
+        if isinstance(err, UsageError):
+            self.problems.show(err)
             return
-        self.error.setText(message)
+        self.problems.clear()
+        self.error.setText(str(err))
         self.error.show()
 
     def _clear_errors(self) -> None:
-        self.error.hide()
-        for control, line in self.field_lines.values():
-            if self.form.isRowVisible(line):
-                self.form.setRowVisible(line, False)
-                line.setText("")
-                control.setProperty("invalid", False)
-                control.setAccessibleDescription("")
-                restyle(control)
+        self.problems.clear()
 
     def fields(self) -> dict[str, Any]:
         return {

@@ -9,11 +9,12 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from app.errors import FieldcaseError
+from app.errors import FieldcaseError, UsageError
 from app.ui.qt import (
     QApplication,
     QColor,
     QEvent,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -282,3 +283,47 @@ class FocusRing(QWidget):
         painter.drawRect(w - 1, w - 1, 1, r.height() - 2 * w + 2)
         painter.drawRect(r.width() - w, w - 1, 1, r.height() - 2 * w + 2)
         painter.end()
+
+
+class FieldProblems:
+    """A value the core refused, shown on a form: its words on a red line directly above the
+    field it names (the field marked, focused and described for screen readers), or on the
+    form's ``general`` line when it names no field there. ``lines`` maps the core's field name
+    (``summary``, ``person.phone``) to (its control, its problem line)."""
+
+    def __init__(self, form: QFormLayout, general: QLabel) -> None:
+        self.form = form
+        self.general = general
+        self.lines: dict[str, tuple[QWidget, QLabel]] = {}
+
+    def add(self, name: str, title: str, control: QWidget) -> None:
+        """Give field ``name`` its problem line: call just before adding its row."""
+        line = label("", role="error")
+        line.setAccessibleName(f"Problem with {title}")
+        self.form.addRow(line)
+        self.form.setRowVisible(line, False)
+        self.lines[name] = (control, line)
+
+    def show(self, err: UsageError) -> None:
+        self.clear()
+        if err.field and err.field in self.lines:
+            control, line = self.lines[err.field]
+            line.setText(err.message)
+            self.form.setRowVisible(line, True)
+            control.setProperty("invalid", True)
+            control.setAccessibleDescription(err.message)
+            restyle(control)
+            control.setFocus()
+            return
+        self.general.setText(err.message)
+        self.general.show()
+
+    def clear(self) -> None:
+        self.general.hide()
+        for control, line in self.lines.values():
+            if self.form.isRowVisible(line):
+                self.form.setRowVisible(line, False)
+                line.setText("")
+                control.setProperty("invalid", False)
+                control.setAccessibleDescription("")
+                restyle(control)
