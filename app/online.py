@@ -1,6 +1,6 @@
-"""Everything on the laptop that talks to the council's service: enrol, sync, recover (and,
-for now, listing and resolving clashes). The only part of ``app/`` outside the engine that
-builds a :class:`sync.client.ServiceClient`.
+"""Everything on the laptop that talks to the council's service: enrol, sync, recover. The
+only part of ``app/`` outside the engine that builds a :class:`sync.client.ServiceClient`
+(clashes, which are local, are the core's: :mod:`app.core.clashes`).
 
 The CLI and the window both call these. The engine's errors reach them as they are: each is a
 :class:`app.errors.SyncError` (a :class:`app.errors.FieldcaseError`) with a plain message and a
@@ -15,30 +15,22 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import col, select
-
 from app import vault
-from app.core.views import Clash
 from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
-from app.store import outbox, state
+from app.store import state
 from app.store.db import DB_FILE
-from app.store.models import KIND_MODELS, Case
 from app.store.profile import Profile
-from app.store.records import from_wire, to_wire
 from app.store.sync_adapter import SyncAdapter
-from app.store.tables import Conflict
 from sync import errors as sync_errors
 from sync.client import RetryPolicy, ServiceClient, Timeouts
 from sync.clock import Clock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.protocol import PROTOCOL_VERSION
-from sync.records import RecordKind
 from sync.store import DeviceCredential
 
 log = logging.getLogger("fieldcase.core.sync")
@@ -279,120 +271,11 @@ def sync(
             client.close()
 
 
-@dataclass(frozen=True)
-class SyncStatus:
-    """What the window's bottom line shows about syncing."""
-
-    waiting: int  # changes waiting to be sent (the one rule: app.store.outbox)
-    clashes: int  # clashes waiting for a person to choose
-    last_sync: datetime | None  # the last sync that finished
-
-
-def status(profile: Profile) -> SyncStatus:
-    """Changes waiting, clashes waiting, and when the last sync finished."""
-    with profile.session() as s:
-        waiting = outbox.waiting_count(s)
-        last = state.last_sync(s)
-        any_open = s.exec(
-            select(Conflict.conflict_id).where(col(Conflict.resolved).is_(False)).limit(1)
-        ).first()
-    # the full list (which skips clashes already settled here) only when there are any
-    return SyncStatus(waiting, len(clashes(profile)) if any_open is not None else 0, last)
-
-
 def server_url_of(profile: Profile) -> str:
     """Where this profile syncs ("" when it was never enrolled)."""
     with profile.session() as s:
         credential = state.credential(s)
     return credential.server_url if credential is not None else ""
-
-
-# ----------------------------------------------------------------------------- clashes
-
-
-def clashes(profile: Profile) -> list[Clash]:
-    """Unresolved clashes, oldest first. "mine" is this user's value when they made one side
-    (else the value this laptop shows, i.e. the one kept); "theirs" is the other side, with who
-    made it and when."""
-    me = profile.user
-    out: list[Clash] = []
-    with profile.session() as s:
-        pending = outbox.pending_resolutions(s)
-        rows = s.exec(
-            select(Conflict)
-            .where(col(Conflict.resolved).is_(False))
-            .order_by(col(Conflict.other_at))
-        ).all()
-        for row in rows:
-            if str(row.conflict_id) in pending:
-                continue
-            case = s.get(Case, row.case_id)
-            kept, other = json.loads(row.kept_value), json.loads(row.other_value)
-            if row.other_by == me:
-                mine, theirs, by, at = other, kept, row.kept_by, row.kept_at
-            else:  # this user's value was kept, or the clash is between two colleagues
-                mine, theirs, by, at = kept, other, row.other_by, row.other_at
-            out.append(
-                Clash(
-                    id=row.conflict_id,
-                    case_id=row.case_id,
-                    ref=case.ref if case else "",
-                    kind=row.kind,
-                    record_id=row.record_id,
-                    field=row.field,
-                    mine=mine,
-                    theirs=theirs,
-                    changed_by=by,
-                    changed_at=at,
-                )
-            )
-    return out
-
-
-def _find_clash(profile: Profile, ident: str) -> Clash:
-    ident = ident.strip().lower()
-    found = [c for c in clashes(profile) if str(c.id) == ident or str(c.id).startswith(ident)]
-    if len(found) == 1 and ident:
-        return found[0]
-    if not found:
-        raise UsageError(
-            f"There is no clash waiting with the id {ident!r}. Run `fieldcase conflicts` to see "
-            "the clashes and their ids."
-        )
-    raise UsageError(f"More than one clash starts with {ident!r}; give more of the id.")
-
-
-def resolve_clash(
-    profile: Profile,
-    ident: str,
-    *,
-    keep: str | None = None,
-    value: str | None = None,
-    clock: Clock | None = None,
-) -> Clash:
-    """Settle one clash: keep "mine", "theirs", or a new value. The decision is a normal change
-    (``resolves=[id]``) that syncs to every laptop."""
-    if (keep is None) == (value is None):
-        raise UsageError("Say how to settle it: --keep mine, --keep theirs, or --value TEXT.")
-    clash = _find_clash(profile, ident)
-    kind = RecordKind(clash.kind)
-    model = KIND_MODELS[kind]
-    if keep is not None:
-        if keep not in ("mine", "theirs"):
-            raise UsageError("--keep must be mine or theirs.")
-        chosen = clash.mine if keep == "mine" else clash.theirs
-    else:
-        try:
-            chosen = to_wire(from_wire(model, clash.field, value))
-        except ValueError as err:
-            raise UsageError(f"That value does not fit the field {clash.field}: {err}.") from None
-    from app.core.casework import Casework
-
-    Casework(profile, clock=clock).settle_clash(
-        clash.id, kind, clash.record_id, clash.field, chosen
-    )
-    log.info("settled clash %s", clash.id)
-    return clash
 
 
 # ----------------------------------------------------------------------------- recovery

@@ -27,6 +27,7 @@ from app.cli.cmd_profile import (
     password,
     profile_dir,
 )
+from app.core import clashes
 from app.errors import UsageError
 from app.logs import setup_logging
 from app.site import load_site_config
@@ -86,7 +87,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
     with open_profile(args) as profile:
-        found = online.clashes(profile)
+        found = clashes.clashes(profile)
     if args.json:
         print(json.dumps([c.as_json() for c in found], indent=2, ensure_ascii=False))
         return 0
@@ -105,7 +106,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     with open_profile(args) as profile:
-        clash = online.resolve_clash(profile, args.id, keep=args.keep, value=args.value)
+        clash = clashes.resolve_clash(profile, args.id, keep=args.keep, value=args.value)
     print(
         f"Settled the clash on {clash.ref or 'the case'} ({clash.field}). It will reach "
         "everyone at the next sync."

@@ -141,24 +141,24 @@ class CoreBackend:
 
     # ------------------------------------------------------------------ clashes
     def clashes(self) -> list[Clash]:
-        from app import online
+        from app.core import clashes
 
-        return online.clashes(self.profile)
+        return clashes.clashes(self.profile)
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
-        from app import online
+        from app.core import clashes
 
         if keep in ("mine", "theirs"):
-            online.resolve_clash(self.profile, str(conflict_id), keep=keep)
+            clashes.resolve_clash(self.profile, str(conflict_id), keep=keep)
         else:
-            online.resolve_clash(self.profile, str(conflict_id), value=str(value))
+            clashes.resolve_clash(self.profile, str(conflict_id), value=str(value))
 
     # ------------------------------------------------------------------ counts, drafts
     def counts(self) -> tuple[int, int, datetime | None]:
         """(changes waiting to send, clashes waiting, last successful sync)"""
-        from app import online
+        from app.core import clashes
 
-        status = online.status(self.profile)
+        status = clashes.status(self.profile)
         return status.waiting, status.clashes, status.last_sync
 
     def last_sync(self) -> datetime | None:

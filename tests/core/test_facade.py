@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 
 from app import online
-from app.core import CaseFilter, CaseSort, Casework, UnknownCase
+from app.core import CaseFilter, CaseSort, Casework, UnknownCase, clashes
 from app.store.profile import Profile
 from sync.clock import ManualClock
 
@@ -118,6 +118,6 @@ def test_a_profile_never_enrolled_has_nothing_to_sync(profile: Profile) -> None:
     with pytest.raises(online.NotEnrolled, match="not enrolled") as refused:
         online.sync(profile)
     assert refused.value.exit_code == 1
-    status = online.status(profile)
+    status = clashes.status(profile)
     assert (status.waiting, status.clashes, status.last_sync) == (0, 0, None)
     assert online.server_url_of(profile) == ""

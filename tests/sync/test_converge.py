@@ -71,7 +71,7 @@ def test_offline_edits_converge_in_every_sync_order(
 def test_same_field_makes_one_clash_both_see_and_resolving_converges(
     laptops: Callable[..., list[Laptop]],
 ) -> None:
-    from app import online
+    from app.core import clashes
 
     a, b, c = laptops(3)
     ref = a.work.create_case("safeguarding", "Pat Person", {"summary": "first"})
@@ -84,7 +84,7 @@ def test_same_field_makes_one_clash_both_see_and_resolving_converges(
     assert "1 clash needs your decision" in report.summary()
     a.sync()
     c.sync()
-    seen = [online.clashes(laptop.profile) for laptop in (a, b, c)]
+    seen = [clashes.clashes(laptop.profile) for laptop in (a, b, c)]
     assert [len(s) for s in seen] == [1, 1, 1]
     assert len({s[0].id for s in seen}) == 1
     clash_b = seen[1][0]
@@ -93,17 +93,17 @@ def test_same_field_makes_one_clash_both_see_and_resolving_converges(
     assert seen[0][0].mine == "from A" and seen[0][0].theirs == "from B"
     # the record keeps the value that arrived first; nothing is discarded
     assert {a.work.get_case(ref, record_view=False).fields["summary"]} == {"from A"}
-    online.resolve_clash(b.profile, str(clash_b.id)[:8], keep="mine")
-    assert online.clashes(b.profile) == []
+    clashes.resolve_clash(b.profile, str(clash_b.id)[:8], keep="mine")
+    assert clashes.clashes(b.profile) == []
     _sync_all([b, a, c])
     _converged([a, b, c])
     for laptop in (a, b, c):
-        assert online.clashes(laptop.profile) == []
+        assert clashes.clashes(laptop.profile) == []
         assert laptop.work.get_case(ref, record_view=False).fields["summary"] == "from B"
 
 
 def test_resolving_with_a_new_value(laptops: Callable[..., list[Laptop]]) -> None:
-    from app import online
+    from app.core import clashes
 
     a, b = laptops(2)
     ref = a.work.create_case("carer_support", "Lee Person")
@@ -111,11 +111,11 @@ def test_resolving_with_a_new_value(laptops: Callable[..., list[Laptop]]) -> Non
     a.work.edit_case(ref, {"priority": "high"})
     b.work.edit_case(ref, {"priority": "low"})
     _sync_all([a, b, a])
-    (clash,) = online.clashes(a.profile)
+    (clash,) = clashes.clashes(a.profile)
     with pytest.raises(UsageError, match="Say how"):
-        online.resolve_clash(a.profile, str(clash.id))
-    online.resolve_clash(a.profile, str(clash.id), value="urgent")
+        clashes.resolve_clash(a.profile, str(clash.id))
+    clashes.resolve_clash(a.profile, str(clash.id), value="urgent")
     _sync_all([a, b])
     _converged([a, b])
     assert b.work.get_case(ref, record_view=False).fields["priority"] == "urgent"
-    assert online.clashes(b.profile) == []
+    assert clashes.clashes(b.profile) == []
