@@ -1,0 +1,72 @@
+"""``fieldcase-server``: run the central service and administer it.
+
+    fieldcase-server serve [--db URL] [--host 127.0.0.1] [--port 8750] [--workers N]
+                           [--tls-cert FILE --tls-key FILE]
+    fieldcase-server admin add-team NAME [--db URL]
+    fieldcase-server admin add-user NAME --team TEAM [--role caseworker|manager|admin]
+    fieldcase-server admin list-users | reset-password NAME | disable-user NAME
+    fieldcase-server admin list-devices [--user NAME]
+    fieldcase-server admin assign REF --to USER
+    fieldcase-server admin revoke-device DEVICE_ID | --user NAME
+    fieldcase-server admin verify-audit
+    fieldcase-server demo [--db URL]
+
+The database comes from ``--db``, else env ``FIELDCASE_DB_URL``, else an SQLite file in the
+user data folder; it is created and migrated when new. Passwords come from env
+``FIELDCASE_PASSWORD`` or a prompt.
+
+Each module in :data:`ADMIN_MODULES` has ``register(commands: Commands)`` adding its admin
+actions; a handler is ``func(args, clock) -> exit code``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from server import crud
+from server.cli import serve
+from server.cli.common import CliError, Commands
+from sync.clock import SystemClock
+
+ADMIN_MODULES: tuple[str, ...] = (
+    "server.cli.accounts",  # teams, users, devices
+    "server.cli.cases",  # assign
+    "server.cli.audit_trail",  # verify-audit
+)
+
+log = logging.getLogger("fieldcase.server.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldcase-server", description="The Fieldcase central service."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve.register(sub)
+    admin = sub.add_parser("admin", help="administer teams, users, devices, cases, audit")
+    commands = Commands(admin.add_subparsers(dest="admin_command", metavar="ACTION"))
+    for name in ADMIN_MODULES:
+        importlib.import_module(name).register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    clock = SystemClock()  # the command line's one clock, passed to everything it runs
+    try:
+        return int(func(args, clock))
+    except (CliError, crud.AdminError) as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

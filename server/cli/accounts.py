@@ -1,0 +1,117 @@
+"""Admin actions on teams, users and devices."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+
+from sqlmodel import Session, select
+
+from server import crud
+from server.cli.common import CliError, Commands, ask_password, engine_of, settings_of
+from server.core.db import unit_of_work
+from server.models import Device, Team, User
+from sync.clock import Clock
+
+
+def cmd_add_team(args: argparse.Namespace, clock: Clock) -> int:
+    engine = engine_of(settings_of(args))
+    with unit_of_work(engine) as session:
+        crud.add_team(session, args.name, clock=clock)
+    print(f"Team {args.name!r} added.")
+    return 0
+
+
+def cmd_add_user(args: argparse.Namespace, clock: Clock) -> int:
+    settings = settings_of(args)
+    engine = engine_of(settings)
+    password = ask_password()
+    with unit_of_work(engine) as session:
+        crud.add_user(session, settings, args.name, args.team, args.role, password, clock=clock)
+    print(f"User {args.name!r} added to {args.team!r} as {args.role}.")
+    return 0
+
+
+def cmd_list_users(args: argparse.Namespace, clock: Clock) -> int:
+    engine = engine_of(settings_of(args))
+    with Session(engine) as session:
+        rows = session.exec(
+            select(User, Team).join(Team, Team.id == User.team_id).order_by(User.username)  # type: ignore[arg-type]
+        ).all()
+    print(f"{'user':<24} {'team':<28} {'role':<11} status")
+    for user, team in rows:
+        status = "disabled" if user.disabled else "active"
+        print(f"{user.username:<24} {team.name:<28} {user.role:<11} {status}")
+    return 0
+
+
+def cmd_reset_password(args: argparse.Namespace, clock: Clock) -> int:
+    settings = settings_of(args)
+    engine = engine_of(settings)
+    with unit_of_work(engine) as session:
+        crud.require_user(session, args.name)
+        crud.reset_password(session, settings, args.name, ask_password(), clock=clock)
+    print(f"Password of {args.name!r} changed.")
+    return 0
+
+
+def cmd_disable_user(args: argparse.Namespace, clock: Clock) -> int:
+    engine = engine_of(settings_of(args))
+    with unit_of_work(engine) as session:
+        crud.disable_user(session, args.name, clock=clock)
+    print(f"User {args.name!r} disabled: they can no longer sign in or sync.")
+    return 0
+
+
+def cmd_list_devices(args: argparse.Namespace, clock: Clock) -> int:
+    engine = engine_of(settings_of(args))
+    with Session(engine) as session:
+        rows = crud.list_devices(session, args.user)
+    print(f"{'device id':<36}  {'user':<20} {'enrolled':<17} {'last seen':<17} status")
+    for device, user in rows:
+        seen = device.last_seen_at.strftime("%Y-%m-%d %H:%M") if device.last_seen_at else "never"
+        status = "revoked" if device.revoked_at else "active"
+        print(
+            f"{device.id!s:<36}  {user.username:<20} "
+            f"{device.enrolled_at:%Y-%m-%d %H:%M} {seen:<17} {status}"
+        )
+    return 0
+
+
+def cmd_revoke_device(args: argparse.Namespace, clock: Clock) -> int:
+    engine = engine_of(settings_of(args))
+    with unit_of_work(engine) as session:
+        if args.user:
+            user = crud.require_user(session, args.user)
+            devices = list(session.exec(select(Device).where(Device.user_id == user.id)).all())
+        else:
+            try:
+                device_id = uuid.UUID(args.device_id or "")
+            except ValueError as err:
+                raise CliError(
+                    "Give a device id (see `admin list-devices`) or --user NAME."
+                ) from err
+            found = session.get(Device, device_id)
+            if found is None:
+                raise CliError(f"There is no device {device_id}.")
+            devices = [found]
+        for device in devices:
+            crud.revoke_device(session, device, clock=clock)
+    print(f"{len(devices)} device(s) revoked: they will wipe their local data on next contact.")
+    return 0
+
+
+def register(commands: Commands) -> None:
+    add = commands.add
+    add("add-team", cmd_add_team, "add a team").add_argument("name")
+    p = add("add-user", cmd_add_user, "add a user (password from FIELDCASE_PASSWORD or a prompt)")
+    p.add_argument("name")
+    p.add_argument("--team", required=True)
+    p.add_argument("--role", default="caseworker", choices=crud.ROLES)
+    add("list-users", cmd_list_users, "list users")
+    add("reset-password", cmd_reset_password, "set a user's password").add_argument("name")
+    add("disable-user", cmd_disable_user, "stop a user signing in or syncing").add_argument("name")
+    add("list-devices", cmd_list_devices, "list enrolled laptops").add_argument("--user")
+    p = add("revoke-device", cmd_revoke_device, "revoke a laptop (it wipes itself on next contact)")
+    p.add_argument("device_id", nargs="?")
+    p.add_argument("--user")

@@ -1,0 +1,65 @@
+"""``fieldcase-server serve`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from server.cli.common import CliError, add_db_option, engine_of, settings_of
+from sync.clock import Clock
+
+
+def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
+    import uvicorn
+
+    settings = settings_of(args)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CliError("Give both --tls-cert and --tls-key, or neither.")
+    engine = engine_of(settings)
+    engine.dispose()
+    os.environ["FIELDCASE_DB_URL"] = settings.db_url  # for the worker processes
+    print(
+        f"Fieldcase central service on {'https' if args.tls_cert else 'http'}://"
+        f"{args.host}:{args.port} ({engine.dialect.name}, {args.workers} worker(s))",
+        flush=True,
+    )
+    uvicorn.run(
+        "server.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers if args.workers > 1 else None,
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
+        log_level=args.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FIELDCASE_TRUSTED_PROXIES", "127.0.0.1"),
+        # a busy worker answers the supervisor's ping late; never kill it mid-request for that
+        timeout_worker_healthcheck=120,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, clock: Clock) -> int:
+    from server import demo
+
+    settings = settings_of(args)
+    engine = engine_of(settings)
+    demo.seed_and_print(engine, settings, clock)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="run the service")
+    add_db_option(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8750)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--tls-cert", metavar="FILE")
+    serve.add_argument("--tls-key", metavar="FILE")
+    serve.add_argument("--log-level", default="warning")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="seed a demo council and print its sign-ins")
+    add_db_option(demo)
+    demo.set_defaults(func=cmd_demo)
