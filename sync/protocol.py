@@ -53,6 +53,9 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"  # 404
     VALIDATION = "validation"  # 422: malformed request
     CONFLICT = "conflict"  # 409: e.g. a document upload at the wrong offset
+    DUPLICATE_REF = "duplicate_ref"  # 409: another case already has this reference
+    BAD_CURSOR = "bad_cursor"  # 422: a pull cursor the service never gave out: start again
+    QUOTA_EXCEEDED = "quota_exceeded"  # 413: this device's staged uploads are over the limit
     ACCOUNT_DISABLED = "account_disabled"  # 403
     SERVER_ERROR = "server_error"  # 500
 
@@ -67,6 +70,9 @@ ERROR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.VALIDATION: 422,
     ErrorCode.CONFLICT: 409,
+    ErrorCode.DUPLICATE_REF: 409,
+    ErrorCode.BAD_CURSOR: 422,
+    ErrorCode.QUOTA_EXCEEDED: 413,
     ErrorCode.ACCOUNT_DISABLED: 403,
     ErrorCode.SERVER_ERROR: 500,
 }

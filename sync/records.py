@@ -77,7 +77,7 @@ FIELDS: dict[RecordKind, tuple[str, ...]] = {
     ),
     RecordKind.AUDIT: (
         "actor",
-        "action",  # viewed | created | changed | exported | ...
+        "action",  # one of AUDIT_ACTIONS
         "record_kind",
         "record_id",
         "at",
@@ -103,3 +103,20 @@ BUILTIN_CASE_TYPES: dict[str, str] = {
 }
 VISIT_STATUSES: tuple[str, ...] = ("planned", "done", "cancelled")
 WARNING_CATEGORIES: tuple[str, ...] = ("risk", "access", "health", "other")
+
+#: The only actions an audit event may name, on the laptop and on the service (a pushed audit
+#: event with any other action is refused). Audit events hold ids and references, never
+#: personal data.
+AUDIT_ACTIONS: tuple[str, ...] = (
+    "viewed",
+    "created",
+    "changed",
+    "resolved",
+    "exported",
+    "printed",
+    "enrolled",
+    "revoked",
+    "wiped",
+    "set_aside",  # a record from the service this laptop could not store
+    "re_referenced",  # an offline case given a fresh reference (its own was taken)
+)
