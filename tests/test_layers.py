@@ -48,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.errors": set(),
     "app.paths": set(),
     "app.files": set(),
-    "app.logs": {"app.paths"},
+    "app.logs": {"app.files", "app.paths"},
     "app.site": {"app.errors", "app.paths", "sync.address", "sync.source_tree"},
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
@@ -56,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.domain",
         "app.errors",
         "app.files",
+        "app.paths",  # erasing a revoked laptop's log files
         "app.site",
         "app.vault",
         "sync.protocol",

@@ -54,6 +54,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         text=True,
         timeout=800,
         check=False,
+        # the package's files must be readable by every user, whatever umask an earlier test
+        # in this process left (opening a profile makes this process owner-only: 077)
+        umask=0o022,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     debs = sorted((base / "dist").glob("fieldcase_*.deb"))
