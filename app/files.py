@@ -47,27 +47,33 @@ def keep_private(folder: Path) -> None:
         _owner_only_acl(folder)
 
 
-def _tighten(path: Path, *, folder: bool) -> None:
+def _tighten(path: Path, *, folder: bool) -> bool:
+    """Owner-only ``path``; False when it needed it but could not be changed."""
     try:
         mode = stat.S_IMODE(path.lstat().st_mode)
         if mode & 0o077:
             os.chmod(path, (mode & 0o700) | (0o700 if folder else 0o600))
-    except OSError as err:
-        log.warning("could not make %s private: %s", path.name, type(err).__name__)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _tighten_tree(folder: Path) -> None:
     if not folder.is_dir() or folder.is_symlink():
         return
-    _tighten(folder, folder=True)
+    failed = 0 if _tighten(folder, folder=True) else 1
     for root, dirs, files in os.walk(folder):
         here = Path(root)
         for name in dirs:
             if not (here / name).is_symlink():
-                _tighten(here / name, folder=True)
+                failed += not _tighten(here / name, folder=True)
         for name in files:
             if not (here / name).is_symlink():
-                _tighten(here / name, folder=False)
+                failed += not _tighten(here / name, folder=False)
+    if failed:
+        log.warning("could not make %d files or folders owner-only (read-only?)", failed)
 
 
 _ACL_DONE: set[str] = set()
