@@ -151,7 +151,7 @@ def test_every_qt_library_a_bundled_file_needs_is_bundled(built: Built) -> None:
 
 
 def test_the_built_cli_makes_and_shows_a_case_and_doctor_checks_it(
-    built: Built, tmp_path: Path, it_policy: Policy
+    built: Built, tmp_path: Path
 ) -> None:
     version = bundled(built, tmp_path, "--version")
     assert version.code == 0 and version.out.strip() == f"Fieldcase {__version__}"
@@ -170,14 +170,7 @@ def test_the_built_cli_makes_and_shows_a_case_and_doctor_checks_it(
     assert PERSON in shown.out and ref.group(0) in shown.out
     assert not (tmp_path / "profile" / "fieldcase.db").read_bytes().startswith(b"SQLite format 3")
 
-    policy = tmp_path / "policy"
-    policy.mkdir()
-    (policy / "site.toml").write_text("max_auto_lock_minutes = 5\n", encoding="utf-8")
-    doctor = it_policy(
-        policy, clean_env(tmp_path, env), str(built.bundle / "fieldcase"), "doctor", "--json"
-    )
-    assert doctor.check("site_config")["facts"]["max_auto_lock_minutes"] == 5
-    assert doctor.check("site_config")["facts"]["source"] == "/etc/fieldcase/site.toml"
+    doctor = bundled(built, tmp_path, "doctor", "--json", **env)  # IT's policy: tests below
     assert doctor.check("profile")["status"] == "OK"
     assert doctor.check("integrity")["status"] == "OK"  # SQLCipher and migrations work inside
     assert doctor.check("outbox")["facts"]["waiting"] >= 1
@@ -233,7 +226,7 @@ def test_the_built_app_renders_its_unlock_window_offscreen(built: Built, tmp_pat
 
 
 def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
-    built: Built, tmp_path: Path, it_policy: Policy
+    built: Built, tmp_path: Path
 ) -> None:
     info = subprocess.run(
         ["dpkg-deb", "--field", str(built.deb), "Package", "Version", "Architecture"],
@@ -288,13 +281,25 @@ def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
     env = clean_env(tmp_path)
     version = run([str(binary), "--version"], env, cwd=tmp_path)
     assert version.code == 0 and version.out.strip() == f"Fieldcase {__version__}"
-    doctor = it_policy(root / "etc" / "fieldcase", env, str(binary), "doctor", "--json")
+    doctor = run([str(binary), "doctor", "--json"], env, cwd=tmp_path)
+    assert doctor.check("profile")["status"] == "Problem"  # no profile yet: explained
+    assert "fieldcase init" in doctor.check("profile")["action"]
+
+
+def test_the_debs_site_toml_in_etc_is_the_policy_the_installed_app_reads(
+    built: Built, tmp_path: Path, it_policy: Policy
+) -> None:
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "-x", str(built.deb), str(root)], check=True)
+    binary = root / "opt" / "fieldcase" / "fieldcase"
+    doctor = it_policy(
+        root / "etc" / "fieldcase", clean_env(tmp_path), str(binary), "doctor", "--json"
+    )
     site = doctor.check("site_config")
     assert site["status"] == "OK"  # the shipped template is valid, and sets nothing yet
     assert site["facts"]["source"] == "/etc/fieldcase/site.toml"
     assert site["facts"]["server_url"] is None
-    assert doctor.check("profile")["status"] == "Problem"  # no profile yet: explained
-    assert "fieldcase init" in doctor.check("profile")["action"]
+    assert site["facts"]["override_ignored"] is False
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dpkg --root must set root as the files' owner")
