@@ -107,11 +107,12 @@ def _raise_hash_costs_to_the_floor(
             continue  # not a number: validation says so
         if below:
             log.warning(
-                "%s=%s is below the safe floor of %d and is ignored: an installed service "
-                "hashes passwords at least that strongly (cheaper costs are for tests run "
-                "from the source tree).",
+                "%s=%s is below the safe floor of %d, so %d is used: an installed service "
+                "hashes passwords at least that strongly (cheaper costs are only for tests "
+                "run from the source tree).",
                 names[name],
                 raw,
+                floor,
                 floor,
             )
             values[name] = floor
