@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.files import keep_private
 from app.paths import log_dir
 
 LOG_FILE = "fieldcase.log"
@@ -76,6 +77,7 @@ def setup_logging(level: int = logging.INFO) -> Path:
             "carrying on without a log file.\n"
         )
         return path
+    keep_private(folder)  # owner-only log files, rotated ones too
     for handler in root.handlers:
         if getattr(handler, "_fieldcase_log", None) == str(path):
             handler.setLevel(level)

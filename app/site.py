@@ -2,9 +2,13 @@
 
 A TOML file, found in this order:
 
-1. the file named by env ``FIELDCASE_SITE_CONFIG`` (it must exist);
+1. the file named by env ``FIELDCASE_SITE_CONFIG`` (it must exist), but only when Fieldcase
+   runs from its source tree (developers and tests: :mod:`sync.source_tree`). An installed
+   copy (the bundle, the .deb, a wheel) ignores it, and ``doctor`` says so: a user must not be
+   able to replace the policy IT set;
 2. ``/etc/fieldcase/site.toml`` on Linux (and other Unix), or
-   ``%PROGRAMDATA%\\Fieldcase\\site.toml`` on Windows, if it exists;
+   ``<ProgramData>\\Fieldcase\\site.toml`` on Windows, if it exists. ProgramData is asked of
+   Windows itself (the known folder API), never taken from the user-settable ``PROGRAMDATA``;
 3. otherwise no file: the built-in defaults below.
 
 Keys (all optional)::
@@ -35,6 +39,7 @@ from typing import Any
 
 from app.errors import FieldcaseError
 from sync.address import service_address_problem
+from sync.source_tree import running_from_source_tree
 
 SITE_CONFIG_ENV = "FIELDCASE_SITE_CONFIG"
 LINUX_SITE_CONFIG = Path("/etc/fieldcase/site.toml")
@@ -78,25 +83,63 @@ _RANGES: dict[str, tuple[int, int, str]] = {
 KEYS: tuple[str, ...] = tuple(f.name for f in fields(SiteConfig) if f.name != "source")
 
 
+def windows_program_data() -> Path | None:
+    """Windows' ProgramData folder, from the known folder API (FOLDERID_ProgramData), or None
+    when Windows cannot say. Not ``%PROGRAMDATA%``: any user can set that variable.
+
+    platformdirs' own site folder is not used: it honours an environment override too.
+    """
+    from platformdirs import windows
+
+    try:
+        found = windows.get_win_folder_via_ctypes("CSIDL_COMMON_APPDATA")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(found) if found else None
+
+
+def system_site_config_path(platform: str = sys.platform) -> Path | None:
+    """Where IT puts the policy on this platform (whether or not the file exists)."""
+    if platform.startswith("win"):
+        folder = windows_program_data()
+        return None if folder is None else folder / "Fieldcase" / "site.toml"
+    return LINUX_SITE_CONFIG
+
+
 def site_config_path(
-    env: Mapping[str, str] = os.environ, *, platform: str = sys.platform
+    env: Mapping[str, str] = os.environ,
+    *,
+    platform: str = sys.platform,
+    source_tree: bool | None = None,
 ) -> Path | None:
     """The site configuration file in force, or None when there is none.
 
-    env FIELDCASE_SITE_CONFIG wins (returned even if missing, so that loading it can say so);
-    else the platform's system-wide file, only if it exists.
+    From the source tree, env FIELDCASE_SITE_CONFIG wins (returned even if missing, so that
+    loading it can say so); else the platform's system-wide file, only if it exists.
     """
+    if source_tree is None:
+        source_tree = running_from_source_tree()
     named = env.get(SITE_CONFIG_ENV, "")
-    if named:
+    if named and source_tree:
         return Path(named).expanduser()
-    if platform.startswith("win"):
-        program_data = env.get("PROGRAMDATA", "")
-        if not program_data:
-            return None
-        candidate = Path(program_data) / "Fieldcase" / "site.toml"
-    else:
-        candidate = LINUX_SITE_CONFIG
-    return candidate if candidate.is_file() else None
+    candidate = system_site_config_path(platform)
+    return candidate if candidate is not None and candidate.is_file() else None
+
+
+def ignored_override(
+    env: Mapping[str, str] = os.environ,
+    *,
+    platform: str = sys.platform,
+    source_tree: bool | None = None,
+) -> str | None:
+    """A plain sentence when FIELDCASE_SITE_CONFIG is set but this copy ignores it, else None."""
+    if source_tree is None:
+        source_tree = running_from_source_tree()
+    if source_tree or not env.get(SITE_CONFIG_ENV, ""):
+        return None
+    where = system_site_config_path(platform)
+    policy = f"the policy IT set in {where}" if where is not None else "the policy IT set"
+    return f"{SITE_CONFIG_ENV} is set but ignored: this installed copy follows only {policy}."
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -169,10 +212,17 @@ def _parse(text: str, path: Path) -> SiteConfig:
 
 
 def load_site_config(
-    env: Mapping[str, str] = os.environ, *, platform: str = sys.platform
+    env: Mapping[str, str] = os.environ,
+    *,
+    platform: str = sys.platform,
+    source_tree: bool | None = None,
 ) -> SiteConfig:
-    """The site policy in force (defaults when there is no file). SiteConfigError if malformed."""
-    path = site_config_path(env, platform=platform)
+    """The site policy in force (defaults when there is no file). SiteConfigError if malformed.
+
+    ``source_tree`` (default: :func:`sync.source_tree.running_from_source_tree`) decides
+    whether env FIELDCASE_SITE_CONFIG may name another file.
+    """
+    path = site_config_path(env, platform=platform, source_tree=source_tree)
     if path is None:
         return SiteConfig()
     try:

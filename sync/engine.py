@@ -194,10 +194,10 @@ class SyncEngine:
                 self._push()
             report.purged += self.store.purge_removed_cases()
             self._download_documents()
-        except DeviceRevoked:
+        except DeviceRevoked as revoked:
             log.warning("service says this device is revoked: wiping the profile")
-            self.store.wipe()
-            raise
+            unsent = self.store.wipe()
+            raise DeviceRevoked.erased(unsent, detail=revoked.detail) from None
         finally:
             report.finished_at = self.clock.now()
         report.conflicts_waiting = sum(1 for c in self.store.conflicts() if not c.resolved)

@@ -138,9 +138,22 @@ class DeviceRevoked(SyncError):
 
     kind = SyncKind.REVOKED
     default_message = (
-        "This laptop has been removed from Fieldcase by your IT team, so its local data has "
-        "been erased. Ask your IT team to set it up again."
+        "This laptop was revoked by IT. Its local data was erased. Ask your IT team to set it "
+        "up again."
     )
+
+    @classmethod
+    def erased(cls, unsent: int, *, detail: str = "") -> DeviceRevoked:
+        """The error after the wipe, saying how many changes that had not been sent it erased."""
+        if unsent <= 0:
+            what = "Its local data was erased; every change made on it had already been sent."
+        else:
+            changes = "1 change that had" if unsent == 1 else f"{unsent} changes that had"
+            what = f"Its local data was erased, including {changes} not been sent."
+        return cls(
+            f"This laptop was revoked by IT. {what} Ask your IT team to set it up again.",
+            detail=detail,
+        )
 
 
 class UpdateRequired(SyncError):

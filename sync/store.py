@@ -77,5 +77,6 @@ class LocalStore(Protocol):
     # --- credentials and state
     def credential(self) -> DeviceCredential | None: ...
 
-    def wipe(self) -> None:
-        """Destroy the wrapped key first, then the profile's files (device revoked)."""
+    def wipe(self) -> int:
+        """Destroy the wrapped key first, then the profile's files (device revoked). Returns
+        how many changes were waiting to be sent when they were erased."""

@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "sync.errors": set(),
     "sync.records": set(),
     "sync.address": set(),  # the one https-except-loopback rule
+    "sync.source_tree": set(),  # the one "running from the source tree?" answer
     "sync.protocol": {"sync.records"},
     "sync.store": {"sync.protocol", "sync.records"},
     "sync.transport": {"sync.protocol"},
@@ -41,20 +42,21 @@ ALLOWED: dict[str, set[str]] = {
     },
     "sync.engine": {"sync.client", "sync.protocol", "sync.records", "sync.store"},
     # the service (its merge rules are its own): the protocol and the schema, never the engine
-    "server": {"sync.protocol", "sync.records"},
+    "server": {"sync.protocol", "sync.records", "sync.source_tree"},
     # the laptop, bottom to top
     "app": {"app.paths"},  # app/__init__.py
     "app.errors": set(),
     "app.paths": set(),
     "app.files": set(),
-    "app.logs": {"app.paths"},
-    "app.site": {"app.errors", "app.paths", "sync.address"},
+    "app.logs": {"app.files", "app.paths"},
+    "app.site": {"app.errors", "app.paths", "sync.address", "sync.source_tree"},
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
     "app.store": {
         "app.domain",
         "app.errors",
         "app.files",
+        "app.paths",  # erasing a revoked laptop's log files
         "app.site",
         "app.vault",
         "sync.protocol",

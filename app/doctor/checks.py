@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from app import __version__
 from app.errors import FieldcaseError
-from app.site import SiteConfig, SiteConfigError, load_site_config
+from app.site import SiteConfig, SiteConfigError, ignored_override, load_site_config
 from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("fieldcase.doctor")
@@ -171,7 +171,11 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
         f"{site.min_password_length} characters; the laptop syncs at least every "
         f"{site.sync_interval_minutes} minutes."
     )
+    ignored = ignored_override(env)
+    if ignored:
+        message = f"{ignored} {message}"
     facts = {
+        "override_ignored": ignored is not None,
         "source": source,
         "server_url": site.server_url,
         "ca_bundle": ca,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -336,13 +335,17 @@ class SyncAdapter:
         with self._session() as s:
             return state.last_sync(s)
 
-    def wipe(self) -> None:
-        """Destroy the wrapped key first (nothing can be opened after that), then the files."""
-        folder = self.profile.profile_dir
-        vault.destroy_key(folder)
+    def wipe(self) -> int:
+        """Erase this laptop's profile (device revoked): the wrapped key first, then every
+        file (:func:`app.store.erase.erase_profile`). Returns how many changes were waiting
+        to be sent, counted by the outbox's one rule just before they were erased."""
+        from app.store.erase import erase_profile
+
+        try:
+            unsent = self.pending_count()
+        except Exception:  # a store that cannot be read must not stop the erasure
+            log.warning("could not count the unsent changes before erasing")
+            unsent = 0
         self.profile.close()
-        for name in ("fieldcase.db", "fieldcase.db-wal", "fieldcase.db-shm"):
-            (folder / name).unlink(missing_ok=True)
-        for sub in ("documents", "backups"):
-            shutil.rmtree(folder / sub, ignore_errors=True)
-        log.warning("wiped the profile: the service revoked this device")
+        erase_profile(self.profile.profile_dir)
+        return unsent

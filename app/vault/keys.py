@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from app.files import keep_private
 from app.vault._files import file_lock, fsync_dir, write_atomic
 from app.vault.errors import (
     KeyFileDamaged,
@@ -456,6 +457,7 @@ def create_key(
     if has_key_file(profile_dir):
         raise ProfileExists(profile_dir)
     profile_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keep_private(profile_dir)
     db_key = secrets.token_bytes(DB_KEY_BYTES)
     key_file = _KeyFile(
         profile_id=profile_id,
@@ -500,6 +502,7 @@ def unlock(profile_dir: Path, password: str, *, clock: Clock | None = None) -> b
     """
     profile_dir = Path(profile_dir)
     _read_key_file(profile_dir)  # ProfileMissing / KeyFileDamaged before any lock file
+    keep_private(profile_dir)  # owner-only from here on, and an older profile's files too
     with _key_lock(profile_dir):
         return _unlock_locked(profile_dir, password, clock or SystemClock())[1]
 
@@ -585,6 +588,7 @@ def recover(
     _check_password(new_password, min_password_length)
     profile_dir = Path(profile_dir)
     _read_key_file(profile_dir)
+    keep_private(profile_dir)
     with _key_lock(profile_dir):
         key_file = _read_key_file(profile_dir)
         rec = key_file.recovery

@@ -6,13 +6,23 @@ later, so tests build their own :class:`Settings` without touching the process e
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field
 
+from sync.source_tree import running_from_source_tree
+
 APP_NAME = "Fieldcase Server"
+
+log = logging.getLogger("fieldcase.server.config")
+
+#: The cheapest Argon2id cost an installed service accepts from its environment (OWASP's
+#: minimum for password storage: 19 MiB and 2 passes). Cheaper hashes, for tests, only when
+#: the service runs from its source tree (:mod:`sync.source_tree`).
+ARGON2_FLOOR = {"argon2_memory_kib": 19456, "argon2_time_cost": 2}
 
 
 def default_db_url() -> str:
@@ -50,7 +60,13 @@ class Settings(BaseModel):
     argon2_time_cost: int = Field(default=3, ge=1)
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, *, source_tree: bool | None = None, **overrides: object) -> Settings:
+        """Settings from the environment, then ``overrides`` (None values are skipped).
+
+        Argon2 costs from the environment below :data:`ARGON2_FLOOR` are raised to it (with a
+        warning) unless ``source_tree`` (default: whether the service runs from its source
+        tree): an installed service never hashes passwords cheaply because of a variable.
+        """
         env = os.environ
         values: dict[str, object] = {}
         mapping = {
@@ -68,7 +84,35 @@ class Settings(BaseModel):
         for var, name in mapping.items():
             if env.get(var):
                 values[name] = env[var]
+        _raise_hash_costs_to_the_floor(values, mapping, source_tree)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls.model_validate(values)
         settings.db_url = normalise_db_url(settings.db_url)
         return settings
+
+
+def _raise_hash_costs_to_the_floor(
+    values: dict[str, object], mapping: dict[str, str], source_tree: bool | None
+) -> None:
+    if source_tree is None:
+        source_tree = running_from_source_tree()
+    if source_tree:
+        return
+    names = {name: var for var, name in mapping.items()}
+    for name, floor in ARGON2_FLOOR.items():
+        raw = values.get(name)
+        try:
+            below = raw is not None and int(str(raw)) < floor
+        except ValueError:
+            continue  # not a number: validation says so
+        if below:
+            log.warning(
+                "%s=%s is below the safe floor of %d, so %d is used: an installed service "
+                "hashes passwords at least that strongly (cheaper costs are only for tests "
+                "run from the source tree).",
+                names[name],
+                raw,
+                floor,
+                floor,
+            )
+            values[name] = floor

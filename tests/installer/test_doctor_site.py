@@ -50,6 +50,7 @@ def test_a_named_file_is_the_source_and_its_values_are_reported(
     found = ran.check("site_config")
     assert found["status"] == "OK"
     assert found["facts"] == {
+        "override_ignored": False,  # run from the source tree: the named file is used
         "source": str(site),
         "server_url": f"https://127.0.0.1:{port}",
         "ca_bundle": str(ca),

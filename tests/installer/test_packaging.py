@@ -3,12 +3,13 @@ built app (CLI and window) and the unpacked package, as a laptop would."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         text=True,
         timeout=800,
         check=False,
+        # the package's files must be readable by every user, whatever umask an earlier test
+        # in this process left (opening a profile makes this process owner-only: 077)
+        umask=0o022,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     debs = sorted((base / "dist").glob("fieldcase_*.deb"))
@@ -62,6 +66,49 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 def bundled(built: Built, home: Path, *args: str, **extra: str) -> Ran:
     return run([str(built.bundle / "fieldcase"), *args], clean_env(home, extra), cwd=home)
+
+
+ETC_FIELDCASE = Path("/etc/fieldcase")
+Policy = Callable[..., Ran]
+
+
+@pytest.fixture
+def it_policy() -> Iterator[Policy]:
+    """Run a command with a folder of IT's policy seen at /etc/fieldcase, where IT puts it.
+
+    ``it_policy(folder, env, command...)``: the folder is bind-mounted over /etc/fieldcase in
+    a private mount namespace of that command only (``unshare --mount``, as root), so the rest
+    of the suite, running at the same time, never sees it and the machine's own file, if it
+    has one, is untouched. /etc/fieldcase is made (empty) when missing, and removed after.
+    """
+    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("putting the policy in /etc/fieldcase needs root and unshare on Linux")
+    made = not ETC_FIELDCASE.exists()
+    try:
+        ETC_FIELDCASE.mkdir(mode=0o755, exist_ok=True)
+    except OSError as err:
+        pytest.skip(f"/etc is not writable here ({err.strerror})")
+    probe = subprocess.run(
+        ["unshare", "--mount", "--", "mount", "--bind", "/tmp", str(ETC_FIELDCASE)],
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        if made:
+            ETC_FIELDCASE.rmdir()
+        pytest.skip(f"no private mount namespace here: {probe.stderr.decode()[-200:]}")
+
+    def go(folder: Path, env: dict[str, str], *command: str) -> Ran:
+        mount = 'mount --bind "$1" /etc/fieldcase && shift && exec "$@"'
+        wrapped = ["unshare", "--mount", "--", "sh", "-c", mount, "sh", str(folder), *command]
+        return run(wrapped, env, cwd=Path(env["FIELDCASE_PROFILE"]).parent)
+
+    try:
+        yield go
+    finally:
+        if made:
+            with contextlib.suppress(OSError):  # another run may be using it
+                ETC_FIELDCASE.rmdir()
 
 
 def test_the_bundle_holds_what_the_app_needs_and_not_what_it_does_not(built: Built) -> None:
@@ -123,14 +170,41 @@ def test_the_built_cli_makes_and_shows_a_case_and_doctor_checks_it(
     assert PERSON in shown.out and ref.group(0) in shown.out
     assert not (tmp_path / "profile" / "fieldcase.db").read_bytes().startswith(b"SQLite format 3")
 
-    site = tmp_path / "site.toml"
-    site.write_text("max_auto_lock_minutes = 5\n", encoding="utf-8")
-    doctor = bundled(built, tmp_path, "doctor", "--json", FIELDCASE_SITE_CONFIG=str(site), **env)
-    assert doctor.check("site_config")["facts"]["max_auto_lock_minutes"] == 5
+    doctor = bundled(built, tmp_path, "doctor", "--json", **env)  # IT's policy: tests below
     assert doctor.check("profile")["status"] == "OK"
     assert doctor.check("integrity")["status"] == "OK"  # SQLCipher and migrations work inside
     assert doctor.check("outbox")["facts"]["waiting"] >= 1
     assert PERSON not in doctor.out and ref.group(0) not in doctor.out
+
+
+def test_the_bundle_ignores_a_users_site_config_override_and_doctor_says_so(
+    built: Built, tmp_path: Path, it_policy: Policy
+) -> None:
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    (policy / "site.toml").write_text("max_auto_lock_minutes = 5\n", encoding="utf-8")
+    mine = tmp_path / "mine.toml"
+    mine.write_text("max_auto_lock_minutes = 240\n", encoding="utf-8")
+    env = clean_env(tmp_path, {"FIELDCASE_SITE_CONFIG": str(mine)})
+    fieldcase = str(built.bundle / "fieldcase")
+
+    doctor = it_policy(policy, env, fieldcase, "doctor", "--json")
+    site = doctor.check("site_config")
+    assert site["facts"]["max_auto_lock_minutes"] == 5  # IT's policy, not the user's 240
+    assert site["facts"]["source"] == "/etc/fieldcase/site.toml"
+    assert site["facts"]["override_ignored"] is True
+    assert site["message"].startswith(
+        "FIELDCASE_SITE_CONFIG is set but ignored: this installed copy follows only the policy "
+        "IT set in /etc/fieldcase/site.toml."
+    )
+    text = it_policy(policy, env, fieldcase, "doctor").out
+    assert "FIELDCASE_SITE_CONFIG is set but ignored" in " ".join(text.split())
+
+    # without IT's file the override is still ignored: the built-in defaults apply
+    alone = bundled(built, tmp_path, "doctor", "--json", FIELDCASE_SITE_CONFIG=str(mine))
+    if not Path("/etc/fieldcase/site.toml").exists():
+        assert alone.check("site_config")["facts"]["max_auto_lock_minutes"] == 15
+    assert alone.check("site_config")["facts"]["override_ignored"] is True
 
 
 def test_the_built_app_renders_its_unlock_window_offscreen(built: Built, tmp_path: Path) -> None:
@@ -204,16 +278,28 @@ def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
     assert os.access(root / "usr" / "bin" / "fieldcase", os.X_OK)
 
     binary = root / "opt" / "fieldcase" / "fieldcase"
-    env = clean_env(tmp_path, {"FIELDCASE_SITE_CONFIG": str(root / "etc/fieldcase/site.toml")})
+    env = clean_env(tmp_path)
     version = run([str(binary), "--version"], env, cwd=tmp_path)
     assert version.code == 0 and version.out.strip() == f"Fieldcase {__version__}"
     doctor = run([str(binary), "doctor", "--json"], env, cwd=tmp_path)
-    site = doctor.check("site_config")
-    assert site["status"] == "OK"  # the shipped template is valid, and sets nothing yet
-    assert site["facts"]["source"] == str(root / "etc/fieldcase/site.toml")
-    assert site["facts"]["server_url"] is None
     assert doctor.check("profile")["status"] == "Problem"  # no profile yet: explained
     assert "fieldcase init" in doctor.check("profile")["action"]
+
+
+def test_the_debs_site_toml_in_etc_is_the_policy_the_installed_app_reads(
+    built: Built, tmp_path: Path, it_policy: Policy
+) -> None:
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "-x", str(built.deb), str(root)], check=True)
+    binary = root / "opt" / "fieldcase" / "fieldcase"
+    doctor = it_policy(
+        root / "etc" / "fieldcase", clean_env(tmp_path), str(binary), "doctor", "--json"
+    )
+    site = doctor.check("site_config")
+    assert site["status"] == "OK"  # the shipped template is valid, and sets nothing yet
+    assert site["facts"]["source"] == "/etc/fieldcase/site.toml"
+    assert site["facts"]["server_url"] is None
+    assert site["facts"]["override_ignored"] is False
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dpkg --root must set root as the files' owner")

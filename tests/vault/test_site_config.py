@@ -44,10 +44,18 @@ def problem(tmp_path: Path, text: str) -> SiteConfigError:
 # --------------------------------------------------------------------------- finding the file
 
 
-def test_no_file_gives_the_defaults(tmp_path: Path) -> None:
-    env = {"PROGRAMDATA": str(tmp_path)}
-    assert site.site_config_path(env, platform="win32") is None
-    config = load_site_config(env, platform="win32")
+@pytest.fixture
+def program_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Windows' ProgramData as the known folder API would answer it: a tmp folder."""
+    folder = tmp_path / "ProgramData"
+    folder.mkdir()
+    monkeypatch.setattr(site, "windows_program_data", lambda: folder)
+    return folder
+
+
+def test_no_file_gives_the_defaults(program_data: Path) -> None:
+    assert site.site_config_path({}, platform="win32") is None
+    config = load_site_config({}, platform="win32")
     assert config == SiteConfig()
     assert (config.max_auto_lock_minutes, config.min_password_length) == (15, 10)
     assert (config.sync_interval_minutes, config.server_url, config.source) == (15, None, None)
@@ -67,20 +75,98 @@ def test_a_full_file_is_read(tmp_path: Path) -> None:
     )
 
 
-def test_the_platform_file_is_used_when_no_env_names_one(tmp_path: Path) -> None:
-    system = write(tmp_path / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
-    env = {"PROGRAMDATA": str(tmp_path)}
-    assert site.site_config_path(env, platform="win32") == system
-    assert load_site_config(env, platform="win32").max_auto_lock_minutes == 7
+def test_the_platform_file_is_used_when_no_env_names_one(program_data: Path) -> None:
+    system = write(program_data / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
+    assert site.site_config_path({}, platform="win32") == system
+    assert load_site_config({}, platform="win32").max_auto_lock_minutes == 7
 
 
-def test_the_env_file_beats_the_platform_file(tmp_path: Path) -> None:
-    write(tmp_path / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
+def test_from_the_source_tree_the_env_file_beats_the_platform_file(
+    tmp_path: Path, program_data: Path
+) -> None:
+    write(program_data / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
     named = write(tmp_path / "elsewhere" / "mine.toml", "max_auto_lock_minutes = 3\n")
-    env = {"PROGRAMDATA": str(tmp_path), **env_for(named)}
-    assert site.site_config_path(env, platform="win32") == named
-    config = load_site_config(env, platform="win32")
+    env = env_for(named)
+    assert site.site_config_path(env, platform="win32", source_tree=True) == named
+    config = load_site_config(env, platform="win32", source_tree=True)
     assert (config.max_auto_lock_minutes, config.source) == (3, named)
+    assert site.ignored_override(env, platform="win32", source_tree=True) is None
+
+
+def test_an_installed_copy_ignores_the_env_file_and_says_so(
+    tmp_path: Path, program_data: Path
+) -> None:
+    system = write(program_data / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
+    mine = write(tmp_path / "home" / "mine.toml", "max_auto_lock_minutes = 240\n")
+    env = env_for(mine)
+    assert site.site_config_path(env, platform="win32", source_tree=False) == system
+    config = load_site_config(env, platform="win32", source_tree=False)
+    assert (config.max_auto_lock_minutes, config.source) == (7, system)
+    assert site.ignored_override(env, platform="win32", source_tree=False) == (
+        "FIELDCASE_SITE_CONFIG is set but ignored: this installed copy follows only the policy "
+        f"IT set in {system}."
+    )
+    assert site.ignored_override({}, platform="win32", source_tree=False) is None
+    # a file that is not there is not an error either: it is simply not looked at
+    gone = env_for(tmp_path / "missing.toml")
+    assert load_site_config(gone, platform="win32", source_tree=False).source == system
+
+
+def test_an_installed_copy_on_linux_follows_etc_only(tmp_path: Path) -> None:
+    mine = write(tmp_path / "mine.toml", "max_auto_lock_minutes = 240\n")
+    expected = site.LINUX_SITE_CONFIG if site.LINUX_SITE_CONFIG.is_file() else None
+    env = env_for(mine)
+    assert site.site_config_path(env, platform="linux", source_tree=False) == expected
+    assert site.ignored_override(env, platform="linux", source_tree=False) == (
+        "FIELDCASE_SITE_CONFIG is set but ignored: this installed copy follows only the policy "
+        "IT set in /etc/fieldcase/site.toml."
+    )
+
+
+def test_the_source_tree_is_the_default_answer_in_this_checkout(tmp_path: Path) -> None:
+    from sync.source_tree import running_from_source_tree
+
+    assert running_from_source_tree()  # the suite runs from an editable install
+    named = write(tmp_path / "mine.toml", "max_auto_lock_minutes = 3\n")
+    assert site.site_config_path(env_for(named)) == named
+
+
+def test_windows_asks_the_known_folder_api_not_the_programdata_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from platformdirs import windows
+
+    real = tmp_path / "real"
+    fake = tmp_path / "fake"
+    write(real / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 7\n")
+    write(fake / "Fieldcase" / "site.toml", "max_auto_lock_minutes = 240\n")
+    asked: list[str] = []
+
+    def known_folder(name: str) -> str:
+        asked.append(name)
+        return str(real)
+
+    monkeypatch.setattr(windows, "get_win_folder_via_ctypes", known_folder)
+    for variable in ("PROGRAMDATA", "ALLUSERSPROFILE", "WIN_PD_OVERRIDE_COMMON_APPDATA"):
+        monkeypatch.setenv(variable, str(fake))
+    env = {"PROGRAMDATA": str(fake)}
+    assert site.windows_program_data() == real
+    assert site.site_config_path(env, platform="win32") == real / "Fieldcase" / "site.toml"
+    assert load_site_config(env, platform="win32").max_auto_lock_minutes == 7
+    assert asked and set(asked) == {"CSIDL_COMMON_APPDATA"}  # FOLDERID_ProgramData
+
+
+def test_windows_without_an_answer_from_the_api_has_no_site_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from platformdirs import windows
+
+    def broken(name: str) -> str:
+        raise OSError("no shell here")
+
+    monkeypatch.setattr(windows, "get_win_folder_via_ctypes", broken)
+    assert site.windows_program_data() is None
+    assert site.site_config_path({"PROGRAMDATA": "C:\\ProgramData"}, platform="win32") is None
 
 
 def test_linux_looks_in_etc_only_when_the_file_exists() -> None:
