@@ -395,12 +395,26 @@ class Profile:
                 os.replace(extra, Path(f"{aside or target}{suffix}.before-restore-{stamp}"))
         partial = target.with_name(target.name + ".restoring")
         shutil.copyfile(chosen, partial)
+        _mark_restored(partial, key)
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, target)
         fsync_dir(profile_dir)
         log.info("restored the profile's data file from a backup")
         return aside
+
+
+def _mark_restored(path: Path, key: bytes) -> None:
+    """A restored data file is older than what this laptop may have done since: its reserved
+    reference blocks may have been used by the newer file, so they are dropped (fresh ones are
+    fetched before the next case when online, else at the next sync) and the next fallback
+    reference jumps past any number used since (:func:`state.mark_rolled_back`)."""
+    engine = db.make_engine(path, key)
+    try:
+        with engine.begin() as conn:
+            state.mark_rolled_back(conn)
+    finally:
+        engine.dispose()
 
 
 def _fingerprint(profile_dir: Path) -> dict[str, int] | None:
