@@ -24,7 +24,7 @@ import pytest
 
 from app.core import Casework
 from app.store.profile import Profile
-from sync.engine import ROLLED_BACK, describe_re_reference
+from sync.engine import ROLLED_BACK, SyncEngine, describe_re_reference
 from sync.protocol import Change, ChangeStatus, ErrorCode, PushRequest
 from sync.records import RecordKind
 from tests.support.kdf import TEST_KDF  # noqa: F401  (the root fixture makes it the default)
@@ -260,3 +260,33 @@ def test_a_laptop_never_rolled_back_is_not_told_so(laptops: Makes) -> None:
         assert not report.rolled_back and ROLLED_BACK not in report.summary()
     work = Casework(a.profile)
     assert work.pending_count() == 0
+
+
+def test_a_service_without_push_marks_is_still_synced_with(laptops: Makes) -> None:
+    """A version 2 laptop meeting a service that predates push marks (404 on the state
+    route) syncs as before: no mark sent, no rollback check."""
+    from sync.errors import ServiceError, ServiceErrorKind
+
+    (a,) = laptops(1)
+    sent: list[int | None] = []
+    client = a.client()
+    real_push = client.push
+
+    def older_state() -> object:
+        raise ServiceError(ServiceErrorKind.NOT_FOUND, detail="404 not_found")
+
+    def watched_push(request: PushRequest) -> object:
+        sent.append(request.mark)
+        return real_push(request)
+
+    client.sync_state = older_state  # type: ignore[method-assign,assignment]
+    client.push = watched_push  # type: ignore[method-assign,assignment]
+    ref = a.work.create_case("housing_repair", "Older service")
+    try:
+        report = SyncEngine(a.store, client).sync()
+    finally:
+        client.close()
+    assert report.completed and report.pushed == 3 and not report.rolled_back
+    assert sent == [None]
+    assert ref in all_refs(a) and a.work.pending_count() == 0
+    assert a.sync().completed  # and the next ordinary sync is not taken for a rollback
