@@ -234,6 +234,7 @@ class Profile:
             if backup and upgrade_due:  # the copy from before an upgrade, made before it
                 backup_problem = _try_backup(profile_dir, key, clock)
             migrate.upgrade(engine)
+            _notice_rollback(profile_dir, engine)
         except BaseException as err:
             engine.dispose()
             if is_disk_full(err):
@@ -402,6 +403,19 @@ class Profile:
         fsync_dir(profile_dir)
         log.info("restored the profile's data file from a backup")
         return aside
+
+
+def _notice_rollback(profile_dir: Path, engine: Engine) -> None:
+    """An older data file put in place of a newer one (see :func:`refs.notice_rollback`).
+    Reads only, unless there is a mark file saying the file went back in time."""
+    from app.store import refs
+
+    if not (profile_dir / refs.MARK_FILE).exists():
+        return
+    with engine.connect() as conn:
+        if not refs.notice_rollback(conn, profile_dir):
+            return
+        conn.commit()
 
 
 def _mark_restored(path: Path, key: bytes) -> None:

@@ -17,8 +17,12 @@ fresh one.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
@@ -34,8 +38,13 @@ from sync.store import ReReferenced
 if TYPE_CHECKING:
     from app.store.profile import Profile
 
+log = logging.getLogger("fieldcase.store.refs")
+
 #: A fallback counter that must jump continues from the next multiple of this.
 FALLBACK_JUMP = 1000
+#: Beside the data file, outside it: this device's id and the highest push mark committed
+#: (nothing personal). A data file whose own mark is lower is an older copy put in place.
+MARK_FILE = "push-mark.json"
 
 
 @dataclass
@@ -144,6 +153,54 @@ def re_reference(
     return ReReferenced(old_ref=old, new_ref=new, requeued=requeued)
 
 
+# ------------------------------------------------------------------ rollbacks found on unlock
+
+
+def write_mark_file(folder: Path, device_id: str, mark: int) -> None:
+    """Keep the device and its highest committed push mark beside the data file (0600)."""
+    path = Path(folder) / MARK_FILE
+    partial = path.with_name(MARK_FILE + ".tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"device_id": device_id, "push_mark": mark}, handle)
+    os.replace(partial, path)
+
+
+def read_mark_file(folder: Path) -> tuple[str, int] | None:
+    """(device id, push mark) from the mark file; None when there is none (or it is damaged:
+    the service's own check at the next sync still holds)."""
+    try:
+        data = json.loads((Path(folder) / MARK_FILE).read_text(encoding="utf-8"))
+        return str(data["device_id"]), int(data["push_mark"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def notice_rollback(db: Connection, folder: Path) -> bool:
+    """On unlock: a data file whose push mark is below the mark file's of the same device is
+    an older copy put in place. Its reserved reference blocks may have been used by the newer
+    one, so they are dropped before the next case is made and the fallback counter jumps
+    (:func:`state.mark_rolled_back`); the next sync explains it and fetches what it lacks.
+    Noticed once per rollback. Says whether it noticed one now."""
+    found = read_mark_file(folder)
+    if found is None:
+        return False
+    credential = state.credential(db)
+    if credential is None or str(credential.device_id) != found[0]:
+        return False
+    if found[1] <= max(state.push_mark(db), state.rollback_seen(db)):
+        return False
+    state.mark_rolled_back(db)
+    state.set_rollback_seen(db, found[1])
+    log.warning(
+        "the data file is older than this laptop's last push (mark %d < %d): reserved "
+        "reference numbers dropped",
+        state.push_mark(db),
+        found[1],
+    )
+    return True
+
+
 class MarksAndRefs:
     """The sync adapter's share of :class:`sync.store.LocalStore` for push marks, rollbacks
     and re-referencing (mixed into :class:`app.store.sync_adapter.SyncAdapter`)."""
@@ -159,14 +216,21 @@ class MarksAndRefs:
             return state.push_mark(s)
 
     def next_push_mark(self) -> int:
+        """Raise and commit the mark, then keep it in the mark file too (a crash in between
+        leaves the file behind the data file, never ahead)."""
         with self._session() as s, s.begin():
             value = state.push_mark(s) + 1
             state.set_push_mark(s, value)
-            return value
+            credential = state.credential(s)
+        if credential is not None:
+            write_mark_file(self.profile.profile_dir, str(credential.device_id), value)
+        return value
 
     def rolled_back(self, service_mark: int) -> None:
+        found = read_mark_file(self.profile.profile_dir)
         with self._session() as s, s.begin():
-            state.set_push_mark(s, max(service_mark, state.push_mark(s)))
+            marks = [service_mark, state.push_mark(s), found[1] if found else 0]
+            state.set_push_mark(s, max(marks))
             state.forget_cursor(s)
             state.mark_rolled_back(s)
 

@@ -41,6 +41,9 @@ REMOVED_PENDING = "removed_pending"
 #: The push mark: raised and committed before every push; the service keeps the highest it
 #: was sent, so a lower one here means this data file was rolled back.
 PUSH_MARK = "push_mark"
+#: The push mark of the mark file beside the data file when a rollback was last noticed on
+#: unlock (see :func:`app.store.refs.notice_rollback`): noticed once, not at every unlock.
+ROLLBACK_SEEN = "rollback_seen"
 
 # meta keys
 LAPTOP_CODE = "laptop_code"
@@ -122,6 +125,15 @@ def push_mark(db: Db) -> int:
 
 def set_push_mark(db: Db, value: int) -> None:
     _put(db, _SYNC, PUSH_MARK, str(value))
+
+
+def rollback_seen(db: Db) -> int:
+    value = _get(db, _SYNC, ROLLBACK_SEEN)
+    return int(value) if value else 0
+
+
+def set_rollback_seen(db: Db, value: int) -> None:
+    _put(db, _SYNC, ROLLBACK_SEEN, str(value))
 
 
 def forget_cursor(db: Db) -> None:

@@ -24,6 +24,7 @@ import pytest
 
 from app.core import Casework
 from app.store.profile import Profile
+from app.store.refs import MARK_FILE
 from sync.engine import ROLLED_BACK, SyncEngine, describe_re_reference
 from sync.protocol import Change, ChangeStatus, ErrorCode, PushRequest
 from sync.records import RecordKind
@@ -200,9 +201,16 @@ def test_a_taken_reference_gets_a_fresh_one_and_everything_is_sent(
     assert any(n.id == note for n in shown.notes)
 
 
+@pytest.mark.parametrize("whole_folder", [False, True], ids=["data-file", "whole-folder"])
 def test_an_older_data_file_copied_over_the_profile(
-    laptops: Makes, service: ServerProcess, tmp_path: Path
+    laptops: Makes, service: ServerProcess, tmp_path: Path, whole_folder: bool
 ) -> None:
+    """The data file alone copied back: noticed on unlock (the mark file beside it is newer),
+    so a case made before the next sync cannot reuse a number. The whole folder copied back
+    (mark file too): noticed only at the next sync, and the case that reused a number the
+    service holds gets a fresh reference. Either way the sync explains it and nothing the
+    service holds, nor the old file's unsent work, is lost."""
+    files = (*DB_FILES, MARK_FILE) if whole_folder else DB_FILES
     a, b = laptops(2)
     sent = a.work.create_case("housing_repair", "Sent early")
     a.sync()
@@ -210,7 +218,7 @@ def test_an_older_data_file_copied_over_the_profile(
     a.close()
     aside = tmp_path / "old-copy"
     aside.mkdir()
-    for name in DB_FILES:
+    for name in files:
         if (a.folder / name).exists():
             shutil.copy2(a.folder / name, aside / name)
 
@@ -222,23 +230,30 @@ def test_an_older_data_file_copied_over_the_profile(
     b.sync()
     a.close()
 
-    for name in DB_FILES:  # the older file is copied back over the profile
+    for name in files:  # the older file is copied back over the profile
         (a.folder / name).unlink(missing_ok=True)
         if (aside / name).exists():
             shutil.copy2(aside / name, a.folder / name)
     reopen(a)
     assert set(all_refs(a)) == {sent, unsent}
-    # a case made before the next sync takes the next number of the old file's block: the
-    # same as a newer case the service holds
-    clashing = a.work.create_case("housing_repair", "Made on the old copy")
-    assert clashing in newer
+    made = a.work.create_case("housing_repair", "Made on the old copy")
+    if whole_folder:
+        # nothing on this laptop says it went back in time: the case takes the next number
+        # of the old file's block, the same as a newer case the service holds
+        assert made in newer
+    else:
+        assert made not in newer and made.count("-") == 3  # a jumped fallback reference
 
     report = a.sync()
     assert report.completed, report.summary()
     assert report.rolled_back
     assert ROLLED_BACK in report.summary()
-    ((old, fresh),) = report.re_referenced
-    assert old == clashing and fresh not in [*newer, sent, unsent, colleague]
+    if whole_folder:
+        ((old, fresh),) = report.re_referenced
+        assert old == made and fresh not in [*newer, sent, unsent, colleague]
+    else:
+        assert report.re_referenced == []
+        fresh = made
     assert report.rejected == 0
     # everything is back, the unsent work of the old file was sent, nothing was lost
     assert set(all_refs(a)) == {sent, unsent, colleague, fresh, *newer}
