@@ -305,3 +305,24 @@ def test_a_service_without_push_marks_is_still_synced_with(laptops: Makes) -> No
     assert sent == [None]
     assert ref in all_refs(a) and a.work.pending_count() == 0
     assert a.sync().completed  # and the next ordinary sync is not taken for a rollback
+
+
+def test_restore_while_the_service_cannot_be_reached(tmp_path: Path) -> None:
+    """``fieldcase restore`` offline: it says so, and the next case gets a fallback reference
+    that cannot clash (none of the backup's reserved numbers is used again)."""
+    from tests.sync.helpers import add_users, enrol_laptop
+
+    db = sqlite_url(tmp_path)
+    add_users(db, [("offline1", "Offline team", "caseworker")])
+    with running_server(db) as srv:
+        a = enrol_laptop(tmp_path / "laptop", srv.url, "offline1")
+        backup = a.profile.backup()
+        used = a.work.create_case("housing_repair", "Sent before the service went away")
+        a.sync()
+        a.close()
+    code, out, err = cli(a, "restore", backup.name)
+    assert code == 0, err
+    assert "could not be reached" in out
+    code, ref, err = cli(a, "case", "new", "--type", "housing_repair", "--person", "Offline")
+    assert code == 0, err
+    assert ref != used and ref.count("-") == 3 and int(ref.rsplit("-", 1)[1]) > 1000
