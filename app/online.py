@@ -271,6 +271,34 @@ def sync(
             client.close()
 
 
+def fresh_ref_blocks(
+    profile: Profile,
+    *,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+) -> bool:
+    """Fetch fresh reserved reference numbers now (after a restore, before the next case is
+    made). False when the profile was never enrolled or the service cannot be reached; the
+    next sync then fetches them, and cases made meanwhile get a fallback reference."""
+    adapter = SyncAdapter(profile)
+    credential = adapter.credential()
+    if credential is None:
+        return False
+    client = make_client(
+        credential.server_url, credential=credential, site=site, options=options or INTERACTIVE
+    )
+    try:
+        answer = client.ref_blocks(adapter.unused_refs())
+    except sync_errors.SyncError as problem:
+        # whatever it is (offline, revoked, ...), the next sync meets it and says so
+        log.info("could not fetch fresh reference numbers: %s", problem.kind)
+        return False
+    finally:
+        client.close()
+    adapter.add_ref_blocks(answer.blocks, answer.device_code)
+    return True
+
+
 def server_url_of(profile: Profile) -> str:
     """Where this profile syncs ("" when it was never enrolled)."""
     with profile.session() as s:

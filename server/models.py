@@ -96,6 +96,11 @@ class Device(ServerTable, table=True):
     enrolled_at: datetime = ts()
     last_seen_at: datetime | None = ts(nullable=True)
     revoked_at: datetime | None = ts(nullable=True)
+    #: The highest push mark the laptop sent (protocol 2): a laptop whose own mark is lower
+    #: runs on a rolled-back data file (see :class:`sync.protocol.SyncState`).
+    push_mark: int = Field(
+        default=0, sa_column=Column(sa.BigInteger, nullable=False, server_default="0")
+    )
 
 
 class AccessToken(ServerTable, table=True):
@@ -146,11 +151,13 @@ class Record(ServerTable, table=True):
 
 
 class CaseScope(ServerTable, table=True):
-    """Who may see a case: its team and assigned worker (copied from the case record)."""
+    """Who may see a case: its team and assigned worker (copied from the case record), and its
+    reference, which no two cases share (a unique index: see
+    :func:`server.records.push.refuse_taken_ref`)."""
 
     __tablename__ = "case_scope"
     case_id: uuid.UUID = Field(primary_key=True)
-    ref: str | None = Field(default=None, max_length=50, index=True)
+    ref: str | None = Field(default=None, max_length=50, index=True, unique=True)
     team: str | None = Field(default=None, max_length=200, index=True)
     assigned_to: str | None = Field(default=None, max_length=200, index=True)
 

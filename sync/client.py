@@ -46,6 +46,7 @@ from sync.protocol import (
     RecoveryResponse,
     RefBlocksRequest,
     RefBlocksResponse,
+    SyncState,
     TokenResponse,
     UploadStatus,
 )
@@ -247,6 +248,10 @@ class ServiceClient:
 
     def push(self, request: PushRequest) -> PushResponse:
         return self._call("POST", "/v1/sync/push", PushResponse, body=request)
+
+    def sync_state(self) -> SyncState:
+        """What the service knows of this device (protocol 2): its highest push mark."""
+        return self._call("GET", "/v1/sync/state", SyncState)
 
     def pull(self, request: PullRequest) -> PullResponse:
         return self._call("POST", "/v1/sync/pull", PullResponse, body=request)

@@ -2,13 +2,19 @@
 
 One :meth:`SyncEngine.sync` does, in order:
 
+0. ask the service for this device's push mark (protocol 2): when it is above the laptop's
+   own, the data file was rolled back (a restore, or an older copy put in its place); the
+   laptop then pulls everything again, drops its reserved reference blocks for fresh ones and
+   says so, while its unsent work is still sent;
 1. upload the content of documents the service does not hold yet, in 1 MiB chunks, resuming
    at the service's offset, *before* the changes that refer to them are pushed: content sent
    ahead of its record carries the case it is for (``X-Case-Id``) and the service keeps it
    staged for this laptop alone until the record arrives, so a colleague who pulls the record
    can always fetch the content too;
 2. push the outbox in batches; a change leaves the outbox only when the service confirmed it,
-   and a replayed batch is harmless (every change carries its own id);
+   and a replayed batch is harmless (every change carries its own id); each push carries a
+   push mark the laptop raised and committed first; a case made offline whose reference
+   another case holds (``duplicate_ref``) is given a fresh reference and sent again;
 3. top up the reserved case reference numbers;
 4. pull pages until up to date, each page and its cursor committed in one local transaction;
 5. upload and push again if anything was made meanwhile, purge cases that left this user's
@@ -43,7 +49,9 @@ from sync.errors import (
 from sync.protocol import (
     DEFAULT_PAGE_BYTES,
     DOCUMENT_CHUNK_BYTES,
+    ChangeResult,
     ChangeStatus,
+    ErrorCode,
     PullRequest,
     PullResponse,
     PushRequest,
@@ -60,6 +68,22 @@ MAX_ADAPTIVE_PAGE_BYTES = 1024 * 1024
 MIN_ADAPTIVE_PAGE_BYTES = 16 * 1024
 PUSH_BATCH = 200
 REF_TOP_UP_BELOW = 50
+#: How many fresh references one change may be given in one sync (each is from a block the
+#: service reserved for this laptop alone, so a second one is already unlikely).
+MAX_RE_REFERENCES = 3
+
+ROLLED_BACK = (
+    "This laptop's data is older than what it already sent to the central service (restored "
+    "from a backup, or copied from another folder). Fieldcase fetched your cases again from "
+    "the service; nothing the service holds was lost."
+)
+
+
+def describe_re_reference(old: str, new: str) -> str:
+    return (
+        f"Case {old} made offline was given the new reference {new}, because another case "
+        "already had it."
+    )
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -99,6 +123,8 @@ class SyncReport:
     documents_down: int = 0
     pages: int = 0
     clock_skew: timedelta | None = None  # service clock minus laptop clock
+    rolled_back: bool = False  # the data file was older than what this laptop had sent
+    re_referenced: list[tuple[str, str]] = field(default_factory=list)  # (old ref, new ref)
     warnings: list[str] = field(default_factory=list)
     completed: bool = False
     started_at: datetime | None = None  # on the engine's clock
@@ -131,8 +157,14 @@ class SyncReport:
                 f"{_plural(self.conflicts_waiting, 'clash', 'clashes')} "
                 f"{'needs' if self.conflicts_waiting == 1 else 'need'} your decision."
             )
+        parts.extend(self._reference_lines())
         parts.extend(self.warnings)
         return " ".join(parts)
+
+    def _reference_lines(self) -> list[str]:
+        lines = [ROLLED_BACK] if self.rolled_back else []
+        lines.extend(describe_re_reference(old, new) for old, new in self.re_referenced)
+        return lines
 
 
 class SyncEngine:
@@ -160,6 +192,7 @@ class SyncEngine:
         self.page_bytes = page_bytes
         self.adaptive_pages = adaptive_pages
         self.report = SyncReport()
+        self.guard = Safeguards(self)
 
     # ------------------------------------------------------------------ helpers
 
@@ -182,9 +215,11 @@ class SyncEngine:
         """Run one full sync. Raises a :class:`SyncError` when it could not finish; what was
         done before that is committed and kept (``engine.report`` says how far it got)."""
         self.report = report = SyncReport(started_at=self.clock.now())
+        self.guard = Safeguards(self)
         if self.store.credential() is None:
             raise AuthFailed(NOT_ENROLLED)
         try:
+            self.guard.check_rollback()
             self._upload_documents()
             self._push()
             self._top_up_refs()
@@ -226,12 +261,15 @@ class SyncEngine:
             previous = ids
             total = max(total, done + len(batch))
             self._say("push", done, total, f"Sending {done + len(batch)} of {total} changes...")
-            answer = self.client.push(PushRequest(changes=batch))
+            answer = self.client.push(PushRequest(changes=batch, mark=self.guard.next_mark()))
             self._note_server_time(answer.server_time)
-            self.store.mark_sent(answer.results)
+            taken = [r for r in answer.results if _ref_taken(r)]
+            self.store.mark_sent([r for r in answer.results if not _ref_taken(r)])
             for result in answer.results:
+                if _ref_taken(result):
+                    continue
                 if result.status == ChangeStatus.REJECTED:
-                    self.report.rejected += 1
+                    self.guard.count_rejected(result)
                     log.info(
                         "change %s refused: %s",
                         result.change_id,
@@ -240,6 +278,8 @@ class SyncEngine:
                 else:
                     self.report.pushed += 1
                 self.report.new_conflicts += len(result.conflicts)
+            if taken and self.guard.give_fresh_refs(taken):
+                previous = []  # the case goes again, under its new reference
             done += len(batch)
         if done:
             self._say("push", done, max(total, done), f"Sent {_plural(done, 'change')}.")
@@ -418,3 +458,90 @@ class SyncEngine:
                     continue
                 raise
             self.report.documents_down += 1
+
+
+class Safeguards:
+    """What protocol 2 adds to one sync: the push mark and the rollback check, and fresh
+    references for cases made offline whose own another case took (``duplicate_ref``)."""
+
+    def __init__(self, engine: SyncEngine) -> None:
+        self.engine = engine
+        #: False when the service predates protocol 2 (no push marks, no rollback check)
+        self.marks = True
+        self.rejected: set[UUID] = set()  # refused in this sync (counted in the report)
+        self.re_referenced: dict[UUID, int] = {}  # change id -> fresh references given
+
+    def check_rollback(self) -> None:
+        """Compare the service's push mark for this device with the laptop's own: a lower one
+        here means the data file was rolled back since those pushes."""
+        engine = self.engine
+        engine._check_cancel()
+        try:
+            seen = engine.client.sync_state()
+        except ServiceError as err:
+            if err.reason is not ServiceErrorKind.NOT_FOUND:
+                raise
+            log.info("the service predates protocol 2: no rollback check, no push marks")
+            self.marks = False
+            return
+        engine._note_server_time(seen.server_time)
+        own = engine.store.push_mark()
+        if seen.push_mark <= own:
+            return
+        log.warning(
+            "this laptop's data file is older than what it sent (push mark %d, service %d): "
+            "pulling everything again and fetching fresh reference numbers",
+            own,
+            seen.push_mark,
+        )
+        engine.store.rolled_back(seen.push_mark)
+        engine.report.rolled_back = True
+
+    def next_mark(self) -> int | None:
+        """The push mark for the next push, committed before it is sent."""
+        return self.engine.store.next_push_mark() if self.marks else None
+
+    def count_rejected(self, result: ChangeResult) -> None:
+        self.engine.report.rejected += 1
+        self.rejected.add(result.change_id)
+
+    def give_fresh_refs(self, taken: list[ChangeResult]) -> bool:
+        """Cases made offline whose reference another case holds get a fresh one (their
+        changes are queued again); any other refusal of that kind is kept aside as usual.
+        Says whether anything was queued again."""
+        engine = self.engine
+        engine._top_up_refs()
+        again = False
+        for result in taken:
+            tries = self.re_referenced.get(result.change_id, 0)
+            fresh = (
+                engine.store.re_reference(result.change_id) if tries < MAX_RE_REFERENCES else None
+            )
+            if fresh is None:
+                engine.store.mark_sent([result])
+                self.count_rejected(result)
+                continue
+            self.re_referenced[result.change_id] = tries + 1
+            self._note(fresh.old_ref, fresh.new_ref)
+            back = self.rejected.intersection(fresh.requeued)
+            engine.report.rejected -= len(back)
+            self.rejected -= back
+            again = True
+        return again
+
+    def _note(self, old: str, new: str) -> None:
+        log.info("case %s was given the new reference %s (its own was taken)", old, new)
+        pairs = self.engine.report.re_referenced
+        for n, (first, latest) in enumerate(pairs):
+            if latest == old:  # given a fresh reference twice: say only first and last
+                pairs[n] = (first, new)
+                return
+        pairs.append((old, new))
+
+
+def _ref_taken(result: ChangeResult) -> bool:
+    return (
+        result.status == ChangeStatus.REJECTED
+        and result.error is not None
+        and result.error.code == ErrorCode.DUPLICATE_REF
+    )

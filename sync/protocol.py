@@ -1,4 +1,4 @@
-"""The Fieldcase sync protocol, version 1: the one definition of what crosses the wire.
+"""The Fieldcase sync protocol, version 2: the one definition of what crosses the wire.
 
 Imported by the central service (``server/``) and the laptop's engine (``sync/engine``).
 Human documentation lives in ``docs/protocol.md``; keep the two in step.
@@ -20,8 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sync.records import RecordKind
 
-PROTOCOL_VERSION = 1
-#: The oldest client protocol the service still accepts.
+#: 2: pushes carry the laptop's push ``mark`` and ``GET /v1/sync/state`` tells it back, so a
+#: laptop whose data file was rolled back finds out (see docs/protocol.md).
+PROTOCOL_VERSION = 2
+#: The oldest client protocol the service still accepts (one release back: a version 1 laptop
+#: is served, without rollback detection).
 MIN_PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "X-Fieldcase-Protocol"
 #: The case a document's content is for, sent with content uploaded before its record.
@@ -150,6 +153,9 @@ class PushRequest(Wire):
     """POST /v1/sync/push"""
 
     changes: list[Change] = Field(max_length=MAX_PUSH_CHANGES)
+    #: (protocol 2) The laptop's push mark: a counter it raises and commits locally before
+    #: every push. The service keeps the highest mark each device sent (:class:`SyncState`).
+    mark: int | None = Field(default=None, ge=0, le=2**62)
 
 
 class ChangeStatus(StrEnum):
@@ -189,6 +195,15 @@ class ChangeResult(Wire):
 
 class PushResponse(Wire):
     results: list[ChangeResult]
+    server_time: datetime
+
+
+class SyncState(Wire):
+    """GET /v1/sync/state (protocol 2): what the service knows of this device. A
+    ``push_mark`` above the laptop's own means the laptop's data file was rolled back
+    (restored from a backup, or an older copy put in its place)."""
+
+    push_mark: int  # the highest push mark this device sent (0: none yet)
     server_time: datetime
 
 

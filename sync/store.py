@@ -29,6 +29,14 @@ class PendingDocument(BaseModel):
     sha256: str
 
 
+class ReReferenced(BaseModel):
+    """A case made offline given a fresh reference because another case held its own."""
+
+    old_ref: str
+    new_ref: str
+    requeued: list[UUID]  # its refused changes, back in the queue
+
+
 class LocalStore(Protocol):
     # --- outbox
     def pending_changes(self, limit: int) -> list[Change]:
@@ -60,6 +68,24 @@ class LocalStore(Protocol):
     def unused_refs(self) -> int: ...
 
     def add_ref_blocks(self, blocks: Sequence[RefBlock], device_code: str) -> None: ...
+
+    # --- push mark, rollbacks and taken references (protocol 2)
+    def push_mark(self) -> int:
+        """The highest push mark this laptop committed (0: none yet)."""
+
+    def next_push_mark(self) -> int:
+        """Raise the push mark by one and commit it; called before every push is sent, so the
+        service never holds a higher mark than the laptop unless its data was rolled back."""
+
+    def rolled_back(self, service_mark: int) -> None:
+        """The data file is older than what this laptop sent: take the service's mark, pull
+        everything again from the beginning, drop the reserved reference blocks (fresh ones
+        are fetched) and make the next fallback reference jump. Unsent work stays queued."""
+
+    def re_reference(self, change_id: UUID) -> ReReferenced | None:
+        """Give the offline-made case of a change refused with ``duplicate_ref`` a fresh
+        reference, record it in the case's history and queue its changes again; None when the
+        change is not such a case (the refusal then stays)."""
 
     # --- documents
     def documents_to_upload(self) -> list[PendingDocument]: ...

@@ -128,12 +128,33 @@ def cmd_backups(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     setup_logging()
     folder = profile_dir(args)
-    aside = Profile.restore(folder, password(), args.backup, clock=clock_of(args))
+    secret = password()
+    aside = Profile.restore(folder, secret, args.backup, clock=clock_of(args))
     chosen = args.backup or "the newest backup"
     print(f"Restored {chosen}.")
     if aside is not None:
         print(f"The data file it replaced was kept as {aside.name}.")
+    print(_fresh_references(folder, secret, clock_of(args)))
     return 0
+
+
+def _fresh_references(folder: Path, secret: str, clock: Clock) -> str:
+    """The reserved case reference numbers in a backup may have been used since it was made:
+    they were dropped; fetch fresh ones now when the service can be reached."""
+    from app import online
+
+    with Profile.open(folder, secret, backup=False, clock=clock) as prof:
+        if not online.server_url_of(prof):
+            return "Cases you make from now on get references that cannot clash with earlier ones."
+        if online.fresh_ref_blocks(prof, site=load_site_config()):
+            return (
+                "Fetched fresh case reference numbers from the service (those in the backup may "
+                "have been used since). Sync to fetch what the backup lacks."
+            )
+    return (
+        "The service could not be reached. Cases you make before the next sync get a temporary "
+        "reference that cannot clash; sync when you are online to fetch what the backup lacks."
+    )
 
 
 def register(sub: Any) -> None:

@@ -226,3 +226,50 @@ def _advance_version(session: Session, row: Outbox, version: int | None) -> None
     if record is not None and record.version == row.base_version:
         record.version = version
         session.add(record)
+
+
+# ---------------------------------------------------------------------------- re-referencing
+
+
+def find_change(session: Session, change_id: UUID) -> Change | None:
+    """The change with this id while it is still in the outbox (waiting or refused)."""
+    row = session.execute(select(Outbox).where(_T.c.change_id == change_id)).scalar_one_or_none()
+    if row is None:
+        return None
+    return Change(
+        change_id=row.change_id,
+        kind=RecordKind(row.kind),
+        record_id=row.record_id,
+        case_id=row.case_id,
+        base_version=row.base_version,
+        fields=json.loads(row.fields),
+        resolves=[UUID(x) for x in json.loads(row.resolves)],
+        made_at=row.made_at,
+    )
+
+
+def replace_case_ref(session: Session, case_id: UUID, old: str, new: str) -> None:
+    """Unsent changes of a case that set its reference to ``old`` set ``new`` instead (the
+    service refused ``old``: another case holds it)."""
+    rows = session.execute(
+        select(Outbox).where(_T.c.case_id == case_id, _T.c.kind == RecordKind.CASE.value)
+    ).scalars()
+    for row in rows:
+        fields = json.loads(row.fields)
+        if fields.get("ref") == old:
+            row.fields = dumps({**fields, "ref": new})
+            session.add(row)
+
+
+def requeue_case(session: Session, case_id: UUID) -> list[UUID]:
+    """Put a case's refused changes back in the queue (they were refused because the case
+    itself was not accepted yet); returns their change ids."""
+    rows = session.execute(
+        select(Outbox).where(_T.c.case_id == case_id, _T.c.rejected.is_(True))
+    ).scalars()
+    requeued = []
+    for row in rows:
+        row.rejected, row.error = False, None
+        session.add(row)
+        requeued.append(row.change_id)
+    return requeued

@@ -234,6 +234,7 @@ class Profile:
             if backup and upgrade_due:  # the copy from before an upgrade, made before it
                 backup_problem = _try_backup(profile_dir, key, clock)
             migrate.upgrade(engine)
+            _notice_rollback(profile_dir, engine)
         except BaseException as err:
             engine.dispose()
             if is_disk_full(err):
@@ -395,12 +396,39 @@ class Profile:
                 os.replace(extra, Path(f"{aside or target}{suffix}.before-restore-{stamp}"))
         partial = target.with_name(target.name + ".restoring")
         shutil.copyfile(chosen, partial)
+        _mark_restored(partial, key)
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, target)
         fsync_dir(profile_dir)
         log.info("restored the profile's data file from a backup")
         return aside
+
+
+def _notice_rollback(profile_dir: Path, engine: Engine) -> None:
+    """An older data file put in place of a newer one (see :func:`refs.notice_rollback`).
+    Reads only, unless there is a mark file saying the file went back in time."""
+    from app.store import refs
+
+    if not (profile_dir / refs.MARK_FILE).exists():
+        return
+    with engine.connect() as conn:
+        if not refs.notice_rollback(conn, profile_dir):
+            return
+        conn.commit()
+
+
+def _mark_restored(path: Path, key: bytes) -> None:
+    """A restored data file is older than what this laptop may have done since: its reserved
+    reference blocks may have been used by the newer file, so they are dropped (fresh ones are
+    fetched before the next case when online, else at the next sync) and the next fallback
+    reference jumps past any number used since (:func:`state.mark_rolled_back`)."""
+    engine = db.make_engine(path, key)
+    try:
+        with engine.begin() as conn:
+            state.mark_rolled_back(conn)
+    finally:
+        engine.dispose()
 
 
 def _fingerprint(profile_dir: Path) -> dict[str, int] | None:

@@ -38,10 +38,19 @@ DEVICE_CODE = "device_code"
 LAST_SYNC = "last_sync"
 #: JSON list of case ids the service removed while they still had unsent local edits.
 REMOVED_PENDING = "removed_pending"
+#: The push mark: raised and committed before every push; the service keeps the highest it
+#: was sent, so a lower one here means this data file was rolled back.
+PUSH_MARK = "push_mark"
+#: The push mark of the mark file beside the data file when a rollback was last noticed on
+#: unlock (see :func:`app.store.refs.notice_rollback`): noticed once, not at every unlock.
+ROLLBACK_SEEN = "rollback_seen"
 
 # meta keys
 LAPTOP_CODE = "laptop_code"
 CASE_TYPES = "case_types"
+#: Set ("1") when the data file was rolled back: the next fallback reference continues past
+#: any number this laptop may have used since (see :class:`app.store.refs.RefAllocator`).
+FALLBACK_JUMP = "fallback_jump"
 #: Drafts share the profile's ``meta`` table under this key prefix.
 DRAFT_PREFIX = "ui_draft:"
 
@@ -108,6 +117,38 @@ def set_removed_pending(db: Db, case_ids: Iterable[str]) -> None:
     _put(db, _SYNC, REMOVED_PENDING, json.dumps(sorted(case_ids)))
 
 
+def push_mark(db: Db) -> int:
+    """The highest push mark this laptop committed (0: never pushed with one)."""
+    value = _get(db, _SYNC, PUSH_MARK)
+    return int(value) if value else 0
+
+
+def set_push_mark(db: Db, value: int) -> None:
+    _put(db, _SYNC, PUSH_MARK, str(value))
+
+
+def rollback_seen(db: Db) -> int:
+    value = _get(db, _SYNC, ROLLBACK_SEEN)
+    return int(value) if value else 0
+
+
+def set_rollback_seen(db: Db, value: int) -> None:
+    _put(db, _SYNC, ROLLBACK_SEEN, str(value))
+
+
+def forget_cursor(db: Db) -> None:
+    """Pull everything again from the beginning at the next sync."""
+    db.execute(delete(_SYNC).where(_SYNC.c.key == CURSOR))
+
+
+def mark_rolled_back(db: Db) -> None:
+    """After a restore or any rollback of the data file: the reserved reference blocks it
+    holds may have been used since (by the newer file), so they are dropped (the next sync
+    fetches fresh ones), and the next fallback reference jumps past any number used since."""
+    db.execute(delete(_BLOCKS))
+    _put(db, _META, FALLBACK_JUMP, "1")
+
+
 # ----------------------------------------------------------------------- reference blocks
 
 
@@ -135,7 +176,7 @@ def add_ref_blocks(db: Db, blocks: Sequence[WireRefBlock], device_code: str) -> 
 
 #: Two queries read all a new case needs (creating cases one by one is the hot path).
 _FACTS_SQL = text(
-    "SELECT key, value FROM meta WHERE key IN ('laptop_code', 'case_types')"
+    "SELECT key, value FROM meta WHERE key IN ('laptop_code', 'case_types', 'fallback_jump')"
     " OR key LIKE :seq_keys"
     " UNION ALL SELECT 'device_code', value FROM sync_state WHERE key = 'device_code'"
 )
@@ -150,8 +191,8 @@ def fallback_seq_key(year: int, code: str) -> str:
 
 
 def reference_facts(conn: Connection, year: int) -> dict[str, str]:
-    """What a new case needs, in one query: laptop_code, device_code, case_types and this
-    year's fallback counters."""
+    """What a new case needs, in one query: laptop_code, device_code, case_types, this
+    year's fallback counters and the fallback jump flag."""
     rows = conn.execute(_FACTS_SQL, {"seq_keys": fallback_seq_key(year, "%")}).all()
     return {str(key): str(value) for key, value in rows}
 
@@ -170,6 +211,10 @@ def set_block_next(conn: Connection, block_id: int, next_number: int) -> None:
 
 def set_fallback_seq(db: Db, year: int, code: str, value: int) -> None:
     _put(db, _META, fallback_seq_key(year, code), str(value))
+
+
+def clear_fallback_jump(db: Db) -> None:
+    db.execute(delete(_META).where(_META.c.key == FALLBACK_JUMP))
 
 
 # --------------------------------------------------------------------------- profile facts

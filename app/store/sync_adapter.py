@@ -32,6 +32,7 @@ from app.store.document_files import DocumentFiles
 from app.store.models import KIND_MODELS, Case, Document, Record
 from app.store.profile import Profile
 from app.store.records import dumps, from_wire
+from app.store.refs import MarksAndRefs
 from app.store.tables import Conflict
 from sync.clock import Clock
 from sync.protocol import (
@@ -100,8 +101,9 @@ def _column_default(model: type[Record], name: str) -> Any:
     return {str: "", int: 0, bool: False}.get(python_type)
 
 
-class SyncAdapter:
-    """Implements :class:`sync.store.LocalStore` for one open :class:`Profile`."""
+class SyncAdapter(MarksAndRefs):
+    """Implements :class:`sync.store.LocalStore` for one open :class:`Profile` (push marks,
+    rollbacks and re-referencing: :class:`app.store.refs.MarksAndRefs`)."""
 
     def __init__(self, profile: Profile, *, clock: Clock | None = None) -> None:
         self.profile = profile

@@ -23,7 +23,7 @@ from server.crud import Actor
 from server.models import AppliedChange, CaseScope, Conflict, Device, Record
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
-from server.records.scope import can_see, set_scope
+from server.records.scope import can_see, ref_holder, set_scope
 from sync.clock import Clock
 from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
 from sync.records import FIELDS, RecordKind
@@ -86,6 +86,7 @@ def apply_change(
             authorise(session, actor, change, record, pending)
         settling = conflicts_settled(session, change)
         merged = merge(change, record, settling, author)
+        refuse_taken_ref(session, change, merged, pending)
     except Refused as refused:
         return refused.result(change)
     record = write_record(session, pending, change, record, merged, author, now)
@@ -181,6 +182,24 @@ def conflicts_settled(session: Session, change: Change) -> dict[str, list[Confli
     if any(name not in change.fields for name in settling):
         raise Refused(ErrorCode.VALIDATION, "A change that settles a conflict must set its field.")
     return settling
+
+
+def refuse_taken_ref(
+    session: Session, change: Change, merged: MergeResult, pending: Pending
+) -> None:
+    """Refuse (``duplicate_ref``) a case change that would give the case a reference another
+    case holds: references are unique forever. The unique index on ``case_scope.ref`` backs
+    this up against a concurrent push (the route then retries on fresh data)."""
+    ref = merged.applied.get("ref") if change.kind == RecordKind.CASE else None
+    if not isinstance(ref, str) or not ref:
+        return
+    if ref_holder(session, ref, pending, besides=change.case_id) is None:
+        return
+    raise Refused(
+        ErrorCode.DUPLICATE_REF,
+        f"Another case already has the reference {ref}. Fieldcase gives this case a new "
+        "reference and sends it again.",
+    )
 
 
 def merge(
@@ -433,6 +452,26 @@ def push_changes(
         )
     finalize(session, pending, at=clock.now())
     return [results[i] for i in range(len(changes))]
+
+
+def note_push_mark(session: Session, device_id: uuid.UUID | None, mark: int | None) -> None:
+    """Keep the highest push mark the device sent (in the push's own unit of work, so a
+    refused or failed push leaves it as it was; a replayed batch can only raise it)."""
+    if device_id is None or mark is None:
+        return
+    session.execute(
+        update(Device)
+        .where(col(Device.id) == device_id, col(Device.push_mark) < mark)
+        .values(push_mark=mark)
+    )
+
+
+def device_push_mark(session: Session, device_id: uuid.UUID | None) -> int:
+    """The highest push mark the device sent (0: none yet)."""
+    if device_id is None:
+        return 0
+    found = session.exec(select(Device.push_mark).where(col(Device.id) == device_id)).first()
+    return int(found or 0)
 
 
 def service_change(

@@ -42,6 +42,23 @@ def find_case_by_ref(session: Session, ref: str) -> CaseScope | None:
     return session.exec(select(CaseScope).where(CaseScope.ref == ref)).first()
 
 
+def ref_holder(
+    session: Session, ref: str, pending: Pending, *, besides: uuid.UUID
+) -> uuid.UUID | None:
+    """The case other than ``besides`` that holds ``ref``, as this batch left things (a
+    scope written earlier in the batch counts; one whose ref it changed no longer does)."""
+    for case_id, scope in pending.scopes.items():
+        if case_id != besides and scope is not None and scope.ref == ref:
+            return case_id
+    stored = session.exec(select(CaseScope.case_id).where(CaseScope.ref == ref)).first()
+    if stored is None or stored == besides:
+        return None
+    in_batch = pending.scopes.get(stored)
+    if in_batch is not None and in_batch.ref != ref:
+        return None  # this batch moved that case to another reference
+    return stored
+
+
 def set_scope(
     session: Session, pending: Pending, case_id: uuid.UUID, fields: dict[str, Any], now: datetime
 ) -> None:

@@ -47,10 +47,23 @@ def change(
     }
 
 
+_REFS_USED: set[int] = set()
+
+
+def fresh_ref() -> str:
+    """A reference no other case of this test process has (the service refuses a second
+    case with a reference already held)."""
+    number = uuid.uuid4().int % 100000
+    while number in _REFS_USED:
+        number = uuid.uuid4().int % 100000
+    _REFS_USED.add(number)
+    return f"FC-2026-{number:05d}"
+
+
 def new_case(team: str, assigned_to: str, **fields: Any) -> tuple[uuid.UUID, dict[str, Any]]:
     case_id = uuid.uuid4()
     values = {
-        "ref": f"FC-2026-{uuid.uuid4().int % 100000:05d}",
+        "ref": fresh_ref(),
         "type": "housing_repair",
         "status": "open",
         "priority": "normal",

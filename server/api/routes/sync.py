@@ -9,8 +9,8 @@ from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
 from server.api.responses import ERRORS
 from server.core.db import snapshot_session
 from server.records.pull import pull_page
-from server.records.push import push_changes
-from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
+from server.records.push import device_push_mark, note_push_mark, push_changes
+from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse, SyncState
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
@@ -25,6 +25,7 @@ def push(
     for attempt in range(PUSH_ATTEMPTS):
         try:
             results = push_changes(session, actor, body.changes, clock=clock)
+            note_push_mark(session, actor.device_id, body.mark)
             break
         except (OperationalError, IntegrityError):
             # A deadlock, or a concurrent request inserted the same record or change id:
@@ -35,6 +36,13 @@ def push(
                 raise
     answer = PushResponse(results=results, server_time=clock.now())
     return Response(answer.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
+
+
+@router.get("/state", response_model=SyncState, responses=ERRORS)
+def sync_state(actor: CurrentDevice, session: SessionDep, clock: ClockDep) -> SyncState:
+    """What the service knows of this device (protocol 2): the highest push mark it sent.
+    A laptop whose own mark is lower runs on a rolled-back data file."""
+    return SyncState(push_mark=device_push_mark(session, actor.device_id), server_time=clock.now())
 
 
 @router.post("/pull", response_model=PullResponse, responses=ERRORS)
