@@ -2,9 +2,10 @@
 
 Everything that holds case data or could open it goes: the wrapped key first (without it
 nothing else can be read), then the database with its -wal/-shm, the documents, the
-backups, the copies a restore set aside, the device file and Fieldcase's log files (they
-name cases by reference). Drafts and set-aside records live in the database and go with it.
-The profile folder itself stays, empty; files Fieldcase did not make are left alone.
+backups, the copies a restore set aside, the device file, the push-mark file
+(app/store/refs.py) and Fieldcase's log files (they name cases by reference). Drafts and
+set-aside records live in the database and go with it. The profile folder itself stays,
+empty; files Fieldcase did not make are left alone.
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ from pathlib import Path
 from app import vault
 from app.paths import log_dir
 from app.store.profile import BACKUPS_DIR, DOCUMENTS_DIR
+from app.store.refs import MARK_FILE
 
 log = logging.getLogger("fieldcase.store.erase")
 
 #: What Fieldcase keeps in a profile folder besides the key file (which the vault destroys).
 #: ``fieldcase.db*`` covers the database, its -wal/-shm, a restore's ``.restoring`` copy and
 #: the ``before-restore`` copies; ``device.json`` is enrolment's (app/online.py DEVICE_FILE).
-PROFILE_FILES = ("fieldcase.db*", ".fieldcase.db*", "device.json", ".device.json*")
+PROFILE_FILES = (
+    "fieldcase.db*",
+    ".fieldcase.db*",
+    "device.json",
+    ".device.json*",
+    MARK_FILE,
+    f".{MARK_FILE}*",
+)
 PROFILE_FOLDERS = (DOCUMENTS_DIR, BACKUPS_DIR)
 #: Fieldcase's rotating log (app/logs.py LOG_FILE) and its older parts.
 LOG_FILES = "fieldcase.log*"
