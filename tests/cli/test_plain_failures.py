@@ -277,3 +277,11 @@ def test_ctrl_c_during_document_add_stops_it_and_leaves_nothing(
     assert out == ""
     assert list(documents.iterdir()) == []  # no encrypted file, whole or half
     assert _state(profile_dir) == before  # no document, no outbox row
+
+
+def test_every_exit_code_of_the_command_line_is_in_its_guide() -> None:
+    from app.cli import main
+
+    guide = (ROOT / "docs" / "cli.md").read_text()
+    for code in (main.EXIT_UNEXPECTED, main.EXIT_READER_GONE, main.EXIT_STOPPED, 1, 2, 5):
+        assert f"| `{code}` |" in guide, code
