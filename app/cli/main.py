@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from app import __version__
 from app.errors import FieldcaseError
@@ -115,14 +116,22 @@ def _as_plain(err: Exception, args: argparse.Namespace | None) -> FieldcaseError
 
     if is_disk_full(err):
         return DiskFull(detail=type(err).__name__)
-    if is_read_only(err):
-        folder = None
-        try:
-            folder = resolve_profile_dir(getattr(args, "profile", None))
-        except Exception:  # the line is still right without the folder
-            log.info("could not name the profile folder for the read-only message")
-        return ProfileReadOnly(folder, detail=type(err).__name__)
-    return None
+    if not is_read_only(err):
+        return None
+    folder = None
+    try:
+        folder = resolve_profile_dir(getattr(args, "profile", None))
+    except Exception:  # the line is still right without the folder
+        log.info("could not name the profile folder for the read-only message")
+    if isinstance(err, OSError) and isinstance(err.filename, str) and folder is not None:
+        path, home = Path(err.filename).absolute(), folder.absolute()
+        if path != home and home not in path.parents:  # not the profile: say which file
+            return FieldcaseError(
+                f"Fieldcase may not use {path} ({err.strerror}). Check that this user may read "
+                "and write it, then try again.",
+                detail=type(err).__name__,
+            )
+    return ProfileReadOnly(folder, detail=type(err).__name__)
 
 
 def _unexpected(err: BaseException) -> int:

@@ -31,6 +31,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from server import crud
 from server.cli import serve
 from server.cli.common import (
@@ -96,10 +98,12 @@ def _say(line: str, code: int) -> int:
 def _plain(err: Exception, args: argparse.Namespace, clock: Clock) -> int:
     """A database problem met after the engine was made (a server gone away mid-command) in
     its own words; anything else as an incident in the log."""
-    try:
-        problem = database_problem(err, settings_of(args).db_url)
-    except CliError as bad:
-        problem = bad
+    problem = None
+    if isinstance(err, DBAPIError):
+        try:
+            problem = database_problem(err, settings_of(args).db_url)
+        except CliError as bad:
+            problem = bad
     if problem is not None:
         return _say(problem.message, problem.exit_code)
     return _say(report_unexpected(err, clock), EXIT_UNEXPECTED)
