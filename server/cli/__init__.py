@@ -46,6 +46,7 @@ from server.cli.common import (
     settings_of,
 )
 from sync.clock import Clock, SystemClock
+from sync.errors import FieldcaseError
 
 ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.accounts",  # teams, users, devices
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = SystemClock()  # the command line's one clock, passed to everything it runs
     try:
         return int(func(args, clock))
-    except CliError as err:
+    except FieldcaseError as err:  # CliError, or any of the service's own plain errors
         return _say(err.message, err.exit_code)
     except crud.AdminError as err:
         return _say(str(err), EXIT_PROBLEM)
