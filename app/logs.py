@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.files import keep_private
 from app.paths import log_dir
+from sync.errors import traceback_without_content
 
 LOG_FILE = "fieldcase.log"
 MAX_BYTES = 1024 * 1024
@@ -97,3 +99,22 @@ def setup_logging(level: int = logging.INFO) -> Path:
     if os.name == "posix" and not path.exists():
         path.touch(mode=0o600)
     return path
+
+
+def new_incident_id() -> str:
+    """A short id that names one failure in the log and in the line a person reads out."""
+    return secrets.token_hex(4)
+
+
+def log_incident(logger: logging.Logger, err: BaseException, incident: str) -> None:
+    """Write an unexpected error to the log under ``incident``: its traceback with every
+    message left out (:func:`sync.errors.traceback_without_content`), so no case content
+    (SQL parameters, note text, names) ever reaches the file."""
+    logger.error(
+        "incident %s: unexpected %s\n%s",
+        incident,
+        type(err).__name__,
+        traceback_without_content(err),
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()

@@ -9,7 +9,12 @@ Every error leaves as a :class:`sync.protocol.ErrorBody` (FastAPI's own validati
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,8 +92,44 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, ApiError(ErrorCode.SERVER_ERROR).body())
 
 
+#: Set by ``fieldcase-server serve`` to its own process id, for its worker processes.
+SUPERVISOR_ENV = "FIELDCASE_SUPERVISOR_PID"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_supervisor(clock: Clock) -> None:
+    """In a worker process of ``serve --workers N``: end (SIGTERM, a graceful stop) when the
+    ``serve`` process that started it ends, even when it was killed outright (SIGKILL) and
+    could not stop its workers itself. Linux: the kernel sends the signal (prctl
+    PR_SET_PDEATHSIG); elsewhere a watchdog thread notices the parent is gone."""
+    raw = os.environ.get(SUPERVISOR_ENV, "")
+    if not raw.isdigit() or int(raw) == os.getpid():
+        return  # not started by `serve`, or `serve` with one process (it is the supervisor)
+    supervisor = int(raw)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            log.warning(
+                "could not ask to be stopped with the service (errno %d)", ctypes.get_errno()
+            )
+    else:
+        threading.Thread(
+            target=_watch_supervisor, args=(supervisor, clock), name="supervisor-watch", daemon=True
+        ).start()
+    if os.getppid() != supervisor:  # it was gone before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _watch_supervisor(supervisor: int, clock: Clock) -> None:
+    while os.getppid() == supervisor:
+        clock.sleep(1.0)
+    log.warning("the service's supervisor process is gone; this worker stops")
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    die_with_supervisor(clock or SystemClock())
     app = FastAPI(
         title="Fieldcase central service",
         version="1",

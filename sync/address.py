@@ -66,10 +66,10 @@ def service_address_problem(url: str, *, subject: str = "The service address") -
 
 
 def check_server_url(url: str) -> str:
-    """The normalised base address (no final slash), or :class:`ServiceError` ``INSECURE``
+    """The normalised base address (no final slash), or :class:`ServiceError` ``ADDRESS``
     saying in plain words why case data may not go there."""
     problem = service_address_problem(url)
     if problem is not None:
-        raise ServiceError(ServiceErrorKind.INSECURE, problem + ".")
+        raise ServiceError(ServiceErrorKind.ADDRESS, problem + ".")
     parts = urlsplit(url.strip())
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"

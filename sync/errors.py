@@ -12,6 +12,7 @@ by importing the engine's classes.
 
 from __future__ import annotations
 
+import traceback
 from enum import StrEnum
 
 
@@ -38,8 +39,10 @@ class SyncKind(StrEnum):
     SERVICE = "service"  # the service answered, but not with what was asked for
 
 
-#: docs/cli.md: 5 a sync could not finish, 6 laptop removed, 7 too old, 130 stopped.
+#: docs/cli.md: 1 the service refused the sign-in (trying again will not help), 5 a sync could
+#: not finish (nothing lost; try again), 6 laptop removed, 7 too old, 130 stopped.
 _EXIT_CODES: dict[SyncKind, int] = {
+    SyncKind.SIGN_IN: 1,
     SyncKind.CANCELLED: 130,
     SyncKind.REVOKED: 6,
     SyncKind.UPDATE_NEEDED: 7,
@@ -75,7 +78,8 @@ class ServiceErrorKind(StrEnum):
     INVALID = "invalid"  # the service refused a malformed request
     CONFLICT = "conflict"
     DISABLED = "disabled"  # the account is disabled
-    INSECURE = "insecure"  # plain http to a non-loopback address, or TLS failed
+    INSECURE = "insecure"  # the service's certificate could not be checked (TLS failed)
+    ADDRESS = "address"  # the address given is not one case data may go to (plain http, ...)
     PROTOCOL = "protocol"  # the service answered something we cannot understand
 
 
@@ -100,6 +104,10 @@ _SERVICE_MESSAGES: dict[ServiceErrorKind, str] = {
         "This service address is not secure. Use an https:// address (plain http is only "
         "allowed to this computer itself)."
     ),
+    ServiceErrorKind.ADDRESS: (
+        "This service address cannot be used. Use an https:// address (plain http is only "
+        "allowed to this computer itself)."
+    ),
     ServiceErrorKind.PROTOCOL: (
         "The Fieldcase service sent an answer this laptop does not understand. Your changes "
         "are kept; please tell your IT team."
@@ -107,8 +115,14 @@ _SERVICE_MESSAGES: dict[ServiceErrorKind, str] = {
 }
 
 
+#: Reasons that are the caller's input, not the service's answer: bad usage (exit 2), so a
+#: script does not try again with the same address.
+_USAGE_REASONS = frozenset({ServiceErrorKind.ADDRESS})
+
+
 class ServiceError(SyncError):
-    """The service answered, but not with what we asked for."""
+    """The service answered, but not with what we asked for (or, for ``ADDRESS``, the address
+    given was refused before anything was sent)."""
 
     def __init__(
         self,
@@ -121,6 +135,8 @@ class ServiceError(SyncError):
         self.reason = reason
         self.status = status
         super().__init__(message or _SERVICE_MESSAGES[reason], detail=detail)
+        if reason in _USAGE_REASONS:
+            self.exit_code = 2
 
 
 class AuthFailed(SyncError):
@@ -171,3 +187,33 @@ class Cancelled(SyncError):
 
     kind = SyncKind.CANCELLED
     default_message = "Sync stopped. Everything done so far is kept."
+
+
+def traceback_without_content(err: BaseException) -> str:
+    """The traceback of ``err`` and of the exceptions it came from, for a log file, with every
+    exception's message left out: a message may hold case content (SQL parameters, a
+    PostgreSQL ``DETAIL`` line naming the values of a row, a note's text in a ``ValueError``).
+    What is kept: each exception's class, where it was raised (file, line, function, source
+    line) and, for a database statement error, the SQL text (placeholders only, never values).
+    """
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = err
+    heading = "Traceback (most recent call last), messages left out:"
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        lines.append(heading)
+        lines.extend(line.rstrip("\n") for line in traceback.format_tb(current.__traceback__))
+        kind = type(current)
+        lines.append(f"{kind.__module__}.{kind.__qualname__}")
+        statement = getattr(current, "statement", None)
+        if isinstance(statement, str):
+            lines.append("  statement: " + " ".join(statement.split())[:2000])
+        heading = "which was raised while handling, or because of:"
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__suppress_context__:
+            current = None
+        else:
+            current = current.__context__
+    return "\n".join(lines)

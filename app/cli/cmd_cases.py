@@ -20,6 +20,7 @@ from app.core import CaseFilter, CaseSort, Casework, parse_assignments
 from app.core.fields import SETTABLE_FIELDS
 from app.domain.enums import CaseStatus, Priority
 from app.errors import FieldcaseError, UsageError
+from app.store.errors import DiskFull, ProfileReadOnly, is_disk_full, is_read_only
 from app.store.profile import describe_time
 
 
@@ -29,6 +30,10 @@ def _with_work(action: Callable[[Casework, argparse.Namespace], int]) -> Callabl
         try:
             return action(Casework(profile), args)
         except SQLAlchemyError as err:  # anything the core did not already put in words
+            if is_read_only(err):
+                raise ProfileReadOnly(profile.profile_dir, detail=type(err).__name__) from err
+            if is_disk_full(err):
+                raise DiskFull(detail=type(err).__name__) from err
             raise FieldcaseError(
                 "Fieldcase could not read or write this profile's data file, so the command "
                 "stopped and nothing was changed. Try again; if it happens again, restore the "

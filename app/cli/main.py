@@ -4,7 +4,12 @@ Each ``app.cli.cmd_*`` module listed in :data:`COMMAND_MODULES` exposes
 ``register(subparsers: argparse._SubParsersAction) -> None`` and sets ``func`` on each parser it
 adds with ``parser.set_defaults(func=...)``; ``func(args) -> int`` returns the exit code.
 Errors a person can cause are raised as :class:`app.errors.FieldcaseError` and printed here,
-in one place, as a plain-English line on stderr.
+in one place, as a plain-English line on stderr. So is everything else (docs/cli.md, exit
+codes): a read-only profile or a full disk has its own line; Ctrl-C stops with 130 (even when
+the command was started with Ctrl-C ignored, as a shell's background job is); a reader that goes
+away (``fieldcase case show REF | head -8``) ends the command quietly with 141; anything
+unexpected prints one sentence naming the log file and a short incident id, exits 70, and its
+traceback goes to the log with every message left out (no case content).
 
 With no command, ``fieldcase [--profile DIR]`` opens the window, as the installed bundle does
 (:func:`open_window`); Qt is imported only then, so the commands never load it.
@@ -13,10 +18,15 @@ With no command, ``fieldcase [--profile DIR]`` opens the window, as the installe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from app import __version__
 from app.errors import FieldcaseError
@@ -30,6 +40,13 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 log = logging.getLogger("fieldcase.cli")
+
+#: docs/cli.md: something Fieldcase did not expect (sysexits' EX_SOFTWARE); the reader of the
+#: output went away (128 + SIGPIPE, as a command stopped by the broken pipe would end); stopped.
+EXIT_UNEXPECTED = 70
+EXIT_READER_GONE = 141
+EXIT_STOPPED = 130
+STOPPED = "Stopped. Nothing you saved has been lost."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,23 +83,107 @@ def open_window(args: argparse.Namespace) -> int:
     return code
 
 
+def _interrupt_stops() -> None:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt, also when this process was started with it
+    ignored (a job started with ``&`` by a script inherits SIGINT ignored; a person or a
+    script that sends it means "stop"). Only the main thread may set a handler."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _reader_gone() -> int:
+    """The program reading our output closed it (``| head``): send whatever is still buffered
+    nowhere, so that Python's own flush at exit does not fail again, and stop quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass
+    return EXIT_READER_GONE
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # nobody is reading stderr either
+        print(line, file=sys.stderr)
+
+
+def _as_plain(err: Exception, args: argparse.Namespace | None) -> FieldcaseError | None:
+    """Our own error for a failure that has a plain line of its own: a read-only profile
+    folder or a full disk (wherever in the command they were met)."""
+    from app.paths import resolve_profile_dir
+    from app.store.errors import DiskFull, ProfileReadOnly, is_disk_full, is_read_only
+
+    if is_disk_full(err):
+        return DiskFull(detail=type(err).__name__)
+    if not is_read_only(err):
+        return None
+    folder = None
+    try:
+        folder = resolve_profile_dir(getattr(args, "profile", None))
+    except Exception:  # the line is still right without the folder
+        log.info("could not name the profile folder for the read-only message")
+    if isinstance(err, OSError) and isinstance(err.filename, str) and folder is not None:
+        path, home = Path(err.filename).absolute(), folder.absolute()
+        if path != home and home not in path.parents:  # not the profile: say which file
+            return FieldcaseError(
+                f"Fieldcase may not use {path} ({err.strerror}). Check that this user may read "
+                "and write it, then try again.",
+                detail=type(err).__name__,
+            )
+    return ProfileReadOnly(folder, detail=type(err).__name__)
+
+
+def _unexpected(err: BaseException) -> int:
+    """One sentence and the log reference; the traceback (no messages) to the log."""
+    from app.logs import LOG_FILE, log_incident, new_incident_id, setup_logging
+
+    incident = new_incident_id()
+    try:
+        path = setup_logging()
+        log_incident(log, err, incident)
+        where = f"the log {path}"
+    except Exception:  # the log itself failed: still say one line
+        where = f"the log ({LOG_FILE}), which could not be written"
+    _say(
+        f"Fieldcase met a problem it did not expect, so the command stopped; nothing you saved "
+        f"has been lost. Please tell your IT team: incident {incident}, in {where}."
+    )
+    return EXIT_UNEXPECTED
+
+
+def _fail(err: FieldcaseError) -> int:
+    if err.detail:
+        log.info("command failed: %s", err.detail)
+    _say(err.message)
+    return err.exit_code
+
+
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command (no command: the window). Its one clock is made here (a test passes its
     own) and handed down as ``args.clock``: nothing below reads the system's time directly."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.clock = clock or SystemClock()
-    func = getattr(args, "func", None) or open_window
+    _interrupt_stops()
+    args: argparse.Namespace | None = None
     try:
-        return int(func(args) or 0)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.clock = clock or SystemClock()
+        func = getattr(args, "func", None) or open_window
+        code = int(func(args) or 0)
+        sys.stdout.flush()  # a reader that went away is found here, not at exit
+        return code
     except FieldcaseError as err:
-        if err.detail:
-            log.info("command failed: %s", err.detail)
-        print(err.message, file=sys.stderr)
-        return err.exit_code
+        return _fail(err)
     except KeyboardInterrupt:
-        print("Stopped. Nothing you saved has been lost.", file=sys.stderr)
-        return 130
+        _say(STOPPED)
+        return EXIT_STOPPED
+    except BrokenPipeError:
+        return _reader_gone()
+    except Exception as err:  # the one place that puts any failure in words
+        plain = _as_plain(err, args)
+        if plain is not None:
+            return _fail(plain)
+        return _unexpected(err)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ files live and how they are streamed is :class:`app.store.document_files.Documen
 from __future__ import annotations
 
 import hashlib
+import logging
 import mimetypes
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -17,8 +19,10 @@ from app.core.errors import InvalidValue, UnknownRecord
 from app.core.uow import CaseKey, UnitOfWork
 from app.domain.enums import DocumentState
 from app.errors import FieldcaseError, UsageError
-from app.store.errors import DiskFull, is_disk_full
+from app.store.errors import DiskFull, ProfileReadOnly, is_disk_full, is_read_only
 from app.store.models import Case, Document
+
+log = logging.getLogger("fieldcase.core.documents")
 
 READ_CHUNK = 1024 * 1024
 
@@ -40,16 +44,18 @@ def add_document(uow: UnitOfWork, ref: CaseKey, path: Path | str) -> UUID:
                 yield piece
 
     try:
-        file_key, size = uow.files.store(document_id, pieces())
-    except OSError as err:
-        if is_disk_full(err):
-            raise DiskFull(detail="encrypting a document") from err
-        raise FieldcaseError(
-            f"Could not read {src}: {err.strerror or 'the file cannot be read'}. Nothing was "
-            "saved; check the file and try again.",
-            detail=type(err).__name__,
-        ) from err
-    try:
+        try:
+            file_key, size = uow.files.store(document_id, pieces())
+        except OSError as err:
+            if is_disk_full(err):
+                raise DiskFull(detail="encrypting a document") from err
+            if _in_folder(err, uow.files.folder):  # writing into the profile, not reading
+                raise ProfileReadOnly(uow.profile.profile_dir, detail=type(err).__name__) from err
+            raise FieldcaseError(
+                f"Could not read {src}: {err.strerror or 'the file cannot be read'}. Nothing "
+                "was saved; check the file and try again.",
+                detail=type(err).__name__,
+            ) from err
         with uow.tx() as session:
             document = Document(
                 id=document_id,
@@ -64,10 +70,32 @@ def add_document(uow: UnitOfWork, ref: CaseKey, path: Path | str) -> UUID:
                 local_state=DocumentState.LOCAL.value,
             )
             uow.create(session, document, case_id)
-    except BaseException:
-        uow.files.remove(document_id)
+    except BaseException:  # a failure, or Ctrl-C at any moment: no file without its record
+        _forget_unrecorded(uow, document_id)
         raise
     return document_id
+
+
+def _in_folder(err: OSError, folder: Path) -> bool:
+    """Whether the OSError is about a file in ``folder`` (or the folder itself)."""
+    if not is_read_only(err) or not err.filename:
+        return False
+    named = Path(os.fsdecode(err.filename)).absolute()
+    return named == folder.absolute() or folder.absolute() in named.parents
+
+
+def _forget_unrecorded(uow: UnitOfWork, document_id: UUID) -> None:
+    """Remove the encrypted file of a document whose record was not saved. (The file is
+    written to a temporary name and renamed only when complete, so it is never half there;
+    a stop that came after the commit leaves both file and record, as they should be.)"""
+    try:
+        with uow.read() as session:
+            recorded = session.get(Document, document_id) is not None
+    except Exception:  # cannot tell: keep the file rather than lose a document
+        log.warning("could not tell whether document %s was saved; its file is kept", document_id)
+        return
+    if not recorded:
+        uow.files.remove(document_id)
 
 
 def _named(session: Session, case: Case, name: str) -> Document:

@@ -306,12 +306,18 @@ def check_integrity(
             ),
             None,
         )
+    from app.store.errors import ProfileReadOnly, is_read_only
     from app.store.profile import Profile
 
     try:
         profile = Profile.open(profile_dir, password, backup=False)
     except FieldcaseError as err:
         return Check("integrity", title, Status.PROBLEM, err.message, _restore_hint()), None
+    except Exception as err:
+        if not is_read_only(err):
+            raise
+        read_only = ProfileReadOnly(profile_dir).message
+        return Check("integrity", title, Status.PROBLEM, read_only, ""), None
     try:
         facts = read_profile_facts(profile)
     finally:

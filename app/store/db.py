@@ -79,6 +79,8 @@ def make_engine(path: Path, key: bytes) -> Engine:
         poolclass=QueuePool,
         pool_size=2,
         max_overflow=4,
+        # an error's text names the statement but never its values (note text, names)
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "begin")

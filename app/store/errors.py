@@ -111,3 +111,35 @@ def is_disk_full(err: BaseException) -> bool:
             return True
         current = getattr(current, "orig", None) or current.__cause__ or current.__context__
     return False
+
+
+class ProfileReadOnly(StoreError):
+    """The profile's folder or its files cannot be written (read-only folder, file or disk)."""
+
+    def __init__(self, profile_dir: Path | None = None, *, detail: str = "") -> None:
+        where = f"the profile folder {profile_dir}" if profile_dir else "the profile folder"
+        super().__init__(
+            f"Fieldcase cannot write to {where}: it is read-only for this user. Nothing was "
+            "changed. Make the folder and its files writable (or ask your IT team), then try "
+            "again.",
+            detail=detail,
+        )
+
+
+#: OSError numbers that mean "you may not write here": no permission, or a read-only disk.
+_READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def is_read_only(err: BaseException) -> bool:
+    """True for SQLite's "attempt to write a readonly database" and for an OSError saying the
+    file or folder may not be written (EACCES, EPERM, EROFS), anywhere in the error's chain."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _READ_ONLY_ERRNOS:
+            return True
+        if "readonly database" in str(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False

@@ -17,6 +17,10 @@ user data folder; it is created and migrated when new. Passwords come from env
 
 Each module in :data:`ADMIN_MODULES` has ``register(commands: Commands)`` adding its admin
 actions; a handler is ``func(args, clock) -> exit code``.
+
+Every failure is one plain line on stderr, with the exit codes of :mod:`server.cli.common`
+(docs/server-deployment.md): a database that cannot be used says which and why; anything
+unexpected names an incident in the service's log file, where its traceback is (no values).
 """
 
 from __future__ import annotations
@@ -27,10 +31,22 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from server import crud
 from server.cli import serve
-from server.cli.common import CliError, Commands
-from sync.clock import SystemClock
+from server.cli.common import (
+    EXIT_PROBLEM,
+    EXIT_STOPPED,
+    EXIT_UNEXPECTED,
+    CliError,
+    Commands,
+    database_problem,
+    report_unexpected,
+    settings_of,
+)
+from sync.clock import Clock, SystemClock
+from sync.errors import FieldcaseError
 
 ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.accounts",  # teams, users, devices
@@ -65,8 +81,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = SystemClock()  # the command line's one clock, passed to everything it runs
     try:
         return int(func(args, clock))
-    except (CliError, crud.AdminError) as err:
-        print(str(err), file=sys.stderr)
-        return 1
+    except FieldcaseError as err:  # CliError, or any of the service's own plain errors
+        return _say(err.message, err.exit_code)
+    except crud.AdminError as err:
+        return _say(str(err), EXIT_PROBLEM)
     except KeyboardInterrupt:
-        return 130
+        return _say("Stopped.", EXIT_STOPPED)
+    except Exception as err:
+        return _plain(err, args, clock)
+
+
+def _say(line: str, code: int) -> int:
+    print(line, file=sys.stderr)
+    return code
+
+
+def _plain(err: Exception, args: argparse.Namespace, clock: Clock) -> int:
+    """A database problem met after the engine was made (a server gone away mid-command) in
+    its own words; anything else as an incident in the log."""
+    problem = None
+    if isinstance(err, DBAPIError):
+        try:
+            problem = database_problem(err, settings_of(args).db_url)
+        except CliError as bad:
+            problem = bad
+    if problem is not None:
+        return _say(problem.message, problem.exit_code)
+    return _say(report_unexpected(err, clock), EXIT_UNEXPECTED)

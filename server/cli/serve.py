@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 
-from server.cli.common import CliError, add_db_option, engine_of, settings_of
+from server.cli.common import (
+    EXIT_REFUSED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    CliError,
+    add_db_option,
+    engine_of,
+    settings_of,
+)
 from sync.clock import Clock
 
 
 def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     import uvicorn
 
+    from server.main import SUPERVISOR_ENV
+
     settings = settings_of(args)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Give both --tls-cert and --tls-key, or neither.")
     engine = engine_of(settings)
     engine.dispose()
+    _check_address(args.host, args.port)
     os.environ["FIELDCASE_DB_URL"] = settings.db_url  # for the worker processes
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers stop when this process ends
     print(
         f"Fieldcase central service on {'https' if args.tls_cert else 'http'}://"
         f"{args.host}:{args.port} ({engine.dialect.name}, {args.workers} worker(s))",
@@ -38,6 +52,41 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
         timeout_worker_healthcheck=120,
     )
     return 0
+
+
+def _check_address(host: str, port: int) -> None:
+    """One plain line, before the server starts, when it could not listen on host:port."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError):
+        raise CliError(
+            f"--host {host} is not an address of this computer. Use 127.0.0.1 behind a "
+            "reverse proxy, or 0.0.0.0 for every address.",
+            exit_code=EXIT_USAGE,
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"Port {port} on {host} is already in use by another program. Stop it, or "
+                    "choose another --port.",
+                    exit_code=EXIT_UNAVAILABLE,
+                ) from None
+            if err.errno in (errno.EACCES, errno.EPERM):
+                raise CliError(
+                    f"This user may not listen on port {port}. Use a port above 1023 behind "
+                    "a reverse proxy (docs/server-deployment.md).",
+                    exit_code=EXIT_REFUSED,
+                ) from None
+            raise CliError(
+                f"Could not listen on {host} port {port} ({err.strerror}). Check --host.",
+                exit_code=EXIT_USAGE,
+            ) from None
 
 
 def cmd_demo(args: argparse.Namespace, clock: Clock) -> int:

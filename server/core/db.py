@@ -35,13 +35,18 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """The engine for ``url``. Its errors never carry the statement's values
+    (``hide_parameters``): an error's text may reach a log, and values are case content."""
     url = normalise_db_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 60}, pool_size=pool_size
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            pool_size=pool_size,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -63,7 +68,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def alembic_config() -> Config:

@@ -61,8 +61,8 @@ def client_verdict(address: str) -> str | None:
     try:
         client = ServiceClient(address)
     except ServiceError as err:
-        assert err.reason is ServiceErrorKind.INSECURE
-        assert err.exit_code == 5
+        assert err.reason is ServiceErrorKind.ADDRESS
+        assert err.exit_code == 2  # the caller's input: a script must not retry it
         return err.message
     client.close()
     assert client.base_url == client.base_url.rstrip("/")

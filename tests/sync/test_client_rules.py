@@ -68,6 +68,7 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
         ServiceError(ServiceErrorKind.SERVER, status=503),
         ServiceError(ServiceErrorKind.BUSY, status=429),
         ServiceError(ServiceErrorKind.INSECURE),
+        ServiceError(ServiceErrorKind.ADDRESS),
         AuthFailed(),
         DeviceRevoked(),
         UpdateRequired(),

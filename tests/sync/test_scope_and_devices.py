@@ -162,7 +162,7 @@ def test_an_old_client_is_told_to_update(
 def test_plain_http_is_refused_except_to_loopback(url: str, tmp_path: Path) -> None:
     with pytest.raises(ServiceError) as caught:
         check_server_url(url)
-    assert caught.value.reason is ServiceErrorKind.INSECURE
+    assert caught.value.reason is ServiceErrorKind.ADDRESS
     with pytest.raises(SyncError, match=r"https|service address"):
         online.enrol(tmp_path / "p", url, "someone", "password 12345")
     assert not (tmp_path / "p").exists()

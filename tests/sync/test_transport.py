@@ -99,7 +99,7 @@ def test_rate_limits_wait_as_asked_unless_too_long() -> None:
         (reply(403, "device_revoked"), DeviceRevoked, SyncKind.REVOKED, 6),
         (reply(426, "protocol_unsupported"), UpdateRequired, SyncKind.UPDATE_NEEDED, 7),
         (reply(426), UpdateRequired, SyncKind.UPDATE_NEEDED, 7),
-        (reply(401, "unauthenticated"), AuthFailed, SyncKind.SIGN_IN, 5),
+        (reply(401, "unauthenticated"), AuthFailed, SyncKind.SIGN_IN, 1),
         (reply(403, "forbidden"), ServiceError, SyncKind.SERVICE, 5),
         (reply(404, "not_found"), ServiceError, SyncKind.SERVICE, 5),
         (reply(418), ServiceError, SyncKind.SERVICE, 5),
