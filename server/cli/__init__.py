@@ -36,6 +36,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.accounts",  # teams, users, devices
     "server.cli.cases",  # assign
     "server.cli.audit_trail",  # verify-audit
+    "server.cli.records",  # check-records [--quarantine], problems
 )
 
 log = logging.getLogger("fieldcase.server.cli")
