@@ -218,10 +218,14 @@ SCHEMA: dict[RecordKind, dict[str, FieldSpec]] = {
             True,
             50,
             pattern=CASE_REF_PATTERN,
-            form="FC-2026-00042 or FC-2026-K7Q-0001",
+            form="FC-YYYY-NNNNN or FC-YYYY-CODE-NNNN",
         ),
         "type": FieldSpec(
-            FieldType.TEXT, True, 50, pattern=CASE_TYPE_PATTERN, form="a case type code"
+            FieldType.TEXT,
+            True,
+            50,
+            pattern=CASE_TYPE_PATTERN,
+            form="a case type code (a-z, 0-9, _)",
         ),
         "status": _choice(CASE_STATUSES, "open"),
         "priority": _choice(PRIORITIES, "normal"),

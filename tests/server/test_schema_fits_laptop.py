@@ -172,3 +172,48 @@ def test_records_at_the_schemas_edges_are_stored_by_a_laptop(profile: Profile) -
                     assert stored[name] == value.lower()
                 else:
                     assert stored[name] == value, (state.kind, name)
+
+
+def _allowed(spec: FieldSpec) -> str:
+    if spec.type is FieldType.CHOICE:
+        return ", ".join(f"`{c}`" for c in spec.choices)
+    if spec.type is FieldType.SIZE:
+        return f"a whole number from 0 to {spec.maximum:,} (1 TiB)"
+    return {
+        FieldType.DATE: "`YYYY-MM-DD`, a real date",
+        FieldType.DATETIME: "ISO 8601 with a UTC offset (`+00:00` or `Z`)",
+        FieldType.UUID: "a UUID (`8-4-4-4-12` hex digits)",
+        FieldType.BOOL: "`true` or `false` (not 0 or 1)",
+    }.get(spec.type, spec.form or "any text")
+
+
+def _null_means(spec: FieldSpec) -> str:
+    if spec.required:
+        return "refused"
+    if spec.default is None:
+        return "not set"
+    if isinstance(spec.default, bool):
+        return f"`{str(spec.default).lower()}`"
+    return f'`"{spec.default}"`' if isinstance(spec.default, str) else f"`{spec.default}`"
+
+
+def schema_rows() -> list[str]:
+    """The rows of docs/protocol.md's table of record fields, made from the schema."""
+    rows = []
+    for kind, schema in SCHEMA.items():
+        for name, spec in schema.items():
+            longest = f"{spec.max_length:,}" if spec.max_length else "-"
+            required = "yes" if spec.required else "no"
+            rows.append(
+                f"| {kind.value} | `{name}` | {spec.type.value} | {required} | "
+                f"{_allowed(spec)} | {longest} | {_null_means(spec)} |"
+            )
+    return rows
+
+
+def test_docs_list_every_field_as_the_schema_says() -> None:
+    from tests.support.server import ROOT
+
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    missing = [row for row in schema_rows() if row not in text]
+    assert not missing, "docs/protocol.md differs from sync.records.SCHEMA:\n" + "\n".join(missing)
