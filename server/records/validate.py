@@ -19,7 +19,7 @@ MAX_PROBLEMS = 20
 
 _KIND_WORDS = {
     RecordKind.CASE: "case",
-    RecordKind.PERSON: "person's details",
+    RecordKind.PERSON: "person record",
     RecordKind.WARNING: "warning",
     RecordKind.NOTE: "note",
     RecordKind.VISIT: "visit",

@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlmodel import Session
 
+from server.cli.records import bad_records
+from server.core.db import make_engine
 from sync.records import BUILTIN_CASE_TYPES, SCHEMA, FieldSpec, FieldType, RecordKind, check_fields
 from tests.server.helpers import change
 from tests.server.hostile import NOW, TEN_MB, RawDevice, assert_all_valid, poison_change, poisons
@@ -209,6 +212,12 @@ def test_hostile_batches_never_wedge_the_service_or_the_team(db_url: str, tmp_pa
 
             stored = attacker.pull_all()
             assert_all_valid(stored)
+            engine = make_engine(db_url, pool_size=1)
+            try:
+                with Session(engine) as session:  # cases moved to other teams too
+                    assert list(bad_records(session)) == []
+            finally:
+                engine.dispose()
             for laptop in (first, second, first, second):
                 report = laptop.sync()
                 assert report.completed and not report.rejected, report.summary()

@@ -111,6 +111,7 @@ HOSTILE_BODIES = (
     b'{"cursor": "\\ud800"}',
     b'{"cursor": "c1.99999999999999999999", "max_bytes": NaN}',
     b'{"changes": [' * 5000 + b"]" * 5000 + b"}",
+    b'{"changes": [], "max_bytes": 1' + b"1" * 5000 + b"}",
 )
 
 
