@@ -70,8 +70,9 @@ class Laptop:
 
     def create_case(self) -> None:
         fields = {
-            "ref": f"FC-2026-B{self.case_id.hex[:6]}",
+            "ref": f"FC-2026-{self.case_id.int % 10**7:07d}",
             "type": "housing_repair",
+            "person_id": str(uuid.uuid4()),
             "status": "open",
             "team": self.team,
             "assigned_to": self.user,
@@ -94,7 +95,11 @@ class Laptop:
                 text = "Visited; discussed the repair and agreed next steps. " * 3
                 changes.append(
                     _change(
-                        "note", uuid.uuid4(), self.case_id, {"text": text, "author": self.user}, 0
+                        "note",
+                        uuid.uuid4(),
+                        self.case_id,
+                        {"text": text, "author": self.user, "written_at": _now()},
+                        0,
                     )
                 )
         started = time.perf_counter()

@@ -19,8 +19,8 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, delete, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine, and_, delete, func
+from sqlmodel import Session, col, select
 
 from server import audit
 from server.audit import AuditEvent
@@ -122,6 +122,40 @@ def content_for(
     return row
 
 
+def staged_bytes(session: Session, actor: Actor, *, besides: uuid.UUID) -> int:
+    """Bytes of content this actor's device has staged (announced sizes of uploads whose
+    record the service does not hold yet), apart from document ``besides``."""
+    if actor.device_id is not None:
+        mine = col(DocumentContent.uploaded_by_device) == actor.device_id
+    else:
+        mine = and_(
+            col(DocumentContent.uploaded_by) == actor.username,
+            col(DocumentContent.uploaded_by_device).is_(None),
+        )
+    claimed = select(Record.record_id).where(Record.record_id == DocumentContent.document_id)
+    total = session.exec(
+        select(func.coalesce(func.sum(DocumentContent.total), 0)).where(
+            mine, DocumentContent.document_id != besides, ~claimed.exists()
+        )
+    ).one()
+    return int(total)
+
+
+def check_quota(
+    session: Session, actor: Actor, document_id: uuid.UUID, total: int, limit: int
+) -> None:
+    """Refuse (413 ``quota_exceeded``) staged content that would take this device over
+    ``limit`` bytes of staged documents."""
+    held = staged_bytes(session, actor, besides=document_id)
+    if held + total > limit:
+        raise ApiError(
+            ErrorCode.QUOTA_EXCEEDED,
+            "This laptop has sent more documents ahead of their details than the central "
+            "service keeps. Fieldcase will send the rest after the next sync.",
+            data={"staged": held, "limit": limit},
+        )
+
+
 def status_of(row: DocumentContent | None, document_id: uuid.UUID) -> UploadStatus:
     if row is None:
         return UploadStatus(document_id=document_id, received=0, total=None, complete=False)
@@ -157,6 +191,7 @@ def upload_chunk(
     clock: Clock,
     record: Record | None = None,
     case_id: uuid.UUID | None = None,
+    staged_limit: int | None = None,
 ) -> UploadStatus | ApiError:
     """Store one chunk at ``offset``; verify the whole content once it is complete.
 
@@ -164,6 +199,8 @@ def upload_chunk(
     :func:`check_upload_access`); without it the content is staged for ``case_id``. Content
     that arrived damaged is dropped and the refusal is returned, not raised: the caller's
     unit of work must commit the reset (the laptop then sends it again from the start).
+    Staged content over ``staged_limit`` bytes per device is refused (see
+    :func:`check_quota`).
     """
     expected_case = record.case_id if record is not None else case_id
     if expected_case is None:
@@ -200,6 +237,8 @@ def upload_chunk(
             )
         session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))  # type: ignore[arg-type]
         row.total, row.sha256, row.received, row.complete = total, sha256, 0, False
+    if record is None and staged_limit is not None and (row is None or row.received == 0):
+        check_quota(session, actor, document_id, total, staged_limit)
     if row is None:
         row = DocumentContent(
             document_id=document_id,

@@ -150,6 +150,29 @@ class Record(ServerTable, table=True):
     seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
 
 
+class QuarantinedRecord(ServerTable, table=True):
+    """A stored record that failed the record schema, moved aside by ``admin check-records
+    --quarantine`` (so pulls no longer send it): the record row as it was, and why."""
+
+    __tablename__ = "record_quarantine"
+    record_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=20)
+    case_id: uuid.UUID = Field(index=True)
+    version: int
+    fields: dict[str, Any] = json_col()
+    stamps: dict[str, Any] = json_col()
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+    updated_by: str = Field(max_length=200)
+    seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+    #: [{"field": ..., "reason": ...}] (field names and reasons only, never values)
+    problems: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(sa.JSON(none_as_null=False), nullable=False)
+    )
+    quarantined_at: datetime = ts()
+    quarantined_by: str = Field(max_length=200)
+
+
 class CaseScope(ServerTable, table=True):
     """Who may see a case: its team and assigned worker (copied from the case record), and its
     reference, which no two cases share (a unique index: see

@@ -4,11 +4,30 @@ The laptop's tables (``app/domain``) and the service's per-field store both foll
 table; a test checks that the laptop's models carry exactly these fields.
 Values on the wire are JSON: text, numbers, booleans, null; dates as ISO ``YYYY-MM-DD``;
 date-times as ISO 8601 with a UTC offset; record references as UUID strings.
+
+:data:`SCHEMA` is the one schema of every kind's fields (type, required, allowed values,
+maximum length; docs/protocol.md lists it). :func:`check_fields` checks fields against it and
+is called by both sides: the service before it merges a pushed change, the laptop before it
+stores a pulled record. A test checks that whatever passes it fits the laptop's tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 
 class RecordKind(StrEnum):
@@ -120,3 +139,300 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "set_aside",  # a record from the service this laptop could not store
     "re_referenced",  # an offline case given a fresh reference (its own was taken)
 )
+
+PREFERRED_CONTACTS: tuple[str, ...] = ("phone", "email", "letter", "visit")
+VISIT_KINDS: tuple[str, ...] = ("visit", "task")
+
+# ------------------------------------------------------------------------------ the schema
+#
+# One schema per record kind, checked by the service before it merges a change and by the
+# laptop before it stores a pulled record. ``null`` for a field that is not required means
+# "not set" (the laptop then keeps its column's default, listed as ``default``).
+
+#: The largest document the service takes (its upload limit, ``X-Total-Size``).
+MAX_DOCUMENT_BYTES = 1 << 40
+#: Longest note text, in characters.
+MAX_NOTE_CHARS = 100_000
+#: Longest name of a user, team or device, in characters (the service's own columns).
+MAX_NAME_CHARS = 200
+
+#: Case references: ``FC-2026-00042`` from a reserved block, or the offline fallback
+#: ``FC-2026-K7Q-0001`` (year, the laptop's code, a count).
+CASE_REF_PATTERN = r"^FC-[0-9]{4}-([0-9]{5,7}|[A-Z0-9]{3,8}-[0-9]{4,6})$"
+CASE_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATETIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+class FieldType(StrEnum):
+    """What a field's JSON value must be."""
+
+    TEXT = "text"  # a string: valid UTF-8, no NUL, at most max_length characters
+    CHOICE = "choice"  # one of ``choices``
+    DATE = "date"  # "YYYY-MM-DD"
+    DATETIME = "datetime"  # ISO 8601 with a UTC offset
+    UUID = "uuid"  # a record id
+    BOOL = "bool"  # true or false (not 0 or 1)
+    SIZE = "size"  # a whole number from 0 to ``maximum``
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of one record kind."""
+
+    type: FieldType
+    required: bool = False  # must be present on a new record; never null or empty
+    max_length: int | None = None  # characters, for text (every text field has one)
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None  # for text with a fixed form
+    maximum: int | None = None  # for sizes
+    default: Any = None  # what the laptop keeps when the field is null (documentation)
+    form: str = ""  # the fixed form, in words, for reasons and docs
+
+
+def _text(max_length: int, *, required: bool = False, default: Any = "") -> FieldSpec:
+    return FieldSpec(FieldType.TEXT, required, max_length, default=None if required else default)
+
+
+def _choice(choices: tuple[str, ...], default: str | None) -> FieldSpec:
+    return FieldSpec(FieldType.CHOICE, choices=choices, default=default)
+
+
+_DATE = FieldSpec(FieldType.DATE, max_length=10, pattern=DATE_PATTERN)
+_DATETIME = FieldSpec(FieldType.DATETIME, max_length=35, pattern=DATETIME_PATTERN)
+_DATETIME_REQUIRED = FieldSpec(FieldType.DATETIME, True, 35, pattern=DATETIME_PATTERN)
+_UUID = FieldSpec(FieldType.UUID, max_length=36, pattern=UUID_PATTERN)
+_UUID_REQUIRED = FieldSpec(FieldType.UUID, True, 36, pattern=UUID_PATTERN)
+_WHO = _text(MAX_NAME_CHARS)
+
+#: Every field of every kind (exactly the names of :data:`FIELDS`).
+SCHEMA: dict[RecordKind, dict[str, FieldSpec]] = {
+    RecordKind.CASE: {
+        "ref": FieldSpec(
+            FieldType.TEXT,
+            True,
+            50,
+            pattern=CASE_REF_PATTERN,
+            form="FC-YYYY-NNNNN or FC-YYYY-CODE-NNNN",
+        ),
+        "type": FieldSpec(
+            FieldType.TEXT,
+            True,
+            50,
+            pattern=CASE_TYPE_PATTERN,
+            form="a case type code (a-z, 0-9, _)",
+        ),
+        "status": _choice(CASE_STATUSES, "open"),
+        "priority": _choice(PRIORITIES, "normal"),
+        "summary": _text(5_000),
+        "team": _WHO,
+        "assigned_to": _WHO,
+        "next_review": _DATE,
+        "opened_on": _DATE,
+        "closed_on": _DATE,
+        "person_id": _UUID_REQUIRED,
+    },
+    RecordKind.PERSON: {
+        "name": _text(300, required=True),
+        "date_of_birth": _DATE,
+        "address": _text(1_000),
+        "phone": _text(100),
+        "preferred_contact": _choice(PREFERRED_CONTACTS, None),
+        "language": _text(100),
+        "access_needs": _text(5_000),
+    },
+    RecordKind.WARNING: {
+        "person_id": _UUID_REQUIRED,
+        "text": _text(2_000, required=True),
+        "category": _choice(WARNING_CATEGORIES, "risk"),
+        "active": FieldSpec(FieldType.BOOL, default=True),
+        "added_by": _WHO,
+        "added_at": _DATETIME_REQUIRED,
+    },
+    RecordKind.NOTE: {
+        "text": _text(MAX_NOTE_CHARS, required=True),
+        "author": _text(MAX_NAME_CHARS, required=True),
+        "written_at": _DATETIME_REQUIRED,
+        "corrects": _UUID,
+    },
+    RecordKind.VISIT: {
+        "title": _text(300, default="Visit"),
+        "kind": _choice(VISIT_KINDS, "visit"),
+        "due": _DATETIME_REQUIRED,
+        "place": _text(1_000),
+        "status": _choice(VISIT_STATUSES, "planned"),
+        "done_at": _DATETIME,
+    },
+    RecordKind.DOCUMENT: {
+        "name": _text(255, required=True),
+        "size": FieldSpec(FieldType.SIZE, maximum=MAX_DOCUMENT_BYTES, default=0),
+        "sha256": FieldSpec(
+            FieldType.TEXT, max_length=64, pattern=SHA256_PATTERN, default="", form="64 hex digits"
+        ),
+        "mime": _text(255, default="application/octet-stream"),
+        "added_by": _WHO,
+        "added_at": _DATETIME_REQUIRED,
+    },
+    RecordKind.AUDIT: {
+        "actor": _text(MAX_NAME_CHARS, required=True),
+        "action": FieldSpec(FieldType.CHOICE, True, choices=AUDIT_ACTIONS),
+        "record_kind": FieldSpec(
+            FieldType.CHOICE, True, choices=tuple(kind.value for kind in RecordKind)
+        ),
+        "record_id": _UUID_REQUIRED,
+        "at": _DATETIME_REQUIRED,
+        "detail": _text(4_000),
+    },
+}
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """Why one field of a record was refused, in plain English (never the value itself)."""
+
+    field: str
+    reason: str
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("holds text that is not valid UTF-8 (a lone surrogate)") from None
+    return value
+
+
+def _valid_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a real date") from None
+    return value
+
+
+def _valid_datetime(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value)
+        parsed.astimezone(UTC)  # out of range once moved to UTC (year 1 or 9999) fails here
+    except (ValueError, OverflowError):
+        raise ValueError("is not a real date and time") from None
+    return value
+
+
+def _annotation(spec: FieldSpec) -> Any:
+    """The pydantic type of a field's value (without null)."""
+    if spec.type is FieldType.BOOL:
+        return Annotated[bool, Strict()]
+    if spec.type is FieldType.SIZE:
+        return Annotated[int, Strict(), Field(ge=0, le=spec.maximum)]
+    if spec.type is FieldType.CHOICE:
+        return Literal[spec.choices]
+    checks: list[Any] = [
+        Strict(),
+        StringConstraints(
+            min_length=1 if spec.required else None,
+            max_length=spec.max_length,
+            pattern=spec.pattern,
+        ),
+        AfterValidator(_clean_text),
+    ]
+    if spec.type is FieldType.DATE:
+        checks.append(AfterValidator(_valid_date))
+    elif spec.type is FieldType.DATETIME:
+        checks.append(AfterValidator(_valid_datetime))
+    return Annotated[str, *checks]
+
+
+def _nullable(spec: FieldSpec) -> Any:
+    return _annotation(spec) if spec.required else _annotation(spec) | None
+
+
+@cache
+def _field_adapter(kind: RecordKind, name: str) -> TypeAdapter[Any]:
+    return TypeAdapter(_nullable(SCHEMA[kind][name]))
+
+
+_KIND_WORDS = {
+    RecordKind.CASE: "a case",
+    RecordKind.PERSON: "a person",
+    RecordKind.WARNING: "a warning",
+    RecordKind.NOTE: "a note",
+    RecordKind.VISIT: "a visit",
+    RecordKind.DOCUMENT: "a document",
+    RecordKind.AUDIT: "an audit event",
+}
+
+
+def describe(spec: FieldSpec) -> str:
+    """What a field's value must be, in words ("text of at most 300 characters")."""
+    if spec.type is FieldType.CHOICE:
+        return "one of " + ", ".join(spec.choices)
+    if spec.type is FieldType.BOOL:
+        return "true or false"
+    if spec.type is FieldType.SIZE:
+        return f"a whole number from 0 to {spec.maximum}"
+    if spec.type is FieldType.DATE:
+        return "a date (YYYY-MM-DD)"
+    if spec.type is FieldType.DATETIME:
+        return "a date and time with a UTC offset (ISO 8601)"
+    if spec.type is FieldType.UUID:
+        return "a record id (UUID)"
+    if spec.form:
+        return f"text of the form {spec.form}"
+    return f"text of at most {spec.max_length} characters"
+
+
+def safe_name(name: object) -> str:
+    """A field name as it may be shown and sent back (printable, short, valid UTF-8)."""
+    text = name if isinstance(name, str) else repr(name)
+    shown = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in shown)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _reason(kind: RecordKind, name: str, error: Mapping[str, Any]) -> str:
+    spec = SCHEMA[kind][name]
+    if spec.required and (error["input"] is None or error["input"] == ""):
+        return "is required and may not be empty"
+    if error["type"] == "string_too_long":
+        return f"is longer than {spec.max_length} characters"
+    if error["type"] in ("value_error", "assertion_error") and spec.type is FieldType.TEXT:
+        return str(error["ctx"]["error"]) if error.get("ctx") else "is not valid text"
+    return "must be " + describe(spec)
+
+
+def check_fields(kind: RecordKind, fields: Mapping[str, Any], *, whole: bool) -> list[FieldProblem]:
+    """The problems of ``fields`` of a record of ``kind`` (empty when it fits the schema).
+
+    ``whole``: the fields are a whole record (a new record, or a pulled one): every required
+    field must be there. Otherwise a partial update: only the given fields are checked (a
+    required field may still not be set to null or emptied)."""
+    if not isinstance(fields, Mapping):
+        return [FieldProblem("fields", "must be an object of field names and values")]
+    problems: list[FieldProblem] = []
+    if whole:
+        for name, spec in SCHEMA[kind].items():
+            if spec.required and name not in fields:
+                problems.append(FieldProblem(name, "is required"))
+    for name, value in fields.items():
+        if name not in SCHEMA[kind]:
+            problems.append(FieldProblem(safe_name(name), f"is not a field of {_KIND_WORDS[kind]}"))
+            continue
+        try:
+            _field_adapter(kind, name).validate_python(value)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]  # one reason per field
+            problems.append(FieldProblem(name, _reason(kind, name, first)))
+    return problems
+
+
+def check_record(kind: RecordKind, fields: Mapping[str, Any]) -> list[FieldProblem]:
+    """:func:`check_fields` of a whole record."""
+    return check_fields(kind, fields, whole=True)

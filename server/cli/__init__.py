@@ -9,6 +9,7 @@
     fieldcase-server admin assign REF --to USER
     fieldcase-server admin revoke-device DEVICE_ID | --user NAME
     fieldcase-server admin verify-audit
+    fieldcase-server admin check-records [--quarantine] | problems [--limit N]
     fieldcase-server demo [--db URL]
 
 The database comes from ``--db``, else env ``FIELDCASE_DB_URL``, else an SQLite file in the
@@ -52,6 +53,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.accounts",  # teams, users, devices
     "server.cli.cases",  # assign
     "server.cli.audit_trail",  # verify-audit
+    "server.cli.records",  # check-records [--quarantine], problems
 )
 
 log = logging.getLogger("fieldcase.server.cli")

@@ -53,6 +53,9 @@ class Settings(BaseModel):
     login_max_failures_address: int = Field(default=30, ge=1)
     #: Largest request body accepted after decompression.
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: Document content one device may hold staged (uploaded before its record was pushed),
+    #: in bytes; more is refused with ``quota_exceeded`` (413). ``FIELDCASE_MAX_STAGED_BYTES``.
+    max_staged_bytes: int = Field(default=2 * 1024**3, ge=0)
     #: Argon2id cost of password hashes: memory in KiB (``FIELDCASE_ARGON2_MEMORY_KIB``) and
     #: passes (``FIELDCASE_ARGON2_TIME_COST``). Hashes made with other costs are redone at the
     #: next successful sign-in.
@@ -78,6 +81,7 @@ class Settings(BaseModel):
             "FIELDCASE_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_account",
             "FIELDCASE_LOGIN_MAX_FAILURES_ADDRESS": "login_max_failures_address",
             "FIELDCASE_MAX_BODY_BYTES": "max_body_bytes",
+            "FIELDCASE_MAX_STAGED_BYTES": "max_staged_bytes",
             "FIELDCASE_ARGON2_MEMORY_KIB": "argon2_memory_kib",
             "FIELDCASE_ARGON2_TIME_COST": "argon2_time_cost",
         }

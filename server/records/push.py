@@ -1,9 +1,9 @@
 """Applying pushed changes: each change is merged per field, clashes are kept as conflicts.
 
-:func:`apply_change` runs one change through clear phases: screen (replays, id rules), load
-(the record, locked), authorise (the case's scope), gather the conflicts it settles, merge
-(:mod:`server.records.merge`), then write (the record, conflicts, scope) and log (applied
-change, audit).
+:func:`apply_change` runs one change through clear phases: screen (replays, id rules, the
+record schema of :mod:`server.records.validate`), load (the record, locked), authorise (the
+case's scope), gather the conflicts it settles, merge (:mod:`server.records.merge`), then
+write (the record, conflicts, scope) and log (applied change, audit).
 Nothing is committed here: the caller's unit of work commits after :func:`finalize`.
 """
 
@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from server.audit import AuditEvent
 from server.crud import Actor
 from server.models import AppliedChange, CaseScope, Conflict, Device, Record
+from server.records import validate
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
 from server.records.scope import can_see, ref_holder, set_scope
@@ -32,15 +33,15 @@ from sync.records import FIELDS, RecordKind
 class Refused(Exception):
     """A change that is not applied; becomes a ``rejected`` result (never leaves this module)."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, detail: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.detail = code, message, detail or {}
 
     def result(self, change: Change) -> ChangeResult:
         return ChangeResult(
             change_id=change.change_id,
             status=ChangeStatus.REJECTED,
-            error=ErrorBody(code=self.code, message=self.message),
+            error=ErrorBody(code=self.code, message=self.message, detail=self.detail),
         )
 
 
@@ -117,7 +118,24 @@ def screen(session: Session, change: Change, pending: Pending) -> ChangeResult |
             )
     if change.kind == RecordKind.CASE and change.case_id != change.record_id:
         raise Refused(ErrorCode.VALIDATION, "A case's case_id must be its own id.")
+    check_schema(session, change, pending)
     return None
+
+
+def check_schema(session: Session, change: Change, pending: Pending) -> None:
+    """Refuse a change whose fields fail the record schema (:mod:`server.records.validate`):
+    a new record (and every audit event) must be whole, an update must set valid values."""
+    if change.kind == RecordKind.AUDIT:
+        new = True
+    elif change.record_id in pending.records:
+        new = False
+    elif change.record_id in pending.loaded:
+        new = pending.loaded[change.record_id] is None
+    else:
+        new = change.record_id not in load_records(session, [change.record_id])
+    problems = validate.problems_of(change, new=new)
+    if problems:
+        raise Refused(ErrorCode.VALIDATION, *validate.refusal(change.kind, problems))
 
 
 def load(session: Session, change: Change, pending: Pending) -> Touched | None:

@@ -26,6 +26,30 @@ def service_settings(db_url: str, **overrides: object) -> Settings:
     )
 
 
+def required_fields(kind: str, record_id: uuid.UUID) -> dict[str, Any]:
+    """Valid values of a kind's required fields (see ``sync.records.SCHEMA``)."""
+    now = datetime.now(UTC).isoformat()
+    return {
+        "case": {
+            "ref": f"FC-2026-{uuid.uuid4().int % 100000:05d}",
+            "type": "housing_repair",
+            "person_id": str(uuid.uuid4()),
+        },
+        "person": {"name": "Test Person"},
+        "warning": {"person_id": str(uuid.uuid4()), "text": "Dog on premises", "added_at": now},
+        "note": {"text": "A note", "author": "test", "written_at": now},
+        "visit": {"due": now},
+        "document": {"name": "file.bin", "added_at": now},
+        "audit": {
+            "actor": "test",
+            "action": "viewed",
+            "record_kind": "case",
+            "record_id": str(record_id),
+            "at": now,
+        },
+    }.get(kind, {})
+
+
 def change(
     kind: str,
     record_id: uuid.UUID,
@@ -34,7 +58,14 @@ def change(
     base: int = 0,
     resolves: list[str] | None = None,
     change_id: uuid.UUID | None = None,
+    *,
+    complete: bool = True,
 ) -> dict[str, Any]:
+    """A change as a laptop sends it. A new record (``base`` 0) gets valid values for the
+    required fields the test does not set, unless ``complete`` is False (for tests of
+    refused records)."""
+    if complete and base == 0:
+        fields = {**required_fields(kind, record_id), **fields}
     return {
         "change_id": str(change_id or uuid.uuid4()),
         "kind": kind,
@@ -70,6 +101,7 @@ def new_case(team: str, assigned_to: str, **fields: Any) -> tuple[uuid.UUID, dic
         "summary": "Damp in the bedroom",
         "team": team,
         "assigned_to": assigned_to,
+        "person_id": str(uuid.uuid4()),
         **fields,
     }
     return case_id, change("case", case_id, case_id, values)

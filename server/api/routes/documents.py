@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from server import audit, documents
-from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
+from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep, SettingsDep
 from server.api.responses import ERRORS, error_response
 from server.audit import AuditEvent
 from server.errors import ApiError
 from server.models import DocumentContent
-from sync.protocol import DOCUMENT_CHUNK_BYTES, ErrorCode, UploadStatus
+from sync.protocol import DOCUMENT_CHUNK_BYTES, ErrorBody, ErrorCode, UploadStatus
+from sync.records import MAX_DOCUMENT_BYTES
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -35,7 +36,7 @@ _BINARY_BODY: dict[str, Any] = {
 @router.put(
     "/{document_id}/content",
     response_model=UploadStatus,
-    responses=ERRORS,
+    responses={**ERRORS, 413: {"model": ErrorBody, "description": "quota_exceeded"}},
     openapi_extra=_BINARY_BODY,
 )
 async def upload(
@@ -44,14 +45,16 @@ async def upload(
     actor: CurrentDevice,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     x_upload_offset: Annotated[int, Header(ge=0)],
-    x_total_size: Annotated[int, Header(ge=0, le=1 << 40)],
+    x_total_size: Annotated[int, Header(ge=0, le=MAX_DOCUMENT_BYTES)],
     x_sha256: Annotated[str, Header(min_length=64, max_length=64)],
     x_case_id: Annotated[uuid.UUID | None, Header()] = None,
 ) -> UploadStatus | JSONResponse:
     """One chunk of the plaintext at ``X-Upload-Offset`` (bytes the service already holds).
     When the last byte arrives the SHA-256 of the whole is checked. Content may come before
-    the document's record: it is then staged for this device and the case ``X-Case-Id``."""
+    the document's record: it is then staged for this device and the case ``X-Case-Id``,
+    up to the service's limit per device (``quota_exceeded``, 413)."""
     sha = x_sha256.lower()
     if not _SHA256.match(sha):
         raise ApiError(ErrorCode.VALIDATION, "X-Sha256 must be a hex SHA-256 digest.")
@@ -74,6 +77,7 @@ async def upload(
             clock=clock,
             record=record,
             case_id=x_case_id,
+            staged_limit=settings.max_staged_bytes,
         )
 
     stored = await run_in_threadpool(store)
