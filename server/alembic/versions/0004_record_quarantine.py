@@ -1,8 +1,8 @@
 """Records that fail the record schema can be moved aside: table ``record_quarantine``
 (``fieldcase-server admin check-records --quarantine``).
 
-Revision ID: 0003_record_quarantine
-Revises: 0002
+Revision ID: 0004_record_quarantine
+Revises: 0003_unique_refs
 Create Date: 2026-12-02 01:00:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_record_quarantine"
-down_revision: str | None = "0002"
+revision: str = "0004_record_quarantine"
+down_revision: str | None = "0003_unique_refs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
