@@ -41,6 +41,10 @@ from sync.clock import Clock
 from sync.protocol import ErrorCode, RefBlock
 
 ROLES = ("caseworker", "manager", "admin")
+REVOKED_MESSAGE = (
+    "This sign-in has ended because the password was changed or the account was disabled. "
+    "Sign in again with the current password."
+)
 REF_BLOCK_SIZE = 100
 
 
@@ -154,9 +158,16 @@ def reset_password(
         raise AdminError("Choose a password of at least 8 characters.")
     user.password_hash = hash_password(settings, password)
     session.add(user)
+    ended = revoke_tokens(session, user, at=clock.now())
     audit.append(
         session,
-        [AuditEvent("password_reset", actor="admin", detail={"user_id": str(user.id)})],
+        [
+            AuditEvent(
+                "password_reset",
+                actor="admin",
+                detail={"user_id": str(user.id), "tokens_revoked": ended},
+            )
+        ],
         at=clock.now(),
     )
 
@@ -165,11 +176,31 @@ def disable_user(session: Session, username: str, *, clock: Clock) -> None:
     user = require_user(session, username)
     user.disabled = True
     session.add(user)
+    ended = revoke_tokens(session, user, at=clock.now())
     audit.append(
         session,
-        [AuditEvent("user_disabled", actor="admin", detail={"user_id": str(user.id)})],
+        [
+            AuditEvent(
+                "user_disabled",
+                actor="admin",
+                detail={"user_id": str(user.id), "tokens_revoked": ended},
+            )
+        ],
         at=clock.now(),
     )
+
+
+def revoke_tokens(session: Session, user: User, *, at: datetime) -> int:
+    """End every access token of the user (password and device tokens alike); returns how
+    many were still live. A laptop's device credential is not a token: it stays (a disabled
+    account's laptop is refused when it asks for a new token)."""
+    table = AccessToken.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        table.update()
+        .where(table.c.user_id == user.id, table.c.revoked_at.is_(None), table.c.expires_at > at)
+        .values(revoked_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ----------------------------------------------------------------------------- sign-in
@@ -328,6 +359,11 @@ def authenticate_token(session: Session, secret: str, *, clock: Clock) -> Actor:
             raise ApiError(ErrorCode.UNAUTHENTICATED)
         if device.revoked_at is not None:
             raise ApiError(ErrorCode.DEVICE_REVOKED)
+    if token.revoked_at is not None:
+        if token.kind == "device":
+            # the laptop renews it with its device credential, which checks the account
+            raise ApiError(ErrorCode.TOKEN_EXPIRED)
+        raise ApiError(ErrorCode.UNAUTHENTICATED, REVOKED_MESSAGE)
     if token.expires_at <= clock.now():
         raise ApiError(ErrorCode.TOKEN_EXPIRED)
     user = session.get(User, token.user_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from server import audit
+from server.audit_key import AuditKeyError
 from server.cli.common import CliError, add_db_option, engine_of, settings_of
 from sync.clock import Clock
 
@@ -16,6 +18,10 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Give both --tls-cert and --tls-key, or neither.")
     engine = engine_of(settings)
+    try:
+        audit.ready(engine, settings)  # refuse to start without the audit key
+    except AuditKeyError as err:
+        raise CliError(str(err)) from err
     engine.dispose()
     os.environ["FIELDCASE_DB_URL"] = settings.db_url  # for the worker processes
     print(
