@@ -38,7 +38,7 @@ from server.models import (
     User,
 )
 from sync.clock import Clock
-from sync.protocol import ErrorCode, RefBlock
+from sync.protocol import MAX_USERNAME, ErrorCode, RefBlock
 
 ROLES = ("caseworker", "manager", "admin")
 REVOKED_MESSAGE = (
@@ -78,10 +78,20 @@ def get_team(session: Session, name: str) -> Team | None:
     return session.exec(select(Team).where(Team.name == name)).first()
 
 
-def add_team(session: Session, name: str, *, clock: Clock) -> Team:
+def _check_name(name: str, what: str) -> str:
+    """A user or team name as stored: trimmed, 1 to 200 characters, no control characters."""
     name = name.strip()
     if not name:
-        raise AdminError("A team needs a name.")
+        raise AdminError(f"A {what} needs a name.")
+    if len(name) > MAX_USERNAME:
+        raise AdminError(f"A {what} name may be at most {MAX_USERNAME} characters long.")
+    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        raise AdminError(f"A {what} name may not hold control characters. Type it again.")
+    return name
+
+
+def add_team(session: Session, name: str, *, clock: Clock) -> Team:
+    name = _check_name(name, "team")
     if get_team(session, name):
         raise AdminError(f"There is already a team called {name!r}.")
     team = Team(name=name, created_at=clock.now())
@@ -114,9 +124,7 @@ def add_user(
     *,
     clock: Clock,
 ) -> User:
-    username = username.strip()
-    if not username:
-        raise AdminError("A user needs a name.")
+    username = _check_name(username, "user")
     if role not in ROLES:
         raise AdminError(f"The role must be one of: {', '.join(ROLES)}.")
     if len(password) < 8:
