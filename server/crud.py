@@ -304,7 +304,7 @@ def login(
     ):
         audit.append(
             session,
-            [AuditEvent("login_rate_limited", actor=username, address=address)],
+            [_sign_in_event(session, "login_rate_limited", username, address)],
             at=now,
         )
         return ApiError(
@@ -321,7 +321,7 @@ def login(
         ok = verify_password(settings, user.password_hash, password)
     session.add(LoginAttempt(username=username, address=address, success=ok, at=now))
     if not ok or user is None:
-        audit.append(session, [AuditEvent("login_failed", actor=username, address=address)], at=now)
+        audit.append(session, [_sign_in_event(session, "login_failed", username, address)], at=now)
         return ApiError(
             ErrorCode.UNAUTHENTICATED,
             "That user name and password do not match. Check them (and Caps Lock) and try again.",
@@ -339,6 +339,14 @@ def login(
     secret, token = issue_token(session, settings, user, None, clock=clock)
     audit.append(session, [AuditEvent("login", actor=username, address=address)], at=now)
     return SignIn(secret, token, user)
+
+
+def _sign_in_event(session: Session, event: str, username: str, address: str) -> AuditEvent:
+    """A sign-in's audit entry: the account when it exists; a name that is no account (a
+    typo, a password typed in the wrong box) is never written to the trail."""
+    if get_user(session, username) is not None:
+        return AuditEvent(event, actor=username, address=address)
+    return AuditEvent(event, address=address, detail={"unknown_user": True})
 
 
 class _DummyHash:
