@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64
 ROTATED = "audit_key_rotated"
+KEY_LOST = "audit_key_lost"
 
 
 @dataclass
@@ -223,3 +224,17 @@ def verify(session: Session, batch: int = 5000) -> VerifyReport:
 
     key = key_for(_engine_of(session))
     return check(session, {key.key_id: key.secret} if key else {}, batch=batch)
+
+
+def declare_lost(
+    session: Session, new_key: AuditKey, *, at: datetime, actor: str = "admin"
+) -> None:
+    """The key the trail is kept with is lost: go on with ``new_key`` from a row made with
+    the new key that names the lost one. Rows made with the lost key stay in the trail but
+    can no longer be checked (``verify-audit`` says so: exit 4)."""
+    head = _lock_head(session)
+    lost = str(head[2])
+    if lost == new_key.key_id:
+        raise AuditKeyError("The new audit key is the key already in use. Make a new one.")
+    event = AuditEvent(KEY_LOST, actor=actor, detail={"lost_key": lost, "new_key": new_key.key_id})
+    _write(session, [event], at, new_key, int(head[0]), str(head[1]), next_key=new_key.key_id)

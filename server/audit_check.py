@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from server.audit import GENESIS, ROTATED, entry_hash, keyed_hash
+from server.audit import GENESIS, KEY_LOST, ROTATED, entry_hash, keyed_hash
 from server.audit_key import OLD_RULE, write_private
 from server.models import AuditEntry, AuditHead
 
@@ -80,6 +80,7 @@ class VerifyReport:
     reason: str = ""
     unverified: int = 0
     missing_keys: list[str] = field(default_factory=list)
+    key_lost_at: list[int] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -107,6 +108,7 @@ class _Walk:
         self.checked = 0
         self.unverified = 0
         self.missing: set[str] = set()
+        self.lost_at: list[int] = []  # rows declaring the key before them lost
 
     def step(self, row: AuditEntry) -> None:
         if row.id != self.expected_id:
@@ -145,7 +147,9 @@ class _Walk:
         if self.next_key is not None and row.key_id != self.next_key:
             raise _Broken(row.id, f"row {row.id} was not made with the key named at the rotation")
         if self.next_key is None and self.prev_key not in (OLD_RULE, row.key_id):
-            raise _Broken(row.id, f"row {row.id} changed the key without a rotation")
+            if not _declares_lost(row, self.prev_key):
+                raise _Broken(row.id, f"row {row.id} changed the key without a rotation")
+            self.lost_at.append(row.id)
 
     def finish(self, head: AuditHead) -> None:
         last_id = self.expected_id - 1
@@ -174,6 +178,16 @@ class _Walk:
                 f"row {checkpoint.last_id} is not what it was at the checkpoint of "
                 f"{checkpoint.at}: the trail up to it was rewritten",
             )
+
+
+def _declares_lost(row: AuditEntry, previous_key: str) -> bool:
+    """Whether the row is a "key lost" row naming the key before it and its own key."""
+    detail = row.detail if isinstance(row.detail, dict) else {}
+    return (
+        row.event == KEY_LOST
+        and detail.get("lost_key") == previous_key
+        and detail.get("new_key") == row.key_id
+    )
 
 
 def _rotation_target(row: AuditEntry) -> str | None:
@@ -215,6 +229,14 @@ def verify(
             walk.against(checkpoint, head)
     except _Broken as broken:
         return VerifyReport(
-            False, walk.checked, broken.row_id, broken.reason, walk.unverified, sorted(walk.missing)
+            False,
+            walk.checked,
+            broken.row_id,
+            broken.reason,
+            walk.unverified,
+            sorted(walk.missing),
+            walk.lost_at,
         )
-    return VerifyReport(True, walk.checked, None, "", walk.unverified, sorted(walk.missing))
+    return VerifyReport(
+        True, walk.checked, None, "", walk.unverified, sorted(walk.missing), walk.lost_at
+    )

@@ -66,12 +66,16 @@ def cmd_audit_checkpoint(args: argparse.Namespace, clock: Clock) -> int:
             new_key = read_key_file(Path(args.new_key_file))
         except AuditKeyError as err:
             raise CliError(str(err)) from err
+    if args.old_key_lost and new_key is None:
+        raise CliError("--old-key-lost needs --new-key-file NEW: the key to go on with.")
     engine = engine_of(settings)
-    key = _current_key(settings, create=True)
+    key = new_key if args.old_key_lost else _current_key(settings, create=True)
     audit.use_key(engine, key)
     try:
         with unit_of_work(engine) as session:
-            if new_key is not None:
+            if new_key is not None and args.old_key_lost:
+                audit.declare_lost(session, new_key, at=clock.now())
+            elif new_key is not None:
                 audit.rotate(session, new_key, at=clock.now())
             checkpoint = Checkpoint.take(session, clock.now())
     except AuditKeyError as err:
@@ -88,7 +92,14 @@ def cmd_audit_checkpoint(args: argparse.Namespace, clock: Clock) -> int:
         f"{checkpoint.last_id}. Keep it away from the database (another machine or write-once "
         "storage); `admin verify-audit --checkpoint FILE` uses it."
     )
-    if new_key is not None and key is not None:
+    if new_key is not None and args.old_key_lost:
+        print(
+            f"The old key is recorded as lost; from the next entry the trail is kept with the "
+            f"new key (id {new_key.key_id}). Set FIELDCASE_AUDIT_KEY_FILE={args.new_key_file} "
+            "and restart the service. Entries made with the lost key can no longer be checked: "
+            "verify-audit will say so (exit 4)."
+        )
+    elif new_key is not None and key is not None:
         print(
             f"From the next entry the trail is kept with the new key (id {new_key.key_id}). "
             f"Now set FIELDCASE_AUDIT_KEY_FILE={args.new_key_file} for the service and restart "
@@ -125,6 +136,8 @@ def _say(report: VerifyReport, checkpoint: Checkpoint | None) -> int:
         )
         return EXIT_BROKEN
     since = f", and it still holds the checkpoint of {checkpoint.at}" if checkpoint else ""
+    for row in report.key_lost_at:
+        print(f"Note: the audit key was recorded as lost at entry {row}.")
     if report.unverified:
         print(
             f"The audit trail CANNOT be fully checked: {report.unverified} of {report.checked} "
@@ -178,5 +191,10 @@ def register(commands: Commands) -> None:
     )
     p.add_argument("--out", metavar="FILE", required=True)
     p.add_argument("--new-key-file", metavar="NEW", help="start using this key from the next entry")
+    p.add_argument(
+        "--old-key-lost",
+        action="store_true",
+        help="with --new-key-file: the current key is lost; go on with the new one",
+    )
     p = commands.add("make-audit-key", cmd_make_audit_key, "make a new audit key file (0600)")
     p.add_argument("--out", metavar="FILE", required=True)

@@ -369,3 +369,38 @@ def test_the_embedded_service_makes_its_own_key_beside_its_database(
         assert key.secret.hex() not in " ".join(str(v) for r in rows(svc) for v in r.values())
     finally:
         svc.close()
+
+
+def test_a_lost_key_is_recorded_and_the_trail_goes_on(service: Service, tmp_path: Path) -> None:
+    busy(service)
+    before = last_id(service)
+    new_file = tmp_path / "new.key"
+    assert run_admin(service.db_url, "make-audit-key", "--out", str(new_file)).returncode == 0
+    lost = run_admin(
+        service.db_url,
+        "audit-checkpoint",
+        "--out",
+        str(tmp_path / "cp"),
+        "--new-key-file",
+        str(new_file),
+        "--old-key-lost",
+        drop=(TEST_KEY_ENV,),
+    )
+    assert lost.returncode == 0, lost.stderr
+    audit.use_key(service.engine, read_key_file(new_file))  # restarted with the new key
+    assert service.login("sam", "wrong password").status_code == 401
+    with_new = {"FIELDCASE_AUDIT_KEY_FILE": str(new_file)}
+    result = run_admin(
+        service.db_url,
+        "verify-audit",
+        "--checkpoint",
+        str(tmp_path / "cp"),
+        env=with_new,
+        drop=(TEST_KEY_ENV,),
+    )
+    assert result.returncode == 4, result.stdout + result.stderr  # the old entries: unchecked
+    assert f"recorded as lost at entry {before + 1}" in result.stdout
+    # entries after the loss are still protected by the new key
+    rewrite_from(service, before + 2, set_actor="mallory", unkeyed=False)
+    broken = run_admin(service.db_url, "verify-audit", env=with_new, drop=(TEST_KEY_ENV,))
+    assert broken.returncode == 3 and f"BROKEN at row {before + 2}" in broken.stdout
