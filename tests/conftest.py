@@ -35,9 +35,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Qt's types made at import, not lazily (app/ui/qt.py says why); pytest-qt may import PySide6
 # before this file, so `make test` sets it too.
 os.environ.setdefault("PYSIDE6_OPTION_LAZY", "0")
-# The central service's audit key for every service a test starts (PostgreSQL has no default
-# key; tests of the key's own rules set or remove it themselves).
-os.environ.setdefault("FIELDCASE_AUDIT_KEY", "5e" * 32)
 
 from app.core import Casework
 from app.store.profile import Profile
