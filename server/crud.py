@@ -376,10 +376,12 @@ def authenticate_token(session: Session, secret: str, *, clock: Clock) -> Actor:
         if device.revoked_at is not None:
             raise ApiError(ErrorCode.DEVICE_REVOKED)
     if token.revoked_at is not None:
-        if token.kind == "device":
-            # the laptop renews it with its device credential, which checks the account
-            raise ApiError(ErrorCode.TOKEN_EXPIRED)
-        raise ApiError(ErrorCode.UNAUTHENTICATED, REVOKED_MESSAGE)
+        if token.kind == "password":
+            raise ApiError(ErrorCode.UNAUTHENTICATED, REVOKED_MESSAGE)
+        owner = session.get(User, token.user_id)
+        if owner is None or owner.disabled:
+            raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+        raise ApiError(ErrorCode.TOKEN_EXPIRED)  # renewed with the device credential
     if token.expires_at <= clock.now():
         raise ApiError(ErrorCode.TOKEN_EXPIRED)
     user = session.get(User, token.user_id)

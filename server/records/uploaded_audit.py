@@ -4,7 +4,7 @@ codes only.
 A pushed audit event is stored as ``laptop_<action>`` (a namespace the service never uses for
 its own events, so a device cannot forge ``device_revoked`` or any other service event). Its
 ``detail`` text must be ids and short codes: at most :data:`MAX_DETAIL` characters of words
-that are each a lower-case name (``fields:``, ``status``), a code holding a digit
+that are each a lower-case name (``fields:``, ``status``, ``person.name``), a code holding a digit
 (``FC-2026-00042``, ``K7Q``), a UUID, a number, or ``->``/``=``/``/``. Anything else — a
 capitalised word such as a name, free text, control characters — is refused, so no personal
 data reaches the trail through a laptop.
@@ -20,10 +20,10 @@ from typing import Any
 from sync.records import AUDIT_ACTIONS, FIELDS, RecordKind
 
 EVENT_PREFIX = "laptop_"
-MAX_DETAIL = 200
+MAX_DETAIL = 300
 _SEPARATORS = re.compile(r"[ ,;]+")
 _TOKEN = re.compile(
-    r"[a-z][a-z0-9_]*:?"  # a field name or keyword
+    r"[a-z][a-z0-9_.]*:?"  # a field name (person.name) or keyword
     r"|[A-Z0-9-]*[0-9][A-Z0-9-]*"  # a reference or short code, a number, a date
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # an id
     r"|->|=|/"

@@ -83,7 +83,7 @@ def test_disabling_ends_every_token_and_refuses_the_laptop(service: Service) -> 
     recovery = service.client.get(f"/v1/devices/{laptop.device_id}/recovery", headers=bearer(old))
     assert_ended(recovery.status_code, recovery.json())
     stale = service.client.post("/v1/sync/pull", json={"cursor": None}, headers=laptop.headers)
-    assert stale.status_code == 401 and stale.json()["code"] == "token_expired"
+    assert stale.status_code == 403 and stale.json()["code"] == "account_disabled"
     renewed = service.client.post(
         "/v1/auth/device-token",
         json={"device_id": laptop.device_id, "device_secret": laptop.secret},

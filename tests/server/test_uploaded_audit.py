@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from server.models import AuditEntry
 from server.records.uploaded_audit import detail_problem
-from sync.records import AUDIT_ACTIONS, FIELDS
+from sync.records import AUDIT_ACTIONS, FIELDS, RecordKind
 from tests.server.helpers import Device, Service, change, new_case
 
 
@@ -95,7 +95,7 @@ def test_an_event_with_a_new_case_in_one_batch_is_applied(service: Service) -> N
     [
         "Mary Smith",  # a name
         "fields: status; text: She said her son hits her",
-        "x" * 201,
+        "x" * 301,
         "fields: status\x00",
         "email: mary@example.org",
         "phone: 07700 900123 Mary",
@@ -128,6 +128,11 @@ def test_the_details_the_laptop_writes_pass() -> None:
     for fields in FIELDS.values():
         for count in range(1, len(fields) + 1):
             assert detail_problem("fields: " + ", ".join(fields[:count])) is None
+    # editing a case and its person at once (app/core/cases.py): every field of both
+    everything = sorted(FIELDS[RecordKind.CASE]) + sorted(
+        "person." + name for name in FIELDS[RecordKind.PERSON]
+    )
+    assert detail_problem("fields: " + ", ".join(everything)) is None
     for detail in ("", "fields: summary", "FC-2026-00042 -> FC-2026-K7Q-0001", str(uuid.uuid4())):
         assert detail_problem(detail) is None, detail
 
