@@ -128,6 +128,14 @@ def ready(engine: Engine, settings: Settings) -> AuditKey:
     return key
 
 
+def require_key(engine: Engine) -> AuditKey:
+    """The key appends through ``engine`` will use, checked before any work is done: a plain
+    :class:`AuditKeyError` when there is none or it is not the one the trail is kept with."""
+    with Session(engine) as session:
+        head = session.get(AuditHead, 1)
+        return _usable_key(session, head.key_id if head is not None else OLD_RULE)
+
+
 def _engine_of(session: Session) -> Engine:
     bind = session.get_bind()
     return bind.engine if isinstance(bind, Connection) else bind

@@ -6,18 +6,31 @@ import argparse
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from server import crud
+from server import audit, crud
+from server.audit_key import AuditKeyError
 from server.cli.common import CliError, Commands, ask_password, engine_of, settings_of
+from server.core.config import Settings
 from server.core.db import unit_of_work
 from server.models import Device, DocumentContent, Record, Team, User
 from sync.clock import Clock
 
 
+def writer_engine(args: argparse.Namespace, settings: Settings | None = None) -> Engine:
+    """The migrated engine of a command that writes audit entries, with the audit key
+    checked first (a missing or wrong key is one plain line, before anything is changed)."""
+    engine = engine_of(settings or settings_of(args))
+    try:
+        audit.require_key(engine)
+    except AuditKeyError as err:
+        raise CliError(str(err)) from err
+    return engine
+
+
 def cmd_add_team(args: argparse.Namespace, clock: Clock) -> int:
-    engine = engine_of(settings_of(args))
+    engine = writer_engine(args)
     with unit_of_work(engine) as session:
         crud.add_team(session, args.name, clock=clock)
     print(f"Team {args.name!r} added.")
@@ -26,7 +39,7 @@ def cmd_add_team(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_add_user(args: argparse.Namespace, clock: Clock) -> int:
     settings = settings_of(args)
-    engine = engine_of(settings)
+    engine = writer_engine(args, settings)
     password = ask_password()
     with unit_of_work(engine) as session:
         crud.add_user(session, settings, args.name, args.team, args.role, password, clock=clock)
@@ -49,7 +62,7 @@ def cmd_list_users(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_reset_password(args: argparse.Namespace, clock: Clock) -> int:
     settings = settings_of(args)
-    engine = engine_of(settings)
+    engine = writer_engine(args, settings)
     with unit_of_work(engine) as session:
         crud.require_user(session, args.name)
         crud.reset_password(session, settings, args.name, ask_password(), clock=clock)
@@ -58,7 +71,7 @@ def cmd_reset_password(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_disable_user(args: argparse.Namespace, clock: Clock) -> int:
-    engine = engine_of(settings_of(args))
+    engine = writer_engine(args)
     with unit_of_work(engine) as session:
         crud.disable_user(session, args.name, clock=clock)
     print(f"User {args.name!r} disabled: they can no longer sign in or sync.")
@@ -81,7 +94,7 @@ def cmd_list_devices(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_revoke_device(args: argparse.Namespace, clock: Clock) -> int:
-    engine = engine_of(settings_of(args))
+    engine = writer_engine(args)
     now = clock.now()
     with unit_of_work(engine) as session:
         if args.user:

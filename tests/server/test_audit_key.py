@@ -404,3 +404,14 @@ def test_a_lost_key_is_recorded_and_the_trail_goes_on(service: Service, tmp_path
     rewrite_from(service, before + 2, set_actor="mallory", unkeyed=False)
     broken = run_admin(service.db_url, "verify-audit", env=with_new, drop=(TEST_KEY_ENV,))
     assert broken.returncode == 3 and f"BROKEN at row {before + 2}" in broken.stdout
+
+
+@pytest.mark.postgres
+def test_admin_commands_on_postgresql_without_a_key_say_how_to_make_one(pg_url: str) -> None:
+    for args in (("add-team", "Housing"), ("disable-user", "nobody")):
+        result = run_admin(pg_url, *args, drop=(TEST_KEY_ENV,))
+        assert result.returncode == 1, result.stderr
+        assert "make-audit-key --out FILE" in result.stderr
+        assert "Traceback" not in result.stderr
+    listed = run_admin(pg_url, "list-users", drop=(TEST_KEY_ENV,))
+    assert listed.returncode == 0  # reading needs no key
