@@ -38,9 +38,13 @@ from server.models import (
     User,
 )
 from sync.clock import Clock
-from sync.protocol import ErrorCode, RefBlock
+from sync.protocol import MAX_USERNAME, ErrorCode, RefBlock
 
 ROLES = ("caseworker", "manager", "admin")
+REVOKED_MESSAGE = (
+    "This sign-in has ended because the password was changed or the account was disabled. "
+    "Sign in again with the current password."
+)
 REF_BLOCK_SIZE = 100
 
 
@@ -74,10 +78,20 @@ def get_team(session: Session, name: str) -> Team | None:
     return session.exec(select(Team).where(Team.name == name)).first()
 
 
-def add_team(session: Session, name: str, *, clock: Clock) -> Team:
+def _check_name(name: str, what: str) -> str:
+    """A user or team name as stored: trimmed, 1 to 200 characters, no control characters."""
     name = name.strip()
     if not name:
-        raise AdminError("A team needs a name.")
+        raise AdminError(f"A {what} needs a name.")
+    if len(name) > MAX_USERNAME:
+        raise AdminError(f"A {what} name may be at most {MAX_USERNAME} characters long.")
+    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        raise AdminError(f"A {what} name may not hold control characters. Type it again.")
+    return name
+
+
+def add_team(session: Session, name: str, *, clock: Clock) -> Team:
+    name = _check_name(name, "team")
     if get_team(session, name):
         raise AdminError(f"There is already a team called {name!r}.")
     team = Team(name=name, created_at=clock.now())
@@ -110,9 +124,7 @@ def add_user(
     *,
     clock: Clock,
 ) -> User:
-    username = username.strip()
-    if not username:
-        raise AdminError("A user needs a name.")
+    username = _check_name(username, "user")
     if role not in ROLES:
         raise AdminError(f"The role must be one of: {', '.join(ROLES)}.")
     if len(password) < 8:
@@ -154,9 +166,16 @@ def reset_password(
         raise AdminError("Choose a password of at least 8 characters.")
     user.password_hash = hash_password(settings, password)
     session.add(user)
+    ended = revoke_tokens(session, user, at=clock.now())
     audit.append(
         session,
-        [AuditEvent("password_reset", actor="admin", detail={"user_id": str(user.id)})],
+        [
+            AuditEvent(
+                "password_reset",
+                actor="admin",
+                detail={"user_id": str(user.id), "tokens_revoked": ended},
+            )
+        ],
         at=clock.now(),
     )
 
@@ -165,11 +184,31 @@ def disable_user(session: Session, username: str, *, clock: Clock) -> None:
     user = require_user(session, username)
     user.disabled = True
     session.add(user)
+    ended = revoke_tokens(session, user, at=clock.now())
     audit.append(
         session,
-        [AuditEvent("user_disabled", actor="admin", detail={"user_id": str(user.id)})],
+        [
+            AuditEvent(
+                "user_disabled",
+                actor="admin",
+                detail={"user_id": str(user.id), "tokens_revoked": ended},
+            )
+        ],
         at=clock.now(),
     )
+
+
+def revoke_tokens(session: Session, user: User, *, at: datetime) -> int:
+    """End every access token of the user (password and device tokens alike); returns how
+    many were still live. A laptop's device credential is not a token: it stays (a disabled
+    account's laptop is refused when it asks for a new token)."""
+    table = AccessToken.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        table.update()
+        .where(table.c.user_id == user.id, table.c.revoked_at.is_(None), table.c.expires_at > at)
+        .values(revoked_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ----------------------------------------------------------------------------- sign-in
@@ -265,7 +304,7 @@ def login(
     ):
         audit.append(
             session,
-            [AuditEvent("login_rate_limited", actor=username, address=address)],
+            [_sign_in_event(session, "login_rate_limited", username, address)],
             at=now,
         )
         return ApiError(
@@ -282,7 +321,7 @@ def login(
         ok = verify_password(settings, user.password_hash, password)
     session.add(LoginAttempt(username=username, address=address, success=ok, at=now))
     if not ok or user is None:
-        audit.append(session, [AuditEvent("login_failed", actor=username, address=address)], at=now)
+        audit.append(session, [_sign_in_event(session, "login_failed", username, address)], at=now)
         return ApiError(
             ErrorCode.UNAUTHENTICATED,
             "That user name and password do not match. Check them (and Caps Lock) and try again.",
@@ -300,6 +339,14 @@ def login(
     secret, token = issue_token(session, settings, user, None, clock=clock)
     audit.append(session, [AuditEvent("login", actor=username, address=address)], at=now)
     return SignIn(secret, token, user)
+
+
+def _sign_in_event(session: Session, event: str, username: str, address: str) -> AuditEvent:
+    """A sign-in's audit entry: the account when it exists; a name that is no account (a
+    typo, a password typed in the wrong box) is never written to the trail."""
+    if get_user(session, username) is not None:
+        return AuditEvent(event, actor=username, address=address)
+    return AuditEvent(event, address=address, detail={"unknown_user": True})
 
 
 class _DummyHash:
@@ -328,6 +375,13 @@ def authenticate_token(session: Session, secret: str, *, clock: Clock) -> Actor:
             raise ApiError(ErrorCode.UNAUTHENTICATED)
         if device.revoked_at is not None:
             raise ApiError(ErrorCode.DEVICE_REVOKED)
+    if token.revoked_at is not None:
+        if token.kind == "password":
+            raise ApiError(ErrorCode.UNAUTHENTICATED, REVOKED_MESSAGE)
+        owner = session.get(User, token.user_id)
+        if owner is None or owner.disabled:
+            raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+        raise ApiError(ErrorCode.TOKEN_EXPIRED)  # renewed with the device credential
     if token.expires_at <= clock.now():
         raise ApiError(ErrorCode.TOKEN_EXPIRED)
     user = session.get(User, token.user_id)

@@ -24,10 +24,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from server import audit
 from server.api.main import api_router
 from server.api.middleware import GzipRequest, ProtocolGate
 from server.api.responses import error_response
 from server.api.routes import meta
+from server.audit_key import load_key
 from server.core.config import Settings
 from server.core.db import make_engine
 from server.errors import ApiError
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.engine = make_engine(settings.db_url)
+    audit.use_key(app.state.engine, load_key(settings))  # None on PostgreSQL without a key
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(meta.router)

@@ -111,6 +111,8 @@ class AccessToken(ServerTable, table=True):
     kind: str = Field(max_length=10)  # password | device
     issued_at: datetime = ts()
     expires_at: datetime = ts(index=True)
+    #: Set when the user's password is reset or the account disabled: the token is refused.
+    revoked_at: datetime | None = ts(nullable=True)
 
 
 class LoginGate(ServerTable, table=True):
@@ -243,12 +245,16 @@ class Counter(ServerTable, table=True):
 
 
 class AuditHead(ServerTable, table=True):
-    """The chain's head (single row, locked while appending)."""
+    """The chain's head (single row, locked while appending): the last row, the rule (key id)
+    the next row must be made with, and the first row of the keyed rule (rows before it were
+    written by the old unkeyed rule, "sha256")."""
 
     __tablename__ = "audit_head"
     id: int = Field(primary_key=True)
     last_id: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
     last_hash: str = Field(max_length=64)
+    key_id: str = Field(default="sha256", max_length=16)
+    keyed_from: int = Field(default=1, sa_column=Column(sa.BigInteger, nullable=False))
 
 
 class AuditEntry(ServerTable, table=True):
@@ -265,6 +271,8 @@ class AuditEntry(ServerTable, table=True):
     detail: dict[str, Any] = json_col()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    #: The rule that made ``hash``: "sha256" (the old unkeyed rule) or the id of the HMAC key.
+    key_id: str = Field(default="sha256", max_length=16)
 
 
 # ------------------------------------------------------------------- refs and documents

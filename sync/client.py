@@ -202,13 +202,11 @@ class ServiceClient:
 
     def login(self, username: str, password: str) -> TokenResponse:
         """Sign in with the account password; the token is kept in memory only."""
-        answer = self._call(
-            "POST",
-            "/v1/auth/login",
-            TokenResponse,
-            body=LoginRequest(username=username, password=password),
-            auth=False,
-        )
+        try:
+            body = LoginRequest(username=username, password=password)
+        except ValidationError as err:  # too long, a NUL...: no account has such a name
+            raise AuthFailed(detail="user name or password not acceptable") from err
+        answer = self._call("POST", "/v1/auth/login", TokenResponse, body=body, auth=False)
         self.token, self.token_expires = answer.access_token, answer.expires_at
         return answer
 

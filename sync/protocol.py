@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sync.records import RecordKind
 
@@ -90,11 +90,28 @@ class ErrorBody(Wire):
 # ----------------------------------------------------------------------- accounts, devices
 
 
-class LoginRequest(Wire):
-    """POST /v1/auth/login"""
+#: Longest user name the service stores (its accounts table) and longest password it checks.
+MAX_USERNAME = 200
+MAX_PASSWORD = 1024
 
-    username: str
-    password: str
+
+class LoginRequest(Wire):
+    """POST /v1/auth/login. A user name or password that no account could have (too long, a
+    NUL, text that is not valid UTF-8) is refused as ``validation``."""
+
+    username: str = Field(min_length=1, max_length=MAX_USERNAME)
+    password: str = Field(max_length=MAX_PASSWORD)
+
+    @field_validator("username", "password")
+    @classmethod
+    def _plain_text(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValueError("must be valid UTF-8 text") from err
+        return value
 
 
 class TokenResponse(Wire):

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from datetime import datetime
 
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from server import crud
+from server import audit, crud
+from server.audit_key import AuditKeyError
 from server.cli.common import CliError, Commands, ask_password, engine_of, settings_of
+from server.core.config import Settings
 from server.core.db import unit_of_work
-from server.models import Device, Team, User
+from server.models import Device, DocumentContent, Record, Team, User
 from sync.clock import Clock
 
 
+def writer_engine(args: argparse.Namespace, settings: Settings | None = None) -> Engine:
+    """The migrated engine of a command that writes audit entries, with the audit key
+    checked first (a missing or wrong key is one plain line, before anything is changed)."""
+    engine = engine_of(settings or settings_of(args))
+    try:
+        audit.require_key(engine)
+    except AuditKeyError as err:
+        raise CliError(str(err)) from err
+    return engine
+
+
 def cmd_add_team(args: argparse.Namespace, clock: Clock) -> int:
-    engine = engine_of(settings_of(args))
+    engine = writer_engine(args)
     with unit_of_work(engine) as session:
         crud.add_team(session, args.name, clock=clock)
     print(f"Team {args.name!r} added.")
@@ -24,7 +39,7 @@ def cmd_add_team(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_add_user(args: argparse.Namespace, clock: Clock) -> int:
     settings = settings_of(args)
-    engine = engine_of(settings)
+    engine = writer_engine(args, settings)
     password = ask_password()
     with unit_of_work(engine) as session:
         crud.add_user(session, settings, args.name, args.team, args.role, password, clock=clock)
@@ -47,7 +62,7 @@ def cmd_list_users(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_reset_password(args: argparse.Namespace, clock: Clock) -> int:
     settings = settings_of(args)
-    engine = engine_of(settings)
+    engine = writer_engine(args, settings)
     with unit_of_work(engine) as session:
         crud.require_user(session, args.name)
         crud.reset_password(session, settings, args.name, ask_password(), clock=clock)
@@ -56,7 +71,7 @@ def cmd_reset_password(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_disable_user(args: argparse.Namespace, clock: Clock) -> int:
-    engine = engine_of(settings_of(args))
+    engine = writer_engine(args)
     with unit_of_work(engine) as session:
         crud.disable_user(session, args.name, clock=clock)
     print(f"User {args.name!r} disabled: they can no longer sign in or sync.")
@@ -79,7 +94,8 @@ def cmd_list_devices(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_revoke_device(args: argparse.Namespace, clock: Clock) -> int:
-    engine = engine_of(settings_of(args))
+    engine = writer_engine(args)
+    now = clock.now()
     with unit_of_work(engine) as session:
         if args.user:
             user = crud.require_user(session, args.user)
@@ -95,10 +111,71 @@ def cmd_revoke_device(args: argparse.Namespace, clock: Clock) -> int:
             if found is None:
                 raise CliError(f"There is no device {device_id}.")
             devices = [found]
+        reports = []
         for device in devices:
+            was_revoked = device.revoked_at
             crud.revoke_device(session, device, clock=clock)
+            reports.append(revoke_report(session, device, was_revoked, now))
     print(f"{len(devices)} device(s) revoked: they will wipe their local data on next contact.")
+    for report in reports:
+        print(report)
     return 0
+
+
+def ago(then: datetime, now: datetime) -> str:
+    """'3 days ago', '5 hours ago', 'just now' (whole units, rounded down)."""
+    seconds = max(0, int((now - then).total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
+def staged_from(session: Session, device: Device) -> tuple[int, int]:
+    """Document content this device uploaded that no record claims yet: (files, bytes)."""
+    claimed = select(Record.record_id).where(Record.record_id == DocumentContent.document_id)
+    count, size = session.exec(
+        select(func.count(), func.coalesce(func.sum(DocumentContent.received), 0)).where(
+            DocumentContent.uploaded_by_device == device.id, ~claimed.exists()
+        )
+    ).one()
+    return int(count), int(size)
+
+
+def _size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB" if size else "0 KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def revoke_report(
+    session: Session, device: Device, was_revoked: datetime | None, now: datetime
+) -> str:
+    """What IT should know about a revoked laptop: its last contact, that changes made on it
+    since then will be lost when it wipes itself, and staged uploads the service holds."""
+    head = f"- {device.name} ({device.code}, id {device.id})"
+    if was_revoked is not None:
+        return f"{head}: already revoked on {was_revoked:%Y-%m-%d %H:%M} UTC."
+    if device.last_seen_at is None:
+        line = (
+            f"{head}: never synced. Anything made on it was never sent and will be lost when "
+            "it wipes itself."
+        )
+    else:
+        seen = device.last_seen_at
+        line = (
+            f"{head}: last synced {ago(seen, now)}, {seen:%Y-%m-%d %H:%M} UTC. It may hold "
+            "changes made since then that never reached the service: they will be lost when "
+            "it wipes itself."
+        )
+    files, size = staged_from(session, device)
+    if files:
+        line += (
+            f" The service holds {files} document upload{'s' if files != 1 else ''} "
+            f"({_size(size)}) from it that no record claims yet."
+        )
+    return line
 
 
 def register(commands: Commands) -> None:

@@ -7,7 +7,10 @@ import errno
 import os
 import socket
 
+from server import audit
+from server.audit_key import AuditKeyError
 from server.cli.common import (
+    EXIT_CONFIG,
     EXIT_REFUSED,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
@@ -28,6 +31,10 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Give both --tls-cert and --tls-key, or neither.")
     engine = engine_of(settings)
+    try:
+        audit.ready(engine, settings)  # refuse to start without the audit key
+    except AuditKeyError as err:
+        raise CliError(str(err), exit_code=EXIT_CONFIG) from err
     engine.dispose()
     _check_address(args.host, args.port)
     os.environ["FIELDCASE_DB_URL"] = settings.db_url  # for the worker processes

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from sync.source_tree import running_from_source_tree
 
@@ -61,6 +61,12 @@ class Settings(BaseModel):
     #: next successful sign-in.
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_time_cost: int = Field(default=3, ge=1)
+    #: The audit trail's key, held outside the database (see docs/server-deployment.md): a
+    #: file holding it (``FIELDCASE_AUDIT_KEY_FILE``) or the key itself in hex or base64
+    #: (``FIELDCASE_AUDIT_KEY``). Neither on SQLite: a key file is made beside the database;
+    #: neither on PostgreSQL: ``serve`` refuses to start.
+    audit_key_file: Path | None = None
+    audit_key: SecretStr | None = None
 
     @classmethod
     def from_env(cls, *, source_tree: bool | None = None, **overrides: object) -> Settings:
@@ -84,6 +90,8 @@ class Settings(BaseModel):
             "FIELDCASE_MAX_STAGED_BYTES": "max_staged_bytes",
             "FIELDCASE_ARGON2_MEMORY_KIB": "argon2_memory_kib",
             "FIELDCASE_ARGON2_TIME_COST": "argon2_time_cost",
+            "FIELDCASE_AUDIT_KEY_FILE": "audit_key_file",
+            "FIELDCASE_AUDIT_KEY": "audit_key",
         }
         for var, name in mapping.items():
             if env.get(var):

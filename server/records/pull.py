@@ -8,6 +8,7 @@ page and its cursor agree (see :mod:`server.records.changelog`).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,17 +45,25 @@ _PULL_COLUMNS = (
 _RECORD, _CONFLICT, _SCOPE = 0, 1, 2
 
 
+#: A cursor is ``c1.`` and a change-log position: ASCII digits that fit a BIGINT.
+_CURSOR_DIGITS = re.compile(r"[0-9]{1,19}")
+_MAX_POSITION = 2**63 - 1
+
+
 def parse_cursor(cursor: str | None) -> int:
+    """The change-log position a cursor names; anything the service could not have given out
+    (junk, other digits than 0-9, too large) is refused with ``bad_cursor``."""
     if not cursor:
         return 0
-    if not cursor.startswith(CURSOR_PREFIX) or not cursor[len(CURSOR_PREFIX) :].isdigit():
+    digits = cursor[len(CURSOR_PREFIX) :] if cursor.startswith(CURSOR_PREFIX) else ""
+    if _CURSOR_DIGITS.fullmatch(digits) is None or int(digits) > _MAX_POSITION:
         raise ApiError(
-            ErrorCode.VALIDATION,
-            "The sync position sent is not one this service gave out. Fieldcase will start "
-            "the download again.",
+            ErrorCode.BAD_CURSOR,
+            "The sync position sent is not one this service gave out. Start the download "
+            "again from the beginning (cursor null); Fieldcase does this by itself.",
             data={"field": "cursor"},
         )
-    return int(cursor[len(CURSOR_PREFIX) :])
+    return int(digits)
 
 
 def make_cursor(position: int) -> str:

@@ -25,9 +25,10 @@ from server.records import validate
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
 from server.records.scope import can_see, ref_holder, set_scope
+from server.records.uploaded_audit import BadAuditEvent, screen_event
 from sync.clock import Clock
 from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
-from sync.records import FIELDS, RecordKind
+from sync.records import RecordKind
 
 
 class Refused(Exception):
@@ -81,7 +82,7 @@ def apply_change(
         if replayed is not None:
             return replayed
         if change.kind == RecordKind.AUDIT:
-            return apply_audit(change, pending, author, now)
+            return apply_audit(session, change, pending, author, now)
         record = load(session, change, pending)
         if actor is not None:
             authorise(session, actor, change, record, pending)
@@ -398,23 +399,30 @@ def _remember(
     pending.change_ids.add(change.change_id)
 
 
-def apply_audit(change: Change, pending: Pending, author: Author, now: datetime) -> ChangeResult:
-    """A device's own audit event: appended to the audit trail (not sent to other laptops)."""
-    allowed = set(FIELDS[RecordKind.AUDIT])
-    if any(name not in allowed for name in change.fields):
-        raise Refused(ErrorCode.VALIDATION, "This audit event has unknown fields.")
+def apply_audit(
+    session: Session, change: Change, pending: Pending, author: Author, now: datetime
+) -> ChangeResult:
+    """A device's own audit event: checked like any record (the case must be on the service
+    and one the device may see; a refusal is audited), its action from the fixed list and its
+    detail ids and short codes only (:mod:`server.records.uploaded_audit`); then appended to
+    the audit trail as ``laptop_<action>`` (not sent to other laptops)."""
+    if author.actor is not None:
+        authorise(session, author.actor, change, None, pending)
+    try:
+        stored = screen_event(change.fields)
+    except BadAuditEvent as bad:
+        raise Refused(ErrorCode.VALIDATION, str(bad)) from bad
     _remember(pending, change, author, ChangeStatus.APPLIED, 1, now)
-    detail = {k: v for k, v in change.fields.items() if k not in ("record_kind", "record_id")}
     actor = author.actor
     pending.audit.append(
         AuditEvent(
-            "device_" + str(change.fields.get("action") or "event")[:40],
+            stored["event"],
             actor=actor.username if actor else None,
             device_id=actor.device_key if actor else None,
-            record_kind=str(change.fields.get("record_kind") or "") or None,
-            record_id=str(change.fields.get("record_id") or "") or None,
+            record_kind=stored["record_kind"],
+            record_id=stored["record_id"],
             case_id=str(change.case_id),
-            detail={"uploaded": True, "audit_id": str(change.record_id), **detail},
+            detail={"uploaded": True, "audit_id": str(change.record_id), **stored["detail"]},
         )
     )
     return ChangeResult(change_id=change.change_id, status=ChangeStatus.APPLIED, version=1)

@@ -24,5 +24,5 @@ def test_a_refusal_with_data_keeps_its_wire_format(service: Service) -> None:
         "/v1/sync/pull", json={"cursor": "not-ours"}, headers=laptop.headers
     )
     assert response.status_code == 422
-    assert response.json()["code"] == "validation"
+    assert response.json()["code"] == "bad_cursor"
     assert response.json()["detail"] == {"field": "cursor"}

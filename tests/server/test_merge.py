@@ -135,7 +135,7 @@ def test_device_audit_events_are_appended_to_the_trail(service: Service) -> None
     from server.models import AuditEntry
 
     with Session(service.engine) as session:
-        rows = session.exec(select(AuditEntry).where(AuditEntry.event == "device_viewed")).all()
+        rows = session.exec(select(AuditEntry).where(AuditEntry.event == "laptop_viewed")).all()
     assert len(rows) == 1 and rows[0].record_id == str(case_id)
 
 

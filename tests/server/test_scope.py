@@ -103,12 +103,12 @@ def test_pages_are_bounded_by_bytes_and_lose_nothing(service: Service) -> None:
     assert len(pages["records"]) < 61
 
 
-def test_a_bad_cursor_is_a_validation_error(service: Service) -> None:
+def test_a_bad_cursor_is_refused_as_bad_cursor(service: Service) -> None:
     laptop = service.device("sam", "Housing")
     response = service.client.post(
         "/v1/sync/pull", json={"cursor": "garbage"}, headers=laptop.headers
     )
-    assert response.status_code == 422 and response.json()["code"] == "validation"
+    assert response.status_code == 422 and response.json()["code"] == "bad_cursor"
 
 
 def test_reference_blocks_are_unique_across_laptops(service: Service) -> None:

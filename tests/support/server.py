@@ -64,6 +64,10 @@ PROTOCOL_HEADERS = {"X-Fieldcase-Protocol": "1"}
 TEST_PASSWORD = "correct horse battery"
 #: Argon2id at its cheapest for tests, through the service's own settings (never production).
 FAST_HASHING_ENV = {"FIELDCASE_ARGON2_MEMORY_KIB": "8192", "FIELDCASE_ARGON2_TIME_COST": "1"}
+#: The audit key of every service the tests and benchmarks start, in this process and in the
+#: processes it starts (PostgreSQL has no default key; the key's own tests set or drop it).
+TEST_AUDIT_KEY = "5e" * 32
+os.environ.setdefault("FIELDCASE_AUDIT_KEY", TEST_AUDIT_KEY)
 
 __all__ = [
     "FAST_HASHING_ENV",
