@@ -123,6 +123,8 @@ def test_hostile_json_outside_the_fields_is_a_plain_422(db_url: str) -> None:
             for path in ("/v1/sync/push", "/v1/sync/pull"):
                 answer = device.post(path, body)
                 assert 400 <= answer.status_code < 500, (path, body[:60], answer.text[:300])
-                assert answer.json()["code"] == "validation", answer.text[:300]
+                # a cursor the service never gave out is its own refusal (start again)
+                allowed = {"validation", "bad_cursor"} if path.endswith("pull") else {"validation"}
+                assert answer.json()["code"] in allowed, answer.text[:300]
         assert device.pull_all() == {}
     assert dumps({"text": "\ud800"}) == b'{"text": "\\ud800"}'
