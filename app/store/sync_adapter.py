@@ -220,19 +220,6 @@ class StoreStopped(SyncError):
         super().__init__(self.MESSAGES[cause], detail=detail)
 
 
-@contextmanager
-def _writing() -> Iterator[None]:
-    """Turn the data file's own troubles (full disk, read-only, locked) into their plain
-    message; everything else passes as it is."""
-    try:
-        yield
-    except (SQLAlchemyError, OSError) as err:
-        cause = _stop_cause(err)
-        if cause in StoreStopped.MESSAGES:
-            raise StoreStopped(cause, detail=type(err).__name__) from err
-        raise
-
-
 class SyncAdapter:
     """Implements :class:`sync.store.LocalStore` for one open :class:`Profile`."""
 
@@ -241,8 +228,18 @@ class SyncAdapter:
         self.clock: Clock = clock or profile.clock
         self.files = DocumentFiles(profile.documents_dir)
 
-    def _session(self) -> Session:
-        return self.profile.session()
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A session of the profile whose data file's own troubles (full disk, read-only,
+        locked) become their plain message; everything else passes as it is."""
+        try:
+            with self.profile.session() as s:
+                yield s
+        except (SQLAlchemyError, OSError) as err:
+            cause = _stop_cause(err)
+            if cause in StoreStopped.MESSAGES:
+                raise StoreStopped(cause, detail=type(err).__name__) from err
+            raise
 
     # ------------------------------------------------------------------ outbox
 
@@ -261,7 +258,7 @@ class SyncAdapter:
             return outbox.rejected_changes(s)
 
     def mark_sent(self, results: Sequence[ChangeResult]) -> None:
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             for result in results:
                 for info in result.conflicts:
                     _store_conflict(s, info)
@@ -388,7 +385,7 @@ class SyncAdapter:
         return self._apply_page(page, careful=True)
 
     def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             refused = self._store_records(s, page.records, careful=careful)
             news = self._set_aside(s, page.records, refused)
             for info in page.conflicts:
@@ -413,7 +410,7 @@ class SyncAdapter:
             due = set_aside.due_for_retry(s)
         if not due:
             return 0  # the usual case: no write transaction at all
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             refused = self._store_records(s, due, careful=True)
             bad = {incoming.record_id for incoming, _ in refused}
             stored = set_aside.stored(s, (r.record_id for r in due if r.record_id not in bad))
@@ -447,7 +444,7 @@ class SyncAdapter:
         with self._session() as s:
             if not state.removed_pending(s):
                 return 0  # the usual case: no write transaction at all
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             deferred = state.removed_pending(s)
             if not deferred:
                 return 0
@@ -478,7 +475,7 @@ class SyncAdapter:
             return state.unused_refs(s, self.clock.local_today().year)
 
     def add_ref_blocks(self, blocks: Sequence[WireRefBlock], device_code: str) -> None:
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             state.add_ref_blocks(s, blocks, device_code)
 
     # ------------------------------------------------------------------ documents
@@ -509,7 +506,7 @@ class SyncAdapter:
 
     def save_document(self, document_id: UUID, chunks: Iterator[bytes]) -> None:
         key, _size = self.files.store(document_id, chunks)
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             row = s.get(Document, document_id)
             if row is None:  # purged meanwhile
                 self.files.remove(document_id)
@@ -519,7 +516,7 @@ class SyncAdapter:
             s.add(row)
 
     def mark_document_uploaded(self, document_id: UUID) -> None:
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             row = s.get(Document, document_id)
             if row is not None and row.local_state == DocumentState.LOCAL.value:
                 row.local_state = DocumentState.UPLOADED.value
@@ -533,7 +530,7 @@ class SyncAdapter:
 
     def set_credential(self, credential: DeviceCredential) -> None:
         """Keep the device credential inside the encrypted database (enrolment)."""
-        with _writing(), self._session() as s, s.begin():
+        with self._session() as s, s.begin():
             state.set_credential(s, credential)
 
     def last_sync(self) -> datetime | None:
