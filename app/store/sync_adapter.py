@@ -220,6 +220,91 @@ class StoreStopped(SyncError):
         super().__init__(self.MESSAGES[cause], detail=detail)
 
 
+def _preload(s: Session, states: Sequence[RecordState]) -> dict[UUID, Record]:
+    """The page's rows already on this laptop, loaded in a few queries."""
+    by_kind: dict[RecordKind, list[UUID]] = {}
+    for incoming in states:
+        by_kind.setdefault(incoming.kind, []).append(incoming.record_id)
+    found: dict[UUID, Record] = {}
+    for kind, ids in by_kind.items():
+        model = KIND_MODELS[kind]
+        for start in range(0, len(ids), 500):
+            rows = s.exec(select(model).where(col(model.id).in_(ids[start : start + 500])))
+            found.update((row.id, row) for row in rows.all())
+    return found
+
+
+def _put(
+    s: Session,
+    incoming: RecordState,
+    values: dict[str, Any],
+    keep: set[str],
+    obj: Record | None,
+) -> None:
+    """Write one pulled record's converted ``values`` (fields in ``keep`` have a local edit
+    waiting to be sent and keep the local value)."""
+    model = KIND_MODELS[incoming.kind]
+    if obj is not None and obj.version > incoming.version:
+        return  # never move a record backwards
+    new = obj is None
+    if obj is None:
+        obj = model(id=incoming.record_id)
+        if incoming.kind is not RecordKind.CASE:
+            obj.case_id = incoming.case_id
+    old_sha = obj.sha256 if isinstance(obj, Document) else None
+    for name, value in values.items():
+        if name in keep and not new:
+            continue
+        setattr(obj, name, value)
+    obj.version = incoming.version
+    changed_content = (
+        isinstance(obj, Document)
+        and obj.local_state == DocumentState.UPLOADED.value
+        and obj.sha256 != old_sha
+    )
+    if isinstance(obj, Document) and (new or changed_content):
+        obj.local_state = DocumentState.REMOTE.value
+    s.add(obj)
+
+
+def _store_records(s: Session, records: Sequence[RecordState], *, careful: bool) -> list[_Aside]:
+    """Store pulled records; return those that cannot be stored, with why. Values are
+    checked in Python first. Then, on the fast path, the records are written together
+    (a failure fails the transaction, and the caller tries again carefully); when
+    ``careful``, each record is written in its own savepoint, so one bad record never
+    costs the good ones."""
+    refused: list[_Aside] = []
+    ready: list[tuple[RecordState, dict[str, Any]]] = []
+    for incoming in records:
+        try:
+            ready.append((incoming, _convert(incoming)))
+        except Refusal as refusal:
+            refused.append((incoming, refusal.reason))
+    # cases first, so that anything looking a record's case up finds it
+    ready.sort(key=lambda item: item[0].kind is not RecordKind.CASE)
+    pending = outbox.pending_fields(s, {incoming.record_id for incoming, _ in ready})
+    existing = _preload(s, [incoming for incoming, _ in ready])
+    if not careful:
+        with s.no_autoflush:
+            for incoming, values in ready:
+                keep = pending.get(incoming.record_id, set())
+                _put(s, incoming, values, keep, existing.get(incoming.record_id))
+        s.flush()
+        return refused
+    for incoming, values in ready:
+        model = KIND_MODELS[incoming.kind]
+        try:
+            with s.begin_nested():
+                keep = pending.get(incoming.record_id, set())
+                _put(s, incoming, values, keep, s.get(model, incoming.record_id))
+                s.flush()
+        except RECORD_ERRORS as err:
+            if _stop_cause(err) is not None:
+                raise
+            refused.append((incoming, set_aside.reason_of(err)))
+    return refused
+
+
 class SyncAdapter:
     """Implements :class:`sync.store.LocalStore` for one open :class:`Profile`."""
 
@@ -270,92 +355,6 @@ class SyncAdapter:
         with self._session() as s:
             return state.cursor(s)
 
-    @staticmethod
-    def _preload(s: Session, states: Sequence[RecordState]) -> dict[UUID, Record]:
-        """The page's rows already on this laptop, loaded in a few queries."""
-        by_kind: dict[RecordKind, list[UUID]] = {}
-        for incoming in states:
-            by_kind.setdefault(incoming.kind, []).append(incoming.record_id)
-        found: dict[UUID, Record] = {}
-        for kind, ids in by_kind.items():
-            model = KIND_MODELS[kind]
-            for start in range(0, len(ids), 500):
-                rows = s.exec(select(model).where(col(model.id).in_(ids[start : start + 500])))
-                found.update((row.id, row) for row in rows.all())
-        return found
-
-    @staticmethod
-    def _put(
-        s: Session,
-        incoming: RecordState,
-        values: dict[str, Any],
-        keep: set[str],
-        obj: Record | None,
-    ) -> None:
-        """Write one pulled record's converted ``values`` (fields in ``keep`` have a local edit
-        waiting to be sent and keep the local value)."""
-        model = KIND_MODELS[incoming.kind]
-        if obj is not None and obj.version > incoming.version:
-            return  # never move a record backwards
-        new = obj is None
-        if obj is None:
-            obj = model(id=incoming.record_id)
-            if incoming.kind is not RecordKind.CASE:
-                obj.case_id = incoming.case_id
-        old_sha = obj.sha256 if isinstance(obj, Document) else None
-        for name, value in values.items():
-            if name in keep and not new:
-                continue
-            setattr(obj, name, value)
-        obj.version = incoming.version
-        changed_content = (
-            isinstance(obj, Document)
-            and obj.local_state == DocumentState.UPLOADED.value
-            and obj.sha256 != old_sha
-        )
-        if isinstance(obj, Document) and (new or changed_content):
-            obj.local_state = DocumentState.REMOTE.value
-        s.add(obj)
-
-    def _store_records(
-        self, s: Session, records: Sequence[RecordState], *, careful: bool
-    ) -> list[_Aside]:
-        """Store pulled records; return those that cannot be stored, with why. Values are
-        checked in Python first. Then, on the fast path, the records are written together
-        (a failure fails the transaction, and the caller tries again carefully); when
-        ``careful``, each record is written in its own savepoint, so one bad record never
-        costs the good ones."""
-        refused: list[_Aside] = []
-        ready: list[tuple[RecordState, dict[str, Any]]] = []
-        for incoming in records:
-            try:
-                ready.append((incoming, _convert(incoming)))
-            except Refusal as refusal:
-                refused.append((incoming, refusal.reason))
-        # cases first, so that anything looking a record's case up finds it
-        ready.sort(key=lambda item: item[0].kind is not RecordKind.CASE)
-        pending = outbox.pending_fields(s, {incoming.record_id for incoming, _ in ready})
-        existing = self._preload(s, [incoming for incoming, _ in ready])
-        if not careful:
-            with s.no_autoflush:
-                for incoming, values in ready:
-                    keep = pending.get(incoming.record_id, set())
-                    self._put(s, incoming, values, keep, existing.get(incoming.record_id))
-            s.flush()
-            return refused
-        for incoming, values in ready:
-            model = KIND_MODELS[incoming.kind]
-            try:
-                with s.begin_nested():
-                    keep = pending.get(incoming.record_id, set())
-                    self._put(s, incoming, values, keep, s.get(model, incoming.record_id))
-                    s.flush()
-            except RECORD_ERRORS as err:
-                if _stop_cause(err) is not None:
-                    raise
-                refused.append((incoming, set_aside.reason_of(err)))
-        return refused
-
     def _set_aside(
         self, s: Session, records: Sequence[RecordState], refused: Sequence[_Aside]
     ) -> int:
@@ -386,7 +385,7 @@ class SyncAdapter:
 
     def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
         with self._session() as s, s.begin():
-            refused = self._store_records(s, page.records, careful=careful)
+            refused = _store_records(s, page.records, careful=careful)
             news = self._set_aside(s, page.records, refused)
             for info in page.conflicts:
                 _store_conflict(s, info)
@@ -411,7 +410,7 @@ class SyncAdapter:
         if not due:
             return 0  # the usual case: no write transaction at all
         with self._session() as s, s.begin():
-            refused = self._store_records(s, due, careful=True)
+            refused = _store_records(s, due, careful=True)
             bad = {incoming.record_id for incoming, _ in refused}
             stored = set_aside.stored(s, (r.record_id for r in due if r.record_id not in bad))
             set_aside.still_aside(s, [r for r, _ in refused], [why for _, why in refused])
