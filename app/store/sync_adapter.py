@@ -136,6 +136,8 @@ def _convert(incoming: RecordState) -> dict[str, Any]:
             problem = err
         if problem:
             field = getattr(problem, "field", None)
+            if field not in FIELDS[incoming.kind]:
+                field = None  # only the schema's own names go into a reason, never the service's
             raise Refusal(
                 Reason.of(set_aside.BROKEN_RULE, field if isinstance(field, str) else None)
             )
