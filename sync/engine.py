@@ -16,7 +16,9 @@ One :meth:`SyncEngine.sync` does, in order:
    push mark the laptop raised and committed first; a case made offline whose reference
    another case holds (``duplicate_ref``) is given a fresh reference and sent again;
 3. top up the reserved case reference numbers;
-4. pull pages until up to date, each page and its cursor committed in one local transaction;
+4. pull pages until up to date, each page and its cursor committed in one local transaction
+   (a record the laptop cannot store is set aside by the store and the pull carries on past
+   it; records set aside by an older Fieldcase are tried again first);
 5. upload and push again if anything was made meanwhile, purge cases that left this user's
    scope once their edits are sent, and fetch documents in resumable chunks.
 
@@ -114,7 +116,9 @@ class SyncProgress:
 class SyncReport:
     pushed: int = 0  # changes the service confirmed (applied, duplicate or kept as a clash)
     rejected: int = 0  # changes the service refused; kept aside on this laptop
-    received: int = 0  # records pulled
+    received: int = 0  # records pulled and stored
+    set_aside: int = 0  # records pulled that could not be stored: kept aside, IT told
+    set_aside_stored: int = 0  # records set aside before, stored at last when tried again
     removed: int = 0  # cases that left this user's scope
     purged: int = 0  # removed cases purged late, once their waiting edits were sent
     new_conflicts: int = 0
@@ -145,8 +149,13 @@ class SyncReport:
                 f"{_plural(self.removed, 'case')} moved to someone else and "
                 f"{'was' if self.removed == 1 else 'were'} removed from this laptop."
             )
-        if not parts and self.completed:
+        if not parts and self.completed and not self.set_aside:
             parts.append("Everything is up to date.")
+        if self.set_aside:
+            parts.append(
+                f"{_plural(self.set_aside, 'update')} from the service could not be stored; "
+                "IT has been told."
+            )
         if self.rejected:
             parts.append(
                 f"{_plural(self.rejected, 'change')} could not be accepted by the service and "
@@ -224,7 +233,7 @@ class SyncEngine:
             self._push()
             self._top_up_refs()
             self._pull()
-            if self.store.pending_count():
+            if self.store.pending_count() or report.set_aside:  # set-aside reports go now
                 self._upload_documents()
                 self._push()
             report.purged += self.store.purge_removed_cases()
@@ -315,6 +324,7 @@ class SyncEngine:
         """Fetch pages until up to date. While one page is being stored, the next one is
         already on its way (one request in flight at most), so a slow link and a slow disk
         overlap; each page is still committed in order, with its cursor."""
+        self.report.set_aside_stored += self.store.retry_set_aside()
         cursor = self.store.cursor()
         size = self.page_bytes
         received = 0
@@ -345,10 +355,11 @@ class SyncEngine:
                 size = self._next_size(size, retried)
                 ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
                 self._note_server_time(page.server_time)
-                self.store.apply_page(page)
+                aside = self.store.apply_page(page) or 0  # records set aside (not stored)
                 self.report.pages += 1
                 received += len(page.records)
-                self.report.received += len(page.records)
+                self.report.received += len(page.records) - aside
+                self.report.set_aside += aside
                 self.report.removed += len(page.removed_cases)
                 self.report.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
                 cursor = page.next_cursor

@@ -51,9 +51,15 @@ class LocalStore(Protocol):
     # --- pull
     def cursor(self) -> str | None: ...
 
-    def apply_page(self, page: PullResponse) -> None:
+    def apply_page(self, page: PullResponse) -> int:
         """Apply records, conflicts and removed cases, and store ``page.next_cursor``, all in
-        one transaction. A removed case with unsent local edits is kept until they are sent."""
+        one transaction. A removed case with unsent local edits is kept until they are sent.
+        A record that cannot be stored is set aside (and reported to the service through the
+        outbox) instead of failing the page; returns how many were newly set aside."""
+
+    def retry_set_aside(self) -> int:
+        """Try again the records set aside by an older version of the app; returns how many
+        could be stored now."""
 
     def pending_for_case(self, case_id: UUID) -> int: ...
 

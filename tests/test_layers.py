@@ -53,6 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
     "app.store": {
+        "app",  # the app's version only: records set aside are tried again after an update
         "app.domain",
         "app.errors",
         "app.files",

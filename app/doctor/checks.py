@@ -107,6 +107,7 @@ class ProfileFacts:
     waiting: int
     refused: int
     last_sync: str | None
+    set_aside: int = 0  # updates from the service this laptop could not store
 
 
 @dataclass(frozen=True)
@@ -261,12 +262,13 @@ def _restore_hint() -> str:
 
 def read_profile_facts(profile: Any) -> ProfileFacts:
     """Device id, service and what waits to be sent, from the open profile's sync state."""
-    from app.store import outbox, state
+    from app.store import outbox, set_aside, state
 
     with profile.engine.connect() as connection:
         saved = state.read_all(connection)
         waiting = outbox.waiting_count(connection)
         refused = outbox.refused_count(connection)
+        aside = set_aside.count(connection)
     device_id = server_url = None
     raw = saved.get(state.CREDENTIAL)
     if raw:
@@ -276,7 +278,9 @@ def read_profile_facts(profile: Any) -> ProfileFacts:
             server_url = credential.get("server_url") or None
         except (ValueError, AttributeError):
             log.warning("the stored device credential is not readable")
-    return ProfileFacts(device_id, server_url, waiting, refused, saved.get(state.LAST_SYNC))
+    return ProfileFacts(
+        device_id, server_url, waiting, refused, saved.get(state.LAST_SYNC), set_aside=aside
+    )
 
 
 def check_integrity(
@@ -416,6 +420,42 @@ def check_outbox(facts: ProfileFacts | None) -> Check:
         else f"{_plural(facts.waiting, 'change')} waiting to be sent."
     )
     return Check("outbox", title, Status.OK, waiting + last, "", counts)
+
+
+def check_set_aside(facts: ProfileFacts | None) -> Check:
+    """Updates from the service this laptop could not store (kept aside, IT told)."""
+    title = "Updates set aside"
+    if facts is None:
+        return Check(
+            "set_aside",
+            title,
+            Status.SKIPPED,
+            "Not counted, because the profile was not unlocked.",
+            "Run `fieldcase doctor --unlock` to count them.",
+        )
+    counts = {"set_aside": facts.set_aside}
+    if not facts.set_aside:
+        return Check(
+            "set_aside",
+            title,
+            Status.OK,
+            "Every update from the service could be stored on this laptop.",
+            "",
+            counts,
+        )
+    return Check(
+        "set_aside",
+        title,
+        Status.PROBLEM,
+        f"{_plural(facts.set_aside, 'update')} from the service could not be stored on this "
+        "laptop and "
+        f"{'is' if facts.set_aside == 1 else 'are'} kept aside, safely encrypted; your IT team "
+        "has been told at the sync. Everything else syncs as usual.",
+        "Nothing to do on this laptop: they are tried again when Fieldcase is updated. If this "
+        "stays, tell your IT team (they see what was set aside with `fieldcase-server admin "
+        "problems`).",
+        counts,
+    )
 
 
 # --------------------------------------------------------------------------------- service
@@ -718,6 +758,7 @@ def run_checks(
     checks.append(check_clock(service))
     checks.append(check_disk(profile_dir))
     checks.append(check_outbox(facts))
+    checks.append(check_set_aside(facts))
     return Report(checks)
 
 

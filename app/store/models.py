@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import Column, Index, LargeBinary, event
+from sqlalchemy import Column, Index, LargeBinary, Text, event
 from sqlmodel import Field, SQLModel
 
 from app.domain.names import sort_name
@@ -144,6 +144,27 @@ class AuditEvent(Record, table=True):
     record_id: UUID
     at: datetime = Field(sa_type=UTCDateTime)
     detail: str = Field(default="")
+
+
+class SetAsideRecord(SQLModel, table=True):
+    """A record pulled from the service that this laptop could not store, kept aside so the
+    sync carries on past it (not a synced kind; owned by :mod:`app.store.set_aside`).
+
+    ``record`` is the pulled ``RecordState`` as JSON (ASCII, so any text survives);
+    ``reason_code`` and ``reason`` say why without personal data; ``app_version`` is the
+    Fieldcase that set it aside (a newer one tries it again)."""
+
+    __tablename__ = "set_aside_record"
+
+    record_id: UUID = Field(primary_key=True)
+    kind: str
+    case_id: UUID = Field(index=True)
+    version: int
+    record: str = Field(sa_type=Text)
+    reason_code: str
+    reason: str = Field(sa_type=Text)
+    set_aside_at: datetime = Field(sa_type=UTCDateTime)
+    app_version: str
 
 
 #: The table model of each record kind.

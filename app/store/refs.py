@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -208,7 +209,9 @@ class MarksAndRefs:
     profile: Profile
     clock: Clock
 
-    def _session(self) -> Session:
+    def _session(self) -> AbstractContextManager[Session]:
+        """A session of the profile (the adapter's, which turns the data file's own troubles
+        into their plain message)."""
         raise NotImplementedError
 
     def push_mark(self) -> int:

@@ -10,30 +10,42 @@ Every method is one local transaction. The rules that keep edits safe live here:
   (the service merges it when it arrives, or keeps both as a clash);
 * a case that left this user's scope is purged only once its local edits have been sent;
 * a record's ``version`` only moves forward, and only to a version whose content this laptop
-  has seen (a push confirmation counts only when no one else's change came in between).
+  has seen (a push confirmation counts only when no one else's change came in between);
+* a pulled record that cannot be stored (whatever the reason) is set aside
+  (:mod:`app.store.set_aside`) and the page, its cursor and the team's sync carry on past it;
+  the data file's own troubles (a full disk, a read-only or locked file) stop the sync with
+  their own plain message instead (:class:`StoreStopped`), and nothing is set aside.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 from uuid import UUID
 
 from sqlalchemy import delete
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app import vault
 from app.domain.enums import DocumentState
-from app.store import outbox, state
+from app.errors import SyncError
+from app.store import outbox, set_aside, state
 from app.store.document_files import DocumentFiles
+from app.store.errors import is_disk_full
 from app.store.models import KIND_MODELS, Case, Document, Record
 from app.store.profile import Profile
 from app.store.records import dumps, from_wire
 from app.store.refs import MarksAndRefs
+from app.store.set_aside import Reason, Refusal
 from app.store.tables import Conflict
+from sync import records as sync_records
 from sync.clock import Clock
 from sync.protocol import (
     Change,
@@ -47,6 +59,9 @@ from sync.records import FIELDS, RecordKind
 from sync.store import DeviceCredential, PendingDocument
 
 log = logging.getLogger("fieldcase.store.sync")
+
+#: A pulled record that cannot be stored, and why.
+_Aside = tuple[RecordState, Reason]
 
 
 def conflict_info(row: Conflict) -> ConflictInfo:
@@ -89,16 +104,195 @@ def _store_conflict(session: Session, info: ConflictInfo) -> None:
     )
 
 
-def _column_default(model: type[Record], name: str) -> Any:
+_NO_DEFAULT = object()
+
+
+@functools.cache
+def _fill_for_null(model: type[Record], name: str) -> Any:
+    """What a null from the service becomes in ``model.name``: None for a nullable column,
+    the column's own default for one that has it, else ``_NO_DEFAULT`` (the field is needed)."""
     column = model.__table__.c[name]  # type: ignore[attr-defined]
+    if column.nullable:
+        return None
     default = column.default
     if default is not None and getattr(default, "is_scalar", False):
         return default.arg
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return None
-    return {str: "", int: 0, bool: False}.get(python_type)
+    return _NO_DEFAULT
+
+
+def _convert(incoming: RecordState) -> dict[str, Any]:
+    """The pulled fields as column values, or :class:`Refusal` saying why they cannot be
+    stored (checked in Python first, so a bad record rarely reaches the database)."""
+    problems = sync_records.check_fields(incoming.kind, incoming.fields, whole=True)
+    if problems:
+        field: str | None = problems[0].field
+        if field not in FIELDS[incoming.kind]:
+            field = None  # only the schema's own names go into a reason, never the service's
+        raise Refusal(Reason.of(set_aside.BROKEN_RULE, field))
+    model = KIND_MODELS[incoming.kind]
+    values: dict[str, Any] = {}
+    for name in FIELDS[incoming.kind]:
+        if name not in incoming.fields:
+            continue
+        try:
+            converted = from_wire(model, name, incoming.fields[name])
+        except (ValueError, TypeError, OverflowError):
+            raise Refusal(Reason.of(set_aside.WRONG_TYPE, name)) from None
+        if converted is None:
+            converted = _fill_for_null(model, name)
+            if converted is _NO_DEFAULT:
+                raise Refusal(Reason.of(set_aside.MISSING, name))
+        values[name] = converted
+    return values
+
+
+#: What one record can raise when the data file refuses it (or a value cannot be bound).
+RECORD_ERRORS = (SQLAlchemyError, ValueError, TypeError, OverflowError)
+
+
+def _stop_cause(err: BaseException) -> str | None:
+    """The cause when ``err`` is the data file's or the disk's problem rather than one
+    record's: ``disk_full``, ``read_only``, ``busy``, ``disk``, or ``other``."""
+    if is_disk_full(err):
+        return "disk_full"
+    chain: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    text = " ".join(str(e) for e in chain).lower()
+    if (
+        "readonly" in text
+        or "read-only" in text
+        or any(
+            isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+            for e in chain
+        )
+    ):
+        return "read_only"
+    if "database is locked" in text or "database table is locked" in text:
+        return "busy"
+    if "disk i/o error" in text or "unable to open database file" in text:
+        return "disk"
+    if any(isinstance(e, (OperationalError, OSError, MemoryError)) for e in chain):
+        return "other"
+    return None
+
+
+class StoreStopped(SyncError):
+    """The laptop's data file or disk could not take the updates: the sync stops (nothing is
+    set aside, the pull resumes from the last saved page)."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "disk_full": (
+            "The disk is full, so the updates from the service could not be saved on this "
+            "laptop. Nothing has been lost; free some space and sync again."
+        ),
+        "read_only": (
+            "Fieldcase cannot write to its data file (the file or its folder is read-only), so "
+            "the updates from the service could not be saved. Nothing has been lost; ask your "
+            "IT team to check the profile folder."
+        ),
+        "busy": (
+            "Fieldcase's data file is in use by another Fieldcase window or command, so the "
+            "updates from the service could not be saved. Nothing has been lost; close the "
+            "other one and sync again."
+        ),
+        "disk": (
+            "Fieldcase could not write to this laptop's disk, so the updates from the service "
+            "could not be saved. Nothing has been lost; sync again, and if it happens again "
+            "contact your IT team."
+        ),
+    }
+
+    def __init__(self, cause: str, *, detail: str = "") -> None:
+        self.cause = cause
+        super().__init__(self.MESSAGES[cause], detail=detail)
+
+
+def _preload(s: Session, states: Sequence[RecordState]) -> dict[UUID, Record]:
+    """The page's rows already on this laptop, loaded in a few queries."""
+    by_kind: dict[RecordKind, list[UUID]] = {}
+    for incoming in states:
+        by_kind.setdefault(incoming.kind, []).append(incoming.record_id)
+    found: dict[UUID, Record] = {}
+    for kind, ids in by_kind.items():
+        model = KIND_MODELS[kind]
+        for start in range(0, len(ids), 500):
+            rows = s.exec(select(model).where(col(model.id).in_(ids[start : start + 500])))
+            found.update((row.id, row) for row in rows.all())
+    return found
+
+
+def _put(
+    s: Session,
+    incoming: RecordState,
+    values: dict[str, Any],
+    keep: set[str],
+    obj: Record | None,
+) -> None:
+    """Write one pulled record's converted ``values`` (fields in ``keep`` have a local edit
+    waiting to be sent and keep the local value)."""
+    model = KIND_MODELS[incoming.kind]
+    if obj is not None and obj.version > incoming.version:
+        return  # never move a record backwards
+    new = obj is None
+    if obj is None:
+        obj = model(id=incoming.record_id)
+        if incoming.kind is not RecordKind.CASE:
+            obj.case_id = incoming.case_id
+    old_sha = obj.sha256 if isinstance(obj, Document) else None
+    for name, value in values.items():
+        if name in keep and not new:
+            continue
+        setattr(obj, name, value)
+    obj.version = incoming.version
+    changed_content = (
+        isinstance(obj, Document)
+        and obj.local_state == DocumentState.UPLOADED.value
+        and obj.sha256 != old_sha
+    )
+    if isinstance(obj, Document) and (new or changed_content):
+        obj.local_state = DocumentState.REMOTE.value
+    s.add(obj)
+
+
+def _store_records(s: Session, records: Sequence[RecordState], *, careful: bool) -> list[_Aside]:
+    """Store pulled records; return those that cannot be stored, with why. Values are
+    checked in Python first. Then, on the fast path, the records are written together
+    (a failure fails the transaction, and the caller tries again carefully); when
+    ``careful``, each record is written in its own savepoint, so one bad record never
+    costs the good ones."""
+    refused: list[_Aside] = []
+    ready: list[tuple[RecordState, dict[str, Any]]] = []
+    for incoming in records:
+        try:
+            ready.append((incoming, _convert(incoming)))
+        except Refusal as refusal:
+            refused.append((incoming, refusal.reason))
+    # cases first, so that anything looking a record's case up finds it
+    ready.sort(key=lambda item: item[0].kind is not RecordKind.CASE)
+    pending = outbox.pending_fields(s, {incoming.record_id for incoming, _ in ready})
+    existing = _preload(s, [incoming for incoming, _ in ready])
+    if not careful:
+        with s.no_autoflush:
+            for incoming, values in ready:
+                keep = pending.get(incoming.record_id, set())
+                _put(s, incoming, values, keep, existing.get(incoming.record_id))
+        s.flush()
+        return refused
+    for incoming, values in ready:
+        model = KIND_MODELS[incoming.kind]
+        try:
+            with s.begin_nested():
+                keep = pending.get(incoming.record_id, set())
+                _put(s, incoming, values, keep, s.get(model, incoming.record_id))
+                s.flush()
+        except RECORD_ERRORS as err:
+            if _stop_cause(err) is not None:
+                raise
+            refused.append((incoming, set_aside.reason_of(err)))
+    return refused
 
 
 class SyncAdapter(MarksAndRefs):
@@ -110,8 +304,18 @@ class SyncAdapter(MarksAndRefs):
         self.clock: Clock = clock or profile.clock
         self.files = DocumentFiles(profile.documents_dir)
 
-    def _session(self) -> Session:
-        return self.profile.session()
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A session of the profile whose data file's own troubles (full disk, read-only,
+        locked) become their plain message; everything else passes as it is."""
+        try:
+            with self.profile.session() as s:
+                yield s
+        except (SQLAlchemyError, OSError) as err:
+            cause = _stop_cause(err)
+            if cause in StoreStopped.MESSAGES:
+                raise StoreStopped(cause, detail=type(err).__name__) from err
+            raise
 
     # ------------------------------------------------------------------ outbox
 
@@ -142,73 +346,38 @@ class SyncAdapter(MarksAndRefs):
         with self._session() as s:
             return state.cursor(s)
 
-    @staticmethod
-    def _preload(s: Session, states: Sequence[RecordState]) -> dict[UUID, Record]:
-        """The page's rows already on this laptop, loaded in a few queries."""
-        by_kind: dict[RecordKind, list[UUID]] = {}
-        for incoming in states:
-            by_kind.setdefault(incoming.kind, []).append(incoming.record_id)
-        found: dict[UUID, Record] = {}
-        for kind, ids in by_kind.items():
-            model = KIND_MODELS[kind]
-            for start in range(0, len(ids), 500):
-                rows = s.exec(select(model).where(col(model.id).in_(ids[start : start + 500])))
-                found.update((row.id, row) for row in rows.all())
-        return found
-
-    def _apply_record(
-        self, s: Session, incoming: RecordState, keep: set[str], obj: Record | None
-    ) -> None:
-        model = KIND_MODELS[incoming.kind]
-        if obj is not None and obj.version > incoming.version:
-            return  # never move a record backwards
-        new = obj is None
-        if obj is None:
-            obj = model(id=incoming.record_id)
-            if incoming.kind is not RecordKind.CASE:
-                obj.case_id = incoming.case_id
-        old_sha = obj.sha256 if isinstance(obj, Document) else None
-        allowed = set(FIELDS[incoming.kind])
-        for name, value in incoming.fields.items():
-            if name not in allowed or (name in keep and not new):
-                continue
-            try:
-                converted = from_wire(model, name, value)
-            except ValueError:
-                log.warning(
-                    "pulled %s %s: bad value in %s", incoming.kind, incoming.record_id, name
-                )
-                continue
-            if converted is None:
-                column = model.__table__.c[name]  # type: ignore[attr-defined]
-                if not column.nullable:
-                    converted = _column_default(model, name)
-                    if converted is None:
-                        continue
-            setattr(obj, name, converted)
-        obj.version = incoming.version
-        changed_content = (
-            isinstance(obj, Document)
-            and obj.local_state == DocumentState.UPLOADED.value
-            and obj.sha256 != old_sha
+    def _set_aside(
+        self, s: Session, records: Sequence[RecordState], refused: Sequence[_Aside]
+    ) -> int:
+        """Forget set-aside records now stored; keep aside the refused ones. Returns how many
+        were set aside anew (each reported to the service once)."""
+        aside = set_aside.ids(s)
+        if aside:
+            bad = {incoming.record_id for incoming, _ in refused}
+            set_aside.stored(s, (r.record_id for r in records if r.record_id not in bad), aside)
+        if not refused:
+            return 0
+        now, user = self.clock.now(), self.profile.user
+        return sum(
+            set_aside.keep(s, incoming, why, now=now, user=user) for incoming, why in refused
         )
-        if isinstance(obj, Document) and (new or changed_content):
-            obj.local_state = DocumentState.REMOTE.value
-        s.add(obj)
 
-    def apply_page(self, page: PullResponse) -> None:
+    def apply_page(self, page: PullResponse) -> int:
+        """Store a pulled page with its cursor; returns how many records were newly set aside
+        (they could not be stored; the cursor moves past them all the same)."""
+        try:
+            return self._apply_page(page, careful=False)
+        except RECORD_ERRORS as err:
+            if _stop_cause(err) is not None:
+                raise
+            # nothing of the page was kept: store it again, one record at a time
+            log.info("a pulled record could not be stored: storing the page one by one")
+        return self._apply_page(page, careful=True)
+
+    def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
         with self._session() as s, s.begin():
-            pending = outbox.pending_fields(s, {r.record_id for r in page.records})
-            existing = self._preload(s, page.records)
-            with s.no_autoflush:
-                # cases first, so that anything looking a record's case up finds it
-                for incoming in sorted(page.records, key=lambda r: r.kind is not RecordKind.CASE):
-                    self._apply_record(
-                        s,
-                        incoming,
-                        pending.get(incoming.record_id, set()),
-                        existing.get(incoming.record_id),
-                    )
+            refused = _store_records(s, page.records, careful=careful)
+            news = self._set_aside(s, page.records, refused)
             for info in page.conflicts:
                 _store_conflict(s, info)
             if page.removed_cases:
@@ -222,6 +391,26 @@ class SyncAdapter(MarksAndRefs):
                 state.set_removed_pending(s, deferred)
             state.set_cursor(s, page.next_cursor)
             state.set_last_sync(s, page.server_time)
+        return news
+
+    def retry_set_aside(self) -> int:
+        """Try again the records set aside by another Fieldcase version (or for a reference
+        another case held); those stored leave the table. Returns how many were stored."""
+        with self._session() as s:
+            due = set_aside.due_for_retry(s)
+        if not due:
+            return 0  # the usual case: no write transaction at all
+        with self._session() as s, s.begin():
+            refused = _store_records(s, due, careful=True)
+            bad = {incoming.record_id for incoming, _ in refused}
+            stored = set_aside.stored(s, (r.record_id for r in due if r.record_id not in bad))
+            set_aside.still_aside(s, [r for r, _ in refused], [why for _, why in refused])
+        log.info("tried %d set-aside record(s) again: %d stored", len(due), stored)
+        return stored
+
+    def set_aside_count(self) -> int:
+        with self._session() as s:
+            return set_aside.count(s)
 
     def pending_for_case(self, case_id: UUID) -> int:
         """Rows of the case still to go out (audit events too): it is purged only at 0."""
@@ -236,6 +425,7 @@ class SyncAdapter(MarksAndRefs):
             s.execute(delete(model).where(model.case_id == case_id))  # type: ignore[attr-defined]
         s.execute(delete(Case).where(col(Case.id) == case_id))
         s.execute(delete(Conflict).where(col(Conflict.case_id) == case_id))
+        set_aside.forget_case(s, case_id)
         for document_id in documents:
             self.files.remove(document_id)
         log.info("purged case %s: it left this user's scope", case_id)

@@ -1,0 +1,88 @@
+"""Write straight into the service's database, as a record stored before the service checked
+records would be, and read what laptops reported. Runs in a child process (the service's and
+the laptop's tables cannot be imported into one process): ``call(function, *args)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from tests.support.server import ROOT
+
+
+def call(function: str, *args: Any) -> Any:
+    """``tests.sync.service_rows.<function>(*args)`` in a child process; its JSON result."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.sync.service_rows", function, json.dumps(list(args))],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def rewrite(db_url: str, record_id: str, patch: dict[str, Any]) -> int:
+    """Set fields of a stored record to ``patch`` (no checks at all), as a new version at a new
+    change-log position, so every laptop pulls it. Returns the new version."""
+    import uuid
+
+    from sqlmodel import Session
+
+    from server.core.db import make_engine
+    from server.models import Record
+    from server.records.changelog import take_positions
+
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            row = session.get(Record, uuid.UUID(record_id))
+            assert row is not None, record_id
+            row.fields = {**row.fields, **patch}
+            row.version += 1
+            row.seq = take_positions(session, 1)
+            session.add(row)
+            session.commit()
+            return int(row.version)
+    finally:
+        engine.dispose()
+
+
+def set_aside_events(db_url: str, actor: str) -> list[dict[str, Any]]:
+    """The audit trail's entries of laptops' set-aside reports sent by ``actor``."""
+    from sqlmodel import Session, col, select
+
+    from server.core.db import make_engine
+    from server.models import AuditEntry
+
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(AuditEntry)
+                .where(col(AuditEntry.event).endswith("set_aside"), AuditEntry.actor == actor)
+                .order_by(col(AuditEntry.id))
+            ).all()
+            return [
+                {
+                    "event": row.event,
+                    "record_kind": row.record_kind,
+                    "record_id": row.record_id,
+                    "case_id": row.case_id,
+                    "detail": row.detail,
+                }
+                for row in rows
+            ]
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    result = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
+    print(json.dumps(result))
