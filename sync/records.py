@@ -299,6 +299,15 @@ class FieldProblem:
     reason: str
 
 
+def is_clean_text(value: str) -> bool:
+    """Text any store can hold: valid UTF-8 (no lone surrogate) and no NUL character."""
+    try:
+        _clean_text(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _clean_text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("holds a NUL character")

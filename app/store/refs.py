@@ -146,7 +146,7 @@ def re_reference(
         record_kind=RecordKind.CASE.value,
         record_id=case.id,
         at=now,
-        detail=f"{old} -> {new}: another case already had {old}",
+        detail=f"{old} -> {new}",  # references only: the service takes ids and codes
     )
     session.add(event)
     outbox.add_change(session, event, case.id, now)

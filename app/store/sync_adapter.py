@@ -23,6 +23,7 @@ import errno
 import functools
 import json
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -125,10 +126,7 @@ def _convert(incoming: RecordState) -> dict[str, Any]:
     stored (checked in Python first, so a bad record rarely reaches the database)."""
     problems = sync_records.check_fields(incoming.kind, incoming.fields, whole=True)
     if problems:
-        field: str | None = problems[0].field
-        if field not in FIELDS[incoming.kind]:
-            field = None  # only the schema's own names go into a reason, never the service's
-        raise Refusal(Reason.of(set_aside.BROKEN_RULE, field))
+        raise Refusal(_schema_reason(incoming, problems[0]))
     model = KIND_MODELS[incoming.kind]
     values: dict[str, Any] = {}
     for name in FIELDS[incoming.kind]:
@@ -144,6 +142,30 @@ def _convert(incoming: RecordState) -> dict[str, Any]:
                 raise Refusal(Reason.of(set_aside.MISSING, name))
         values[name] = converted
     return values
+
+
+def _schema_reason(incoming: RecordState, problem: sync_records.FieldProblem) -> Reason:
+    """The set-aside reason for the first way a pulled record breaks the shared schema:
+    missing, bad text, a value of the wrong kind (or form), else a broken rule."""
+    name = problem.field
+    if name not in FIELDS[incoming.kind]:
+        return Reason.of(set_aside.BROKEN_RULE, None)  # never a name the service made up
+    value = incoming.fields.get(name)
+    spec = sync_records.SCHEMA[incoming.kind][name]
+    if value is None or (spec.required and value == ""):
+        return Reason.of(set_aside.MISSING, name)
+    if isinstance(value, str) and not sync_records.is_clean_text(value):
+        return Reason.of(set_aside.BAD_TEXT, name)
+    kind = sync_records.FieldType
+    if spec.type is kind.BOOL:
+        fits = isinstance(value, bool)
+    elif spec.type is kind.SIZE:
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        fits = isinstance(value, str) and (
+            spec.pattern is None or re.fullmatch(spec.pattern, value) is not None
+        )
+    return Reason.of(set_aside.BROKEN_RULE if fits else set_aside.WRONG_TYPE, name)
 
 
 #: What one record can raise when the data file refuses it (or a value cannot be bound).

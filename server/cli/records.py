@@ -30,9 +30,8 @@ from sync.records import FIELDS, FieldProblem, RecordKind, check_record, safe_na
 
 #: Exit status of ``check-records`` when records fail the schema.
 EXIT_FOUND = 3
-#: Audit events of records a laptop set aside (``laptop_`` + the audit action ``set_aside``);
-#: ``device_set_aside`` is how the service named them before issue 10.
-SET_ASIDE_EVENTS = ("laptop_set_aside", "device_set_aside")
+#: Audit events of records a laptop set aside (``laptop_`` + the audit action ``set_aside``).
+SET_ASIDE_EVENTS = ("laptop_set_aside",)
 _BATCH = 500
 
 

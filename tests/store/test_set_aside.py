@@ -20,9 +20,10 @@ from app.store.models import Case, Note
 from app.store.profile import Profile
 from app.store.sync_adapter import StoreStopped, SyncAdapter
 from app.store.tables import Outbox
+from sync import records as sync_records
 from sync.engine import SyncReport
 from sync.protocol import PullResponse, RecordState
-from sync.records import AUDIT_ACTIONS, RecordKind
+from sync.records import AUDIT_ACTIONS, FieldProblem, RecordKind
 
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 PERSONAL = ("Pat Morgan", "FC-2026-", "secret", "Visit note")
@@ -241,16 +242,13 @@ def test_set_aside_records_are_tried_again_after_an_update(
     case_id = case[0].record_id
     note = a_note(case_id)
 
-    class Refuses:
-        field = "text"
-
-    def strict(kind: RecordKind, fields: dict[str, Any], *, whole: bool) -> object:
+    def strict(kind: RecordKind, fields: dict[str, Any], *, whole: bool) -> list[FieldProblem]:
         assert whole
-        return Refuses() if kind is RecordKind.NOTE else None
+        return [FieldProblem("text", "is refused")] if kind is RecordKind.NOTE else []
 
     with monkeypatch.context() as patched:
         # this version's record rules refuse the note
-        patched.setattr("app.store.sync_adapter._schema_check", lambda: strict)
+        patched.setattr(sync_records, "check_fields", strict)
         assert adapter.apply_page(page([*case, note], "c1")) == 1
     rows = set_aside_rows(profile)
     assert rows[note.record_id].reason_code == set_aside.BROKEN_RULE

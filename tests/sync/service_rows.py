@@ -66,7 +66,7 @@ def set_aside_events(db_url: str, actor: str) -> list[dict[str, Any]]:
         with Session(engine) as session:
             rows = session.exec(
                 select(AuditEntry)
-                .where(col(AuditEntry.event).endswith("set_aside"), AuditEntry.actor == actor)
+                .where(AuditEntry.event == "laptop_set_aside", AuditEntry.actor == actor)
                 .order_by(col(AuditEntry.id))
             ).all()
             return [

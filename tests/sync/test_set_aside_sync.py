@@ -123,7 +123,7 @@ def test_records_the_laptops_cannot_store_never_wedge_the_team(
     # the service heard of each, once, with ids and reason codes only
     events = call("set_aside_events", db, ann)
     assert sorted(e["record_id"] for e in events) == sorted(poisoned)
-    assert {e["detail"]["action"] for e in events} == {"set_aside"}
+    assert {e["event"] for e in events} == {"laptop_set_aside"}
     assert all(e["detail"]["detail"] in aside(a.folder).values() for e in events)
     assert not any(word in json.dumps(events) for word in PERSONAL)
 
