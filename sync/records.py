@@ -411,7 +411,7 @@ def _reason(kind: RecordKind, name: str, error: Mapping[str, Any]) -> str:
     if spec.required and (error["input"] is None or error["input"] == ""):
         return "is required and may not be empty"
     if error["type"] == "string_too_long":
-        return f"is longer than {spec.max_length} characters"
+        return f"is longer than {spec.max_length:,} characters"
     if error["type"] in ("value_error", "assertion_error") and spec.type is FieldType.TEXT:
         return str(error["ctx"]["error"]) if error.get("ctx") else "is not valid text"
     return "must be " + describe(spec)

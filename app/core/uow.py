@@ -29,11 +29,40 @@ from app.store.document_files import DocumentFiles
 from app.store.errors import DiskError, DiskFull, is_disk_full
 from app.store.models import AuditEvent, Case, Person, Record
 from app.store.profile import Profile
+from app.store.records import record_fields
 from sync.clock import Clock
+from sync.records import RecordKind, check_fields
 
 #: A case, named by its reference (``FC-2026-00042``, as people and the CLI do) or its id
 #: (as the window does): every core action takes either.
 CaseKey = str | UUID
+
+
+#: How a person names the record each kind of change is about.
+_RECORD_WORDS: dict[RecordKind, str] = {
+    RecordKind.CASE: "The case's",
+    RecordKind.PERSON: "The person's",
+    RecordKind.NOTE: "The note's",
+    RecordKind.VISIT: "The visit's",
+    RecordKind.WARNING: "The warning's",
+    RecordKind.DOCUMENT: "The document's",
+    RecordKind.AUDIT: "The history entry's",
+}
+
+
+def refuse_what_the_service_would(obj: Record, fields: dict[str, Any], *, whole: bool) -> None:
+    """:class:`InvalidValue` (naming the core's field: ``summary``, ``person.name``) for the
+    first field of ``obj`` that breaks the shared record schema (``sync.records``)."""
+    problems = check_fields(obj.KIND, fields, whole=whole)
+    if not problems:
+        return
+    first = problems[0]
+    label = first.field.replace("_", " ")
+    field = f"person.{first.field}" if obj.KIND is RecordKind.PERSON else first.field
+    raise InvalidValue(
+        f"{_RECORD_WORDS[obj.KIND]} {label} {first.reason}. Change it and save again.",
+        field=field,
+    )
 
 
 def normal_ref(ref: str) -> str:
@@ -101,7 +130,11 @@ class UnitOfWork:
         only: Iterable[str] | None = None,
         base_version: int | None = None,
     ) -> None:
-        """Queue the outbox entry for ``obj`` (all its fields, or those in ``only``)."""
+        """Queue the outbox entry for ``obj`` (all its fields, or those in ``only``) after
+        checking them against the shared record schema: what the service would refuse is
+        refused here, in plain words naming the field, and nothing is saved."""
+        fields = None if only is None else set(only)
+        refuse_what_the_service_would(obj, record_fields(obj, fields), whole=fields is None)
         outbox.add_change(session, obj, case_id, self.now(), only=only, base_version=base_version)
 
     def audit(

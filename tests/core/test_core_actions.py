@@ -402,3 +402,31 @@ def test_documents_round_trip_and_missing_files(work: Casework, tmp_path: Path) 
         work.read_document(ref, "form.pdf", tmp_path / "no" / "such" / "folder.pdf")
     with pytest.raises(UnknownRecord, match=r"form\.pdf"):
         work.read_document(ref, "other.pdf", tmp_path / "x")
+
+
+def test_what_the_service_would_refuse_is_refused_on_the_laptop(work: Casework) -> None:
+    """The shared record schema's limits hold when a person types: a note over 100,000
+    characters, a summary over its limit, a NUL in a name are refused with the field named,
+    in plain words, and nothing is written (so nothing waits to be refused by the service)."""
+    from sync.records import SCHEMA
+
+    ref = work.create_case("housing_repair", "Pat Morgan", {"summary": "Damp"})
+    before = work.get_case(ref, record_view=False)
+    longest = SCHEMA[RecordKind.NOTE]["text"].max_length
+    assert longest == 100_000
+    with pytest.raises(InvalidValue, match="note's text is longer than 100,000") as refused:
+        work.add_note(ref, "x" * (longest + 1))
+    assert refused.value.field == "text" and refused.value.exit_code == 2
+    summary_limit = SCHEMA[RecordKind.CASE]["summary"].max_length
+    assert summary_limit is not None
+    with pytest.raises(InvalidValue, match="case's summary") as refused:
+        work.edit_case(ref, {"summary": "y" * (summary_limit + 1)})
+    assert refused.value.field == "summary"
+    with pytest.raises(InvalidValue) as refused:
+        work.edit_case(ref, {"person.name": "Pat\x00Morgan"})
+    assert refused.value.field == "person.name"
+    after = work.get_case(ref, record_view=False)
+    assert after.fields == before.fields and after.person == before.person
+    assert after.pending == before.pending and len(after.notes) == len(before.notes)
+    work.add_note(ref, "x" * longest)  # the limit itself is fine
+    assert len(work.get_case(ref, record_view=False).notes) == len(before.notes) + 1
