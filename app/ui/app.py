@@ -44,9 +44,6 @@ def run(
     clock = SystemClock()  # the window's one clock: the profile it opens reads time from it too
     gate = CoreGate(profile_dir, site=site, server_url=server_url, clock=clock)
     window = FieldcaseWindow(gate, site=site, demo_login=demo_login, clock=clock)
-    # closing the window ends Fieldcase even if another top-level window (a dialog left
-    # open, or in the tests another test's widget) would keep Qt's event loop running
-    window.closed.connect(app.quit)
     window.show()
     try:
         return app.exec()

@@ -85,7 +85,6 @@ class FieldcaseWindow(QMainWindow):
 
     opened = Signal()
     locked = Signal()
-    closed = Signal()  # the window closed: Fieldcase ends (app.ui.app.run quits on it)
 
     def __init__(
         self,
@@ -338,5 +337,3 @@ class FieldcaseWindow(QMainWindow):
         self.idle.disarm()
         self.work.shutdown()
         super().closeEvent(event)
-        if event.isAccepted():
-            self.closed.emit()
