@@ -130,6 +130,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "viewed",
     "created",
     "changed",
+    "corrected",  # a note added to correct an earlier one
     "resolved",
     "exported",
     "printed",

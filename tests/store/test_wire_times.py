@@ -21,7 +21,7 @@ from app.store.records import from_wire, record_fields, to_wire
 from app.store.sync_adapter import SyncAdapter
 from app.store.types import UTCDateTime
 from sync.protocol import PullResponse, RecordState
-from sync.records import FIELDS, RecordKind
+from sync.records import FIELDS, SCHEMA, RecordKind
 
 
 def _annotated_type(kind: RecordKind, name: str) -> type | None:
@@ -135,7 +135,12 @@ def _wire_value(kind: RecordKind, name: str, serial: int, person_id: UUID) -> An
         return True
     if declared is int:
         return 1000 + serial
-    return f"{kind.value} {name}"
+    spec = SCHEMA[kind][name]  # other values as the shared record schema allows them
+    if spec.choices:
+        return spec.choices[0]
+    return {"ref": "FC-2026-00042", "type": "housing_repair", "sha256": "ab" * 32}.get(
+        name, f"{kind.value} {name}"
+    )
 
 
 def test_a_pulled_record_with_times_is_stored_and_read_back_equal(profile: Profile) -> None:
