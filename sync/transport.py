@@ -20,6 +20,7 @@ Waits go through the injected :class:`~sync.clock.Clock` and random source, so a
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -193,11 +194,25 @@ def send_once(
     )
     parsed: BaseModel | None = None
     if model is not None and framed and 200 <= status < 300:
-        try:
-            parsed = model.model_validate_json(body)
-        except ValidationError:
-            framed = False
+        parsed = parse_body(model, body)
+        framed = parsed is not None
     return Reply(status, response.headers, body, parsed, complete=framed)
+
+
+def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | None:
+    """``body`` as ``model``, or None when it is not one (a cut or damaged answer).
+
+    The fast parser refuses a whole answer over one lone surrogate (``"\\ud800"``) inside a
+    record's text; Python's own JSON reader takes it, so such a record reaches the laptop's
+    store, which sets it aside, instead of failing the page and wedging the sync."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError:
+        pass
+    try:
+        return model.model_validate(json.loads(body))
+    except (ValueError, ValidationError, RecursionError):
+        return None
 
 
 # --------------------------------------------------------------------------- classify

@@ -388,3 +388,24 @@ def test_doctor_and_summary_count_them_in_plain_words(
     three = SyncReport(set_aside=3, completed=True)
     assert three.summary() == "3 updates from the service could not be stored; IT has been told."
     assert SyncReport(completed=True).summary() == "Everything is up to date."
+
+
+def test_a_page_with_a_lone_surrogate_is_read_and_only_that_record_set_aside(
+    profile: Profile, adapter: SyncAdapter
+) -> None:
+    """The page as it arrives on the wire (JSON text with "\\ud800" in one note): read by the
+    transport's parser, not refused whole, so the good records are stored and the sync goes on."""
+    from sync.transport import parse_body
+
+    case = a_case("FC-2026-00050")
+    case_id = case[0].record_id
+    good, bad = a_note(case_id), a_note(case_id, text="half a pair \ud800 here")
+    body = json.dumps(page([*case, good, bad], "c1.5").model_dump(mode="json")).encode()
+    assert b"\\ud800" in body
+    parsed = parse_body(PullResponse, body)
+    assert isinstance(parsed, PullResponse)
+    assert parse_body(PullResponse, body[:-3]) is None  # a cut answer is still no answer
+    assert adapter.apply_page(parsed) == 1  # one record set aside
+    assert set(notes(profile)) == {good.record_id}
+    assert set_aside_rows(profile)[bad.record_id].reason_code == set_aside.BAD_TEXT
+    assert adapter.cursor() == "c1.5"
