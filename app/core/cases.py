@@ -15,13 +15,13 @@ from sqlmodel import Session, SQLModel
 
 from app.core import fields as F
 from app.core.errors import InvalidValue
-from app.core.refs import RefAllocator
 from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import NewCase
 from app.domain.names import sort_name
 from app.store import outbox, state
 from app.store.models import AuditEvent, Case, Person
 from app.store.records import to_wire
+from app.store.refs import RefAllocator
 from sync.records import BUILTIN_CASE_TYPES, FIELDS, RecordKind
 
 log = logging.getLogger("fieldcase.core")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from app.errors import FieldcaseError
 
 
@@ -99,18 +101,24 @@ class ProfileClosed(StoreError):
         super().__init__("This profile is locked. Unlock it with your password and try again.")
 
 
+def error_chain(err: BaseException) -> list[BaseException]:
+    """``err`` and what lies under it (the driver's error of an SQLAlchemy one, causes and
+    contexts), each once, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return chain
+
+
 def is_disk_full(err: BaseException) -> bool:
     """True for SQLite's "database or disk is full" and for OSError ENOSPC/EDQUOT."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if "database or disk is full" in str(current):
-            return True
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
-    return False
+    return any(
+        (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT))
+        or "database or disk is full" in str(e)
+        for e in error_chain(err)
+    )
 
 
 class ProfileReadOnly(StoreError):
@@ -131,15 +139,32 @@ _READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 def is_read_only(err: BaseException) -> bool:
-    """True for SQLite's "attempt to write a readonly database" and for an OSError saying the
-    file or folder may not be written (EACCES, EPERM, EROFS), anywhere in the error's chain."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in _READ_ONLY_ERRNOS:
+    """True for SQLite's "attempt to write a readonly database" (or any "read-only" refusal)
+    and for an OSError saying the file or folder may not be written (EACCES, EPERM, EROFS),
+    anywhere in the error's chain."""
+    for e in error_chain(err):
+        if isinstance(e, OSError) and e.errno in _READ_ONLY_ERRNOS:
             return True
-        if "readonly database" in str(current):
+        text = str(e).lower()
+        if "readonly" in text or "read-only" in text:
             return True
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
     return False
+
+
+def stop_cause(err: BaseException) -> str | None:
+    """Why the data file or the disk (not one record) refused: ``disk_full``, ``read_only``,
+    ``busy`` (locked), ``disk`` (I/O), ``other`` (another operational failure), or None when
+    the error is about the record itself."""
+    if is_disk_full(err):
+        return "disk_full"
+    if is_read_only(err):
+        return "read_only"
+    chain = error_chain(err)
+    text = " ".join(str(e) for e in chain).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return "busy"
+    if "disk i/o error" in text or "unable to open database file" in text:
+        return "disk"
+    if any(isinstance(e, (OperationalError, OSError, MemoryError)) for e in chain):
+        return "other"
+    return None

@@ -143,24 +143,26 @@ def waiting_records(db: Db, case_id: UUID) -> set[UUID]:
 # ---------------------------------------------------------------------------- reading
 
 
+def _as_change(row: Outbox) -> Change:
+    """An outbox row as the change it sends."""
+    return Change(
+        change_id=row.change_id,
+        kind=RecordKind(row.kind),
+        record_id=row.record_id,
+        case_id=row.case_id,
+        base_version=row.base_version,
+        fields=json.loads(row.fields),
+        resolves=[UUID(x) for x in json.loads(row.resolves)],
+        made_at=row.made_at,
+    )
+
+
 def pending_changes(session: Session, limit: int) -> list[Change]:
     """The oldest changes not yet confirmed (audit events too), in the order they were made."""
     rows = session.execute(
         select(Outbox).where(_T.c.rejected.is_(False)).order_by(_T.c.seq).limit(limit)
     ).scalars()
-    return [
-        Change(
-            change_id=row.change_id,
-            kind=RecordKind(row.kind),
-            record_id=row.record_id,
-            case_id=row.case_id,
-            base_version=row.base_version,
-            fields=json.loads(row.fields),
-            resolves=[UUID(x) for x in json.loads(row.resolves)],
-            made_at=row.made_at,
-        )
-        for row in rows
-    ]
+    return [_as_change(row) for row in rows]
 
 
 def rejected_changes(session: Session) -> list[tuple[UUID, str]]:
@@ -234,18 +236,7 @@ def _advance_version(session: Session, row: Outbox, version: int | None) -> None
 def find_change(session: Session, change_id: UUID) -> Change | None:
     """The change with this id while it is still in the outbox (waiting or refused)."""
     row = session.execute(select(Outbox).where(_T.c.change_id == change_id)).scalar_one_or_none()
-    if row is None:
-        return None
-    return Change(
-        change_id=row.change_id,
-        kind=RecordKind(row.kind),
-        record_id=row.record_id,
-        case_id=row.case_id,
-        base_version=row.base_version,
-        fields=json.loads(row.fields),
-        resolves=[UUID(x) for x in json.loads(row.resolves)],
-        made_at=row.made_at,
-    )
+    return None if row is None else _as_change(row)
 
 
 def replace_case_ref(session: Session, case_id: UUID, old: str, new: str) -> None:

@@ -19,7 +19,6 @@ Every method is one local transaction. The rules that keep edits safe live here:
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import logging
@@ -31,7 +30,7 @@ from typing import Any, BinaryIO, ClassVar
 from uuid import UUID
 
 from sqlalchemy import delete
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app import vault
@@ -39,7 +38,7 @@ from app.domain.enums import DocumentState
 from app.errors import SyncError
 from app.store import outbox, set_aside, state
 from app.store.document_files import DocumentFiles
-from app.store.errors import is_disk_full
+from app.store.errors import stop_cause
 from app.store.models import KIND_MODELS, Case, Document, Record
 from app.store.profile import Profile
 from app.store.records import dumps, from_wire
@@ -172,35 +171,6 @@ def _schema_reason(incoming: RecordState, problem: sync_records.FieldProblem) ->
 RECORD_ERRORS = (SQLAlchemyError, ValueError, TypeError, OverflowError)
 
 
-def _stop_cause(err: BaseException) -> str | None:
-    """The cause when ``err`` is the data file's or the disk's problem rather than one
-    record's: ``disk_full``, ``read_only``, ``busy``, ``disk``, or ``other``."""
-    if is_disk_full(err):
-        return "disk_full"
-    chain: list[BaseException] = []
-    current: BaseException | None = err
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
-    text = " ".join(str(e) for e in chain).lower()
-    if (
-        "readonly" in text
-        or "read-only" in text
-        or any(
-            isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
-            for e in chain
-        )
-    ):
-        return "read_only"
-    if "database is locked" in text or "database table is locked" in text:
-        return "busy"
-    if "disk i/o error" in text or "unable to open database file" in text:
-        return "disk"
-    if any(isinstance(e, (OperationalError, OSError, MemoryError)) for e in chain):
-        return "other"
-    return None
-
-
 class StoreStopped(SyncError):
     """The laptop's data file or disk could not take the updates: the sync stops (nothing is
     set aside, the pull resumes from the last saved page)."""
@@ -311,7 +281,7 @@ def _store_records(s: Session, records: Sequence[RecordState], *, careful: bool)
                 _put(s, incoming, values, keep, s.get(model, incoming.record_id))
                 s.flush()
         except RECORD_ERRORS as err:
-            if _stop_cause(err) is not None:
+            if stop_cause(err) is not None:
                 raise
             refused.append((incoming, set_aside.reason_of(err)))
     return refused
@@ -334,7 +304,7 @@ class SyncAdapter(MarksAndRefs):
             with self.profile.session() as s:
                 yield s
         except (SQLAlchemyError, OSError) as err:
-            cause = _stop_cause(err)
+            cause = stop_cause(err)
             if cause in StoreStopped.MESSAGES:
                 raise StoreStopped(cause, detail=type(err).__name__) from err
             raise
@@ -390,7 +360,7 @@ class SyncAdapter(MarksAndRefs):
         try:
             return self._apply_page(page, careful=False)
         except RECORD_ERRORS as err:
-            if _stop_cause(err) is not None:
+            if stop_cause(err) is not None:
                 raise
             # nothing of the page was kept: store it again, one record at a time
             log.info("a pulled record could not be stored: storing the page one by one")
