@@ -121,9 +121,26 @@ def check_database(path: Path, key: bytes) -> None:
         conn.close()
 
 
-def backup_to(engine_or_path: Engine | Path, key: bytes, target: Path) -> None:
+def read_snapshot(path: Path, key: bytes) -> sqlcipher.Connection:
+    """A keyed connection holding a read transaction: what it reads, and a backup made from it
+    (:func:`backup_to`), is the file as it was now, whatever other connections write later.
+    The caller closes it."""
+    conn = connect(path, key)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def backup_to(
+    engine_or_path: Engine | Path | sqlcipher.Connection, key: bytes, target: Path
+) -> None:
     """Copy the live database into ``target`` through SQLite's online backup API, keyed with
-    the same key. Written beside ``target`` first, fsynced, then renamed into place."""
+    the same key. Written beside ``target`` first, fsynced, then renamed into place. Given a
+    :func:`read_snapshot` connection, the copy is that snapshot (the connection stays open)."""
     partial = target.with_name(target.name + ".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
@@ -143,8 +160,12 @@ def backup_to(engine_or_path: Engine | Path, key: bytes, target: Path) -> None:
 
 
 @contextmanager
-def _source(engine_or_path: Engine | Path, key: bytes) -> Iterator[sqlcipher.Connection]:
-    if isinstance(engine_or_path, Engine):
+def _source(
+    engine_or_path: Engine | Path | sqlcipher.Connection, key: bytes
+) -> Iterator[sqlcipher.Connection]:
+    if isinstance(engine_or_path, sqlcipher.Connection):
+        yield engine_or_path
+    elif isinstance(engine_or_path, Engine):
         raw = engine_or_path.raw_connection()
         try:
             yield raw.driver_connection

@@ -289,13 +289,22 @@ class Profile:
         return _make_backup(self.profile_dir, self._key, self.clock)
 
     def _start_backup(self) -> None:
-        """The automatic backup on unlock, on a thread of its own with its own connection, so
-        a large profile opens at once; :meth:`close` waits for it."""
+        """The automatic backup on unlock. Its read snapshot is taken here, before the profile
+        is handed over, so the backup is the profile as it was when unlocked, never half of
+        what the same command then writes; the copy runs on a thread of its own so a large
+        profile opens at once; :meth:`close` waits for it."""
         key = self._key
         assert key is not None
+        try:
+            snapshot = _snapshot_if_changed(self.profile_dir, key)
+        except (OSError, sqlcipher.Error) as err:
+            self.backup_problem = _backup_problem(err)
+            return
+        if snapshot is None:
+            return
 
         def run() -> None:
-            self.backup_problem = _try_backup(self.profile_dir, key, self.clock)
+            self.backup_problem = _copy_snapshot(self.profile_dir, key, self.clock, *snapshot)
 
         self._backup_thread = threading.Thread(target=run, name="fieldcase-backup")
         self._backup_thread.start()
@@ -458,34 +467,68 @@ def _unchanged_since_last_backup(profile_dir: Path, fingerprint: dict[str, int] 
 
 
 def _try_backup(profile_dir: Path, key: bytes, clock: Clock) -> str | None:
-    """The automatic backup on unlock. Failing to make it must not keep a caseworker from
+    """The automatic backup, made now. Failing to make it must not keep a caseworker from
     their cases: the problem is logged and returned as a message to show. When the data file
     has not changed since the newest backup, that backup is already this state: no copy."""
     try:
-        fingerprint = _fingerprint(profile_dir)
-        if _unchanged_since_last_backup(profile_dir, fingerprint):
-            log.info("the profile is unchanged since its last backup")
-            return None
-        made = _make_backup(profile_dir, key, clock)
+        snapshot = _snapshot_if_changed(profile_dir, key)
+    except (OSError, sqlcipher.Error) as err:
+        return _backup_problem(err)
+    if snapshot is None:
+        return None
+    return _copy_snapshot(profile_dir, key, clock, *snapshot)
+
+
+_Snapshot = tuple[sqlcipher.Connection, dict[str, int] | None]
+
+
+def _snapshot_if_changed(profile_dir: Path, key: bytes) -> _Snapshot | None:
+    """A read snapshot of the data file and its fingerprint, or None when the newest backup
+    already holds this state."""
+    fingerprint = _fingerprint(profile_dir)
+    if _unchanged_since_last_backup(profile_dir, fingerprint):
+        log.info("the profile is unchanged since its last backup")
+        return None
+    return db.read_snapshot(_db_path(profile_dir), key), fingerprint
+
+
+def _copy_snapshot(
+    profile_dir: Path,
+    key: bytes,
+    clock: Clock,
+    snapshot: sqlcipher.Connection,
+    fingerprint: dict[str, int] | None,
+) -> str | None:
+    """Write the backup from ``snapshot`` (closed afterwards); the problem in plain words."""
+    try:
+        made = _make_backup(profile_dir, key, clock, source=snapshot)
         if fingerprint is not None:
             (Path(profile_dir) / BACKUPS_DIR / FINGERPRINT_FILE).write_text(
                 json.dumps({"data_file": fingerprint, "backup": made.name})
             )
     except (OSError, sqlcipher.Error) as err:
-        log.warning("the automatic backup failed: %s", type(err).__name__)
-        if is_disk_full(err):
-            return (
-                "The automatic backup could not be made because the disk is full. Your work "
-                "is safe; free some space so that the next backup can be made."
-            )
-        return (
-            "The automatic backup could not be made. Your work is safe; if this happens "
-            "again, contact your IT team."
-        )
+        return _backup_problem(err)
+    finally:
+        snapshot.close()
     return None
 
 
-def _make_backup(profile_dir: Path, key: bytes, clock: Clock) -> Path:
+def _backup_problem(err: BaseException) -> str:
+    log.warning("the automatic backup failed: %s", type(err).__name__)
+    if is_disk_full(err):
+        return (
+            "The automatic backup could not be made because the disk is full. Your work "
+            "is safe; free some space so that the next backup can be made."
+        )
+    return (
+        "The automatic backup could not be made. Your work is safe; if this happens "
+        "again, contact your IT team."
+    )
+
+
+def _make_backup(
+    profile_dir: Path, key: bytes, clock: Clock, *, source: sqlcipher.Connection | None = None
+) -> Path:
     folder = Path(profile_dir) / BACKUPS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     now = clock.now()
@@ -496,7 +539,7 @@ def _make_backup(profile_dir: Path, key: bytes, clock: Clock) -> Path:
         with contextlib.suppress(OSError):
             if partial.stat().st_mtime < stale:
                 partial.unlink()
-    db.backup_to(_db_path(profile_dir), key, target)
+    db.backup_to(_db_path(profile_dir) if source is None else source, key, target)
     for old in list_backups(profile_dir)[KEEP_BACKUPS:]:
         old.path.unlink(missing_ok=True)
     log.info("backed up the profile (%d bytes)", target.stat().st_size)

@@ -222,7 +222,10 @@ def test_hostile_batches_never_wedge_the_service_or_the_team(db_url: str, tmp_pa
                 report = laptop.sync()
                 assert report.completed and not report.rejected, report.summary()
             assert first.state() == second.state()
-            assert len(first.state()) >= 5
+            # A schema-valid hostile change may move the seeded case to another team, so what
+            # both must still hold is the laptop-made case, which no hostile batch names.
+            own = ("case", first.case_id(ref))
+            assert first.state()[own]["ref"] == ref
         finally:
             first.close()
             second.close()

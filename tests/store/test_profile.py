@@ -205,3 +205,32 @@ def test_a_failed_automatic_backup_does_not_lock_the_caseworker_out(profile_dir:
         problem = profile.wait_for_backup()
         assert problem is not None and "The automatic backup could not be made" in problem
         assert len(Casework(profile).refs()) == 1
+
+
+def test_the_backup_on_unlock_is_the_profile_as_unlocked(
+    profile_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy runs on a thread, but what it copies is fixed when the profile opens: cases the
+    same command makes straight after unlocking are not in it (nor half in it)."""
+    import time
+
+    from app import vault
+
+    before = sorted(seed(profile_dir, 2))
+    real_backup_to = db.backup_to
+
+    def late_backup_to(*args: object, **kwargs: object) -> None:
+        time.sleep(0.5)  # a slow disk: the copy starts after the command's first writes
+        real_backup_to(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "backup_to", late_backup_to)
+    with Profile.open(profile_dir, PASSWORD) as profile:
+        work = Casework(profile)
+        after = [work.create_case("housing_repair", f"Later {i}", {}) for i in range(5)]
+    newest = list_backups(profile_dir)[0]
+    conn = db.connect(newest.path, vault.unlock(profile_dir, PASSWORD))
+    try:
+        held = sorted(ref for (ref,) in conn.execute("SELECT ref FROM cases"))
+    finally:
+        conn.close()
+    assert held == before and not set(after) & set(held)
