@@ -163,6 +163,19 @@ CASE_REF_PATTERN = r"^FC-[0-9]{4}-([0-9]{5,7}|[A-Z0-9]{3,8}-[0-9]{4,6})$"
 CASE_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+#: One word of an audit event's detail: a lower-case name (``fields:``, ``person.name``), a code
+#: holding a digit (``FC-2026-00042``, ``K7Q``, ``2026-11-28``, a number), a record id, or
+#: ``->``, ``=``, ``/``. A capitalised word (a name), free text or a control character is none.
+_DETAIL_WORD = (
+    r"(?:[a-z][a-z0-9_.]*:?"
+    r"|[A-Z0-9-]*[0-9][A-Z0-9-]*"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|->|=|/)"
+)
+#: An audit event's detail: such words separated by spaces, commas or semicolons, so no
+#: personal data reaches the audit trail (the laptop writes e.g. ``fields: status, priority``).
+AUDIT_DETAIL_PATTERN = rf"^[ ,;]*(?:{_DETAIL_WORD}(?:[ ,;]+|$))*$"
+AUDIT_DETAIL_MAX = 300
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 DATETIME_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
@@ -287,7 +300,13 @@ SCHEMA: dict[RecordKind, dict[str, FieldSpec]] = {
         ),
         "record_id": _UUID_REQUIRED,
         "at": _DATETIME_REQUIRED,
-        "detail": _text(4_000),
+        "detail": FieldSpec(
+            FieldType.TEXT,
+            max_length=AUDIT_DETAIL_MAX,
+            pattern=AUDIT_DETAIL_PATTERN,
+            default="",
+            form="ids and short codes: lower-case names, references, numbers, UUIDs",
+        ),
     },
 }
 

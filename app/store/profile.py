@@ -21,6 +21,7 @@ import os
 import secrets
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -289,25 +290,13 @@ class Profile:
         return _make_backup(self.profile_dir, self._key, self.clock)
 
     def _start_backup(self) -> None:
-        """The automatic backup on unlock. Its read snapshot is taken here, before the profile
-        is handed over, so the backup is the profile as it was when unlocked, never half of
-        what the same command then writes; the copy runs on a thread of its own so a large
-        profile opens at once; :meth:`close` waits for it."""
-        key = self._key
-        assert key is not None
-        try:
-            snapshot = _snapshot_if_changed(self.profile_dir, key)
-        except (OSError, sqlcipher.Error) as err:
-            self.backup_problem = _backup_problem(err)
-            return
-        if snapshot is None:
-            return
+        """The automatic backup on unlock (:func:`_backup_on_a_thread`); :meth:`close` waits."""
+        assert self._key is not None
 
-        def run() -> None:
-            self.backup_problem = _copy_snapshot(self.profile_dir, key, self.clock, *snapshot)
+        def done(problem: str | None) -> None:
+            self.backup_problem = problem
 
-        self._backup_thread = threading.Thread(target=run, name="fieldcase-backup")
-        self._backup_thread.start()
+        self._backup_thread = _backup_on_a_thread(self.profile_dir, self._key, self.clock, done)
 
     def wait_for_backup(self) -> str | None:
         """Wait until the automatic backup is done; return its problem, if it had one."""
@@ -480,6 +469,28 @@ def _try_backup(profile_dir: Path, key: bytes, clock: Clock) -> str | None:
 
 
 _Snapshot = tuple[sqlcipher.Connection, dict[str, int] | None]
+
+
+def _backup_on_a_thread(
+    profile_dir: Path, key: bytes, clock: Clock, done: Callable[[str | None], None]
+) -> threading.Thread | None:
+    """The automatic backup on unlock. Its read snapshot is taken now, before the profile is
+    handed over, so the backup is the profile as it was when unlocked, never part of what the
+    same command then writes; the copy runs on a thread (returned) so a large profile opens at
+    once. ``done`` gets the problem in plain words, or None."""
+    try:
+        snapshot = _snapshot_if_changed(profile_dir, key)
+    except (OSError, sqlcipher.Error) as err:
+        done(_backup_problem(err))
+        return None
+    if snapshot is None:
+        return None
+    thread = threading.Thread(
+        target=lambda: done(_copy_snapshot(profile_dir, key, clock, *snapshot)),
+        name="fieldcase-backup",
+    )
+    thread.start()
+    return thread
 
 
 def _snapshot_if_changed(profile_dir: Path, key: bytes) -> _Snapshot | None:

@@ -8,6 +8,7 @@ page and its cursor agree (see :mod:`server.records.changelog`).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from server.records.scope import case_visible_to, visible_case_ids
 from sync.clock import Clock
 from sync.protocol import ConflictInfo, ErrorCode, PullResponse, RecordState
 from sync.records import FIELDS, RecordKind
+
+log = logging.getLogger("fieldcase.server")
 
 CURSOR_PREFIX = "c1."
 #: Rows read per stream for a page: about what ``max_bytes`` holds (pages are bounded by bytes).
@@ -117,6 +120,21 @@ class PullPage:
     next_cursor: str
     more: bool
     server_time: datetime
+
+    def to_bytes(self) -> bytes:
+        """The page as UTF-8 JSON. A record stored before the service checked every change may
+        hold a lone surrogate, which UTF-8 cannot carry: it is sent as its JSON escape
+        (``\\ud800``), so the pull still answers and the laptop sets that record aside, and the
+        log tells IT to run ``admin check-records``."""
+        text = self.to_json()
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            log.warning(
+                "a pulled page holds a record with text that is not valid UTF-8 (stored before "
+                "the service checked every change); run `fieldcase-server admin check-records`"
+            )
+            return text.encode("utf-8", "backslashreplace")
 
     def to_json(self) -> str:
         tail = PullResponse(

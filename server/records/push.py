@@ -25,7 +25,7 @@ from server.records import validate
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
 from server.records.scope import can_see, ref_holder, set_scope
-from server.records.uploaded_audit import BadAuditEvent, screen_event
+from server.records.uploaded_audit import stored_event
 from sync.clock import Clock
 from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
 from sync.records import RecordKind
@@ -88,7 +88,7 @@ def apply_change(
             authorise(session, actor, change, record, pending)
         settling = conflicts_settled(session, change)
         merged = merge(change, record, settling, author)
-        refuse_taken_ref(session, change, merged, pending)
+        refuse_taken_ref(session, change, merged, pending, author)
     except Refused as refused:
         return refused.result(change)
     record = write_record(session, pending, change, record, merged, author, now)
@@ -204,16 +204,30 @@ def conflicts_settled(session: Session, change: Change) -> dict[str, list[Confli
 
 
 def refuse_taken_ref(
-    session: Session, change: Change, merged: MergeResult, pending: Pending
+    session: Session, change: Change, merged: MergeResult, pending: Pending, author: Author
 ) -> None:
-    """Refuse (``duplicate_ref``) a case change that would give the case a reference another
-    case holds: references are unique forever. The unique index on ``case_scope.ref`` backs
-    this up against a concurrent push (the route then retries on fresh data)."""
+    """Refuse (``duplicate_ref``, audited as ``duplicate_ref_refused`` with both cases' ids, so
+    IT can see a laptop that hands out taken references) a case change that would give the
+    case a reference another case holds: references are unique forever. The unique index on
+    ``case_scope.ref`` backs this up against a concurrent push (the route then retries on
+    fresh data)."""
     ref = merged.applied.get("ref") if change.kind == RecordKind.CASE else None
     if not isinstance(ref, str) or not ref:
         return
-    if ref_holder(session, ref, pending, besides=change.case_id) is None:
+    holder = ref_holder(session, ref, pending, besides=change.case_id)
+    if holder is None:
         return
+    pending.audit.append(
+        AuditEvent(
+            "duplicate_ref_refused",
+            actor=author.username,
+            device_id=author.device_key,
+            record_kind=change.kind.value,
+            record_id=str(change.record_id),
+            case_id=str(change.case_id),
+            detail={"ref": ref, "held_by": str(holder), "change_id": str(change.change_id)},
+        )
+    )
     raise Refused(
         ErrorCode.DUPLICATE_REF,
         f"Another case already has the reference {ref}. Fieldcase gives this case a new "
@@ -403,15 +417,12 @@ def apply_audit(
     session: Session, change: Change, pending: Pending, author: Author, now: datetime
 ) -> ChangeResult:
     """A device's own audit event: checked like any record (the case must be on the service
-    and one the device may see; a refusal is audited), its action from the fixed list and its
-    detail ids and short codes only (:mod:`server.records.uploaded_audit`); then appended to
-    the audit trail as ``laptop_<action>`` (not sent to other laptops)."""
+    and one the device may see; a refusal is audited; its action and detail passed the record
+    schema in the screen phase), then appended to the audit trail as ``laptop_<action>``
+    (:mod:`server.records.uploaded_audit`; not sent to other laptops)."""
     if author.actor is not None:
         authorise(session, author.actor, change, None, pending)
-    try:
-        stored = screen_event(change.fields)
-    except BadAuditEvent as bad:
-        raise Refused(ErrorCode.VALIDATION, str(bad)) from bad
+    stored = stored_event(change.fields)
     _remember(pending, change, author, ChangeStatus.APPLIED, 1, now)
     actor = author.actor
     pending.audit.append(

@@ -67,6 +67,17 @@ def test_check_records_finds_and_quarantines_bad_records_and_the_team_syncs_agai
             bad_case = {**other["fields"], "status": "pwned", "priority": 42}
             _corrupt(db_url, other["record_id"], bad_case)
 
+            # before IT acts: pulls still answer (the surrogate does not make a 500) and a
+            # laptop sets the bad records aside and finishes its sync
+            before = kim.pull_all()
+            assert note["record_id"] in before
+            stuck = enrol_laptop(tmp_path / "early", srv.url, "lee")  # enrolling syncs
+            try:
+                assert stuck.store.set_aside_count() == 2
+                assert stuck.sync().completed
+            finally:
+                stuck.close()
+
             found = admin(db_url, "check-records")
             assert found.returncode == 3, found.stdout + found.stderr
             assert "2 stored records fail the record schema" in found.stdout

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from server.core.db import alembic_config, make_engine
-from server.models import CaseScope, Device, Record
+from server.models import AuditEntry, CaseScope, Device, Record
 from tests.server.helpers import change, fresh_ref, new_case
 from tests.support.server import add_user, enrol, running_server
 
@@ -101,6 +101,17 @@ def test_a_second_case_with_a_held_reference_is_refused(db_url: str) -> None:
             assert session.get(Record, other_id) is None
             assert session.get(CaseScope, first_id).ref == ref  # type: ignore[union-attr]
             assert session.get(CaseScope, b_id).ref == shared  # type: ignore[union-attr]
+            # each refusal is in the audit trail, naming both cases and the laptop's user
+            refused = session.exec(
+                select(AuditEntry).where(AuditEntry.event == "duplicate_ref_refused")
+            ).all()
+            assert [(e.case_id, e.actor) for e in refused] == [
+                (str(other_id), "kim"),
+                (str(b_id), "kim"),
+                (str(fine_id), "kim"),
+            ]
+            assert refused[0].detail["ref"] == ref
+            assert refused[0].detail["held_by"] == str(first_id)
     finally:
         engine.dispose()
 

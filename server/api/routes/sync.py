@@ -53,4 +53,4 @@ def pull(
     with snapshot_session(engine) as session:
         page = pull_page(session, actor, body.cursor, body.max_bytes, clock=clock)
     # serialised once here (the page was built from validated parts)
-    return Response(page.to_json(), media_type="application/json")  # type: ignore[return-value]
+    return Response(page.to_bytes(), media_type="application/json")  # type: ignore[return-value]
