@@ -171,20 +171,32 @@ def authorise(
         )
     elif can_see(scope, actor.team, actor.username):
         return
-    pending.audit.append(
-        AuditEvent(
-            "access_denied",
-            actor=actor.username,
-            device_id=actor.device_key,
-            record_kind=change.kind.value,
-            record_id=str(change.record_id),
-            case_id=str(change.case_id),
-            detail={"change_id": str(change.change_id)},
-        )
-    )
+    audit_refusal(pending, "access_denied", actor.username, actor.device_key, change)
     raise Refused(
         ErrorCode.FORBIDDEN,
         "This case belongs to another team, so the change was not made. Ask your manager.",
+    )
+
+
+def audit_refusal(
+    pending: Pending,
+    event: str,
+    username: str,
+    device_key: str | None,
+    change: Change,
+    **detail: str,
+) -> None:
+    """An audit entry for a refused change (kept though the change is not applied)."""
+    pending.audit.append(
+        AuditEvent(
+            event,
+            actor=username,
+            device_id=device_key,
+            record_kind=change.kind.value,
+            record_id=str(change.record_id),
+            case_id=str(change.case_id),
+            detail={"change_id": str(change.change_id), **detail},
+        )
     )
 
 
@@ -217,16 +229,14 @@ def refuse_taken_ref(
     holder = ref_holder(session, ref, pending, besides=change.case_id)
     if holder is None:
         return
-    pending.audit.append(
-        AuditEvent(
-            "duplicate_ref_refused",
-            actor=author.username,
-            device_id=author.device_key,
-            record_kind=change.kind.value,
-            record_id=str(change.record_id),
-            case_id=str(change.case_id),
-            detail={"ref": ref, "held_by": str(holder), "change_id": str(change.change_id)},
-        )
+    audit_refusal(
+        pending,
+        "duplicate_ref_refused",
+        author.username,
+        author.device_key,
+        change,
+        ref=ref,
+        held_by=str(holder),
     )
     raise Refused(
         ErrorCode.DUPLICATE_REF,

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,26 +22,9 @@ from server.audit_key import load_key, read_key_file
 from server.core.db import alembic_config, make_engine, migrate
 from server.models import AuditEntry, AuditHead
 from tests.server.helpers import Service, new_case, service_settings
-from tests.support.server import FAST_HASHING_ENV, ROOT
+from tests.support.server import admin, server_cli
 
 TEST_KEY_ENV = "FIELDCASE_AUDIT_KEY"
-
-
-def run_admin(
-    db_url: str, *args: str, env: dict[str, str] | None = None, drop: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV, **(env or {})}
-    for name in drop:
-        full.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", "admin", *args, "--db", db_url],
-        capture_output=True,
-        text=True,
-        env=full,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
 
 
 def busy(service: Service, cases: int = 3) -> None:
@@ -124,15 +105,15 @@ def test_tail_deletion_passes_without_a_checkpoint_and_fails_with_one(
 ) -> None:
     busy(service)
     checkpoint = tmp_path / "elsewhere" / "audit.checkpoint"
-    taken = run_admin(service.db_url, "audit-checkpoint", "--out", str(checkpoint))
+    taken = admin(service.db_url, "audit-checkpoint", "--out", str(checkpoint))
     assert taken.returncode == 0, taken.stderr
     assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o600
     total = last_id(service)
     cut_tail(service, total - 3)
 
-    plain = run_admin(service.db_url, "verify-audit")
+    plain = admin(service.db_url, "verify-audit")
     assert plain.returncode == 0, plain.stdout  # the chain alone cannot see it ...
-    caught = run_admin(service.db_url, "verify-audit", "--checkpoint", str(checkpoint))
+    caught = admin(service.db_url, "verify-audit", "--checkpoint", str(checkpoint))
     assert caught.returncode == 3, caught.stdout + caught.stderr  # ... the checkpoint does
     assert f"rows {total - 2} to {total} were deleted from the end" in caught.stdout
 
@@ -158,7 +139,7 @@ def test_tail_replaced_by_new_rows_is_caught_by_the_checkpoint(service: Service)
 def test_editing_a_row_and_recomputing_later_hashes_fails(service: Service, unkeyed: bool) -> None:
     busy(service)
     rewrite_from(service, 4, set_actor="mallory", unkeyed=unkeyed)
-    result = run_admin(service.db_url, "verify-audit")
+    result = admin(service.db_url, "verify-audit")
     assert result.returncode == 3, result.stdout
     assert "BROKEN at row 4" in result.stdout
 
@@ -167,13 +148,13 @@ def test_a_deleted_middle_row_fails(service: Service) -> None:
     busy(service)
     with service.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE id = 5"))
-    result = run_admin(service.db_url, "verify-audit")
+    result = admin(service.db_url, "verify-audit")
     assert result.returncode == 3 and "row 5 is missing" in result.stdout
 
 
 def test_without_the_key_it_says_it_cannot_check(service: Service) -> None:
     busy(service)
-    result = run_admin(service.db_url, "verify-audit", drop=(TEST_KEY_ENV,))
+    result = admin(service.db_url, "verify-audit", drop=(TEST_KEY_ENV,))
     assert result.returncode == 4, result.stdout + result.stderr
     assert "CANNOT be fully checked" in result.stdout
     assert "FIELDCASE_AUDIT_KEY_FILE" in result.stdout
@@ -182,12 +163,12 @@ def test_without_the_key_it_says_it_cannot_check(service: Service) -> None:
 def test_rotation_verifies_across_with_both_keys(service: Service, tmp_path: Path) -> None:
     busy(service)
     new_key_file = tmp_path / "new.key"
-    made = run_admin(service.db_url, "make-audit-key", "--out", str(new_key_file))
+    made = admin(service.db_url, "make-audit-key", "--out", str(new_key_file))
     assert made.returncode == 0, made.stderr
     assert stat.S_IMODE(new_key_file.stat().st_mode) == 0o600
     old_key_file = tmp_path / "old.key"
     old_key_file.write_text(os.environ[TEST_KEY_ENV])
-    rotated = run_admin(
+    rotated = admin(
         service.db_url,
         "audit-checkpoint",
         "--out",
@@ -207,9 +188,9 @@ def test_rotation_verifies_across_with_both_keys(service: Service, tmp_path: Pat
     busy_again = service.login("sam", "wrong password")
     assert busy_again.status_code == 401
     with_new = {"FIELDCASE_AUDIT_KEY_FILE": str(new_key_file)}
-    partial = run_admin(service.db_url, "verify-audit", env=with_new, drop=(TEST_KEY_ENV,))
+    partial = admin(service.db_url, "verify-audit", env=with_new, drop=(TEST_KEY_ENV,))
     assert partial.returncode == 4, partial.stdout
-    both = run_admin(
+    both = admin(
         service.db_url,
         "verify-audit",
         "--checkpoint",
@@ -228,7 +209,7 @@ def test_a_row_made_with_the_old_key_after_rotation_fails(service: Service, tmp_
     old = load_key(service.settings)
     assert old is not None
     new_file = tmp_path / "new.key"
-    assert run_admin(service.db_url, "make-audit-key", "--out", str(new_file)).returncode == 0
+    assert admin(service.db_url, "make-audit-key", "--out", str(new_file)).returncode == 0
     new = read_key_file(new_file)
     with Session(service.engine) as session:
         audit.rotate(session, new, at=datetime.now(UTC))
@@ -264,19 +245,19 @@ def test_upgrade_from_an_unkeyed_chain_verifies(
         all_rows = rows(svc)
         assert [r["key_id"] for r in all_rows[:old_rows]] == ["sha256"] * old_rows
         assert all(r["key_id"] != "sha256" for r in all_rows[old_rows:])
-        result = run_admin(url, "verify-audit")
+        result = admin(url, "verify-audit")
         assert result.returncode == 0, result.stdout + result.stderr
         # an old row edited, and the old chain recomputed up to the upgrade point, is caught
         with svc.engine.begin() as conn:
             conn.execute(text("UPDATE audit_head SET keyed_from = 1000000 WHERE id = 1"))
-        moved = run_admin(url, "verify-audit")
+        moved = admin(url, "verify-audit")
         assert moved.returncode == 3, moved.stdout
         with svc.engine.begin() as conn:
             conn.execute(
                 text("UPDATE audit_head SET keyed_from = :k WHERE id = 1"), {"k": old_rows + 1}
             )
         _rewrite_old(svc, 2, old_rows)
-        broken = run_admin(url, "verify-audit")
+        broken = admin(url, "verify-audit")
         assert broken.returncode == 3
         assert f"BROKEN at row {old_rows + 1}" in broken.stdout
     finally:
@@ -333,17 +314,8 @@ def _rewrite_old(service: Service, first: int, upto: int) -> None:
 
 @pytest.mark.postgres
 def test_serve_on_postgresql_refuses_to_start_without_a_key(pg_url: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
-    env.pop(TEST_KEY_ENV, None)
-    env.pop("FIELDCASE_AUDIT_KEY_FILE", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--db", pg_url, "--port", "1"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
+    result = server_cli(
+        "serve", "--db", pg_url, "--port", "1", drop=(TEST_KEY_ENV, "FIELDCASE_AUDIT_KEY_FILE")
     )
     assert result.returncode != 0
     assert "make-audit-key --out FILE" in result.stderr
@@ -375,8 +347,8 @@ def test_a_lost_key_is_recorded_and_the_trail_goes_on(service: Service, tmp_path
     busy(service)
     before = last_id(service)
     new_file = tmp_path / "new.key"
-    assert run_admin(service.db_url, "make-audit-key", "--out", str(new_file)).returncode == 0
-    lost = run_admin(
+    assert admin(service.db_url, "make-audit-key", "--out", str(new_file)).returncode == 0
+    lost = admin(
         service.db_url,
         "audit-checkpoint",
         "--out",
@@ -390,7 +362,7 @@ def test_a_lost_key_is_recorded_and_the_trail_goes_on(service: Service, tmp_path
     audit.use_key(service.engine, read_key_file(new_file))  # restarted with the new key
     assert service.login("sam", "wrong password").status_code == 401
     with_new = {"FIELDCASE_AUDIT_KEY_FILE": str(new_file)}
-    result = run_admin(
+    result = admin(
         service.db_url,
         "verify-audit",
         "--checkpoint",
@@ -402,16 +374,16 @@ def test_a_lost_key_is_recorded_and_the_trail_goes_on(service: Service, tmp_path
     assert f"recorded as lost at entry {before + 1}" in result.stdout
     # entries after the loss are still protected by the new key
     rewrite_from(service, before + 2, set_actor="mallory", unkeyed=False)
-    broken = run_admin(service.db_url, "verify-audit", env=with_new, drop=(TEST_KEY_ENV,))
+    broken = admin(service.db_url, "verify-audit", env=with_new, drop=(TEST_KEY_ENV,))
     assert broken.returncode == 3 and f"BROKEN at row {before + 2}" in broken.stdout
 
 
 @pytest.mark.postgres
 def test_admin_commands_on_postgresql_without_a_key_say_how_to_make_one(pg_url: str) -> None:
     for args in (("add-team", "Housing"), ("disable-user", "nobody")):
-        result = run_admin(pg_url, *args, drop=(TEST_KEY_ENV,))
+        result = admin(pg_url, *args, drop=(TEST_KEY_ENV,))
         assert result.returncode == 1, result.stderr
         assert "make-audit-key --out FILE" in result.stderr
         assert "Traceback" not in result.stderr
-    listed = run_admin(pg_url, "list-users", drop=(TEST_KEY_ENV,))
+    listed = admin(pg_url, "list-users", drop=(TEST_KEY_ENV,))
     assert listed.returncode == 0  # reading needs no key

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from sqlalchemy import text
 from server.cli import common
 from server.core.db import make_engine
 from tests.support.pg import PgCluster, free_port
-from tests.support.server import FAST_HASHING_ENV, ROOT
+from tests.support.server import ROOT, server_cli
 
 ADMIN_AND_SERVE = [
     ["admin", "list-users"],
@@ -34,19 +33,8 @@ ADMIN_AND_SERVE = [
 def fieldcase_server(
     *args: str, log_dir: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
-    env.pop("FIELDCASE_DB_URL", None)
-    if log_dir is not None:
-        env["FIELDCASE_LOG_DIR"] = str(log_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-        check=False,
-    )
+    env = {"FIELDCASE_LOG_DIR": str(log_dir)} if log_dir is not None else None
+    return server_cli(*args, env=env, timeout=timeout)
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -4,14 +4,11 @@ never gave out, user names no account could have."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from tests.server.helpers import Service, new_case
-from tests.support.server import FAST_HASHING_ENV, ROOT, TEST_PASSWORD
+from tests.support.server import TEST_PASSWORD, admin
 
 BAD_CURSORS = [
     "c1.99999999999999999999",  # past a BIGINT
@@ -81,38 +78,9 @@ def test_a_password_with_a_nul_or_far_too_long_is_refused(service: Service) -> N
 
 @pytest.mark.parametrize("name", ["s" * 301, "sam\x01bad"], ids=["long", "control"])
 def test_admin_add_user_refuses_an_impossible_name(db_url: str, name: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
-    env["FIELDCASE_PASSWORD"] = TEST_PASSWORD
-    team = subprocess.run(
-        [sys.executable, "-m", "server.cli", "admin", "add-team", "Housing", "--db", db_url],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    team = admin(db_url, "add-team", "Housing", password=TEST_PASSWORD)
     assert team.returncode == 0, team.stderr
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "admin",
-            "add-user",
-            name,
-            "--team",
-            "Housing",
-            "--db",
-            db_url,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    result = admin(db_url, "add-user", name, "--team", "Housing", password=TEST_PASSWORD)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert "name" in result.stderr and len(result.stderr.splitlines()) == 1

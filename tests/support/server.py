@@ -199,6 +199,20 @@ def running_server(
         return
 
 
+@contextmanager
+def served_per_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[ServerProcess]:
+    """For a fixture parametrised ``["sqlite", "postgres"]``: a real ``fieldcase-server serve``
+    on a new SQLite file, or on a new database ``name`` of the suite's PostgreSQL cluster."""
+    if request.param == "postgres":
+        db = request.getfixturevalue("pg_cluster").create_database(name)
+    else:
+        db = sqlite_url(tmp_path_factory.mktemp("service"))
+    with running_server(db) as srv:
+        yield srv
+
+
 class _PortTaken(RuntimeError):
     pass
 
@@ -263,20 +277,42 @@ def server_factory() -> Iterator[Callable[..., ServerProcess]]:
             stack.pop().__exit__(None, None, None)
 
 
-def admin(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
-    env.pop("FIELDCASE_PASSWORD", None)
-    if password is not None:
-        env["FIELDCASE_PASSWORD"] = password
+def server_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m server.cli ARGS`` in a child process: the suite's cheap hashing, no
+    ``FIELDCASE_PASSWORD`` or ``FIELDCASE_DB_URL`` from the shell; ``env`` added, ``drop``
+    removed."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
+    for name in ("FIELDCASE_PASSWORD", "FIELDCASE_DB_URL", *drop):
+        full.pop(name, None)
+    full.update({k: v for k, v in (env or {}).items() if k not in drop})
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "admin", *args, "--db", db_url],
+        [sys.executable, "-m", "server.cli", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=full,
         cwd=ROOT,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
+
+
+def admin(
+    db_url: str,
+    *args: str,
+    password: str | None = None,
+    env: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """``fieldcase-server admin ARGS --db DB_URL`` (``password`` as ``FIELDCASE_PASSWORD``)."""
+    extra = dict(env or {})
+    if password is not None:
+        extra["FIELDCASE_PASSWORD"] = password
+    return server_cli("admin", *args, "--db", db_url, env=extra, drop=drop)
 
 
 def _engine(db_url: str) -> Any:

@@ -29,9 +29,9 @@ from sync.engine import ROLLED_BACK, SyncEngine, describe_re_reference
 from sync.protocol import Change, ChangeStatus, ErrorCode, PushRequest
 from sync.records import RecordKind
 from tests.support.kdf import TEST_KDF  # noqa: F401  (the root fixture makes it the default)
-from tests.support.pg import PgCluster, pg_cluster  # noqa: F401  (registers the fixture)
+from tests.support.pg import pg_cluster  # noqa: F401  (registers the fixture)
 from tests.support.profile import run_cli_inprocess
-from tests.support.server import ServerProcess, running_server, sqlite_url
+from tests.support.server import ServerProcess, running_server, served_per_database, sqlite_url
 from tests.sync.helpers import PROFILE_PASSWORD, Laptop
 
 POOL_TEAMS = 5
@@ -43,12 +43,8 @@ DB_FILES = ("fieldcase.db", "fieldcase.db-wal", "fieldcase.db-shm")
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    if request.param == "postgres":
-        cluster: PgCluster = request.getfixturevalue("pg_cluster")
-        db = cluster.create_database("fcrefs")
-    else:
-        db = sqlite_url(tmp_path_factory.mktemp("service"))
-    with running_server(db) as srv:
+    """A real ``fieldcase-server serve`` on SQLite or on PostgreSQL."""
+    with served_per_database(request, tmp_path_factory, "fcrefs") as srv:
         yield srv
 
 

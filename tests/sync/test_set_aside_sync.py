@@ -21,9 +21,9 @@ from app import online
 from app.store import set_aside
 from app.store.profile import Profile
 from app.store.sync_adapter import StoreStopped
-from tests.support.pg import PgCluster, pg_cluster  # noqa: F401  (registers the fixture)
+from tests.support.pg import pg_cluster  # noqa: F401  (registers the fixture)
 from tests.support.profile import run_cli_inprocess
-from tests.support.server import TEST_PASSWORD, ServerProcess, running_server, sqlite_url
+from tests.support.server import TEST_PASSWORD, ServerProcess, served_per_database
 from tests.sync.helpers import Laptop, add_users, enrol_laptop, unique
 from tests.sync.service_rows import call
 
@@ -35,13 +35,7 @@ def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     """A real ``fieldcase-server serve`` on SQLite or on PostgreSQL."""
-    if request.param == "postgres":
-        cluster: PgCluster = request.getfixturevalue("pg_cluster")
-        db = cluster.create_database("setaside")
-    else:
-        db = sqlite_url(tmp_path_factory.mktemp("service"))
-    add_users(db, [])  # migrates the new database
-    with running_server(db) as srv:
+    with served_per_database(request, tmp_path_factory, "setaside") as srv:
         yield srv
 
 
