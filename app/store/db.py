@@ -41,6 +41,19 @@ class DamagedDatabase(Exception):
     """Internal: the file failed to decrypt or failed an integrity check (``str`` = detail)."""
 
 
+class DiskUnavailable(Exception):
+    """Internal: the file could not be read, or SQLite's working files (``-wal``, ``-shm``) not
+    made, for a reason of the disk (full, failing, gone), not of the file's content."""
+
+
+#: SQLite's words for a failure of the disk rather than of the file's content.
+_DISK_WORDS = ("disk i/o error", "database or disk is full", "unable to open database file")
+
+
+def _disk_not_content(err: BaseException) -> bool:
+    return any(word in str(err).lower() for word in _DISK_WORDS)
+
+
 def _key_pragma(key: bytes) -> str:
     if len(key) != 32:
         raise ValueError("the database key must be 32 bytes")
@@ -99,6 +112,8 @@ def check_database(path: Path, key: bytes) -> None:
     try:
         conn = sqlcipher.connect(str(path), check_same_thread=False, isolation_level=None)
     except sqlcipher.Error as err:
+        if _disk_not_content(err):
+            raise DiskUnavailable(str(err)) from err
         raise DamagedDatabase(f"cannot open: {err}") from err
     try:
         conn.execute(_key_pragma(key))
@@ -107,6 +122,8 @@ def check_database(path: Path, key: bytes) -> None:
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlcipher.DatabaseError as err:
+            if _disk_not_content(err):
+                raise DiskUnavailable(str(err)) from err
             raise DamagedDatabase(f"does not decrypt: {err}") from err
         try:
             bad = conn.execute("PRAGMA cipher_integrity_check").fetchall()
@@ -114,6 +131,8 @@ def check_database(path: Path, key: bytes) -> None:
                 raise DamagedDatabase(f"cipher_integrity_check: {len(bad)} problem(s)")
             quick = conn.execute("PRAGMA quick_check").fetchall()
         except sqlcipher.DatabaseError as err:
+            if _disk_not_content(err):
+                raise DiskUnavailable(str(err)) from err
             raise DamagedDatabase(f"integrity check failed: {err}") from err
         if [row[0] for row in quick] != ["ok"]:
             raise DamagedDatabase(f"quick_check: {len(quick)} problem(s)")

@@ -69,9 +69,14 @@ class DiskFull(StoreError):
         "The disk is full, so your last change could not be saved. Nothing was saved; "
         "free some space and try again."
     )
+    #: When the profile cannot even be opened (SQLite needs room for its working files).
+    ON_OPEN = (
+        "The disk is full, so Fieldcase cannot open this profile. Your cases are safe; free "
+        "some space and try again."
+    )
 
-    def __init__(self, *, detail: str = "") -> None:
-        super().__init__(self.MESSAGE, detail=detail)
+    def __init__(self, *, detail: str = "", message: str = "") -> None:
+        super().__init__(message or self.MESSAGE, detail=detail)
 
 
 class DiskError(StoreError):
@@ -82,9 +87,14 @@ class DiskError(StoreError):
         "Fieldcase could not write to this laptop's disk, so your last change was not saved. "
         "Nothing was saved; try again, and if it happens again contact your IT team."
     )
+    #: When the profile could not be read at all for a reason of the disk.
+    ON_OPEN = (
+        "Fieldcase could not read this profile from the laptop's disk. Nothing was changed; "
+        "try again, and if it happens again contact your IT team."
+    )
 
-    def __init__(self, *, detail: str = "") -> None:
-        super().__init__(self.MESSAGE, detail=detail)
+    def __init__(self, *, detail: str = "", message: str = "") -> None:
+        super().__init__(message or self.MESSAGE, detail=detail)
 
 
 class NoBackup(StoreError):

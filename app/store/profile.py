@@ -39,12 +39,16 @@ from app.store import db, migrate, state
 from app.store.errors import (
     DataFileExists,
     DataFileMissing,
+    DiskError,
     DiskFull,
     NoBackup,
     ProfileClosed,
     ProfileDamaged,
+    ProfileReadOnly,
     ProfileTooNew,
+    StoreError,
     is_disk_full,
+    is_read_only,
 )
 from sync.clock import Clock, SystemClock
 
@@ -216,6 +220,8 @@ class Profile:
             raise DataFileMissing(path)
         try:
             db.check_database(path, key)
+        except db.DiskUnavailable as err:
+            raise _disk_problem_on_open(profile_dir, err) from None
         except db.DamagedDatabase as err:
             latest = list_backups(profile_dir)
             log.error("profile data file failed its checks: %s", err)
@@ -453,6 +459,26 @@ def _unchanged_since_last_backup(profile_dir: Path, fingerprint: dict[str, int] 
         and bool(newest)
         and newest[0].name == last.get("backup")
     )
+
+
+#: Below this much free space, a disk failure while opening is taken for a full disk.
+_NEARLY_FULL_BYTES = 1 << 20
+
+
+def _disk_problem_on_open(profile_dir: Path, err: BaseException) -> StoreError:
+    """What to say when the data file could not be opened for a reason of the disk, not of
+    its content (never "damaged": restoring a backup would not help)."""
+    log.error("the profile's data file could not be opened: %s", err)
+    detail = str(err)
+    if is_read_only(err):
+        return ProfileReadOnly(profile_dir, detail=detail)
+    try:
+        nearly_full = shutil.disk_usage(profile_dir).free < _NEARLY_FULL_BYTES
+    except OSError:
+        nearly_full = False
+    if nearly_full:
+        return DiskFull(detail=detail, message=DiskFull.ON_OPEN)
+    return DiskError(detail=detail, message=DiskError.ON_OPEN)
 
 
 def _try_backup(profile_dir: Path, key: bytes, clock: Clock) -> str | None:

@@ -5,6 +5,7 @@ Real SQLCipher profiles and real ``fieldcase`` processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -22,7 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from app.core import Casework
 from app.store.profile import Profile
 from sync.clock import SystemClock
-from tests.support.profile import PASSWORD, ROOT, cli_env, make_casework, run_cli, run_cli_inprocess
+from tests.support.profile import (
+    PASSWORD,
+    ROOT,
+    CliResult,
+    cli_env,
+    make_casework,
+    run_cli,
+    run_cli_inprocess,
+)
 
 SECRET = "Mrs Secretname said the key is under the blue pot"
 INCIDENT = re.compile(r"incident ([0-9a-f]{8})\b")
@@ -170,6 +179,81 @@ def test_a_read_only_profile_is_one_plain_line(profile_dir: Path, case_ref: str)
     assert "Free disk space" in doctor.stdout  # the checks after it still ran
     # and nothing was lost: the profile opens and holds its case
     assert run_cli(["cases"], profile_dir).returncode == 0
+
+
+# -------------------------------------------------------------------------- full disk
+
+
+@contextmanager
+def small_disk(folder: Path, size_mb: int = 16) -> Iterator[Path]:
+    """A real file system of ``size_mb`` at ``folder`` (a tmpfs: mounting needs root)."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small disk here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _fill(disk: Path, leave: int = 0) -> Path:
+    """Fill the disk to the last byte with one file (deleted to free the space again), then
+    give back ``leave`` bytes."""
+    filler = disk / ("filler-" + str(leave))
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for chunk in (1 << 20, 4096, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * chunk):
+                    pass
+        if leave:
+            os.ftruncate(fd, max(0, os.fstat(fd).st_size - leave))
+    finally:
+        os.close(fd)
+    return filler
+
+
+def _one_plain_line(result: CliResult, start: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(start), result.stderr
+    # the only other line a person may see is that the unlock backup was not made
+    assert all("automatic backup could not be made" in line for line in lines[:-1]), lines
+
+
+def test_a_full_disk_is_one_plain_line_and_nothing_is_lost(
+    tmp_path: Path, profile_dir: Path, case_ref: str
+) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        moved = disk / "profile"
+        shutil.copytree(profile_dir, moved)
+        assert run_cli(["note", "add", case_ref, "--text", "Before."], moved).returncode == 0
+        # no room at all: the profile cannot be opened, and is not called damaged
+        filler = _fill(disk)
+        opened = run_cli(["cases"], moved)
+        _one_plain_line(opened, "The disk is full, so Fieldcase cannot open this profile.")
+        # a little room: it opens, and a change too large for what is left is refused
+        filler.unlink()
+        _fill(disk, leave=192 * 1024)
+        noted = run_cli(["note", "add", case_ref, "--text", "Damp " * 19_000], moved)
+        _one_plain_line(noted, "The disk is full, so your last change could not be saved.")
+        assert "Nothing was saved" in noted.stderr
+        for leftover in disk.glob("filler*"):
+            leftover.unlink()
+        # nothing was lost, and nothing half-saved: the earlier note is there, the refused
+        # one is not, and the profile works again once there is space
+        shown = run_cli(["case", "show", case_ref], moved)
+        assert shown.returncode == 0, shown.stderr
+        assert "Before." in shown.stdout and "Damp Damp" not in shown.stdout
+        again = run_cli(["note", "add", case_ref, "--text", "After."], moved)
+        assert again.returncode == 0, again.stderr
+        assert "After." in run_cli(["case", "show", case_ref], moved).stdout
 
 
 # -------------------------------------------------------------------------- broken pipe

@@ -1,6 +1,7 @@
 """Property: whatever change batches a device sends (any JSON within the size limits, for every
-record kind, valid-looking and broken, envelopes too), the service never answers 5xx, stores only records
-that pass the schema, and two enrolled laptops of the team still sync and converge.
+record kind, valid-looking and broken, envelopes too), the service never answers 5xx, stores
+only records that pass the schema, and two enrolled laptops of the team still sync and
+converge.
 
 One real service per database (SQLite and PostgreSQL); Hypothesis sends the batches through
 the real API as an enrolled device; the laptops sync once at the end of the run.
