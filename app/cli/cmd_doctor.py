@@ -8,7 +8,6 @@ scripts (fleet tools, the help desk's own checks).
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
@@ -53,7 +52,9 @@ def _password(args: argparse.Namespace) -> str | None:
             f"--unlock asks for the password, but this is not a terminal. Set {PASSWORD_ENV} "
             "instead."
         )
-    return getpass.getpass("Profile password (not shown): ")
+    from app.cli.cmd_profile import ask_hidden
+
+    return ask_hidden("Profile password (not shown): ")
 
 
 def run(args: argparse.Namespace) -> int:

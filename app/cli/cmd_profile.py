@@ -45,7 +45,17 @@ def password(prompt: str = "Password: ", env: str = PASSWORD_ENV) -> str:
             f"Fieldcase needs the profile's password: set {env}, or run this in a terminal "
             "to type it."
         )
-    return getpass.getpass(prompt)
+    return ask_hidden(prompt)
+
+
+def ask_hidden(prompt: str) -> str:
+    """Read a password at the terminal without showing it; Ctrl-C ends the prompt's line first
+    (so the plain "Stopped." that follows starts a line of its own)."""
+    try:
+        return getpass.getpass(prompt)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise
 
 
 def new_password(env: str, prompt: str) -> str:
@@ -53,7 +63,7 @@ def new_password(env: str, prompt: str) -> str:
     if value is not None:
         return value
     first = password(prompt, env)
-    again = getpass.getpass("Type it again: ")
+    again = ask_hidden("Type it again: ")
     if first != again:
         raise UsageError("The two passwords are not the same. Nothing was changed; try again.")
     return first

@@ -225,10 +225,20 @@ def ask_password(confirm: bool = True) -> str:
         return env
     if not sys.stdin.isatty():
         raise CliError("Set FIELDCASE_PASSWORD or run this in a terminal to type the password.")
-    first = getpass.getpass("New password: ")
-    if confirm and getpass.getpass("Type it again: ") != first:
+    first = _ask_hidden("New password: ")
+    if confirm and _ask_hidden("Type it again: ") != first:
         raise CliError("The two passwords differ. Nothing was changed; try again.")
     return first
+
+
+def _ask_hidden(prompt: str) -> str:
+    """Read a password at the terminal without showing it; Ctrl-C ends the prompt's line first
+    (so the plain "Stopped." that follows starts a line of its own)."""
+    try:
+        return getpass.getpass(prompt)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:

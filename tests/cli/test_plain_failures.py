@@ -177,8 +177,11 @@ def test_a_read_only_profile_is_one_plain_line(profile_dir: Path, case_ref: str)
     assert "Traceback" not in doctor.stdout + doctor.stderr
     assert "Problem  Profile integrity: " + READ_ONLY in doctor.stdout
     assert "Free disk space" in doctor.stdout  # the checks after it still ran
-    # and nothing was lost: the profile opens and holds its case
-    assert run_cli(["cases"], profile_dir).returncode == 0
+    # and nothing was lost: the profile opens and holds its case, and takes the note now
+    listed_after = run_cli(["cases"], profile_dir)
+    assert listed_after.returncode == 0 and case_ref in listed_after.stdout
+    assert run_cli(["note", "add", case_ref, "--text", "Visited."], profile_dir).returncode == 0
+    assert run_cli(["case", "show", case_ref], profile_dir).stdout.count("Visited.") == 1
 
 
 # -------------------------------------------------------------------------- full disk

@@ -6,9 +6,13 @@ service's log, which holds the traceback without values. Real processes, a real 
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +24,7 @@ from sqlalchemy import text
 from server.cli import common
 from server.core.db import make_engine
 from tests.support.pg import PgCluster, free_port
-from tests.support.server import ROOT, server_cli
+from tests.support.server import ROOT, admin, server_cli, server_cli_env, sqlite_url
 
 ADMIN_AND_SERVE = [
     ["admin", "list-users"],
@@ -242,3 +246,50 @@ def test_serve_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         "another --port."
     )
     assert result.returncode == 69
+
+
+def _read_until(fd: int, wanted: bytes, deadline: float) -> bytes:
+    """What the terminal shows, read until ``wanted`` appears (or the child ends)."""
+    seen = b""
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def test_ctrl_c_at_the_password_prompt_is_stopped_exit_130(tmp_path: Path) -> None:
+    """An admin typing a new password presses Ctrl-C at a real terminal (a pseudo-terminal
+    whose line discipline turns ^C into SIGINT): one line, exit 130, nothing made."""
+    db = sqlite_url(tmp_path)
+    assert admin(db, "add-team", "Housing").returncode == 0
+    env = server_cli_env()
+    argv = [sys.executable, "-m", "server.cli", "admin", "add-user", "sam", "--team", "Housing"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pseudo-terminal
+        try:
+            os.chdir(ROOT)
+            os.execve(sys.executable, [*argv, "--db", db], env)  # noqa: S606 - no shell
+        finally:
+            os._exit(127)  # never back into pytest
+    try:
+        deadline = time.monotonic() + 120
+        shown = _read_until(fd, b"New password:", deadline)
+        assert b"New password:" in shown, shown
+        os.write(fd, b"\x03")  # Ctrl-C
+        shown += _read_until(fd, b"\x00never", deadline)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    text = shown.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 130, text
+    assert text.strip().splitlines()[-1].strip() == "Stopped.", text
+    assert "Traceback" not in text
+    assert "sam" not in admin(db, "list-users").stdout

@@ -7,9 +7,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from server import crud
-from server.core.db import unit_of_work
 from tests.server.helpers import Service, new_case
-from tests.support.server import TEST_PASSWORD
+from tests.support.server import TEST_PASSWORD, admin
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -19,13 +18,15 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def reset(service: Service, name: str) -> None:
-    with unit_of_work(service.engine) as session:
-        crud.reset_password(session, service.settings, name, NEW_PASSWORD, clock=service.clock)
+    """``fieldcase-server admin reset-password NAME``, as IT runs it."""
+    done = admin(service.db_url, "reset-password", name, password=NEW_PASSWORD)
+    assert done.returncode == 0, done.stderr
 
 
 def disable(service: Service, name: str) -> None:
-    with unit_of_work(service.engine) as session:
-        crud.disable_user(session, name, clock=service.clock)
+    """``fieldcase-server admin disable-user NAME``."""
+    done = admin(service.db_url, "disable-user", name)
+    assert done.returncode == 0, done.stderr
 
 
 def assert_ended(response_status: int, body: dict[str, object]) -> None:

@@ -277,24 +277,29 @@ def server_factory() -> Iterator[Callable[..., ServerProcess]]:
             stack.pop().__exit__(None, None, None)
 
 
-def server_cli(
-    *args: str,
-    env: dict[str, str] | None = None,
-    drop: tuple[str, ...] = (),
-    timeout: float = 120,
-) -> subprocess.CompletedProcess[str]:
-    """``python -m server.cli ARGS`` in a child process: the suite's cheap hashing, no
+def server_cli_env(env: dict[str, str] | None = None, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of a ``server.cli`` child: the suite's cheap hashing, no
     ``FIELDCASE_PASSWORD`` or ``FIELDCASE_DB_URL`` from the shell; ``env`` added, ``drop``
     removed."""
     full = {**os.environ, "PYTHONPATH": str(ROOT), **FAST_HASHING_ENV}
     for name in ("FIELDCASE_PASSWORD", "FIELDCASE_DB_URL", *drop):
         full.pop(name, None)
     full.update({k: v for k, v in (env or {}).items() if k not in drop})
+    return full
+
+
+def server_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m server.cli ARGS`` in a child process (environment: :func:`server_cli_env`)."""
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         capture_output=True,
         text=True,
-        env=full,
+        env=server_cli_env(env, drop),
         cwd=ROOT,
         timeout=timeout,
         check=False,
