@@ -2,7 +2,8 @@
 
 Every test gets, without asking:
 
-* a private environment: its own log folder (``FIELDCASE_LOG_DIR`` in its tmp folder) and no
+* a private environment: its own log and push-mark folders (``FIELDCASE_LOG_DIR``,
+  ``FIELDCASE_MARKS_DIR`` in its tmp folder) and no
   ``FIELDCASE_PROFILE``, ``FIELDCASE_PASSWORD``, ``FIELDCASE_NEW_PASSWORD`` or
   ``FIELDCASE_SITE_CONFIG`` from the developer's shell or an earlier test;
 * the root logger's handlers and our loggers' levels as they were before the test (the CLI's
@@ -49,6 +50,7 @@ _OUR_LOGGERS = ("fieldcase", "app", "sync", "server")
 @pytest.fixture(autouse=True)
 def _private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FIELDCASE_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("FIELDCASE_MARKS_DIR", str(tmp_path / "push-marks"))
     for name in PRIVATE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 

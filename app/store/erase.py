@@ -2,10 +2,10 @@
 
 Everything that holds case data or could open it goes: the wrapped key first (without it
 nothing else can be read), then the database with its -wal/-shm, the documents, the
-backups, the copies a restore set aside, the device file, the push-mark file
-(app/store/refs.py) and Fieldcase's log files (they name cases by reference). Drafts and
-set-aside records live in the database and go with it. The profile folder itself stays,
-empty; files Fieldcase did not make are left alone.
+backups, the copies a restore set aside, the device file, the push-mark file and its copy
+outside the profile (app/store/refs.py) and Fieldcase's log files (they name cases by
+reference). Drafts and set-aside records live in the database and go with it. The profile
+folder itself stays, empty; files Fieldcase did not make are left alone.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from app import vault
 from app.paths import log_dir
 from app.store.profile import BACKUPS_DIR, DOCUMENTS_DIR
-from app.store.refs import MARK_FILE
+from app.store.refs import MARK_FILE, forget_outside_mark
 
 log = logging.getLogger("fieldcase.store.erase")
 
@@ -42,6 +42,7 @@ def erase_profile(profile_dir: Path, *, logs: Path | None = None) -> None:
     ``logs`` (default: Fieldcase's log folder)."""
     profile_dir = Path(profile_dir)
     vault.destroy_key(profile_dir)
+    forget_outside_mark(profile_dir)
     for pattern in PROFILE_FILES:
         for path in profile_dir.glob(pattern):
             _remove(path)

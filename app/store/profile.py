@@ -414,8 +414,6 @@ def _notice_rollback(profile_dir: Path, engine: Engine) -> None:
     Reads only, unless there is a mark file saying the file went back in time."""
     from app.store import refs
 
-    if not (profile_dir / refs.MARK_FILE).exists():
-        return
     with engine.connect() as conn:
         if not refs.notice_rollback(conn, profile_dir):
             return

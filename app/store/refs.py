@@ -158,23 +158,71 @@ def re_reference(
 
 
 def write_mark_file(folder: Path, device_id: str, mark: int) -> None:
-    """Keep the device and its highest committed push mark beside the data file (0600)."""
-    path = Path(folder) / MARK_FILE
-    partial = path.with_name(MARK_FILE + ".tmp")
+    """Keep the device and its highest committed push mark beside the data file, and a copy
+    in this user's push-mark folder outside the profile (:func:`app.paths.marks_dir`), both
+    0600: a whole profile folder copied back still meets the newer mark."""
+    _write_mark(Path(folder) / MARK_FILE, device_id, mark)
+    outside = _outside_mark(device_id)
+    if outside is None:
+        return
+    try:
+        outside.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_mark(outside, device_id, mark)
+    except OSError as err:  # the mark beside the data file and the service's check still hold
+        log.warning("could not keep the push mark outside the profile: %s", type(err).__name__)
+
+
+def _write_mark(path: Path, device_id: str, mark: int) -> None:
+    partial = path.with_name(path.name + ".tmp")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump({"device_id": device_id, "push_mark": mark}, handle)
     os.replace(partial, path)
 
 
-def read_mark_file(folder: Path) -> tuple[str, int] | None:
-    """(device id, push mark) from the mark file; None when there is none (or it is damaged:
-    the service's own check at the next sync still holds)."""
+def _outside_mark(device_id: str) -> Path | None:
+    from app.paths import marks_dir
+
     try:
-        data = json.loads((Path(folder) / MARK_FILE).read_text(encoding="utf-8"))
+        return marks_dir() / f"{UUID(device_id)}.json"
+    except ValueError:
+        return None
+
+
+def _read_mark(path: Path | None) -> tuple[str, int] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
         return str(data["device_id"]), int(data["push_mark"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def read_mark_file(folder: Path) -> tuple[str, int] | None:
+    """(device id, push mark) from the mark file beside the data file; None when there is none
+    (or it is damaged: the service's own check at the next sync still holds)."""
+    return _read_mark(Path(folder) / MARK_FILE)
+
+
+def highest_mark(folder: Path, device_id: str) -> int:
+    """The highest push mark this laptop is known to have committed as ``device_id``: from the
+    mark beside the data file and the one outside the profile (0 when neither is there)."""
+    marks = [
+        found[1]
+        for found in (read_mark_file(folder), _read_mark(_outside_mark(device_id)))
+        if found is not None and found[0] == device_id
+    ]
+    return max(marks, default=0)
+
+
+def forget_outside_mark(folder: Path) -> None:
+    """Remove the push mark kept outside the profile (erasure; the device id is read from the
+    mark beside the data file)."""
+    found = read_mark_file(folder)
+    outside = _outside_mark(found[0]) if found else None
+    if outside is not None:
+        outside.unlink(missing_ok=True)
 
 
 def notice_rollback(db: Connection, folder: Path) -> bool:
@@ -183,21 +231,19 @@ def notice_rollback(db: Connection, folder: Path) -> bool:
     one, so they are dropped before the next case is made and the fallback counter jumps
     (:func:`state.mark_rolled_back`); the next sync explains it and fetches what it lacks.
     Noticed once per rollback. Says whether it noticed one now."""
-    found = read_mark_file(folder)
-    if found is None:
-        return False
     credential = state.credential(db)
-    if credential is None or str(credential.device_id) != found[0]:
+    if credential is None:
         return False
-    if found[1] <= max(state.push_mark(db), state.rollback_seen(db)):
+    mark = highest_mark(folder, str(credential.device_id))
+    if mark <= max(state.push_mark(db), state.rollback_seen(db)):
         return False
     state.mark_rolled_back(db)
-    state.set_rollback_seen(db, found[1])
+    state.set_rollback_seen(db, mark)
     log.warning(
         "the data file is older than this laptop's last push (mark %d < %d): reserved "
         "reference numbers dropped",
         state.push_mark(db),
-        found[1],
+        mark,
     )
     return True
 
@@ -230,9 +276,14 @@ class MarksAndRefs:
         return value
 
     def rolled_back(self, service_mark: int) -> None:
-        found = read_mark_file(self.profile.profile_dir)
         with self._session() as s, s.begin():
-            marks = [service_mark, state.push_mark(s), found[1] if found else 0]
+            credential = state.credential(s)
+            known = (
+                highest_mark(self.profile.profile_dir, str(credential.device_id))
+                if credential is not None
+                else 0
+            )
+            marks = [service_mark, state.push_mark(s), known]
             state.set_push_mark(s, max(marks))
             state.forget_cursor(s)
             state.mark_rolled_back(s)

@@ -21,7 +21,7 @@ import pytest
 from app import online, vault
 from app.files import keep_private
 from app.logs import setup_logging
-from app.paths import log_dir
+from app.paths import log_dir, marks_dir
 from app.store.profile import Profile
 from app.store.sync_adapter import SyncAdapter
 from sync.errors import DeviceRevoked, SyncError
@@ -160,6 +160,8 @@ def test_a_revoked_laptop_erases_everything_and_says_how_many_unsent_changes_wen
 
     device = SyncAdapter(laptop.profile).credential()
     assert device is not None
+    outside_mark = marks_dir() / f"{device.device_id}.json"  # kept outside the profile
+    assert outside_mark.exists()
     done = admin(service.db_url, "revoke-device", str(device.device_id))
     assert done.returncode == 0, done.stderr
     with pytest.raises(SyncError) as caught:
@@ -172,6 +174,7 @@ def test_a_revoked_laptop_erases_everything_and_says_how_many_unsent_changes_wen
     )
     assert caught.value.exit_code == 6
     assert sorted(p.name for p in laptop.folder.iterdir()) == []
+    assert not outside_mark.exists()
     for path in logs.iterdir():  # only what was logged after the erasure, naming no case
         text = path.read_text(encoding="utf-8")
         assert ref not in text and "enrolled as device" not in text, path.name

@@ -74,8 +74,17 @@ def test_the_mark_file_notices_an_older_data_file_once(profile: Profile) -> None
     (folder / refs.MARK_FILE).write_text("{damaged", encoding="utf-8")
     with profile.engine.connect() as conn:
         assert not refs.notice_rollback(conn, folder)
-    adapter.rolled_back(5)  # the service's mark wins when higher, the cursor is forgotten
-    assert adapter.push_mark() == 5
+    # the whole folder copied back (its mark file as old as the data file): the copy of the
+    # mark kept outside the profile is newer
+    refs.write_mark_file(folder, device, 12)
+    (folder / refs.MARK_FILE).write_text(f'{{"device_id": "{device}", "push_mark": 3}}')
+    with profile.engine.connect() as conn:
+        assert refs.notice_rollback(conn, folder)
+        conn.commit()
+    adapter.rolled_back(5)  # the highest mark known wins (12, outside), the cursor is forgotten
+    assert adapter.push_mark() == 12
+    adapter.rolled_back(40)  # the service's mark, when higher
+    assert adapter.push_mark() == 40
 
 
 def test_re_referencing_a_case_made_here(profile: Profile, work: Casework) -> None:

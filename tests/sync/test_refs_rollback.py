@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from app.core import Casework
+from app.paths import marks_dir
 from app.store.profile import Profile
 from app.store.refs import MARK_FILE
 from sync.engine import ROLLED_BACK, SyncEngine, describe_re_reference
@@ -197,16 +198,19 @@ def test_a_taken_reference_gets_a_fresh_one_and_everything_is_sent(
     assert any(n.id == note for n in shown.notes)
 
 
-@pytest.mark.parametrize("whole_folder", [False, True], ids=["data-file", "whole-folder"])
+@pytest.mark.parametrize("copied", ["data-file", "whole-folder", "everything"])
 def test_an_older_data_file_copied_over_the_profile(
-    laptops: Makes, service: ServerProcess, tmp_path: Path, whole_folder: bool
+    laptops: Makes, service: ServerProcess, tmp_path: Path, copied: str
 ) -> None:
-    """The data file alone copied back: noticed on unlock (the mark file beside it is newer),
-    so a case made before the next sync cannot reuse a number. The whole folder copied back
-    (mark file too): noticed only at the next sync, and the case that reused a number the
-    service holds gets a fresh reference. Either way the sync explains it and nothing the
-    service holds, nor the old file's unsent work, is lost."""
-    files = (*DB_FILES, MARK_FILE) if whole_folder else DB_FILES
+    """The data file alone, or the whole profile folder (mark file too), copied back: noticed
+    on unlock (the mark beside the data file, or the one kept outside the profile, is newer),
+    so a case made before the next sync cannot reuse a number. Everything copied back, the
+    push-mark folder outside the profile too (another copy of the user's account): noticed
+    only at the next sync, and the case that reused a number the service holds gets a fresh
+    reference. Either way the sync explains it and nothing the service holds, nor the old
+    file's unsent work, is lost."""
+    files = DB_FILES if copied == "data-file" else (*DB_FILES, MARK_FILE)
+    marks = marks_dir()
     a, b = laptops(2)
     sent = a.work.create_case("housing_repair", "Sent early")
     a.sync()
@@ -217,6 +221,7 @@ def test_an_older_data_file_copied_over_the_profile(
     for name in files:
         if (a.folder / name).exists():
             shutil.copy2(a.folder / name, aside / name)
+    shutil.copytree(marks, aside / "push-marks")
 
     reopen(a)
     newer = [a.work.create_case("housing_repair", f"Newer {n}") for n in range(2)]
@@ -230,10 +235,13 @@ def test_an_older_data_file_copied_over_the_profile(
         (a.folder / name).unlink(missing_ok=True)
         if (aside / name).exists():
             shutil.copy2(aside / name, a.folder / name)
+    if copied == "everything":
+        shutil.rmtree(marks)
+        shutil.copytree(aside / "push-marks", marks)
     reopen(a)
     assert set(all_refs(a)) == {sent, unsent}
     made = a.work.create_case("housing_repair", "Made on the old copy")
-    if whole_folder:
+    if copied == "everything":
         # nothing on this laptop says it went back in time: the case takes the next number
         # of the old file's block, the same as a newer case the service holds
         assert made in newer
@@ -244,7 +252,7 @@ def test_an_older_data_file_copied_over_the_profile(
     assert report.completed, report.summary()
     assert report.rolled_back
     assert ROLLED_BACK in report.summary()
-    if whole_folder:
+    if copied == "everything":
         ((old, fresh),) = report.re_referenced
         assert old == made and fresh not in [*newer, sent, unsent, colleague]
     else:
