@@ -156,6 +156,11 @@ def test_the_windows_workflow_builds_with_the_same_spec_and_iscc() -> None:
     assert "python -m installer.build" in commands
     assert "ISCC.exe" in commands and r"installer\windows\fieldcase.iss" in commands
     assert "/VERYSILENT" in commands and "/SERVER=" in commands
+    # the bundle and the installed program are run with IT's policy in ProgramData and a
+    # user's override beside it, and must report the override ignored (issue 10)
+    assert commands.count("override_ignored -ne $true") == 2
+    assert r'"$env:ProgramData\Fieldcase\site.toml"' in commands
+    assert "$env:PROGRAMDATA = " in commands  # the variable moved: the policy must not move
 
 
 def test_the_deb_templates() -> None:
