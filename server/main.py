@@ -29,7 +29,7 @@ from server.api.main import api_router
 from server.api.middleware import GzipRequest, ProtocolGate
 from server.api.responses import error_response
 from server.api.routes import meta
-from server.audit_key import load_key
+from server.audit_key import AuditKeyError, load_key
 from server.core.config import Settings
 from server.core.db import make_engine
 from server.errors import ApiError
@@ -85,6 +85,20 @@ def install_error_handlers(app: FastAPI) -> None:
             ErrorCode.NOT_FOUND: "There is nothing at that address on the central service.",
         }.get(code, ApiError(code).message)
         return _error(err.status_code, ErrorBody(code=code, message=message), err.headers)
+
+    @app.exception_handler(AuditKeyError)
+    async def _audit_key(request: Request, err: AuditKeyError) -> JSONResponse:
+        # IT's doing (a key rotated while this process kept the old one): nothing is written
+        # without its audit entry, the laptop is told to come back later, IT reads the log
+        log.error("refused %s %s: %s", request.method, request.url.path, err.message)
+        body = ErrorBody(
+            code=ErrorCode.SERVER_ERROR,
+            message=(
+                "The central service cannot keep its audit trail just now, so nothing was "
+                "changed. Fieldcase will try again later; IT has the details in the log."
+            ),
+        )
+        return _error(503, body, {"Retry-After": "60"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

@@ -182,7 +182,9 @@ def test_rotation_verifies_across_with_both_keys(service: Service, tmp_path: Pat
     # a service still holding the old key may not write: it is told plainly what to do
     before = last_id(service)
     refused = service.login("sam", "wrong password")
-    assert refused.status_code == 500 and last_id(service) == before
+    assert refused.status_code == 503 and last_id(service) == before
+    assert refused.headers["Retry-After"] == "60"
+    assert "cannot keep its audit trail" in refused.json()["message"]
     new_key = read_key_file(new_key_file)
     audit.use_key(service.engine, new_key)  # the service restarted with the new key
     busy_again = service.login("sam", "wrong password")
