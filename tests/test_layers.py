@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "sync.records": set(),
     "sync.address": set(),  # the one https-except-loopback rule
     "sync.source_tree": set(),  # the one "running from the source tree?" answer
+    "sync.terminal": set(),  # the one hidden-password prompt of both command lines
     "sync.protocol": {"sync.records"},
     "sync.store": {"sync.protocol", "sync.records"},
     "sync.transport": {"sync.protocol"},
@@ -42,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "sync.engine": {"sync.client", "sync.protocol", "sync.records", "sync.store"},
     # the service (its merge rules are its own): the protocol and the schema, never the engine
-    "server": {"sync.protocol", "sync.records", "sync.source_tree"},
+    "server": {"sync.protocol", "sync.records", "sync.source_tree", "sync.terminal"},
     # the laptop, bottom to top
     "app": {"app.paths"},  # app/__init__.py
     "app.errors": set(),
@@ -102,6 +103,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.ui",
         "app.vault",
         "sync.engine",
+        "sync.terminal",
     },
     # the window: the core's public face and the vocabulary, never store, vault or engine
     "app.ui": {

@@ -52,7 +52,7 @@ def _password(args: argparse.Namespace) -> str | None:
             f"--unlock asks for the password, but this is not a terminal. Set {PASSWORD_ENV} "
             "instead."
         )
-    from app.cli.cmd_profile import ask_hidden
+    from sync.terminal import ask_hidden
 
     return ask_hidden("Profile password (not shown): ")
 

@@ -8,7 +8,6 @@ Passwords come from env ``FIELDCASE_PASSWORD`` (``FIELDCASE_NEW_PASSWORD`` for t
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from app.paths import resolve_profile_dir
 from app.site import load_site_config
 from app.store.profile import Profile, describe_time, list_backups
 from sync.clock import Clock, SystemClock
+from sync.terminal import ask_hidden
 
 PASSWORD_ENV = "FIELDCASE_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 NEW_PASSWORD_ENV = "FIELDCASE_NEW_PASSWORD"  # noqa: S105
@@ -46,16 +46,6 @@ def password(prompt: str = "Password: ", env: str = PASSWORD_ENV) -> str:
             "to type it."
         )
     return ask_hidden(prompt)
-
-
-def ask_hidden(prompt: str) -> str:
-    """Read a password at the terminal without showing it; Ctrl-C ends the prompt's line first
-    (so the plain "Stopped." that follows starts a line of its own)."""
-    try:
-        return getpass.getpass(prompt)
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        raise
 
 
 def new_password(env: str, prompt: str) -> str:

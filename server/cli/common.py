@@ -10,7 +10,6 @@ one plain line; :func:`report_unexpected` writes anything else to the service's 
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import secrets
@@ -28,6 +27,7 @@ from server.core.config import APP_NAME, Settings
 from server.core.db import make_engine, migrate
 from sync.clock import Clock
 from sync.errors import FieldcaseError, traceback_without_content
+from sync.terminal import ask_hidden
 
 Handler = Callable[[argparse.Namespace, Clock], int]
 
@@ -225,20 +225,10 @@ def ask_password(confirm: bool = True) -> str:
         return env
     if not sys.stdin.isatty():
         raise CliError("Set FIELDCASE_PASSWORD or run this in a terminal to type the password.")
-    first = _ask_hidden("New password: ")
-    if confirm and _ask_hidden("Type it again: ") != first:
+    first = ask_hidden("New password: ")
+    if confirm and ask_hidden("Type it again: ") != first:
         raise CliError("The two passwords differ. Nothing was changed; try again.")
     return first
-
-
-def _ask_hidden(prompt: str) -> str:
-    """Read a password at the terminal without showing it; Ctrl-C ends the prompt's line first
-    (so the plain "Stopped." that follows starts a line of its own)."""
-    try:
-        return getpass.getpass(prompt)
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        raise
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
