@@ -1,6 +1,12 @@
-"""Benchmark of the encrypted local store: unlock, creating cases, full-text search, memory.
+"""Benchmark of the encrypted local store: unlock, creating cases, full-text search, memory,
+and applying a first sync's pulled pages.
 
 Prints:
+* a first sync's pages applied to a fresh profile (10,000 realistic cases, about eight
+  records each, pages of about 256 KB as the service sends them; already decoded, so only
+  the laptop's store is measured): median CPU and wall time of several runs, and the peak of
+  Python memory while applying 10,000 and 100,000 records (one page at a time, it must not
+  grow with the number of records);
 * unlock time with the production key derivation (tuned to about half a second), and the time
   to open the profile (unlock + integrity check + backup + schema check) at 10,000 cases;
 * creating 10,000 cases one by one through the core action (median and 95th percentile, ms);
@@ -10,7 +16,8 @@ Prints:
 * peak memory of the process.
 
 Run: ``python -m bench.bench_store`` (or ``make bench``). Env ``FIELDCASE_BENCH_SMALL=1`` runs
-a tenth of the sizes for a quick look.
+a tenth of the sizes for a quick look; ``python -m bench.bench_store first_sync`` runs only the
+first-sync figures.
 """
 
 from __future__ import annotations
@@ -19,14 +26,23 @@ import os
 import random
 import resource
 import statistics
+import sys
 import tempfile
 import time
+import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from app import vault
 from app.core import Casework, NewCase
 from app.store.profile import Profile
+from app.store.sync_adapter import SyncAdapter
+from app.vault.kdf import KdfCost
+from sync.protocol import PullResponse, RecordState
+from sync.records import RecordKind
 
 PASSWORD = "a long benchmark passphrase"
 SMALL = os.environ.get("FIELDCASE_BENCH_SMALL") == "1"
@@ -34,6 +50,12 @@ ONE_BY_ONE = 1_000 if SMALL else 10_000
 LARGE = 10_000 if SMALL else 100_000
 QUERIES = 200
 UNLOCKS = 5
+FIRST_SYNC_CASES = 1_000 if SMALL else 10_000
+FIRST_SYNC_RUNS = 3
+#: Records per pulled page: about the service's default 256 KB page of these records.
+PAGE_RECORDS = 1_000
+#: The cheapest password wrap (the first-sync figures are not about unlocking).
+CHEAP_KDF = KdfCost(memory_kib=8 * 1024, iterations=1, lanes=1)
 
 FIRST = [
     "Pat",
@@ -225,6 +247,7 @@ def open_figures(folder: Path, label: str) -> None:
 
 
 def main() -> None:
+    first_sync_figures()
     rng = random.Random(42)
     with tempfile.TemporaryDirectory(prefix="fieldcase-bench-") as tmp:
         folder = Path(tmp) / "profile"
@@ -264,9 +287,178 @@ def main() -> None:
     print(f"peak memory (max RSS): {peak:.0f} MB")
 
 
+NOTE_WORDS = (
+    "Visited the tenant at home and discussed the {a} and the {b}; agreed the next steps with "
+    "the family, who asked for a follow-up call about the {c} before the end of the month."
+)
+
+
+def _wire_time(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def realistic_case(rng: random.Random, n: int) -> list[RecordState]:
+    """One council case as the service sends it on a first sync (seeded, about 1.5 KB as
+    JSON): its person, the case, one to three warnings, three notes and one planned visit."""
+    case_id, person_id = uuid.UUID(int=rng.getrandbits(128)), uuid.UUID(int=rng.getrandbits(128))
+    opened = datetime(2025, 1, 1, 9, tzinfo=UTC) + timedelta(minutes=rng.randrange(500_000))
+    worker = f"{rng.choice(FIRST).lower()}.{rng.choice(LAST).lower()}"
+    name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+
+    def state(kind: RecordKind, record_id: uuid.UUID, fields: dict[str, Any]) -> RecordState:
+        return RecordState(
+            kind=kind,
+            record_id=record_id,
+            case_id=case_id,
+            version=rng.randint(1, 40),
+            fields=fields,
+            updated_at=opened,
+            updated_by=worker,
+        )
+
+    def an_id() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128))
+
+    records = [
+        state(
+            RecordKind.PERSON,
+            person_id,
+            {
+                "name": name,
+                "date_of_birth": f"{rng.randint(1930, 2005)}-{rng.randint(1, 12):02d}-"
+                f"{rng.randint(1, 28):02d}",
+                "address": f"{rng.randint(1, 200)} High Street, Llan{rng.choice(LAST).lower()}",
+                "phone": f"07{rng.randint(100000000, 999999999)}",
+                "preferred_contact": rng.choice(["phone", "letter", "visit"]),
+                "language": rng.choice(["English", "Welsh", "Polish"]),
+                "access_needs": rng.choice(["", "Wheelchair user", "Hearing loop"]),
+            },
+        ),
+        state(
+            RecordKind.CASE,
+            case_id,
+            {
+                "ref": f"FC-2026-{n:05d}",
+                "type": rng.choice(TYPES),
+                "status": rng.choice(["open", "in_progress", "waiting"]),
+                "priority": rng.choice(["low", "normal", "high"]),
+                "summary": f"{' '.join(rng.sample(SUMMARY, 4)).capitalize()}; reported by the "
+                "tenant, inspection needed.",
+                "team": "North",
+                "assigned_to": worker,
+                "next_review": (opened + timedelta(days=30)).date().isoformat(),
+                "opened_on": opened.date().isoformat(),
+                "closed_on": None,
+                "person_id": str(person_id),
+            },
+        ),
+    ]
+    for _ in range(rng.randint(1, 3)):
+        fields = {
+            "person_id": str(person_id),
+            "text": rng.choice(["Dog on premises", "Lone working: visit in pairs", "Fragile"]),
+            "category": rng.choice(["risk", "access", "health"]),
+            "active": True,
+            "added_by": worker,
+            "added_at": _wire_time(opened),
+        }
+        records.append(state(RecordKind.WARNING, an_id(), fields))
+    for k in range(3):
+        a, b, c = (rng.choice(SUMMARY) for _ in range(3))
+        text = NOTE_WORDS.format(a=a, b=b, c=c)
+        fields = {
+            "text": text[: rng.randint(150, 300)],
+            "author": worker,
+            "written_at": _wire_time(opened + timedelta(days=k + 1)),
+            "corrects": None,
+        }
+        records.append(state(RecordKind.NOTE, an_id(), fields))
+    fields = {
+        "title": "Home visit",
+        "kind": "visit",
+        "due": _wire_time(opened + timedelta(days=14)),
+        "place": records[0].fields["address"],
+        "status": "planned",
+        "done_at": None,
+    }
+    records.append(state(RecordKind.VISIT, an_id(), fields))
+    return records
+
+
+def first_sync_pages(cases: int, *, seed: int = 0) -> Iterator[PullResponse]:
+    """A first sync's pages, made one at a time (seeded, so every run gets the same)."""
+    rng = random.Random(seed)
+    batch: list[RecordState] = []
+    n = 0
+    while n < cases:
+        n += 1
+        batch.extend(realistic_case(rng, n))
+        if len(batch) >= PAGE_RECORDS or n == cases:
+            yield PullResponse(
+                records=batch,
+                next_cursor=f"c1.{n}",
+                more=n < cases,
+                server_time=datetime(2026, 12, 1, 9, tzinfo=UTC),
+            )
+            batch = []
+
+
+def apply_first_sync(folder: Path, pages: list[PullResponse]) -> tuple[float, float]:
+    """CPU and wall seconds to apply ``pages`` to a fresh profile in ``folder``."""
+    with Profile.create(folder, PASSWORD, user="bench", team="North", kdf=CHEAP_KDF) as profile:
+        adapter = SyncAdapter(profile)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for page in pages:
+            adapter.apply_page(page)
+        return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def peak_while_applying(folder: Path, cases: int) -> tuple[int, float]:
+    """Records applied and the peak of Python memory (MB) while the pages are made and applied
+    one at a time."""
+    records = 0
+    with Profile.create(folder, PASSWORD, user="bench", team="North", kdf=CHEAP_KDF) as profile:
+        adapter = SyncAdapter(profile)
+        tracemalloc.start()
+        for page in first_sync_pages(cases, seed=1):
+            records += len(page.records)
+            adapter.apply_page(page)
+        _now, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return records, peak / 1e6
+
+
+def first_sync_figures() -> None:
+    pages = list(first_sync_pages(FIRST_SYNC_CASES))
+    records = sum(len(page.records) for page in pages)
+    cpus, walls = [], []
+    for run in range(FIRST_SYNC_RUNS):
+        with tempfile.TemporaryDirectory(prefix="fieldcase-bench-") as tmp:
+            cpu, wall = apply_first_sync(Path(tmp) / f"profile{run}", pages)
+        cpus.append(cpu)
+        walls.append(wall)
+    print(
+        f"first sync applied: {FIRST_SYNC_CASES:,} cases ({records:,} records, {len(pages)} "
+        "pages, already decoded) into a fresh profile: "
+        f"median CPU {statistics.median(cpus):.2f} s, "
+        f"wall {statistics.median(walls):.2f} s ({FIRST_SYNC_RUNS} runs)"
+    )
+    peaks = []
+    for cases in (FIRST_SYNC_CASES // 8, FIRST_SYNC_CASES * 10 // 8):
+        with tempfile.TemporaryDirectory(prefix="fieldcase-bench-") as tmp:
+            peaks.append(peak_while_applying(Path(tmp) / "profile", cases))
+    print(
+        "  peak Python memory while applying page by page: "
+        + ", ".join(f"{mb:.1f} MB at {n:,} records" for n, mb in peaks)
+    )
+
+
 def _args(item: NewCase) -> tuple[str, str, dict[str, str]]:
     return item.type, item.person_name, item.fields
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["first_sync"]:
+        first_sync_figures()
+    else:
+        main()

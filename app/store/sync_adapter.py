@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,6 +29,7 @@ from typing import Any, BinaryIO, ClassVar
 from uuid import UUID
 
 from sqlalchemy import delete
+from sqlalchemy.dialects.sqlite import insert as upsert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -37,6 +37,7 @@ from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
 from app.store import outbox, set_aside, state
+from app.store.bulk_apply import schema_reason, stored_values, write_records
 from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
 from app.store.models import KIND_MODELS, Case, Document, Record
@@ -104,6 +105,8 @@ def _store_conflict(session: Session, info: ConflictInfo) -> None:
     )
 
 
+_CONFLICTS = Conflict.__table__  # type: ignore[attr-defined]
+
 _NO_DEFAULT = object()
 
 
@@ -125,7 +128,7 @@ def _convert(incoming: RecordState) -> dict[str, Any]:
     stored (checked in Python first, so a bad record rarely reaches the database)."""
     problems = sync_records.check_fields(incoming.kind, incoming.fields, whole=True)
     if problems:
-        raise Refusal(_schema_reason(incoming, problems[0]))
+        raise Refusal(schema_reason(incoming, problems[0]))
     model = KIND_MODELS[incoming.kind]
     values: dict[str, Any] = {}
     for name in FIELDS[incoming.kind]:
@@ -141,30 +144,6 @@ def _convert(incoming: RecordState) -> dict[str, Any]:
                 raise Refusal(Reason.of(set_aside.MISSING, name))
         values[name] = converted
     return values
-
-
-def _schema_reason(incoming: RecordState, problem: sync_records.FieldProblem) -> Reason:
-    """The set-aside reason for the first way a pulled record breaks the shared schema:
-    missing, bad text, a value of the wrong kind (or form), else a broken rule."""
-    name = problem.field
-    if name not in FIELDS[incoming.kind]:
-        return Reason.of(set_aside.BROKEN_RULE, None)  # never a name the service made up
-    value = incoming.fields.get(name)
-    spec = sync_records.SCHEMA[incoming.kind][name]
-    if value is None or (spec.required and value == ""):
-        return Reason.of(set_aside.MISSING, name)
-    if isinstance(value, str) and not sync_records.is_clean_text(value):
-        return Reason.of(set_aside.BAD_TEXT, name)
-    kind = sync_records.FieldType
-    if spec.type is kind.BOOL:
-        fits = isinstance(value, bool)
-    elif spec.type is kind.SIZE:
-        fits = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        fits = isinstance(value, str) and (
-            spec.pattern is None or re.fullmatch(spec.pattern, value) is not None
-        )
-    return Reason.of(set_aside.BROKEN_RULE if fits else set_aside.WRONG_TYPE, name)
 
 
 #: What one record can raise when the data file refuses it (or a value cannot be bound).
@@ -202,20 +181,6 @@ class StoreStopped(SyncError):
         super().__init__(self.MESSAGES[cause], detail=detail)
 
 
-def _preload(s: Session, states: Sequence[RecordState]) -> dict[UUID, Record]:
-    """The page's rows already on this laptop, loaded in a few queries."""
-    by_kind: dict[RecordKind, list[UUID]] = {}
-    for incoming in states:
-        by_kind.setdefault(incoming.kind, []).append(incoming.record_id)
-    found: dict[UUID, Record] = {}
-    for kind, ids in by_kind.items():
-        model = KIND_MODELS[kind]
-        for start in range(0, len(ids), 500):
-            rows = s.exec(select(model).where(col(model.id).in_(ids[start : start + 500])))
-            found.update((row.id, row) for row in rows.all())
-    return found
-
-
 def _put(
     s: Session,
     incoming: RecordState,
@@ -249,12 +214,11 @@ def _put(
     s.add(obj)
 
 
-def _store_records(s: Session, records: Sequence[RecordState], *, careful: bool) -> list[_Aside]:
-    """Store pulled records; return those that cannot be stored, with why. Values are
-    checked in Python first. Then, on the fast path, the records are written together
-    (a failure fails the transaction, and the caller tries again carefully); when
-    ``careful``, each record is written in its own savepoint, so one bad record never
-    costs the good ones."""
+def _store_records(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
+    """Store pulled records one by one, each in its own savepoint (so one bad record never
+    costs the good ones); return those that cannot be stored, with why. Values are checked in
+    Python first. The careful way, after a page failed in bulk and for set-aside records
+    tried again."""
     refused: list[_Aside] = []
     ready: list[tuple[RecordState, dict[str, Any]]] = []
     for incoming in records:
@@ -265,14 +229,6 @@ def _store_records(s: Session, records: Sequence[RecordState], *, careful: bool)
     # cases first, so that anything looking a record's case up finds it
     ready.sort(key=lambda item: item[0].kind is not RecordKind.CASE)
     pending = outbox.pending_fields(s, {incoming.record_id for incoming, _ in ready})
-    existing = _preload(s, [incoming for incoming, _ in ready])
-    if not careful:
-        with s.no_autoflush:
-            for incoming, values in ready:
-                keep = pending.get(incoming.record_id, set())
-                _put(s, incoming, values, keep, existing.get(incoming.record_id))
-        s.flush()
-        return refused
     for incoming, values in ready:
         model = KIND_MODELS[incoming.kind]
         try:
@@ -285,6 +241,51 @@ def _store_records(s: Session, records: Sequence[RecordState], *, careful: bool)
                 raise
             refused.append((incoming, set_aside.reason_of(err)))
     return refused
+
+
+def _store_in_bulk(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
+    """Store pulled records together (:mod:`app.store.bulk_apply`: no ORM object per record);
+    return those that do not fit, with why. A failure fails the transaction, and the caller
+    stores the page again carefully (:func:`_store_records`)."""
+    refused: list[_Aside] = []
+    ready: list[tuple[RecordState, dict[str, Any]]] = []
+    for incoming in records:
+        try:
+            ready.append((incoming, stored_values(incoming)))
+        except Refusal as refusal:
+            refused.append((incoming, refusal.reason))
+    pending = outbox.pending_fields(s, {incoming.record_id for incoming, _ in ready})
+    write_records(s.connection(), ready, pending)
+    return refused
+
+
+def _store_conflicts(s: Session, infos: Sequence[ConflictInfo]) -> None:
+    """New or resolved conflicts of a pulled page, in one statement (a conflict already here
+    is replaced, as :func:`_store_conflict` does)."""
+    if not infos:
+        return
+    rows = [
+        {
+            "conflict_id": info.conflict_id,
+            "kind": info.kind.value,
+            "record_id": info.record_id,
+            "case_id": info.case_id,
+            "field": info.field,
+            "kept_value": dumps(info.kept_value),
+            "kept_by": info.kept_by,
+            "kept_at": info.kept_at,
+            "other_value": dumps(info.other_value),
+            "other_by": info.other_by,
+            "other_at": info.other_at,
+            "resolved": info.resolved,
+            "resolved_value": dumps(info.resolved_value),
+            "resolved_by": info.resolved_by,
+        }
+        for info in infos
+    ]
+    stmt = upsert(_CONFLICTS)
+    columns = {name: stmt.excluded[name] for name in rows[0] if name != "conflict_id"}
+    s.execute(stmt.on_conflict_do_update(index_elements=["conflict_id"], set_=columns), rows)
 
 
 class SyncAdapter(MarksAndRefs):
@@ -368,10 +369,10 @@ class SyncAdapter(MarksAndRefs):
 
     def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
         with self._session() as s, s.begin():
-            refused = _store_records(s, page.records, careful=careful)
+            store = _store_records if careful else _store_in_bulk
+            refused = store(s, page.records)
             news = self._set_aside(s, page.records, refused)
-            for info in page.conflicts:
-                _store_conflict(s, info)
+            _store_conflicts(s, page.conflicts)
             if page.removed_cases:
                 deferred = set(state.removed_pending(s))
                 for case_id in page.removed_cases:
@@ -393,7 +394,7 @@ class SyncAdapter(MarksAndRefs):
         if not due:
             return 0  # the usual case: no write transaction at all
         with self._session() as s, s.begin():
-            refused = _store_records(s, due, careful=True)
+            refused = _store_records(s, due)
             bad = {incoming.record_id for incoming, _ in refused}
             stored = set_aside.stored(s, (r.record_id for r in due if r.record_id not in bad))
             set_aside.still_aside(s, [r for r, _ in refused], [why for _, why in refused])

@@ -1,0 +1,315 @@
+"""A pulled page written in bulk: one plain ``executemany`` per table and statement, straight
+from the decoded page, with no ORM object (or other model) made per record.
+
+The rules are those of the per-record path in :mod:`app.store.sync_adapter` (which stays as
+the careful fallback when a write fails, and for set-aside records tried again):
+
+* every record is checked against the shared schema first
+  (:func:`sync.records.check_fields`); one that does not fit is returned with its reason, to
+  be set aside;
+* a record already here moves only forward (a lower version is skipped), and a field with a
+  local edit waiting to be sent keeps the local value;
+* a person's local sort key follows its name; a document new here, or whose content changed
+  while its file was here, is to be downloaded (``remote``).
+
+Values are turned into exactly what the ORM stores (ids as 32 hex digits, dates as
+``YYYY-MM-DD``, date-times as fixed-width UTC ISO text, booleans as 0/1), so both paths leave
+the same rows. People are written before cases, so the search index triggers find a case's
+person name when the case arrives (one index write per case and per note, not two).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Table
+
+from app.domain.enums import DocumentState
+from app.domain.names import sort_name
+from app.store import set_aside
+from app.store.models import KIND_MODELS
+from app.store.records import column_python_type
+from app.store.set_aside import Reason
+from app.store.types import UTCDateTime
+from sync import records as sync_records
+from sync.protocol import RecordState
+from sync.records import FIELDS, RecordKind
+
+#: A pulled record that cannot be stored, and why.
+Aside = tuple[RecordState, Reason]
+
+#: Order of writing: people before cases (see the module's note), cases before the rest.
+KIND_ORDER: tuple[RecordKind, ...] = (
+    RecordKind.PERSON,
+    RecordKind.CASE,
+    RecordKind.WARNING,
+    RecordKind.NOTE,
+    RecordKind.VISIT,
+    RecordKind.DOCUMENT,
+    RecordKind.AUDIT,
+)
+
+#: Ids per ``IN (...)`` when looking up the rows already here.
+_CHUNK = 500
+
+_MISSING = object()
+
+
+class Unfit(Exception):
+    """A value that cannot be stored in its column (the record is set aside)."""
+
+
+# ---------------------------------------------------------------- wire value -> stored value
+
+
+def _uuid(value: Any) -> str:
+    return (value if isinstance(value, UUID) else UUID(str(value))).hex
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, datetime):
+        raise ValueError("a date-time is not a date")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return date.fromisoformat(value).isoformat()
+    raise ValueError("expected a date")
+
+
+def _datetime(value: Any) -> str:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise ValueError("expected a date-time")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("date-time without a UTC offset")
+    return parsed.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _bool(value: Any) -> int:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return int(value)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected a whole number")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected text")
+    return value
+
+
+_BY_TYPE: dict[type, Callable[[Any], Any]] = {
+    UUID: _uuid,
+    date: _date,
+    datetime: _datetime,
+    bool: _bool,
+    int: _int,
+    str: _str,
+}
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How one record kind is written: its table, columns and value converters."""
+
+    kind: RecordKind
+    table: str
+    #: Every column, in the order of the insert's values.
+    columns: tuple[str, ...]
+    #: Wire value -> stored value, per synced field.
+    convert: Mapping[str, Callable[[Any], Any]]
+    #: Stored value for a field the service sent as null (``_MISSING``: the field is needed).
+    on_null: Mapping[str, Any]
+    #: Stored value of a column a new row gets when the service did not send it.
+    default: Mapping[str, Any]
+    insert_sql: str
+
+
+@functools.cache
+def kind_spec(kind: RecordKind) -> _Kind:
+    model = KIND_MODELS[kind]
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    convert: dict[str, Callable[[Any], Any]] = {}
+    on_null: dict[str, Any] = {}
+    default: dict[str, Any] = {}
+    for column in table.c:
+        name = column.name
+        if isinstance(column.type, UTCDateTime):
+            store: Callable[[Any], Any] = _datetime
+        else:
+            store = _BY_TYPE.get(column_python_type(model, name), lambda value: value)
+        scalar = column.default is not None and getattr(column.default, "is_scalar", False)
+        stored_default = store(column.default.arg) if scalar else None  # type: ignore[union-attr]
+        default[name] = stored_default
+        if name in FIELDS[kind]:
+            on_null[name] = None if column.nullable else (stored_default if scalar else _MISSING)
+    for name in FIELDS[kind]:
+        column = table.c[name]
+        if isinstance(column.type, UTCDateTime):
+            convert[name] = _datetime
+        else:
+            convert[name] = _BY_TYPE.get(column_python_type(model, name), lambda value: value)
+    columns = tuple(column.name for column in table.c)
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+    return _Kind(kind, table.name, columns, convert, on_null, default, sql)
+
+
+def stored_values(incoming: RecordState) -> dict[str, Any]:
+    """The pulled fields as stored column values; raises :class:`set_aside.Refusal` when the
+    record does not fit the shared schema or a column."""
+    problems = sync_records.check_fields(incoming.kind, incoming.fields, whole=True)
+    if problems:
+        raise set_aside.Refusal(schema_reason(incoming, problems[0]))
+    spec = kind_spec(incoming.kind)
+    fields = incoming.fields
+    values: dict[str, Any] = {}
+    for name, store in spec.convert.items():  # in the order of FIELDS
+        value = fields.get(name, _MISSING)
+        if value is _MISSING:
+            continue
+        if value is None:
+            value = spec.on_null[name]
+            if value is _MISSING:
+                raise set_aside.Refusal(Reason.of(set_aside.MISSING, name))
+        else:
+            try:
+                value = store(value)
+            except (ValueError, TypeError, OverflowError):
+                raise set_aside.Refusal(Reason.of(set_aside.WRONG_TYPE, name)) from None
+        values[name] = value
+    return values
+
+
+def schema_reason(incoming: RecordState, problem: sync_records.FieldProblem) -> Reason:
+    """The set-aside reason for the first way a pulled record breaks the shared schema:
+    missing, bad text, a value of the wrong kind (or form), else a broken rule."""
+    name = problem.field
+    if name not in FIELDS[incoming.kind]:
+        return Reason.of(set_aside.BROKEN_RULE, None)  # never a name the service made up
+    value = incoming.fields.get(name)
+    spec = sync_records.SCHEMA[incoming.kind][name]
+    if value is None or (spec.required and value == ""):
+        return Reason.of(set_aside.MISSING, name)
+    if isinstance(value, str) and not sync_records.is_clean_text(value):
+        return Reason.of(set_aside.BAD_TEXT, name)
+    kind = sync_records.FieldType
+    if spec.type is kind.BOOL:
+        fits = isinstance(value, bool)
+    elif spec.type is kind.SIZE:
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        fits = isinstance(value, str) and (
+            spec.pattern is None or re.fullmatch(spec.pattern, value) is not None
+        )
+    return Reason.of(set_aside.BROKEN_RULE if fits else set_aside.WRONG_TYPE, name)
+
+
+# ---------------------------------------------------------------- writing
+
+
+@dataclass
+class _Here:
+    """What the merge needs to know of a row already on this laptop."""
+
+    version: int
+    sha256: str | None = None
+    local_state: str | None = None
+
+
+def _rows_here(conn: Connection, kind: RecordKind, ids: Sequence[str]) -> dict[str, _Here]:
+    table = kind_spec(kind).table
+    document = kind is RecordKind.DOCUMENT
+    extra = ", sha256, local_state" if document else ""
+    found: dict[str, _Here] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        sql = f"SELECT id, version{extra} FROM {table} WHERE id IN ({marks})"
+        for row in conn.exec_driver_sql(sql, tuple(chunk)):
+            found[row[0]] = _Here(row[1], *row[2:]) if document else _Here(row[1])
+    return found
+
+
+def _new_row(spec: _Kind, incoming: RecordState, values: dict[str, Any]) -> tuple[Any, ...]:
+    row = dict(spec.default)
+    row.update(values)
+    row["id"] = incoming.record_id.hex
+    row["version"] = incoming.version
+    if spec.kind is not RecordKind.CASE:
+        row["case_id"] = incoming.case_id.hex
+    if spec.kind is RecordKind.PERSON:
+        row["sort_name"] = sort_name(row["name"] or "")
+    elif spec.kind is RecordKind.DOCUMENT:
+        row["local_state"] = DocumentState.REMOTE.value
+    return tuple(row[name] for name in spec.columns)
+
+
+def _changes(
+    spec: _Kind, incoming: RecordState, values: dict[str, Any], keep: set[str], here: _Here
+) -> dict[str, Any]:
+    """The columns to set on a row already here (local unsent edits keep their values)."""
+    changes = {name: value for name, value in values.items() if name not in keep}
+    changes["version"] = incoming.version
+    if spec.kind is RecordKind.PERSON and "name" in changes:
+        changes["sort_name"] = sort_name(changes["name"] or "")
+    elif (
+        spec.kind is RecordKind.DOCUMENT
+        and here.local_state == DocumentState.UPLOADED.value
+        and changes.get("sha256", here.sha256) != here.sha256
+    ):
+        changes["local_state"] = DocumentState.REMOTE.value
+    return changes
+
+
+def write_records(
+    conn: Connection,
+    ready: Iterable[tuple[RecordState, dict[str, Any]]],
+    pending: Mapping[UUID, set[str]],
+) -> None:
+    """Write checked records (``ready``: each with its :func:`stored_values`): new rows with
+    one ``INSERT`` per table, rows already here with one ``UPDATE`` per table and set of
+    columns. ``pending``: the fields of each record with a local edit waiting to be sent.
+    A failure (a reference already taken, the data file's trouble) raises, and the caller's
+    transaction is left to roll back."""
+    by_kind: dict[RecordKind, list[tuple[RecordState, dict[str, Any]]]] = {}
+    for item in ready:
+        by_kind.setdefault(item[0].kind, []).append(item)
+    for kind in KIND_ORDER:
+        items = by_kind.get(kind)
+        if not items:
+            continue
+        spec = kind_spec(kind)
+        here = _rows_here(conn, kind, [incoming.record_id.hex for incoming, _ in items])
+        inserts: list[tuple[Any, ...]] = []
+        updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for incoming, values in items:
+            row = here.get(incoming.record_id.hex)
+            if row is None:
+                inserts.append(_new_row(spec, incoming, values))
+                continue
+            if row.version > incoming.version:
+                continue  # never move a record backwards
+            changes = _changes(spec, incoming, values, pending.get(incoming.record_id, set()), row)
+            names = tuple(changes)
+            updates.setdefault(names, []).append((*changes.values(), incoming.record_id.hex))
+        if inserts:
+            conn.exec_driver_sql(spec.insert_sql, inserts)
+        for names, rows in updates.items():
+            sets = ", ".join(f"{name} = ?" for name in names)
+            sql = f"UPDATE {spec.table} SET {sets} WHERE id = ?"
+            conn.exec_driver_sql(sql, rows)
