@@ -29,10 +29,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, Table
+from sqlmodel import Session
 
 from app.domain.enums import DocumentState
 from app.domain.names import sort_name
-from app.store import set_aside
+from app.store import outbox, set_aside
 from app.store.models import KIND_MODELS
 from app.store.records import column_python_type
 from app.store.set_aside import Reason
@@ -246,17 +247,17 @@ def _rows_here(conn: Connection, kind: RecordKind, ids: Sequence[str]) -> dict[s
 
 
 def _new_row(spec: _Kind, incoming: RecordState, values: dict[str, Any]) -> tuple[Any, ...]:
-    row = dict(spec.default)
-    row.update(values)
-    row["id"] = incoming.record_id.hex
-    row["version"] = incoming.version
+    """A new row's values in the insert's column order (a column not sent gets its default)."""
+    values["id"] = incoming.record_id.hex
+    values["version"] = incoming.version
     if spec.kind is not RecordKind.CASE:
-        row["case_id"] = incoming.case_id.hex
+        values["case_id"] = incoming.case_id.hex
     if spec.kind is RecordKind.PERSON:
-        row["sort_name"] = sort_name(row["name"] or "")
+        values["sort_name"] = sort_name(values.get("name") or "")
     elif spec.kind is RecordKind.DOCUMENT:
-        row["local_state"] = DocumentState.REMOTE.value
-    return tuple(row[name] for name in spec.columns)
+        values["local_state"] = DocumentState.REMOTE.value
+    default = spec.default
+    return tuple([values[name] if name in values else default[name] for name in spec.columns])
 
 
 def _changes(
@@ -276,16 +277,13 @@ def _changes(
     return changes
 
 
-def write_records(
-    conn: Connection,
-    ready: Iterable[tuple[RecordState, dict[str, Any]]],
-    pending: Mapping[UUID, set[str]],
-) -> None:
+def write_records(s: Session, ready: Iterable[tuple[RecordState, dict[str, Any]]]) -> None:
     """Write checked records (``ready``: each with its :func:`stored_values`): new rows with
     one ``INSERT`` per table, rows already here with one ``UPDATE`` per table and set of
-    columns. ``pending``: the fields of each record with a local edit waiting to be sent.
-    A failure (a reference already taken, the data file's trouble) raises, and the caller's
-    transaction is left to roll back."""
+    columns (fields with a local edit waiting to be sent keep the local value). A failure (a
+    reference already taken, the data file's trouble) raises, and the caller's transaction is
+    left to roll back."""
+    conn = s.connection()
     by_kind: dict[RecordKind, list[tuple[RecordState, dict[str, Any]]]] = {}
     for item in ready:
         by_kind.setdefault(item[0].kind, []).append(item)
@@ -296,14 +294,17 @@ def write_records(
         spec = kind_spec(kind)
         here = _rows_here(conn, kind, [incoming.record_id.hex for incoming, _ in items])
         inserts: list[tuple[Any, ...]] = []
-        updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        moving: list[tuple[RecordState, dict[str, Any], _Here]] = []
         for incoming, values in items:
             row = here.get(incoming.record_id.hex)
             if row is None:
                 inserts.append(_new_row(spec, incoming, values))
-                continue
-            if row.version > incoming.version:
-                continue  # never move a record backwards
+            elif row.version <= incoming.version:  # never move a record backwards
+                moving.append((incoming, values, row))
+        # only a row already here can have a local edit waiting to be sent
+        pending = outbox.pending_fields(s, [incoming.record_id for incoming, _, _ in moving])
+        updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for incoming, values, row in moving:
             changes = _changes(spec, incoming, values, pending.get(incoming.record_id, set()), row)
             names = tuple(changes)
             updates.setdefault(names, []).append((*changes.values(), incoming.record_id.hex))

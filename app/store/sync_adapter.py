@@ -254,8 +254,7 @@ def _store_in_bulk(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
             ready.append((incoming, stored_values(incoming)))
         except Refusal as refusal:
             refused.append((incoming, refusal.reason))
-    pending = outbox.pending_fields(s, {incoming.record_id for incoming, _ in ready})
-    write_records(s.connection(), ready, pending)
+    write_records(s, ready)
     return refused
 
 
