@@ -4,9 +4,9 @@ and applying a first sync's pulled pages.
 Prints:
 * a first sync's pages applied to a fresh profile (10,000 realistic cases, about eight
   records each, in pages growing from about 256 KB to 1 MB as the sync engine asks for them;
-  already decoded, so only the laptop's store is measured): median CPU and wall time of several runs, and the peak of
-  Python memory while applying 10,000 and 100,000 records (one page at a time, it must not
-  grow with the number of records);
+  already decoded, so only the laptop's store is measured): median CPU and wall time of
+  several runs, and the peak of Python memory while applying 10,000 and 100,000 records (one
+  page at a time, it must not grow with the number of records);
 * unlock time with the production key derivation (tuned to about half a second), and the time
   to open the profile (unlock + integrity check + backup + schema check) at 10,000 cases;
 * creating 10,000 cases one by one through the core action (median and 95th percentile, ms);

@@ -5,7 +5,9 @@ Every method is one local transaction. The rules that keep edits safe live here:
 * a change leaves the outbox only when the service confirmed it; a refused one stays, marked
   ``rejected`` with its plain-English error, never dropped;
 * a pulled page, its conflicts, its removals and the new cursor commit together, so a cut
-  connection resumes from the last committed page;
+  connection resumes from the last committed page; the page's records are written in bulk
+  (:mod:`app.store.bulk_apply`: one ``executemany`` per table, no ORM object per record), and
+  only when that fails is the page written again one record at a time;
 * a field with a local edit still waiting to be sent keeps the local value over a pulled one
   (the service merges it when it arrives, or keeps both as a clash);
 * a case that left this user's scope is purged only once its local edits have been sent;

@@ -236,7 +236,7 @@ def snapshot(profile: Profile) -> dict[str, Any]:
             tuple(row)
             for row in conn.execute(
                 text(
-                    "SELECT d.record_id, d.case_id, f.body FROM search_doc AS d"
+                    "SELECT d.doc_id, d.record_id, d.case_id, f.body FROM search_doc AS d"
                     " JOIN search_fts AS f ON f.rowid = d.doc_id"
                 )
             )
@@ -250,11 +250,8 @@ def snapshot(profile: Profile) -> dict[str, Any]:
             tuple(row) for row in conn.execute(text("SELECT record_id FROM set_aside_record"))
         )
     work = Casework(profile)
-    tables["found"] = {
-        word: (
-            sorted(row.ref for row in work.list_cases(word, limit=1000)),
-            work.count_cases(word),
-        )
+    tables["found"] = {  # in the order the search lists them (most recently written first)
+        word: ([row.ref for row in work.list_cases(word, limit=1000)], work.count_cases(word))
         for word in WORDS
     }
     return tables
