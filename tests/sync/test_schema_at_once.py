@@ -1,0 +1,70 @@
+"""The record schema's one-call check (the usual case, on every pulled and pushed record)
+accepts exactly what the field-by-field check accepts, so the reasons a refusal gives always
+come from the same rules."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync.records import (
+    SCHEMA,
+    RecordKind,
+    _fits_at_once,
+    _problems_field_by_field,
+    check_fields,
+)
+
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**65), max_value=2**65)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "",
+            "open",
+            "visit",
+            "2026-02-30",
+            "2026-11-28",
+            "2026-11-28T09:00:00+00:00",
+            "\ud800",
+            "a\x00b",
+            "FC-2026-00042",
+            "0b9c6c1e-1111-4222-8333-444455556666",
+            "fields: status",
+        ]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> tuple[RecordKind, dict[Any, Any], bool]:
+    kind = draw(st.sampled_from(list(RecordKind)))
+    names = st.sampled_from(sorted(SCHEMA[kind])) | st.text(max_size=6)
+    fields = draw(st.dictionaries(names, values, max_size=len(SCHEMA[kind]) + 1))
+    return kind, fields, draw(st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(records())
+def test_one_call_and_field_by_field_agree(case: tuple[RecordKind, dict[Any, Any], bool]) -> None:
+    kind, fields, whole = case
+    assert _fits_at_once(kind, fields, whole=whole) == (
+        _problems_field_by_field(kind, fields, whole=whole) == []
+    ), (kind, fields, whole)
+
+
+def test_a_whole_record_that_fits_passes_and_one_that_does_not_gets_reasons() -> None:
+    note = {"text": "Seen at home.", "author": "sam", "written_at": "2026-11-28T09:00:00+00:00"}
+    assert check_fields(RecordKind.NOTE, note, whole=True) == []
+    problems = check_fields(RecordKind.NOTE, {**note, "text": math.nan}, whole=True)
+    assert [p.field for p in problems] == ["text"]
