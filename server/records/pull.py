@@ -23,7 +23,7 @@ from server.crud import Actor
 from server.errors import ApiError
 from server.models import Conflict, Record, ScopeEvent
 from server.records.changelog import conflict_info
-from server.records.scope import case_visible_to, visible_case_ids
+from server.records.scope import case_visible_to, visible_to
 from sync.clock import Clock
 from sync.protocol import ConflictInfo, ErrorCode, PullResponse, RecordState
 from sync.records import FIELDS, RecordKind
@@ -164,12 +164,13 @@ def _changed_since(
     """Up to ``rows`` of each stream (records, conflicts, scope events) after ``after``, merged
     in log order and cut where the first full stream ends; and whether it was cut."""
     team, username = actor.team, actor.username
-    visible = visible_case_ids(team, username)
     table = Record.__table__  # type: ignore[attr-defined]
-    records = _record_rows(session, table.c.seq > after, table.c.case_id.in_(visible), limit=rows)
+    records = _record_rows(
+        session, table.c.seq > after, visible_to(table.c.case_id, team, username), limit=rows
+    )
     conflicts = session.exec(
         select(Conflict)
-        .where(Conflict.seq > after, Conflict.case_id.in_(visible))  # type: ignore[attr-defined]
+        .where(col(Conflict.seq) > after, visible_to(col(Conflict.case_id), team, username))
         .order_by(Conflict.seq)  # type: ignore[arg-type]
         .limit(rows)
     ).all()
