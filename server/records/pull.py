@@ -7,11 +7,10 @@ page and its cursor agree (see :mod:`server.records.changelog`).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from server.errors import ApiError
 from server.models import Conflict, Record, ScopeEvent
 from server.records.changelog import conflict_info
 from server.records.scope import case_visible_to, visible_to
+from server.records.wire import record_json
 from sync.clock import Clock
 from sync.protocol import ConflictInfo, ErrorCode, PullResponse, RecordState
 from sync.records import FIELDS, RecordKind
@@ -34,18 +34,15 @@ CURSOR_PREFIX = "c1."
 #: Rows read per stream for a page: about what ``max_bytes`` holds (pages are bounded by bytes).
 MIN_PULL_ROWS, MAX_PULL_ROWS, ROW_BYTES = 200, 20_000, 200
 
-_FIELDS_BY_KIND = {kind.value: names for kind, names in FIELDS.items()}
-_PULL_COLUMNS = (
-    "record_id",
-    "kind",
-    "case_id",
-    "version",
-    "fields",
-    "updated_at",
-    "updated_by",
-    "seq",
-)
+#: What a pull reads of each record: its stored wire JSON (the other columns only when that is
+#: NULL, see :mod:`server.records.wire`).
+_PULL_COLUMNS = ("record_id", "case_id", "seq", "wire")
+_ROW_COLUMNS = ("record_id", "kind", "case_id", "version", "fields", "updated_at", "updated_by")
 _RECORD, _CONFLICT, _SCOPE = 0, 1, 2
+_NOT_UTF8 = (
+    "a pulled page holds a record with text that is not valid UTF-8 (stored before "
+    "the service checked every change); run `fieldcase-server admin check-records`"
+)
 
 
 #: A cursor is ``c1.`` and a change-log position: ASCII digits that fit a BIGINT.
@@ -88,55 +85,39 @@ def record_state(row: Any) -> RecordState:
     )
 
 
-def record_json(row: Any) -> str:
-    """The same as ``record_state(row).model_dump_json()``, made directly (pulls send many)."""
-    stored = row.fields or {}
-    return json.dumps(
-        {
-            "kind": row.kind,
-            "record_id": str(row.record_id),
-            "case_id": str(row.case_id),
-            "version": row.version,
-            "fields": {name: stored.get(name) for name in _FIELDS_BY_KIND[row.kind]},
-            "updated_at": row.updated_at.isoformat(),
-            "updated_by": row.updated_by,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
 def _size(model: ConflictInfo) -> int:
     return len(model.model_dump_json()) + 1
 
 
 @dataclass
 class PullPage:
-    """One pull answer, with its records already serialised."""
+    """One pull answer, with its records already as UTF-8 JSON (by record id, in log order)."""
 
-    records: dict[uuid.UUID, str]
+    records: dict[uuid.UUID, bytes]
     removed_cases: list[uuid.UUID]
     conflicts: dict[uuid.UUID, ConflictInfo]
     next_cursor: str
     more: bool
     server_time: datetime
+    #: the case of each record on the page (a case moved away takes its records off)
+    case_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+
+    def add(self, record_id: uuid.UUID, case_id: uuid.UUID, wire: bytes) -> int:
+        """Put a record on the page; the bytes it takes."""
+        self.records[record_id] = wire
+        self.case_of[record_id] = case_id
+        return len(wire) + 1
+
+    def drop_case(self, case_id: uuid.UUID) -> None:
+        for record_id in [r for r, c in self.case_of.items() if c == case_id]:
+            del self.records[record_id], self.case_of[record_id]
 
     def to_bytes(self) -> bytes:
-        """The page as UTF-8 JSON. A record stored before the service checked every change may
-        hold a lone surrogate, which UTF-8 cannot carry: it is sent as its JSON escape
-        (``\\ud800``), so the pull still answers and the laptop sets that record aside, and the
-        log tells IT to run ``admin check-records``."""
-        text = self.to_json()
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            log.warning(
-                "a pulled page holds a record with text that is not valid UTF-8 (stored before "
-                "the service checked every change); run `fieldcase-server admin check-records`"
-            )
-            return text.encode("utf-8", "backslashreplace")
-
-    def to_json(self) -> str:
+        """The page as UTF-8 JSON: the records' bytes as stored, joined. A record stored
+        before the service checked every change may hold a lone surrogate, which UTF-8 cannot
+        carry: it is sent as its JSON escape (``\\ud800``, see :func:`utf8`), so the pull still
+        answers and the laptop sets that record aside, and the log tells IT to run
+        ``admin check-records``."""
         tail = PullResponse(
             records=[],
             removed_cases=self.removed_cases,
@@ -146,16 +127,54 @@ class PullPage:
             server_time=self.server_time,
         ).model_dump_json()
         assert tail.startswith('{"records":[]')
-        return '{"records":[' + ",".join(self.records.values()) + "]" + tail[len('{"records":[]') :]
+        return b"".join([b'{"records":[', b",".join(self.records.values()), b"]", utf8(tail[13:])])
 
 
-def _record_rows(session: Session, *conditions: Any, limit: int | None = None) -> list[Any]:
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (legacy data) as its JSON escape, logged."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        log.warning(_NOT_UTF8)
+        return text.encode("utf-8", "backslashreplace")
+
+
+def _record_rows(
+    session: Session, *conditions: Any, limit: int | None = None
+) -> list[tuple[uuid.UUID, uuid.UUID, int, bytes]]:
+    """(record id, case id, seq, wire JSON) of the records matching, in log order. A record
+    whose stored JSON is NULL gets it made from its row here (one more query for all such)."""
     table = Record.__table__  # type: ignore[attr-defined]
     query = sa_select(*[table.c[name] for name in _PULL_COLUMNS]).where(*conditions)
     query = query.order_by(table.c.seq)
     if limit is not None:
         query = query.limit(limit)
-    return list(session.execute(query).all())
+    rows = session.execute(query).all()
+    missing = [row.record_id for row in rows if row.wire is None]
+    made = _made_wire(session, missing) if missing else {}
+    return [
+        (
+            row.record_id,
+            row.case_id,
+            row.seq,
+            row.wire if row.wire is not None else made[row.record_id],
+        )
+        for row in rows
+    ]
+
+
+def _made_wire(session: Session, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+    """The wire JSON of records stored without it, made from their rows."""
+    table = Record.__table__  # type: ignore[attr-defined]
+    made: dict[uuid.UUID, bytes] = {}
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start : start + 500]
+        query = sa_select(*[table.c[name] for name in _ROW_COLUMNS]).where(
+            table.c.record_id.in_(chunk)
+        )
+        for row in session.execute(query):
+            made[row.record_id] = utf8(record_json(row))
+    return made
 
 
 def _changed_since(
@@ -188,9 +207,10 @@ def _changed_since(
         .order_by(ScopeEvent.seq)  # type: ignore[arg-type]
         .limit(rows)
     ).all()
-    full = [stream[-1].seq for stream in (records, conflicts, events) if len(stream) == rows]
+    ends = [records[-1][2]] if len(records) == rows else []
+    full = ends + [stream[-1].seq for stream in (conflicts, events) if len(stream) == rows]
     items: list[tuple[int, int, Any]] = sorted(
-        [(r.seq, _RECORD, r) for r in records]
+        [(r[2], _RECORD, r) for r in records]
         + [(c.seq, _CONFLICT, c) for c in conflicts]
         + [(e.seq, _SCOPE, e) for e in events],
         key=lambda triple: triple[0],
@@ -217,9 +237,7 @@ def pull_page(
         if taken and used >= max_bytes:
             break
         if what == _RECORD:
-            text_ = record_json(item)
-            page.records[item.record_id] = text_
-            used += len(text_) + 1
+            used += page.add(*_without_seq(item))
         elif what == _CONFLICT:
             info = conflict_info(item)
             page.conflicts[item.id] = info
@@ -238,17 +256,14 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
     if not case_visible_to(session, event.case_id, actor):
         if event.case_id not in page.removed_cases:
             page.removed_cases.append(event.case_id)
-        for key in [k for k, v in page.records.items() if f'"case_id":"{event.case_id}"' in v]:
-            del page.records[key]
+        page.drop_case(event.case_id)
         return 40
     if event.case_id in page.removed_cases:
         page.removed_cases.remove(event.case_id)
     used = 0
     table = Record.__table__  # type: ignore[attr-defined]
     for row in _record_rows(session, table.c.case_id == event.case_id):
-        text_ = record_json(row)
-        page.records[row.record_id] = text_
-        used += len(text_) + 1
+        used += page.add(*_without_seq(row))
     for open_conflict in session.exec(
         select(Conflict).where(Conflict.case_id == event.case_id, Conflict.resolved == False)  # noqa: E712
     ).all():
@@ -256,3 +271,10 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
         page.conflicts[open_conflict.id] = info
         used += _size(info)
     return used
+
+
+def _without_seq(
+    row: tuple[uuid.UUID, uuid.UUID, int, bytes],
+) -> tuple[uuid.UUID, uuid.UUID, bytes]:
+    record_id, case_id, _seq, wire = row
+    return record_id, case_id, wire
