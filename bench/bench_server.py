@@ -449,6 +449,7 @@ def page_cost(db_url: str, records: int) -> dict[str, float]:
     ways = _compressions()
     runs: dict[str, list[float]] = {"page": [], **{name: [] for name in ways}}
     rows = wire = 0
+    sizes: dict[str, int] = {}
     for _run in range(PAGE_RUNS):
         spent: dict[str, list[float]] = {name: [] for name in runs}
         for sample in range(PAGE_SAMPLES):
@@ -467,13 +468,14 @@ def page_cost(db_url: str, records: int) -> dict[str, float]:
             rows, wire = len(page.records), len(body)
             for name, squeeze in ways.items():
                 started = time.process_time()
-                squeeze(body)
+                sizes[name] = len(squeeze(body))
                 spent[name].append(time.process_time() - started)
         for name, values in spent.items():
             runs[name].append(sum(values) / len(values))
     engine.dispose()
     result = {name: 1000 * _median(values) for name, values in runs.items()}
     result.update(records=length, rows=rows, bytes=wire, seed=seeded)
+    result.update({f"{name} bytes": size for name, size in sizes.items()})
     return result
 
 
@@ -492,7 +494,7 @@ def bench_pages(kind: str, make_url: Any) -> None:
     for size in sizes:
         result = page_cost(make_url(size), size)
         squeezed = ", ".join(
-            f"{name} {result[name]:.1f} ms"
+            f"{name} {result[name]:.1f} ms ({result[name + ' bytes'] / 1e3:.0f} kB)"
             for name in ("gzip-9", "gzip-6", "zstd-3")
             if name in result
         )
