@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import String, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -34,9 +34,12 @@ CURSOR_PREFIX = "c1."
 #: Rows read per stream for a page: about what ``max_bytes`` holds (pages are bounded by bytes).
 MIN_PULL_ROWS, MAX_PULL_ROWS, ROW_BYTES = 200, 20_000, 200
 
-#: What a pull reads of each record: its stored wire JSON (the other columns only when that is
-#: NULL, see :mod:`server.records.wire`).
-_PULL_COLUMNS = ("record_id", "case_id", "seq", "wire")
+#: A pull reads of each record its ids (as they come), position and stored wire JSON; the
+#: other columns only when that is NULL (see :mod:`server.records.wire`).
+_RAW_ID_COLUMNS = ("record_id", "case_id")
+#: A record or case id as the database driver gives it (a string on SQLite, a UUID on
+#: PostgreSQL): pages key records by it without making a UUID of every id they read.
+RawId = Any
 _ROW_COLUMNS = ("record_id", "kind", "case_id", "version", "fields", "updated_at", "updated_by")
 _RECORD, _CONFLICT, _SCOPE = 0, 1, 2
 _NOT_UTF8 = (
@@ -93,23 +96,23 @@ def _size(model: ConflictInfo) -> int:
 class PullPage:
     """One pull answer, with its records already as UTF-8 JSON (by record id, in log order)."""
 
-    records: dict[uuid.UUID, bytes]
+    records: dict[RawId, bytes]
     removed_cases: list[uuid.UUID]
     conflicts: dict[uuid.UUID, ConflictInfo]
     next_cursor: str
     more: bool
     server_time: datetime
     #: the case of each record on the page (a case moved away takes its records off)
-    case_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    case_of: dict[RawId, RawId] = field(default_factory=dict)
 
-    def add(self, record_id: uuid.UUID, case_id: uuid.UUID, wire: bytes) -> int:
+    def add(self, record_id: RawId, case_id: RawId, wire: bytes) -> int:
         """Put a record on the page; the bytes it takes."""
         self.records[record_id] = wire
         self.case_of[record_id] = case_id
         return len(wire) + 1
 
     def drop_case(self, case_id: uuid.UUID) -> None:
-        for record_id in [r for r, c in self.case_of.items() if c == case_id]:
+        for record_id in [r for r, c in self.case_of.items() if _uuid(c) == case_id]:
             del self.records[record_id], self.case_of[record_id]
 
     def to_bytes(self) -> bytes:
@@ -141,40 +144,41 @@ def utf8(text: str) -> bytes:
 
 def _record_rows(
     session: Session, *conditions: Any, limit: int | None = None
-) -> list[tuple[uuid.UUID, uuid.UUID, int, bytes]]:
+) -> list[tuple[RawId, RawId, int, bytes]]:
     """(record id, case id, seq, wire JSON) of the records matching, in log order. A record
     whose stored JSON is NULL gets it made from its row here (one more query for all such)."""
     table = Record.__table__  # type: ignore[attr-defined]
-    query = sa_select(*[table.c[name] for name in _PULL_COLUMNS]).where(*conditions)
+    columns = [type_coerce(table.c[name], String).label(name) for name in _RAW_ID_COLUMNS]
+    query = sa_select(*columns, table.c.seq, table.c.wire).where(*conditions)
     query = query.order_by(table.c.seq)
     if limit is not None:
         query = query.limit(limit)
     rows = session.execute(query).all()
-    missing = [row.record_id for row in rows if row.wire is None]
+    missing = [record_id for record_id, _case, _seq, wire in rows if wire is None]
     made = _made_wire(session, missing) if missing else {}
     return [
-        (
-            row.record_id,
-            row.case_id,
-            row.seq,
-            row.wire if row.wire is not None else made[row.record_id],
-        )
-        for row in rows
+        (record_id, case_id, seq, wire if wire is not None else made[record_id])
+        for record_id, case_id, seq, wire in rows
     ]
 
 
-def _made_wire(session: Session, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+def _made_wire(session: Session, raw_ids: list[RawId]) -> dict[RawId, bytes]:
     """The wire JSON of records stored without it, made from their rows."""
     table = Record.__table__  # type: ignore[attr-defined]
-    made: dict[uuid.UUID, bytes] = {}
-    for start in range(0, len(record_ids), 500):
-        chunk = record_ids[start : start + 500]
+    by_id = {_uuid(raw): raw for raw in raw_ids}
+    ids = list(by_id)
+    made: dict[RawId, bytes] = {}
+    for start in range(0, len(ids), 500):
         query = sa_select(*[table.c[name] for name in _ROW_COLUMNS]).where(
-            table.c.record_id.in_(chunk)
+            table.c.record_id.in_(ids[start : start + 500])
         )
         for row in session.execute(query):
-            made[row.record_id] = utf8(record_json(row))
+            made[by_id[row.record_id]] = utf8(record_json(row))
     return made
+
+
+def _uuid(raw: RawId) -> uuid.UUID:
+    return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
 
 
 def _changed_since(
@@ -273,8 +277,6 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
     return used
 
 
-def _without_seq(
-    row: tuple[uuid.UUID, uuid.UUID, int, bytes],
-) -> tuple[uuid.UUID, uuid.UUID, bytes]:
+def _without_seq(row: tuple[RawId, RawId, int, bytes]) -> tuple[RawId, RawId, bytes]:
     record_id, case_id, _seq, wire = row
     return record_id, case_id, wire
