@@ -7,9 +7,11 @@ page and its cursor agree (see :mod:`server.records.changelog`).
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 import uuid
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,7 +43,9 @@ _RAW_ID_COLUMNS = ("record_id", "case_id")
 #: PostgreSQL): pages key records by it without making a UUID of every id they read.
 RawId = Any
 _ROW_COLUMNS = ("record_id", "kind", "case_id", "version", "fields", "updated_at", "updated_by")
-_RECORD, _CONFLICT, _SCOPE = 0, 1, 2
+_RECORD, _CONFLICT, _SCOPE, _HORIZON = 0, 1, 2, 3
+#: Rows read from the database at a time while a page fills.
+_CHUNK_ROWS = 128
 _NOT_UTF8 = (
     "a pulled page holds a record with text that is not valid UTF-8 (stored before "
     "the service checked every change); run `fieldcase-server admin check-records`"
@@ -144,22 +148,25 @@ def utf8(text: str) -> bytes:
 
 def _record_rows(
     session: Session, *conditions: Any, limit: int | None = None
-) -> list[tuple[RawId, RawId, int, bytes]]:
-    """(record id, case id, seq, wire JSON) of the records matching, in log order. A record
-    whose stored JSON is NULL gets it made from its row here (one more query for all such)."""
+) -> Generator[tuple[RawId, RawId, int, bytes]]:
+    """(record id, case id, seq, wire JSON) of the records matching, in log order, read from
+    the database in chunks as they are taken (a page that is full stops reading). A record
+    whose stored JSON is NULL gets it made from its row here (one more query per chunk)."""
     table = Record.__table__  # type: ignore[attr-defined]
     columns = [type_coerce(table.c[name], String).label(name) for name in _RAW_ID_COLUMNS]
     query = sa_select(*columns, table.c.seq, table.c.wire).where(*conditions)
     query = query.order_by(table.c.seq)
     if limit is not None:
         query = query.limit(limit)
-    rows = session.execute(query).all()
-    missing = [record_id for record_id, _case, _seq, wire in rows if wire is None]
-    made = _made_wire(session, missing) if missing else {}
-    return [
-        (record_id, case_id, seq, wire if wire is not None else made[record_id])
-        for record_id, case_id, seq, wire in rows
-    ]
+    result = session.execute(query, execution_options={"yield_per": _CHUNK_ROWS})
+    try:
+        for chunk in result.partitions():
+            missing = [record_id for record_id, _case, _seq, wire in chunk if wire is None]
+            made = _made_wire(session, missing) if missing else {}
+            for record_id, case_id, seq, wire in chunk:
+                yield record_id, case_id, seq, wire if wire is not None else made[record_id]
+    finally:
+        result.close()
 
 
 def _made_wire(session: Session, raw_ids: list[RawId]) -> dict[RawId, bytes]:
@@ -183,9 +190,11 @@ def _uuid(raw: RawId) -> uuid.UUID:
 
 def _changed_since(
     session: Session, actor: Actor, after: int, rows: int
-) -> tuple[list[tuple[int, int, Any]], bool]:
-    """Up to ``rows`` of each stream (records, conflicts, scope events) after ``after``, merged
-    in log order and cut where the first full stream ends; and whether it was cut."""
+) -> Generator[tuple[float, int, Any]]:
+    """Up to ``rows`` of each stream (records, conflicts, scope events) after ``after``,
+    merged in log order. A stream that gives all ``rows`` may hold more: after its last item
+    comes a ``_HORIZON`` mark, where the page must end (nothing later is certain to be
+    complete)."""
     team, username = actor.team, actor.username
     table = Record.__table__  # type: ignore[attr-defined]
     records = _record_rows(
@@ -211,18 +220,24 @@ def _changed_since(
         .order_by(ScopeEvent.seq)  # type: ignore[arg-type]
         .limit(rows)
     ).all()
-    ends = [records[-1][2]] if len(records) == rows else []
-    full = ends + [stream[-1].seq for stream in (conflicts, events) if len(stream) == rows]
-    items: list[tuple[int, int, Any]] = sorted(
-        [(r[2], _RECORD, r) for r in records]
-        + [(c.seq, _CONFLICT, c) for c in conflicts]
-        + [(e.seq, _SCOPE, e) for e in events],
-        key=lambda triple: triple[0],
-    )
-    if full:
-        horizon = min(full)
-        items = [triple for triple in items if triple[0] <= horizon]
-    return items, bool(full)
+    streams = [
+        _marked(((r[2], _RECORD, r) for r in records), rows),
+        _marked(((c.seq, _CONFLICT, c) for c in conflicts), rows),
+        _marked(((e.seq, _SCOPE, e) for e in events), rows),
+    ]
+    try:
+        yield from heapq.merge(*streams, key=lambda triple: triple[0])
+    finally:
+        records.close()
+
+
+def _marked(items: Iterator[tuple[int, int, Any]], rows: int) -> Iterator[tuple[float, int, Any]]:
+    """The stream's items, and after the ``rows``-th a ``_HORIZON`` mark just past it."""
+    for count, item in enumerate(items, 1):
+        yield item
+        if count == rows:
+            yield item[0] + 0.5, _HORIZON, None
+            return
 
 
 def pull_page(
@@ -232,25 +247,26 @@ def pull_page(
     read one snapshot (see :func:`server.core.db.snapshot_session`)."""
     after = parse_cursor(cursor)
     rows = min(MAX_PULL_ROWS, max(MIN_PULL_ROWS, max_bytes // ROW_BYTES))
-    items, cut = _changed_since(session, actor, after, rows)
     page = PullPage({}, [], {}, make_cursor(after), False, server_time=clock.now())
     used = 0
     position = after
-    taken = 0
-    for seq, what, item in items:
-        if taken and used >= max_bytes:
-            break
-        if what == _RECORD:
-            used += page.add(*_without_seq(item))
-        elif what == _CONFLICT:
-            info = conflict_info(item)
-            page.conflicts[item.id] = info
-            used += _size(info)
-        else:
-            used += _scope_change(session, actor, item, page)
-        position = seq
-        taken += 1
-    page.more = taken < len(items) or cut
+    items = _changed_since(session, actor, after, rows)
+    try:
+        for seq, what, item in items:
+            if what == _HORIZON or (position != after and used >= max_bytes):
+                page.more = True
+                break
+            if what == _RECORD:
+                used += page.add(*_without_seq(item))
+            elif what == _CONFLICT:
+                info = conflict_info(item)
+                page.conflicts[item.id] = info
+                used += _size(info)
+            else:
+                used += _scope_change(session, actor, item, page)
+            position = int(seq)
+    finally:
+        items.close()
     page.next_cursor = make_cursor(position)
     return page
 
@@ -266,7 +282,7 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
         page.removed_cases.remove(event.case_id)
     used = 0
     table = Record.__table__  # type: ignore[attr-defined]
-    for row in _record_rows(session, table.c.case_id == event.case_id):
+    for row in list(_record_rows(session, table.c.case_id == event.case_id)):
         used += page.add(*_without_seq(row))
     for open_conflict in session.exec(
         select(Conflict).where(Conflict.case_id == event.case_id, Conflict.resolved == False)  # noqa: E712
