@@ -5,8 +5,15 @@ N simulated laptops (10, 50, 200; teams of 10) each push batches of 100 changes 
 applied per second and the 50th/95th-percentile request latency. Then a first pull of 10,000
 cases by one laptop: time, pages, records and bytes on the wire (gzip) and uncompressed.
 
+Then the service's CPU per pulled page (``pages``): a database holding 10,000 and 100,000
+records (1,000,000 too with FIELDCASE_BENCH_MILLION=1) in four teams; one team's user pulls
+256 KiB pages at cursors spread over the change log, in this process (the page read, built and
+serialised, then compressed each way). CPU is this process's plus, on PostgreSQL, its server
+backend's. Median of several runs.
+
     .venv/bin/python -m bench.bench_server            # everything (a few minutes)
     .venv/bin/python -m bench.bench_server sqlite 10  # one database, one size
+    .venv/bin/python -m bench.bench_server pages      # only the CPU per pulled page
 """
 
 from __future__ import annotations
@@ -344,9 +351,183 @@ def bench_database(kind: str, db_url: str, sizes: dict[int, int]) -> None:
         )
 
 
+# ------------------------------------------------------------------ CPU per pulled page
+
+PAGE_SIZES = (10_000, 100_000)
+PAGE_TEAMS = 4
+PAGE_BYTES = 256 * 1024  # the laptop's first page size (sync.protocol.DEFAULT_PAGE_BYTES)
+PAGE_RUNS = 5
+PAGE_SAMPLES = 6  # cursors spread over the first half of the log (full pages), a page at each
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process on this machine has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _seed_records(db_url: str, records: int) -> tuple[int, float]:
+    """About ``records`` records in PAGE_TEAMS teams (generated cases); (log length, seconds)."""
+    from sqlmodel import Session
+
+    from server.core.db import make_engine
+    from server.demo import generate_cases
+    from server.records.seeding import bulk_insert
+    from sync.clock import SystemClock
+
+    for team in range(PAGE_TEAMS):
+        add_user(db_url, f"reader{team}", f"Page Team {team}")
+    engine = make_engine(db_url, pool_size=1)
+    started = time.perf_counter()
+    rng = random.Random(11)
+    today = datetime.now(UTC).date()
+    written = 0
+    with Session(engine) as session:
+        team = 0
+        batch: list[Any] = []
+        while written < records:
+            rows = list(
+                generate_cases(
+                    rng,
+                    f"Page Team {team}",
+                    [f"reader{team}"],
+                    ("housing_repair",),
+                    1,
+                    100_000 + written,
+                    today,
+                )
+            )
+            team = (team + 1) % PAGE_TEAMS
+            batch += rows
+            written += len(rows)
+            if len(batch) >= 5000:
+                bulk_insert(session, batch, by="bench", clock=SystemClock())
+                batch = []
+        bulk_insert(session, batch, by="bench", clock=SystemClock())
+        session.commit()
+    engine.dispose()
+    return written, time.perf_counter() - started
+
+
+def _compressions() -> dict[str, Any]:
+    import gzip
+
+    ways: dict[str, Any] = {
+        "gzip-9": lambda body: gzip.compress(body, compresslevel=9, mtime=0),
+        "gzip-6": lambda body: gzip.compress(body, compresslevel=6, mtime=0),
+    }
+    try:
+        from backports import zstd
+    except ImportError:  # pragma: no cover - Python 3.14 has it as compression.zstd
+        try:
+            from compression import zstd  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            return ways
+    ways["zstd-3"] = lambda body: zstd.compress(body, level=3)
+    return ways
+
+
+def page_cost(db_url: str, records: int) -> dict[str, float]:
+    """Median CPU milliseconds per pulled page (read + build + serialise; and each
+    compression), for one team's user of four, at cursors spread over the change log."""
+    from sqlalchemy import text
+    from sqlmodel import select
+
+    from server.core.db import make_engine, snapshot_session
+    from server.crud import Actor
+    from server.models import User
+    from server.records.pull import make_cursor, pull_page
+    from sync.clock import SystemClock
+
+    length, seeded = _seed_records(db_url, records)
+    engine = make_engine(db_url, pool_size=1)
+    clock = SystemClock()
+    with snapshot_session(engine) as session:
+        user = session.exec(select(User).where(User.username == "reader0")).one()
+        actor = Actor(user.id, user.username, "Page Team 0", "device", clock.now())
+    postgres = engine.dialect.name == "postgresql"
+    ways = _compressions()
+    runs: dict[str, list[float]] = {"page": [], **{name: [] for name in ways}}
+    rows = wire = 0
+    sizes: dict[str, int] = {}
+    for _run in range(PAGE_RUNS):
+        spent: dict[str, list[float]] = {name: [] for name in runs}
+        for sample in range(PAGE_SAMPLES):
+            cursor = make_cursor(length * sample // (2 * PAGE_SAMPLES))
+            with snapshot_session(engine) as session:
+                backend = (
+                    int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                    if postgres
+                    else 0
+                )
+                before = time.process_time() + (_cpu_of(backend) if postgres else 0.0)
+                page = pull_page(session, actor, cursor, PAGE_BYTES, clock=clock)
+                body = page.to_bytes()
+                after = time.process_time() + (_cpu_of(backend) if postgres else 0.0)
+            spent["page"].append(after - before)
+            rows, wire = len(page.records), len(body)
+            for name, squeeze in ways.items():
+                started = time.process_time()
+                sizes[name] = len(squeeze(body))
+                spent[name].append(time.process_time() - started)
+        for name, values in spent.items():
+            runs[name].append(sum(values) / len(values))
+    engine.dispose()
+    result = {name: 1000 * _median(values) for name, values in runs.items()}
+    result.update(records=length, rows=rows, bytes=wire, seed=seeded)
+    result.update({f"{name} bytes": size for name, size in sizes.items()})
+    return result
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def bench_pages(kind: str, make_url: Any) -> None:
+    sizes = list(PAGE_SIZES)
+    if os.environ.get("FIELDCASE_BENCH_MILLION") == "1":
+        sizes.append(1_000_000)
+    for size in sizes:
+        result = page_cost(make_url(size), size)
+        squeezed = ", ".join(
+            f"{name} {result[name]:.1f} ms ({result[name + ' bytes'] / 1e3:.0f} kB)"
+            for name in ("gzip-9", "gzip-6", "zstd-3")
+            if name in result
+        )
+        print(
+            f"{kind:<10} CPU per pulled page at {result['records']:>9,.0f} records: "
+            f"{result['page']:6.1f} ms to read, build and serialise "
+            f"({result['rows']:.0f} records, {result['bytes'] / 1e6:.2f} MB); "
+            f"compress: {squeezed} (median of {PAGE_RUNS} runs of {PAGE_SAMPLES} pages; "
+            f"seeding took {result['seed']:.0f} s)",
+            flush=True,
+        )
+
+
+def _pages(kinds: list[str]) -> None:
+    for kind in kinds:
+        if kind == "postgres":
+            cluster = PgCluster.start(durable=False)
+            try:
+                bench_pages(kind, lambda size, pg=cluster: pg.create_database(f"pages{size}"))
+            finally:
+                cluster.stop()
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                bench_pages(kind, lambda size: f"sqlite:///{Path(folder) / f'pages{size}.db'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     kinds = [a for a in args if a in ("sqlite", "postgres")] or ["postgres", "sqlite"]
+    if "pages" in args:
+        print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}", flush=True)
+        _pages(kinds)
+        return
     sizes = {int(a): SIZES.get(int(a), 1) for a in args if a.isdigit()} or dict(SIZES)
     print(
         f"fieldcase-server with {WORKERS} workers; batches of {BATCH} changes; teams of {TEAM_SIZE}"
@@ -363,6 +544,7 @@ def main(argv: list[str] | None = None) -> None:
             with tempfile.TemporaryDirectory() as folder:
                 bench_database(kind, f"sqlite:///{Path(folder) / 'bench.db'}", sizes)
         print(f"load average after {kind}: {os.getloadavg()[0]:.1f}", flush=True)
+    _pages(kinds)
 
 
 if __name__ == "__main__":

@@ -22,11 +22,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.gzip import GZipMiddleware
 
 from server import audit
 from server.api.main import api_router
-from server.api.middleware import GzipRequest, ProtocolGate
+from server.api.middleware import CompressResponse, GzipRequest, ProtocolGate
 from server.api.responses import error_response
 from server.api.routes import meta
 from server.audit_key import AuditKeyError, load_key
@@ -158,7 +157,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(meta.router)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(CompressResponse)
     app.add_middleware(GzipRequest, max_bytes=settings.max_body_bytes)
     app.add_middleware(ProtocolGate)
     return app

@@ -150,6 +150,9 @@ class Record(ServerTable, table=True):
     updated_at: datetime = ts()
     updated_by: str = Field(max_length=200)
     seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
+    #: The record as a pull sends it (UTF-8 JSON), written with the record; NULL when it must
+    #: be made from the row (see :mod:`server.records.wire`).
+    wire: bytes | None = Field(default=None, sa_column=Column(sa.LargeBinary, nullable=True))
 
 
 class QuarantinedRecord(ServerTable, table=True):

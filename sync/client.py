@@ -1,7 +1,9 @@
 """HTTP client for the Fieldcase service: one keep-alive session, retries, token renewal.
 
 * Every request carries ``X-Fieldcase-Protocol``; JSON bodies go out gzip-compressed and
-  responses may come back compressed (``requests`` decodes them).
+  responses may come back compressed: zstd when this install can read it (urllib3 decodes
+  it with the ``backports.zstd`` package, or Python 3.14's own), else gzip (see
+  :data:`ACCEPT_ENCODING`; ``requests`` decodes both).
 * How one request is sent, judged and retried is :mod:`sync.transport`: connection errors,
   stalls, 500/502/503/504 and 429 are retried with capped exponential backoff and full jitter
   (429 honours ``Retry-After``); no other 4xx is retried, except that an expired access token
@@ -26,6 +28,7 @@ from uuid import UUID
 
 import requests
 from pydantic import BaseModel, ValidationError
+from urllib3.util.request import ACCEPT_ENCODING as URLLIB3_DECODES
 
 from sync.address import check_server_url, is_loopback_host
 from sync.clock import Clock, SystemClock
@@ -66,6 +69,10 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 NOT_ENROLLED = "This laptop is not enrolled with a Fieldcase service yet."
+
+#: The answer codings asked for: zstd first when urllib3 here can decode it (it says so in
+#: its own default header), then gzip, which every service and urllib3 speak.
+ACCEPT_ENCODING = "zstd, gzip" if "zstd" in URLLIB3_DECODES.split(",") else "gzip"
 
 
 class ServiceClient:
@@ -140,7 +147,7 @@ class ServiceClient:
         self.session.close()
 
     def _headers(self, auth: bool) -> dict[str, str]:
-        headers = {PROTOCOL_HEADER: str(self.protocol_version), "Accept-Encoding": "gzip"}
+        headers = {PROTOCOL_HEADER: str(self.protocol_version), "Accept-Encoding": ACCEPT_ENCODING}
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers

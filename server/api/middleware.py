@@ -1,10 +1,20 @@
-"""ASGI middleware: the protocol-version gate and gzip-compressed request bodies."""
+"""ASGI middleware: the protocol-version gate, gzip-compressed request bodies, and answers
+compressed as the client accepts (zstd, else gzip)."""
 
 from __future__ import annotations
 
+import sys
 import zlib
+from typing import Any
 
+import anyio.to_thread
+from starlette.middleware.gzip import GZipResponder, IdentityResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if sys.version_info >= (3, 14):  # pragma: no cover - the standard library has it from 3.14
+    from compression import zstd
+else:
+    from backports import zstd
 
 from server.errors import ApiError
 from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, ErrorCode
@@ -119,3 +129,69 @@ class GzipRequest:
             return await receive()
 
         await self.app(new_scope, replay, send)
+
+
+#: Answers smaller than this go out as they are (compressing them saves next to nothing).
+COMPRESS_MIN_BYTES = 1024
+#: gzip level for clients that do not take zstd (older laptops): 6 costs about half of 9's
+#: CPU for nearly the same size.
+GZIP_LEVEL = 6
+#: zstd level: 3 is zstd's default, far cheaper than gzip and smaller.
+ZSTD_LEVEL = 3
+#: A body this large is compressed on a worker thread (the event loop stays free).
+THREAD_MIN_BYTES = 128 * 1024
+
+
+def accepted_encodings(header: str | None) -> set[str]:
+    """The content codings an ``Accept-Encoding`` header accepts (``q=0`` refuses one)."""
+    accepted: set[str] = set()
+    for part in (header or "").split(","):
+        name, _, params = part.partition(";")
+        name = name.strip().lower()
+        quality = params.strip().lower().replace(" ", "")
+        if name and quality not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            accepted.add(name)
+    return accepted
+
+
+class ZstdResponder(IdentityResponder):
+    """Starlette's responder (which decides what to compress: not small answers, not
+    partial ones, not ones already encoded) with zstd as the coding."""
+
+    content_encoding = "zstd"
+
+    def __init__(self, app: ASGIApp, minimum_size: int, level: int) -> None:
+        super().__init__(app, minimum_size)
+        self.compressor: Any = None
+        self.level = level
+
+    async def apply_compression(self, body: bytes, *, more_body: bool) -> bytes:
+        if self.compressor is None:
+            self.compressor = zstd.ZstdCompressor(level=self.level)
+        mode = zstd.ZstdCompressor.FLUSH_BLOCK if more_body else zstd.ZstdCompressor.FLUSH_FRAME
+        if len(body) >= THREAD_MIN_BYTES:
+            return bytes(await anyio.to_thread.run_sync(self.compressor.compress, body, mode))
+        return bytes(self.compressor.compress(body, mode))
+
+
+class CompressResponse:
+    """Compress answers by the request's ``Accept-Encoding``: zstd when the client takes it
+    (laptops with this version), else gzip at :data:`GZIP_LEVEL` (older laptops), else none."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = COMPRESS_MIN_BYTES) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accepted = accepted_encodings(_header(scope, b"accept-encoding"))
+        responder: ASGIApp
+        if "zstd" in accepted:
+            responder = ZstdResponder(self.app, self.minimum_size, ZSTD_LEVEL)
+        elif "gzip" in accepted:
+            responder = GZipResponder(self.app, self.minimum_size, compresslevel=GZIP_LEVEL)
+        else:
+            responder = IdentityResponder(self.app, self.minimum_size)
+        await responder(scope, receive, send)

@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from server import audit
 from server.audit import AuditEvent
 from server.models import AppliedChange, CaseScope, Conflict, Counter, Record, ScopeEvent
+from server.records.wire import record_json, stored_wire
 from sync.protocol import ConflictInfo
 from sync.records import RecordKind
 
@@ -69,6 +70,7 @@ class Touched:
             "updated_at": self.updated_at,
             "updated_by": self.updated_by,
             "seq": self.seq,
+            "wire": stored_wire(record_json(self)),
         }
 
 
@@ -180,6 +182,7 @@ def _write_records(session: Session, pending: Pending) -> None:
                 updated_at=bindparam("updated_at"),
                 updated_by=bindparam("updated_by"),
                 seq=bindparam("seq"),
+                wire=bindparam("wire"),
             ),
             changed,
         )

@@ -7,15 +7,16 @@ page and its cursor agree (see :mod:`server.records.changelog`).
 
 from __future__ import annotations
 
-import json
+import heapq
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import String, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -23,7 +24,8 @@ from server.crud import Actor
 from server.errors import ApiError
 from server.models import Conflict, Record, ScopeEvent
 from server.records.changelog import conflict_info
-from server.records.scope import case_visible_to, visible_case_ids
+from server.records.scope import case_visible_to, visible_to
+from server.records.wire import record_json
 from sync.clock import Clock
 from sync.protocol import ConflictInfo, ErrorCode, PullResponse, RecordState
 from sync.records import FIELDS, RecordKind
@@ -34,18 +36,20 @@ CURSOR_PREFIX = "c1."
 #: Rows read per stream for a page: about what ``max_bytes`` holds (pages are bounded by bytes).
 MIN_PULL_ROWS, MAX_PULL_ROWS, ROW_BYTES = 200, 20_000, 200
 
-_FIELDS_BY_KIND = {kind.value: names for kind, names in FIELDS.items()}
-_PULL_COLUMNS = (
-    "record_id",
-    "kind",
-    "case_id",
-    "version",
-    "fields",
-    "updated_at",
-    "updated_by",
-    "seq",
+#: A pull reads of each record its ids (as they come), position and stored wire JSON; the
+#: other columns only when that is NULL (see :mod:`server.records.wire`).
+_RAW_ID_COLUMNS = ("record_id", "case_id")
+#: A record or case id as the database driver gives it (a string on SQLite, a UUID on
+#: PostgreSQL): pages key records by it without making a UUID of every id they read.
+RawId = Any
+_ROW_COLUMNS = ("record_id", "kind", "case_id", "version", "fields", "updated_at", "updated_by")
+_RECORD, _CONFLICT, _SCOPE, _HORIZON = 0, 1, 2, 3
+#: Rows read from the database at a time while a page fills.
+_CHUNK_ROWS = 128
+_NOT_UTF8 = (
+    "a pulled page holds a record with text that is not valid UTF-8 (stored before "
+    "the service checked every change); run `fieldcase-server admin check-records`"
 )
-_RECORD, _CONFLICT, _SCOPE = 0, 1, 2
 
 
 #: A cursor is ``c1.`` and a change-log position: ASCII digits that fit a BIGINT.
@@ -88,55 +92,39 @@ def record_state(row: Any) -> RecordState:
     )
 
 
-def record_json(row: Any) -> str:
-    """The same as ``record_state(row).model_dump_json()``, made directly (pulls send many)."""
-    stored = row.fields or {}
-    return json.dumps(
-        {
-            "kind": row.kind,
-            "record_id": str(row.record_id),
-            "case_id": str(row.case_id),
-            "version": row.version,
-            "fields": {name: stored.get(name) for name in _FIELDS_BY_KIND[row.kind]},
-            "updated_at": row.updated_at.isoformat(),
-            "updated_by": row.updated_by,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
 def _size(model: ConflictInfo) -> int:
     return len(model.model_dump_json()) + 1
 
 
 @dataclass
 class PullPage:
-    """One pull answer, with its records already serialised."""
+    """One pull answer, with its records already as UTF-8 JSON (by record id, in log order)."""
 
-    records: dict[uuid.UUID, str]
+    records: dict[RawId, bytes]
     removed_cases: list[uuid.UUID]
     conflicts: dict[uuid.UUID, ConflictInfo]
     next_cursor: str
     more: bool
     server_time: datetime
+    #: the case of each record on the page (a case moved away takes its records off)
+    case_of: dict[RawId, RawId] = field(default_factory=dict)
+
+    def add(self, record_id: RawId, case_id: RawId, wire: bytes) -> int:
+        """Put a record on the page; the bytes it takes."""
+        self.records[record_id] = wire
+        self.case_of[record_id] = case_id
+        return len(wire) + 1
+
+    def drop_case(self, case_id: uuid.UUID) -> None:
+        for record_id in [r for r, c in self.case_of.items() if _uuid(c) == case_id]:
+            del self.records[record_id], self.case_of[record_id]
 
     def to_bytes(self) -> bytes:
-        """The page as UTF-8 JSON. A record stored before the service checked every change may
-        hold a lone surrogate, which UTF-8 cannot carry: it is sent as its JSON escape
-        (``\\ud800``), so the pull still answers and the laptop sets that record aside, and the
-        log tells IT to run ``admin check-records``."""
-        text = self.to_json()
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            log.warning(
-                "a pulled page holds a record with text that is not valid UTF-8 (stored before "
-                "the service checked every change); run `fieldcase-server admin check-records`"
-            )
-            return text.encode("utf-8", "backslashreplace")
-
-    def to_json(self) -> str:
+        """The page as UTF-8 JSON: the records' bytes as stored, joined. A record stored
+        before the service checked every change may hold a lone surrogate, which UTF-8 cannot
+        carry: it is sent as its JSON escape (``\\ud800``, see :func:`utf8`), so the pull still
+        answers and the laptop sets that record aside, and the log tells IT to run
+        ``admin check-records``."""
         tail = PullResponse(
             records=[],
             removed_cases=self.removed_cases,
@@ -146,30 +134,75 @@ class PullPage:
             server_time=self.server_time,
         ).model_dump_json()
         assert tail.startswith('{"records":[]')
-        return '{"records":[' + ",".join(self.records.values()) + "]" + tail[len('{"records":[]') :]
+        return b"".join([b'{"records":[', b",".join(self.records.values()), b"]", utf8(tail[13:])])
 
 
-def _record_rows(session: Session, *conditions: Any, limit: int | None = None) -> list[Any]:
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (legacy data) as its JSON escape, logged."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        log.warning(_NOT_UTF8)
+        return text.encode("utf-8", "backslashreplace")
+
+
+def _record_rows(
+    session: Session, *conditions: Any, limit: int | None = None
+) -> Generator[tuple[RawId, RawId, int, bytes]]:
+    """(record id, case id, seq, wire JSON) of the records matching, in log order, read from
+    the database in chunks as they are taken (a page that is full stops reading). A record
+    whose stored JSON is NULL gets it made from its row here (one more query per chunk)."""
     table = Record.__table__  # type: ignore[attr-defined]
-    query = sa_select(*[table.c[name] for name in _PULL_COLUMNS]).where(*conditions)
+    columns = [type_coerce(table.c[name], String).label(name) for name in _RAW_ID_COLUMNS]
+    query = sa_select(*columns, table.c.seq, table.c.wire).where(*conditions)
     query = query.order_by(table.c.seq)
     if limit is not None:
         query = query.limit(limit)
-    return list(session.execute(query).all())
+    result = session.execute(query, execution_options={"yield_per": _CHUNK_ROWS})
+    try:
+        for chunk in result.partitions():
+            missing = [record_id for record_id, _case, _seq, wire in chunk if wire is None]
+            made = _made_wire(session, missing) if missing else {}
+            for record_id, case_id, seq, wire in chunk:
+                yield record_id, case_id, seq, wire if wire is not None else made[record_id]
+    finally:
+        result.close()
+
+
+def _made_wire(session: Session, raw_ids: list[RawId]) -> dict[RawId, bytes]:
+    """The wire JSON of records stored without it, made from their rows."""
+    table = Record.__table__  # type: ignore[attr-defined]
+    by_id = {_uuid(raw): raw for raw in raw_ids}
+    ids = list(by_id)
+    made: dict[RawId, bytes] = {}
+    for start in range(0, len(ids), 500):
+        query = sa_select(*[table.c[name] for name in _ROW_COLUMNS]).where(
+            table.c.record_id.in_(ids[start : start + 500])
+        )
+        for row in session.execute(query):
+            made[by_id[row.record_id]] = utf8(record_json(row))
+    return made
+
+
+def _uuid(raw: RawId) -> uuid.UUID:
+    return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
 
 
 def _changed_since(
     session: Session, actor: Actor, after: int, rows: int
-) -> tuple[list[tuple[int, int, Any]], bool]:
-    """Up to ``rows`` of each stream (records, conflicts, scope events) after ``after``, merged
-    in log order and cut where the first full stream ends; and whether it was cut."""
+) -> Generator[tuple[float, int, Any]]:
+    """Up to ``rows`` of each stream (records, conflicts, scope events) after ``after``,
+    merged in log order. A stream that gives all ``rows`` may hold more: after its last item
+    comes a ``_HORIZON`` mark, where the page must end (nothing later is certain to be
+    complete)."""
     team, username = actor.team, actor.username
-    visible = visible_case_ids(team, username)
     table = Record.__table__  # type: ignore[attr-defined]
-    records = _record_rows(session, table.c.seq > after, table.c.case_id.in_(visible), limit=rows)
+    records = _record_rows(
+        session, table.c.seq > after, visible_to(table.c.case_id, team, username), limit=rows
+    )
     conflicts = session.exec(
         select(Conflict)
-        .where(Conflict.seq > after, Conflict.case_id.in_(visible))  # type: ignore[attr-defined]
+        .where(col(Conflict.seq) > after, visible_to(col(Conflict.case_id), team, username))
         .order_by(Conflict.seq)  # type: ignore[arg-type]
         .limit(rows)
     ).all()
@@ -187,17 +220,24 @@ def _changed_since(
         .order_by(ScopeEvent.seq)  # type: ignore[arg-type]
         .limit(rows)
     ).all()
-    full = [stream[-1].seq for stream in (records, conflicts, events) if len(stream) == rows]
-    items: list[tuple[int, int, Any]] = sorted(
-        [(r.seq, _RECORD, r) for r in records]
-        + [(c.seq, _CONFLICT, c) for c in conflicts]
-        + [(e.seq, _SCOPE, e) for e in events],
-        key=lambda triple: triple[0],
-    )
-    if full:
-        horizon = min(full)
-        items = [triple for triple in items if triple[0] <= horizon]
-    return items, bool(full)
+    streams = [
+        _marked(((r[2], _RECORD, r) for r in records), rows),
+        _marked(((c.seq, _CONFLICT, c) for c in conflicts), rows),
+        _marked(((e.seq, _SCOPE, e) for e in events), rows),
+    ]
+    try:
+        yield from heapq.merge(*streams, key=lambda triple: triple[0])
+    finally:
+        records.close()
+
+
+def _marked(items: Iterator[tuple[int, int, Any]], rows: int) -> Iterator[tuple[float, int, Any]]:
+    """The stream's items, and after the ``rows``-th a ``_HORIZON`` mark just past it."""
+    for count, item in enumerate(items, 1):
+        yield item
+        if count == rows:
+            yield item[0] + 0.5, _HORIZON, None
+            return
 
 
 def pull_page(
@@ -207,27 +247,26 @@ def pull_page(
     read one snapshot (see :func:`server.core.db.snapshot_session`)."""
     after = parse_cursor(cursor)
     rows = min(MAX_PULL_ROWS, max(MIN_PULL_ROWS, max_bytes // ROW_BYTES))
-    items, cut = _changed_since(session, actor, after, rows)
     page = PullPage({}, [], {}, make_cursor(after), False, server_time=clock.now())
     used = 0
     position = after
-    taken = 0
-    for seq, what, item in items:
-        if taken and used >= max_bytes:
-            break
-        if what == _RECORD:
-            text_ = record_json(item)
-            page.records[item.record_id] = text_
-            used += len(text_) + 1
-        elif what == _CONFLICT:
-            info = conflict_info(item)
-            page.conflicts[item.id] = info
-            used += _size(info)
-        else:
-            used += _scope_change(session, actor, item, page)
-        position = seq
-        taken += 1
-    page.more = taken < len(items) or cut
+    items = _changed_since(session, actor, after, rows)
+    try:
+        for seq, what, item in items:
+            if what == _HORIZON or (position != after and used >= max_bytes):
+                page.more = True
+                break
+            if what == _RECORD:
+                used += page.add(*_without_seq(item))
+            elif what == _CONFLICT:
+                info = conflict_info(item)
+                page.conflicts[item.id] = info
+                used += _size(info)
+            else:
+                used += _scope_change(session, actor, item, page)
+            position = int(seq)
+    finally:
+        items.close()
     page.next_cursor = make_cursor(position)
     return page
 
@@ -237,17 +276,14 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
     if not case_visible_to(session, event.case_id, actor):
         if event.case_id not in page.removed_cases:
             page.removed_cases.append(event.case_id)
-        for key in [k for k, v in page.records.items() if f'"case_id":"{event.case_id}"' in v]:
-            del page.records[key]
+        page.drop_case(event.case_id)
         return 40
     if event.case_id in page.removed_cases:
         page.removed_cases.remove(event.case_id)
     used = 0
     table = Record.__table__  # type: ignore[attr-defined]
-    for row in _record_rows(session, table.c.case_id == event.case_id):
-        text_ = record_json(row)
-        page.records[row.record_id] = text_
-        used += len(text_) + 1
+    for row in list(_record_rows(session, table.c.case_id == event.case_id)):
+        used += page.add(*_without_seq(row))
     for open_conflict in session.exec(
         select(Conflict).where(Conflict.case_id == event.case_id, Conflict.resolved == False)  # noqa: E712
     ).all():
@@ -255,3 +291,8 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
         page.conflicts[open_conflict.id] = info
         used += _size(info)
     return used
+
+
+def _without_seq(row: tuple[RawId, RawId, int, bytes]) -> tuple[RawId, RawId, bytes]:
+    record_id, case_id, _seq, wire = row
+    return record_id, case_id, wire

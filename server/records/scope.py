@@ -11,8 +11,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlalchemy import exists, or_
+from sqlmodel import Session, select
 
 from server.crud import Actor
 from server.models import CaseScope, ScopeEvent
@@ -27,10 +27,15 @@ def can_see(scope: CaseScope | None, team: str, username: str) -> bool:
     )
 
 
-def visible_case_ids(team: str, username: str) -> Any:
-    """A subquery of the case ids a user may see (their team's, or assigned to them)."""
-    return select(CaseScope.case_id).where(
-        or_(col(CaseScope.team) == team, col(CaseScope.assigned_to) == username)
+def visible_to(case_id: Any, team: str, username: str) -> Any:
+    """A condition: the case named by the column ``case_id`` is one the user may see (their
+    team's, or assigned to them). An EXISTS on the case's scope row, so a pull can walk the
+    change log by its ``seq`` index and look each case up by its key, rather than reading
+    every visible record and sorting them (see tests/server/test_pull_plan.py)."""
+    scope = CaseScope.__table__  # type: ignore[attr-defined]
+    return exists().where(
+        scope.c.case_id == case_id,
+        or_(scope.c.team == team, scope.c.assigned_to == username),
     )
 
 

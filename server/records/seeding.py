@@ -12,6 +12,7 @@ from sqlmodel import Session
 from server.models import CaseScope, Record
 from server.records.changelog import take_positions
 from server.records.merge import Stamp
+from server.records.wire import stored_wire, wire_text
 from sync.clock import Clock
 from sync.records import RecordKind
 
@@ -43,6 +44,7 @@ def bulk_insert(
                 "updated_at": now,
                 "updated_by": by,
                 "seq": position,
+                "wire": stored_wire(wire_text(kind.value, record_id, case_id, 1, fields, now, by)),
             }
         )
         position += 1
