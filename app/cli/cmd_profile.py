@@ -1,8 +1,9 @@
 """Profile commands: ``init``, ``passwd``, ``backups``, ``restore``; and the helpers every
 command uses to find the profile folder and the password.
 
-Passwords come from env ``FIELDCASE_PASSWORD`` (``FIELDCASE_NEW_PASSWORD`` for the new one in
-``passwd``) or, when those are not set, a prompt that does not echo.
+The arguments are defined in :mod:`app.cli.parser`. Passwords come from env
+``FIELDCASE_PASSWORD`` (``FIELDCASE_NEW_PASSWORD`` for the new one in ``passwd``) or, when
+those are not set, a prompt that does not echo.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from app.errors import FieldcaseError, UsageError
 from app.logs import setup_logging
@@ -157,34 +157,10 @@ def _fresh_references(folder: Path, secret: str, clock: Clock) -> str:
     )
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("init", help="make a new local profile")
-    p.add_argument("--user", required=True, metavar="NAME", help="your user name")
-    p.add_argument("--team", default="", metavar="TEAM", help="your team's name")
-    p.set_defaults(func=cmd_init)
-
-    p = sub.add_parser(
-        "passwd",
-        help="change the profile's password (env FIELDCASE_PASSWORD, FIELDCASE_NEW_PASSWORD)",
-    )
-    p.set_defaults(func=cmd_passwd)
-
-    p = sub.add_parser("backups", help="list the encrypted backups of the profile")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_backups)
-
-    p = sub.add_parser(
-        "restore", help="put a backup in place of the data file (the old file is kept aside)"
-    )
-    p.add_argument("backup", nargs="?", metavar="BACKUP", help="backup name (default: newest)")
-    p.set_defaults(func=cmd_restore)
-
-
 __all__ = [
     "FieldcaseError",
     "close_profile",
     "open_profile",
     "password",
     "profile_dir",
-    "register",
 ]
