@@ -16,7 +16,6 @@ from pathlib import Path
 from app.errors import FieldcaseError, UsageError
 from app.logs import setup_logging
 from app.paths import resolve_profile_dir
-from app.site import load_site_config
 from app.store.profile import Profile, describe_time, list_backups
 from sync.clock import Clock, SystemClock
 from sync.terminal import ask_hidden
@@ -77,6 +76,8 @@ def close_profile(profile: Profile) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from app.site import load_site_config
+
     setup_logging()
     site = load_site_config()
     folder = profile_dir(args)
@@ -89,6 +90,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
+    from app.site import load_site_config
+
     setup_logging()
     site = load_site_config()
     folder = profile_dir(args)
@@ -142,6 +145,7 @@ def _fresh_references(folder: Path, secret: str, clock: Clock) -> str:
     """The reserved case reference numbers in a backup may have been used since it was made:
     they were dropped; fetch fresh ones now when the service can be reached."""
     from app import online
+    from app.site import load_site_config
 
     with Profile.open(folder, secret, backup=False, clock=clock) as prof:
         if not online.server_url_of(prof):
