@@ -126,9 +126,7 @@ def test_the_heavy_modules_named_here_are_real(tmp_path: Path) -> None:
     work loads the store, core, vault and its own module (so the names match something)."""
     profile, _work = make_casework(tmp_path / "profile")
     profile.close()
-    code, loaded, output = _run(
-        ["cases"], HEAVY, "script", cli_env(tmp_path / "profile"), tmp_path
-    )
+    code, loaded, output = _run(["cases"], HEAVY, "script", cli_env(tmp_path / "profile"), tmp_path)
     assert code == 0, output
     assert {"sqlalchemy", "sqlmodel", "sqlcipher3", "pydantic", "app.store", "app.core"} <= set(
         loaded
@@ -195,7 +193,7 @@ def test_the_parsers_copies_of_the_cores_values_are_the_cores() -> None:
     from app.core.fields import SETTABLE_FIELDS
     from app.domain.enums import CaseStatus, Priority
 
-    assert cli_parser.CASE_STATUSES == tuple(s.value for s in CaseStatus)
-    assert cli_parser.PRIORITIES == tuple(p.value for p in Priority)
-    assert cli_parser.CASE_SORTS == tuple(s.value for s in CaseSort)
-    assert cli_parser.SETTABLE_FIELDS == tuple(SETTABLE_FIELDS)
+    assert tuple(s.value for s in CaseStatus) == cli_parser.CASE_STATUSES
+    assert tuple(p.value for p in Priority) == cli_parser.PRIORITIES
+    assert tuple(s.value for s in CaseSort) == cli_parser.CASE_SORTS
+    assert tuple(SETTABLE_FIELDS) == cli_parser.SETTABLE_FIELDS
