@@ -2,12 +2,15 @@
 ``warning add``, ``document add|get``, ``today`` and ``history``.
 
 The output is a contract IT scripts and tests rely on (docs/cli.md): ``case new`` prints the
-reference alone; ``--json`` prints exactly the documented objects.
+reference alone; ``--json`` prints exactly the documented objects. The arguments are defined in
+:mod:`app.cli.parser`; each command here takes them, unlocks the profile and returns the exit
+code.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from collections.abc import Callable
 from datetime import date, datetime
@@ -17,14 +20,18 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli.cmd_profile import close_profile, open_profile
 from app.core import CaseFilter, CaseSort, Casework, parse_assignments
-from app.core.fields import SETTABLE_FIELDS
-from app.domain.enums import CaseStatus, Priority
-from app.errors import FieldcaseError, UsageError
+from app.errors import FieldcaseError
 from app.store.errors import DiskFull, ProfileReadOnly, is_disk_full, is_read_only
 from app.store.profile import describe_time
 
 
-def _with_work(action: Callable[[Casework, argparse.Namespace], int]) -> Callable[..., int]:
+def _with_work(
+    action: Callable[[Casework, argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """The command ``action(work, args)`` as ``run(args)``: the profile unlocked around it, and
+    a failure of the data file the core did not put in words said plainly."""
+
+    @functools.wraps(action)
     def run(args: argparse.Namespace) -> int:
         profile = open_profile(args)
         try:
@@ -65,12 +72,14 @@ def _label(value: str | None) -> str:
 # -------------------------------------------------------------------------------- case
 
 
+@_with_work
 def case_new(work: Casework, args: argparse.Namespace) -> int:
     fields = parse_assignments(args.set or [])
     print(work.create_case(args.type, args.person, fields))
     return 0
 
 
+@_with_work
 def case_edit(work: Casework, args: argparse.Namespace) -> int:
     changed = work.edit_case(args.ref, parse_assignments(args.set or []))
     if changed:
@@ -80,6 +89,7 @@ def case_edit(work: Casework, args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_work
 def case_show(work: Casework, args: argparse.Namespace) -> int:
     detail = work.get_case(args.ref)
     if args.json:
@@ -130,6 +140,7 @@ def case_show(work: Casework, args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_work
 def cases_list(work: Casework, args: argparse.Namespace) -> int:
     filters = CaseFilter(status=args.status, priority=args.priority, type=args.type)
     rows = work.list_cases(args.search, filters, CaseSort(args.sort), 0, args.limit)
@@ -154,40 +165,47 @@ def cases_list(work: Casework, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- notes, visits ...
 
 
+@_with_work
 def note_add(work: Casework, args: argparse.Namespace) -> int:
     note_id = work.add_note(args.ref, args.text, args.corrects)
     print(note_id)
     return 0
 
 
+@_with_work
 def visit_add(work: Casework, args: argparse.Namespace) -> int:
     visit_id = work.add_visit(args.ref, args.due, args.place, args.title, args.kind)
     print(visit_id)
     return 0
 
 
+@_with_work
 def visit_done(work: Casework, args: argparse.Namespace) -> int:
     work.complete_visit(args.visit_id, args.note)
     print("Marked done.")
     return 0
 
 
+@_with_work
 def warning_add(work: Casework, args: argparse.Namespace) -> int:
     print(work.add_warning(args.ref, args.text, args.category))
     return 0
 
 
+@_with_work
 def document_add(work: Casework, args: argparse.Namespace) -> int:
     print(work.add_document(args.ref, args.file))
     return 0
 
 
+@_with_work
 def document_get(work: Casework, args: argparse.Namespace) -> int:
     out = work.read_document(args.ref, args.name, args.out)
     print(f"Saved {args.name} to {out}.")
     return 0
 
 
+@_with_work
 def today(work: Casework, args: argparse.Namespace) -> int:
     rows = work.my_day()
     if args.json:
@@ -204,6 +222,7 @@ def today(work: Casework, args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_work
 def history(work: Casework, args: argparse.Namespace) -> int:
     rows = work.audit(args.ref)
     if args.json:
@@ -212,115 +231,3 @@ def history(work: Casework, args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{_when(r.at)}  {r.actor}  {r.action} {r.record_kind}  {r.detail}".rstrip())
     return 0
-
-
-# ------------------------------------------------------------------------------ parser
-
-
-def _set_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set",
-        action="append",
-        metavar="FIELD=VALUE",
-        help="set a field; fields: " + ", ".join(SETTABLE_FIELDS),
-    )
-
-
-def _need_subcommand(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def fail(args: argparse.Namespace) -> int:
-        raise UsageError(f"Say what to do: {parser.format_usage().strip()}")
-
-    return fail
-
-
-def register(sub: Any) -> None:
-    case = sub.add_parser("case", help="create, change and show one case")
-    case.set_defaults(func=_need_subcommand(case))
-    case_sub = case.add_subparsers(dest="case_command", metavar="ACTION")
-
-    p = case_sub.add_parser("new", help="create a case; prints its reference")
-    p.add_argument("--type", required=True, metavar="TYPE", help="case type code")
-    p.add_argument("--person", required=True, metavar="NAME", help="the person's full name")
-    _set_option(p)
-    p.set_defaults(func=_with_work(case_new))
-
-    p = case_sub.add_parser("edit", help="change case or person fields")
-    p.add_argument("ref", metavar="REF")
-    _set_option(p)
-    p.set_defaults(func=_with_work(case_edit))
-
-    p = case_sub.add_parser("show", help="show a case")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_with_work(case_show))
-
-    p = sub.add_parser("cases", help="list and search cases")
-    p.add_argument(
-        "--search", metavar="TEXT", help="words to find in names, refs, summaries, notes"
-    )
-    p.add_argument("--status", choices=[s.value for s in CaseStatus])
-    p.add_argument("--priority", choices=[p.value for p in Priority])
-    p.add_argument("--type", metavar="TYPE")
-    p.add_argument(
-        "--sort", default="name", choices=[s.value for s in CaseSort], help="order (default name)"
-    )
-    p.add_argument("--limit", type=int, default=200, metavar="N", help="at most N (default 200)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_with_work(cases_list))
-
-    note = sub.add_parser("note", help="add a note to a case")
-    note.set_defaults(func=_need_subcommand(note))
-    note_sub = note.add_subparsers(dest="note_command", metavar="ACTION")
-    p = note_sub.add_parser("add", help="add a note (or a correction of one); prints its id")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--text", required=True, metavar="TEXT")
-    p.add_argument("--corrects", metavar="NOTE_ID", help="id of the note this one corrects")
-    p.set_defaults(func=_with_work(note_add))
-
-    visit = sub.add_parser("visit", help="plan and complete visits")
-    visit.set_defaults(func=_need_subcommand(visit))
-    visit_sub = visit.add_subparsers(dest="visit_command", metavar="ACTION")
-    p = visit_sub.add_parser("add", help="plan a visit; prints its id")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--due", required=True, metavar="WHEN", help="2026-12-01T10:30 or 2026-12-01")
-    p.add_argument("--place", required=True, metavar="TEXT")
-    p.add_argument("--title", default="Visit", metavar="TEXT")
-    p.add_argument("--kind", default="visit", choices=["visit", "task"])
-    p.set_defaults(func=_with_work(visit_add))
-    p = visit_sub.add_parser("done", help="mark a visit done")
-    p.add_argument("visit_id", metavar="VISIT_ID")
-    p.add_argument("--note", metavar="TEXT", help="also write this note, in the same step")
-    p.set_defaults(func=_with_work(visit_done))
-
-    warning = sub.add_parser("warning", help="add a warning about the case's person")
-    warning.set_defaults(func=_need_subcommand(warning))
-    warning_sub = warning.add_subparsers(dest="warning_command", metavar="ACTION")
-    p = warning_sub.add_parser("add", help="add a warning; prints its id")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--text", required=True, metavar="TEXT")
-    p.add_argument(
-        "--category", default="risk", metavar="CATEGORY", help="risk|access|health|other"
-    )
-    p.set_defaults(func=_with_work(warning_add))
-
-    document = sub.add_parser("document", help="add and read encrypted documents")
-    document.set_defaults(func=_need_subcommand(document))
-    document_sub = document.add_subparsers(dest="document_command", metavar="ACTION")
-    p = document_sub.add_parser("add", help="encrypt a file into the case; prints its id")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("file", metavar="FILE")
-    p.set_defaults(func=_with_work(document_add))
-    p = document_sub.add_parser("get", help="decrypt a document into a file")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--out", required=True, metavar="FILE")
-    p.set_defaults(func=_with_work(document_get))
-
-    p = sub.add_parser("today", help="today's and overdue visits and tasks")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_with_work(today))
-
-    p = sub.add_parser("history", help="what was done to a case on this laptop")
-    p.add_argument("ref", metavar="REF")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_with_work(history))

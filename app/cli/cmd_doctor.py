@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
 
 from app.cli.cmd_profile import clock_of
 from app.doctor.checks import render_text, run_checks
@@ -20,25 +19,6 @@ from app.logs import setup_logging
 from app.paths import resolve_profile_dir
 
 PASSWORD_ENV = "FIELDCASE_PASSWORD"  # noqa: S105 (the name of the variable, not a password)
-
-
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "doctor",
-        help="check this laptop (site policy, profile, service, certificate, clock, disk)",
-        description=(
-            "Check this laptop and explain what is wrong and what to do. Prints nothing "
-            "personal. The profile's integrity, the device id and the changes waiting to be "
-            f"sent need the password: set {PASSWORD_ENV} or use --unlock."
-        ),
-    )
-    parser.add_argument(
-        "--unlock",
-        action="store_true",
-        help="ask for the profile password to check integrity, device id and waiting changes",
-    )
-    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
-    parser.set_defaults(func=run)
 
 
 def _password(args: argparse.Namespace) -> str | None:

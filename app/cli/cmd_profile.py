@@ -1,8 +1,9 @@
 """Profile commands: ``init``, ``passwd``, ``backups``, ``restore``; and the helpers every
 command uses to find the profile folder and the password.
 
-Passwords come from env ``FIELDCASE_PASSWORD`` (``FIELDCASE_NEW_PASSWORD`` for the new one in
-``passwd``) or, when those are not set, a prompt that does not echo.
+The arguments are defined in :mod:`app.cli.parser`. Passwords come from env
+``FIELDCASE_PASSWORD`` (``FIELDCASE_NEW_PASSWORD`` for the new one in ``passwd``) or, when
+those are not set, a prompt that does not echo.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from app.errors import FieldcaseError, UsageError
 from app.logs import setup_logging
 from app.paths import resolve_profile_dir
-from app.site import load_site_config
 from app.store.profile import Profile, describe_time, list_backups
 from sync.clock import Clock, SystemClock
 from sync.terminal import ask_hidden
@@ -77,6 +76,8 @@ def close_profile(profile: Profile) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from app.site import load_site_config
+
     setup_logging()
     site = load_site_config()
     folder = profile_dir(args)
@@ -89,6 +90,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
+    from app.site import load_site_config
+
     setup_logging()
     site = load_site_config()
     folder = profile_dir(args)
@@ -142,6 +145,7 @@ def _fresh_references(folder: Path, secret: str, clock: Clock) -> str:
     """The reserved case reference numbers in a backup may have been used since it was made:
     they were dropped; fetch fresh ones now when the service can be reached."""
     from app import online
+    from app.site import load_site_config
 
     with Profile.open(folder, secret, backup=False, clock=clock) as prof:
         if not online.server_url_of(prof):
@@ -157,34 +161,10 @@ def _fresh_references(folder: Path, secret: str, clock: Clock) -> str:
     )
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("init", help="make a new local profile")
-    p.add_argument("--user", required=True, metavar="NAME", help="your user name")
-    p.add_argument("--team", default="", metavar="TEAM", help="your team's name")
-    p.set_defaults(func=cmd_init)
-
-    p = sub.add_parser(
-        "passwd",
-        help="change the profile's password (env FIELDCASE_PASSWORD, FIELDCASE_NEW_PASSWORD)",
-    )
-    p.set_defaults(func=cmd_passwd)
-
-    p = sub.add_parser("backups", help="list the encrypted backups of the profile")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_backups)
-
-    p = sub.add_parser(
-        "restore", help="put a backup in place of the data file (the old file is kept aside)"
-    )
-    p.add_argument("backup", nargs="?", metavar="BACKUP", help="backup name (default: newest)")
-    p.set_defaults(func=cmd_restore)
-
-
 __all__ = [
     "FieldcaseError",
     "close_profile",
     "open_profile",
     "password",
     "profile_dir",
-    "register",
 ]

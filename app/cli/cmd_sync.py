@@ -126,33 +126,3 @@ def cmd_recover(args: argparse.Namespace) -> int:
         pass
     print("Your profile is open again with the new password. Nothing on this laptop was lost.")
     return 0
-
-
-def register(sub: Any) -> None:
-    enrol = sub.add_parser("enrol", help="set this laptop up with the central service")
-    enrol.add_argument("--server", metavar="URL", help="the service's address (or site config)")
-    enrol.add_argument("--user", required=True, metavar="NAME", help="your user name")
-    enrol.add_argument("--device-name", metavar="TEXT", help="a name for this laptop")
-    enrol.add_argument("-v", "--verbose", action="store_true", help="show progress")
-    enrol.set_defaults(func=cmd_enrol)
-
-    sync = sub.add_parser("sync", help="send your changes and fetch your colleagues'")
-    sync.add_argument("-v", "--verbose", action="store_true", help="show progress")
-    sync.set_defaults(func=cmd_sync)
-
-    conflicts = sub.add_parser("conflicts", help="list clashes waiting for your decision")
-    conflicts.add_argument("--json", action="store_true", help="print JSON")
-    conflicts.set_defaults(func=cmd_conflicts)
-    inner = conflicts.add_subparsers(dest="conflicts_command", metavar="resolve")
-    resolve = inner.add_parser("resolve", help="settle one clash")
-    resolve.add_argument("id", metavar="ID", help="the clash's id (or its first characters)")
-    group = resolve.add_mutually_exclusive_group(required=True)
-    group.add_argument("--keep", choices=("mine", "theirs"))
-    group.add_argument("--value", metavar="TEXT", help="a new value instead of either")
-    resolve.set_defaults(func=cmd_resolve)
-
-    recover = sub.add_parser(
-        "recover", help="open your profile again after a forgotten password (online)"
-    )
-    recover.add_argument("--user", metavar="NAME", help="your user name (default: enrolled one)")
-    recover.set_defaults(func=cmd_recover)

@@ -1,8 +1,12 @@
 """Entry point of the ``fieldcase`` command.
 
-Each ``app.cli.cmd_*`` module listed in :data:`COMMAND_MODULES` exposes
-``register(subparsers: argparse._SubParsersAction) -> None`` and sets ``func`` on each parser it
-adds with ``parser.set_defaults(func=...)``; ``func(args) -> int`` returns the exit code.
+The arguments are read first, by a parser that loads none of the commands' work
+(:mod:`app.cli.parser`); only then is the chosen command's module imported (one of the
+``app.cli.cmd_*`` modules in :data:`COMMAND_MODULES`, named by the ``"module:function"`` string
+the parser left in ``args.func``), so ``fieldcase --version`` loads no store, core, sync engine
+or HTTP client, and ``fieldcase cases`` none of the sync or doctor code. ``func(args) -> int``
+returns the exit code.
+
 Errors a person can cause are raised as :class:`app.errors.FieldcaseError` and printed here,
 in one place, as a plain-English line on stderr. So is everything else (docs/cli.md, exit
 codes): a read-only profile or a full disk has its own line; Ctrl-C stops with 130 (even when
@@ -25,19 +29,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app import __version__
+from app.cli.parser import COMMAND_MODULES, build_parser
 from app.errors import FieldcaseError
 from sync.clock import Clock, SystemClock
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "app.cli.cmd_profile",  # init, passwd, backups, restore
-    "app.cli.cmd_cases",  # case, cases, note, visit, warning, document
-    "app.cli.cmd_doctor",  # doctor
-    "app.cli.cmd_sync",  # enrol, sync, conflicts, recover
-)
+__all__ = ["COMMAND_MODULES", "build_parser", "command_of", "main", "open_window"]
+
+Command = Callable[[argparse.Namespace], int]
 
 log = logging.getLogger("fieldcase.cli")
 
@@ -49,21 +50,17 @@ EXIT_STOPPED = 130
 STOPPED = "Stopped. Nothing you saved has been lost."
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fieldcase",
-        description="Fieldcase: offline-first, encrypted casework for field staff.",
-    )
-    parser.add_argument("--version", action="version", version=f"Fieldcase {__version__}")
-    parser.add_argument(
-        "--profile",
-        metavar="DIR",
-        help="profile folder (default: env FIELDCASE_PROFILE, else your user data folder)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
-    return parser
+def command_of(args: argparse.Namespace) -> Command:
+    """The function that runs the chosen command, its module imported now (no command: the
+    window)."""
+    func: Command | str | None = getattr(args, "func", None)
+    if func is None:
+        return open_window
+    if isinstance(func, str):
+        module, _, name = func.partition(":")
+        found: Command = getattr(importlib.import_module(module), name)
+        return found
+    return func
 
 
 def open_window(args: argparse.Namespace) -> int:
@@ -168,8 +165,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         parser = build_parser()
         args = parser.parse_args(argv)
         args.clock = clock or SystemClock()
-        func = getattr(args, "func", None) or open_window
-        code = int(func(args) or 0)
+        code = int(command_of(args)(args) or 0)
         sys.stdout.flush()  # a reader that went away is found here, not at exit
         return code
     except FieldcaseError as err:
