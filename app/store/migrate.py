@@ -26,6 +26,11 @@ log = logging.getLogger("fieldcase.store")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+#: Every revision in ``migrations/versions``, oldest first, written down so that opening a
+#: profile already at the newest one loads no Alembic at all (a test keeps this list equal to
+#: Alembic's own; a new migration adds its id here).
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+
 
 def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
@@ -45,19 +50,30 @@ def _scripts() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    head = _scripts().get_current_head()
-    assert head is not None
-    return head
+    return REVISIONS[-1]
 
 
 def known_revisions() -> set[str]:
-    return {rev.revision for rev in _scripts().walk_revisions()}
+    return set(REVISIONS)
+
+
+def alembic_revisions() -> list[str]:
+    """The revisions Alembic finds in the scripts, oldest first (for the test of REVISIONS)."""
+    return [rev.revision for rev in reversed(list(_scripts().walk_revisions()))]
 
 
 def current_revision(connection: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    """The profile's schema revision, read with plain SQL from Alembic's version table (None
+    for a database Alembic never touched)."""
+    from sqlalchemy import text
 
-    return MigrationContext.configure(connection).get_current_revision()
+    exists = connection.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+    ).first()
+    if exists is None:
+        return None
+    row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:

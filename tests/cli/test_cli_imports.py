@@ -46,8 +46,10 @@ HEAVY = (
     *COMMAND_MODULES,
 )
 
-#: Nothing ``cases`` may load: the window, the network and the other commands' work.
+#: Nothing ``cases`` may load: the window, the network, the other commands' work, and Alembic
+#: (a profile already at the newest schema is opened without it).
 NOT_FOR_CASES = (
+    "alembic",
     "PySide6",
     "requests",
     "urllib3",

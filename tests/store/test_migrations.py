@@ -89,3 +89,9 @@ def test_a_v1_profile_upgrades_and_reads_correctly(profile_dir: Path) -> None:
             assert migrate.current_revision(conn) == V1
     finally:
         engine.dispose()
+
+
+def test_the_written_down_revisions_are_alembics() -> None:
+    """Opening a profile compares against ``migrate.REVISIONS`` without loading Alembic; the
+    list must be exactly the scripts Alembic runs, in order."""
+    assert list(migrate.REVISIONS) == migrate.alembic_revisions()
