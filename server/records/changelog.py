@@ -42,6 +42,7 @@ class Touched:
     updated_by: str
     is_new: bool
     seq: int = 0
+    echo_free_for: str | None = None  # see server.models.Record.echo_free_for
 
     @classmethod
     def from_row(cls, row: Any) -> Touched:
@@ -71,6 +72,7 @@ class Touched:
             "updated_by": self.updated_by,
             "seq": self.seq,
             "wire": stored_wire(record_json(self)),
+            "echo_free_for": self.echo_free_for,
         }
 
 
@@ -183,6 +185,7 @@ def _write_records(session: Session, pending: Pending) -> None:
                 updated_by=bindparam("updated_by"),
                 seq=bindparam("seq"),
                 wire=bindparam("wire"),
+                echo_free_for=bindparam("echo_free_for"),
             ),
             changed,
         )

@@ -189,7 +189,7 @@ def _uuid(raw: RawId) -> uuid.UUID:
 
 
 def _changed_since(
-    session: Session, actor: Actor, after: int, rows: int
+    session: Session, actor: Actor, after: int, rows: int, skip_own: str | None
 ) -> Generator[tuple[float, int, Any]]:
     """Up to ``rows`` of each stream (records, conflicts, scope events) after ``after``,
     merged in log order. A stream that gives all ``rows`` may hold more: after its last item
@@ -197,9 +197,10 @@ def _changed_since(
     complete)."""
     team, username = actor.team, actor.username
     table = Record.__table__  # type: ignore[attr-defined]
-    records = _record_rows(
-        session, table.c.seq > after, visible_to(table.c.case_id, team, username), limit=rows
-    )
+    conditions = [table.c.seq > after, visible_to(table.c.case_id, team, username)]
+    if skip_own is not None:
+        conditions.append(or_(table.c.echo_free_for.is_(None), table.c.echo_free_for != skip_own))
+    records = _record_rows(session, *conditions, limit=rows)
     conflicts = session.exec(
         select(Conflict)
         .where(col(Conflict.seq) > after, visible_to(col(Conflict.case_id), team, username))
@@ -250,7 +251,10 @@ def pull_page(
     page = PullPage({}, [], {}, make_cursor(after), False, server_time=clock.now())
     used = 0
     position = after
-    items = _changed_since(session, actor, after, rows)
+    # records this device pushed itself, as it holds them, are not sent back; a pull from the
+    # start (a first sync, or a laptop found rolled back) gets everything
+    skip_own = actor.device_key if cursor is not None else None
+    items = _changed_since(session, actor, after, rows, skip_own)
     try:
         for seq, what, item in items:
             if what == _HORIZON or (position != after and used >= max_bytes):

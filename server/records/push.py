@@ -301,6 +301,10 @@ def write_record(
         )
     if not merged.changed and record.version != 0:
         return record
+    # the laptop holds exactly this version when its change applied whole on the version it
+    # was made on: its pulls need not send the record back
+    whole = change.base_version == record.version and not merged.clashes
+    record.echo_free_for = author.device_key if whole else None
     version = record.version + 1
     stamp = Stamp(
         version=version, device=author.device_key, user=author.username, at=now.isoformat()
