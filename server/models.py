@@ -153,9 +153,10 @@ class Record(ServerTable, table=True):
     #: The record as a pull sends it (UTF-8 JSON), written with the record; NULL when it must
     #: be made from the row (see :mod:`server.records.wire`).
     wire: bytes | None = Field(default=None, sa_column=Column(sa.LargeBinary, nullable=True))
-    #: The device whose push made this version exactly as that laptop already holds it (its
-    #: change applied whole on the version it was made on): its pulls skip the record. NULL
-    #: after any other write (another device, a merge, a clash, the service itself).
+    #: ``DEVICE@VERSION``: the device whose push made this version exactly as that laptop holds
+    #: it (its change applied whole on the version it was made on): its pulls skip the record
+    #: while the version is that one. NULL after any other write (another device, a merge, a
+    #: clash, the service itself); a write that moves the version no longer matches.
     echo_free_for: str | None = Field(default=None, max_length=64, nullable=True)
 
 

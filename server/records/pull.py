@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, or_, type_coerce
+from sqlalchemy import String, cast, literal, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -199,7 +199,8 @@ def _changed_since(
     table = Record.__table__  # type: ignore[attr-defined]
     conditions = [table.c.seq > after, visible_to(table.c.case_id, team, username)]
     if skip_own is not None:
-        conditions.append(or_(table.c.echo_free_for.is_(None), table.c.echo_free_for != skip_own))
+        mine = literal(f"{skip_own}@", String) + cast(table.c.version, String)
+        conditions.append(or_(table.c.echo_free_for.is_(None), table.c.echo_free_for != mine))
     records = _record_rows(session, *conditions, limit=rows)
     conflicts = session.exec(
         select(Conflict)

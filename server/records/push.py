@@ -304,8 +304,8 @@ def write_record(
     # the laptop holds exactly this version when its change applied whole on the version it
     # was made on: its pulls need not send the record back
     whole = change.base_version == record.version and not merged.clashes
-    record.echo_free_for = author.device_key if whole else None
     version = record.version + 1
+    record.echo_free_for = echo_mark(author.device_key, version) if whole else None
     stamp = Stamp(
         version=version, device=author.device_key, user=author.username, at=now.isoformat()
     )
@@ -317,6 +317,12 @@ def write_record(
     if change.kind == RecordKind.CASE:
         set_scope(session, pending, record.record_id, record.fields, now)
     return record
+
+
+def echo_mark(device_key: str | None, version: int) -> str | None:
+    """``record.echo_free_for``: the device and the version its push made (a write that moves
+    the version without setting it, however it is made, no longer matches)."""
+    return None if device_key is None else f"{device_key}@{version}"
 
 
 def keep_clashes(

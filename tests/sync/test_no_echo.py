@@ -12,6 +12,7 @@ import pytest
 from tests.support.pg import pg_cluster  # noqa: F401  (registers the fixture)
 from tests.support.server import ServerProcess, served_per_database
 from tests.sync.helpers import add_users, enrol_laptop
+from tests.sync.service_rows import call
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -37,6 +38,10 @@ def test_own_pushes_do_not_come_back_but_others_writes_do(
         assert first.received == 0, first  # its own cases, people and notes: not sent back
         again = sam.sync()
         assert again.received == 0 and again.pushed == 0
+        # a new version written some other way (IT by hand, an older service) is sent
+        third = str(sam.case_id(refs[2]))
+        assert call("rewrite", service.db_url, third, {"summary": "By hand"}) == 2
+        assert sam.sync().received == 1
 
         # the colleague gets everything, and her edit reaches sam
         assert kim.sync().received >= 9

@@ -156,15 +156,15 @@ def test_offline_after_a_restore_new_cases_cannot_clash(
 def test_a_taken_reference_gets_a_fresh_one_and_everything_is_sent(
     laptops: Makes, service: ServerProcess
 ) -> None:
-    a, b = laptops(2)
+    a, b, c = laptops(3)
     a.sync()  # reference blocks
     ref = a.work.create_case("housing_repair", "Offline Person", {"summary": "made offline"})
     note = a.work.add_note(ref, "A note written offline")
     case_id = a.case_id(ref)
 
-    # another laptop of the team got there first with the same reference (raw API)
-    other = case_change(ref, a.profile.team, b.user)
-    client = b.client()
+    # a third laptop of the team got there first with the same reference (raw API)
+    other = case_change(ref, a.profile.team, c.user)
+    client = c.client()
     try:
         (result,) = client.push(PushRequest(changes=[other])).results
         assert result.status is ChangeStatus.APPLIED

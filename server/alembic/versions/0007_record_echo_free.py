@@ -1,5 +1,6 @@
 """A record remembers the device whose push made its current version exactly as that laptop
-holds it (``record.echo_free_for``), so that device's later pulls do not send it back.
+holds it (``record.echo_free_for``, ``DEVICE@VERSION``), so that device's later pulls do not
+send it back while the version is still that one.
 
 Rows already stored keep NULL: they are sent as before.
 
