@@ -51,12 +51,15 @@ from sync.errors import (
 from sync.protocol import (
     DEFAULT_PAGE_BYTES,
     DOCUMENT_CHUNK_BYTES,
+    MAX_PUSH_CHANGES,
+    Change,
     ChangeResult,
     ChangeStatus,
     ErrorCode,
     PullRequest,
     PullResponse,
     PushRequest,
+    PushResponse,
     UploadStatus,
 )
 from sync.store import LocalStore, PendingDocument
@@ -68,7 +71,11 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 #: that needed a retry: few round trips on a good link, little sent again on a bad one.
 MAX_ADAPTIVE_PAGE_BYTES = 1024 * 1024
 MIN_ADAPTIVE_PAGE_BYTES = 16 * 1024
-PUSH_BATCH = 200
+#: Changes per push: the service's maximum, so 1,000 edits with their audit events go in two.
+PUSH_BATCH = MAX_PUSH_CHANGES
+#: The most changes one push to a service before this release may hold; such a service refuses
+#: a larger batch whole (as invalid), and the laptop goes on at this size.
+OLDER_SERVICE_PUSH = 500
 REF_TOP_UP_BELOW = 50
 #: How many fresh references one change may be given in one sync (each is from a block the
 #: service reserved for this laptop alone, so a second one is already unlikely).
@@ -270,7 +277,10 @@ class SyncEngine:
             previous = ids
             total = max(total, done + len(batch))
             self._say("push", done, total, f"Sending {done + len(batch)} of {total} changes...")
-            answer = self.client.push(PushRequest(changes=batch, mark=self.guard.next_mark()))
+            answer = self._send(batch)
+            if answer is None:
+                previous = []  # the same changes go again, fewer at a time
+                continue
             self._note_server_time(answer.server_time)
             taken = [r for r in answer.results if _ref_taken(r)]
             self.store.mark_sent([r for r in answer.results if not _ref_taken(r)])
@@ -292,6 +302,22 @@ class SyncEngine:
             done += len(batch)
         if done:
             self._say("push", done, max(total, done), f"Sent {_plural(done, 'change')}.")
+
+    def _send(self, batch: list[Change]) -> PushResponse | None:
+        """Push one batch; None when a service before this release refused it for its size
+        (the batch size is then lowered to what it takes)."""
+        try:
+            return self.client.push(PushRequest(changes=batch, mark=self.guard.next_mark()))
+        except ServiceError as err:
+            if err.reason is not ServiceErrorKind.INVALID or len(batch) <= OLDER_SERVICE_PUSH:
+                raise
+            log.info(
+                "the service refused a push of %d changes; sending %d at a time",
+                len(batch),
+                OLDER_SERVICE_PUSH,
+            )
+            self.push_batch = OLDER_SERVICE_PUSH
+            return None
 
     # ------------------------------------------------------------------ reference numbers
 
