@@ -59,6 +59,8 @@ from tests.support.server import running_server, sqlite_url  # noqa: E402
 from tests.tools.faultproxy import FaultProxy, LinkProfile  # noqa: E402
 
 PASSWORD = "bench password 2026"
+#: The laptops' user: one of the generated cases' team (so every case is theirs to see).
+USER = realistic.WORKERS[0]
 SEED = 0
 T = TypeVar("T")
 
@@ -82,8 +84,7 @@ for job in jobs:
         continue
     engine = make_engine(db, pool_size=1)
     migrate(engine)
-    bundles = realistic.cases(job["cases"], seed=job["seed"], team=job["team"],
-                              workers=[job["user"]])
+    bundles = realistic.cases(job["cases"], seed=job["seed"])
     if job["op"] == "cases":
         with Session(engine) as session:
             rows = []
@@ -216,6 +217,7 @@ class Measure:
 
 
 def measured(proxy: Any, service_pid: int, work: Callable[[], T]) -> tuple[T, Measure]:
+    """Run ``work`` (a sync or a push) and measure it."""
     proxy.reset()
     cpu_service = _proc_cpu(service_pid)
     cpu_laptop = time.process_time()
@@ -239,7 +241,7 @@ def measured(proxy: Any, service_pid: int, work: Callable[[], T]) -> tuple[T, Me
 def _fmt(m: Measure) -> str:
     return (
         f"{m.wall:.2f} s wall, CPU laptop {m.cpu_laptop:.2f} s + service {m.cpu_service:.2f} s, "
-        f"{m.requests} requests ({m.connections} new connections), {m.wire / 1e6:.3f} MB "
+        f"{m.requests} requests on {m.connections} connection(s), {m.wire / 1e6:.3f} MB "
         f"(up {m.up / 1e6:.3f}, down {m.down / 1e6:.3f})"
     )
 
@@ -260,10 +262,8 @@ class Floor:
     packed: int  # their zstd -3 size
 
     @classmethod
-    def of(cls, cases: int, team: str, user: str) -> Floor:
-        raw, packed = realistic.zstd_floor(
-            realistic.cases(cases, seed=SEED, team=team, workers=[user])
-        )
+    def of(cls, cases: int) -> Floor:
+        raw, packed = realistic.zstd_floor(realistic.cases(cases, seed=SEED))
         return cls(cases, raw, packed)
 
     def line(self) -> str:
@@ -286,12 +286,25 @@ def _enrol(folder: Path, url: str, user: str) -> Profile:
     return result.profile
 
 
+def _run(
+    url: str, proxy: Any, pid: int, profile: Profile, step: Callable[[SyncEngine], T]
+) -> tuple[T, Measure, SyncEngine]:
+    """``step`` of a fresh engine and client of ``profile``, measured."""
+    engine, client = _engine(url, profile)
+    try:
+        result, m = measured(proxy, pid, lambda: step(engine))
+    finally:
+        client.close()
+    return result, m, engine
+
+
 def _engine(url: str, profile: Profile) -> tuple[SyncEngine, ServiceClient]:
     store = SyncAdapter(profile)
     credential = store.credential()
     assert credential is not None
+    # a fresh client: the measured sync opens its connection and fetches its token, as the
+    # floor's round trips count them
     client = ServiceClient(url, credential=credential)
-    client.renew_token()  # not part of what is measured
     return SyncEngine(store, client), client
 
 
@@ -305,7 +318,7 @@ def _edit_on_laptop(profile: Profile, edits: int, cases: int, run: int) -> int:
 
     work = Casework(profile)
     done = 0
-    for bundle in realistic.cases(min(edits, cases), seed=SEED, workers=["x"]):
+    for bundle in realistic.cases(min(edits, cases), seed=SEED):
         ref = bundle.case.fields["ref"]
         done += bool(work.edit_case(ref, {"summary": f"Reviewed on the phone (run {run})."}))
     return done
@@ -316,14 +329,14 @@ def _edit_on_laptop(profile: Profile, edits: int, cases: int, run: int) -> int:
 
 def loopback(tmp: Path, cases: int, edits: int, runs: int) -> None:
     db = sqlite_url(tmp)
-    user, team = "loop", "Loop"
+    user, team = USER, realistic.TEAM
     _server_side(db, [{"op": "user", "name": user, "team": team, "password": PASSWORD}])
-    floor = Floor.of(cases, team, user)
+    floor = Floor.of(cases)
     with running_server(db) as srv, proxy_to(srv.port) as proxy:
         url = proxy.url()
         pid = srv.process.pid
         laptops = _laptops(tmp, url, user, runs)
-        job = {"op": "cases", "team": team, "user": user, "cases": cases, "seed": SEED}
+        job = {"op": "cases", "cases": cases, "seed": SEED}
         _server_side(db, [job])
         first: list[Measure] = []
         push: list[Measure] = []
@@ -332,37 +345,32 @@ def loopback(tmp: Path, cases: int, edits: int, runs: int) -> None:
         print(f"== loopback: {cases} realistic cases, {runs} runs (a fresh laptop each)")
         print(floor.line())
         for run, profile in enumerate(laptops, start=1):
-            engine, client = _engine(url, profile)
-            report, m = measured(proxy, pid, engine.sync)
+            report, m, _ = _run(url, proxy, pid, profile, SyncEngine.sync)
             first.append(m)
             print(
                 f"run {run} first sync: {_fmt(m)}; {report.received} records in {report.pages} "
                 f"pages; wire/floor {m.wire / floor.packed:.2f}"
             )
             made = _edit_on_laptop(profile, edits, cases, run)
-            engine, client = _engine(url, profile)
-            _, m = measured(proxy, pid, engine._push)
+            _, m, engine = _run(url, proxy, pid, profile, SyncEngine._push)
             push.append(m)
             print(
                 f"run {run} push of {made} edits: {_fmt(m)}; sent {engine.report.pushed} changes; "
                 f"{m.by_path}"
             )
-            engine, client = _engine(url, profile)
-            report, m = measured(proxy, pid, engine.sync)
+            report, m, _ = _run(url, proxy, pid, profile, SyncEngine.sync)
             echo.append(m)
             print(
                 f"run {run} the sync after it: {_fmt(m)}; {report.received} of the laptop's own "
                 "records came back"
             )
             _server_side(db, [{**job, "op": "edit", "edits": edits, "tag": run}])
-            engine, client = _engine(url, profile)
-            report, m = measured(proxy, pid, engine.sync)
+            report, m, _ = _run(url, proxy, pid, profile, SyncEngine.sync)
             pull.append(m)
             print(
                 f"run {run} incremental pull of {edits} service edits: {_fmt(m)}; "
                 f"{report.received} records in {report.pages} pages"
             )
-            client.close()
             profile.close()
         med = _median(first)
         print(
@@ -376,24 +384,21 @@ def loopback(tmp: Path, cases: int, edits: int, runs: int) -> None:
 
 def shaped(tmp: Path, link: LinkProfile, cases: int, runs: int, note: str) -> None:
     db = sqlite_url(tmp)
-    user, team = "rural", "Rural"
+    user, team = USER, realistic.TEAM
     _server_side(db, [{"op": "user", "name": user, "team": team, "password": PASSWORD}])
-    floor = Floor.of(cases, team, user)
+    floor = Floor.of(cases)
     with running_server(db) as srv, proxy_to(srv.port) as proxy:
         url = proxy.url()
         laptops = _laptops(tmp, url, user, runs)
-        _server_side(
-            db, [{"op": "cases", "team": team, "user": user, "cases": cases, "seed": SEED}]
-        )
+        _server_side(db, [{"op": "cases", "cases": cases, "seed": SEED}])
         rtt = link.up_delay + link.down_delay
         down_bps = link.down_bps or 1e12
         print(f"== {note}: first sync of {cases} cases, {runs} runs")
         print(floor.line())
         results: list[tuple[Measure, float]] = []
         for run, profile in enumerate(laptops, start=1):
-            engine, client = _engine(url, profile)
             proxy.shape(link)
-            report, m = measured(proxy, srv.process.pid, engine.sync)
+            report, m, _ = _run(url, proxy, srv.process.pid, profile, SyncEngine.sync)
             proxy.clear()
             floor_s = floor.packed * 8 / down_bps + floor.round_trips() * rtt + m.stall
             results.append((m, floor_s))
@@ -405,7 +410,6 @@ def shaped(tmp: Path, link: LinkProfile, cases: int, runs: int, note: str) -> No
                 f"({floor.round_trips()} round trips x {rtt * 1000:.0f} ms + {m.stall:.0f} s "
                 f"of stalls); time/floor {m.wall / floor_s:.2f}"
             )
-            client.close()
             profile.close()
         med = _median([m for m, _ in results])
         ratio = statistics.median(m.wall / f for m, f in results)

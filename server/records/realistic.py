@@ -32,6 +32,9 @@ from sync.records import BUILTIN_CASE_TYPES, RecordKind
 ANCHOR = date(2026, 11, 2)
 #: zstd level of the byte floor.
 FLOOR_LEVEL = 3
+#: The team and workers of the cases when none are given (the benchmark's, and the floor's).
+TEAM = "Adult Social Care North"
+WORKERS = ("ben.carter", "chloe.davies", "amira.khan")
 
 _FIRST = (
     "Margaret", "Peter", "Joan", "Arthur", "Doris", "Kevin", "Aisha", "Tomasz", "Priya", "Sean",
@@ -312,8 +315,8 @@ def cases(
     count: int,
     *,
     seed: int = 0,
-    team: str = "Adult Social Care North",
-    workers: Sequence[str] = ("ben.carter", "chloe.davies", "amira.khan"),
+    team: str = TEAM,
+    workers: Sequence[str] = WORKERS,
     today: date = ANCHOR,
     first_ref: int = 1,
 ) -> Iterator[CaseBundle]:
