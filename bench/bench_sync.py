@@ -54,6 +54,7 @@ from app.store.sync_adapter import SyncAdapter  # noqa: E402
 from server.records import realistic  # noqa: E402
 from sync.client import ServiceClient  # noqa: E402
 from sync.engine import SyncEngine  # noqa: E402
+from sync.errors import SyncError  # noqa: E402
 from sync.protocol import MAX_PAGE_BYTES  # noqa: E402
 from tests.support.server import running_server, sqlite_url  # noqa: E402
 from tests.tools.faultproxy import FaultProxy, LinkProfile  # noqa: E402
@@ -397,9 +398,20 @@ def shaped(tmp: Path, link: LinkProfile, cases: int, runs: int, note: str) -> No
         print(floor.line())
         results: list[tuple[Measure, float]] = []
         for run, profile in enumerate(laptops, start=1):
+            proxy.reset()  # the link's cuts are counted from here, not from the last run's bytes
             proxy.shape(link)
-            report, m, _ = _run(url, proxy, srv.process.pid, profile, SyncEngine.sync)
-            proxy.clear()
+            started = time.perf_counter()
+            try:
+                report, m, _ = _run(url, proxy, srv.process.pid, profile, SyncEngine.sync)
+            except SyncError as failed:  # the figures of the other runs and links still count
+                print(
+                    f"run {run}: FAILED after {time.perf_counter() - started:.1f} s: "
+                    f"{type(failed).__name__}: {failed.message} ({failed.detail})"
+                )
+                profile.close()
+                continue
+            finally:
+                proxy.clear()
             floor_s = floor.packed * 8 / down_bps + floor.round_trips() * rtt + m.stall
             results.append((m, floor_s))
             pulls = m.by_path.get("/v1/sync/pull", 0)
@@ -411,6 +423,9 @@ def shaped(tmp: Path, link: LinkProfile, cases: int, runs: int, note: str) -> No
                 f"of stalls); time/floor {m.wall / floor_s:.2f}"
             )
             profile.close()
+        if not results:
+            print("median: no run finished")
+            return
         med = _median([m for m, _ in results])
         ratio = statistics.median(m.wall / f for m, f in results)
         print(
