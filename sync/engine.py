@@ -277,7 +277,7 @@ class SyncEngine:
             previous = ids
             total = max(total, done + len(batch))
             self._say("push", done, total, f"Sending {done + len(batch)} of {total} changes...")
-            answer = self._send(batch)
+            answer = self.guard.push(batch)
             if answer is None:
                 previous = []  # the same changes go again, fewer at a time
                 continue
@@ -302,22 +302,6 @@ class SyncEngine:
             done += len(batch)
         if done:
             self._say("push", done, max(total, done), f"Sent {_plural(done, 'change')}.")
-
-    def _send(self, batch: list[Change]) -> PushResponse | None:
-        """Push one batch; None when a service before this release refused it for its size
-        (the batch size is then lowered to what it takes)."""
-        try:
-            return self.client.push(PushRequest(changes=batch, mark=self.guard.next_mark()))
-        except ServiceError as err:
-            if err.reason is not ServiceErrorKind.INVALID or len(batch) <= OLDER_SERVICE_PUSH:
-                raise
-            log.info(
-                "the service refused a push of %d changes; sending %d at a time",
-                len(batch),
-                OLDER_SERVICE_PUSH,
-            )
-            self.push_batch = OLDER_SERVICE_PUSH
-            return None
 
     # ------------------------------------------------------------------ reference numbers
 
@@ -498,8 +482,9 @@ class SyncEngine:
 
 
 class Safeguards:
-    """What protocol 2 adds to one sync: the push mark and the rollback check, and fresh
-    references for cases made offline whose own another case took (``duplicate_ref``)."""
+    """What protocol 2 adds to one sync: the push mark and the rollback check, pushes a service
+    before issue 11 takes (at most 500 changes), and fresh references for cases made offline
+    whose own another case took (``duplicate_ref``)."""
 
     def __init__(self, engine: SyncEngine) -> None:
         self.engine = engine
@@ -533,6 +518,23 @@ class Safeguards:
         )
         engine.store.rolled_back(seen.push_mark)
         engine.report.rolled_back = True
+
+    def push(self, batch: list[Change]) -> PushResponse | None:
+        """Push one batch with the next push mark; None when a service before this release
+        refused it for its size (the engine's batch size is then lowered to what it takes)."""
+        engine = self.engine
+        try:
+            return engine.client.push(PushRequest(changes=batch, mark=self.next_mark()))
+        except ServiceError as err:
+            if err.reason is not ServiceErrorKind.INVALID or len(batch) <= OLDER_SERVICE_PUSH:
+                raise
+            log.info(
+                "the service refused a push of %d changes; sending %d at a time",
+                len(batch),
+                OLDER_SERVICE_PUSH,
+            )
+            engine.push_batch = OLDER_SERVICE_PUSH
+            return None
 
     def next_mark(self) -> int | None:
         """The push mark for the next push, committed before it is sent."""
