@@ -51,12 +51,15 @@ from sync.errors import (
 from sync.protocol import (
     DEFAULT_PAGE_BYTES,
     DOCUMENT_CHUNK_BYTES,
+    MAX_PUSH_CHANGES,
+    Change,
     ChangeResult,
     ChangeStatus,
     ErrorCode,
     PullRequest,
     PullResponse,
     PushRequest,
+    PushResponse,
     UploadStatus,
 )
 from sync.store import LocalStore, PendingDocument
@@ -68,7 +71,11 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 #: that needed a retry: few round trips on a good link, little sent again on a bad one.
 MAX_ADAPTIVE_PAGE_BYTES = 1024 * 1024
 MIN_ADAPTIVE_PAGE_BYTES = 16 * 1024
-PUSH_BATCH = 200
+#: Changes per push: the service's maximum, so 1,000 edits with their audit events go in two.
+PUSH_BATCH = MAX_PUSH_CHANGES
+#: The most changes one push to a service before this release may hold; such a service refuses
+#: a larger batch whole (as invalid), and the laptop goes on at this size.
+OLDER_SERVICE_PUSH = 500
 REF_TOP_UP_BELOW = 50
 #: How many fresh references one change may be given in one sync (each is from a block the
 #: service reserved for this laptop alone, so a second one is already unlikely).
@@ -270,7 +277,10 @@ class SyncEngine:
             previous = ids
             total = max(total, done + len(batch))
             self._say("push", done, total, f"Sending {done + len(batch)} of {total} changes...")
-            answer = self.client.push(PushRequest(changes=batch, mark=self.guard.next_mark()))
+            answer = self.guard.push(batch)
+            if answer is None:
+                previous = []  # the same changes go again, fewer at a time
+                continue
             self._note_server_time(answer.server_time)
             taken = [r for r in answer.results if _ref_taken(r)]
             self.store.mark_sent([r for r in answer.results if not _ref_taken(r)])
@@ -472,8 +482,9 @@ class SyncEngine:
 
 
 class Safeguards:
-    """What protocol 2 adds to one sync: the push mark and the rollback check, and fresh
-    references for cases made offline whose own another case took (``duplicate_ref``)."""
+    """What protocol 2 adds to one sync: the push mark and the rollback check, pushes a service
+    before issue 11 takes (at most 500 changes), and fresh references for cases made offline
+    whose own another case took (``duplicate_ref``)."""
 
     def __init__(self, engine: SyncEngine) -> None:
         self.engine = engine
@@ -507,6 +518,23 @@ class Safeguards:
         )
         engine.store.rolled_back(seen.push_mark)
         engine.report.rolled_back = True
+
+    def push(self, batch: list[Change]) -> PushResponse | None:
+        """Push one batch with the next push mark; None when a service before this release
+        refused it for its size (the engine's batch size is then lowered to what it takes)."""
+        engine = self.engine
+        try:
+            return engine.client.push(PushRequest(changes=batch, mark=self.next_mark()))
+        except ServiceError as err:
+            if err.reason is not ServiceErrorKind.INVALID or len(batch) <= OLDER_SERVICE_PUSH:
+                raise
+            log.info(
+                "the service refused a push of %d changes; sending %d at a time",
+                len(batch),
+                OLDER_SERVICE_PUSH,
+            )
+            engine.push_batch = OLDER_SERVICE_PUSH
+            return None
 
     def next_mark(self) -> int | None:
         """The push mark for the next push, committed before it is sent."""

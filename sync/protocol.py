@@ -30,7 +30,9 @@ PROTOCOL_HEADER = "X-Fieldcase-Protocol"
 #: The case a document's content is for, sent with content uploaded before its record.
 CASE_ID_HEADER = "X-Case-Id"
 
-MAX_PUSH_CHANGES = 500
+#: Changes one push may hold (500 before issue 11: 1,000 edits with their audit events now
+#: go in two pushes; a laptop meeting an older service goes on at 500).
+MAX_PUSH_CHANGES = 1000
 DEFAULT_PAGE_BYTES = 256 * 1024
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 DOCUMENT_CHUNK_BYTES = 1024 * 1024

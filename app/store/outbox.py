@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from app.store.models import KIND_MODELS, Record
@@ -143,8 +143,9 @@ def waiting_records(db: Db, case_id: UUID) -> set[UUID]:
 # ---------------------------------------------------------------------------- reading
 
 
-def _as_change(row: Outbox) -> Change:
-    """An outbox row as the change it sends."""
+def _as_change(row: Any) -> Change:
+    """An outbox row (an :class:`Outbox` or a plain row of its columns) as the change it
+    sends."""
     return Change(
         change_id=row.change_id,
         kind=RecordKind(row.kind),
@@ -158,10 +159,18 @@ def _as_change(row: Outbox) -> Change:
 
 
 def pending_changes(session: Session, limit: int) -> list[Change]:
-    """The oldest changes not yet confirmed (audit events too), in the order they were made."""
+    """The oldest changes not yet confirmed (audit events too), in the order they were made,
+    at most ``limit``. A batch never ends inside a run of one case's rows (an edit and its
+    audit event, a new case with its person and its "created" event): that run goes whole in
+    the next batch, unless it alone fills a batch."""
     rows = session.execute(
-        select(Outbox).where(_T.c.rejected.is_(False)).order_by(_T.c.seq).limit(limit)
-    ).scalars()
+        select(_T).where(_T.c.rejected.is_(False)).order_by(_T.c.seq).limit(limit + 1)
+    ).all()
+    if len(rows) > limit:
+        cut = limit
+        while cut > 0 and rows[cut - 1].case_id == rows[limit].case_id:
+            cut -= 1
+        rows = rows[: cut or limit]
     return [_as_change(row) for row in rows]
 
 
@@ -199,35 +208,68 @@ def pending_resolutions(db: Db) -> set[str]:
 
 def mark_sent(session: Session, results: Sequence[ChangeResult]) -> None:
     """Take confirmed changes out (moving their records' versions on) and keep refused ones
-    aside with their reason. Conflicts in the results are the caller's to store."""
-    for result in results:
-        row = session.execute(
-            select(Outbox).where(_T.c.change_id == result.change_id)
-        ).scalar_one_or_none()
-        if row is None:
-            continue  # confirmed before (a replayed answer)
+    aside with their reason. Conflicts in the results are the caller's to store.
+
+    A few statements for the whole batch, whatever its size: one read of the rows, one update
+    of versions per record kind, one delete and one update of the refused (each in chunks of
+    :data:`_IN_CHUNKS` ids)."""
+    answers = {result.change_id: result for result in results}
+    ids = list(answers)
+    rows: list[Any] = []
+    for start in range(0, len(ids), _IN_CHUNKS):
+        rows.extend(
+            session.execute(
+                select(_T.c.change_id, _T.c.kind, _T.c.record_id, _T.c.base_version).where(
+                    _T.c.change_id.in_(ids[start : start + _IN_CHUNKS])
+                )
+            ).all()
+        )
+    # rows confirmed before (a replayed answer) are gone already and simply not found
+    sent: list[UUID] = []
+    refused: list[dict[str, Any]] = []
+    versions: dict[RecordKind, list[dict[str, Any]]] = {}
+    order = {change_id: n for n, change_id in enumerate(ids)}
+    for change_id, kind, record_id, base_version in sorted(rows, key=lambda r: order[r[0]]):
+        result = answers[change_id]
         if result.status in CONFIRMED:
-            _advance_version(session, row, result.version)
-            session.delete(row)
+            sent.append(change_id)
+            if _advances(kind, base_version, result.version):
+                versions.setdefault(RecordKind(kind), []).append(
+                    {"_id": record_id, "_base": base_version, "_new": result.version}
+                )
         else:
-            row.rejected = True
-            row.error = result.error.message if result.error else "The service refused this change."
-            session.add(row)
-            log.info("change %s refused and kept aside", row.change_id)
+            message = result.error.message if result.error else "The service refused this change."
+            refused.append({"_change": change_id, "_error": message})
+            log.info("change %s refused and kept aside", change_id)
+    for kind, params in versions.items():
+        _advance_versions(session, kind, params)
+    for start in range(0, len(sent), _IN_CHUNKS):
+        session.execute(delete(_T).where(_T.c.change_id.in_(sent[start : start + _IN_CHUNKS])))
+    if refused:
+        session.execute(
+            update(_T)
+            .where(_T.c.change_id == bindparam("_change"))
+            .values(rejected=True, error=bindparam("_error")),
+            refused,
+        )
 
 
-def _advance_version(session: Session, row: Outbox, version: int | None) -> None:
-    """Move the local record to ``version`` only if nothing but this change separates the
-    version it was made on from the confirmed one."""
-    if version is None or version != row.base_version + 1:
-        return
-    model = KIND_MODELS.get(RecordKind(row.kind))
-    if model is None:
-        return
-    record = session.get(model, row.record_id)
-    if record is not None and record.version == row.base_version:
-        record.version = version
-        session.add(record)
+def _advances(kind: str, base_version: int, version: int | None) -> bool:
+    """Whether a confirmed change moves its record on: only if nothing but this change
+    separates the version it was made on from the confirmed one."""
+    return version is not None and version == base_version + 1 and RecordKind(kind) in KIND_MODELS
+
+
+def _advance_versions(session: Session, kind: RecordKind, params: list[dict[str, Any]]) -> None:
+    """Move each record to its confirmed version if the laptop still holds the version the
+    change was made on (one statement, many rows, in the order the results came)."""
+    table = KIND_MODELS[kind].__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_base"))
+        .values(version=bindparam("_new")),
+        params,
+    )
 
 
 # ---------------------------------------------------------------------------- re-referencing

@@ -3,7 +3,6 @@ compressed as the client accepts (zstd, else gzip)."""
 
 from __future__ import annotations
 
-import sys
 import zlib
 from typing import Any
 
@@ -11,11 +10,7 @@ import anyio.to_thread
 from starlette.middleware.gzip import GZipResponder, IdentityResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-if sys.version_info >= (3, 14):  # pragma: no cover - the standard library has it from 3.14
-    from compression import zstd
-else:
-    from backports import zstd
-
+from server.compress import zstd
 from server.errors import ApiError
 from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, ErrorCode
 
