@@ -46,11 +46,16 @@ class PeerRun:
     docs: int
 
 
+def available() -> bool:
+    """Node.js and npm are installed here."""
+    return shutil.which("node") is not None and shutil.which("npm") is not None
+
+
 def ensure_installed() -> None:
     """The peer's pinned packages, installed once (``npm ci``)."""
     if (PEER / "node_modules" / "pouchdb-node").is_dir():
         return
-    if shutil.which("npm") is None:
+    if not available():
         raise SystemExit("The peer benchmark needs Node.js and npm (apt-get install nodejs npm).")
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True, timeout=900)
 

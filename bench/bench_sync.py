@@ -16,7 +16,10 @@ prints per run and as the median of the runs:
 
 On loopback each run also times the push phase of 1,000 edits made on the laptop (and the pull
 that follows it, which should bring back nothing of its own), and the pull of 1,000 edits the
-service made meanwhile.
+service made meanwhile. When Node.js is installed, each loopback run is followed by the
+replicating peer's first sync of the same cases (:mod:`bench.bench_peer`: a CouchDB-protocol
+server and client on LevelDB, through a counting proxy of its own), and the per-run ratio of the
+two wall times is printed (FIELDCASE_BENCH_PEER=0 leaves the peer out).
 
 Sizes can be lowered for a quick look: FIELDCASE_BENCH_SYNC_CASES (10000),
 FIELDCASE_BENCH_SYNC_EDITS (1000), FIELDCASE_BENCH_SYNC_A (2000), FIELDCASE_BENCH_SYNC_B (500),
@@ -35,7 +38,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.managers import BaseManager
 from pathlib import Path
@@ -51,6 +54,7 @@ os.environ.setdefault("FIELDCASE_ARGON2_TIME_COST", "1")
 from app import online  # noqa: E402
 from app.store.profile import Profile  # noqa: E402
 from app.store.sync_adapter import SyncAdapter  # noqa: E402
+from bench import bench_peer  # noqa: E402
 from server.records import realistic  # noqa: E402
 from sync.client import ServiceClient  # noqa: E402
 from sync.engine import SyncEngine  # noqa: E402
@@ -333,12 +337,15 @@ def loopback(tmp: Path, cases: int, edits: int, runs: int) -> None:
     user, team = USER, realistic.TEAM
     _server_side(db, [{"op": "user", "name": user, "team": team, "password": PASSWORD}])
     floor = Floor.of(cases)
-    with running_server(db) as srv, proxy_to(srv.port) as proxy:
+    with running_server(db) as srv, proxy_to(srv.port) as proxy, ExitStack() as stack:
         url = proxy.url()
         pid = srv.process.pid
         laptops = _laptops(tmp, url, user, runs)
         job = {"op": "cases", "cases": cases, "seed": SEED}
         _server_side(db, [job])
+        peer = _peer(stack, tmp, cases)
+        peers: list[bench_peer.PeerRun] = []
+        ratios: list[float] = []
         first: list[Measure] = []
         push: list[Measure] = []
         echo: list[Measure] = []
@@ -352,6 +359,14 @@ def loopback(tmp: Path, cases: int, edits: int, runs: int) -> None:
                 f"run {run} first sync: {_fmt(m)}; {report.received} records in {report.pages} "
                 f"pages; wire/floor {m.wire / floor.packed:.2f}"
             )
+            if peer is not None:  # the peer's first sync of the same cases, right after
+                theirs = bench_peer.first_sync(peer[1], peer[0])
+                peers.append(theirs)
+                ratios.append(m.wall / theirs.wall_s)
+                print(
+                    f"run {run} peer first sync: {bench_peer.describe(theirs)}; Fieldcase/peer "
+                    f"wall {ratios[-1]:.2f}, down/floor {theirs.bytes_down / floor.packed:.2f}"
+                )
             made = _edit_on_laptop(profile, edits, cases, run)
             _, m, engine = _run(url, proxy, pid, profile, SyncEngine._push)
             push.append(m)
@@ -378,9 +393,34 @@ def loopback(tmp: Path, cases: int, edits: int, runs: int) -> None:
             f"median first sync: {_fmt(med)}; wire/floor {med.wire / floor.packed:.2f}, "
             f"down/floor {med.down / floor.packed:.2f}"
         )
+        if peers:
+            print(
+                "median peer first sync: wall "
+                f"{statistics.median(p.wall_s for p in peers):.2f} s, CPU client "
+                f"{statistics.median(p.client_cpu_s for p in peers):.2f} s + server "
+                f"{statistics.median(p.server_cpu_s for p in peers):.2f} s, down/floor "
+                f"{statistics.median(p.bytes_down for p in peers) / floor.packed:.2f}; "
+                "Fieldcase/peer wall, median of the per-run ratios: "
+                f"{statistics.median(ratios):.2f}"
+            )
         print(f"median push of {edits} edits: {_fmt(_median(push))}")
         print(f"median sync after the push: {_fmt(_median(echo))}")
         print(f"median incremental pull of {edits} edits: {_fmt(_median(pull))}")
+
+
+def _peer(
+    stack: ExitStack, tmp: Path, cases: int
+) -> tuple[subprocess.Popen[str], FaultProxy] | None:
+    """The replicating peer (bench/bench_peer.py) holding the same cases, behind its own
+    counting proxy; None when Node.js is not here or FIELDCASE_BENCH_PEER=0."""
+    if os.environ.get("FIELDCASE_BENCH_PEER", "1") == "0" or not bench_peer.available():
+        print("  (no peer: Node.js and npm are not installed, or FIELDCASE_BENCH_PEER=0)")
+        return None
+    bench_peer.ensure_installed()
+    cases_file = tmp / "peer-cases.jsonl"
+    bench_peer.write_cases(cases_file, cases, seed=SEED)
+    server, port = stack.enter_context(bench_peer.peer_server(cases_file))
+    return server, stack.enter_context(FaultProxy(("127.0.0.1", port)))
 
 
 def shaped(tmp: Path, link: LinkProfile, cases: int, runs: int, note: str) -> None:
