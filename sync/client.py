@@ -21,7 +21,7 @@ import hashlib
 import json
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -73,6 +73,15 @@ NOT_ENROLLED = "This laptop is not enrolled with a Fieldcase service yet."
 #: The answer codings asked for: zstd first when urllib3 here can decode it (it says so in
 #: its own default header), then gzip, which every service and urllib3 speak.
 ACCEPT_ENCODING = "zstd, gzip" if "zstd" in URLLIB3_DECODES.split(",") else "gzip"
+
+
+def _json_body(body: BaseModel) -> bytes:
+    """A request body as sent: its JSON, gzipped."""
+    return gzip.compress(body.model_dump_json().encode("utf-8"), compresslevel=6)
+
+
+#: The smallest page a retried pull asks for (a page always carries at least one item).
+SMALLEST_RETRIED_PAGE = 16 * 1024
 
 
 class ServiceClient:
@@ -163,12 +172,14 @@ class ServiceClient:
         auth: bool = True,
         stream: bool = False,
         model: type[BaseModel] | None = None,
+        body_on_retry: Callable[[int], BaseModel] | None = None,
     ) -> Reply:
-        """One logical request, retried (:mod:`sync.transport`). Returns a 2xx reply."""
+        """One logical request, retried (:mod:`sync.transport`). Returns a 2xx reply.
+        ``body_on_retry(n)``: the body of retry ``n``, when it should differ from ``body``."""
         payload = data
         extra = dict(headers or {})
         if body is not None:
-            payload = gzip.compress(body.model_dump_json().encode("utf-8"), compresslevel=6)
+            payload = _json_body(body)
             extra["Content-Type"] = "application/json"
             extra["Content-Encoding"] = "gzip"
         if auth and self.token is None and self.credential is not None:
@@ -181,6 +192,9 @@ class ServiceClient:
             stream=stream,
             model=model,
             renew=self.renew_token if auth and self.credential is not None else None,
+            payload_on_retry=(
+                None if body_on_retry is None else lambda n: _json_body(body_on_retry(n))
+            ),
         )
 
     def _call(
@@ -192,8 +206,17 @@ class ServiceClient:
         body: BaseModel | None = None,
         auth: bool = True,
         headers: dict[str, str] | None = None,
+        body_on_retry: Callable[[int], BaseModel] | None = None,
     ) -> M:
-        reply = self.request(method, path, body=body, auth=auth, model=model, headers=headers)
+        reply = self.request(
+            method,
+            path,
+            body=body,
+            auth=auth,
+            model=model,
+            headers=headers,
+            body_on_retry=body_on_retry,
+        )
         result = reply.parsed
         if not isinstance(result, model):  # send_once parsed it, or the reply was retried
             raise ServiceError(ServiceErrorKind.PROTOCOL, detail=f"{path}: bad answer")
@@ -259,7 +282,17 @@ class ServiceClient:
         return self._call("GET", "/v1/sync/state", SyncState)
 
     def pull(self, request: PullRequest) -> PullResponse:
-        return self._call("POST", "/v1/sync/pull", PullResponse, body=request)
+        """One page. A retry asks for half the bytes of the try before (down to
+        :data:`SMALLEST_RETRIED_PAGE`): on a link that cuts every long answer, a page that
+        never gets through whole is asked for smaller until it does."""
+
+        def smaller(retry: int) -> PullRequest:
+            size = max(min(request.max_bytes, SMALLEST_RETRIED_PAGE), request.max_bytes >> retry)
+            return request.model_copy(update={"max_bytes": size})
+
+        return self._call(
+            "POST", "/v1/sync/pull", PullResponse, body=request, body_on_retry=smaller
+        )
 
     def ref_blocks(self, unused: int) -> RefBlocksResponse:
         return self._call(

@@ -415,17 +415,22 @@ class Transport:
         stream: bool = False,
         model: type[BaseModel] | None = None,
         renew: Callable[[], object] | None = None,
+        payload_on_retry: Callable[[int], bytes] | None = None,
     ) -> Reply:
         """One logical request, retried as the module docstring says; returns a 2xx reply.
 
         ``headers`` is asked again before each try (a renewed token changes them); ``renew``
-        renews the access token, at most once per request.
+        renews the access token, at most once per request; ``payload_on_retry(n)`` is the body
+        of retry ``n`` when it should differ from the first (a smaller pull page after a cut).
         """
         retry_number = 0
         renewed = False
         while True:
+            body = payload
+            if retry_number and payload_on_retry is not None:
+                body = payload_on_retry(retry_number)
             verdict = self.attempt(
-                method, path, payload=payload, headers=headers(), stream=stream, model=model
+                method, path, payload=body, headers=headers(), stream=stream, model=model
             )
             if isinstance(verdict, Reply):
                 return verdict

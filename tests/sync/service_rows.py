@@ -83,6 +83,32 @@ def set_aside_events(db_url: str, actor: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+def seed_realistic(db_url: str, count: int, team: str, user: str) -> int:
+    """``count`` realistic cases (server.records.realistic, seed 0) of ``team`` assigned to
+    ``user``, bulk-inserted as the demo and the benchmark seed them. Returns the records made."""
+    from sqlmodel import Session
+
+    from server.core.db import make_engine, migrate
+    from server.records import realistic
+    from server.records.seeding import bulk_insert
+    from sync.clock import SystemClock
+
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        migrate(engine)
+        rows = [
+            row
+            for bundle in realistic.cases(count, team=team, workers=[user])
+            for row in bundle.seed_rows()
+        ]
+        with Session(engine) as session:
+            bulk_insert(session, rows, by="test", clock=SystemClock())
+            session.commit()
+        return len(rows)
+    finally:
+        engine.dispose()
+
+
 if __name__ == "__main__":
     result = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
     print(json.dumps(result))

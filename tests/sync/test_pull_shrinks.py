@@ -1,0 +1,32 @@
+"""On a link that cuts every long answer, a first sync still completes: each retried pull
+asks for a page half the size of the try before, until one gets through whole (a real
+``fieldcase-server serve`` behind the fault proxy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.server import running_server, sqlite_url
+from tests.sync.helpers import add_users, enrol_laptop
+from tests.sync.service_rows import call
+from tests.tools.faultproxy import FaultProxy
+
+PULL = "/v1/sync/pull"
+
+
+def test_a_link_that_cuts_long_answers_gets_smaller_pages(tmp_path: Path) -> None:
+    db = sqlite_url(tmp_path)
+    add_users(db, [("sam", "Rural", "caseworker")])
+    made = call("seed_realistic", db, 400, "Rural", "sam")
+    with running_server(db) as srv, FaultProxy(("127.0.0.1", srv.port)) as proxy:
+        # every pull answer is cut once 12 kB of it have arrived (a first page of 256 KB
+        # of JSON is several times that on the wire, even compressed)
+        proxy.cut(PULL, "down", 12_000, times=10_000)
+        laptop = enrol_laptop(tmp_path / "sam", proxy.url, "sam")  # enrolling syncs
+        try:
+            assert len(laptop.state()) == made
+        finally:
+            laptop.close()
+        pulls = [r for r in proxy.log if r.path == PULL]
+    assert proxy.cuts >= 1  # pages were cut, and smaller ones got through
+    assert any(r.down_sent < 12_000 for r in pulls), [r.down_sent for r in pulls]
