@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import process_cpu  # noqa: E402
 from tests.tools.faultproxy import FaultProxy  # noqa: E402
 
 PEER = ROOT / "bench" / "peer"
@@ -71,13 +72,6 @@ def write_cases(path: Path, count: int, **generator: object) -> int:
     return count
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a running process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 @contextmanager
 def peer_server(cases_file: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """The peer's server with the cases loaded: (process, port)."""
@@ -114,7 +108,7 @@ def first_sync(proxy: FaultProxy, server: subprocess.Popen[str]) -> PeerRun:
     """One first sync of a fresh client through ``proxy``."""
     client = Path(tempfile.mkdtemp(prefix="fieldcase-peer-client-"))
     try:
-        before = (proxy.requests, proxy.bytes_down, proxy.bytes_up, _cpu_seconds(server.pid))
+        before = (proxy.requests, proxy.bytes_down, proxy.bytes_up, process_cpu(server.pid))
         started = time.monotonic()
         done = subprocess.run(
             ["node", "replicate.js", str(client), proxy.url],
@@ -129,7 +123,7 @@ def first_sync(proxy: FaultProxy, server: subprocess.Popen[str]) -> PeerRun:
         return PeerRun(
             wall_s=wall,
             client_cpu_s=float(figures["cpu_s"]),
-            server_cpu_s=_cpu_seconds(server.pid) - before[3],
+            server_cpu_s=process_cpu(server.pid) - before[3],
             requests=proxy.requests - before[0],
             bytes_down=proxy.bytes_down - before[1],
             bytes_up=proxy.bytes_up - before[2],

@@ -55,6 +55,7 @@ from app import online  # noqa: E402
 from app.store.profile import Profile  # noqa: E402
 from app.store.sync_adapter import SyncAdapter  # noqa: E402
 from bench import bench_peer  # noqa: E402
+from bench.cpu import process_cpu  # noqa: E402
 from server.records import realistic  # noqa: E402
 from sync.client import ServiceClient  # noqa: E402
 from sync.engine import SyncEngine  # noqa: E402
@@ -184,25 +185,6 @@ def proxy_to(port: int) -> Iterator[Any]:
 # ------------------------------------------------------------------------ measuring
 
 
-def _proc_cpu(pid: int) -> float:
-    """utime + stime of ``pid`` and its live descendants, in seconds."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            stat = Path(f"/proc/{current}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                todo.extend(int(c) for c in children)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
-
-
 @dataclass
 class Measure:
     wall: float = 0.0
@@ -224,7 +206,7 @@ class Measure:
 def measured(proxy: Any, service_pid: int, work: Callable[[], T]) -> tuple[T, Measure]:
     """Run ``work`` (a sync or a push) and measure it."""
     proxy.reset()
-    cpu_service = _proc_cpu(service_pid)
+    cpu_service = process_cpu(service_pid)
     cpu_laptop = time.process_time()
     mono = time.monotonic()
     started = time.perf_counter()
@@ -233,7 +215,7 @@ def measured(proxy: Any, service_pid: int, work: Callable[[], T]) -> tuple[T, Me
     m = Measure(
         wall=wall,
         cpu_laptop=time.process_time() - cpu_laptop,
-        cpu_service=_proc_cpu(service_pid) - cpu_service,
+        cpu_service=process_cpu(service_pid) - cpu_service,
         stall=proxy.stall_time_between(mono, time.monotonic()),
     )
     counted = proxy.counters()
