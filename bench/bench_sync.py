@@ -461,6 +461,7 @@ def main() -> None:
     cases_a = int(os.environ.get("FIELDCASE_BENCH_SYNC_A", "2000"))
     cases_b = int(os.environ.get("FIELDCASE_BENCH_SYNC_B", "500"))
     runs = int(os.environ.get("FIELDCASE_BENCH_SYNC_RUNS", "3"))
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} when started")
     with tempfile.TemporaryDirectory(prefix="fieldcase-bench-sync-") as folder:
         tmp = Path(folder)
         (tmp / "loop").mkdir()

@@ -43,7 +43,6 @@ from sync.protocol import RecordState
 from sync.records import FIELDS, RecordKind
 
 #: A pulled record that cannot be stored, and why.
-Aside = tuple[RecordState, Reason]
 
 #: Order of writing: people before cases (see the module's note), cases before the rest.
 KIND_ORDER: tuple[RecordKind, ...] = (

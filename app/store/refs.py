@@ -46,6 +46,8 @@ FALLBACK_JUMP = 1000
 #: Beside the data file, outside it: this device's id and the highest push mark committed
 #: (nothing personal). A data file whose own mark is lower is an older copy put in place.
 MARK_FILE = "push-mark.json"
+#: The largest push mark the protocol carries (``PushRequest.mark``).
+MAX_PUSH_MARK = 2**62
 
 
 @dataclass
@@ -194,9 +196,12 @@ def _read_mark(path: Path | None) -> tuple[str, int] | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return str(data["device_id"]), int(data["push_mark"])
+        device, mark = str(data["device_id"]), data["push_mark"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if type(mark) is not int or not 0 <= mark <= MAX_PUSH_MARK:  # a damaged or forged file
+        return None
+    return device, mark
 
 
 def read_mark_file(folder: Path) -> tuple[str, int] | None:

@@ -44,7 +44,7 @@ from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
 from app.store.models import KIND_MODELS, Case, Document, Record
 from app.store.profile import Profile
-from app.store.records import dumps, from_wire
+from app.store.records import from_wire
 from app.store.refs import MarksAndRefs
 from app.store.set_aside import Reason, Refusal
 from app.store.tables import Conflict
@@ -83,27 +83,6 @@ def conflict_info(row: Conflict) -> ConflictInfo:
         resolved=row.resolved,
         resolved_value=json.loads(row.resolved_value),
         resolved_by=row.resolved_by,
-    )
-
-
-def _store_conflict(session: Session, info: ConflictInfo) -> None:
-    session.merge(
-        Conflict(
-            conflict_id=info.conflict_id,
-            kind=info.kind.value,
-            record_id=info.record_id,
-            case_id=info.case_id,
-            field=info.field,
-            kept_value=dumps(info.kept_value),
-            kept_by=info.kept_by,
-            kept_at=info.kept_at,
-            other_value=dumps(info.other_value),
-            other_by=info.other_by,
-            other_at=info.other_at,
-            resolved=info.resolved,
-            resolved_value=dumps(info.resolved_value),
-            resolved_by=info.resolved_by,
-        )
     )
 
 
@@ -260,9 +239,15 @@ def _store_in_bulk(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
     return refused
 
 
+def _conflict_value(value: Any) -> str:
+    """A conflict's value as stored: JSON in ASCII, so a value holding a lone surrogate (a
+    legacy record on the service) is kept as its escape instead of failing the page."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _store_conflicts(s: Session, infos: Sequence[ConflictInfo]) -> None:
-    """New or resolved conflicts of a pulled page, in one statement (a conflict already here
-    is replaced, as :func:`_store_conflict` does)."""
+    """New or resolved conflicts (of a pulled page or a push's answer), in one statement; a
+    conflict already here is replaced."""
     if not infos:
         return
     rows = [
@@ -272,14 +257,14 @@ def _store_conflicts(s: Session, infos: Sequence[ConflictInfo]) -> None:
             "record_id": info.record_id,
             "case_id": info.case_id,
             "field": info.field,
-            "kept_value": dumps(info.kept_value),
+            "kept_value": _conflict_value(info.kept_value),
             "kept_by": info.kept_by,
             "kept_at": info.kept_at,
-            "other_value": dumps(info.other_value),
+            "other_value": _conflict_value(info.other_value),
             "other_by": info.other_by,
             "other_at": info.other_at,
             "resolved": info.resolved,
-            "resolved_value": dumps(info.resolved_value),
+            "resolved_value": _conflict_value(info.resolved_value),
             "resolved_by": info.resolved_by,
         }
         for info in infos
@@ -329,9 +314,7 @@ class SyncAdapter(MarksAndRefs):
 
     def mark_sent(self, results: Sequence[ChangeResult]) -> None:
         with self._session() as s, s.begin():
-            for result in results:
-                for info in result.conflicts:
-                    _store_conflict(s, info)
+            _store_conflicts(s, [info for result in results for info in result.conflicts])
             outbox.mark_sent(s, results)
 
     # ------------------------------------------------------------------ pull

@@ -8,6 +8,7 @@ page and its cursor agree (see :mod:`server.records.changelog`).
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import re
 import uuid
@@ -27,8 +28,7 @@ from server.records.changelog import conflict_info
 from server.records.scope import case_visible_to, visible_to
 from server.records.wire import record_json
 from sync.clock import Clock
-from sync.protocol import ConflictInfo, ErrorCode, PullResponse, RecordState
-from sync.records import FIELDS, RecordKind
+from sync.protocol import ConflictInfo, ErrorCode, PullResponse
 
 log = logging.getLogger("fieldcase.server")
 
@@ -77,23 +77,14 @@ def make_cursor(position: int) -> str:
     return f"{CURSOR_PREFIX}{position}"
 
 
-def record_state(row: Any) -> RecordState:
-    """A stored record as the wire's :class:`RecordState` (every field of its kind)."""
-    kind = RecordKind(row.kind)
-    fields = {name: row.fields.get(name) for name in FIELDS[kind]}
-    return RecordState(
-        kind=kind,
-        record_id=row.record_id,
-        case_id=row.case_id,
-        version=row.version,
-        fields=fields,
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
-    )
-
-
 def _size(model: ConflictInfo) -> int:
-    return len(model.model_dump_json()) + 1
+    return len(_conflict_json(model)) + 1
+
+
+def _conflict_json(model: ConflictInfo) -> str:
+    """A conflict as JSON text; its values may hold a lone surrogate (legacy data), which
+    pydantic's JSON writer refuses and :func:`utf8` then sends as its escape."""
+    return json.dumps(model.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
@@ -128,13 +119,15 @@ class PullPage:
         tail = PullResponse(
             records=[],
             removed_cases=self.removed_cases,
-            conflicts=list(self.conflicts.values()),
+            conflicts=[],
             next_cursor=self.next_cursor,
             more=self.more,
             server_time=self.server_time,
         ).model_dump_json()
-        assert tail.startswith('{"records":[]')
-        return b"".join([b'{"records":[', b",".join(self.records.values()), b"]", utf8(tail[13:])])
+        assert tail.startswith('{"records":[]') and '"conflicts":[]' in tail
+        conflicts = ",".join(_conflict_json(c) for c in self.conflicts.values())
+        tail = tail[13:].replace('"conflicts":[]', f'"conflicts":[{conflicts}]', 1)
+        return b"".join([b'{"records":[', b",".join(self.records.values()), b"]", utf8(tail)])
 
 
 def utf8(text: str) -> bytes:
@@ -254,7 +247,7 @@ def pull_page(
     position = after
     # records this device pushed itself, as it holds them, are not sent back; a pull from the
     # start (a first sync, or a laptop found rolled back) gets everything
-    skip_own = actor.device_key if cursor is not None else None
+    skip_own = actor.device_key if after > 0 else None
     items = _changed_since(session, actor, after, rows, skip_own)
     try:
         for seq, what, item in items:

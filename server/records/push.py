@@ -303,7 +303,11 @@ def write_record(
         return record
     # the laptop holds exactly this version when its change applied whole on the version it
     # was made on: its pulls need not send the record back
-    whole = change.base_version == record.version and not merged.clashes
+    whole = (
+        change.base_version == record.version
+        and not merged.clashes
+        and merged.applied.keys() <= change.fields.keys()  # the service added nothing
+    )
     version = record.version + 1
     record.echo_free_for = echo_mark(author.device_key, version) if whole else None
     stamp = Stamp(

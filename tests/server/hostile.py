@@ -8,7 +8,6 @@ import json
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -158,7 +157,3 @@ def assert_all_valid(records: dict[str, dict[str, Any]]) -> None:
     for record in records.values():
         problems = check_record(RecordKind(record["kind"]), record["fields"])
         assert not problems, (record["kind"], record["record_id"], problems)
-
-
-def made_at() -> str:
-    return datetime.now(UTC).isoformat()

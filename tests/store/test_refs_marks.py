@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from uuid import uuid4
 
+import pytest
+
 from app.core import Casework
 from app.store import refs, state
 from app.store.profile import Profile
@@ -114,3 +116,22 @@ def test_re_referencing_a_case_made_here(profile: Profile, work: Casework) -> No
     assert any(c.fields.get("action") == "re_referenced" for c in audit)
     assert "Pat" not in json.dumps([c.fields for c in audit])
     assert adapter.re_reference(create.change_id) is not None  # again: a fresh one again
+
+
+@pytest.mark.parametrize(
+    "mark", ["1e999", "Infinity", "1e300", "-3", "2.5", '"7"', "4611686018427387905"]
+)
+def test_a_damaged_mark_file_is_ignored_and_the_profile_opens(profile: Profile, mark: str) -> None:
+    """A mark that is no whole number the protocol can carry (damage, or a hand edit) is
+    ignored: the profile opens and the push mark stays what the data file says."""
+    device = _enrolled(profile)
+    adapter = SyncAdapter(profile)
+    assert adapter.next_push_mark() == 1
+    folder = profile.profile_dir
+    (folder / refs.MARK_FILE).write_text(f'{{"device_id": "{device}", "push_mark": {mark}}}')
+    assert refs.read_mark_file(folder) is None
+    assert refs.highest_mark(folder, device) == 1  # the good copy kept outside the profile
+    with profile.engine.connect() as conn:
+        assert not refs.notice_rollback(conn, folder)
+    adapter.rolled_back(0)
+    assert adapter.push_mark() == 1

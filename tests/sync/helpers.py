@@ -147,16 +147,16 @@ def add_users(db_url: str, users: list[tuple[str, str, str]]) -> None:
     )
 
 
-def support_call(function: str, *args: Any) -> Any:
-    """Call ``tests.support.server.<function>(*args)`` in a child process (see add_users)."""
+def child_call(module: str, function: str, *args: Any) -> Any:
+    """``module.function(*args)`` in a child process (the service's and the laptop's tables
+    cannot be imported into one process); its JSON result."""
     script = (
-        "import json, sys\n"
-        "from tests.support import server\n"
-        "args = json.loads(sys.argv[2])\n"
-        "print(json.dumps(getattr(server, sys.argv[1])(*args)))\n"
+        "import importlib, json, sys\n"
+        "target = getattr(importlib.import_module(sys.argv[1]), sys.argv[2])\n"
+        "print(json.dumps(target(*json.loads(sys.argv[3]))))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, function, json.dumps(list(args))],
+        [sys.executable, "-c", script, module, function, json.dumps(list(args))],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=True,
@@ -165,6 +165,11 @@ def support_call(function: str, *args: Any) -> Any:
         text=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def support_call(function: str, *args: Any) -> Any:
+    """Call ``tests.support.server.<function>(*args)`` in a child process (see add_users)."""
+    return child_call("tests.support.server", function, *args)
 
 
 def new_team_users(db_url: str, count: int, *, role: str = "caseworker") -> tuple[str, list[str]]:

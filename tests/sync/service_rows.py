@@ -5,27 +5,14 @@ the laptop's tables cannot be imported into one process): ``call(function, *args
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from typing import Any
-
-from tests.support.server import ROOT
 
 
 def call(function: str, *args: Any) -> Any:
     """``tests.sync.service_rows.<function>(*args)`` in a child process; its JSON result."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.sync.service_rows", function, json.dumps(list(args))],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
-        timeout=120,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    from tests.sync.helpers import child_call
+
+    return child_call(__name__, function, *args)
 
 
 def rewrite(db_url: str, record_id: str, patch: dict[str, Any]) -> int:
@@ -107,8 +94,3 @@ def seed_realistic(db_url: str, count: int, team: str, user: str) -> int:
         return len(rows)
     finally:
         engine.dispose()
-
-
-if __name__ == "__main__":
-    result = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
-    print(json.dumps(result))
