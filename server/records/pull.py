@@ -247,7 +247,7 @@ def pull_page(
     position = after
     # records this device pushed itself, as it holds them, are not sent back; a pull from the
     # start (a first sync, or a laptop found rolled back) gets everything
-    skip_own = actor.device_key if after > 0 else None
+    skip_own = actor.device_key if cursor else None  # None or "": from the start
     items = _changed_since(session, actor, after, rows, skip_own)
     try:
         for seq, what, item in items:
