@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
-from app.store import outbox, set_aside, state
+from app.store import outbox, search_index, set_aside, state
 from app.store.bulk_apply import schema_reason, stored_values, write_records
 from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
@@ -353,6 +353,9 @@ class SyncAdapter(MarksAndRefs):
 
     def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
         with self._session() as s, s.begin():
+            conn = s.connection()
+            if state.cursor(s) is None:  # a pull from the beginning: an empty profile's first
+                search_index.pause_if_empty(conn)  # sync builds its search index at the end
             store = _store_records if careful else _store_in_bulk
             refused = store(s, page.records)
             news = self._set_aside(s, page.records, refused)
@@ -368,6 +371,8 @@ class SyncAdapter(MarksAndRefs):
                 state.set_removed_pending(s, deferred)
             state.set_cursor(s, page.next_cursor)
             state.set_last_sync(s, page.server_time)
+            if not page.more and search_index.is_paused(conn):
+                search_index.rebuild(conn)
         return news
 
     def retry_set_aside(self) -> int:

@@ -1,0 +1,59 @@
+"""Schema v4: the full-text index can be paused while a first sync fills an empty profile, and
+built once at its end (:mod:`app.store.search_index`), instead of being written record by
+record and merged again at every page.
+
+Every search trigger of the first migration gets ``WHEN NOT EXISTS (... 'search_paused')``: while
+the ``meta`` row ``search_paused`` exists, no trigger writes the index; the rebuild that ends a
+pause fills it from the tables, whatever happened meanwhile.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TRIGGERS = (
+    "search_cases_ai",
+    "search_cases_au",
+    "search_cases_ad",
+    "search_people_ai",
+    "search_people_au",
+    "search_notes_ai",
+    "search_notes_au",
+    "search_notes_ad",
+)
+#: The condition every search trigger gets (the key is app.store.search_index.PAUSED_KEY).
+WHEN = "WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'search_paused')"
+
+
+def _triggers() -> list[tuple[str, str]]:
+    conn = op.get_bind()
+    rows = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'"
+    ).fetchall()
+    return [(str(name), str(sql)) for name, sql in rows if name in TRIGGERS]
+
+
+def upgrade() -> None:
+    # each trigger is made again from its own text, with the condition before its BEGIN
+    for name, sql in _triggers():
+        head, begin, body = re.split(r"\b(BEGIN)\b", sql, maxsplit=1)
+        op.execute(f"DROP TRIGGER {name}")
+        op.execute(f"{head.rstrip()} {WHEN} {begin}{body}")
+
+
+def downgrade() -> None:
+    for name, sql in _triggers():
+        op.execute(f"DROP TRIGGER {name}")
+        op.execute(sql.replace(f" {WHEN} ", " ", 1))

@@ -1,0 +1,93 @@
+"""The full-text search index (``search_doc`` + the FTS5 table ``search_fts``): kept in step by
+triggers record by record, except while a first sync fills an empty profile.
+
+Writing the index record by record costs a first sync about half its time: every page's
+commit flushes the index's pending terms and merges its segments again. So when a pull starts
+from the beginning into a profile that holds no case and no note, the index is *paused* (the
+``meta`` row ``search_paused``; every search trigger has ``WHEN NOT EXISTS`` on it, see
+migration 0004) and built once, in arrival order, when the pull has reached its end
+(:func:`rebuild`). A first sync that is stopped half way leaves the pause in place: the next
+pull's last page ends it, and so does opening the profile (:func:`finish_pause`), so search is
+never left without its index for long.
+
+A rebuild starts from an empty index and is built from the tables alone, so whatever changed
+during the pause (a case created by hand, a name corrected, a case purged) is in it as it now
+is. Documents are numbered as the triggers would have: a case, then its notes, in the order the
+cases arrived, so "newest match first" still means what it says.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection, Engine
+
+log = logging.getLogger("fieldcase.store")
+
+#: The ``meta`` row whose presence pauses every search trigger (named in migration 0004).
+PAUSED_KEY = "search_paused"
+
+_DOCS = """
+INSERT INTO search_doc (record_id, case_id)
+SELECT id, case_id FROM (
+    SELECT c.rowid AS arrival, 0 AS what, c.rowid AS n, c.id AS id, c.id AS case_id
+      FROM cases AS c
+    UNION ALL
+    SELECT coalesce(c.rowid, 0), 1, o.rowid, o.id, o.case_id
+      FROM notes AS o LEFT JOIN cases AS c ON c.id = o.case_id
+) ORDER BY arrival, what, n
+"""
+
+# the same text as the triggers' (a case: ref, summary, person's name; a note: its text)
+_BODIES = """
+INSERT INTO search_fts (rowid, body)
+SELECT doc_id, body FROM (
+    SELECT d.doc_id AS doc_id, c.ref || ' ' || c.summary || ' ' || coalesce(p.name, '') AS body
+      FROM search_doc AS d JOIN cases AS c ON c.id = d.record_id
+      LEFT JOIN people AS p ON p.id = c.person_id
+    UNION ALL
+    SELECT d.doc_id, o.text FROM search_doc AS d JOIN notes AS o ON o.id = d.record_id
+) ORDER BY doc_id
+"""
+
+
+def is_paused(conn: Connection) -> bool:
+    row = conn.exec_driver_sql("SELECT 1 FROM meta WHERE key = ?", (PAUSED_KEY,)).first()
+    return row is not None
+
+
+def pause_if_empty(conn: Connection) -> bool:
+    """Pause the index when this profile holds no case and no note (a first sync is about to
+    fill it); say whether the index is now paused."""
+    if is_paused(conn):
+        return True
+    for table in ("cases", "notes"):
+        if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None:
+            return False
+    conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES (?, 'first sync')", (PAUSED_KEY,))
+    log.info("search index paused for a first sync")
+    return True
+
+
+def rebuild(conn: Connection) -> None:
+    """Build the whole index again from the tables, in the caller's transaction, and end any
+    pause."""
+    conn.exec_driver_sql("DELETE FROM search_fts")
+    conn.exec_driver_sql("DELETE FROM search_doc")
+    conn.exec_driver_sql(_DOCS)
+    conn.exec_driver_sql(_BODIES)
+    conn.exec_driver_sql("DELETE FROM meta WHERE key = ?", (PAUSED_KEY,))
+
+
+def finish_pause(engine: Engine) -> bool:
+    """End a pause a stopped first sync left behind (on opening a profile); say whether there
+    was one."""
+    with engine.connect() as conn:
+        if not is_paused(conn):
+            return False
+    with engine.begin() as conn:
+        if not is_paused(conn):
+            return False
+        rebuild(conn)
+    log.info("search index built after a first sync that had stopped half way")
+    return True

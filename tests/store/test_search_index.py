@@ -1,0 +1,178 @@
+"""The search index on a first sync (app/store/search_index.py): paused while an empty profile
+is filled, built once at the pull's end with the same documents the triggers write, and never
+left paused by a first sync that stopped half way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from app.core import Casework
+from app.store import search_index
+from app.store.profile import Profile
+from app.store.sync_adapter import SyncAdapter
+from server.records import realistic
+from sync.protocol import PullResponse, RecordState
+from tests.support.profile import make_profile
+
+AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+
+def pages(count: int, per_page: int, *, seed: int = 3) -> list[PullResponse]:
+    """A first sync of ``count`` generated cases, ``per_page`` cases a page."""
+    out: list[PullResponse] = []
+    batch: list[RecordState] = []
+    bundles = list(realistic.cases(count, seed=seed, first_ref=500))
+    for n, bundle in enumerate(bundles, start=1):
+        for record in bundle.records():
+            batch.append(
+                RecordState(
+                    kind=record.kind,
+                    record_id=record.record_id,
+                    case_id=bundle.case_id,
+                    version=1,
+                    fields=record.fields,
+                    updated_at=AT,
+                    updated_by="sam.okafor",
+                )
+            )
+        if n % per_page == 0 or n == count:
+            out.append(
+                PullResponse(records=batch, next_cursor=f"c1.{n}", more=n < count, server_time=AT)
+            )
+            batch = []
+    return out
+
+
+def documents(conn: Connection) -> dict[str, tuple[int, str]]:
+    """Every search document: record id -> (its number, its indexed text)."""
+    rows = conn.exec_driver_sql(
+        "SELECT d.record_id, d.doc_id, f.body FROM search_doc AS d"
+        " JOIN search_fts AS f ON f.rowid = d.doc_id"
+    ).fetchall()
+    return {str(record_id): (int(doc_id), str(body)) for record_id, doc_id, body in rows}
+
+
+def in_order(docs: dict[str, tuple[int, str]]) -> list[str]:
+    return [record_id for record_id, _ in sorted(docs.items(), key=lambda item: item[1][0])]
+
+
+def count(conn: Connection, table: str) -> int:
+    return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
+
+
+def note_word_and_name(first: PullResponse) -> tuple[str, str]:
+    note = next(r for r in first.records if r.kind.value == "note")
+    person = next(r for r in first.records if r.kind.value == "person")
+    word = max(str(note.fields["text"]).split(), key=len).strip(".,;:")
+    return word, str(person.fields["name"]).split()[-1]
+
+
+def test_a_first_sync_writes_the_index_once_at_its_end(tmp_path: Path, password: str) -> None:
+    sync = pages(12, 5)
+    with make_profile(tmp_path / "p", password=password) as profile:
+        adapter = SyncAdapter(profile)
+        for page in sync[:-1]:
+            adapter.apply_page(page)
+            with profile.engine.connect() as conn:
+                assert search_index.is_paused(conn)
+                assert count(conn, "search_doc") == 0  # nothing written record by record
+        adapter.apply_page(sync[-1])
+        with profile.engine.connect() as conn:
+            assert not search_index.is_paused(conn)
+            docs = documents(conn)
+            assert len(docs) == count(conn, "cases") + count(conn, "notes") == 12 * 4
+        word, surname = note_word_and_name(sync[0])
+        work = Casework(profile)
+        assert work.list_cases(search=word), word
+        assert work.list_cases(search=surname), surname
+
+
+def test_the_built_index_is_the_one_the_triggers_write(tmp_path: Path, password: str) -> None:
+    """The same pulls into a profile that already holds a case (so the triggers write the
+    index as records arrive) and into an empty one (built at the end): the same documents,
+    with the same text, a case before its notes and the cases in the order they arrived."""
+    sync = pages(9, 4)
+    with make_profile(tmp_path / "a", password=password) as built:
+        for page in sync:
+            SyncAdapter(built).apply_page(page)
+        with built.engine.connect() as conn:
+            fresh = documents(conn)
+    with make_profile(tmp_path / "b", password=password) as kept:
+        work = Casework(kept)
+        ref = work.create_case("housing_repair", "Ada Lovelace", {"summary": "Leaking roof"})
+        own = work.list_cases(search=ref)[0].case_id.hex
+        with kept.engine.connect() as conn:
+            assert not search_index.pause_if_empty(conn)  # not empty: the triggers write
+        for page in sync:
+            SyncAdapter(kept).apply_page(page)
+        with kept.engine.connect() as conn:
+            by_trigger = documents(conn)
+        with kept.engine.begin() as conn:
+            search_index.rebuild(conn)
+            rebuilt = documents(conn)
+    by_trigger = {k: v for k, v in by_trigger.items() if k != own}
+    rebuilt_own = rebuilt.pop(own)
+    assert "Lovelace" in rebuilt_own[1]
+    assert {k: body for k, (_, body) in by_trigger.items()} == {
+        k: body for k, (_, body) in fresh.items()
+    }
+    assert {k: body for k, (_, body) in rebuilt.items()} == {
+        k: body for k, (_, body) in fresh.items()
+    }
+    # cases in the order they arrived, and notes likewise (the triggers number a page's cases
+    # before its notes, the rebuild each case's notes after it: either way, newest first)
+    cases = {str(r.record_id.hex) for page in sync for r in page.records if r.kind.value == "case"}
+    for wanted in (cases, set(fresh) - cases):
+        orders = [
+            [k for k in in_order(docs) if k in wanted] for docs in (by_trigger, fresh, rebuilt)
+        ]
+        assert orders[0] == orders[1] == orders[2]
+
+
+def test_a_stopped_first_sync_gets_its_index_when_the_profile_opens(
+    tmp_path: Path, password: str
+) -> None:
+    sync = pages(6, 3)
+    folder = tmp_path / "p"
+    with make_profile(folder, password=password) as profile:
+        SyncAdapter(profile).apply_page(sync[0])  # the laptop is shut before the rest came
+        with profile.engine.connect() as conn:
+            assert search_index.is_paused(conn)
+    with Profile.open(folder, password) as profile:
+        with profile.engine.connect() as conn:
+            assert not search_index.is_paused(conn)
+            assert len(documents(conn)) == 3 * 4
+        word, _ = note_word_and_name(sync[0])
+        assert Casework(profile).list_cases(search=word)
+        # the rest of the pull then goes through the triggers
+        for page in sync[1:]:
+            SyncAdapter(profile).apply_page(page)
+        with profile.engine.connect() as conn:
+            assert not search_index.is_paused(conn)
+            assert len(documents(conn)) == 6 * 4
+
+
+def test_changes_made_during_the_pause_are_in_the_index(tmp_path: Path, password: str) -> None:
+    """A case created and a pulled name corrected while the index is paused: the index built
+    at the end has both as they now are."""
+    sync = pages(4, 2)
+    with make_profile(tmp_path / "p", password=password) as profile:
+        adapter = SyncAdapter(profile)
+        adapter.apply_page(sync[0])
+        ref = Casework(profile).create_case(
+            "housing_repair", "Grace Hopper", {"summary": "Broken boiler"}
+        )
+        person = next(r for r in sync[0].records if r.kind.value == "person")
+        renamed = person.model_copy(
+            update={"version": 2, "fields": {**person.fields, "name": "Quentin Zebedee"}}
+        )
+        adapter.apply_page(sync[1].model_copy(update={"records": [*sync[1].records, renamed]}))
+        for page in sync[2:]:
+            adapter.apply_page(page)
+        work = Casework(profile)
+        assert [row.ref for row in work.list_cases(search="Hopper")] == [ref]
+        assert len(work.list_cases(search="Zebedee")) == 1
+        assert not work.list_cases(search=str(person.fields["name"]).split()[-1] + "x")
