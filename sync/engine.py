@@ -51,6 +51,7 @@ from sync.errors import (
 from sync.protocol import (
     DEFAULT_PAGE_BYTES,
     DOCUMENT_CHUNK_BYTES,
+    MAX_PAGE_BYTES,
     MAX_PUSH_CHANGES,
     Change,
     ChangeResult,
@@ -67,10 +68,13 @@ from sync.store import LocalStore, PendingDocument
 log = logging.getLogger("fieldcase.sync.engine")
 
 CLOCK_SKEW_WARNING = timedelta(minutes=5)
-#: Pages grow from ``page_bytes`` up to this while they arrive cleanly, and halve after a page
-#: that needed a retry: few round trips on a good link, little sent again on a bad one.
-MAX_ADAPTIVE_PAGE_BYTES = 1024 * 1024
+#: Pages grow from ``page_bytes`` up to this while they arrive cleanly and quickly (each within
+#: :data:`PAGE_GROW_SECONDS`), and halve after a page that needed a retry: few pages and few
+#: commits on a good link; on a slow one a page stays at what the link moves in a few seconds,
+#: so a cut costs little sent again.
+MAX_ADAPTIVE_PAGE_BYTES = MAX_PAGE_BYTES
 MIN_ADAPTIVE_PAGE_BYTES = 16 * 1024
+PAGE_GROW_SECONDS = 2.0
 #: Changes per push: the service's maximum, so 1,000 edits with their audit events go in two.
 PUSH_BATCH = MAX_PUSH_CHANGES
 #: The most changes one push to a service before this release may hold; such a service refuses
@@ -181,6 +185,17 @@ class SyncReport:
         lines = [ROLLED_BACK] if self.rolled_back else []
         lines.extend(describe_re_reference(old, new) for old, new in self.re_referenced)
         return lines
+
+
+def next_page_size(size: int, retried: bool, seconds: float) -> int:
+    """The next page's size after one of ``size`` bytes that took ``seconds``: half after a
+    retry (not below :data:`MIN_ADAPTIVE_PAGE_BYTES`), double after a page that came within
+    :data:`PAGE_GROW_SECONDS` (up to :data:`MAX_ADAPTIVE_PAGE_BYTES`), else the same."""
+    if retried:
+        return max(min(size, MIN_ADAPTIVE_PAGE_BYTES), size // 2)
+    if seconds > PAGE_GROW_SECONDS:
+        return size
+    return max(size, min(MAX_ADAPTIVE_PAGE_BYTES, size * 2))
 
 
 class SyncEngine:
@@ -317,18 +332,16 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ pull
 
-    def _fetch(self, cursor: str | None, size: int) -> tuple[PullResponse, bool]:
-        """One page; also says whether it needed a retry (only one fetch runs at a time)."""
+    def _fetch(self, cursor: str | None, size: int) -> tuple[PullResponse, bool, float]:
+        """One page; also says whether it needed a retry and how long it took (only one fetch
+        runs at a time)."""
         retries = self.client.stats.retries
+        started = self.clock.monotonic()
         page = self.client.pull(PullRequest(cursor=cursor, max_bytes=size))
-        return page, self.client.stats.retries > retries
+        return page, self.client.stats.retries > retries, self.clock.monotonic() - started
 
-    def _next_size(self, size: int, retried: bool) -> int:
-        if not self.adaptive_pages:
-            return size
-        if retried:
-            return max(min(size, MIN_ADAPTIVE_PAGE_BYTES), size // 2)
-        return max(size, min(MAX_ADAPTIVE_PAGE_BYTES, size * 2))
+    def _next_size(self, size: int, retried: bool, seconds: float) -> int:
+        return next_page_size(size, retried, seconds) if self.adaptive_pages else size
 
     def _pull(self) -> None:
         """Fetch pages until up to date. While one page is being stored, the next one is
@@ -339,7 +352,7 @@ class SyncEngine:
         size = self.page_bytes
         received = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcase-pull") as pool:
-            ahead: Future[tuple[PullResponse, bool]] | None = None
+            ahead: Future[tuple[PullResponse, bool, float]] | None = None
             while True:
                 self._check_cancel()
                 self._say(
@@ -351,7 +364,7 @@ class SyncEngine:
                     else f"Receiving updates ({received} so far)...",
                 )
                 try:
-                    page, retried = (
+                    page, retried, seconds = (
                         ahead.result() if ahead is not None else self._fetch(cursor, size)
                     )
                 except ServiceError as err:
@@ -362,7 +375,7 @@ class SyncEngine:
                     log.warning("the service refused the pull cursor; starting the pull again")
                     ahead, cursor = None, None
                     continue
-                size = self._next_size(size, retried)
+                size = self._next_size(size, retried, seconds)
                 ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
                 self._note_server_time(page.server_time)
                 aside = self.store.apply_page(page) or 0  # records set aside (not stored)

@@ -2,8 +2,8 @@
 triggers record by record, except while a first sync fills an empty profile.
 
 Writing the index record by record costs a first sync about half its time: every page's
-commit flushes the index's pending terms and merges its segments again. So when a pull starts
-from the beginning into a profile that holds no case and no note, the index is *paused* (the
+commit flushes the index's pending terms and merges its segments again. So when a pulled page
+comes to a profile that holds no case and no note, the index is *paused* (the
 ``meta`` row ``search_paused``; every search trigger has ``WHEN NOT EXISTS`` on it, see
 migration 0004) and built once, in arrival order, when the pull has reached its end
 (:func:`rebuild`). A first sync that is stopped half way leaves the pause in place: the next

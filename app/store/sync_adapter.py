@@ -354,8 +354,9 @@ class SyncAdapter(MarksAndRefs):
     def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
         with self._session() as s, s.begin():
             conn = s.connection()
-            if state.cursor(s) is None:  # a pull from the beginning: an empty profile's first
-                search_index.pause_if_empty(conn)  # sync builds its search index at the end
+            # a profile with nothing in it yet (a first sync) builds its search index once,
+            # at the pull's end, not record by record
+            search_index.pause_if_empty(conn)
             store = _store_records if careful else _store_in_bulk
             refused = store(s, page.records)
             news = self._set_aside(s, page.records, refused)

@@ -6,6 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sync.engine import (
+    MAX_ADAPTIVE_PAGE_BYTES,
+    MIN_ADAPTIVE_PAGE_BYTES,
+    PAGE_GROW_SECONDS,
+    next_page_size,
+)
+from sync.protocol import DEFAULT_PAGE_BYTES, MAX_PAGE_BYTES
 from tests.support.server import running_server, sqlite_url
 from tests.sync.helpers import add_users, enrol_laptop
 from tests.sync.service_rows import call
@@ -30,3 +37,20 @@ def test_a_link_that_cuts_long_answers_gets_smaller_pages(tmp_path: Path) -> Non
         pulls = [r for r in proxy.log if r.path == PULL]
     assert proxy.cuts >= 1  # pages were cut, and smaller ones got through
     assert any(r.down_sent < 12_000 for r in pulls), [r.down_sent for r in pulls]
+
+
+def test_pages_grow_only_while_they_come_quickly() -> None:
+    size = DEFAULT_PAGE_BYTES
+    sizes = []
+    for _ in range(8):  # a fast link: each page within the time, so each doubles, to the cap
+        size = next_page_size(size, retried=False, seconds=0.05)
+        sizes.append(size)
+    assert sizes[0] == 2 * DEFAULT_PAGE_BYTES
+    assert sizes[-1] == MAX_ADAPTIVE_PAGE_BYTES == MAX_PAGE_BYTES
+    # a slow link: a page that took longer than the time stays the size it was
+    assert next_page_size(512 * 1024, retried=False, seconds=PAGE_GROW_SECONDS + 1) == 512 * 1024
+    # a retry halves it, never below the smallest
+    assert next_page_size(512 * 1024, retried=True, seconds=0.1) == 256 * 1024
+    assert next_page_size(MIN_ADAPTIVE_PAGE_BYTES, retried=True, seconds=9) == (
+        MIN_ADAPTIVE_PAGE_BYTES
+    )
