@@ -30,6 +30,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 from urllib3.util.request import ACCEPT_ENCODING as URLLIB3_DECODES
 
+from sync import pull_lines
 from sync.address import check_server_url, is_loopback_host
 from sync.clock import Clock, SystemClock
 from sync.errors import AuthFailed, NetworkError, ServiceError, ServiceErrorKind
@@ -82,6 +83,9 @@ def _json_body(body: BaseModel) -> bytes:
 
 #: The smallest page a retried pull asks for (a page always carries at least one item).
 SMALLEST_RETRIED_PAGE = 16 * 1024
+#: A pull asks for its page as lines with checkpoints (kept up to the last one when the link
+#: cuts it, see sync/pull_lines.py); a service that does not send lines sends JSON.
+PULL_ACCEPT = f"{pull_lines.MEDIA_TYPE}, application/json;q=0.5"
 
 
 class ServiceClient:
@@ -291,7 +295,12 @@ class ServiceClient:
             return request.model_copy(update={"max_bytes": size})
 
         return self._call(
-            "POST", "/v1/sync/pull", PullResponse, body=request, body_on_retry=smaller
+            "POST",
+            "/v1/sync/pull",
+            PullResponse,
+            body=request,
+            body_on_retry=smaller,
+            headers={"Accept": PULL_ACCEPT},
         )
 
     def ref_blocks(self, unused: int) -> RefBlocksResponse:

@@ -32,6 +32,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from pydantic import BaseModel, ValidationError
 
+from sync import pull_lines
 from sync.clock import Clock
 from sync.errors import (
     AuthFailed,
@@ -57,6 +58,8 @@ LINK_FAILURES: tuple[type[requests.RequestException], ...] = (
 )
 #: A back-off wait looks at the cancel event this often.
 CANCEL_POLL_SECONDS = 0.05
+#: Bytes read at a time from an answer sent as lines.
+LINES_READ_BYTES = 64 * 1024
 
 _KIND_OF_CODE: dict[ErrorCode, ServiceErrorKind] = {
     ErrorCode.FORBIDDEN: ServiceErrorKind.FORBIDDEN,
@@ -178,13 +181,16 @@ def send_once(
         data=payload,
         headers=dict(headers),
         timeout=(timeouts.connect, timeouts.stall),
-        stream=stream,
+        stream=True,  # the answer is read below (a cut while reading it raises there)
         allow_redirects=False,
     )
     status = response.status_code
     if stream and 200 <= status < 300:
         return Reply(status, response.headers, stream=response)
+    content_type = response.headers.get("Content-Type", "")
     try:
+        if model is not None and content_type.startswith(pull_lines.MEDIA_TYPE):
+            return _read_lines(response, model)
         body = response.content
     finally:
         response.close()
@@ -197,6 +203,29 @@ def send_once(
         parsed = parse_body(model, body)
         framed = parsed is not None
     return Reply(status, response.headers, body, parsed, complete=framed)
+
+
+def _read_lines(response: requests.Response, model: type[BaseModel]) -> Reply:
+    """A pull page sent as lines (:mod:`sync.pull_lines`). When the link fails part way, the
+    part before the last checkpoint that came is the answer (a page that says there is more,
+    from there on); with no checkpoint yet, the failure goes up (and the pull is tried again)."""
+    parts: list[bytes] = []
+    status, headers = response.status_code, response.headers
+    try:
+        for part in response.iter_content(LINES_READ_BYTES):
+            parts.append(part)
+    except requests.RequestException:
+        partial = b"".join(parts)
+        kept = pull_lines.as_json(partial, complete=False)
+        parsed = parse_body(model, kept) if kept is not None else None
+        if parsed is None:
+            raise
+        log.info("answer cut after %d bytes: kept up to its last checkpoint", len(partial))
+        return Reply(status, headers, partial, parsed)
+    body = b"".join(parts)
+    whole = pull_lines.as_json(body, complete=True)
+    parsed = parse_body(model, whole) if whole is not None else None
+    return Reply(status, headers, body, parsed, complete=parsed is not None)
 
 
 def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | None:

@@ -27,12 +27,19 @@ from server.models import Conflict, Record, ScopeEvent
 from server.records.changelog import conflict_info
 from server.records.scope import case_visible_to, visible_to
 from server.records.wire import record_json
+from sync import pull_lines
 from sync.clock import Clock
 from sync.protocol import ConflictInfo, ErrorCode, PullResponse
 
 log = logging.getLogger("fieldcase.server")
 
 CURSOR_PREFIX = "c1."
+#: A position inside a pull from the start (a first sync, or a laptop found rolled back): the
+#: rest of such a pull sends everything, the device's own records included. The page that ends
+#: it gives out a ``c1.`` cursor, and pulls after that leave the device's own records out.
+FROM_START_PREFIX = "c2."
+#: Bytes of records between two checkpoints of a page sent as lines.
+CHECKPOINT_BYTES = 16 * 1024
 #: Rows read per stream for a page: about what ``max_bytes`` holds (pages are bounded by bytes).
 MIN_PULL_ROWS, MAX_PULL_ROWS, ROW_BYTES = 200, 20_000, 200
 
@@ -62,7 +69,8 @@ def parse_cursor(cursor: str | None) -> int:
     (junk, other digits than 0-9, too large) is refused with ``bad_cursor``."""
     if not cursor:
         return 0
-    digits = cursor[len(CURSOR_PREFIX) :] if cursor.startswith(CURSOR_PREFIX) else ""
+    prefix = cursor[: len(CURSOR_PREFIX)]
+    digits = cursor[len(prefix) :] if prefix in (CURSOR_PREFIX, FROM_START_PREFIX) else ""
     if _CURSOR_DIGITS.fullmatch(digits) is None or int(digits) > _MAX_POSITION:
         raise ApiError(
             ErrorCode.BAD_CURSOR,
@@ -73,8 +81,13 @@ def parse_cursor(cursor: str | None) -> int:
     return int(digits)
 
 
-def make_cursor(position: int) -> str:
-    return f"{CURSOR_PREFIX}{position}"
+def make_cursor(position: int, *, from_start: bool = False) -> str:
+    return f"{FROM_START_PREFIX if from_start else CURSOR_PREFIX}{position}"
+
+
+def is_from_start(cursor: str | None) -> bool:
+    """Whether a pull with ``cursor`` is (part of) a pull from the start."""
+    return not cursor or cursor.startswith(FROM_START_PREFIX)
 
 
 def _size(model: ConflictInfo) -> int:
@@ -99,11 +112,21 @@ class PullPage:
     server_time: datetime
     #: the case of each record on the page (a case moved away takes its records off)
     case_of: dict[RawId, RawId] = field(default_factory=dict)
+    #: the log position of each record that came in log order before the page's first conflict
+    #: or change of scope: a pull from there goes on exactly as the rest of the page does
+    resumable: dict[RawId, int] = field(default_factory=dict)
+    #: whether a conflict or a change of scope is on the page (records after it: no resuming)
+    mixed: bool = False
+    #: whether the page is part of a pull from the start (its checkpoints say so too)
+    from_start: bool = False
 
-    def add(self, record_id: RawId, case_id: RawId, wire: bytes) -> int:
-        """Put a record on the page; the bytes it takes."""
+    def add(self, record_id: RawId, case_id: RawId, wire: bytes, seq: int | None = None) -> int:
+        """Put a record on the page (``seq``: its log position, when it came in log order);
+        the bytes it takes."""
         self.records[record_id] = wire
         self.case_of[record_id] = case_id
+        if seq is not None and not self.mixed:
+            self.resumable[record_id] = seq
         return len(wire) + 1
 
     def drop_case(self, case_id: uuid.UUID) -> None:
@@ -128,6 +151,24 @@ class PullPage:
         conflicts = ",".join(_conflict_json(c) for c in self.conflicts.values())
         tail = tail[13:].replace('"conflicts":[]', f'"conflicts":[{conflicts}]', 1)
         return b"".join([b'{"records":[', b",".join(self.records.values()), b"]", utf8(tail)])
+
+    def lines(self) -> Iterator[bytes]:
+        """The page as lines (:mod:`sync.pull_lines`), with a checkpoint about every
+        :data:`CHECKPOINT_BYTES` of records where a pull may go on from."""
+        yield pull_lines.head_line(self.server_time)
+        since = 0
+        for record_id, wire in self.records.items():
+            yield wire + b"\n"
+            since += len(wire) + 1
+            seq = self.resumable.get(record_id)
+            if seq is not None and since >= CHECKPOINT_BYTES:
+                yield pull_lines.checkpoint_line(make_cursor(seq, from_start=self.from_start))
+                since = 0
+        for conflict in self.conflicts.values():
+            yield pull_lines.conflict_line(utf8(_conflict_json(conflict)))
+        for case_id in self.removed_cases:
+            yield pull_lines.removed_line(str(case_id))
+        yield pull_lines.end_line(self.next_cursor, self.more)
 
 
 def utf8(text: str) -> bytes:
@@ -242,12 +283,14 @@ def pull_page(
     read one snapshot (see :func:`server.core.db.snapshot_session`)."""
     after = parse_cursor(cursor)
     rows = min(MAX_PULL_ROWS, max(MIN_PULL_ROWS, max_bytes // ROW_BYTES))
+    from_start = is_from_start(cursor)
     page = PullPage({}, [], {}, make_cursor(after), False, server_time=clock.now())
+    page.from_start = from_start
     used = 0
     position = after
     # records this device pushed itself, as it holds them, are not sent back; a pull from the
-    # start (a first sync, or a laptop found rolled back) gets everything
-    skip_own = actor.device_key if cursor else None  # None or "": from the start
+    # start (a first sync, or a laptop found rolled back) gets everything, on every page
+    skip_own = None if from_start else actor.device_key
     items = _changed_since(session, actor, after, rows, skip_own)
     try:
         for seq, what, item in items:
@@ -255,17 +298,19 @@ def pull_page(
                 page.more = True
                 break
             if what == _RECORD:
-                used += page.add(*_without_seq(item))
+                used += page.add(*_without_seq(item), seq=int(seq))
             elif what == _CONFLICT:
+                page.mixed = True
                 info = conflict_info(item)
                 page.conflicts[item.id] = info
                 used += _size(info)
             else:
+                page.mixed = True
                 used += _scope_change(session, actor, item, page)
             position = int(seq)
     finally:
         items.close()
-    page.next_cursor = make_cursor(position)
+    page.next_cursor = make_cursor(position, from_start=from_start and page.more)
     return page
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
@@ -10,11 +13,14 @@ from server.api.responses import ERRORS
 from server.core.db import snapshot_session
 from server.records.pull import pull_page
 from server.records.push import device_push_mark, note_push_mark, push_changes
+from sync import pull_lines
 from sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse, SyncState
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
 PUSH_ATTEMPTS = 6
+#: Bytes of a page sent as lines per piece (each piece is compressed and flushed on its own).
+LINES_PIECE_BYTES = 64 * 1024
 
 
 @router.post("/push", response_model=PushResponse, responses=ERRORS)
@@ -47,10 +53,20 @@ def sync_state(actor: CurrentDevice, session: SessionDep, clock: ClockDep) -> Sy
 
 @router.post("/pull", response_model=PullResponse, responses=ERRORS)
 def pull(
-    body: PullRequest, actor: CurrentDevice, engine: EngineDep, clock: ClockDep
+    body: PullRequest,
+    actor: CurrentDevice,
+    engine: EngineDep,
+    clock: ClockDep,
+    accept: Annotated[str, Header()] = "",
 ) -> PullResponse:
-    """One page of changes since the cursor, bounded by ``max_bytes``."""
+    """One page of changes since the cursor, bounded by ``max_bytes``: as lines with
+    checkpoints for a laptop that asks for them (``Accept: application/x-ndjson``, see
+    :mod:`sync.pull_lines`), else as one JSON object."""
     with snapshot_session(engine) as session:
         page = pull_page(session, actor, body.cursor, body.max_bytes, clock=clock)
     # serialised once here (the page was built from validated parts)
+    if pull_lines.MEDIA_TYPE in accept:
+        # sent in pieces, each compressed as it goes: a cut loses only the piece in flight
+        pieces = pull_lines.chunked(page.lines(), LINES_PIECE_BYTES)
+        return StreamingResponse(pieces, media_type=pull_lines.MEDIA_TYPE)  # type: ignore[return-value]
     return Response(page.to_bytes(), media_type="application/json")  # type: ignore[return-value]
