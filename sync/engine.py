@@ -74,7 +74,7 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 #: so a cut costs little sent again.
 MAX_ADAPTIVE_PAGE_BYTES = MAX_PAGE_BYTES
 MIN_ADAPTIVE_PAGE_BYTES = 16 * 1024
-PAGE_GROW_SECONDS = 2.0
+PAGE_GROW_SECONDS = 10.0
 #: Changes per push: the service's maximum, so 1,000 edits with their audit events go in two.
 PUSH_BATCH = MAX_PUSH_CHANGES
 #: The most changes one push to a service before this release may hold; such a service refuses

@@ -131,8 +131,11 @@ COMPRESS_MIN_BYTES = 1024
 #: gzip level for clients that do not take zstd (older laptops): 6 costs about half of 9's
 #: CPU for nearly the same size.
 GZIP_LEVEL = 6
-#: zstd level: 3 is zstd's default, far cheaper than gzip and smaller.
-ZSTD_LEVEL = 3
+#: zstd level: 6 sends pull pages (records with their ids and times) in about the zstd -3 size
+#: of the bare cases, 9% less than level 3, for about 5 ms more per MB (measured on 10,000
+#: realistic cases: bytes 1.09x to 1.00x of that size, 0.07 s to 0.19 s); still far cheaper
+#: than gzip, and on a slow link the bytes are the time.
+ZSTD_LEVEL = 6
 #: A body this large is compressed on a worker thread (the event loop stays free).
 THREAD_MIN_BYTES = 128 * 1024
 
