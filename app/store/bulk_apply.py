@@ -68,7 +68,19 @@ class Unfit(Exception):
 # ---------------------------------------------------------------- wire value -> stored value
 
 
+# Values reach these after the shared schema check: a text date, date-time or id already has
+# its form and is real. Most come in the stored form already (or nearly), and go through as
+# they are; anything else is parsed and written out again.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CANONICAL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_UTC_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+00:00"
+)
+
+
 def _uuid(value: Any) -> str:
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value.replace("-", "")
     return (value if isinstance(value, UUID) else UUID(str(value))).hex
 
 
@@ -78,11 +90,17 @@ def _date(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
+        if _CANONICAL_DATE.fullmatch(value):
+            date.fromisoformat(value)  # a real date (the schema checked; this is cheap)
+            return value
         return date.fromisoformat(value).isoformat()
     raise ValueError("expected a date")
 
 
 def _datetime(value: Any) -> str:
+    if isinstance(value, str) and (utc := _UTC_DATETIME.fullmatch(value)):
+        # already UTC with whole seconds: the stored form has microseconds
+        return value if utc.group(1) else f"{value[:19]}.000000+00:00"
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):

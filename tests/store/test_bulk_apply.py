@@ -341,3 +341,33 @@ def test_a_page_makes_no_orm_object_per_record(tmp_path: Path, careful: bool) ->
         assert len(records) >= len(page.records) - 1
     else:
         assert made == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-12-01T09:30:00+00:00",
+        "2026-12-01T09:30:00.123456+00:00",
+        "2026-12-01T09:30:00.5+00:00",
+        "2026-12-01T09:30+00:00",
+        "2026-12-01T09:30:00Z",
+        "2026-12-01T10:30:00+01:00",
+        "2026-03-29T00:30:00-05:00",
+    ],
+)
+def test_a_date_time_is_stored_as_the_orm_stores_it(value: str) -> None:
+    """The quick way for values already in UTC gives what parsing them gives."""
+    from app.store.bulk_apply import _datetime
+
+    parsed = datetime.fromisoformat(value).astimezone(UTC)
+    assert _datetime(value) == parsed.isoformat(timespec="microseconds")
+
+
+@pytest.mark.parametrize("value", [str(uuid4()), str(uuid4()).upper(), uuid4().hex])
+def test_an_id_is_stored_as_32_hex_digits(value: str) -> None:
+    from app.store.bulk_apply import _date, _uuid
+
+    assert _uuid(value) == UUID(value).hex
+    assert _date("2026-02-28") == "2026-02-28"
+    with pytest.raises(ValueError):
+        _date("2026-02-30")  # of the right form, but no such day
