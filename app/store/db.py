@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3.dbapi2 as sqlcipher
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from app.files import fsync_dir
@@ -33,6 +33,11 @@ BUSY_TIMEOUT_MS = 10_000
 #: Page cache per connection (decrypted pages): large enough that searching a big profile
 #: does not decrypt the same pages over and over.
 CACHE_KIB = 32 * 1024
+#: Page cache while a pulled page is written: a first sync of a large profile then holds
+#: little more memory than one of a small one (its pages are written once, not searched).
+#: 12 MB holds the random-access index pages of 10,000 cases: 10 MB or less made their
+#: first sync re-read and decrypt pages, 20% more CPU (bench/bench_memory.py, issue 11).
+SYNC_CACHE_KIB = 12 * 1024
 #: Leading bytes of every unencrypted SQLite file; ours must never start with them.
 PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -58,6 +63,16 @@ def _key_pragma(key: bytes) -> str:
     if len(key) != 32:
         raise ValueError("the database key must be 32 bytes")
     return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+@contextmanager
+def cache_of(conn: Connection, kib: int) -> Iterator[None]:
+    """The connection's page cache at ``kib`` for the block, then back at :data:`CACHE_KIB`."""
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{CACHE_KIB}")
 
 
 def connect(path: Path, key: bytes) -> sqlcipher.Connection:

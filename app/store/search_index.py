@@ -27,27 +27,25 @@ log = logging.getLogger("fieldcase.store")
 #: The ``meta`` row whose presence pauses every search trigger (named in migration 0004).
 PAUSED_KEY = "search_paused"
 
-_DOCS = """
-INSERT INTO search_doc (record_id, case_id)
-SELECT id, case_id FROM (
-    SELECT c.rowid AS arrival, 0 AS what, c.rowid AS n, c.id AS id, c.id AS case_id
-      FROM cases AS c
-    UNION ALL
-    SELECT coalesce(c.rowid, 0), 1, o.rowid, o.id, o.case_id
-      FROM notes AS o LEFT JOIN cases AS c ON c.id = o.case_id
-) ORDER BY arrival, what, n
-"""
+# documents are numbered as the triggers would number them on a page of cases then notes: the
+# cases in the order they arrived, then the notes in theirs; each statement reads its table in
+# order and nothing is sorted, so building the index needs no more memory for a larger profile
+_DOCS = (
+    "INSERT INTO search_doc (record_id, case_id) SELECT id, id FROM cases ORDER BY rowid",
+    "INSERT INTO search_doc (record_id, case_id) SELECT id, case_id FROM notes ORDER BY rowid",
+)
 
-# the same text as the triggers' (a case: ref, summary, person's name; a note: its text)
+# the same text as the triggers' (a case: ref, summary, person's name; a note: its text), in
+# document order (the documents' own order: nothing to sort)
 _BODIES = """
 INSERT INTO search_fts (rowid, body)
-SELECT doc_id, body FROM (
-    SELECT d.doc_id AS doc_id, c.ref || ' ' || c.summary || ' ' || coalesce(p.name, '') AS body
-      FROM search_doc AS d JOIN cases AS c ON c.id = d.record_id
-      LEFT JOIN people AS p ON p.id = c.person_id
-    UNION ALL
-    SELECT d.doc_id, o.text FROM search_doc AS d JOIN notes AS o ON o.id = d.record_id
-) ORDER BY doc_id
+SELECT d.doc_id, coalesce(c.ref || ' ' || c.summary || ' ' || coalesce(p.name, ''), o.text)
+  FROM search_doc AS d
+  LEFT JOIN cases AS c ON c.id = d.record_id
+  LEFT JOIN people AS p ON p.id = c.person_id
+  LEFT JOIN notes AS o ON o.id = d.record_id
+ WHERE c.id IS NOT NULL OR o.id IS NOT NULL
+ ORDER BY d.doc_id
 """
 
 
@@ -74,7 +72,8 @@ def rebuild(conn: Connection) -> None:
     pause."""
     conn.exec_driver_sql("DELETE FROM search_fts")
     conn.exec_driver_sql("DELETE FROM search_doc")
-    conn.exec_driver_sql(_DOCS)
+    for statement in _DOCS:
+        conn.exec_driver_sql(statement)
     conn.exec_driver_sql(_BODIES)
     conn.exec_driver_sql("DELETE FROM meta WHERE key = ?", (PAUSED_KEY,))
 

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, BinaryIO, ClassVar
 from uuid import UUID
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects.sqlite import insert as upsert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
-from app.store import outbox, search_index, set_aside, state
+from app.store import db, outbox, search_index, set_aside, state
 from app.store.bulk_apply import schema_reason, stored_values, write_records
 from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
@@ -354,26 +354,34 @@ class SyncAdapter(MarksAndRefs):
     def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
         with self._session() as s, s.begin():
             conn = s.connection()
-            # a profile with nothing in it yet (a first sync) builds its search index once,
-            # at the pull's end, not record by record
-            search_index.pause_if_empty(conn)
-            store = _store_records if careful else _store_in_bulk
-            refused = store(s, page.records)
-            news = self._set_aside(s, page.records, refused)
-            _store_conflicts(s, page.conflicts)
-            if page.removed_cases:
-                deferred = set(state.removed_pending(s))
-                for case_id in page.removed_cases:
-                    if outbox.unsent_rows(s, case_id):
-                        deferred.add(str(case_id))
-                    else:
-                        self._purge_case(s, case_id)
-                        deferred.discard(str(case_id))
-                state.set_removed_pending(s, deferred)
-            state.set_cursor(s, page.next_cursor)
-            state.set_last_sync(s, page.server_time)
-            if not page.more and search_index.is_paused(conn):
-                search_index.rebuild(conn)
+            # a small page cache while writing: a first sync holds as much memory for a large
+            # profile as for a small one
+            with db.cache_of(conn, db.SYNC_CACHE_KIB):
+                return self._store_page(s, conn, page, careful=careful)
+
+    def _store_page(
+        self, s: Session, conn: Connection, page: PullResponse, *, careful: bool
+    ) -> int:
+        # a profile with nothing in it yet (a first sync) builds its search index once, at
+        # the pull's end, not record by record
+        search_index.pause_if_empty(conn)
+        store = _store_records if careful else _store_in_bulk
+        refused = store(s, page.records)
+        news = self._set_aside(s, page.records, refused)
+        _store_conflicts(s, page.conflicts)
+        if page.removed_cases:
+            deferred = set(state.removed_pending(s))
+            for case_id in page.removed_cases:
+                if outbox.unsent_rows(s, case_id):
+                    deferred.add(str(case_id))
+                else:
+                    self._purge_case(s, case_id)
+                    deferred.discard(str(case_id))
+            state.set_removed_pending(s, deferred)
+        state.set_cursor(s, page.next_cursor)
+        state.set_last_sync(s, page.server_time)
+        if not page.more and search_index.is_paused(conn):
+            search_index.rebuild(conn)
         return news
 
     def retry_set_aside(self) -> int:

@@ -363,7 +363,14 @@ def test_a_date_time_is_stored_as_the_orm_stores_it(value: str) -> None:
     assert _datetime(value) == parsed.isoformat(timespec="microseconds")
 
 
-@pytest.mark.parametrize("value", [str(uuid4()), str(uuid4()).upper(), uuid4().hex])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "67fc6d08-b921-46f3-9874-11bf096f58a7",
+        "1691B0DD-DC00-48BD-8782-9574AE4C5596",
+        "e9b916f2b6fc4514b273aaf1ecd3131c",
+    ],
+)
 def test_an_id_is_stored_as_32_hex_digits(value: str) -> None:
     from app.store.bulk_apply import _date, _uuid
 

@@ -110,7 +110,10 @@ def test_cut_sweep_over_push_and_pull(
         hits += rule.hits
         assert engine.report.completed
         assert a.store.pending_count() == 0
-        assert engine.client.stats.retries >= rule.hits, (path, direction, offset)
+        # a pull answer comes in chunks: a cut inside the closing empty chunk (its last 5
+        # bytes) comes after the page's end line, so the page is whole and kept as it is
+        trailer = path == PULL and direction == "down" and offset >= sizes[PULL][1] - 5
+        assert engine.client.stats.retries >= rule.hits or trailer, (path, direction, offset)
     assert hits >= 30, f"only {hits} cuts happened"
 
     # after the faults: one more clean sync on each side; nothing lost, nothing doubled
