@@ -70,7 +70,7 @@ def pause_if_empty(conn: Connection) -> bool:
 def rebuild(conn: Connection) -> None:
     """Build the whole index again from the tables, in the caller's transaction, and end any
     pause."""
-    conn.exec_driver_sql("DELETE FROM search_fts")
+    conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     conn.exec_driver_sql("DELETE FROM search_doc")
     for statement in _DOCS:
         conn.exec_driver_sql(statement)
