@@ -47,10 +47,20 @@ def _order_by(order: CaseSort, descending: bool) -> str:
     return ", ".join(f"{t} DESC" if descending else t for t in _SORT_TERMS[order])
 
 
+#: A word as the index's tokenizer sees one: letters and digits, with ``_`` a separator as it
+#: is there (a "word" it split in two would be a phrase, which the index, keeping no word
+#: positions, refuses).
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(search: str) -> list[str]:
+    return _WORD.findall(search.casefold())[:MAX_SEARCH_TERMS]
+
+
 def fts_query(search: str) -> str | None:
     """Typed text -> an FTS5 query: every word must match, each as a prefix (search as you
     type). Punctuation separates words, so "FC-2026-0004" finds FC-2026-00042."""
-    words = re.findall(r"\w+", search.casefold())[:MAX_SEARCH_TERMS]
+    words = _words(search)
     if not words:
         return None
     return " ".join(f'"{w}"*' for w in words)

@@ -172,6 +172,23 @@ def test_search_finds_names_refs_summaries_and_notes_by_prefix(
     assert work.count_cases("a") == len(work.list_cases("a"))
 
 
+def test_any_typed_text_searches_and_never_fails(work: Casework, seeded: dict[str, str]) -> None:
+    """The index keeps no word positions, so a "word" it would split in two (a phrase) is
+    never sent to it: ``_`` separates words as the index does; a letter newer than the index's
+    Unicode tables (U+08A1, Unicode 7) is part of a word, as it is there."""
+
+    def found(query: str) -> set[str]:
+        assert work.count_cases(query) == len(work.list_cases(query))
+        return {r.ref for r in work.list_cases(query)}
+
+    assert found("ann_rails") == {seeded["Ann Zeller"]}
+    assert found("pat_drums") == set()
+    assert found("morgan b\u08a1x") == set()
+    assert found("siân_o") == {seeded["Siân O'Neill"]}
+    assert found("-_-") == found("") == found("   ")  # no words: no search
+    assert found("SIÂN") == {seeded["Siân O'Neill"]}
+
+
 def test_a_search_lists_the_newest_matches_first_and_counts_up_to_a_cap(
     work: Casework, seeded: dict[str, str]
 ) -> None:
