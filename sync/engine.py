@@ -334,12 +334,14 @@ class SyncEngine:
     # ------------------------------------------------------------------ pull
 
     def _fetch(self, cursor: str | None, size: int) -> tuple[PullResponse, bool, float]:
-        """One page; also says whether it needed a retry and how long it took (only one fetch
-        runs at a time)."""
-        retries = self.client.stats.retries
+        """One page; also says whether the link cut it (it needed a retry, or only its part up
+        to a checkpoint came) and how long it took (only one fetch runs at a time)."""
+        stats = self.client.stats
+        troubles = stats.retries + stats.cuts_kept  # a kept cut is a bad link as a retry is
         started = self.clock.monotonic()
         page = self.client.pull(PullRequest(cursor=cursor, max_bytes=size))
-        return page, self.client.stats.retries > retries, self.clock.monotonic() - started
+        cut = stats.retries + stats.cuts_kept > troubles
+        return page, cut, self.clock.monotonic() - started
 
     def _next_size(self, size: int, retried: bool, seconds: float) -> int:
         return next_page_size(size, retried, seconds) if self.adaptive_pages else size
@@ -349,6 +351,13 @@ class SyncEngine:
         already on its way (one request in flight at most), so a slow link and a slow disk
         overlap; each page is still committed in order, with its cursor."""
         self.report.set_aside_stored += self.store.retry_set_aside()
+        try:
+            self._pull_pages()
+        except BaseException:
+            self.store.pull_stopped()
+            raise
+
+    def _pull_pages(self) -> None:
         cursor = self.store.cursor()
         size = self.page_bytes
         received = 0

@@ -41,6 +41,17 @@ _HEAD = b'{"server_time":'
 _END = b'{"next_cursor":'
 
 
+def accepted(header: str | None) -> bool:
+    """Whether an ``Accept`` header asks for pages as lines (listed, and not with ``q=0``)."""
+    for part in (header or "").split(","):
+        media, _, params = part.partition(";")
+        if media.strip().lower() != MEDIA_TYPE:
+            continue
+        quality = params.replace(" ", "").lower()
+        return quality not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 def head_line(server_time: datetime) -> bytes:
     return b'{"server_time":' + json.dumps(server_time.isoformat()).encode() + b"}\n"
 

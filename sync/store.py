@@ -57,6 +57,10 @@ class LocalStore(Protocol):
         A record that cannot be stored is set aside (and reported to the service through the
         outbox) instead of failing the page; returns how many were newly set aside."""
 
+    def pull_stopped(self) -> None:
+        """The pull ended before its last page (the link went, the sync was cancelled, an
+        error): finish what waits for a pull's end (a first sync's search index)."""
+
     def retry_set_aside(self) -> int:
         """Try again the records set aside by an older version of the app; returns how many
         could be stored now."""

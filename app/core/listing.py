@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from app.core.errors import InvalidValue
 from app.core.views import CaseFilter, CaseRow, CaseSort
+from app.store import search_index
 
 MAX_SEARCH_TERMS = 12
 
@@ -64,6 +65,27 @@ def fts_query(search: str) -> str | None:
     if not words:
         return None
     return " ".join(f'"{w}"*' for w in words)
+
+
+def _indexed_query(
+    conn: Connection, search: str, where: list[str], params: dict[str, Any]
+) -> str | None:
+    """The full-text query for ``search``; None when there is no word, or when a first sync is
+    building the index (:mod:`app.store.search_index`): the words are then looked for in the
+    text itself (slower, and without accents folded, for those few seconds or minutes)."""
+    query = fts_query(search)
+    if query is None or not search_index.is_paused(conn):
+        return query
+    for n, word in enumerate(_words(search)):
+        key = f"w{n}"
+        params[key] = f"%{word}%"  # letters and digits only: nothing to escape
+        like = f"LIKE :{key}"
+        where.append(
+            f"(c.ref {like} OR c.summary {like}"
+            f" OR c.person_id IN (SELECT id FROM people WHERE name {like})"
+            f" OR c.id IN (SELECT case_id FROM notes WHERE text {like}))"
+        )
+    return None
 
 
 #: Text that can only be (the start of) a case reference: FC-2026-00042, fc-2026-k7q-00, FC-20
@@ -139,7 +161,7 @@ def page_of_cases(
         if order is CaseSort.BEST:
             order = CaseSort.REF
         return _rows_for(conn, _page_ids(conn, order, where, params, offset, limit, descending))
-    query = fts_query(search) if search else None
+    query = _indexed_query(conn, search, where, params) if search else None
     if query is not None and order is CaseSort.BEST:
         ids = _search_ids(conn, query, where, params, offset + limit, descending)[offset:]
     else:
@@ -270,7 +292,7 @@ def count_cases(
     if prefix is not None:
         where.append(_IN_REF_RANGE)
         params.update(_ref_range(prefix))
-    query = fts_query(search) if search and prefix is None else None
+    query = _indexed_query(conn, search, where, params) if search and prefix is None else None
     limit = "" if cap is None else f" LIMIT {max(0, int(cap))}"
     if query is not None:
         join = " JOIN cases AS c ON c.id = d.case_id" if where else ""

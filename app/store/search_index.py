@@ -6,14 +6,15 @@ commit flushes the index's pending terms and merges its segments again. So when 
 comes to a profile that holds no case and no note, the index is *paused* (the
 ``meta`` row ``search_paused``; every search trigger has ``WHEN NOT EXISTS`` on it, see
 migration 0004) and built once, in arrival order, when the pull has reached its end
-(:func:`rebuild`). A first sync that is stopped half way leaves the pause in place: the next
-pull's last page ends it, and so does opening the profile (:func:`finish_pause`), so search is
-never left without its index for long.
+(:func:`rebuild`). Meanwhile search looks for the words in the text itself
+(:mod:`app.core.listing`). A first sync that stops part way (the link, a cancel, an error) has
+the index built from what came (:meth:`app.store.sync_adapter.SyncAdapter.pull_stopped`); one
+whose program was killed has it built when the profile is next opened (:func:`finish_pause`).
 
 A rebuild starts from an empty index and is built from the tables alone, so whatever changed
 during the pause (a case created by hand, a name corrected, a case purged) is in it as it now
-is. Documents are numbered as the triggers would have: a case, then its notes, in the order the
-cases arrived, so "newest match first" still means what it says.
+is. Documents are numbered the cases in the order they arrived, then the notes in theirs (the
+triggers number a page's cases, then its notes), so "newest match first" holds among each.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from app.store.errors import stop_cause
 
 log = logging.getLogger("fieldcase.store")
 
@@ -79,14 +83,21 @@ def rebuild(conn: Connection) -> None:
 
 
 def finish_pause(engine: Engine) -> bool:
-    """End a pause a stopped first sync left behind (on opening a profile); say whether there
-    was one."""
+    """End a pause a stopped first sync left behind (on opening a profile, or when a sync
+    stops before the end of its pull); say whether there was one. When another program is
+    writing to the profile just then (a sync of its own), the pause is left to it."""
     with engine.connect() as conn:
         if not is_paused(conn):
             return False
-    with engine.begin() as conn:
-        if not is_paused(conn):
-            return False
-        rebuild(conn)
+    try:
+        with engine.begin() as conn:
+            if not is_paused(conn):
+                return False
+            rebuild(conn)
+    except OperationalError as err:
+        if stop_cause(err) != "busy":
+            raise
+        log.info("search index not built now: the profile is busy (%s)", err.orig)
+        return False
     log.info("search index built after a first sync that had stopped half way")
     return True

@@ -384,6 +384,14 @@ class SyncAdapter(MarksAndRefs):
             search_index.rebuild(conn)
         return news
 
+    def pull_stopped(self) -> None:
+        """A first sync stopped part way: its search index is built now from what came (the
+        rest of it then arrives through the triggers), so search works meanwhile."""
+        try:
+            search_index.finish_pause(self.profile.engine)
+        except SQLAlchemyError as err:  # the sync's own error is the one to report
+            log.warning("search index not built after a stopped pull: %s", err)
+
     def retry_set_aside(self) -> int:
         """Try again the records set aside by another Fieldcase version (or for a reference
         another case held); those stored leave the table. Returns how many were stored."""

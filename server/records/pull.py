@@ -132,6 +132,7 @@ class PullPage:
     def drop_case(self, case_id: uuid.UUID) -> None:
         for record_id in [r for r, c in self.case_of.items() if _uuid(c) == case_id]:
             del self.records[record_id], self.case_of[record_id]
+            self.resumable.pop(record_id, None)
 
     def to_bytes(self) -> bytes:
         """The page as UTF-8 JSON: the records' bytes as stored, joined. A record stored

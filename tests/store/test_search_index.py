@@ -180,3 +180,49 @@ def test_changes_made_during_the_pause_are_in_the_index(tmp_path: Path, password
         assert [row.ref for row in work.list_cases(search="Hopper")] == [ref]
         assert len(work.list_cases(search="Zebedee")) == 1
         assert not work.list_cases(search=str(person.fields["name"]).split()[-1] + "x")
+
+
+def test_going_back_to_schema_3_builds_a_paused_index(tmp_path: Path, password: str) -> None:
+    """An older Fieldcase never builds a paused index: going back builds it first."""
+    from alembic import command
+
+    from app.store import migrate
+
+    sync = pages(4, 2)
+    with make_profile(tmp_path / "p", password=password) as profile:
+        SyncAdapter(profile).apply_page(sync[0])
+        with profile.engine.begin() as conn:
+            assert search_index.is_paused(conn)
+            command.downgrade(migrate.alembic_config(conn), "0003")
+        with profile.engine.connect() as conn:
+            assert migrate.current_revision(conn) == "0003"
+            assert not search_index.is_paused(conn)
+            triggers = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'"
+            ).fetchall()
+            assert len(triggers) == 8 and not any("search_paused" in t for (t,) in triggers)
+            found = conn.exec_driver_sql(
+                "SELECT count(*) FROM search_fts WHERE search_fts MATCH ?",
+                (note_word_and_name(sync[0])[0],),
+            ).scalar_one()
+            assert found >= 1
+            assert count(conn, "search_doc") == 2 * 4
+
+
+def test_search_works_while_a_first_sync_builds_the_index(tmp_path: Path, password: str) -> None:
+    sync = pages(6, 3)
+    with make_profile(tmp_path / "p", password=password) as profile:
+        SyncAdapter(profile).apply_page(sync[0])
+        with profile.engine.connect() as conn:
+            assert search_index.is_paused(conn)
+        word, surname = note_word_and_name(sync[0])
+        work = Casework(profile)
+        by_note, by_name = work.list_cases(word), work.list_cases(surname)
+        assert by_note and by_name
+        assert work.count_cases(word) == len(by_note)
+        assert work.list_cases(f"{surname} zzqx") == []  # every word must match
+        for page in sync[1:]:
+            SyncAdapter(profile).apply_page(page)
+        with profile.engine.connect() as conn:
+            assert not search_index.is_paused(conn)
+        assert {r.ref for r in by_note} <= {r.ref for r in work.list_cases(word)}

@@ -79,6 +79,13 @@ def test_a_whole_page_and_a_cut_one() -> None:
     assert parsed(b"", complete=False) is None
 
 
+def test_who_asks_for_lines() -> None:
+    assert pull_lines.accepted("application/x-ndjson, application/json;q=0.5")
+    assert pull_lines.accepted("application/json, Application/X-NDJSON; q=0.9")
+    for header in (None, "", "*/*", "application/json", "application/x-ndjson; q=0"):
+        assert not pull_lines.accepted(header), header
+
+
 def _pull(url: str, token: str, body: PullRequest, *, lines: bool) -> PullResponse:
     headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Authorization": f"Bearer {token}"}
     if lines:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -53,11 +51,7 @@ def sync_state(actor: CurrentDevice, session: SessionDep, clock: ClockDep) -> Sy
 
 @router.post("/pull", response_model=PullResponse, responses=ERRORS)
 def pull(
-    body: PullRequest,
-    actor: CurrentDevice,
-    engine: EngineDep,
-    clock: ClockDep,
-    accept: Annotated[str, Header()] = "",
+    body: PullRequest, actor: CurrentDevice, engine: EngineDep, clock: ClockDep, request: Request
 ) -> PullResponse:
     """One page of changes since the cursor, bounded by ``max_bytes``: as lines with
     checkpoints for a laptop that asks for them (``Accept: application/x-ndjson``, see
@@ -65,8 +59,11 @@ def pull(
     with snapshot_session(engine) as session:
         page = pull_page(session, actor, body.cursor, body.max_bytes, clock=clock)
     # serialised once here (the page was built from validated parts)
-    if pull_lines.MEDIA_TYPE in accept:
+    vary = {"Vary": "Accept"}
+    if pull_lines.accepted(request.headers.get("accept")):
         # sent in pieces, each compressed as it goes: a cut loses only the piece in flight
         pieces = pull_lines.chunked(page.lines(), LINES_PIECE_BYTES)
-        return StreamingResponse(pieces, media_type=pull_lines.MEDIA_TYPE)  # type: ignore[return-value]
-    return Response(page.to_bytes(), media_type="application/json")  # type: ignore[return-value]
+        lines = StreamingResponse(pieces, media_type=pull_lines.MEDIA_TYPE, headers=vary)
+        return lines  # type: ignore[return-value]
+    json_page = Response(page.to_bytes(), media_type="application/json", headers=vary)
+    return json_page  # type: ignore[return-value]

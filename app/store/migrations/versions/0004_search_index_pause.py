@@ -53,7 +53,29 @@ def upgrade() -> None:
         op.execute(f"{head.rstrip()} {WHEN} {begin}{body}")
 
 
+#: A paused index is built before going back (an older Fieldcase would never build it).
+_REBUILD = (
+    "DELETE FROM search_fts",
+    "DELETE FROM search_doc",
+    "INSERT INTO search_doc (record_id, case_id) SELECT id, id FROM cases ORDER BY rowid",
+    "INSERT INTO search_doc (record_id, case_id) SELECT id, case_id FROM notes ORDER BY rowid",
+    """INSERT INTO search_fts (rowid, body)
+       SELECT d.doc_id, coalesce(c.ref || ' ' || c.summary || ' ' || coalesce(p.name, ''), o.text)
+         FROM search_doc AS d
+         LEFT JOIN cases AS c ON c.id = d.record_id
+         LEFT JOIN people AS p ON p.id = c.person_id
+         LEFT JOIN notes AS o ON o.id = d.record_id
+        WHERE c.id IS NOT NULL OR o.id IS NOT NULL
+        ORDER BY d.doc_id""",
+    "DELETE FROM meta WHERE key = 'search_paused'",
+)
+
+
 def downgrade() -> None:
     for name, sql in _triggers():
         op.execute(f"DROP TRIGGER {name}")
         op.execute(sql.replace(f" {WHEN} ", " ", 1))
+    paused = op.get_bind().exec_driver_sql("SELECT 1 FROM meta WHERE key = 'search_paused'")
+    if paused.first() is not None:
+        for statement in _REBUILD:
+            op.execute(statement)
