@@ -34,6 +34,7 @@ os.environ.setdefault("FIELDCASE_ARGON2_MEMORY_KIB", "8192")
 os.environ.setdefault("FIELDCASE_ARGON2_TIME_COST", "1")
 
 from bench.bench_sync import PASSWORD, USER, _server_side  # noqa: E402
+from bench.cpu import peak_rss_kib  # noqa: E402
 from server.records import realistic  # noqa: E402
 from tests.support.server import running_server, sqlite_url  # noqa: E402
 
@@ -57,24 +58,6 @@ hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswi
 received = result.report.received if result.report else None
 print(json.dumps({"python_peak": peak, "rss_peak_kib": hwm, "received": received}))
 """
-
-
-def peak_rss_kib(pid: int) -> int:
-    """The highest ``VmHWM`` of ``pid`` and its live descendants (KiB)."""
-    highest = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    highest = max(highest, int(line.split()[1]))
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return highest
 
 
 def one_run(tmp: Path, cases: int) -> dict[str, Any]:
