@@ -32,18 +32,26 @@ ALLOWED: dict[str, set[str]] = {
     "sync.source_tree": set(),  # the one "running from the source tree?" answer
     "sync.terminal": set(),  # the one hidden-password prompt of both command lines
     "sync.protocol": {"sync.records"},
+    "sync.pull_lines": set(),  # the one definition of a pull page sent as lines
     "sync.store": {"sync.protocol", "sync.records"},
-    "sync.transport": {"sync.protocol"},
+    "sync.transport": {"sync.protocol", "sync.pull_lines"},
     "sync.client": {
         "sync.address",
         "sync.protocol",
+        "sync.pull_lines",
         "sync.records",
         "sync.store",
         "sync.transport",
     },
     "sync.engine": {"sync.client", "sync.protocol", "sync.records", "sync.store"},
     # the service (its merge rules are its own): the protocol and the schema, never the engine
-    "server": {"sync.protocol", "sync.records", "sync.source_tree", "sync.terminal"},
+    "server": {
+        "sync.protocol",
+        "sync.pull_lines",
+        "sync.records",
+        "sync.source_tree",
+        "sync.terminal",
+    },
     # the laptop, bottom to top
     "app": {"app.paths"},  # app/__init__.py
     "app.errors": set(),
