@@ -6,8 +6,10 @@ fresh service process, about 100,000. Each time a laptop (a process of its own, 
 key derivation so Argon2's memory does not hide the sync's) enrols, which pulls everything, and
 prints:
 
-* the laptop process's peak resident memory (``VmHWM``) and the peak of Python's own memory
-  while it synced (``tracemalloc``: the pages, records and values it held);
+* the laptop process's peak resident memory (``VmHWM``), and, from a second laptop's first
+  sync of the same cases, the peak of Python's own memory while it synced (``tracemalloc``:
+  the pages, records and values it held; traced apart, since tracemalloc's own records of
+  every live allocation would add to the resident memory measured);
 * the service process's peak resident memory (``VmHWM`` of ``serve`` and its workers).
 
 The goal (issue 11): each side's peak at 100,000 records is at most 1.2x its peak at 10,000,
@@ -47,12 +49,12 @@ import json, sys, tracemalloc
 from pathlib import Path
 from app import online
 from app.vault.kdf import KdfCost
-folder, url, user, password = sys.argv[1:5]
+folder, url, user, password, traced = sys.argv[1:6]
 cheap = KdfCost(memory_kib=8192, iterations=1, lanes=1)
-tracemalloc.start()
+if traced == "1":
+    tracemalloc.start()
 result = online.enrol(Path(folder), url, user, password, kdf=cheap)
-_now, peak = tracemalloc.get_traced_memory()
-tracemalloc.stop()
+peak = tracemalloc.get_traced_memory()[1] if traced == "1" else None
 status = Path("/proc/self/status").read_text()
 hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
 received = result.report.received if result.report else None
@@ -66,18 +68,27 @@ def one_run(tmp: Path, cases: int) -> dict[str, Any]:
     _server_side(db, [{"op": "cases", "cases": cases, "seed": 0}])
     with running_server(db) as srv:
         service_before = peak_rss_kib(srv.process.pid)
-        laptop = subprocess.run(
-            [sys.executable, "-c", _LAPTOP, str(tmp / "laptop"), srv.url, USER, PASSWORD],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        if laptop.returncode != 0:
-            raise SystemExit(f"the laptop failed: {laptop.stderr[-2000:]}")
-        figures: dict[str, Any] = json.loads(laptop.stdout.strip().splitlines()[-1])
+        figures = _laptop(tmp / "laptop", srv.url, traced=False)
         figures["service_rss_kib"] = peak_rss_kib(srv.process.pid)
         figures["service_rss_before_kib"] = service_before
+        # Python's own peak in a second laptop: tracemalloc's own records of every live
+        # allocation would add to the first one's resident memory
+        figures["python_peak"] = _laptop(tmp / "traced", srv.url, traced=True)["python_peak"]
+    return figures
+
+
+def _laptop(folder: Path, url: str, *, traced: bool) -> dict[str, Any]:
+    """Enrol (and so first-sync) a laptop in a process of its own; its figures."""
+    laptop = subprocess.run(
+        [sys.executable, "-c", _LAPTOP, str(folder), url, USER, PASSWORD, "1" if traced else "0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if laptop.returncode != 0:
+        raise SystemExit(f"the laptop failed: {laptop.stderr[-2000:]}")
+    figures: dict[str, Any] = json.loads(laptop.stdout.strip().splitlines()[-1])
     return figures
 
 

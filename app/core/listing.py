@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from app.core.errors import InvalidValue
 from app.core.views import CaseFilter, CaseRow, CaseSort
-from app.store import search_index
+from app.store import first_sync
 
 MAX_SEARCH_TERMS = 12
 
@@ -71,10 +71,10 @@ def _indexed_query(
     conn: Connection, search: str, where: list[str], params: dict[str, Any]
 ) -> str | None:
     """The full-text query for ``search``; None when there is no word, or when a first sync is
-    building the index (:mod:`app.store.search_index`): the words are then looked for in the
+    building the index (:mod:`app.store.first_sync`): the words are then looked for in the
     text itself (slower, and without accents folded, for those few seconds or minutes)."""
     query = fts_query(search)
-    if query is None or not search_index.is_paused(conn):
+    if query is None or not first_sync.is_paused(conn):
         return query
     for n, word in enumerate(_words(search)):
         key = f"w{n}"

@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from app import vault
 from app.files import fsync_dir
-from app.store import db, migrate, search_index, state
+from app.store import db, first_sync, migrate, state
 from app.store.errors import (
     DataFileExists,
     DataFileMissing,
@@ -242,7 +242,7 @@ class Profile:
                 backup_problem = _try_backup(profile_dir, key, clock)
             migrate.upgrade(engine)
             _notice_rollback(profile_dir, engine)
-            search_index.finish_pause(engine)
+            first_sync.finish_pause(engine)
         except BaseException as err:
             engine.dispose()
             if is_disk_full(err):

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
-from app.store import db, outbox, search_index, set_aside, state
+from app.store import db, first_sync, outbox, set_aside, state
 from app.store.bulk_apply import schema_reason, stored_values, write_records
 from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
@@ -364,7 +364,7 @@ class SyncAdapter(MarksAndRefs):
     ) -> int:
         # a profile with nothing in it yet (a first sync) builds its search index once, at
         # the pull's end, not record by record
-        search_index.pause_if_empty(conn)
+        first_sync.pause_if_empty(conn)
         store = _store_records if careful else _store_in_bulk
         refused = store(s, page.records)
         news = self._set_aside(s, page.records, refused)
@@ -380,15 +380,15 @@ class SyncAdapter(MarksAndRefs):
             state.set_removed_pending(s, deferred)
         state.set_cursor(s, page.next_cursor)
         state.set_last_sync(s, page.server_time)
-        if not page.more and search_index.is_paused(conn):
-            search_index.rebuild(conn)
+        if not page.more and first_sync.is_paused(conn):
+            first_sync.build(conn)
         return news
 
     def pull_stopped(self) -> None:
         """A first sync stopped part way: its search index is built now from what came (the
         rest of it then arrives through the triggers), so search works meanwhile."""
         try:
-            search_index.finish_pause(self.profile.engine)
+            first_sync.finish_pause(self.profile.engine)
         except SQLAlchemyError as err:  # the sync's own error is the one to report
             log.warning("search index not built after a stopped pull: %s", err)
 

@@ -1,4 +1,4 @@
-"""A first sync builds its search index once, at its end (app/store/search_index.py); one that
+"""A first sync builds its search index once, at its end (app/store/first_sync.py); one that
 stops part way (here: cancelled after its first page) has the index built from what came, so
 search works at once, and the rest of the pull then keeps it up to date. Against a real
 ``fieldcase-server serve``."""
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.store import search_index
+from app.store import first_sync
 from sync.engine import SyncProgress
 from sync.errors import Cancelled
 from tests.support.server import running_server, sqlite_url
@@ -34,7 +34,7 @@ def test_a_stopped_first_sync_leaves_search_working(tmp_path: Path) -> None:
             with pytest.raises(Cancelled):
                 laptop.sync(progress=progress, cancel=cancel, page_bytes=32 * 1024)
             with laptop.profile.engine.connect() as conn:
-                assert not search_index.is_paused(conn)
+                assert not first_sync.is_paused(conn)
             held = laptop.state()
             assert 0 < len(held) < made
             names = [f["name"] for (kind, _), f in held.items() if kind == "person"]

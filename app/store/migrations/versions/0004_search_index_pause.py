@@ -1,5 +1,5 @@
 """Schema v4: the full-text index can be paused while a first sync fills an empty profile, and
-built once at its end (:mod:`app.store.search_index`), instead of being written record by
+built once at its end (:mod:`app.store.first_sync`), instead of being written record by
 record and merged again at every page.
 
 Every search trigger of the first migration gets ``WHEN NOT EXISTS (... 'search_paused')``: while
@@ -13,6 +13,7 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
@@ -33,7 +34,7 @@ TRIGGERS = (
     "search_notes_au",
     "search_notes_ad",
 )
-#: The condition every search trigger gets (the key is app.store.search_index.PAUSED_KEY).
+#: The condition every search trigger gets (the key is app.store.first_sync.PAUSED_KEY).
 WHEN = "WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'search_paused')"
 
 
@@ -53,7 +54,7 @@ def upgrade() -> None:
         op.execute(f"{head.rstrip()} {WHEN} {begin}{body}")
 
 
-#: A paused index is built before going back (an older Fieldcase would never build it).
+#: A paused search index is built before going back (an older Fieldcase would never build it).
 _REBUILD = (
     "DELETE FROM search_fts",
     "DELETE FROM search_doc",
@@ -75,7 +76,12 @@ def downgrade() -> None:
     for name, sql in _triggers():
         op.execute(f"DROP TRIGGER {name}")
         op.execute(sql.replace(f" {WHEN} ", " ", 1))
-    paused = op.get_bind().exec_driver_sql("SELECT 1 FROM meta WHERE key = 'search_paused'")
-    if paused.first() is not None:
+    conn = op.get_bind()
+    # indexes a first sync dropped (their definitions kept in meta) are made again
+    kept = conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'paused_indexes'").first()
+    for statement in json.loads(kept[0]) if kept is not None else ():
+        op.execute(statement)
+    op.execute("DELETE FROM meta WHERE key = 'paused_indexes'")
+    if conn.exec_driver_sql("SELECT 1 FROM meta WHERE key = 'search_paused'").first():
         for statement in _REBUILD:
             op.execute(statement)

@@ -1,4 +1,4 @@
-"""The search index on a first sync (app/store/search_index.py): paused while an empty profile
+"""The search index on a first sync (app/store/first_sync.py): paused while an empty profile
 is filled, built once at the pull's end with the same documents the triggers write, and never
 left paused by a first sync that stopped half way."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from app.core import Casework
-from app.store import search_index
+from app.store import first_sync
 from app.store.profile import Profile
 from app.store.sync_adapter import SyncAdapter
 from server.records import realistic
@@ -59,6 +59,12 @@ def documents(conn: Connection) -> dict[str, tuple[int, frozenset[str]]]:
     return {str(r): (int(d), frozenset(words.get(int(d), ()))) for r, d in rows}
 
 
+def indexes(conn: Connection) -> set[str]:
+    """Every index's definition (the automatic ones of primary keys and unique columns too)."""
+    rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+    return {f"{name}: {sql}" for name, sql in rows}
+
+
 def in_order(docs: dict[str, tuple[int, str]]) -> list[str]:
     return [record_id for record_id, _ in sorted(docs.items(), key=lambda item: item[1][0])]
 
@@ -77,15 +83,22 @@ def note_word_and_name(first: PullResponse) -> tuple[str, str]:
 def test_a_first_sync_writes_the_index_once_at_its_end(tmp_path: Path, password: str) -> None:
     sync = pages(12, 5)
     with make_profile(tmp_path / "p", password=password) as profile:
+        with profile.engine.connect() as conn:
+            fresh = indexes(conn)
         adapter = SyncAdapter(profile)
         for page in sync[:-1]:
             adapter.apply_page(page)
             with profile.engine.connect() as conn:
-                assert search_index.is_paused(conn)
+                assert first_sync.is_paused(conn)
                 assert count(conn, "search_doc") == 0  # nothing written record by record
+                missing = {i.split(":")[0] for i in fresh - indexes(conn)}
+                # the tables' own indexes wait too; their keys and unique columns do not
+                assert {"ix_notes_case_id", "ix_people_sort_name", "ix_cases_status"} <= missing
+                assert not any(name.startswith("sqlite_autoindex") for name in missing)
         adapter.apply_page(sync[-1])
         with profile.engine.connect() as conn:
-            assert not search_index.is_paused(conn)
+            assert not first_sync.is_paused(conn)
+            assert indexes(conn) == fresh  # every index made again, as it was
             docs = documents(conn)
             assert len(docs) == count(conn, "cases") + count(conn, "notes") == 12 * 4
         word, surname = note_word_and_name(sync[0])
@@ -109,13 +122,13 @@ def test_the_built_index_is_the_one_the_triggers_write(tmp_path: Path, password:
         ref = work.create_case("housing_repair", "Ada Lovelace", {"summary": "Leaking roof"})
         own = work.list_cases(search=ref)[0].case_id.hex
         with kept.engine.connect() as conn:
-            assert not search_index.pause_if_empty(conn)  # not empty: the triggers write
+            assert not first_sync.pause_if_empty(conn)  # not empty: the triggers write
         for page in sync:
             SyncAdapter(kept).apply_page(page)
         with kept.engine.connect() as conn:
             by_trigger = documents(conn)
         with kept.engine.begin() as conn:
-            search_index.rebuild(conn)
+            first_sync.build(conn)
             rebuilt = documents(conn)
     by_trigger = {k: v for k, v in by_trigger.items() if k != own}
     rebuilt_own = rebuilt.pop(own)
@@ -144,10 +157,14 @@ def test_a_stopped_first_sync_gets_its_index_when_the_profile_opens(
     with make_profile(folder, password=password) as profile:
         SyncAdapter(profile).apply_page(sync[0])  # the laptop is shut before the rest came
         with profile.engine.connect() as conn:
-            assert search_index.is_paused(conn)
+            assert first_sync.is_paused(conn)
+    with make_profile(tmp_path / "fresh", password=password) as other:
+        with other.engine.connect() as conn:
+            fresh = indexes(conn)
     with Profile.open(folder, password) as profile:
         with profile.engine.connect() as conn:
-            assert not search_index.is_paused(conn)
+            assert not first_sync.is_paused(conn)
+            assert indexes(conn) == fresh
             assert len(documents(conn)) == 3 * 4
         word, _ = note_word_and_name(sync[0])
         assert Casework(profile).list_cases(search=word)
@@ -155,7 +172,7 @@ def test_a_stopped_first_sync_gets_its_index_when_the_profile_opens(
         for page in sync[1:]:
             SyncAdapter(profile).apply_page(page)
         with profile.engine.connect() as conn:
-            assert not search_index.is_paused(conn)
+            assert not first_sync.is_paused(conn)
             assert len(documents(conn)) == 6 * 4
 
 
@@ -192,15 +209,17 @@ def test_going_back_to_schema_3_builds_a_paused_index(tmp_path: Path, password: 
     with make_profile(tmp_path / "p", password=password) as profile:
         SyncAdapter(profile).apply_page(sync[0])
         with profile.engine.begin() as conn:
-            assert search_index.is_paused(conn)
+            assert first_sync.is_paused(conn)
             command.downgrade(migrate.alembic_config(conn), "0003")
         with profile.engine.connect() as conn:
             assert migrate.current_revision(conn) == "0003"
-            assert not search_index.is_paused(conn)
+            assert not first_sync.is_paused(conn)
             triggers = conn.exec_driver_sql(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'"
             ).fetchall()
             assert len(triggers) == 8 and not any("search_paused" in t for (t,) in triggers)
+            names = {i.split(":")[0] for i in indexes(conn)}
+            assert {"ix_notes_case_id", "ix_people_sort_name", "ix_visits_status_due"} <= names
             found = conn.exec_driver_sql(
                 "SELECT count(*) FROM search_fts WHERE search_fts MATCH ?",
                 (note_word_and_name(sync[0])[0],),
@@ -214,7 +233,7 @@ def test_search_works_while_a_first_sync_builds_the_index(tmp_path: Path, passwo
     with make_profile(tmp_path / "p", password=password) as profile:
         SyncAdapter(profile).apply_page(sync[0])
         with profile.engine.connect() as conn:
-            assert search_index.is_paused(conn)
+            assert first_sync.is_paused(conn)
         word, surname = note_word_and_name(sync[0])
         work = Casework(profile)
         by_note, by_name = work.list_cases(word), work.list_cases(surname)
@@ -224,5 +243,5 @@ def test_search_works_while_a_first_sync_builds_the_index(tmp_path: Path, passwo
         for page in sync[1:]:
             SyncAdapter(profile).apply_page(page)
         with profile.engine.connect() as conn:
-            assert not search_index.is_paused(conn)
+            assert not first_sync.is_paused(conn)
         assert {r.ref for r in by_note} <= {r.ref for r in work.list_cases(word)}

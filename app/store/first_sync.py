@@ -1,0 +1,134 @@
+"""A first sync fills an empty profile: its indexes are built once, at the end, instead of
+record by record.
+
+Writing the full-text search index (``search_doc`` + the FTS5 table ``search_fts``) record by
+record cost a first sync about half its time: every page's commit flushed the index's pending
+terms and merged its segments again. Keeping the tables' other indexes (a case's notes, a
+person's warnings, visits by date, people by name...) in step as rows arrive in random id order
+cost another tenth: every page made index pages dirty all over the file, each encrypted again
+at each commit. So when a pulled page comes to a profile that holds no case and no note, both
+are *paused*:
+
+* the ``meta`` row ``search_paused`` stops every search trigger (each has ``WHEN NOT EXISTS``
+  on it, migration 0004);
+* the tables' secondary indexes are dropped, and their definitions kept in the ``meta`` row
+  ``paused_indexes``.
+
+At the pull's end (its last page, in the same transaction) :func:`build` makes the indexes
+again from their definitions and the search index from the tables. Meanwhile search looks for
+the words in the text itself (:mod:`app.core.listing`). A first sync that stops part way (the
+link, a cancel, an error) has everything built from what came
+(:meth:`app.store.sync_adapter.SyncAdapter.pull_stopped`); one whose program was killed has it
+built when the profile is next opened (:func:`finish_pause`).
+
+The search index is built from the tables alone, so whatever changed during the pause (a case
+created by hand, a name corrected, a case purged) is in it as it now is. Documents are numbered
+the cases in the order they arrived, then the notes in theirs (the triggers number a page's
+cases, then its notes), so "newest match first" holds among each.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from app.store.errors import stop_cause
+
+log = logging.getLogger("fieldcase.store")
+
+#: The ``meta`` row whose presence pauses every search trigger (named in migration 0004).
+PAUSED_KEY = "search_paused"
+#: The ``meta`` row holding the definitions (JSON list of ``CREATE INDEX``) of the indexes
+#: dropped for a first sync.
+INDEXES_KEY = "paused_indexes"
+#: The tables whose secondary indexes wait for a first sync's end (their primary keys and
+#: unique constraints stay: the merge looks rows up by id).
+RECORD_TABLES = ("cases", "people", "warnings", "notes", "visits", "documents")
+
+# documents are numbered as the triggers would number them on a page of cases then notes: the
+# cases in the order they arrived, then the notes in theirs; each statement reads its table in
+# order and nothing is sorted, so building the index needs no more memory for a larger profile
+_DOCS = (
+    "INSERT INTO search_doc (record_id, case_id) SELECT id, id FROM cases ORDER BY rowid",
+    "INSERT INTO search_doc (record_id, case_id) SELECT id, case_id FROM notes ORDER BY rowid",
+)
+
+# the same text as the triggers' (a case: ref, summary, person's name; a note: its text), in
+# document order (the documents' own order: nothing to sort)
+_BODIES = """
+INSERT INTO search_fts (rowid, body)
+SELECT d.doc_id, coalesce(c.ref || ' ' || c.summary || ' ' || coalesce(p.name, ''), o.text)
+  FROM search_doc AS d
+  LEFT JOIN cases AS c ON c.id = d.record_id
+  LEFT JOIN people AS p ON p.id = c.person_id
+  LEFT JOIN notes AS o ON o.id = d.record_id
+ WHERE c.id IS NOT NULL OR o.id IS NOT NULL
+ ORDER BY d.doc_id
+"""
+
+
+def is_paused(conn: Connection) -> bool:
+    row = conn.exec_driver_sql("SELECT 1 FROM meta WHERE key = ?", (PAUSED_KEY,)).first()
+    return row is not None
+
+
+def pause_if_empty(conn: Connection) -> bool:
+    """Pause the indexes when this profile holds no case and no note (a first sync is about to
+    fill it); say whether they are now paused."""
+    if is_paused(conn):
+        return True
+    for table in ("cases", "notes"):
+        if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None:
+            return False
+    marks = ", ".join("?" for _ in RECORD_TABLES)
+    indexes = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        f" AND tbl_name IN ({marks}) ORDER BY name",
+        RECORD_TABLES,
+    ).fetchall()
+    for name, _sql in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    conn.exec_driver_sql(
+        "INSERT INTO meta (key, value) VALUES (?, ?), (?, 'first sync')",
+        (INDEXES_KEY, json.dumps([sql for _name, sql in indexes]), PAUSED_KEY),
+    )
+    log.info("indexes paused for a first sync")
+    return True
+
+
+def build(conn: Connection) -> None:
+    """Make the paused indexes again and the whole search index from the tables, in the
+    caller's transaction, and end the pause."""
+    row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (INDEXES_KEY,)).first()
+    for statement in json.loads(row[0]) if row is not None else ():
+        conn.exec_driver_sql(statement)
+    conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+    conn.exec_driver_sql("DELETE FROM search_doc")
+    for statement in _DOCS:
+        conn.exec_driver_sql(statement)
+    conn.exec_driver_sql(_BODIES)
+    conn.exec_driver_sql("DELETE FROM meta WHERE key IN (?, ?)", (PAUSED_KEY, INDEXES_KEY))
+
+
+def finish_pause(engine: Engine) -> bool:
+    """End a pause a stopped first sync left behind (on opening a profile, or when a sync
+    stops before the end of its pull); say whether there was one. When another program is
+    writing to the profile just then (a sync of its own), the pause is left to it."""
+    with engine.connect() as conn:
+        if not is_paused(conn):
+            return False
+    try:
+        with engine.begin() as conn:
+            if not is_paused(conn):
+                return False
+            build(conn)
+    except OperationalError as err:
+        if stop_cause(err) != "busy":
+            raise
+        log.info("indexes not built now: the profile is busy (%s)", err.orig)
+        return False
+    log.info("indexes built after a first sync that had stopped half way")
+    return True
