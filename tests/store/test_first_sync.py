@@ -158,9 +158,8 @@ def test_a_stopped_first_sync_gets_its_index_when_the_profile_opens(
         SyncAdapter(profile).apply_page(sync[0])  # the laptop is shut before the rest came
         with profile.engine.connect() as conn:
             assert first_sync.is_paused(conn)
-    with make_profile(tmp_path / "fresh", password=password) as other:
-        with other.engine.connect() as conn:
-            fresh = indexes(conn)
+    with make_profile(tmp_path / "fresh", password=password) as other, other.engine.connect() as c:
+        fresh = indexes(c)
     with Profile.open(folder, password) as profile:
         with profile.engine.connect() as conn:
             assert not first_sync.is_paused(conn)
