@@ -42,14 +42,10 @@ def settle_clash(
         setattr(record, field, from_wire(model, field, value))
         session.add(record)
         case_id: UUID = record.case_id  # type: ignore[attr-defined]
-        outbox.add_change(
-            session,
-            record,
-            case_id,
-            uow.now(),
-            only={field},
-            base_version=base,
-            resolves=[conflict_id],
+        # checked against the shared schema like every other change (a value the service
+        # would refuse is refused here, and nothing is saved)
+        uow.change(
+            session, record, case_id, only={field}, base_version=base, resolves=[conflict_id]
         )
         uow.audit(session, case_id, "resolved", record, f"fields: {field}")
 

@@ -129,13 +129,23 @@ class UnitOfWork:
         *,
         only: Iterable[str] | None = None,
         base_version: int | None = None,
+        resolves: Iterable[UUID] = (),
     ) -> None:
-        """Queue the outbox entry for ``obj`` (all its fields, or those in ``only``) after
-        checking them against the shared record schema: what the service would refuse is
-        refused here, in plain words naming the field, and nothing is saved."""
+        """Queue the outbox entry for ``obj`` (all its fields, or those in ``only``; settling
+        the clashes ``resolves``) after checking them against the shared record schema: what
+        the service would refuse is refused here, in plain words naming the field, and nothing
+        is saved."""
         fields = None if only is None else set(only)
         refuse_what_the_service_would(obj, record_fields(obj, fields), whole=fields is None)
-        outbox.add_change(session, obj, case_id, self.now(), only=only, base_version=base_version)
+        outbox.add_change(
+            session,
+            obj,
+            case_id,
+            self.now(),
+            only=only,
+            base_version=base_version,
+            resolves=resolves,
+        )
 
     def audit(
         self, session: Session, case_id: UUID, action: str, record: Record, detail: str = ""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from app.core.errors import InvalidValue
 from app.errors import UsageError
 from tests.sync.helpers import Laptop
 
@@ -114,6 +115,12 @@ def test_resolving_with_a_new_value(laptops: Callable[..., list[Laptop]]) -> Non
     (clash,) = clashes.clashes(a.profile)
     with pytest.raises(UsageError, match="Say how"):
         clashes.resolve_clash(a.profile, str(clash.id))
+    waiting = a.work.pending_count()
+    # a value the service would refuse is refused here, in words, and nothing is saved
+    with pytest.raises(InvalidValue, match="priority must be one of"):
+        clashes.resolve_clash(a.profile, str(clash.id), value="emergency")
+    assert a.work.pending_count() == waiting
+    assert a.work.get_case(ref, record_view=False).fields["priority"] == "high"
     clashes.resolve_clash(a.profile, str(clash.id), value="urgent")
     _sync_all([a, b])
     _converged([a, b])
