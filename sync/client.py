@@ -38,6 +38,7 @@ from sync.protocol import (
     CASE_ID_HEADER,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    SMALLEST_PAGE_BYTES,
     DeviceTokenRequest,
     EnrolRequest,
     EnrolResponse,
@@ -81,8 +82,6 @@ def _json_body(body: BaseModel) -> bytes:
     return gzip.compress(body.model_dump_json().encode("utf-8"), compresslevel=6)
 
 
-#: The smallest page a retried pull asks for (a page always carries at least one item).
-SMALLEST_RETRIED_PAGE = 16 * 1024
 #: A pull asks for its page as lines with checkpoints (kept up to the last one when the link
 #: cuts it, see sync/pull_lines.py); a service that does not send lines sends JSON.
 PULL_ACCEPT = f"{pull_lines.MEDIA_TYPE}, application/json;q=0.5"
@@ -287,11 +286,11 @@ class ServiceClient:
 
     def pull(self, request: PullRequest) -> PullResponse:
         """One page. A retry asks for half the bytes of the try before (down to
-        :data:`SMALLEST_RETRIED_PAGE`): on a link that cuts every long answer, a page that
-        never gets through whole is asked for smaller until it does."""
+        :data:`~sync.protocol.SMALLEST_PAGE_BYTES`): on a link that cuts every long answer, a
+        page that never gets through whole is asked for smaller until it does."""
 
         def smaller(retry: int) -> PullRequest:
-            size = max(min(request.max_bytes, SMALLEST_RETRIED_PAGE), request.max_bytes >> retry)
+            size = max(min(request.max_bytes, SMALLEST_PAGE_BYTES), request.max_bytes >> retry)
             return request.model_copy(update={"max_bytes": size})
 
         return self._call(

@@ -52,6 +52,7 @@ from sync.protocol import (
     DEFAULT_PAGE_BYTES,
     DOCUMENT_CHUNK_BYTES,
     MAX_PUSH_CHANGES,
+    SMALLEST_PAGE_BYTES,
     Change,
     ChangeResult,
     ChangeStatus,
@@ -74,7 +75,6 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 #: after the page's last checkpoint). 2 MB, not the protocol's 4: a first sync of 100,000
 #: records then holds no more memory than one of 10,000 (bench/bench_memory.py).
 MAX_ADAPTIVE_PAGE_BYTES = 2 * 1024 * 1024
-MIN_ADAPTIVE_PAGE_BYTES = 16 * 1024
 PAGE_GROW_SECONDS = 10.0
 #: Changes per push: the service's maximum, so 1,000 edits with their audit events go in two.
 PUSH_BATCH = MAX_PUSH_CHANGES
@@ -190,13 +190,13 @@ class SyncReport:
 
 def next_page_size(size: int, retried: bool, seconds: float) -> int:
     """The next page's size after one of ``size`` bytes that took ``seconds``: half after a
-    retry (not below :data:`MIN_ADAPTIVE_PAGE_BYTES`), double after a page that came within
+    retry (not below :data:`SMALLEST_PAGE_BYTES`), double after a page that came within
     :data:`PAGE_GROW_SECONDS` (up to :data:`MAX_ADAPTIVE_PAGE_BYTES`), else the same. A page
     cut part way and kept up to its last checkpoint is no retry: what came is kept, so a big
     page loses no more than a small one, and halving it would only add round trips (on a link
     cut every 100 kB: 1.35x the floor time against 1.24x)."""
     if retried:
-        return max(min(size, MIN_ADAPTIVE_PAGE_BYTES), size // 2)
+        return max(min(size, SMALLEST_PAGE_BYTES), size // 2)
     if seconds > PAGE_GROW_SECONDS:
         return size
     return max(size, min(MAX_ADAPTIVE_PAGE_BYTES, size * 2))

@@ -35,6 +35,10 @@ CASE_ID_HEADER = "X-Case-Id"
 MAX_PUSH_CHANGES = 1000
 DEFAULT_PAGE_BYTES = 256 * 1024
 MAX_PAGE_BYTES = 4 * 1024 * 1024
+#: The smallest page a laptop asks for when pages shrink on a bad link (a retried pull, the
+#: engine's next page after a retry): small enough to get through a link that cuts every
+#: long answer, large enough to hold a whole case.
+SMALLEST_PAGE_BYTES = 16 * 1024
 DOCUMENT_CHUNK_BYTES = 1024 * 1024
 
 #: JSON value of one field.

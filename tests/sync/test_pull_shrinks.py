@@ -8,11 +8,10 @@ from pathlib import Path
 
 from sync.engine import (
     MAX_ADAPTIVE_PAGE_BYTES,
-    MIN_ADAPTIVE_PAGE_BYTES,
     PAGE_GROW_SECONDS,
     next_page_size,
 )
-from sync.protocol import DEFAULT_PAGE_BYTES, MAX_PAGE_BYTES
+from sync.protocol import DEFAULT_PAGE_BYTES, MAX_PAGE_BYTES, SMALLEST_PAGE_BYTES
 from tests.support.server import running_server, sqlite_url
 from tests.sync.helpers import add_users, enrol_laptop
 from tests.sync.service_rows import call
@@ -51,6 +50,4 @@ def test_pages_grow_only_while_they_come_quickly() -> None:
     assert next_page_size(512 * 1024, retried=False, seconds=PAGE_GROW_SECONDS + 1) == 512 * 1024
     # a retry halves it, never below the smallest
     assert next_page_size(512 * 1024, retried=True, seconds=0.1) == 256 * 1024
-    assert next_page_size(MIN_ADAPTIVE_PAGE_BYTES, retried=True, seconds=9) == (
-        MIN_ADAPTIVE_PAGE_BYTES
-    )
+    assert next_page_size(SMALLEST_PAGE_BYTES, retried=True, seconds=9) == (SMALLEST_PAGE_BYTES)
