@@ -172,13 +172,17 @@ class Change(Wire):
     made_at: datetime  # laptop clock, informational only
 
 
+#: The largest push mark a push may carry (a laptop ignores a stored mark above it as damaged).
+MAX_PUSH_MARK = 2**62
+
+
 class PushRequest(Wire):
     """POST /v1/sync/push"""
 
     changes: list[Change] = Field(max_length=MAX_PUSH_CHANGES)
     #: (protocol 2) The laptop's push mark: a counter it raises and commits locally before
     #: every push. The service keeps the highest mark each device sent (:class:`SyncState`).
-    mark: int | None = Field(default=None, ge=0, le=2**62)
+    mark: int | None = Field(default=None, ge=0, le=MAX_PUSH_MARK)
 
 
 class ChangeStatus(StrEnum):

@@ -104,8 +104,6 @@ class WireStats:
     body_bytes_sent: int = 0
     body_bytes_received: int = 0
     token_renewals: int = 0
-    #: answers cut part way and kept up to their last checkpoint (not retried)
-    cuts_kept: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
     waits: list[float] = field(default_factory=list)  # each back-off wait, in seconds
 
@@ -140,7 +138,6 @@ class Reply:
     body: bytes = b""
     parsed: BaseModel | None = None  # the answer as the model asked for, when it fits
     complete: bool = True  # framed (a length or chunks) and, if a model was asked for, fits it
-    cut: bool = False  # cut part way, and what came is kept (a pull page up to a checkpoint)
     stream: requests.Response | None = field(default=None, repr=False)
 
     @property
@@ -227,7 +224,7 @@ def _read_lines(response: requests.Response, model: type[BaseModel]) -> Reply:
         if parsed is None:
             raise
         log.info("answer cut after %d bytes: kept up to its last checkpoint", len(partial))
-        return Reply(status, headers, partial, parsed, cut=True)
+        return Reply(status, headers, partial, parsed)
     body = b"".join(parts)
     whole = pull_lines.as_json(body, complete=True)
     parsed = parse_body(model, whole) if whole is not None else None
@@ -429,7 +426,6 @@ class Transport:
             outcome = err
         else:
             self.stats.body_bytes_received += len(outcome.body)
-            self.stats.cuts_kept += outcome.cut
         verdict = classify(
             outcome,
             now=self.clock.now(),

@@ -35,14 +35,13 @@ from app.domain.enums import DocumentState
 from app.domain.names import sort_name
 from app.store import outbox, set_aside
 from app.store.models import KIND_MODELS
+from app.store.outbox import IN_CHUNKS
 from app.store.records import column_python_type
 from app.store.set_aside import Reason
 from app.store.types import UTCDateTime
 from sync import records as sync_records
 from sync.protocol import RecordState
 from sync.records import FIELDS, RecordKind
-
-#: A pulled record that cannot be stored, and why.
 
 #: Order of writing: people before cases (see the module's note), cases before the rest.
 KIND_ORDER: tuple[RecordKind, ...] = (
@@ -55,14 +54,7 @@ KIND_ORDER: tuple[RecordKind, ...] = (
     RecordKind.AUDIT,
 )
 
-#: Ids per ``IN (...)`` when looking up the rows already here.
-_CHUNK = 500
-
 _MISSING = object()
-
-
-class Unfit(Exception):
-    """A value that cannot be stored in its column (the record is set aside)."""
 
 
 # ---------------------------------------------------------------- wire value -> stored value
@@ -175,12 +167,8 @@ def kind_spec(kind: RecordKind) -> _Kind:
         default[name] = stored_default
         if name in FIELDS[kind]:
             on_null[name] = None if column.nullable else (stored_default if scalar else _MISSING)
-    for name in FIELDS[kind]:
-        column = table.c[name]
-        if isinstance(column.type, UTCDateTime):
-            convert[name] = _datetime
-        else:
-            convert[name] = _BY_TYPE.get(column_python_type(model, name), lambda value: value)
+            convert[name] = store
+    convert = {name: convert[name] for name in FIELDS[kind]}  # in the order of FIELDS
     columns = tuple(column.name for column in table.c)
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
@@ -254,8 +242,8 @@ def _rows_here(conn: Connection, kind: RecordKind, ids: Sequence[str]) -> dict[s
     document = kind is RecordKind.DOCUMENT
     extra = ", sha256, local_state" if document else ""
     found: dict[str, _Here] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for start in range(0, len(ids), IN_CHUNKS):
+        chunk = ids[start : start + IN_CHUNKS]
         marks = ", ".join("?" for _ in chunk)
         sql = f"SELECT id, version{extra} FROM {table} WHERE id IN ({marks})"
         for row in conn.exec_driver_sql(sql, tuple(chunk)):

@@ -37,7 +37,7 @@ log = logging.getLogger("fieldcase.store.outbox")
 
 #: Answers from the service that take a change out of the outbox.
 CONFIRMED = frozenset({ChangeStatus.APPLIED, ChangeStatus.DUPLICATE, ChangeStatus.CONFLICT})
-_IN_CHUNKS = 500
+IN_CHUNKS = 500
 
 Db = Session | Connection
 #: The outbox table, for the bulk path that inserts rows made by :func:`change_values`.
@@ -186,10 +186,10 @@ def pending_fields(session: Session, record_ids: Iterable[UUID]) -> dict[UUID, s
     """For each record, the fields with a local edit still waiting to be sent."""
     pending: dict[UUID, set[str]] = {}
     ids = list(record_ids)
-    for start in range(0, len(ids), _IN_CHUNKS):
+    for start in range(0, len(ids), IN_CHUNKS):
         rows = session.execute(
             select(_T.c.record_id, _T.c.fields).where(
-                _T.c.rejected.is_(False), _T.c.record_id.in_(ids[start : start + _IN_CHUNKS])
+                _T.c.rejected.is_(False), _T.c.record_id.in_(ids[start : start + IN_CHUNKS])
             )
         ).all()
         for record_id, fields in rows:
@@ -212,15 +212,15 @@ def mark_sent(session: Session, results: Sequence[ChangeResult]) -> None:
 
     A few statements for the whole batch, whatever its size: one read of the rows, one update
     of versions per record kind, one delete and one update of the refused (each in chunks of
-    :data:`_IN_CHUNKS` ids)."""
+    :data:`IN_CHUNKS` ids)."""
     answers = {result.change_id: result for result in results}
     ids = list(answers)
     rows: list[Any] = []
-    for start in range(0, len(ids), _IN_CHUNKS):
+    for start in range(0, len(ids), IN_CHUNKS):
         rows.extend(
             session.execute(
                 select(_T.c.change_id, _T.c.kind, _T.c.record_id, _T.c.base_version).where(
-                    _T.c.change_id.in_(ids[start : start + _IN_CHUNKS])
+                    _T.c.change_id.in_(ids[start : start + IN_CHUNKS])
                 )
             ).all()
         )
@@ -243,8 +243,8 @@ def mark_sent(session: Session, results: Sequence[ChangeResult]) -> None:
             log.info("change %s refused and kept aside", change_id)
     for kind, params in versions.items():
         _advance_versions(session, kind, params)
-    for start in range(0, len(sent), _IN_CHUNKS):
-        session.execute(delete(_T).where(_T.c.change_id.in_(sent[start : start + _IN_CHUNKS])))
+    for start in range(0, len(sent), IN_CHUNKS):
+        session.execute(delete(_T).where(_T.c.change_id.in_(sent[start : start + IN_CHUNKS])))
     if refused:
         session.execute(
             update(_T)

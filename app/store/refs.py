@@ -33,6 +33,7 @@ from sqlmodel import Session
 from app.store import outbox, state
 from app.store.models import AuditEvent, Case
 from sync.clock import Clock
+from sync.protocol import MAX_PUSH_MARK
 from sync.records import RecordKind
 from sync.store import ReReferenced
 
@@ -46,8 +47,6 @@ FALLBACK_JUMP = 1000
 #: Beside the data file, outside it: this device's id and the highest push mark committed
 #: (nothing personal). A data file whose own mark is lower is an older copy put in place.
 MARK_FILE = "push-mark.json"
-#: The largest push mark the protocol carries (``PushRequest.mark``).
-MAX_PUSH_MARK = 2**62
 
 
 @dataclass

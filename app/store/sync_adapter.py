@@ -364,7 +364,7 @@ class SyncAdapter(MarksAndRefs):
     ) -> int:
         # a profile with nothing in it yet (a first sync) builds its search index once, at
         # the pull's end, not record by record
-        first_sync.pause_if_empty(conn)
+        paused = first_sync.pause_if_empty(conn)
         store = _store_records if careful else _store_in_bulk
         refused = store(s, page.records)
         news = self._set_aside(s, page.records, refused)
@@ -380,7 +380,7 @@ class SyncAdapter(MarksAndRefs):
             state.set_removed_pending(s, deferred)
         state.set_cursor(s, page.next_cursor)
         state.set_last_sync(s, page.server_time)
-        if not page.more and first_sync.is_paused(conn):
+        if not page.more and paused:
             first_sync.build(conn)
         return news
 

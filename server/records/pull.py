@@ -110,8 +110,8 @@ class PullPage:
     next_cursor: str
     more: bool
     server_time: datetime
-    #: the case of each record on the page (a case moved away takes its records off)
-    case_of: dict[RawId, RawId] = field(default_factory=dict)
+    #: the records on the page of each case (a case moved away takes its records off)
+    by_case: dict[RawId, set[RawId]] = field(default_factory=dict)
     #: the log position of each record that came in log order before the page's first conflict
     #: or change of scope: a pull from there goes on exactly as the rest of the page does
     resumable: dict[RawId, int] = field(default_factory=dict)
@@ -124,15 +124,17 @@ class PullPage:
         """Put a record on the page (``seq``: its log position, when it came in log order);
         the bytes it takes."""
         self.records[record_id] = wire
-        self.case_of[record_id] = case_id
+        self.by_case.setdefault(case_id, set()).add(record_id)
         if seq is not None and not self.mixed:
             self.resumable[record_id] = seq
         return len(wire) + 1
 
     def drop_case(self, case_id: uuid.UUID) -> None:
-        for record_id in [r for r, c in self.case_of.items() if _uuid(c) == case_id]:
-            del self.records[record_id], self.case_of[record_id]
-            self.resumable.pop(record_id, None)
+        # one id made per case on the page, not per record
+        for raw in [raw for raw in self.by_case if _uuid(raw) == case_id]:
+            for record_id in self.by_case.pop(raw):
+                del self.records[record_id]
+                self.resumable.pop(record_id, None)
 
     def to_bytes(self) -> bytes:
         """The page as UTF-8 JSON: the records' bytes as stored, joined. A record stored
