@@ -358,23 +358,33 @@ def _valid_datetime(value: str) -> str:
     return value
 
 
-def _annotation(spec: FieldSpec) -> Any:
-    """The pydantic type of a field's value (without null)."""
+#: Text without a NUL character (pydantic's own regular expressions, no Python call per value).
+_NO_NUL = r"^[^\x00]*$"
+
+
+def _annotation(spec: FieldSpec, *, at_once: bool = False) -> Any:
+    """The pydantic type of a field's value (without null).
+
+    ``at_once``: the same rules for the whole-record check, checked in pydantic's core alone
+    (no Python call per value): every text field has a length limit, which makes pydantic
+    refuse a lone surrogate, and a pattern, which refuses NUL (the schema's patterns hold no
+    NUL; free text gets :data:`_NO_NUL`). Only a real date (or date-time) needs Python. A
+    record this refuses is looked at field by field, with :func:`_clean_text`'s words."""
     if spec.type is FieldType.BOOL:
         return Annotated[bool, Strict()]
     if spec.type is FieldType.SIZE:
         return Annotated[int, Strict(), Field(ge=0, le=spec.maximum)]
     if spec.type is FieldType.CHOICE:
         return Literal[spec.choices]
-    checks: list[Any] = [
-        Strict(),
-        StringConstraints(
-            min_length=1 if spec.required else None,
-            max_length=spec.max_length,
-            pattern=spec.pattern,
-        ),
-        AfterValidator(_clean_text),
-    ]
+    assert spec.max_length is not None, "every text field has a length limit"
+    constraints = StringConstraints(
+        min_length=1 if spec.required else None,
+        max_length=spec.max_length,
+        pattern=spec.pattern if spec.pattern or not at_once else _NO_NUL,
+    )
+    checks: list[Any] = [Strict(), constraints]
+    if not at_once:
+        checks.append(AfterValidator(_clean_text))
     if spec.type is FieldType.DATE:
         checks.append(AfterValidator(_valid_date))
     elif spec.type is FieldType.DATETIME:
@@ -382,8 +392,9 @@ def _annotation(spec: FieldSpec) -> Any:
     return Annotated[str, *checks]
 
 
-def _nullable(spec: FieldSpec) -> Any:
-    return _annotation(spec) if spec.required else _annotation(spec) | None
+def _nullable(spec: FieldSpec, *, at_once: bool = False) -> Any:
+    annotation = _annotation(spec, at_once=at_once)
+    return annotation if spec.required else annotation | None
 
 
 @cache
@@ -479,7 +490,9 @@ def _record_adapter(kind: RecordKind, whole: bool) -> TypeAdapter[Any]:
     :func:`_field_adapter`: a whole record needs its required fields, a partial one may leave
     any out; no other field is allowed."""
     fields = {
-        name: Required[_nullable(spec)] if whole and spec.required else NotRequired[_nullable(spec)]
+        name: Required[_nullable(spec, at_once=True)]
+        if whole and spec.required
+        else NotRequired[_nullable(spec, at_once=True)]
         for name, spec in SCHEMA[kind].items()
     }
     shape = TypedDict(f"{kind.name.title()}Fields", fields)  # type: ignore[misc]

@@ -34,6 +34,9 @@ values = st.recursive(
             "2026-11-28T09:00:00+00:00",
             "\ud800",
             "a\x00b",
+            "ends in NUL\x00",
+            "two\nlines\n",
+            "pair \U0001f600 and lone \udfff",
             "FC-2026-00042",
             "0b9c6c1e-1111-4222-8333-444455556666",
             "fields: status",
@@ -54,7 +57,7 @@ def records(draw: st.DrawFn) -> tuple[RecordKind, dict[Any, Any], bool]:
     return kind, fields, draw(st.booleans())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(records())
 def test_one_call_and_field_by_field_agree(case: tuple[RecordKind, dict[Any, Any], bool]) -> None:
     kind, fields, whole = case
@@ -68,3 +71,18 @@ def test_a_whole_record_that_fits_passes_and_one_that_does_not_gets_reasons() ->
     assert check_fields(RecordKind.NOTE, note, whole=True) == []
     problems = check_fields(RecordKind.NOTE, {**note, "text": math.nan}, whole=True)
     assert [p.field for p in problems] == ["text"]
+
+
+def test_every_field_refuses_bad_text_in_both_checks() -> None:
+    """Every text field, in both checks: NUL and a lone surrogate are refused, a character
+    outside the basic plane is kept (the one-call check does this without Python)."""
+    bad = ["a\x00b", "ends in NUL\x00", "lone \ud800", "lone \udfff at the end"]
+    for kind, fields in SCHEMA.items():
+        for name, spec in fields.items():
+            if spec.type.value not in ("text", "date", "datetime", "uuid"):
+                continue
+            for value in bad:
+                assert not _fits_at_once(kind, {name: value}, whole=False), (kind, name, value)
+                assert _problems_field_by_field(kind, {name: value}, whole=False), (kind, name)
+            if spec.pattern is None:
+                assert _fits_at_once(kind, {name: "pair \U0001f600"}, whole=False), (kind, name)
