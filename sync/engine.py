@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from sync import collector
 from sync.client import NOT_ENROLLED, ServiceClient
 from sync.clock import Clock
 from sync.errors import (
@@ -387,7 +388,8 @@ class SyncEngine:
                     size = next_page_size(size, retried, seconds)
                 ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
                 self._note_server_time(page.server_time)
-                aside = self.store.apply_page(page) or 0  # records set aside (not stored)
+                with collector.paused():  # see sync.collector
+                    aside = self.store.apply_page(page) or 0  # records set aside (not stored)
                 self.report.pages += 1
                 received += len(page.records)
                 self.report.received += len(page.records) - aside

@@ -32,7 +32,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from pydantic import BaseModel, ValidationError
 
-from sync import pull_lines
+from sync import collector, pull_lines
 from sync.clock import Clock
 from sync.errors import (
     AuthFailed,
@@ -237,14 +237,15 @@ def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | None:
     The fast parser refuses a whole answer over one lone surrogate (``"\\ud800"``) inside a
     record's text; Python's own JSON reader takes it, so such a record reaches the laptop's
     store, which sets it aside, instead of failing the page and wedging the sync."""
-    try:
-        return model.model_validate_json(body)
-    except ValidationError:
-        pass
-    try:
-        return model.model_validate(json.loads(body))
-    except (ValueError, ValidationError, RecursionError):
-        return None
+    with collector.paused():
+        try:
+            return model.model_validate_json(body)
+        except ValidationError:
+            pass
+        try:
+            return model.model_validate(json.loads(body))
+        except (ValueError, ValidationError, RecursionError):
+            return None
 
 
 # --------------------------------------------------------------------------- classify
