@@ -132,6 +132,18 @@ _BY_TYPE: dict[type, Callable[[Any], Any]] = {
 }
 
 
+#: Converters that leave a value as it is once the shared schema has checked it (a checked text
+#: is a string, a checked date a real one in the stored form, a checked size a whole number;
+#: a boolean is bound as the 0/1 it stands for), keyed by the schema's field type.
+_SAME_ONCE_CHECKED: dict[sync_records.FieldType, Callable[[Any], Any]] = {
+    sync_records.FieldType.TEXT: _str,
+    sync_records.FieldType.CHOICE: _str,
+    sync_records.FieldType.DATE: _date,
+    sync_records.FieldType.SIZE: _int,
+    sync_records.FieldType.BOOL: _bool,
+}
+
+
 @dataclass(frozen=True)
 class _Kind:
     """How one record kind is written: its table, columns and value converters."""
@@ -140,12 +152,14 @@ class _Kind:
     table: str
     #: Every column, in the order of the insert's values.
     columns: tuple[str, ...]
-    #: Wire value -> stored value, per synced field.
-    convert: Mapping[str, Callable[[Any], Any]]
+    #: Wire value -> stored value, per synced field (None: a checked value is stored as it is).
+    convert: Mapping[str, Callable[[Any], Any] | None]
     #: Stored value for a field the service sent as null (``_MISSING``: the field is needed).
     on_null: Mapping[str, Any]
     #: Stored value of a column a new row gets when the service did not send it.
     default: Mapping[str, Any]
+    #: (column, default) in the insert's order.
+    column_defaults: tuple[tuple[str, Any], ...]
     insert_sql: str
 
 
@@ -153,7 +167,7 @@ class _Kind:
 def kind_spec(kind: RecordKind) -> _Kind:
     model = KIND_MODELS[kind]
     table: Table = model.__table__  # type: ignore[attr-defined]
-    convert: dict[str, Callable[[Any], Any]] = {}
+    convert: dict[str, Callable[[Any], Any] | None] = {}
     on_null: dict[str, Any] = {}
     default: dict[str, Any] = {}
     for column in table.c:
@@ -167,12 +181,14 @@ def kind_spec(kind: RecordKind) -> _Kind:
         default[name] = stored_default
         if name in FIELDS[kind]:
             on_null[name] = None if column.nullable else (stored_default if scalar else _MISSING)
-            convert[name] = store
+            same = _SAME_ONCE_CHECKED.get(sync_records.SCHEMA[kind][name].type)
+            convert[name] = None if store is same else store
     convert = {name: convert[name] for name in FIELDS[kind]}  # in the order of FIELDS
     columns = tuple(column.name for column in table.c)
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    return _Kind(kind, table.name, columns, convert, on_null, default, sql)
+    pairs = tuple((name, default[name]) for name in columns)
+    return _Kind(kind, table.name, columns, convert, on_null, default, pairs, sql)
 
 
 def stored_values(incoming: RecordState) -> dict[str, Any]:
@@ -192,7 +208,7 @@ def stored_values(incoming: RecordState) -> dict[str, Any]:
             value = spec.on_null[name]
             if value is _MISSING:
                 raise set_aside.Refusal(Reason.of(set_aside.MISSING, name))
-        else:
+        elif store is not None:
             try:
                 value = store(value)
             except (ValueError, TypeError, OverflowError):
@@ -251,9 +267,12 @@ def _rows_here(conn: Connection, kind: RecordKind, ids: Sequence[str]) -> dict[s
     return found
 
 
-def _new_row(spec: _Kind, incoming: RecordState, values: dict[str, Any]) -> tuple[Any, ...]:
-    """A new row's values in the insert's column order (a column not sent gets its default)."""
-    values["id"] = incoming.record_id.hex
+def _new_row(
+    spec: _Kind, incoming: RecordState, values: dict[str, Any], record_id: str
+) -> tuple[Any, ...]:
+    """A new row's values in the insert's column order (a column not sent gets its default);
+    ``record_id`` is the record's id as stored."""
+    values["id"] = record_id
     values["version"] = incoming.version
     if spec.kind is not RecordKind.CASE:
         values["case_id"] = incoming.case_id.hex
@@ -261,8 +280,8 @@ def _new_row(spec: _Kind, incoming: RecordState, values: dict[str, Any]) -> tupl
         values["sort_name"] = sort_name(values.get("name") or "")
     elif spec.kind is RecordKind.DOCUMENT:
         values["local_state"] = DocumentState.REMOTE.value
-    default = spec.default
-    return tuple([values[name] if name in values else default[name] for name in spec.columns])
+    get = values.get
+    return tuple([get(name, default) for name, default in spec.column_defaults])
 
 
 def _changes(
@@ -297,13 +316,14 @@ def write_records(s: Session, ready: Iterable[tuple[RecordState, dict[str, Any]]
         if not items:
             continue
         spec = kind_spec(kind)
-        here = _rows_here(conn, kind, [incoming.record_id.hex for incoming, _ in items])
+        ids = [incoming.record_id.hex for incoming, _ in items]
+        here = _rows_here(conn, kind, ids)
         inserts: list[tuple[Any, ...]] = []
         moving: list[tuple[RecordState, dict[str, Any], _Here]] = []
-        for incoming, values in items:
-            row = here.get(incoming.record_id.hex)
+        for (incoming, values), record_id in zip(items, ids, strict=True):
+            row = here.get(record_id)
             if row is None:
-                inserts.append(_new_row(spec, incoming, values))
+                inserts.append(_new_row(spec, incoming, values, record_id))
             elif row.version <= incoming.version:  # never move a record backwards
                 moving.append((incoming, values, row))
         # only a row already here can have a local edit waiting to be sent
