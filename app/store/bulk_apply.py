@@ -21,6 +21,7 @@ person name when the case arrives (one index write per case and per note, not tw
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,15 @@ class _Kind:
     #: (column, default) in the insert's order.
     column_defaults: tuple[tuple[str, Any], ...]
     insert_sql: str
+    #: The quick way for a new row with every field sent (:func:`_quick_row`): the fields in
+    #: the order of FIELDS, taken at once; the places of those needing a converter, and of
+    #: those whose null is stored as something else (with what); the insert (the fields, then
+    #: the row's own columns, then the rest at their defaults) and those defaults.
+    take: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    convert_at: tuple[tuple[int, Callable[[Any], Any]], ...]
+    null_at: tuple[tuple[int, Any], ...]
+    quick_sql: str
+    quick_defaults: tuple[Any, ...]
 
 
 @functools.cache
@@ -185,18 +195,94 @@ def kind_spec(kind: RecordKind) -> _Kind:
             convert[name] = None if store is same else store
     convert = {name: convert[name] for name in FIELDS[kind]}  # in the order of FIELDS
     columns = tuple(column.name for column in table.c)
-    marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
     pairs = tuple((name, default[name]) for name in columns)
-    return _Kind(kind, table.name, columns, convert, on_null, default, pairs, sql)
+    names = FIELDS[kind]
+    own = _OWN_COLUMNS[kind]
+    if not set(own) <= set(columns):
+        raise RuntimeError(f"{table.name} lacks one of {own}")  # a model out of step
+    rest = tuple(name for name in columns if name not in names and name not in own)
+    return _Kind(
+        kind,
+        table.name,
+        columns,
+        convert,
+        on_null,
+        default,
+        pairs,
+        _insert(table.name, columns),
+        take=operator.itemgetter(*names),
+        convert_at=tuple(
+            (at, store) for at, store in enumerate(convert.values()) if store is not None
+        ),
+        null_at=tuple(
+            (at, on_null[name]) for at, name in enumerate(names) if on_null[name] is not None
+        ),
+        quick_sql=_insert(table.name, (*names, *own, *rest)),
+        quick_defaults=tuple(default[name] for name in rest),
+    )
+
+
+#: The columns of a new row that are its own, not fields sent (in :func:`_quick_row`'s order).
+_OWN_COLUMNS: dict[RecordKind, tuple[str, ...]] = {
+    RecordKind.CASE: ("id", "version"),
+    RecordKind.PERSON: ("id", "version", "case_id", "sort_name"),
+    RecordKind.DOCUMENT: ("id", "version", "case_id", "local_state"),
+    **{
+        kind: ("id", "version", "case_id")
+        for kind in (RecordKind.WARNING, RecordKind.NOTE, RecordKind.VISIT, RecordKind.AUDIT)
+    },
+}
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def refusal(incoming: RecordState) -> Reason | None:
+    """Why a pulled record does not fit the shared schema (None: it fits)."""
+    problems = sync_records.check_fields(incoming.kind, incoming.fields, whole=True)
+    return schema_reason(incoming, problems[0]) if problems else None
+
+
+def _quick_row(spec: _Kind, incoming: RecordState, record_id: str) -> tuple[Any, ...] | None:
+    """A new row's values for :attr:`_Kind.quick_sql`, taken from a checked record's fields
+    at once (what :func:`stored_values` and :func:`_new_row` make, in another order), or None
+    when the record needs the careful way: a field not sent, or one that does not fit."""
+    fields = incoming.fields
+    if len(fields) != len(spec.convert):
+        return None
+    sent = spec.take(fields)
+    null_at = spec.null_at if None in sent else ()
+    if spec.convert_at or null_at:
+        values = list(sent)
+        for at, store in spec.convert_at:
+            if (value := values[at]) is not None:
+                try:
+                    values[at] = store(value)
+                except (ValueError, TypeError, OverflowError):
+                    return None  # the careful way says which field, and why
+        for at, stored in null_at:
+            if values[at] is None:
+                if stored is _MISSING:
+                    return None  # the careful way refuses it
+                values[at] = stored
+        sent = tuple(values)
+    kind = spec.kind
+    if kind is RecordKind.CASE:
+        own: tuple[Any, ...] = (record_id, incoming.version)
+    elif kind is RecordKind.PERSON:
+        own = (record_id, incoming.version, incoming.case_id.hex, sort_name(fields["name"] or ""))
+    elif kind is RecordKind.DOCUMENT:
+        own = (record_id, incoming.version, incoming.case_id.hex, DocumentState.REMOTE.value)
+    else:
+        own = (record_id, incoming.version, incoming.case_id.hex)
+    return sent + own + spec.quick_defaults
 
 
 def stored_values(incoming: RecordState) -> dict[str, Any]:
-    """The pulled fields as stored column values; raises :class:`set_aside.Refusal` when the
-    record does not fit the shared schema or a column."""
-    problems = sync_records.check_fields(incoming.kind, incoming.fields, whole=True)
-    if problems:
-        raise set_aside.Refusal(schema_reason(incoming, problems[0]))
+    """The fields of a record that fits the shared schema (:func:`refusal`) as stored column
+    values; raises :class:`set_aside.Refusal` when one does not fit its column."""
     spec = kind_spec(incoming.kind)
     fields = incoming.fields
     values: dict[str, Any] = {}
@@ -301,30 +387,43 @@ def _changes(
     return changes
 
 
-def write_records(s: Session, ready: Iterable[tuple[RecordState, dict[str, Any]]]) -> None:
-    """Write checked records (``ready``: each with its :func:`stored_values`): new rows with
-    one ``INSERT`` per table, rows already here with one ``UPDATE`` per table and set of
-    columns (fields with a local edit waiting to be sent keep the local value). A failure (a
-    reference already taken, the data file's trouble) raises, and the caller's transaction is
-    left to roll back."""
+def write_records(s: Session, checked: Iterable[RecordState]) -> list[tuple[RecordState, Reason]]:
+    """Write records that fit the shared schema (:func:`refusal`): new rows with one
+    ``INSERT`` per table (two when some need the careful way), rows already here with one
+    ``UPDATE`` per table and set of columns (fields with a local edit waiting to be sent keep
+    the local value). Returns those that do not fit a column, with why. A failure (a reference
+    already taken, the data file's trouble) raises, and the caller's transaction is left to
+    roll back."""
     conn = s.connection()
-    by_kind: dict[RecordKind, list[tuple[RecordState, dict[str, Any]]]] = {}
-    for item in ready:
-        by_kind.setdefault(item[0].kind, []).append(item)
+    refused: list[tuple[RecordState, Reason]] = []
+    by_kind: dict[RecordKind, list[RecordState]] = {}
+    for incoming in checked:
+        by_kind.setdefault(incoming.kind, []).append(incoming)
     for kind in KIND_ORDER:
         items = by_kind.get(kind)
         if not items:
             continue
         spec = kind_spec(kind)
-        ids = [incoming.record_id.hex for incoming, _ in items]
+        ids = [incoming.record_id.hex for incoming in items]
         here = _rows_here(conn, kind, ids)
+        quick: list[tuple[Any, ...]] = []
         inserts: list[tuple[Any, ...]] = []
         moving: list[tuple[RecordState, dict[str, Any], _Here]] = []
-        for (incoming, values), record_id in zip(items, ids, strict=True):
+        for incoming, record_id in zip(items, ids, strict=True):
             row = here.get(record_id)
+            if row is None and (made := _quick_row(spec, incoming, record_id)) is not None:
+                quick.append(made)
+                continue
+            if row is not None and row.version > incoming.version:
+                continue  # never move a record backwards
+            try:
+                values = stored_values(incoming)
+            except set_aside.Refusal as why:
+                refused.append((incoming, why.reason))
+                continue
             if row is None:
                 inserts.append(_new_row(spec, incoming, values, record_id))
-            elif row.version <= incoming.version:  # never move a record backwards
+            else:
                 moving.append((incoming, values, row))
         # only a row already here can have a local edit waiting to be sent
         pending = outbox.pending_fields(s, [incoming.record_id for incoming, _, _ in moving])
@@ -333,9 +432,12 @@ def write_records(s: Session, ready: Iterable[tuple[RecordState, dict[str, Any]]
             changes = _changes(spec, incoming, values, pending.get(incoming.record_id, set()), row)
             names = tuple(changes)
             updates.setdefault(names, []).append((*changes.values(), incoming.record_id.hex))
+        if quick:
+            conn.exec_driver_sql(spec.quick_sql, quick)
         if inserts:
             conn.exec_driver_sql(spec.insert_sql, inserts)
         for names, rows in updates.items():
             sets = ", ".join(f"{name} = ?" for name in names)
             sql = f"UPDATE {spec.table} SET {sets} WHERE id = ?"
             conn.exec_driver_sql(sql, rows)
+    return refused

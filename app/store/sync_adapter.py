@@ -39,7 +39,7 @@ from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
 from app.store import db, first_sync, outbox, set_aside, state
-from app.store.bulk_apply import schema_reason, stored_values, write_records
+from app.store.bulk_apply import refusal, schema_reason, write_records
 from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
 from app.store.models import KIND_MODELS, Case, Document, Record
@@ -229,13 +229,14 @@ def _store_in_bulk(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
     return those that do not fit, with why. A failure fails the transaction, and the caller
     stores the page again carefully (:func:`_store_records`)."""
     refused: list[_Aside] = []
-    ready: list[tuple[RecordState, dict[str, Any]]] = []
+    checked: list[RecordState] = []
     for incoming in records:
-        try:
-            ready.append((incoming, stored_values(incoming)))
-        except Refusal as refusal:
-            refused.append((incoming, refusal.reason))
-    write_records(s, ready)
+        why = refusal(incoming)
+        if why is None:
+            checked.append(incoming)
+        else:
+            refused.append((incoming, why))
+    refused.extend(write_records(s, checked))
     return refused
 
 

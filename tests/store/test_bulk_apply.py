@@ -378,3 +378,54 @@ def test_an_id_is_stored_as_32_hex_digits(value: str) -> None:
     assert _date("2026-02-28") == "2026-02-28"
     with pytest.raises(ValueError):
         _date("2026-02-30")  # of the right form, but no such day
+
+
+def _quick_and_careful(incoming: RecordState) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The new row the quick way makes and the one the careful way makes, column by column."""
+    from app.store.bulk_apply import _new_row, _quick_row, kind_spec, refusal, stored_values
+
+    assert refusal(incoming) is None
+    spec = kind_spec(incoming.kind)
+    record_id = incoming.record_id.hex
+    made = _new_row(spec, incoming, stored_values(incoming), record_id)
+    careful = dict(zip(spec.columns, made, strict=True))
+    quick = _quick_row(spec, incoming, record_id)
+    names = spec.quick_sql.split("(", 1)[1].split(")", 1)[0].split(", ")
+    return (None if quick is None else dict(zip(names, quick, strict=True))), careful
+
+
+def test_the_quick_way_makes_the_careful_ways_rows() -> None:
+    """A new row taken from a record's fields at once (every field sent) is the row made field
+    by field: converted ids and times, a null stored as its column's default, the person's
+    sort key, a document to download; a record with a field not sent goes the careful way."""
+    world = World()
+    records = list(world.first_page().records)
+    visit = next(r for r in records if r.kind is RecordKind.VISIT)
+    note = next(r for r in records if r.kind is RecordKind.NOTE)
+    records += [
+        # nulls the service may send for fields whose column has a default
+        visit.model_copy(update={"fields": {**visit.fields, "title": None, "status": None}}),
+        # an id in capitals, a time in another offset with a fraction of a second
+        note.model_copy(
+            update={
+                "fields": {
+                    **note.fields,
+                    "corrects": str(world.note).upper(),
+                    "written_at": "2026-11-02T10:00:00.5-05:00",
+                }
+            }
+        ),
+    ]
+    rows = []
+    for incoming in records:
+        quick, careful = _quick_and_careful(incoming)
+        assert quick == careful, incoming.kind
+        rows.append(quick)
+    assert (rows[-2]["title"], rows[-2]["status"]) == ("Visit", "planned")
+    assert rows[-1]["corrects"] == world.note.hex
+    assert rows[-1]["written_at"] == "2026-11-02T15:00:00.500000+00:00"
+    not_all_sent = visit.model_copy(
+        update={"fields": {k: v for k, v in visit.fields.items() if k != "place"}}
+    )
+    quick, careful = _quick_and_careful(not_all_sent)
+    assert quick is None and careful["place"] == ""
