@@ -320,6 +320,9 @@ class _Connection:
         }
         self.current: _Request | None = None
         self.current_lock = threading.Lock()
+        #: Set by a cut rule: whatever is read after it is never delivered, so it is neither
+        #: queued nor counted as sent (the connection closes once the writer reaches the cut).
+        self.cut_done = threading.Event()
 
     def start(self) -> None:
         for target, name in (
@@ -430,6 +433,8 @@ class _Connection:
         self.queues["down"].put(_CLOSE)
 
     def _apply_rules(self, direction: Direction, request: _Request | None, data: bytes) -> None:
+        if self.cut_done.is_set():
+            return
         q = self.queues[direction]
         if request is not None:
             sent = request.up_sent if direction == "up" else request.down_sent
@@ -446,6 +451,7 @@ class _Connection:
                         sent += keep
                     data = data[keep:]
                     if rule.kind == "cut":
+                        self.cut_done.set()
                         q.put(_CLOSE)
                         with self.proxy._lock:
                             self.proxy.cuts += 1

@@ -66,6 +66,19 @@ def test_cut_after_the_service_answered_loses_the_answer(upstream: tuple[str, in
         assert r.status_code == 200
 
 
+def test_a_cut_answer_counts_only_what_was_delivered(upstream: tuple[str, int]) -> None:
+    """What the service sends after the cut point never reaches the laptop, and is not counted
+    as sent (the delay keeps the connection open while the service's whole answer is read)."""
+    with FaultProxy(upstream) as proxy, requests.Session() as s:
+        proxy.shape(LinkProfile(down_delay=0.2))
+        proxy.cut("/pull", "down", 1000)
+        with pytest.raises(requests.exceptions.RequestException):
+            s.post(proxy.url + "/pull", data=b"b" * 500_000, timeout=5)
+        (request,) = proxy.log
+        assert request.down_sent == 1000
+        assert proxy.bytes_down == 1000
+
+
 def test_cut_in_the_request_never_reaches_the_service(upstream: tuple[str, int]) -> None:
     with FaultProxy(upstream) as proxy, requests.Session() as s:
         rule = proxy.cut("/push", "up", 5)
