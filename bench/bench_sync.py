@@ -12,7 +12,8 @@ prints per run and as the median of the runs:
 * the byte floor: the zstd -3 size of the same cases as compact JSON lines, one case per line
   (``server.records.realistic.zstd_floor``), and the ratio of the wire bytes to it;
 * on shaped links, the floor time: floor bytes / bandwidth + round trips x RTT (3, plus one
-  per extra page the service's page limit forces) + the link's stalls, and the ratio to it.
+  per extra page the service's page limit forces, plus two per cut of the link: any client
+  must open a new connection and ask again) + the link's stalls, and the ratio to it.
 
 On loopback each run also times the push phase of 1,000 edits made on the laptop (and the pull
 that follows it, which should bring back nothing of its own), and the pull of 1,000 edits the
@@ -434,15 +435,18 @@ def shaped(tmp: Path, link: LinkProfile, cases: int, runs: int, note: str) -> No
                 continue
             finally:
                 proxy.clear()
-            floor_s = floor.packed * 8 / down_bps + floor.round_trips() * rtt + m.stall
+            # a cut costs any client two round trips: a new connection, and its request again
+            trips = floor.round_trips() + 2 * m.cuts
+            floor_s = floor.packed * 8 / down_bps + trips * rtt + m.stall
             results.append((m, floor_s))
             pulls = m.by_path.get("/v1/sync/pull", 0)
             print(
                 f"run {run}: {_fmt(m)}; {report.received} records in {report.pages} pages "
                 f"({pulls} pull requests, {m.cuts} cuts); wire/floor "
                 f"{m.wire / floor.packed:.2f}; floor time {floor_s:.1f} s "
-                f"({floor.round_trips()} round trips x {rtt * 1000:.0f} ms + {m.stall:.0f} s "
-                f"of stalls); time/floor {m.wall / floor_s:.2f}"
+                f"({floor.round_trips()} round trips + 2 per cut = {trips} x "
+                f"{rtt * 1000:.0f} ms + {m.stall:.0f} s of stalls); time/floor "
+                f"{m.wall / floor_s:.2f}"
             )
             profile.close()
         if not results:
