@@ -33,8 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     "sync.terminal": set(),  # the one hidden-password prompt of both command lines
     "sync.protocol": {"sync.records"},
     "sync.pull_lines": set(),  # the one definition of a pull page sent as lines
+    "sync.collector": set(),  # the one pause of Python's cycle collector, for pulled pages
     "sync.store": {"sync.protocol", "sync.records"},
-    "sync.transport": {"sync.protocol", "sync.pull_lines"},
+    "sync.transport": {"sync.collector", "sync.protocol", "sync.pull_lines"},
     "sync.client": {
         "sync.address",
         "sync.protocol",
@@ -43,7 +44,13 @@ ALLOWED: dict[str, set[str]] = {
         "sync.store",
         "sync.transport",
     },
-    "sync.engine": {"sync.client", "sync.protocol", "sync.records", "sync.store"},
+    "sync.engine": {
+        "sync.client",
+        "sync.collector",
+        "sync.protocol",
+        "sync.records",
+        "sync.store",
+    },
     # the service (its merge rules are its own): the protocol and the schema, never the engine
     "server": {
         "sync.protocol",
