@@ -387,13 +387,20 @@ def _changes(
     return changes
 
 
-def write_records(s: Session, checked: Iterable[RecordState]) -> list[tuple[RecordState, Reason]]:
+def write_records(
+    s: Session, checked: Iterable[RecordState], *, all_new: bool = False
+) -> list[tuple[RecordState, Reason]]:
     """Write records that fit the shared schema (:func:`refusal`): new rows with one
     ``INSERT`` per table (two when some need the careful way), rows already here with one
     ``UPDATE`` per table and set of columns (fields with a local edit waiting to be sent keep
     the local value). Returns those that do not fit a column, with why. A failure (a reference
     already taken, the data file's trouble) raises, and the caller's transaction is left to
-    roll back."""
+    roll back.
+
+    ``all_new``: the caller expects none of them here yet (a first sync filling an empty
+    profile), so their ids are not looked up; one that is here after all fails its insert
+    (an :class:`~sqlalchemy.exc.IntegrityError`), and the caller writes them again without
+    ``all_new``."""
     conn = s.connection()
     refused: list[tuple[RecordState, Reason]] = []
     by_kind: dict[RecordKind, list[RecordState]] = {}
@@ -405,7 +412,7 @@ def write_records(s: Session, checked: Iterable[RecordState]) -> list[tuple[Reco
             continue
         spec = kind_spec(kind)
         ids = [incoming.record_id.hex for incoming in items]
-        here = _rows_here(conn, kind, ids)
+        here = {} if all_new else _rows_here(conn, kind, ids)
         quick: list[tuple[Any, ...]] = []
         inserts: list[tuple[Any, ...]] = []
         moving: list[tuple[RecordState, dict[str, Any], _Here]] = []

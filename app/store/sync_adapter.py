@@ -32,7 +32,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, delete
 from sqlalchemy.dialects.sqlite import insert as upsert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app import vault
@@ -224,10 +224,17 @@ def _store_records(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
     return refused
 
 
-def _store_in_bulk(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
+def _store_in_bulk(
+    s: Session, records: Sequence[RecordState], *, first_sync: bool = False
+) -> list[_Aside]:
     """Store pulled records together (:mod:`app.store.bulk_apply`: no ORM object per record);
     return those that do not fit, with why. A failure fails the transaction, and the caller
-    stores the page again carefully (:func:`_store_records`)."""
+    stores the page again carefully (:func:`_store_records`).
+
+    ``first_sync``: the profile held nothing when the pull began, so the records are written
+    as new, without looking each one up; when one is here after all (it changed on the
+    service while the pull went on, and came again), its insert fails the transaction, and
+    the caller writes the page again the usual way (:meth:`SyncAdapter.apply_page`)."""
     refused: list[_Aside] = []
     checked: list[RecordState] = []
     for incoming in records:
@@ -236,8 +243,7 @@ def _store_in_bulk(s: Session, records: Sequence[RecordState]) -> list[_Aside]:
             checked.append(incoming)
         else:
             refused.append((incoming, why))
-    refused.extend(write_records(s, checked))
-    return refused
+    return refused + write_records(s, checked, all_new=first_sync)
 
 
 def _conflict_value(value: Any) -> str:
@@ -344,6 +350,14 @@ class SyncAdapter(MarksAndRefs):
         """Store a pulled page with its cursor; returns how many records were newly set aside
         (they could not be stored; the cursor moves past them all the same)."""
         try:
+            return self._apply_page(page, careful=False, all_new=True)
+        except IntegrityError as err:
+            if stop_cause(err) is not None:
+                raise
+            # a first sync's record came again (or the page breaks a rule): nothing of the
+            # page was kept; store it again, looking each record up
+            log.info("a pulled page could not be stored as all new: storing it again")
+        try:
             return self._apply_page(page, careful=False)
         except RECORD_ERRORS as err:
             if stop_cause(err) is not None:
@@ -352,22 +366,25 @@ class SyncAdapter(MarksAndRefs):
             log.info("a pulled record could not be stored: storing the page one by one")
         return self._apply_page(page, careful=True)
 
-    def _apply_page(self, page: PullResponse, *, careful: bool) -> int:
+    def _apply_page(self, page: PullResponse, *, careful: bool, all_new: bool = False) -> int:
         with self._session() as s, s.begin():
             conn = s.connection()
             # a small page cache while writing: a first sync holds as much memory for a large
             # profile as for a small one
             with db.cache_of(conn, db.SYNC_CACHE_KIB):
-                return self._store_page(s, conn, page, careful=careful)
+                return self._store_page(s, conn, page, careful=careful, all_new=all_new)
 
     def _store_page(
-        self, s: Session, conn: Connection, page: PullResponse, *, careful: bool
+        self, s: Session, conn: Connection, page: PullResponse, *, careful: bool, all_new: bool
     ) -> int:
         # a profile with nothing in it yet (a first sync) builds its search index once, at
         # the pull's end, not record by record
         paused = first_sync.pause_if_empty(conn)
-        store = _store_records if careful else _store_in_bulk
-        refused = store(s, page.records)
+        if careful:
+            refused = _store_records(s, page.records)
+        else:
+            # a first sync's page is written as all new (no look-ups) the first time it is tried
+            refused = _store_in_bulk(s, page.records, first_sync=paused and all_new)
         news = self._set_aside(s, page.records, refused)
         _store_conflicts(s, page.conflicts)
         if page.removed_cases:
