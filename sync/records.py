@@ -457,7 +457,7 @@ def check_fields(kind: RecordKind, fields: Mapping[str, Any], *, whole: bool) ->
     ``whole``: the fields are a whole record (a new record, or a pulled one): every required
     field must be there. Otherwise a partial update: only the given fields are checked (a
     required field may still not be set to null or emptied)."""
-    if not isinstance(fields, Mapping):
+    if type(fields) is not dict and not isinstance(fields, Mapping):  # a dict, nearly always
         return [FieldProblem("fields", "must be an object of field names and values")]
     if _fits_at_once(kind, fields, whole=whole):
         return []  # the usual case, checked in one call; the reasons field by field otherwise

@@ -245,7 +245,9 @@ def refusal(incoming: RecordState) -> Reason | None:
     return schema_reason(incoming, problems[0]) if problems else None
 
 
-def _quick_row(spec: _Kind, incoming: RecordState, record_id: str) -> tuple[Any, ...] | None:
+def _quick_row(
+    spec: _Kind, incoming: RecordState, record_id: str, case_ids: dict[UUID, str]
+) -> tuple[Any, ...] | None:
     """A new row's values for :attr:`_Kind.quick_sql`, taken from a checked record's fields
     at once (what :func:`stored_values` and :func:`_new_row` make, in another order), or None
     when the record needs the careful way: a field not sent, or one that does not fit."""
@@ -270,13 +272,22 @@ def _quick_row(spec: _Kind, incoming: RecordState, record_id: str) -> tuple[Any,
         sent = tuple(values)
     kind = spec.kind
     if kind is RecordKind.CASE:
-        own: tuple[Any, ...] = (record_id, incoming.version)
-    elif kind is RecordKind.PERSON:
-        own = (record_id, incoming.version, incoming.case_id.hex, sort_name(fields["name"] or ""))
+        return (*sent, record_id, incoming.version, *spec.quick_defaults)
+    # a case's records share its id: turned into its stored form once per page
+    case_id = case_ids.get(incoming.case_id)
+    if case_id is None:
+        case_id = case_ids[incoming.case_id] = incoming.case_id.hex
+    if kind is RecordKind.PERSON:
+        own: tuple[Any, ...] = (
+            record_id,
+            incoming.version,
+            case_id,
+            sort_name(fields["name"] or ""),
+        )
     elif kind is RecordKind.DOCUMENT:
-        own = (record_id, incoming.version, incoming.case_id.hex, DocumentState.REMOTE.value)
+        own = (record_id, incoming.version, case_id, DocumentState.REMOTE.value)
     else:
-        own = (record_id, incoming.version, incoming.case_id.hex)
+        own = (record_id, incoming.version, case_id)
     return sent + own + spec.quick_defaults
 
 
@@ -403,6 +414,7 @@ def write_records(
     ``all_new``."""
     conn = s.connection()
     refused: list[tuple[RecordState, Reason]] = []
+    case_ids: dict[UUID, str] = {}
     by_kind: dict[RecordKind, list[RecordState]] = {}
     for incoming in checked:
         by_kind.setdefault(incoming.kind, []).append(incoming)
@@ -418,7 +430,10 @@ def write_records(
         moving: list[tuple[RecordState, dict[str, Any], _Here]] = []
         for incoming, record_id in zip(items, ids, strict=True):
             row = here.get(record_id)
-            if row is None and (made := _quick_row(spec, incoming, record_id)) is not None:
+            if (
+                row is None
+                and (made := _quick_row(spec, incoming, record_id, case_ids)) is not None
+            ):
                 quick.append(made)
                 continue
             if row is not None and row.version > incoming.version:

@@ -389,7 +389,7 @@ def _quick_and_careful(incoming: RecordState) -> tuple[dict[str, Any] | None, di
     record_id = incoming.record_id.hex
     made = _new_row(spec, incoming, stored_values(incoming), record_id)
     careful = dict(zip(spec.columns, made, strict=True))
-    quick = _quick_row(spec, incoming, record_id)
+    quick = _quick_row(spec, incoming, record_id, {})
     names = spec.quick_sql.split("(", 1)[1].split(")", 1)[0].split(", ")
     return (None if quick is None else dict(zip(names, quick, strict=True))), careful
 
