@@ -243,7 +243,19 @@ def _store_in_bulk(
             checked.append(incoming)
         else:
             refused.append((incoming, why))
-    return refused + write_records(s, checked, all_new=first_sync)
+    if not first_sync:
+        return refused + write_records(s, checked)
+    try:
+        return refused + write_records(s, checked, all_new=True)
+    except IntegrityError as err:
+        if stop_cause(err) is not None:
+            raise
+        raise _NotAllNew from err
+
+
+class _NotAllNew(Exception):
+    """A first sync's page held a record already here: the page is written again with
+    look-ups (:meth:`SyncAdapter.apply_page`)."""
 
 
 def _conflict_value(value: Any) -> str:
@@ -350,14 +362,12 @@ class SyncAdapter(MarksAndRefs):
         """Store a pulled page with its cursor; returns how many records were newly set aside
         (they could not be stored; the cursor moves past them all the same)."""
         try:
-            return self._apply_page(page, careful=False, all_new=True)
-        except IntegrityError as err:
-            if stop_cause(err) is not None:
-                raise
-            # a first sync's record came again (or the page breaks a rule): nothing of the
-            # page was kept; store it again, looking each record up
-            log.info("a pulled page could not be stored as all new: storing it again")
-        try:
+            try:
+                return self._apply_page(page, careful=False, all_new=True)
+            except _NotAllNew:
+                # a first sync's record came again: nothing of the page was kept; store it
+                # again, looking each record up
+                log.info("a first sync's page held a record already here: storing it again")
             return self._apply_page(page, careful=False)
         except RECORD_ERRORS as err:
             if stop_cause(err) is not None:
