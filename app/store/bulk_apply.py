@@ -151,26 +151,23 @@ class _Kind:
 
     kind: RecordKind
     table: str
-    #: Every column, in the order of the insert's values.
-    columns: tuple[str, ...]
     #: Wire value -> stored value, per synced field (None: a checked value is stored as it is).
     convert: Mapping[str, Callable[[Any], Any] | None]
     #: Stored value for a field the service sent as null (``_MISSING``: the field is needed).
     on_null: Mapping[str, Any]
     #: Stored value of a column a new row gets when the service did not send it.
     default: Mapping[str, Any]
-    #: (column, default) in the insert's order.
-    column_defaults: tuple[tuple[str, Any], ...]
+    #: A new row's insert: the fields in the order of FIELDS, then the row's own columns
+    #: (:data:`_OWN_COLUMNS`), then the rest, at their defaults (``rest_defaults``).
+    columns: tuple[str, ...]
     insert_sql: str
-    #: The quick way for a new row with every field sent (:func:`_quick_row`): the fields in
-    #: the order of FIELDS, taken at once; the places of those needing a converter, and of
-    #: those whose null is stored as something else (with what); the insert (the fields, then
-    #: the row's own columns, then the rest at their defaults) and those defaults.
+    rest_defaults: tuple[Any, ...]
+    #: The quick way for a new row with every field sent (:func:`_quick_row`): the fields
+    #: taken at once; the places of those needing a converter, and of those whose null is
+    #: stored as something else (with what).
     take: Callable[[Mapping[str, Any]], tuple[Any, ...]]
     convert_at: tuple[tuple[int, Callable[[Any], Any]], ...]
     null_at: tuple[tuple[int, Any], ...]
-    quick_sql: str
-    quick_defaults: tuple[Any, ...]
 
 
 @functools.cache
@@ -193,23 +190,22 @@ def kind_spec(kind: RecordKind) -> _Kind:
             on_null[name] = None if column.nullable else (stored_default if scalar else _MISSING)
             same = _SAME_ONCE_CHECKED.get(sync_records.SCHEMA[kind][name].type)
             convert[name] = None if store is same else store
-    convert = {name: convert[name] for name in FIELDS[kind]}  # in the order of FIELDS
-    columns = tuple(column.name for column in table.c)
-    pairs = tuple((name, default[name]) for name in columns)
     names = FIELDS[kind]
+    convert = {name: convert[name] for name in names}  # in the order of FIELDS
     own = _OWN_COLUMNS[kind]
-    if not set(own) <= set(columns):
+    if not set(own) <= set(default):
         raise RuntimeError(f"{table.name} lacks one of {own}")  # a model out of step
-    rest = tuple(name for name in columns if name not in names and name not in own)
+    rest = tuple(column.name for column in table.c if column.name not in (*names, *own))
+    columns = (*names, *own, *rest)
     return _Kind(
         kind,
         table.name,
-        columns,
         convert,
         on_null,
         default,
-        pairs,
+        columns,
         _insert(table.name, columns),
+        tuple(default[name] for name in rest),
         take=operator.itemgetter(*names),
         convert_at=tuple(
             (at, store) for at, store in enumerate(convert.values()) if store is not None
@@ -217,12 +213,10 @@ def kind_spec(kind: RecordKind) -> _Kind:
         null_at=tuple(
             (at, on_null[name]) for at, name in enumerate(names) if on_null[name] is not None
         ),
-        quick_sql=_insert(table.name, (*names, *own, *rest)),
-        quick_defaults=tuple(default[name] for name in rest),
     )
 
 
-#: The columns of a new row that are its own, not fields sent (in :func:`_quick_row`'s order).
+#: The columns of a new row that are its own, not fields sent (in :func:`_own_values`' order).
 _OWN_COLUMNS: dict[RecordKind, tuple[str, ...]] = {
     RecordKind.CASE: ("id", "version"),
     RecordKind.PERSON: ("id", "version", "case_id", "sort_name"),
@@ -232,6 +226,23 @@ _OWN_COLUMNS: dict[RecordKind, tuple[str, ...]] = {
         for kind in (RecordKind.WARNING, RecordKind.NOTE, RecordKind.VISIT, RecordKind.AUDIT)
     },
 }
+
+
+def _own_values(
+    kind: RecordKind, incoming: RecordState, record_id: str, name: Any, case_ids: dict[UUID, str]
+) -> tuple[Any, ...]:
+    """A new row's own columns (:data:`_OWN_COLUMNS`); ``name`` is a person's stored name."""
+    if kind is RecordKind.CASE:
+        return (record_id, incoming.version)
+    # a case's records share its id: turned into its stored form once per page
+    case_id = case_ids.get(incoming.case_id)
+    if case_id is None:
+        case_id = case_ids[incoming.case_id] = incoming.case_id.hex
+    if kind is RecordKind.PERSON:
+        return (record_id, incoming.version, case_id, sort_name(name or ""))
+    if kind is RecordKind.DOCUMENT:
+        return (record_id, incoming.version, case_id, DocumentState.REMOTE.value)
+    return (record_id, incoming.version, case_id)
 
 
 def _insert(table: str, columns: Sequence[str]) -> str:
@@ -248,9 +259,9 @@ def refusal(incoming: RecordState) -> Reason | None:
 def _quick_row(
     spec: _Kind, incoming: RecordState, record_id: str, case_ids: dict[UUID, str]
 ) -> tuple[Any, ...] | None:
-    """A new row's values for :attr:`_Kind.quick_sql`, taken from a checked record's fields
-    at once (what :func:`stored_values` and :func:`_new_row` make, in another order), or None
-    when the record needs the careful way: a field not sent, or one that does not fit."""
+    """A new row's values (:attr:`_Kind.insert_sql`), taken from a checked record's fields at
+    once (what :func:`stored_values` and :func:`_new_row` make), or None when the record
+    needs the careful way: a field not sent, or one that does not fit."""
     fields = incoming.fields
     if len(fields) != len(spec.convert):
         return None
@@ -270,25 +281,8 @@ def _quick_row(
                     return None  # the careful way refuses it
                 values[at] = stored
         sent = tuple(values)
-    kind = spec.kind
-    if kind is RecordKind.CASE:
-        return (*sent, record_id, incoming.version, *spec.quick_defaults)
-    # a case's records share its id: turned into its stored form once per page
-    case_id = case_ids.get(incoming.case_id)
-    if case_id is None:
-        case_id = case_ids[incoming.case_id] = incoming.case_id.hex
-    if kind is RecordKind.PERSON:
-        own: tuple[Any, ...] = (
-            record_id,
-            incoming.version,
-            case_id,
-            sort_name(fields["name"] or ""),
-        )
-    elif kind is RecordKind.DOCUMENT:
-        own = (record_id, incoming.version, case_id, DocumentState.REMOTE.value)
-    else:
-        own = (record_id, incoming.version, case_id)
-    return sent + own + spec.quick_defaults
+    own = _own_values(spec.kind, incoming, record_id, fields.get("name"), case_ids)
+    return sent + own + spec.rest_defaults
 
 
 def stored_values(incoming: RecordState) -> dict[str, Any]:
@@ -365,20 +359,18 @@ def _rows_here(conn: Connection, kind: RecordKind, ids: Sequence[str]) -> dict[s
 
 
 def _new_row(
-    spec: _Kind, incoming: RecordState, values: dict[str, Any], record_id: str
+    spec: _Kind,
+    incoming: RecordState,
+    values: dict[str, Any],
+    record_id: str,
+    case_ids: dict[UUID, str],
 ) -> tuple[Any, ...]:
-    """A new row's values in the insert's column order (a column not sent gets its default);
-    ``record_id`` is the record's id as stored."""
-    values["id"] = record_id
-    values["version"] = incoming.version
-    if spec.kind is not RecordKind.CASE:
-        values["case_id"] = incoming.case_id.hex
-    if spec.kind is RecordKind.PERSON:
-        values["sort_name"] = sort_name(values.get("name") or "")
-    elif spec.kind is RecordKind.DOCUMENT:
-        values["local_state"] = DocumentState.REMOTE.value
-    get = values.get
-    return tuple([get(name, default) for name, default in spec.column_defaults])
+    """A new row's values (:attr:`_Kind.insert_sql`) from its :func:`stored_values` (a field
+    not sent gets its column's default); ``record_id`` is the record's id as stored."""
+    default = spec.default
+    sent = tuple([values.get(name, default[name]) for name in spec.convert])
+    own = _own_values(spec.kind, incoming, record_id, values.get("name"), case_ids)
+    return sent + own + spec.rest_defaults
 
 
 def _changes(
@@ -402,7 +394,7 @@ def write_records(
     s: Session, checked: Iterable[RecordState], *, all_new: bool = False
 ) -> list[tuple[RecordState, Reason]]:
     """Write records that fit the shared schema (:func:`refusal`): new rows with one
-    ``INSERT`` per table (two when some need the careful way), rows already here with one
+    ``INSERT`` per table, rows already here with one
     ``UPDATE`` per table and set of columns (fields with a local edit waiting to be sent keep
     the local value). Returns those that do not fit a column, with why. A failure (a reference
     already taken, the data file's trouble) raises, and the caller's transaction is left to
@@ -425,7 +417,6 @@ def write_records(
         spec = kind_spec(kind)
         ids = [incoming.record_id.hex for incoming in items]
         here = {} if all_new else _rows_here(conn, kind, ids)
-        quick: list[tuple[Any, ...]] = []
         inserts: list[tuple[Any, ...]] = []
         moving: list[tuple[RecordState, dict[str, Any], _Here]] = []
         for incoming, record_id in zip(items, ids, strict=True):
@@ -434,7 +425,7 @@ def write_records(
                 row is None
                 and (made := _quick_row(spec, incoming, record_id, case_ids)) is not None
             ):
-                quick.append(made)
+                inserts.append(made)
                 continue
             if row is not None and row.version > incoming.version:
                 continue  # never move a record backwards
@@ -444,7 +435,7 @@ def write_records(
                 refused.append((incoming, why.reason))
                 continue
             if row is None:
-                inserts.append(_new_row(spec, incoming, values, record_id))
+                inserts.append(_new_row(spec, incoming, values, record_id, case_ids))
             else:
                 moving.append((incoming, values, row))
         # only a row already here can have a local edit waiting to be sent
@@ -454,8 +445,6 @@ def write_records(
             changes = _changes(spec, incoming, values, pending.get(incoming.record_id, set()), row)
             names = tuple(changes)
             updates.setdefault(names, []).append((*changes.values(), incoming.record_id.hex))
-        if quick:
-            conn.exec_driver_sql(spec.quick_sql, quick)
         if inserts:
             conn.exec_driver_sql(spec.insert_sql, inserts)
         for names, rows in updates.items():

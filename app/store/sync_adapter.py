@@ -247,9 +247,7 @@ def _store_in_bulk(
         return refused + write_records(s, checked)
     try:
         return refused + write_records(s, checked, all_new=True)
-    except IntegrityError as err:
-        if stop_cause(err) is not None:
-            raise
+    except IntegrityError as err:  # a constraint (never the data file's own trouble)
         raise _NotAllNew from err
 
 

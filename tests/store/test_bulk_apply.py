@@ -387,11 +387,10 @@ def _quick_and_careful(incoming: RecordState) -> tuple[dict[str, Any] | None, di
     assert refusal(incoming) is None
     spec = kind_spec(incoming.kind)
     record_id = incoming.record_id.hex
-    made = _new_row(spec, incoming, stored_values(incoming), record_id)
+    made = _new_row(spec, incoming, stored_values(incoming), record_id, {})
     careful = dict(zip(spec.columns, made, strict=True))
     quick = _quick_row(spec, incoming, record_id, {})
-    names = spec.quick_sql.split("(", 1)[1].split(")", 1)[0].split(", ")
-    return (None if quick is None else dict(zip(names, quick, strict=True))), careful
+    return (None if quick is None else dict(zip(spec.columns, quick, strict=True))), careful
 
 
 def test_the_quick_way_makes_the_careful_ways_rows() -> None:
