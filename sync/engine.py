@@ -360,45 +360,57 @@ class SyncEngine:
         cursor = self.store.cursor()
         size = self.page_bytes
         received = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcase-pull") as pool:
-            ahead: Future[tuple[PullResponse, bool, float]] | None = None
-            while True:
-                self._check_cancel()
-                self._say(
-                    "pull",
-                    received,
-                    None,
-                    "Checking for updates..."
-                    if not received
-                    else f"Receiving updates ({received} so far)...",
-                )
-                try:
-                    page, retried, seconds = (
-                        ahead.result() if ahead is not None else self._fetch(cursor, size)
+        # Python's cycle collector stays paused from one page to the next while the next page
+        # is already here, and is let go only while the laptop waits for the network (see
+        # sync.collector)
+        pause: collector.Pause | None = None
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcase-pull") as pool:
+                ahead: Future[tuple[PullResponse, bool, float]] | None = None
+                while True:
+                    self._check_cancel()
+                    self._say(
+                        "pull",
+                        received,
+                        None,
+                        "Checking for updates..."
+                        if not received
+                        else f"Receiving updates ({received} so far)...",
                     )
-                except ServiceError as err:
-                    if err.reason is not ServiceErrorKind.INVALID or cursor is None:
-                        raise
-                    # the service does not know our position (e.g. restored from a backup):
-                    # fetch everything again; applying a record twice changes nothing
-                    log.warning("the service refused the pull cursor; starting the pull again")
-                    ahead, cursor = None, None
-                    continue
-                if self.adaptive_pages:
-                    size = next_page_size(size, retried, seconds)
-                ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
-                self._note_server_time(page.server_time)
-                with collector.paused():  # see sync.collector
+                    try:
+                        page, retried, seconds = (
+                            ahead.result() if ahead is not None else self._fetch(cursor, size)
+                        )
+                    except ServiceError as err:
+                        if err.reason is not ServiceErrorKind.INVALID or cursor is None:
+                            raise
+                        # the service does not know our position (e.g. restored from a backup):
+                        # fetch everything again; applying a record twice changes nothing
+                        log.warning("the service refused the pull cursor; starting the pull again")
+                        ahead, cursor = None, None
+                        continue
+                    if self.adaptive_pages:
+                        size = next_page_size(size, retried, seconds)
+                    ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
+                    self._note_server_time(page.server_time)
+                    if pause is None:
+                        pause = collector.Pause()
                     aside = self.store.apply_page(page) or 0  # records set aside (not stored)
-                self.report.pages += 1
-                received += len(page.records)
-                self.report.received += len(page.records) - aside
-                self.report.set_aside += aside
-                self.report.removed += len(page.removed_cases)
-                self.report.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
-                cursor = page.next_cursor
-                if not page.more:
-                    break
+                    if ahead is None or not ahead.done():
+                        pause.end()  # the laptop will wait for the network: the collector may run
+                        pause = None
+                    self.report.pages += 1
+                    received += len(page.records)
+                    self.report.received += len(page.records) - aside
+                    self.report.set_aside += aside
+                    self.report.removed += len(page.removed_cases)
+                    self.report.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
+                    cursor = page.next_cursor
+                    if not page.more:
+                        break
+        finally:
+            if pause is not None:
+                pause.end()
 
     # ------------------------------------------------------------------ documents
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -56,6 +57,15 @@ def test_a_collector_that_was_off_stays_off(collector_on: None) -> None:
     assert not gc.isenabled()
 
 
+def test_a_pause_ended_twice_counts_once(collector_on: None) -> None:
+    first, second = collector.Pause(), collector.Pause()
+    first.end()
+    first.end()
+    assert not gc.isenabled()  # the second still holds it
+    second.end()
+    assert gc.isenabled()
+
+
 def test_it_comes_back_after_a_failure(collector_on: None) -> None:
     with pytest.raises(ValueError), collector.paused():
         raise ValueError("a page that could not be stored")
@@ -86,5 +96,46 @@ def test_a_sync_stores_its_pages_with_the_collector_paused(
     finally:
         engine.client.close()
     assert during and not any(during)
+    assert gc.isenabled()
+    assert b.state() == a.state()
+
+
+def test_a_page_waiting_to_be_stored_is_not_walked_by_the_collector(
+    laptops: Callable[..., list[Laptop]], collector_on: None
+) -> None:
+    """On a quick link the next page is here before the last is stored: the collector stays
+    paused from one to the next instead of walking the waiting page's objects each time."""
+    a, b = laptops(2)
+    for n in range(12):
+        a.work.create_case("housing_repair", f"Person {n}", {"summary": "x" * 400})
+    a.sync()
+    engine = b.engine(page_bytes=2048)
+    engine.adaptive_pages = False  # small pages, so that there are several
+    store = engine.store
+    apply_page = store.apply_page
+    applied: list[int] = []
+    walks: list[int] = []  # how many pages were stored when a walk of the collector began
+
+    def on_walk(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            walks.append(len(applied))
+
+    def slow(page: PullResponse) -> int:
+        time.sleep(0.3)  # the next page arrives meanwhile (loopback)
+        applied.append(len(page.records))
+        return apply_page(page)
+
+    store.apply_page = slow  # type: ignore[method-assign]
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50)  # these pages are small: a walk after 50 new objects, not 700
+    gc.callbacks.append(on_walk)
+    try:
+        engine.sync()
+    finally:
+        gc.callbacks.remove(on_walk)
+        gc.set_threshold(*thresholds)
+        engine.client.close()
+    assert len(applied) >= 4
+    assert not [n for n in walks if 0 < n < len(applied)], (walks, len(applied))
     assert gc.isenabled()
     assert b.state() == a.state()
