@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sync import collector
+from sync import collector, words
 from sync.client import NOT_ENROLLED, ServiceClient
 from sync.clock import Clock
 from sync.errors import (
@@ -101,14 +101,8 @@ def describe_re_reference(old: str, new: str) -> str:
     )
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
 def describe_skew(skew: timedelta) -> str:
-    minutes = round(abs(skew.total_seconds()) / 60)
-    hours = round(minutes / 60)
-    amount = _plural(hours, "hour") if minutes >= 120 else _plural(minutes, "minute")
+    amount = words.duration(skew).removeprefix("about ")
     side = "behind" if skew > timedelta(0) else "ahead of"
     return (
         f"This laptop's clock is about {amount} {side} the service's clock. Times you record "
@@ -150,33 +144,33 @@ class SyncReport:
     def summary(self) -> str:
         parts: list[str] = []
         if self.pushed:
-            parts.append(f"Sent {_plural(self.pushed, 'change')}.")
+            parts.append(f"Sent {words.plural(self.pushed, 'change')}.")
         if self.received:
-            parts.append(f"Received {_plural(self.received, 'update')}.")
+            parts.append(f"Received {words.plural(self.received, 'update')}.")
         if self.documents_up:
-            parts.append(f"Sent {_plural(self.documents_up, 'document')}.")
+            parts.append(f"Sent {words.plural(self.documents_up, 'document')}.")
         if self.documents_down:
-            parts.append(f"Received {_plural(self.documents_down, 'document')}.")
+            parts.append(f"Received {words.plural(self.documents_down, 'document')}.")
         if self.removed:
             parts.append(
-                f"{_plural(self.removed, 'case')} moved to someone else and "
+                f"{words.plural(self.removed, 'case')} moved to someone else and "
                 f"{'was' if self.removed == 1 else 'were'} removed from this laptop."
             )
         if not parts and self.completed and not self.set_aside:
             parts.append("Everything is up to date.")
         if self.set_aside:
             parts.append(
-                f"{_plural(self.set_aside, 'update')} from the service could not be stored; "
+                f"{words.plural(self.set_aside, 'update')} from the service could not be stored; "
                 "IT has been told."
             )
         if self.rejected:
             parts.append(
-                f"{_plural(self.rejected, 'change')} could not be accepted by the service and "
+                f"{words.plural(self.rejected, 'change')} could not be accepted by the service and "
                 f"{'is' if self.rejected == 1 else 'are'} kept on this laptop; ask your IT team."
             )
         if self.conflicts_waiting:
             parts.append(
-                f"{_plural(self.conflicts_waiting, 'clash', 'clashes')} "
+                f"{words.plural(self.conflicts_waiting, 'clash', 'clashes')} "
                 f"{'needs' if self.conflicts_waiting == 1 else 'need'} your decision."
             )
         parts.extend(self._reference_lines())
@@ -321,7 +315,7 @@ class SyncEngine:
                 previous = []  # the case goes again, under its new reference
             done += len(batch)
         if done:
-            self._say("push", done, max(total, done), f"Sent {_plural(done, 'change')}.")
+            self._say("push", done, max(total, done), f"Sent {words.plural(done, 'change')}.")
 
     # ------------------------------------------------------------------ reference numbers
 

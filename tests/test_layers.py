@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "sync.protocol": {"sync.records"},
     "sync.pull_lines": set(),  # the one definition of a pull page sent as lines
     "sync.collector": set(),  # the one pause of Python's cycle collector, for pulled pages
+    "sync.words": set(),  # the one way counts, sizes, lengths of time and dates are said
     "sync.store": {"sync.protocol", "sync.records"},
     "sync.transport": {"sync.collector", "sync.protocol", "sync.pull_lines"},
     "sync.client": {
@@ -50,6 +51,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.protocol",
         "sync.records",
         "sync.store",
+        "sync.words",
     },
     # the service (its merge rules are its own): the protocol and the schema, never the engine
     "server": {
@@ -58,6 +60,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.records",
         "sync.source_tree",
         "sync.terminal",
+        "sync.words",
     },
     # the laptop, bottom to top
     "app": {"app.paths"},  # app/__init__.py
@@ -79,6 +82,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.protocol",
         "sync.records",
         "sync.store",
+        "sync.words",
     },
     "app.core": {"app.domain", "app.errors", "app.site", "app.store", "app.vault", "sync.records"},
     "app.online": {
@@ -103,6 +107,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.vault",
         "sync.client",
         "sync.protocol",
+        "sync.words",
     },
     "app.cli": {
         "app",
@@ -119,6 +124,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.vault",
         "sync.engine",
         "sync.terminal",
+        "sync.words",
     },
     # the window: the core's public face and the vocabulary, never store, vault or engine
     "app.ui": {
@@ -130,6 +136,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.paths",
         "app.site",
         "app.ui.core_backend",
+        "sync.words",
     },
     # the window's thin adapter over the one application facade (core actions, one sync)
     # (and, before unlock, only the vault's look for a key file: the core loads the store)

@@ -22,7 +22,7 @@ from app.cli.cmd_profile import close_profile, open_profile
 from app.core import CaseFilter, CaseSort, Casework, parse_assignments
 from app.errors import FieldcaseError
 from app.store.errors import DiskFull, ProfileReadOnly, is_disk_full, is_read_only
-from app.store.profile import describe_time
+from sync import words
 
 
 def _with_work(
@@ -61,8 +61,8 @@ def _when(value: datetime | date | None) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return describe_time(value)
-    return value.strftime("%d %b %Y").lstrip("0")
+        return words.when(value)
+    return words.day(value)
 
 
 def _label(value: str | None) -> str:
@@ -131,11 +131,11 @@ def case_show(work: Casework, args: argparse.Namespace) -> int:
     if detail.documents:
         print("\nDocuments:")
         for d in detail.documents:
-            print(f"  {d.name}  {d.size} bytes  added {_when(d.added_at)}")
+            print(f"  {d.name}  {words.size(d.size)}  added {_when(d.added_at)}")
     print(
         "\nAll changes have been sent."
         if detail.pending == 0
-        else f"\n{detail.pending} change(s) on this laptop not yet sent."
+        else f"\n{words.plural(detail.pending, 'change')} on this laptop not yet sent."
     )
     return 0
 

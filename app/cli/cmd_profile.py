@@ -16,7 +16,8 @@ from pathlib import Path
 from app.errors import FieldcaseError, UsageError
 from app.logs import setup_logging
 from app.paths import resolve_profile_dir
-from app.store.profile import Profile, describe_time, list_backups
+from app.store.profile import Profile, list_backups
+from sync import words
 from sync.clock import Clock, SystemClock
 from sync.terminal import ask_hidden
 
@@ -124,7 +125,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
         print("There are no backups yet. One is made each time the profile is unlocked.")
         return 0
     for b in backups:
-        print(f"{b.name}  made {describe_time(b.made_at)}  {b.size // 1024} KB")
+        print(f"{b.name}  made {words.when(b.made_at)}  {words.size(b.size)}")
     return 0
 
 

@@ -32,6 +32,7 @@ from app.errors import UsageError
 from app.logs import setup_logging
 from app.site import load_site_config
 from app.site import server_url as site_server_url
+from sync import words
 from sync.engine import SyncProgress
 
 
@@ -98,7 +99,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         print(
             f"{clash.id}  {clash.ref}  {clash.field}: yours {clash.mine!r}, "
             f"theirs {clash.theirs!r} ({clash.changed_by}, "
-            f"{clash.changed_at.astimezone().strftime('%d %b %Y %H:%M')})"
+            f"{words.when(clash.changed_at)})"
         )
     print("Settle one with: fieldcase conflicts resolve ID --keep mine|theirs (or --value TEXT).")
     return 0

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from app import __version__
 from app.errors import FieldcaseError
 from app.site import SiteConfig, SiteConfigError, ignored_override, load_site_config
+from sync import words
 from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("fieldcase.doctor")
@@ -124,19 +125,6 @@ def show_path(path: Path, home: Path | None = None) -> str:
         return str(Path("~") / path.relative_to(home))
     except ValueError:
         return str(path)
-
-
-def _describe_day(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b %Y}"
-
-
-def _size(count: int) -> str:
-    gib = count / 1024**3
-    return f"{gib:.1f} GB" if gib >= 1 else f"{count / 1024**2:.0f} MB"
-
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 # ------------------------------------------------------------------------------ site policy
@@ -408,8 +396,8 @@ def check_outbox(facts: ProfileFacts | None) -> Check:
             "outbox",
             title,
             Status.PROBLEM,
-            f"{_plural(facts.waiting, 'change')} waiting to be sent, and "
-            f"{_plural(facts.refused, 'change')} the service refused, kept aside on this "
+            f"{words.plural(facts.waiting, 'change')} waiting to be sent, and "
+            f"{words.plural(facts.refused, 'change')} the service refused, kept aside on this "
             f"laptop.{last}",
             "Open Fieldcase to see what was refused and why, or tell your IT team.",
             counts,
@@ -417,7 +405,7 @@ def check_outbox(facts: ProfileFacts | None) -> Check:
     waiting = (
         "Nothing is waiting to be sent."
         if facts.waiting == 0
-        else f"{_plural(facts.waiting, 'change')} waiting to be sent."
+        else f"{words.plural(facts.waiting, 'change')} waiting to be sent."
     )
     return Check("outbox", title, Status.OK, waiting + last, "", counts)
 
@@ -447,7 +435,7 @@ def check_set_aside(facts: ProfileFacts | None) -> Check:
         "set_aside",
         title,
         Status.PROBLEM,
-        f"{_plural(facts.set_aside, 'update')} from the service could not be stored on this "
+        f"{words.plural(facts.set_aside, 'update')} from the service could not be stored on this "
         "laptop and "
         f"{'is' if facts.set_aside == 1 else 'are'} kept aside, safely encrypted; your IT team "
         "has been told at the sync. Everything else syncs as usual.",
@@ -529,8 +517,8 @@ def check_tls(server_url: str, ca_bundle: Path | None, clock: Clock) -> Check | 
             "tls",
             title,
             Status.PROBLEM,
-            f"The service's certificate is trusted but expires on {_describe_day(expires)}, in "
-            f"{_plural(max(left.days, 0), 'day')}.",
+            f"The service's certificate is trusted but expires on {words.day(expires)}, in "
+            f"{words.plural(max(left.days, 0), 'day')}.",
             "Tell your IT team that the service's certificate needs renewing.",
             facts,
         )
@@ -538,8 +526,7 @@ def check_tls(server_url: str, ca_bundle: Path | None, clock: Clock) -> Check | 
         "tls",
         title,
         Status.OK,
-        f"The service's certificate is trusted ({trusted}) and valid until "
-        f"{_describe_day(expires)}.",
+        f"The service's certificate is trusted ({trusted}) and valid until {words.day(expires)}.",
         "",
         facts,
     )
@@ -660,12 +647,11 @@ def check_clock(service: ServiceFacts | None) -> Check:
     facts = {"skew_seconds": seconds}
     if abs(skew) > MAX_CLOCK_SKEW:
         direction = "ahead of" if seconds > 0 else "behind"
-        minutes = abs(seconds) // 60
         return Check(
             "clock",
             title,
             Status.PROBLEM,
-            f"This laptop's clock is {_plural(minutes, 'minute')} {direction} the service's.",
+            f"This laptop's clock is {words.duration(seconds)} {direction} the service's.",
             "Set the date, time and time zone to update automatically, then restart Fieldcase.",
             facts,
         )
@@ -673,8 +659,8 @@ def check_clock(service: ServiceFacts | None) -> Check:
         "clock",
         title,
         Status.OK,
-        f"This laptop's clock agrees with the service's (within "
-        f"{_plural(abs(seconds), 'second')}).",
+        "This laptop's clock agrees with the service's"
+        + (f" (within {words.duration(seconds)})." if seconds else "."),
         "",
         facts,
     )
@@ -704,7 +690,7 @@ def check_disk(profile_dir: Path) -> Check:
             "disk",
             title,
             Status.PROBLEM,
-            f"Only {_size(usage.free)} free on the disk that holds the profile. Fieldcase "
+            f"Only {words.size(usage.free)} free on the disk that holds the profile. Fieldcase "
             "needs room for its backups and documents.",
             "Delete or move files you no longer need, or ask your IT team for help.",
             facts,
@@ -713,7 +699,7 @@ def check_disk(profile_dir: Path) -> Check:
         "disk",
         title,
         Status.OK,
-        f"{_size(usage.free)} free on the disk that holds the profile.",
+        f"{words.size(usage.free)} free on the disk that holds the profile.",
         "",
         facts,
     )
@@ -791,8 +777,8 @@ def render_text(report: Report) -> str:
     else:
         count = len(report.problems)
         lines += textwrap.wrap(
-            f"{_plural(count, 'problem')} found. Each says what to do; if you are on the phone "
-            "to the help desk, read them this report.",
+            f"{words.plural(count, 'problem')} found. Each says what to do; if you are on the "
+            "phone to the help desk, read them this report.",
             LINE_WIDTH,
         )
     return "\n".join(lines)

@@ -50,6 +50,7 @@ from app.store.errors import (
     is_disk_full,
     is_read_only,
 )
+from sync import words
 from sync.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
@@ -98,11 +99,6 @@ def list_backups(profile_dir: Path) -> list[BackupInfo]:
         found.append(BackupInfo(path=path, made_at=made, size=path.stat().st_size))
     found.sort(key=lambda b: b.made_at, reverse=True)
     return found
-
-
-def describe_time(moment: datetime) -> str:
-    """'27 Nov 2026, 10:40' in the laptop's local time."""
-    return moment.astimezone().strftime("%d %b %Y, %H:%M").lstrip("0")
 
 
 def _new_laptop_code() -> str:
@@ -227,7 +223,7 @@ class Profile:
             log.error("profile data file failed its checks: %s", err)
             raise ProfileDamaged(
                 path,
-                latest_backup=describe_time(latest[0].made_at) if latest else None,
+                latest_backup=words.when(latest[0].made_at) if latest else None,
                 detail=str(err),
             ) from None
         engine = db.make_engine(path, key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.ui import words
 from app.ui.prefs import Prefs
 from app.ui.qt import (
     QCheckBox,
@@ -51,9 +52,15 @@ class SettingsScreen(QScrollArea):
         self.auto_lock = named(QSpinBox(), "Lock after this many idle minutes")
         self.auto_lock.setRange(1, max_auto_lock)
         self.auto_lock.setValue(min(prefs.auto_lock_minutes, max_auto_lock))
-        self.auto_lock.setSuffix(" minutes")
+        self.auto_lock.valueChanged.connect(self._say_minutes)
+        self._say_minutes(self.auto_lock.value())
         form.addRow("Lock Fieldcase after this many minutes without use", self.auto_lock)
-        form.addRow(label(f"Your council allows at most {max_auto_lock} minutes.", role="hint"))
+        form.addRow(
+            label(
+                f"Your council allows at most {words.plural(max_auto_lock, 'minute')}.",
+                role="hint",
+            )
+        )
         self.text_size = named(QComboBox(), "Text size")
         for size in TEXT_SIZES:
             self.text_size.addItem(f"{size}%", size)
@@ -69,6 +76,9 @@ class SettingsScreen(QScrollArea):
         box.addWidget(self.save, 0, Qt.AlignmentFlag.AlignLeft)
         box.addStretch(1)
         self.save.clicked.connect(self._save)
+
+    def _say_minutes(self, value: int) -> None:
+        self.auto_lock.setSuffix(" minute" if value == 1 else " minutes")
 
     def current(self) -> Prefs:
         return Prefs(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from app.ui import words
 from app.ui.qt import (
     QFormLayout,
     QFrame,
@@ -250,8 +251,7 @@ class UnlockScreen(_Form):
             self.wait_label.hide()
             self.go.setEnabled(True)
             return
-        unit = "second" if left == 1 else "seconds"
-        text = f"You can try again in {left} {unit}."
+        text = f"You can try again in {words.plural(left, 'second')}."
         self.wait_label.setText(text)
         self.wait_label.setAccessibleName(text)
         self.wait_label.show()

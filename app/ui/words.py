@@ -1,10 +1,27 @@
-"""How the window says things: dates, statuses, sizes, in plain English."""
+"""How the window says things: statuses, priorities and types in plain English; numbers,
+sizes, lengths of time and dates as everything in Fieldcase says them (:mod:`sync.words`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from app.domain import BUILTIN_CASE_TYPES
+from sync.words import clock_time, day, duration, plural, size, when
+
+__all__ = [
+    "CATEGORY_LABELS",
+    "PRIORITY_LABELS",
+    "PRIORITY_RANK",
+    "STATUS_LABELS",
+    "VISIT_STATUS_LABELS",
+    "clock_time",
+    "day",
+    "duration",
+    "plural",
+    "priority_label",
+    "size",
+    "status_label",
+    "type_label",
+    "when",
+]
 
 STATUS_LABELS = {
     "open": "Open",
@@ -29,35 +46,3 @@ def priority_label(code: str | None) -> str:
 def type_label(code: str | None, known: dict[str, str] | None = None) -> str:
     table = known or BUILTIN_CASE_TYPES
     return table.get(code or "", (code or "").replace("_", " ").capitalize())
-
-
-def when(value: datetime | None) -> str:
-    """'12 Nov 2026, 10:40' in the laptop's local time; '' for nothing."""
-    if value is None:
-        return ""
-    local = value.astimezone() if value.tzinfo else value
-    return f"{local.day} {local:%b %Y, %H:%M}"
-
-
-def day(value: date | None) -> str:
-    """'12 Nov 2026'."""
-    if value is None:
-        return ""
-    return f"{value.day} {value:%b %Y}"
-
-
-def clock_time(value: datetime) -> str:
-    local = value.astimezone() if value.tzinfo else value
-    return f"{local:%H:%M}"
-
-
-def size(n: int) -> str:
-    if n < 1024:
-        return f"{n} bytes"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"

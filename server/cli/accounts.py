@@ -15,6 +15,7 @@ from server.cli.common import CliError, Commands, ask_password, engine_of, setti
 from server.core.config import Settings
 from server.core.db import unit_of_work
 from server.models import Device, DocumentContent, Record, Team, User
+from sync import words
 from sync.clock import Clock
 
 
@@ -82,14 +83,16 @@ def cmd_list_devices(args: argparse.Namespace, clock: Clock) -> int:
     engine = engine_of(settings_of(args))
     with Session(engine) as session:
         rows = crud.list_devices(session, args.user)
-    print(f"{'device id':<36}  {'user':<20} {'enrolled':<17} {'last seen':<17} status")
+    print(f"{'device id':<36}  {'user':<20} {'enrolled (UTC)':<18} {'last seen (UTC)':<18} status")
     for device, user in rows:
-        seen = device.last_seen_at.strftime("%Y-%m-%d %H:%M") if device.last_seen_at else "never"
-        status = "revoked" if device.revoked_at else "active"
-        print(
-            f"{device.id!s:<36}  {user.username:<20} "
-            f"{device.enrolled_at:%Y-%m-%d %H:%M} {seen:<17} {status}"
+        enrolled = words.when_utc(device.enrolled_at).removesuffix(" UTC")
+        seen = (
+            words.when_utc(device.last_seen_at).removesuffix(" UTC")
+            if device.last_seen_at
+            else "never"
         )
+        status = "revoked" if device.revoked_at else "active"
+        print(f"{device.id!s:<36}  {user.username:<20} {enrolled:<18} {seen:<18} {status}")
     return 0
 
 
@@ -116,20 +119,13 @@ def cmd_revoke_device(args: argparse.Namespace, clock: Clock) -> int:
             was_revoked = device.revoked_at
             crud.revoke_device(session, device, clock=clock)
             reports.append(revoke_report(session, device, was_revoked, now))
-    print(f"{len(devices)} device(s) revoked: they will wipe their local data on next contact.")
+    print(
+        f"{words.plural(len(devices), 'device')} revoked: they will wipe their local data on "
+        "next contact."
+    )
     for report in reports:
         print(report)
     return 0
-
-
-def ago(then: datetime, now: datetime) -> str:
-    """'3 days ago', '5 hours ago', 'just now' (whole units, rounded down)."""
-    seconds = max(0, int((now - then).total_seconds()))
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "just now"
 
 
 def staged_from(session: Session, device: Device) -> tuple[int, int]:
@@ -143,12 +139,6 @@ def staged_from(session: Session, device: Device) -> tuple[int, int]:
     return int(count), int(size)
 
 
-def _size(size: int) -> str:
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} KB" if size else "0 KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def revoke_report(
     session: Session, device: Device, was_revoked: datetime | None, now: datetime
 ) -> str:
@@ -156,7 +146,7 @@ def revoke_report(
     since then will be lost when it wipes itself, and staged uploads the service holds."""
     head = f"- {device.name} ({device.code}, id {device.id})"
     if was_revoked is not None:
-        return f"{head}: already revoked on {was_revoked:%Y-%m-%d %H:%M} UTC."
+        return f"{head}: already revoked on {words.when_utc(was_revoked)}."
     if device.last_seen_at is None:
         line = (
             f"{head}: never synced. Anything made on it was never sent and will be lost when "
@@ -165,7 +155,7 @@ def revoke_report(
     else:
         seen = device.last_seen_at
         line = (
-            f"{head}: last synced {ago(seen, now)}, {seen:%Y-%m-%d %H:%M} UTC. It may hold "
+            f"{head}: last synced {words.ago(seen, now)}, {words.when_utc(seen)}. It may hold "
             "changes made since then that never reached the service: they will be lost when "
             "it wipes itself."
         )
@@ -173,7 +163,7 @@ def revoke_report(
     if files:
         line += (
             f" The service holds {files} document upload{'s' if files != 1 else ''} "
-            f"({_size(size)}) from it that no record claims yet."
+            f"({words.size(size)}) from it that no record claims yet."
         )
     return line
 

@@ -19,6 +19,7 @@ from server.cli.common import (
     engine_of,
     settings_of,
 )
+from sync import words
 from sync.clock import Clock
 
 
@@ -41,7 +42,7 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers stop when this process ends
     print(
         f"Fieldcase central service on {'https' if args.tls_cert else 'http'}://"
-        f"{args.host}:{args.port} ({engine.dialect.name}, {args.workers} worker(s))",
+        f"{args.host}:{args.port} ({engine.dialect.name}, {words.plural(args.workers, 'worker')})",
         flush=True,
     )
     uvicorn.run(

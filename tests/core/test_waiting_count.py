@@ -34,7 +34,7 @@ def test_window_cli_doctor_and_sync_agree_after_one_case_and_five_views(tmp_path
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["pending"] == 2
     text_ = run_cli_inprocess(["case", "show", ref], folder)
-    assert "2 change(s) on this laptop not yet sent." in text_.stdout
+    assert "2 changes on this laptop not yet sent." in text_.stdout
 
     doctor = run_cli_inprocess(["doctor", "--json"], folder)
     checks = {c["key"]: c for c in json.loads(doctor.stdout)["checks"]}

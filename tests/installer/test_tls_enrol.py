@@ -110,7 +110,7 @@ def test_untrusted_until_the_site_names_the_ca_then_enrols_and_syncs(
 
         # The clock and expiry checks with the laptop's clock moved (injected). In a fresh
         # process: the laptop's and the service's tables cannot share one interpreter.
-        moved_clock = shifted_checks(tmp_path, site, srv.url, tls.ca, minutes=9.5)
+        moved_clock = shifted_checks(tmp_path, site, srv.url, tls.ca, minutes=9.2)
         assert moved_clock["clock"]["status"] == "Problem"
         assert "9 minutes ahead of the service's" in moved_clock["clock"]["message"]
         assert moved_clock["clock"]["action"].startswith("Set the date, time and time zone")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from server.cli.accounts import ago
+from sync.words import ago
 from tests.server.helpers import Device, Service, change, new_case
 from tests.support.server import admin
 
@@ -65,7 +65,7 @@ def test_revoke_reports_last_contact_and_unclaimed_uploads(service: Service) -> 
     result = admin(service.db_url, "revoke-device", laptop.device_id)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert f"last synced 3 days ago, {seen:%Y-%m-%d %H:%M} UTC" in out
+    assert f"last synced 3 days ago, {seen.day} {seen:%b %Y, %H:%M} UTC" in out
     assert "will be lost when it wipes itself" in out
     assert "2 document uploads (2.3 MB) from it that no record claims yet" in out
 
@@ -91,7 +91,8 @@ def test_a_laptop_that_never_synced_is_said_so(service: Service) -> None:
 def test_ago_reads_plainly() -> None:
     now = datetime(2026, 12, 1, 14, 2, tzinfo=UTC)
     assert ago(now - timedelta(days=3, hours=5), now) == "3 days ago"
-    assert ago(now - timedelta(days=1), now) == "1 day ago"
-    assert ago(now - timedelta(hours=2, minutes=59), now) == "2 hours ago"
+    assert ago(now - timedelta(days=2), now) == "2 days ago"
+    assert ago(now - timedelta(days=1), now) == "about 24 hours ago"
+    assert ago(now - timedelta(hours=2, minutes=59), now) == "about 3 hours ago"
     assert ago(now - timedelta(minutes=1), now) == "1 minute ago"
     assert ago(now - timedelta(seconds=20), now) == "just now"
