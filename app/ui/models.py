@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from app.ui import words
+from app.ui import theme, words
 from app.ui.qt import (
     QAbstractListModel,
     QAbstractTableModel,
@@ -127,7 +127,7 @@ def _red_bold(model: RowTableModel[Any]) -> Any:
 
     font = QFont()
     font.setBold(True)
-    return QColor("#d4351c"), font
+    return QColor(theme.warning_text(theme.current())), font
 
 
 class CaseListModel(RowTableModel["CaseRow"]):

@@ -23,10 +23,12 @@ class Palette:
     bg: str
     panel: str
     field: str
-    border: str
+    border: str  # lines that divide (not the edges of controls)
+    edge: str  # the edge of a button: 3:1 against every background (WCAG 1.4.11)
     secondary: str
     blue: str
-    red: str
+    red: str  # fills and borders that warn (the banner)
+    red_text: str  # words that warn: 4.5:1 on the page and on the grey panel
     green: str
     focus: str
     focustext: str
@@ -38,9 +40,11 @@ STANDARD = Palette(
     panel="#f3f2f1",
     field="#ffffff",
     border="#b1b4b6",
+    edge="#6f777b",
     secondary="#505a5f",
     blue="#1d70b8",
     red="#d4351c",
+    red_text="#c2301a",
     green="#00703c",
     focus="#ffdd00",
     focustext="#0b0c0c",
@@ -52,17 +56,42 @@ HIGH_CONTRAST = Palette(
     panel="#000000",
     field="#000000",
     border="#ffffff",
+    edge="#ffffff",
     secondary="#ffffff",
     blue="#ffdd00",
     red="#ff8080",
+    red_text="#ff8080",
     green="#7fff7f",
     focus="#ffdd00",
     focustext="#000000",
 )
 
 
+#: The focus frame painted around the control that has focus: yellow bars with a dark line
+#: inside them (GOV.UK's focus style), the same in both themes.
+FOCUS_FRAME = "#ffdd00"
+FOCUS_LINE = "#0b0c0c"
+
+_current: list[Palette] = [STANDARD]
+
+
 def palette_for(high_contrast: bool) -> Palette:
     return HIGH_CONTRAST if high_contrast else STANDARD
+
+
+def current() -> Palette:
+    """The palette the window was last given (:func:`apply`)."""
+    return _current[0]
+
+
+def highlighted_text(pal: Palette) -> str:
+    """The text of a chosen row, on the palette's blue."""
+    return pal.bg if pal is HIGH_CONTRAST else "#ffffff"
+
+
+def warning_text(pal: Palette) -> str:
+    """Words that warn inside a table ("Overdue", a person's warnings), on either row colour."""
+    return pal.red_text
 
 
 def style_sheet(text_size: int = 100, high_contrast: bool = False) -> str:
@@ -85,6 +114,7 @@ def style_sheet(text_size: int = 100, high_contrast: bool = False) -> str:
 def apply(app: QApplication, text_size: int = 100, high_contrast: bool = False) -> None:
     """Set the font, palette and sheet for the whole application."""
     pal = palette_for(high_contrast)
+    _current[0] = pal
     font = QFont()
     font.setFamilies(["Segoe UI", "Helvetica Neue", "Arial", "DejaVu Sans", "sans-serif"])
     font.setPointSizeF(BASE_POINTS * max(100, min(200, text_size)) / 100)
@@ -98,7 +128,7 @@ def apply(app: QApplication, text_size: int = 100, high_contrast: bool = False) 
     qp.setColor(QPalette.ColorRole.Button, QColor(pal.panel))
     qp.setColor(QPalette.ColorRole.ButtonText, QColor(pal.text))
     qp.setColor(QPalette.ColorRole.Highlight, QColor(pal.blue))
-    qp.setColor(QPalette.ColorRole.HighlightedText, QColor(pal.bg if high_contrast else "#ffffff"))
+    qp.setColor(QPalette.ColorRole.HighlightedText, QColor(highlighted_text(pal)))
     qp.setColor(QPalette.ColorRole.Link, QColor(pal.blue))
     app.setPalette(qp)
     app.setStyleSheet(style_sheet(text_size, high_contrast))

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.errors import FieldcaseError, UsageError
+from app.ui import theme
 from app.ui.qt import (
     QApplication,
     QColor,
@@ -270,14 +271,14 @@ class FocusRing(QWidget):
         painter = QPainter(self)
         w = self.WIDTH
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#ffdd00"))
+        painter.setBrush(QColor(theme.FOCUS_FRAME))
         r = self.rect()
         # four yellow bars around the control, then a dark inner line
         painter.drawRect(0, 0, r.width(), w)
         painter.drawRect(0, r.height() - w, r.width(), w)
         painter.drawRect(0, 0, w, r.height())
         painter.drawRect(r.width() - w, 0, w, r.height())
-        painter.setBrush(QColor("#0b0c0c"))
+        painter.setBrush(QColor(theme.FOCUS_LINE))
         painter.drawRect(w - 1, w - 1, r.width() - 2 * w + 2, 1)
         painter.drawRect(w - 1, r.height() - w, r.width() - 2 * w + 2, 1)
         painter.drawRect(w - 1, w - 1, 1, r.height() - 2 * w + 2)

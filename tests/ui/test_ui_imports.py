@@ -22,6 +22,7 @@ ALLOWED = (
     "app.paths",
     "app.logs",
     "sync.clock",
+    "sync.words",
     "PySide6.",
     "shiboken6",
     "app.ui.",
