@@ -207,16 +207,20 @@ def document_get(work: Casework, args: argparse.Namespace) -> int:
 
 @_with_work
 def today(work: Casework, args: argparse.Namespace) -> int:
-    rows = work.my_day()
+    rows = work.my_day(team=args.team)
     if args.json:
         _print_json([r.to_json() for r in rows])
         return 0
     if not rows:
-        print("Nothing planned for today.")
+        print(
+            "Nothing planned for today and nothing overdue"
+            + ("." if args.team else " on your cases. See the team's with: fieldcase today --team")
+        )
         return 0
     for r in rows:
         when = "Overdue, " + _when(r.due) if r.overdue else _when(r.due)
-        print(f"{when}  {r.title}  {r.ref}  {r.person_name}  at {r.place or '-'}")
+        worker = f"  ({r.assigned_to})" if args.team and r.assigned_to else ""
+        print(f"{when}  {r.title}  {r.ref}  {r.person_name}  at {r.where or '-'}{worker}")
         for w in r.warnings:
             print(f"    WARNING: {w}")
     return 0

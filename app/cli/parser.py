@@ -160,7 +160,8 @@ def _case_commands(sub: Any) -> None:
 
     _record_commands(sub)
 
-    p = sub.add_parser("today", help="today's and overdue visits and tasks")
+    p = sub.add_parser("today", help="today's and overdue visits and tasks on your cases")
+    p.add_argument("--team", action="store_true", help="on every case here, not only yours")
     p.add_argument("--json", action="store_true", help="print JSON")
     _runs(p, "cmd_cases", "today")
 

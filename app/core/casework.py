@@ -165,9 +165,10 @@ class Casework:
         """A planned visit that will not happen."""
         visits.cancel_visit(self.uow, visit_id)
 
-    def my_day(self, today: date | None = None) -> list[VisitRow]:
-        """Planned visits and tasks due today (the laptop's local date) or overdue."""
-        return visits.my_day(self.uow, today)
+    def my_day(self, today: date | None = None, *, team: bool = False) -> list[VisitRow]:
+        """Planned visits and tasks due today (the laptop's local date) or overdue, on the
+        cases assigned to this user (``team``: on every case here)."""
+        return visits.my_day(self.uow, today, team=team)
 
     # ---------------------------------------------------------------------- warnings
 

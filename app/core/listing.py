@@ -258,15 +258,15 @@ def _rows_for(conn: Connection, ids: list[str]) -> list[CaseRow]:
             id_params,
         ).all()
     )
-    warnings: dict[str, int] = dict(
-        conn.execute(
-            text(
-                "SELECT case_id, count(*) FROM warnings WHERE active AND"
-                f" case_id IN ({marks}) GROUP BY case_id"
-            ),
-            id_params,
-        ).all()
-    )
+    warnings: dict[str, list[str]] = {}
+    for case_id, body in conn.execute(
+        text(
+            "SELECT case_id, text FROM warnings WHERE active AND"
+            f" case_id IN ({marks}) ORDER BY added_at, rowid"
+        ),
+        id_params,
+    ).all():
+        warnings.setdefault(case_id, []).append(body)
     return [
         CaseRow(
             case_id=UUID(row[0]),
@@ -277,7 +277,8 @@ def _rows_for(conn: Connection, ids: list[str]) -> list[CaseRow]:
             person_name=row[5],
             next_visit=parse_ts(next_visit.get(row[0])),
             next_review=parse_date(row[6]),
-            warnings=int(warnings.get(row[0], 0)),
+            warnings=len(warnings.get(row[0], ())),
+            warning_texts=tuple(warnings.get(row[0], ())),
         )
         for row in (rows[cid] for cid in ids if cid in rows)
     ]

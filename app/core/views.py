@@ -52,6 +52,7 @@ class CaseRow:
     next_visit: datetime | None
     next_review: date | None
     warnings: int  # active warnings on the person
+    warning_texts: tuple[str, ...] = ()  # their words, oldest first
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -190,6 +191,17 @@ class VisitRow:
     warnings: list[str] = field(default_factory=list)
     status: str = "planned"  # planned | done | cancelled
     done_at: datetime | None = None
+    person_address: str = ""  # where the person lives (on "My day")
+    assigned_to: str = ""  # the case's worker (on "My day")
+
+    @property
+    def where(self) -> str:
+        """Where to go: the visit's place, or the person's address when the place says no more
+        than "home" (or nothing)."""
+        place = self.place.strip()
+        if self.person_address and place.lower() in ("", "home", "home address", "at home"):
+            return self.person_address
+        return place
 
     @property
     def id(self) -> UUID:
@@ -213,6 +225,8 @@ class VisitRow:
             "kind": self.kind,
             "due": _iso(self.due),
             "place": self.place,
+            "where": self.where,
+            "assigned_to": self.assigned_to,
             "overdue": self.overdue,
             "warnings": list(self.warnings),
         }

@@ -95,25 +95,31 @@ def cancel_visit(uow: UnitOfWork, visit_id: UUID | str) -> None:
         uow.update(session, visit, {"status": VisitStatus.CANCELLED.value}, visit.case_id)
 
 
-_MY_DAY_SQL = text(
+_MY_DAY_SQL = (
     "SELECT v.id, v.case_id, c.ref, coalesce(p.name, ''), v.title, v.kind,"
-    " v.due, v.place, c.person_id FROM visits AS v"
+    " v.due, v.place, c.person_id, coalesce(p.address, ''), coalesce(c.assigned_to, '')"
+    " FROM visits AS v"
     " JOIN cases AS c ON c.id = v.case_id"
     " LEFT JOIN people AS p ON p.id = c.person_id"
-    " WHERE v.status = 'planned' AND v.due < :end ORDER BY v.due, c.ref"
+    " WHERE v.status = 'planned' AND v.due < :end{mine} ORDER BY v.due, c.ref"
 )
 
 
-def my_day(uow: UnitOfWork, today: date | None = None) -> list[VisitRow]:
+def my_day(uow: UnitOfWork, today: date | None = None, *, team: bool = False) -> list[VisitRow]:
     """Planned visits and tasks due today or earlier (overdue), soonest first, with the
-    person's name, the place and the person's active warnings. "Today" is the laptop's
-    local date, from its clock."""
+    person's name and address, the place and the person's active warnings. "Today" is the
+    laptop's local date, from its clock. A worker's own are the visits on the cases assigned
+    to them; ``team``: every case on this laptop (the team's)."""
     day = today or uow.today()
     start = datetime.combine(day, time(0), tzinfo=uow.zone())
     end = start + timedelta(days=1)
+    mine = "" if team else " AND c.assigned_to = :me"
+    now = uow.now()
     with uow.read() as session:
         conn = session.connection()
-        rows = conn.execute(_MY_DAY_SQL, {"end": _ts(end)}).all()
+        rows = conn.execute(
+            text(_MY_DAY_SQL.format(mine=mine)), {"end": _ts(end), "me": uow.user}
+        ).all()
         people = sorted({row[8] for row in rows})
         warnings: dict[str, list[str]] = {}
         if people:
@@ -140,8 +146,10 @@ def my_day(uow: UnitOfWork, today: date | None = None) -> list[VisitRow]:
                 kind=row[5],
                 due=due,
                 place=row[7],
-                overdue=due < start,
+                overdue=due < now,
                 warnings=warnings.get(row[8], []),
+                person_address=row[9],
+                assigned_to=row[10],
             )
         )
     return result

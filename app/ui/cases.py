@@ -11,8 +11,11 @@ from app.ui.models import CaseListModel
 from app.ui.qt import (
     QCheckBox,
     QComboBox,
+    QEvent,
     QHBoxLayout,
+    QKeyEvent,
     QLineEdit,
+    QObject,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -41,7 +44,9 @@ class CasesScreen(QWidget):
     def __init__(self, session: Session, new_case: Callable[[], None]) -> None:
         super().__init__()
         self.session = session
-        self.model = CaseListModel(self._load_page, session.backend.case_types, self)
+        self.model = CaseListModel(
+            self._load_page, session.backend.case_types, self, today=session.clock.local_today
+        )
         box = QVBoxLayout(self)
         box.setContentsMargins(20, 16, 20, 16)
         top = QHBoxLayout()
@@ -56,8 +61,12 @@ class CasesScreen(QWidget):
             "Search cases",
             "Search people, references, addresses, summaries and notes as you type",
         )
-        self.search.setPlaceholderText("Search people, references, addresses, notes...")
+        self.search.setPlaceholderText(
+            "Search people, references, addresses, notes... (Enter opens the first)"
+        )
         self.search.setClearButtonEnabled(True)
+        self.search.installEventFilter(self)
+        self._open_first = False  # Enter was pressed before the answer came
         box.addWidget(self.search)
 
         filters = QHBoxLayout()
@@ -88,22 +97,27 @@ class CasesScreen(QWidget):
             self.model,
             "Cases",
             "Each row: warnings, reference, person, type, status, priority, next visit, review",
-            lines=1,
+            lines=2,
         )
+        # a row whose warnings need more than a line grows to show them in full
+        self.model.rowsInserted.connect(lambda _p, first, last: self._fit_rows(first, last))
+        self.model.modelReset.connect(lambda: self._fit_rows(0, self.model.rowCount() - 1))
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicator(
             CaseListModel.COL_REF, Qt.SortOrder.AscendingOrder
         )
+        # two lines a row, so a long type, the next visit's time and an overdue review wrap
+        # instead of pushing the last column off the screen
         column_chars(
             self.view,
             {
-                CaseListModel.COL_WARN: 11,
+                CaseListModel.COL_WARN: 16,
                 CaseListModel.COL_REF: 14,
-                CaseListModel.COL_PERSON: 15,
-                CaseListModel.COL_TYPE: 16,
-                CaseListModel.COL_STATUS: 10,
+                CaseListModel.COL_PERSON: 14,
+                CaseListModel.COL_TYPE: 13,
+                CaseListModel.COL_STATUS: 11,
                 CaseListModel.COL_PRIORITY: 8,
-                CaseListModel.COL_NEXT_VISIT: 17,
+                CaseListModel.COL_NEXT_VISIT: 12,
             },
         )
         box.addWidget(self.view, 1)
@@ -127,6 +141,7 @@ class CasesScreen(QWidget):
         self.view.doubleClicked.connect(lambda _i: self._open())
         self.open_button.clicked.connect(self._open)
         self.model.modelReset.connect(self._show_count)
+        self.model.modelReset.connect(self._answer_came)
         self.model.rowsInserted.connect(lambda *_a: self._show_count())
 
     # -- loading
@@ -188,10 +203,49 @@ class CasesScreen(QWidget):
         self.search.selectAll()
 
     def _enter_in_search(self) -> None:
-        self.apply_filter()
-        self.view.setFocus()
-        if self.model.rowCount():
+        """Enter in the search box opens the only or first case found; when the search the
+        box now holds is still to be answered, as soon as the answer comes."""
+        if self._debounce.isActive() or self.model.current_filter != self.current_filter():
+            self._open_first = True
+            self.apply_filter()
+            return
+        if self.model.loading:
+            self._open_first = True
+            return
+        self._open_first_found()
+
+    def _answer_came(self) -> None:
+        if self._open_first:
+            self._open_first = False
+            self._open_first_found()
+
+    def _open_first_found(self) -> None:
+        if not self.model.rowCount():
+            self.session.show_message("No case matches that search. Check the spelling.")
+            return
+        self.view.setCurrentIndex(self.model.index(0, CaseListModel.COL_REF))
+        self._open()
+
+    def _fit_rows(self, first: int, last: int) -> None:
+        """Rows whose warnings need more than a line are made tall enough to show them."""
+        for row in range(max(first, 0), last + 1):
+            case = self.model.row_at(row)
+            if case is not None and case.warnings:
+                self.view.resizeRowToContents(row)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Down in the search box goes to the first case of the list."""
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and self.model.rowCount()
+        ):
+            self.view.setFocus()
             self.view.setCurrentIndex(self.model.index(0, CaseListModel.COL_REF))
+            return True
+        return super().eventFilter(watched, event)
 
     def _open(self) -> None:
         case = selected_row(self.view)

@@ -101,8 +101,8 @@ class CoreBackend:
         self._viewed.add(case_id)
         return detail
 
-    def my_day(self) -> list[VisitRow]:
-        return self.core.my_day()
+    def my_day(self, team: bool = False) -> list[VisitRow]:
+        return self.core.my_day(team=team)
 
     def create_case(self, fields: dict[str, Any]) -> UUID:
         values: dict[str, str] = {"summary": fields.get("summary", "")}

@@ -166,8 +166,10 @@ class CaseListModel(RowTableModel["CaseRow"]):
         loader: Loader | None = None,
         case_types: dict[str, str] | None = None,
         parent: Any = None,
+        today: Callable[[], date] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._today = today
         self._loader = loader
         self._filter = CaseQuery()
         self._total = 0
@@ -252,6 +254,8 @@ class CaseListModel(RowTableModel["CaseRow"]):
         if col == self.COL_WARN:
             if not row.warnings:
                 return ""
+            if row.warning_texts:
+                return "\u26a0 " + "; ".join(row.warning_texts)
             return "\u26a0 Warning" if row.warnings == 1 else f"\u26a0 {row.warnings} warnings"
         if col == self.COL_REF:
             return row.ref
@@ -266,8 +270,19 @@ class CaseListModel(RowTableModel["CaseRow"]):
         if col == self.COL_NEXT_VISIT:
             return words.when(row.next_visit)
         if col == self.COL_REVIEW:
+            if self.review_overdue(row):
+                return f"Overdue: {words.day(row.next_review)}"
             return words.day(row.next_review)
         return ""
+
+    def review_overdue(self, row: CaseRow) -> bool:
+        """The review date has passed on a case still open (by the laptop's local date)."""
+        return (
+            self._today is not None
+            and row.next_review is not None
+            and row.status != "closed"
+            and row.next_review < self._today()
+        )
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
         if (
@@ -295,19 +310,18 @@ class CaseListModel(RowTableModel["CaseRow"]):
             return row.warnings
         return self.display(row, col)
 
+    def _warns(self, row: CaseRow, col: int) -> bool:
+        return (
+            (col == self.COL_WARN and row.warnings > 0)
+            or (col == self.COL_PRIORITY and row.priority == "urgent")
+            or (col == self.COL_REVIEW and self.review_overdue(row))
+        )
+
     def foreground(self, row: CaseRow, col: int) -> Any:
-        if col == self.COL_WARN and row.warnings:
-            return _red_bold(self)[0]
-        if col == self.COL_PRIORITY and row.priority == "urgent":
-            return _red_bold(self)[0]
-        return None
+        return _red_bold(self)[0] if self._warns(row, col) else None
 
     def font(self, row: CaseRow, col: int) -> Any:
-        if (col == self.COL_WARN and row.warnings) or (
-            col == self.COL_PRIORITY and row.priority == "urgent"
-        ):
-            return _red_bold(self)[1]
-        return None
+        return _red_bold(self)[1] if self._warns(row, col) else None
 
 
 class VisitModel(RowTableModel["VisitRow"]):
@@ -319,6 +333,7 @@ class VisitModel(RowTableModel["VisitRow"]):
     def __init__(self, now: Callable[[], datetime], parent: Any = None) -> None:
         super().__init__(parent)
         self._now = now
+        self.me = ""  # set: a visit on someone else's case says whose it is (the team's day)
 
     def state(self, row: VisitRow) -> str:
         if row.status == "done":
@@ -339,9 +354,12 @@ class VisitModel(RowTableModel["VisitRow"]):
         if col == self.COL_PERSON:
             return row.person_name
         if col == self.COL_PLACE:
-            return row.place
+            return row.where
         if col == self.COL_WHAT:
-            return row.title + (" (task)" if row.kind == "task" else "")
+            what = row.title + (" (task)" if row.kind == "task" else "")
+            if self.me and row.assigned_to and row.assigned_to != self.me:
+                what += f"\n{row.assigned_to}'s case"
+            return what
         if col == self.COL_WARN:
             return "; ".join(row.warnings)
         if col == self.COL_REF:

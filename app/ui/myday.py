@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from app.ui import words
 from app.ui.models import VisitModel, is_overdue
 from app.ui.qt import (
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QVBoxLayout,
@@ -16,10 +17,15 @@ from app.ui.qt import (
 )
 from app.ui.session import Session
 from app.ui.tables import column_chars, select_first, selected_row, table
-from app.ui.widgets import NoteEdit, button, label
+from app.ui.widgets import NoteEdit, button, label, named
 
 if TYPE_CHECKING:
     from app.core import VisitRow
+
+
+def backend_user(session: Session) -> str:
+    backend = session.backend
+    return backend.username if backend is not None else ""
 
 
 class MyDayScreen(QWidget):
@@ -32,23 +38,31 @@ class MyDayScreen(QWidget):
         box.setContentsMargins(20, 16, 20, 16)
         self.title = label("My day", role="h1")
         self.summary = label("")
+        self.summary.setWordWrap(True)
+        self.team = named(
+            QCheckBox("Show my team's visits too"),
+            "Show the visits on every case on this laptop, not only on the cases assigned to you",
+        )
         box.addWidget(self.title)
-        box.addWidget(self.summary)
+        heading = QHBoxLayout()
+        heading.addWidget(self.summary, 1)
+        heading.addWidget(self.team)
+        box.addLayout(heading)
+        # a worker's day is a few dozen rows: each fits its text, so a warning is read in full
         self.view = table(
             self.model,
             "Today's and overdue visits",
             "Each row: when, due or overdue, person, place, what, case reference, warnings",
-            lines=2,
         )
         column_chars(
             self.view,
             {
                 VisitModel.COL_WHEN: 18,
                 VisitModel.COL_STATE: 9,
-                VisitModel.COL_PERSON: 15,
-                VisitModel.COL_PLACE: 16,
+                VisitModel.COL_PERSON: 14,
+                VisitModel.COL_PLACE: 20,
                 VisitModel.COL_WHAT: 13,
-                VisitModel.COL_REF: 13,
+                VisitModel.COL_REF: 14,
             },
         )
         box.addWidget(self.view, 1)
@@ -79,6 +93,7 @@ class MyDayScreen(QWidget):
         self.done_panel.hide()
         box.addWidget(self.done_panel)
 
+        self.team.toggled.connect(lambda _on: self.reload())
         self.view.doubleClicked.connect(lambda _i: self._open())
         self.view.activated.connect(lambda _i: self._open())
         self.open_button.clicked.connect(self._open)
@@ -91,21 +106,28 @@ class MyDayScreen(QWidget):
     # -- loading
     def reload(self) -> None:
         backend = self.session.backend
-        self.session.work.run_db(self, backend.my_day, self._loaded, self.session.show_error)
+        team = self.team.isChecked()
+        self.session.work.run_db(
+            self, lambda: backend.my_day(team), self._loaded, self.session.show_error
+        )
 
     def _loaded(self, visits: list[VisitRow]) -> None:
         now = self.session.clock.now()
+        team = self.team.isChecked()
+        self.model.me = backend_user(self.session) if team else ""
         self.model.set_rows(visits)
+        self.view.resizeRowsToContents()
         overdue = sum(1 for v in visits if is_overdue(v.due, now, v.status))
         today = len(visits) - overdue
         self.title.setText(f"My day: {now.astimezone():%A} {words.day(now.astimezone().date())}")
+        whose = "your team's cases" if team else "your cases"
         if not visits:
-            text = "Nothing planned for today and nothing overdue."
+            text = f"Nothing planned for today and nothing overdue on {whose}."
         else:
-            text = f"{words.plural(today, 'visit or task', 'visits and tasks')} today"
+            text = f"{words.plural(today, 'visit or task', 'visits and tasks')} to come today"
             if overdue:
                 text += f", {overdue} overdue"
-            text += "."
+            text += f", on {whose}."
         self.summary.setText(text)
         self.summary.setAccessibleName(text)
         select_first(self.view)

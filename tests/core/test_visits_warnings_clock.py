@@ -103,3 +103,27 @@ def test_time_comes_from_the_clock_and_today_is_the_local_date(profile: Profile)
         c for c in changes_of(profile, work.add_note(ref, "Seen")) if c.kind == RecordKind.NOTE
     ]
     assert note_change.made_at == clock.now()
+
+
+def test_my_day_is_my_cases_and_overdue_only_once_the_time_has_passed(profile: Profile) -> None:
+    # 09:05 in the morning where the laptop is (UTC+1)
+    clock = ManualClock(datetime(2026, 11, 12, 8, 5, tzinfo=UTC), zone=timezone(timedelta(hours=1)))
+    work = Casework(profile, clock=clock)
+    mine = work.create_case(
+        "housing_repair", "Pat Morgan", {"person.address": "19 Hughes Road, Bridport DT6 3QL"}
+    )
+    theirs = work.create_case("housing_repair", "Kim Ode", {})
+    work.edit_case(theirs, {"assigned_to": "someone.else"})
+    early = work.add_visit(mine, "2026-11-12T08:30+01:00", "Home address")
+    later = work.add_visit(mine, "2026-11-12T14:00+01:00", "Village hall")
+    other = work.add_visit(theirs, "2026-11-12T10:00+01:00", "Office")
+    rows = work.my_day()
+    assert [r.visit_id for r in rows] == [early, later]  # not the other worker's case
+    assert [r.overdue for r in rows] == [True, False]  # 14:00 is not overdue at 09:05
+    assert rows[0].where == "19 Hughes Road, Bridport DT6 3QL"  # "Home address" says no more
+    assert rows[1].where == "Village hall"
+    team = work.my_day(team=True)
+    assert [r.visit_id for r in team] == [early, other, later]
+    assert team[1].assigned_to == "someone.else"
+    clock.advance(6 * 3600)  # 15:05: the afternoon visit's time has passed
+    assert [r.overdue for r in work.my_day()] == [True, True]

@@ -1,0 +1,140 @@
+"""My day is the worker's own day (the team's on request), at the visit's real address; the
+case list shows warnings in words and flags overdue reviews; the keyboard path from the
+search box: Enter opens the only or first case, Down goes to the list (issue 12)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from app.core import Casework
+from app.store.profile import Profile
+from app.ui.models import CaseListModel, VisitModel
+from app.ui.qt import Qt
+from app.ui.window import PAGE_CASE, PAGE_CASES
+from sync.clock import ManualClock
+from tests.ui.conftest import PASSWORD, unlock, wait_idle
+
+
+def _column(model: Any, col: int) -> list[str]:
+    return [model.data(model.index(r, col)) for r in range(model.rowCount())]
+
+
+def _someone_elses_case(folder: Path, clock: ManualClock) -> str:
+    with Profile.open(folder, PASSWORD, clock=clock, backup=False) as profile:
+        work = Casework(profile)
+        ref = work.create_case(
+            "housing_repair",
+            "Kim Ode",
+            {"summary": "Roof leak", "person.address": "7 Mill Lane, Ashby"},
+        )
+        work.edit_case(ref, {"assigned_to": "someone.else"})
+        work.add_visit(ref, clock.now() + timedelta(hours=2), "Home address", "Roof check")
+        work.add_warning(
+            ref, "Lone-worker risk: visit in pairs, and phone the office when you leave", "risk"
+        )
+        # a review date that has passed on a case still open
+        work.edit_case(ref, {"next_review": (clock.local_today() - timedelta(days=3)).isoformat()})
+    return ref
+
+
+def test_my_day_is_mine_and_the_teams_on_request(
+    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock
+) -> None:
+    ref = _someone_elses_case(local_profile, clock)
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    day = window.main.my_day
+    assert ref not in _column(day.model, VisitModel.COL_REF)
+    assert "on your cases" in day.summary.text()
+    # 23:00 today is still to come at 09:05; the visit two days ago is overdue
+    assert day.summary.text().startswith("1 visit or task to come today, 1 overdue")
+    assert day.team.accessibleName()
+    day.team.setChecked(True)
+    qtbot.waitUntil(lambda: ref in _column(day.model, VisitModel.COL_REF), timeout=10_000)
+    row = _column(day.model, VisitModel.COL_REF).index(ref)
+    model = day.model
+    assert model.data(model.index(row, VisitModel.COL_PLACE)) == "7 Mill Lane, Ashby"
+    assert "someone.else's case" in model.data(model.index(row, VisitModel.COL_WHAT))
+    warning = model.data(model.index(row, VisitModel.COL_WARN))
+    assert warning.endswith("phone the office when you leave")
+    # the row is tall enough for the whole warning: no line of it is cut off
+    view = day.view
+    needed = view.sizeHintForRow(row)
+    assert view.rowHeight(row) >= needed
+    day.team.setChecked(False)
+    qtbot.waitUntil(lambda: ref not in _column(day.model, VisitModel.COL_REF), timeout=10_000)
+
+
+def test_the_case_list_says_warnings_and_overdue_reviews_in_words(
+    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock
+) -> None:
+    ref = _someone_elses_case(local_profile, clock)
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    main.go(PAGE_CASES)
+    model = main.cases.model
+    qtbot.waitUntil(lambda: ref in _column(model, CaseListModel.COL_REF), timeout=10_000)
+    row = _column(model, CaseListModel.COL_REF).index(ref)
+    warning = model.data(model.index(row, CaseListModel.COL_WARN))
+    assert "Lone-worker risk: visit in pairs" in warning
+    review = model.data(model.index(row, CaseListModel.COL_REVIEW))
+    assert review.startswith("Overdue: ")
+    assert model.data(model.index(row, CaseListModel.COL_REVIEW), Qt.ItemDataRole.ForegroundRole)
+    view = main.cases.view
+    assert view.rowHeight(row) >= view.sizeHintForRow(row)
+    others = [r for r in range(model.rowCount()) if r != row]
+    assert all(
+        not model.data(model.index(r, CaseListModel.COL_REVIEW)).startswith("Overdue")
+        for r in others
+    )
+
+
+def test_enter_in_search_opens_the_only_match_even_typed_quickly(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    main = window.main
+    cases = main.cases
+    assert cases.search.hasFocus()
+    wait_idle(qtbot, window)
+    # typed and Enter at once: the search is still to be answered when Enter comes
+    qtbot.keyClicks(cases.search, "robin")
+    qtbot.keyClick(cases.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    assert main.pages.currentIndex() == PAGE_CASE
+    assert main.case_view.detail.person["name"] == "Robin Hughes"
+
+
+def test_down_in_search_goes_to_the_first_case(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    cases = window.main.cases
+    qtbot.keyClicks(cases.search, "hughes")
+    qtbot.waitUntil(lambda: cases.model.rowCount() >= 1 and not cases._debounce.isActive())
+    wait_idle(qtbot, window)
+    qtbot.keyClick(cases.search, Qt.Key.Key_Down)
+    assert cases.view.hasFocus()
+    assert cases.view.currentIndex().row() == 0
+
+
+def test_enter_on_a_search_with_no_match_says_so(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    main = window.main
+    qtbot.keyClicks(main.cases.search, "zzqx")
+    qtbot.keyClick(main.cases.search, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: not main.cases.model.loading, timeout=10_000)
+    assert main.pages.currentIndex() == PAGE_CASES
+    assert main.case_view.detail is None
