@@ -41,7 +41,11 @@ def _choice(name: str, everything: str, options: list[tuple[str, str]]) -> QComb
 
 
 class CasesScreen(QWidget):
-    def __init__(self, session: Session, new_case: Callable[[], None]) -> None:
+    def __init__(
+        self, session: Session, new_case: Callable[[], None], search: QLineEdit | None = None
+    ) -> None:
+        """``search``: the header's search box, which this list follows (one of its own
+        otherwise)."""
         super().__init__()
         self.session = session
         self.model = CaseListModel(
@@ -56,18 +60,18 @@ class CasesScreen(QWidget):
         top.addWidget(self.new_button)
         box.addLayout(top)
 
-        self.search = named(
-            QLineEdit(),
-            "Search cases",
-            "Search people, references, addresses, summaries and notes as you type",
-        )
-        self.search.setPlaceholderText(
-            "Search people, references, addresses, notes... (Enter opens the first)"
-        )
-        self.search.setClearButtonEnabled(True)
+        if search is None:
+            search = named(
+                QLineEdit(),
+                "Search cases",
+                "Search people, references, addresses, summaries and notes as you type",
+            )
+            search.setPlaceholderText("Search people, references, addresses, notes...")
+            search.setClearButtonEnabled(True)
+            box.addWidget(search)
+        self.search = search
         self.search.installEventFilter(self)
         self._open_first = False  # Enter was pressed before the answer came
-        box.addWidget(self.search)
 
         filters = QHBoxLayout()
         self.status = _choice(

@@ -20,6 +20,7 @@ from app.ui.qt import (
     QFontMetrics,
     QFrame,
     QHBoxLayout,
+    QLineEdit,
     QListView,
     QStackedWidget,
     QVBoxLayout,
@@ -27,7 +28,7 @@ from app.ui.qt import (
 )
 from app.ui.session import Session
 from app.ui.settings_screen import SettingsScreen
-from app.ui.widgets import MessageBar, label
+from app.ui.widgets import MessageBar, button, label, named
 
 PAGE_MY_DAY, PAGE_CASES, PAGE_CLASHES, PAGE_SETTINGS, PAGE_CASE = range(5)
 NAV_TO_PAGE = {
@@ -61,6 +62,7 @@ class MainArea(QWidget):
         max_auto_lock: int,
         new_case: Callable[[], None],
         apply_prefs: Callable[[Prefs], None],
+        lock: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -73,11 +75,24 @@ class MainArea(QWidget):
         top_row = QHBoxLayout(top)
         top_row.setContentsMargins(16, 8, 16, 8)
         top_row.addWidget(label("Fieldcase", role="h1", wrap=False))
-        top_row.addStretch(1)
+        # the one search, for a person or a reference, from anywhere (Ctrl+K or Ctrl+F)
+        self.search = named(
+            QLineEdit(),
+            "Search for a person or case",
+            "Search people, references, addresses, summaries and notes as you type; Enter "
+            "opens the first case found, Down goes to the list",
+        )
+        self.search.setPlaceholderText("Search people, cases, notes... (Ctrl+K)")
+        self.search.setClearButtonEnabled(True)
+        top_row.addWidget(self.search, 1)
         who = backend.display_name + (f" ({backend.team})" if backend.team else "")
         self.who = label(who, wrap=False)
         self.who.setAccessibleName(f"Signed in as {who}")
         top_row.addWidget(self.who)
+        self.lock_button = button("Lock (Ctrl+L)", "Lock Fieldcase now")
+        if lock is not None:
+            self.lock_button.clicked.connect(lock)
+        top_row.addWidget(self.lock_button)
         outer.addWidget(top)
         self.messages = MessageBar()
         outer.addWidget(self.messages)
@@ -95,7 +110,7 @@ class MainArea(QWidget):
         body.addWidget(self.nav)
         self.pages = QStackedWidget()
         self.my_day = MyDayScreen(session)
-        self.cases = CasesScreen(session, new_case)
+        self.cases = CasesScreen(session, new_case, self.search)
         self.clashes = ClashesScreen(session)
         shown = prefs
         if not shown.server_url:
@@ -110,6 +125,13 @@ class MainArea(QWidget):
         outer.addLayout(body, 1)
         self._list_page = PAGE_CASES
         self.nav.selectionModel().currentChanged.connect(self._nav_changed)
+        self.search.textEdited.connect(self._searching)
+
+    def _searching(self, _text: str) -> None:
+        """Typing in the header's search shows the case list it filters."""
+        if self.pages.currentIndex() != PAGE_CASES:
+            self.go(PAGE_CASES)
+            self.search.setFocus()
 
     def fit_nav(self, text_size: int) -> None:
         """As wide as its longest label at the current text size, and no wider."""

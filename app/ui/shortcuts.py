@@ -1,5 +1,5 @@
-"""The window's keys: Ctrl+F find a case, Ctrl+N new case, F5 sync, Esc back or close
-(docs/window.md). They work wherever the focus is inside the window."""
+"""The window's keys: Ctrl+F or Ctrl+K search, Ctrl+N new case, Ctrl+L lock, F5 sync, Esc
+back or close (docs/window.md). They work wherever the focus is inside the window."""
 
 from __future__ import annotations
 

@@ -148,6 +148,8 @@ class FieldcaseWindow(QMainWindow):
             self,
             {
                 "Ctrl+F": self.find_cases,
+                "Ctrl+K": self.find_cases,
+                "Ctrl+L": self.lock,
                 "Ctrl+N": self.new_case,
                 "F5": self.sync_now,
                 "Esc": self.escape,
@@ -173,8 +175,8 @@ class FieldcaseWindow(QMainWindow):
 
     # ------------------------------------------------------------------ keys
     def find_cases(self) -> None:
+        """Ctrl+F or Ctrl+K: to the header's search, for a person or a reference."""
         if self.main is not None:
-            self.main.go(PAGE_CASES)
             self.main.cases.focus_search()
 
     def sync_now(self) -> None:
@@ -218,6 +220,7 @@ class FieldcaseWindow(QMainWindow):
             max_auto_lock=self.policy.max_auto_lock_minutes,
             new_case=self.new_case,
             apply_prefs=self.apply_prefs,
+            lock=self.lock,
         )
         self.session.open_case = self.main.open_case
         self.stack.addWidget(self.main)

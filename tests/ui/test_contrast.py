@@ -130,8 +130,14 @@ def focus_pairs(high: bool) -> list[tuple[str, list[str], str]]:
         if ":focus" not in selector:
             continue
         colours = [c for c in [_background(declared), *_borders(declared)] if c]
-        for bg in _under(found, selector.split(":")[0], pal) | _pages(pal):
-            pairs.append((selector, colours, bg))
+        # against what is around the control: its container's background (the header's
+        # search on the dark bar), else every page background
+        base = selector.split(":")[0]
+        container = base.split(" ")[0]
+        outer = [_background(d) for s, d in found if s == container and _background(d)]
+        around = {outer[-1]} if container != base and outer else _pages(pal)
+        for bg in around:
+            pairs.append((selector, colours, bg))  # type: ignore[arg-type]
     # the focus frame painted around a control: yellow bars and a dark line inside them
     frame = [theme.FOCUS_FRAME, theme.FOCUS_LINE]
     pairs += [("focus frame", frame, bg) for bg in _pages(pal)]

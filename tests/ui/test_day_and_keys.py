@@ -138,3 +138,28 @@ def test_enter_on_a_search_with_no_match_says_so(
     qtbot.waitUntil(lambda: not main.cases.model.loading, timeout=10_000)
     assert main.pages.currentIndex() == PAGE_CASES
     assert main.case_view.detail is None
+
+
+def test_ctrl_k_searches_from_anywhere_and_ctrl_l_locks(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main.pages.currentIndex() != PAGE_CASES  # My day
+    main.my_day.view.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert main.search.hasFocus()
+    assert main.search.accessibleName() and main.lock_button.accessibleName()
+    qtbot.keyClicks(main.search, "sam")
+    assert main.pages.currentIndex() == PAGE_CASES
+    qtbot.keyClick(main.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    assert main.case_view.detail.person["name"] == "Sam Lee"
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.is_locked and window.main is None
+    unlock(qtbot, window)
+    assert not window.is_locked
+    assert window.main.pages.currentIndex() == PAGE_CASE  # back where the person was
+    window.main.lock_button.click()
+    assert window.is_locked
