@@ -52,6 +52,29 @@ class Pause:
                 gc.enable()
 
 
+class Relay:
+    """A pause held from one page to the next, let go when there is no next page at hand;
+    a ``with`` block ends it."""
+
+    def __init__(self) -> None:
+        self._pause: Pause | None = None
+
+    def hold(self) -> None:
+        if self._pause is None:
+            self._pause = Pause()
+
+    def release(self) -> None:
+        if self._pause is not None:
+            self._pause.end()
+            self._pause = None
+
+    def __enter__(self) -> Relay:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
 @contextmanager
 def paused() -> Iterator[None]:
     """The cycle collector off for the ``with`` block (see the module's note)."""

@@ -141,6 +141,14 @@ class SyncReport:
     started_at: datetime | None = None  # on the engine's clock
     finished_at: datetime | None = None
 
+    def count_page(self, page: PullResponse, aside: int) -> None:
+        """A pulled page stored, ``aside`` of its records set aside."""
+        self.pages += 1
+        self.received += len(page.records) - aside
+        self.set_aside += aside
+        self.removed += len(page.removed_cases)
+        self.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
+
     def summary(self) -> str:
         parts: list[str] = []
         if self.pushed:
@@ -354,57 +362,42 @@ class SyncEngine:
         cursor = self.store.cursor()
         size = self.page_bytes
         received = 0
-        # Python's cycle collector stays paused from one page to the next while the next page
-        # is already here, and is let go only while the laptop waits for the network (see
-        # sync.collector)
-        pause: collector.Pause | None = None
-        try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcase-pull") as pool:
-                ahead: Future[tuple[PullResponse, bool, float]] | None = None
-                while True:
-                    self._check_cancel()
-                    self._say(
-                        "pull",
-                        received,
-                        None,
-                        "Checking for updates..."
-                        if not received
-                        else f"Receiving updates ({received} so far)...",
+        # the cycle collector stays paused from one page to the next while the next page is
+        # already here, and is let go while the laptop waits for the network (sync.collector)
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcase-pull") as pool,
+            collector.Relay() as relay,
+        ):
+            ahead: Future[tuple[PullResponse, bool, float]] | None = None
+            while True:
+                self._check_cancel()
+                said = f"Receiving updates ({received} so far)..." if received else ""
+                self._say("pull", received, None, said or "Checking for updates...")
+                try:
+                    page, retried, seconds = (
+                        ahead.result() if ahead is not None else self._fetch(cursor, size)
                     )
-                    try:
-                        page, retried, seconds = (
-                            ahead.result() if ahead is not None else self._fetch(cursor, size)
-                        )
-                    except ServiceError as err:
-                        if err.reason is not ServiceErrorKind.INVALID or cursor is None:
-                            raise
-                        # the service does not know our position (e.g. restored from a backup):
-                        # fetch everything again; applying a record twice changes nothing
-                        log.warning("the service refused the pull cursor; starting the pull again")
-                        ahead, cursor = None, None
-                        continue
-                    if self.adaptive_pages:
-                        size = next_page_size(size, retried, seconds)
-                    ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
-                    self._note_server_time(page.server_time)
-                    if pause is None:
-                        pause = collector.Pause()
-                    aside = self.store.apply_page(page) or 0  # records set aside (not stored)
-                    if ahead is None or not ahead.done():
-                        pause.end()  # the laptop will wait for the network: the collector may run
-                        pause = None
-                    self.report.pages += 1
-                    received += len(page.records)
-                    self.report.received += len(page.records) - aside
-                    self.report.set_aside += aside
-                    self.report.removed += len(page.removed_cases)
-                    self.report.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
-                    cursor = page.next_cursor
-                    if not page.more:
-                        break
-        finally:
-            if pause is not None:
-                pause.end()
+                except ServiceError as err:
+                    if err.reason is not ServiceErrorKind.INVALID or cursor is None:
+                        raise
+                    # the service does not know our position (e.g. restored from a backup):
+                    # fetch everything again; applying a record twice changes nothing
+                    log.warning("the service refused the pull cursor; starting the pull again")
+                    ahead, cursor = None, None
+                    continue
+                if self.adaptive_pages:
+                    size = next_page_size(size, retried, seconds)
+                ahead = pool.submit(self._fetch, page.next_cursor, size) if page.more else None
+                self._note_server_time(page.server_time)
+                relay.hold()
+                aside = self.store.apply_page(page) or 0  # records set aside (not stored)
+                if ahead is None or not ahead.done():
+                    relay.release()  # the laptop will wait for the network
+                received += len(page.records)
+                self.report.count_page(page, aside)
+                cursor = page.next_cursor
+                if not page.more:
+                    break
 
     # ------------------------------------------------------------------ documents
 

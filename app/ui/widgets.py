@@ -163,6 +163,12 @@ class MessageBar(QFrame):
         self.hide()
         self.text.setText("")
 
+    def synced(self) -> None:
+        """A sync has just sent what was waiting: a confirmation that still promises it "at
+        the next sync" is out of date, and goes (a problem stays)."""
+        if self.property("level") != "error" and "next sync" in self.text.text():
+            self.clear()
+
     def _toggle_details(self) -> None:
         showing = not self.details.isVisible()
         self.details.setVisible(showing)

@@ -232,6 +232,7 @@ class FieldcaseWindow(QMainWindow):
         self.session.changed = sync.refresh_counts
         sync.changed.connect(self._sync_changed)
         sync.synced.connect(self._after_sync)
+        sync.finished.connect(self._sync_finished)
         sync.start()
         self.main.restore(self.place)
         self.idle.arm(self.prefs.auto_lock_minutes)
@@ -244,6 +245,10 @@ class FieldcaseWindow(QMainWindow):
     def _sync_changed(self, state: Any) -> None:
         if self.main is not None:
             self.main.nav_model.set_clash_count(state.clashes)
+
+    def _sync_finished(self, result: object) -> None:
+        if self.main is not None and not isinstance(result, BaseException):
+            self.main.messages.synced()
 
     def _after_sync(self) -> None:
         if self.main is not None:

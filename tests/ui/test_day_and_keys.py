@@ -1,6 +1,7 @@
 """My day is the worker's own day (the team's on request), at the visit's real address; the
 case list shows warnings in words and flags overdue reviews; the keyboard path from the
-search box: Enter opens the only or first case, Down goes to the list (issue 12)."""
+search box: Enter opens the only or first case, Down goes to the list; a confirmation that
+promises the next sync goes once a sync has run (issue 12)."""
 
 from __future__ import annotations
 
@@ -163,3 +164,21 @@ def test_ctrl_k_searches_from_anywhere_and_ctrl_l_locks(
     assert window.main.pages.currentIndex() == PAGE_CASE  # back where the person was
     window.main.lock_button.click()
     assert window.is_locked
+
+
+def test_a_promise_of_the_next_sync_goes_once_a_sync_has_run(qtbot: Any) -> None:
+    from app.errors import UsageError
+    from app.ui.widgets import MessageBar
+
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    bar.show_message("Note saved on this laptop. It will be sent at the next sync.")
+    assert bar.isVisibleTo(bar.parentWidget() or bar) or not bar.isHidden()
+    bar.synced()
+    assert bar.isHidden() and bar.text.text() == ""
+    bar.show_message("Settings saved.")
+    bar.synced()
+    assert not bar.isHidden()  # not about the sync: it stays (and fades)
+    bar.show_error(UsageError("That reference is not on this laptop. Check it and try again."))
+    bar.synced()
+    assert not bar.isHidden()  # a problem stays until dismissed
