@@ -173,15 +173,25 @@ def test_the_edges_of_controls_show_at_3_to_1(high: bool) -> None:
     """A button's or a field's edge (or fill) tells it from the page."""
     pal = theme.palette_for(high)
     found = rules(theme.style_sheet(100, high))
-    controls = ("QPushButton", "QLineEdit", "QPlainTextEdit", "QComboBox", "QSpinBox")
+    controls = (
+        "QPushButton",
+        "QLineEdit",
+        "QPlainTextEdit",
+        "QComboBox",
+        "QSpinBox",
+        "QCheckBox::indicator",
+    )
     poor = []
+    seen: list[str] = []
     for selector, declared in found:
         if selector not in controls and selector != 'QPushButton[primary="true"]':
             continue
+        seen.append(selector)
         colours = [c for c in [_background(declared), *_borders(declared)] if c]
         for bg in _pages(pal):
             if colours and max(ratio(c, bg) for c in colours) < NON_TEXT:
                 poor.append(f"{selector}: none of {colours} reaches 3:1 on {bg}")
+    assert set(controls) <= set(seen), "a control the sheet should style is not in it"
     assert not poor, "\n".join(poor)
 
 

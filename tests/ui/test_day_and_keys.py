@@ -93,19 +93,23 @@ def test_the_case_list_says_warnings_and_overdue_reviews_in_words(
     )
 
 
+def _searched(qtbot: Any, folder: Path, make_window: Any, text: str) -> Any:
+    """An unlocked window with ``text`` typed into its search after Ctrl+F."""
+    window = make_window(folder)
+    unlock(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.main.cases.search.hasFocus()
+    qtbot.keyClicks(window.main.cases.search, text)
+    return window
+
+
 def test_enter_in_search_opens_the_only_match_even_typed_quickly(
     qtbot: Any, local_profile: Path, make_window: Any
 ) -> None:
-    window = make_window(local_profile)
-    unlock(qtbot, window)
-    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    window = _searched(qtbot, local_profile, make_window, "robin")
     main = window.main
-    cases = main.cases
-    assert cases.search.hasFocus()
-    wait_idle(qtbot, window)
-    # typed and Enter at once: the search is still to be answered when Enter comes
-    qtbot.keyClicks(cases.search, "robin")
-    qtbot.keyClick(cases.search, Qt.Key.Key_Return)
+    # Enter at once: the search is still to be answered when it comes
+    qtbot.keyClick(main.cases.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
     assert main.pages.currentIndex() == PAGE_CASE
     assert main.case_view.detail.person["name"] == "Robin Hughes"
@@ -114,11 +118,8 @@ def test_enter_in_search_opens_the_only_match_even_typed_quickly(
 def test_down_in_search_goes_to_the_first_case(
     qtbot: Any, local_profile: Path, make_window: Any
 ) -> None:
-    window = make_window(local_profile)
-    unlock(qtbot, window)
-    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    window = _searched(qtbot, local_profile, make_window, "hughes")
     cases = window.main.cases
-    qtbot.keyClicks(cases.search, "hughes")
     qtbot.waitUntil(lambda: cases.model.rowCount() >= 1 and not cases._debounce.isActive())
     wait_idle(qtbot, window)
     qtbot.keyClick(cases.search, Qt.Key.Key_Down)
@@ -129,14 +130,10 @@ def test_down_in_search_goes_to_the_first_case(
 def test_enter_on_a_search_with_no_match_says_so(
     qtbot: Any, local_profile: Path, make_window: Any
 ) -> None:
-    window = make_window(local_profile)
-    unlock(qtbot, window)
-    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    window = _searched(qtbot, local_profile, make_window, "zzqx")
     main = window.main
-    qtbot.keyClicks(main.cases.search, "zzqx")
     qtbot.keyClick(main.cases.search, Qt.Key.Key_Return)
-    wait_idle(qtbot, window)
-    qtbot.waitUntil(lambda: not main.cases.model.loading, timeout=10_000)
+    qtbot.waitUntil(lambda: "No case matches" in main.messages.text.text(), timeout=10_000)
     assert main.pages.currentIndex() == PAGE_CASES
     assert main.case_view.detail is None
 
