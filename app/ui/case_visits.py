@@ -3,7 +3,7 @@ and marking one done (the note being written on the Notes tab goes with it)."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from app.ui.case_notes import NotesTab
@@ -39,6 +39,8 @@ class VisitsTab(QWidget):
         self.visit_when.setCalendarPopup(True)
         self.visit_when.setDisplayFormat("d MMM yyyy, HH:mm")
         self.visit_place = named(QLineEdit(), "Place of the visit")
+        self._home = ""  # the person's address: where a visit goes when no place is typed
+        self._default_when()
         form.addRow("What for", self.visit_title)
         form.addRow("When", self.visit_when)
         form.addRow("Where", self.visit_place)
@@ -55,6 +57,19 @@ class VisitsTab(QWidget):
 
     def show_detail(self, detail: CaseDetail) -> None:
         self.visits.set_rows(detail.visits)
+        self._home = str(detail.person.get("address") or "")
+        self.visit_place.setPlaceholderText(
+            f"At home: {self._home}" if self._home else "Where the visit will be"
+        )
+        if not self.visit_title.text():
+            self._default_when()
+
+    def _default_when(self) -> None:
+        """A new visit starts at 10:00 tomorrow where the laptop is, never in the past."""
+        clock = self.session.clock
+        tomorrow = clock.local_today() + timedelta(days=1)
+        start = datetime.combine(tomorrow, time(10, 0), tzinfo=clock.local_zone())
+        self.visit_when.setDateTime(start.astimezone().replace(tzinfo=None))
 
     def add_visit(self) -> None:
         title = self.visit_title.text().strip()
@@ -67,12 +82,13 @@ class VisitsTab(QWidget):
             return
         due = self.visit_when.dateTime().toPython()
         due = due.astimezone(UTC) if due.tzinfo else due.replace(tzinfo=None).astimezone(UTC)
-        place = self.visit_place.text().strip()
+        place = self.visit_place.text().strip() or self._home
         backend = self.session.backend
 
         def after() -> None:
             self.visit_title.clear()
             self.visit_place.clear()
+            self._default_when()
 
         self.case.run(
             self,

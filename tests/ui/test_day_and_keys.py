@@ -179,3 +179,27 @@ def test_a_promise_of_the_next_sync_goes_once_a_sync_has_run(qtbot: Any) -> None
     bar.show_error(UsageError("That reference is not on this laptop. Check it and try again."))
     bar.synced()
     assert not bar.isHidden()  # a problem stays until dismissed
+
+
+def test_a_new_visit_starts_tomorrow_morning_at_the_persons_home(
+    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    first = main.my_day.model.row_at(0)
+    main.open_case(first.case_id, tab="visits")
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    tab = main.case_view.visits_tab
+    home = main.case_view.detail.person["address"]
+    assert home and home in tab.visit_place.placeholderText()
+    chosen = tab.visit_when.dateTime().toPython()
+    tomorrow = clock.local_today() + timedelta(days=1)
+    assert (chosen.date(), chosen.hour, chosen.minute) == (tomorrow, 10, 0)
+    before = main.case_view.visits_tab.visits.rowCount()
+    tab.visit_title.setText("Check the damp again")
+    tab.add_visit_button.click()
+    qtbot.waitUntil(lambda: tab.visits.rowCount() == before + 1, timeout=10_000)
+    made = [v for v in main.case_view.detail.visits if v.title == "Check the damp again"]
+    assert len(made) == 1 and made[0].place == home
+    assert made[0].due.astimezone(clock.local_zone()).date() == tomorrow
