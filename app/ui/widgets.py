@@ -12,6 +12,7 @@ from typing import Any
 from app.errors import FieldcaseError, UsageError
 from app.ui import theme
 from app.ui.qt import (
+    QAbstractScrollArea,
     QApplication,
     QColor,
     QEvent,
@@ -22,7 +23,10 @@ from app.ui.qt import (
     QObject,
     QPainter,
     QPlainTextEdit,
+    QPoint,
     QPushButton,
+    QRect,
+    QStackedWidget,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -264,14 +268,37 @@ class FocusRing(QWidget):
             return
         top_left = target.mapTo(parent, target.rect().topLeft())
         w = self.WIDTH
-        self.setGeometry(
+        frame = QRect(
             top_left.x() - w, top_left.y() - w, target.width() + 2 * w, target.height() + 2 * w
         )
+        clip = self._clip(target, parent)
+        if clip is not None:
+            frame = frame.intersected(clip)
+        if frame.isEmpty():  # scrolled out of sight
+            self.hide()
+            return
+        self.setGeometry(frame)
         if not self.isVisible():
             self.show()
         self.raise_()
         if not self._timer.isActive():
             self._timer.start()
+
+    #: the bands of the window a frame stays inside: it never paints over the header, the
+    #: message bar or the sync line, nor outside the scrolling area it is in
+    BANDS = ("TopBar", "MessageBar", "SyncLine")
+
+    def _clip(self, target: QWidget, parent: QWidget) -> QRect | None:
+        """Where the frame of ``target`` may be drawn, in ``parent``'s coordinates."""
+        ancestor = target.parentWidget()
+        while ancestor is not None and ancestor is not parent:
+            area = ancestor.parentWidget()
+            if isinstance(area, QAbstractScrollArea) and ancestor is area.viewport():
+                return QRect(ancestor.mapTo(parent, QPoint(0, 0)), ancestor.size())
+            if isinstance(ancestor, QStackedWidget) or ancestor.objectName() in self.BANDS:
+                return QRect(ancestor.mapTo(parent, QPoint(0, 0)), ancestor.size())
+            ancestor = ancestor.parentWidget()
+        return None
 
     def paintEvent(self, _event: Any) -> None:
         painter = QPainter(self)

@@ -203,3 +203,53 @@ def test_a_new_visit_starts_tomorrow_morning_at_the_persons_home(
     made = [v for v in main.case_view.detail.visits if v.title == "Check the damp again"]
     assert len(made) == 1 and made[0].place == home
     assert made[0].due.astimezone(clock.local_zone()).date() == tomorrow
+
+
+def test_the_focus_frame_stays_inside_the_band_it_is_in(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    """It never paints over the header or the sync line (issue 12)."""
+    from app.ui.qt import QPoint, QRect
+
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    ring = window.focus_ring
+
+    def inside(control: Any, band: Any) -> bool:
+        control.setFocus()
+        qtbot.waitUntil(lambda: ring.isVisible(), timeout=5000)
+        area = QRect(band.mapTo(window, QPoint(0, 0)), band.size())
+        return area.contains(ring.geometry())
+
+    top = main.search.parentWidget()
+    assert inside(main.search, top) and inside(main.lock_button, top)
+    # the list right under the header: its frame keeps out of the header
+    assert inside(main.my_day.view, main.pages)
+    line = window.sync_line
+    assert line is not None and inside(line.sync_button, line)
+
+
+def test_the_focus_frame_of_a_control_scrolled_half_away_stays_in_its_scroll_area(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    from app.ui.qt import QPoint, QRect
+
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    main.open_case(main.my_day.model.row_at(0).case_id)
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    window.resize(1000, 520)  # small enough that the summary scrolls
+    summary = main.case_view.summary_tab
+    status = summary.status
+    status.setFocus()
+    qtbot.waitUntil(lambda: window.focus_ring.isVisible(), timeout=5000)
+    # scroll so that the control's top half is above the visible part
+    at = status.mapTo(summary.widget(), QPoint(0, 0)).y()
+    summary.verticalScrollBar().setValue(at + status.height() // 2)
+    qtbot.wait(400)  # the frame follows on its next look
+    viewport = summary.viewport()
+    area = QRect(viewport.mapTo(window, QPoint(0, 0)), viewport.size())
+    ring = window.focus_ring
+    assert not ring.isVisible() or area.contains(ring.geometry()), (area, ring.geometry())
