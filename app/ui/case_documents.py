@@ -52,14 +52,16 @@ class DocumentsTab(QWidget):
             },
         )
         box.addWidget(self.documents_view, 1)
-        row = QHBoxLayout()
+        # the tab's buttons: shown by the case view below the part that scrolls (always in sight)
+        self.button_row = QWidget()
+        row = QHBoxLayout(self.button_row)
+        row.setContentsMargins(0, 0, 0, 0)
         self.add_document_button = button("Add a photo or scan")
         self.open_document_button = button("Open document")
         self.save_copy_button = button("Save a copy")
         for w in (self.add_document_button, self.open_document_button, self.save_copy_button):
             row.addWidget(w)
         row.addStretch(1)
-        box.addLayout(row)
         self.add_document_button.clicked.connect(self.add_document)
         self.open_document_button.clicked.connect(self.open_document)
         self.save_copy_button.clicked.connect(self.save_copy)

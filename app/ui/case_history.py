@@ -23,6 +23,7 @@ class HistoryTab(QWidget):
             {HistoryModel.COL_WHEN: 18, HistoryModel.COL_WHO: 12, HistoryModel.COL_WHAT: 18},
         )
         box.addWidget(self.history_view, 1)
+        self.button_row = QWidget()  # nothing to do here but read
 
     def show_detail(self, detail: CaseDetail) -> None:
         self.history.set_rows(detail.history[::-1])  # newest first

@@ -21,8 +21,6 @@ from app.ui.qt import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
-    QScrollArea,
-    Qt,
     QWidget,
 )
 from app.ui.widgets import FieldProblems, NoteEdit, button, label, named
@@ -31,18 +29,17 @@ if TYPE_CHECKING:
     from app.core import CaseDetail
 
 
-class SummaryTab(QScrollArea):
+class SummaryTab(QWidget):
+    """The case's fields in a form; **Save changes** is in :attr:`button_row`, which the case
+    view keeps in sight below the part that scrolls."""
+
     def __init__(self, case: OpenCase) -> None:
         super().__init__()
         self.case = case
         self.session = case.session
         self._filling = False
         self._review_touched = False
-        page = QWidget()
-        self.setWidgetResizable(True)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setWidget(page)
-        form = QFormLayout(page)
+        form = QFormLayout(self)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form = form
         self.status = named(QComboBox(), "Status")
@@ -78,10 +75,11 @@ class SummaryTab(QScrollArea):
             form.addRow(title, control)
         self.save_summary = button("Save changes", primary=True)
         self.save_summary.clicked.connect(self.save)
-        save_row = QHBoxLayout()
+        self.button_row = QWidget()
+        save_row = QHBoxLayout(self.button_row)
+        save_row.setContentsMargins(0, 0, 0, 0)
         save_row.addWidget(self.save_summary)
         save_row.addStretch(1)
-        form.addRow(save_row)
         self.summary.textChanged.connect(self._summary_typed)
         self.review.dateChanged.connect(self._review_changed)
         self.summary.submitted.connect(self.save)

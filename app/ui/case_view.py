@@ -15,7 +15,7 @@ from app.ui.case_notes import NotesTab
 from app.ui.case_summary import SummaryTab
 from app.ui.case_tab import OpenCase
 from app.ui.case_visits import VisitsTab
-from app.ui.qt import QEvent, QScrollArea, Qt, QTabWidget, QVBoxLayout, QWidget
+from app.ui.qt import QEvent, QScrollArea, QStackedWidget, Qt, QTabWidget, QVBoxLayout, QWidget
 from app.ui.session import Session
 from app.ui.widgets import NoteEdit
 
@@ -30,14 +30,16 @@ class CaseView(QWidget):
         super().__init__()
         self.session = session
         self.case = OpenCase(session, self.reload)
-        # the whole case scrolls as one page, so at 200% text nothing is squeezed or clipped
+        # the case's header and its tabs scroll as one page (at 200% text nothing is squeezed
+        # or cut off); the shown tab's buttons stay in sight below it
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
         self.page_scroll = QScrollArea()
         self.page_scroll.setWidgetResizable(True)
         self.page_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.page_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        outer.addWidget(self.page_scroll)
+        outer.addWidget(self.page_scroll, 1)
         page = QWidget()
         self.page_scroll.setWidget(page)
         box = QVBoxLayout(page)
@@ -60,6 +62,31 @@ class CaseView(QWidget):
         self.tabs.addTab(self.history_tab, "History")
         box.addWidget(self.tabs, 1)
         self._fit_tabs()
+        self.tab_buttons = QStackedWidget()
+        for tab in (
+            self.summary_tab,
+            self.notes_tab,
+            self.visits_tab,
+            self.documents_tab,
+            self.history_tab,
+        ):
+            self.tab_buttons.addWidget(tab.button_row)
+        bar = QWidget()
+        bar.setObjectName("ActionBar")
+        bar_box = QVBoxLayout(bar)
+        bar_box.setContentsMargins(20, 6, 20, 8)
+        bar_box.addWidget(self.tab_buttons)
+        outer.addWidget(bar)
+        self.tabs.currentChanged.connect(self.tab_buttons.setCurrentIndex)
+
+    def _fit_tabs(self) -> None:
+        """Room in the tabs for a few rows of a list and a note, at any text size."""
+        self.tabs.setMinimumHeight(16 * self.fontMetrics().height())
+
+    def changeEvent(self, event: Any) -> None:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_tabs()
+        super().changeEvent(event)
 
     @property
     def case_id(self) -> UUID | None:
@@ -73,15 +100,6 @@ class CaseView(QWidget):
     def note_box(self) -> NoteEdit:
         """The note being written (kept as a draft through auto-lock and a crash)."""
         return self.notes_tab.note_box
-
-    def _fit_tabs(self) -> None:
-        lines = self.fontMetrics().height()
-        self.tabs.setMinimumHeight(24 * lines)
-
-    def changeEvent(self, event: Any) -> None:
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._fit_tabs()
-        super().changeEvent(event)
 
     def show_case(self, case_id: UUID, tab: str | None = None) -> None:
         if self.case.case_id != case_id:

@@ -90,10 +90,16 @@ class CasesScreen(QWidget):
         self.mine = named(QCheckBox("Assigned to me"), "Only cases assigned to me")
         self.team = named(QCheckBox("My team"), "Only my team's cases")
         self.review = named(QCheckBox("Review due"), "Only cases with a review due")
-        for w in (self.status, self.priority, self.case_type, self.mine, self.team, self.review):
+        for w in (self.status, self.priority, self.case_type):
             filters.addWidget(w)
         filters.addStretch(1)
         box.addLayout(filters)
+        # the ticks on a line of their own: at large text one line cannot hold them all
+        ticks = QHBoxLayout()
+        for w in (self.mine, self.team, self.review):
+            ticks.addWidget(w)
+        ticks.addStretch(1)
+        box.addLayout(ticks)
 
         self.count = label("", role="hint")
         box.addWidget(self.count)

@@ -22,7 +22,9 @@ from app.ui.qt import (
     QHBoxLayout,
     QLineEdit,
     QListView,
+    QScrollArea,
     QStackedWidget,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +49,15 @@ class Place:
     case_id: UUID | None = None
     tab: str | None = None
     search: str = ""
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    area.setWidget(page)
+    return area
 
 
 class MainArea(QWidget):
@@ -84,11 +95,12 @@ class MainArea(QWidget):
         )
         self.search.setPlaceholderText("Search people, cases, notes... (Ctrl+K)")
         self.search.setClearButtonEnabled(True)
-        top_row.addWidget(self.search, 1)
+        self.search.setMinimumWidth(self.search.fontMetrics().averageCharWidth() * 12)
+        top_row.addWidget(self.search, 2)
         who = backend.display_name + (f" ({backend.team})" if backend.team else "")
-        self.who = label(who, wrap=False)
+        self.who = label(who)  # wraps onto two lines when the bar is short of room
         self.who.setAccessibleName(f"Signed in as {who}")
-        top_row.addWidget(self.who)
+        top_row.addWidget(self.who, 1)
         self.lock_button = button("Lock (Ctrl+L)", "Lock Fieldcase now")
         if lock is not None:
             self.lock_button.clicked.connect(lock)
@@ -119,8 +131,12 @@ class MainArea(QWidget):
             shown, server_locked=server_locked, max_auto_lock=max_auto_lock, apply=apply_prefs
         )
         self.case_view = CaseView(session, self.back)
-        for page in (self.my_day, self.cases, self.clashes, self.settings, self.case_view):
-            self.pages.addWidget(page)
+        # a page taller than the room left at a large text size scrolls inside itself instead
+        # of making the window taller than the screen (a case: each of its tabs does)
+        for screen in (self.my_day, self.cases, self.clashes):
+            self.pages.addWidget(_scrolling(screen))
+        self.pages.addWidget(self.settings)  # scrolls itself
+        self.pages.addWidget(self.case_view)  # scrolls itself, keeping its buttons in sight
         body.addWidget(self.pages, 1)
         outer.addLayout(body, 1)
         self._list_page = PAGE_CASES

@@ -33,7 +33,15 @@ from app.ui.main_area import (
 )
 from app.ui.new_case import NewCaseDialog
 from app.ui.prefs import Prefs
-from app.ui.qt import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget, Signal
+from app.ui.qt import (
+    QApplication,
+    QGuiApplication,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
 from app.ui.session import Drafts, Session
 from app.ui.shortcuts import add_shortcuts
 from app.ui.sync_line import SyncController, SyncLine
@@ -158,7 +166,22 @@ class FieldcaseWindow(QMainWindow):
         self.work.on_error = self.show_error
         if not self.door.show_first(server_known=bool(self.prefs.server_url)):
             self.bottom.locked_line.setText(NOT_SET_UP)
-        self.resize(1280, 800)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """1280 by 800, or the screen's free area when that is smaller (a 1366x768 laptop, or
+        a larger screen at 150% scaling), placed at its top left."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        free = screen.availableGeometry()
+        self.winId()  # the native window: its frame's size is known from here on
+        frame_w = max(0, self.frameGeometry().width() - self.width())
+        frame_h = max(0, self.frameGeometry().height() - self.height())
+        self.resize(min(1280, free.width() - frame_w), min(800, free.height() - frame_h))
+        if free.width() < 1280 or free.height() < 800:
+            self.move(free.topLeft())
 
     @property
     def sync(self) -> SyncController | None:

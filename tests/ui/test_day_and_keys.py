@@ -241,8 +241,8 @@ def test_the_focus_frame_of_a_control_scrolled_half_away_stays_in_its_scroll_are
     main.open_case(main.my_day.model.row_at(0).case_id)
     qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
     window.resize(1000, 520)  # small enough that the summary scrolls
-    summary = main.case_view.summary_tab
-    status = summary.status
+    summary = main.case_view.page_scroll
+    status = main.case_view.summary_tab.status
     status.setFocus()
     qtbot.waitUntil(lambda: window.focus_ring.isVisible(), timeout=5000)
     # scroll so that the control's top half is above the visible part
