@@ -28,10 +28,9 @@ class CaseHeader(QWidget):
         top.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.heading, 1)
         box.addLayout(top)
+        # the person and the case's state on one line (it wraps at a large text size)
         self.person_line = label("")
-        self.state_line = label("")
         box.addWidget(self.person_line)
-        box.addWidget(self.state_line)
         self.banner = WarningBanner()
         box.addWidget(self.banner)
 
@@ -40,10 +39,11 @@ class CaseHeader(QWidget):
         self.heading.setText(f"{detail.ref}  {kind}")
         self.heading.setAccessibleName(f"Case {detail.ref}, {kind}")
         address = detail.person.get("address") or ""
-        self.person_line.setText(f"{detail.person_name}" + (f", {address}" if address else ""))
-        self.state_line.setText(
-            f"Status: {words.status_label(detail.status)}    "
-            f"Priority: {words.priority_label(detail.priority)}    "
-            f"Assigned: {detail.assigned_to or 'nobody'}"
+        self.person_line.setText(
+            f"{detail.person_name}"
+            + (f", {address}" if address else "")
+            + f"    Status: {words.status_label(detail.status)}"
+            + f"    Priority: {words.priority_label(detail.priority)}"
+            + f"    Assigned: {detail.assigned_to or 'nobody'}"
         )
         self.banner.set_warnings([w.text for w in detail.warnings])

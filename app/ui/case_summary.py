@@ -55,7 +55,7 @@ class SummaryTab(QWidget):
         self.address = named(QLineEdit(), "Person's address")
         self.phone = named(QLineEdit(), "Person's phone number")
         self.summary = NoteEdit("Summary")
-        self.summary.setMinimumHeight(120)
+        self.summary.setMinimumHeight(4 * self.summary.fontMetrics().height())
         self.summary_error = label("", role="error")
         self.summary_error.hide()
         form.addRow(self.summary_error)

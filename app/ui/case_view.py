@@ -15,7 +15,16 @@ from app.ui.case_notes import NotesTab
 from app.ui.case_summary import SummaryTab
 from app.ui.case_tab import OpenCase
 from app.ui.case_visits import VisitsTab
-from app.ui.qt import QEvent, QScrollArea, QStackedWidget, Qt, QTabWidget, QVBoxLayout, QWidget
+from app.ui.qt import (
+    QEvent,
+    QScrollArea,
+    QSize,
+    QStackedWidget,
+    Qt,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 from app.ui.session import Session
 from app.ui.widgets import NoteEdit
 
@@ -23,6 +32,33 @@ if TYPE_CHECKING:
     from app.core import CaseDetail
 
 TABS = ("summary", "notes", "visits", "documents", "history")
+
+
+class _Tabs(QTabWidget):
+    """Tabs that ask only for the room the shown tab needs (Qt's ask for the tallest tab's,
+    which made every tab of a case scroll for the Summary's form)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(lambda _i: self.updateGeometry())
+
+    def minimumSizeHint(self) -> QSize:
+        shown = self.currentWidget()
+        if shown is None:
+            return super().minimumSizeHint()
+        inner = shown.minimumSizeHint()
+        bar = self.tabBar().sizeHint()
+        return QSize(max(inner.width(), bar.width()), inner.height() + bar.height() + 8)
+
+
+class _Page(QWidget):
+    """The part of a case that scrolls. It fills the room there is and scrolls only when that
+    is less than it needs (without this, its wrapping labels make the scroll area size it to
+    its preferred height, taller than the room, and the case scrolls at any text size; the
+    scroll area asks its widget's layout, so this sits one level down)."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 class CaseView(QWidget):
@@ -40,14 +76,18 @@ class CaseView(QWidget):
         self.page_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.page_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         outer.addWidget(self.page_scroll, 1)
-        page = QWidget()
-        self.page_scroll.setWidget(page)
+        holder = QWidget()
+        self.page_scroll.setWidget(holder)
+        page = _Page()
+        held = QVBoxLayout(holder)
+        held.setContentsMargins(0, 0, 0, 0)
+        held.addWidget(page)
         box = QVBoxLayout(page)
         box.setContentsMargins(20, 12, 20, 12)
         self.header = CaseHeader(back)
         box.addWidget(self.header)
 
-        self.tabs = QTabWidget()
+        self.tabs = _Tabs()
         self.tabs.setAccessibleName("Case sections")
         self.tabs.tabBar().setAccessibleName("Case sections")
         self.summary_tab = SummaryTab(self.case)
@@ -81,7 +121,7 @@ class CaseView(QWidget):
 
     def _fit_tabs(self) -> None:
         """Room in the tabs for a few rows of a list and a note, at any text size."""
-        self.tabs.setMinimumHeight(16 * self.fontMetrics().height())
+        self.tabs.setMinimumHeight(12 * self.fontMetrics().height())
 
     def changeEvent(self, event: Any) -> None:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):

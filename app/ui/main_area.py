@@ -23,14 +23,13 @@ from app.ui.qt import (
     QLineEdit,
     QListView,
     QScrollArea,
-    QStackedWidget,
     Qt,
     QVBoxLayout,
     QWidget,
 )
 from app.ui.session import Session
 from app.ui.settings_screen import SettingsScreen
-from app.ui.widgets import MessageBar, button, label, named
+from app.ui.widgets import CurrentStack, MessageBar, button, label, named
 
 PAGE_MY_DAY, PAGE_CASES, PAGE_CLASHES, PAGE_SETTINGS, PAGE_CASE = range(5)
 NAV_TO_PAGE = {
@@ -98,9 +97,11 @@ class MainArea(QWidget):
         self.search.setMinimumWidth(self.search.fontMetrics().averageCharWidth() * 12)
         top_row.addWidget(self.search, 2)
         who = backend.display_name + (f" ({backend.team})" if backend.team else "")
-        self.who = label(who)  # wraps onto two lines when the bar is short of room
+        self._who = (who, backend.display_name)  # in full; and at a large text size
+        self.who = label(who, wrap=False)
         self.who.setAccessibleName(f"Signed in as {who}")
-        top_row.addWidget(self.who, 1)
+        self.who.setToolTip(f"Signed in as {who}")
+        top_row.addWidget(self.who)
         self.lock_button = button("Lock (Ctrl+L)", "Lock Fieldcase now")
         if lock is not None:
             self.lock_button.clicked.connect(lock)
@@ -120,7 +121,7 @@ class MainArea(QWidget):
         self.fit_nav(prefs.text_size)
         self.nav.setCurrentIndex(self.nav_model.index(0, 0))
         body.addWidget(self.nav)
-        self.pages = QStackedWidget()
+        self.pages = CurrentStack()
         self.my_day = MyDayScreen(session)
         self.cases = CasesScreen(session, new_case, self.search)
         self.clashes = ClashesScreen(session)
@@ -150,7 +151,9 @@ class MainArea(QWidget):
             self.search.setFocus()
 
     def fit_nav(self, text_size: int) -> None:
-        """As wide as its longest label at the current text size, and no wider."""
+        """As wide as its longest label at the current text size, and no wider (and the
+        header's name without the team above 125% text, so the header stays one line)."""
+        self.who.setText(self._who[0] if text_size <= 125 else self._who[1])
         font = QFont(self.nav.font())
         font.setPointSizeF(12 * 1.1 * text_size / 100)
         metrics = QFontMetrics(font)

@@ -26,6 +26,7 @@ from app.ui.qt import (
     QPoint,
     QPushButton,
     QRect,
+    QSize,
     QStackedWidget,
     Qt,
     QTimer,
@@ -179,6 +180,20 @@ class MessageBar(QFrame):
         self.details_button.setText("Hide details" if showing else "Details")
 
 
+class CurrentStack(QStackedWidget):
+    """Pages of which one is shown, asking only for the room the shown one needs (Qt's stack
+    asks for its largest page's, so a tall page never shown could make the window taller
+    than the screen)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(lambda _i: self.updateGeometry())
+
+    def minimumSizeHint(self) -> QSize:
+        shown = self.currentWidget()
+        return shown.minimumSizeHint() if shown is not None else super().minimumSizeHint()
+
+
 class WarningBanner(QFrame):
     """A person's warnings: red, with a warning sign AND the words. Never colour alone."""
 
@@ -188,7 +203,7 @@ class WarningBanner(QFrame):
         self.text = label("")
         self.text.setTextFormat(Qt.TextFormat.PlainText)
         box = QHBoxLayout(self)
-        box.setContentsMargins(12, 10, 12, 10)
+        box.setContentsMargins(12, 6, 12, 6)
         icon = label("\u26a0", wrap=False)
         icon.setStyleSheet("font-size: 20pt;")
         icon.setAccessibleName("Warning")

@@ -37,7 +37,6 @@ from app.ui.qt import (
     QApplication,
     QGuiApplication,
     QMainWindow,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -45,7 +44,7 @@ from app.ui.qt import (
 from app.ui.session import Drafts, Session
 from app.ui.shortcuts import add_shortcuts
 from app.ui.sync_line import SyncController, SyncLine
-from app.ui.widgets import FocusRing
+from app.ui.widgets import CurrentStack, FocusRing
 from app.ui.work import Work
 from sync.clock import Clock, SystemClock
 
@@ -123,7 +122,7 @@ class FieldcaseWindow(QMainWindow):
         self.place = Place()
         self.drafts = Drafts(self.work, self)
 
-        self.stack = QStackedWidget()
+        self.stack = CurrentStack()
         self.door = Door(
             gate,
             self.work,

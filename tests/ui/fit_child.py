@@ -35,7 +35,9 @@ def main() -> int:
     from tests.ui.conftest import PASSWORD, seed_cases
 
     profile_dir = Path(folder) / "profile"
-    with Profile.create(profile_dir, PASSWORD, user="ajones", team="North", kdf=TEST_KDF) as p:
+    with Profile.create(
+        profile_dir, PASSWORD, user="ben.carter", team="Adult Social Care North", kdf=TEST_KDF
+    ) as p:
         seed_cases(p, 5)
         from app.core import Casework
 
