@@ -45,16 +45,29 @@ def parse_text(label: str, text: str) -> str:
     return text.strip()
 
 
+#: The ways a date may be written besides ISO's 2026-12-01: as people in the UK write them
+#: (day first), with the month as a number or a word.
+_DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y")
+
+
 def parse_date(label: str, text: str) -> date | None:
-    value = text.strip()
+    """'2026-12-01', '1/12/2026' (day first, as in the UK) or '1 Dec 2026'; '' is none."""
+    value = " ".join(text.split())
     if not value:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidValue(
-            f"{label} must be a date like 2026-12-01 (year-month-day); you gave {value!r}."
-        ) from None
+        pass
+    for pattern in _DAY_FIRST:
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    raise InvalidValue(
+        f"{label} must be a date like 2026-12-01 (year-month-day) or 1/12/2026 (day first); "
+        f"you gave {value!r}."
+    )
 
 
 def parse_when(label: str, text: str) -> datetime:

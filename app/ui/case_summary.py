@@ -8,10 +8,10 @@ names (or above the form when it names none), and that field takes the focus.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from app.domain import CaseStatus, Priority
+from app.domain import CaseStatus, PreferredContact, Priority
 from app.errors import UsageError
 from app.ui import words
 from app.ui.case_tab import OpenCase
@@ -52,8 +52,20 @@ class SummaryTab(QWidget):
         self.review = named(QDateEdit(), "Next review date")
         self.review.setCalendarPopup(True)
         self.review.setDisplayFormat("d MMM yyyy")
+        self.name = named(QLineEdit(), "Person's full name")
+        self.birth = named(
+            QLineEdit(), "Person's date of birth", "A date like 30/04/1950, or empty if not known"
+        )
+        self.birth.setPlaceholderText("For example 30/04/1950 (leave empty if not known)")
         self.address = named(QLineEdit(), "Person's address")
         self.phone = named(QLineEdit(), "Person's phone number")
+        self.contact = named(QComboBox(), "How the person prefers to be contacted")
+        self.contact.addItem("Not known", "")
+        for way in PreferredContact:
+            self.contact.addItem(way.value.capitalize(), way.value)
+        self.language = named(QLineEdit(), "Person's language")
+        self.access = named(QLineEdit(), "Person's access needs")
+        self.access.setPlaceholderText("For example: hard of hearing, needs an interpreter")
         self.summary = NoteEdit("Summary")
         self.summary.setMinimumHeight(4 * self.summary.fontMetrics().height())
         self.summary_error = label("", role="error")
@@ -67,8 +79,13 @@ class SummaryTab(QWidget):
             ("priority", "Priority", self.priority),
             ("assigned_to", "Assigned worker", self.assigned),
             ("next_review", "Next review", self.review),
+            ("person.name", "Name", self.name),
+            ("person.date_of_birth", "Date of birth", self.birth),
             ("person.address", "Address", self.address),
             ("person.phone", "Phone", self.phone),
+            ("person.preferred_contact", "Contact by", self.contact),
+            ("person.language", "Language", self.language),
+            ("person.access_needs", "Access needs", self.access),
             ("summary", "Summary", self.summary),
         ):
             self.problems.add(name, title, control)
@@ -89,8 +106,17 @@ class SummaryTab(QWidget):
         self.status.setCurrentIndex(max(0, self.status.findData(detail.status)))
         self.priority.setCurrentIndex(max(0, self.priority.findData(detail.priority)))
         self.assigned.setText(detail.assigned_to)
-        self.address.setText(str(detail.person.get("address") or ""))
-        self.phone.setText(str(detail.person.get("phone") or ""))
+        person = detail.person
+        self.name.setText(str(person.get("name") or ""))
+        born = person.get("date_of_birth")
+        self.birth.setText(words.day(born) if isinstance(born, date) else str(born or ""))
+        self.address.setText(str(person.get("address") or ""))
+        self.phone.setText(str(person.get("phone") or ""))
+        self.contact.setCurrentIndex(
+            max(0, self.contact.findData(person.get("preferred_contact") or ""))
+        )
+        self.language.setText(str(person.get("language") or ""))
+        self.access.setText(str(person.get("access_needs") or ""))
         self._review_touched = False
         if detail.next_review:
             self.review.setDate(detail.next_review)
@@ -161,10 +187,24 @@ class SummaryTab(QWidget):
             changes["priority"] = self.priority.currentData()
         if assigned != detail.assigned_to:
             changes["assigned_to"] = assigned
-        for field, box in (("address", self.address), ("phone", self.phone)):
+        person = detail.person
+        for field, box in (
+            ("name", self.name),
+            ("address", self.address),
+            ("phone", self.phone),
+            ("language", self.language),
+            ("access_needs", self.access),
+        ):
             value = box.text().strip()
-            if value != str(detail.person.get(field) or ""):
+            if value != str(person.get(field) or ""):
                 changes[f"person.{field}"] = value
+        born = person.get("date_of_birth")
+        shown = words.day(born) if isinstance(born, date) else str(born or "")
+        if self.birth.text().strip() != shown:
+            changes["person.date_of_birth"] = self.birth.text().strip()
+        contact = self.contact.currentData() or ""
+        if contact != (person.get("preferred_contact") or ""):
+            changes["person.preferred_contact"] = contact
         review = self.review.date().toPython()
         if self._review_touched and detail.next_review != review:
             changes["next_review"] = review

@@ -447,3 +447,15 @@ def test_what_the_service_would_refuse_is_refused_on_the_laptop(work: Casework) 
     assert after.pending == before.pending and len(after.notes) == len(before.notes)
     work.add_note(ref, "x" * longest)  # the limit itself is fine
     assert len(work.get_case(ref, record_view=False).notes) == len(before.notes) + 1
+
+
+def test_dates_may_be_written_day_first_as_in_the_uk(work: Casework) -> None:
+    ref = work.create_case("housing_repair", "Pat Morgan", {"person.date_of_birth": "30/04/1950"})
+    assert work.get_case(ref).person["date_of_birth"] == date(1950, 4, 30)
+    work.edit_case(ref, {"next_review": "1 Dec 2026", "person.date_of_birth": "4.5.1951"})
+    detail = work.get_case(ref)
+    assert detail.next_review == date(2026, 12, 1)
+    assert detail.person["date_of_birth"] == date(1951, 5, 4)  # day first: 4 May
+    for bad in ("31/02/2026", "12/31/2026", "1 Dec"):
+        with pytest.raises(InvalidValue, match="day first"):
+            work.edit_case(ref, {"next_review": bad})

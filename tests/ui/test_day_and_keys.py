@@ -253,3 +253,38 @@ def test_the_focus_frame_of_a_control_scrolled_half_away_stays_in_its_scroll_are
     area = QRect(viewport.mapTo(window, QPoint(0, 0)), viewport.size())
     ring = window.focus_ring
     assert not ring.isVisible() or area.contains(ring.geometry()), (area, ring.geometry())
+
+
+def test_the_person_is_edited_in_the_window_with_the_cores_checks(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    main.open_case(main.my_day.model.row_at(0).case_id, "summary")
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    tab = main.case_view.summary_tab
+    for control in (tab.name, tab.birth, tab.contact, tab.language, tab.access):
+        assert control.accessibleName()
+    # a date that is not one: refused by the field it names, nothing saved
+    tab.birth.setText("31/02/1950")
+    tab.save_summary.click()
+    line = tab.fields["person.date_of_birth"][1]
+    qtbot.waitUntil(line.isVisible, timeout=10_000)
+    assert "day first" in line.text()
+    tab.name.setText("Patricia Morgan")
+    tab.birth.setText("30/04/1950")
+    tab.contact.setCurrentIndex(tab.contact.findData("letter"))
+    tab.language.setText("Welsh")
+    tab.access.setText("Hard of hearing: face her when speaking")
+    tab.save_summary.click()
+    qtbot.waitUntil(
+        lambda: main.case_view.detail is not None
+        and main.case_view.detail.person_name == "Patricia Morgan",
+        timeout=10_000,
+    )
+    person = main.case_view.detail.person
+    assert str(person["date_of_birth"]) == "1950-04-30"
+    assert (person["preferred_contact"], person["language"]) == ("letter", "Welsh")
+    assert person["access_needs"] == "Hard of hearing: face her when speaking"
+    assert tab.birth.text() == "30 Apr 1950"  # shown back the one way dates are shown
