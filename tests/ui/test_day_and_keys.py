@@ -279,8 +279,10 @@ def test_the_person_is_edited_in_the_window_with_the_cores_checks(
     tab.access.setText("Hard of hearing: face her when speaking")
     tab.save_summary.click()
     qtbot.waitUntil(
-        lambda: main.case_view.detail is not None
-        and main.case_view.detail.person_name == "Patricia Morgan",
+        lambda: (
+            main.case_view.detail is not None
+            and main.case_view.detail.person_name == "Patricia Morgan"
+        ),
         timeout=10_000,
     )
     person = main.case_view.detail.person
