@@ -99,7 +99,7 @@ def case_show(work: Casework, args: argparse.Namespace) -> int:
     print(f"{detail.ref}  {work.case_types().get(detail.type, detail.type)}")
     print(f"{p['name']}" + (f", {p['address']}" if p["address"] else ""))
     for w in detail.warnings:
-        print(f"  WARNING ({w.category}): {w.text}")
+        print(f"  WARNING ({w.category}): {w.text}  id {w.id}")
     print(
         f"Status: {_label(f['status'])}   Priority: {_label(f['priority'])}   "
         f"Next review: {_when(f['next_review'])}   Assigned: {f['assigned_to'] or '-'}"
@@ -189,6 +189,13 @@ def visit_done(work: Casework, args: argparse.Namespace) -> int:
 @_with_work
 def warning_add(work: Casework, args: argparse.Namespace) -> int:
     print(work.add_warning(args.ref, args.text, args.category))
+    return 0
+
+
+@_with_work
+def warning_retire(work: Casework, args: argparse.Namespace) -> int:
+    work.retire_warning(args.warning_id)
+    print("Retired. It no longer shows on the case; its history keeps who retired it and when.")
     return 0
 
 

@@ -197,7 +197,7 @@ def _record_commands(sub: Any) -> None:
     p.add_argument("--note", metavar="TEXT", help="also write this note, in the same step")
     _runs(p, "cmd_cases", "visit_done")
 
-    warning = sub.add_parser("warning", help="add a warning about the case's person")
+    warning = sub.add_parser("warning", help="add or retire a warning about the case's person")
     warning.set_defaults(func=_need_subcommand(warning))
     warning_sub = warning.add_subparsers(dest="warning_command", metavar="ACTION")
     p = warning_sub.add_parser("add", help="add a warning; prints its id")
@@ -207,6 +207,9 @@ def _record_commands(sub: Any) -> None:
         "--category", default="risk", metavar="CATEGORY", help="risk|access|health|other"
     )
     _runs(p, "cmd_cases", "warning_add")
+    p = warning_sub.add_parser("retire", help="a warning that no longer applies stops showing")
+    p.add_argument("warning_id", metavar="WARNING_ID", help="its id, or its first 8 characters")
+    _runs(p, "cmd_cases", "warning_retire")
 
     document = sub.add_parser("document", help="add and read encrypted documents")
     document.set_defaults(func=_need_subcommand(document))

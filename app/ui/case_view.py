@@ -15,6 +15,7 @@ from app.ui.case_notes import NotesTab
 from app.ui.case_summary import SummaryTab
 from app.ui.case_tab import OpenCase
 from app.ui.case_visits import VisitsTab
+from app.ui.case_warnings import WarningsTab
 from app.ui.qt import (
     QEvent,
     QScrollArea,
@@ -31,7 +32,7 @@ from app.ui.widgets import NoteEdit
 if TYPE_CHECKING:
     from app.core import CaseDetail
 
-TABS = ("summary", "notes", "visits", "documents", "history")
+TABS = ("summary", "notes", "visits", "documents", "warnings", "history")
 
 
 class _Tabs(QTabWidget):
@@ -94,11 +95,13 @@ class CaseView(QWidget):
         self.notes_tab = NotesTab(self.case)
         self.visits_tab = VisitsTab(self.case, self.notes_tab)
         self.documents_tab = DocumentsTab(self.case)
+        self.warnings_tab = WarningsTab(self.case)
         self.history_tab = HistoryTab()
         self.tabs.addTab(self.summary_tab, "Summary")
         self.tabs.addTab(self.notes_tab, "Notes")
         self.tabs.addTab(self.visits_tab, "Visits")
         self.tabs.addTab(self.documents_tab, "Documents")
+        self.tabs.addTab(self.warnings_tab, "Warnings")
         self.tabs.addTab(self.history_tab, "History")
         box.addWidget(self.tabs, 1)
         self._fit_tabs()
@@ -108,6 +111,7 @@ class CaseView(QWidget):
             self.notes_tab,
             self.visits_tab,
             self.documents_tab,
+            self.warnings_tab,
             self.history_tab,
         ):
             self.tab_buttons.addWidget(tab.button_row)
@@ -171,7 +175,9 @@ class CaseView(QWidget):
         self.notes_tab.show_detail(detail)
         self.visits_tab.show_detail(detail)
         self.documents_tab.show_detail(detail)
+        self.warnings_tab.show_detail(detail)
         self.history_tab.show_detail(detail)
         self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
         self.tabs.setTabText(2, f"Visits ({len(detail.visits)})")
         self.tabs.setTabText(3, f"Documents ({len(detail.documents)})")
+        self.tabs.setTabText(4, f"Warnings ({len(detail.warnings)})")

@@ -132,6 +132,9 @@ class CoreBackend:
     def add_warning(self, case_id: UUID, text: str, category: str) -> None:
         self.core.add_warning(case_id, text, category)
 
+    def retire_warning(self, warning_id: UUID) -> None:
+        self.core.retire_warning(warning_id)
+
     def add_document(self, case_id: UUID, path: Path) -> None:
         self.core.add_document(case_id, path)
 

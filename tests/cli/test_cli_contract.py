@@ -292,3 +292,19 @@ def test_a_refused_write_is_a_plain_message_and_saves_nothing(initialised: Path)
     assert "your last change was not saved. Nothing was saved" in proc.stderr
     rows = json.loads(cli(initialised, "cases", "--json"))
     assert [r["person_name"] for r in rows] == ["Kept Case"]
+
+
+def test_a_warning_is_retired_by_its_short_id_and_stays_in_the_history(initialised: Path) -> None:
+    ref = cli(initialised, "case", "new", "--type", "adult_social_care", "--person", "Kim Ode")
+    warning_id = cli(initialised, "warning", "add", ref, "--text", "Dog on premises")
+    assert f"id {warning_id}" in cli(initialised, "case", "show", ref)
+    said = cli(initialised, "warning", "retire", warning_id[:8])
+    assert said.startswith("Retired.")
+    assert json.loads(cli(initialised, "case", "show", ref, "--json"))["warnings"] == []
+    history = json.loads(cli(initialised, "history", ref, "--json"))
+    assert [
+        h["actor"] for h in history if h["action"] == "changed" and h["record_kind"] == "warning"
+    ] == ["ajones"]
+    unknown = run_cli_inprocess(["warning", "retire", "0123456789abcdef"], initialised)
+    assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.strip().count("\n") == 0  # one plain line

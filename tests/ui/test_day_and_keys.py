@@ -290,3 +290,33 @@ def test_the_person_is_edited_in_the_window_with_the_cores_checks(
     assert (person["preferred_contact"], person["language"]) == ("letter", "Welsh")
     assert person["access_needs"] == "Hard of hearing: face her when speaking"
     assert tab.birth.text() == "30 Apr 1950"  # shown back the one way dates are shown
+
+
+def test_warnings_are_added_and_retired_on_an_existing_case(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    main.open_case(main.my_day.model.row_at(0).case_id, "warnings")
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    view = main.case_view
+    tab = view.warnings_tab
+    assert view.current_tab() == "warnings" and tab.add_button.isVisible()
+    before = [w.text for w in view.detail.warnings]
+    tab.text.setText("Dog on premises: keep the gate shut")
+    tab.category.setCurrentIndex(tab.category.findData("access"))
+    tab.add_button.click()
+    qtbot.waitUntil(lambda: len(view.detail.warnings) == len(before) + 1, timeout=10_000)
+    assert "Dog on premises: keep the gate shut" in view.header.banner.text.text()
+    shown = [tab.list.item(i).text() for i in range(tab.list.count())]
+    row = next(i for i, text in enumerate(shown) if "gate" in text)
+    assert "Access, added by ajones" in shown[row]
+    tab.list.setCurrentRow(row)
+    tab.retire_button.click()
+    qtbot.waitUntil(lambda: len(view.detail.warnings) == len(before), timeout=10_000)
+    assert "gate" not in view.header.banner.text.text()
+    retired = [
+        h for h in view.detail.history if h.record_kind == "warning" and h.action == "changed"
+    ]
+    assert retired and retired[-1].actor == "ajones"
