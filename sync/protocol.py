@@ -1,4 +1,4 @@
-"""The Fieldcase sync protocol, version 2: the one definition of what crosses the wire.
+"""The Fieldcase sync protocol, version 3: the one definition of what crosses the wire.
 
 Imported by the central service (``server/``) and the laptop's engine (``sync/engine``).
 Human documentation lives in ``docs/protocol.md``; keep the two in step.
@@ -22,7 +22,9 @@ from sync.records import RecordKind
 
 #: 2: pushes carry the laptop's push ``mark`` and ``GET /v1/sync/state`` tells it back, so a
 #: laptop whose data file was rolled back finds out (see docs/protocol.md).
-PROTOCOL_VERSION = 2
+#: 3: a warning says who retired it and when, a visit what came of it (sync.records.ADDED_IN);
+#: a laptop of an older protocol is sent its records without those fields.
+PROTOCOL_VERSION = 3
 #: The oldest client protocol the service still accepts (one release back: a version 1 laptop
 #: is served, without rollback detection).
 MIN_PROTOCOL_VERSION = 1

@@ -74,6 +74,8 @@ FIELDS: dict[RecordKind, tuple[str, ...]] = {
         "active",  # bool
         "added_by",
         "added_at",  # date-time
+        "retired_by",  # who retired it (protocol 3), or null
+        "retired_at",  # date-time it was retired (protocol 3), or null
     ),
     RecordKind.NOTE: (
         "text",
@@ -88,6 +90,8 @@ FIELDS: dict[RecordKind, tuple[str, ...]] = {
         "place",
         "status",  # planned | done | cancelled
         "done_at",  # date-time or null
+        "outcome",  # what came of it (protocol 3): see VISIT_OUTCOMES, or null
+        "outcome_note",  # a word on the outcome ("no answer, card left"), protocol 3
     ),
     RecordKind.DOCUMENT: (
         "name",
@@ -146,6 +150,22 @@ AUDIT_ACTIONS: tuple[str, ...] = (
 
 PREFERRED_CONTACTS: tuple[str, ...] = ("phone", "email", "letter", "visit")
 VISIT_KINDS: tuple[str, ...] = ("visit", "task")
+#: What came of a visit: it happened, or why not.
+VISIT_OUTCOMES: tuple[str, ...] = (
+    "done",
+    "no_access",
+    "not_in",
+    "cancelled_by_person",
+    "cancelled_by_us",
+)
+
+#: Fields added to the wire after protocol 2, with the protocol version that added them: the
+#: service leaves them out of what it sends a laptop of an older protocol (whose check of
+#: each record allows no field it does not know).
+ADDED_IN: dict[RecordKind, dict[str, int]] = {
+    RecordKind.WARNING: {"retired_by": 3, "retired_at": 3},
+    RecordKind.VISIT: {"outcome": 3, "outcome_note": 3},
+}
 
 # ------------------------------------------------------------------------------ the schema
 #
@@ -270,6 +290,8 @@ SCHEMA: dict[RecordKind, dict[str, FieldSpec]] = {
         "active": FieldSpec(FieldType.BOOL, default=True),
         "added_by": _WHO,
         "added_at": _DATETIME_REQUIRED,
+        "retired_by": _text(MAX_NAME_CHARS, default=None),
+        "retired_at": _DATETIME,
     },
     RecordKind.NOTE: {
         "text": _text(MAX_NOTE_CHARS, required=True),
@@ -284,6 +306,8 @@ SCHEMA: dict[RecordKind, dict[str, FieldSpec]] = {
         "place": _text(1_000),
         "status": _choice(VISIT_STATUSES, "planned"),
         "done_at": _DATETIME,
+        "outcome": _choice(VISIT_OUTCOMES, None),
+        "outcome_note": _text(2_000),
     },
     RecordKind.DOCUMENT: {
         "name": _text(255, required=True),

@@ -179,10 +179,19 @@ def visit_add(work: Casework, args: argparse.Namespace) -> int:
     return 0
 
 
+_OUTCOME_SAID = {
+    "done": "Marked done.",
+    "no_access": "Recorded: no access. Plan another visit when you can.",
+    "not_in": "Recorded: not in. Plan another visit when you can.",
+    "cancelled_by_person": "Recorded: cancelled by the person.",
+    "cancelled_by_us": "Recorded: cancelled by us.",
+}
+
+
 @_with_work
 def visit_done(work: Casework, args: argparse.Namespace) -> int:
-    work.complete_visit(args.visit_id, args.note)
-    print("Marked done.")
+    work.complete_visit(args.visit_id, args.note, args.outcome)
+    print(_OUTCOME_SAID.get(args.outcome, "Marked done."))
     return 0
 
 

@@ -192,9 +192,15 @@ def _record_commands(sub: Any) -> None:
     p.add_argument("--title", default="Visit", metavar="TEXT")
     p.add_argument("--kind", default="visit", choices=["visit", "task"])
     _runs(p, "cmd_cases", "visit_add")
-    p = visit_sub.add_parser("done", help="mark a visit done")
+    p = visit_sub.add_parser("done", help="say what came of a visit (it was done, or why not)")
     p.add_argument("visit_id", metavar="VISIT_ID")
     p.add_argument("--note", metavar="TEXT", help="also write this note, in the same step")
+    p.add_argument(
+        "--outcome",
+        default="done",
+        metavar="OUTCOME",
+        help="done (the default), no_access, not_in, cancelled_by_person, cancelled_by_us",
+    )
     _runs(p, "cmd_cases", "visit_done")
 
     warning = sub.add_parser("warning", help="add or retire a warning about the case's person")

@@ -157,9 +157,12 @@ class Casework:
         """Plan a visit or task (``due``: an aware datetime, or local-time text)."""
         return visits.add_visit(self.uow, ref, due, place, title, kind)
 
-    def complete_visit(self, visit_id: UUID | str, note_text: str | None = None) -> UUID | None:
-        """Mark a visit done and (optionally) write its note, in one transaction."""
-        return visits.complete_visit(self.uow, visit_id, note_text)
+    def complete_visit(
+        self, visit_id: UUID | str, note_text: str | None = None, outcome: str = "done"
+    ) -> UUID | None:
+        """Say what came of a visit (done, no_access, not_in, cancelled_by_person,
+        cancelled_by_us) and (optionally) write its note, in one transaction."""
+        return visits.complete_visit(self.uow, visit_id, note_text, outcome)
 
     def cancel_visit(self, visit_id: UUID | str) -> None:
         """A planned visit that will not happen."""

@@ -117,6 +117,8 @@ def _detail(session: Session, case: Case, person: Person, now: datetime) -> Case
                 warnings=warning_texts,
                 status=v.status,
                 done_at=v.done_at,
+                outcome=v.outcome,
+                outcome_note=v.outcome_note,
             )
             for v in visits
         ],

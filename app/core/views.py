@@ -191,6 +191,8 @@ class VisitRow:
     warnings: list[str] = field(default_factory=list)
     status: str = "planned"  # planned | done | cancelled
     done_at: datetime | None = None
+    outcome: str | None = None  # what came of it: done, no_access, not_in, cancelled_...
+    outcome_note: str = ""
     person_address: str = ""  # where the person lives (on "My day")
     assigned_to: str = ""  # the case's worker (on "My day")
 

@@ -4,6 +4,7 @@ the planned ones due today or overdue."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import text
@@ -14,7 +15,7 @@ from app.core.errors import InvalidValue, UnknownRecord
 from app.core.listing import parse_ts
 from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import VisitRow
-from app.domain.enums import VisitStatus
+from app.domain.enums import VisitOutcome, VisitStatus
 from app.errors import UsageError
 from app.store.models import Note, Visit
 
@@ -66,21 +67,36 @@ def _planned(uow: UnitOfWork, session: Session, visit_id: UUID | str, hint: str 
     return visit
 
 
+#: Outcomes where the visit did not take place at all: it is cancelled, not done.
+_CALLED_OFF = (VisitOutcome.CANCELLED_BY_PERSON.value, VisitOutcome.CANCELLED_BY_US.value)
+
+
 def complete_visit(
-    uow: UnitOfWork, visit_id: UUID | str, note_text: str | None = None
+    uow: UnitOfWork,
+    visit_id: UUID | str,
+    note_text: str | None = None,
+    outcome: str = VisitOutcome.DONE.value,
 ) -> UUID | None:
-    """Mark a visit done and (optionally) write its note, in one transaction. Returns the
-    note's id when one was written."""
+    """Say what came of a planned visit (``outcome``: it was done; or no access, not in, or
+    cancelled by the person or by us) and (optionally) write its note, in one transaction.
+    A visit that took place, even without getting in, is done at this moment; one called off
+    is cancelled. Returns the note's id when one was written."""
+    chosen = F.choice(tuple(o.value for o in VisitOutcome))("outcome", outcome)
+    said = (note_text or "").strip()
     with uow.tx() as session:
         visit = _planned(uow, session, visit_id, "Copy the visit's id from `fieldcase case show`.")
-        values = {"status": VisitStatus.DONE.value, "done_at": uow.now()}
+        values: dict[str, Any] = {"outcome": chosen, "outcome_note": said[:2_000]}
+        if chosen in _CALLED_OFF:
+            values["status"] = VisitStatus.CANCELLED.value
+        else:
+            values |= {"status": VisitStatus.DONE.value, "done_at": uow.now()}
         uow.update(session, visit, values, visit.case_id)
-        if note_text is None or not note_text.strip():
+        if not said:
             return None
         note = Note(
             id=uuid4(),
             case_id=visit.case_id,
-            text=note_text.strip(),
+            text=said,
             author=uow.user,
             written_at=uow.now(),
         )

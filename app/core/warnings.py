@@ -38,4 +38,7 @@ def retire_warning(uow: UnitOfWork, warning_id: UUID | str) -> None:
         warning = uow.find(session, Warning, warning_id, "warning")
         if warning is None:
             raise UnknownRecord("warning", str(warning_id))
-        uow.update(session, warning, {"active": False}, warning.case_id)
+        if not warning.active:
+            return  # retired already: nothing is written
+        retired = {"active": False, "retired_by": uow.user, "retired_at": uow.now()}
+        uow.update(session, warning, retired, warning.case_id)

@@ -6,11 +6,13 @@ are the store's (:mod:`app.store.models`).
 from __future__ import annotations
 
 from app.domain.enums import (
+    OUTCOME_LABELS,
     CaseStatus,
     DocumentState,
     PreferredContact,
     Priority,
     VisitKind,
+    VisitOutcome,
     VisitStatus,
     WarningCategory,
 )
@@ -19,11 +21,13 @@ from sync.records import BUILTIN_CASE_TYPES
 
 __all__ = [
     "BUILTIN_CASE_TYPES",
+    "OUTCOME_LABELS",
     "CaseStatus",
     "DocumentState",
     "PreferredContact",
     "Priority",
     "VisitKind",
+    "VisitOutcome",
     "VisitStatus",
     "WarningCategory",
     "sort_name",

@@ -27,6 +27,26 @@ class VisitStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class VisitOutcome(StrEnum):
+    """What came of a visit: it happened, or why not."""
+
+    DONE = "done"
+    NO_ACCESS = "no_access"
+    NOT_IN = "not_in"
+    CANCELLED_BY_PERSON = "cancelled_by_person"
+    CANCELLED_BY_US = "cancelled_by_us"
+
+
+#: How each outcome reads to a person.
+OUTCOME_LABELS = {
+    "done": "Done",
+    "no_access": "No access",
+    "not_in": "Not in",
+    "cancelled_by_person": "Cancelled by the person",
+    "cancelled_by_us": "Cancelled by us",
+}
+
+
 class VisitKind(StrEnum):
     VISIT = "visit"
     TASK = "task"
@@ -60,6 +80,7 @@ for _enum, _values in (
     (CaseStatus, records.CASE_STATUSES),
     (Priority, records.PRIORITIES),
     (VisitStatus, records.VISIT_STATUSES),
+    (VisitOutcome, records.VISIT_OUTCOMES),
     (WarningCategory, records.WARNING_CATEGORIES),
 ):
     if tuple(member.value for member in _enum) != tuple(_values):  # pragma: no cover

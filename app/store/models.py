@@ -81,6 +81,8 @@ class Warning(Record, table=True):
     active: bool = Field(default=True)
     added_by: str = Field(default="")
     added_at: datetime = Field(sa_type=UTCDateTime)
+    retired_by: str | None = Field(default=None)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Note(Record, table=True):
@@ -108,6 +110,8 @@ class Visit(Record, table=True):
     place: str = Field(default="")
     status: str = Field(default="planned")
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None)
+    outcome_note: str = Field(default="")
 
 
 class Document(Record, table=True):

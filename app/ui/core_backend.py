@@ -126,8 +126,8 @@ class CoreBackend:
     ) -> None:
         self.core.add_visit(case_id, due, place, title, kind)
 
-    def complete_visit(self, visit_id: UUID, note: str) -> None:
-        self.core.complete_visit(visit_id, note)
+    def complete_visit(self, visit_id: UUID, note: str, outcome: str = "done") -> None:
+        self.core.complete_visit(visit_id, note, outcome)
 
     def add_warning(self, case_id: UUID, text: str, category: str) -> None:
         self.core.add_warning(case_id, text, category)

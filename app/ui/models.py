@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from app.domain import OUTCOME_LABELS
 from app.ui import theme, words
 from app.ui.qt import (
     QAbstractListModel,
@@ -336,6 +337,8 @@ class VisitModel(RowTableModel["VisitRow"]):
         self.me = ""  # set: a visit on someone else's case says whose it is (the team's day)
 
     def state(self, row: VisitRow) -> str:
+        if row.outcome and row.status != "planned":
+            return OUTCOME_LABELS.get(row.outcome, row.outcome)
         if row.status == "done":
             return "Done"
         if row.status == "cancelled":

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from app.domain import OUTCOME_LABELS, VisitOutcome
 from app.ui import words
 from app.ui.models import VisitModel, is_overdue
 from app.ui.qt import (
     QCheckBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QVBoxLayout,
@@ -68,7 +70,7 @@ class MyDayScreen(QWidget):
         box.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.open_button = button("Open case")
-        self.done_button = button("Mark done and write note", primary=True)
+        self.done_button = button("Record what happened", primary=True)
         row.addWidget(self.open_button)
         row.addWidget(self.done_button)
         row.addStretch(1)
@@ -79,12 +81,20 @@ class MyDayScreen(QWidget):
         panel.setContentsMargins(0, 8, 0, 0)
         self.done_title = label("", role="h2")
         panel.addWidget(self.done_title)
+        self.outcome = named(QComboBox(), "What happened")
+        for outcome in VisitOutcome:
+            self.outcome.addItem(OUTCOME_LABELS[outcome.value], outcome.value)
+        outcome_row = QHBoxLayout()
+        outcome_row.addWidget(label("What happened", wrap=False))
+        outcome_row.addWidget(self.outcome)
+        outcome_row.addStretch(1)
+        panel.addLayout(outcome_row)
         self.done_note = NoteEdit("Visit note")
         self.done_note.setPlaceholderText("What happened on this visit? (Ctrl+Enter to save)")
         self.done_note.setMaximumHeight(160)
         panel.addWidget(self.done_note)
         done_row = QHBoxLayout()
-        self.save_done = button("Save note and mark visit done", primary=True)
+        self.save_done = button("Save what happened", primary=True)
         self.cancel_done = button("Cancel")
         done_row.addWidget(self.save_done)
         done_row.addWidget(self.cancel_done)
@@ -158,6 +168,7 @@ class MyDayScreen(QWidget):
         self.done_note.blockSignals(True)
         self.done_note.setPlainText(self.session.drafts.get(self._key(visit)))
         self.done_note.blockSignals(False)
+        self.outcome.setCurrentIndex(0)  # done, unless the person says otherwise
         self.done_panel.show()
         self.done_note.setFocus()
 
@@ -180,6 +191,8 @@ class MyDayScreen(QWidget):
             self.done_note.setFocus()
             return
         backend = self.session.backend
+        outcome = str(self.outcome.currentData())
+        said = OUTCOME_LABELS[outcome].lower()
         self.save_done.setEnabled(False)
 
         def ok(_result: object) -> None:
@@ -190,7 +203,11 @@ class MyDayScreen(QWidget):
             self.done_note.clear()
             self.done_note.blockSignals(False)
             self.done_panel.hide()
-            self.session.show_message(f"Saved. {visit.title} is marked done.")
+            self.session.show_message(
+                f"Saved. {visit.title} is marked done."
+                if outcome == "done"
+                else f"Saved. {visit.title}: {said}. It will be sent at the next sync."
+            )
             self.session.changed()
             self.reload()
 
@@ -199,7 +216,7 @@ class MyDayScreen(QWidget):
             self.session.show_error(err)
 
         self.session.work.run_db(
-            self, lambda: backend.complete_visit(visit.visit_id, text), ok, failed
+            self, lambda: backend.complete_visit(visit.visit_id, text, outcome), ok, failed
         )
 
     def now(self) -> datetime:

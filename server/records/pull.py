@@ -30,6 +30,7 @@ from server.records.wire import record_json
 from sync import pull_lines
 from sync.clock import Clock
 from sync.protocol import ConflictInfo, ErrorCode, PullResponse
+from sync.records import ADDED_IN
 
 log = logging.getLogger("fieldcase.server")
 
@@ -128,6 +129,28 @@ class PullPage:
         if seq is not None and not self.mixed:
             self.resumable[record_id] = seq
         return len(wire) + 1
+
+    def for_protocol(self, version: int) -> None:
+        """Leave out of each record the fields a laptop of protocol ``version`` does not know
+        (:data:`sync.records.ADDED_IN`): its check of a pulled record allows no other field,
+        and would set the record aside."""
+        dropped = {
+            kind.value: {name for name, added in names.items() if added > version}
+            for kind, names in ADDED_IN.items()
+        }
+        starts = {f'{{"kind":"{kind}"'.encode(): kind for kind, names in dropped.items() if names}
+        if not starts:
+            return
+        for record_id, wire in self.records.items():
+            kind = next((k for start, k in starts.items() if wire.startswith(start)), None)
+            if kind is None:
+                continue
+            record = json.loads(wire)
+            for name in dropped[kind]:
+                record["fields"].pop(name, None)
+            self.records[record_id] = utf8(
+                json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+            )
 
     def drop_case(self, case_id: uuid.UUID) -> None:
         # one id made per case on the page, not per record

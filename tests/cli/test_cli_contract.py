@@ -308,3 +308,15 @@ def test_a_warning_is_retired_by_its_short_id_and_stays_in_the_history(initialis
     unknown = run_cli_inprocess(["warning", "retire", "0123456789abcdef"], initialised)
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
     assert unknown.stderr.strip().count("\n") == 0  # one plain line
+
+
+def test_a_visit_where_nobody_was_in_is_recorded_so(initialised: Path) -> None:
+    ref = cli(initialised, "case", "new", "--type", "adult_social_care", "--person", "Kim Ode")
+    visit_id = cli(initialised, "visit", "add", ref, "--due", "2020-01-01", "--place", "Hall")
+    said = cli(
+        initialised, "visit", "done", visit_id[:8], "--outcome", "not_in", "--note", "Card left."
+    )
+    assert said.startswith("Recorded: not in.")
+    assert json.loads(cli(initialised, "today", "--json")) == []
+    bad = run_cli_inprocess(["visit", "done", visit_id, "--outcome", "asleep"], initialised)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr

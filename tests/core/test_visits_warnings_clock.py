@@ -55,7 +55,7 @@ def test_cancelling_a_visit_sends_only_its_status_and_is_in_the_history(
         work.cancel_visit("0123456789abcdef")
 
 
-def test_retiring_a_warning_hides_it_sends_only_active_and_happens_once(
+def test_retiring_a_warning_hides_it_sends_who_and_when_and_happens_once(
     profile: Profile, work: Casework
 ) -> None:
     ref = work.create_case("housing_repair", "Pat Morgan", {})
@@ -64,8 +64,8 @@ def test_retiring_a_warning_hides_it_sends_only_active_and_happens_once(
     work.retire_warning(warning_id)
     assert work.get_case(ref, record_view=False).warnings == []
     _, retired = changes_of(profile, warning_id)
-    assert json.loads(retired.fields) == {"active": False}
-    assert work.audit(ref)[-1].detail == "fields: active"
+    assert set(json.loads(retired.fields)) == {"active", "retired_by", "retired_at"}
+    assert work.audit(ref)[-1].detail == "fields: active, retired_by, retired_at"
     waiting = work.pending_count()
     history = len(work.audit(ref))
     work.retire_warning(warning_id)  # already retired: nothing is written
@@ -127,3 +127,42 @@ def test_my_day_is_my_cases_and_overdue_only_once_the_time_has_passed(profile: P
     assert team[1].assigned_to == "someone.else"
     clock.advance(6 * 3600)  # 15:05: the afternoon visit's time has passed
     assert [r.overdue for r in work.my_day()] == [True, True]
+
+
+def test_what_came_of_a_visit_is_kept_and_sent(profile: Profile) -> None:
+    clock = ManualClock(datetime(2026, 11, 12, 9, 5, tzinfo=UTC))
+    work = Casework(profile, clock=clock)
+    ref = work.create_case("housing_repair", "Pat Morgan", {})
+    not_in = work.add_visit(ref, clock.now() - timedelta(hours=1), "Home")
+    called_off = work.add_visit(ref, clock.now() + timedelta(hours=3), "Home")
+    work.complete_visit(str(not_in)[:8], "No answer; card left.", "not_in")
+    work.complete_visit(called_off, "", "cancelled_by_person")
+    visits = {v.visit_id: v for v in work.get_case(ref, record_view=False).visits}
+    assert (visits[not_in].status, visits[not_in].outcome) == ("done", "not_in")
+    assert visits[not_in].done_at == clock.now()
+    assert visits[not_in].outcome_note == "No answer; card left."
+    assert (visits[called_off].status, visits[called_off].outcome) == (
+        "cancelled",
+        "cancelled_by_person",
+    )
+    assert visits[called_off].done_at is None
+    sent = json.loads(changes_of(profile, not_in)[-1].fields)
+    assert sent["outcome"] == "not_in" and sent["status"] == "done"
+    assert work.my_day() == []
+    with pytest.raises(UsageError, match="outcome must be one of"):
+        other = work.add_visit(ref, clock.now(), "Home")
+        work.complete_visit(other, "", "went swimming")
+
+
+def test_retiring_a_warning_says_who_and_when(profile: Profile) -> None:
+    clock = ManualClock(datetime(2026, 11, 12, 9, 5, tzinfo=UTC))
+    work = Casework(profile, clock=clock)
+    ref = work.create_case("housing_repair", "Pat Morgan", {})
+    warning_id = work.add_warning(ref, "Dog on premises")
+    work.retire_warning(warning_id)
+    sent = json.loads(changes_of(profile, warning_id)[-1].fields)
+    assert sent == {
+        "active": False,
+        "retired_by": profile.user,
+        "retired_at": clock.now().isoformat(),
+    }

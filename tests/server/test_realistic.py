@@ -7,7 +7,7 @@ import json
 
 from server.compress import zstd
 from server.records import realistic
-from sync.records import FIELDS, RecordKind, check_record
+from sync.records import ADDED_IN, FIELDS, RecordKind, check_record
 
 
 def test_same_seed_same_cases_other_seed_other_cases() -> None:
@@ -25,7 +25,10 @@ def test_every_record_passes_the_schema_with_its_fields() -> None:
     for bundle in realistic.cases(300, seed=3, team="Housing Repairs", workers=["dev.patel"]):
         for record in bundle.records():
             assert check_record(record.kind, record.fields) == [], (record.kind, record.fields)
-            assert set(record.fields) == set(FIELDS[record.kind])
+            # every field, but those protocol 3 added that a new record leaves unset (a warning
+            # not retired, a visit still to come): the byte floor stays that of the records
+            later = set(ADDED_IN.get(record.kind, {}))
+            assert set(record.fields) == set(FIELDS[record.kind]) - later
         assert bundle.case.fields["person_id"] == str(bundle.person.record_id)
         assert bundle.case.fields["team"] == "Housing Repairs"
         assert bundle.case.fields["assigned_to"] == "dev.patel"

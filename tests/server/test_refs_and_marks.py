@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from server.core.db import alembic_config, make_engine
 from server.models import AuditEntry, CaseScope, Device, Record
+from sync.records import FIELDS, RecordKind
 from tests.server.helpers import change, fresh_ref, new_case
 from tests.support.server import add_user, enrol, running_server
 
@@ -184,7 +185,7 @@ def test_push_marks_and_protocol_versions(db_url: str) -> None:
         assert _mark(srv.url, token, version="1") == 3
         status, meta = _call(srv.url + "/v1/meta", None, method="GET", version="1")
         assert status == 200
-        assert (meta["protocol_version"], meta["min_protocol_version"]) == (2, 1)
+        assert (meta["protocol_version"], meta["min_protocol_version"]) == (3, 1)
 
         # a laptop too old is told to update, in plain words
         for version in ("0", "", "abc"):
@@ -300,3 +301,49 @@ def test_the_migration_keeps_the_oldest_holder_of_a_shared_reference(
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def test_a_laptop_of_an_older_protocol_gets_no_field_it_does_not_know(db_url: str) -> None:
+    """Protocol 3 added a warning's retired_by/retired_at and a visit's outcome/outcome_note:
+    a version 2 laptop pulls its warnings and visits without them (its check would set each
+    aside), a version 3 laptop with them, as lines and as one object alike."""
+    add_user(db_url, "sam", "Housing")
+    with running_server(db_url) as srv:
+        token = enrol(srv.url, "sam")["token"]
+        case_id, case = new_case("Housing", "sam")
+        warning = change(
+            "warning",
+            uuid.uuid4(),
+            case_id,
+            {
+                "person_id": case["fields"]["person_id"],
+                "text": "Dog on premises",
+                "active": False,
+                "retired_by": "sam",
+                "retired_at": "2026-12-02T10:00:00+00:00",
+            },
+        )
+        visit = change(
+            "visit",
+            uuid.uuid4(),
+            case_id,
+            {"due": "2026-12-03T10:00:00+00:00", "status": "done", "outcome": "not_in"},
+        )
+        _push(srv.url, token, case, warning, visit)
+        for version, known in (("3", True), ("2", False), ("1", False)):
+            status, page = _call(
+                srv.url + "/v1/sync/pull", {"cursor": None}, token, version=version
+            )
+            assert status == 200, page
+            by_kind = {r["kind"]: r["fields"] for r in page["records"]}
+            assert ("retired_by" in by_kind["warning"]) is known, version
+            assert ("outcome" in by_kind["visit"]) is known, version
+            if known:
+                assert by_kind["warning"]["retired_by"] == "sam"
+                assert by_kind["visit"]["outcome"] == "not_in"
+            else:
+                assert set(by_kind["warning"]) == set(FIELDS[RecordKind.WARNING]) - {
+                    "retired_by",
+                    "retired_at",
+                }
+                assert by_kind["warning"]["active"] is False  # the rest as it is

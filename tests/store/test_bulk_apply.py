@@ -113,6 +113,8 @@ class World:
                     "active": True,
                     "added_by": "sam.okafor",
                     "added_at": AT.isoformat(),
+                    "retired_by": None,
+                    "retired_at": None,
                 },
             ),
             state(
@@ -126,6 +128,8 @@ class World:
                     "place": "1 Long Lane",
                     "status": "planned",
                     "done_at": None,
+                    "outcome": None,
+                    "outcome_note": None,
                 },
             ),
             state(

@@ -95,8 +95,33 @@ _LOGGING = {"debug", "info", "warning", "error", "exception", "critical"}
 _BAD = [
     (re.compile(r"\w\(s\)"), 'a "(s)" plural: use words.plural'),
     (re.compile(r"\}\s*bytes\b"), "a raw count of bytes: use words.size"),
-    (re.compile(r"%d %b|%Y-%m-%d"), "a date of another style: use words.day or words.when"),
 ]
+#: dates written out (strftime, or a format in an f-string) in another style; a pattern that
+#: reads what a person typed (strptime) is not one
+_DATE_STYLE = (re.compile(r"%d|%b|%Y|%m"), "a date of another style: use words.day or words.when")
+
+
+def _date_formats(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "strftime"
+        ):
+            parts = node.args
+        elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+            parts = [node.format_spec]
+        else:
+            continue
+        for part in parts:
+            found += [
+                (c.lineno, c.value)
+                for c in ast.walk(part)
+                if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            ]
+    return found
 
 
 def _said(path: Path) -> list[tuple[int, str]]:
@@ -134,5 +159,12 @@ def test_what_people_read_is_said_through_words() -> None:
         for line, text in _said(file)
         for pattern, why in _BAD
         if pattern.search(text)
+    ]
+    pattern, why = _DATE_STYLE
+    found += [
+        f"{file.relative_to(ROOT)}:{line}: {why}: {text!r}"
+        for file in files
+        for line, text in _date_formats(file)
+        if pattern.search(text) and "sync/words.py" not in str(file)
     ]
     assert not found, "\n".join(found)

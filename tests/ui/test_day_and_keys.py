@@ -320,3 +320,29 @@ def test_warnings_are_added_and_retired_on_an_existing_case(
         h for h in view.detail.history if h.record_kind == "warning" and h.action == "changed"
     ]
     assert retired and retired[-1].actor == "ajones"
+
+
+def test_a_visit_where_nobody_was_in_is_recorded_from_my_day(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    day = main.my_day
+    first = day.model.row_at(0)
+    day.view.setCurrentIndex(day.model.index(0, 0))
+    day.done_button.click()
+    assert day.done_panel.isVisible() and day.outcome.accessibleName()
+    assert day.outcome.currentData() == "done"  # unless the person says otherwise
+    day.outcome.setCurrentIndex(day.outcome.findData("not_in"))
+    qtbot.keyClicks(day.done_note, "No answer; card left.")
+    day.save_done.click()
+    qtbot.waitUntil(
+        lambda: first.visit_id not in [r.visit_id for r in day.model.rows()], timeout=10_000
+    )
+    assert "not in" in main.messages.text.text()
+    main.open_case(first.case_id, "visits")
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    visits = main.case_view.visits_tab.visits
+    states = [visits.data(visits.index(r, VisitModel.COL_STATE)) for r in range(visits.rowCount())]
+    assert "Not in" in states
