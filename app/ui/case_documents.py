@@ -11,7 +11,6 @@ from app.ui.models import DocumentModel
 from app.ui.qt import (
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
     QLabel,
     QPixmap,
     QPlainTextEdit,
@@ -21,7 +20,7 @@ from app.ui.qt import (
     QWidget,
 )
 from app.ui.tables import column_chars, selected_row, table
-from app.ui.widgets import button, label, named
+from app.ui.widgets import button, buttons_row, label, named
 
 if TYPE_CHECKING:
     from app.core import CaseDetail
@@ -52,16 +51,12 @@ class DocumentsTab(QWidget):
             },
         )
         box.addWidget(self.documents_view, 1)
-        # the tab's buttons: shown by the case view below the part that scrolls (always in sight)
-        self.button_row = QWidget()
-        row = QHBoxLayout(self.button_row)
-        row.setContentsMargins(0, 0, 0, 0)
         self.add_document_button = button("Add a photo or scan")
         self.open_document_button = button("Open document")
         self.save_copy_button = button("Save a copy")
-        for w in (self.add_document_button, self.open_document_button, self.save_copy_button):
-            row.addWidget(w)
-        row.addStretch(1)
+        self.button_row = buttons_row(
+            self.add_document_button, self.open_document_button, self.save_copy_button
+        )
         self.add_document_button.clicked.connect(self.add_document)
         self.open_document_button.clicked.connect(self.open_document)
         self.save_copy_button.clicked.connect(self.save_copy)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from app.ui.models import HistoryModel
 from app.ui.qt import QVBoxLayout, QWidget
 from app.ui.tables import column_chars, table
+from app.ui.widgets import buttons_row
 
 if TYPE_CHECKING:
     from app.core import CaseDetail
@@ -23,7 +24,7 @@ class HistoryTab(QWidget):
             {HistoryModel.COL_WHEN: 18, HistoryModel.COL_WHO: 12, HistoryModel.COL_WHAT: 18},
         )
         box.addWidget(self.history_view, 1)
-        self.button_row = QWidget()  # nothing to do here but read
+        self.button_row = buttons_row()  # nothing to do here but read
 
     def show_detail(self, detail: CaseDetail) -> None:
         self.history.set_rows(detail.history[::-1])  # newest first

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from app.ui import words
 from app.ui.case_tab import OpenCase
 from app.ui.models import NoteModel
-from app.ui.qt import QHBoxLayout, QVBoxLayout, QWidget
+from app.ui.qt import QVBoxLayout, QWidget
 from app.ui.tables import column_chars, selected_row, table
-from app.ui.widgets import NoteEdit, button, label
+from app.ui.widgets import NoteEdit, button, buttons_row, label
 
 if TYPE_CHECKING:
     from app.core import CaseDetail, NoteView
@@ -39,15 +39,9 @@ class NotesTab(QWidget):
         self.note_box.setPlaceholderText("Add a note (Ctrl+Enter to save)")
         self.note_box.setMaximumHeight(130)
         box.addWidget(self.note_box)
-        # the tab's buttons: shown by the case view below the part that scrolls (always in sight)
-        self.button_row = QWidget()
-        row = QHBoxLayout(self.button_row)
-        row.setContentsMargins(0, 0, 0, 0)
         self.save_note = button("Save note (Ctrl+Enter)", "Save note", primary=True)
         self.correct_button = button("Correct the chosen note")
-        row.addWidget(self.save_note)
-        row.addWidget(self.correct_button)
-        row.addStretch(1)
+        self.button_row = buttons_row(self.save_note, self.correct_button)
         self.save_note.clicked.connect(self.save)
         self.correct_button.clicked.connect(self.start_correction)
         self.note_box.textChanged.connect(self._typed)

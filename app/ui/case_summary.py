@@ -19,11 +19,10 @@ from app.ui.qt import (
     QComboBox,
     QDateEdit,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QWidget,
 )
-from app.ui.widgets import FieldProblems, NoteEdit, button, label, named
+from app.ui.widgets import FieldProblems, NoteEdit, button, buttons_row, label, named
 
 if TYPE_CHECKING:
     from app.core import CaseDetail
@@ -92,11 +91,7 @@ class SummaryTab(QWidget):
             form.addRow(title, control)
         self.save_summary = button("Save changes", primary=True)
         self.save_summary.clicked.connect(self.save)
-        self.button_row = QWidget()
-        save_row = QHBoxLayout(self.button_row)
-        save_row.setContentsMargins(0, 0, 0, 0)
-        save_row.addWidget(self.save_summary)
-        save_row.addStretch(1)
+        self.button_row = buttons_row(self.save_summary)
         self.summary.textChanged.connect(self._summary_typed)
         self.review.dateChanged.connect(self._review_changed)
         self.summary.submitted.connect(self.save)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from app.ui.case_notes import NotesTab
 from app.ui.case_tab import OpenCase
 from app.ui.models import VisitModel
-from app.ui.qt import QDateTimeEdit, QFormLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+from app.ui.qt import QDateTimeEdit, QFormLayout, QLineEdit, QVBoxLayout, QWidget
 from app.ui.tables import column_chars, selected_row, table
-from app.ui.widgets import button, named
+from app.ui.widgets import button, buttons_row, named
 
 if TYPE_CHECKING:
     from app.core import CaseDetail
@@ -45,15 +45,9 @@ class VisitsTab(QWidget):
         form.addRow("When", self.visit_when)
         form.addRow("Where", self.visit_place)
         box.addLayout(form)
-        # the tab's buttons: shown by the case view below the part that scrolls (always in sight)
-        self.button_row = QWidget()
-        row = QHBoxLayout(self.button_row)
-        row.setContentsMargins(0, 0, 0, 0)
         self.add_visit_button = button("Plan this visit")
         self.visit_done_button = button("Mark the chosen visit done")
-        row.addWidget(self.add_visit_button)
-        row.addWidget(self.visit_done_button)
-        row.addStretch(1)
+        self.button_row = buttons_row(self.add_visit_button, self.visit_done_button)
         self.add_visit_button.clicked.connect(self.add_visit)
         self.visit_done_button.clicked.connect(self.visit_done)
 

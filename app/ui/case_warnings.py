@@ -13,7 +13,6 @@ from app.ui.case_tab import OpenCase
 from app.ui.qt import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -21,7 +20,7 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from app.ui.widgets import button, label, named
+from app.ui.widgets import button, buttons_row, label, named
 
 if TYPE_CHECKING:
     from app.core import CaseDetail
@@ -53,15 +52,9 @@ class WarningsTab(QWidget):
         form.addRow("New warning", self.text)
         form.addRow("Kind", self.category)
         box.addLayout(form)
-        # the tab's buttons: shown by the case view below the part that scrolls
-        self.button_row = QWidget()
-        row = QHBoxLayout(self.button_row)
-        row.setContentsMargins(0, 0, 0, 0)
         self.add_button = button("Add warning", primary=True)
         self.retire_button = button("Retire the chosen warning")
-        row.addWidget(self.add_button)
-        row.addWidget(self.retire_button)
-        row.addStretch(1)
+        self.button_row = buttons_row(self.add_button, self.retire_button)
         self.add_button.clicked.connect(self.add)
         self.retire_button.clicked.connect(self.retire)
         self.text.returnPressed.connect(self.add)

@@ -180,6 +180,18 @@ class MessageBar(QFrame):
         self.details_button.setText("Hide details" if showing else "Details")
 
 
+def buttons_row(*buttons: QWidget) -> QWidget:
+    """A case tab's buttons in a row of their own, which the case view keeps in sight below
+    the part of the case that scrolls."""
+    row = QWidget()
+    box = QHBoxLayout(row)
+    box.setContentsMargins(0, 0, 0, 0)
+    for control in buttons:
+        box.addWidget(control)
+    box.addStretch(1)
+    return row
+
+
 class CurrentStack(QStackedWidget):
     """Pages of which one is shown, asking only for the room the shown one needs (Qt's stack
     asks for its largest page's, so a tall page never shown could make the window taller

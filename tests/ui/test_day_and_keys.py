@@ -40,6 +40,16 @@ def _someone_elses_case(folder: Path, clock: ManualClock) -> str:
     return ref
 
 
+def _first_case(qtbot: Any, folder: Path, make_window: Any, tab: str | None = None) -> Any:
+    """An unlocked window showing the case of My day's first visit (at ``tab``)."""
+    window = make_window(folder)
+    unlock(qtbot, window)
+    main = window.main
+    main.open_case(main.my_day.model.row_at(0).case_id, tab)
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    return window
+
+
 def test_my_day_is_mine_and_the_teams_on_request(
     qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock
 ) -> None:
@@ -235,11 +245,8 @@ def test_the_focus_frame_of_a_control_scrolled_half_away_stays_in_its_scroll_are
 ) -> None:
     from app.ui.qt import QPoint, QRect
 
-    window = make_window(local_profile)
-    unlock(qtbot, window)
+    window = _first_case(qtbot, local_profile, make_window)
     main = window.main
-    main.open_case(main.my_day.model.row_at(0).case_id)
-    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
     window.resize(1000, 520)  # small enough that the summary scrolls
     summary = main.case_view.page_scroll
     status = main.case_view.summary_tab.status
@@ -258,11 +265,8 @@ def test_the_focus_frame_of_a_control_scrolled_half_away_stays_in_its_scroll_are
 def test_the_person_is_edited_in_the_window_with_the_cores_checks(
     qtbot: Any, local_profile: Path, make_window: Any
 ) -> None:
-    window = make_window(local_profile)
-    unlock(qtbot, window)
+    window = _first_case(qtbot, local_profile, make_window, "summary")
     main = window.main
-    main.open_case(main.my_day.model.row_at(0).case_id, "summary")
-    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
     tab = main.case_view.summary_tab
     for control in (tab.name, tab.birth, tab.contact, tab.language, tab.access):
         assert control.accessibleName()
@@ -295,11 +299,8 @@ def test_the_person_is_edited_in_the_window_with_the_cores_checks(
 def test_warnings_are_added_and_retired_on_an_existing_case(
     qtbot: Any, local_profile: Path, make_window: Any
 ) -> None:
-    window = make_window(local_profile)
-    unlock(qtbot, window)
+    window = _first_case(qtbot, local_profile, make_window, "warnings")
     main = window.main
-    main.open_case(main.my_day.model.row_at(0).case_id, "warnings")
-    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
     view = main.case_view
     tab = view.warnings_tab
     assert view.current_tab() == "warnings" and tab.add_button.isVisible()
