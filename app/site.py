@@ -20,6 +20,10 @@ Keys (all optional)::
     max_auto_lock_minutes = 15                         # 1..240; users may only choose less
     min_password_length = 10                           # 10..128; users may only choose more
     sync_interval_minutes = 15                         # 1..1440; users may only choose less
+    backup_daily_days = 7                              # 0..90: one backup a day for this long
+    backup_weekly_weeks = 4                            # 0..104: then one a week for this long
+    backup_max_mb = 0                                  # 0..1000000: the backups' total size
+                                                       # at most (the oldest go first); 0: no cap
 
 A malformed file raises :class:`SiteConfigError` naming the file, the line and the problem;
 callers refuse to start rather than run with weakened security. Site policy beats user
@@ -71,6 +75,9 @@ class SiteConfig:
     max_auto_lock_minutes: int = 15
     min_password_length: int = 10
     sync_interval_minutes: int = 15
+    backup_daily_days: int = 7
+    backup_weekly_weeks: int = 4
+    backup_max_mb: int = 0
     source: Path | None = None
 
 
@@ -79,6 +86,9 @@ _RANGES: dict[str, tuple[int, int, str]] = {
     "max_auto_lock_minutes": (1, 240, "minutes"),
     "min_password_length": (10, 128, "characters"),
     "sync_interval_minutes": (1, 1440, "minutes"),
+    "backup_daily_days": (0, 90, "days"),
+    "backup_weekly_weeks": (0, 104, "weeks"),
+    "backup_max_mb": (0, 1_000_000, "MB"),
 }
 KEYS: tuple[str, ...] = tuple(f.name for f in fields(SiteConfig) if f.name != "source")
 

@@ -171,6 +171,9 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
         "max_auto_lock_minutes": site.max_auto_lock_minutes,
         "min_password_length": site.min_password_length,
         "sync_interval_minutes": site.sync_interval_minutes,
+        "backup_daily_days": site.backup_daily_days,
+        "backup_weekly_weeks": site.backup_weekly_weeks,
+        "backup_max_mb": site.backup_max_mb,
     }
     return Check("site_config", title, Status.OK, message, "", facts), site
 

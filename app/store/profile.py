@@ -23,7 +23,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -60,7 +60,6 @@ log = logging.getLogger("fieldcase.store")
 
 DOCUMENTS_DIR = "documents"
 BACKUPS_DIR = "backups"
-KEEP_BACKUPS = 5
 BACKUP_PREFIX = "fieldcase-"
 BACKUP_SUFFIX = ".db"
 #: In backups/: the data file's size and time when the newest backup was made (no content).
@@ -82,6 +81,54 @@ class BackupInfo:
     @property
     def name(self) -> str:
         return self.path.name
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    """Which backups are kept (site.toml's ``backup_*`` keys): the newest always; besides it
+    the first of each of the last ``daily_days`` days (the state that day began with), then
+    the first of each of the ``weekly_weeks`` weeks before those (days and weeks where the
+    laptop is); and, when ``max_mb`` is not 0, no more than that in all (the oldest go
+    first)."""
+
+    daily_days: int = 7
+    weekly_weeks: int = 4
+    max_mb: int = 0
+
+    @classmethod
+    def of_site(cls) -> BackupPolicy:
+        """The site's policy; the defaults when its file cannot be read (the program says so
+        where it starts: a backup never fails for it)."""
+        from app.site import SiteConfigError, load_site_config
+
+        try:
+            site = load_site_config()
+        except SiteConfigError:
+            return cls()
+        return cls(site.backup_daily_days, site.backup_weekly_weeks, site.backup_max_mb)
+
+
+def backups_to_drop(
+    backups: list[BackupInfo], today: date, zone: tzinfo, policy: BackupPolicy
+) -> list[BackupInfo]:
+    """The backups ``policy`` does not keep (``backups`` newest first, ``today`` where the
+    laptop is)."""
+    first_of: dict[tuple[str, int], BackupInfo] = {}  # (day or week, its number) -> backup
+    for backup in backups:  # newest first: the last one seen in a day or week is its first
+        age = (today - backup.made_at.astimezone(zone).date()).days
+        if age < policy.daily_days:
+            first_of[("day", age)] = backup
+        elif age < policy.daily_days + 7 * policy.weekly_weeks:
+            first_of[("week", (age - policy.daily_days) // 7)] = backup
+    chosen = set(first_of.values())
+    kept = [b for number, b in enumerate(backups) if number == 0 or b in chosen]
+    if policy.max_mb:
+        total = 0
+        for number, backup in enumerate(list(kept)):
+            total += backup.size
+            if number and total > policy.max_mb * 1024 * 1024:
+                kept.remove(backup)
+    return [b for b in backups if b not in kept]
 
 
 def list_backups(profile_dir: Path) -> list[BackupInfo]:
@@ -286,7 +333,8 @@ class Profile:
     # --------------------------------------------------------------------------- actions
 
     def backup(self) -> Path:
-        """Make an encrypted backup now (keeps the last few); return its path."""
+        """Make an encrypted backup now (older ones kept as :class:`BackupPolicy` says);
+        return its path."""
         if self._key is None:
             raise ProfileClosed()
         self.wait_for_backup()
@@ -572,7 +620,9 @@ def _make_backup(
             if partial.stat().st_mtime < stale:
                 partial.unlink()
     db.backup_to(_db_path(profile_dir) if source is None else source, key, target)
-    for old in list_backups(profile_dir)[KEEP_BACKUPS:]:
+    policy = BackupPolicy.of_site()
+    today = now.astimezone(clock.local_zone()).date()
+    for old in backups_to_drop(list_backups(profile_dir), today, clock.local_zone(), policy):
         old.path.unlink(missing_ok=True)
     log.info("backed up the profile (%d bytes)", target.stat().st_size)
     return target

@@ -11,7 +11,8 @@
 ; Silent, per-machine install with the site policy preset (every parameter is optional):
 ;   fieldcase-0.1.0-setup.exe /VERYSILENT /SUPPRESSMSGBOXES /NORESTART
 ;       /SERVER=https://fieldcase.example.gov.uk /CABUNDLE=\\fileserver\it\council-ca.pem
-;       /AUTOLOCK=10 /MINPASSWORD=12 /SYNCINTERVAL=15
+;       /AUTOLOCK=10 /MINPASSWORD=12 /SYNCINTERVAL=15 /BACKUPDAYS=7 /BACKUPWEEKS=4
+;       /BACKUPMAXMB=2048
 ; The parameters write %PROGRAMDATA%\Fieldcase\site.toml (the whole file: keys not given keep
 ; Fieldcase's defaults). Without any of them an existing site.toml is left as it is.
 ; Uninstall keeps every user's data unless /REMOVEUSERDATA is given (or the person
@@ -102,9 +103,13 @@ const
   AutoLockMin = 1;      AutoLockMax = 240;
   MinPasswordMin = 10;  MinPasswordMax = 128;
   SyncIntervalMin = 1;  SyncIntervalMax = 1440;
+  BackupDaysMin = 0;    BackupDaysMax = 90;
+  BackupWeeksMin = 0;   BackupWeeksMax = 104;
+  BackupMaxMbMin = 0;   BackupMaxMbMax = 1000000;
 
 var
   ServerParam, CaBundleParam, AutoLockParam, MinPasswordParam, SyncIntervalParam: String;
+  BackupDaysParam, BackupWeeksParam, BackupMaxMbParam: String;
   RemoveUserData: Boolean;
 
 function SiteFolder(): String;
@@ -115,7 +120,8 @@ end;
 function HasSiteParams(): Boolean;
 begin
   Result := (ServerParam <> '') or (CaBundleParam <> '') or (AutoLockParam <> '') or
-            (MinPasswordParam <> '') or (SyncIntervalParam <> '');
+            (MinPasswordParam <> '') or (SyncIntervalParam <> '') or
+            (BackupDaysParam <> '') or (BackupWeeksParam <> '') or (BackupMaxMbParam <> '');
 end;
 
 function HasSwitch(const Name: String): Boolean;
@@ -196,6 +202,9 @@ begin
   AutoLockParam := Trim(ExpandConstant('{param:AUTOLOCK|}'));
   MinPasswordParam := Trim(ExpandConstant('{param:MINPASSWORD|}'));
   SyncIntervalParam := Trim(ExpandConstant('{param:SYNCINTERVAL|}'));
+  BackupDaysParam := Trim(ExpandConstant('{param:BACKUPDAYS|}'));
+  BackupWeeksParam := Trim(ExpandConstant('{param:BACKUPWEEKS|}'));
+  BackupMaxMbParam := Trim(ExpandConstant('{param:BACKUPMAXMB|}'));
   Result := True;
   if (ServerParam <> '') and not (IsAscii(ServerParam) and ServerAllowed(ServerParam)) then
   begin
@@ -213,7 +222,10 @@ begin
   Problem := '';
   if not CheckNumber('AUTOLOCK', AutoLockParam, AutoLockMin, AutoLockMax, Problem) or
      not CheckNumber('MINPASSWORD', MinPasswordParam, MinPasswordMin, MinPasswordMax, Problem) or
-     not CheckNumber('SYNCINTERVAL', SyncIntervalParam, SyncIntervalMin, SyncIntervalMax, Problem) then
+     not CheckNumber('SYNCINTERVAL', SyncIntervalParam, SyncIntervalMin, SyncIntervalMax, Problem) or
+     not CheckNumber('BACKUPDAYS', BackupDaysParam, BackupDaysMin, BackupDaysMax, Problem) or
+     not CheckNumber('BACKUPWEEKS', BackupWeeksParam, BackupWeeksMin, BackupWeeksMax, Problem) or
+     not CheckNumber('BACKUPMAXMB', BackupMaxMbParam, BackupMaxMbMin, BackupMaxMbMax, Problem) then
     Result := Refuse(Problem);
 end;
 
@@ -240,6 +252,12 @@ begin
     Text := Text + 'min_password_length = ' + MinPasswordParam + #13#10;
   if SyncIntervalParam <> '' then
     Text := Text + 'sync_interval_minutes = ' + SyncIntervalParam + #13#10;
+  if BackupDaysParam <> '' then
+    Text := Text + 'backup_daily_days = ' + BackupDaysParam + #13#10;
+  if BackupWeeksParam <> '' then
+    Text := Text + 'backup_weekly_weeks = ' + BackupWeeksParam + #13#10;
+  if BackupMaxMbParam <> '' then
+    Text := Text + 'backup_max_mb = ' + BackupMaxMbParam + #13#10;
   // ASCII only (checked above), so the file is valid UTF-8 without a byte-order mark.
   if not SaveStringToFile(SiteFolder() + '\site.toml', Text, False) then
     RaiseException('Could not write ' + SiteFolder() + '\site.toml.');

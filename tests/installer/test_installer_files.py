@@ -21,7 +21,16 @@ WORKFLOW = ROOT / ".github" / "workflows" / "windows-installer.yml"
 DEB = ROOT / "installer" / "deb"
 TEMPLATE = ROOT / "installer" / "site.toml.template"
 
-SITE_PARAMS = {"SERVER", "CABUNDLE", "AUTOLOCK", "MINPASSWORD", "SYNCINTERVAL"}
+SITE_PARAMS = {
+    "SERVER",
+    "CABUNDLE",
+    "AUTOLOCK",
+    "MINPASSWORD",
+    "SYNCINTERVAL",
+    "BACKUPDAYS",
+    "BACKUPWEEKS",
+    "BACKUPMAXMB",
+}
 
 
 def iss_text() -> str:

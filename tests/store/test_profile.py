@@ -12,7 +12,7 @@ import pytest
 from app.core import Casework
 from app.store import db
 from app.store.errors import DataFileExists, DataFileMissing, NoBackup, ProfileDamaged
-from app.store.profile import KEEP_BACKUPS, Profile, list_backups
+from app.store.profile import Profile, list_backups
 from app.vault.errors import ProfileExists, ProfileMissing, WrongPassword
 from tests.support.profile import PASSWORD, make_profile
 
@@ -144,11 +144,11 @@ def test_password_change_rewraps_only(profile_dir: Path) -> None:
 
 def test_backups_rotate_and_open_with_the_same_key(profile_dir: Path) -> None:
     seed(profile_dir, 1)
-    for n in range(KEEP_BACKUPS + 2):
+    for n in range(4):
         with Profile.open(profile_dir, PASSWORD) as profile:
             Casework(profile).create_case("housing_repair", f"Person {n}", {})
     backups = list_backups(profile_dir)
-    assert len(backups) == KEEP_BACKUPS
+    assert len(backups) == 2  # all made today: the newest and the day's first are kept
     # the last case came after the newest backup, so the next unlock backs up again ...
     Profile.open(profile_dir, PASSWORD).close()
     newest = list_backups(profile_dir)[0]
