@@ -105,7 +105,10 @@ class ClashesScreen(QWidget):
         self.panel.show()
         what = field_label(clash.kind, clash.field).lower()
         self.question.setText(
-            f"{clash.changed_by} changed the {what} of {clash.ref} while you were offline. "
+            # true whether this laptop was offline or not: both changes were made on the same
+            # version, and theirs reached the central record first
+            f"{clash.changed_by} changed the {what} of {clash.ref} on "
+            f"{words.when(clash.changed_at)}, before your change reached the central record. "
             "Choose which to keep."
         )
         me = self.session.backend.username

@@ -159,6 +159,9 @@ def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) 
     assert clashes.mine.toPlainText() == "Cara's words"
     assert clashes.theirs.toPlainText() == "Dan's words"
     assert "dan changed the summary" in clashes.question.text()
+    # nothing says this laptop was offline: it may well not have been
+    assert "offline" not in clashes.question.text()
+    assert "before your change reached the central record" in clashes.question.text()
     clashes.keep_mine.click()
     qtbot.waitUntil(lambda: clashes.model.rowCount() == 0, timeout=10_000)
     with qtbot.waitSignal(window.sync.finished, timeout=60_000):
