@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     from app.ui import theme
     from app.ui.app import application
+    from app.ui.case_view import TABS
     from app.ui.core_backend import CoreGate
     from app.ui.qt import QApplication
     from app.ui.window import PAGE_CASES, PAGE_CLASHES, PAGE_MY_DAY, PAGE_SETTINGS, FieldcaseWindow
@@ -145,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             shot("06-case-notes")
             main_area.case_view.tabs.setCurrentIndex(0)
             shot("07-case-summary")
-            main_area.case_view.tabs.setCurrentIndex(4)
+            main_area.case_view.tabs.setCurrentIndex(TABS.index("history"))
             shot("08-case-history")
+            main_area.case_view.tabs.setCurrentIndex(TABS.index("warnings"))
+            shot("18-case-warnings")
             main_area.go(PAGE_CLASHES)
             shot("09-clashes")
             main_area.go(PAGE_SETTINGS)
