@@ -335,6 +335,12 @@ class VisitModel(RowTableModel["VisitRow"]):
         super().__init__(parent)
         self._now = now
         self.me = ""  # set: a visit on someone else's case says whose it is (the team's day)
+        #: few columns of a few lines (whether due and when; the person, where and the
+        #: case), for a narrow window or large text: the warnings stay in sight
+        self.compact = False
+
+    #: the columns a compact table hides: their words are in another column
+    FOLDED = (COL_STATE, COL_PLACE, COL_REF)  # into COL_WHEN and COL_PERSON
 
     def state(self, row: VisitRow) -> str:
         if row.outcome and row.status != "planned":
@@ -351,10 +357,14 @@ class VisitModel(RowTableModel["VisitRow"]):
 
     def display(self, row: VisitRow, col: int) -> str:
         if col == self.COL_WHEN:
-            return words.when(row.due)
+            return (
+                f"{self.state(row)}\n{words.when(row.due)}" if self.compact else words.when(row.due)
+            )
         if col == self.COL_STATE:
             return self.state(row)
         if col == self.COL_PERSON:
+            if self.compact:
+                return "\n".join(part for part in (row.person_name, row.where, row.ref) if part)
             return row.person_name
         if col == self.COL_PLACE:
             return row.where
@@ -374,15 +384,18 @@ class VisitModel(RowTableModel["VisitRow"]):
             return row.due
         return self.display(row, col)
 
+    def _state_col(self, col: int) -> bool:
+        return col == self.COL_STATE or (self.compact and col == self.COL_WHEN)
+
     def foreground(self, row: VisitRow, col: int) -> Any:
-        if (col == self.COL_STATE and self.state(row) == "Overdue") or (
+        if (self._state_col(col) and self.state(row) == "Overdue") or (
             col == self.COL_WARN and row.warnings
         ):
             return _red_bold(self)[0]
         return None
 
     def font(self, row: VisitRow, col: int) -> Any:
-        if (col == self.COL_STATE and self.state(row) in ("Overdue", "Today")) or (
+        if (self._state_col(col) and self.state(row) in ("Overdue", "Today")) or (
             col == self.COL_WARN and row.warnings
         ):
             return _red_bold(self)[1]

@@ -12,8 +12,11 @@ from app.ui.models import VisitModel, is_overdue
 from app.ui.qt import (
     QCheckBox,
     QComboBox,
+    QEvent,
     QFrame,
     QHBoxLayout,
+    QResizeEvent,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -56,17 +59,22 @@ class MyDayScreen(QWidget):
             "Today's and overdue visits",
             "Each row: when, due or overdue, person, place, what, case reference, warnings",
         )
-        column_chars(
-            self.view,
-            {
-                VisitModel.COL_WHEN: 18,
-                VisitModel.COL_STATE: 9,
-                VisitModel.COL_PERSON: 14,
-                VisitModel.COL_PLACE: 20,
-                VisitModel.COL_WHAT: 13,
-                VisitModel.COL_REF: 14,
-            },
-        )
+        self._widths = {
+            VisitModel.COL_WHEN: 18,
+            VisitModel.COL_STATE: 9,
+            VisitModel.COL_PERSON: 14,
+            VisitModel.COL_PLACE: 20,
+            VisitModel.COL_WHAT: 13,
+            VisitModel.COL_REF: 14,
+        }
+        #: folded (see _fold): shares of the width; the warnings have the rest (a quarter)
+        self._folded_shares = {
+            VisitModel.COL_WHEN: 0.24,
+            VisitModel.COL_PERSON: 0.32,
+            VisitModel.COL_WHAT: 0.17,
+        }
+        self._sizer = column_chars(self.view, dict(self._widths))
+        self.view.setTextElideMode(Qt.TextElideMode.ElideNone)  # wrapped, never cut with ...
         box.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.open_button = button("Open case")
@@ -218,6 +226,33 @@ class MyDayScreen(QWidget):
         self.session.work.run_db(
             self, lambda: backend.complete_visit(visit.visit_id, text, outcome), ok, failed
         )
+
+    # a narrow table (large text, a small screen) folds whether it is due into when, and the
+    # place and the case's reference under the person, so the warnings stay in sight
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fold()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fold()
+
+    def _fold(self) -> None:
+        width = self.view.viewport().width()
+        compact = width / max(1, self.view.fontMetrics().averageCharWidth()) < 125
+        if compact:
+            for col, share in self._folded_shares.items():
+                self.view.setColumnWidth(col, int(width * share))
+        if compact == self.model.compact:
+            return
+        self.model.compact = compact
+        for col in VisitModel.FOLDED:
+            self.view.setColumnHidden(col, compact)
+        self._sizer.chars = {} if compact else dict(self._widths)
+        self._sizer.apply()
+        self.model.layoutChanged.emit()
+        self.view.resizeRowsToContents()
 
     def now(self) -> datetime:
         return self.session.clock.now()

@@ -47,6 +47,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPixmap,
+    QResizeEvent,
     QShortcut,
     QWindow,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "QPushButton",
     "QRadioButton",
     "QRect",
+    "QResizeEvent",
     "QSaveFile",
     "QScrollArea",
     "QShortcut",

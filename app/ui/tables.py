@@ -81,9 +81,10 @@ class _RowSizer(QObject):
         return False
 
 
-def column_chars(view: QTableView, chars: dict[int, int]) -> None:
-    """Set column widths as a number of characters of the view's font."""
-    _ColumnSizer(view, chars)
+def column_chars(view: QTableView, chars: dict[int, int]) -> _ColumnSizer:
+    """Set column widths as a number of characters of the view's font (kept so as the text
+    size changes; the returned sizer's ``chars`` may be changed, then ``apply()``)."""
+    return _ColumnSizer(view, chars)
 
 
 def selected_row(view: QTableView) -> Any:

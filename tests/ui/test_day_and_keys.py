@@ -347,3 +347,30 @@ def test_a_visit_where_nobody_was_in_is_recorded_from_my_day(
     visits = main.case_view.visits_tab.visits
     states = [visits.data(visits.index(r, VisitModel.COL_STATE)) for r in range(visits.rowCount())]
     assert "Not in" in states
+
+
+def test_my_day_folds_its_columns_at_large_text_so_the_warnings_stay_in_sight(
+    qtbot: Any, local_profile: Path, make_window: Any
+) -> None:
+    from dataclasses import replace
+
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    window.resize(1600, 900)
+    day = window.main.my_day
+    qtbot.waitUntil(lambda: not day.model.compact, timeout=5000)
+    assert not any(day.view.isColumnHidden(c) for c in VisitModel.FOLDED)
+    window.apply_prefs(replace(window.prefs, text_size=200))
+    qtbot.waitUntil(lambda: day.model.compact, timeout=5000)
+    assert all(day.view.isColumnHidden(c) for c in VisitModel.FOLDED)
+    view = day.view
+    warn = VisitModel.COL_WARN
+    right = view.columnViewportPosition(warn) + view.columnWidth(warn)
+    assert view.columnViewportPosition(warn) >= 0 and right <= view.viewport().width() + 1
+    model = day.model
+    rows = range(model.rowCount())
+    assert any(
+        model.data(model.index(r, VisitModel.COL_WHEN)).startswith("Overdue\n") for r in rows
+    )
+    person = model.data(model.index(0, VisitModel.COL_PERSON))
+    assert model.row_at(0).ref in person  # the case's reference folded under the person
