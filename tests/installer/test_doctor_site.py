@@ -57,6 +57,9 @@ def test_a_named_file_is_the_source_and_its_values_are_reported(
         "max_auto_lock_minutes": 7,
         "min_password_length": 14,
         "sync_interval_minutes": 30,
+        "backup_daily_days": 7,
+        "backup_weekly_weeks": 4,
+        "backup_max_mb": 0,
     }
     text = cli("doctor", env={"FIELDCASE_SITE_CONFIG": str(site)}, timeout=60)
     assert f"Read from {site}" in " ".join(text.out.split())
