@@ -316,16 +316,22 @@ class FocusRing(QWidget):
     BANDS = ("TopBar", "MessageBar", "SyncLine")
 
     def _clip(self, target: QWidget, parent: QWidget) -> QRect | None:
-        """Where the frame of ``target`` may be drawn, in ``parent``'s coordinates."""
+        """Where the frame of ``target`` may be drawn, in ``parent``'s coordinates: inside
+        every scrolling area, page stack and band it is in (a tab's page inside a case that
+        scrolls is inside both)."""
+        clip: QRect | None = None
         ancestor = target.parentWidget()
         while ancestor is not None and ancestor is not parent:
             area = ancestor.parentWidget()
-            if isinstance(area, QAbstractScrollArea) and ancestor is area.viewport():
-                return QRect(ancestor.mapTo(parent, QPoint(0, 0)), ancestor.size())
-            if isinstance(ancestor, QStackedWidget) or ancestor.objectName() in self.BANDS:
-                return QRect(ancestor.mapTo(parent, QPoint(0, 0)), ancestor.size())
+            if (
+                (isinstance(area, QAbstractScrollArea) and ancestor is area.viewport())
+                or isinstance(ancestor, QStackedWidget)
+                or ancestor.objectName() in self.BANDS
+            ):
+                rect = QRect(ancestor.mapTo(parent, QPoint(0, 0)), ancestor.size())
+                clip = rect if clip is None else clip.intersected(rect)
             ancestor = ancestor.parentWidget()
-        return None
+        return clip
 
     def paintEvent(self, _event: Any) -> None:
         painter = QPainter(self)

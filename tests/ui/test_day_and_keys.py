@@ -250,16 +250,19 @@ def test_the_focus_frame_of_a_control_scrolled_half_away_stays_in_its_scroll_are
     window.resize(1000, 520)  # small enough that the summary scrolls
     summary = main.case_view.page_scroll
     status = main.case_view.summary_tab.status
+    window.activateWindow()  # focus moves (and the frame follows) only in the active window
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5000)
+    summary.ensureWidgetVisible(status)  # a control out of sight has no frame to show
     status.setFocus()
-    qtbot.waitUntil(lambda: window.focus_ring.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: status.hasFocus() and window.focus_ring.isVisible(), timeout=5000)
     # scroll so that the control's top half is above the visible part
     at = status.mapTo(summary.widget(), QPoint(0, 0)).y()
     summary.verticalScrollBar().setValue(at + status.height() // 2)
-    qtbot.wait(400)  # the frame follows on its next look
     viewport = summary.viewport()
     area = QRect(viewport.mapTo(window, QPoint(0, 0)), viewport.size())
     ring = window.focus_ring
-    assert not ring.isVisible() or area.contains(ring.geometry()), (area, ring.geometry())
+    # the frame follows within a few of its looks (four a second), however busy the machine
+    qtbot.waitUntil(lambda: not ring.isVisible() or area.contains(ring.geometry()), timeout=5_000)
 
 
 def test_the_person_is_edited_in_the_window_with_the_cores_checks(
