@@ -48,18 +48,8 @@ class _Tabs(QTabWidget):
         if shown is None:
             return super().minimumSizeHint()
         inner = shown.minimumSizeHint()
-        bar = self.tabBar().sizeHint()
+        bar = self.tabBar().minimumSizeHint()  # the tabs scroll when short of room
         return QSize(max(inner.width(), bar.width()), inner.height() + bar.height() + 8)
-
-
-class _Page(QWidget):
-    """The part of a case that scrolls. It fills the room there is and scrolls only when that
-    is less than it needs (without this, its wrapping labels make the scroll area size it to
-    its preferred height, taller than the room, and the case scrolls at any text size; the
-    scroll area asks its widget's layout, so this sits one level down)."""
-
-    def hasHeightForWidth(self) -> bool:
-        return False
 
 
 class CaseView(QWidget):
@@ -77,12 +67,8 @@ class CaseView(QWidget):
         self.page_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.page_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         outer.addWidget(self.page_scroll, 1)
-        holder = QWidget()
-        self.page_scroll.setWidget(holder)
-        page = _Page()
-        held = QVBoxLayout(holder)
-        held.setContentsMargins(0, 0, 0, 0)
-        held.addWidget(page)
+        page = QWidget()
+        self.page_scroll.setWidget(page)
         box = QVBoxLayout(page)
         box.setContentsMargins(20, 12, 20, 12)
         self.header = CaseHeader(back)
