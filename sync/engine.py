@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,6 +57,7 @@ from sync.protocol import (
     Change,
     ChangeResult,
     ChangeStatus,
+    ConflictInfo,
     ErrorCode,
     PullRequest,
     PullResponse,
@@ -136,6 +137,8 @@ class SyncReport:
     clock_skew: timedelta | None = None  # service clock minus laptop clock
     rolled_back: bool = False  # the data file was older than what this laptop had sent
     re_referenced: list[tuple[str, str]] = field(default_factory=list)  # (old ref, new ref)
+    #: clashes someone else settled against this user (their version was not kept)
+    decided: list[ConflictInfo] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     completed: bool = False
     started_at: datetime | None = None  # on the engine's clock
@@ -181,6 +184,8 @@ class SyncReport:
                 f"{words.plural(self.conflicts_waiting, 'clash', 'clashes')} "
                 f"{'needs' if self.conflicts_waiting == 1 else 'need'} your decision."
             )
+        if self.decided:
+            parts.append(describe_decided(self.decided))
         parts.extend(self._reference_lines())
         parts.extend(self.warnings)
         return " ".join(parts)
@@ -189,6 +194,20 @@ class SyncReport:
         lines = [ROLLED_BACK] if self.rolled_back else []
         lines.extend(describe_re_reference(old, new) for old, new in self.re_referenced)
         return lines
+
+
+def describe_decided(decided: Sequence[ConflictInfo]) -> str:
+    """One sentence for clashes someone else settled against this user."""
+    deciders = sorted({info.resolved_by or "someone else" for info in decided})
+    who = deciders[0] if len(deciders) == 1 else "Colleagues"
+    if len(decided) == 1:
+        what = f"the clash on the {decided[0].field.replace('_', ' ')}"
+    else:
+        what = f"{len(decided)} clashes you were part of"
+    return (
+        f"{who} settled {what} first, and your version was not kept. The list of clashes "
+        "shows what was chosen."
+    )
 
 
 def next_page_size(size: int, retried: bool, seconds: float) -> int:
@@ -274,6 +293,7 @@ class SyncEngine:
         finally:
             report.finished_at = self.clock.now()
         report.conflicts_waiting = sum(1 for c in self.store.conflicts() if not c.resolved)
+        report.decided = self.store.decisions_to_tell()
         if report.clock_skew is not None and abs(report.clock_skew) > CLOCK_SKEW_WARNING:
             report.warnings.append(describe_skew(report.clock_skew))
         report.completed = True

@@ -1,4 +1,4 @@
-"""The Fieldcase sync protocol, version 3: the one definition of what crosses the wire.
+"""The Fieldcase sync protocol, version 4: the one definition of what crosses the wire.
 
 Imported by the central service (``server/``) and the laptop's engine (``sync/engine``).
 Human documentation lives in ``docs/protocol.md``; keep the two in step.
@@ -24,7 +24,12 @@ from sync.records import RecordKind
 #: laptop whose data file was rolled back finds out (see docs/protocol.md).
 #: 3: a warning says who retired it and when, a visit what came of it (sync.records.ADDED_IN);
 #: a laptop of an older protocol is sent its records without those fields.
-PROTOCOL_VERSION = 3
+#: 4: the first decision settles a clash for everyone: a change that sets out to settle a clash
+#: someone settled first is not applied to that field, and its result says so
+#: (``ChangeResult.settled`` and ``fields_now``); a conflict says when it was settled
+#: (``ConflictInfo.resolved_at``). An older laptop is sent its answers without those fields
+#: (:func:`answer_for`).
+PROTOCOL_VERSION = 4
 #: The oldest client protocol the service still accepts (one release back: a version 1 laptop
 #: is served, without rollback detection).
 MIN_PROTOCOL_VERSION = 1
@@ -212,6 +217,7 @@ class ConflictInfo(Wire):
     resolved: bool = False
     resolved_value: FieldValue = None
     resolved_by: str | None = None
+    resolved_at: datetime | None = None  # (protocol 4)
 
 
 class ChangeResult(Wire):
@@ -220,6 +226,12 @@ class ChangeResult(Wire):
     version: int | None = None  # record version after the change
     conflicts: list[ConflictInfo] = Field(default_factory=list)
     error: ErrorBody | None = None
+    #: (protocol 4) Clashes this change set out to settle that another decision settled
+    #: first: that decision stands, and the change did not set their fields.
+    settled: list[ConflictInfo] = Field(default_factory=list)
+    #: (protocol 4) The record's values now of the fields named in ``settled``, for the
+    #: laptop to show instead of the choice that came second.
+    fields_now: dict[str, FieldValue] = Field(default_factory=dict)
 
 
 class PushResponse(Wire):
@@ -323,3 +335,31 @@ class MetaResponse(Wire):
     min_protocol_version: int
     server_time: datetime
     case_types: list[CaseType]
+
+
+# ------------------------------------------------------------------ older laptops
+
+#: What protocol 4 added to the answers above (a laptop's models forbid fields they do not
+#: know, so an older laptop is sent its answers without them).
+_CONFLICT_ADDED_4 = {"resolved_at"}
+_RESULT_ADDED_4 = {"settled", "fields_now"}
+
+
+def conflict_for(info: ConflictInfo, version: int) -> dict[str, Any]:
+    """A conflict as JSON data for a laptop of protocol ``version``."""
+    return info.model_dump(mode="json", exclude=_CONFLICT_ADDED_4 if version < 4 else None)
+
+
+def answer_for(answer: PushResponse, version: int) -> str:
+    """A push's answer as JSON for a laptop of protocol ``version``."""
+    if version >= 4:
+        return answer.model_dump_json()
+    older: dict[str, Any] = {
+        "results": {
+            "__all__": {
+                **dict.fromkeys(_RESULT_ADDED_4, True),
+                "conflicts": {"__all__": _CONFLICT_ADDED_4},
+            }
+        }
+    }
+    return answer.model_dump_json(exclude=older)

@@ -74,6 +74,11 @@ class LocalStore(Protocol):
     # --- conflicts
     def conflicts(self) -> list[ConflictInfo]: ...
 
+    def decisions_to_tell(self) -> list[ConflictInfo]:
+        """Clashes someone else settled against this laptop's user since they were last told
+        (a pulled decision against their own version, or their own decision that came
+        second); each is returned once."""
+
     # --- reference blocks
     def unused_refs(self) -> int: ...
 

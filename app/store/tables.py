@@ -73,6 +73,10 @@ class Conflict(SQLModel, table=True):
     resolved: bool = Field(default=False)
     resolved_value: str = Field(default="null", sa_type=Text)
     resolved_by: str | None = Field(default=None)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: someone else's decision went against this laptop's user, who is still to be told
+    #: (once, at the end of the sync that brought it: :meth:`SyncAdapter.decisions_to_tell`)
+    tell: bool = Field(default=False)
 
 
 class RefBlock(SQLModel, table=True):

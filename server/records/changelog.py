@@ -128,6 +128,7 @@ def conflict_info(row: Conflict) -> ConflictInfo:
         resolved=row.resolved,
         resolved_value=row.resolved_value,
         resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
     )
 
 

@@ -29,7 +29,13 @@ from server.records.scope import case_visible_to, visible_to
 from server.records.wire import record_json
 from sync import pull_lines
 from sync.clock import Clock
-from sync.protocol import ConflictInfo, ErrorCode, PullResponse
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    ConflictInfo,
+    ErrorCode,
+    PullResponse,
+    conflict_for,
+)
 from sync.records import ADDED_IN
 
 log = logging.getLogger("fieldcase.server")
@@ -95,10 +101,12 @@ def _size(model: ConflictInfo) -> int:
     return len(_conflict_json(model)) + 1
 
 
-def _conflict_json(model: ConflictInfo) -> str:
-    """A conflict as JSON text; its values may hold a lone surrogate (legacy data), which
-    pydantic's JSON writer refuses and :func:`utf8` then sends as its escape."""
-    return json.dumps(model.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+def _conflict_json(model: ConflictInfo, version: int = PROTOCOL_VERSION) -> str:
+    """A conflict as JSON text for a laptop of protocol ``version``; its values may hold a
+    lone surrogate (legacy data), which pydantic's JSON writer refuses and :func:`utf8` then
+    sends as its escape."""
+    data = conflict_for(model, version)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
@@ -120,6 +128,8 @@ class PullPage:
     mixed: bool = False
     #: whether the page is part of a pull from the start (its checkpoints say so too)
     from_start: bool = False
+    #: the protocol of the laptop the page is for (:meth:`for_protocol`)
+    protocol: int = PROTOCOL_VERSION
 
     def add(self, record_id: RawId, case_id: RawId, wire: bytes, seq: int | None = None) -> int:
         """Put a record on the page (``seq``: its log position, when it came in log order);
@@ -133,7 +143,8 @@ class PullPage:
     def for_protocol(self, version: int) -> None:
         """Leave out of each record the fields a laptop of protocol ``version`` does not know
         (:data:`sync.records.ADDED_IN`): its check of a pulled record allows no other field,
-        and would set the record aside."""
+        and would set the record aside); its conflicts likewise."""
+        self.protocol = version
         dropped = {
             kind.value: {name for name, added in names.items() if added > version}
             for kind, names in ADDED_IN.items()
@@ -174,7 +185,7 @@ class PullPage:
             server_time=self.server_time,
         ).model_dump_json()
         assert tail.startswith('{"records":[]') and '"conflicts":[]' in tail
-        conflicts = ",".join(_conflict_json(c) for c in self.conflicts.values())
+        conflicts = ",".join(_conflict_json(c, self.protocol) for c in self.conflicts.values())
         tail = tail[13:].replace('"conflicts":[]', f'"conflicts":[{conflicts}]', 1)
         return b"".join([b'{"records":[', b",".join(self.records.values()), b"]", utf8(tail)])
 
@@ -191,7 +202,7 @@ class PullPage:
                 yield pull_lines.checkpoint_line(make_cursor(seq, from_start=self.from_start))
                 since = 0
         for conflict in self.conflicts.values():
-            yield pull_lines.conflict_line(utf8(_conflict_json(conflict)))
+            yield pull_lines.conflict_line(utf8(_conflict_json(conflict, self.protocol)))
         for case_id in self.removed_cases:
             yield pull_lines.removed_line(str(case_id))
         yield pull_lines.end_line(self.next_cursor, self.more)

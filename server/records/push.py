@@ -86,7 +86,8 @@ def apply_change(
         record = load(session, change, pending)
         if actor is not None:
             authorise(session, actor, change, record, pending)
-        settling = conflicts_settled(session, change)
+        settling, settled_first = conflicts_settled(session, change)
+        change = without_settled(change, settling, settled_first)
         merged = merge(change, record, settling, author)
         refuse_taken_ref(session, change, merged, pending, author)
     except Refused as refused:
@@ -94,7 +95,10 @@ def apply_change(
     record = write_record(session, pending, change, record, merged, author, now)
     kept = keep_clashes(session, pending, record, merged, author, now)
     settle(session, pending, record, settling, author, now)
-    return log_change(pending, change, record, merged, kept, settling, author, now)
+    result = log_change(
+        pending, change, record, merged, kept, settling, author, now, settled_first=settled_first
+    )
+    return told_settled(result, record, settled_first)
 
 
 # ------------------------------------------------------------------------- phases
@@ -200,19 +204,47 @@ def audit_refusal(
     )
 
 
-def conflicts_settled(session: Session, change: Change) -> dict[str, list[Conflict]]:
-    """The open conflicts this change settles, by field; each must be of this record and
-    its field must be set by the change."""
+def conflicts_settled(
+    session: Session, change: Change
+) -> tuple[dict[str, list[Conflict]], dict[str, list[Conflict]]]:
+    """The open conflicts this change settles, by field, and those it names that a decision
+    settled first (the first decision settles a clash for everyone). Each must be of this
+    record and its field must be set by the change. The rows are locked, so of two decisions
+    sent at once one waits for the other and then finds the clash settled."""
     settling: dict[str, list[Conflict]] = {}
+    settled_first: dict[str, list[Conflict]] = {}
     for conflict_id in change.resolves:
-        row = session.get(Conflict, conflict_id)
+        row = session.get(Conflict, conflict_id, with_for_update=True)
         if row is None or row.record_id != change.record_id:
             raise Refused(ErrorCode.VALIDATION, "This change settles a conflict of another record.")
-        if not row.resolved:
-            settling.setdefault(row.field, []).append(row)
-    if any(name not in change.fields for name in settling):
+        (settled_first if row.resolved else settling).setdefault(row.field, []).append(row)
+    if any(name not in change.fields for name in [*settling, *settled_first]):
         raise Refused(ErrorCode.VALIDATION, "A change that settles a conflict must set its field.")
-    return settling
+    return settling, settled_first
+
+
+def without_settled(
+    change: Change, settling: dict[str, list[Conflict]], settled_first: dict[str, list[Conflict]]
+) -> Change:
+    """The change without the fields of clashes a decision settled first (that decision
+    stands: a second one would only start the clash again)."""
+    drop = settled_first.keys() - settling.keys()
+    if not drop:
+        return change
+    fields = {name: value for name, value in change.fields.items() if name not in drop}
+    return change.model_copy(update={"fields": fields})
+
+
+def told_settled(
+    result: ChangeResult, record: Touched, settled_first: dict[str, list[Conflict]]
+) -> ChangeResult:
+    """The result, saying which clashes were settled first and what their fields hold now
+    (the laptop shows that instead of its own choice, and tells its user)."""
+    if not settled_first:
+        return result
+    result.settled = [conflict_info(row) for rows in settled_first.values() for row in rows]
+    result.fields_now = {name: record.fields.get(name) for name in settled_first}
+    return result
 
 
 def refuse_taken_ref(
@@ -387,6 +419,8 @@ def log_change(
     settling: dict[str, list[Conflict]],
     author: Author,
     now: datetime,
+    *,
+    settled_first: dict[str, list[Conflict]] | None = None,
 ) -> ChangeResult:
     """Remember the change id (replays become duplicates), audit it, and answer."""
     status = ChangeStatus.CONFLICT if kept else ChangeStatus.APPLIED
@@ -404,6 +438,10 @@ def log_change(
                 "fields": sorted(merged.applied),
                 "conflicts": [str(c.id) for c in kept],
                 "resolved": [str(c.id) for rows in settling.values() for c in rows],
+                # clashes it meant to settle that a decision settled first (not set again)
+                "settled_first": [
+                    str(c.id) for rows in (settled_first or {}).values() for c in rows
+                ],
                 "version": record.version,
             },
         )

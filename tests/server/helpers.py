@@ -116,10 +116,12 @@ class Device:
     device_id: str
     secret: str
     token: str
+    #: the protocol the laptop speaks (the oldest the service takes, unless a test says)
+    protocol: str = PROTOCOL_HEADERS["X-Fieldcase-Protocol"]
 
     @property
     def headers(self) -> dict[str, str]:
-        return {**PROTOCOL_HEADERS, "Authorization": f"Bearer {self.token}"}
+        return {"X-Fieldcase-Protocol": self.protocol, "Authorization": f"Bearer {self.token}"}
 
     def push(self, *changes: dict[str, Any]) -> list[dict[str, Any]]:
         response = self.svc.client.post(

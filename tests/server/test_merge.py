@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
 from server.records.merge import MergeRefused, Stamp, merge_change
+from sync.protocol import PROTOCOL_VERSION
 from sync.records import RecordKind
 from tests.server.helpers import Service, change, new_case
 
@@ -68,6 +70,56 @@ def test_same_field_keeps_the_first_and_stores_a_conflict(service: Service) -> N
     assert later["conflicts"][info["conflict_id"]]["resolved"] is True
     assert later["conflicts"][info["conflict_id"]]["resolved_value"] == "Broken boiler"
     assert later["records"][str(case_id)]["fields"]["summary"] == "Broken boiler"
+
+
+def _clash(service: Service) -> tuple[Any, Any, uuid.UUID, dict[str, Any]]:
+    """Two laptops (sam's value kept, kim's not) and their clash on a case's summary."""
+    one = service.device("sam", "Housing")
+    two = service.device("kim", "Housing")
+    case_id, case = new_case("Housing", "sam")
+    one.push(case)
+    one.push(change("case", case_id, case_id, {"summary": "Roof leak"}, base=1))
+    result = two.push(change("case", case_id, case_id, {"summary": "Broken boiler"}, base=1))[0]
+    (info,) = result["conflicts"]
+    return one, two, case_id, info
+
+
+def test_the_first_decision_settles_a_clash_for_everyone(service: Service) -> None:
+    """Both people choose, each their own version: the first decision stands, the second is
+    not applied to the field (no fresh clash) and its answer says who chose what."""
+    one, two, case_id, info = _clash(service)
+    one.protocol = two.protocol = str(PROTOCOL_VERSION)
+    version = one.pull_all()["records"][str(case_id)]["version"]
+    mine = change(
+        "case",
+        case_id,
+        case_id,
+        {"summary": "Roof leak"},
+        base=version,
+        resolves=[info["conflict_id"]],
+    )
+    assert one.push(mine)[0]["status"] == "applied"
+    theirs = change(
+        "case",
+        case_id,
+        case_id,
+        {"summary": "Broken boiler", "priority": "urgent"},
+        base=version,
+        resolves=[info["conflict_id"]],
+    )
+    (second,) = two.push(theirs)
+    assert second["status"] == "applied" and second["conflicts"] == []
+    (settled,) = second["settled"]
+    assert settled["conflict_id"] == info["conflict_id"]
+    assert (settled["resolved_by"], settled["resolved_value"]) == ("sam", "Roof leak")
+    assert settled["resolved_at"] is not None
+    assert second["fields_now"] == {"summary": "Roof leak"}
+    pulled = two.pull_all()
+    fields = pulled["records"][str(case_id)]["fields"]
+    assert fields["summary"] == "Roof leak"  # the first decision stands
+    assert fields["priority"] == "urgent"  # the rest of the change applied as usual
+    assert [c for c in pulled["conflicts"].values() if not c["resolved"]] == []
+    assert pulled["conflicts"][info["conflict_id"]]["resolved_by"] == "sam"
 
 
 def test_same_value_on_both_sides_is_no_conflict(service: Service) -> None:
@@ -163,3 +215,22 @@ def test_pure_merge_rules() -> None:
         merge_change(RecordKind.NOTE, True, {"text": "a"}, {}, 1, {"text": "b"}, "dev-a")
     with pytest.raises(MergeRefused):
         merge_change(RecordKind.CASE, False, {}, {}, 0, {"nope": 1}, "dev-a")
+
+
+def test_a_laptop_before_protocol_4_is_answered_without_what_it_does_not_know(
+    service: Service,
+) -> None:
+    """Protocol 4 added a result's ``settled`` and ``fields_now`` and a conflict's
+    ``resolved_at``: a version 3 laptop (whose models forbid unknown fields) gets neither, in
+    a push's answer or a pull; the first decision still stands for it."""
+    one, two, case_id, info = _clash(service)
+    one.protocol, two.protocol = str(PROTOCOL_VERSION), "3"
+    version = one.pull_all()["records"][str(case_id)]["version"]
+    settle = {"resolves": [info["conflict_id"]], "base": version}
+    one.push(change("case", case_id, case_id, {"summary": "Roof leak"}, **settle))
+    (second,) = two.push(change("case", case_id, case_id, {"summary": "Broken boiler"}, **settle))
+    assert second["status"] == "applied"
+    assert "settled" not in second and "fields_now" not in second
+    conflict = two.pull_all()["conflicts"][info["conflict_id"]]
+    assert conflict["resolved"] is True and "resolved_at" not in conflict
+    assert "resolved_at" in one.pull_all()["conflicts"][info["conflict_id"]]

@@ -22,6 +22,7 @@ from sync.protocol import (
     PushRequest,
     PushResponse,
     SyncState,
+    answer_for,
 )
 
 router = APIRouter(prefix="/sync", tags=["sync"])
@@ -33,7 +34,11 @@ LINES_PIECE_BYTES = 64 * 1024
 
 @router.post("/push", response_model=PushResponse, responses=ERRORS)
 def push(
-    body: PushRequest, actor: CurrentDevice, session: SessionDep, clock: ClockDep
+    body: PushRequest,
+    actor: CurrentDevice,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
 ) -> PushResponse:
     """Apply a batch of changes; each gets its own result. Replays are reported duplicate."""
     for attempt in range(PUSH_ATTEMPTS):
@@ -49,7 +54,9 @@ def push(
             if attempt == PUSH_ATTEMPTS - 1:
                 raise
     answer = PushResponse(results=results, server_time=clock.now())
-    return Response(answer.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
+    # a laptop of an older protocol gets its answer without the fields it does not know
+    version = int(request.headers.get(PROTOCOL_HEADER, PROTOCOL_VERSION))
+    return Response(answer_for(answer, version), media_type="application/json")  # type: ignore[return-value]
 
 
 @router.get("/state", response_model=SyncState, responses=ERRORS)
