@@ -205,8 +205,8 @@ def describe_decided(decided: Sequence[ConflictInfo]) -> str:
     else:
         what = f"{len(decided)} clashes you were part of"
     return (
-        f"{who} settled {what} first, and your version was not kept. The list of clashes "
-        "shows what was chosen."
+        f"{who} settled {what} first, and your version was not kept. See what was chosen "
+        "under Clashes in the window, or with `fieldcase conflicts --settled`."
     )
 
 

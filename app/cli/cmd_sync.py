@@ -89,6 +89,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_conflicts(args: argparse.Namespace) -> int:
     with open_profile(args) as profile:
         found = clashes.clashes(profile)
+        settled = clashes.settled_by_others(profile) if args.settled else []
+    if args.settled:
+        return _print_settled(settled, as_json=args.json)
     if args.json:
         print(json.dumps([c.as_json() for c in found], indent=2, ensure_ascii=False))
         return 0
@@ -102,6 +105,26 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             f"{words.when(clash.changed_at)})"
         )
     print("Settle one with: fieldcase conflicts resolve ID --keep mine|theirs (or --value TEXT).")
+    return 0
+
+
+def _print_settled(settled: list[clashes.SettledClash], *, as_json: bool) -> int:
+    """Clashes someone else settled lately: the first decision settles one for everyone."""
+    if as_json:
+        print(json.dumps([c.as_json() for c in settled], indent=2, ensure_ascii=False))
+        return 0
+    if not settled:
+        print(f"No one else settled a clash in the last {clashes.SETTLED_SHOWN_DAYS} days.")
+        return 0
+    for item in settled:
+        when = f", {words.when(item.settled_at)}" if item.settled_at else ""
+        yours = ""
+        if item.made_one_side:
+            yours = "; yours was kept" if item.mine_kept else f"; yours {item.mine!r} was not kept"
+        print(
+            f"{item.id}  {item.ref}  {item.field}: {item.settled_by} chose {item.chosen!r}"
+            f"{when}{yours}"
+        )
     return 0
 
 

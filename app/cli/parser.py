@@ -270,6 +270,11 @@ def _sync_commands(sub: Any) -> None:
 
     conflicts = sub.add_parser("conflicts", help="list clashes waiting for your decision")
     conflicts.add_argument("--json", action="store_true", help="print JSON")
+    conflicts.add_argument(
+        "--settled",
+        action="store_true",
+        help="list the clashes someone else settled in the last 30 days instead",
+    )
     _runs(conflicts, "cmd_sync", "cmd_conflicts")
     inner = conflicts.add_subparsers(dest="conflicts_command", metavar="resolve")
     resolve = inner.add_parser("resolve", help="settle one clash")

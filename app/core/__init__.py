@@ -22,6 +22,7 @@ from app.core.views import (
     DocumentView,
     NewCase,
     NoteView,
+    SettledClash,
     VisitRow,
     WarningView,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidValue",
     "NewCase",
     "NoteView",
+    "SettledClash",
     "UnknownCase",
     "UnknownRecord",
     "VisitRow",

@@ -8,20 +8,21 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlmodel import col, select
 
 from app.core.uow import UnitOfWork
-from app.core.views import Clash
+from app.core.views import Clash, SettledClash
 from app.errors import UsageError
 from app.store import outbox, state
 from app.store.models import KIND_MODELS, Case
 from app.store.profile import Profile
 from app.store.records import from_wire, to_wire
 from app.store.tables import Conflict
+from sync import words
 from sync.clock import Clock
 from sync.records import RecordKind
 
@@ -110,17 +111,85 @@ def clashes(profile: Profile) -> list[Clash]:
     return out
 
 
+#: How long a clash someone else settled stays in the list of settled clashes.
+SETTLED_SHOWN_DAYS = 30
+
+
+def settled_by_others(profile: Profile, *, days: int = SETTLED_SHOWN_DAYS) -> list[SettledClash]:
+    """Clashes someone else settled in the last ``days`` days (the first decision settles a
+    clash for everyone), newest first: what was chosen, by whom and when."""
+    me = profile.user
+    since = profile.clock.now() - timedelta(days=days)
+    with profile.session() as s:
+        rows = s.exec(
+            select(Conflict)
+            .where(col(Conflict.resolved).is_(True), col(Conflict.resolved_by) != me)
+            .order_by(col(Conflict.resolved_at).desc(), col(Conflict.other_at).desc())
+        ).all()
+        return [
+            _settled(s, row, me)
+            for row in rows
+            if row.resolved_at is None or row.resolved_at >= since
+        ]
+
+
+def _settled(s: Any, row: Conflict, me: str) -> SettledClash:
+    case = s.get(Case, row.case_id)
+    made = me in (row.kept_by, row.other_by)
+    mine = json.loads(row.other_value if row.other_by == me else row.kept_value)
+    return SettledClash(
+        id=row.conflict_id,
+        case_id=row.case_id,
+        ref=case.ref if case else "",
+        kind=row.kind,
+        field=row.field,
+        chosen=json.loads(row.resolved_value),
+        settled_by=row.resolved_by or "someone else",
+        settled_at=row.resolved_at,
+        mine=mine if made else None,
+        made_one_side=made,
+    )
+
+
 def _find_clash(profile: Profile, ident: str) -> Clash:
     ident = ident.strip().lower()
     found = [c for c in clashes(profile) if str(c.id) == ident or str(c.id).startswith(ident)]
     if len(found) == 1 and ident:
         return found[0]
     if not found:
+        _not_waiting(profile, ident)
         raise UsageError(
             f"There is no clash waiting with the id {ident!r}. Run `fieldcase conflicts` to see "
             "the clashes and their ids."
         )
     raise UsageError(f"More than one clash starts with {ident!r}; give more of the id.")
+
+
+def _not_waiting(profile: Profile, ident: str) -> None:
+    """Say so when the clash was settled already: by someone else (who, when, what they
+    chose: the first decision settles it for everyone), or here with the decision not sent."""
+    if not ident:
+        return
+    with profile.session() as s:
+        rows = [
+            row
+            for row in s.exec(select(Conflict)).all()
+            if str(row.conflict_id) == ident or str(row.conflict_id).startswith(ident)
+        ]
+        if len(rows) != 1:
+            return
+        row = rows[0]
+        if not row.resolved:  # not listed, so settled here, the decision not sent yet
+            raise UsageError(
+                "You have already settled this clash; your decision will be sent at the next sync."
+            )
+        settled = _settled(s, row, profile.user)
+    when = f" on {words.when(settled.settled_at)}" if settled.settled_at else ""
+    raise UsageError(
+        f"This clash was already settled by {settled.settled_by}{when}, who chose "
+        f"{settled.chosen!r}. The first decision settles a clash for everyone, so nothing "
+        "was changed."
+    )
 
 
 def resolve_clash(

@@ -284,6 +284,40 @@ class Clash:
 
 
 @dataclass(frozen=True)
+class SettledClash:
+    """A clash someone else settled (the first decision settles it for everyone): what they
+    chose, who and when; ``mine`` is this user's own version when they made one side."""
+
+    id: UUID
+    case_id: UUID
+    ref: str
+    kind: str
+    field: str
+    chosen: Any
+    settled_by: str
+    settled_at: datetime | None
+    mine: Any
+    made_one_side: bool
+
+    @property
+    def mine_kept(self) -> bool:
+        """Whether this user's own version is the one chosen (or they made neither side)."""
+        return not self.made_one_side or self.mine == self.chosen
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "ref": self.ref,
+            "field": self.field,
+            "chosen": self.chosen,
+            "settled_by": self.settled_by,
+            "settled_at": self.settled_at.astimezone(UTC).isoformat() if self.settled_at else None,
+            "mine": self.mine if self.made_one_side else None,
+            "mine_kept": self.mine_kept,
+        }
+
+
+@dataclass(frozen=True)
 class NewCase:
     """One case for :meth:`Casework.create_cases_bulk`."""
 

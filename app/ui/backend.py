@@ -18,7 +18,7 @@ from uuid import UUID
 from app.ui.rows import CaseQuery
 
 if TYPE_CHECKING:
-    from app.core import CaseDetail, CaseRow, Clash, VisitRow
+    from app.core import CaseDetail, CaseRow, Clash, SettledClash, VisitRow
 
 
 class Backend(Protocol):
@@ -54,6 +54,10 @@ class Backend(Protocol):
     def read_document(self, document_id: UUID) -> bytes: ...
 
     def clashes(self) -> list[Clash]: ...
+
+    def settled_clashes(self) -> list[SettledClash]:
+        """Clashes someone else settled lately (the first decision settles one for everyone)."""
+        ...
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
         """keep: "mine" or "theirs"; anything else writes ``value``."""

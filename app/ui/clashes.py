@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.ui import words
-from app.ui.models import ClashModel, field_label, show_value
+from app.ui.models import ClashModel, SettledModel, field_label, show_value
 from app.ui.qt import QFrame, QGridLayout, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 from app.ui.session import Session
 from app.ui.tables import column_chars, select_first, selected_row, table
 from app.ui.widgets import button, label, named
 
 if TYPE_CHECKING:
-    from app.core import Clash
+    from app.core import Clash, SettledClash
+    from sync.protocol import ConflictInfo
 
 
 class ClashesScreen(QWidget):
@@ -74,6 +75,26 @@ class ClashesScreen(QWidget):
         box.addWidget(self.panel, 1)
         self.panel.hide()
 
+        # the first decision settles a clash for everyone: what others chose, and by whom
+        self.settled_title = label("Settled by someone else in the last 30 days", role="h2")
+        self.settled_model = SettledModel(self)
+        self.settled_view = table(self.settled_model, "Clashes settled by someone else")
+        column_chars(
+            self.settled_view,
+            {
+                SettledModel.COL_CASE: 14,
+                SettledModel.COL_FIELD: 14,
+                SettledModel.COL_CHOSEN: 24,
+                SettledModel.COL_WHO: 22,
+                SettledModel.COL_MINE: 24,
+            },
+        )
+        self.settled_view.setMaximumHeight(200)
+        box.addWidget(self.settled_title)
+        box.addWidget(self.settled_view)
+        self.settled_title.hide()
+        self.settled_view.hide()
+
         self.view.selectionModel().currentRowChanged.connect(lambda *_a: self._show_chosen())
         self.model.modelReset.connect(self._show_chosen)
         self.keep_mine.clicked.connect(lambda: self._resolve("mine"))
@@ -84,6 +105,14 @@ class ClashesScreen(QWidget):
     def reload(self) -> None:
         backend = self.session.backend
         self.session.work.run_db(self, backend.clashes, self._loaded, self.session.show_error)
+        self.session.work.run_db(
+            self, backend.settled_clashes, self._settled_loaded, self.session.show_error
+        )
+
+    def _settled_loaded(self, rows: list[SettledClash]) -> None:
+        self.settled_model.set_rows(rows)
+        self.settled_title.setVisible(bool(rows))
+        self.settled_view.setVisible(bool(rows))
 
     def _loaded(self, rows: list[Clash]) -> None:
         self.model.set_rows(rows)
@@ -151,3 +180,19 @@ class ClashesScreen(QWidget):
         clash = selected_row(self.view)
         if clash is not None:
             self.session.open_case(clash.case_id)
+
+
+def decided_message(decided: list[ConflictInfo]) -> str:
+    """What the window says after a sync that brought someone else's decision against this
+    user's version (or after their own decision came second)."""
+    deciders = sorted({info.resolved_by or "Someone else" for info in decided})
+    who = deciders[0] if len(deciders) == 1 else "Colleagues"
+    if len(decided) == 1:
+        what = field_label(decided[0].kind.value, decided[0].field).lower()
+        clash = f"the clash on a case's {what}"
+    else:
+        clash = f"{words.plural(len(decided), 'clash', 'clashes')} you were part of"
+    return (
+        f"{who} settled {clash} first, so your version was not kept. Open Clashes to see "
+        "what was chosen."
+    )

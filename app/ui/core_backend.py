@@ -19,7 +19,7 @@ from app.errors import FieldcaseError
 from app.ui.rows import CaseQuery
 
 if TYPE_CHECKING:
-    from app.core import CaseDetail, CaseRow, Clash, VisitRow
+    from app.core import CaseDetail, CaseRow, Clash, SettledClash, VisitRow
     from app.core.profiles import Profile
     from sync.clock import Clock
 
@@ -147,6 +147,11 @@ class CoreBackend:
         from app.core import clashes
 
         return clashes.clashes(self.profile)
+
+    def settled_clashes(self) -> list[SettledClash]:
+        from app.core import clashes
+
+        return clashes.settled_by_others(self.profile)
 
     def resolve_clash(self, conflict_id: UUID, value: Any, keep: str | None = None) -> None:
         from app.core import clashes

@@ -24,7 +24,7 @@ from app.ui.qt import (
 from app.ui.rows import CaseQuery
 
 if TYPE_CHECKING:  # the core loads after unlock (it pulls in the database)
-    from app.core import AuditRow, CaseRow, Clash, DocumentView, NoteView, VisitRow
+    from app.core import AuditRow, CaseRow, Clash, DocumentView, NoteView, SettledClash, VisitRow
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -508,6 +508,30 @@ class ClashModel(RowTableModel["Clash"]):
             return show_value(row.theirs)
         if col == self.COL_WHO:
             return f"{row.changed_by}, {words.when(row.changed_at)}"
+        return ""
+
+
+class SettledModel(RowTableModel["SettledClash"]):
+    """Clashes someone else settled: what they chose, who and when, and this user's own
+    version when they made one side."""
+
+    COL_CASE, COL_FIELD, COL_CHOSEN, COL_WHO, COL_MINE = range(5)
+    HEADERS = ("Case", "What", "Chosen", "Settled by", "Your version")
+
+    def display(self, row: SettledClash, col: int) -> str:
+        if col == self.COL_CASE:
+            return row.ref
+        if col == self.COL_FIELD:
+            return field_label(row.kind, row.field)
+        if col == self.COL_CHOSEN:
+            return show_value(row.chosen)
+        if col == self.COL_WHO:
+            when = words.when(row.settled_at)
+            return f"{row.settled_by}, {when}" if when else row.settled_by
+        if col == self.COL_MINE:
+            if not row.made_one_side:
+                return "You did not change it"
+            return "Kept" if row.mine_kept else f"{show_value(row.mine)} (not kept)"
         return ""
 
 

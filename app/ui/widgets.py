@@ -150,7 +150,11 @@ class MessageBar(QFrame):
             log.error("unexpected failure shown to the person: %s", type(err).__name__)
         self.show_message(words, level="error", details=details)
 
-    def show_message(self, words: str, *, level: str = "info", details: str = "") -> None:
+    def show_message(
+        self, words: str, *, level: str = "info", details: str = "", stay: bool = False
+    ) -> None:
+        """Show ``words``; a confirmation fades after a while, a problem (and news the person
+        must not miss: ``stay``) stays until dismissed."""
         self.setProperty("level", level)
         restyle(self)
         self.text.setText(words)
@@ -159,7 +163,7 @@ class MessageBar(QFrame):
         self.details_button.setVisible(bool(details))
         self.details_button.setText("Details")
         self.show()
-        if level == "error":
+        if level == "error" or stay:
             self._fade.stop()  # a problem stays until the person dismisses it
         else:
             self._fade.start()

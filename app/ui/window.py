@@ -18,6 +18,7 @@ from app.ui import prefs as prefs_file
 from app.ui import theme
 from app.ui.backend import Backend, Gate
 from app.ui.bottom_line import NOT_SET_UP, BottomLine
+from app.ui.clashes import decided_message
 from app.ui.dialogs import DialogService, QtDialogService
 from app.ui.door import Door
 from app.ui.idle import IdleWatcher
@@ -271,6 +272,9 @@ class FieldcaseWindow(QMainWindow):
     def _sync_finished(self, result: object) -> None:
         if self.main is not None and not isinstance(result, BaseException):
             self.main.messages.synced()
+            decided = getattr(result, "decided", None)
+            if decided:  # someone else's decision went against this user's version
+                self.main.messages.show_message(decided_message(decided), stay=True)
 
     def _after_sync(self) -> None:
         if self.main is not None:

@@ -185,7 +185,7 @@ def test_push_marks_and_protocol_versions(db_url: str) -> None:
         assert _mark(srv.url, token, version="1") == 3
         status, meta = _call(srv.url + "/v1/meta", None, method="GET", version="1")
         assert status == 200
-        assert (meta["protocol_version"], meta["min_protocol_version"]) == (3, 1)
+        assert (meta["protocol_version"], meta["min_protocol_version"]) == (4, 1)
 
         # a laptop too old is told to update, in plain words
         for version in ("0", "", "abc"):

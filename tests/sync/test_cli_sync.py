@@ -66,7 +66,21 @@ def test_enrol_sync_clash_resolve_and_recover_through_the_command(
     code, out, err = cli(["conflicts", "resolve", clash["id"], "--keep", "mine"], pb)
     assert code == 0, err
     assert cli(["sync"], pb)[0] == 0
-    assert cli(["sync"], pa)[0] == 0
+    code, out, err = cli(["sync"], pa)
+    assert code == 0, err
+    # ann, whose version lost, is told, and can see who chose what; the clash is settled
+    assert f"{ben} settled the clash on the summary first, and your version was not kept" in out
+    code, out, err = cli(["conflicts", "--settled"], pa)
+    assert code == 0, err
+    assert f"{ref}  summary: {ben} chose 'ben says', " in out
+    assert out.rstrip().endswith("yours 'ann says' was not kept")
+    (told,) = json.loads(cli(["conflicts", "--settled", "--json"], pa)[1])
+    assert (told["settled_by"], told["chosen"], told["mine_kept"]) == (ben, "ben says", False)
+    code, out, err = cli(["conflicts", "resolve", clash["id"], "--keep", "mine"], pa)
+    assert code == 2 and "Traceback" not in err
+    assert f"This clash was already settled by {ben} on " in err
+    assert "The first decision settles a clash for everyone, so nothing was changed." in err
+    assert cli(["conflicts", "--settled"], pb)[1].startswith("No one else settled a clash")
     for profile in (pa, pb):
         assert json.loads(cli(["conflicts", "--json"], profile)[1]) == []
         shown = json.loads(cli(["case", "show", ref, "--json"], profile)[1])

@@ -11,7 +11,7 @@ from app.core.errors import InvalidValue
 from app.errors import UsageError
 from tests.sync.helpers import Laptop
 
-POOL_TEAMS = 5  # laptops() calls in this module (see conftest)
+POOL_TEAMS = 7  # laptops() calls in this module (see conftest)
 
 
 def _converged(laptops: list[Laptop]) -> None:
@@ -126,3 +126,80 @@ def test_resolving_with_a_new_value(laptops: Callable[..., list[Laptop]]) -> Non
     _converged([a, b])
     assert b.work.get_case(ref, record_view=False).fields["priority"] == "urgent"
     assert clashes.clashes(b.profile) == []
+
+
+def _clash_between(laptops: Callable[..., list[Laptop]]) -> tuple[Laptop, Laptop, str]:
+    """Two laptops that each changed a case's summary (A's reached the service first)."""
+    a, b = laptops(2)
+    ref = a.work.create_case("safeguarding", "Pat Person", {"summary": "first"})
+    _sync_all([a, b])
+    a.work.edit_case(ref, {"summary": "from A"})
+    b.work.edit_case(ref, {"summary": "from B"})
+    _sync_all([a, b, a])
+    return a, b, ref
+
+
+def test_the_first_decision_settles_a_clash_and_the_second_chooser_is_told(
+    laptops: Callable[..., list[Laptop]],
+) -> None:
+    """Both choose "keep mine" without knowing of the other: A's decision reaches the service
+    first and stands for everyone; B's is not applied (no fresh clash), B's laptop shows A's
+    choice, B is told once, and settling it again says who decided."""
+    from app.core import clashes
+
+    a, b, ref = _clash_between(laptops)
+    (clash_a,), (clash_b,) = clashes.clashes(a.profile), clashes.clashes(b.profile)
+    clashes.resolve_clash(a.profile, str(clash_a.id), keep="mine")
+    clashes.resolve_clash(b.profile, str(clash_b.id), keep="mine")
+    with pytest.raises(UsageError, match="already settled this clash"):
+        clashes.resolve_clash(b.profile, str(clash_b.id), keep="theirs")
+    assert a.sync().decided == []
+    report = b.sync()
+    assert [(d.resolved_by, d.resolved_value) for d in report.decided] == [(a.user, "from A")]
+    assert f"{a.user} settled the clash on the summary first" in report.summary()
+    assert report.conflicts_waiting == 0
+    assert b.work.get_case(ref, record_view=False).fields["summary"] == "from A"
+    _sync_all([a, b])
+    _converged([a, b])
+    assert b.reports[-1].decided == []  # told once
+    for laptop in (a, b):
+        assert clashes.clashes(laptop.profile) == []
+        assert laptop.work.get_case(ref, record_view=False).fields["summary"] == "from A"
+    (settled,) = clashes.settled_by_others(b.profile)
+    assert (settled.ref, settled.chosen, settled.settled_by) == (ref, "from A", a.user)
+    assert settled.mine == "from B" and not settled.mine_kept
+    assert clashes.settled_by_others(a.profile) == []  # A settled it: nothing to be told
+    with pytest.raises(UsageError, match=f"already settled by {a.user} on .*'from A'"):
+        clashes.resolve_clash(b.profile, str(clash_b.id), keep="mine")
+
+
+def test_the_person_whose_version_lost_hears_of_it_at_their_next_sync(
+    laptops: Callable[..., list[Laptop]],
+) -> None:
+    """A settles the clash for A's own version; B (who made the other side and never chose)
+    is told at B's next sync, once; A, whose version was kept, hears nothing."""
+    from app.core import clashes
+
+    a, b, ref = _clash_between(laptops)
+    b.sync()
+    (clash,) = clashes.clashes(a.profile)
+    clashes.resolve_clash(a.profile, str(clash.id), keep="mine")
+    assert a.sync().decided == []
+    report = b.sync()
+    (told,) = report.decided
+    assert told.conflict_id == clash.id and told.resolved_by == a.user
+    assert "your version was not kept" in report.summary()
+    assert b.sync().decided == []
+    assert b.work.get_case(ref, record_view=False).fields["summary"] == "from A"
+    # a decision for B's own version is no news to B
+    b.work.edit_case(ref, {"summary": "B again"})
+    a.work.edit_case(ref, {"summary": "A again"})
+    _sync_all([b, a, b])
+    (again,) = clashes.clashes(b.profile)
+    assert again.mine == "B again"
+    _sync_all([a])
+    (clash_a,) = clashes.clashes(a.profile)
+    clashes.resolve_clash(a.profile, str(clash_a.id), keep="theirs")
+    a.sync()
+    assert b.sync().decided == []
+    assert b.work.get_case(ref, record_view=False).fields["summary"] == "B again"

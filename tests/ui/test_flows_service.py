@@ -169,8 +169,33 @@ def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) 
     wait_idle(qtbot, window)
     assert window.sync.state.clashes == 0
     assert main.nav_model.data(main.nav_model.index(2, 0)) == "Clashes"
+    window.lock()
+    wait_idle(qtbot, window)
+    # Dan, whose version lost, is told at his next sync, and sees what was chosen and by whom
+    dans = make_window(b_dir, gate=CoreGate(b_dir, client_options=QUICK))
+    unlock(qtbot, dans, LAPTOP_PASSWORD)
+    assert dans.sync is not None and dans.main is not None
+    with qtbot.waitSignal(dans.sync.finished, timeout=60_000):
+        dans.sync_now()
+    wait_idle(qtbot, dans)
+    bar = dans.main.messages
+    assert bar.isVisible()
+    assert bar.text.text() == (
+        "cara settled the clash on a case's summary first, so your version was not kept. "
+        "Open Clashes to see what was chosen."
+    )
+    assert not bar._fade.isActive()  # news not to miss stays until dismissed
+    dans.main.go(PAGE_CLASHES)
+    wait_idle(qtbot, dans)
+    settled = dans.main.clashes.settled_model
+    assert dans.main.clashes.settled_view.isVisible() and settled.rowCount() == 1
+    shown = [settled.data(settled.index(0, col)) for col in range(settled.columnCount())]
+    assert shown[0] == ref and shown[2] == "Cara's words" and shown[3].startswith("cara, ")
+    assert shown[4] == "Dan's words (not kept)"
+    assert dans.main.clashes.model.rowCount() == 0
+    dans.lock()
+    wait_idle(qtbot, dans)
     with Profile.open(b_dir, LAPTOP_PASSWORD, backup=False) as pb:
-        online.sync(pb, options=QUICK)
         assert Casework(pb).get_case(ref, record_view=False).fields["summary"] == "Cara's words"
 
 
