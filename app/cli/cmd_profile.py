@@ -114,7 +114,12 @@ def cmd_backups(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 [
-                    {"name": b.name, "made_at": b.made_at.isoformat(), "size": b.size}
+                    {
+                        "name": b.name,
+                        "made_at": b.made_at.isoformat(),
+                        "size": b.size,
+                        "documents": b.documents,
+                    }
                     for b in backups
                 ],
                 indent=2,
@@ -125,7 +130,8 @@ def cmd_backups(args: argparse.Namespace) -> int:
         print("There are no backups yet. One is made each time the profile is unlocked.")
         return 0
     for b in backups:
-        print(f"{b.name}  made {words.when(b.made_at)}  {words.size(b.size)}")
+        documents = f", {words.plural(b.documents, 'document')}" if b.documents else ""
+        print(f"{b.name}  made {words.when(b.made_at)}  {words.size(b.size)}{documents}")
     return 0
 
 
@@ -133,11 +139,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     setup_logging()
     folder = profile_dir(args)
     secret = password()
-    aside = Profile.restore(folder, secret, args.backup, clock=clock_of(args))
+    restored = Profile.restore(folder, secret, args.backup, clock=clock_of(args))
     chosen = args.backup or "the newest backup"
     print(f"Restored {chosen}.")
-    if aside is not None:
-        print(f"The data file it replaced was kept as {aside.name}.")
+    if restored.aside is not None:
+        print(f"The data file it replaced was kept as {restored.aside.name}.")
+    if restored.documents:
+        print(f"Put back {words.plural(restored.documents, 'document')} from the backup.")
     print(_fresh_references(folder, secret, clock_of(args)))
     return 0
 

@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from app import vault
 from app.files import fsync_dir
-from app.store import db, first_sync, migrate, state
+from app.store import db, document_backups, first_sync, migrate, state
 from app.store.errors import (
     DataFileExists,
     DataFileMissing,
@@ -76,11 +76,25 @@ LAPTOP_CODE_LENGTH = 4
 class BackupInfo:
     path: Path
     made_at: datetime
-    size: int
+    size: int  # of the data file's copy (the document copies are shared between backups)
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def documents(self) -> int:
+        """How many document files the backup holds (0 for one made before they were)."""
+        return len(document_backups.named_in(self.path) or ())
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What :meth:`Profile.restore` did: where the replaced data file went (None: there was
+    none) and how many document files it put back."""
+
+    aside: Path | None
+    documents: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,10 +123,16 @@ class BackupPolicy:
 
 
 def backups_to_drop(
-    backups: list[BackupInfo], today: date, zone: tzinfo, policy: BackupPolicy
+    backups: list[BackupInfo],
+    today: date,
+    zone: tzinfo,
+    policy: BackupPolicy,
+    *,
+    shared_bytes: int = 0,
 ) -> list[BackupInfo]:
     """The backups ``policy`` does not keep (``backups`` newest first, ``today`` where the
-    laptop is)."""
+    laptop is). ``shared_bytes`` (the documents' copies, which the backups share) count
+    towards the policy's size cap."""
     first_of: dict[tuple[str, int], BackupInfo] = {}  # (day or week, its number) -> backup
     for backup in backups:  # newest first: the last one seen in a day or week is its first
         age = (today - backup.made_at.astimezone(zone).date()).days
@@ -123,7 +143,7 @@ def backups_to_drop(
     chosen = set(first_of.values())
     kept = [b for number, b in enumerate(backups) if number == 0 or b in chosen]
     if policy.max_mb:
-        total = 0
+        total = shared_bytes
         for number, backup in enumerate(list(kept)):
             total += backup.size
             if number and total > policy.max_mb * 1024 * 1024:
@@ -400,12 +420,14 @@ class Profile:
         backup: str | Path | None = None,
         *,
         clock: Clock | None = None,
-    ) -> Path | None:
-        """Put a backup (the newest if none is named) in place of the data file.
+    ) -> Restored:
+        """Put a backup (the newest if none is named) in place of the data file, and the
+        document files it knows of back in ``documents/``.
 
         The backup is checked first. The current data file (with its -wal/-shm) is moved aside
-        as ``fieldcase.db.before-restore-<time>``, never deleted. Returns where it went (None
-        when there was no data file).
+        as ``fieldcase.db.before-restore-<time>``, never deleted; so is a document file that
+        differs from the backup's. Says where the data file went and how many documents came
+        back.
         """
         profile_dir = Path(profile_dir)
         key = vault.unlock(profile_dir, password)
@@ -450,8 +472,11 @@ class Profile:
             os.fsync(handle.fileno())
         os.replace(partial, target)
         fsync_dir(profile_dir)
-        log.info("restored the profile's data file from a backup")
-        return aside
+        documents = document_backups.restore_documents(
+            profile_dir / BACKUPS_DIR, chosen, profile_dir / DOCUMENTS_DIR, stamp
+        )
+        log.info("restored the profile's data file (and %d documents) from a backup", documents)
+        return Restored(aside, documents)
 
 
 def _notice_rollback(profile_dir: Path, engine: Engine) -> None:
@@ -537,7 +562,8 @@ def _try_backup(profile_dir: Path, key: bytes, clock: Clock) -> str | None:
     return _copy_snapshot(profile_dir, key, clock, *snapshot)
 
 
-_Snapshot = tuple[sqlcipher.Connection, dict[str, int] | None]
+#: A read snapshot of the data file, its fingerprint, and the documents' files at that moment.
+_Snapshot = tuple[sqlcipher.Connection, dict[str, int] | None, list[Path]]
 
 
 def _backup_on_a_thread(
@@ -569,7 +595,8 @@ def _snapshot_if_changed(profile_dir: Path, key: bytes) -> _Snapshot | None:
     if _unchanged_since_last_backup(profile_dir, fingerprint):
         log.info("the profile is unchanged since its last backup")
         return None
-    return db.read_snapshot(_db_path(profile_dir), key), fingerprint
+    files = document_backups.document_files(Path(profile_dir) / DOCUMENTS_DIR)
+    return db.read_snapshot(_db_path(profile_dir), key), fingerprint, files
 
 
 def _copy_snapshot(
@@ -578,10 +605,11 @@ def _copy_snapshot(
     clock: Clock,
     snapshot: sqlcipher.Connection,
     fingerprint: dict[str, int] | None,
+    files: list[Path],
 ) -> str | None:
     """Write the backup from ``snapshot`` (closed afterwards); the problem in plain words."""
     try:
-        made = _make_backup(profile_dir, key, clock, source=snapshot)
+        made = _make_backup(profile_dir, key, clock, source=snapshot, files=files)
         if fingerprint is not None:
             (Path(profile_dir) / BACKUPS_DIR / FINGERPRINT_FILE).write_text(
                 json.dumps({"data_file": fingerprint, "backup": made.name})
@@ -607,8 +635,17 @@ def _backup_problem(err: BaseException) -> str:
 
 
 def _make_backup(
-    profile_dir: Path, key: bytes, clock: Clock, *, source: sqlcipher.Connection | None = None
+    profile_dir: Path,
+    key: bytes,
+    clock: Clock,
+    *,
+    source: sqlcipher.Connection | None = None,
+    files: list[Path] | None = None,
 ) -> Path:
+    """A backup of the data file (from ``source``, a snapshot, or the file as it is now) with
+    the documents' files (``files``, as they were at the snapshot; else as they are now);
+    then the backups the site's policy does not keep go, with the document copies only they
+    named."""
     folder = Path(profile_dir) / BACKUPS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     now = clock.now()
@@ -620,9 +657,18 @@ def _make_backup(
             if partial.stat().st_mtime < stale:
                 partial.unlink()
     db.backup_to(_db_path(profile_dir) if source is None else source, key, target)
+    if files is None:
+        files = document_backups.document_files(Path(profile_dir) / DOCUMENTS_DIR)
+    document_backups.copy_documents(folder, target, files)
     policy = BackupPolicy.of_site()
     today = now.astimezone(clock.local_zone()).date()
-    for old in backups_to_drop(list_backups(profile_dir), today, clock.local_zone(), policy):
+    backups = list_backups(profile_dir)
+    shared = document_backups.copies_size(folder)
+    dropped = backups_to_drop(backups, today, clock.local_zone(), policy, shared_bytes=shared)
+    for old in dropped:
         old.path.unlink(missing_ok=True)
+        document_backups.forget(old.path)
+    if dropped:
+        document_backups.prune(folder, [b.path for b in backups if b not in dropped])
     log.info("backed up the profile (%d bytes)", target.stat().st_size)
     return target

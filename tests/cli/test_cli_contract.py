@@ -238,6 +238,24 @@ def test_backups_and_restore(initialised: Path) -> None:
     assert result.returncode != 0 and "There is no backup called" in result.stderr
 
 
+def test_backups_hold_the_documents(initialised: Path, tmp_path: Path) -> None:
+    ref = cli(initialised, "case", "new", "--type", "safeguarding", "--person", "Sam Lee")
+    letter = tmp_path / "letter.txt"
+    letter.write_text("Dear Sam")
+    cli(initialised, "document", "add", ref, str(letter))
+    cli(initialised, "cases")  # this unlock backs up the profile with its document
+    newest = json.loads(cli(initialised, "backups", "--json"))[0]
+    assert newest["documents"] == 1
+    assert cli(initialised, "backups").splitlines()[0].endswith(", 1 document")
+    for stored in (initialised / "documents").glob("*.fcd"):
+        stored.unlink()  # the document's file is lost
+    restored = cli(initialised, "restore", newest["name"])
+    assert "Put back 1 document from the backup." in restored
+    out = tmp_path / "out.txt"
+    cli(initialised, "document", "get", ref, "letter.txt", "--out", str(out))
+    assert out.read_text() == "Dear Sam"
+
+
 def test_repeated_wrong_passwords_meet_a_growing_wait(initialised: Path) -> None:
     messages = []
     for _ in range(8):

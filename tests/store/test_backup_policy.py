@@ -48,6 +48,11 @@ def test_the_size_cap_lets_the_oldest_go_but_never_the_newest() -> None:
     backups = [made(d) for d in range(5)]  # 10 MB each
     assert kept(backups, BackupPolicy(max_mb=35)) == [0.0, 1.0, 2.0]
     assert kept([made(0, size=500 * 1024 * 1024)], BackupPolicy(max_mb=1)) == [0.0]
+    # the documents' copies (shared by the backups) count towards the cap
+    documents = backups_to_drop(
+        backups, TODAY, ZONE, BackupPolicy(max_mb=35), shared_bytes=10 * 1024 * 1024
+    )
+    assert [float(b.path.name[1:]) for b in backups if b not in documents] == [0.0, 1.0]
 
 
 def test_the_site_sets_the_policy_within_its_limits(tmp_path: Path) -> None:

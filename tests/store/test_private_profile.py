@@ -85,7 +85,7 @@ def full_profile(service: ServerProcess, tmp_path: Path) -> tuple[Laptop, str]:
     laptop.profile.backup()
     laptop.sync()
     laptop.close()
-    assert Profile.restore(folder, PROFILE_PASSWORD) is not None
+    assert Profile.restore(folder, PROFILE_PASSWORD).aside is not None
     laptop.profile = Profile.open(folder, PROFILE_PASSWORD)
     laptop.work.add_note(ref, "written after the restore")
     laptop.sync()

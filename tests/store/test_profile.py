@@ -110,7 +110,7 @@ def test_one_flipped_byte_is_detected_and_the_file_left_alone(
     assert digest(path) == damaged
     assert [b.name for b in list_backups(profile_dir)] == backups_before  # no backup of damage
 
-    aside = Profile.restore(profile_dir, PASSWORD)
+    aside = Profile.restore(profile_dir, PASSWORD).aside
     assert aside is not None and digest(aside) == damaged  # kept, never deleted
     with Profile.open(profile_dir, PASSWORD) as profile:
         assert Casework(profile).refs() == sorted(refs)
