@@ -2,7 +2,8 @@
 with the demo council's data (a real service on 127.0.0.1, two real laptop profiles).
 
 Laptop A (ben.carter) is the one shown: it has a note waiting to send and a clash with
-laptop B (amira.khan, his manager), who changed the same summary first.
+laptop B (amira.khan, his manager), who changed the same summary first, and a second clash
+she settled for her own version.
 """
 
 from __future__ import annotations
@@ -51,6 +52,20 @@ def _make_clash(a_dir: Path, b_dir: Path, url: str) -> None:
         b.edit_case(ref, {"summary": "Carer breakdown risk. Respite booked for December."})
         online.sync(pb)
         a.edit_case(ref, {"summary": "Carer exhausted; wants respite before Christmas."})
+        online.sync(pa)
+        # a second clash, which the manager settles for her own version: Ben's laptop lists
+        # it under "Settled by someone else"
+        from app.core import clashes
+
+        other = shared[1]
+        b.edit_case(other, {"summary": "Tenancy at risk; landlord meeting on Friday."})
+        online.sync(pb)
+        a.edit_case(other, {"summary": "Rent arrears cleared; tenancy safe for now."})
+        online.sync(pa)
+        online.sync(pb)
+        (clash,) = [c for c in clashes.clashes(pb) if c.ref == other]
+        clashes.resolve_clash(pb, str(clash.id), keep="mine")
+        online.sync(pb)
         online.sync(pa)
 
 

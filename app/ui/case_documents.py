@@ -40,7 +40,7 @@ class DocumentsTab(QWidget):
             )
         )
         self.documents = DocumentModel(self)
-        self.documents_view = table(self.documents, "Documents")
+        self.documents_view = table(self.documents, "Documents", preferred_lines=6)
         column_chars(
             self.documents_view,
             {

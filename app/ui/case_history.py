@@ -18,7 +18,7 @@ class HistoryTab(QWidget):
         super().__init__()
         box = QVBoxLayout(self)
         self.history = HistoryModel(self)
-        self.history_view = table(self.history, "History of this case")
+        self.history_view = table(self.history, "History of this case", preferred_lines=8)
         column_chars(
             self.history_view,
             {HistoryModel.COL_WHEN: 18, HistoryModel.COL_WHO: 12, HistoryModel.COL_WHAT: 18},

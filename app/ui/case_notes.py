@@ -24,7 +24,7 @@ class NotesTab(QWidget):
         self.corrects: NoteView | None = None
         box = QVBoxLayout(self)
         self.notes = NoteModel(self)
-        self.notes_view = table(self.notes, "Notes, newest first")
+        self.notes_view = table(self.notes, "Notes, newest first", preferred_lines=6)
         for col in (NoteModel.COL_WHEN, NoteModel.COL_AUTHOR, NoteModel.COL_SENT):
             self.notes_view.hideColumn(col)
         header = self.notes_view.horizontalHeader()

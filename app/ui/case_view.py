@@ -36,20 +36,29 @@ TABS = ("summary", "notes", "visits", "documents", "warnings", "history")
 
 
 class _Tabs(QTabWidget):
-    """Tabs that ask only for the room the shown tab needs (Qt's ask for the tallest tab's,
-    which made every tab of a case scroll for the Summary's form)."""
+    """Tabs that ask only for the room the shown tab needs, at least and at best (Qt's ask for
+    the tallest tab's, which made every tab of a case scroll for the Summary's form: the case
+    scrolls to its preferred height, and the Notes tab's box for a new note fell below)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.currentChanged.connect(lambda _i: self.updateGeometry())
 
+    def _shown(self, inner: QSize) -> QSize:
+        bar = self.tabBar().minimumSizeHint()  # the tabs scroll when short of room
+        return QSize(max(inner.width(), bar.width()), inner.height() + bar.height() + 8)
+
     def minimumSizeHint(self) -> QSize:
         shown = self.currentWidget()
         if shown is None:
             return super().minimumSizeHint()
-        inner = shown.minimumSizeHint()
-        bar = self.tabBar().minimumSizeHint()  # the tabs scroll when short of room
-        return QSize(max(inner.width(), bar.width()), inner.height() + bar.height() + 8)
+        return self._shown(shown.minimumSizeHint())
+
+    def sizeHint(self) -> QSize:
+        shown = self.currentWidget()
+        if shown is None:
+            return super().sizeHint()
+        return self._shown(shown.sizeHint()).expandedTo(self.minimumSizeHint())
 
 
 class CaseView(QWidget):

@@ -25,7 +25,7 @@ class VisitsTab(QWidget):
         self.notes_tab = notes
         box = QVBoxLayout(self)
         self.visits = VisitModel(self.session.clock.now, self)
-        self.visits_view = table(self.visits, "Visits and tasks")
+        self.visits_view = table(self.visits, "Visits and tasks", preferred_lines=6)
         for col in (VisitModel.COL_PERSON, VisitModel.COL_WARN, VisitModel.COL_REF):
             self.visits_view.hideColumn(col)
         column_chars(

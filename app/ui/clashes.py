@@ -3,18 +3,17 @@ a new value. Nothing is ever silently discarded."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.ui import words
 from app.ui.models import ClashModel, SettledModel, field_label, show_value
 from app.ui.qt import QFrame, QGridLayout, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 from app.ui.session import Session
-from app.ui.tables import column_chars, select_first, selected_row, table
+from app.ui.tables import column_chars, fit_rows, select_first, selected_row, table
 from app.ui.widgets import button, label, named
 
 if TYPE_CHECKING:
     from app.core import Clash, SettledClash
-    from sync.protocol import ConflictInfo
 
 
 class ClashesScreen(QWidget):
@@ -37,7 +36,7 @@ class ClashesScreen(QWidget):
                 ClashModel.COL_THEIRS: 28,
             },
         )
-        self.view.setMaximumHeight(260)
+        self.view_height = fit_rows(self.view, 4)
         box.addWidget(self.view)
 
         self.panel = QFrame()
@@ -50,7 +49,7 @@ class ClashesScreen(QWidget):
         self.theirs = named(QPlainTextEdit(), "Their version")
         for w in (self.mine, self.theirs):
             w.setReadOnly(True)
-            w.setMaximumHeight(120)
+            w.setMaximumHeight(96)
             w.setTabChangesFocus(True)
         grid.addWidget(self.mine_title, 1, 0)
         grid.addWidget(self.theirs_title, 1, 1)
@@ -62,7 +61,7 @@ class ClashesScreen(QWidget):
         grid.addWidget(self.keep_theirs, 3, 1)
         grid.addWidget(label("Or write a new version that replaces both:"), 4, 0, 1, 2)
         self.new_value = named(QPlainTextEdit(), "New version")
-        self.new_value.setMaximumHeight(100)
+        self.new_value.setMaximumHeight(72)
         self.new_value.setTabChangesFocus(True)
         grid.addWidget(self.new_value, 5, 0, 1, 2)
         row = QHBoxLayout()
@@ -89,7 +88,7 @@ class ClashesScreen(QWidget):
                 SettledModel.COL_MINE: 24,
             },
         )
-        self.settled_view.setMaximumHeight(200)
+        self.settled_height = fit_rows(self.settled_view, 4)
         box.addWidget(self.settled_title)
         box.addWidget(self.settled_view)
         self.settled_title.hide()
@@ -182,9 +181,10 @@ class ClashesScreen(QWidget):
             self.session.open_case(clash.case_id)
 
 
-def decided_message(decided: list[ConflictInfo]) -> str:
+def decided_message(decided: list[Any]) -> str:
     """What the window says after a sync that brought someone else's decision against this
-    user's version (or after their own decision came second)."""
+    user's version (or after their own decision came second). ``decided``: the sync report's
+    conflicts (each with ``resolved_by``, ``kind`` and ``field``)."""
     deciders = sorted({info.resolved_by or "Someone else" for info in decided})
     who = deciders[0] if len(deciders) == 1 else "Colleagues"
     if len(decided) == 1:

@@ -5,13 +5,42 @@ from __future__ import annotations
 from typing import Any
 
 from app.ui.models import ROW_ROLE
-from app.ui.qt import QAbstractItemView, QEvent, QFontMetrics, QHeaderView, QObject, Qt, QTableView
+from app.ui.qt import (
+    QAbstractItemView,
+    QEvent,
+    QFontMetrics,
+    QHeaderView,
+    QObject,
+    QSize,
+    Qt,
+    QTableView,
+)
 
 
-def table(model: Any, name: str, description: str = "", *, lines: int = 0) -> QTableView:
+class _Table(QTableView):
+    """A table that, given ``preferred_lines``, asks for that many lines of text at best (Qt's
+    fixed 192 pixels made a case's tab ask for more than a small screen has, and the box for
+    a new note went below the fold); it still grows into any room there is."""
+
+    preferred_lines = 0
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if not self.preferred_lines:
+            return hint
+        rows = QFontMetrics(self.font()).lineSpacing() * self.preferred_lines
+        height = self.horizontalHeader().sizeHint().height() + rows + 2 * self.frameWidth()
+        return QSize(hint.width(), height)
+
+
+def table(
+    model: Any, name: str, description: str = "", *, lines: int = 0, preferred_lines: int = 0
+) -> QTableView:
     """``lines``: 0 fits each row to its text (small tables: a case's notes); 1 or 2 gives
-    every row that many lines of text, which stays quick for thousands of rows."""
-    view = QTableView()
+    every row that many lines of text, which stays quick for thousands of rows.
+    ``preferred_lines``: the height it asks for at best, in lines of text (0: Qt's)."""
+    view = _Table()
+    view.preferred_lines = preferred_lines
     view.setModel(model)
     view.setAccessibleName(name)
     if description:
@@ -79,6 +108,44 @@ class _RowSizer(QObject):
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self.apply()
         return False
+
+
+class _HeightFitter(QObject):
+    """Keeps a short table as tall as its rows (up to ``max_rows`` of them, then it scrolls),
+    so a list of two leaves the room below it to what follows."""
+
+    def __init__(self, view: QTableView, max_rows: int) -> None:
+        super().__init__(view)
+        self.view = view
+        self.max_rows = max_rows
+        view.installEventFilter(self)
+        model = view.model()
+        model.modelReset.connect(self.apply)
+        model.rowsInserted.connect(self.apply)
+        model.rowsRemoved.connect(self.apply)
+        self.apply()
+
+    def apply(self) -> None:
+        view = self.view
+        view.resizeRowsToContents()
+        shown = min(view.model().rowCount(), self.max_rows)
+        rows = sum(view.rowHeight(row) for row in range(shown))
+        if shown == 0:  # room for one row's worth, so the empty table does not collapse
+            rows = QFontMetrics(view.font()).lineSpacing() + 14
+        bar = view.horizontalScrollBar()
+        extra = bar.sizeHint().height() if bar.isVisible() else 0
+        height = view.horizontalHeader().sizeHint().height() + rows + 2 * view.frameWidth()
+        view.setFixedHeight(height + extra)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.Resize):
+            self.apply()
+        return False
+
+
+def fit_rows(view: QTableView, max_rows: int) -> _HeightFitter:
+    """Keep ``view`` as tall as its rows, up to ``max_rows`` (then it scrolls)."""
+    return _HeightFitter(view, max_rows)
 
 
 def column_chars(view: QTableView, chars: dict[int, int]) -> _ColumnSizer:

@@ -128,7 +128,11 @@ def main() -> int:
             save = main.case_view.summary_tab.save_summary
             check(f"{where} Summary", {**common, "Save changes": save})
             main.case_view.tabs.setCurrentIndex(1)
-            check(f"{where} Notes", {**common, "Save note": main.case_view.notes_tab.save_note})
+            notes = main.case_view.notes_tab
+            wanted = {**common, "Save note": notes.save_note}
+            if size == 100 and height >= 768:  # room enough to write without scrolling first
+                wanted["the box for a new note"] = notes.note_box
+            check(f"{where} Notes", wanted)
             main.back()
     print(json.dumps(problems))
     sys.stdout.flush()
