@@ -5,7 +5,7 @@ each its own widget (``app.ui.case_*``). This module loads the case and hands it
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from app.ui.case_documents import DocumentsTab
@@ -17,7 +17,6 @@ from app.ui.case_tab import OpenCase
 from app.ui.case_visits import VisitsTab
 from app.ui.case_warnings import WarningsTab
 from app.ui.qt import (
-    QEvent,
     QScrollArea,
     QSize,
     QStackedWidget,
@@ -49,10 +48,14 @@ class _Tabs(QTabWidget):
         return QSize(max(inner.width(), bar.width()), inner.height() + bar.height() + 8)
 
     def minimumSizeHint(self) -> QSize:
+        """The shown tab's minimum, and room for a few rows of a list and a note at any text
+        size (a hint, not a fixed minimum: one would override the Summary's taller need and
+        squeeze its fields)."""
         shown = self.currentWidget()
         if shown is None:
             return super().minimumSizeHint()
-        return self._shown(shown.minimumSizeHint())
+        need = self._shown(shown.minimumSizeHint())
+        return need.expandedTo(QSize(0, 12 * self.fontMetrics().height()))
 
     def sizeHint(self) -> QSize:
         shown = self.currentWidget()
@@ -99,7 +102,6 @@ class CaseView(QWidget):
         self.tabs.addTab(self.warnings_tab, "Warnings")
         self.tabs.addTab(self.history_tab, "History")
         box.addWidget(self.tabs, 1)
-        self._fit_tabs()
         self.tab_buttons = QStackedWidget()
         for tab in (
             self.summary_tab,
@@ -117,15 +119,6 @@ class CaseView(QWidget):
         bar_box.addWidget(self.tab_buttons)
         outer.addWidget(bar)
         self.tabs.currentChanged.connect(self.tab_buttons.setCurrentIndex)
-
-    def _fit_tabs(self) -> None:
-        """Room in the tabs for a few rows of a list and a note, at any text size."""
-        self.tabs.setMinimumHeight(12 * self.fontMetrics().height())
-
-    def changeEvent(self, event: Any) -> None:
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._fit_tabs()
-        super().changeEvent(event)
 
     @property
     def case_id(self) -> UUID | None:
