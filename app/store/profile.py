@@ -421,62 +421,73 @@ class Profile:
         *,
         clock: Clock | None = None,
     ) -> Restored:
-        """Put a backup (the newest if none is named) in place of the data file, and the
-        document files it knows of back in ``documents/``.
+        """Put a backup in place of the data file (:func:`restore_backup`)."""
+        return restore_backup(profile_dir, password, backup, clock=clock)
 
-        The backup is checked first. The current data file (with its -wal/-shm) is moved aside
-        as ``fieldcase.db.before-restore-<time>``, never deleted; so is a document file that
-        differs from the backup's. Says where the data file went and how many documents came
-        back.
-        """
-        profile_dir = Path(profile_dir)
-        key = vault.unlock(profile_dir, password)
-        backups = list_backups(profile_dir)
-        if backup is None:
-            if not backups:
-                raise NoBackup()
-            chosen = backups[0].path
-        else:
-            wanted = Path(backup)
-            candidates = [b.path for b in backups if b.path.name in (wanted.name, str(backup))]
-            if wanted.is_file():
-                candidates.append(wanted)
-            if not candidates:
-                names = ", ".join(b.name for b in backups) or "none"
-                raise NoBackup(
-                    f"There is no backup called {backup}. The backups on this laptop are: "
-                    f"{names}. Run `fieldcase backups` to see them."
-                )
-            chosen = candidates[0]
-        try:
-            db.check_database(chosen, key)
-        except db.DamagedDatabase as err:
+
+def restore_backup(
+    profile_dir: Path,
+    password: str,
+    backup: str | Path | None = None,
+    *,
+    clock: Clock | None = None,
+) -> Restored:
+    """Put a backup (the newest if none is named) in place of the data file, and the
+    document files it knows of back in ``documents/``.
+
+    The backup is checked first. The current data file (with its -wal/-shm) is moved aside
+    as ``fieldcase.db.before-restore-<time>``, never deleted; so is a document file that
+    differs from the backup's. Says where the data file went and how many documents came
+    back.
+    """
+    profile_dir = Path(profile_dir)
+    key = vault.unlock(profile_dir, password)
+    backups = list_backups(profile_dir)
+    if backup is None:
+        if not backups:
+            raise NoBackup()
+        chosen = backups[0].path
+    else:
+        wanted = Path(backup)
+        candidates = [b.path for b in backups if b.path.name in (wanted.name, str(backup))]
+        if wanted.is_file():
+            candidates.append(wanted)
+        if not candidates:
+            names = ", ".join(b.name for b in backups) or "none"
             raise NoBackup(
-                f"The backup {chosen.name} is damaged too, so nothing was changed. Try an older "
-                "one (see `fieldcase backups`) or contact your IT team."
-            ) from err
-        target = _db_path(profile_dir)
-        stamp = (clock or SystemClock()).now().strftime("%Y%m%dT%H%M%S%fZ")
-        aside: Path | None = None
-        if target.exists():
-            aside = target.with_name(f"{target.name}.before-restore-{stamp}")
-            os.replace(target, aside)
-        for suffix in ("-wal", "-shm"):
-            extra = Path(f"{target}{suffix}")
-            if extra.exists():
-                os.replace(extra, Path(f"{aside or target}{suffix}.before-restore-{stamp}"))
-        partial = target.with_name(target.name + ".restoring")
-        shutil.copyfile(chosen, partial)
-        _mark_restored(partial, key)
-        with open(partial, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
-        fsync_dir(profile_dir)
-        documents = document_backups.restore_documents(
-            profile_dir / BACKUPS_DIR, chosen, profile_dir / DOCUMENTS_DIR, stamp
-        )
-        log.info("restored the profile's data file (and %d documents) from a backup", documents)
-        return Restored(aside, documents)
+                f"There is no backup called {backup}. The backups on this laptop are: "
+                f"{names}. Run `fieldcase backups` to see them."
+            )
+        chosen = candidates[0]
+    try:
+        db.check_database(chosen, key)
+    except db.DamagedDatabase as err:
+        raise NoBackup(
+            f"The backup {chosen.name} is damaged too, so nothing was changed. Try an older "
+            "one (see `fieldcase backups`) or contact your IT team."
+        ) from err
+    target = _db_path(profile_dir)
+    stamp = (clock or SystemClock()).now().strftime("%Y%m%dT%H%M%S%fZ")
+    aside: Path | None = None
+    if target.exists():
+        aside = target.with_name(f"{target.name}.before-restore-{stamp}")
+        os.replace(target, aside)
+    for suffix in ("-wal", "-shm"):
+        extra = Path(f"{target}{suffix}")
+        if extra.exists():
+            os.replace(extra, Path(f"{aside or target}{suffix}.before-restore-{stamp}"))
+    partial = target.with_name(target.name + ".restoring")
+    shutil.copyfile(chosen, partial)
+    _mark_restored(partial, key)
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+    fsync_dir(profile_dir)
+    documents = document_backups.restore_documents(
+        profile_dir / BACKUPS_DIR, chosen, profile_dir / DOCUMENTS_DIR, stamp
+    )
+    log.info("restored the profile's data file (and %d documents) from a backup", documents)
+    return Restored(aside, documents)
 
 
 def _notice_rollback(profile_dir: Path, engine: Engine) -> None:

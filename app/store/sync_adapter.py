@@ -22,23 +22,21 @@ Every method is one local transaction. The rules that keep edits safe live here:
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO, ClassVar
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, or_, update
-from sqlalchemy.dialects.sqlite import insert as upsert
+from sqlalchemy import Connection, delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
-from app.store import db, first_sync, outbox, set_aside, state
+from app.store import conflicts, db, first_sync, outbox, set_aside, state
 from app.store.bulk_apply import refusal, schema_reason, write_records
 from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
@@ -66,28 +64,6 @@ log = logging.getLogger("fieldcase.store.sync")
 #: A pulled record that cannot be stored, and why.
 _Aside = tuple[RecordState, Reason]
 
-
-def conflict_info(row: Conflict) -> ConflictInfo:
-    return ConflictInfo(
-        conflict_id=row.conflict_id,
-        kind=RecordKind(row.kind),
-        record_id=row.record_id,
-        case_id=row.case_id,
-        field=row.field,
-        kept_value=json.loads(row.kept_value),
-        kept_by=row.kept_by,
-        kept_at=row.kept_at,
-        other_value=json.loads(row.other_value),
-        other_by=row.other_by,
-        other_at=row.other_at,
-        resolved=row.resolved,
-        resolved_value=json.loads(row.resolved_value),
-        resolved_by=row.resolved_by,
-        resolved_at=row.resolved_at,
-    )
-
-
-_CONFLICTS = Conflict.__table__  # type: ignore[attr-defined]
 
 _NO_DEFAULT = object()
 
@@ -257,78 +233,6 @@ class _NotAllNew(Exception):
     look-ups (:meth:`SyncAdapter.apply_page`)."""
 
 
-def _conflict_value(value: Any) -> str:
-    """A conflict's value as stored: JSON in ASCII, so a value holding a lone surrogate (a
-    legacy record on the service) is kept as its escape instead of failing the page."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
-def _store_conflicts(
-    s: Session, infos: Sequence[ConflictInfo], tell: Collection[UUID] = ()
-) -> None:
-    """New or resolved conflicts (of a pulled page or a push's answer), in one statement; a
-    conflict already here is replaced (its user, once to be told of a decision, stays so
-    until told). ``tell``: those whose decision this laptop's user is to be told of."""
-    if not infos:
-        return
-    rows = [
-        {
-            "conflict_id": info.conflict_id,
-            "kind": info.kind.value,
-            "record_id": info.record_id,
-            "case_id": info.case_id,
-            "field": info.field,
-            "kept_value": _conflict_value(info.kept_value),
-            "kept_by": info.kept_by,
-            "kept_at": info.kept_at,
-            "other_value": _conflict_value(info.other_value),
-            "other_by": info.other_by,
-            "other_at": info.other_at,
-            "resolved": info.resolved,
-            "resolved_value": _conflict_value(info.resolved_value),
-            "resolved_by": info.resolved_by,
-            "resolved_at": info.resolved_at,
-            "tell": info.conflict_id in tell,
-        }
-        for info in infos
-    ]
-    stmt = upsert(_CONFLICTS)
-    columns: dict[str, Any] = {
-        name: stmt.excluded[name] for name in rows[0] if name != "conflict_id"
-    }
-    columns["tell"] = or_(_CONFLICTS.c.tell, stmt.excluded.tell)
-    s.execute(stmt.on_conflict_do_update(index_elements=["conflict_id"], set_=columns), rows)
-
-
-def _side_of(info: ConflictInfo, user: str) -> tuple[bool, Any]:
-    """Whether ``user`` made one side of the clash, and that side's value."""
-    if info.other_by == user:
-        return True, info.other_value
-    if info.kept_by == user:
-        return True, info.kept_value
-    return False, None
-
-
-def _decided_against(s: Session, infos: Sequence[ConflictInfo], user: str) -> set[UUID]:
-    """Of pulled conflicts, those someone else settled against ``user``'s own side that this
-    laptop held open or had not seen (a decision it already knew of is not news)."""
-    against: set[UUID] = set()
-    for info in infos:
-        if not info.resolved or info.resolved_by == user:
-            continue
-        made, value = _side_of(info, user)
-        if made and _conflict_value(value) != _conflict_value(info.resolved_value):
-            against.add(info.conflict_id)
-    if not against:
-        return against
-    known = s.exec(
-        select(Conflict.conflict_id).where(
-            col(Conflict.conflict_id).in_(against), col(Conflict.resolved).is_(True)
-        )
-    ).all()
-    return against - set(known)
-
-
 class SyncAdapter(MarksAndRefs):
     """Implements :class:`sync.store.LocalStore` for one open :class:`Profile` (push marks,
     rollbacks and re-referencing: :class:`app.store.refs.MarksAndRefs`)."""
@@ -371,45 +275,10 @@ class SyncAdapter(MarksAndRefs):
         with self._session() as s, s.begin():
             settled = [result for result in results if result.settled]
             chosen = {r.change_id: outbox.find_change(s, r.change_id) for r in settled}
-            _store_conflicts(s, [info for result in results for info in result.conflicts])
+            conflicts.store(s, [info for result in results for info in result.conflicts])
             outbox.mark_sent(s, results)
             for result in settled:
-                self._settled_first(s, result, chosen[result.change_id])
-
-    def _settled_first(self, s: Session, result: ChangeResult, change: Change | None) -> None:
-        """A decision of this laptop came second (protocol 4): the first one stands. Its
-        user is told when their choice differs, and the record shows the service's value
-        (unless a later edit here waits to be sent)."""
-        ids = [info.conflict_id for info in result.settled]
-        known = set(  # settled here already by a pull, which told its user if need be
-            s.exec(
-                select(Conflict.conflict_id).where(
-                    col(Conflict.conflict_id).in_(ids), col(Conflict.resolved).is_(True)
-                )
-            ).all()
-        )
-        tell = {
-            info.conflict_id
-            for info in result.settled
-            if info.conflict_id not in known
-            and (
-                change is None
-                or _conflict_value(change.fields.get(info.field))
-                != _conflict_value(info.resolved_value)
-            )
-        }
-        _store_conflicts(s, result.settled, tell)
-        first = result.settled[0]
-        model = KIND_MODELS.get(first.kind)
-        obj = s.get(model, first.record_id) if model is not None else None
-        if model is None or obj is None:
-            return
-        waiting = outbox.pending_fields(s, [first.record_id]).get(first.record_id, set())
-        for name, value in result.fields_now.items():
-            if name not in waiting:
-                setattr(obj, name, from_wire(model, name, value))
-        s.add(obj)
-        log.info("clash decision came second: %s", [str(i.conflict_id) for i in result.settled])
+                conflicts.settled_first(s, result, chosen[result.change_id])
 
     # ------------------------------------------------------------------ pull
 
@@ -472,8 +341,8 @@ class SyncAdapter(MarksAndRefs):
             refused = _store_in_bulk(s, page.records, first_sync=paused and all_new)
         news = self._set_aside(s, page.records, refused)
         # a decision against this user is news, except in a first sync (history, not news)
-        against = () if paused else _decided_against(s, page.conflicts, self.profile.user)
-        _store_conflicts(s, page.conflicts, against)
+        against = () if paused else conflicts.decided_against(s, page.conflicts, self.profile.user)
+        conflicts.store(s, page.conflicts, against)
         if page.removed_cases:
             deferred = set(state.removed_pending(s))
             for case_id in page.removed_cases:
@@ -559,21 +428,13 @@ class SyncAdapter(MarksAndRefs):
     def conflicts(self) -> list[ConflictInfo]:
         with self._session() as s:
             rows = s.exec(select(Conflict).order_by(col(Conflict.other_at)))
-            return [conflict_info(row) for row in rows]
+            return [conflicts.info_of(row) for row in rows]
 
     def decisions_to_tell(self) -> list[ConflictInfo]:
         """Clashes someone else settled against this user since they were last told (each
         is told once)."""
         with self._session() as s, s.begin():
-            rows = s.exec(
-                select(Conflict)
-                .where(col(Conflict.tell).is_(True))
-                .order_by(col(Conflict.resolved_at))
-            ).all()
-            told = [conflict_info(row) for row in rows]
-            if told:
-                s.execute(update(_CONFLICTS).where(_CONFLICTS.c.tell.is_(True)).values(tell=False))
-            return told
+            return conflicts.take_decisions_to_tell(s)
 
     # ------------------------------------------------------------------ reference blocks
 
