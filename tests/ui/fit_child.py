@@ -52,7 +52,7 @@ def main() -> int:
     application()  # the app's own set-up (its style, its font)
 
     def settle() -> None:
-        end = time.monotonic() + 0.3
+        end = time.monotonic() + 0.15
         while time.monotonic() < end:
             QApplication.processEvents()
             time.sleep(0.01)
