@@ -22,7 +22,7 @@ from app.ui.qt import (
 )
 from app.ui.session import Session
 from app.ui.tables import column_chars, select_first, selected_row, table
-from app.ui.widgets import NoteEdit, button, label, named
+from app.ui.widgets import NoteEdit, bring_into_sight, button, label, named
 
 if TYPE_CHECKING:
     from app.core import VisitRow
@@ -179,6 +179,7 @@ class MyDayScreen(QWidget):
         self.outcome.setCurrentIndex(0)  # done, unless the person says otherwise
         self.done_panel.show()
         self.done_note.setFocus()
+        bring_into_sight(self.done_panel, self.save_done)
 
     def _note_typed(self) -> None:
         if self._visit is not None:

@@ -26,6 +26,7 @@ from app.ui.qt import (
     QPoint,
     QPushButton,
     QRect,
+    QScrollArea,
     QSize,
     QStackedWidget,
     Qt,
@@ -182,6 +183,22 @@ class MessageBar(QFrame):
         showing = not self.details.isVisible()
         self.details.setVisible(showing)
         self.details_button.setText("Hide details" if showing else "Details")
+
+
+def bring_into_sight(*widgets: QWidget) -> None:
+    """Once the layout has settled, scroll every scrolling area these are in so that they
+    are in sight, the last one above all (a panel that opens below the fold at a large text
+    size: its Save button must not wait there unseen)."""
+
+    def scroll() -> None:
+        for widget in widgets:
+            area = widget.parentWidget()
+            while area is not None:
+                if isinstance(area, QScrollArea):
+                    area.ensureWidgetVisible(widget, 8, 8)
+                area = area.parentWidget()
+
+    QTimer.singleShot(0, scroll)
 
 
 def buttons_row(*buttons: QWidget) -> QWidget:

@@ -110,6 +110,14 @@ def make_window(
     yield make
     for window in made:
         window.close()
+    # the text size and contrast are the application's: a test that changed them leaves the
+    # next one at the start's
+    from app.ui import theme
+    from app.ui.qt import QApplication
+
+    app = QApplication.instance()
+    if made and app is not None:
+        theme.apply(app, 100, False)
 
 
 def unlock(qtbot: Any, window: FieldcaseWindow, password: str = PASSWORD) -> None:

@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.core import Casework
 from app.store.profile import Profile
 from app.ui.models import CaseListModel, VisitModel
@@ -40,10 +42,31 @@ def _someone_elses_case(folder: Path, clock: ManualClock) -> str:
     return ref
 
 
-def _first_case(qtbot: Any, folder: Path, make_window: Any, tab: str | None = None) -> Any:
-    """An unlocked window showing the case of My day's first visit (at ``tab``)."""
+def _text_at(window: Any, size: int) -> None:
+    """The person's text size (the flows below run at 100% and at 200%) in a window the size
+    of the smallest screen the window is made for (the test screen is smaller)."""
+    from dataclasses import replace
+
+    window.resize(1366, 768)
+    if size != 100:
+        window.apply_prefs(replace(window.prefs, text_size=size))
+
+
+def _in_sight(button: Any) -> bool:
+    """Shown whole: not hidden, not cut by the window's edge or scrolled away."""
+    return bool(button.isVisible()) and button.visibleRegion().boundingRect().size() == (
+        button.size()
+    )
+
+
+def _first_case(
+    qtbot: Any, folder: Path, make_window: Any, tab: str | None = None, size: int = 100
+) -> Any:
+    """An unlocked window at ``size`` text showing the case of My day's first visit (at
+    ``tab``)."""
     window = make_window(folder)
     unlock(qtbot, window)
+    _text_at(window, size)
     main = window.main
     main.open_case(main.my_day.model.row_at(0).case_id, tab)
     qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
@@ -191,11 +214,13 @@ def test_a_promise_of_the_next_sync_goes_once_a_sync_has_run(qtbot: Any) -> None
     assert not bar.isHidden()  # a problem stays until dismissed
 
 
+@pytest.mark.parametrize("size", [100, 200])
 def test_a_new_visit_starts_tomorrow_morning_at_the_persons_home(
-    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock
+    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock, size: int
 ) -> None:
     window = make_window(local_profile)
     unlock(qtbot, window)
+    _text_at(window, size)
     main = window.main
     first = main.my_day.model.row_at(0)
     main.open_case(first.case_id, tab="visits")
@@ -208,6 +233,7 @@ def test_a_new_visit_starts_tomorrow_morning_at_the_persons_home(
     assert (chosen.date(), chosen.hour, chosen.minute) == (tomorrow, 10, 0)
     before = main.case_view.visits_tab.visits.rowCount()
     tab.visit_title.setText("Check the damp again")
+    assert _in_sight(tab.add_visit_button)
     tab.add_visit_button.click()
     qtbot.waitUntil(lambda: tab.visits.rowCount() == before + 1, timeout=10_000)
     made = [v for v in main.case_view.detail.visits if v.title == "Check the damp again"]
@@ -265,10 +291,11 @@ def test_the_focus_frame_of_a_control_scrolled_half_away_stays_in_its_scroll_are
     qtbot.waitUntil(lambda: not ring.isVisible() or area.contains(ring.geometry()), timeout=5_000)
 
 
+@pytest.mark.parametrize("size", [100, 200])
 def test_the_person_is_edited_in_the_window_with_the_cores_checks(
-    qtbot: Any, local_profile: Path, make_window: Any
+    qtbot: Any, local_profile: Path, make_window: Any, size: int
 ) -> None:
-    window = _first_case(qtbot, local_profile, make_window, "summary")
+    window = _first_case(qtbot, local_profile, make_window, "summary", size)
     main = window.main
     tab = main.case_view.summary_tab
     for control in (tab.name, tab.birth, tab.contact, tab.language, tab.access):
@@ -284,6 +311,7 @@ def test_the_person_is_edited_in_the_window_with_the_cores_checks(
     tab.contact.setCurrentIndex(tab.contact.findData("letter"))
     tab.language.setText("Welsh")
     tab.access.setText("Hard of hearing: face her when speaking")
+    assert _in_sight(tab.save_summary)
     tab.save_summary.click()
     qtbot.waitUntil(
         lambda: (
@@ -299,10 +327,11 @@ def test_the_person_is_edited_in_the_window_with_the_cores_checks(
     assert tab.birth.text() == "30 Apr 1950"  # shown back the one way dates are shown
 
 
+@pytest.mark.parametrize("size", [100, 200])
 def test_warnings_are_added_and_retired_on_an_existing_case(
-    qtbot: Any, local_profile: Path, make_window: Any
+    qtbot: Any, local_profile: Path, make_window: Any, size: int
 ) -> None:
-    window = _first_case(qtbot, local_profile, make_window, "warnings")
+    window = _first_case(qtbot, local_profile, make_window, "warnings", size)
     main = window.main
     view = main.case_view
     tab = view.warnings_tab
@@ -310,6 +339,7 @@ def test_warnings_are_added_and_retired_on_an_existing_case(
     before = [w.text for w in view.detail.warnings]
     tab.text.setText("Dog on premises: keep the gate shut")
     tab.category.setCurrentIndex(tab.category.findData("access"))
+    assert _in_sight(tab.add_button)
     tab.add_button.click()
     qtbot.waitUntil(lambda: len(view.detail.warnings) == len(before) + 1, timeout=10_000)
     assert "Dog on premises: keep the gate shut" in view.header.banner.text.text()
@@ -317,6 +347,7 @@ def test_warnings_are_added_and_retired_on_an_existing_case(
     row = next(i for i, text in enumerate(shown) if "gate" in text)
     assert "Access, added by ajones" in shown[row]
     tab.list.setCurrentRow(row)
+    assert _in_sight(tab.retire_button)
     tab.retire_button.click()
     qtbot.waitUntil(lambda: len(view.detail.warnings) == len(before), timeout=10_000)
     assert "gate" not in view.header.banner.text.text()
@@ -326,20 +357,24 @@ def test_warnings_are_added_and_retired_on_an_existing_case(
     assert retired and retired[-1].actor == "ajones"
 
 
+@pytest.mark.parametrize("size", [100, 200])
 def test_a_visit_where_nobody_was_in_is_recorded_from_my_day(
-    qtbot: Any, local_profile: Path, make_window: Any
+    qtbot: Any, local_profile: Path, make_window: Any, size: int
 ) -> None:
     window = make_window(local_profile)
     unlock(qtbot, window)
+    _text_at(window, size)
     main = window.main
     day = main.my_day
     first = day.model.row_at(0)
     day.view.setCurrentIndex(day.model.index(0, 0))
+    assert _in_sight(day.done_button)
     day.done_button.click()
     assert day.done_panel.isVisible() and day.outcome.accessibleName()
     assert day.outcome.currentData() == "done"  # unless the person says otherwise
     day.outcome.setCurrentIndex(day.outcome.findData("not_in"))
     qtbot.keyClicks(day.done_note, "No answer; card left.")
+    qtbot.waitUntil(lambda: _in_sight(day.save_done), timeout=5000)
     day.save_done.click()
     qtbot.waitUntil(
         lambda: first.visit_id not in [r.visit_id for r in day.model.rows()], timeout=10_000
