@@ -73,12 +73,14 @@ def _first_case(
     return window
 
 
+@pytest.mark.parametrize("size", [100, 200])
 def test_my_day_is_mine_and_the_teams_on_request(
-    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock
+    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock, size: int
 ) -> None:
     ref = _someone_elses_case(local_profile, clock)
     window = make_window(local_profile)
     unlock(qtbot, window)
+    _text_at(window, size)
     day = window.main.my_day
     assert ref not in _column(day.model, VisitModel.COL_REF)
     assert "on your cases" in day.summary.text()
@@ -101,12 +103,14 @@ def test_my_day_is_mine_and_the_teams_on_request(
     qtbot.waitUntil(lambda: ref not in _column(day.model, VisitModel.COL_REF), timeout=10_000)
 
 
+@pytest.mark.parametrize("size", [100, 200])
 def test_the_case_list_says_warnings_and_overdue_reviews_in_words(
-    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock
+    qtbot: Any, local_profile: Path, make_window: Any, clock: ManualClock, size: int
 ) -> None:
     ref = _someone_elses_case(local_profile, clock)
     window = make_window(local_profile)
     unlock(qtbot, window)
+    _text_at(window, size)
     main = window.main
     main.go(PAGE_CASES)
     model = main.cases.model
