@@ -152,6 +152,15 @@ def _at(day: date, hour: int, minute: int = 0) -> str:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC).isoformat()
 
 
+def _hour(rng: random.Random, offset: int, later_today: int) -> int:
+    """A visit's hour: in working hours, and for one today no earlier than ``later_today``
+    (up to 22:00)."""
+    hour = rng.choice((9, 10, 11, 13, 14, 15))
+    if offset == 0 and later_today:
+        return min(22, max(hour, later_today + (hour - 9) // 2))
+    return hour
+
+
 def generate_cases(
     rng: random.Random,
     team: str,
@@ -160,9 +169,11 @@ def generate_cases(
     count: int,
     first_ref: int,
     today: date,
+    later_today: int = 0,
 ) -> Iterator[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]]:
     """Rows for :func:`server.records.seeding.bulk_insert`: each case with its person, notes,
-    visits and (sometimes) warnings."""
+    visits and (sometimes) warnings. ``later_today``: the first whole hour (UTC) still to come
+    today, so today's visits are still to come when the demo is seeded in the afternoon."""
     for i in range(count):
         case_id, person_id = _uuid(rng), _uuid(rng)
         worker = workers[i % len(workers)]
@@ -229,7 +240,7 @@ def generate_cases(
                 {
                     "title": "Home visit" if offset != 2 else "Phone review",
                     "kind": "visit" if offset != 2 else "task",
-                    "due": _at(due, rng.choice((9, 10, 11, 13, 14, 15)), rng.choice((0, 30))),
+                    "due": _at(due, _hour(rng, offset, later_today), rng.choice((0, 30))),
                     "place": "Home address",
                     "status": "planned",
                     "done_at": None,
@@ -288,7 +299,9 @@ def seed(engine: Engine, settings: Settings, clock: Clock) -> bool:
                     )
             workers = [u for u, r in people if r == "caseworker"] or [people[0][0]]
             count = CASES_PER_TEAM[team]
-            rows = generate_cases(rng, team, workers, case_types, count, next_ref, today)
+            rows = generate_cases(
+                rng, team, workers, case_types, count, next_ref, today, now.hour + 1
+            )
             bulk_insert(session, rows, by="demo", clock=clock)
             next_ref += count
         if crud.get_user(session, "it.admin") is None:
