@@ -131,8 +131,25 @@ def test_every_screen_of_an_open_profile(qtbot: Any, local_profile, make_window)
     wait_idle(qtbot, window)
     reached = tab_reach(qtbot, window, main.nav)
     day = main.my_day
-    for control in (day.view, day.open_button, day.done_button, window.sync_line.sync_button):
+    for control in (
+        main.search,
+        main.lock_button,
+        day.team,
+        day.view,
+        day.open_button,
+        day.done_button,
+        window.sync_line.sync_button,
+    ):
         assert id(control) in reached, accessible_name(control)
+    # recording what came of a visit: its panel's controls are named and reached in turn
+    day.view.setCurrentIndex(day.model.index(0, 0))
+    day.done_button.click()
+    wait_idle(qtbot, window)
+    assert problems(window) == []
+    reached = tab_reach(qtbot, window, day.outcome)
+    for control in (day.outcome, day.done_note, day.save_done, day.cancel_done):
+        assert id(control) in reached, accessible_name(control)
+    day.cancel_done.click()
 
     main.go(PAGE_CASES)
     wait_idle(qtbot, window)
@@ -159,6 +176,29 @@ def test_every_screen_of_an_open_profile(qtbot: Any, local_profile, make_window)
     reached = tab_reach(qtbot, window, view.header.back_button)
     notes = view.notes_tab
     for control in (view.tabs.tabBar(), notes.notes_view, notes.note_box, notes.save_note):
+        assert id(control) in reached, accessible_name(control)
+    view.tabs.setCurrentIndex(0)  # the person's details with the case's
+    reached = tab_reach(qtbot, window, view.header.back_button)
+    summary = view.summary_tab
+    for control in (
+        summary.name,
+        summary.birth,
+        summary.contact,
+        summary.language,
+        summary.access,
+        summary.save_summary,
+    ):
+        assert id(control) in reached, accessible_name(control)
+    view.tabs.setCurrentIndex(4)  # warnings added and retired
+    reached = tab_reach(qtbot, window, view.header.back_button)
+    warnings = view.warnings_tab
+    for control in (
+        warnings.list,
+        warnings.text,
+        warnings.category,
+        warnings.add_button,
+        warnings.retire_button,
+    ):
         assert id(control) in reached, accessible_name(control)
 
     window.new_case()

@@ -22,6 +22,7 @@ from sync.client import RetryPolicy
 from tests.support.pg import free_port
 from tests.support.server import TEST_PASSWORD, admin, running_server, sqlite_url
 from tests.ui.conftest import unlock, wait_idle
+from tests.ui.test_accessibility import problems
 
 QUICK = ClientOptions(retry=RetryPolicy(attempts=2, base=0.01, cap=0.02))
 LAPTOP_PASSWORD = TEST_PASSWORD  # the profile starts with the council password
@@ -192,6 +193,7 @@ def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) 
     shown = [settled.data(settled.index(0, col)) for col in range(settled.columnCount())]
     assert shown[0] == ref and shown[2] == "Cara's words" and shown[3].startswith("cara, ")
     assert shown[4] == "Dan's words (not kept)"
+    assert problems(dans) == []  # the settled list is named for a screen reader
     assert dans.main.clashes.model.rowCount() == 0
     dans.lock()
     wait_idle(qtbot, dans)
