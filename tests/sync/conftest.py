@@ -1,5 +1,7 @@
-"""Fixtures of the sync tests: one real ``fieldcase-server serve`` per test module (SQLite),
-fresh users and teams per test, real encrypted laptop profiles."""
+"""Fixtures of the sync tests: one real ``fieldcase-server serve`` (SQLite) shared by the test
+modules a test worker runs (each module has teams and users of its own, so none sees
+another's cases; a module that needs a service of its own makes one), fresh users and teams
+per test, real encrypted laptop profiles."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from tests.support.server import ServerProcess, running_server, sqlite_url
 from tests.sync.helpers import Laptop, add_users, enrol_laptop, new_team_users, unique
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     db = sqlite_url(tmp_path_factory.mktemp("service"))
     with running_server(db) as srv:
