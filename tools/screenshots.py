@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             gate = CoreGate(a_dir, server_url=url)
             window = FieldcaseWindow(gate, demo_login=login)
-            window.resize(1366, 800)
+            window.resize(1366, 768)
             window.show()
             settle = lambda: _pump(app, lambda: window.work.pending == 0)  # noqa: E731
 
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 site=SiteConfig(server_url=url),
                 demo_login=f"Demo: sign in as {demo.DEMO_USER}, password {demo.DEMO_PASSWORD}",
             )
-            first_run.resize(1366, 800)
+            first_run.resize(1366, 768)
             first_run.show()
             _pump(app, lambda: first_run.work.pending == 0)
             first_run.grab().save(str(out / "00-first-run.png"))
@@ -184,27 +184,54 @@ def main(argv: list[str] | None = None) -> int:
             main_area.go(PAGE_MY_DAY)
             shot("12-after-sync")
             window.apply_prefs(_with(window.prefs, text_size=200))
+            main_area.messages.clear()
             main_area.open_case(warned.case_id, "notes")
             shot("13-case-200-percent")
             window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=True))
+            main_area.messages.clear()
             shot("14-case-high-contrast")
-            # a small laptop screen with the largest text and high contrast (issue 12's test)
-            window.resize(1366, 768)
-            window.apply_prefs(_with(window.prefs, text_size=200, high_contrast=True))
-            main_area.go(PAGE_MY_DAY)
-            shot("16-my-day-1366x768-200-percent-high-contrast")
-            main_area.open_case(warned.case_id, "summary")
-            shot("17-case-1366x768-200-percent-high-contrast")
             window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=False))
-            window.resize(1366, 800)
-            window.new_case()
-            settle()
-            dialog = window._new_case_dialog
-            dialog.grab().save(str(out / "15-new-case.png"))
-            print(f"saved {out / '15-new-case.png'}")
-            dialog.reject()
+            main_area.messages.clear()
+            _new_case_shot(window, settle, out / "15-new-case.png")
+            # every screen again with the largest text and high contrast on a small laptop's
+            # screen (issue 12)
+            window.apply_prefs(_with(window.prefs, text_size=200, high_contrast=True))
+            main_area.messages.clear()
+            large = "1366x768-200-percent-high-contrast"
+            main_area.go(PAGE_MY_DAY)
+            shot(f"16-my-day-{large}")
+            main_area.open_case(warned.case_id, "summary")
+            shot(f"17-case-{large}")
+            main_area.case_view.tabs.setCurrentIndex(TABS.index("notes"))
+            shot(f"19-case-notes-{large}")
+            main_area.case_view.tabs.setCurrentIndex(TABS.index("warnings"))
+            shot(f"20-case-warnings-{large}")
+            main_area.go(PAGE_MY_DAY)
+            if day.model.rowCount():
+                day.view.setCurrentIndex(day.model.index(0, 0))
+                first_visit = day.model.row_at(0)
+                assert first_visit is not None
+                day.start_done(first_visit)
+                shot(f"21-my-day-mark-done-{large}")
+                day._cancel_done()
+            main_area.go(PAGE_CASES)
+            shot(f"22-cases-{large}")
+            main_area.go(PAGE_CLASHES)
+            shot(f"23-clashes-{large}")
+            main_area.go(PAGE_SETTINGS)
+            shot(f"24-settings-{large}")
+            _new_case_shot(window, settle, out / f"25-new-case-{large}.png")
             window.close()
     return 0
+
+
+def _new_case_shot(window: Any, settle: Callable[[], None], path: Path) -> None:
+    window.new_case()
+    settle()
+    dialog = window._new_case_dialog
+    dialog.grab().save(str(path))
+    print(f"saved {path}")
+    dialog.reject()
 
 
 def _with(prefs: Prefs, **changes: Any) -> Prefs:

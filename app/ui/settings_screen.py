@@ -77,6 +77,14 @@ class SettingsScreen(QScrollArea):
         box.addStretch(1)
         self.save.clicked.connect(self._save)
 
+    def show_prefs(self, prefs: Prefs) -> None:
+        """Show the preferences as they now apply (after saving: the lock time as the
+        council's limit left it)."""
+        self.server.setText(prefs.server_url or self.server.text())
+        self.auto_lock.setValue(min(prefs.auto_lock_minutes, self.auto_lock.maximum()))
+        self.text_size.setCurrentIndex(max(0, self.text_size.findData(prefs.text_size)))
+        self.high_contrast.setChecked(prefs.high_contrast)
+
     def _say_minutes(self, value: int) -> None:
         self.auto_lock.setSuffix(" minute" if value == 1 else " minutes")
 

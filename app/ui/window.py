@@ -352,6 +352,7 @@ class FieldcaseWindow(QMainWindow):
             self.idle.arm(prefs.auto_lock_minutes)
         if self.main is not None:
             self.main.fit_nav(prefs.text_size)
+            self.main.settings.show_prefs(prefs)
         self.show_message("Settings saved.")
 
     def show_error(self, err: BaseException) -> None:

@@ -110,6 +110,9 @@ def test_settings_follow_site_policy(qtbot: Any, local_profile: Path, make_windo
     assert (saved.text_size, saved.high_contrast, saved.auto_lock_minutes) == (150, True, 5)
     assert window.idle.minutes == 5
     window.apply_prefs(prefs_file.Prefs())  # back to normal for the other tests
+    # the screen shows what now applies, however it was set
+    assert screen.text_size.currentData() == 100 and not screen.high_contrast.isChecked()
+    assert screen.server.text() == "https://fieldcase.example.gov.uk"
 
 
 def test_only_the_qt_module_imports_widgets_and_the_backend_imports_no_qt() -> None:
