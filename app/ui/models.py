@@ -159,6 +159,9 @@ class CaseListModel(RowTableModel["CaseRow"]):
         COL_REVIEW: "next_review",
     }
     PAGE = 100
+    #: the columns a compact list (large text, a small screen) hides: their words are under
+    #: the reference (status, priority), the person (type) and the review (next visit)
+    FOLDED = (COL_TYPE, COL_STATUS, COL_PRIORITY, COL_NEXT_VISIT)
 
     Loader = Callable[[CaseQuery, int, int, Callable[[list["CaseRow"], int], None]], None]
 
@@ -177,6 +180,7 @@ class CaseListModel(RowTableModel["CaseRow"]):
         self._loading = False
         self._generation = 0
         self.case_types = case_types or {}
+        self.compact = False
 
     @property
     def total(self) -> int:
@@ -259,8 +263,16 @@ class CaseListModel(RowTableModel["CaseRow"]):
                 return "\u26a0 " + "; ".join(row.warning_texts)
             return "\u26a0 Warning" if row.warnings == 1 else f"\u26a0 {row.warnings} warnings"
         if col == self.COL_REF:
+            if self.compact:
+                status, priority = (
+                    words.status_label(row.status),
+                    words.priority_label(row.priority),
+                )
+                return f"{row.ref}\n{status}, {priority.lower()} priority"
             return row.ref
         if col == self.COL_PERSON:
+            if self.compact:
+                return f"{row.person_name}\n{words.type_label(row.type, self.case_types or None)}"
             return row.person_name
         if col == self.COL_TYPE:
             return words.type_label(row.type, self.case_types or None)
@@ -271,10 +283,22 @@ class CaseListModel(RowTableModel["CaseRow"]):
         if col == self.COL_NEXT_VISIT:
             return words.when(row.next_visit)
         if col == self.COL_REVIEW:
-            if self.review_overdue(row):
-                return f"Overdue: {words.day(row.next_review)}"
-            return words.day(row.next_review)
+            review = words.day(row.next_review)
+            overdue = self.review_overdue(row)
+            if not self.compact:
+                return f"Overdue: {review}" if overdue else review
+            lines = (
+                [f"Review overdue: {review}" if overdue else f"Review {review}"] if review else []
+            )
+            if row.next_visit is not None:
+                lines.append(f"Next visit {words.when(row.next_visit)}")
+            return "\n".join(lines)
         return ""
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if self.compact and section == self.COL_REVIEW and role in (_DISPLAY, _ACCESSIBLE):
+            return "Review, next visit"
+        return super().headerData(section, orientation, role)
 
     def review_overdue(self, row: CaseRow) -> bool:
         """The review date has passed on a case still open (by the laptop's local date)."""

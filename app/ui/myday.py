@@ -15,6 +15,7 @@ from app.ui.qt import (
     QEvent,
     QFrame,
     QHBoxLayout,
+    QObject,
     QResizeEvent,
     Qt,
     QVBoxLayout,
@@ -74,6 +75,7 @@ class MyDayScreen(QWidget):
             VisitModel.COL_WHAT: 0.17,
         }
         self._sizer = column_chars(self.view, dict(self._widths))
+        self.view.viewport().installEventFilter(self)
         self.view.setTextElideMode(Qt.TextElideMode.ElideNone)  # wrapped, never cut with ...
         box.addWidget(self.view, 1)
         row = QHBoxLayout()
@@ -238,6 +240,13 @@ class MyDayScreen(QWidget):
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fold()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The table folds or unfolds as its own width changes (the screen's may change
+        while another page is shown)."""
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fold()
+        return super().eventFilter(watched, event)
 
     def _fold(self) -> None:
         width = self.view.viewport().width()
