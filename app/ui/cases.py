@@ -130,11 +130,12 @@ class CasesScreen(QWidget):
         }
         #: folded (see _fold): shares of the width; the review and next visit have the rest
         self._folded_shares = {
-            CaseListModel.COL_WARN: 0.3,
-            CaseListModel.COL_REF: 0.22,
-            CaseListModel.COL_PERSON: 0.24,
+            CaseListModel.COL_WARN: 0.22,
+            CaseListModel.COL_REF: 0.25,
+            CaseListModel.COL_PERSON: 0.25,
         }
         self._sizer = column_chars(self.view, dict(self._widths))
+        self.view.setTextElideMode(Qt.TextElideMode.ElideNone)  # wrapped, never cut with ...
         self.view.viewport().installEventFilter(self)
         box.addWidget(self.view, 1)
         self.open_button = button("Open case")
@@ -258,8 +259,12 @@ class CasesScreen(QWidget):
         width = self.view.viewport().width()
         compact = width / max(1, self.view.fontMetrics().averageCharWidth()) < 110
         if compact:
+            changed = False
             for col, share in self._folded_shares.items():
+                changed |= self.view.columnWidth(col) != int(width * share)
                 self.view.setColumnWidth(col, int(width * share))
+            if changed and compact == self.model.compact:
+                self._fit_rows(0, self.model.rowCount() - 1)  # the cells wrap anew
         if compact == self.model.compact:
             return
         self.model.compact = compact
@@ -274,10 +279,11 @@ class CasesScreen(QWidget):
         self._fit_rows(0, self.model.rowCount() - 1)
 
     def _fit_rows(self, first: int, last: int) -> None:
-        """Rows whose warnings need more than a line are made tall enough to show them."""
+        """Rows whose warnings need more than a line are made tall enough to show them (every
+        row, when the list is folded: its cells wrap, never cut with '...')."""
         for row in range(max(first, 0), last + 1):
             case = self.model.row_at(row)
-            if case is not None and case.warnings:
+            if case is not None and (case.warnings or self.model.compact):
                 self.view.resizeRowToContents(row)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

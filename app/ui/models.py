@@ -297,7 +297,7 @@ class CaseListModel(RowTableModel["CaseRow"]):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
         if self.compact and section == self.COL_REVIEW and role in (_DISPLAY, _ACCESSIBLE):
-            return "Review, next visit"
+            return "Review, visit"
         return super().headerData(section, orientation, role)
 
     def review_overdue(self, row: CaseRow) -> bool:
