@@ -24,14 +24,34 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
 TEAM_SIZE = 4
 
 
+#: Teams made at once when a service has none left to hand out (adding users costs a process
+#: start, so the modules a worker runs share a few of those).
+TEAMS_AT_ONCE = 24
+
+
+@pytest.fixture(scope="session")
+def spare_teams() -> dict[str, list[list[str]]]:
+    """Teams of workers made but not yet handed out, by the service's database."""
+    return {}
+
+
 @pytest.fixture(scope="module")
-def team_pool(service: ServerProcess, request: pytest.FixtureRequest) -> list[list[str]]:
-    """Fresh teams of workers, made in one go (adding users costs a process start); a test
+def team_pool(
+    service: ServerProcess, request: pytest.FixtureRequest, spare_teams: dict[str, list[list[str]]]
+) -> list[list[str]]:
+    """Fresh teams of workers for a test module (each team is used by one module alone); a
     module says how many it needs with ``POOL_TEAMS`` (default 4)."""
     count = int(getattr(request.module, "POOL_TEAMS", 4))
-    teams = [(unique("team"), [unique("worker") for _ in range(TEAM_SIZE)]) for _ in range(count)]
-    add_users(service.db_url, [(u, team, "caseworker") for team, users in teams for u in users])
-    return [users for _team, users in teams]
+    spare = spare_teams.setdefault(service.db_url, [])
+    if len(spare) < count:
+        more = max(count - len(spare), TEAMS_AT_ONCE)
+        teams = [
+            (unique("team"), [unique("worker") for _ in range(TEAM_SIZE)]) for _ in range(more)
+        ]
+        add_users(service.db_url, [(u, team, "caseworker") for team, users in teams for u in users])
+        spare.extend(users for _team, users in teams)
+    taken, spare[:] = spare[:count], spare[count:]
+    return taken
 
 
 @pytest.fixture
