@@ -128,11 +128,14 @@ def main() -> int:
             save = main.case_view.summary_tab.save_summary
             check(f"{where} Summary", {**common, "Save changes": save})
             main.case_view.tabs.setCurrentIndex(1)
+            # as after saving a note: the confirmation above must not push Save off the screen
+            main.messages.show_message("Note saved. It will be sent at the next sync.")
             notes = main.case_view.notes_tab
             wanted = {**common, "Save note": notes.save_note}
             if size == 100 and height >= 768:  # room enough to write without scrolling first
                 wanted["the box for a new note"] = notes.note_box
             check(f"{where} Notes", wanted)
+            main.messages.clear()
             main.back()
     print(json.dumps(problems))
     sys.stdout.flush()
