@@ -16,7 +16,6 @@ from app.ui.qt import (
     QKeyEvent,
     QLineEdit,
     QObject,
-    QResizeEvent,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -24,7 +23,7 @@ from app.ui.qt import (
 )
 from app.ui.rows import CaseQuery
 from app.ui.session import Session
-from app.ui.tables import column_chars, selected_row, table
+from app.ui.tables import Folding, selected_row, table
 from app.ui.widgets import button, label, named
 
 if TYPE_CHECKING:
@@ -119,24 +118,30 @@ class CasesScreen(QWidget):
         )
         # two lines a row, so a long type, the next visit's time and an overdue review wrap
         # instead of pushing the last column off the screen
-        self._widths = {
-            CaseListModel.COL_WARN: 16,
-            CaseListModel.COL_REF: 14,
-            CaseListModel.COL_PERSON: 14,
-            CaseListModel.COL_TYPE: 13,
-            CaseListModel.COL_STATUS: 11,
-            CaseListModel.COL_PRIORITY: 8,
-            CaseListModel.COL_NEXT_VISIT: 12,
-        }
-        #: folded (see _fold): shares of the width; the review and next visit have the rest
-        self._folded_shares = {
-            CaseListModel.COL_WARN: 0.22,
-            CaseListModel.COL_REF: 0.25,
-            CaseListModel.COL_PERSON: 0.25,
-        }
-        self._sizer = column_chars(self.view, dict(self._widths))
+        # a narrow list (large text, a small screen) folds the status and priority under the
+        # reference, the type under the person and the next visit under the review, so
+        # nothing needs scrolling sideways; folded, the review has the rest of the width
+        self.folding = Folding(
+            self.view,
+            widths={
+                CaseListModel.COL_WARN: 16,
+                CaseListModel.COL_REF: 14,
+                CaseListModel.COL_PERSON: 14,
+                CaseListModel.COL_TYPE: 13,
+                CaseListModel.COL_STATUS: 11,
+                CaseListModel.COL_PRIORITY: 8,
+                CaseListModel.COL_NEXT_VISIT: 12,
+            },
+            shares={
+                CaseListModel.COL_WARN: 0.22,
+                CaseListModel.COL_REF: 0.25,
+                CaseListModel.COL_PERSON: 0.25,
+            },
+            folded=CaseListModel.FOLDED,
+            min_chars=110,
+            refit=lambda: self._fit_rows(0, self.model.rowCount() - 1),
+        )
         self.view.setTextElideMode(Qt.TextElideMode.ElideNone)  # wrapped, never cut with ...
-        self.view.viewport().installEventFilter(self)
         box.addWidget(self.view, 1)
         self.open_button = button("Open case")
         row = QHBoxLayout()
@@ -243,41 +248,6 @@ class CasesScreen(QWidget):
         self.view.setCurrentIndex(self.model.index(0, CaseListModel.COL_REF))
         self._open()
 
-    # a narrow list (large text, a small screen) folds the status and priority under the
-    # reference, the type under the person and the next visit under the review, so nothing
-    # needs scrolling sideways
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fold()
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._fold()
-
-    def _fold(self) -> None:
-        width = self.view.viewport().width()
-        compact = width / max(1, self.view.fontMetrics().averageCharWidth()) < 110
-        if compact:
-            changed = False
-            for col, share in self._folded_shares.items():
-                changed |= self.view.columnWidth(col) != int(width * share)
-                self.view.setColumnWidth(col, int(width * share))
-            if changed and compact == self.model.compact:
-                self._fit_rows(0, self.model.rowCount() - 1)  # the cells wrap anew
-        if compact == self.model.compact:
-            return
-        self.model.compact = compact
-        for col in CaseListModel.FOLDED:
-            self.view.setColumnHidden(col, compact)
-        self._sizer.chars = {} if compact else dict(self._widths)
-        self._sizer.apply()
-        self.model.headerDataChanged.emit(
-            Qt.Orientation.Horizontal, CaseListModel.COL_REVIEW, CaseListModel.COL_REVIEW
-        )
-        self.model.layoutChanged.emit()
-        self._fit_rows(0, self.model.rowCount() - 1)
-
     def _fit_rows(self, first: int, last: int) -> None:
         """Rows whose warnings need more than a line are made tall enough to show them (every
         row, when the list is folded: its cells wrap, never cut with '...')."""
@@ -287,11 +257,7 @@ class CasesScreen(QWidget):
                 self.view.resizeRowToContents(row)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Down in the search box goes to the first case of the list; the list folds or
-        unfolds as its own width changes (the screen's may change while another is shown)."""
-        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
-            self._fold()
-            return False
+        """Down in the search box goes to the first case of the list."""
         if (
             watched is self.search
             and event.type() == QEvent.Type.KeyPress

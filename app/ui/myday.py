@@ -12,17 +12,14 @@ from app.ui.models import VisitModel, is_overdue
 from app.ui.qt import (
     QCheckBox,
     QComboBox,
-    QEvent,
     QFrame,
     QHBoxLayout,
-    QObject,
-    QResizeEvent,
     Qt,
     QVBoxLayout,
     QWidget,
 )
 from app.ui.session import Session
-from app.ui.tables import column_chars, select_first, selected_row, table
+from app.ui.tables import Folding, select_first, selected_row, table
 from app.ui.widgets import NoteEdit, bring_into_sight, button, label, named
 
 if TYPE_CHECKING:
@@ -60,22 +57,28 @@ class MyDayScreen(QWidget):
             "Today's and overdue visits",
             "Each row: when, due or overdue, person, place, what, case reference, warnings",
         )
-        self._widths = {
-            VisitModel.COL_WHEN: 18,
-            VisitModel.COL_STATE: 9,
-            VisitModel.COL_PERSON: 14,
-            VisitModel.COL_PLACE: 20,
-            VisitModel.COL_WHAT: 13,
-            VisitModel.COL_REF: 14,
-        }
-        #: folded (see _fold): shares of the width; the warnings have the rest (a quarter)
-        self._folded_shares = {
-            VisitModel.COL_WHEN: 0.24,
-            VisitModel.COL_PERSON: 0.32,
-            VisitModel.COL_WHAT: 0.17,
-        }
-        self._sizer = column_chars(self.view, dict(self._widths))
-        self.view.viewport().installEventFilter(self)
+        # a narrow table (large text, a small screen) folds whether it is due into when, and
+        # the place and the case's reference under the person, so the warnings stay in sight;
+        # folded, the warnings have the rest of the width (a quarter)
+        self.folding = Folding(
+            self.view,
+            widths={
+                VisitModel.COL_WHEN: 18,
+                VisitModel.COL_STATE: 9,
+                VisitModel.COL_PERSON: 14,
+                VisitModel.COL_PLACE: 20,
+                VisitModel.COL_WHAT: 13,
+                VisitModel.COL_REF: 14,
+            },
+            shares={
+                VisitModel.COL_WHEN: 0.24,
+                VisitModel.COL_PERSON: 0.32,
+                VisitModel.COL_WHAT: 0.17,
+            },
+            folded=VisitModel.FOLDED,
+            min_chars=125,
+            refit=self.view.resizeRowsToContents,
+        )
         self.view.setTextElideMode(Qt.TextElideMode.ElideNone)  # wrapped, never cut with ...
         box.addWidget(self.view, 1)
         row = QHBoxLayout()
@@ -229,40 +232,6 @@ class MyDayScreen(QWidget):
         self.session.work.run_db(
             self, lambda: backend.complete_visit(visit.visit_id, text, outcome), ok, failed
         )
-
-    # a narrow table (large text, a small screen) folds whether it is due into when, and the
-    # place and the case's reference under the person, so the warnings stay in sight
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fold()
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._fold()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """The table folds or unfolds as its own width changes (the screen's may change
-        while another page is shown)."""
-        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
-            self._fold()
-        return super().eventFilter(watched, event)
-
-    def _fold(self) -> None:
-        width = self.view.viewport().width()
-        compact = width / max(1, self.view.fontMetrics().averageCharWidth()) < 125
-        if compact:
-            for col, share in self._folded_shares.items():
-                self.view.setColumnWidth(col, int(width * share))
-        if compact == self.model.compact:
-            return
-        self.model.compact = compact
-        for col in VisitModel.FOLDED:
-            self.view.setColumnHidden(col, compact)
-        self._sizer.chars = {} if compact else dict(self._widths)
-        self._sizer.apply()
-        self.model.layoutChanged.emit()
-        self.view.resizeRowsToContents()
 
     def now(self) -> datetime:
         return self.session.clock.now()

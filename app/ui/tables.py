@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.ui.models import ROW_ROLE
@@ -146,6 +147,60 @@ class _HeightFitter(QObject):
 def fit_rows(view: QTableView, max_rows: int) -> _HeightFitter:
     """Keep ``view`` as tall as its rows, up to ``max_rows`` (then it scrolls)."""
     return _HeightFitter(view, max_rows)
+
+
+class Folding(QObject):
+    """A table that folds when narrow (large text, a small screen): below ``min_chars``
+    characters of width it hides the ``folded`` columns (the model, told by its ``compact``
+    flag, puts their words under other columns) and gives the columns in ``shares`` those
+    parts of the width; wider, the columns take ``widths`` characters again. Watches the
+    table's own width and text size (a page not shown when the window changed catches up
+    when it is); ``refit`` is called whenever the cells wrap anew."""
+
+    def __init__(
+        self,
+        view: QTableView,
+        *,
+        widths: dict[int, int],
+        shares: dict[int, float],
+        folded: tuple[int, ...],
+        min_chars: int,
+        refit: Callable[[], None],
+    ) -> None:
+        super().__init__(view)
+        self.view, self.widths, self.shares, self.folded = view, widths, shares, folded
+        self.min_chars, self.refit = min_chars, refit
+        self.sizer = column_chars(view, dict(widths))
+        view.viewport().installEventFilter(self)
+        view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.apply()
+        return False
+
+    def apply(self) -> None:
+        view = self.view
+        model: Any = view.model()  # a model with a ``compact`` flag (VisitModel, CaseListModel)
+        width = view.viewport().width()
+        compact = width / max(1, view.fontMetrics().averageCharWidth()) < self.min_chars
+        moved = False
+        if compact:
+            for col, share in self.shares.items():
+                moved |= view.columnWidth(col) != int(width * share)
+                view.setColumnWidth(col, int(width * share))
+        if compact == model.compact:
+            if moved:
+                self.refit()
+            return
+        model.compact = compact
+        for col in self.folded:
+            view.setColumnHidden(col, compact)
+        self.sizer.chars = {} if compact else dict(self.widths)
+        self.sizer.apply()
+        model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, model.columnCount() - 1)
+        model.layoutChanged.emit()
+        self.refit()
 
 
 def column_chars(view: QTableView, chars: dict[int, int]) -> _ColumnSizer:
