@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from app.ui import words
 from app.ui.models import ClashModel, SettledModel, field_label, show_value
-from app.ui.qt import QFrame, QGridLayout, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
+from app.ui.qt import QFrame, QGridLayout, QHBoxLayout, QPlainTextEdit, Qt, QVBoxLayout, QWidget
 from app.ui.session import Session
-from app.ui.tables import column_chars, fit_rows, select_first, selected_row, table
+from app.ui.tables import Folding, column_chars, fit_rows, select_first, selected_row, table
 from app.ui.widgets import button, label, named
 
 if TYPE_CHECKING:
@@ -27,16 +27,23 @@ class ClashesScreen(QWidget):
         self.intro = label("")
         box.addWidget(self.intro)
         self.view = table(self.model, "Clashes waiting for your decision")
-        column_chars(
+        self.view_height = fit_rows(self.view, 4)
+        # narrow (large text, a small screen): what changed goes under the case and who
+        # changed it under their version, so both versions are in sight without scrolling
+        self.folding = Folding(
             self.view,
-            {
+            widths={
                 ClashModel.COL_CASE: 14,
                 ClashModel.COL_FIELD: 14,
                 ClashModel.COL_MINE: 28,
                 ClashModel.COL_THEIRS: 28,
             },
+            shares={ClashModel.COL_CASE: 0.28, ClashModel.COL_MINE: 0.36},
+            folded=ClashModel.FOLDED,
+            min_chars=100,
+            refit=self.view_height.apply,
         )
-        self.view_height = fit_rows(self.view, 4)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideNone)  # wrapped, never cut with ...
         box.addWidget(self.view)
 
         self.panel = QFrame()

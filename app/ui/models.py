@@ -520,18 +520,28 @@ class ClashModel(RowTableModel["Clash"]):
 
     COL_CASE, COL_FIELD, COL_MINE, COL_THEIRS, COL_WHO = range(5)
     HEADERS = ("Case", "What", "Your version", "Their version", "Changed by")
+    #: the columns a compact table (large text, a small screen) hides: what changed is under
+    #: the case, who changed it under their version
+    FOLDED = (COL_FIELD, COL_WHO)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.compact = False
 
     def display(self, row: Clash, col: int) -> str:
+        who = f"{row.changed_by}, {words.when(row.changed_at)}"
         if col == self.COL_CASE:
-            return row.ref
+            what = field_label(row.kind, row.field)
+            return f"{row.ref}\n{what}" if self.compact else row.ref
         if col == self.COL_FIELD:
             return field_label(row.kind, row.field)
         if col == self.COL_MINE:
             return show_value(row.mine)
         if col == self.COL_THEIRS:
-            return show_value(row.theirs)
+            theirs = show_value(row.theirs)
+            return f"{theirs}\n({who})" if self.compact else theirs
         if col == self.COL_WHO:
-            return f"{row.changed_by}, {words.when(row.changed_at)}"
+            return who
         return ""
 
 

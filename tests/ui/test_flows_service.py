@@ -15,7 +15,7 @@ from app.errors import SyncError, SyncKind
 from app.online import ClientOptions
 from app.store.profile import Profile
 from app.ui.core_backend import CoreGate
-from app.ui.models import NoteModel
+from app.ui.models import ClashModel, NoteModel
 from app.ui.qt import Qt
 from app.ui.window import PAGE_CLASHES
 from sync.client import RetryPolicy
@@ -163,6 +163,20 @@ def test_resolve_a_clash(qtbot: Any, tmp_path: Path, service: Any, make_window) 
     # nothing says this laptop was offline: it may well not have been
     assert "offline" not in clashes.question.text()
     assert "before your change reached the central record" in clashes.question.text()
+    # at 200% text on a small laptop the list folds: both versions in sight, nothing sideways
+    from dataclasses import replace
+
+    window.resize(1366, 768)
+    window.apply_prefs(replace(window.prefs, text_size=200))
+    qtbot.waitUntil(lambda: clashes.model.compact, timeout=5000)
+    view = clashes.view
+    assert all(view.isColumnHidden(c) for c in ClashModel.FOLDED)
+    last = ClashModel.COL_THEIRS
+    assert view.columnViewportPosition(last) + view.columnWidth(last) <= view.viewport().width() + 1
+    theirs = clashes.model.data(clashes.model.index(0, last))
+    assert theirs.startswith("Dan's words\n(dan, ")
+    window.apply_prefs(replace(window.prefs, text_size=100))
+    qtbot.waitUntil(lambda: not clashes.model.compact, timeout=5000)
     clashes.keep_mine.click()
     qtbot.waitUntil(lambda: clashes.model.rowCount() == 0, timeout=10_000)
     with qtbot.waitSignal(window.sync.finished, timeout=60_000):
