@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from app.core.uow import UnitOfWork
@@ -123,14 +124,14 @@ def settled_by_others(profile: Profile, *, days: int = SETTLED_SHOWN_DAYS) -> li
     with profile.session() as s:
         rows = s.exec(
             select(Conflict)
-            .where(col(Conflict.resolved).is_(True), col(Conflict.resolved_by) != me)
+            .where(
+                col(Conflict.resolved).is_(True),
+                col(Conflict.resolved_by) != me,
+                or_(col(Conflict.resolved_at).is_(None), col(Conflict.resolved_at) >= since),
+            )
             .order_by(col(Conflict.resolved_at).desc(), col(Conflict.other_at).desc())
         ).all()
-        return [
-            _settled(s, row, me)
-            for row in rows
-            if row.resolved_at is None or row.resolved_at >= since
-        ]
+        return [_settled(s, row, me) for row in rows]
 
 
 def _settled(s: Any, row: Conflict, me: str) -> SettledClash:

@@ -24,7 +24,7 @@ from app.store.models import KIND_MODELS
 from app.store.records import from_wire
 from app.store.tables import Conflict
 from sync.protocol import Change, ChangeResult, ConflictInfo
-from sync.records import RecordKind
+from sync.records import RecordKind, check_fields
 
 log = logging.getLogger("fieldcase.store.sync")
 
@@ -146,9 +146,15 @@ def settled_first(s: Session, result: ChangeResult, change: Change | None) -> No
     if model is None or obj is None:
         return
     waiting = outbox.pending_fields(s, [first.record_id]).get(first.record_id, set())
-    for name, value in result.fields_now.items():
-        if name not in waiting:
-            setattr(obj, name, from_wire(model, name, value))
+    # the service's values are checked like a pulled record's: one this laptop cannot store
+    # is left out (the next pull of the record brings it, or sets it aside), never a failure
+    # that would keep the push's answer from being recorded
+    now = {name: v for name, v in result.fields_now.items() if name not in waiting}
+    if check_fields(first.kind, now, whole=False):
+        log.warning("a settled clash came with values that do not fit; left to the next pull")
+        return
+    for name, value in now.items():
+        setattr(obj, name, from_wire(model, name, value))
     s.add(obj)
     log.info("clash decision came second: %s", [str(i.conflict_id) for i in result.settled])
 

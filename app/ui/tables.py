@@ -171,11 +171,17 @@ class Folding(QObject):
         self.view, self.widths, self.shares, self.folded = view, widths, shares, folded
         self.min_chars, self.refit = min_chars, refit
         self.sizer = column_chars(view, dict(widths))
-        view.viewport().installEventFilter(self)
+        self.viewport = view.viewport()  # kept: no call into a table being torn down
+        self.viewport.installEventFilter(self)
         view.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+        # the viewport's width, the table's text (the table's own resize moves the viewport:
+        # one apply a resize)
+        kind = event.type()
+        if (watched is self.viewport and kind == QEvent.Type.Resize) or (
+            watched is self.view and kind in (QEvent.Type.FontChange, QEvent.Type.StyleChange)
+        ):
             self.apply()
         return False
 
