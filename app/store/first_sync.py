@@ -11,15 +11,18 @@ are *paused*:
 
 * the ``meta`` row ``search_paused`` stops every search trigger (each has ``WHEN NOT EXISTS``
   on it, migration 0004);
-* the tables' secondary indexes are dropped, and their definitions kept in the ``meta`` row
-  ``paused_indexes``.
+* the tables' secondary indexes and the search triggers are dropped, and their definitions
+  kept in the ``meta`` row ``paused_indexes`` (a trigger whose condition is false still costs
+  its check on every row: dropped, a first sync of 10,000 cases writes its rows about a
+  twentieth faster, bench/bench_apply.py).
 
 At the pull's end (its last page, in the same transaction) :func:`build` makes the indexes
 again from their definitions and the search index from the tables. Meanwhile search looks for
 the words in the text itself (:mod:`app.core.listing`). A first sync that stops part way (the
 link, a cancel, an error) has everything built from what came
 (:meth:`app.store.sync_adapter.SyncAdapter.pull_stopped`); one whose program was killed has it
-built when the profile is next opened (:func:`finish_pause`).
+built when the profile is next opened (:func:`finish_pause`), before any migration of its
+schema, which so finds every index and trigger where its own revision left them.
 
 The search index is built from the tables alone, so whatever changed during the pause (a case
 created by hand, a name corrected, a case purged) is in it as it now is. Documents are numbered
@@ -41,12 +44,15 @@ log = logging.getLogger("fieldcase.store")
 
 #: The ``meta`` row whose presence pauses every search trigger (named in migration 0004).
 PAUSED_KEY = "search_paused"
-#: The ``meta`` row holding the definitions (JSON list of ``CREATE INDEX``) of the indexes
-#: dropped for a first sync.
+#: The ``meta`` row holding the definitions (JSON list of ``CREATE INDEX`` and ``CREATE
+#: TRIGGER``) of the indexes and search triggers dropped for a first sync.
 INDEXES_KEY = "paused_indexes"
 #: The tables whose secondary indexes wait for a first sync's end (their primary keys and
 #: unique constraints stay: the merge looks rows up by id).
 RECORD_TABLES = ("cases", "people", "warnings", "notes", "visits", "documents")
+#: The tables whose secondary indexes are dropped for a first sync: the records' and the
+#: search documents' (written at its end).
+PAUSED_TABLES = (*RECORD_TABLES, "search_doc")
 
 # documents are numbered as the triggers would number them on a page of cases then notes: the
 # cases in the order they arrived, then the notes in theirs. A document's number comes from its
@@ -87,28 +93,28 @@ def pause_if_empty(conn: Connection) -> bool:
     for table in ("cases", "notes"):
         if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None:
             return False
-    marks = ", ".join("?" for _ in RECORD_TABLES)
-    indexes = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        f" AND tbl_name IN ({marks}) ORDER BY name",
-        RECORD_TABLES,
+    marks = ", ".join("?" for _ in PAUSED_TABLES)
+    # the indexes first, then the triggers: made again in this order
+    paused = conn.exec_driver_sql(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        f" AND (type = 'index' AND tbl_name IN ({marks})"
+        "      OR type = 'trigger' AND name LIKE 'search%')"
+        " ORDER BY type, name",
+        PAUSED_TABLES,
     ).fetchall()
-    for name, _sql in indexes:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    for kind, name, _sql in paused:
+        conn.exec_driver_sql(f'DROP {kind.upper()} "{name}"')
     conn.exec_driver_sql(
         "INSERT INTO meta (key, value) VALUES (?, ?), (?, 'first sync')",
-        (INDEXES_KEY, json.dumps([sql for _name, sql in indexes]), PAUSED_KEY),
+        (INDEXES_KEY, json.dumps([sql for _kind, _name, sql in paused]), PAUSED_KEY),
     )
     log.info("indexes paused for a first sync")
     return True
 
 
 def build(conn: Connection) -> None:
-    """Make the paused indexes again and the whole search index from the tables, in the
-    caller's transaction, and end the pause."""
-    row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (INDEXES_KEY,)).first()
-    for statement in json.loads(row[0]) if row is not None else ():
-        conn.exec_driver_sql(statement)
+    """Make the whole search index from the tables, then the paused indexes and search
+    triggers again, in the caller's transaction, and end the pause."""
     conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     conn.exec_driver_sql("DELETE FROM search_doc")
     conn.exec_driver_sql(_CASE_DOCS)
@@ -116,6 +122,11 @@ def build(conn: Connection) -> None:
     last_case = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM cases").scalar_one()
     conn.exec_driver_sql(_NOTE_DOCS, (last_case,))
     conn.exec_driver_sql(_NOTE_BODIES, (last_case,))
+    # the filling above looks rows up by their keys only; each index is then made in one
+    # sorted pass (the search documents' by case too), the triggers last
+    row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (INDEXES_KEY,)).first()
+    for statement in json.loads(row[0]) if row is not None else ():
+        conn.exec_driver_sql(statement)
     conn.exec_driver_sql("DELETE FROM meta WHERE key IN (?, ?)", (PAUSED_KEY, INDEXES_KEY))
 
 

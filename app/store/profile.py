@@ -303,6 +303,8 @@ class Profile:
             backup_problem = None
             if backup and upgrade_due:  # the copy from before an upgrade, made before it
                 backup_problem = _try_backup(profile_dir, key, clock)
+            if upgrade_due:  # a migration finds the indexes a stopped first sync paused
+                first_sync.finish_pause(engine)
             migrate.upgrade(engine)
             _notice_rollback(profile_dir, engine)
             first_sync.finish_pause(engine)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection
+import pytest
+from sqlalchemy import Connection, Engine
 
 from app.core import Casework
 from app.store import first_sync
@@ -60,8 +61,11 @@ def documents(conn: Connection) -> dict[str, tuple[int, frozenset[str]]]:
 
 
 def indexes(conn: Connection) -> set[str]:
-    """Every index's definition (the automatic ones of primary keys and unique columns too)."""
-    rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+    """Every index's and trigger's definition (the automatic indexes of primary keys and unique
+    columns too)."""
+    rows = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+    )
     return {f"{name}: {sql}" for name, sql in rows}
 
 
@@ -92,8 +96,11 @@ def test_a_first_sync_writes_the_index_once_at_its_end(tmp_path: Path, password:
                 assert first_sync.is_paused(conn)
                 assert count(conn, "search_doc") == 0  # nothing written record by record
                 missing = {i.split(":")[0] for i in fresh - indexes(conn)}
-                # the tables' own indexes wait too; their keys and unique columns do not
+                # the tables' own indexes and the search triggers wait too; their keys and
+                # unique columns do not
                 assert {"ix_notes_case_id", "ix_people_sort_name", "ix_cases_status"} <= missing
+                assert {"search_notes_ai", "search_cases_ai", "search_people_au"} <= missing
+                assert "ix_search_doc_case_id" in missing
                 assert not any(name.startswith("sqlite_autoindex") for name in missing)
         adapter.apply_page(sync[-1])
         with profile.engine.connect() as conn:
@@ -244,3 +251,51 @@ def test_search_works_while_a_first_sync_builds_the_index(tmp_path: Path, passwo
         with profile.engine.connect() as conn:
             assert not first_sync.is_paused(conn)
         assert {r.ref for r in by_note} <= {r.ref for r in work.list_cases(word)}
+
+
+def test_a_paused_profile_is_built_before_its_schema_is_upgraded(
+    tmp_path: Path, password: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first sync stopped by an older Fieldcase: the newer one builds the paused indexes and
+    triggers before it migrates, so no migration meets a schema with pieces missing."""
+    from alembic import command
+
+    from app.store import migrate
+
+    folder = tmp_path / "p"
+    with make_profile(folder, password=password) as profile:
+        SyncAdapter(profile).apply_page(pages(4, 2)[0])
+        with profile.engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(conn), "0006")
+            assert first_sync.is_paused(conn)
+    seen: list[bool] = []
+    upgrade = migrate.upgrade
+
+    def watched(engine: Engine, revision: str = "head") -> str | None:
+        with engine.connect() as conn:
+            seen.append(first_sync.is_paused(conn))
+        return upgrade(engine, revision)
+
+    monkeypatch.setattr(migrate, "upgrade", watched)
+    with Profile.open(folder, password) as profile, profile.engine.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.head_revision()
+        assert not first_sync.is_paused(conn)
+        assert count(conn, "search_doc") == 2 * 4
+    assert seen == [False]
+
+
+def test_nulls_and_booleans_are_bound_through_adapters_of_their_own(
+    tmp_path: Path, password: str
+) -> None:
+    """The driver's slow way for a value not exactly an int, float, str or bytes (two failing
+    attribute look-ups a value) is never taken for None and booleans: they have adapters,
+    and are stored as NULL and 0/1."""
+    import sqlcipher3.dbapi2 as sqlcipher
+
+    for value in (None, True):
+        assert (type(value), sqlcipher.PrepareProtocol) in sqlcipher.adapters
+    with make_profile(tmp_path / "p", password=password) as profile, profile.engine.begin() as c:
+        c.exec_driver_sql("CREATE TEMP TABLE t (a, b, c)")
+        c.exec_driver_sql("INSERT INTO t VALUES (?, ?, ?)", (None, True, False))
+        row = c.exec_driver_sql("SELECT typeof(a), b, typeof(b), c FROM t").one()
+    assert tuple(row) == ("null", 1, "integer", 0)

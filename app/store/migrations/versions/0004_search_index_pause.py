@@ -73,15 +73,16 @@ _REBUILD = (
 
 
 def downgrade() -> None:
-    for name, sql in _triggers():
-        op.execute(f"DROP TRIGGER {name}")
-        op.execute(sql.replace(f" {WHEN} ", " ", 1))
     conn = op.get_bind()
-    # indexes a first sync dropped (their definitions kept in meta) are made again
+    # indexes and search triggers a first sync dropped (their definitions kept in meta) are
+    # made again, then the triggers lose their condition
     kept = conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'paused_indexes'").first()
     for statement in json.loads(kept[0]) if kept is not None else ():
         op.execute(statement)
     op.execute("DELETE FROM meta WHERE key = 'paused_indexes'")
+    for name, sql in _triggers():
+        op.execute(f"DROP TRIGGER {name}")
+        op.execute(sql.replace(f" {WHEN} ", " ", 1))
     if conn.exec_driver_sql("SELECT 1 FROM meta WHERE key = 'search_paused'").first():
         for statement in _REBUILD:
             op.execute(statement)
