@@ -95,3 +95,38 @@ def test_the_written_down_revisions_are_alembics() -> None:
     """Opening a profile compares against ``migrate.REVISIONS`` without loading Alembic; the
     list must be exactly the scripts Alembic runs, in order."""
     assert list(migrate.REVISIONS) == migrate.alembic_revisions()
+
+
+def test_the_search_index_without_prefix_indexes_finds_the_same(profile: Profile) -> None:
+    """Schema v8 drops the index's two- and three-letter prefix entries: every prefix typed
+    finds the same cases as before, in the same order."""
+    from alembic import command
+
+    work = Casework(profile)
+    people = ["Smith Ada", "Smyth Bo", "Ola Smart", "Rhys Owen", "Owena Price", "Siân Oakes"]
+    for n, name in enumerate(people):
+        work.create_case("housing_repair", name, {"summary": f"Roof leak number {n} at home"})
+    typed = ["sm", "smi", "sma", "ow", "owe", "si", "sia", "ro", "lea", "r", "oak", "home 3"]
+
+    def answers() -> list[list[str]]:
+        return [[row.ref for row in work.list_cases(search)] for search in typed]
+
+    def fts_sql() -> str:
+        with profile.engine.connect() as conn:
+            return str(
+                conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'search_fts'"
+                ).scalar_one()
+            )
+
+    assert "prefix" not in fts_sql()
+    now = answers()
+    assert all(now[:3]) and all(now[3:6]) and now[-1]
+    with profile.engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0007")
+    assert "prefix = '2 3'" in fts_sql()
+    before = answers()
+    with profile.engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "head")
+    assert "prefix" not in fts_sql()
+    assert answers() == before == now
