@@ -13,7 +13,7 @@ stores a pulled record. A test checks that whatever passes it fits the laptop's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -509,8 +509,8 @@ def _problems_field_by_field(
 
 
 @cache
-def _record_adapter(kind: RecordKind, whole: bool) -> TypeAdapter[Any]:
-    """Every field of ``kind`` checked in one call, with the same rule for each field as
+def _shape(kind: RecordKind, whole: bool) -> Any:
+    """Every field of ``kind`` as one typed dict, with the same rule for each field as
     :func:`_field_adapter`: a whole record needs its required fields, a partial one may leave
     any out; no other field is allowed."""
     fields = {
@@ -520,7 +520,19 @@ def _record_adapter(kind: RecordKind, whole: bool) -> TypeAdapter[Any]:
         for name, spec in SCHEMA[kind].items()
     }
     shape = TypedDict(f"{kind.name.title()}Fields", fields)  # type: ignore[misc]
-    return TypeAdapter(with_config(ConfigDict(extra="forbid"))(shape))
+    return with_config(ConfigDict(extra="forbid"))(shape)
+
+
+@cache
+def _record_adapter(kind: RecordKind, whole: bool) -> TypeAdapter[Any]:
+    """A record of ``kind`` checked in one call (:func:`_shape`)."""
+    return TypeAdapter(_shape(kind, whole))
+
+
+@cache
+def _records_adapter(kind: RecordKind) -> TypeAdapter[Any]:
+    """A list of whole records of ``kind``, each checked as :func:`_record_adapter` does."""
+    return TypeAdapter(list[_shape(kind, True)])  # type: ignore[misc,arg-type]
 
 
 def _fits_at_once(kind: RecordKind, fields: Mapping[str, Any], *, whole: bool) -> bool:
@@ -531,6 +543,17 @@ def _fits_at_once(kind: RecordKind, fields: Mapping[str, Any], *, whole: bool) -
     except ValidationError:
         return False
     return True
+
+
+def unfit_records(kind: RecordKind, many: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The positions in ``many`` (whole records of ``kind``) that do not fit the schema, found
+    in one call for them all (a page of pulled records: no Python call per record); ask
+    :func:`check_fields` of one of them for its reasons."""
+    try:
+        _records_adapter(kind).validate_python(many)
+    except ValidationError as error:
+        return {int(problem["loc"][0]) for problem in error.errors(include_url=False)}
+    return set()
 
 
 def check_record(kind: RecordKind, fields: Mapping[str, Any]) -> list[FieldProblem]:

@@ -214,12 +214,18 @@ def _store_in_bulk(
     the caller writes the page again the usual way (:meth:`SyncAdapter.apply_page`)."""
     refused: list[_Aside] = []
     checked: list[RecordState] = []
+    by_kind: dict[RecordKind, list[RecordState]] = {}
     for incoming in records:
-        why = refusal(incoming)
-        if why is None:
-            checked.append(incoming)
-        else:
-            refused.append((incoming, why))
+        by_kind.setdefault(incoming.kind, []).append(incoming)
+    # each kind's records checked in one call; only those that do not fit one by one (why)
+    for kind, items in by_kind.items():
+        unfit = sync_records.unfit_records(kind, [incoming.fields for incoming in items])
+        for at, incoming in enumerate(items):
+            why = refusal(incoming) if at in unfit else None
+            if why is None:
+                checked.append(incoming)
+            else:
+                refused.append((incoming, why))
     if not first_sync:
         return refused + write_records(s, checked)
     try:

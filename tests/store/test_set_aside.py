@@ -246,9 +246,13 @@ def test_set_aside_records_are_tried_again_after_an_update(
         assert whole
         return [FieldProblem("text", "is refused")] if kind is RecordKind.NOTE else []
 
+    def none_fit_at_once(kind: RecordKind, many: list[dict[str, Any]]) -> set[int]:
+        return set(range(len(many)))  # each is then checked on its own, by ``strict``
+
     with monkeypatch.context() as patched:
         # this version's record rules refuse the note
         patched.setattr(sync_records, "check_fields", strict)
+        patched.setattr(sync_records, "unfit_records", none_fit_at_once)
         assert adapter.apply_page(page([*case, note], "c1")) == 1
     rows = set_aside_rows(profile)
     assert rows[note.record_id].reason_code == set_aside.BROKEN_RULE

@@ -10,12 +10,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.records import realistic
 from sync.records import (
     SCHEMA,
     RecordKind,
     _fits_at_once,
     _problems_field_by_field,
     check_fields,
+    unfit_records,
 )
 
 values = st.recursive(
@@ -64,6 +66,38 @@ def test_one_call_and_field_by_field_agree(case: tuple[RecordKind, dict[Any, Any
     assert _fits_at_once(kind, fields, whole=whole) == (
         _problems_field_by_field(kind, fields, whole=whole) == []
     ), (kind, fields, whole)
+
+
+@st.composite
+def fields_of(draw: st.DrawFn, kind: RecordKind) -> dict[Any, Any]:
+    names = st.sampled_from(sorted(SCHEMA[kind])) | st.text(max_size=6)
+    return draw(st.dictionaries(names, values, max_size=len(SCHEMA[kind]) + 1))
+
+
+#: One record of each kind that fits, from the realistic generator, to mix with random ones.
+FITTING = {
+    record.kind: dict(record.fields)
+    for bundle in realistic.cases(3, seed=5)
+    for record in bundle.records()
+}
+
+
+@st.composite
+def pages(draw: st.DrawFn) -> tuple[RecordKind, list[dict[Any, Any]]]:
+    kind = draw(st.sampled_from([kind for kind in RecordKind if kind in FITTING]))
+    one = fields_of(kind) | st.just(FITTING[kind])
+    return kind, draw(st.lists(one, max_size=5))
+
+
+@settings(max_examples=150, deadline=None)
+@given(pages())
+def test_a_page_checked_in_one_call_finds_exactly_the_records_that_do_not_fit(
+    case: tuple[RecordKind, list[dict[Any, Any]]],
+) -> None:
+    """The pulled page's check (one call per kind) names the same records as checking each."""
+    kind, many = case
+    one_by_one = {at for at, fields in enumerate(many) if check_fields(kind, fields, whole=True)}
+    assert unfit_records(kind, many) == one_by_one, (kind, many)
 
 
 def test_a_whole_record_that_fits_passes_and_one_that_does_not_gets_reasons() -> None:
