@@ -11,9 +11,12 @@ def sort_name(name: str) -> str:
     The last word is taken as the family name (the most common case in UK records); a single
     word sorts as it is. Punctuation inside words is dropped so "O'Neill" sorts with "Oneill".
     """
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    words = ["".join(ch for ch in word if ch.isalnum()) for word in plain.split()]
+    if name.isascii():  # most names: nothing to decompose, and casefold is lower
+        plain = name.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", name)
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    words = ["".join(filter(str.isalnum, word)) for word in plain.split()]
     words = [w for w in words if w]
     if len(words) <= 1:
         return "".join(words)

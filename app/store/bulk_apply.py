@@ -229,15 +229,17 @@ _OWN_COLUMNS: dict[RecordKind, tuple[str, ...]] = {
 
 
 def _own_values(
-    kind: RecordKind, incoming: RecordState, record_id: str, name: Any, case_ids: dict[UUID, str]
+    kind: RecordKind, incoming: RecordState, record_id: str, name: Any, case_ids: dict[int, str]
 ) -> tuple[Any, ...]:
     """A new row's own columns (:data:`_OWN_COLUMNS`); ``name`` is a person's stored name."""
     if kind is RecordKind.CASE:
         return (record_id, incoming.version)
-    # a case's records share its id: turned into its stored form once per page
-    case_id = case_ids.get(incoming.case_id)
+    # a case's records share its id: turned into its stored form once per page (looked up by
+    # its number: a UUID's own hash and equality are Python code, an int's are not)
+    number = incoming.case_id.int
+    case_id = case_ids.get(number)
     if case_id is None:
-        case_id = case_ids[incoming.case_id] = incoming.case_id.hex
+        case_id = case_ids[number] = f"{number:032x}"
     if kind is RecordKind.PERSON:
         return (record_id, incoming.version, case_id, sort_name(name or ""))
     if kind is RecordKind.DOCUMENT:
@@ -257,7 +259,7 @@ def refusal(incoming: RecordState) -> Reason | None:
 
 
 def _quick_row(
-    spec: _Kind, incoming: RecordState, record_id: str, case_ids: dict[UUID, str]
+    spec: _Kind, incoming: RecordState, record_id: str, case_ids: dict[int, str]
 ) -> tuple[Any, ...] | None:
     """A new row's values (:attr:`_Kind.insert_sql`), taken from a checked record's fields at
     once (what :func:`stored_values` and :func:`_new_row` make), or None when the record
@@ -363,7 +365,7 @@ def _new_row(
     incoming: RecordState,
     values: dict[str, Any],
     record_id: str,
-    case_ids: dict[UUID, str],
+    case_ids: dict[int, str],
 ) -> tuple[Any, ...]:
     """A new row's values (:attr:`_Kind.insert_sql`) from its :func:`stored_values` (a field
     not sent gets its column's default); ``record_id`` is the record's id as stored."""
@@ -406,7 +408,7 @@ def write_records(
     ``all_new``."""
     conn = s.connection()
     refused: list[tuple[RecordState, Reason]] = []
-    case_ids: dict[UUID, str] = {}
+    case_ids: dict[int, str] = {}
     by_kind: dict[RecordKind, list[RecordState]] = {}
     for incoming in checked:
         by_kind.setdefault(incoming.kind, []).append(incoming)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect
 
 from app.domain import sort_name
@@ -71,3 +74,15 @@ def test_sort_name(name: str, key: str) -> None:
 def test_person_sort_name_is_local_only() -> None:
     assert "sort_name" in Person.LOCAL_COLUMNS
     assert "sort_name" not in FIELDS[RecordKind.PERSON]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=30))
+def test_an_ascii_name_sorts_as_the_unicode_rules_would_have_it(name: str) -> None:
+    """Plain ASCII names take a short way (no decomposition; lower case is the case fold): the
+    same key as the full rules give."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    words = [w for w in ("".join(c for c in word if c.isalnum()) for word in plain.split()) if w]
+    expected = " ".join([words[-1], *words[:-1]]) if len(words) > 1 else "".join(words)
+    assert sort_name(name) == expected
