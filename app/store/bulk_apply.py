@@ -228,11 +228,17 @@ _OWN_COLUMNS: dict[RecordKind, tuple[str, ...]] = {
 }
 
 
+# Kinds looked at for every record, named once: on Python 3.11 each ``RecordKind.CASE`` is a
+# look-up through the enum class's own ``__getattr__`` hook.
+_CASE, _PERSON, _DOCUMENT = RecordKind.CASE, RecordKind.PERSON, RecordKind.DOCUMENT
+_REMOTE = DocumentState.REMOTE.value
+
+
 def _own_values(
     kind: RecordKind, incoming: RecordState, record_id: str, name: Any, case_ids: dict[int, str]
 ) -> tuple[Any, ...]:
     """A new row's own columns (:data:`_OWN_COLUMNS`); ``name`` is a person's stored name."""
-    if kind is RecordKind.CASE:
+    if kind is _CASE:
         return (record_id, incoming.version)
     # a case's records share its id: turned into its stored form once per page (looked up by
     # its number: a UUID's own hash and equality are Python code, an int's are not)
@@ -240,10 +246,10 @@ def _own_values(
     case_id = case_ids.get(number)
     if case_id is None:
         case_id = case_ids[number] = f"{number:032x}"
-    if kind is RecordKind.PERSON:
+    if kind is _PERSON:
         return (record_id, incoming.version, case_id, sort_name(name or ""))
-    if kind is RecordKind.DOCUMENT:
-        return (record_id, incoming.version, case_id, DocumentState.REMOTE.value)
+    if kind is _DOCUMENT:
+        return (record_id, incoming.version, case_id, _REMOTE)
     return (record_id, incoming.version, case_id)
 
 
