@@ -89,7 +89,7 @@ def pages(draw: st.DrawFn) -> tuple[RecordKind, list[dict[Any, Any]]]:
     return kind, draw(st.lists(one, max_size=5))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(pages())
 def test_a_page_checked_in_one_call_finds_exactly_the_records_that_do_not_fit(
     case: tuple[RecordKind, list[dict[Any, Any]]],
