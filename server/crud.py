@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from server import audit
+from server import audit, roles
 from server.audit import AuditEvent
 from server.core.config import Settings
 from server.core.security import (
@@ -40,7 +40,7 @@ from server.models import (
 from sync.clock import Clock
 from sync.protocol import MAX_USERNAME, ErrorCode, RefBlock
 
-ROLES = ("caseworker", "manager", "admin")
+ROLES = roles.NAMES
 REVOKED_MESSAGE = (
     "This sign-in has ended because the password was changed or the account was disabled. "
     "Sign in again with the current password."
@@ -65,6 +65,7 @@ class Actor:
     token_issued_at: datetime
     device_id: uuid.UUID | None = None
     device_code: str | None = None
+    role: str = "caseworker"  # server.roles.Role
 
     @property
     def device_key(self) -> str | None:
@@ -156,6 +157,29 @@ def require_user(session: Session, username: str) -> User:
     if user is None:
         raise AdminError(f"There is no user called {username!r}.")
     return user
+
+
+def set_role(session: Session, username: str, role: str, *, clock: Clock) -> tuple[str, str]:
+    """Give ``username`` another role (audited); returns (the role before, the role now)."""
+    if role not in ROLES:
+        raise AdminError(f"The role must be one of: {', '.join(ROLES)}.")
+    user = require_user(session, username)
+    before = user.role
+    if before != role:
+        user.role = role
+        session.add(user)
+        audit.append(
+            session,
+            [
+                AuditEvent(
+                    "role_changed",
+                    actor="admin",
+                    detail={"user_id": str(user.id), "from": before, "to": role},
+                )
+            ],
+            at=clock.now(),
+        )
+    return before, role
 
 
 def reset_password(
@@ -397,6 +421,7 @@ def authenticate_token(session: Session, secret: str, *, clock: Clock) -> Actor:
         token_issued_at=token.issued_at,
         device_id=device.id if device else None,
         device_code=device.code if device else None,
+        role=user.role,
     )
 
 

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from server import audit
+from server import audit, roles
 from server.core.config import Settings
 from server.core.db import snapshot_session, unit_of_work
 from server.crud import Actor, authenticate_token
@@ -84,7 +84,9 @@ def get_actor(request: Request, engine: EngineDep, clock: ClockDep) -> Actor:
 
 
 def get_user_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
-    """A person signed in with their password (enrolling, recovering a laptop)."""
+    """A person signed in with their password (enrolling, recovering a laptop: so their role
+    must let them hold case records, whatever their token)."""
+    roles.require(actor.role, roles.Can.HOLD_CASES)
     if actor.token_kind != "password":  # noqa: S105 (a kind of token, not a secret)
         raise ApiError(
             ErrorCode.FORBIDDEN,
@@ -94,7 +96,9 @@ def get_user_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
 
 
 def get_device_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
-    """An enrolled laptop, signed in with its device credential."""
+    """An enrolled laptop, signed in with its device credential, of a user whose role may hold
+    case records (a user made an admin since is refused here)."""
+    roles.require(actor.role, roles.Can.HOLD_CASES)
     if actor.device_id is None:
         raise ApiError(
             ErrorCode.FORBIDDEN, "Only an enrolled laptop can do this. Enrol this laptop first."

@@ -3,7 +3,8 @@
     fieldcase-server serve [--db URL] [--host 127.0.0.1] [--port 8750] [--workers N]
                            [--tls-cert FILE --tls-key FILE]
     fieldcase-server admin add-team NAME [--db URL]
-    fieldcase-server admin add-user NAME --team TEAM [--role caseworker|manager|admin]
+    fieldcase-server admin add-user NAME --team TEAM [--role caseworker|manager|governance|admin]
+    fieldcase-server admin set-role NAME caseworker|manager|governance|admin
     fieldcase-server admin list-users | reset-password NAME | disable-user NAME
     fieldcase-server admin list-devices [--user NAME]
     fieldcase-server admin assign REF --to USER

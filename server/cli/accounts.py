@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from server import audit, crud
+from server import audit, crud, roles
 from server.audit_key import AuditKeyError
 from server.cli.common import CliError, Commands, ask_password, engine_of, settings_of
 from server.core.config import Settings
@@ -76,6 +76,19 @@ def cmd_disable_user(args: argparse.Namespace, clock: Clock) -> int:
     with unit_of_work(engine) as session:
         crud.disable_user(session, args.name, clock=clock)
     print(f"User {args.name!r} disabled: they can no longer sign in or sync.")
+    return 0
+
+
+def cmd_set_role(args: argparse.Namespace, clock: Clock) -> int:
+    engine = writer_engine(args)
+    with unit_of_work(engine) as session:
+        before, now = crud.set_role(session, args.name, args.role, clock=clock)
+    if before == now:
+        print(f"User {args.name!r} already has the role {now}: nothing changed.")
+        return 0
+    print(f"User {args.name!r} is now {now} (was {before}).")
+    if not roles.allows(now, roles.Can.HOLD_CASES):
+        print("Their laptops are refused at their next sync: this role holds no case records.")
     return 0
 
 
@@ -175,6 +188,9 @@ def register(commands: Commands) -> None:
     p.add_argument("name")
     p.add_argument("--team", required=True)
     p.add_argument("--role", default="caseworker", choices=crud.ROLES)
+    p = add("set-role", cmd_set_role, "give a user another role (docs/roles.md)")
+    p.add_argument("name")
+    p.add_argument("role", choices=crud.ROLES)
     add("list-users", cmd_list_users, "list users")
     add("reset-password", cmd_reset_password, "set a user's password").add_argument("name")
     add("disable-user", cmd_disable_user, "stop a user signing in or syncing").add_argument("name")

@@ -107,3 +107,38 @@ def test_demo_is_fast_idempotent_and_prints_logins(tmp_path: Path, admin) -> Non
     assert "already there" in second.stdout
     users = admin(db, "list-users").stdout
     assert users.count("\n") == 10  # header + 9 accounts, not doubled
+
+
+def test_set_role_changes_a_role_audits_it_and_says_what_admin_means(  # type: ignore[no-untyped-def]
+    tmp_path: Path, admin
+) -> None:
+    from sqlmodel import Session, col, select
+
+    from server.core.db import make_engine
+    from server.models import AuditEntry, User
+
+    db = sqlite_url(tmp_path)
+    admin(db, "add-team", "Housing")
+    admin(db, "add-user", "sam", "--team", "Housing", password="a good password")
+    made = admin(db, "set-role", "sam", "governance")
+    assert made.returncode == 0 and "now governance (was caseworker)" in made.stdout
+    same = admin(db, "set-role", "sam", "governance")
+    assert same.returncode == 0 and "nothing changed" in same.stdout
+    wrong = admin(db, "set-role", "nobody", "manager")
+    assert wrong.returncode == 1 and "no user called 'nobody'" in wrong.stderr
+    with pytest.raises(SystemExit) as refused:  # argparse names the four roles
+        admin(db, "set-role", "sam", "boss")
+    assert refused.value.code == 2
+    to_admin = admin(db, "set-role", "sam", "admin")
+    assert to_admin.returncode == 0 and "refused at their next sync" in to_admin.stdout
+    engine = make_engine(db, pool_size=1)
+    try:
+        with Session(engine) as session:
+            user = session.exec(select(User).where(col(User.username) == "sam")).one()
+            assert user.role == "admin"
+            changes = session.exec(
+                select(AuditEntry).where(col(AuditEntry.event) == "role_changed")
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(changes) == 2  # governance, then admin (the repeat changed nothing)

@@ -208,3 +208,36 @@ def test_recovery_refuses_a_password_sign_in_that_is_not_fresh(db_url: str) -> N
         assert "sign in with your password again" in response.json()["message"]
     finally:
         stale.close()
+
+
+def _set_role(svc: Service, name: str, role: str) -> None:
+    with Session(svc.engine) as session:
+        crud.set_role(session, name, role, clock=svc.clock)
+        session.commit()
+
+
+def test_every_route_refuses_case_content_to_an_admin_and_serves_the_other_roles(
+    service: Service,
+) -> None:
+    """Roles (server/roles.py), route by route: a laptop whose user is made an admin, and the
+    admin's own password sign-in, get 403 ``forbidden`` in plain words from every route that
+    touches cases or laptops; the other roles are never refused for their role."""
+    laptop, doc_id = _team_with_document(service, "alice", "Team A")
+    ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
+    routes = _authenticated_routes(service)
+    assert {("POST", "/v1/sync/pull"), ("POST", "/v1/devices/enrol")} <= set(routes)
+    for role in ("caseworker", "manager", "governance"):
+        _set_role(service, "alice", role)
+        for token in (laptop.token, service.user_token("alice")):
+            for method, path in routes:
+                response = call(service, method, path, token, ids)
+                assert "administration" not in response.text, (role, method, path)
+    _set_role(service, "alice", "admin")
+    for token in (laptop.token, service.user_token("alice")):
+        for method, path in routes:
+            response = call(service, method, path, token, ids)
+            assert response.status_code == 403, (method, path, response.text)
+            assert response.json()["code"] == "forbidden", (method, path)
+            assert "cannot hold case records" in response.text, (method, path)
+    _set_role(service, "alice", "caseworker")  # given back: the same laptop syncs again
+    assert call(service, "POST", "/v1/sync/pull", laptop.token, ids).status_code == 200
