@@ -183,6 +183,17 @@ class QuarantinedRecord(ServerTable, table=True):
     quarantined_by: str = Field(max_length=200)
 
 
+class LegalHold(ServerTable, table=True):
+    """A case that must not be erased, by retention or on request, until the hold is released
+    (``fieldcase-server admin hold REF --reason``): who placed it, when and why."""
+
+    __tablename__ = "legal_hold"
+    case_id: uuid.UUID = Field(primary_key=True)
+    reason: str = Field(max_length=1000)
+    placed_by: str = Field(max_length=200)
+    placed_at: datetime = ts()
+
+
 class CaseScope(ServerTable, table=True):
     """Who may see a case: its team and assigned worker (copied from the case record), and its
     reference, which no two cases share (a unique index: see

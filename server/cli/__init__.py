@@ -8,6 +8,7 @@
     fieldcase-server admin list-users | reset-password NAME | disable-user NAME
     fieldcase-server admin list-devices [--user NAME]
     fieldcase-server admin assign REF --to USER
+    fieldcase-server admin hold REF --reason TEXT | release REF | holds
     fieldcase-server admin revoke-device DEVICE_ID | --user NAME
     fieldcase-server admin verify-audit
     fieldcase-server admin check-records [--quarantine] | problems [--limit N]
