@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from app.errors import UsageError
 from app.store.errors import DiskFull
 from app.store.profile import Profile
 from app.store.tables import Outbox, RefBlock, SyncState
+from sync.clock import ManualClock
 from sync.records import FIELDS, RecordKind
 
 
@@ -117,7 +118,7 @@ def test_pending_counts_changes_not_audit_events(profile: Profile, work: Casewor
 def test_references_come_from_blocks_then_fall_back_to_the_laptop_code(
     profile: Profile, work: Casework
 ) -> None:
-    year = datetime.now().astimezone().year
+    year = work.clock.local_today().year
     code = profile.laptop_code
     assert 3 <= len(code) <= 4
     assert work.create_case("housing_repair", "A One", {}) == f"FC-{year}-{code}-0001"
@@ -257,7 +258,7 @@ def test_closing_sets_closed_on_and_reopening_clears_it(
 ) -> None:
     ref = seeded["Pat Morgan"]
     work.edit_case(ref, {"status": "closed"})
-    assert work.get_case(ref).fields["closed_on"] == datetime.now().astimezone().date()
+    assert work.get_case(ref).fields["closed_on"] == work.clock.local_today()
     work.edit_case(ref, {"status": "open"})
     assert work.get_case(ref).fields["closed_on"] is None
 
@@ -265,15 +266,19 @@ def test_closing_sets_closed_on_and_reopening_clears_it(
 # ----------------------------------------------------------------- visits and my day
 
 
-def test_my_day_lists_todays_and_overdue_visits_with_warnings(work: Casework) -> None:
+def test_my_day_lists_todays_and_overdue_visits_with_warnings(profile: Profile) -> None:
+    # A fixed morning: at 23:30 "today at 23:00" would itself be overdue.
+    clock = ManualClock(datetime(2026, 11, 12, 9, 5, tzinfo=UTC), zone=timezone(timedelta(hours=1)))
+    work = Casework(profile, clock=clock)
     ref = work.create_case("adult_social_care", "Pat Morgan", {})
     other = work.create_case("adult_social_care", "Kim Ode", {})
     work.add_warning(ref, "Dog on premises")
-    now = datetime.now(UTC)
-    today = now.astimezone().date()
+    now = clock.now()
+    today = clock.local_today()
     overdue = work.add_visit(ref, now - timedelta(days=2), "19 Hughes Road")
-    due_today = work.add_visit(other, datetime.combine(today, datetime.min.time()).astimezone()
-                               + timedelta(hours=23), "Village hall")  # fmt: skip
+    due_today = work.add_visit(
+        other, datetime.combine(today, time(23, 0), tzinfo=clock.local_zone()), "Village hall"
+    )
     later = work.add_visit(ref, now + timedelta(days=3), "Office")
     rows = work.my_day(today)
     assert [r.visit_id for r in rows] == [overdue, due_today]
