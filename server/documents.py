@@ -28,6 +28,7 @@ from server.core.db import snapshot_session
 from server.crud import Actor
 from server.errors import ApiError
 from server.models import CaseScope, DocumentChunk, DocumentContent, Record
+from server.records import erasure
 from server.records.scope import case_visible_to
 from sync.clock import Clock
 from sync.protocol import ErrorCode, UploadStatus
@@ -97,6 +98,11 @@ def check_upload_access(
         if not case_visible_to(session, record.case_id, actor):
             raise _deny(actor, document_id, "forbidden", record.case_id)
         return record
+    erased_cases, erased_records = erasure.erased_among(
+        session, [case_id] if case_id is not None else [], [document_id]
+    )
+    if erased_cases or erased_records:
+        raise ApiError(ErrorCode.ERASED, erasure.REFUSAL)
     row = session.get(DocumentContent, document_id)
     if row is not None and not owned_by(row, actor):
         raise _deny(actor, document_id, "staged_by_another_device")

@@ -79,7 +79,7 @@ class User(ServerTable, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     username: str = Field(max_length=200, unique=True)
     team_id: uuid.UUID = Field(foreign_key="team.id", index=True)
-    role: str = Field(default="caseworker", max_length=20)  # caseworker | manager | admin
+    role: str = Field(default="caseworker", max_length=20)  # server.roles.Role
     password_hash: str
     disabled: bool = False
     created_at: datetime = ts()
@@ -192,6 +192,31 @@ class LegalHold(ServerTable, table=True):
     reason: str = Field(max_length=1000)
     placed_by: str = Field(max_length=200)
     placed_at: datetime = ts()
+
+
+class ErasedCase(ServerTable, table=True):
+    """The tombstone of an erased case (:mod:`server.records.erasure`): its id and reference,
+    the rule or reason and the officer, never personal data. Changes to it are refused with
+    ``erased`` and laptops are told to purge it."""
+
+    __tablename__ = "erased_case"
+    case_id: uuid.UUID = Field(primary_key=True)
+    ref: str | None = Field(default=None, max_length=50)
+    #: the retention rule that applied (``case type: N years after closure``), or None when
+    #: erased on request
+    rule: str | None = Field(default=None, max_length=200)
+    reason: str = Field(max_length=1000)
+    erased_by: str = Field(max_length=200)
+    erased_at: datetime = ts()
+
+
+class ErasedRecord(ServerTable, table=True):
+    """Every record id an erased case held: a change naming one is refused, whatever case
+    it claims to be of."""
+
+    __tablename__ = "erased_record"
+    record_id: uuid.UUID = Field(primary_key=True)
+    case_id: uuid.UUID = Field(index=True)
 
 
 class CaseScope(ServerTable, table=True):

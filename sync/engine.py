@@ -128,6 +128,8 @@ class SyncReport:
     set_aside: int = 0  # records pulled that could not be stored: kept aside, IT told
     set_aside_stored: int = 0  # records set aside before, stored at last when tried again
     removed: int = 0  # cases that left this user's scope
+    erased: int = 0  # cases erased on the service (records management), purged here
+    erased_changes: int = 0  # changes to erased cases the service refused (purged with them)
     purged: int = 0  # removed cases purged late, once their waiting edits were sent
     new_conflicts: int = 0
     conflicts_waiting: int = 0
@@ -144,12 +146,15 @@ class SyncReport:
     started_at: datetime | None = None  # on the engine's clock
     finished_at: datetime | None = None
 
-    def count_page(self, page: PullResponse, aside: int) -> None:
-        """A pulled page stored, ``aside`` of its records set aside."""
+    def count_page(self, page: PullResponse, aside: int, *, first: bool = False) -> None:
+        """A pulled page stored, ``aside`` of its records set aside (``first``: of a first
+        sync, whose erasures are history: it held none of those cases)."""
         self.pages += 1
         self.received += len(page.records) - aside
         self.set_aside += aside
         self.removed += len(page.removed_cases)
+        if not first:
+            self.erased += len(page.erased_cases)
         self.new_conflicts += sum(1 for c in page.conflicts if not c.resolved)
 
     def summary(self) -> str:
@@ -166,6 +171,18 @@ class SyncReport:
             parts.append(
                 f"{words.plural(self.removed, 'case')} moved to someone else and "
                 f"{'was' if self.removed == 1 else 'were'} removed from this laptop."
+            )
+        if self.erased:
+            parts.append(
+                f"{words.plural(self.erased, 'case')} "
+                f"{'was' if self.erased == 1 else 'were'} erased from the council's records "
+                "(on request or by the retention schedule) and removed from this laptop."
+            )
+        if self.erased_changes:
+            parts.append(
+                f"{words.plural(self.erased_changes, 'change')} to erased cases "
+                f"{'was' if self.erased_changes == 1 else 'were'} not kept: the cases were "
+                "erased from the council's records."
             )
         if not parts and self.completed and not self.set_aside:
             parts.append("Everything is up to date.")
@@ -329,7 +346,10 @@ class SyncEngine:
             for result in answer.results:
                 if _ref_taken(result):
                     continue
-                if result.status == ChangeStatus.REJECTED:
+                if result.error is not None and result.error.code == ErrorCode.ERASED:
+                    self.report.erased_changes += 1
+                    log.info("change %s refused: its case was erased", result.change_id)
+                elif result.status == ChangeStatus.REJECTED:
                     self.guard.count_rejected(result)
                     log.info(
                         "change %s refused: %s",
@@ -380,6 +400,7 @@ class SyncEngine:
 
     def _pull_pages(self) -> None:
         cursor = self.store.cursor()
+        first = cursor is None
         size = self.page_bytes
         received = 0
         # the cycle collector stays paused from one page to the next while the next page is
@@ -414,7 +435,7 @@ class SyncEngine:
                 if ahead is None or not ahead.done():
                     relay.release()  # the laptop will wait for the network
                 received += len(page.records)
-                self.report.count_page(page, aside)
+                self.report.count_page(page, aside, first=first)
                 cursor = page.next_cursor
                 if not page.more:
                     break

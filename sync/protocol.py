@@ -1,4 +1,4 @@
-"""The Fieldcase sync protocol, version 4: the one definition of what crosses the wire.
+"""The Fieldcase sync protocol, version 5: the one definition of what crosses the wire.
 
 Imported by the central service (``server/``) and the laptop's engine (``sync/engine``).
 Human documentation lives in ``docs/protocol.md``; keep the two in step.
@@ -29,7 +29,11 @@ from sync.records import RecordKind
 #: (``ChangeResult.settled`` and ``fields_now``); a conflict says when it was settled
 #: (``ConflictInfo.resolved_at``). An older laptop is sent its answers without those fields
 #: (:func:`answer_for`).
-PROTOCOL_VERSION = 4
+#: 5: erasure (records management): a pull names the cases erased on the service
+#: (``PullResponse.erased_cases``: purge at once, unsent work and backups included), and a
+#: change to an erased case is refused with ``erased``. An older laptop is told of an erased
+#: case as a removal, and of a refused change as ``forbidden``.
+PROTOCOL_VERSION = 5
 #: The oldest client protocol the service still accepts (one release back: a version 1 laptop
 #: is served, without rollback detection).
 MIN_PROTOCOL_VERSION = 1
@@ -73,6 +77,7 @@ class ErrorCode(StrEnum):
     BAD_CURSOR = "bad_cursor"  # 422: a pull cursor the service never gave out: start again
     QUOTA_EXCEEDED = "quota_exceeded"  # 413: this device's staged uploads are over the limit
     ACCOUNT_DISABLED = "account_disabled"  # 403
+    ERASED = "erased"  # 410: the case was erased on the service: purge it, never send it again
     SERVER_ERROR = "server_error"  # 500
 
 
@@ -90,6 +95,7 @@ ERROR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_CURSOR: 422,
     ErrorCode.QUOTA_EXCEEDED: 413,
     ErrorCode.ACCOUNT_DISABLED: 403,
+    ErrorCode.ERASED: 410,
     ErrorCode.SERVER_ERROR: 500,
 }
 
@@ -273,6 +279,9 @@ class PullRequest(Wire):
 class PullResponse(Wire):
     records: list[RecordState]  # changed or newly in scope (a case entering scope comes whole)
     removed_cases: list[UUID] = Field(default_factory=list)  # left scope: purge locally
+    #: (protocol 5) Erased on the service (a request, or the retention schedule): purge at
+    #: once with any unsent work on them, from the backups too, and keep only the fact.
+    erased_cases: list[UUID] = Field(default_factory=list)
     conflicts: list[ConflictInfo] = Field(default_factory=list)  # new or resolved conflicts
     next_cursor: str
     more: bool
@@ -345,6 +354,30 @@ _CONFLICT_ADDED_4 = {"resolved_at"}
 _RESULT_ADDED_4 = {"settled", "fields_now"}
 
 
+def _without_erased_code(answer: PushResponse) -> PushResponse:
+    """``erased`` (protocol 5) as ``forbidden`` for a laptop that does not know the code."""
+    if not any(r.error is not None and r.error.code == ErrorCode.ERASED for r in answer.results):
+        return answer
+    results = [
+        r.model_copy(update={"error": r.error.model_copy(update={"code": ErrorCode.FORBIDDEN})})
+        if r.error is not None and r.error.code == ErrorCode.ERASED
+        else r
+        for r in answer.results
+    ]
+    return answer.model_copy(update={"results": results})
+
+
+def pull_tail_for(
+    removed: list[UUID], erased: list[UUID], version: int
+) -> tuple[list[UUID], list[UUID]]:
+    """A pull's (removed, erased) cases for a laptop of protocol ``version``: before 5 an
+    erased case is sent as a removal (that laptop purges it once its unsent work on it has
+    been tried; the service refuses that work), and there is no ``erased_cases`` field."""
+    if version >= 5:
+        return removed, erased
+    return [*removed, *(c for c in erased if c not in removed)], []
+
+
 def conflict_for(info: ConflictInfo, version: int) -> dict[str, Any]:
     """A conflict as JSON data for a laptop of protocol ``version``."""
     return info.model_dump(mode="json", exclude=_CONFLICT_ADDED_4 if version < 4 else None)
@@ -352,6 +385,9 @@ def conflict_for(info: ConflictInfo, version: int) -> dict[str, Any]:
 
 def answer_for(answer: PushResponse, version: int) -> str:
     """A push's answer as JSON for a laptop of protocol ``version``."""
+    if version >= 5:
+        return answer.model_dump_json()
+    answer = _without_erased_code(answer)
     if version >= 4:
         return answer.model_dump_json()
     older: dict[str, Any] = {

@@ -11,7 +11,8 @@ answers with the one JSON object as before, and a laptop that does not ask gets 
   few records, a *checkpoint* ``{"cursor":"c1.N"}``: everything before it is whole, and a pull
   from that cursor goes on from there as if the page had ended;
 * ``{"conflict":{...}}`` for each conflict, ``{"removed_case":"<uuid>"}`` for each case that
-  left the user's scope;
+  left the user's scope, ``{"erased_case":"<uuid>"}`` for each case erased on the service
+  (protocol 5);
 * ``{"next_cursor":"c1.N","more":true}``: the end.
 
 Why: on a link that drops long answers, the part of a page that did arrive is kept up to its
@@ -37,6 +38,7 @@ _RECORD = b'{"kind":'
 _CHECKPOINT = b'{"cursor":'
 _CONFLICT = b'{"conflict":'
 _REMOVED = b'{"removed_case":'
+_ERASED = b'{"erased_case":'
 _HEAD = b'{"server_time":'
 _END = b'{"next_cursor":'
 
@@ -68,6 +70,10 @@ def removed_line(case_id: str) -> bytes:
     return _REMOVED + json.dumps(case_id).encode() + b"}\n"
 
 
+def erased_line(case_id: str) -> bytes:
+    return _ERASED + json.dumps(case_id).encode() + b"}\n"
+
+
 def end_line(next_cursor: str, more: bool) -> bytes:
     return json.dumps({"next_cursor": next_cursor, "more": more}).encode() + b"\n"
 
@@ -94,8 +100,9 @@ class _Items:
     records: list[bytes] = field(default_factory=list)
     conflicts: list[bytes] = field(default_factory=list)
     removed: list[bytes] = field(default_factory=list)
+    erased: list[bytes] = field(default_factory=list)
     cursor: str | None = None  # the last checkpoint
-    kept: tuple[int, int, int] = (0, 0, 0)  # records, conflicts, removals before it
+    kept: tuple[int, int, int, int] = (0, 0, 0, 0)  # records, conflicts, removals, erasures
     end: dict[str, Any] | None = None
 
     def take(self, line: bytes) -> bool:
@@ -108,9 +115,16 @@ class _Items:
             self.conflicts.append(line[len(_CONFLICT) : -1])
         elif line.startswith(_REMOVED) and line.endswith(b"}"):
             self.removed.append(line[len(_REMOVED) : -1])
+        elif line.startswith(_ERASED) and line.endswith(b"}"):
+            self.erased.append(line[len(_ERASED) : -1])
         elif line.startswith(_CHECKPOINT):
             self.cursor = _value(line, "cursor")
-            self.kept = (len(self.records), len(self.conflicts), len(self.removed))
+            self.kept = (
+                len(self.records),
+                len(self.conflicts),
+                len(self.removed),
+                len(self.erased),
+            )
             return isinstance(self.cursor, str)
         elif line.startswith(_END):
             end = _value(line, None)
@@ -148,14 +162,16 @@ def as_json(body: bytes, *, complete: bool) -> bytes | None:
         if items.end is None:
             return None
         tail: dict[str, Any] = {**items.end, "server_time": server_time}
-        records, conflicts, removed = items.records, items.conflicts, items.removed
+        records, conflicts = items.records, items.conflicts
+        removed, erased = items.removed, items.erased
     else:
         if items.cursor is None:
             return None
         tail = {"next_cursor": items.cursor, "more": True, "server_time": server_time}
-        n_records, n_conflicts, n_removed = items.kept
+        n_records, n_conflicts, n_removed, n_erased = items.kept
         records = items.records[:n_records]
         conflicts, removed = items.conflicts[:n_conflicts], items.removed[:n_removed]
+        erased = items.erased[:n_erased]
     return b"".join(
         [
             b'{"records":[',
@@ -165,6 +181,7 @@ def as_json(body: bytes, *, complete: bool) -> bytes | None:
             b'],"removed_cases":[',
             b",".join(removed),
             b"],",
+            *([b'"erased_cases":[', b",".join(erased), b"],"] if erased else []),
             json.dumps(tail).encode()[1:],
         ]
     )

@@ -95,6 +95,26 @@ def connect(path: Path, key: bytes) -> sqlcipher.Connection:
         conn.execute("PRAGMA journal_mode = WAL").fetchall()
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # what is deleted is overwritten, so a freed page holds none of it (erasure)
+        conn.execute("PRAGMA secure_delete = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_copy(path: Path, key: bytes) -> sqlcipher.Connection:
+    """A raw keyed connection in autocommit mode to an older copy of the data file (a backup,
+    or a copy a restore set aside), to purge erased cases from it: its -wal (if any) is taken
+    in, and it is left in rollback-journal mode as backups are."""
+    conn = sqlcipher.connect(
+        str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    try:
+        conn.execute(_key_pragma(key))
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA journal_mode = DELETE").fetchall()
     except BaseException:
         conn.close()
         raise

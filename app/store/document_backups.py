@@ -119,6 +119,32 @@ def prune(backups_dir: Path, kept: Sequence[Path]) -> int:
     return gone
 
 
+def forget_documents(backups_dir: Path, document_ids: Iterable[object]) -> int:
+    """Remove every copy of these documents (erasure) and their names from every manifest;
+    returns how many copies went."""
+    store = Path(backups_dir) / COPIES_DIR
+    prefixes = tuple(f"{document_id}." for document_id in document_ids)
+    if not prefixes:
+        return 0
+    for manifest in Path(backups_dir).glob(f"*{MANIFEST_SUFFIX}"):
+        backup = manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)])
+        names = named_in(backup)
+        if names is None or not any(name.startswith(prefixes) for name in names):
+            continue
+        kept = [name for name in names if not name.startswith(prefixes)]
+        partial = manifest.with_name(manifest.name + ".partial")
+        partial.write_text(json.dumps({"documents": kept}))
+        os.replace(partial, manifest)
+    gone = 0
+    if store.is_dir():
+        for path in store.iterdir():
+            if path.name.startswith(prefixes):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    gone += 1
+    return gone
+
+
 def copies_size(backups_dir: Path) -> int:
     """Bytes the document copies take (counted once, however many backups name them)."""
     store = Path(backups_dir) / COPIES_DIR

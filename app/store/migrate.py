@@ -29,7 +29,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Every revision in ``migrations/versions``, oldest first, written down so that opening a
 #: profile already at the newest one loads no Alembic at all (a test keeps this list equal to
 #: Alembic's own; a new migration adds its id here).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

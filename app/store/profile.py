@@ -378,6 +378,24 @@ class Profile:
             thread.join()
         return self.backup_problem
 
+    def purge_erased_copies(self) -> int:
+        """Purge the cases the service erased from every backup and every copy a restore set
+        aside (:func:`app.store.erased.purge_copies`), once; returns how many copies held
+        any. Waits for the automatic backup first (it may be copying one of them)."""
+        from app.store import erased
+
+        if self._key is None:
+            raise ProfileClosed()
+        self.wait_for_backup()
+        with self.engine.connect() as conn:
+            due = erased.backups_to_purge(conn)
+        if not due:
+            return 0
+        changed = erased.purge_copies(self.profile_dir, self.backups_dir, self._key, due)
+        with self.engine.begin() as conn:
+            erased.backups_purged(conn, due)
+        return changed
+
     def change_password(
         self,
         old: str,

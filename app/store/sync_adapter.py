@@ -11,6 +11,8 @@ Every method is one local transaction. The rules that keep edits safe live here:
 * a field with a local edit still waiting to be sent keeps the local value over a pulled one
   (the service merges it when it arrives, or keeps both as a clash);
 * a case that left this user's scope is purged only once its local edits have been sent;
+  a case the service erased is purged at once, unsent work, drafts and backups' copies
+  included (:mod:`app.store.erased`): the service refuses that work, and it must not stay;
 * a record's ``version`` only moves forward, and only to a version whose content this laptop
   has seen (a push confirmation counts only when no one else's change came in between);
 * a pulled record that cannot be stored (whatever the reason) is set aside
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO, ClassVar
@@ -36,7 +38,7 @@ from sqlmodel import Session, col, select
 from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
-from app.store import conflicts, db, first_sync, outbox, set_aside, state
+from app.store import conflicts, db, erased, first_sync, outbox, set_aside, state
 from app.store.bulk_apply import refusal, schema_reason, write_records
 from app.store.document_files import DocumentFiles
 from app.store.errors import stop_cause
@@ -52,6 +54,7 @@ from sync.protocol import (
     Change,
     ChangeResult,
     ConflictInfo,
+    ErrorCode,
     PullResponse,
     RecordState,
 )
@@ -247,6 +250,10 @@ class SyncAdapter(MarksAndRefs):
         self.profile = profile
         self.clock: Clock = clock or profile.clock
         self.files = DocumentFiles(profile.documents_dir)
+        #: documents of cases erased in the transaction being written (files go after it)
+        self._erased_documents: set[UUID] = set()
+        #: cases erased by this adapter since it was made (a sync reports them)
+        self.erased = 0
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -278,13 +285,24 @@ class SyncAdapter(MarksAndRefs):
             return outbox.rejected_changes(s)
 
     def mark_sent(self, results: Sequence[ChangeResult]) -> None:
+        gone = [r.change_id for r in results if r.error and r.error.code == ErrorCode.ERASED]
+        self._erased_documents = set()
         with self._session() as s, s.begin():
             settled = [result for result in results if result.settled]
             chosen = {r.change_id: outbox.find_change(s, r.change_id) for r in settled}
+            erased_cases = {
+                change.case_id
+                for change in map(functools.partial(outbox.find_change, s), gone)
+                if change
+            }
             conflicts.store(s, [info for result in results for info in result.conflicts])
             outbox.mark_sent(s, results)
             for result in settled:
                 conflicts.settled_first(s, result, chosen[result.change_id])
+            if erased_cases:
+                self._erase(s, erased_cases)
+        if erased_cases:
+            self.finish_erasure()
 
     # ------------------------------------------------------------------ pull
 
@@ -327,12 +345,16 @@ class SyncAdapter(MarksAndRefs):
         return self._apply_page(page, careful=True)
 
     def _apply_page(self, page: PullResponse, *, careful: bool, all_new: bool = False) -> int:
+        self._erased_documents = set()
         with self._session() as s, s.begin():
             conn = s.connection()
             # a small page cache while writing: a first sync holds as much memory for a large
             # profile as for a small one
             with db.cache_of(conn, db.SYNC_CACHE_KIB):
-                return self._store_page(s, conn, page, careful=careful, all_new=all_new)
+                news = self._store_page(s, conn, page, careful=careful, all_new=all_new)
+        if page.erased_cases:
+            self.finish_erasure()
+        return news
 
     def _store_page(
         self, s: Session, conn: Connection, page: PullResponse, *, careful: bool, all_new: bool
@@ -358,6 +380,8 @@ class SyncAdapter(MarksAndRefs):
                     self._purge_case(s, case_id)
                     deferred.discard(str(case_id))
             state.set_removed_pending(s, deferred)
+        if page.erased_cases:
+            self._erase(s, page.erased_cases)
         state.set_cursor(s, page.next_cursor)
         state.set_last_sync(s, page.server_time)
         if not page.more and paused:
@@ -396,6 +420,31 @@ class SyncAdapter(MarksAndRefs):
         with self._session() as s:
             return outbox.unsent_rows(s, case_id)
 
+    def _erase(self, s: Session, case_ids: Iterable[UUID]) -> None:
+        """Cases the service erased: out of the profile at once, in this transaction."""
+        case_ids = set(case_ids)
+        self._erased_documents.update(
+            erased.erase_cases(s.connection(), case_ids, now=self.clock.now())
+        )
+        pending = state.removed_pending(s)
+        left = [value for value in pending if UUID(value) not in case_ids]
+        if len(left) != len(pending):
+            state.set_removed_pending(s, left)
+        self.erased += len(case_ids)
+
+    def finish_erasure(self) -> None:
+        """After an erasure is committed: its document files, the search index's old segments,
+        and every older copy of the data file (backups, copies a restore set aside). A step
+        that fails is logged and done at the next sync (the tombstones say what is left)."""
+        documents, self._erased_documents = self._erased_documents, set()
+        erased.remove_document_files(self.profile.documents_dir, documents)
+        try:
+            with self._session() as s, s.begin():
+                erased.optimise_search(s.connection())
+            self.profile.purge_erased_copies()
+        except (SQLAlchemyError, OSError, db.sqlcipher.Error) as err:
+            log.warning("erased cases not yet purged from every copy: %s", type(err).__name__)
+
     def _purge_case(self, s: Session, case_id: UUID) -> None:
         documents = s.exec(select(Document.id).where(Document.case_id == case_id)).all()
         for model in KIND_MODELS.values():
@@ -411,6 +460,8 @@ class SyncAdapter(MarksAndRefs):
 
     def purge_removed_cases(self) -> int:
         with self._session() as s:
+            if erased.backups_to_purge(s.connection()):
+                self.finish_erasure()  # a step an earlier sync could not finish
             if not state.removed_pending(s):
                 return 0  # the usual case: no write transaction at all
         with self._session() as s, s.begin():

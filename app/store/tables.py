@@ -92,6 +92,18 @@ class RefBlock(SQLModel, table=True):
     next: int
 
 
+class ErasedCase(SQLModel, table=True):
+    """A case the service erased (owner: :mod:`app.store.erased`): only its id and when this
+    laptop heard of it, never what it held. ``backups_done`` is set once every backup and
+    before-restore copy on this laptop was purged of it too."""
+
+    __tablename__ = "erased_case"
+
+    case_id: UUID = Field(primary_key=True)
+    erased_at: datetime = Field(sa_type=UTCDateTime)
+    backups_done: bool = Field(default=False)
+
+
 class Meta(SQLModel, table=True):
     """Facts about this profile: ``profile_id``, ``user``, ``team``, ``laptop_code``,
     ``fallback_seq:<year>``, ``case_types`` (JSON, from the service)."""

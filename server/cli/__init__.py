@@ -8,7 +8,10 @@
     fieldcase-server admin list-users | reset-password NAME | disable-user NAME
     fieldcase-server admin list-devices [--user NAME]
     fieldcase-server admin assign REF --to USER
-    fieldcase-server admin hold REF --reason TEXT | release REF | holds
+    fieldcase-server admin hold REF --reason TEXT --officer NAME | release REF --officer NAME
+    fieldcase-server admin holds
+    fieldcase-server admin erase-case REF --reason TEXT --officer NAME
+    fieldcase-server admin erase-person ID --reason TEXT --officer NAME
     fieldcase-server admin revoke-device DEVICE_ID | --user NAME
     fieldcase-server admin verify-audit
     fieldcase-server admin check-records [--quarantine] | problems [--limit N]
@@ -54,6 +57,7 @@ from sync.errors import FieldcaseError
 ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.accounts",  # teams, users, devices
     "server.cli.cases",  # assign
+    "server.cli.governance",  # holds, erasure
     "server.cli.audit_trail",  # verify-audit
     "server.cli.records",  # check-records [--quarantine], problems
 )

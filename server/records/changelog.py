@@ -104,6 +104,8 @@ class Pending:
     checked_changes: set[uuid.UUID] = field(default_factory=set)
     loaded: dict[uuid.UUID, Touched | None] = field(default_factory=dict)
     scopes: dict[uuid.UUID, CaseScope | None] = field(default_factory=dict)
+    #: erased case ids and record ids among those the batch names (None: not looked up)
+    erased: tuple[set[uuid.UUID], set[uuid.UUID]] | None = None
 
     def scope(self, session: Session, case_id: uuid.UUID) -> CaseScope | None:
         if case_id not in self.scopes:

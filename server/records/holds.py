@@ -16,15 +16,13 @@ from sqlmodel import Session, col, select
 from server import audit
 from server.audit import AuditEvent
 from server.models import CaseScope, LegalHold
+from server.records.governance import GovernanceError, given_reason
 from server.records.scope import find_case_by_ref
 from sync.clock import Clock
 
-#: The longest reason kept (the column's size).
-MAX_REASON = 1000
 
-
-class HoldError(Exception):
-    """What a person asked for cannot be done (``str`` is the plain message)."""
+class HoldError(GovernanceError):
+    """A hold that cannot be placed or released (``str`` is the plain message)."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +48,7 @@ def held(session: Session, case_id: uuid.UUID) -> LegalHold | None:
 
 def place(session: Session, ref: str, reason: str, *, by: str, clock: Clock) -> bool:
     """Put a hold on the case ``ref``; False when it already had one (nothing changes)."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise HoldError("Say why the case is held (--reason), for the audit trail.")
-    if len(reason) > MAX_REASON:
-        raise HoldError(f"Keep the reason under {MAX_REASON:,} characters.")
+    reason = given_reason(reason, why="why the case is held")
     scope = _case(session, ref)
     if held(session, scope.case_id) is not None:
         return False

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from server.crud import Actor
 from server.errors import ApiError
 from server.models import Conflict, Record, ScopeEvent
+from server.records import erasure
 from server.records.changelog import conflict_info
 from server.records.scope import case_visible_to, visible_to
 from server.records.wire import record_json
@@ -35,6 +36,7 @@ from sync.protocol import (
     ErrorCode,
     PullResponse,
     conflict_for,
+    pull_tail_for,
 )
 from sync.records import ADDED_IN
 
@@ -130,6 +132,12 @@ class PullPage:
     from_start: bool = False
     #: the protocol of the laptop the page is for (:meth:`for_protocol`)
     protocol: int = PROTOCOL_VERSION
+    #: cases erased on the service (protocol 5; an older laptop hears of them as removals)
+    erased_cases: list[uuid.UUID] = field(default_factory=list)
+
+    def tail_cases(self) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """(removed, erased) cases as the page's laptop is told of them."""
+        return pull_tail_for(self.removed_cases, self.erased_cases, self.protocol)
 
     def add(self, record_id: RawId, case_id: RawId, wire: bytes, seq: int | None = None) -> int:
         """Put a record on the page (``seq``: its log position, when it came in log order);
@@ -176,14 +184,16 @@ class PullPage:
         carry: it is sent as its JSON escape (``\\ud800``, see :func:`utf8`), so the pull still
         answers and the laptop sets that record aside, and the log tells IT to run
         ``admin check-records``."""
+        removed, erased = self.tail_cases()
         tail = PullResponse(
             records=[],
-            removed_cases=self.removed_cases,
+            removed_cases=removed,
+            erased_cases=erased,
             conflicts=[],
             next_cursor=self.next_cursor,
             more=self.more,
             server_time=self.server_time,
-        ).model_dump_json()
+        ).model_dump_json(exclude=None if self.protocol >= 5 else {"erased_cases"})
         assert tail.startswith('{"records":[]') and '"conflicts":[]' in tail
         conflicts = ",".join(_conflict_json(c, self.protocol) for c in self.conflicts.values())
         tail = tail[13:].replace('"conflicts":[]', f'"conflicts":[{conflicts}]', 1)
@@ -203,8 +213,11 @@ class PullPage:
                 since = 0
         for conflict in self.conflicts.values():
             yield pull_lines.conflict_line(utf8(_conflict_json(conflict, self.protocol)))
-        for case_id in self.removed_cases:
+        removed, erased = self.tail_cases()
+        for case_id in removed:
             yield pull_lines.removed_line(str(case_id))
+        for case_id in erased:
+            yield pull_lines.erased_line(str(case_id))
         yield pull_lines.end_line(self.next_cursor, self.more)
 
 
@@ -354,8 +367,11 @@ def pull_page(
 def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullPage) -> int:
     """A case's scope changed: send it whole if the actor may see it now, else remove it."""
     if not case_visible_to(session, event.case_id, actor):
-        if event.case_id not in page.removed_cases:
-            page.removed_cases.append(event.case_id)
+        told = (
+            page.erased_cases if erasure.tombstone(session, event.case_id) else page.removed_cases
+        )
+        if event.case_id not in told:
+            told.append(event.case_id)
         page.drop_case(event.case_id)
         return 40
     if event.case_id in page.removed_cases:

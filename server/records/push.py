@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from server.audit import AuditEvent
 from server.crud import Actor
 from server.models import AppliedChange, CaseScope, Conflict, Device, Record
-from server.records import validate
+from server.records import erasure, validate
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
 from server.records.scope import can_see, ref_holder, set_scope
@@ -106,7 +106,8 @@ def apply_change(
 
 def screen(session: Session, change: Change, pending: Pending) -> ChangeResult | None:
     """A replay's result (``duplicate``), or None for a change to apply; refuses a change
-    sent twice in one batch and a case whose case_id is not its own id."""
+    sent twice in one batch, a change to an erased case and a case whose case_id is not its
+    own id."""
     if change.change_id in pending.change_ids:
         raise Refused(ErrorCode.VALIDATION, "This change was sent twice in one batch.")
     if change.change_id in pending.done:
@@ -121,10 +122,21 @@ def screen(session: Session, change: Change, pending: Pending) -> ChangeResult |
             return ChangeResult(
                 change_id=change.change_id, status=ChangeStatus.DUPLICATE, version=done.version
             )
+    refuse_erased(session, change, pending)
     if change.kind == RecordKind.CASE and change.case_id != change.record_id:
         raise Refused(ErrorCode.VALIDATION, "A case's case_id must be its own id.")
     check_schema(session, change, pending)
     return None
+
+
+def refuse_erased(session: Session, change: Change, pending: Pending) -> None:
+    """Refuse a change to an erased case or record (``erased``): it must never come back."""
+    if pending.erased is None:
+        cases, records = erasure.erased_among(session, [change.case_id], [change.record_id])
+    else:
+        cases, records = pending.erased
+    if change.case_id in cases or change.record_id in records:
+        raise Refused(ErrorCode.ERASED, erasure.REFUSAL)
 
 
 def check_schema(session: Session, change: Change, pending: Pending) -> None:
@@ -525,6 +537,7 @@ def prefetch(session: Session, changes: Sequence[Change], pending: Pending) -> N
     }
     for case_id in case_ids:
         pending.scopes[case_id] = scopes.get(case_id)
+    pending.erased = erasure.erased_among(session, case_ids, record_ids)
 
 
 def order_for_push(changes: Sequence[Change]) -> list[int]:

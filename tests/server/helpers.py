@@ -136,6 +136,7 @@ class Device:
         """Pull every page; returns the merged records/removed/conflicts and the last cursor."""
         records: dict[str, dict[str, Any]] = {}
         removed: list[str] = []
+        erased: list[str] = []
         conflicts: dict[str, dict[str, Any]] = {}
         pages = 0
         while True:
@@ -150,10 +151,14 @@ class Device:
             pages += 1
             for rec in page["records"]:
                 records[rec["record_id"]] = rec
-            for case_id in page["removed_cases"]:
-                removed.append(case_id)
-                for key in [k for k, v in records.items() if v["case_id"] == case_id]:
-                    del records[key]
+            for told, case_ids in (
+                (removed, page["removed_cases"]),
+                (erased, page.get("erased_cases", [])),
+            ):
+                for case_id in case_ids:
+                    told.append(case_id)
+                    for key in [k for k, v in records.items() if v["case_id"] == case_id]:
+                        del records[key]
             for conflict in page["conflicts"]:
                 conflicts[conflict["conflict_id"]] = conflict
             cursor = page["next_cursor"]
@@ -163,6 +168,7 @@ class Device:
         return {
             "records": records,
             "removed": removed,
+            "erased": erased,
             "conflicts": conflicts,
             "cursor": cursor,
             "pages": pages,

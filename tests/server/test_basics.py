@@ -6,13 +6,14 @@ import gzip
 import json
 import uuid
 
+from sync.protocol import PROTOCOL_VERSION
 from tests.server.helpers import Service, change, new_case
 
 
 def test_meta_and_health_and_protocol_gate(service: Service) -> None:
     assert service.client.get("/health").json() == {"status": "ok"}
     meta = service.client.get("/v1/meta").json()
-    assert meta["protocol_version"] == 4
+    assert meta["protocol_version"] == PROTOCOL_VERSION == 5
     assert meta["min_protocol_version"] == 1
     assert any(t["code"] == "safeguarding" for t in meta["case_types"])
     old = service.client.get("/v1/meta", headers={"X-Fieldcase-Protocol": "0"})

@@ -24,26 +24,40 @@ def test_a_case_is_held_listed_released_and_audited(
     service: Service, capsys: pytest.CaptureFixture[str]
 ) -> None:
     laptop = service.device("sam", "Housing")
+    service.user("gina", "Records", role="governance")
+    service.user("ivan", "IT", role="admin")
     case_id, case = new_case("Housing", "sam", ref="FC-2026-00411")
     laptop.push(case)
     db = service.db_url
+    gina = ("--officer", "gina")
     assert _admin(capsys, db, "holds")[1].strip() == "No case is held."
-    code, out, _ = _admin(capsys, db, "hold", "FC-2026-00411", "--reason", "Claim  pending\n")
+    for someone in ("ivan", "sam"):  # only a governance officer may hold a case
+        code, _, err = _admin(
+            capsys, db, "hold", "FC-2026-00411", "--reason", "x", "--officer", someone
+        )
+        assert code == 1 and "only a governance officer" in err
+    code, _, err = _admin(
+        capsys, db, "hold", "FC-2026-00411", "--reason", "x", "--officer", "nobody"
+    )
+    assert code == 1 and "no user called 'nobody'" in err
+    code, out, _ = _admin(
+        capsys, db, "hold", "FC-2026-00411", "--reason", "Claim  pending\n", *gina
+    )
     assert code == 0 and "is held" in out
-    code, out, _ = _admin(capsys, db, "hold", "FC-2026-00411", "--reason", "again")
+    code, out, _ = _admin(capsys, db, "hold", "FC-2026-00411", "--reason", "again", *gina)
     assert code == 0 and "already held" in out
     listed = _admin(capsys, db, "holds")[1]
-    assert "FC-2026-00411" in listed and "Claim pending" in listed and "admin" in listed
+    assert "FC-2026-00411" in listed and "Claim pending" in listed and "gina" in listed
     with Session(service.engine) as session:
         hold = holds.held(session, case_id)
         assert hold is not None and hold.reason == "Claim pending"
-    code, out, _ = _admin(capsys, db, "release", "FC-2026-00411")
+    code, out, _ = _admin(capsys, db, "release", "FC-2026-00411", *gina)
     assert code == 0 and "no longer held" in out and "Claim pending" in out
-    code, _, err = _admin(capsys, db, "release", "FC-2026-00411")
+    code, _, err = _admin(capsys, db, "release", "FC-2026-00411", *gina)
     assert code == 1 and "is not held" in err
-    code, _, err = _admin(capsys, db, "hold", "FC-1999-00001", "--reason", "x")
+    code, _, err = _admin(capsys, db, "hold", "FC-1999-00001", "--reason", "x", *gina)
     assert code == 1 and "no case with reference" in err
-    code, _, err = _admin(capsys, db, "hold", "FC-2026-00411", "--reason", "   ")
+    code, _, err = _admin(capsys, db, "hold", "FC-2026-00411", "--reason", "   ", *gina)
     assert code == 1 and "Say why" in err
     with Session(service.engine) as session:
         events = session.exec(

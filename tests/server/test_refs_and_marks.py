@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from server.core.db import alembic_config, make_engine
 from server.models import AuditEntry, CaseScope, Device, Record
+from sync.protocol import PROTOCOL_VERSION
 from sync.records import FIELDS, RecordKind
 from tests.server.helpers import change, fresh_ref, new_case
 from tests.support.server import add_user, enrol, running_server
@@ -185,7 +186,7 @@ def test_push_marks_and_protocol_versions(db_url: str) -> None:
         assert _mark(srv.url, token, version="1") == 3
         status, meta = _call(srv.url + "/v1/meta", None, method="GET", version="1")
         assert status == 200
-        assert (meta["protocol_version"], meta["min_protocol_version"]) == (4, 1)
+        assert (meta["protocol_version"], meta["min_protocol_version"]) == (PROTOCOL_VERSION, 1)
 
         # a laptop too old is told to update, in plain words
         for version in ("0", "", "abc"):
