@@ -12,6 +12,7 @@
     fieldcase-server admin holds
     fieldcase-server admin erase-case REF --reason TEXT --officer NAME
     fieldcase-server admin erase-person ID --reason TEXT --officer NAME
+    fieldcase-server admin retention show | run [--dry-run] [--yes] --officer NAME
     fieldcase-server admin revoke-device DEVICE_ID | --user NAME
     fieldcase-server admin verify-audit
     fieldcase-server admin check-records [--quarantine] | problems [--limit N]

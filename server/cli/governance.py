@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from server.cli.common import CliError, Commands, engine_of, settings_of
 from server.core.db import unit_of_work
-from server.records import erasure, holds
+from server.records import erasure, holds, retention
 from server.records.governance import officer
 from server.roles import Can
 from sync import words
@@ -109,6 +109,57 @@ def cmd_erase_person(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
+def _print_due(report: retention.RunReport, today: str) -> None:
+    if not report.due:
+        print(f"Nothing is due for erasure on {today}.")
+        return
+    print(f"Due for erasure on {today}:")
+    for item in report.due:
+        line = f"  {item.ref or item.case_id}  {item.rule} (due {item.due_on.isoformat()})"
+        if item.hold is not None:
+            line += f"  HELD, kept: {item.hold.reason} ({item.hold.placed_by})"
+        print(line)
+
+
+def cmd_retention(args: argparse.Namespace, clock: Clock) -> int:
+    settings = settings_of(args)
+    schedule = retention.load_schedule(args.schedule or settings.retention_file)
+    if args.action == "show":
+        print(f"The retention schedule ({schedule.source}):")
+        for rule in schedule.rules:
+            print(f"  {rule}")
+        print("Case types with no rule are kept.")
+        return 0
+    if not args.officer:
+        raise CliError("Name the governance officer running the schedule: --officer NAME.")
+    today = clock.now().date().isoformat()
+    dry_run = args.dry_run or not args.yes
+    report = _run(
+        args,
+        Can.RETENTION,
+        lambda s, by: retention.run(s, schedule, by=by, clock=clock, dry_run=dry_run),
+    )
+    _print_due(report, today)
+    kept = len(report.held)
+    due_now = len(report.due) - kept
+    if args.dry_run:
+        print(f"{words.plural(due_now, 'case')} would be erased; nothing was (a dry run).")
+        return 0
+    if not args.yes:
+        if due_now == 0:
+            return 0
+        raise CliError(
+            f"This would erase {words.plural(due_now, 'case')} for good, so nothing was "
+            "erased. Check the list, then run again with --yes."
+        )
+    print(
+        f"Erased {words.plural(len(report.erased), 'case')}"
+        + (f"; {kept} held and kept" if kept else "")
+        + ". Laptops remove them at their next sync."
+    )
+    return 0
+
+
 def _officer_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--officer",
@@ -139,3 +190,11 @@ def register(commands: Commands) -> None:
     p.add_argument("person_id", metavar="ID")
     p.add_argument("--reason", required=True, help="the request, e.g. its reference number")
     _officer_option(p)
+    p = commands.add(
+        "retention", cmd_retention, "run the retention schedule (run) or print it (show)"
+    )
+    p.add_argument("action", choices=["run", "show"])
+    p.add_argument("--dry-run", action="store_true", help="list what is due; erase nothing")
+    p.add_argument("--yes", action="store_true", help="erase what is due (for good)")
+    p.add_argument("--schedule", metavar="FILE", help="default: FIELDCASE_RETENTION_FILE")
+    p.add_argument("--officer", metavar="NAME", help="the governance officer running it")

@@ -67,6 +67,9 @@ class Settings(BaseModel):
     #: neither on PostgreSQL: ``serve`` refuses to start.
     audit_key_file: Path | None = None
     audit_key: SecretStr | None = None
+    #: The retention schedule (TOML, see :mod:`server.records.retention`):
+    #: ``FIELDCASE_RETENTION_FILE``. None: no schedule, and ``admin retention run`` says so.
+    retention_file: Path | None = None
 
     @classmethod
     def from_env(cls, *, source_tree: bool | None = None, **overrides: object) -> Settings:
@@ -92,6 +95,7 @@ class Settings(BaseModel):
             "FIELDCASE_ARGON2_TIME_COST": "argon2_time_cost",
             "FIELDCASE_AUDIT_KEY_FILE": "audit_key_file",
             "FIELDCASE_AUDIT_KEY": "audit_key",
+            "FIELDCASE_RETENTION_FILE": "retention_file",
         }
         for var, name in mapping.items():
             if env.get(var):

@@ -115,6 +115,25 @@ def erase_case(
     return erased
 
 
+def erase_due(
+    session: Session,
+    case_id: uuid.UUID,
+    pending: Pending,
+    *,
+    rule: str,
+    by: str,
+    clock: Clock,
+) -> Erased:
+    """Erase a case the retention schedule says is due, under ``rule`` (in the caller's
+    change-log batch: the caller finalizes and commits)."""
+    scope = session.get(CaseScope, case_id)
+    if scope is None:
+        raise ErasureError(f"The case {case_id} is not on the service.")
+    return _erase(
+        session, scope, pending, reason="retention schedule", rule=rule, by=by, clock=clock
+    )
+
+
 def erase_person(
     session: Session, person_id: uuid.UUID, *, reason: str, by: str, clock: Clock
 ) -> list[Erased]:
