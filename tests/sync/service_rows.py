@@ -94,3 +94,29 @@ def seed_realistic(db_url: str, count: int, team: str, user: str) -> int:
         return len(rows)
     finally:
         engine.dispose()
+
+
+def words_found(db_url: str, words: list[str]) -> dict[str, list[str]]:
+    """Which of the service's tables hold any of ``words`` (any column, any row, any case)."""
+    from sqlalchemy import select as sa_select
+    from sqlmodel import Session
+
+    from server.core.db import make_engine
+    from server.models import ServerTable
+
+    engine = make_engine(db_url, pool_size=1)
+    found: dict[str, list[str]] = {}
+    try:
+        with Session(engine) as session:
+            for table in ServerTable.metadata.sorted_tables:
+                for row in session.execute(sa_select(table)).all():
+                    text = " ".join(
+                        v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                        for v in row
+                    ).lower()
+                    for word in words:
+                        if word.lower() in text:
+                            found.setdefault(word, []).append(table.name)
+    finally:
+        engine.dispose()
+    return found
