@@ -219,6 +219,17 @@ class ErasedRecord(ServerTable, table=True):
     case_id: uuid.UUID = Field(index=True)
 
 
+class MoveGrace(ServerTable, table=True):
+    """A device whose user moved team (:mod:`server.records.moves`) may still send its unsent
+    work on its old team's cases until it has pulled past the move (``until_seq``)."""
+
+    __tablename__ = "move_grace"
+    device_id: uuid.UUID = Field(primary_key=True)
+    old_team: str = Field(primary_key=True, max_length=200)
+    until_seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+    moved_at: datetime = ts()
+
+
 class CaseScope(ServerTable, table=True):
     """Who may see a case: its team and assigned worker (copied from the case record), and its
     reference, which no two cases share (a unique index: see

@@ -8,6 +8,7 @@
     fieldcase-server admin list-users | reset-password NAME | disable-user NAME
     fieldcase-server admin list-devices [--user NAME]
     fieldcase-server admin assign REF --to USER
+    fieldcase-server admin move-user NAME --team TEAM
     fieldcase-server admin hold REF --reason TEXT --officer NAME | release REF --officer NAME
     fieldcase-server admin holds
     fieldcase-server admin erase-case REF --reason TEXT --officer NAME

@@ -15,6 +15,7 @@ from server.cli.common import CliError, Commands, ask_password, engine_of, setti
 from server.core.config import Settings
 from server.core.db import unit_of_work
 from server.models import Device, DocumentContent, Record, Team, User
+from server.records import moves
 from sync import words
 from sync.clock import Clock
 
@@ -89,6 +90,21 @@ def cmd_set_role(args: argparse.Namespace, clock: Clock) -> int:
     print(f"User {args.name!r} is now {now} (was {before}).")
     if not roles.allows(now, roles.Can.HOLD_CASES):
         print("Their laptops are refused at their next sync: this role holds no case records.")
+    return 0
+
+
+def cmd_move_user(args: argparse.Namespace, clock: Clock) -> int:
+    engine = writer_engine(args)
+    with unit_of_work(engine) as session:
+        before, changed = moves.move_user(session, args.name, args.team, clock=clock)
+    if before == args.team:
+        print(f"User {args.name!r} is in {args.team} already: nothing changed.")
+        return 0
+    print(
+        f"User {args.name!r} moved from {before} to {args.team}. At their next sync their "
+        f"laptops send any waiting work, then {words.plural(changed, 'case')} change: "
+        f"{before}'s leave, {args.team}'s arrive whole."
+    )
     return 0
 
 
@@ -188,6 +204,9 @@ def register(commands: Commands) -> None:
     p.add_argument("name")
     p.add_argument("--team", required=True)
     p.add_argument("--role", default="caseworker", choices=crud.ROLES)
+    p = add("move-user", cmd_move_user, "move a user to another team (their laptops follow)")
+    p.add_argument("name")
+    p.add_argument("--team", required=True)
     p = add("set-role", cmd_set_role, "give a user another role (docs/roles.md)")
     p.add_argument("name")
     p.add_argument("role", choices=crud.ROLES)

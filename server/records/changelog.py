@@ -106,6 +106,9 @@ class Pending:
     scopes: dict[uuid.UUID, CaseScope | None] = field(default_factory=dict)
     #: erased case ids and record ids among those the batch names (None: not looked up)
     erased: tuple[set[uuid.UUID], set[uuid.UUID]] | None = None
+    #: old teams whose cases the pushing device may still send its waiting work on (a team
+    #: move it has not pulled past: :mod:`server.records.moves`); None: not looked up
+    grace: set[str] | None = None
 
     def scope(self, session: Session, case_id: uuid.UUID) -> CaseScope | None:
         if case_id not in self.scopes:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from server.audit import AuditEvent
 from server.crud import Actor
 from server.models import AppliedChange, CaseScope, Conflict, Device, Record
-from server.records import erasure, validate
+from server.records import erasure, moves, validate
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
 from server.records.scope import can_see, ref_holder, set_scope
@@ -187,11 +187,19 @@ def authorise(
         )
     elif can_see(scope, actor.team, actor.username):
         return
+    elif scope.team is not None and scope.team in _grace(session, actor, pending):
+        return  # work done before its user moved team, sent before the case leaves the laptop
     audit_refusal(pending, "access_denied", actor.username, actor.device_key, change)
     raise Refused(
         ErrorCode.FORBIDDEN,
         "This case belongs to another team, so the change was not made. Ask your manager.",
     )
+
+
+def _grace(session: Session, actor: Actor, pending: Pending) -> set[str]:
+    if pending.grace is None:
+        pending.grace = moves.grace_teams(session, actor.device_id)
+    return pending.grace
 
 
 def audit_refusal(

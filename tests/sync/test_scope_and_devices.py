@@ -64,6 +64,37 @@ def test_reassignment_purges_the_case_and_the_new_owner_gets_it_whole(
         b.close()
 
 
+def test_a_user_moved_to_another_team_sends_waiting_work_then_swaps_cases(
+    service: ServerProcess, laptops: Callable[..., list[Laptop]], tmp_path: Path
+) -> None:
+    a1, a2 = laptops(2)
+    new_team, colleague = unique("team"), unique("worker")
+    add_users(service.db_url, [(colleague, new_team, "caseworker")])
+    b = enrol_laptop(tmp_path / "b", service.url, colleague)
+    try:
+        old = a1.work.create_case("housing_repair", "Staying Person", {"summary": "old team"})
+        a1.sync()
+        a2.sync()
+        arriving = b.work.create_case("carer_support", "Arriving Person", {})
+        b.work.add_note(arriving, "written in the new team before the move")
+        b.sync()
+        a2.work.add_note(old, "typed offline before the move")
+        done = admin(service.db_url, "move-user", a2.user, "--team", new_team)
+        assert done.returncode == 0, done.stderr
+        report = a2.sync()
+        assert report.rejected == 0 and report.removed == 1, report.summary()
+        refs = [c.ref for c in a2.work.list_cases()]
+        assert old not in refs and arriving in refs
+        notes = [n.text for n in a2.work.get_case(arriving, record_view=False).notes]
+        assert notes == ["written in the new team before the move"]
+        a1.sync()  # the old team has the note a2 typed before moving
+        assert "typed offline before the move" in [
+            n.text for n in a1.work.get_case(old, record_view=False).notes
+        ]
+    finally:
+        b.close()
+
+
 def test_a_removed_case_with_unsent_edits_waits_until_they_are_sent(
     laptops: Callable[..., list[Laptop]],
 ) -> None:

@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
 from server.api.responses import ERRORS
-from server.core.db import snapshot_session
-from server.records.pull import PullPage, pull_page
+from server.core.db import snapshot_session, unit_of_work
+from server.records import moves
+from server.records.pull import PullPage, parse_cursor, pull_page
 from server.records.push import device_push_mark, note_push_mark, push_changes
 from sync import pull_lines
 from sync.protocol import (
@@ -75,6 +76,10 @@ def pull(
     :mod:`sync.pull_lines`), else as one JSON object."""
     with snapshot_session(engine) as session:
         page = pull_page(session, actor, body.cursor, body.max_bytes, clock=clock)
+        moved = moves.grace_teams(session, actor.device_id)
+    if moved:  # rare: a team move this device has not pulled past yet
+        with unit_of_work(engine) as session:
+            moves.pulled_to(session, actor.device_id, parse_cursor(page.next_cursor))
     # a laptop of an older protocol gets its records without the fields it does not know (the
     # middleware has refused a version that is missing or too old)
     page.for_protocol(int(request.headers.get(PROTOCOL_HEADER, PROTOCOL_VERSION)))
