@@ -328,6 +328,29 @@ class UploadStatus(Wire):
     sha256: str | None = None
 
 
+# ------------------------------------------------------------------------- history
+# GET /v1/cases/{case_id}/history   (protocol 5; managers: their team's cases, governance
+#                                    officers: any case) -> CaseHistory
+
+
+class HistoryItem(Wire):
+    """One thing someone did to a case, from the service's audit trail."""
+
+    at: datetime  # when it happened (on the laptop, for an event a laptop sent)
+    received_at: datetime  # when the service wrote it down
+    actor: str
+    action: str  # plain words: "viewed", "changed", "put a legal hold on"...
+    record_kind: str | None = None
+    from_laptop: bool
+    text: str  # the whole line in plain English
+
+
+class CaseHistory(Wire):
+    case_id: UUID
+    ref: str | None
+    items: list[HistoryItem]
+
+
 # ------------------------------------------------------------------------------- meta
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api.routes import auth, devices, documents, refs, sync
+from server.api.routes import auth, devices, documents, history, refs, sync
 
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(auth.router)
@@ -12,3 +12,4 @@ api_router.include_router(devices.router)
 api_router.include_router(sync.router)
 api_router.include_router(refs.router)
 api_router.include_router(documents.router)
+api_router.include_router(history.router)

@@ -15,7 +15,7 @@
     fieldcase-server admin erase-person ID --reason TEXT --officer NAME
     fieldcase-server admin retention show | run [--dry-run] [--yes] --officer NAME
     fieldcase-server admin revoke-device DEVICE_ID | --user NAME
-    fieldcase-server admin verify-audit
+    fieldcase-server admin verify-audit | audit --case REF | audit --user NAME
     fieldcase-server admin check-records [--quarantine] | problems [--limit N]
     fieldcase-server demo [--db URL]
 

@@ -7,11 +7,12 @@ key was not given (nothing found broken in what could be checked).
 from __future__ import annotations
 
 import argparse
+import uuid
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from server import audit
+from server import audit, crud
 from server.audit_check import Checkpoint, VerifyReport, verify
 from server.audit_key import (
     AuditKey,
@@ -24,6 +25,10 @@ from server.audit_key import (
 from server.cli.common import CliError, Commands, engine_of, settings_of
 from server.core.config import Settings
 from server.core.db import unit_of_work
+from server.models import ErasedCase
+from server.records import history
+from server.records.scope import find_case_by_ref
+from sync import words
 from sync.clock import Clock
 
 EXIT_BROKEN = 3
@@ -171,7 +176,45 @@ def cmd_verify_audit(args: argparse.Namespace, clock: Clock) -> int:
     return _say(report, checkpoint)
 
 
+def cmd_audit(args: argparse.Namespace, clock: Clock) -> int:
+    """Who saw and changed a case (``--case REF``), or what a user did (``--user NAME``)."""
+    if bool(args.case) == bool(args.user):
+        raise CliError("Name a case (--case REF) or a user (--user NAME), one of the two.")
+    engine = engine_of(settings_of(args))
+    with Session(engine) as session:
+        if args.case:
+            case_id = _case_id(session, args.case)
+            lines = history.case_history(session, case_id)
+            said = [line.sentence() for line in lines]
+            title = f"The history of case {args.case}"
+        else:
+            crud.require_user(session, args.user)
+            lines = history.user_history(session, args.user)
+            said = [line.sentence(of_case=False) for line in lines]
+            title = f"What {args.user} did to cases"
+    if not said:
+        print(f"{title}: nothing recorded.")
+        return 0
+    print(f"{title} ({words.plural(len(said), 'entry', 'entries')}, oldest first):")
+    for line in said:
+        print(f"  {line}")
+    return 0
+
+
+def _case_id(session: Session, ref: str) -> uuid.UUID:
+    scope = find_case_by_ref(session, ref)
+    if scope is not None:
+        return scope.case_id
+    gone = session.exec(select(ErasedCase).where(col(ErasedCase.ref) == ref)).first()
+    if gone is not None:
+        return gone.case_id
+    raise CliError(f"There is no case with reference {ref!r}.")
+
+
 def register(commands: Commands) -> None:
+    p = commands.add("audit", cmd_audit, "who saw and changed a case, or what a user did")
+    p.add_argument("--case", metavar="REF")
+    p.add_argument("--user", metavar="NAME")
     p = commands.add(
         "verify-audit",
         cmd_verify_audit,

@@ -60,10 +60,24 @@ def call(svc: Service, method: str, path: str, token: str, ids: dict[str, str]) 
     return svc.client.request(method, url, headers=headers, **extra)
 
 
+#: The case of each document made by :func:`_team_with_document`.
+CASE_OF: dict[uuid.UUID, uuid.UUID] = {}
+
+
+def _ids(laptop: Device, doc_id: uuid.UUID) -> dict[str, str]:
+    """The ids a route may name, of this laptop's team."""
+    return {
+        "device_id": laptop.device_id,
+        "document_id": str(doc_id),
+        "case_id": str(CASE_OF[doc_id]),
+    }
+
+
 def _team_with_document(svc: Service, name: str, team: str) -> tuple[Device, uuid.UUID]:
     laptop = svc.device(name, team)
     case_id, case = new_case(team, name)
     doc_id = uuid.uuid4()
+    CASE_OF[doc_id] = case_id
     fields = {"name": "photo.jpg", "size": len(BODY), "sha256": SHA, "mime": "image/jpeg"}
     laptop.push(case, change("document", doc_id, case_id, fields))
     response = call(
@@ -91,7 +105,7 @@ def _denials(svc: Service, value: str) -> int:
 def test_every_route_with_an_id_refuses_another_teams_ids(service: Service) -> None:
     alice, _alice_doc = _team_with_document(service, "alice", "Team A")
     bob, bob_doc = _team_with_document(service, "bob", "Team B")
-    others = {"device_id": bob.device_id, "document_id": str(bob_doc)}
+    others = _ids(bob, bob_doc)
     alice_user_token = service.user_token("alice")
     routes = [(m, p) for m, p in iter_routes(service.app) if "{" in p]
     assert len(routes) >= 4, routes
@@ -145,7 +159,7 @@ def test_a_revoked_laptop_gets_device_revoked_everywhere(service: Service) -> No
             clock=service.clock,
         )
         session.commit()
-    ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
+    ids = _ids(laptop, doc_id)
     routes = _authenticated_routes(service)
     assert ("POST", "/v1/sync/pull") in routes
     for method, path in routes:
@@ -163,7 +177,7 @@ def test_an_expired_token_gets_token_expired_never_revoked(service: Service) -> 
     laptop, doc_id = _team_with_document(service, "alice", "Team A")
     user_token = service.user_token("alice")
     assert expire_tokens(service.db_url, "alice") >= 2
-    ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
+    ids = _ids(laptop, doc_id)
     for method, path in _authenticated_routes(service):
         for token in (laptop.token, user_token):
             response = call(service, method, path, token, ids)
@@ -223,7 +237,7 @@ def test_every_route_refuses_case_content_to_an_admin_and_serves_the_other_roles
     admin's own password sign-in, get 403 ``forbidden`` in plain words from every route that
     touches cases or laptops; the other roles are never refused for their role."""
     laptop, doc_id = _team_with_document(service, "alice", "Team A")
-    ids = {"device_id": laptop.device_id, "document_id": str(doc_id)}
+    ids = _ids(laptop, doc_id)
     routes = _authenticated_routes(service)
     assert {("POST", "/v1/sync/pull"), ("POST", "/v1/devices/enrol")} <= set(routes)
     for role in ("caseworker", "manager", "governance"):
@@ -241,3 +255,50 @@ def test_every_route_refuses_case_content_to_an_admin_and_serves_the_other_roles
             assert "cannot hold case records" in response.text, (method, path)
     _set_role(service, "alice", "caseworker")  # given back: the same laptop syncs again
     assert call(service, "POST", "/v1/sync/pull", laptop.token, ids).status_code == 200
+
+
+def test_a_cases_full_history_is_for_managers_and_governance(service: Service) -> None:
+    """GET /v1/cases/{id}/history: a manager of the case's team and a governance officer of
+    any team read it (each reading audited); a caseworker and another team's manager are
+    refused, audited."""
+    sam = service.device("sam", "Housing")
+    service.user("mona", "Housing", role="manager")
+    service.user("max", "Adults", role="manager")
+    service.user("gina", "Records", role="governance")
+    case_id, case = new_case("Housing", "sam")
+    viewed = change(
+        "audit",
+        uuid.uuid4(),
+        case_id,
+        {
+            "actor": "sam",
+            "action": "viewed",
+            "record_kind": "case",
+            "record_id": str(case_id),
+            "at": "2026-12-03T10:04:00+00:00",
+        },
+    )
+    sam.push(case, viewed)
+    path = f"/v1/cases/{case_id}/history"
+    for name in ("mona", "gina"):
+        token = service.user_token(name)
+        got = service.client.get(
+            path, headers={**PROTOCOL_HEADERS, "Authorization": f"Bearer {token}"}
+        )
+        assert got.status_code == 200, got.text
+        texts = [item["text"] for item in got.json()["items"]]
+        assert any(t.startswith("sam viewed this case on 3 Dec 2026, 10:04 UTC") for t in texts)
+        assert any(t.startswith("sam changed this case") for t in texts), texts
+    before = _denials(service, str(case_id))
+    for name in ("sam", "max"):
+        token = service.user_token(name)
+        got = service.client.get(
+            path, headers={**PROTOCOL_HEADERS, "Authorization": f"Bearer {token}"}
+        )
+        assert got.status_code == 403 and got.json()["code"] == "forbidden"
+    assert _denials(service, str(case_id)) == before + 2
+    with Session(service.engine) as session:
+        reads = session.exec(
+            select(AuditEntry).where(col(AuditEntry.event) == "history_viewed")
+        ).all()
+        assert sorted(r.actor or "" for r in reads) == ["gina", "mona"]

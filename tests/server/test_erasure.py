@@ -260,3 +260,39 @@ def test_erasing_a_person_erases_every_case_about_them(
             [first_ref, second_ref]
         )
         assert json.dumps(entry.detail).find("zqcanary") == -1
+
+
+def test_admin_audit_prints_a_cases_history_and_a_users(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sam = service.device("sam", "Housing")
+    service.user("gina", "Records", role="governance")
+    case_id, case = new_case("Housing", "sam")
+    ref = case["fields"]["ref"]
+    viewed = change(
+        "audit",
+        uuid.uuid4(),
+        case_id,
+        {
+            "actor": "sam",
+            "action": "viewed",
+            "record_kind": "case",
+            "record_id": str(case_id),
+            "at": "2026-12-01T09:30:00+00:00",
+        },
+    )
+    sam.push(case, viewed)
+    db = service.db_url
+    code, out, _ = _admin(capsys, db, "audit", "--case", ref)
+    assert code == 0 and f"The history of case {ref}" in out
+    assert "sam viewed this case on 1 Dec 2026, 09:30 UTC (on the laptop; received" in out
+    assert "sam changed this case on" in out
+    code, out, _ = _admin(capsys, db, "audit", "--user", "sam")
+    assert code == 0 and f"sam viewed case {ref} on 1 Dec 2026" in out
+    # the history outlives the case: erased, it still shows who did what (and the erasure)
+    assert _admin(capsys, db, "erase-case", ref, "--reason", "ER-1", "--officer", "gina")[0] == 0
+    code, out, _ = _admin(capsys, db, "audit", "--case", ref)
+    assert code == 0 and "sam viewed this case" in out and "gina erased this case" in out
+    assert _admin(capsys, db, "audit")[2].startswith("Name a case (--case REF) or a user")
+    assert "no case with reference" in _admin(capsys, db, "audit", "--case", "FC-1-2")[2]
+    assert "no user called" in _admin(capsys, db, "audit", "--user", "nobody")[2]

@@ -47,7 +47,7 @@ def _seed(url: str, device_token: str) -> dict[str, str]:
             headers={"X-Upload-Offset": "0", "X-Total-Size": str(len(body)), "X-Sha256": sha},
         )
         assert put.status_code == 200, put.text
-    return {"document_id": str(doc_id)}
+    return {"document_id": str(doc_id), "case_id": str(case_id)}
 
 
 def test_no_operation_answers_5xx(served_db: str) -> None:
