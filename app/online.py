@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from app import vault
+from app.core.views import AuditRow
 from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
 from app.store import state
@@ -27,7 +28,8 @@ from app.store.db import DB_FILE
 from app.store.profile import Profile
 from app.store.sync_adapter import SyncAdapter
 from sync import errors as sync_errors
-from sync.client import RetryPolicy, ServiceClient, Timeouts
+from sync import words
+from sync.client import RetryPolicy, ServiceClient, Timeouts, case_history
 from sync.clock import Clock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.protocol import PROTOCOL_VERSION
@@ -269,6 +271,88 @@ def sync(
     finally:
         if own_client:
             client.close()
+
+
+#: What the History tab says above the case's history, by where it came from.
+HISTORY_FROM_SERVICE = (
+    "Everyone's views and changes, from the central service. What was done on this laptop "
+    "since its last sync shows here after the next sync."
+)
+HISTORY_LOCAL_ROLE = (
+    "This laptop's own record of the case. Managers and governance officers also see "
+    "everyone else's views and changes."
+)
+HISTORY_LOCAL_OFFLINE = (
+    "This laptop's own record of the case: the central service could not be reached for "
+    "everyone's views and changes. They show here when it can be."
+)
+
+
+@dataclass(frozen=True)
+class ServiceHistory:
+    """A case's history as the service has it (``rows`` None: only the laptop's own, with
+    ``note`` saying why), for the History tab."""
+
+    rows: list[AuditRow] | None
+    note: str
+    #: the service refused for this user's role: asking again for another case is no use
+    not_for_role: bool = False
+
+
+def device_credential(profile: Profile) -> DeviceCredential | None:
+    """This laptop's enrolment (None: never enrolled)."""
+    with profile.session() as s:
+        return state.credential(s)
+
+
+def service_history(
+    credential: DeviceCredential | None,
+    case_id: UUID,
+    *,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    server_url: str | None = None,
+    cancel: threading.Event | None = None,
+) -> ServiceHistory:
+    """Ask the service for the case's full history (managers and governance officers). Any
+    failure leaves the laptop's own record in place and says why in plain words."""
+    if credential is None:
+        return ServiceHistory(None, HISTORY_LOCAL_OFFLINE)
+    client = make_client(
+        server_url or credential.server_url,
+        credential=credential,
+        site=site,
+        options=options or INTERACTIVE,
+        cancel=cancel,
+    )
+    try:
+        answer = case_history(client, case_id)
+    except sync_errors.ServiceError as problem:
+        if problem.reason is sync_errors.ServiceErrorKind.FORBIDDEN:
+            return ServiceHistory(None, HISTORY_LOCAL_ROLE, not_for_role=True)
+        log.info("no history from the service: %s", problem.reason)
+        return ServiceHistory(None, HISTORY_LOCAL_OFFLINE)
+    except sync_errors.SyncError as problem:
+        log.info("no history from the service: %s", problem.kind)
+        return ServiceHistory(None, HISTORY_LOCAL_OFFLINE)
+    finally:
+        client.close()
+    rows = [
+        AuditRow(
+            at=item.at,
+            actor=item.actor,
+            action=item.action,
+            record_kind=item.record_kind or "case",
+            record_id=case_id,
+            detail=(
+                f"received {words.day(item.received_at)}"
+                if item.from_laptop and item.received_at.date() != item.at.date()
+                else ("on the laptop" if item.from_laptop else "")
+            ),
+        )
+        for item in answer.items
+    ]
+    return ServiceHistory(rows, HISTORY_FROM_SERVICE)
 
 
 def fresh_ref_blocks(

@@ -39,6 +39,7 @@ from sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     SMALLEST_PAGE_BYTES,
+    CaseHistory,
     DeviceTokenRequest,
     EnrolRequest,
     EnrolResponse,
@@ -401,3 +402,9 @@ def _skipping(pieces: Iterator[bytes], skip: int) -> Iterator[bytes]:
 def dump_json(model: BaseModel) -> bytes:
     """Compact JSON of a wire model (used by the benchmark for the floor figure)."""
     return json.dumps(model.model_dump(mode="json"), separators=(",", ":")).encode("utf-8")
+
+
+def case_history(client: ServiceClient, case_id: UUID) -> CaseHistory:
+    """Everything done to a case, from the service's audit trail (protocol 5; managers and
+    governance officers). Not a method: the sync never asks it, the History tab does."""
+    return client._call("GET", f"/v1/cases/{case_id}/history", CaseHistory)

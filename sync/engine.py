@@ -347,8 +347,7 @@ class SyncEngine:
                 if _ref_taken(result):
                     continue
                 if result.error is not None and result.error.code == ErrorCode.ERASED:
-                    self.report.erased_changes += 1
-                    log.info("change %s refused: its case was erased", result.change_id)
+                    self.report.erased_changes += 1  # purged with its case (app/store/erased.py)
                 elif result.status == ChangeStatus.REJECTED:
                     self.guard.count_rejected(result)
                     log.info(
@@ -380,8 +379,7 @@ class SyncEngine:
     # ------------------------------------------------------------------ pull
 
     def _fetch(self, cursor: str | None, size: int) -> tuple[PullResponse, bool, float]:
-        """One page; also says whether it needed a retry and how long it took (only one fetch
-        runs at a time)."""
+        """One page, whether it needed a retry, how long it took (one fetch at a time)."""
         retries = self.client.stats.retries
         started = self.clock.monotonic()
         page = self.client.pull(PullRequest(cursor=cursor, max_bytes=size))

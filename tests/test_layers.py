@@ -104,6 +104,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.protocol",
         "sync.records",
         "sync.store",
+        "sync.words",  # the History tab's "received 4 Dec 2026"
     },
     "app.doctor": {
         "app",

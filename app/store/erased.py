@@ -24,17 +24,26 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from app.files import fsync_dir
-from app.store import db, document_backups
+from app.store import db, document_backups, outbox, state
 from app.store.document_files import SUFFIX
 from app.store.models import KIND_MODELS, Case
 from app.store.state import DRAFT_PREFIX
+from sync.clock import Clock
+from sync.protocol import ChangeResult, ErrorCode
+
+if TYPE_CHECKING:
+    from app.store.profile import Profile
 
 log = logging.getLogger("fieldcase.store.erased")
 
@@ -247,3 +256,48 @@ def _purge_copy(path: Path, key: bytes, ids: Sequence[str]) -> list[UUID] | None
             companion.unlink(missing_ok=True)
         fsync_dir(path.parent)
     return documents
+
+
+class Erasures:
+    """The sync adapter's share of erasure (mixed into
+    :class:`app.store.sync_adapter.SyncAdapter`): erased cases out of the profile in the
+    page's or the push answer's transaction, then their files and older copies."""
+
+    profile: Profile
+    clock: Clock
+    #: cases erased by this adapter since it was made (a sync reports them)
+    erased: int = 0
+    #: documents of cases erased in the transaction being written (files go after it)
+    _erased_documents: set[UUID]
+
+    def _session(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def _erased_by_refusal(self, s: Session, results: Sequence[ChangeResult]) -> set[UUID]:
+        """The cases of the changes the service refused as ``erased``."""
+        gone = [r.change_id for r in results if r.error and r.error.code == ErrorCode.ERASED]
+        found = [outbox.find_change(s, change_id) for change_id in gone]
+        return {change.case_id for change in found if change is not None}
+
+    def _erase(self, s: Session, case_ids: Iterable[UUID]) -> None:
+        """Cases the service erased: out of the profile at once, in this transaction."""
+        case_ids = set(case_ids)
+        self._erased_documents.update(erase_cases(s.connection(), case_ids, now=self.clock.now()))
+        pending = state.removed_pending(s)
+        left = [value for value in pending if UUID(value) not in case_ids]
+        if len(left) != len(pending):
+            state.set_removed_pending(s, left)
+        self.erased += len(case_ids)
+
+    def finish_erasure(self) -> None:
+        """After an erasure is committed: its document files, the search index's old segments,
+        and every older copy of the data file (backups, copies a restore set aside). A step
+        that fails is logged and done at the next sync (the tombstones say what is left)."""
+        documents, self._erased_documents = self._erased_documents, set()
+        remove_document_files(self.profile.documents_dir, documents)
+        try:
+            with self._session() as s, s.begin():
+                optimise_search(s.connection())
+            self.profile.purge_erased_copies()
+        except (SQLAlchemyError, OSError, db.sqlcipher.Error) as err:
+            log.warning("erased cases not yet purged from every copy: %s", type(err).__name__)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO, ClassVar
@@ -41,6 +41,7 @@ from app.errors import SyncError
 from app.store import conflicts, db, erased, first_sync, outbox, set_aside, state
 from app.store.bulk_apply import refusal, schema_reason, write_records
 from app.store.document_files import DocumentFiles
+from app.store.erased import Erasures
 from app.store.errors import stop_cause
 from app.store.models import KIND_MODELS, Case, Document, Record
 from app.store.profile import Profile
@@ -54,7 +55,6 @@ from sync.protocol import (
     Change,
     ChangeResult,
     ConflictInfo,
-    ErrorCode,
     PullResponse,
     RecordState,
 )
@@ -242,23 +242,21 @@ class _NotAllNew(Exception):
     look-ups (:meth:`SyncAdapter.apply_page`)."""
 
 
-class SyncAdapter(MarksAndRefs):
+class SyncAdapter(MarksAndRefs, Erasures):
     """Implements :class:`sync.store.LocalStore` for one open :class:`Profile` (push marks,
-    rollbacks and re-referencing: :class:`app.store.refs.MarksAndRefs`)."""
+    rollbacks and re-referencing: :class:`app.store.refs.MarksAndRefs`; erased cases:
+    :class:`app.store.erased.Erasures`)."""
 
     def __init__(self, profile: Profile, *, clock: Clock | None = None) -> None:
         self.profile = profile
         self.clock: Clock = clock or profile.clock
         self.files = DocumentFiles(profile.documents_dir)
-        #: documents of cases erased in the transaction being written (files go after it)
         self._erased_documents: set[UUID] = set()
-        #: cases erased by this adapter since it was made (a sync reports them)
-        self.erased = 0
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        """A session of the profile whose data file's own troubles (full disk, read-only,
-        locked) become their plain message; everything else passes as it is."""
+        """A session whose data file's troubles (full disk, read-only, locked) become their
+        plain message; everything else passes as it is."""
         try:
             with self.profile.session() as s:
                 yield s
@@ -285,16 +283,11 @@ class SyncAdapter(MarksAndRefs):
             return outbox.rejected_changes(s)
 
     def mark_sent(self, results: Sequence[ChangeResult]) -> None:
-        gone = [r.change_id for r in results if r.error and r.error.code == ErrorCode.ERASED]
         self._erased_documents = set()
         with self._session() as s, s.begin():
             settled = [result for result in results if result.settled]
             chosen = {r.change_id: outbox.find_change(s, r.change_id) for r in settled}
-            erased_cases = {
-                change.case_id
-                for change in map(functools.partial(outbox.find_change, s), gone)
-                if change
-            }
+            erased_cases = self._erased_by_refusal(s, results)
             conflicts.store(s, [info for result in results for info in result.conflicts])
             outbox.mark_sent(s, results)
             for result in settled:
@@ -313,8 +306,7 @@ class SyncAdapter(MarksAndRefs):
     def _set_aside(
         self, s: Session, records: Sequence[RecordState], refused: Sequence[_Aside]
     ) -> int:
-        """Forget set-aside records now stored; keep aside the refused ones. Returns how many
-        were set aside anew (each reported to the service once)."""
+        """Forget stored set-aside records, keep the refused; how many were set aside anew."""
         aside = set_aside.ids(s)
         if aside:
             bad = {incoming.record_id for incoming, _ in refused}
@@ -327,8 +319,7 @@ class SyncAdapter(MarksAndRefs):
         )
 
     def apply_page(self, page: PullResponse) -> int:
-        """Store a pulled page with its cursor; returns how many records were newly set aside
-        (they could not be stored; the cursor moves past them all the same)."""
+        """Store a pulled page and its cursor; how many records it set aside (passed over)."""
         try:
             try:
                 return self._apply_page(page, careful=False, all_new=True)
@@ -389,8 +380,8 @@ class SyncAdapter(MarksAndRefs):
         return news
 
     def pull_stopped(self) -> None:
-        """A first sync stopped part way: its search index is built now from what came (the
-        rest of it then arrives through the triggers), so search works meanwhile."""
+        """A first sync stopped part way: its search index is built from what came (the rest
+        arrives through the triggers), so search works meanwhile."""
         try:
             first_sync.finish_pause(self.profile.engine)
         except SQLAlchemyError as err:  # the sync's own error is the one to report
@@ -419,31 +410,6 @@ class SyncAdapter(MarksAndRefs):
         """Rows of the case still to go out (audit events too): it is purged only at 0."""
         with self._session() as s:
             return outbox.unsent_rows(s, case_id)
-
-    def _erase(self, s: Session, case_ids: Iterable[UUID]) -> None:
-        """Cases the service erased: out of the profile at once, in this transaction."""
-        case_ids = set(case_ids)
-        self._erased_documents.update(
-            erased.erase_cases(s.connection(), case_ids, now=self.clock.now())
-        )
-        pending = state.removed_pending(s)
-        left = [value for value in pending if UUID(value) not in case_ids]
-        if len(left) != len(pending):
-            state.set_removed_pending(s, left)
-        self.erased += len(case_ids)
-
-    def finish_erasure(self) -> None:
-        """After an erasure is committed: its document files, the search index's old segments,
-        and every older copy of the data file (backups, copies a restore set aside). A step
-        that fails is logged and done at the next sync (the tombstones say what is left)."""
-        documents, self._erased_documents = self._erased_documents, set()
-        erased.remove_document_files(self.profile.documents_dir, documents)
-        try:
-            with self._session() as s, s.begin():
-                erased.optimise_search(s.connection())
-            self.profile.purge_erased_copies()
-        except (SQLAlchemyError, OSError, db.sqlcipher.Error) as err:
-            log.warning("erased cases not yet purged from every copy: %s", type(err).__name__)
 
     def _purge_case(self, s: Session, case_id: UUID) -> None:
         documents = s.exec(select(Document.id).where(Document.case_id == case_id)).all()
@@ -488,8 +454,7 @@ class SyncAdapter(MarksAndRefs):
             return [conflicts.info_of(row) for row in rows]
 
     def decisions_to_tell(self) -> list[ConflictInfo]:
-        """Clashes someone else settled against this user since they were last told (each
-        is told once)."""
+        """Clashes someone else settled against this user, each told once."""
         with self._session() as s, s.begin():
             return conflicts.take_decisions_to_tell(s)
 

@@ -83,6 +83,13 @@ class Backend(Protocol):
         worker); returns a report with ``summary()``."""
         ...
 
+    def service_history(
+        self, case_id: UUID, cancel: threading.Event, db_call: Callable[..., Any]
+    ) -> Any:
+        """Runs on the network worker: the case's full history from the service, or why only
+        this laptop's own is shown (:class:`app.online.ServiceHistory`)."""
+        ...
+
     def close(self) -> None:
         """Drop the keys: close the profile."""
         ...

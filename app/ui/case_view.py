@@ -94,7 +94,7 @@ class CaseView(QWidget):
         self.visits_tab = VisitsTab(self.case, self.notes_tab)
         self.documents_tab = DocumentsTab(self.case)
         self.warnings_tab = WarningsTab(self.case)
-        self.history_tab = HistoryTab()
+        self.history_tab = HistoryTab(self.case)
         self.tabs.addTab(self.summary_tab, "Summary")
         self.tabs.addTab(self.notes_tab, "Notes")
         self.tabs.addTab(self.visits_tab, "Visits")

@@ -211,6 +211,21 @@ class CoreBackend:
         except online.NotEnrolled:
             raise FieldcaseError(NOT_LINKED) from None
 
+    def service_history(self, case_id: UUID, cancel: threading.Event, db_call: DbCall) -> Any:
+        """The case's full history from the service (managers, governance officers); the
+        credential is read on the DB worker, the question asked on this (network) one."""
+        from app import online
+
+        credential = db_call(online.device_credential, self.profile)
+        return online.service_history(
+            credential,
+            case_id,
+            site=self.site,
+            options=self.client_options,
+            server_url=self.server_url or None,
+            cancel=cancel,
+        )
+
     def close(self) -> None:
         self.profile.close()
 

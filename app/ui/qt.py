@@ -49,6 +49,7 @@ from PySide6.QtGui import (
     QPixmap,
     QResizeEvent,
     QShortcut,
+    QShowEvent,
     QWindow,
 )
 from PySide6.QtWidgets import (
@@ -153,6 +154,7 @@ __all__ = [
     "QSaveFile",
     "QScrollArea",
     "QShortcut",
+    "QShowEvent",
     "QSize",
     "QSizePolicy",
     "QSortFilterProxyModel",

@@ -105,3 +105,6 @@ class Session:
     show_message: Callable[[str], None]
     open_case: Callable[..., None] = field(default=lambda *a, **k: None)
     changed: Callable[[], None] = field(default=lambda: None)  # data changed: refresh counts
+    #: what the service said when this user's role may not read full histories (then the
+    #: History tab does not ask again while the window is open)
+    history_refused: str = ""

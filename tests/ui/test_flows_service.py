@@ -265,3 +265,59 @@ def test_cancel_a_sync_keeps_everything_and_says_nothing_alarming(
     assert not line.cancel_button.isVisible()
     assert line.text.text() == "2 changes waiting to send"  # the case and its person
     assert window.main is not None and window.main.messages.isHidden()
+
+
+def _says(history: Any, text: str) -> Any:
+    def check() -> None:
+        assert history.source.text() == text
+
+    return check
+
+
+def _open_history(qtbot: Any, window: Any, ref: str) -> Any:
+    main = window.main
+    assert main is not None
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(main.cases.search, ref)
+    qtbot.waitUntil(lambda: main.cases.model.rowCount() == 1, timeout=10_000)
+    qtbot.keyClick(main.cases.search, Qt.Key.Key_Return)
+    qtbot.keyClick(main.cases.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: main.case_view.detail is not None, timeout=10_000)
+    main.case_view.tabs.setCurrentIndex(5)
+    return main.case_view.history_tab
+
+
+def test_a_manager_sees_everyones_history_a_caseworker_their_own(
+    qtbot: Any, tmp_path: Path, service: Any, make_window
+) -> None:
+    done = admin(
+        service.db_url, "add-user", "mona", "--team", "North", "--role", "manager",
+        password=TEST_PASSWORD,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    a_dir = enrolled(tmp_path / "a", service.url, "cara")
+    with Profile.open(a_dir, LAPTOP_PASSWORD, backup=False) as profile:
+        work = Casework(profile)
+        ref = work.create_case("housing_repair", "Lee Fenwick", {"summary": "Leak"})
+        work.get_case(ref)  # cara views it: an audit event, sent with the sync
+        online.sync(profile, options=QUICK)
+    m_dir = enrolled(tmp_path / "m", service.url, "mona")
+    window = make_window(m_dir, gate=CoreGate(m_dir, client_options=QUICK))
+    unlock(qtbot, window, LAPTOP_PASSWORD)
+    history = _open_history(qtbot, window, ref)
+    qtbot.waitUntil(_says(history, online.HISTORY_FROM_SERVICE), timeout=20_000)
+    rows = history.history.rows()
+    who = {r.actor for r in rows}
+    actions = {(r.actor, r.action) for r in rows}
+    assert "cara" in who, actions  # another laptop's user: only the service knew of them
+    assert ("cara", "viewed") in actions and ("cara", "changed") in actions
+    assert problems(history) == []
+    window.close()
+
+    b_dir = enrolled(tmp_path / "b", service.url, "dan")
+    window = make_window(b_dir, gate=CoreGate(b_dir, client_options=QUICK))
+    unlock(qtbot, window, LAPTOP_PASSWORD)
+    history = _open_history(qtbot, window, ref)
+    qtbot.waitUntil(_says(history, online.HISTORY_LOCAL_ROLE), timeout=20_000)
+    assert {r.actor for r in history.history.rows()} == {"dan"}  # this laptop's own record
+    window.close()

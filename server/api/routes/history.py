@@ -8,14 +8,14 @@ import uuid
 from fastapi import APIRouter
 
 from server import audit
-from server.api.deps import ClockDep, CurrentUser, SessionDep
+from server.api.deps import ClockDep, CurrentActor, SessionDep
 from server.api.responses import ERRORS
 from server.audit import AuditEvent
 from server.errors import ApiError
 from server.models import CaseScope
 from server.records import erasure, history
 from server.records.scope import can_see
-from server.roles import Can, allows
+from server.roles import Can, allows, require
 from sync.protocol import CaseHistory, ErrorCode, HistoryItem
 
 router = APIRouter(prefix="/cases", tags=["history"])
@@ -23,9 +23,10 @@ router = APIRouter(prefix="/cases", tags=["history"])
 
 @router.get("/{case_id}/history", response_model=CaseHistory, responses=ERRORS)
 def case_history(
-    case_id: uuid.UUID, actor: CurrentUser, session: SessionDep, clock: ClockDep
+    case_id: uuid.UUID, actor: CurrentActor, session: SessionDep, clock: ClockDep
 ) -> CaseHistory:
     """Everything done to the case, oldest first. Reading it is audited (``history_viewed``)."""
+    require(actor.role, Can.HOLD_CASES)  # an admin account: never case content
     scope = session.get(CaseScope, case_id)
     tomb = erasure.tombstone(session, case_id) if scope is None else None
     visible = scope is not None and can_see(scope, actor.team, actor.username)
