@@ -38,12 +38,11 @@ from server.models import (
     ErasedRecord,
     QuarantinedRecord,
     Record,
-    ScopeEvent,
 )
 from server.records import holds
 from server.records.changelog import Pending, finalize
 from server.records.governance import GovernanceError, given_reason
-from server.records.scope import find_case_by_ref
+from server.records.scope import find_case_by_ref, scope_event
 from sync import words
 from sync.clock import Clock
 from sync.records import RecordKind
@@ -250,15 +249,7 @@ def _erase(
     # everyone who could see it hears that it left their scope (and, from the tombstone,
     # that it was erased)
     pending.scope_events.append(
-        ScopeEvent(
-            seq=0,
-            case_id=case_id,
-            old_team=scope.team,
-            old_assigned=scope.assigned_to,
-            new_team=None,
-            new_assigned=None,
-            at=now,
-        )
+        scope_event(case_id, (scope.team, scope.assigned_to), (None, None), now)
     )
     session.delete(scope)
     session.flush()

@@ -19,8 +19,9 @@ from sqlmodel import Session, col, select
 
 from server import crud
 from server.audit import AuditEvent
-from server.models import CaseScope, Device, MoveGrace, ScopeEvent
+from server.models import CaseScope, Device, MoveGrace
 from server.records.changelog import Pending, finalize
+from server.records.scope import scope_event
 from sync.clock import Clock
 
 
@@ -44,16 +45,9 @@ def move_user(session: Session, username: str, team: str, *, clock: Clock) -> tu
         )
     ).all()
     pending = Pending()
+    # seen by this user's devices alone: each re-checks the case against the new team
     pending.scope_events = [
-        ScopeEvent(
-            seq=0,
-            case_id=case_id,
-            old_team=None,
-            old_assigned=username,
-            new_team=None,
-            new_assigned=username,
-            at=now,
-        )
+        scope_event(case_id, (None, username), (None, username), now)
         for case_id in sorted(case_ids)
     ]
     pending.audit.append(

@@ -64,6 +64,25 @@ def ref_holder(
     return stored
 
 
+def scope_event(
+    case_id: uuid.UUID,
+    old: tuple[str | None, str | None],
+    new: tuple[str | None, str | None],
+    at: datetime,
+) -> ScopeEvent:
+    """A case's (team, assignee) went from ``old`` to ``new``: the devices on either side
+    re-check it at their next pull (its log position is given at commit time)."""
+    return ScopeEvent(
+        seq=0,
+        case_id=case_id,
+        old_team=old[0],
+        old_assigned=old[1],
+        new_team=new[0],
+        new_assigned=new[1],
+        at=at,
+    )
+
+
 def set_scope(
     session: Session, pending: Pending, case_id: uuid.UUID, fields: dict[str, Any], now: datetime
 ) -> None:
@@ -78,15 +97,7 @@ def set_scope(
         return
     if (scope.team, scope.assigned_to) != (new_team, new_assigned):
         pending.scope_events.append(
-            ScopeEvent(
-                seq=0,
-                case_id=case_id,
-                old_team=scope.team,
-                old_assigned=scope.assigned_to,
-                new_team=new_team,
-                new_assigned=new_assigned,
-                at=now,
-            )
+            scope_event(case_id, (scope.team, scope.assigned_to), (new_team, new_assigned), now)
         )
     scope.team, scope.assigned_to, scope.ref = new_team, new_assigned, ref
     session.add(scope)

@@ -78,6 +78,18 @@ def change(
     }
 
 
+def viewed(case_id: uuid.UUID, actor: str, at: str) -> dict[str, Any]:
+    """A laptop's audit event: ``actor`` viewed the case at ``at`` (ISO, with its zone)."""
+    fields = {
+        "actor": actor,
+        "action": "viewed",
+        "record_kind": "case",
+        "record_id": str(case_id),
+        "at": at,
+    }
+    return change("audit", uuid.uuid4(), case_id, fields)
+
+
 _REFS_USED: set[int] = set()
 
 

@@ -14,7 +14,15 @@ from sqlmodel import Session, col, select
 from server import crud
 from server.models import AuditEntry
 from server.models import Device as DeviceRow
-from tests.server.helpers import Device, Service, change, iter_routes, new_case, service_settings
+from tests.server.helpers import (
+    Device,
+    Service,
+    change,
+    iter_routes,
+    new_case,
+    service_settings,
+    viewed,
+)
 from tests.support.server import PROTOCOL_HEADERS, expire_tokens
 
 OPEN_ROUTES = {
@@ -266,19 +274,7 @@ def test_a_cases_full_history_is_for_managers_and_governance(service: Service) -
     service.user("max", "Adults", role="manager")
     service.user("gina", "Records", role="governance")
     case_id, case = new_case("Housing", "sam")
-    viewed = change(
-        "audit",
-        uuid.uuid4(),
-        case_id,
-        {
-            "actor": "sam",
-            "action": "viewed",
-            "record_kind": "case",
-            "record_id": str(case_id),
-            "at": "2026-12-03T10:04:00+00:00",
-        },
-    )
-    sam.push(case, viewed)
+    sam.push(case, viewed(case_id, "sam", "2026-12-03T10:04:00+00:00"))
     path = f"/v1/cases/{case_id}/history"
     for name in ("mona", "gina"):
         token = service.user_token(name)

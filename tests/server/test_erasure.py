@@ -12,13 +12,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from server.cli import main as cli_main
-from server.models import AuditEntry, ErasedCase, Record, ServerTable
+from server.models import AuditEntry, ErasedCase, Record
 from sync.protocol import PROTOCOL_VERSION
-from tests.server.helpers import Device, Service, change, new_case
+from tests.server.helpers import Device, Service, change, new_case, viewed
+from tests.sync import service_rows
 
 
 def _admin(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
@@ -34,18 +34,7 @@ def _canary(label: str) -> str:
 
 def canary_hits(service: Service, words: list[str]) -> dict[str, list[str]]:
     """Which service tables hold any of ``words`` (in any column, any row)."""
-    found: dict[str, list[str]] = {}
-    with Session(service.engine) as session:
-        for table in ServerTable.metadata.sorted_tables:
-            for row in session.execute(sa_select(table)).all():
-                text = " ".join(
-                    value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-                    for value in row
-                ).lower()
-                for word in words:
-                    if word in text:
-                        found.setdefault(word, []).append(table.name)
-    return found
+    return service_rows.words_found(service.db_url, words)
 
 
 def _full_case(
@@ -269,19 +258,7 @@ def test_admin_audit_prints_a_cases_history_and_a_users(
     service.user("gina", "Records", role="governance")
     case_id, case = new_case("Housing", "sam")
     ref = case["fields"]["ref"]
-    viewed = change(
-        "audit",
-        uuid.uuid4(),
-        case_id,
-        {
-            "actor": "sam",
-            "action": "viewed",
-            "record_kind": "case",
-            "record_id": str(case_id),
-            "at": "2026-12-01T09:30:00+00:00",
-        },
-    )
-    sam.push(case, viewed)
+    sam.push(case, viewed(case_id, "sam", "2026-12-01T09:30:00+00:00"))
     db = service.db_url
     code, out, _ = _admin(capsys, db, "audit", "--case", ref)
     assert code == 0 and f"The history of case {ref}" in out
