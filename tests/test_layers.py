@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "sync.pull_lines": set(),  # the one definition of a pull page sent as lines
     "sync.collector": set(),  # the one pause of Python's cycle collector, for pulled pages
     "sync.words": set(),  # the one way counts, sizes, lengths of time and dates are said
+    "sync.paper": set(),  # the one renderer of printed documents (Typst templates)
     "sync.store": {"sync.protocol", "sync.records"},
     "sync.transport": {"sync.collector", "sync.protocol", "sync.pull_lines"},
     "sync.client": {
@@ -90,6 +91,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.site",
         "app.store",
         "app.vault",
+        "sync.paper",  # printed records
         "sync.records",
         "sync.words",  # its messages say dates and counts the one way
     },

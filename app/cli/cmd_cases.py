@@ -15,12 +15,13 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli.cmd_profile import close_profile, open_profile
-from app.core import CaseFilter, CaseSort, Casework, parse_assignments
-from app.errors import FieldcaseError
+from app.core import CaseFilter, CaseSort, Casework, Handout, parse_assignments
+from app.errors import FieldcaseError, UsageError
 from app.store.errors import DiskFull, ProfileReadOnly, is_disk_full, is_read_only
 from sync import words
 
@@ -218,6 +219,24 @@ def document_add(work: Casework, args: argparse.Namespace) -> int:
 def document_get(work: Casework, args: argparse.Namespace) -> int:
     out = work.read_document(args.ref, args.name, args.out)
     print(f"Saved {args.name} to {out}.")
+    return 0
+
+
+@_with_work
+def case_print(work: Casework, args: argparse.Namespace) -> int:
+    notes = []
+    for value in args.note or []:
+        try:
+            notes.append(UUID(value))
+        except ValueError:
+            raise UsageError(
+                f"{value!r} is not a note's id. `fieldcase case show {args.ref}` lists them."
+            ) from None
+    choice = Handout(notes=notes, warnings=args.warnings, large_print=args.large_print)
+    out = work.print_case(args.ref, args.pdf, choice)
+    left = [] if args.warnings else ["warnings"]
+    said = f" (left out: {', '.join(left)}; add --warnings to include them)" if left else ""
+    print(f"Saved the printed record of {args.ref} to {out}{said}.")
     return 0
 
 

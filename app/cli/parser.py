@@ -146,6 +146,16 @@ def _case_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     _runs(p, "cmd_cases", "case_show")
 
+    p = case_sub.add_parser("print", help="a printed record to hand the person (a PDF), offline")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--pdf", required=True, metavar="FILE", help="where to save the PDF")
+    p.add_argument(
+        "--note", action="append", metavar="ID", help="a note to include (repeat for several)"
+    )
+    p.add_argument("--warnings", action="store_true", help="include the warnings")
+    p.add_argument("--large-print", action="store_true", help="larger text")
+    _runs(p, "cmd_cases", "case_print")
+
     p = sub.add_parser("cases", help="list and search cases")
     p.add_argument(
         "--search", metavar="TEXT", help="words to find in names, refs, summaries, notes"

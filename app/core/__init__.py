@@ -12,6 +12,7 @@ from app.core.casework import Casework
 from app.core.errors import InvalidValue, UnknownCase, UnknownRecord
 from app.core.fields import SETTABLE_FIELDS, parse_assignments
 from app.core.listing import fts_query
+from app.core.printing import Handout
 from app.core.views import (
     AuditRow,
     CaseDetail,
@@ -37,6 +38,7 @@ __all__ = [
     "Casework",
     "Clash",
     "DocumentView",
+    "Handout",
     "InvalidValue",
     "NewCase",
     "NoteView",

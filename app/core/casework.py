@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
 
-from app.core import cases, clashes, documents, notes, reading, visits, warnings
+from app.core import cases, clashes, documents, notes, printing, reading, visits, warnings
+from app.core.printing import Handout
 from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import AuditRow, CaseDetail, CaseFilter, CaseRow, CaseSort, NewCase, VisitRow
 from app.store import outbox
@@ -184,6 +185,10 @@ class Casework:
         warnings.retire_warning(self.uow, warning_id)
 
     # --------------------------------------------------------------------- documents
+
+    def print_case(self, ref: CaseKey, out_path: Path | str, choice: Handout) -> Path:
+        """The case's printed record as a PDF (0600), audited as ``printed``."""
+        return printing.print_case(self.uow, ref, out_path, choice)
 
     def document_path(self, document_id: UUID) -> Path:
         """Where a document's encrypted file lives."""

@@ -1,0 +1,99 @@
+"""A printed record a caseworker can hand a person (``fieldcase case print REF --pdf FILE``,
+"Print or save as PDF" in the window): their name and address, the case in plain words, the
+next visit, who to contact, and only what the caseworker ticks of the rest: warnings and notes
+are left out unless chosen (they may hold third parties' information). Made offline, through
+the one renderer (:mod:`sync.paper`, tagged for screen readers), written owner-only (0600) and
+audited as ``printed``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from app.core.errors import InvalidValue, UnknownRecord
+from app.core.reading import get_case
+from app.core.uow import CaseKey, UnitOfWork
+from app.core.views import CaseDetail
+from sync import paper, words
+from sync.records import BUILTIN_CASE_TYPES
+
+#: The case's status in words a person reads.
+STATUS_WORDS = {
+    "open": "open",
+    "in_progress": "being worked on",
+    "waiting": "waiting for something to happen",
+    "closed": "closed",
+}
+
+
+@dataclass(frozen=True)
+class Handout:
+    """What goes on the printed record: the notes and whether the warnings are on it."""
+
+    notes: Sequence[UUID] = ()
+    warnings: bool = False
+    large_print: bool = False
+
+
+def handout_data(
+    detail: CaseDetail, choice: Handout, *, team: str, user: str, today: date
+) -> dict[str, Any]:
+    """The printed record's content (plain data for the template)."""
+    known = {note.id: note for note in detail.notes}
+    missing = [str(n) for n in choice.notes if n not in known]
+    if missing:
+        raise UnknownRecord(
+            "note", ", ".join(missing), f"Choose notes of {detail.ref} (`fieldcase case show`)."
+        )
+    kind = BUILTIN_CASE_TYPES.get(detail.type, detail.type.replace("_", " ").capitalize())
+    status = STATUS_WORDS.get(detail.status, detail.status.replace("_", " "))
+    planned = [v for v in detail.visits if v.status == "planned"]
+    visit = (
+        f"{words.when(planned[0].due)}" + (f", at {planned[0].place}" if planned[0].place else "")
+        if planned
+        else "No visit is planned at the moment."
+    )
+    worker = str(detail.fields.get("assigned_to") or user)
+    organisation = f"{team} team" if team else "Your council"
+    return {
+        "title": f"Your record: {detail.ref}",
+        "organisation": organisation,
+        "made_line": f"Printed on {words.day(today)} by {user}.",
+        "name": detail.person_name,
+        "address": str(detail.person.get("address") or "Not recorded"),
+        "case_line": f"Your case is about {kind.lower()}. It is {status}.",
+        "summary": detail.summary,
+        "next_visit": visit,
+        "contact": f"Your worker is {worker}, in the {organisation}.",
+        "warnings": [w.text for w in detail.warnings] if choice.warnings else [],
+        "notes": [
+            {"when": words.day(known[n].at), "author": known[n].author, "text": known[n].text}
+            for n in choice.notes
+        ],
+    }
+
+
+def print_case(uow: UnitOfWork, ref: CaseKey, out_path: Path | str, choice: Handout) -> Path:
+    """Write the case's printed record to ``out_path`` (0600) and audit it as ``printed``."""
+    out = Path(out_path)
+    if not out.parent.is_dir():
+        raise InvalidValue(f"There is no folder {out.parent}. Choose where to save the PDF.")
+    detail = get_case(uow, ref, record_view=False)
+    data = handout_data(detail, choice, team=uow.profile.team, user=uow.user, today=uow.today())
+    pdf = paper.render("handout.typ", data, large_print=choice.large_print)
+    partial = out.with_name(out.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pdf)
+    os.chmod(partial, 0o600)
+    os.replace(partial, out)
+    with uow.tx() as session:
+        case = uow.case(session, detail.id)
+        kept = f"notes: {len(choice.notes)}, warnings: {'yes' if choice.warnings else 'no'}"
+        uow.audit(session, case.id, "printed", case, kept)
+    return out
