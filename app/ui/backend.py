@@ -53,6 +53,12 @@ class Backend(Protocol):
 
     def read_document(self, document_id: UUID) -> bytes: ...
 
+    def print_case(
+        self, case_id: UUID, out_path: Path, notes: list[UUID], warnings: bool, large: bool
+    ) -> Path:
+        """The case's printed record as a PDF at ``out_path`` (audited ``printed``)."""
+        ...
+
     def clashes(self) -> list[Clash]: ...
 
     def settled_clashes(self) -> list[SettledClash]:

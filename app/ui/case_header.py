@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class CaseHeader(QWidget):
-    def __init__(self, back: Callable[[], None]) -> None:
+    def __init__(self, back: Callable[[], None], print_case: Callable[[], None]) -> None:
         super().__init__()
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -27,6 +27,9 @@ class CaseHeader(QWidget):
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         top.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.heading, 1)
+        self.print_button = button("Print or save as PDF...", "Print or save this case as PDF")
+        self.print_button.clicked.connect(print_case)
+        top.addWidget(self.print_button, 0, Qt.AlignmentFlag.AlignTop)
         box.addLayout(top)
         # the person and the case's state on one line (it wraps at a large text size)
         self.person_line = label("")

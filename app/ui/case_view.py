@@ -12,6 +12,7 @@ from app.ui.case_documents import DocumentsTab
 from app.ui.case_header import CaseHeader
 from app.ui.case_history import HistoryTab
 from app.ui.case_notes import NotesTab
+from app.ui.case_print import print_or_save
 from app.ui.case_summary import SummaryTab
 from app.ui.case_tab import OpenCase
 from app.ui.case_visits import VisitsTab
@@ -69,6 +70,7 @@ class CaseView(QWidget):
         super().__init__()
         self.session = session
         self.case = OpenCase(session, self.reload)
+        self.print_dialog: QWidget | None = None  # the last "Print or save as PDF" asked
         # the case's header and its tabs scroll as one page (at 200% text nothing is squeezed
         # or cut off); the shown tab's buttons stay in sight below it
         outer = QVBoxLayout(self)
@@ -83,7 +85,7 @@ class CaseView(QWidget):
         self.page_scroll.setWidget(page)
         box = QVBoxLayout(page)
         box.setContentsMargins(20, 12, 20, 12)
-        self.header = CaseHeader(back)
+        self.header = CaseHeader(back, self.print_case)
         box.addWidget(self.header)
 
         self.tabs = _Tabs()
@@ -141,6 +143,11 @@ class CaseView(QWidget):
         if tab in TABS:
             self.tabs.setCurrentIndex(TABS.index(tab))
         self.reload()
+
+    def print_case(self) -> None:
+        """'Print or save as PDF...': what goes on the record, then where (app/ui/case_print)."""
+        if self.case.detail is not None:
+            self.print_dialog = print_or_save(self.session, self.case.detail, self)
 
     def current_tab(self) -> str:
         return TABS[self.tabs.currentIndex()]

@@ -142,6 +142,14 @@ class CoreBackend:
         with self.core.open_document(document_id) as reader:
             return reader.read()
 
+    def print_case(
+        self, case_id: UUID, out_path: Path, notes: list[UUID], warnings: bool, large: bool
+    ) -> Path:
+        from app.core import Handout
+
+        choice = Handout(notes=notes, warnings=warnings, large_print=large)
+        return self.core.print_case(case_id, out_path, choice)
+
     # ------------------------------------------------------------------ clashes
     def clashes(self) -> list[Clash]:
         from app.core import clashes

@@ -264,3 +264,53 @@ def test_add_and_open_a_document_kept_encrypted(
     viewer = view.findChildren(DocumentViewer)[0]
     assert viewer.windowTitle() == "damp-wall.png"
     viewer.reject()
+
+
+def test_print_or_save_a_case_as_pdf_with_what_was_ticked(
+    qtbot: Any, tmp_path, local_profile, make_window, dialogs
+) -> None:
+    import re
+
+    from pypdf import PdfReader
+
+    from app.ui.case_print import PrintChoice
+    from tests.ui.test_accessibility import problems
+
+    with Profile.open(local_profile, PASSWORD, backup=False) as profile:
+        core = Casework(profile)
+        ref = next(c.ref for c in core.list_cases() if c.person_name == "Pat Morgan")
+        core.add_note(ref, "Spoke to the landlord about the damp.")
+        core.add_note(ref, "Neighbour says the tenant is often away.")
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    main.go(PAGE_CASES)
+    wait_idle(qtbot, window)
+    row = next(r for r in main.cases.model.rows() if r.person_name == "Pat Morgan")
+    main.open_case(row.case_id, "summary")
+    wait_idle(qtbot, window)
+    view = main.case_view
+    detail = view.case.detail
+    assert detail is not None and detail.notes and detail.warnings
+    view.header.print_button.click()
+    qtbot.waitUntil(lambda: bool(view.findChildren(PrintChoice)), timeout=10_000)
+    dialog = view.findChildren(PrintChoice)[0]
+    assert problems(dialog) == []
+    assert not dialog.warnings.isChecked()  # nothing beyond the basics unless ticked
+    assert not any(check.isChecked() for check in dialog.notes.values())
+    dialog.warnings.setChecked(True)
+    first = detail.notes[0]
+    dialog.notes[first.id].setChecked(True)
+    target = tmp_path / "handout"
+    dialogs.save_targets.append(target)
+    dialog.save.click()
+    made = tmp_path / "handout.pdf"
+    qtbot.waitUntil(made.exists, timeout=20_000)
+    wait_idle(qtbot, window)
+    assert "printed record was saved" in main.messages.text.text()
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(made).pages))
+    assert "Pat Morgan" in text and detail.warnings[0].text in text
+    assert " ".join(first.text.split()) in text
+    for other in detail.notes[1:]:
+        assert " ".join(other.text.split()) not in text
