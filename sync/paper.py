@@ -31,6 +31,21 @@ class PaperError(FieldcaseError):
 
 def render(template: str, data: Mapping[str, Any], *, large_print: bool = False) -> bytes:
     """The PDF of ``template`` (a file in ``sync/templates``) filled with ``data``."""
+    made = _compile(template, data, large_print, pdf_standards=["ua-1"])
+    if not isinstance(made, bytes):  # pragma: no cover - a PDF is one piece of bytes
+        raise PaperError("The document could not be made.")
+    return made
+
+
+def render_pages(
+    template: str, data: Mapping[str, Any], *, large_print: bool = False, ppi: int = 300
+) -> list[bytes]:
+    """The same document as one PNG picture per page, at ``ppi`` (for a printer)."""
+    made = _compile(template, data, large_print, format="png", ppi=ppi)
+    return [made] if isinstance(made, bytes) else list(made)
+
+
+def _compile(template: str, data: Mapping[str, Any], large_print: bool, **options: Any) -> Any:
     path = TEMPLATES / template
     if path.parent != TEMPLATES or not path.is_file():
         raise PaperError(f"There is no document template called {template!r}.")
@@ -41,12 +56,12 @@ def render(template: str, data: Mapping[str, Any], *, large_print: bool = False)
     import typst  # 80 MB of native code: loaded when a document is made, not at every start
 
     try:
-        made = typst.compile(
+        return typst.compile(
             str(path),
             root=str(TEMPLATES),
             sys_inputs=inputs,
             ignore_system_fonts=True,
-            pdf_standards=["ua-1"],
+            **options,
         )
     except Exception as err:  # typst raises its own error types, named differently by version
         log.error("the document %s could not be made: %s", template, type(err).__name__)
@@ -54,6 +69,3 @@ def render(template: str, data: Mapping[str, Any], *, large_print: bool = False)
             "The document could not be made. Nothing was changed; try again, and if it keeps "
             "happening contact your IT team (the log has the details)."
         ) from None
-    if not isinstance(made, bytes):  # pragma: no cover - compile returns bytes without output
-        raise PaperError("The document could not be made.")
-    return made

@@ -190,6 +190,10 @@ class Casework:
         """The case's printed record as a PDF (0600), audited as ``printed``."""
         return printing.print_case(self.uow, ref, out_path, choice)
 
+    def print_pages(self, ref: CaseKey, choice: Handout, *, ppi: int = 300) -> list[bytes]:
+        """The case's printed record as page pictures for a printer, audited ``printed``."""
+        return printing.print_pages(self.uow, ref, choice, ppi=ppi)
+
     def document_path(self, document_id: UUID) -> Path:
         """Where a document's encrypted file lives."""
         return self.uow.files.path(document_id)

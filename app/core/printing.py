@@ -78,13 +78,25 @@ def handout_data(
     }
 
 
+def _prepared(uow: UnitOfWork, ref: CaseKey, choice: Handout) -> tuple[UUID, dict[str, Any]]:
+    detail = get_case(uow, ref, record_view=False)
+    data = handout_data(detail, choice, team=uow.profile.team, user=uow.user, today=uow.today())
+    return detail.id, data
+
+
+def _audit_printed(uow: UnitOfWork, case_id: UUID, choice: Handout, how: str) -> None:
+    with uow.tx() as session:
+        case = uow.case(session, case_id)
+        kept = f"{how}, notes: {len(choice.notes)}, warnings: {'yes' if choice.warnings else 'no'}"
+        uow.audit(session, case.id, "printed", case, kept)
+
+
 def print_case(uow: UnitOfWork, ref: CaseKey, out_path: Path | str, choice: Handout) -> Path:
     """Write the case's printed record to ``out_path`` (0600) and audit it as ``printed``."""
     out = Path(out_path)
     if not out.parent.is_dir():
         raise InvalidValue(f"There is no folder {out.parent}. Choose where to save the PDF.")
-    detail = get_case(uow, ref, record_view=False)
-    data = handout_data(detail, choice, team=uow.profile.team, user=uow.user, today=uow.today())
+    case_id, data = _prepared(uow, ref, choice)
     pdf = paper.render("handout.typ", data, large_print=choice.large_print)
     partial = out.with_name(out.name + ".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -92,8 +104,14 @@ def print_case(uow: UnitOfWork, ref: CaseKey, out_path: Path | str, choice: Hand
         handle.write(pdf)
     os.chmod(partial, 0o600)
     os.replace(partial, out)
-    with uow.tx() as session:
-        case = uow.case(session, detail.id)
-        kept = f"notes: {len(choice.notes)}, warnings: {'yes' if choice.warnings else 'no'}"
-        uow.audit(session, case.id, "printed", case, kept)
+    _audit_printed(uow, case_id, choice, "pdf")
     return out
+
+
+def print_pages(uow: UnitOfWork, ref: CaseKey, choice: Handout, *, ppi: int = 300) -> list[bytes]:
+    """The printed record as one picture per page, for the system's printer (audited
+    ``printed`` when made: the caller sends it to the printer the person chose)."""
+    case_id, data = _prepared(uow, ref, choice)
+    pages = paper.render_pages("handout.typ", data, large_print=choice.large_print, ppi=ppi)
+    _audit_printed(uow, case_id, choice, "printer")
+    return pages

@@ -59,6 +59,12 @@ class Backend(Protocol):
         """The case's printed record as a PDF at ``out_path`` (audited ``printed``)."""
         ...
 
+    def print_pages(
+        self, case_id: UUID, notes: list[UUID], warnings: bool, large: bool, ppi: int
+    ) -> list[bytes]:
+        """The printed record as one PNG per page, for the system's printer."""
+        ...
+
     def clashes(self) -> list[Clash]: ...
 
     def settled_clashes(self) -> list[SettledClash]:

@@ -11,7 +11,19 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from app.ui import words
-from app.ui.qt import QCheckBox, QDialog, QDialogButtonBox, QScrollArea, QVBoxLayout, QWidget
+from app.ui.qt import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QImage,
+    QPainter,
+    QPrinter,
+    QRect,
+    QScrollArea,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 from app.ui.widgets import label
 
 if TYPE_CHECKING:
@@ -63,12 +75,20 @@ class PrintChoice(QDialog):
         self.large.setAccessibleName("Large print")
         box.addWidget(self.large)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.print = buttons.addButton("Print...", QDialogButtonBox.ButtonRole.ActionRole)
+        self.print.setAccessibleName("Print the record on a printer")
         self.save = buttons.addButton("Save as PDF...", QDialogButtonBox.ButtonRole.AcceptRole)
         self.save.setAccessibleName("Save the printed record as a PDF")
+        self.to_printer = False
+        self.print.clicked.connect(self._print_chosen)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
         self.resize(640, 480)
+
+    def _print_chosen(self) -> None:
+        self.to_printer = True
+        self.accept()
 
     def chosen_notes(self) -> list[UUID]:
         return [note_id for note_id, check in self.notes.items() if check.isChecked()]
@@ -80,6 +100,9 @@ def print_or_save(session: Session, detail: CaseDetail, parent: QWidget) -> Prin
     dialog = PrintChoice(detail, parent)
 
     def chosen() -> None:
+        if dialog.to_printer:
+            _to_printer(session, detail, dialog, parent)
+            return
         target = session.dialogs.choose_where_to_save(parent, f"{detail.ref}.pdf")
         if target is None:
             return
@@ -101,6 +124,45 @@ def print_or_save(session: Session, detail: CaseDetail, parent: QWidget) -> Prin
     dialog.accepted.connect(chosen)
     dialog.open()
     return dialog
+
+
+def _to_printer(session: Session, detail: CaseDetail, dialog: PrintChoice, parent: QWidget) -> None:
+    """The system's printer dialog, then the pages made on the database worker and painted
+    onto the chosen printer here (a few page pictures: quick)."""
+    printer = session.dialogs.choose_printer(parent)
+    if printer is None:
+        return
+    notes, warns, large = (
+        dialog.chosen_notes(),
+        dialog.warnings.isChecked(),
+        dialog.large.isChecked(),
+    )
+    backend = session.backend
+    ppi = max(150, min(300, printer.resolution()))  # 300 ppi: sharp, and an A4 page is 9 MP
+
+    def send(pages: list[bytes]) -> None:
+        painter = QPainter()
+        if not painter.begin(printer):
+            session.show_message("The printer could not be started. Check it, then try again.")
+            return
+        try:
+            area = printer.pageRect(QPrinter.Unit.DevicePixel).toRect()
+            for number, data in enumerate(pages):
+                if number:
+                    printer.newPage()
+                image = QImage.fromData(data)
+                scaled = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+                painter.drawImage(QRect(0, 0, scaled.width(), scaled.height()), image)
+        finally:
+            painter.end()
+        session.show_message(f"The record of {detail.ref} was sent to the printer.")
+
+    session.work.run_db(
+        parent,
+        lambda: backend.print_pages(detail.id, notes, warns, large, ppi),
+        send,
+        session.show_error,
+    )
 
 
 def _saved(path: Path) -> str:

@@ -150,6 +150,14 @@ class CoreBackend:
         choice = Handout(notes=notes, warnings=warnings, large_print=large)
         return self.core.print_case(case_id, out_path, choice)
 
+    def print_pages(
+        self, case_id: UUID, notes: list[UUID], warnings: bool, large: bool, ppi: int
+    ) -> list[bytes]:
+        from app.core import Handout
+
+        choice = Handout(notes=notes, warnings=warnings, large_print=large)
+        return self.core.print_pages(case_id, choice, ppi=ppi)
+
     # ------------------------------------------------------------------ clashes
     def clashes(self) -> list[Clash]:
         from app.core import clashes

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from app.ui.qt import QFileDialog, QMessageBox, QWidget
+from app.ui.qt import QFileDialog, QMessageBox, QPrintDialog, QPrinter, QWidget
 
 
 class DialogService(Protocol):
@@ -18,6 +18,8 @@ class DialogService(Protocol):
     def choose_file_to_add(self, parent: QWidget) -> Path | None: ...
 
     def choose_where_to_save(self, parent: QWidget, suggested_name: str) -> Path | None: ...
+
+    def choose_printer(self, parent: QWidget) -> QPrinter | None: ...
 
 
 class QtDialogService:
@@ -50,3 +52,10 @@ class QtDialogService:
             parent, "Save a copy of this document", str(Path.home() / suggested_name)
         )
         return Path(name) if name else None
+
+    def choose_printer(self, parent: QWidget) -> QPrinter | None:
+        """The system's printer dialog; None when the person cancels."""
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, parent)
+        dialog.setWindowTitle("Print the record")
+        return printer if dialog.exec() == QPrintDialog.DialogCode.Accepted else None

@@ -27,6 +27,8 @@ class ScriptedDialogs:
         self.confirm_answers: list[bool] = []
         self.files_to_add: list[Path] = []
         self.save_targets: list[Path] = []
+        #: printers to "choose" (a QPrinter writing a PDF file stands for paper)
+        self.printers: list[Any] = []
         self.asked: list[str] = []
 
     def confirm(self, parent: Any, title: str, text: str, yes: str, no: str) -> bool:
@@ -40,6 +42,10 @@ class ScriptedDialogs:
     def choose_where_to_save(self, parent: Any, suggested_name: str) -> Path | None:
         self.asked.append("save copy")
         return self.save_targets.pop(0) if self.save_targets else None
+
+    def choose_printer(self, parent: Any) -> Any:
+        self.asked.append("printer")
+        return self.printers.pop(0) if self.printers else None
 
 
 def seed_cases(profile: Profile, n: int = 3) -> list[str]:

@@ -314,3 +314,39 @@ def test_print_or_save_a_case_as_pdf_with_what_was_ticked(
     assert " ".join(first.text.split()) in text
     for other in detail.notes[1:]:
         assert " ".join(other.text.split()) not in text
+
+
+def test_print_sends_the_pages_to_the_chosen_printer(
+    qtbot: Any, tmp_path, local_profile, make_window, dialogs
+) -> None:
+    from pypdf import PdfReader
+
+    from app.ui.case_print import PrintChoice
+    from app.ui.qt import QPrinter
+
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    main.go(PAGE_CASES)
+    wait_idle(qtbot, window)
+    main.open_case(main.cases.model.row_at(0).case_id, "summary")
+    wait_idle(qtbot, window)
+    view = main.case_view
+    paper = tmp_path / "paper.pdf"  # the "printer": Qt writing what it was sent to a file
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(paper))
+    dialogs.printers.append(printer)
+    view.header.print_button.click()
+    qtbot.waitUntil(lambda: bool(view.findChildren(PrintChoice)), timeout=10_000)
+    dialog = view.findChildren(PrintChoice)[0]
+    dialog.print.click()
+    qtbot.waitUntil(lambda: "sent to the printer" in main.messages.text.text(), timeout=20_000)
+    assert "printer" in dialogs.asked
+    assert paper.exists() and len(PdfReader(paper).pages) == 1
+    view.reload()  # the history now says it was printed
+    wait_idle(qtbot, window)
+    detail = view.case.detail
+    assert detail is not None
+    assert [r.action for r in detail.history].count("printed") == 1
