@@ -266,6 +266,19 @@ def test_add_and_open_a_document_kept_encrypted(
     viewer.reject()
 
 
+def _open_case(qtbot: Any, window: Any, person: str) -> tuple[Any, Any]:
+    """Unlock, and open the case of ``person`` on its summary; (main area, case view)."""
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    main.go(PAGE_CASES)
+    wait_idle(qtbot, window)
+    row = next(r for r in main.cases.model.rows() if r.person_name == person)
+    main.open_case(row.case_id, "summary")
+    wait_idle(qtbot, window)
+    return main, main.case_view
+
+
 def test_print_or_save_a_case_as_pdf_with_what_was_ticked(
     qtbot: Any, tmp_path, local_profile, make_window, dialogs
 ) -> None:
@@ -282,15 +295,7 @@ def test_print_or_save_a_case_as_pdf_with_what_was_ticked(
         core.add_note(ref, "Spoke to the landlord about the damp.")
         core.add_note(ref, "Neighbour says the tenant is often away.")
     window = make_window(local_profile)
-    unlock(qtbot, window)
-    main = window.main
-    assert main is not None
-    main.go(PAGE_CASES)
-    wait_idle(qtbot, window)
-    row = next(r for r in main.cases.model.rows() if r.person_name == "Pat Morgan")
-    main.open_case(row.case_id, "summary")
-    wait_idle(qtbot, window)
-    view = main.case_view
+    main, view = _open_case(qtbot, window, "Pat Morgan")
     detail = view.case.detail
     assert detail is not None and detail.notes and detail.warnings
     view.header.print_button.click()
@@ -325,14 +330,7 @@ def test_print_sends_the_pages_to_the_chosen_printer(
     from app.ui.qt import QPrinter
 
     window = make_window(local_profile)
-    unlock(qtbot, window)
-    main = window.main
-    assert main is not None
-    main.go(PAGE_CASES)
-    wait_idle(qtbot, window)
-    main.open_case(main.cases.model.row_at(0).case_id, "summary")
-    wait_idle(qtbot, window)
-    view = main.case_view
+    main, view = _open_case(qtbot, window, "Pat Morgan")
     paper = tmp_path / "paper.pdf"  # the "printer": Qt writing what it was sent to a file
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
