@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -41,7 +41,7 @@ class Handout:
 
 
 def handout_data(
-    detail: CaseDetail, choice: Handout, *, team: str, user: str, today: date
+    detail: CaseDetail, choice: Handout, *, team: str, user: str, now: datetime, today: date
 ) -> dict[str, Any]:
     """The printed record's content (plain data for the template)."""
     known = {note.id: note for note in detail.notes}
@@ -52,7 +52,7 @@ def handout_data(
         )
     kind = BUILTIN_CASE_TYPES.get(detail.type, detail.type.replace("_", " ").capitalize())
     status = STATUS_WORDS.get(detail.status, detail.status.replace("_", " "))
-    planned = [v for v in detail.visits if v.status == "planned"]
+    planned = [v for v in detail.visits if v.status == "planned" and v.due >= now]
     visit = (
         f"{words.when(planned[0].due)}" + (f", at {planned[0].place}" if planned[0].place else "")
         if planned
@@ -80,7 +80,9 @@ def handout_data(
 
 def _prepared(uow: UnitOfWork, ref: CaseKey, choice: Handout) -> tuple[UUID, dict[str, Any]]:
     detail = get_case(uow, ref, record_view=False)
-    data = handout_data(detail, choice, team=uow.profile.team, user=uow.user, today=uow.today())
+    data = handout_data(
+        detail, choice, team=uow.profile.team, user=uow.user, now=uow.now(), today=uow.today()
+    )
     return detail.id, data
 
 

@@ -34,7 +34,8 @@ def profile_dir(tmp_path: Path) -> tuple[Path, str, str]:
         work.add_warning(ref, "Dog on premises")
         note = work.add_note(ref, "Spoke to the landlord about the damp.")
         work.add_note(ref, "Neighbour said the tenant was away (third party).")
-        work.add_visit(ref, "2026-12-10T10:30", "19 Hughes Road")
+        work.add_visit(ref, "2020-01-06T09:00", "Office")  # long past: not the next visit
+        work.add_visit(ref, "2099-12-10T10:30", "19 Hughes Road")
     return folder, ref, str(note)
 
 
@@ -49,7 +50,7 @@ def test_a_printed_record_holds_what_was_chosen_and_is_tagged(
     text = _text(plain)
     assert "Siân Łukasz-O'Neill" in text and "19 Hughes Road, Llandeilo" in text
     assert "housing repair" in text and "Damp in the back bedroom" in text
-    assert "10 Dec 2026" in text and "ajones" in text
+    assert "10 Dec 2099" in text and "6 Jan 2020" not in text and "ajones" in text
     assert "Dog on premises" not in text and "landlord" not in text and "Neighbour" not in text
     assert stat.S_IMODE(plain.stat().st_mode) == 0o600
 
