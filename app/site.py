@@ -24,6 +24,8 @@ Keys (all optional)::
     backup_weekly_weeks = 4                            # 0..104: then one a week for this long
     backup_max_mb = 0                                  # 0..1000000: the backups' total size
                                                        # at most (the oldest go first); 0: no cap
+    council_name = "Northshire Council"                # heads every printed record (without
+                                                       # it: the user's team)
 
 A malformed file raises :class:`SiteConfigError` naming the file, the line and the problem;
 callers refuse to start rather than run with weakened security. Site policy beats user
@@ -78,6 +80,7 @@ class SiteConfig:
     backup_daily_days: int = 7
     backup_weekly_weeks: int = 4
     backup_max_mb: int = 0
+    council_name: str | None = None
     source: Path | None = None
 
 
@@ -184,6 +187,16 @@ def _check_ca_bundle(value: object, folder: Path) -> Path:
     return path
 
 
+def _check_council_name(value: object) -> str:
+    name = " ".join(value.split()) if isinstance(value, str) else ""
+    if not name or len(name) > 200 or not name.isprintable():
+        raise ValueError(
+            "council_name must be the council's name in quotes, at most 200 characters, such "
+            'as "Northshire Council"'
+        )
+    return name
+
+
 def _check_whole_number(key: str, value: object) -> int:
     low, high, unit = _RANGES[key]
     if type(value) is not int or not low <= value <= high:
@@ -210,6 +223,8 @@ def _parse(text: str, path: Path) -> SiteConfig:
                 values[key] = _check_server_url(value)
             elif key == "ca_bundle":
                 values[key] = _check_ca_bundle(value, path.parent)
+            elif key == "council_name":
+                values[key] = _check_council_name(value)
             elif key in _RANGES:
                 values[key] = _check_whole_number(key, value)
             else:

@@ -19,6 +19,7 @@ from app.core.errors import InvalidValue, UnknownRecord
 from app.core.reading import get_case
 from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import CaseDetail
+from app.site import load_site_config
 from sync import paper, words
 from sync.records import BUILTIN_CASE_TYPES
 
@@ -41,9 +42,17 @@ class Handout:
 
 
 def handout_data(
-    detail: CaseDetail, choice: Handout, *, team: str, user: str, now: datetime, today: date
+    detail: CaseDetail,
+    choice: Handout,
+    *,
+    team: str,
+    user: str,
+    now: datetime,
+    today: date,
+    council: str | None = None,
 ) -> dict[str, Any]:
-    """The printed record's content (plain data for the template)."""
+    """The printed record's content (plain data for the template), headed with the council's
+    name (site.toml's ``council_name``) or, without it, the team's."""
     known = {note.id: note for note in detail.notes}
     missing = [str(n) for n in choice.notes if n not in known]
     if missing:
@@ -59,17 +68,19 @@ def handout_data(
         else "No visit is planned at the moment."
     )
     worker = str(detail.fields.get("assigned_to") or user)
-    organisation = f"{team} team" if team else "Your council"
+    team_words = f"the {team} team" if team else "your council's team"
+    if council:
+        team_words += f" at {council}"
     return {
         "title": f"Your record: {detail.ref}",
-        "organisation": organisation,
+        "organisation": council or (f"{team} team" if team else "Your council"),
         "made_line": f"Printed on {words.day(today)} by {user}.",
         "name": detail.person_name,
         "address": str(detail.person.get("address") or "Not recorded"),
         "case_line": f"Your case is about {kind.lower()}. It is {status}.",
         "summary": detail.summary,
         "next_visit": visit,
-        "contact": f"Your worker is {worker}, in the {organisation}.",
+        "contact": f"Your worker is {worker}, in {team_words}.",
         "warnings": [w.text for w in detail.warnings] if choice.warnings else [],
         "notes": [
             {"when": words.day(known[n].at), "author": known[n].author, "text": known[n].text}
@@ -81,7 +92,13 @@ def handout_data(
 def _prepared(uow: UnitOfWork, ref: CaseKey, choice: Handout) -> tuple[UUID, dict[str, Any]]:
     detail = get_case(uow, ref, record_view=False)
     data = handout_data(
-        detail, choice, team=uow.profile.team, user=uow.user, now=uow.now(), today=uow.today()
+        detail,
+        choice,
+        team=uow.profile.team,
+        user=uow.user,
+        now=uow.now(),
+        today=uow.today(),
+        council=load_site_config().council_name,
     )
     return detail.id, data
 

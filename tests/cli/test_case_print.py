@@ -52,13 +52,19 @@ def test_a_printed_record_holds_what_was_chosen_and_is_tagged(
     assert "housing repair" in text and "Damp in the back bedroom" in text
     assert "10 Dec 2099" in text and "6 Jan 2020" not in text and "ajones" in text
     assert "Dog on premises" not in text and "landlord" not in text and "Neighbour" not in text
+    assert "Housing North team" in text  # no council name set: the team heads the page
     assert stat.S_IMODE(plain.stat().st_mode) == 0o600
 
     chosen = tmp_path / "chosen.pdf"
     args = ["case", "print", ref, "--pdf", str(chosen), "--note", note, "--warnings"]
-    done = run_cli_inprocess([*args, "--large-print"], folder)
+    site = tmp_path / "site.toml"
+    site.write_text('council_name = "Northshire   Council"\n', encoding="utf-8")
+    council = {"FIELDCASE_SITE_CONFIG": str(site)}
+    done = run_cli_inprocess([*args, "--large-print"], folder, env=council)
     assert done.returncode == 0, done.stderr
     text = _text(chosen)
+    assert "Northshire Council" in text
+    assert "in the Housing North team at Northshire Council" in text
     assert "Dog on premises" in text and "Spoke to the landlord about the damp." in text
     assert "Neighbour" not in text  # not ticked: third parties' words stay off the handout
     reader = PdfReader(chosen)

@@ -297,3 +297,13 @@ def test_site_policy_beats_user_settings() -> None:
     assert effective_setting(None, SiteConfig(), "ca_bundle") is None
     with pytest.raises(KeyError, match="max_auto_lock_minutes"):
         effective_setting(1, policy, "autolock")
+
+
+def test_the_council_name_is_one_line_of_text(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text('council_name = "  Northshire\tCouncil "\n', encoding="utf-8")
+    env = {site.SITE_CONFIG_ENV: str(path)}
+    assert site.load_site_config(env, source_tree=True).council_name == "Northshire Council"
+    for bad in ('council_name = " "', "council_name = 3", 'council_name = "a\\u0007b"'):
+        err = problem(tmp_path, bad + "\n")
+        assert "council_name must be the council's name in quotes" in str(err), bad
