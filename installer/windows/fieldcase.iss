@@ -12,7 +12,7 @@
 ;   fieldcase-0.1.0-setup.exe /VERYSILENT /SUPPRESSMSGBOXES /NORESTART
 ;       /SERVER=https://fieldcase.example.gov.uk /CABUNDLE=\\fileserver\it\council-ca.pem
 ;       /AUTOLOCK=10 /MINPASSWORD=12 /SYNCINTERVAL=15 /BACKUPDAYS=7 /BACKUPWEEKS=4
-;       /BACKUPMAXMB=2048
+;       /BACKUPMAXMB=2048 "/COUNCIL=Northshire Council"
 ; The parameters write %PROGRAMDATA%\Fieldcase\site.toml (the whole file: keys not given keep
 ; Fieldcase's defaults). Without any of them an existing site.toml is left as it is.
 ; Uninstall keeps every user's data unless /REMOVEUSERDATA is given (or the person
@@ -109,7 +109,7 @@ const
 
 var
   ServerParam, CaBundleParam, AutoLockParam, MinPasswordParam, SyncIntervalParam: String;
-  BackupDaysParam, BackupWeeksParam, BackupMaxMbParam: String;
+  BackupDaysParam, BackupWeeksParam, BackupMaxMbParam, CouncilParam: String;
   RemoveUserData: Boolean;
 
 function SiteFolder(): String;
@@ -121,7 +121,8 @@ function HasSiteParams(): Boolean;
 begin
   Result := (ServerParam <> '') or (CaBundleParam <> '') or (AutoLockParam <> '') or
             (MinPasswordParam <> '') or (SyncIntervalParam <> '') or
-            (BackupDaysParam <> '') or (BackupWeeksParam <> '') or (BackupMaxMbParam <> '');
+            (BackupDaysParam <> '') or (BackupWeeksParam <> '') or (BackupMaxMbParam <> '') or
+            (CouncilParam <> '');
 end;
 
 function HasSwitch(const Name: String): Boolean;
@@ -205,6 +206,7 @@ begin
   BackupDaysParam := Trim(ExpandConstant('{param:BACKUPDAYS|}'));
   BackupWeeksParam := Trim(ExpandConstant('{param:BACKUPWEEKS|}'));
   BackupMaxMbParam := Trim(ExpandConstant('{param:BACKUPMAXMB|}'));
+  CouncilParam := Trim(ExpandConstant('{param:COUNCIL|}'));
   Result := True;
   if (ServerParam <> '') and not (IsAscii(ServerParam) and ServerAllowed(ServerParam)) then
   begin
@@ -217,6 +219,13 @@ begin
   begin
     Result := Refuse('/CABUNDLE=' + CaBundleParam + ' names a file that does not exist. Give ' +
                      'the full path of the PEM file of the CAs to trust.');
+    exit;
+  end;
+  if (CouncilParam <> '') and not (IsAscii(CouncilParam) and (Length(CouncilParam) <= 200)) then
+  begin
+    Result := Refuse('/COUNCIL=' + CouncilParam + ' is not allowed: give the council''s name ' +
+                     'in plain letters, at most 200 characters (a name with accents can be ' +
+                     'written into site.toml itself).');
     exit;
   end;
   Problem := '';
@@ -258,6 +267,8 @@ begin
     Text := Text + 'backup_weekly_weeks = ' + BackupWeeksParam + #13#10;
   if BackupMaxMbParam <> '' then
     Text := Text + 'backup_max_mb = ' + BackupMaxMbParam + #13#10;
+  if CouncilParam <> '' then
+    Text := Text + 'council_name = ' + TomlString(CouncilParam) + #13#10;
   // ASCII only (checked above), so the file is valid UTF-8 without a byte-order mark.
   if not SaveStringToFile(SiteFolder() + '\site.toml', Text, False) then
     RaiseException('Could not write ' + SiteFolder() + '\site.toml.');

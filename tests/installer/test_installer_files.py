@@ -30,6 +30,7 @@ SITE_PARAMS = {
     "BACKUPDAYS",
     "BACKUPWEEKS",
     "BACKUPMAXMB",
+    "COUNCIL",
 }
 
 
