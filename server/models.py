@@ -11,7 +11,7 @@ are assigned at commit time under one lock, so positions follow commit order (se
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -228,6 +228,24 @@ class MoveGrace(ServerTable, table=True):
     old_team: str = Field(primary_key=True, max_length=200)
     until_seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
     moved_at: datetime = ts()
+
+
+class SubjectAccessRequest(ServerTable, table=True):
+    """A subject access request in the SAR log (:mod:`server.records.subject_access`): when it
+    was received and when the answer is due (one calendar month), whose record (person ids
+    only, never a name), and when it was answered."""
+
+    __tablename__ = "subject_access_request"
+    id: int | None = Field(default=None, primary_key=True)
+    received_on: date
+    due_on: date
+    person_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(sa.JSON(none_as_null=False), nullable=False)
+    )
+    logged_by: str = Field(max_length=200)
+    logged_at: datetime = ts()
+    answered_by: str | None = Field(default=None, max_length=200)
+    answered_at: datetime | None = ts(nullable=True)
 
 
 class CaseScope(ServerTable, table=True):

@@ -127,6 +127,13 @@ BUILTIN_CASE_TYPES: dict[str, str] = {
     "environmental_health": "Environmental health",
     "occupational_therapy": "Occupational therapy",
 }
+#: A case's status in words a person reads ("Your case is being worked on").
+CASE_STATUS_WORDS: dict[str, str] = {
+    "open": "open",
+    "in_progress": "being worked on",
+    "waiting": "waiting for something to happen",
+    "closed": "closed",
+}
 VISIT_STATUSES: tuple[str, ...] = ("planned", "done", "cancelled")
 WARNING_CATEGORIES: tuple[str, ...] = ("risk", "access", "health", "other")
 

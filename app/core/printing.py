@@ -21,15 +21,7 @@ from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import CaseDetail
 from app.site import load_site_config
 from sync import paper, words
-from sync.records import BUILTIN_CASE_TYPES
-
-#: The case's status in words a person reads.
-STATUS_WORDS = {
-    "open": "open",
-    "in_progress": "being worked on",
-    "waiting": "waiting for something to happen",
-    "closed": "closed",
-}
+from sync.records import BUILTIN_CASE_TYPES, CASE_STATUS_WORDS
 
 
 @dataclass(frozen=True)
@@ -60,7 +52,7 @@ def handout_data(
             "note", ", ".join(missing), f"Choose notes of {detail.ref} (`fieldcase case show`)."
         )
     kind = BUILTIN_CASE_TYPES.get(detail.type, detail.type.replace("_", " ").capitalize())
-    status = STATUS_WORDS.get(detail.status, detail.status.replace("_", " "))
+    status = CASE_STATUS_WORDS.get(detail.status, detail.status.replace("_", " "))
     planned = [v for v in detail.visits if v.status == "planned" and v.due >= now]
     visit = (
         f"{words.when(planned[0].due)}" + (f", at {planned[0].place}" if planned[0].place else "")

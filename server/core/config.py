@@ -42,6 +42,9 @@ def normalise_db_url(url: str) -> str:
 class Settings(BaseModel):
     db_url: str = Field(default_factory=default_db_url)
     service_name: str = "Fieldcase central service"
+    #: The council's name, at the head of every subject access record:
+    #: ``FIELDCASE_COUNCIL_NAME``. Empty: the service's name.
+    council_name: str = Field(default="", max_length=200)
     #: Lifetime of an access token. ``FIELDCASE_TOKEN_TTL_SECONDS``.
     token_ttl_seconds: int = Field(default=3600, ge=0)
     #: A password sign-in this recent may release a device's recovery secret.
@@ -84,6 +87,7 @@ class Settings(BaseModel):
         mapping = {
             "FIELDCASE_DB_URL": "db_url",
             "FIELDCASE_SERVICE_NAME": "service_name",
+            "FIELDCASE_COUNCIL_NAME": "council_name",
             "FIELDCASE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
             "FIELDCASE_RECOVERY_FRESH_SECONDS": "recovery_fresh_seconds",
             "FIELDCASE_LOGIN_WINDOW_SECONDS": "login_window_seconds",

@@ -1,0 +1,192 @@
+"""Subject access from the command line: ``admin subject-access`` finds a person across every
+team (by id, or by name and date of birth), logs the request (``--received``) and writes their
+record as a ZIP (``--out``); ``admin sar-log`` lists the requests still to answer. Run for a
+governance officer named with ``--officer``."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session
+
+from server.cli.common import CliError, Commands, engine_of, settings_of
+from server.core.db import unit_of_work
+from server.records import sar_log, subject_access
+from server.records.governance import officer
+from server.records.subject_access import PersonMatch
+from server.roles import Can
+from sync import words
+from sync.clock import Clock
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD.") from None
+
+
+def _person_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise CliError(
+            f"{value!r} is not a person id (it looks like 3f2b9c1e-8a4d-4f6b-9e2a-1c5d7b8e9f00)."
+        ) from None
+
+
+def _said(match: PersonMatch) -> str:
+    born = words.day(date.fromisoformat(match.date_of_birth)) if match.date_of_birth else "no"
+    born += " date of birth" if born == "no" else ""
+    cases = ", ".join(match.refs) or "no case"
+    teams = ", ".join(match.teams)
+    return f"  {match.person_id}  {match.name}, born {born}: {cases}" + (
+        f" ({teams})" if teams else ""
+    )
+
+
+def _people(session: Session, args: argparse.Namespace) -> list[uuid.UUID]:
+    """The person ids the request covers, saying who they are and who else may be them."""
+    if args.person_id:
+        chosen = [_person_id(value) for value in args.person_id]
+        found = [subject_access.describe(session, p) for p in chosen]
+        possible: dict[uuid.UUID, PersonMatch] = {}
+        for match in found:
+            if match.date_of_birth:
+                near = subject_access.find_people(
+                    session, match.name, date.fromisoformat(match.date_of_birth)
+                )
+                for other in near.exact + near.possible:
+                    possible.setdefault(other.person_id, other)
+    else:
+        if not args.name or not args.date_of_birth:
+            raise CliError(
+                "Name the person: --person-id ID, or --name NAME with --date-of-birth YYYY-MM-DD."
+            )
+        matches = subject_access.find_people(
+            session, args.name, _day(args.date_of_birth, "--date-of-birth")
+        )
+        found = matches.exact
+        chosen = [m.person_id for m in found]
+        possible = {m.person_id: m for m in matches.possible}
+    print("The request covers:")
+    for match in found:
+        print(_said(match))
+    others = [m for pid, m in sorted(possible.items()) if pid not in chosen]
+    if others:
+        print("Possible matches, NOT included (add --person-id ID for each that is them):")
+        for match in others:
+            print(_said(match))
+    if not chosen:
+        raise CliError(
+            f"No person called {args.name!r} and born on {args.date_of_birth} is on the "
+            "service."
+            + (" Check the possible matches above." if others else " Check the spelling.")
+        )
+    return chosen
+
+
+def cmd_subject_access(args: argparse.Namespace, clock: Clock) -> int:
+    settings = settings_of(args)
+    received = _day(args.received, "--received") if args.received else None
+    withhold = subject_access.read_review(args.review) if args.review else {}
+    with unit_of_work(engine_of(settings)) as session:
+        by = officer(session, args.officer, Can.SUBJECT_ACCESS)
+        people = _people(session, args)
+        if received is not None:
+            request, new = sar_log.log_request(
+                session, people, received=received, by=by, clock=clock
+            )
+            print(
+                f"{'Logged' if new else 'Already in the log:'} the request "
+                f"{sar_log.reference(request)}, received {words.day(request.received_on)}: "
+                f"the answer is due by {words.day(request.due_on)}."
+            )
+        if args.out is None:
+            if received is None:
+                print("Nothing was exported: add --out FILE.zip to write their record.")
+            return 0
+        export = subject_access.prepare(
+            session,
+            people,
+            withhold,
+            council=settings.council_name or settings.service_name,
+            by=by,
+            device_id=None,
+            clock=clock,
+            large_print=args.large_print,
+        )
+        subject_access.write_private(
+            args.out,
+            lambda handle: subject_access.write_zip(session, export.gathered, export.pdf, handle),
+        )
+    data = export.gathered.data
+    print(
+        f"Wrote {args.out}: record.json, record.pdf and "
+        f"{words.plural(len(export.gathered.documents), 'document')}, from "
+        f"{words.plural(len(data['cases']), 'case')}; "
+        f"{words.plural(len(data['withheld']), 'item')} withheld."
+    )
+    for reference in export.answered:
+        print(f"The request {reference} is marked answered.")
+    print(
+        "The file holds personal data: send it securely, and delete this copy once the "
+        "request is closed."
+    )
+    return 0
+
+
+def cmd_sar_log(args: argparse.Namespace, clock: Clock) -> int:
+    with Session(engine_of(settings_of(args))) as session:
+        requests = sar_log.all_requests(session) if args.all else sar_log.open_requests(session)
+    today = clock.now().date()
+    if not requests:
+        print(
+            "No subject access request is waiting for an answer."
+            if not args.all
+            else "No subject access request is in the log."
+        )
+        return 0
+    print(f"{'request':<10} {'received':<12} {'due':<12} {'standing':<22} {'logged by':<14} people")
+    for request in requests:
+        print(
+            f"{sar_log.reference(request):<10} {words.day(request.received_on):<12} "
+            f"{words.day(request.due_on):<12} {sar_log.standing(request, today).words:<22} "
+            f"{request.logged_by:<14} {', '.join(request.person_ids)}"
+        )
+    return 0
+
+
+def register(commands: Commands) -> None:
+    p = commands.add(
+        "subject-access",
+        cmd_subject_access,
+        "find a person across every team, log their request, export their record (ZIP)",
+    )
+    who = p.add_argument_group("the person (by id, or by name and date of birth)")
+    who.add_argument(
+        "--person-id", action="append", metavar="ID", help="a person id (repeat for more)"
+    )
+    who.add_argument("--name", metavar="NAME")
+    who.add_argument("--date-of-birth", metavar="YYYY-MM-DD")
+    p.add_argument("--received", metavar="YYYY-MM-DD", help="log the request, received that day")
+    p.add_argument("--out", type=_path, metavar="FILE.zip", help="write their record here")
+    p.add_argument(
+        "--review", type=_path, metavar="FILE.toml", help="notes and documents to withhold"
+    )
+    p.add_argument("--large-print", action="store_true", help="the PDF in large print")
+    p.add_argument(
+        "--officer",
+        required=True,
+        metavar="NAME",
+        help="the governance officer doing this (recorded in the audit trail)",
+    )
+    p = commands.add("sar-log", cmd_sar_log, "list the subject access requests to answer")
+    p.add_argument("--all", action="store_true", help="the answered ones too")
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
