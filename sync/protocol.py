@@ -11,7 +11,7 @@ machine-readable :class:`ErrorCode`; only ``device_revoked`` ever tells a laptop
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -349,6 +349,44 @@ class CaseHistory(Wire):
     case_id: UUID
     ref: str | None
     items: list[HistoryItem]
+
+
+# ------------------------------------------------------------------------- subject access
+
+
+class PeopleQuery(Wire):
+    """Find a person across every team by name and date of birth (governance officers)."""
+
+    name: str = Field(min_length=1, max_length=300)
+    date_of_birth: date
+
+
+class PersonFound(Wire):
+    person_id: UUID
+    name: str
+    date_of_birth: date | None = None
+    refs: list[str]  # the cases that hold or name the person
+    teams: list[str]
+
+
+class PeopleFound(Wire):
+    exact: list[PersonFound]  # the same normalised name and date of birth
+    possible: list[PersonFound]  # near misses, for the officer to include by id or not
+
+
+class Withhold(Wire):
+    """A note or document left out of a subject access export (third-party information)."""
+
+    id: UUID
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class SubjectAccessQuery(Wire):
+    """Export the person's record (the answer is a ZIP: see docs/protocol.md)."""
+
+    person_ids: list[UUID] = Field(min_length=1, max_length=50)
+    withhold: list[Withhold] = Field(default_factory=list, max_length=10_000)
+    large_print: bool = False
 
 
 # ------------------------------------------------------------------------------- meta

@@ -46,6 +46,10 @@ def _bodies(path: str) -> dict[str, Any]:
         return {"json": {}}
     if path.endswith("/enrol"):
         return {"json": {"device_name": "x"}}
+    if path.endswith("/governance/people"):
+        return {"json": {"name": "Siân O'Neill", "date_of_birth": "1950-04-02"}}
+    if path.endswith("/governance/subject-access"):
+        return {"json": {"person_ids": [str(uuid.uuid4())]}}
     if path.endswith("/refs/blocks"):
         return {"json": {"unused": 0}}
     if path.endswith("/content"):

@@ -296,3 +296,49 @@ def test_a_bad_request_is_one_plain_line_and_writes_nothing(
 )
 def test_the_answer_is_due_one_calendar_month_on(received: str, due: str) -> None:
     assert due_date(date.fromisoformat(received)) == date.fromisoformat(due)
+
+
+def test_governance_officers_search_and_export_over_the_api(service: Service) -> None:
+    """POST /v1/governance/people and /v1/governance/subject-access: a governance officer
+    finds her and gets the same ZIP; a caseworker and a manager are refused, audited."""
+    found = _two_teams(service)
+    service.user("gina", "Records", role="governance")
+    service.user("mona", "Housing", role="manager")
+
+    def post(who: str, path: str, body: dict[str, Any]) -> Any:
+        token = service.user_token(who)
+        return service.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    search = {"name": "Sian O'Neill", "date_of_birth": BORN}
+    got = post("gina", "/v1/governance/people", search)
+    assert got.status_code == 200, got.text
+    exact = {p["person_id"] for p in got.json()["exact"]}
+    assert exact == {str(found["her"]), str(found["her_again"])}
+    assert {p["name"] for p in got.json()["possible"]} == {"Sian O'Neill", "Siân Jones"}
+    body = {
+        "person_ids": sorted(exact),
+        "withhold": [{"id": str(found["third"]), "reason": "About a neighbour."}],
+    }
+    got = post("gina", "/v1/governance/subject-access", body)
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
+        data = json.loads(archive.read("record.json"))
+        assert "About a neighbour." in _pdf_text(archive.read("record.pdf"))
+    assert {c["ref"] for c in data["cases"]} == found["refs"]
+    assert str(found["third"]) in {w["record_id"] for w in data["withheld"]}
+
+    for who in ("sam", "mona"):
+        for path, sent in (
+            ("/v1/governance/people", search),
+            ("/v1/governance/subject-access", body),
+        ):
+            got = post(who, path, sent)
+            assert got.status_code == 403 and "Only a governance officer" in got.json()["message"]
+    missing = post("gina", "/v1/governance/subject-access", {"person_ids": [str(uuid.uuid4())]})
+    assert missing.status_code == 422 and "No person on the service" in missing.json()["message"]
+    with Session(service.engine) as session:
+        events = session.exec(select(AuditEntry.event, AuditEntry.actor)).all()
+    assert events.count(("access_denied", "sam")) == 2
+    assert events.count(("access_denied", "mona")) == 2
+    assert ("people_searched", "gina") in events and ("exported", "gina") in events
