@@ -3,10 +3,12 @@ PostgreSQL and real encrypted laptops: a governance officer erases a case and a 
 laptops sync; neither finds them by reference or by search; every backup on a laptop,
 restored in turn, lacks them; a laptop that restored an old backup (holding unsent work on
 the case) before syncing does not bring them back; and the service keeps no personal data of
-them in any table or in its log."""
+them in any table or in its log; nor do the laptops, in their log or in plain text in any
+file they keep."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from app.core import Casework, UnknownCase
+from app.logs import setup_logging
+from app.paths import LOG_DIR_ENV
 from app.store.profile import Profile, list_backups
 from tests.support.pg import pg_cluster  # noqa: F401  (registers the fixture)
 from tests.support.server import TEST_PASSWORD, ServerProcess, admin, served_per_database
@@ -43,8 +47,31 @@ def _gone(laptop: Laptop, ref: str, name: str) -> None:
     assert ref not in _refs(laptop) and _refs(laptop, name.split()[1][:12]) == []
 
 
+@pytest.fixture
+def laptop_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The laptops' own log (app/logs.py), at its most detailed, in a folder of this test."""
+    folder = tmp_path / "laptop-logs"
+    monkeypatch.setenv(LOG_DIR_ENV, str(folder))
+    setup_logging(logging.DEBUG)
+    yield folder
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_fieldcase_log", None)]:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _files_holding(folder: Path, words: list[str]) -> list[str]:
+    """Files under ``folder`` whose bytes hold any of ``words`` in plain text."""
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes().lower()
+            found += [f"{path.name}: {w}" for w in words if w.encode() in data]
+    return found
+
+
 def test_an_erased_case_and_person_leave_every_laptop_and_never_come_back(
-    served: ServerProcess, tmp_path: Path
+    served: ServerProcess, tmp_path: Path, laptop_log: Path
 ) -> None:
     team = unique("team")
     ann, bea, gina = unique("ann"), unique("bea"), unique("gina")
@@ -117,6 +144,11 @@ def test_an_erased_case_and_person_leave_every_laptop_and_never_come_back(
         assert call("words_found", served.db_url, words) == {}
         log = served.log_path.read_text(errors="replace").lower()
         assert not [w for w in words if w in log]
+        # on the laptops: not in their log, nor in plain text in any file they keep
+        logging.getLogger("fieldcase").info("laptop log checked after erasure")
+        assert list(laptop_log.glob("fieldcase.log*")), "the laptops logged nothing"
+        assert _files_holding(laptop_log, words) == []
+        assert _files_holding(a.folder, words) == [] and _files_holding(b.folder, words) == []
     finally:
         a.close()
         b.close()
