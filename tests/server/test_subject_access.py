@@ -282,7 +282,12 @@ def test_a_bad_request_is_one_plain_line_and_writes_nothing(
     assert str(found["her_again"]) in said.partition("Possible matches")[2]
     with zipfile.ZipFile(out) as archive:
         data = json.loads(archive.read("record.json"))
+        ordinary = len(PdfReader(io.BytesIO(archive.read("record.pdf"))).pages)
     assert [c["ref"] for c in data["cases"]] != [] and len(data["cases"]) == 1
+    code, _, err = _admin(capsys, db, "subject-access", *by_id, "--large-print")
+    assert code == 0, err
+    with zipfile.ZipFile(out) as archive:
+        assert len(PdfReader(io.BytesIO(archive.read("record.pdf"))).pages) > ordinary
 
 
 @pytest.mark.parametrize(
