@@ -386,6 +386,10 @@ class SubjectAccessQuery(Wire):
 
     person_ids: list[UUID] = Field(min_length=1, max_length=50)
     withhold: list[Withhold] = Field(default_factory=list, max_length=10_000)
+    #: records of another person's case that are about them too
+    include: list[UUID] = Field(default_factory=list, max_length=10_000)
+    #: the export to send (marks their open requests answered); else a draft for review
+    final: bool = False
     large_print: bool = False
 
 

@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "sync.collector": set(),  # the one pause of Python's cycle collector, for pulled pages
     "sync.words": set(),  # the one way counts, sizes, lengths of time and dates are said
     "sync.paper": set(),  # the one renderer of printed documents (Typst templates)
+    "sync.files": set(),  # the one owner-only, whole-or-nothing writer of files to take away
     "sync.store": {"sync.protocol", "sync.records"},
     "sync.transport": {"sync.collector", "sync.protocol", "sync.pull_lines"},
     "sync.client": {
@@ -56,6 +57,8 @@ ALLOWED: dict[str, set[str]] = {
     },
     # the service (its merge rules are its own): the protocol and the schema, never the engine
     "server": {
+        "sync.files",  # subject access exports
+        "sync.paper",  # subject access records
         "sync.protocol",
         "sync.pull_lines",
         "sync.records",
@@ -91,6 +94,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.site",
         "app.store",
         "app.vault",
+        "sync.files",  # printed records, written owner-only
         "sync.paper",  # printed records
         "sync.records",
         "sync.words",  # its messages say dates and counts the one way

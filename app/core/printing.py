@@ -7,12 +7,11 @@ audited as ``printed``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from uuid import UUID
 
 from app.core.errors import InvalidValue, UnknownRecord
@@ -21,6 +20,7 @@ from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import CaseDetail
 from app.site import load_site_config
 from sync import paper, words
+from sync.files import write_private
 from sync.records import BUILTIN_CASE_TYPES, CASE_STATUS_WORDS
 
 
@@ -109,12 +109,17 @@ def print_case(uow: UnitOfWork, ref: CaseKey, out_path: Path | str, choice: Hand
         raise InvalidValue(f"There is no folder {out.parent}. Choose where to save the PDF.")
     case_id, data = _prepared(uow, ref, choice)
     pdf = paper.render("handout.typ", data, large_print=choice.large_print)
-    partial = out.with_name(out.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
+
+    def write(handle: IO[bytes]) -> None:
         handle.write(pdf)
-    os.chmod(partial, 0o600)
-    os.replace(partial, out)
+
+    try:
+        write_private(out, write)
+    except OSError as err:
+        raise InvalidValue(
+            f"The PDF could not be saved as {out} ({err.strerror or err}). Choose another "
+            "place to save it."
+        ) from None
     _audit_printed(uow, case_id, choice, "pdf")
     return out
 

@@ -14,12 +14,13 @@ from sqlmodel import Session
 
 from server.cli.common import CliError, Commands, engine_of, settings_of
 from server.core.db import unit_of_work
-from server.records import sar_log, subject_access
+from server.records import sar_export, sar_log, subject_access
 from server.records.governance import officer
 from server.records.subject_access import PersonMatch
 from server.roles import Can
 from sync import words
 from sync.clock import Clock
+from sync.files import write_private
 
 
 def _day(value: str, option: str) -> date:
@@ -92,37 +93,56 @@ def _people(session: Session, args: argparse.Namespace) -> list[uuid.UUID]:
 def cmd_subject_access(args: argparse.Namespace, clock: Clock) -> int:
     settings = settings_of(args)
     received = _day(args.received, "--received") if args.received else None
-    withhold = subject_access.read_review(args.review) if args.review else {}
-    with unit_of_work(engine_of(settings)) as session:
+    review = sar_export.read_review(args.review) if args.review else sar_export.Review()
+    if args.out is not None and not args.person_id:
+        raise CliError(
+            "Say whose record to export by id: search with --name and --date-of-birth first, "
+            "then export with --person-id for each record that is them."
+        )
+    if args.out is not None and not args.out.parent.is_dir():
+        raise CliError(f"There is no folder {args.out.parent}. Choose where to save the ZIP.")
+    engine = engine_of(settings)
+    with unit_of_work(engine) as session:  # the request is logged whatever happens next
         by = officer(session, args.officer, Can.SUBJECT_ACCESS)
         people = _people(session, args)
-        if received is not None:
-            request, new = sar_log.log_request(
-                session, people, received=received, by=by, clock=clock
-            )
-            print(
-                f"{'Logged' if new else 'Already in the log:'} the request "
-                f"{sar_log.reference(request)}, received {words.day(request.received_on)}: "
-                f"the answer is due by {words.day(request.due_on)}."
-            )
-        if args.out is None:
-            if received is None:
-                print("Nothing was exported: add --out FILE.zip to write their record.")
-            return 0
-        export = subject_access.prepare(
+        logged = (
+            sar_log.log_request(session, people, received=received, by=by, clock=clock)
+            if received is not None
+            else None
+        )
+    if logged is not None:
+        request, new = logged
+        print(
+            f"{'Logged' if new else 'Already in the log:'} the request "
+            f"{sar_log.reference(request)}, received {words.day(request.received_on)}: "
+            f"the answer is due by {words.day(request.due_on)}."
+        )
+    if args.out is None:
+        if received is None:
+            print("Nothing was exported: add --out FILE.zip to write their record.")
+        return 0
+    with unit_of_work(engine) as session:
+        export = sar_export.prepare(
             session,
             people,
-            withhold,
+            review,
             council=settings.council_name or settings.service_name,
             by=by,
             device_id=None,
             clock=clock,
+            final=args.final,
             large_print=args.large_print,
         )
-        subject_access.write_private(
-            args.out,
-            lambda handle: subject_access.write_zip(session, export.gathered, export.pdf, handle),
-        )
+        try:
+            write_private(
+                args.out,
+                lambda handle: sar_export.write_zip(session, export.gathered, export.pdf, handle),
+            )
+        except OSError as err:
+            raise CliError(
+                f"The export could not be written as {args.out} ({err.strerror or err}). "
+                "Nothing was recorded as exported; choose another place and run it again."
+            ) from None
     data = export.gathered.data
     print(
         f"Wrote {args.out}: record.json, record.pdf and "
@@ -130,11 +150,16 @@ def cmd_subject_access(args: argparse.Namespace, clock: Clock) -> int:
         f"{words.plural(len(data['cases']), 'case')}; "
         f"{words.plural(len(data['withheld']), 'item')} withheld."
     )
+    if not args.final:
+        print(
+            "This is a draft for review (its PDF says so on every page): check it, withhold "
+            "what must be (--review FILE.toml), then make the one to send with --final."
+        )
     for reference in export.answered:
         print(f"The request {reference} is marked answered.")
     print(
-        "The file holds personal data: send it securely, and delete this copy once the "
-        "request is closed."
+        "The file holds personal data: keep it safe, send the final one securely, and delete "
+        "your copies once the request is closed."
     )
     return 0
 
@@ -178,6 +203,11 @@ def register(commands: Commands) -> None:
         "--review", type=_path, metavar="FILE.toml", help="notes and documents to withhold"
     )
     p.add_argument("--large-print", action="store_true", help="the PDF in large print")
+    p.add_argument(
+        "--final",
+        action="store_true",
+        help="the export to send (without it, a draft for review); marks the request answered",
+    )
     p.add_argument(
         "--officer",
         required=True,

@@ -130,13 +130,15 @@ def _lines(session: Session, entries: list[AuditEntry]) -> list[HistoryLine]:
     return lines
 
 
-def case_history(session: Session, case_id: uuid.UUID) -> list[HistoryLine]:
-    """Everything done to the case, oldest first (the newest :data:`MAX_LINES`)."""
+def case_history(
+    session: Session, case_id: uuid.UUID, *, limit: int | None = MAX_LINES
+) -> list[HistoryLine]:
+    """Everything done to the case, oldest first (the newest ``limit``; None: all of it)."""
     entries = session.exec(
         select(AuditEntry)
         .where(col(AuditEntry.case_id) == str(case_id))
         .order_by(col(AuditEntry.id).desc())
-        .limit(MAX_LINES)
+        .limit(limit)
     ).all()
     return _lines(session, list(entries))
 

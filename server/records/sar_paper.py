@@ -30,22 +30,28 @@ KIND_WORDS = {
 }
 
 
-def render(data: dict[str, Any], *, request: str | None, large_print: bool) -> bytes:
+#: What heads every page of an export that is not the final one.
+DRAFT = "DRAFT for review: not to be sent"
+
+
+def render(data: dict[str, Any], *, large_print: bool) -> bytes:
     """The PDF of the gathered record ``data`` (``record.json``'s content)."""
-    return paper.render(
-        "subject_access.typ", paper_data(data, request=request), large_print=large_print
-    )
+    return paper.render("subject_access.typ", paper_data(data), large_print=large_print)
 
 
-def paper_data(data: dict[str, Any], *, request: str | None) -> dict[str, Any]:
+def paper_data(data: dict[str, Any]) -> dict[str, Any]:
     people = data["people"]
     name = str(people[0]["fields"].get("name") or "") if people else ""
     made = datetime.fromisoformat(data["made_at"])
     made_line = f"Made on {words.day(made.date())} by {data['made_by']}"
-    made_line += f", answering the request {request}." if request else "."
+    requests = ", ".join(data.get("requests") or [])
+    made_line += f", answering the request {requests}." if requests else "."
+    draft = bool(data.get("draft"))
+    if draft:
+        made_line = f"{DRAFT}. {made_line}"
     return {
         "title": f"Your record{': ' + name if name else ''}",
-        "organisation": data["council"],
+        "organisation": f"{data['council']} ({DRAFT})" if draft else data["council"],
         "made_line": made_line,
         "intro": [
             f"This is everything {data['council']} holds about you in Fieldcase, its casework "
@@ -74,6 +80,8 @@ def _person_rows(fields: dict[str, Any]) -> list[list[str]]:
 
 
 def _case(case: dict[str, Any]) -> dict[str, Any]:
+    if not case.get("about_you", True):
+        return _another_persons_case(case)
     fields = (case.get("case") or {}).get("fields", {})
     kind = BUILTIN_CASE_TYPES.get(str(fields.get("type")), str(fields.get("type") or "case"))
     rows = [
@@ -97,6 +105,7 @@ def _case(case: dict[str, Any]) -> dict[str, Any]:
         "documents": [_document(d) for d in case["documents"]],
         "other": _other(case),
         "history": [line["text"] for line in case["history"]],
+        "show_history": True,
     }
 
 
@@ -105,6 +114,22 @@ def _by_on(who: Any, when: Any, verb: str = "added") -> str:
     said += f" by {who}" if who else ""
     said += f" on {_day(when)}" if when else ""
     return said
+
+
+def _another_persons_case(case: dict[str, Any]) -> dict[str, Any]:
+    notes = {n["record_id"]: n for n in case["notes"]}
+    return {
+        "heading": f"Case {case['ref']}: another person's case",
+        "rows": [["Reference", case["ref"] or ""], ["Team", case["team"] or ""]],
+        "summary": "This case is about another person. Only what it holds about you is shown.",
+        "warnings": [_warning(w["fields"]) for w in case["warnings"]],
+        "visits": [_visit(v["fields"]) for v in case["visits"]],
+        "notes": [_note(n, notes) for n in case["notes"]],
+        "documents": [_document(d) for d in case["documents"]],
+        "other": _other(case),
+        "history": [],
+        "show_history": False,
+    }
 
 
 def _warning(fields: dict[str, Any]) -> str:
@@ -157,12 +182,19 @@ def _document(document: dict[str, Any]) -> str:
 
 def _other(case: dict[str, Any]) -> list[str]:
     other = []
-    for clash in case["unsettled_clashes"]:
-        other.append(
-            f"Two versions of one detail ({clash['field'].replace('_', ' ')}) wait to be "
-            f"settled: {clash['kept_value']!s} (by {clash['kept_by']}) and "
-            f"{clash['other_value']!s} (by {clash['other_by']})."
+    for clash in case["clashes"]:
+        detail = clash["field"].replace("_", " ")
+        versions = (
+            f"{clash['kept_value']!s} (by {clash['kept_by']}) and {clash['other_value']!s} "
+            f"(by {clash['other_by']})"
         )
+        if clash["settled"]:
+            other.append(
+                f"Two versions of one detail ({detail}) were recorded, {versions}; it was "
+                f"settled as {clash['settled_value']!s}."
+            )
+        else:
+            other.append(f"Two versions of one detail ({detail}) wait to be settled: {versions}.")
     for aside in case["set_aside"]:
         values = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in aside["fields"].items())
         other.append(

@@ -17,10 +17,10 @@ from server.api.responses import ERRORS
 from server.audit import AuditEvent
 from server.crud import Actor
 from server.errors import ApiError
-from server.records import subject_access
+from server.records import sar_export, subject_access
 from server.records.governance import GovernanceError
 from server.records.subject_access import PersonMatch
-from server.roles import Can, allows, require
+from server.roles import REFUSALS, Can, allows
 from sync.protocol import ErrorCode, PeopleFound, PeopleQuery, PersonFound, SubjectAccessQuery
 
 router = APIRouter(prefix="/governance", tags=["governance"])
@@ -29,22 +29,29 @@ IN_MEMORY_BYTES = 16 * 1024 * 1024
 
 
 def _officer(actor: Actor, what: str) -> None:
-    require(actor.role, Can.HOLD_CASES)  # an admin account: never case content
-    if not allows(actor.role, Can.SUBJECT_ACCESS):
-        raise ApiError(
-            ErrorCode.FORBIDDEN,
-            "Only a governance officer may search every team's people or export a person's "
-            "record. Ask your records management team.",
-            audit=[
-                AuditEvent(
-                    "access_denied",
-                    actor=actor.username,
-                    device_id=actor.device_key,
-                    record_kind="person",
-                    detail={"reason": what},
-                )
-            ],
-        )
+    """Refuse, audited, anyone but a governance officer (an admin account in the words every
+    route gives it: it never sees case content)."""
+    if allows(actor.role, Can.SUBJECT_ACCESS):
+        return
+    said = (
+        REFUSALS[Can.HOLD_CASES]
+        if not allows(actor.role, Can.HOLD_CASES)
+        else "Only a governance officer may search every team's people or export a person's "
+        "record. Ask your records management team."
+    )
+    raise ApiError(
+        ErrorCode.FORBIDDEN,
+        said,
+        audit=[
+            AuditEvent(
+                "access_denied",
+                actor=actor.username,
+                device_id=actor.device_key,
+                record_kind="person",
+                detail={"reason": what},
+            )
+        ],
+    )
 
 
 def _found(match: PersonMatch) -> PersonFound:
@@ -99,25 +106,30 @@ def export_record(
     clock: ClockDep,
 ) -> StreamingResponse:
     """The person's record as a ZIP (``record.json``, ``record.pdf``, ``documents/``), less
-    what ``withhold`` names. Open requests for them in the SAR log are marked answered; the
-    export is audited (``exported`` on each case)."""
+    what ``withhold`` names, with the records of other people's cases ``include`` names. A
+    draft for review unless ``final``; the final one marks the SAR log's open requests for
+    them answered. Audited (``exported`` on each case)."""
     _officer(actor, "subject access")
     withhold = {item.id: " ".join(item.reason.split()) for item in query.withhold}
+    if not all(withhold.values()):
+        raise ApiError(ErrorCode.VALIDATION, "Give a reason for each record withheld.")
+    review = sar_export.Review(withhold, frozenset(query.include))
     try:
-        export = subject_access.prepare(
+        export = sar_export.prepare(
             session,
             query.person_ids,
-            withhold,
+            review,
             council=settings.council_name or settings.service_name,
             by=actor.username,
             device_id=actor.device_key,
             clock=clock,
+            final=query.final,
             large_print=query.large_print,
         )
     except GovernanceError as err:
         raise ApiError(ErrorCode.VALIDATION, str(err)) from None
     spool = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES)  # noqa: SIM115 - streamed
-    subject_access.write_zip(session, export.gathered, export.pdf, spool)
+    sar_export.write_zip(session, export.gathered, export.pdf, spool)
     size = spool.tell()
     spool.seek(0)
 
