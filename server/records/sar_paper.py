@@ -196,7 +196,11 @@ def _other(case: dict[str, Any]) -> list[str]:
         else:
             other.append(f"Two versions of one detail ({detail}) wait to be settled: {versions}.")
     for aside in case["set_aside"]:
-        values = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in aside["fields"].items())
+        values = "; ".join(
+            f"{k.replace('_', ' ')}: {v}"
+            for k, v in aside["fields"].items()
+            if v not in (None, "") and not k.endswith("_id") and k != "corrects"
+        )
         other.append(
             f"{KIND_WORDS.get(aside['kind'], 'A record')} set aside for checking: {values}"
         )
