@@ -508,6 +508,29 @@ def revoke_device(session: Session, device: Device, *, clock: Clock) -> None:
 # ------------------------------------------------------------------------ reference blocks
 
 
+def take_ref_numbers(session: Session, year: int, count: int) -> int:
+    """Take ``count`` case-reference numbers of ``year`` from the service's one counter (for a
+    laptop's block, or the service's own new cases); returns the first. The counter row stays
+    locked until the transaction ends."""
+    session.execute(
+        text(
+            "INSERT INTO ref_counter (year, next_number) VALUES (:y, 1) "
+            "ON CONFLICT (year) DO NOTHING"
+        ),
+        {"y": year},
+    )
+    counter = session.exec(
+        select(RefCounter)
+        .where(RefCounter.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    start = counter.next_number
+    counter.next_number = start + count
+    session.add(counter)
+    return start
+
+
 def reserve_ref_blocks(
     session: Session, device_id: uuid.UUID, unused: int, *, clock: Clock
 ) -> list[RefBlock]:
@@ -516,22 +539,7 @@ def reserve_ref_blocks(
     year = now.year
     blocks: list[RefBlock] = []
     while unused + REF_BLOCK_SIZE * len(blocks) < REF_BLOCK_SIZE:
-        session.execute(
-            text(
-                "INSERT INTO ref_counter (year, next_number) VALUES (:y, 1) "
-                "ON CONFLICT (year) DO NOTHING"
-            ),
-            {"y": year},
-        )
-        counter = session.exec(
-            select(RefCounter)
-            .where(RefCounter.year == year)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-        start = counter.next_number
-        counter.next_number = start + REF_BLOCK_SIZE
-        session.add(counter)
+        start = take_ref_numbers(session, year, REF_BLOCK_SIZE)
         session.add(
             RefBlockRow(
                 device_id=device_id,

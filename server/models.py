@@ -248,6 +248,22 @@ class SubjectAccessRequest(ServerTable, table=True):
     answered_at: datetime | None = ts(nullable=True)
 
 
+class ImportKey(ServerTable, table=True):
+    """A record brought in by ``admin import`` (:mod:`server.imports`): the source system and
+    its own id for it, the record it became, and the record's version after the import last
+    wrote it (a re-import's changes are based on it, so an edit made in Fieldcase since then
+    becomes a clash, never silently overwritten)."""
+
+    __tablename__ = "import_key"
+    source: str = Field(primary_key=True, max_length=100)
+    kind: str = Field(primary_key=True, max_length=20)
+    external_id: str = Field(primary_key=True, max_length=300)
+    record_id: uuid.UUID = Field(index=True)
+    case_id: uuid.UUID = Field(index=True)
+    version: int
+    imported_at: datetime = ts()
+
+
 class CaseScope(ServerTable, table=True):
     """Who may see a case: its team and assigned worker (copied from the case record), and its
     reference, which no two cases share (a unique index: see

@@ -61,6 +61,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.cases",  # assign
     "server.cli.governance",  # holds, erasure
     "server.cli.subject_access",  # subject-access, sar-log
+    "server.cli.imports",  # import
     "server.cli.audit_trail",  # verify-audit
     "server.cli.records",  # check-records [--quarantine], problems
 )

@@ -1,0 +1,177 @@
+"""One row of an export, as the records it holds: a person, a case about them, the warnings
+(several in one column, split on ";") and a note. The mapping says which column (or template of
+columns) fills each field, which of the file's values mean which of Fieldcase's, how dates are
+written, and which team a postcode district belongs to. A row that cannot become valid records
+is refused whole, with the column and the reason; nothing of it is imported."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from server.imports.mapping import DATE_FIELDS, TEMPLATE_PART, Mapping
+from server.imports.reading import UNREADABLE
+from sync.records import RecordKind, check_fields
+
+#: A UK postcode's outward code (its district): "DT1" of "DT1 1XJ".
+POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][0-9A-Z]?)\s*[0-9][A-Z]{2}\b")
+WARNING_SPLIT = ";"
+
+
+@dataclass
+class RowRecords:
+    """The records one row becomes (fields as a pushed change carries them)."""
+
+    number: int
+    person_external_id: str
+    case_external_id: str
+    person: dict[str, Any]
+    case: dict[str, Any]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a row was refused: its number, the column (or what the mapping set) and a reason."""
+
+    number: int
+    column: str
+    reason: str
+
+
+class _Refused(Exception):
+    def __init__(self, target: str, reason: str) -> None:
+        self.target, self.reason = target, reason
+
+
+def build(mapping: Mapping, number: int, values: dict[str, str]) -> RowRecords | RowProblem:
+    """The records of row ``number`` (or why it is refused)."""
+    if UNREADABLE in values:
+        return RowProblem(number, "(the whole row)", values[UNREADABLE])
+    try:
+        return _build(mapping, number, values)
+    except _Refused as refused:
+        return RowProblem(number, _column_of(mapping, refused.target), refused.reason)
+
+
+def _build(mapping: Mapping, number: int, values: dict[str, str]) -> RowRecords:
+    def get(target: str) -> str:
+        return _value(mapping, target, values)
+
+    person_ext, case_ext = get("person.external_id"), get("case.external_id")
+    for target, value in (("person.external_id", person_ext), ("case.external_id", case_ext)):
+        if not value:
+            raise _Refused(target, "is empty: every row needs the source system's ids")
+        if len(value) > 300:
+            raise _Refused(target, "is longer than 300 characters")
+    person = _fields(mapping, RecordKind.PERSON, get)
+    case = _fields(mapping, RecordKind.CASE, get)
+    if not _from_file(mapping, "case.team", values):  # else the team the file names
+        district = _district(str(person.get("address") or ""))
+        team = mapping.teams.get(district) if district else None
+        if team:  # the postcode's team, before the mapping's default
+            case["team"] = team
+    if not case.get("team"):
+        raise _Refused("case.team", "is empty, and no team is set for the address's postcode")
+    case.setdefault("type", mapping.defaults.get("case.type"))
+    if not case.get("type"):
+        raise _Refused("case.type", "is empty: set it in the file or in [defaults]")
+    category = get("warning.category") or "other"
+    warnings = [
+        {"text": text, "category": category}
+        for text in (t.strip() for t in get("warning.text").split(WARNING_SPLIT))
+        if text
+    ]
+    for fields in warnings:
+        _check(RecordKind.WARNING, {**fields}, "warning.")
+    note = get("note.text") or None
+    if note is not None:
+        _check(RecordKind.NOTE, {"text": note}, "note.")
+    return RowRecords(number, person_ext, case_ext, person, case, warnings, note)
+
+
+def _fields(mapping: Mapping, kind: RecordKind, get: Any) -> dict[str, Any]:
+    prefix = f"{kind.value}."
+    fields: dict[str, Any] = {}
+    for target in {*mapping.columns, *mapping.defaults}:
+        if not target.startswith(prefix) or target.endswith(".external_id"):
+            continue
+        value = get(target)
+        if value:
+            fields[target.removeprefix(prefix)] = value
+    _check(kind, fields, prefix)
+    return fields
+
+
+def _check(kind: RecordKind, fields: dict[str, Any], prefix: str) -> None:
+    problems = check_fields(kind, fields, whole=False)
+    if problems:
+        raise _Refused(prefix + problems[0].field, problems[0].reason)
+
+
+def _value(mapping: Mapping, target: str, values: dict[str, str]) -> str:
+    """The row's value for ``target``: its column or template, else the mapping's default;
+    translated by ``[values]`` and, for a date, read with ``[formats]``."""
+    raw = _from_file(mapping, target, values)
+    if not raw:
+        raw = mapping.defaults.get(target, "")
+    if raw and target in mapping.values:
+        raw = _translated(mapping.values[target], raw, target)
+    if raw and target in DATE_FIELDS:
+        raw = _date(raw, mapping.formats.get(target), target)
+    return raw
+
+
+def _from_file(mapping: Mapping, target: str, values: dict[str, str]) -> str:
+    """The row's own value for ``target`` (its column, or its template filled in)."""
+    spec = mapping.columns.get(target)
+    if spec is None:
+        return ""
+    parts = TEMPLATE_PART.findall(spec)
+    if not parts:
+        return values.get(spec, "").strip()
+    filled = TEMPLATE_PART.sub(lambda m: values.get(m.group(1), ""), spec)
+    return " ".join(filled.split()).strip(" ,")
+
+
+def _translated(table: dict[str, str], raw: str, target: str) -> str:
+    if raw in table:
+        return table[raw]
+    folded = {k.casefold(): v for k, v in table.items()}
+    if raw.casefold() in folded:
+        return folded[raw.casefold()]
+    if raw in table.values():
+        return raw
+    choices = ", ".join(f'"{k}"' for k in list(table)[:8])
+    raise _Refused(target, f'has "{raw}", which the mapping\'s [values] does not list ({choices})')
+
+
+def _date(raw: str, form: str | None, target: str) -> str:
+    for attempt in (form, "%Y-%m-%d") if form else ("%Y-%m-%d",):
+        try:
+            assert attempt is not None
+            return (
+                datetime.strptime(raw[:10] if attempt == "%Y-%m-%d" else raw, attempt)
+                .date()
+                .isoformat()
+            )
+        except ValueError:
+            continue
+    said = form or "YYYY-MM-DD"
+    raise _Refused(target, f'has "{raw}", which is not a date written as {said}')
+
+
+def _district(address: str) -> str | None:
+    found = POSTCODE.search(address.upper())
+    return found.group(1) if found else None
+
+
+def _column_of(mapping: Mapping, target: str) -> str:
+    spec = mapping.columns.get(target)
+    if spec is None:
+        return f"{target} (from the mapping)"
+    parts = TEMPLATE_PART.findall(spec)
+    return " + ".join(parts) if parts else spec

@@ -1,0 +1,297 @@
+"""``fieldcase-server admin import`` (server/imports/), on SQLite and PostgreSQL: a predecessor
+system's CSV (Windows-1252, as Excel writes it), workbook or JSON lines becomes people, cases,
+warnings and notes that a laptop of the team pulls; a dry run imports nothing and reports every
+bad row by number and column (also in a refused-rows file); re-importing changes nothing; a
+corrected file updates only what changed; a field changed in Fieldcase since the last import
+becomes a clash; a malformed file or mapping is one plain line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import stat
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from server.cli import main as cli_main
+from server.models import AuditEntry, Conflict, ImportKey, Record
+from tests.server.helpers import Device, Service, change
+
+MAPPING = """
+[source]
+name = "west_dorset_carefirst"
+
+[defaults]
+team = "North"
+type = "adult_social_care"
+
+[columns]
+"person.external_id" = "Client ID"
+"case.external_id" = "Referral ID"
+"person.name" = "{Forename} {Surname}"
+"person.date_of_birth" = "DOB"
+"person.address" = "Address"
+"case.summary" = "Reason for referral"
+"case.status" = "Status"
+"warning.text" = "Alerts"
+"note.text" = "Last contact note"
+
+[values."case.status"]
+"Open" = "open"
+"Closed - NFA" = "closed"
+
+[formats]
+"person.date_of_birth" = "%d/%m/%Y"
+
+[teams]
+"DT2" = "South"
+"""
+HEADER = [
+    "Client ID",
+    "Referral ID",
+    "Forename",
+    "Surname",
+    "DOB",
+    "Address",
+    "Reason for referral",
+    "Status",
+    "Alerts",
+    "Last contact note",
+]
+GOOD = [
+    ["C1", "R1", "Siân", "O'Neill", "02/04/1950", "4 Mill Lane, Dorchester DT1 1XJ",
+     "Falls at home", "Open", "Dog on premises; Lone worker", "Visited, all well"],
+    ["C1", "R2", "Siân", "O'Neill", "02/04/1950", "4 Mill Lane, Dorchester DT1 1XJ",
+     "Carer's assessment", "Closed - NFA", "", ""],
+    ["C2", "R3", "Robert", "Smith", "11/09/1944", "2 High St, Bridport DT2 4AA",
+     "Housing adaptation", "open", "", ""],
+]  # fmt: skip
+BAD = [
+    ["C3", "R4", "Ann", "Bad", "31/02/1950", "", "", "Open", "", ""],  # no such date
+    ["C4", "R5", "Ben", "Odd", "01/01/1950", "", "", "Pending", "", ""],  # unknown status
+    ["", "R6", "Cat", "Noid", "01/01/1950", "", "", "Open", "", ""],  # no client id
+]
+
+
+def _csv(path: Path, rows: list[list[str]], encoding: str = "cp1252") -> Path:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    path.write_bytes(text.getvalue().encode(encoding))
+    return path
+
+
+def _admin(
+    capsys: pytest.CaptureFixture[str], service: Service, *args: str
+) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = cli_main(["admin", *args, "--db", service.db_url])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _records(service: Service) -> int:
+    with Session(service.engine) as session:
+        return int(session.exec(select(func.count()).select_from(Record)).one())
+
+
+def _by_kind(laptop: Device) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for record in laptop.pull_all()["records"].values():
+        found.setdefault(record["kind"], []).append(record)
+    return found
+
+
+@pytest.fixture
+def setup(service: Service, tmp_path: Path) -> tuple[Path, Device]:
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    north = service.device("nell", "North")
+    service.user("sid", "South")
+    return mapping, north
+
+
+def test_an_export_comes_in_once_and_only_what_changed_changes(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mapping, north = setup
+    export = _csv(tmp_path / "clients.csv", GOOD + BAD)
+    run = ["import", "--mapping", str(mapping), str(export)]
+
+    code, out, err = _admin(capsys, service, *run, "--dry-run")
+    assert code == 0, err
+    assert "6 rows read" in out and "3 rows would be refused" in out and "dry run" in out
+    assert "Created: 3 case, 1 note, 2 person, 2 warning." in out, out
+    assert 'row 5, DOB: has "31/02/1950", which is not a date written as %d/%m/%Y' in out
+    assert 'row 6, Status: has "Pending"' in out
+    assert "row 7, Client ID: is empty" in out
+    assert _records(service) == 0
+    refused = tmp_path / "clients.refused.csv"
+    assert stat.S_IMODE(refused.stat().st_mode) == 0o600
+    with refused.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["row"], r["column"]) for r in rows] == [
+        ("5", "DOB"),
+        ("6", "Status"),
+        ("7", "Client ID"),
+    ]
+    assert rows[0]["Forename"] == "Ann"
+
+    code, out, err = _admin(capsys, service, *run)
+    assert code == 0 and "Created: 3 case, 1 note, 2 person, 2 warning." in out, err
+    pulled = _by_kind(north)
+    people = {p["fields"]["name"]: p for p in pulled["person"]}
+    assert set(people) == {"Siân O'Neill"}  # Robert's case went to South by his postcode
+    sian = people["Siân O'Neill"]
+    assert sian["fields"]["date_of_birth"] == "1950-04-02"
+    cases = {c["fields"]["summary"]: c["fields"] for c in pulled["case"]}
+    assert set(cases) == {"Falls at home", "Carer's assessment"}
+    assert cases["Carer's assessment"]["status"] == "closed"
+    assert all(c["person_id"] == sian["record_id"] for c in cases.values())
+    assert all(re.fullmatch(r"FC-\d{4}-\d{5}", c["ref"]) for c in cases.values())
+    assert sorted(w["fields"]["text"] for w in pulled["warning"]) == [
+        "Dog on premises",
+        "Lone worker",
+    ]
+    assert [n["fields"]["text"] for n in pulled["note"]] == ["Visited, all well"]
+    before = _records(service)
+
+    code, out, err = _admin(capsys, service, *run)
+    assert code == 0 and "Created: nothing. Updated: nothing. Unchanged: 6." in out, out
+    assert _records(service) == before
+
+    # Fieldcase edits a summary; the old system's corrected file moves her and rewords it
+    falls = next(c for c in pulled["case"] if c["fields"]["summary"] == "Falls at home")
+    (done,) = north.push(
+        change(
+            "case",
+            falls["record_id"],
+            falls["record_id"],
+            {"summary": "Falls (2)"},
+            base=falls["version"],
+        )
+    )
+    assert done["status"] == "applied", done
+    fixed = [list(r) for r in GOOD]
+    fixed[0][5] = fixed[1][5] = "9 New Road, Dorchester DT1 2AB"
+    fixed[0][6] = "Falls at home, twice"
+    code, out, err = _admin(
+        capsys, service, "import", "--mapping", str(mapping), str(_csv(export, fixed))
+    )
+    assert code == 0, err
+    assert "Updated: 1 person." in out and "1 field changed in Fieldcase" in out, out
+    now = _by_kind(north)
+    (person,) = now["person"]
+    assert person["fields"]["address"] == "9 New Road, Dorchester DT1 2AB"
+    falls_now = next(c for c in now["case"] if c["record_id"] == falls["record_id"])
+    assert falls_now["fields"]["summary"] == "Falls (2)"  # kept: a person decides
+    with Session(service.engine) as session:
+        clash = session.exec(
+            select(Conflict).where(col(Conflict.record_id) == uuid.UUID(falls["record_id"]))
+        ).one()
+        assert (clash.field, clash.other_value) == ("summary", "Falls at home, twice")
+        keys = session.exec(select(ImportKey)).all()
+        assert {k.source for k in keys} == {"west_dorset_carefirst"}
+        assert {(k.kind, k.external_id) for k in keys} >= {("person", "C1"), ("case", "R3")}
+        events = session.exec(select(AuditEntry).where(col(AuditEntry.event) == "imported")).all()
+    assert [e.detail["dry_run"] for e in events] == [True, False, False, False]
+    assert all("Siân" not in json.dumps(e.detail) for e in events)
+
+
+def test_a_workbook_and_json_lines_come_in_the_same_way(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import openpyxl
+
+    mapping, north = setup
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for row in GOOD[:2]:
+        sheet.append(row)
+    workbook = tmp_path / "clients.xlsx"
+    book.save(workbook)
+    code, out, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(workbook))
+    assert code == 0 and "Created: 2 case, 1 note, 1 person, 2 warning." in out, (out, err)
+
+    lines = tmp_path / "more.jsonl"
+    lines.write_text(
+        "\n".join(json.dumps(dict(zip(HEADER, row, strict=True))) for row in GOOD) + "\nnot json\n",
+        encoding="utf-8",
+    )
+    code, out, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(lines))
+    assert code == 0, err
+    assert "Created: 1 case, 1 person." in out and "Unchanged: 4" in out, out
+    assert "row 4, (the whole row): This line is not a JSON object." in out
+    assert len(_by_kind(north)["case"]) == 2
+
+
+BAD_MAPPINGS = [
+    ("[source]\nname = 'Bad Name'\n", "[source] needs a name"),
+    (
+        MAPPING.replace('"case.status" = "Status"', '"case.colour" = "Status"'),
+        '"case.colour" is not a field',
+    ),
+    (
+        MAPPING.replace('"person.external_id" = "Client ID"\n', ""),
+        "must name the file's column for person.external_id",
+    ),
+    (MAPPING.replace('"DOB"', '"Date of birth"'), "has no column 'Date of birth'"),
+    (MAPPING + "\n[extra]\nx = 'y'\n", "[extra] is not a section"),
+    ("[source\n", "is not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("change_to", "said"), BAD_MAPPINGS)
+def test_a_bad_mapping_is_one_plain_line(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change_to: str,
+    said: str,
+) -> None:
+    mapping, _north = setup
+    mapping.write_text(change_to, encoding="utf-8")
+    export = _csv(tmp_path / "clients.csv", GOOD)
+    code, _, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(export))
+    assert code == 1 and said in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert _records(service) == 0
+
+
+def test_a_file_that_is_not_what_it_says_is_one_plain_line(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mapping, _north = setup
+    for name, content, said in (
+        ("clients.xlsx", b"not a workbook", "is not an Excel workbook"),
+        ("clients.pdf", b"%PDF", "is not a file an import reads"),
+        ("empty.csv", b"", "is empty"),
+    ):
+        path = tmp_path / name
+        path.write_bytes(content)
+        code, _, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(path))
+        assert code == 1 and said in err and "Traceback" not in err, (name, err)
+    utf8 = _csv(tmp_path / "utf8.csv", GOOD, encoding="utf-8")
+    code, out, err = _admin(
+        capsys, service, "import", "--mapping", str(mapping), str(utf8), "--dry-run"
+    )
+    assert code == 0 and "Created: 3 case" in out, err
