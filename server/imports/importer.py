@@ -24,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from server import audit, crud
 from server.audit import AuditEvent
@@ -35,7 +36,7 @@ from server.imports.reading import Source
 from server.imports.rows import RowProblem, RowRecords, build
 from server.models import ImportKey
 from server.records.changelog import Pending, finalize
-from server.records.push import apply_change
+from server.records.push import apply_change, prefetch
 from sync.clock import Clock
 from sync.protocol import Change, ChangeStatus
 from sync.records import RecordKind, check_fields
@@ -81,6 +82,7 @@ class _Run:
     report: ImportReport
     refs: list[int] = field(default_factory=list)
     teams: dict[str, bool] = field(default_factory=dict)
+    seen: set[tuple[str, str]] = field(default_factory=set)  # people this run has written
 
     def team_known(self, session: Session, name: str) -> bool:
         if name not in self.teams:
@@ -148,30 +150,113 @@ def _write(
         _rows(session, job, batch)
 
 
+@dataclass
+class _Planned:
+    """One change a row makes, and the import key it is known by."""
+
+    kind: str
+    external_id: str
+    key: ImportKey | None  # None: a new record
+    change: Change
+
+
+#: (kind, external id) -> the import key, for the rows of one batch (new ones not yet written).
+Keys = dict[tuple[str, str], ImportKey]
+
+
 def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
+    """One batch: build each row's records, look up what earlier imports made of them in a few
+    queries, then apply every change through the push's merge."""
     pending = Pending()
+    built: list[tuple[RowRecords, dict[str, str]]] = []
     for number, values in batch:
         job.report.rows += 1
-        built = build(job.mapping, number, values)
-        if isinstance(built, RowRecords):
-            problem = _import_row(session, pending, job, built)
-            if problem is None:
-                continue
-            built = problem
-        job.report.refused.append(built)
-        job.report.refused_rows.append((number, values))
+        row = build(job.mapping, number, values)
+        if isinstance(row, RowProblem):
+            _refuse(job, row, values)
+        else:
+            built.append((row, values))
+    keys = _known(session, job.mapping.source, [row for row, _ in built])
+    fresh: set[tuple[str, str]] = set()
+    plans: list[tuple[RowRecords, dict[str, str], list[_Planned]]] = []
+    for row, values in built:
+        plan = _plan(session, job, row, keys, fresh)
+        if isinstance(plan, RowProblem):
+            _refuse(job, plan, values)
+        else:
+            plans.append((row, values, plan))
+    with session.no_autoflush:
+        prefetch(session, [p.change for _, _, planned in plans for p in planned], pending)
+        for row, values, planned in plans:
+            problem = _apply_row(session, pending, job, row, planned)
+            if problem is not None:
+                _refuse(job, problem, values)
+                for item in planned:  # what was not written is not known either
+                    if item.key is None and item.change.record_id not in pending.records:
+                        fresh.discard((item.kind, item.external_id))
+                        keys.pop((item.kind, item.external_id), None)
     finalize(session, pending, at=job.clock.now())
+    new = [keys[k] for k in sorted(fresh) if k in keys]
+    if new:
+        session.execute(
+            ImportKey.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "source": k.source,
+                    "kind": k.kind,
+                    "external_id": k.external_id,
+                    "record_id": k.record_id,
+                    "case_id": k.case_id,
+                    "version": k.version,
+                    "imported_at": k.imported_at,
+                }
+                for k in new
+            ],
+        )
     session.flush()
 
 
-def _key(session: Session, source: str, kind: str, external_id: str) -> ImportKey | None:
-    return session.get(ImportKey, (source, kind, external_id))
+def _refuse(job: _Run, problem: RowProblem, values: dict[str, str]) -> None:
+    job.report.refused.append(problem)
+    job.report.refused_rows.append((problem.number, values))
 
 
-def _import_row(
-    session: Session, pending: Pending, job: _Run, row: RowRecords
-) -> RowProblem | None:
-    source = job.mapping.source
+def _known(session: Session, source: str, rows: list[RowRecords]) -> Keys:
+    """The import keys of every record these rows name, in one query per kind."""
+    wanted: dict[str, set[str]] = {"person": set(), "case": set(), "warning": set(), "note": set()}
+    for row in rows:
+        wanted["person"].add(row.person_external_id)
+        wanted["case"].add(row.case_external_id)
+        for fields in row.warnings:
+            wanted["warning"].add(
+                _derived(row.case_external_id, "warning", fields["text"].casefold())
+            )
+        if row.note:
+            wanted["note"].add(_derived(row.case_external_id, "note", row.note))
+    keys: Keys = {}
+    for kind, external_ids in wanted.items():
+        if not external_ids:
+            continue
+        for key in session.exec(
+            select(ImportKey).where(
+                col(ImportKey.source) == source,
+                col(ImportKey.kind) == kind,
+                col(ImportKey.external_id).in_(sorted(external_ids)),
+            )
+        ):
+            keys[(kind, key.external_id)] = key
+    return keys
+
+
+def _plan(
+    session: Session,
+    job: _Run,
+    row: RowRecords,
+    keys: Keys,
+    fresh: set[tuple[str, str]],
+) -> list[_Planned] | RowProblem:
+    """The changes a row makes (new records get fresh ids and keys, known ones are updates
+    based on the version the import last wrote)."""
     team = str(row.case.get("team") or "")
     if not job.team_known(session, team):
         return RowProblem(
@@ -180,24 +265,23 @@ def _import_row(
             f'names the team "{team}", which the service does not have (add it with '
             "`admin add-team`, or map the file's teams in the mapping)",
         )
-    person_key = _key(session, source, "person", row.person_external_id)
-    case_key = _key(session, source, "case", row.case_external_id)
+    now = job.clock.now()
+    case_key = keys.get(("case", row.case_external_id))
+    person_key = keys.get(("person", row.person_external_id))
     case_id = case_key.case_id if case_key else uuid.uuid4()
     person_id = person_key.record_id if person_key else uuid.uuid4()
-    now = job.clock.now()
-    case_fields = dict(row.case)
-    case_fields["person_id"] = str(person_id)
+    case_fields = {**row.case, "person_id": str(person_id)}
     if case_key is None:
         case_fields = {"status": "open", "priority": "normal", **case_fields}
         case_fields["ref"] = job.ref(session)
         problems = check_fields(RecordKind.CASE, case_fields, whole=True)
         if problems:
             return RowProblem(row.number, f"case.{problems[0].field}", problems[0].reason)
-    wanted: list[tuple[str, ImportKey | None, uuid.UUID, uuid.UUID, dict[str, Any]]] = [
-        ("case", case_key, case_id, case_id, case_fields),
+    wanted: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any]]] = [
+        ("case", row.case_external_id, case_id, case_id, case_fields),
         (
             "person",
-            person_key,
+            row.person_external_id,
             person_id,
             person_key.case_id if person_key else case_id,
             row.person,
@@ -205,76 +289,72 @@ def _import_row(
     ]
     for fields in row.warnings:
         ext = _derived(row.case_external_id, "warning", fields["text"].casefold())
-        if _key(session, source, "warning", ext) is None:
-            values = {**fields, "person_id": str(person_id), "active": True}
-            values |= {"added_by": job.by, "added_at": now.isoformat()}
-            wanted.append(("warning:" + ext, None, uuid.uuid4(), case_id, values))
+        values = {**fields, "person_id": str(person_id), "active": True}
+        values |= {"added_by": job.by, "added_at": now.isoformat()}
+        wanted.append(("warning", ext, uuid.uuid4(), case_id, values))
     if row.note:
         ext = _derived(row.case_external_id, "note", row.note)
-        if _key(session, source, "note", ext) is None:
-            values = {"text": row.note, "author": job.by, "written_at": now.isoformat()}
-            wanted.append(("note:" + ext, None, uuid.uuid4(), case_id, values))
-    for what, key, record_id, in_case, fields in wanted:
-        kind, _, ext = what.partition(":")
-        external = ext or (row.case_external_id if kind == "case" else row.person_external_id)
-        refused = _apply(session, pending, job, kind, key, record_id, in_case, fields, external)
-        if refused is not None:
-            return RowProblem(row.number, f"{kind}.{refused[0]}", refused[1])
-    return None
-
-
-def _apply(
-    session: Session,
-    pending: Pending,
-    job: _Run,
-    kind: str,
-    key: ImportKey | None,
-    record_id: uuid.UUID,
-    case_id: uuid.UUID,
-    fields: dict[str, Any],
-    external_id: str,
-) -> tuple[str, str] | None:
-    change = Change(
-        change_id=uuid.uuid4(),
-        kind=RecordKind(kind),
-        record_id=record_id,
-        case_id=case_id,
-        base_version=key.version if key is not None else 0,
-        fields=fields,
-        made_at=job.clock.now(),
-    )
-    result = apply_change(session, None, change, pending, clock=job.clock, by=job.by)
-    if result.status == ChangeStatus.REJECTED:
-        said = result.error.message if result.error is not None else "was refused"
-        return "record", said
-    version = result.version or 1
-    report = job.report
-    if key is None:
-        report.created[kind] += 1
-        session.add(
-            ImportKey(
+        values = {"text": row.note, "author": job.by, "written_at": now.isoformat()}
+        wanted.append(("note", ext, uuid.uuid4(), case_id, values))
+    planned = []
+    for kind, ext, record_id, in_case, fields in wanted:
+        key = keys.get((kind, ext))
+        if key is not None and kind in ("warning", "note"):
+            continue  # known by its text: nothing to change
+        if kind == "person" and (kind, ext) in job.seen:
+            continue  # a person on several rows: the first row that names them says who
+        job.seen.add((kind, ext))
+        if key is None:
+            # known from here on, to the later rows of this import (created at version 1)
+            keys[(kind, ext)] = ImportKey(
                 source=job.mapping.source,
                 kind=kind,
-                external_id=external_id,
+                external_id=ext,
                 record_id=record_id,
-                case_id=case_id,
-                version=version,
-                imported_at=job.clock.now(),
+                case_id=in_case,
+                version=1,
+                imported_at=now,
             )
+            fresh.add((kind, ext))
+        change = Change(
+            change_id=uuid.uuid4(),
+            kind=RecordKind(kind),
+            record_id=key.record_id if key is not None else record_id,
+            case_id=key.case_id if key is not None else in_case,
+            base_version=key.version if key is not None else 0,
+            fields=fields,
+            made_at=now,
         )
-        return None
-    if result.status == ChangeStatus.CONFLICT:
-        # the file's value waits beside Fieldcase's for a person; the key keeps the version
-        # the import last wrote, so a later import never takes the person's edit as its own
-        report.clashes += len(result.conflicts)
-        return None
-    if version > key.version:
-        report.updated[kind] += 1
-        key.version = version
-        key.imported_at = job.clock.now()
-        session.add(key)
-    else:
-        report.unchanged += 1
+        planned.append(_Planned(kind, ext, key, change))
+    return planned
+
+
+def _apply_row(
+    session: Session, pending: Pending, job: _Run, row: RowRecords, planned: list[_Planned]
+) -> RowProblem | None:
+    report = job.report
+    for item in planned:
+        if item.key is not None:  # an earlier row of this batch may have moved it on
+            item.change.base_version = item.key.version
+        result = apply_change(session, None, item.change, pending, clock=job.clock, by=job.by)
+        if result.status == ChangeStatus.REJECTED:
+            said = result.error.message if result.error is not None else "was refused"
+            return RowProblem(row.number, f"{item.kind} record", said)
+        if item.key is None:
+            report.created[item.kind] += 1
+        elif result.status == ChangeStatus.CONFLICT:
+            # the file's value waits beside Fieldcase's for a person; the key keeps the
+            # version the import last wrote, so a later import never takes the person's edit
+            # as its own
+            report.clashes += len(result.conflicts)
+        elif (result.version or 0) > item.key.version:
+            report.updated[item.kind] += 1
+            item.key.version = result.version or item.key.version
+            item.key.imported_at = job.clock.now()
+            if inspect(item.key).persistent:
+                session.add(item.key)
+        else:
+            report.unchanged += 1
     return None
 
 

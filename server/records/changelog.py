@@ -110,10 +110,23 @@ class Pending:
     #: move it has not pulled past: :mod:`server.records.moves`); None: not looked up
     grace: set[str] | None = None
 
+    #: reference -> the cases of this batch whose scope has held it (see :meth:`note_ref`)
+    refs: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    #: reference -> the case the database held it for before the batch (None: no case), for
+    #: the references :func:`server.records.push.prefetch` looked up
+    stored_refs: dict[str, uuid.UUID | None] = field(default_factory=dict)
+
     def scope(self, session: Session, case_id: uuid.UUID) -> CaseScope | None:
         if case_id not in self.scopes:
-            self.scopes[case_id] = session.get(CaseScope, case_id)
+            self.scopes[case_id] = found = session.get(CaseScope, case_id)
+            if found is not None:
+                self.note_ref(found)
         return self.scopes[case_id]
+
+    def note_ref(self, scope: CaseScope) -> None:
+        """Index a scope of this batch by its reference (call again when it changes)."""
+        if scope.ref:
+            self.refs.setdefault(scope.ref, set()).add(scope.case_id)
 
 
 def conflict_info(row: Conflict) -> ConflictInfo:

@@ -544,7 +544,23 @@ def prefetch(session: Session, changes: Sequence[Change], pending: Pending) -> N
         for row in session.exec(select(CaseScope).where(col(CaseScope.case_id).in_(case_ids)))
     }
     for case_id in case_ids:
-        pending.scopes[case_id] = scopes.get(case_id)
+        pending.scopes[case_id] = found_scope = scopes.get(case_id)
+        if found_scope is not None:
+            pending.note_ref(found_scope)
+    refs = sorted(
+        {
+            str(c.fields["ref"])
+            for c in changes
+            if c.kind == RecordKind.CASE and isinstance(c.fields.get("ref"), str)
+        }
+    )
+    if refs:
+        pending.stored_refs.update(dict.fromkeys(refs))
+        for case_id, ref in session.exec(
+            select(CaseScope.case_id, CaseScope.ref).where(col(CaseScope.ref).in_(refs))
+        ):
+            if ref is not None:
+                pending.stored_refs[ref] = case_id
     pending.erased = erasure.erased_among(session, case_ids, record_ids)
 
 

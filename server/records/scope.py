@@ -52,10 +52,14 @@ def ref_holder(
 ) -> uuid.UUID | None:
     """The case other than ``besides`` that holds ``ref``, as this batch left things (a
     scope written earlier in the batch counts; one whose ref it changed no longer does)."""
-    for case_id, scope in pending.scopes.items():
+    for case_id in sorted(pending.refs.get(ref, ())):
+        scope = pending.scopes.get(case_id)
         if case_id != besides and scope is not None and scope.ref == ref:
             return case_id
-    stored = session.exec(select(CaseScope.case_id).where(CaseScope.ref == ref)).first()
+    if ref in pending.stored_refs:
+        stored = pending.stored_refs[ref]
+    else:
+        stored = session.exec(select(CaseScope.case_id).where(CaseScope.ref == ref)).first()
     if stored is None or stored == besides:
         return None
     in_batch = pending.scopes.get(stored)
@@ -93,6 +97,7 @@ def set_scope(
     if scope is None:
         scope = CaseScope(case_id=case_id, ref=ref, team=new_team, assigned_to=new_assigned)
         pending.scopes[case_id] = scope
+        pending.note_ref(scope)
         session.add(scope)
         return
     if (scope.team, scope.assigned_to) != (new_team, new_assigned):
@@ -100,4 +105,5 @@ def set_scope(
             scope_event(case_id, (scope.team, scope.assigned_to), (new_team, new_assigned), now)
         )
     scope.team, scope.assigned_to, scope.ref = new_team, new_assigned, ref
+    pending.note_ref(scope)
     session.add(scope)
