@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -37,6 +36,7 @@ from server.imports.rows import RowProblem, RowRecords, build
 from server.models import ImportKey
 from server.records.changelog import Pending, finalize
 from server.records.push import apply_change, prefetch
+from server.records.seeding import bulk_insert
 from sync.clock import Clock
 from sync.protocol import Change, ChangeStatus
 from sync.records import RecordKind, check_fields
@@ -151,17 +151,27 @@ def _write(
 
 
 @dataclass
+class _Key:
+    """What an earlier import (or an earlier row of this one) made of a source's record."""
+
+    record_id: uuid.UUID
+    case_id: uuid.UUID
+    version: int
+    row: ImportKey | None = None  # the stored key; None: made by this batch, written at its end
+
+
+@dataclass
 class _Planned:
     """One change a row makes, and the import key it is known by."""
 
     kind: str
     external_id: str
-    key: ImportKey | None  # None: a new record
+    key: _Key | None  # None: a new record
     change: Change
 
 
-#: (kind, external id) -> the import key, for the rows of one batch (new ones not yet written).
-Keys = dict[tuple[str, str], ImportKey]
+#: (kind, external id) -> the import key, for the rows of one batch.
+Keys = dict[tuple[str, str], _Key]
 
 
 def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
@@ -185,35 +195,66 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
             _refuse(job, plan, values)
         else:
             plans.append((row, values, plan))
+    updates = [
+        (row, values, [p for p in planned if p.key is not None]) for row, values, planned in plans
+    ]
+    written: list[_Planned] = []
     with session.no_autoflush:
-        prefetch(session, [p.change for _, _, planned in plans for p in planned], pending)
-        for row, values, planned in plans:
-            problem = _apply_row(session, pending, job, row, planned)
-            if problem is not None:
-                _refuse(job, problem, values)
-                for item in planned:  # what was not written is not known either
-                    if item.key is None and item.change.record_id not in pending.records:
-                        fresh.discard((item.kind, item.external_id))
-                        keys.pop((item.kind, item.external_id), None)
+        prefetch(session, [p.change for _, _, planned in updates for p in planned], pending)
+        for (row, values, changed), (_row, _values, planned) in zip(updates, plans, strict=True):
+            problem = _apply_row(session, pending, job, row, changed)
+            if problem is None:
+                written.extend(p for p in planned if p.key is None)
+                continue
+            _refuse(job, problem, values)
+            for item in planned:  # its new records are not written, so not known either
+                if item.key is None:
+                    fresh.discard((item.kind, item.external_id))
+                    keys.pop((item.kind, item.external_id), None)
+    _insert(session, pending, job, written)
     finalize(session, pending, at=job.clock.now())
-    new = [keys[k] for k in sorted(fresh) if k in keys]
+    new = [(kind_ext, keys[kind_ext]) for kind_ext in sorted(fresh) if kind_ext in keys]
     if new:
+        now = job.clock.now()
         session.execute(
             ImportKey.__table__.insert(),  # type: ignore[attr-defined]
             [
                 {
-                    "source": k.source,
-                    "kind": k.kind,
-                    "external_id": k.external_id,
-                    "record_id": k.record_id,
-                    "case_id": k.case_id,
-                    "version": k.version,
-                    "imported_at": k.imported_at,
+                    "source": job.mapping.source,
+                    "kind": kind,
+                    "external_id": ext,
+                    "record_id": key.record_id,
+                    "case_id": key.case_id,
+                    "version": key.version,
+                    "imported_at": now,
                 }
-                for k in new
+                for (kind, ext), key in new
             ],
         )
     session.flush()
+
+
+def _insert(session: Session, pending: Pending, job: _Run, planned: list[_Planned]) -> None:
+    """Write the batch's new records in one statement (they need no merge: their schema was
+    checked when planned); each new case is audited as ``case_imported``."""
+    bulk_insert(
+        session,
+        [(p.change.kind, p.change.record_id, p.change.case_id, p.change.fields) for p in planned],
+        job.by,
+        clock=job.clock,
+        analyze=False,
+    )
+    for item in planned:
+        job.report.created[item.kind] += 1
+        if item.kind == "case":
+            pending.audit.append(
+                AuditEvent(
+                    "case_imported",
+                    actor=job.by,
+                    case_id=str(item.change.case_id),
+                    detail={"source": job.mapping.source, "external_id": item.external_id},
+                )
+            )
 
 
 def _refuse(job: _Run, problem: RowProblem, values: dict[str, str]) -> None:
@@ -244,7 +285,7 @@ def _known(session: Session, source: str, rows: list[RowRecords]) -> Keys:
                 col(ImportKey.external_id).in_(sorted(external_ids)),
             )
         ):
-            keys[(kind, key.external_id)] = key
+            keys[(kind, key.external_id)] = _Key(key.record_id, key.case_id, key.version, key)
     return keys
 
 
@@ -301,20 +342,15 @@ def _plan(
         key = keys.get((kind, ext))
         if key is not None and kind in ("warning", "note"):
             continue  # known by its text: nothing to change
-        if kind == "person" and (kind, ext) in job.seen:
-            continue  # a person on several rows: the first row that names them says who
-        job.seen.add((kind, ext))
+        if kind in ("person", "case") and (kind, ext) in job.seen:
+            continue  # on several rows: the first row that names it says what it is
+        if key is None:
+            problems = check_fields(RecordKind(kind), fields, whole=True)
+            if problems:
+                return RowProblem(row.number, f"{kind}.{problems[0].field}", problems[0].reason)
         if key is None:
             # known from here on, to the later rows of this import (created at version 1)
-            keys[(kind, ext)] = ImportKey(
-                source=job.mapping.source,
-                kind=kind,
-                external_id=ext,
-                record_id=record_id,
-                case_id=in_case,
-                version=1,
-                imported_at=now,
-            )
+            keys[(kind, ext)] = _Key(record_id, in_case, 1)
             fresh.add((kind, ext))
         change = Change(
             change_id=uuid.uuid4(),
@@ -326,12 +362,14 @@ def _plan(
             made_at=now,
         )
         planned.append(_Planned(kind, ext, key, change))
+    job.seen.update((p.kind, p.external_id) for p in planned if p.kind in ("person", "case"))
     return planned
 
 
 def _apply_row(
     session: Session, pending: Pending, job: _Run, row: RowRecords, planned: list[_Planned]
 ) -> RowProblem | None:
+    """Apply a row's changes to records an earlier import made, through the push's merge."""
     report = job.report
     for item in planned:
         if item.key is not None:  # an earlier row of this batch may have moved it on
@@ -340,9 +378,8 @@ def _apply_row(
         if result.status == ChangeStatus.REJECTED:
             said = result.error.message if result.error is not None else "was refused"
             return RowProblem(row.number, f"{item.kind} record", said)
-        if item.key is None:
-            report.created[item.kind] += 1
-        elif result.status == ChangeStatus.CONFLICT:
+        assert item.key is not None  # only changes to known records come here
+        if result.status == ChangeStatus.CONFLICT:
             # the file's value waits beside Fieldcase's for a person; the key keeps the
             # version the import last wrote, so a later import never takes the person's edit
             # as its own
@@ -350,9 +387,10 @@ def _apply_row(
         elif (result.version or 0) > item.key.version:
             report.updated[item.kind] += 1
             item.key.version = result.version or item.key.version
-            item.key.imported_at = job.clock.now()
-            if inspect(item.key).persistent:
-                session.add(item.key)
+            if item.key.row is not None:
+                item.key.row.version = item.key.version
+                item.key.row.imported_at = job.clock.now()
+                session.add(item.key.row)
         else:
             report.unchanged += 1
     return None

@@ -31,6 +31,7 @@ SERVICE_WORDS = {
     "hold_placed": "put a legal hold on",
     "hold_released": "released the legal hold on",
     "case_erased": "erased",
+    "case_imported": "imported",
     "exported": "exported",
     "printed": "printed",
     "history_viewed": "read the history of",

@@ -23,8 +23,11 @@ def bulk_insert(
     by: str,
     *,
     clock: Clock,
+    analyze: bool = True,
 ) -> int:
-    """Insert brand-new records quickly, each with its log position. Not audited per record."""
+    """Insert brand-new records quickly, each with its log position. Not audited per record.
+    ``analyze``: refresh PostgreSQL's statistics after (a one-off load; an import that loads
+    in many batches does it once at its end)."""
     now = clock.now()
     stamp = Stamp(version=1, device=None, user=by, at=now.isoformat()).to_json()
     batch = list(rows)
@@ -61,7 +64,7 @@ def bulk_insert(
         session.execute(Record.__table__.insert(), records)  # type: ignore[attr-defined]
     if scopes:
         session.execute(CaseScope.__table__.insert(), scopes)  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
+    if analyze and session.get_bind().dialect.name == "postgresql":
         # fresh statistics, so the planner walks the change log by position after a bulk load
         session.execute(text("ANALYZE record"))
         session.execute(text("ANALYZE case_scope"))
