@@ -261,6 +261,9 @@ class ImportKey(ServerTable, table=True):
     record_id: uuid.UUID = Field(index=True)
     case_id: uuid.UUID = Field(index=True)
     version: int
+    #: a digest of the fields the import last wrote: a re-import whose row gives the same
+    #: fields leaves the record alone without reading it
+    digest: str = Field(max_length=64)
     imported_at: datetime = ts()
 
 
