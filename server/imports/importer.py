@@ -174,6 +174,7 @@ class _Planned:
     external_id: str
     key: _Key | None  # None: a new record
     change: Change
+    digest: str  # of what the file said of the record
 
 
 #: What a batch reads of each import key.
@@ -345,20 +346,23 @@ def _plan(
     person_key = keys.get(("person", row.person_external_id))
     case_id = case_key.case_id if case_key else uuid.uuid4()
     person_id = person_key.record_id if person_key else uuid.uuid4()
-    case_fields = {**row.case, "person_id": str(person_id)}
+    said = {**row.case, "person_id": str(person_id)}  # what the file says of the case
+    case_fields = said
     if case_key is None:
         case_fields = {"status": "open", "priority": "normal", **case_fields}
         case_fields["ref"] = job.ref(session)
         problems = check_fields(RecordKind.CASE, case_fields, whole=True)
         if problems:
             return RowProblem(row.number, f"case.{problems[0].field}", problems[0].reason)
-    wanted: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any]]] = [
-        ("case", row.case_external_id, case_id, case_id, case_fields),
+    # (kind, external id, record id, case id, fields to write, what the file said of them)
+    wanted: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, Any]]] = [
+        ("case", row.case_external_id, case_id, case_id, case_fields, said),
         (
             "person",
             row.person_external_id,
             person_id,
             person_key.case_id if person_key else case_id,
+            row.person,
             row.person,
         ),
     ]
@@ -366,19 +370,20 @@ def _plan(
         ext = _derived(row.case_external_id, "warning", fields["text"].casefold())
         values = {**fields, "person_id": str(person_id), "active": True}
         values |= {"added_by": job.by, "added_at": now.isoformat()}
-        wanted.append(("warning", ext, uuid.uuid4(), case_id, values))
+        wanted.append(("warning", ext, uuid.uuid4(), case_id, values, fields))
     if row.note:
         ext = _derived(row.case_external_id, "note", row.note)
         values = {"text": row.note, "author": job.by, "written_at": now.isoformat()}
-        wanted.append(("note", ext, uuid.uuid4(), case_id, values))
+        wanted.append(("note", ext, uuid.uuid4(), case_id, values, {"text": row.note}))
     planned = []
-    for kind, ext, record_id, in_case, fields in wanted:
+    for kind, ext, record_id, in_case, fields, from_file in wanted:
+        digest = _digest(from_file)
         key = keys.get((kind, ext))
         if key is not None and kind in ("warning", "note"):
             continue  # known by its text: nothing to change
         if kind in ("person", "case") and (kind, ext) in job.seen:
             continue  # on several rows: the first row that names it says what it is
-        if key is not None and key.digest == _digest(_without_ref(kind, fields)):
+        if key is not None and key.digest == digest:
             job.report.unchanged += 1
             job.seen.add((kind, ext))
             continue  # the file says what it said last time: the record is left alone
@@ -388,7 +393,7 @@ def _plan(
                 return RowProblem(row.number, f"{kind}.{problems[0].field}", problems[0].reason)
         if key is None:
             # known from here on, to the later rows of this import (created at version 1)
-            keys[(kind, ext)] = _Key(record_id, in_case, 1, _digest(_without_ref(kind, fields)))
+            keys[(kind, ext)] = _Key(record_id, in_case, 1, digest)
             fresh.add((kind, ext))
         change = Change(
             change_id=uuid.uuid4(),
@@ -399,7 +404,7 @@ def _plan(
             fields=fields,
             made_at=now,
         )
-        planned.append(_Planned(kind, ext, key, change))
+        planned.append(_Planned(kind, ext, key, change, digest))
     job.seen.update((p.kind, p.external_id) for p in planned if p.kind in ("person", "case"))
     return planned
 
@@ -422,20 +427,16 @@ def _apply_row(
             # version the import last wrote, so a later import never takes the person's edit
             # as its own
             report.clashes += len(result.conflicts)
+            item.key.digest = item.digest  # the same file again makes no second clash
+            item.key.moved = item.key.stored
         elif (result.version or 0) > item.key.version:
             report.updated[item.kind] += 1
             item.key.version = result.version or item.key.version
-            item.key.digest = _digest(_without_ref(item.kind, item.change.fields))
+            item.key.digest = item.digest
             item.key.moved = item.key.stored
         else:
             report.unchanged += 1
     return None
-
-
-def _without_ref(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """What the file said of a record (a new case's reference is the service's, not the
-    file's)."""
-    return {k: v for k, v in fields.items() if k != "ref"} if kind == "case" else fields
 
 
 def _digest(fields: dict[str, Any]) -> str:
