@@ -39,7 +39,7 @@ from server.imports.rows import RowProblem, RowRecords, build
 from server.models import ImportKey
 from server.records.changelog import Pending, finalize
 from server.records.push import apply_change, prefetch
-from server.records.seeding import bulk_insert
+from server.records.seeding import bulk_insert, insert_rows
 from sync.clock import Clock
 from sync.protocol import Change, ChangeStatus
 from sync.records import RecordKind, check_fields
@@ -231,8 +231,9 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
     new = [(kind_ext, keys[kind_ext]) for kind_ext in sorted(fresh) if kind_ext in keys]
     if new:
         now = job.clock.now()
-        session.execute(
-            ImportKey.__table__.insert(),  # type: ignore[attr-defined]
+        insert_rows(
+            session,
+            ImportKey.__table__,  # type: ignore[attr-defined]
             [
                 {
                     "source": job.mapping.source,
@@ -395,7 +396,7 @@ def _plan(
             # known from here on, to the later rows of this import (created at version 1)
             keys[(kind, ext)] = _Key(record_id, in_case, 1, digest)
             fresh.add((kind, ext))
-        change = Change(
+        change = Change.model_construct(  # made here from checked values: no second check
             change_id=uuid.uuid4(),
             kind=RecordKind(kind),
             record_id=key.record_id if key is not None else record_id,
@@ -403,6 +404,7 @@ def _plan(
             base_version=key.version if key is not None else 0,
             fields=fields,
             made_at=now,
+            resolves=[],
         )
         planned.append(_Planned(kind, ext, key, change, digest))
     job.seen.update((p.kind, p.external_id) for p in planned if p.kind in ("person", "case"))
