@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -114,7 +113,7 @@ def run_import(
     """Import every row of ``source``; see the module's words."""
     report = ImportReport()
     job = _Run(mapping, by, clock, report)
-    began = time.monotonic()
+    began = clock.monotonic()
     batch: list[tuple[int, dict[str, str]]] = []
     dry = Session(engine) if dry_run else None
     try:
@@ -124,14 +123,14 @@ def run_import(
                 _write(engine, dry, job, batch)
                 batch = []
                 if progress is not None:
-                    progress(report.rows, time.monotonic() - began)
+                    progress(report.rows, clock.monotonic() - began)
         if batch:
             _write(engine, dry, job, batch)
     finally:
         if dry is not None:
             dry.rollback()
             dry.close()
-    report.seconds = time.monotonic() - began
+    report.seconds = clock.monotonic() - began
     if progress is not None:
         progress(report.rows, report.seconds)
     with unit_of_work(engine) as session:

@@ -119,8 +119,11 @@ def _csv(path: Path, encoding: str | None) -> Source:
                     f"{path.name} is not written in {chosen} after row {number - 1}: name its "
                     "encoding in the mapping's [source]. Rows before it were read."
                 ) from None
-            except csv.Error as err:
-                raise FileError(f"{path.name}, row {number}: {err}.") from None
+            except csv.Error as err:  # the row after the last one read
+                raise FileError(
+                    f"{path.name}, row {number + 1}: {err}. The rows before it were read; "
+                    "fix the file and import it again (what was imported is recognised)."
+                ) from None
 
     return Source(path, columns, rows(), chosen)
 

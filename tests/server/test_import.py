@@ -299,3 +299,32 @@ def test_a_file_that_is_not_what_it_says_is_one_plain_line(
         capsys, service, "import", "--mapping", str(mapping), str(utf8), "--dry-run"
     )
     assert code == 0 and "Created: 3 case" in out, err
+
+
+def test_a_file_that_breaks_part_way_keeps_what_came_before(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches before a broken line are kept; after the file is fixed, running it again
+    imports the rest and nothing twice."""
+    from server.imports import importer
+
+    monkeypatch.setattr(importer, "BATCH_ROWS", 2)
+    mapping, north = setup
+    rows = [
+        [f"P{n}", f"Q{n}", "Ann", f"Case{n}", "01/01/1950", "", "", "Open", "", ""]
+        for n in range(5)
+    ]
+    export = _csv(tmp_path / "clients.csv", rows)
+    # an unterminated quote: the rest of the file is one field, too large to be a field
+    export.write_bytes(export.read_bytes() + b'P9,Q9,"Ann' + b"x" * 200_000 + b"\r\n")
+    code, _, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(export))
+    assert code == 1 and "row 7" in err and "Traceback" not in err, err
+    assert len(_by_kind(north)["case"]) == 4  # two whole batches of two rows
+    _csv(export, [*rows, ["P9", "Q9", "Ann", "Case9", "01/01/1950", "", "", "Open", "", ""]])
+    code, out, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(export))
+    assert code == 0 and "Created: 2 case, 2 person." in out and "Unchanged: 8." in out, out
+    assert len(_by_kind(north)["case"]) == 6

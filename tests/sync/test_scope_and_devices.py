@@ -24,7 +24,7 @@ from tests.sync.helpers import (
     unique,
 )
 
-POOL_TEAMS = 8  # teams this module takes (see conftest)
+POOL_TEAMS = 10  # teams this module takes (see conftest): nine tests take one each
 
 
 def test_reassignment_purges_the_case_and_the_new_owner_gets_it_whole(
