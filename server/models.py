@@ -250,9 +250,7 @@ class SubjectAccessRequest(ServerTable, table=True):
 
 class ImportKey(ServerTable, table=True):
     """A record brought in by ``admin import`` (:mod:`server.imports`): the source system and
-    its own id for it, the record it became, and the record's version after the import last
-    wrote it (a re-import's changes are based on it, so an edit made in Fieldcase since then
-    becomes a clash, never silently overwritten)."""
+    its own id for it, and the record it became."""
 
     __tablename__ = "import_key"
     source: str = Field(primary_key=True, max_length=100)
@@ -260,10 +258,11 @@ class ImportKey(ServerTable, table=True):
     external_id: str = Field(primary_key=True, max_length=300)
     record_id: uuid.UUID = Field(index=True)
     case_id: uuid.UUID = Field(index=True)
-    version: int
-    #: a digest of the fields the import last wrote: a re-import whose row gives the same
-    #: fields leaves the record alone without reading it
-    digest: str = Field(max_length=64)
+    version: int  # the version the import created it at
+    #: field -> a short digest of what the file last said of it: a re-import sends only the
+    #: fields whose value in the file changed, and leaves a record the file says the same of
+    #: alone without reading it (digests, not values: the key holds no personal data)
+    hashes: dict[str, str] = json_col()
     imported_at: datetime = ts()
 
 

@@ -36,6 +36,11 @@ def _progress(rows: int, seconds: float) -> None:
     sys.stderr.flush()
 
 
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (the file's values are untrusted)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 def _write_refused(path: Path, columns: list[str], report: ImportReport) -> None:
     names = columns or sorted(
         {k for _, values in report.refused_rows for k in values} - {UNREADABLE}
@@ -96,8 +101,10 @@ def cmd_import(args: argparse.Namespace, clock: Clock) -> int:
             "the file's value is kept beside Fieldcase's as a clash for the case's worker to "
             "settle."
         )
-    if report.refused:
-        target = refused_path(args.file)
+    target = refused_path(args.file)
+    if not report.refused:
+        target.unlink(missing_ok=True)  # an earlier run's list would mislead
+    else:
         _write_refused(target, source.columns, report)
         said = "would be" if args.dry_run else ("was" if len(report.refused) == 1 else "were")
         print(f"{words.plural(len(report.refused), 'row')} {said} refused:")

@@ -35,7 +35,9 @@ from server.core.db import unit_of_work
 from server.imports.mapping import Mapping
 from server.imports.reading import Source
 from server.imports.rows import RowProblem, RowRecords, build
+from server.imports.rows import column_of as _column_of
 from server.models import ImportKey
+from server.records import erasure
 from server.records.changelog import Pending, finalize
 from server.records.push import apply_change, prefetch
 from server.records.seeding import bulk_insert, insert_rows
@@ -83,9 +85,19 @@ class _Run:
     clock: Clock
     report: ImportReport
     refs: list[int] = field(default_factory=list)
+    dry_run: bool = False
     teams: dict[str, bool] = field(default_factory=dict)
-    seen: set[tuple[str, str]] = field(default_factory=set)  # people this run has written
+    #: person and case records this run has dealt with: a later row naming one is skipped
+    seen: set[int] = field(default_factory=set)
     batches: int = 0
+    #: a dry run's keys of records its earlier (rolled back) batches would have made
+    dry_keys: dict[tuple[str, str], Any] = field(default_factory=dict)
+    years: list[int] = field(default_factory=list)
+
+    @property
+    def writer(self) -> str:
+        """What the import's writes are stamped with (the merge's same-writer rule)."""
+        return f"import:{self.mapping.source}"
 
     def team_known(self, session: Session, name: str) -> bool:
         if name not in self.teams:
@@ -93,10 +105,15 @@ class _Run:
         return self.teams[name]
 
     def ref(self, session: Session) -> str:
+        """A new case's reference from the service's counter (a dry run takes none)."""
         year = self.clock.now().year
-        if not self.refs:
+        if self.dry_run:
+            self.refs.append(0)
+            return f"FC-{year}-DRY-{len(self.refs):06d}"
+        if not self.refs or self.years[-1] != year:
             start = crud.take_ref_numbers(session, year, REF_CHUNK)
             self.refs = list(range(start + REF_CHUNK - 1, start - 1, -1))
+            self.years.append(year)
         return f"FC-{year}-{self.refs.pop():05d}"
 
 
@@ -110,47 +127,55 @@ def run_import(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import every row of ``source``; see the module's words."""
+    """Import every row of ``source``; see the module's words. The run is audited
+    (``imported``) even when the file breaks part way (then the error is raised after)."""
     report = ImportReport()
-    job = _Run(mapping, by, clock, report)
+    job = _Run(mapping, by, clock, report, dry_run=dry_run)
     began = clock.monotonic()
     batch: list[tuple[int, dict[str, str]]] = []
-    dry = Session(engine) if dry_run else None
     try:
         for number, values in source.rows:
             batch.append((number, values))
             if len(batch) >= BATCH_ROWS:
-                _write(engine, dry, job, batch)
+                _write(engine, job, batch)
                 batch = []
                 if progress is not None:
                     progress(report.rows, clock.monotonic() - began)
         if batch:
-            _write(engine, dry, job, batch)
+            _write(engine, job, batch)
     finally:
-        if dry is not None:
-            dry.rollback()
-            dry.close()
-    report.seconds = clock.monotonic() - began
-    if progress is not None:
-        progress(report.rows, report.seconds)
-    with unit_of_work(engine) as session:
-        detail = {"source": mapping.source, "file": source.path.name, "dry_run": dry_run}
-        audit.append(
-            session,
-            [AuditEvent("imported", actor=by, detail={**detail, **report.counts()})],
-            at=clock.now(),
-        )
+        report.seconds = clock.monotonic() - began
+        if progress is not None:
+            progress(report.rows, report.seconds)
+        with unit_of_work(engine) as session:
+            detail = {"source": mapping.source, "file": source.path.name, "dry_run": dry_run}
+            audit.append(
+                session,
+                [AuditEvent("imported", actor=by, detail={**detail, **report.counts()})],
+                at=clock.now(),
+            )
     return report
 
 
-def _write(
-    engine: Engine, dry: Session | None, job: _Run, batch: list[tuple[int, dict[str, str]]]
-) -> None:
-    if dry is not None:
-        _rows(dry, job, batch)
+def _write(engine: Engine, job: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
+    """One batch in its own transaction: committed, or (a dry run) rolled back."""
+    if job.dry_run:
+        with Session(engine) as session:
+            try:
+                _rows(session, job, batch)
+            finally:
+                session.rollback()
         return
     with unit_of_work(engine) as session:
         _rows(session, job, batch)
+    job.batches += 1
+    if job.batches & (job.batches - 1) == 0 and engine.dialect.name == "postgresql":
+        # the tables grow as the import goes: fresh statistics after batches 1, 2, 4, 8...
+        # keep PostgreSQL looking keys and records up by index (outside the batch, so no
+        # lock is held meanwhile)
+        with engine.begin() as connection:
+            for table_name in ("import_key", "record", "case_scope"):
+                connection.execute(text(f"ANALYZE {table_name}"))
 
 
 @dataclass
@@ -159,10 +184,10 @@ class _Key:
 
     record_id: uuid.UUID
     case_id: uuid.UUID
-    version: int
-    digest: str = ""  # of the fields the import last wrote (see :func:`_digest`)
+    version: int  # the version it was created at: every later import's change is based on it
+    hashes: dict[str, str] = field(default_factory=dict)  # field -> digest of the file's value
     stored: bool = False  # False: made by this batch, written at its end
-    moved: bool = False  # stored, and its version or digest moved on by this batch
+    moved: bool = False  # stored, and its hashes moved on by this batch
 
 
 @dataclass
@@ -173,7 +198,7 @@ class _Planned:
     external_id: str
     key: _Key | None  # None: a new record
     change: Change
-    digest: str  # of what the file said of the record
+    hashes: dict[str, str]  # the key's hashes once the change is written
 
 
 #: What a batch reads of each import key.
@@ -182,7 +207,7 @@ KEY_COLUMNS: tuple[Any, ...] = (
     ImportKey.record_id,
     ImportKey.case_id,
     ImportKey.version,
-    ImportKey.digest,
+    ImportKey.hashes,
 )
 #: (kind, external id) -> the import key, for the rows of one batch.
 Keys = dict[tuple[str, str], _Key]
@@ -190,7 +215,8 @@ Keys = dict[tuple[str, str], _Key]
 
 def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
     """One batch: build each row's records, look up what earlier imports made of them in a few
-    queries, then apply every change through the push's merge."""
+    queries, refuse rows that touch erased records, apply the changes to known records through
+    the push's merge, then write the new records and the keys."""
     pending = Pending()
     built: list[tuple[RowRecords, dict[str, str]]] = []
     for number, values in batch:
@@ -200,7 +226,7 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
             _refuse(job, row, values)
         else:
             built.append((row, values))
-    keys = _known(session, job.mapping.source, [row for row, _ in built])
+    keys = _known(session, job, [row for row, _ in built])
     fresh: set[tuple[str, str]] = set()
     plans: list[tuple[RowRecords, dict[str, str], list[_Planned]]] = []
     for row, values in built:
@@ -209,44 +235,67 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
             _refuse(job, plan, values)
         else:
             plans.append((row, values, plan))
-    updates = [
-        (row, values, [p for p in planned if p.key is not None]) for row, values, planned in plans
-    ]
+    erased_cases, erased_records = erasure.erased_among(
+        session,
+        {p.change.case_id for _, _, planned in plans for p in planned},
+        {p.change.record_id for _, _, planned in plans for p in planned},
+    )
     written: list[_Planned] = []
     with session.no_autoflush:
-        prefetch(session, [p.change for _, _, planned in updates for p in planned], pending)
-        for (row, values, changed), (_row, _values, planned) in zip(updates, plans, strict=True):
-            problem = _apply_row(session, pending, job, row, changed)
+        updates = [p.change for _, _, planned in plans for p in planned if p.key is not None]
+        prefetch(session, updates, pending)
+        for row, values, planned in plans:
+            touched = {p.change.case_id for p in planned} | {p.change.record_id for p in planned}
+            if touched & (erased_cases | erased_records):
+                problem: RowProblem | None = RowProblem(
+                    row.number,
+                    _column_of(job.mapping, "case.external_id"),
+                    "names a case or person that was erased from the council's records, so it "
+                    "is not brought back: take the row out of the file",
+                )
+            else:
+                problem = _apply_row(session, pending, job, row, planned)
             if problem is None:
                 written.extend(p for p in planned if p.key is None)
                 continue
             _refuse(job, problem, values)
-            for item in planned:  # its new records are not written, so not known either
-                if item.key is None:
-                    fresh.discard((item.kind, item.external_id))
-                    keys.pop((item.kind, item.external_id), None)
+            _forget(job, planned, keys, fresh)
+    _write_keys(session, job, keys, fresh)
     _insert(session, pending, job, written)
-    finalize(session, pending, at=job.clock.now())
+    finalize(session, pending, at=job.clock.now())  # last: it holds the change log's counter
+    if job.dry_run:
+        job.dry_keys.update({k: keys[k] for k in fresh if k in keys})
+
+
+def _forget(job: _Run, planned: list[_Planned], keys: Keys, fresh: set[tuple[str, str]]) -> None:
+    """A refused row's records are not written, so not known, and a later row may say them."""
+    for item in planned:
+        job.seen.discard(_seen_mark(item.kind, item.external_id))
+        if item.key is None:
+            fresh.discard((item.kind, item.external_id))
+            keys.pop((item.kind, item.external_id), None)
+
+
+def _write_keys(session: Session, job: _Run, keys: Keys, fresh: set[tuple[str, str]]) -> None:
     new = [(kind_ext, keys[kind_ext]) for kind_ext in sorted(fresh) if kind_ext in keys]
-    if new:
-        now = job.clock.now()
-        insert_rows(
-            session,
-            ImportKey.__table__,  # type: ignore[attr-defined]
-            [
-                {
-                    "source": job.mapping.source,
-                    "kind": kind,
-                    "external_id": ext,
-                    "record_id": key.record_id,
-                    "case_id": key.case_id,
-                    "version": key.version,
-                    "digest": key.digest,
-                    "imported_at": now,
-                }
-                for (kind, ext), key in new
-            ],
-        )
+    now = job.clock.now()
+    insert_rows(
+        session,
+        ImportKey.__table__,  # type: ignore[attr-defined]
+        [
+            {
+                "source": job.mapping.source,
+                "kind": kind,
+                "external_id": ext,
+                "record_id": key.record_id,
+                "case_id": key.case_id,
+                "version": key.version,
+                "hashes": key.hashes,
+                "imported_at": now,
+            }
+            for (kind, ext), key in new
+        ],
+    )
     moved = [(kind, ext, key) for (kind, ext), key in keys.items() if key.moved]
     if moved:
         table = ImportKey.__table__  # type: ignore[attr-defined]
@@ -257,16 +306,9 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
                 table.c.kind == bindparam("k"),
                 table.c.external_id == bindparam("e"),
             )
-            .values(version=bindparam("v"), digest=bindparam("d"), imported_at=job.clock.now()),
-            [{"k": kind, "e": ext, "v": key.version, "d": key.digest} for kind, ext, key in moved],
+            .values(hashes=bindparam("h"), imported_at=now),
+            [{"k": kind, "e": ext, "h": key.hashes} for kind, ext, key in moved],
         )
-    session.flush()
-    job.batches += 1
-    if job.batches & (job.batches - 1) == 0 and session.get_bind().dialect.name == "postgresql":
-        # the tables grow as the import goes: fresh statistics after batches 1, 2, 4, 8...
-        # keep PostgreSQL looking its keys and records up by index
-        for table_name in ("import_key", "record", "case_scope"):
-            session.execute(text(f"ANALYZE {table_name}"))
 
 
 def _insert(session: Session, pending: Pending, job: _Run, planned: list[_Planned]) -> None:
@@ -278,6 +320,7 @@ def _insert(session: Session, pending: Pending, job: _Run, planned: list[_Planne
         job.by,
         clock=job.clock,
         analyze=False,
+        stamped_as=job.writer,
     )
     for item in planned:
         job.report.created[item.kind] += 1
@@ -297,8 +340,9 @@ def _refuse(job: _Run, problem: RowProblem, values: dict[str, str]) -> None:
     job.report.refused_rows.append((problem.number, values))
 
 
-def _known(session: Session, source: str, rows: list[RowRecords]) -> Keys:
-    """The import keys of every record these rows name, in one query per kind."""
+def _known(session: Session, job: _Run, rows: list[RowRecords]) -> Keys:
+    """The import keys of every record these rows name, in one query per kind (and, in a dry
+    run, the ones its earlier batches would have made)."""
     wanted: dict[str, set[str]] = {"person": set(), "case": set(), "warning": set(), "note": set()}
     for row in rows:
         wanted["person"].add(row.person_external_id)
@@ -313,14 +357,17 @@ def _known(session: Session, source: str, rows: list[RowRecords]) -> Keys:
     for kind, external_ids in wanted.items():
         if not external_ids:
             continue
-        for ext, record_id, case_id, version, digest in session.execute(
+        for ext, record_id, case_id, version, hashes in session.execute(
             sa_select(*KEY_COLUMNS).where(
-                col(ImportKey.source) == source,
+                col(ImportKey.source) == job.mapping.source,
                 col(ImportKey.kind) == kind,
                 col(ImportKey.external_id).in_(sorted(external_ids)),
             )
         ):
-            keys[(kind, ext)] = _Key(record_id, case_id, version, digest, stored=True)
+            keys[(kind, ext)] = _Key(record_id, case_id, version, dict(hashes or {}), stored=True)
+        for ext in external_ids:
+            if (kind, ext) in job.dry_keys:
+                keys.setdefault((kind, ext), job.dry_keys[(kind, ext)])
     return keys
 
 
@@ -331,13 +378,13 @@ def _plan(
     keys: Keys,
     fresh: set[tuple[str, str]],
 ) -> list[_Planned] | RowProblem:
-    """The changes a row makes (new records get fresh ids and keys, known ones are updates
-    based on the version the import last wrote)."""
+    """The changes a row makes: new records whole (checked here, before anything of the row is
+    known), known ones only in the fields whose value in the file changed."""
     team = str(row.case.get("team") or "")
     if not job.team_known(session, team):
         return RowProblem(
             row.number,
-            "case.team",
+            _column_of(job.mapping, "case.team"),
             f'names the team "{team}", which the service does not have (add it with '
             "`admin add-team`, or map the file's teams in the mapping)",
         )
@@ -347,16 +394,16 @@ def _plan(
     case_id = case_key.case_id if case_key else uuid.uuid4()
     person_id = person_key.record_id if person_key else uuid.uuid4()
     said = {**row.case, "person_id": str(person_id)}  # what the file says of the case
-    case_fields = said
-    if case_key is None:
-        case_fields = {"status": "open", "priority": "normal", **case_fields}
-        case_fields["ref"] = job.ref(session)
-        problems = check_fields(RecordKind.CASE, case_fields, whole=True)
-        if problems:
-            return RowProblem(row.number, f"case.{problems[0].field}", problems[0].reason)
-    # (kind, external id, record id, case id, fields to write, what the file said of them)
+    # (kind, external id, record id, case id, what the file said, what a new record holds)
     wanted: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, Any]]] = [
-        ("case", row.case_external_id, case_id, case_id, case_fields, said),
+        (
+            "case",
+            row.case_external_id,
+            case_id,
+            case_id,
+            said,
+            {"status": "open", "priority": "normal", **said},
+        ),
         (
             "person",
             row.person_external_id,
@@ -368,81 +415,94 @@ def _plan(
     ]
     for fields in row.warnings:
         ext = _derived(row.case_external_id, "warning", fields["text"].casefold())
-        values = {**fields, "person_id": str(person_id), "active": True}
-        values |= {"added_by": job.by, "added_at": now.isoformat()}
-        wanted.append(("warning", ext, uuid.uuid4(), case_id, values, fields))
+        whole = {**fields, "person_id": str(person_id), "active": True}
+        whole |= {"added_by": job.by, "added_at": now.isoformat()}
+        wanted.append(("warning", ext, uuid.uuid4(), case_id, fields, whole))
     if row.note:
         ext = _derived(row.case_external_id, "note", row.note)
-        values = {"text": row.note, "author": job.by, "written_at": now.isoformat()}
-        wanted.append(("note", ext, uuid.uuid4(), case_id, values, {"text": row.note}))
-    planned = []
-    for kind, ext, record_id, in_case, fields, from_file in wanted:
-        digest = _digest(from_file)
+        whole = {"text": row.note, "author": job.by, "written_at": now.isoformat()}
+        wanted.append(("note", ext, uuid.uuid4(), case_id, {"text": row.note}, whole))
+    chosen: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, str]]] = []
+    for kind, ext, record_id, in_case, from_file, whole in wanted:
         key = keys.get((kind, ext))
-        if key is not None and kind in ("warning", "note"):
-            continue  # known by its text: nothing to change
-        if kind in ("person", "case") and (kind, ext) in job.seen:
-            continue  # on several rows: the first row that names it says what it is
-        if key is not None and key.digest == digest:
-            job.report.unchanged += 1
-            job.seen.add((kind, ext))
-            continue  # the file says what it said last time: the record is left alone
-        if key is None:
-            problems = check_fields(RecordKind(kind), fields, whole=True)
-            if problems:
-                return RowProblem(row.number, f"{kind}.{problems[0].field}", problems[0].reason)
-        if key is None:
-            # known from here on, to the later rows of this import (created at version 1)
-            keys[(kind, ext)] = _Key(record_id, in_case, 1, digest)
+        if _seen_mark(kind, ext) in job.seen or (key is not None and kind in ("warning", "note")):
+            continue  # said by an earlier row of this run; a warning or note is its text
+        hashes = {name: _hash(value) for name, value in from_file.items()}
+        if key is not None:
+            changed = {n: from_file[n] for n, h in hashes.items() if key.hashes.get(n) != h}
+            if not changed:
+                job.report.unchanged += 1
+                job.seen.add(_seen_mark(kind, ext))
+                continue  # the file says what it said last time: the record is left alone
+            chosen.append(
+                (kind, ext, key.record_id, key.case_id, changed, {**key.hashes, **hashes})
+            )
+            continue
+        if kind == "case":
+            whole = {**whole, "ref": job.ref(session)}
+        problems = check_fields(RecordKind(kind), whole, whole=True)
+        if problems:
+            return RowProblem(
+                row.number,
+                _column_of(job.mapping, f"{kind}.{problems[0].field}"),
+                problems[0].reason,
+            )
+        chosen.append((kind, ext, record_id, in_case, whole, hashes))
+    planned = []
+    for kind, ext, record_id, in_case, fields, hashes in chosen:
+        key = keys.get((kind, ext))
+        if key is None:  # known from here on, to the later rows of this import
+            keys[(kind, ext)] = _Key(record_id, in_case, 1, hashes)
             fresh.add((kind, ext))
         change = Change.model_construct(  # made here from checked values: no second check
             change_id=uuid.uuid4(),
             kind=RecordKind(kind),
-            record_id=key.record_id if key is not None else record_id,
-            case_id=key.case_id if key is not None else in_case,
+            record_id=record_id,
+            case_id=in_case,
             base_version=key.version if key is not None else 0,
             fields=fields,
             made_at=now,
             resolves=[],
         )
-        planned.append(_Planned(kind, ext, key, change, digest))
-    job.seen.update((p.kind, p.external_id) for p in planned if p.kind in ("person", "case"))
+        planned.append(_Planned(kind, ext, key, change, hashes))
+        if kind in ("person", "case"):
+            job.seen.add(_seen_mark(kind, ext))
     return planned
 
 
 def _apply_row(
     session: Session, pending: Pending, job: _Run, row: RowRecords, planned: list[_Planned]
 ) -> RowProblem | None:
-    """Apply a row's changes to records an earlier import made, through the push's merge."""
+    """Apply a row's changes to records an earlier import made, through the push's merge: a
+    field the import itself wrote last is changed, one changed in Fieldcase since becomes a
+    clash (the file's value beside Fieldcase's, for the case's worker)."""
     report = job.report
     for item in planned:
-        if item.key is not None:  # an earlier row of this batch may have moved it on
-            item.change.base_version = item.key.version
-        result = apply_change(session, None, item.change, pending, clock=job.clock, by=job.by)
+        if item.key is None:
+            continue
+        result = apply_change(
+            session, None, item.change, pending, clock=job.clock, by=job.by, stamp_as=job.writer
+        )
         if result.status == ChangeStatus.REJECTED:
             said = result.error.message if result.error is not None else "was refused"
-            return RowProblem(row.number, f"{item.kind} record", said)
-        assert item.key is not None  # only changes to known records come here
+            return RowProblem(row.number, f"the {item.kind} it names", said)
         if result.status == ChangeStatus.CONFLICT:
-            # the file's value waits beside Fieldcase's for a person; the key keeps the
-            # version the import last wrote, so a later import never takes the person's edit
-            # as its own
             report.clashes += len(result.conflicts)
-            item.key.digest = item.digest  # the same file again makes no second clash
-            item.key.moved = item.key.stored
-        elif (result.version or 0) > item.key.version:
+        if len(result.conflicts) < len(item.change.fields):
             report.updated[item.kind] += 1
-            item.key.version = result.version or item.key.version
-            item.key.digest = item.digest
-            item.key.moved = item.key.stored
-        else:
-            report.unchanged += 1
+        item.key.hashes = item.hashes  # the same file again changes nothing, clashes nothing
+        item.key.moved = item.key.stored
     return None
 
 
-def _digest(fields: dict[str, Any]) -> str:
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _seen_mark(kind: str, external_id: str) -> int:
+    """A small mark of a record this run has dealt with (memory stays small)."""
+    return hash((kind, external_id))
+
+
+def _hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _derived(case_external_id: str, kind: str, text: str) -> str:

@@ -82,9 +82,11 @@ def detect_encoding(path: Path) -> str:
 def _csv(path: Path, encoding: str | None) -> Source:
     chosen = encoding or detect_encoding(path)
     try:
-        codecs.lookup(chosen)
+        known = codecs.lookup(chosen)._is_text_encoding
     except LookupError:
-        raise FileError(f'"{chosen}" is not an encoding Python knows (try "cp1252").') from None
+        known = False
+    if not known:
+        raise FileError(f'"{chosen}" is not a text encoding (try "cp1252" or "latin-1").')
     handle = path.open(encoding=chosen, newline="", errors="strict")
     try:
         sample = handle.read(64 * 1024)
@@ -115,9 +117,11 @@ def _csv(path: Path, encoding: str | None) -> Source:
                         continue
                     yield number, dict(zip(columns, (v.strip() for v in values), strict=False))
             except UnicodeDecodeError:
+                other = "latin-1" if chosen == "cp1252" else "cp1252"
                 raise FileError(
-                    f"{path.name} is not written in {chosen} after row {number - 1}: name its "
-                    "encoding in the mapping's [source]. Rows before it were read."
+                    f"{path.name} is not written in {chosen} after row {number}: name its "
+                    f'encoding in the mapping\'s [source] (encoding = "{other}", for example). '
+                    "The rows before it were read."
                 ) from None
             except csv.Error as err:  # the row after the last one read
                 raise FileError(
@@ -163,11 +167,17 @@ def _workbook(path: Path, sheet: str | None) -> Source:
     columns = [_text(name) for name in header]
 
     def rows() -> Iterator[Row]:
+        number = 1
         try:
             for number, values in enumerate(lines, start=2):
                 texts = [_text(v) for v in values]
                 if any(texts):
                     yield number, dict(zip(columns, texts, strict=False))
+        except Exception as err:  # openpyxl's parse errors have no common base
+            raise FileError(
+                f"{path.name} cannot be read after row {number} ({type(err).__name__}). The "
+                "rows before it were read; save the workbook again from Excel and retry."
+            ) from None
         finally:
             book.close()
 
@@ -176,20 +186,26 @@ def _workbook(path: Path, sheet: str | None) -> Source:
 
 def _json_lines(path: Path) -> Source:
     handle = path.open(encoding="utf-8-sig")
-    columns: list[str] = []
 
     def rows() -> Iterator[Row]:
+        number = 0
         with handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError:
-                    value = None
-                if not isinstance(value, dict):
-                    yield number, {UNREADABLE: "This line is not a JSON object."}
-                    continue
-                yield number, {str(k): _text(v) for k, v in value.items()}
+            try:
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        value = json.loads(line)
+                    except json.JSONDecodeError:
+                        value = None
+                    if not isinstance(value, dict):
+                        yield number, {UNREADABLE: "This line is not a JSON object."}
+                        continue
+                    yield number, {str(k): _text(v) for k, v in value.items()}
+            except UnicodeDecodeError:
+                raise FileError(
+                    f"{path.name} is not UTF-8 after line {number}: JSON lines are UTF-8. The "
+                    "lines before it were read."
+                ) from None
 
-    return Source(path, columns, rows())
+    return Source(path, [], rows())

@@ -54,7 +54,7 @@ def build(mapping: Mapping, number: int, values: dict[str, str]) -> RowRecords |
     try:
         return _build(mapping, number, values)
     except _Refused as refused:
-        return RowProblem(number, _column_of(mapping, refused.target), refused.reason)
+        return RowProblem(number, column_of(mapping, refused.target), refused.reason)
 
 
 def _build(mapping: Mapping, number: int, values: dict[str, str]) -> RowRecords:
@@ -65,8 +65,8 @@ def _build(mapping: Mapping, number: int, values: dict[str, str]) -> RowRecords:
     for target, value in (("person.external_id", person_ext), ("case.external_id", case_ext)):
         if not value:
             raise _Refused(target, "is empty: every row needs the source system's ids")
-        if len(value) > 300:
-            raise _Refused(target, "is longer than 300 characters")
+        if len(value) > 200:
+            raise _Refused(target, "is longer than 200 characters")
     person = _fields(mapping, RecordKind.PERSON, get)
     case = _fields(mapping, RecordKind.CASE, get)
     if not _from_file(mapping, "case.team", values):  # else the team the file names
@@ -169,7 +169,7 @@ def _district(address: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _column_of(mapping: Mapping, target: str) -> str:
+def column_of(mapping: Mapping, target: str) -> str:
     spec = mapping.columns.get(target)
     if spec is None:
         return f"{target} (from the mapping)"

@@ -53,12 +53,21 @@ class Author:
     actor: Actor | None
     username: str
     device_key: str | None
+    #: who the fields it writes are stamped as, when not its device: an import stamps its
+    #: source ("import:NAME"), so a later import of the same source may change what it wrote
+    #: itself and clashes only with what others changed (the merge's same-writer rule)
+    stamp_as: str | None = None
 
     @classmethod
-    def of(cls, actor: Actor | None, by: str) -> Author:
+    def of(cls, actor: Actor | None, by: str, stamp_as: str | None = None) -> Author:
         if actor is None:
-            return cls(None, by or "admin", None)
+            return cls(None, by or "admin", None, stamp_as)
         return cls(actor, actor.username, actor.device_key)
+
+    @property
+    def writer(self) -> str | None:
+        """The writer its stamps name (its device, or what ``stamp_as`` says)."""
+        return self.stamp_as or self.device_key
 
     @property
     def device_id(self) -> uuid.UUID | None:
@@ -73,9 +82,11 @@ def apply_change(
     *,
     clock: Clock,
     by: str = "",
+    stamp_as: str | None = None,
 ) -> ChangeResult:
-    """Merge one change (without committing). ``actor`` None means the service itself."""
-    author = Author.of(actor, by)
+    """Merge one change (without committing). ``actor`` None means the service itself
+    (``stamp_as``: see :attr:`Author.stamp_as`)."""
+    author = Author.of(actor, by, stamp_as)
     now = clock.now()
     try:
         replayed = screen(session, change, pending)
@@ -311,7 +322,7 @@ def merge(
             stamps,
             change.base_version,
             change.fields,
-            author.device_key,
+            author.writer,
             resolving=set(settling),
         )
     except MergeRefused as refused:
@@ -362,9 +373,7 @@ def write_record(
     )
     version = record.version + 1
     record.echo_free_for = echo_mark(author.device_key, version) if whole else None
-    stamp = Stamp(
-        version=version, device=author.device_key, user=author.username, at=now.isoformat()
-    )
+    stamp = Stamp(version=version, device=author.writer, user=author.username, at=now.isoformat())
     record.fields = {**record.fields, **merged.applied}
     record.stamps = {**record.stamps, **{name: stamp.to_json() for name in merged.applied}}
     record.version = version

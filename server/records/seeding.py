@@ -50,12 +50,14 @@ def bulk_insert(
     *,
     clock: Clock,
     analyze: bool = True,
+    stamped_as: str | None = None,
 ) -> int:
     """Insert brand-new records quickly, each with its log position. Not audited per record.
     ``analyze``: refresh PostgreSQL's statistics after (a one-off load; an import that loads
-    in many batches does it once at its end)."""
+    in many batches does it once at its end). ``stamped_as``: the writer the fields are
+    stamped with (see :attr:`server.records.push.Author.stamp_as`)."""
     now = clock.now()
-    stamp = Stamp(version=1, device=None, user=by, at=now.isoformat()).to_json()
+    stamp = Stamp(version=1, device=stamped_as, user=by, at=now.isoformat()).to_json()
     batch = list(rows)
     position = take_positions(session, len(batch))
     records = []

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("record_id", sa.Uuid(), nullable=False),
         sa.Column("case_id", sa.Uuid(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("hashes", sa.JSON(none_as_null=False), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("source", "kind", "external_id"),
     )
