@@ -56,7 +56,7 @@ def _write_refused(path: Path, columns: list[str], report: ImportReport) -> None
                     problem.number,
                     problem.column,
                     problem.reason,
-                    *(values.get(n, "") for n in names),
+                    *(_inert(values.get(n, "")) for n in names),
                 ]
             )
         text.flush()

@@ -328,3 +328,81 @@ def test_a_file_that_breaks_part_way_keeps_what_came_before(
     code, out, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(export))
     assert code == 0 and "Created: 2 case, 2 person." in out and "Unchanged: 8." in out, out
     assert len(_by_kind(north)["case"]) == 6
+
+
+def test_only_what_the_file_changed_is_sent_and_the_import_never_clashes_with_itself(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mapping, north = setup
+    run = ["import", "--mapping", str(mapping)]
+    export = _csv(tmp_path / "clients.csv", GOOD[:1])
+    assert _admin(capsys, service, *run, str(export))[0] == 0
+    (case,) = _by_kind(north)["case"]
+    edited = change("case", case["record_id"], case["record_id"], {"summary": "Falls (2)"}, base=1)
+    assert north.push(edited)[0]["status"] == "applied"
+    # the file closes the case: the caseworker's summary is not touched, nothing clashes
+    closed = [list(GOOD[0])]
+    closed[0][7] = "Closed - NFA"
+    code, out, err = _admin(capsys, service, *run, str(_csv(export, closed)))
+    assert code == 0 and "Updated: 1 case." in out and "clash" not in out, (out, err)
+    # then reopens it: the import changes its own value again, still no clash
+    code, out, err = _admin(capsys, service, *run, str(_csv(export, GOOD[:1])))
+    assert code == 0 and "Updated: 1 case." in out and "clash" not in out, (out, err)
+    fields = {c["record_id"]: c["fields"] for c in _by_kind(north)["case"]}[case["record_id"]]
+    assert (fields["status"], fields["summary"]) == ("open", "Falls (2)")
+    with Session(service.engine) as session:
+        assert session.exec(select(Conflict)).all() == []
+
+
+def test_an_erased_case_is_never_brought_back_by_an_import(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mapping, north = setup
+    service.user("gina", "Records", role="governance")
+    run = ["import", "--mapping", str(mapping)]
+    export = _csv(tmp_path / "clients.csv", GOOD[:1])
+    assert _admin(capsys, service, *run, str(export))[0] == 0
+    (case,) = _by_kind(north)["case"]
+    erase = ["erase-case", case["fields"]["ref"], "--reason", "SAR 7", "--officer", "gina"]
+    assert _admin(capsys, service, *erase)[0] == 0
+    again = [list(GOOD[0])]
+    again[0][8] = "Dog on premises; New alert"
+    code, out, err = _admin(capsys, service, *run, str(_csv(export, again)))
+    assert code == 0 and "1 row was refused" in out and "was erased" in out, (out, err)
+    assert _by_kind(north).get("case") is None and _by_kind(north).get("warning") is None
+    with Session(service.engine) as session:
+        texts = [r.fields.get("text") for r in session.exec(select(Record)).all()]
+    assert "New alert" not in texts
+
+
+def test_a_dry_run_takes_no_reference_and_the_refused_list_runs_no_formula(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from server.models import RefCounter
+
+    mapping, _north = setup
+    hostile = [["C9", "R9", '=HYPERLINK("http://x")', "X", "31/02/1950", "", "", "Open", "", ""]]
+    export = _csv(tmp_path / "clients.csv", GOOD + hostile)
+    code, out, err = _admin(
+        capsys, service, "import", "--mapping", str(mapping), str(export), "--dry-run"
+    )
+    assert code == 0 and "Created: 3 case" in out, err
+    with Session(service.engine) as session:
+        assert session.exec(select(RefCounter)).all() == []
+        assert session.exec(select(ImportKey)).all() == []
+    with (tmp_path / "clients.refused.csv").open(encoding="utf-8-sig", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["Forename"].startswith("'=")
+    code, out, _ = _admin(
+        capsys, service, "import", "--mapping", str(mapping), str(_csv(export, GOOD))
+    )
+    assert code == 0 and not (tmp_path / "clients.refused.csv").exists()
