@@ -10,14 +10,17 @@ import csv
 import io
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from server.cli.common import CliError, Commands, engine_of, settings_of
+from server.crud import AdminError
 from server.imports.importer import ImportReport, run_import
 from server.imports.mapping import load_mapping
-from server.imports.reading import UNREADABLE, open_source
+from server.imports.reading import open_source
+from server.imports.rows import RowProblem
 from sync import words
 from sync.clock import Clock
+from sync.errors import FieldcaseError
 from sync.files import write_private
 
 #: Refused rows listed on the screen (all of them are in the refused-rows file).
@@ -41,28 +44,22 @@ def _inert(cell: str) -> str:
     return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
-def _write_refused(path: Path, columns: list[str], report: ImportReport) -> None:
-    names = columns or sorted(
-        {k for _, values in report.refused_rows for k in values} - {UNREADABLE}
-    )
+class _RefusedRows:
+    """Writes each refused row, as it is refused, with its reason and its columns."""
 
-    def write(handle: IO[bytes]) -> None:
-        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-        out = csv.writer(text)
-        out.writerow(["row", "column", "reason", *names])
-        for problem, (_number, values) in zip(report.refused, report.refused_rows, strict=True):
-            out.writerow(
-                [
-                    problem.number,
-                    problem.column,
-                    problem.reason,
-                    *(_inert(values.get(n, "")) for n in names),
-                ]
-            )
-        text.flush()
-        text.detach()
+    def __init__(self, handle: IO[bytes], names: list[str]) -> None:
+        self.text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+        self.out = csv.writer(self.text)
+        self.names = names
+        self.out.writerow(["row", "column", "reason", *names])
 
-    write_private(path, write)
+    def __call__(self, problem: RowProblem, values: dict[str, str]) -> None:
+        cells = [problem.number, problem.column, problem.reason]
+        self.out.writerow([*cells, *(_inert(values.get(n, "")) for n in self.names)])
+
+    def close(self) -> None:
+        self.text.flush()
+        self.text.detach()
 
 
 def cmd_import(args: argparse.Namespace, clock: Clock) -> int:
@@ -76,15 +73,32 @@ def cmd_import(args: argparse.Namespace, clock: Clock) -> int:
                 f"the mapping names. Its columns are: {', '.join(source.columns)}."
             )
     engine = engine_of(settings_of(args))
-    report = run_import(
-        engine,
-        mapping,
-        source,
-        by=f"import:{mapping.source}",
-        clock=clock,
-        dry_run=args.dry_run,
-        progress=_progress,
-    )
+    target = refused_path(args.file)
+    outcome: dict[str, Any] = {}
+
+    def run(handle: IO[bytes]) -> None:
+        rows = _RefusedRows(handle, source.columns or sorted(mapping.columns_used()))
+        try:
+            outcome["report"] = run_import(
+                engine,
+                mapping,
+                source,
+                by=f"import:{mapping.source}",
+                clock=clock,
+                dry_run=args.dry_run,
+                progress=_progress,
+                on_refused=rows,
+            )
+        except (AdminError, FieldcaseError) as err:  # keep the rows refused so far, then say
+            # what broke
+            outcome["error"] = err
+        finally:
+            rows.close()
+
+    write_private(target, run)
+    if "error" in outcome:
+        raise outcome["error"]
+    report: ImportReport = outcome["report"]
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     made = ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())) or "nothing"
@@ -101,17 +115,16 @@ def cmd_import(args: argparse.Namespace, clock: Clock) -> int:
             "the file's value is kept beside Fieldcase's as a clash for the case's worker to "
             "settle."
         )
-    target = refused_path(args.file)
-    if not report.refused:
-        target.unlink(missing_ok=True)  # an earlier run's list would mislead
+    if not report.refused_count:
+        target.unlink(missing_ok=True)  # nothing refused: no list (and no old one to mislead)
     else:
-        _write_refused(target, source.columns, report)
-        said = "would be" if args.dry_run else ("was" if len(report.refused) == 1 else "were")
-        print(f"{words.plural(len(report.refused), 'row')} {said} refused:")
+        count = report.refused_count
+        said = "would be" if args.dry_run else ("was" if count == 1 else "were")
+        print(f"{words.plural(count, 'row')} {said} refused:")
         for problem in report.refused[:SHOWN]:
             print(f"  row {problem.number}, {problem.column}: {problem.reason}")
-        if len(report.refused) > SHOWN:
-            print(f"  ... and {len(report.refused) - SHOWN} more")
+        if count > SHOWN:
+            print(f"  ... and {count - SHOWN} more")
         print(f"Every refused row, with its reason, is in {target} (it holds personal data).")
     if args.dry_run:
         print("This was a dry run: nothing was imported.")

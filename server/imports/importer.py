@@ -47,6 +47,8 @@ from sync.records import RecordKind, check_fields
 
 #: Rows written in one transaction.
 BATCH_ROWS = 1000
+#: Refused rows a report keeps to show (all of them go to its ``on_refused``).
+KEEP_REFUSED = 20
 #: Reference numbers taken from the counter at a time.
 REF_CHUNK = 256
 
@@ -60,8 +62,10 @@ class ImportReport:
     updated: Counter[str] = field(default_factory=Counter)
     unchanged: int = 0
     clashes: int = 0
+    #: the first refused rows (:data:`KEEP_REFUSED`); every one goes to ``on_refused``
     refused: list[RowProblem] = field(default_factory=list)
-    refused_rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    refused_count: int = 0
+    on_refused: Callable[[RowProblem, dict[str, str]], None] | None = None
     seconds: float = 0.0
 
     def counts(self) -> dict[str, Any]:
@@ -71,7 +75,7 @@ class ImportReport:
             "updated": dict(self.updated),
             "unchanged": self.unchanged,
             "clashes": self.clashes,
-            "refused": len(self.refused),
+            "refused": self.refused_count,
         }
 
 
@@ -126,10 +130,11 @@ def run_import(
     clock: Clock,
     dry_run: bool = False,
     progress: Progress | None = None,
+    on_refused: Callable[[RowProblem, dict[str, str]], None] | None = None,
 ) -> ImportReport:
     """Import every row of ``source``; see the module's words. The run is audited
     (``imported``) even when the file breaks part way (then the error is raised after)."""
-    report = ImportReport()
+    report = ImportReport(on_refused=on_refused)
     job = _Run(mapping, by, clock, report, dry_run=dry_run)
     began = clock.monotonic()
     batch: list[tuple[int, dict[str, str]]] = []
@@ -336,8 +341,12 @@ def _insert(session: Session, pending: Pending, job: _Run, planned: list[_Planne
 
 
 def _refuse(job: _Run, problem: RowProblem, values: dict[str, str]) -> None:
-    job.report.refused.append(problem)
-    job.report.refused_rows.append((problem.number, values))
+    report = job.report
+    report.refused_count += 1
+    if len(report.refused) < KEEP_REFUSED:
+        report.refused.append(problem)
+    if report.on_refused is not None:
+        report.on_refused(problem, values)  # streamed: memory stays flat
 
 
 def _known(session: Session, job: _Run, rows: list[RowRecords]) -> Keys:

@@ -318,15 +318,19 @@ def test_a_file_that_breaks_part_way_keeps_what_came_before(
         [f"P{n}", f"Q{n}", "Ann", f"Case{n}", "01/01/1950", "", "", "Open", "", ""]
         for n in range(5)
     ]
+    rows[1][4] = "not a date"  # refused before the file breaks: kept in the refused list
     export = _csv(tmp_path / "clients.csv", rows)
     # an unterminated quote: the rest of the file is one field, too large to be a field
     export.write_bytes(export.read_bytes() + b'P9,Q9,"Ann' + b"x" * 200_000 + b"\r\n")
     code, _, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(export))
     assert code == 1 and "row 7" in err and "Traceback" not in err, err
-    assert len(_by_kind(north)["case"]) == 4  # two whole batches of two rows
+    refused = (tmp_path / "clients.refused.csv").read_text(encoding="utf-8-sig")
+    assert "not a date" in refused and "Case1" in refused
+    rows[1][4] = "01/01/1950"
+    assert len(_by_kind(north)["case"]) == 3  # two whole batches of two rows, one refused
     _csv(export, [*rows, ["P9", "Q9", "Ann", "Case9", "01/01/1950", "", "", "Open", "", ""]])
     code, out, err = _admin(capsys, service, "import", "--mapping", str(mapping), str(export))
-    assert code == 0 and "Created: 2 case, 2 person." in out and "Unchanged: 8." in out, out
+    assert code == 0 and "Created: 3 case, 3 person." in out and "Unchanged: 6." in out, out
     assert len(_by_kind(north)["case"]) == 6
 
 
