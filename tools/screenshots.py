@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             shot("08-case-history")
             main_area.case_view.tabs.setCurrentIndex(TABS.index("warnings"))
             shot("18-case-warnings")
+            _print_shot(main_area.case_view, settle, out / "26-case-print.png")
             main_area.go(PAGE_CLASHES)
             shot("09-clashes")
             main_area.go(PAGE_SETTINGS)
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             shot(f"19-case-notes-{large}")
             main_area.case_view.tabs.setCurrentIndex(TABS.index("warnings"))
             shot(f"20-case-warnings-{large}")
+            _print_shot(main_area.case_view, settle, out / f"27-case-print-{large}.png")
             main_area.go(PAGE_MY_DAY)
             if day.model.rowCount():
                 day.view.setCurrentIndex(day.model.index(0, 0))
@@ -229,6 +231,20 @@ def _new_case_shot(window: Any, settle: Callable[[], None], path: Path) -> None:
     window.new_case()
     settle()
     dialog = window._new_case_dialog
+    dialog.grab().save(str(path))
+    print(f"saved {path}")
+    dialog.reject()
+
+
+def _print_shot(case_view: Any, settle: Callable[[], None], path: Path) -> None:
+    """'Print or save as PDF...': the choice of what goes on the printed record."""
+    case_view.header.print_button.click()
+    settle()
+    dialog = case_view.print_dialog
+    from app.ui.qt import QApplication
+
+    for _ in range(3):  # laid out at its size, its notes' scroll bar shown
+        QApplication.processEvents()
     dialog.grab().save(str(path))
     print(f"saved {path}")
     dialog.reject()

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from app.core import CaseDetail
     from app.ui.session import Session
 
-#: Characters of a note shown beside its box.
-NOTE_PREVIEW = 80
+#: Characters of a note shown under its box.
+NOTE_PREVIEW = 240
 
 
 class PrintChoice(QDialog):
@@ -59,15 +59,20 @@ class PrintChoice(QDialog):
         for note in detail.notes:
             text = " ".join(note.text.split())
             short = text if len(text) <= NOTE_PREVIEW else text[: NOTE_PREVIEW - 1] + "…"
-            check = QCheckBox(f"{words.day(note.at)}, {note.author}: {short}")
+            check = QCheckBox(f"{words.day(note.at)}, {note.author}")
             check.setAccessibleName(f"Include the note of {words.day(note.at)} by {note.author}")
+            check.setAccessibleDescription(short)
             self.notes[note.id] = check
             notes_box.addWidget(check)
+            preview = label(short)  # wraps: a long note never runs off the side
+            preview.setContentsMargins(28, 0, 0, 6)
+            notes_box.addWidget(preview)
         if not detail.notes:
             notes_box.addWidget(label("This case has no notes."))
         notes_box.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
         scroll.setAccessibleName("Notes to include")
         box.addWidget(scroll, 1)
@@ -84,7 +89,8 @@ class PrintChoice(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
-        self.resize(640, 480)
+        window = parent.window()  # most of the window: room for the notes at 200% text
+        self.resize(max(640, window.width() * 6 // 10), max(480, window.height() * 85 // 100))
 
     def _print_chosen(self) -> None:
         self.to_printer = True
