@@ -16,9 +16,14 @@ Every action that needs more than a signed-in user checks :func:`allows` (a rout
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from server.audit import AuditEvent
 from server.errors import ApiError
 from sync.protocol import ErrorCode
+
+if TYPE_CHECKING:
+    from server.crud import Actor
 
 
 class Role(StrEnum):
@@ -88,3 +93,26 @@ def require(role: str, can: Can) -> None:
     if not allows(role, can):
         said = REFUSALS.get(can, f"Your role ({role}) does not allow you to {can.value}.")
         raise ApiError(ErrorCode.FORBIDDEN, said)
+
+
+def refused(
+    actor: Actor,
+    message: str,
+    *,
+    reason: str,
+    record_kind: str,
+    record_id: str | None = None,
+    case_id: str | None = None,
+) -> ApiError:
+    """403 ``forbidden`` in plain words, with its ``access_denied`` audit entry (kept although
+    the request fails): for an action the actor's role or team does not allow."""
+    denied = AuditEvent(
+        "access_denied",
+        actor=actor.username,
+        device_id=actor.device_key,
+        record_kind=record_kind,
+        record_id=record_id,
+        case_id=case_id,
+        detail={"reason": reason},
+    )
+    return ApiError(ErrorCode.FORBIDDEN, message, audit=[denied])

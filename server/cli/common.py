@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -248,3 +249,23 @@ class Commands:
         add_db_option(parser)
         parser.set_defaults(func=func)
         return parser
+
+
+def officer_option(parser: argparse.ArgumentParser) -> None:
+    """``--officer NAME``: the governance officer a records-management command runs for."""
+    parser.add_argument(
+        "--officer",
+        required=True,
+        metavar="NAME",
+        help="the governance officer doing this (recorded in the audit trail)",
+    )
+
+
+def person_id(value: str) -> uuid.UUID:
+    """A person id given on the command line (refused in plain words)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise CliError(
+            f"{value!r} is not a person id (it looks like 3f2b9c1e-8a4d-4f6b-9e2a-1c5d7b8e9f00)."
+        ) from None

@@ -5,14 +5,20 @@ docs/roles.md), who is recorded in the audit trail."""
 from __future__ import annotations
 
 import argparse
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlmodel import Session
 
-from server.cli.common import CliError, Commands, engine_of, settings_of
+from server.cli.common import (
+    CliError,
+    Commands,
+    engine_of,
+    officer_option,
+    person_id,
+    settings_of,
+)
 from server.core.db import unit_of_work
 from server.records import erasure, holds, retention
 from server.records.governance import officer
@@ -90,19 +96,13 @@ def cmd_erase_case(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_erase_person(args: argparse.Namespace, clock: Clock) -> int:
-    try:
-        person_id = uuid.UUID(args.person_id)
-    except ValueError:
-        raise CliError(
-            f"{args.person_id!r} is not a person id (it looks like "
-            "3f2b9c1e-8a4d-4f6b-9e2a-1c5d7b8e9f00)."
-        ) from None
+    person = person_id(args.person_id)
     erased = _run(
         args,
         Can.ERASE,
-        lambda s, by: erasure.erase_person(s, person_id, reason=args.reason, by=by, clock=clock),
+        lambda s, by: erasure.erase_person(s, person, reason=args.reason, by=by, clock=clock),
     )
-    print(f"Erased {words.plural(len(erased), 'case')} about the person {person_id}:")
+    print(f"Erased {words.plural(len(erased), 'case')} about the person {person}:")
     for one in erased:
         print(f"  {_said(one)}")
     print("Laptops remove them at their next sync.")
@@ -160,36 +160,27 @@ def cmd_retention(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
-def _officer_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--officer",
-        required=True,
-        metavar="NAME",
-        help="the governance officer doing this (recorded in the audit trail)",
-    )
-
-
 def register(commands: Commands) -> None:
     p = commands.add("hold", cmd_hold, "put a legal hold on a case: it is never erased meanwhile")
     p.add_argument("ref")
     p.add_argument("--reason", required=True)
-    _officer_option(p)
+    officer_option(p)
     p = commands.add("release", cmd_release, "release a case's legal hold")
     p.add_argument("ref")
-    _officer_option(p)
+    officer_option(p)
     commands.add("holds", cmd_holds, "list the cases under a legal hold")
     p = commands.add(
         "erase-case", cmd_erase_case, "erase a case on request (it leaves every laptop too)"
     )
     p.add_argument("ref")
     p.add_argument("--reason", required=True, help="the request, e.g. its reference number")
-    _officer_option(p)
+    officer_option(p)
     p = commands.add(
         "erase-person", cmd_erase_person, "erase every case about a person, on request"
     )
     p.add_argument("person_id", metavar="ID")
     p.add_argument("--reason", required=True, help="the request, e.g. its reference number")
-    _officer_option(p)
+    officer_option(p)
     p = commands.add(
         "retention", cmd_retention, "run the retention schedule (run) or print it (show)"
     )

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from server.cli.common import CliError, Commands, engine_of, settings_of
 from server.crud import AdminError
+from server.imports.importer import KEEP_REFUSED as SHOWN
 from server.imports.importer import ImportReport, run_import
 from server.imports.mapping import load_mapping
 from server.imports.reading import open_source
@@ -22,9 +23,6 @@ from sync import words
 from sync.clock import Clock
 from sync.errors import FieldcaseError
 from sync.files import write_private
-
-#: Refused rows listed on the screen (all of them are in the refused-rows file).
-SHOWN = 20
 
 
 def refused_path(path: Path) -> Path:

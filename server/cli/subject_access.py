@@ -12,7 +12,14 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from server.cli.common import CliError, Commands, engine_of, settings_of
+from server.cli.common import (
+    CliError,
+    Commands,
+    engine_of,
+    officer_option,
+    person_id,
+    settings_of,
+)
 from server.core.db import unit_of_work
 from server.records import sar_export, sar_log, subject_access
 from server.records.governance import officer
@@ -30,15 +37,6 @@ def _day(value: str, option: str) -> date:
         raise CliError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD.") from None
 
 
-def _person_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise CliError(
-            f"{value!r} is not a person id (it looks like 3f2b9c1e-8a4d-4f6b-9e2a-1c5d7b8e9f00)."
-        ) from None
-
-
 def _said(match: PersonMatch) -> str:
     born = words.day(date.fromisoformat(match.date_of_birth)) if match.date_of_birth else "no"
     born += " date of birth" if born == "no" else ""
@@ -52,7 +50,7 @@ def _said(match: PersonMatch) -> str:
 def _people(session: Session, args: argparse.Namespace) -> list[uuid.UUID]:
     """The person ids the request covers, saying who they are and who else may be them."""
     if args.person_id:
-        chosen = [_person_id(value) for value in args.person_id]
+        chosen = [person_id(value) for value in args.person_id]
         found = [subject_access.describe(session, p) for p in chosen]
         possible: dict[uuid.UUID, PersonMatch] = {}
         for match in found:
@@ -208,12 +206,7 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="the export to send (without it, a draft for review); marks the request answered",
     )
-    p.add_argument(
-        "--officer",
-        required=True,
-        metavar="NAME",
-        help="the governance officer doing this (recorded in the audit trail)",
-    )
+    officer_option(p)
     p = commands.add("sar-log", cmd_sar_log, "list the subject access requests to answer")
     p.add_argument("--all", action="store_true", help="the answered ones too")
 

@@ -96,7 +96,7 @@ class _Run:
     batches: int = 0
     #: a dry run's keys of records its earlier (rolled back) batches would have made
     dry_keys: dict[tuple[str, str], Any] = field(default_factory=dict)
-    years: list[int] = field(default_factory=list)
+    refs_year: int = 0  # the year the numbers in ``refs`` were taken for
 
     @property
     def writer(self) -> str:
@@ -114,10 +114,10 @@ class _Run:
         if self.dry_run:
             self.refs.append(0)
             return f"FC-{year}-DRY-{len(self.refs):06d}"
-        if not self.refs or self.years[-1] != year:
+        if not self.refs or self.refs_year != year:
             start = crud.take_ref_numbers(session, year, REF_CHUNK)
             self.refs = list(range(start + REF_CHUNK - 1, start - 1, -1))
-            self.years.append(year)
+            self.refs_year = year
         return f"FC-{year}-{self.refs.pop():05d}"
 
 

@@ -26,12 +26,11 @@ type = "adult_social_care"
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from server.records.governance import GovernanceError
+from server.records.governance import GovernanceError, read_toml
 from sync.records import FIELDS, RecordKind
 
 #: The Fieldcase fields a column may fill.
@@ -86,16 +85,7 @@ def _line(text: str, needle: str) -> str:
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check the mapping file ``path``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MappingError(f"There is no mapping file {path}.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise MappingError(f"The mapping file {path} cannot be read ({err}).") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise MappingError(f"The mapping file {path} is not valid TOML: {err}.") from None
+    text, doc = read_toml(path, "mapping file", MappingError)
 
     def problem(what: str, needle: str = "") -> MappingError:
         return MappingError(

@@ -4,6 +4,10 @@ they give, and the one kind of error they raise (a plain message, exit code 1)."
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+from typing import Any
+
 from sqlmodel import Session
 
 from server import crud, roles
@@ -40,3 +44,19 @@ def officer(session: Session, name: str, can: Can) -> str:
             "governance`)."
         )
     return user.username
+
+
+def read_toml(path: Path, what: str, error: type[GovernanceError]) -> tuple[str, dict[str, Any]]:
+    """The text and contents of the TOML file ``path`` (a retention schedule, a review file,
+    an import's mapping: ``what`` names it to a person); ``error`` in plain words when it is
+    missing, unreadable or not TOML."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"The {what} {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"The {what} {path} cannot be read ({err}).") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise error(f"The {what} {path} is not valid TOML: {err}.") from None

@@ -17,7 +17,6 @@ A case under a legal hold is listed with its hold and kept. Every run, dry or no
 
 from __future__ import annotations
 
-import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +30,7 @@ from server.audit import AuditEvent
 from server.models import CaseScope, LegalHold, Record
 from server.records import erasure
 from server.records.changelog import Pending, finalize
-from server.records.governance import GovernanceError
+from server.records.governance import GovernanceError, read_toml
 from sync.clock import Clock
 from sync.records import BUILTIN_CASE_TYPES, RecordKind
 
@@ -78,14 +77,7 @@ def load_schedule(path: Path | None) -> Schedule:
             "No retention schedule is set. Write one (docs/server-deployment.md, "
             "'Retention') and name it with FIELDCASE_RETENTION_FILE."
         )
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScheduleError(f"The retention schedule {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScheduleError(f"The retention schedule {path} cannot be read ({err}).") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ScheduleError(f"The retention schedule {path} is not valid TOML: {err}.") from None
+    _text, data = read_toml(Path(path), "retention schedule", ScheduleError)
     return Schedule(_rules(data, str(path)), str(path))
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 import uuid
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -41,6 +40,7 @@ from server.audit import append as audit_append
 from server.models import Conflict, DocumentChunk, DocumentContent, QuarantinedRecord
 from server.models import Record as RecordRow
 from server.records import history, sar_log
+from server.records.governance import read_toml
 from server.records.subject_access import SubjectAccessError, describe, people_of, scopes_of
 from server.records.wire import record_json
 from sync.clock import Clock
@@ -75,16 +75,7 @@ EXAMPLE = (
 
 def read_review(path: Path) -> Review:
     """The review file (see the module's words); refused in plain words when malformed."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SubjectAccessError(f"There is no review file {path}.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SubjectAccessError(f"The review file {path} cannot be read ({err}).") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SubjectAccessError(f"The review file {path} is not valid TOML: {err}.") from None
+    _text, doc = read_toml(path, "review file", SubjectAccessError)
     items, included = doc.get("withhold", []), doc.get("include", [])
     if (
         set(doc) - {"withhold", "include"}

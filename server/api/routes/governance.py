@@ -20,7 +20,7 @@ from server.errors import ApiError
 from server.records import sar_export, subject_access
 from server.records.governance import GovernanceError
 from server.records.subject_access import PersonMatch
-from server.roles import REFUSALS, Can, allows
+from server.roles import REFUSALS, Can, allows, refused
 from sync.protocol import ErrorCode, PeopleFound, PeopleQuery, PersonFound, SubjectAccessQuery
 
 router = APIRouter(prefix="/governance", tags=["governance"])
@@ -39,19 +39,7 @@ def _officer(actor: Actor, what: str) -> None:
         else "Only a governance officer may search every team's people or export a person's "
         "record. Ask your records management team."
     )
-    raise ApiError(
-        ErrorCode.FORBIDDEN,
-        said,
-        audit=[
-            AuditEvent(
-                "access_denied",
-                actor=actor.username,
-                device_id=actor.device_key,
-                record_kind="person",
-                detail={"reason": what},
-            )
-        ],
-    )
+    raise refused(actor, said, reason=what, record_kind="person")
 
 
 def _found(match: PersonMatch) -> PersonFound:

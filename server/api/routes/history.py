@@ -15,7 +15,7 @@ from server.errors import ApiError
 from server.models import CaseScope
 from server.records import erasure, history
 from server.records.scope import can_see
-from server.roles import Can, allows, require
+from server.roles import Can, allows, refused, require
 from sync.protocol import CaseHistory, ErrorCode, HistoryItem
 
 router = APIRouter(prefix="/cases", tags=["history"])
@@ -33,20 +33,13 @@ def case_history(
     if not allows(actor.role, Can.SEE_FULL_HISTORY) or not (
         visible or allows(actor.role, Can.ANY_TEAM)
     ):
-        raise ApiError(
-            ErrorCode.FORBIDDEN,
+        raise refused(
+            actor,
             _refusal(actor.role, visible),
-            audit=[
-                AuditEvent(
-                    "access_denied",
-                    actor=actor.username,
-                    device_id=actor.device_key,
-                    record_kind="case",
-                    record_id=str(case_id),
-                    case_id=str(case_id),
-                    detail={"reason": "history"},
-                )
-            ],
+            reason="history",
+            record_kind="case",
+            record_id=str(case_id),
+            case_id=str(case_id),
         )
     if scope is None and tomb is None:
         raise ApiError(ErrorCode.NOT_FOUND, "There is no such case on the central service.")
