@@ -28,7 +28,7 @@ from server.records.scope import can_see, ref_holder, set_scope
 from server.records.uploaded_audit import stored_event
 from sync.clock import Clock
 from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
-from sync.records import RecordKind
+from sync.records import RecordKind, check_fields
 
 
 class Refused(Exception):
@@ -556,11 +556,15 @@ def prefetch(session: Session, changes: Sequence[Change], pending: Pending) -> N
         pending.scopes[case_id] = found_scope = scopes.get(case_id)
         if found_scope is not None:
             pending.note_ref(found_scope)
+    # only references that pass the record schema: the changes are not checked yet, and a
+    # hostile one (a NUL, a megabyte) must be refused by its own check, not break this query
     refs = sorted(
         {
-            str(c.fields["ref"])
+            c.fields["ref"]
             for c in changes
-            if c.kind == RecordKind.CASE and isinstance(c.fields.get("ref"), str)
+            if c.kind == RecordKind.CASE
+            and isinstance(c.fields.get("ref"), str)
+            and not check_fields(RecordKind.CASE, {"ref": c.fields["ref"]}, whole=False)
         }
     )
     if refs:

@@ -19,7 +19,7 @@ from server.core.db import alembic_config, make_engine
 from server.models import AuditEntry, CaseScope, Device, Record
 from sync.protocol import PROTOCOL_VERSION
 from sync.records import FIELDS, RecordKind
-from tests.server.helpers import change, fresh_ref, new_case
+from tests.server.helpers import Service, change, fresh_ref, new_case
 from tests.support.server import add_user, enrol, running_server
 
 
@@ -348,3 +348,16 @@ def test_a_laptop_of_an_older_protocol_gets_no_field_it_does_not_know(db_url: st
                     "retired_at",
                 }
                 assert by_kind["warning"]["active"] is False  # the rest as it is
+
+
+def test_a_hostile_reference_is_refused_by_its_check_not_by_the_database(
+    service: Service,
+) -> None:
+    """A case whose reference holds a NUL (which PostgreSQL cannot even compare) is refused
+    as invalid, and the rest of its batch is applied: the look-up of taken references before
+    the batch only ever asks about references that pass the record schema."""
+    sam = service.device("sam", "Housing")
+    _, bad = new_case("Housing", "sam", ref="FC-2026-\x0000001")
+    _, good = new_case("Housing", "sam")
+    results = sam.push(bad, good)
+    assert [r["status"] for r in results] == ["rejected", "applied"], results
