@@ -266,6 +266,69 @@ class ImportKey(ServerTable, table=True):
     imported_at: datetime = ts()
 
 
+class DuplicatePair(ServerTable, table=True):
+    """A pair of people ``admin duplicates find`` scored as likely one person: the review
+    queue (:mod:`server.linkage.queue`). ``person_a`` sorts before ``person_b``. ``state`` is
+    ``open`` (to review), ``not_same`` (a reviewer said so: never queued again) or ``merged``.
+    """
+
+    __tablename__ = "duplicate_pair"
+    person_a: uuid.UUID = Field(primary_key=True)
+    person_b: uuid.UUID = Field(primary_key=True)
+    probability: float
+    reasons: list[str] = Field(
+        default_factory=list, sa_column=Column(sa.JSON(none_as_null=False), nullable=False)
+    )
+    found_at: datetime = ts()
+    state: str = Field(default="open", max_length=20, index=True)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = ts(nullable=True)
+    merge_id: int | None = None
+
+
+class PersonMerge(ServerTable, table=True):
+    """Two person records found to be one person, merged (:mod:`server.records.people`): who
+    merged them, when and why; the records moved from the merged-away person to the kept one
+    (so a split moves exactly those back); and the merged-away person's record as it was,
+    kept out of pulls until a split brings it back (cleared if its case is erased)."""
+
+    __tablename__ = "person_merge"
+    id: int | None = Field(default=None, primary_key=True)
+    kept_id: uuid.UUID = Field(index=True)
+    #: the kept person's record version the merge left: a laptop's change to the merged-away
+    #: person, made before it heard of the merge, is applied to the kept one as if made on
+    #: that version (a field changed since becomes a clash, never silently overwritten)
+    kept_version: int
+    merged_id: uuid.UUID = Field(index=True)
+    #: the case the merged-away person's record was held in
+    merged_case_id: uuid.UUID = Field(index=True)
+    #: the merged-away record as it was ({"version", "fields", "stamps", "created_at", ...}),
+    #: or None once its case was erased
+    merged_record: dict[str, Any] | None = json_col(nullable=True)
+    #: ids (strings) of the cases and warnings that named the merged-away person, now the kept
+    moved: list[str] = Field(
+        default_factory=list, sa_column=Column(sa.JSON(none_as_null=False), nullable=False)
+    )
+    reason: str = Field(max_length=1000)
+    merged_by: str = Field(max_length=200)
+    merged_at: datetime = ts()
+    split_by: str | None = Field(default=None, max_length=200)
+    split_at: datetime | None = ts(nullable=True)
+    split_reason: str | None = Field(default=None, max_length=1000)
+    #: change-log position of the merge (and of the split): pulls tell laptops of it
+    seq: int = Field(sa_column=Column(sa.BigInteger, nullable=False, index=True))
+
+
+class SharedRecord(ServerTable, table=True):
+    """A record also seen through another case than its own: a person's record through every
+    case about them, and an active risk warning about them likewise (issue 14: after a
+    merge each team sees the person through its own cases, and every risk warning)."""
+
+    __tablename__ = "shared_record"
+    record_id: uuid.UUID = Field(primary_key=True)
+    case_id: uuid.UUID = Field(primary_key=True, index=True)
+
+
 class CaseScope(ServerTable, table=True):
     """Who may see a case: its team and assigned worker (copied from the case record), and its
     reference, which no two cases share (a unique index: see

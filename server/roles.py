@@ -57,6 +57,7 @@ ALLOWED: dict[Role, frozenset[Can]] = {
         {
             Can.HOLD_CASES,
             Can.SEE_FULL_HISTORY,
+            Can.REVIEW_DUPLICATES,
             Can.ANY_TEAM,
             Can.SUBJECT_ACCESS,
             Can.RETENTION,

@@ -14,6 +14,10 @@
     fieldcase-server admin erase-case REF --reason TEXT --officer NAME
     fieldcase-server admin erase-person ID --reason TEXT --officer NAME
     fieldcase-server admin retention show | run [--dry-run] [--yes] --officer NAME
+    fieldcase-server admin import --mapping MAPPING.toml FILE [--dry-run]
+    fieldcase-server admin duplicates find [--json] | list [--json]
+    fieldcase-server admin duplicates merge KEEP OTHER | split MERGE_ID | not-same A B
+                                      --reason TEXT --officer NAME
     fieldcase-server admin revoke-device DEVICE_ID | --user NAME
     fieldcase-server admin verify-audit | audit --case REF | audit --user NAME
     fieldcase-server admin check-records [--quarantine] | problems [--limit N]
@@ -62,6 +66,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.governance",  # holds, erasure
     "server.cli.subject_access",  # subject-access, sar-log
     "server.cli.imports",  # import
+    "server.cli.duplicates",  # duplicates find | list | merge | split | not-same
     "server.cli.audit_trail",  # verify-audit
     "server.cli.records",  # check-records [--quarantine], problems
 )

@@ -250,6 +250,13 @@ class Commands:
         parser.set_defaults(func=func)
         return parser
 
+    def group(self, name: str, help_text: str) -> Commands:
+        """``admin NAME ACTION ...``: actions that belong together (``duplicates find``)."""
+        parser = self.sub.add_parser(name, help=help_text)
+        return Commands(
+            parser.add_subparsers(dest=f"{name}_action", metavar="ACTION", required=True)
+        )
+
 
 def officer_option(parser: argparse.ArgumentParser) -> None:
     """``--officer NAME``: the governance officer a records-management command runs for."""

@@ -57,6 +57,30 @@ def read_people(session: Session, *, batch: int = 5000) -> Iterator[PersonRow]:
         yield person_row(str(record_id), fields, sorted(external.get(record_id, ())))
 
 
+def people_by_id(session: Session, ids: set[str]) -> dict[str, PersonRow]:
+    """The person records of ``ids`` that are held, by id."""
+    wanted = [uuid.UUID(i) for i in ids]
+    found: dict[str, PersonRow] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        external: dict[uuid.UUID, list[str]] = {}
+        for record_id, source, external_id in session.exec(
+            select(ImportKey.record_id, ImportKey.source, ImportKey.external_id).where(
+                ImportKey.kind == RecordKind.PERSON.value, col(ImportKey.record_id).in_(chunk)
+            )
+        ):
+            external.setdefault(record_id, []).append(f"{source}:{external_id}")
+        for record_id, fields in session.exec(
+            select(Record.record_id, Record.fields).where(
+                Record.kind == RecordKind.PERSON.value, col(Record.record_id).in_(chunk)
+            )
+        ):
+            found[str(record_id)] = person_row(
+                str(record_id), fields, sorted(external.get(record_id, ()))
+            )
+    return found
+
+
 def person_row(person_id: str, fields: Mapping[str, Any], external_ids: list[str]) -> PersonRow:
     return PersonRow(
         person_id=person_id,

@@ -110,6 +110,11 @@ class Pending:
     #: move it has not pulled past: :mod:`server.records.moves`); None: not looked up
     grace: set[str] | None = None
 
+    #: merged-away people this batch named -> where they are now (a
+    #: :class:`server.records.shares.Redirect`), and every id already looked up
+    redirects: dict[uuid.UUID, Any] = field(default_factory=dict)
+    redirects_known: set[uuid.UUID] = field(default_factory=set)
+
     #: reference -> the cases of this batch whose scope has held it (see :meth:`note_ref`)
     refs: dict[str, set[uuid.UUID]] = field(default_factory=dict)
     #: reference -> the case the database held it for before the batch (None: no case), for

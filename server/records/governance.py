@@ -38,10 +38,13 @@ def officer(session: Session, name: str, can: Can) -> str:
     if user.disabled:
         raise GovernanceError(f"The account {name} is disabled, so it cannot {can.value}.")
     if not roles.allows(user.role, can):
+        who = [role.value for role, allowed in roles.ALLOWED.items() if can in allowed]
+        names = " or ".join(
+            f"a {role} officer" if role == "governance" else f"a {role}" for role in who
+        )
         raise GovernanceError(
-            f"{name} is a {user.role}; only a governance officer may {can.value}. Name one "
-            "with --officer (IT can give an account that role: `admin set-role NAME "
-            "governance`)."
+            f"{name} is a {user.role}; only {names} may {can.value}. Name one with --officer "
+            f"(IT can give an account that role: `admin set-role NAME {who[-1]}`)."
         )
     return user.username
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from server.audit import AuditEvent
 from server.crud import Actor
 from server.models import AppliedChange, CaseScope, Conflict, Device, Record
-from server.records import erasure, moves, validate
+from server.records import erasure, moves, shares, validate
 from server.records.changelog import Pending, Touched, conflict_info, finalize, load_records
 from server.records.merge import MergeRefused, MergeResult, Stamp, merge_change
 from server.records.scope import can_see, ref_holder, set_scope
@@ -89,6 +89,7 @@ def apply_change(
     author = Author.of(actor, by, stamp_as)
     now = clock.now()
     try:
+        change = shares.redirected(session, change, pending)
         replayed = screen(session, change, pending)
         if replayed is not None:
             return replayed
@@ -104,6 +105,8 @@ def apply_change(
     except Refused as refused:
         return refused.result(change)
     record = write_record(session, pending, change, record, merged, author, now)
+    if change.kind == RecordKind.WARNING and merged.changed:
+        shares.after_warning(session, pending, record)
     kept = keep_clashes(session, pending, record, merged, author, now)
     settle(session, pending, record, settling, author, now)
     result = log_change(
@@ -198,6 +201,8 @@ def authorise(
         )
     elif can_see(scope, actor.team, actor.username):
         return
+    elif change.kind == RecordKind.PERSON and shares.shared_with(session, change.record_id, actor):
+        return  # a person is theirs to keep up to date through their own case about them
     elif scope.team is not None and scope.team in _grace(session, actor, pending):
         return  # work done before its user moved team, sent before the case leaves the laptop
     audit_refusal(pending, "access_denied", actor.username, actor.device_key, change)
@@ -575,6 +580,7 @@ def prefetch(session: Session, changes: Sequence[Change], pending: Pending) -> N
             if ref is not None:
                 pending.stored_refs[ref] = case_id
     pending.erased = erasure.erased_among(session, case_ids, record_ids)
+    shares.look_up_redirects(session, pending, changes)
 
 
 def order_for_push(changes: Sequence[Change]) -> list[int]:

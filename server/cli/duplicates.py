@@ -1,0 +1,152 @@
+"""``fieldcase-server admin duplicates``: find the people recorded more than once, review the
+pairs, merge two records of one person, and undo a merge.
+
+    admin duplicates find [--json] [--threshold P]
+    admin duplicates list [--json] [--limit N]
+    admin duplicates merge KEEP OTHER --reason TEXT --officer NAME
+    admin duplicates split MERGE_ID --reason TEXT --officer NAME
+    admin duplicates not-same A B --reason TEXT --officer NAME
+
+Finding needs the ``linkage`` extra (Splink and DuckDB); the rest do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from sqlmodel import Session
+
+from server.cli.common import CliError, Commands, engine_of, officer_option, person_id, settings_of
+from server.core.db import unit_of_work
+from server.linkage import queue
+from server.linkage.find import LinkageUnavailable, find_pairs
+from server.linkage.people import people_by_id, read_people
+from server.models import DuplicatePair
+from server.records.governance import officer
+from server.roles import Can
+from sync import words
+from sync.clock import Clock
+
+NEEDS_EXTRA = (
+    "Finding duplicate people needs Fieldcase's linkage extra (Splink and DuckDB), which is "
+    "not installed here: install it with pip install 'fieldcase[linkage]' and run this again."
+)
+
+
+def _threshold(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a probability between 0 and 1")
+    return number
+
+
+def cmd_find(args: argparse.Namespace, clock: Clock) -> int:
+    engine = engine_of(settings_of(args))
+    with Session(engine) as session:
+        people = list(read_people(session))
+    if not args.json:
+        print(f"Comparing {words.plural(len(people), 'person', 'people')}...", file=sys.stderr)
+    try:
+        pairs = find_pairs(people, threshold=args.threshold)
+    except LinkageUnavailable as err:
+        raise CliError(NEEDS_EXTRA, detail=str(err)) from None
+    with unit_of_work(engine) as session:
+        done = queue.queue(session, pairs, at=clock.now(), by="admin")
+    if args.json:
+        json.dump([pair.as_json() for pair in pairs], sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    print(
+        f"{words.plural(len(pairs), 'pair')} of people may be the same person: "
+        f"{done.new} new to review, {done.again} already waiting"
+        + (f", {done.not_same} said before not to be the same person" if done.not_same else "")
+        + (f", {done.merged} already merged" if done.merged else "")
+        + "."
+    )
+    if done.new or done.again:
+        print(
+            "Review them in Fieldcase's Possible duplicates window (team managers and governance "
+            "officers), or list them with `fieldcase-server admin duplicates list`."
+        )
+    return 0
+
+
+def _described(people: dict[str, Any], person: str) -> str:
+    row = people.get(person)
+    if row is None:
+        return f"{person} (no longer held)"
+    born = f", born {row.date_of_birth}" if row.date_of_birth else ""
+    ids = f" [{', '.join(row.external_ids)}]" if row.external_ids else ""
+    return f"{row.name or 'no name'}{born}, {row.address or 'no address'}{ids} ({person})"
+
+
+def cmd_list(args: argparse.Namespace, clock: Clock) -> int:
+    engine = engine_of(settings_of(args))
+    with Session(engine) as session:
+        pairs = queue.waiting(session, limit=args.limit)
+        people = people_by_id(
+            session, {str(p.person_a) for p in pairs} | {str(p.person_b) for p in pairs}
+        )
+    if args.json:
+        json.dump(
+            [_pair_json(pair, people) for pair in pairs], sys.stdout, indent=1, ensure_ascii=False
+        )
+        sys.stdout.write("\n")
+        return 0
+    if not pairs:
+        print("No possible duplicates are waiting for review.")
+        return 0
+    for pair in pairs:
+        print(f"{pair.probability:.0%} likely the same person: {'; '.join(pair.reasons)}")
+        print(f"  {_described(people, str(pair.person_a))}")
+        print(f"  {_described(people, str(pair.person_b))}")
+    return 0
+
+
+def _pair_json(pair: DuplicatePair, people: dict[str, Any]) -> dict[str, Any]:
+    a, b = people.get(str(pair.person_a)), people.get(str(pair.person_b))
+    return {
+        "person_a": str(pair.person_a),
+        "person_b": str(pair.person_b),
+        "external_ids_a": list(a.external_ids) if a else [],
+        "external_ids_b": list(b.external_ids) if b else [],
+        "probability": pair.probability,
+        "reasons": pair.reasons,
+    }
+
+
+def cmd_not_same(args: argparse.Namespace, clock: Clock) -> int:
+    with unit_of_work(engine_of(settings_of(args))) as session:
+        by = officer(session, args.officer, Can.REVIEW_DUPLICATES)
+        queue.not_same(session, args.a, args.b, reason=args.reason, by=by, at=clock.now())
+    print(
+        f"Noted: {args.a} and {args.b} are not the same person; they will not be suggested again."
+    )
+    return 0
+
+
+def register(commands: Commands) -> None:
+    group = commands.group("duplicates", "find, review, merge and split duplicate people")
+    p = group.add("find", cmd_find, "score every plausible pair of people; queue the likely ones")
+    p.add_argument("--json", action="store_true", help="print the pairs as JSON")
+    p.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=None,
+        metavar="P",
+        help="the least match probability to keep (default 0.9)",
+    )
+    p = group.add("list", cmd_list, "list the pairs waiting for review, most likely first")
+    p.add_argument("--json", action="store_true", help="print the pairs as JSON")
+    p.add_argument("--limit", type=int, default=None, metavar="N")
+    p = group.add("not-same", cmd_not_same, "say two people are not the same person")
+    p.add_argument("a", type=person_id, metavar="A")
+    p.add_argument("b", type=person_id, metavar="B")
+    p.add_argument("--reason", required=True)
+    officer_option(p)
