@@ -1,4 +1,4 @@
-"""The Fieldcase sync protocol, version 5: the one definition of what crosses the wire.
+"""The Fieldcase sync protocol, version 6: the one definition of what crosses the wire.
 
 Imported by the central service (``server/``) and the laptop's engine (``sync/engine``).
 Human documentation lives in ``docs/protocol.md``; keep the two in step.
@@ -33,7 +33,12 @@ from sync.records import RecordKind
 #: (``PullResponse.erased_cases``: purge at once, unsent work and backups included), and a
 #: change to an erased case is refused with ``erased``. An older laptop is told of an erased
 #: case as a removal, and of a refused change as ``forbidden``.
-PROTOCOL_VERSION = 5
+#: 6: merges of two records of one person (issue 14): a pull names each merge
+#: (``PullResponse.merged_people``: the merged-away person's id and the kept one's; the laptop
+#: makes its cases and warnings name the kept person and drops the other's record), and a
+#: record a team sees through another team's case (a shared person, a risk warning about
+#: them) says which team holds it (``RecordState.held_by``). An older laptop is sent neither.
+PROTOCOL_VERSION = 6
 #: The oldest client protocol the service still accepts (one release back: a version 1 laptop
 #: is served, without rollback detection).
 MIN_PROTOCOL_VERSION = 1
@@ -267,6 +272,18 @@ class RecordState(Wire):
     fields: dict[str, FieldValue]
     updated_at: datetime
     updated_by: str
+    #: (protocol 6) The team whose case holds this record, when the laptop is sent it through
+    #: one of its own cases (a person, or a risk warning about them, after a merge): shown
+    #: beside the warning ("recorded by Housing North"). None for a record of its own cases.
+    held_by: str | None = None
+
+
+class PeopleMerged(Wire):
+    """(protocol 6) Two records of one person made one on the service: every case and warning
+    naming ``merged`` names ``kept`` now, and ``merged``'s record is gone."""
+
+    merged: UUID
+    kept: UUID
 
 
 class PullRequest(Wire):
@@ -282,6 +299,8 @@ class PullResponse(Wire):
     #: (protocol 5) Erased on the service (a request, or the retention schedule): purge at
     #: once with any unsent work on them, from the backups too, and keep only the fact.
     erased_cases: list[UUID] = Field(default_factory=list)
+    #: (protocol 6) People merged on the service: point local records at the kept person.
+    merged_people: list[PeopleMerged] = Field(default_factory=list)
     conflicts: list[ConflictInfo] = Field(default_factory=list)  # new or resolved conflicts
     next_cursor: str
     more: bool

@@ -12,7 +12,8 @@ answers with the one JSON object as before, and a laptop that does not ask gets 
   from that cursor goes on from there as if the page had ended;
 * ``{"conflict":{...}}`` for each conflict, ``{"removed_case":"<uuid>"}`` for each case that
   left the user's scope, ``{"erased_case":"<uuid>"}`` for each case erased on the service
-  (protocol 5);
+  (protocol 5), ``{"merged_person":{"merged":"<uuid>","kept":"<uuid>"}}`` for each merge of
+  two records of one person (protocol 6);
 * ``{"next_cursor":"c1.N","more":true}``: the end.
 
 Why: on a link that drops long answers, the part of a page that did arrive is kept up to its
@@ -39,6 +40,7 @@ _CHECKPOINT = b'{"cursor":'
 _CONFLICT = b'{"conflict":'
 _REMOVED = b'{"removed_case":'
 _ERASED = b'{"erased_case":'
+_MERGED = b'{"merged_person":'
 _HEAD = b'{"server_time":'
 _END = b'{"next_cursor":'
 
@@ -74,6 +76,10 @@ def erased_line(case_id: str) -> bytes:
     return _ERASED + json.dumps(case_id).encode() + b"}\n"
 
 
+def merged_line(merged: str, kept: str) -> bytes:
+    return _MERGED + json.dumps({"merged": merged, "kept": kept}).encode() + b"}\n"
+
+
 def end_line(next_cursor: str, more: bool) -> bytes:
     return json.dumps({"next_cursor": next_cursor, "more": more}).encode() + b"\n"
 
@@ -101,8 +107,10 @@ class _Items:
     conflicts: list[bytes] = field(default_factory=list)
     removed: list[bytes] = field(default_factory=list)
     erased: list[bytes] = field(default_factory=list)
+    merged: list[bytes] = field(default_factory=list)
     cursor: str | None = None  # the last checkpoint
-    kept: tuple[int, int, int, int] = (0, 0, 0, 0)  # records, conflicts, removals, erasures
+    #: records, conflicts, removals, erasures, merges before the last checkpoint
+    kept: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     end: dict[str, Any] | None = None
 
     def take(self, line: bytes) -> bool:
@@ -117,6 +125,8 @@ class _Items:
             self.removed.append(line[len(_REMOVED) : -1])
         elif line.startswith(_ERASED) and line.endswith(b"}"):
             self.erased.append(line[len(_ERASED) : -1])
+        elif line.startswith(_MERGED) and line.endswith(b"}"):
+            self.merged.append(line[len(_MERGED) : -1])
         elif line.startswith(_CHECKPOINT):
             self.cursor = _value(line, "cursor")
             self.kept = (
@@ -124,6 +134,7 @@ class _Items:
                 len(self.conflicts),
                 len(self.removed),
                 len(self.erased),
+                len(self.merged),
             )
             return isinstance(self.cursor, str)
         elif line.startswith(_END):
@@ -163,15 +174,15 @@ def as_json(body: bytes, *, complete: bool) -> bytes | None:
             return None
         tail: dict[str, Any] = {**items.end, "server_time": server_time}
         records, conflicts = items.records, items.conflicts
-        removed, erased = items.removed, items.erased
+        removed, erased, merged = items.removed, items.erased, items.merged
     else:
         if items.cursor is None:
             return None
         tail = {"next_cursor": items.cursor, "more": True, "server_time": server_time}
-        n_records, n_conflicts, n_removed, n_erased = items.kept
+        n_records, n_conflicts, n_removed, n_erased, n_merged = items.kept
         records = items.records[:n_records]
         conflicts, removed = items.conflicts[:n_conflicts], items.removed[:n_removed]
-        erased = items.erased[:n_erased]
+        erased, merged = items.erased[:n_erased], items.merged[:n_merged]
     return b"".join(
         [
             b'{"records":[',
@@ -182,6 +193,7 @@ def as_json(body: bytes, *, complete: bool) -> bytes | None:
             b",".join(removed),
             b"],",
             *([b'"erased_cases":[', b",".join(erased), b"],"] if erased else []),
+            *([b'"merged_people":[', b",".join(merged), b"],"] if merged else []),
             json.dumps(tail).encode()[1:],
         ]
     )

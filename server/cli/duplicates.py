@@ -25,6 +25,7 @@ from server.linkage import queue
 from server.linkage.find import LinkageUnavailable, find_pairs
 from server.linkage.people import people_by_id, read_people
 from server.models import DuplicatePair
+from server.records import people
 from server.records.governance import officer
 from server.roles import Can
 from sync import words
@@ -131,6 +132,41 @@ def cmd_not_same(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
+def cmd_merge(args: argparse.Namespace, clock: Clock) -> int:
+    with unit_of_work(engine_of(settings_of(args))) as session:
+        by = officer(session, args.officer, Can.REVIEW_DUPLICATES)
+        merge = people.merge_people(
+            session, args.keep, args.other, reason=args.reason, by=by, clock=clock
+        )
+        merge_id, moved = merge.id, len(merge.moved)
+    print(f"Merge id: {merge_id}")
+    print(
+        f"{args.other} is merged into {args.keep}: "
+        f"{words.plural(moved, 'case or warning', 'cases and warnings')} moved to the kept "
+        "person. Laptops show one person from their next sync. To undo it: "
+        f"`fieldcase-server admin duplicates split {merge_id} --reason TEXT --officer NAME`."
+    )
+    return 0
+
+
+def cmd_split(args: argparse.Namespace, clock: Clock) -> int:
+    with unit_of_work(engine_of(settings_of(args))) as session:
+        by = officer(session, args.officer, Can.REVIEW_DUPLICATES)
+        merge = people.split_merge(session, args.merge_id, reason=args.reason, by=by, clock=clock)
+        merged, kept = merge.merged_id, merge.kept_id
+    print(
+        f"Merge {args.merge_id} is undone: {merged} is a person of their own again, apart from "
+        f"{kept}, and the pair is back in the review queue."
+    )
+    return 0
+
+
+def _merge_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 12:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a merge id (a number, like 7)")
+    return int(value)
+
+
 def register(commands: Commands) -> None:
     group = commands.group("duplicates", "find, review, merge and split duplicate people")
     p = group.add("find", cmd_find, "score every plausible pair of people; queue the likely ones")
@@ -145,6 +181,15 @@ def register(commands: Commands) -> None:
     p = group.add("list", cmd_list, "list the pairs waiting for review, most likely first")
     p.add_argument("--json", action="store_true", help="print the pairs as JSON")
     p.add_argument("--limit", type=int, default=None, metavar="N")
+    p = group.add("merge", cmd_merge, "merge OTHER into KEEP (prints the merge's id)")
+    p.add_argument("keep", type=person_id, metavar="KEEP")
+    p.add_argument("other", type=person_id, metavar="OTHER")
+    p.add_argument("--reason", required=True, help="why they are the same person")
+    officer_option(p)
+    p = group.add("split", cmd_split, "undo a merge, by the id `merge` printed")
+    p.add_argument("merge_id", type=_merge_id, metavar="MERGE_ID")
+    p.add_argument("--reason", required=True, help="why the merge is undone")
+    officer_option(p)
     p = group.add("not-same", cmd_not_same, "say two people are not the same person")
     p.add_argument("a", type=person_id, metavar="A")
     p.add_argument("b", type=person_id, metavar="B")

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from server.audit import AuditEvent
@@ -34,12 +34,15 @@ from server.models import (
     Conflict,
     DocumentChunk,
     DocumentContent,
+    DuplicatePair,
     ErasedCase,
     ErasedRecord,
+    PersonMerge,
     QuarantinedRecord,
     Record,
+    SharedRecord,
 )
-from server.records import holds
+from server.records import holds, shares
 from server.records.changelog import Pending, finalize
 from server.records.governance import GovernanceError, given_reason
 from server.records.scope import find_case_by_ref, scope_event
@@ -141,6 +144,12 @@ def erase_person(
     when any of those cases is held."""
     reason = given_reason(reason, why="why it is erased (the request or rule)")
     case_ids = cases_of_person(session, person_id)
+    merged = shares.redirects(session, [person_id]).get(person_id)
+    if not case_ids and merged is not None:
+        raise ErasureError(
+            f"The person {person_id} was merged into {merged.kept_id} (merge "
+            f"{merged.merge_id}): erase {merged.kept_id} to erase every case about them."
+        )
     if not case_ids:
         raise ErasureError(
             f"No case on the service is about the person {person_id}. Check the id (a "
@@ -238,6 +247,7 @@ def _erase(
     for part in _parts(record_ids):
         session.execute(delete(AppliedChange).where(col(AppliedChange.record_id).in_(part)))
     session.execute(delete(Record).where(col(Record.case_id) == case_id))
+    _forget_people(session, case_id, record_ids)
     for record_id in record_ids:
         session.add(ErasedRecord(record_id=record_id, case_id=case_id))
     now = clock.now()
@@ -259,6 +269,25 @@ def _erase(
     detail.update(records=len(record_ids), documents=len(documents))
     pending.audit.append(AuditEvent("case_erased", actor=by, case_id=str(case_id), detail=detail))
     return Erased(case_id, scope.ref, len(record_ids), len(documents))
+
+
+def _forget_people(session: Session, case_id: uuid.UUID, record_ids: Sequence[uuid.UUID]) -> None:
+    """What the service knew of the case's people beside their records: shares through the
+    case and of its records, pairs in the duplicates queue, and a merged-away person's
+    record kept by a merge (that merge can no longer be undone)."""
+    session.execute(delete(SharedRecord).where(col(SharedRecord.case_id) == case_id))
+    for part in _parts(record_ids):
+        session.execute(delete(SharedRecord).where(col(SharedRecord.record_id).in_(part)))
+        session.execute(
+            delete(DuplicatePair).where(
+                or_(col(DuplicatePair.person_a).in_(part), col(DuplicatePair.person_b).in_(part))
+            )
+        )
+    session.execute(
+        update(PersonMerge)
+        .where(col(PersonMerge.merged_case_id) == case_id)
+        .values(merged_record=None)
+    )
 
 
 def _delete_documents(session: Session, documents: Sequence[uuid.UUID]) -> None:

@@ -32,6 +32,8 @@ SERVICE_WORDS = {
     "hold_released": "released the legal hold on",
     "case_erased": "erased",
     "case_imported": "imported",
+    "person_merged": "merged a duplicate person into the person of",
+    "person_split": "undid the merge of the person of",
     "exported": "exported",
     "printed": "printed",
     "history_viewed": "read the history of",

@@ -198,6 +198,9 @@ def split_merge(
         is_new=True,
     )
     pending.records[restored.record_id] = restored
+    merge.split_by, merge.split_at, merge.split_reason = by, now, why
+    session.add(merge)
+    session.flush()  # no longer a merge pushes are sent on by (the moves below included)
     moved = load_records(session, [uuid.UUID(record_id) for record_id in merge.moved])
     for record in moved.values():
         if record.fields.get("person_id") == str(merge.kept_id):
@@ -210,7 +213,6 @@ def split_merge(
                 writer=f"merge:{merge.id}",
                 clock=clock,
             )
-    merge.split_by, merge.split_at, merge.split_reason = by, now, why
     refresh_shares(session, pending, merge.kept_id)
     refresh_shares(session, pending, merge.merged_id)
     queue.reopen(session, merge_id)

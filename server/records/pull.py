@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, literal, or_, type_coerce
+from sqlalchemy import String, case, cast, literal, null, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from server.crud import Actor
 from server.errors import ApiError
-from server.models import Conflict, Record, ScopeEvent
-from server.records import erasure
+from server.models import CaseScope, Conflict, Record, ScopeEvent, SharedRecord
+from server.records import erasure, shares
 from server.records.changelog import conflict_info
 from server.records.scope import case_visible_to, visible_to
 from server.records.wire import record_json
@@ -34,6 +34,7 @@ from sync.protocol import (
     PROTOCOL_VERSION,
     ConflictInfo,
     ErrorCode,
+    PeopleMerged,
     PullResponse,
     conflict_for,
     pull_tail_for,
@@ -59,7 +60,9 @@ _RAW_ID_COLUMNS = ("record_id", "case_id")
 #: PostgreSQL): pages key records by it without making a UUID of every id they read.
 RawId = Any
 _ROW_COLUMNS = ("record_id", "kind", "case_id", "version", "fields", "updated_at", "updated_by")
-_RECORD, _CONFLICT, _SCOPE, _HORIZON = 0, 1, 2, 3
+_RECORD, _CONFLICT, _SCOPE, _MERGE, _HORIZON = 0, 1, 2, 3, 4
+#: The protocol that knows ``held_by`` and ``merged_people``.
+_SHARES_PROTOCOL = 6
 #: Rows read from the database at a time while a page fills.
 _CHUNK_ROWS = 128
 _NOT_UTF8 = (
@@ -134,14 +137,29 @@ class PullPage:
     protocol: int = PROTOCOL_VERSION
     #: cases erased on the service (protocol 5; an older laptop hears of them as removals)
     erased_cases: list[uuid.UUID] = field(default_factory=list)
+    #: people merged on the service (protocol 6)
+    merged_people: list[PeopleMerged] = field(default_factory=list)
+    #: records on the page through another team's case: the team holding each (protocol 6)
+    held_by: dict[RawId, str] = field(default_factory=dict)
 
     def tail_cases(self) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
         """(removed, erased) cases as the page's laptop is told of them."""
         return pull_tail_for(self.removed_cases, self.erased_cases, self.protocol)
 
-    def add(self, record_id: RawId, case_id: RawId, wire: bytes, seq: int | None = None) -> int:
-        """Put a record on the page (``seq``: its log position, when it came in log order);
+    def add(
+        self,
+        record_id: RawId,
+        case_id: RawId,
+        wire: bytes,
+        seq: int | None = None,
+        held_by: str | None = None,
+    ) -> int:
+        """Put a record on the page (``seq``: its log position, when it came in log order;
+        ``held_by``: the team whose case holds it, when it comes through another case);
         the bytes it takes."""
+        if held_by is not None:
+            self.held_by[record_id] = held_by
+            wire = wire[:-1] + b',"held_by":' + utf8(json.dumps(held_by, ensure_ascii=False)) + b"}"
         self.records[record_id] = wire
         self.by_case.setdefault(case_id, set()).add(record_id)
         if seq is not None and not self.mixed:
@@ -153,6 +171,13 @@ class PullPage:
         (:data:`sync.records.ADDED_IN`): its check of a pulled record allows no other field,
         and would set the record aside); its conflicts likewise."""
         self.protocol = version
+        if version < _SHARES_PROTOCOL:
+            for record_id in self.held_by:
+                record = json.loads(self.records[record_id])
+                record.pop("held_by", None)
+                self.records[record_id] = utf8(
+                    json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+                )
         dropped = {
             kind.value: {name for name, added in names.items() if added > version}
             for kind, names in ADDED_IN.items()
@@ -193,7 +218,8 @@ class PullPage:
             next_cursor=self.next_cursor,
             more=self.more,
             server_time=self.server_time,
-        ).model_dump_json(exclude=None if self.protocol >= 5 else {"erased_cases"})
+            merged_people=self.merged_people if self.protocol >= _SHARES_PROTOCOL else [],
+        ).model_dump_json(exclude=_tail_unknown(self.protocol))
         assert tail.startswith('{"records":[]') and '"conflicts":[]' in tail
         conflicts = ",".join(_conflict_json(c, self.protocol) for c in self.conflicts.values())
         tail = tail[13:].replace('"conflicts":[]', f'"conflicts":[{conflicts}]', 1)
@@ -218,7 +244,20 @@ class PullPage:
             yield pull_lines.removed_line(str(case_id))
         for case_id in erased:
             yield pull_lines.erased_line(str(case_id))
+        if self.protocol >= _SHARES_PROTOCOL:
+            for merge in self.merged_people:
+                yield pull_lines.merged_line(str(merge.merged), str(merge.kept))
         yield pull_lines.end_line(self.next_cursor, self.more)
+
+
+def _tail_unknown(protocol: int) -> set[str] | None:
+    """The tail fields a laptop of ``protocol`` does not know."""
+    unknown = set()
+    if protocol < 5:
+        unknown.add("erased_cases")
+    if protocol < _SHARES_PROTOCOL:
+        unknown.add("merged_people")
+    return unknown or None
 
 
 def utf8(text: str) -> bytes:
@@ -230,25 +269,40 @@ def utf8(text: str) -> bytes:
         return text.encode("utf-8", "backslashreplace")
 
 
+def _held_by(actor: Actor | None) -> Any:
+    """A column: the team holding the record's case when ``actor`` does not see that case
+    (the record comes through a share), else NULL; NULL throughout when ``actor`` is None."""
+    if actor is None:
+        return null()
+    table = Record.__table__  # type: ignore[attr-defined]
+    scope = CaseScope.__table__  # type: ignore[attr-defined]
+    holder = sa_select(scope.c.team).where(scope.c.case_id == table.c.case_id).scalar_subquery()
+    return case((visible_to(table.c.case_id, actor.team, actor.username), null()), else_=holder)
+
+
 def _record_rows(
-    session: Session, *conditions: Any, limit: int | None = None
-) -> Generator[tuple[RawId, RawId, int, bytes]]:
-    """(record id, case id, seq, wire JSON) of the records matching, in log order, read from
-    the database in chunks as they are taken (a page that is full stops reading). A record
-    whose stored JSON is NULL gets it made from its row here (one more query per chunk)."""
+    session: Session, *conditions: Any, limit: int | None = None, shared_for: Actor | None = None
+) -> Generator[tuple[RawId, RawId, int, bytes, str | None]]:
+    """(record id, case id, seq, wire JSON, held by) of the records matching, in log order,
+    read from the database in chunks as they are taken (a page that is full stops reading).
+    A record whose stored JSON is NULL gets it made from its row here (one more query per
+    chunk). ``shared_for``: say which team holds each record that actor sees only through a
+    share (else "held by" is None)."""
     table = Record.__table__  # type: ignore[attr-defined]
     columns = [type_coerce(table.c[name], String).label(name) for name in _RAW_ID_COLUMNS]
-    query = sa_select(*columns, table.c.seq, table.c.wire).where(*conditions)
+    held = _held_by(shared_for).label("held_by")
+    query = sa_select(*columns, table.c.seq, table.c.wire, held).where(*conditions)
     query = query.order_by(table.c.seq)
     if limit is not None:
         query = query.limit(limit)
     result = session.execute(query, execution_options={"yield_per": _CHUNK_ROWS})
     try:
         for chunk in result.partitions():
-            missing = [record_id for record_id, _case, _seq, wire in chunk if wire is None]
+            missing = [row[0] for row in chunk if row[3] is None]
             made = _made_wire(session, missing) if missing else {}
-            for record_id, case_id, seq, wire in chunk:
-                yield record_id, case_id, seq, wire if wire is not None else made[record_id]
+            for record_id, case_id, seq, wire, held_by in chunk:
+                made_wire = wire if wire is not None else made[record_id]
+                yield record_id, case_id, seq, made_wire, held_by
     finally:
         result.close()
 
@@ -281,11 +335,15 @@ def _changed_since(
     complete)."""
     team, username = actor.team, actor.username
     table = Record.__table__  # type: ignore[attr-defined]
-    conditions = [table.c.seq > after, visible_to(table.c.case_id, team, username)]
+    seen = visible_to(table.c.case_id, team, username)
+    shared = _has_shares(session, actor)
+    if shared:
+        seen = or_(seen, shares.shared_visible_to(table.c.record_id, team, username))
+    conditions = [table.c.seq > after, seen]
     if skip_own is not None:
         mine = literal(f"{skip_own}@", String) + cast(table.c.version, String)
         conditions.append(or_(table.c.echo_free_for.is_(None), table.c.echo_free_for != mine))
-    records = _record_rows(session, *conditions, limit=rows)
+    records = _record_rows(session, *conditions, limit=rows, shared_for=actor if shared else None)
     conflicts = session.exec(
         select(Conflict)
         .where(col(Conflict.seq) > after, visible_to(col(Conflict.case_id), team, username))
@@ -306,15 +364,27 @@ def _changed_since(
         .order_by(ScopeEvent.seq)  # type: ignore[arg-type]
         .limit(rows)
     ).all()
+    merges = shares.merges_after(session, after, rows)
     streams = [
         _marked(((r[2], _RECORD, r) for r in records), rows),
         _marked(((c.seq, _CONFLICT, c) for c in conflicts), rows),
         _marked(((e.seq, _SCOPE, e) for e in events), rows),
+        _marked(((m.seq, _MERGE, m) for m in merges), rows),
     ]
     try:
         yield from heapq.merge(*streams, key=lambda triple: triple[0])
     finally:
         records.close()
+
+
+def _has_shares(session: Session, actor: Actor) -> bool:
+    """Whether any record is shared with a case the actor sees (most teams: none, and their
+    pulls ask nothing more of each record)."""
+    shared = SharedRecord.__table__  # type: ignore[attr-defined]
+    query = sa_select(shared.c.record_id).where(
+        visible_to(shared.c.case_id, actor.team, actor.username)
+    )
+    return session.execute(query.limit(1)).first() is not None
 
 
 def _marked(items: Iterator[tuple[int, int, Any]], rows: int) -> Iterator[tuple[float, int, Any]]:
@@ -348,7 +418,12 @@ def pull_page(
                 page.more = True
                 break
             if what == _RECORD:
-                used += page.add(*_without_seq(item), seq=int(seq))
+                record_id, case_id, _seq, wire, held_by = item
+                used += page.add(record_id, case_id, wire, seq=int(seq), held_by=held_by)
+            elif what == _MERGE:
+                page.mixed = True
+                page.merged_people.append(PeopleMerged(merged=item.merged_id, kept=item.kept_id))
+                used += 100
             elif what == _CONFLICT:
                 page.mixed = True
                 info = conflict_info(item)
@@ -378,8 +453,14 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
         page.removed_cases.remove(event.case_id)
     used = 0
     table = Record.__table__  # type: ignore[attr-defined]
-    for row in list(_record_rows(session, table.c.case_id == event.case_id)):
-        used += page.add(*_without_seq(row))
+    of_case = or_(
+        table.c.case_id == event.case_id,
+        table.c.record_id.in_(shares.shared_with_case(event.case_id)),
+    )
+    for record_id, case_id, _seq, wire, held_by in list(
+        _record_rows(session, of_case, shared_for=actor)
+    ):
+        used += page.add(record_id, case_id, wire, held_by=held_by)
     for open_conflict in session.exec(
         select(Conflict).where(Conflict.case_id == event.case_id, Conflict.resolved == False)  # noqa: E712
     ).all():
@@ -387,8 +468,3 @@ def _scope_change(session: Session, actor: Actor, event: ScopeEvent, page: PullP
         page.conflicts[open_conflict.id] = info
         used += _size(info)
     return used
-
-
-def _without_seq(row: tuple[RawId, RawId, int, bytes]) -> tuple[RawId, RawId, bytes]:
-    record_id, case_id, _seq, wire = row
-    return record_id, case_id, wire

@@ -150,6 +150,7 @@ class Device:
         removed: list[str] = []
         erased: list[str] = []
         conflicts: dict[str, dict[str, Any]] = {}
+        merged: list[dict[str, str]] = []
         pages = 0
         while True:
             response = self.svc.client.post(
@@ -173,6 +174,7 @@ class Device:
                         del records[key]
             for conflict in page["conflicts"]:
                 conflicts[conflict["conflict_id"]] = conflict
+            merged.extend(page.get("merged_people", []))
             cursor = page["next_cursor"]
             if not page["more"]:
                 break
@@ -182,6 +184,7 @@ class Device:
             "removed": removed,
             "erased": erased,
             "conflicts": conflicts,
+            "merged": merged,
             "cursor": cursor,
             "pages": pages,
         }
