@@ -188,8 +188,12 @@ def edit_case(uow: UnitOfWork, ref: CaseKey, fields: Mapping[str, str]) -> list[
                 case_values["closed_on"] = uow.today()
             elif status != "closed" and case.closed_on is not None:
                 case_values["closed_on"] = None
-        for obj, values, prefix in ((case, case_values, ""), (person, person_values, "person.")):
-            diff = uow.update(session, obj, values, case.id, audit=False)
+        for obj, values, prefix, home in (
+            (case, case_values, "", case.id),
+            # a person's own case: another team's, for a person shared after a merge
+            (person, person_values, "person.", person.case_id),
+        ):
+            diff = uow.update(session, obj, values, home, audit=False)
             changed.extend(sorted(prefix + name for name in diff))
         if changed:
             uow.audit(session, case.id, "changed", case, "fields: " + ", ".join(changed))

@@ -26,7 +26,7 @@ from app.core.views import (
     WarningView,
 )
 from app.domain.enums import DocumentState
-from app.store import outbox
+from app.store import outbox, people
 from app.store.errors import DiskFull
 from app.store.models import AuditEvent, Case, Document, Note, Person, Visit, Warning
 from app.store.tables import Conflict
@@ -81,6 +81,7 @@ def _detail(session: Session, case: Case, person: Person, now: datetime) -> Case
         select(Document).where(Document.case_id == case.id).order_by(col(Document.added_at))
     ).all()
     waiting = outbox.waiting_records(session, case.id)
+    held = people.held_by(session, [w.id for w in warnings])
     warning_texts = [w.text for w in warnings]
     return CaseDetail(
         id=case.id,
@@ -90,7 +91,10 @@ def _detail(session: Session, case: Case, person: Person, now: datetime) -> Case
         fields={name: getattr(case, name) for name in CASE_FIELD_NAMES if name != "person_id"},
         person_id=person.id,
         person={name: getattr(person, name) for name in PERSON_FIELD_NAMES},
-        warnings=[WarningView(w.id, w.text, w.category, w.added_by, w.added_at) for w in warnings],
+        warnings=[
+            WarningView(w.id, w.text, w.category, w.added_by, w.added_at, held.get(w.id))
+            for w in warnings
+        ],
         notes=[
             NoteView(
                 n.id,

@@ -92,6 +92,9 @@ class WarningView:
     category: str
     added_by: str
     added_at: datetime
+    #: the team whose case holds it, when it is another team's (a risk warning about the
+    #: person, shared after a merge); None for a warning of this case or team
+    held_by: str | None = None
 
 
 @dataclass(frozen=True)

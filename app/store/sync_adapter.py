@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from app import vault
 from app.domain.enums import DocumentState
 from app.errors import SyncError
-from app.store import conflicts, db, erased, first_sync, outbox, set_aside, state
+from app.store import conflicts, db, erased, first_sync, outbox, people, set_aside, state
 from app.store.bulk_apply import refusal, schema_reason, write_records
 from app.store.document_files import DocumentFiles
 from app.store.erased import Erasures
@@ -359,6 +359,7 @@ class SyncAdapter(MarksAndRefs, Erasures):
             # a first sync's page is written as all new (no look-ups) the first time it is tried
             refused = _store_in_bulk(s, page.records, first_sync=paused and all_new)
         news = self._set_aside(s, page.records, refused)
+        people.after_page(s, page)
         # a decision against this user is news, except in a first sync (history, not news)
         against = () if paused else conflicts.decided_against(s, page.conflicts, self.profile.user)
         conflicts.store(s, page.conflicts, against)
@@ -418,6 +419,7 @@ class SyncAdapter(MarksAndRefs, Erasures):
                 continue
             s.execute(delete(model).where(model.case_id == case_id))  # type: ignore[attr-defined]
         s.execute(delete(Case).where(col(Case.id) == case_id))
+        people.drop_unheld(s)  # a person or risk warning it shared with this laptop
         s.execute(delete(Conflict).where(col(Conflict.case_id) == case_id))
         set_aside.forget_case(s, case_id)
         for document_id in documents:

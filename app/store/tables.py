@@ -104,6 +104,17 @@ class ErasedCase(SQLModel, table=True):
     backups_done: bool = Field(default=False)
 
 
+class SharedFrom(SQLModel, table=True):
+    """A record this laptop holds through one of its own cases though another team's case
+    holds it (a person, a risk warning about them, after a merge on the service: protocol 6),
+    and that team's name, shown beside it. Owner: :mod:`app.store.people`."""
+
+    __tablename__ = "shared_from"
+
+    record_id: UUID = Field(primary_key=True)
+    team: str
+
+
 class Meta(SQLModel, table=True):
     """Facts about this profile: ``profile_id``, ``user``, ``team``, ``laptop_code``,
     ``fallback_seq:<year>``, ``case_types`` (JSON, from the service)."""

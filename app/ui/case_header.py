@@ -52,4 +52,9 @@ class CaseHeader(QWidget):
             + f"    Priority: {words.priority_label(detail.priority)}"
             + f"    Assigned: {detail.assigned_to or 'nobody'}"
         )
-        self.banner.set_warnings([w.text for w in detail.warnings])
+        self.banner.set_warnings(
+            [
+                f"{w.text} (recorded by {w.held_by})" if w.held_by else w.text
+                for w in detail.warnings
+            ]
+        )

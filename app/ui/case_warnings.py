@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from app.core import CaseDetail
 
 
+#: Where a warning's holding team (another team's, after a merge) is kept on its list item.
+HELD_BY = Qt.ItemDataRole.UserRole + 1
+
+
 class WarningsTab(QWidget):
     def __init__(self, case: OpenCase) -> None:
         super().__init__()
@@ -67,8 +71,11 @@ class WarningsTab(QWidget):
                 f"\u26a0 {warning.text}\n{kind}, added by {warning.added_by} on "
                 f"{words.day(warning.added_at)}"
             )
+            if warning.held_by:
+                text += f", recorded by {warning.held_by} (their case)"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, str(warning.id))
+            item.setData(HELD_BY, warning.held_by or "")
             item.setData(Qt.ItemDataRole.AccessibleTextRole, text.replace("\n", ". "))
             self.list.addItem(item)
         if not detail.warnings:
@@ -98,6 +105,13 @@ class WarningsTab(QWidget):
         chosen = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if not chosen:
             self.session.show_message("Choose the warning that no longer applies first.")
+            return
+        held_by = item.data(HELD_BY) if item is not None else ""
+        if held_by:
+            self.session.show_message(
+                f"This warning is on {held_by}'s case about this person, so only they can "
+                "retire it. Ask them if it no longer applies."
+            )
             return
         backend = self.session.backend
         self.case.run(

@@ -114,6 +114,9 @@ class Pending:
     #: :class:`server.records.shares.Redirect`), and every id already looked up
     redirects: dict[uuid.UUID, Any] = field(default_factory=dict)
     redirects_known: set[uuid.UUID] = field(default_factory=set)
+    #: records a change was sent on to (a merged-away person's, now the kept one's): the
+    #: device that sent it does not hold them as written, so its pulls must send them
+    redirected: set[uuid.UUID] = field(default_factory=set)
 
     #: reference -> the cases of this batch whose scope has held it (see :meth:`note_ref`)
     refs: dict[str, set[uuid.UUID]] = field(default_factory=dict)

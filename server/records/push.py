@@ -373,6 +373,7 @@ def write_record(
     # was made on: its pulls need not send the record back
     whole = (
         change.base_version == record.version
+        and record.record_id not in pending.redirected
         and not merged.clashes
         and merged.applied.keys() <= change.fields.keys()  # the service added nothing
     )

@@ -116,6 +116,7 @@ def redirected(session: Session, change: Change, pending: Pending) -> Change:
     if change.kind == RecordKind.PERSON and change.record_id in pending.redirects:
         to = pending.redirects[change.record_id]
         update = {"record_id": to.kept_id, "case_id": to.kept_case_id}
+        pending.redirected.add(to.kept_id)
         update["base_version"] = to.kept_version
     named = _person_named(change)
     if named is not None and named in pending.redirects:
