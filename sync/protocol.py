@@ -412,6 +412,56 @@ class SubjectAccessQuery(Wire):
     large_print: bool = False
 
 
+# ---------------------------------------------------------------------- duplicate people
+
+
+class PersonSide(Wire):
+    """One of two people who may be one, as a reviewer compares them."""
+
+    person_id: UUID
+    name: str
+    date_of_birth: date | None = None
+    address: str = ""
+    phone: str = ""
+    #: how the predecessor systems knew them (``source:id``)
+    external_ids: list[str] = Field(default_factory=list)
+    #: the teams holding a case about them
+    teams: list[str] = Field(default_factory=list)
+    cases: int = 0
+
+
+class DuplicatePairInfo(Wire):
+    """A pair waiting for review: both people, how likely they are one, and why."""
+
+    a: PersonSide
+    b: PersonSide
+    probability: float = Field(ge=0, le=1)
+    reasons: list[str]
+
+
+class DuplicatePairs(Wire):
+    """GET /v1/duplicates (managers: pairs about their team's people; governance officers:
+    every pair), most likely first."""
+
+    pairs: list[DuplicatePairInfo]
+    more: int = 0  # pairs waiting beyond these
+
+
+class DuplicateDecision(Wire):
+    """POST /v1/duplicates/decide: ``same`` merges ``other`` into ``keep``; else the two are
+    not the same person, and never suggested again."""
+
+    keep: UUID
+    other: UUID
+    same: bool
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class DuplicateDecided(Wire):
+    merge_id: int | None = None
+    message: str
+
+
 # ------------------------------------------------------------------------------- meta
 
 

@@ -359,7 +359,6 @@ class SyncAdapter(MarksAndRefs, Erasures):
             # a first sync's page is written as all new (no look-ups) the first time it is tried
             refused = _store_in_bulk(s, page.records, first_sync=paused and all_new)
         news = self._set_aside(s, page.records, refused)
-        people.after_page(s, page)
         # a decision against this user is news, except in a first sync (history, not news)
         against = () if paused else conflicts.decided_against(s, page.conflicts, self.profile.user)
         conflicts.store(s, page.conflicts, against)
@@ -374,6 +373,7 @@ class SyncAdapter(MarksAndRefs, Erasures):
             state.set_removed_pending(s, deferred)
         if page.erased_cases:
             self._erase(s, page.erased_cases)
+        people.after_page(s, page)  # after purges: what they shared with this laptop goes too
         state.set_cursor(s, page.next_cursor)
         state.set_last_sync(s, page.server_time)
         if not page.more and paused:
@@ -414,12 +414,9 @@ class SyncAdapter(MarksAndRefs, Erasures):
 
     def _purge_case(self, s: Session, case_id: UUID) -> None:
         documents = s.exec(select(Document.id).where(Document.case_id == case_id)).all()
-        for model in KIND_MODELS.values():
-            if model is Case:
-                continue
+        for model in (m for m in KIND_MODELS.values() if m is not Case):  # the case last
             s.execute(delete(model).where(model.case_id == case_id))  # type: ignore[attr-defined]
         s.execute(delete(Case).where(col(Case.id) == case_id))
-        people.drop_unheld(s)  # a person or risk warning it shared with this laptop
         s.execute(delete(Conflict).where(col(Conflict.case_id) == case_id))
         set_aside.forget_case(s, case_id)
         for document_id in documents:

@@ -50,6 +50,15 @@ def _bodies(path: str) -> dict[str, Any]:
         return {"json": {"name": "Siân O'Neill", "date_of_birth": "1950-04-02"}}
     if path.endswith("/governance/subject-access"):
         return {"json": {"person_ids": [str(uuid.uuid4())]}}
+    if path.endswith("/duplicates/decide"):
+        return {
+            "json": {
+                "keep": str(uuid.uuid4()),
+                "other": str(uuid.uuid4()),
+                "same": False,
+                "reason": "x",
+            }
+        }
     if path.endswith("/refs/blocks"):
         return {"json": {"unused": 0}}
     if path.endswith("/content"):

@@ -15,6 +15,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from server.cli import main as cli_main
+from server.linkage import queue
+from server.linkage.find import Pair
 from server.models import AuditEntry, DuplicatePair, PersonMerge, Record, SharedRecord
 from sync.protocol import PROTOCOL_VERSION
 from tests.server.helpers import Service, change, new_case
@@ -285,3 +287,65 @@ def test_find_queues_pairs_that_a_reviewer_can_set_aside(
     with Session(service.engine) as session:
         row = session.exec(select(DuplicatePair).where(col(DuplicatePair.state) == "not_same"))
         assert row.one().decided_by == "gus"
+
+
+def _queue(world: World, *pairs: tuple[uuid.UUID, uuid.UUID]) -> None:
+    with Session(world.service.engine) as session:
+        queue.queue(
+            session,
+            [
+                Pair(str(a), str(b), [], [], 0.97, ["same surname", "same address"])
+                for a, b in pairs
+            ],
+            at=datetime.now(UTC),
+            by="admin",
+        )
+        session.commit()
+
+
+def _as(service: Service, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {service.user_token(name)}"}
+
+
+def test_reviewers_see_the_pairs_theirs_to_decide_and_decide_them(service: Service) -> None:
+    world = World(service)
+    stranger_a, stranger_b = uuid.uuid4(), uuid.uuid4()  # two people of no team's case here
+    service.user("mona", "North", role="manager")
+    service.user("max", "West", role="manager")
+    _queue(world, (world.robert, world.bob), (stranger_a, stranger_b))
+    # a caseworker may not review; an admin account never sees people
+    answer = service.client.get("/v1/duplicates", headers=_as(service, "nina"))
+    assert answer.status_code == 403 and "manager or a governance officer" in answer.text
+    # North's manager sees the pair about North's Robert, both men whole, not the strangers'
+    answer = service.client.get("/v1/duplicates", headers=_as(service, "mona"))
+    assert answer.status_code == 200, answer.text
+    (pair,) = answer.json()["pairs"]
+    sides = {pair["a"]["name"]: pair["a"], pair["b"]["name"]: pair["b"]}
+    assert set(sides) == {"Robert Smith", "Bob Smith"}
+    assert sides["Bob Smith"]["teams"] == ["South"] and sides["Robert Smith"]["cases"] == 1
+    assert pair["probability"] == 0.97 and "same address" in pair["reasons"]
+    # the governance officer sees both pairs; a manager of another team none
+    everything = service.client.get("/v1/duplicates", headers=_as(service, "gus")).json()
+    assert len(everything["pairs"]) == 2
+    assert service.client.get("/v1/duplicates", headers=_as(service, "max")).json()["pairs"] == []
+    # a manager's decision about people not theirs is refused; about theirs it is made
+    decision = {"keep": str(stranger_a), "other": str(stranger_b), "same": False, "reason": "x"}
+    refused = service.client.post(
+        "/v1/duplicates/decide", json=decision, headers=_as(service, "mona")
+    )
+    assert refused.status_code == 403 and "not yours to make" in refused.text
+    decision = {
+        "keep": str(world.robert), "other": str(world.bob), "same": True, "reason": "Same man",
+    }  # fmt: skip
+    made = service.client.post("/v1/duplicates/decide", json=decision, headers=_as(service, "mona"))
+    assert made.status_code == 200, made.text
+    assert made.json()["merge_id"] and "Merged" in made.json()["message"]
+    assert world.record(world.bob) is None
+    # merging again is refused plainly (409), not a 500
+    again = service.client.post(
+        "/v1/duplicates/decide", json=decision, headers=_as(service, "mona")
+    )
+    assert again.status_code == 409 and "already" in again.json()["message"]
+    with Session(service.engine) as session:
+        events = {e.event for e in session.exec(select(AuditEntry)).all()}
+    assert {"duplicates_viewed", "person_merged", "access_denied"} <= events
