@@ -20,7 +20,8 @@ from typing import Any
 from uuid import UUID
 
 from app import vault
-from app.core.views import AuditRow
+from app.core.duplicates import pair_view
+from app.core.views import AuditRow, WaitingPairs
 from app.errors import FieldcaseError, SyncKind, UsageError
 from app.site import SiteConfig
 from app.store import state
@@ -29,10 +30,17 @@ from app.store.profile import Profile
 from app.store.sync_adapter import SyncAdapter
 from sync import errors as sync_errors
 from sync import words
-from sync.client import RetryPolicy, ServiceClient, Timeouts, case_history
+from sync.client import (
+    RetryPolicy,
+    ServiceClient,
+    Timeouts,
+    case_history,
+    decide_duplicate,
+    duplicate_pairs,
+)
 from sync.clock import Clock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
-from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PROTOCOL_VERSION, DuplicateDecision
 from sync.store import DeviceCredential
 
 log = logging.getLogger("fieldcase.core.sync")
@@ -423,3 +431,100 @@ def recover(
     key = vault.recover(profile_dir, answer.recovery_secret, new_password, **kwargs)
     log.info("recovered the profile of device %s", device["device_id"])
     return Profile.open_with_key(profile_dir, key, clock=clock)
+
+
+# ---------------------------------------------------------------- possible duplicates
+
+DUPLICATES_OFFLINE = (
+    "The central service could not be reached, so the possible duplicates cannot be shown. "
+    "They show here when it can be."
+)
+DUPLICATES_NOT_FOR_ROLE = "Only a team manager or a governance officer reviews possible duplicates."
+NONE_WAITING = "No possible duplicates are waiting for your review."
+NOT_SENT = (
+    "The decision could not be sent to the central service. Nothing was changed; try again "
+    "when it can be reached."
+)
+
+
+class DecisionFailed(FieldcaseError):
+    """A reviewer's decision on possible duplicates was not made (the message says why)."""
+
+
+def waiting_pairs(
+    credential: DeviceCredential | None,
+    *,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    server_url: str | None = None,
+    cancel: threading.Event | None = None,
+) -> WaitingPairs:
+    """Ask the service for the possible duplicates waiting for this user's review (team
+    managers and governance officers); any failure says why in plain words."""
+    if credential is None:
+        return WaitingPairs(None, DUPLICATES_OFFLINE)
+    client = make_client(
+        server_url or credential.server_url,
+        credential=credential,
+        site=site,
+        options=options or INTERACTIVE,
+        cancel=cancel,
+    )
+    try:
+        answer = duplicate_pairs(client)
+    except sync_errors.ServiceError as problem:
+        if problem.reason is sync_errors.ServiceErrorKind.FORBIDDEN:
+            return WaitingPairs(None, DUPLICATES_NOT_FOR_ROLE)
+        log.info("no possible duplicates from the service: %s", problem.reason)
+        return WaitingPairs(None, DUPLICATES_OFFLINE)
+    except sync_errors.SyncError as problem:
+        log.info("no possible duplicates from the service: %s", problem.kind)
+        return WaitingPairs(None, DUPLICATES_OFFLINE)
+    finally:
+        client.close()
+    pairs = [pair_view(pair) for pair in answer.pairs]
+    return WaitingPairs(pairs, "" if pairs else NONE_WAITING, answer.more)
+
+
+def decide_pair(
+    credential: DeviceCredential | None,
+    keep: UUID,
+    other: UUID,
+    *,
+    same: bool,
+    reason: str,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    server_url: str | None = None,
+    cancel: threading.Event | None = None,
+) -> str:
+    """Send a reviewer's decision (merge ``other`` into ``keep``, or not the same person);
+    what to tell them. :class:`DecisionFailed` when it was not made."""
+    why = " ".join(reason.split())
+    if credential is None:
+        raise DecisionFailed(DUPLICATES_OFFLINE)
+    if not why:
+        raise DecisionFailed("Say why first: it is kept in the audit trail.")
+    client = make_client(
+        server_url or credential.server_url,
+        credential=credential,
+        site=site,
+        options=options or INTERACTIVE,
+        cancel=cancel,
+    )
+    try:
+        decision = DuplicateDecision(keep=keep, other=other, same=same, reason=why[:1000])
+        return decide_duplicate(client, decision).message
+    except sync_errors.ServiceError as problem:
+        if problem.reason in (
+            sync_errors.ServiceErrorKind.FORBIDDEN,
+            sync_errors.ServiceErrorKind.CONFLICT,
+        ):
+            raise DecisionFailed(str(problem)) from None
+        log.info("a duplicates decision was not sent: %s", problem.reason)
+        raise DecisionFailed(NOT_SENT) from None
+    except sync_errors.SyncError as problem:
+        log.info("a duplicates decision was not sent: %s", problem.kind)
+        raise DecisionFailed(NOT_SENT) from None
+    finally:
+        client.close()

@@ -263,6 +263,75 @@ def generate_cases(
             )
 
 
+#: (the first name in one system, the same person's first name in another)
+RECORDED_TWICE = (("Margaret", "Peggy"), ("Peter", "Pete"), ("Arthur", "Artur"))
+
+
+def recorded_twice(
+    rng: random.Random,
+    rows: list[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]],
+    team: str,
+    worker: str,
+    first_ref: int,
+    today: date,
+) -> list[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]]:
+    """People of ``rows`` (another team's) recorded again by ``team``'s predecessor system,
+    its own way: a short first name or a typo, the day and month of birth swapped, the street
+    abbreviated. The demo's possible duplicates."""
+    made: list[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]] = []
+    people = [r for r in rows if r[0] == RecordKind.PERSON]
+    for first, other in RECORDED_TWICE:
+        found = next((r for r in people if r[3]["name"].startswith(first + " ")), None)
+        if found is None:
+            continue
+        fields = dict(found[3])
+        born = date.fromisoformat(fields["date_of_birth"])
+        if born.day <= 12 and born.day != born.month:
+            born = date(born.year, born.day, born.month)
+        fields["date_of_birth"] = born.isoformat()
+        fields["name"] = other + fields["name"][len(first) :]
+        fields["address"] = fields["address"].replace(" Lane", " Ln").replace(" Road", " Rd")
+        case_id, person_id = _uuid(rng), _uuid(rng)
+        number = first_ref + len(made) // 2
+        made.append((RecordKind.PERSON, person_id, case_id, fields))
+        made.append(
+            (
+                RecordKind.CASE,
+                case_id,
+                case_id,
+                {
+                    "ref": f"FC-{today.year}-{number:05d}",
+                    "type": "housing_repair",
+                    "status": "open",
+                    "priority": "normal",
+                    "summary": SUMMARIES["housing_repair"],
+                    "team": team,
+                    "assigned_to": worker,
+                    "next_review": (today + timedelta(days=14)).isoformat(),
+                    "opened_on": (today - timedelta(days=30)).isoformat(),
+                    "closed_on": None,
+                    "person_id": str(person_id),
+                },
+            )
+        )
+    return made
+
+
+def queue_duplicates(session: Session, clock: Clock) -> int:
+    """Score the demo's people for duplicates and queue the likely pairs (needs the
+    ``linkage`` extra, which ``make run`` installs; without it the queue stays empty)."""
+    try:
+        from server.linkage import queue
+        from server.linkage.find import LinkageUnavailable, find_pairs
+        from server.linkage.people import read_people
+
+        pairs = find_pairs(list(read_people(session)))
+    except LinkageUnavailable:
+        return 0
+    queue.queue(session, pairs, at=clock.now(), by="demo")
+    return len(pairs)
+
+
 def reserve_refs_upto(session: Session, year: int, last_used: int) -> None:
     """Keep laptops' reference blocks clear of numbers the seed used."""
     session.execute(
@@ -289,6 +358,7 @@ def seed(engine: Engine, settings: Settings, clock: Clock) -> bool:
         now = clock.now()
         today = now.date()
         next_ref = 1
+        first_team: list[tuple[RecordKind, uuid.UUID, uuid.UUID, dict[str, Any]]] = []
         for team, (case_types, people) in TEAMS.items():
             if crud.get_team(session, team) is None:
                 crud.add_team(session, team, clock=clock)
@@ -299,9 +369,14 @@ def seed(engine: Engine, settings: Settings, clock: Clock) -> bool:
                     )
             workers = [u for u, r in people if r == "caseworker"] or [people[0][0]]
             count = CASES_PER_TEAM[team]
-            rows = generate_cases(
-                rng, team, workers, case_types, count, next_ref, today, now.hour + 1
+            rows = list(
+                generate_cases(rng, team, workers, case_types, count, next_ref, today, now.hour + 1)
             )
+            if team == "Housing Repairs":
+                twice = recorded_twice(rng, first_team, team, workers[0], next_ref + count, today)
+                rows += twice
+                count += len(twice) // 2
+            first_team = first_team or rows
             bulk_insert(session, rows, by="demo", clock=clock)
             next_ref += count
         if crud.get_user(session, "it.admin") is None:
@@ -315,6 +390,8 @@ def seed(engine: Engine, settings: Settings, clock: Clock) -> bool:
                 clock=clock,
             )
         reserve_refs_upto(session, today.year, next_ref - 1)
+        session.flush()
+        queue_duplicates(session, clock)
         session.add(ServerSetting(key=MARKER, value=now.isoformat()))
         audit.append(
             session,

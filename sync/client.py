@@ -41,6 +41,9 @@ from sync.protocol import (
     SMALLEST_PAGE_BYTES,
     CaseHistory,
     DeviceTokenRequest,
+    DuplicateDecided,
+    DuplicateDecision,
+    DuplicatePairs,
     EnrolRequest,
     EnrolResponse,
     LoginRequest,
@@ -408,3 +411,14 @@ def case_history(client: ServiceClient, case_id: UUID) -> CaseHistory:
     """Everything done to a case, from the service's audit trail (protocol 5; managers and
     governance officers). Not a method: the sync never asks it, the History tab does."""
     return client._call("GET", f"/v1/cases/{case_id}/history", CaseHistory)
+
+
+def duplicate_pairs(client: ServiceClient, limit: int = 50) -> DuplicatePairs:
+    """The possible duplicate people waiting for this user's review (protocol 6; managers
+    and governance officers). Not a method: the sync never asks it, the window does."""
+    return client._call("GET", f"/v1/duplicates?limit={int(limit)}", DuplicatePairs)
+
+
+def decide_duplicate(client: ServiceClient, decision: DuplicateDecision) -> DuplicateDecided:
+    """A reviewer's decision on a pair: merge, or not the same person (protocol 6)."""
+    return client._call("POST", "/v1/duplicates/decide", DuplicateDecided, body=decision)

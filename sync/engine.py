@@ -569,6 +569,8 @@ class Safeguards:
             self.marks = False
             return
         engine._note_server_time(seen.server_time)
+        if seen.role is not None:
+            engine.store.note_role(seen.role)
         own = engine.store.push_mark()
         if seen.push_mark <= own:
             return

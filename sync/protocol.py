@@ -37,7 +37,8 @@ from sync.records import RecordKind
 #: (``PullResponse.merged_people``: the merged-away person's id and the kept one's; the laptop
 #: makes its cases and warnings name the kept person and drops the other's record), and a
 #: record a team sees through another team's case (a shared person, a risk warning about
-#: them) says which team holds it (``RecordState.held_by``). An older laptop is sent neither.
+#: them) says which team holds it (``RecordState.held_by``); ``SyncState.role`` tells the
+#: laptop its user's role. An older laptop is sent none of these.
 PROTOCOL_VERSION = 6
 #: The oldest client protocol the service still accepts (one release back: a version 1 laptop
 #: is served, without rollback detection).
@@ -257,6 +258,9 @@ class SyncState(Wire):
 
     push_mark: int  # the highest push mark this device sent (0: none yet)
     server_time: datetime
+    #: (protocol 6) The role of this device's user (caseworker, manager, governance): what
+    #: the laptop offers them (a manager and a governance officer review possible duplicates).
+    role: str | None = None
 
 
 # ------------------------------------------------------------------------------ pull

@@ -92,6 +92,9 @@ class LocalStore(Protocol):
         """Raise the push mark by one and commit it; called before every push is sent, so the
         service never holds a higher mark than the laptop unless its data was rolled back."""
 
+    def note_role(self, role: str) -> None:
+        """The service says its user's role (protocol 6): kept for what the window offers."""
+
     def rolled_back(self, service_mark: int) -> None:
         """The data file is older than what this laptop sent: take the service's mark, pull
         everything again from the beginning, drop the reserved reference blocks (fresh ones

@@ -224,7 +224,46 @@ def main(argv: list[str] | None = None) -> int:
             shot(f"24-settings-{large}")
             _new_case_shot(window, settle, out / f"25-new-case-{large}.png")
             window.close()
+            _duplicates_shots(app, b_dir, url, out)
     return 0
+
+
+def _duplicates_shots(app: Any, b_dir: Path, url: str, out: Path) -> None:
+    """The manager's laptop (amira.khan): Possible duplicates, as it opens and at 200% text
+    with high contrast on a small laptop's screen."""
+    from app.ui.core_backend import CoreGate
+    from app.ui.main_area import PAGE_DUPLICATES
+    from app.ui.models import NavModel
+    from app.ui.qt import QApplication
+    from app.ui.window import FieldcaseWindow
+
+    window = FieldcaseWindow(CoreGate(b_dir, server_url=url))
+    window.resize(1366, 768)
+    window.show()
+    window.unlock_screen.password.setText(demo.DEMO_PASSWORD)
+    window.unlock_screen.go.click()
+    _pump(app, lambda: window.main is not None)
+    main = window.main
+    assert main is not None
+    window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=False))
+    _pump(app, lambda: main.nav_model.rowCount() > NavModel.DUPLICATES, 60)
+    main.go(PAGE_DUPLICATES)
+    _pump(app, lambda: main.duplicates.list.count() > 0 and window.work.pending == 0, 60)
+    main.duplicates.reason.setText("Same date of birth, address and phone")
+    main.messages.clear()
+    for name, size, contrast in (
+        ("28-possible-duplicates", 100, False),
+        ("29-possible-duplicates-1366x768-200-percent-high-contrast", 200, True),
+    ):
+        window.apply_prefs(_with(window.prefs, text_size=size, high_contrast=contrast))
+        main.messages.clear()
+        _pump(app, lambda: window.work.pending == 0)
+        for _ in range(3):  # the cleared message bar's room goes
+            QApplication.processEvents()
+        window.grab().save(str(out / f"{name}.png"))
+        print(f"saved {out / name}.png")
+    window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=False))
+    window.close()
 
 
 def _new_case_shot(window: Any, settle: Callable[[], None], path: Path) -> None:

@@ -30,7 +30,7 @@ from app.core import cases, clashes, documents, notes, printing, reading, visits
 from app.core.printing import Handout
 from app.core.uow import CaseKey, UnitOfWork
 from app.core.views import AuditRow, CaseDetail, CaseFilter, CaseRow, CaseSort, NewCase, VisitRow
-from app.store import outbox
+from app.store import outbox, state
 from app.store.profile import Profile
 from sync.clock import Clock
 from sync.records import RecordKind
@@ -217,6 +217,11 @@ class Casework:
     ) -> None:
         """Set one field to the chosen (wire) value as the change that settles a clash."""
         clashes.settle_clash(self.uow, conflict_id, kind, record_id, field, value)
+
+    def role(self) -> str | None:
+        """The user's role as the service last said at a sync (None: not heard yet)."""
+        with self.uow.read() as session:
+            return state.role(session)
 
     def pending_count(self) -> int:
         """Changes waiting to be sent to the central service (see :mod:`app.store.outbox`)."""

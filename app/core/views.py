@@ -327,3 +327,39 @@ class NewCase:
     type: str
     person_name: str
     fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComparedField:
+    """One field of two people who may be one, as a reviewer compares them."""
+
+    label: str  # "Date of birth"
+    a: str  # as person A's record says it ("not recorded" when it says nothing)
+    b: str
+    differs: bool  # case, accents, punctuation and spacing aside
+
+
+@dataclass(frozen=True)
+class PairView:
+    """A pair of people waiting for a reviewer's decision (the Possible duplicates screen)."""
+
+    a_id: UUID
+    b_id: UUID
+    a_name: str
+    b_name: str
+    probability: float
+    reasons: list[str]
+    fields: list[ComparedField]
+
+    @property
+    def title(self) -> str:
+        return f"{self.a_name} / {self.b_name} ({self.probability:.0%} likely one person)"
+
+
+@dataclass(frozen=True)
+class WaitingPairs:
+    """The pairs waiting (None: none could be fetched, and ``note`` says why)."""
+
+    pairs: list[PairView] | None
+    note: str
+    more: int = 0

@@ -279,6 +279,12 @@ class MarksAndRefs:
             write_mark_file(self.profile.profile_dir, str(credential.device_id), value)
         return value
 
+    def note_role(self, role: str) -> None:
+        """What the service said of its user's role (with the push mark, in its sync state)."""
+        with self._session() as s, s.begin():
+            if state.role(s) != role:
+                state.set_role(s, role)
+
     def rolled_back(self, service_mark: int) -> None:
         with self._session() as s, s.begin():
             credential = state.credential(s)

@@ -51,6 +51,8 @@ CASE_TYPES = "case_types"
 #: Set ("1") when the data file was rolled back: the next fallback reference continues past
 #: any number this laptop may have used since (see :class:`app.store.refs.RefAllocator`).
 FALLBACK_JUMP = "fallback_jump"
+#: The user's role as the service last said (protocol 6): what the window offers them.
+ROLE = "role"
 #: Drafts share the profile's ``meta`` table under this key prefix.
 DRAFT_PREFIX = "ui_draft:"
 
@@ -229,6 +231,15 @@ def add_meta(db: Db, values: Mapping[str, str]) -> None:
     """Write the facts of a new profile."""
     for key, value in values.items():
         _put(db, _META, key, value)
+
+
+def role(db: Db) -> str | None:
+    """The user's role as the service last said (None: not heard yet)."""
+    return _get(db, _META, ROLE)
+
+
+def set_role(db: Db, value: str) -> None:
+    _put(db, _META, ROLE, value)
 
 
 def case_types_json(db: Db) -> str | None:

@@ -102,6 +102,28 @@ class Backend(Protocol):
         this laptop's own is shown (:class:`app.online.ServiceHistory`)."""
         ...
 
+    def role(self) -> str | None:
+        """The user's role as the service last said (None: not heard yet)."""
+        ...
+
+    def duplicate_pairs(self, cancel: threading.Event, db_call: Callable[..., Any]) -> Any:
+        """Runs on the network worker: the possible duplicates waiting for this reviewer
+        (``app.core.WaitingPairs``)."""
+        ...
+
+    def decide_duplicate(
+        self,
+        keep: UUID,
+        other: UUID,
+        same: bool,
+        reason: str,
+        cancel: threading.Event,
+        db_call: Callable[..., Any],
+    ) -> str:
+        """Runs on the network worker: merge ``other`` into ``keep`` (``same``) or say they
+        are not the same person; what to tell the reviewer."""
+        ...
+
     def close(self) -> None:
         """Drop the keys: close the profile."""
         ...

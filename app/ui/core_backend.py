@@ -242,6 +242,49 @@ class CoreBackend:
             cancel=cancel,
         )
 
+    # ------------------------------------------------------------ possible duplicates
+    def role(self) -> str | None:
+        """The user's role as the service last said at a sync (None: not heard yet)."""
+        return self.core.role()
+
+    def duplicate_pairs(self, cancel: threading.Event, db_call: DbCall) -> Any:
+        """The possible duplicates waiting for this reviewer (``app.core.WaitingPairs``)."""
+        from app import online
+
+        credential = db_call(online.device_credential, self.profile)
+        return online.waiting_pairs(
+            credential,
+            site=self.site,
+            options=self.client_options,
+            server_url=self.server_url or None,
+            cancel=cancel,
+        )
+
+    def decide_duplicate(
+        self,
+        keep: UUID,
+        other: UUID,
+        same: bool,
+        reason: str,
+        cancel: threading.Event,
+        db_call: DbCall,
+    ) -> str:
+        """Send a reviewer's decision; what to tell them (``app.online.DecisionFailed``)."""
+        from app import online
+
+        credential = db_call(online.device_credential, self.profile)
+        return online.decide_pair(
+            credential,
+            keep,
+            other,
+            same=same,
+            reason=reason,
+            site=self.site,
+            options=self.client_options,
+            server_url=self.server_url or None,
+            cancel=cancel,
+        )
+
     def close(self) -> None:
         self.profile.close()
 

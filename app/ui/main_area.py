@@ -11,6 +11,7 @@ from uuid import UUID
 from app.ui.case_view import CaseView
 from app.ui.cases import CasesScreen
 from app.ui.clashes import ClashesScreen
+from app.ui.duplicates import DuplicatesScreen
 from app.ui.models import NavModel
 from app.ui.myday import MyDayScreen
 from app.ui.prefs import Prefs
@@ -31,13 +32,16 @@ from app.ui.session import Session
 from app.ui.settings_screen import SettingsScreen
 from app.ui.widgets import CurrentStack, MessageBar, button, label, named
 
-PAGE_MY_DAY, PAGE_CASES, PAGE_CLASHES, PAGE_SETTINGS, PAGE_CASE = range(5)
+PAGE_MY_DAY, PAGE_CASES, PAGE_CLASHES, PAGE_SETTINGS, PAGE_CASE, PAGE_DUPLICATES = range(6)
 NAV_TO_PAGE = {
     NavModel.MY_DAY: PAGE_MY_DAY,
     NavModel.CASES: PAGE_CASES,
     NavModel.CLASHES: PAGE_CLASHES,
     NavModel.SETTINGS: PAGE_SETTINGS,
+    NavModel.DUPLICATES: PAGE_DUPLICATES,
 }
+#: The roles that review possible duplicate people.
+REVIEWERS = frozenset({"manager", "governance"})
 
 
 @dataclass
@@ -138,6 +142,8 @@ class MainArea(QWidget):
             self.pages.addWidget(_scrolling(screen))
         self.pages.addWidget(self.settings)  # scrolls itself
         self.pages.addWidget(self.case_view)  # scrolls itself, keeping its buttons in sight
+        self.duplicates = DuplicatesScreen(session)
+        self.pages.addWidget(_scrolling(self.duplicates))
         body.addWidget(self.pages, 1)
         outer.addLayout(body, 1)
         self._list_page = PAGE_CASES
@@ -154,11 +160,23 @@ class MainArea(QWidget):
         """As wide as its longest label at the current text size, and no wider (and the
         header's name without the team above 125% text, so the header stays one line)."""
         self.who.setText(self._who[0] if text_size <= 125 else self._who[1])
+        self._text_size = text_size
         font = QFont(self.nav.font())
         font.setPointSizeF(12 * 1.1 * text_size / 100)
         metrics = QFontMetrics(font)
-        widest = max(metrics.horizontalAdvance(f"{t} (99)") for t in NavModel.LABELS)
+        labels = self.nav_model.shown_labels()
+        widest = max(metrics.horizontalAdvance(f"{t} (99)") for t in labels)
         self.nav.setFixedWidth(widest + 48)
+
+    def set_role(self, role: str | None) -> None:
+        """The user's role as the service last said: a reviewer sees Possible duplicates."""
+        reviewer = role in REVIEWERS
+        if reviewer == (self.nav_model.rowCount() > NavModel.DUPLICATES):
+            return
+        if not reviewer and self.pages.currentIndex() == PAGE_DUPLICATES:
+            self.go(PAGE_MY_DAY)
+        self.nav_model.set_reviewer(reviewer)
+        self.fit_nav(self._text_size)
 
     # -- navigation
     def _nav_changed(self, current: Any, _previous: Any) -> None:
@@ -184,6 +202,8 @@ class MainArea(QWidget):
             self.clashes.reload()
         elif page == PAGE_CASE:
             self.case_view.reload()
+        elif page == PAGE_DUPLICATES:
+            self.duplicates.reload()
 
     def open_case(self, case_id: UUID, tab: str | None = None) -> None:
         self.pages.setCurrentIndex(PAGE_CASE)

@@ -598,12 +598,32 @@ def field_label(kind: str, name: str) -> str:
 class NavModel(QAbstractListModel):
     """The left navigation: a few items, one with a live count (Clashes)."""
 
-    MY_DAY, CASES, CLASHES, SETTINGS = range(4)
-    LABELS = ("My day", "Cases", "Clashes", "Settings")
+    MY_DAY, CASES, CLASHES, SETTINGS, DUPLICATES = range(5)
+    #: "Duplicates" opens Possible duplicates (the short word keeps the navigation narrow
+    #: at 200% text)
+    LABELS = ("My day", "Cases", "Clashes", "Settings", "Duplicates")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._clashes = 0
+        #: Possible duplicates shows only for a reviewer (a manager, a governance officer)
+        self._reviewer = False
+
+    def shown_labels(self) -> tuple[str, ...]:
+        return self.LABELS if self._reviewer else self.LABELS[: self.DUPLICATES]
+
+    def set_reviewer(self, reviewer: bool) -> None:
+        if reviewer == self._reviewer:
+            return
+        row = self.DUPLICATES
+        if reviewer:
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._reviewer = True
+            self.endInsertRows()
+        else:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            self._reviewer = False
+            self.endRemoveRows()
 
     def set_clash_count(self, n: int) -> None:
         if n != self._clashes:
@@ -612,10 +632,10 @@ class NavModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.LABELS)
+        return 0 if parent.isValid() else len(self.shown_labels())
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self.LABELS)):
+        if not index.isValid() or not (0 <= index.row() < len(self.shown_labels())):
             return None
         if role in (_DISPLAY, _ACCESSIBLE):
             label = self.LABELS[index.row()]

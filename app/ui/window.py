@@ -258,6 +258,7 @@ class FieldcaseWindow(QMainWindow):
         sync.finished.connect(self._sync_finished)
         sync.start()
         self.main.restore(self.place)
+        self._after_sync()  # what the last sync said of the user's role
         self.idle.arm(self.prefs.auto_lock_minutes)
         # Everything loaded so far (libraries, the window) lives as long as the window: take
         # it out of the garbage collector's full sweeps, which otherwise stop every thread,
@@ -277,8 +278,9 @@ class FieldcaseWindow(QMainWindow):
                 self.main.messages.show_message(decided_message(decided), stay=True)
 
     def _after_sync(self) -> None:
-        if self.main is not None:
+        if self.main is not None and self.backend is not None:
             self.main.reload_current()
+            self.work.run_db(self, self.backend.role, self.main.set_role, lambda _err: None)
 
     # ------------------------------------------------------------------ locking
     def lock(self) -> None:

@@ -110,7 +110,9 @@ def _home() -> list[Any]:
     """Street line, postcode and phone as one comparison: a household shares its address and
     often its landline, so counting them apart would count one fact (living together) two or
     three times, and make relatives at one address look like one person."""
-    address = cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("postcode"))
+    # the same street line, and the same postcode unless one of them has none
+    postcode = cll.Or(cll.ExactMatchLevel("postcode"), cll.NullLevel("postcode"))
+    address = cll.And(cll.ExactMatchLevel("street"), postcode)
     return [
         cll.And(cll.NullLevel("street"), cll.NullLevel("postcode"), cll.NullLevel("phone")),
         cll.And(address, cll.ExactMatchLevel("phone")),

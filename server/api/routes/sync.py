@@ -61,10 +61,18 @@ def push(
 
 
 @router.get("/state", response_model=SyncState, responses=ERRORS)
-def sync_state(actor: CurrentDevice, session: SessionDep, clock: ClockDep) -> SyncState:
+def sync_state(
+    actor: CurrentDevice, session: SessionDep, clock: ClockDep, request: Request
+) -> SyncState:
     """What the service knows of this device (protocol 2): the highest push mark it sent.
-    A laptop whose own mark is lower runs on a rolled-back data file."""
-    return SyncState(push_mark=device_push_mark(session, actor.device_id), server_time=clock.now())
+    A laptop whose own mark is lower runs on a rolled-back data file. From protocol 6, its
+    user's role too."""
+    state = SyncState(push_mark=device_push_mark(session, actor.device_id), server_time=clock.now())
+    if int(request.headers.get(PROTOCOL_HEADER, PROTOCOL_VERSION)) >= 6:
+        state.role = actor.role
+    return Response(  # type: ignore[return-value]
+        state.model_dump_json(exclude_none=True), media_type="application/json"
+    )
 
 
 @router.post("/pull", response_model=PullResponse, responses=ERRORS)
