@@ -36,8 +36,8 @@ from server.imports.mapping import Mapping
 from server.imports.reading import Source
 from server.imports.rows import RowProblem, RowRecords, build
 from server.imports.rows import column_of as _column_of
-from server.models import ImportKey
-from server.records import erasure
+from server.models import ImportKey, SharedRecord
+from server.records import erasure, shares
 from server.records.changelog import Pending, finalize
 from server.records.push import apply_change, prefetch
 from server.records.seeding import bulk_insert, insert_rows
@@ -97,6 +97,12 @@ class _Run:
     #: a dry run's keys of records its earlier (rolled back) batches would have made
     dry_keys: dict[tuple[str, str], Any] = field(default_factory=dict)
     refs_year: int = 0  # the year the numbers in ``refs`` were taken for
+    #: the merged-away people the batch's person keys name -> where they are now (a new case
+    #: or warning names the kept person: a merge is never undone by an import)
+    redirects: dict[uuid.UUID, Any] = field(default_factory=dict)
+    #: (person, case) for each new case about a person whose record another case holds: the
+    #: person is shared with it, so the case's team sees them (the batch writes them)
+    shares: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
 
     @property
     def writer(self) -> str:
@@ -267,6 +273,15 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
             _forget(job, planned, keys, fresh)
     _write_keys(session, job, keys, fresh)
     _insert(session, pending, job, written)
+    made = {p.change.case_id for p in written if p.kind == "case"}
+    shared = sorted({(person, case) for person, case in job.shares if case in made})
+    job.shares.clear()
+    if shared:
+        insert_rows(
+            session,
+            SharedRecord.__table__,  # type: ignore[attr-defined]
+            [{"record_id": person, "case_id": case} for person, case in shared],
+        )
     finalize(session, pending, at=job.clock.now())  # last: it holds the change log's counter
     if job.dry_run:
         job.dry_keys.update({k: keys[k] for k in fresh if k in keys})
@@ -377,6 +392,8 @@ def _known(session: Session, job: _Run, rows: list[RowRecords]) -> Keys:
         for ext in external_ids:
             if (kind, ext) in job.dry_keys:
                 keys.setdefault((kind, ext), job.dry_keys[(kind, ext)])
+    people = [key.record_id for (kind, _ext), key in keys.items() if kind == "person"]
+    job.redirects = shares.redirects(session, people) if people else {}
     return keys
 
 
@@ -402,7 +419,13 @@ def _plan(
     person_key = keys.get(("person", row.person_external_id))
     case_id = case_key.case_id if case_key else uuid.uuid4()
     person_id = person_key.record_id if person_key else uuid.uuid4()
-    said = {**row.case, "person_id": str(person_id)}  # what the file says of the case
+    named, home = person_id, (person_key.case_id if person_key else case_id)
+    moved = job.redirects.get(person_id)
+    if moved is not None:  # merged into another person since: the case is about them
+        named, home = moved.kept_id, moved.kept_case_id
+    if case_key is None and home != case_id:
+        job.shares.append((named, case_id))
+    said = {**row.case, "person_id": str(named)}  # what the file says of the case
     # (kind, external id, record id, case id, what the file said, what a new record holds)
     wanted: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, Any]]] = [
         (
@@ -424,7 +447,7 @@ def _plan(
     ]
     for fields in row.warnings:
         ext = _derived(row.case_external_id, "warning", fields["text"].casefold())
-        whole = {**fields, "person_id": str(person_id), "active": True}
+        whole = {**fields, "person_id": str(named), "active": True}
         whole |= {"added_by": job.by, "added_at": now.isoformat()}
         wanted.append(("warning", ext, uuid.uuid4(), case_id, fields, whole))
     if row.note:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from server.cli import main as cli_main
 from server.models import AuditEntry, Conflict, ImportKey, Record
-from tests.server.helpers import Device, Service, change
+from tests.server.helpers import Device, Service, change, new_case
 
 MAPPING = """
 [source]
@@ -410,3 +410,51 @@ def test_a_dry_run_takes_no_reference_and_the_refused_list_runs_no_formula(
         capsys, service, "import", "--mapping", str(mapping), str(_csv(export, GOOD))
     )
     assert code == 0 and not (tmp_path / "clients.refused.csv").exists()
+
+
+def test_a_person_on_two_teams_cases_is_seen_by_both_and_a_merge_holds(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Robert's second referral goes to South (its postcode): South's laptop gets Robert's
+    record with its case, though North's case holds it. After Robert (C2) is merged into
+    another person, a new referral for C2 names the kept person, and the merged-away record
+    never comes back."""
+    mapping, north = setup
+    south = service.device("sol", "South")
+    run = ["import", "--mapping", str(mapping)]
+    first = [list(GOOD[2])]
+    first[0][5] = "2 High St, Dorchester DT1 4AA"  # North's, this time
+    assert _admin(capsys, service, *run, str(_csv(tmp_path / "a.csv", first)))[0] == 0
+    later = [list(GOOD[2])]
+    later[0][1] = "R9"  # a second referral, from South's district
+    assert _admin(capsys, service, *run, str(_csv(tmp_path / "b.csv", later)))[0] == 0
+    seen = _by_kind(south)
+    (case,) = seen["case"]
+    (person,) = seen["person"]
+    assert case["fields"]["person_id"] == person["record_id"]
+    assert person["fields"]["name"] == "Robert Smith"
+
+    # Robert (C2) is merged into a person North made; a third referral names the kept one
+    service.user("gina", "Records", role="governance")
+    kept = uuid.uuid4()
+    _case_id, made = new_case("North", "nell", person_id=str(kept))
+    north.push(made, change("person", kept, _case_id, {"name": "Bob Smith"}))
+    merge = [
+        "duplicates", "merge", str(kept), person["record_id"], "--reason", "same man",
+        "--officer", "gina",
+    ]  # fmt: skip
+    code, _out, err = _admin(capsys, service, *merge)
+    assert code == 0, err
+    third = [list(GOOD[2])]
+    third[0][1] = "R10"
+    assert _admin(capsys, service, *run, str(_csv(tmp_path / "c.csv", third)))[0] == 0
+    with Session(service.engine) as session:
+        assert session.get(Record, uuid.UUID(person["record_id"])) is None
+        key = session.exec(
+            select(ImportKey).where(ImportKey.kind == "case", ImportKey.external_id == "R10")
+        ).one()
+        new = session.get(Record, key.record_id)
+        assert new is not None and new.fields["person_id"] == str(kept)
