@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from server.models import CaseScope
 from server.models import Record as RecordRow
+from server.records import shares
 from server.records.erasure import cases_of_person
 from server.records.governance import GovernanceError
 from sync.records import RecordKind
@@ -102,6 +103,9 @@ def describe(session: Session, person_id: uuid.UUID) -> PersonMatch:
         )
     ).first()
     if row is None:
+        moved = shares.redirects(session, [person_id]).get(person_id)
+        if moved is not None:  # merged into another record of the same person since
+            return describe(session, moved.kept_id)
         raise SubjectAccessError(
             f"No person on the service has the id {person_id}. Check it, or search by name "
             "and date of birth."
@@ -123,9 +127,11 @@ def _match(session: Session, person_id: uuid.UUID, name: str, born: str | None) 
 
 
 def people_of(session: Session, person_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    """The person ids a request covers: the ones named (and, once duplicates can be merged,
-    the ids merged into them)."""
-    return sorted(set(person_ids))
+    """The person ids a request covers: the ones named, each merged-away id as the person
+    it was merged into (whose record holds everything that was about them)."""
+    named = set(person_ids)
+    moved = shares.redirects(session, named)
+    return sorted({moved[i].kept_id if i in moved else i for i in named})
 
 
 def scopes_of(session: Session, case_ids: Collection[uuid.UUID]) -> list[CaseScope]:

@@ -349,3 +349,23 @@ def test_reviewers_see_the_pairs_theirs_to_decide_and_decide_them(service: Servi
     with Session(service.engine) as session:
         events = {e.event for e in session.exec(select(AuditEntry)).all()}
     assert {"duplicates_viewed", "person_merged", "access_denied"} <= events
+
+
+def test_a_subject_access_request_by_a_merged_away_id_finds_the_kept_person(
+    service: Service, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    world = World(service)
+    world.merge(capsys)
+    out_zip = tmp_path / "sar.zip"
+    code, out, err = _admin(
+        capsys, service.db_url, "subject-access", "--person-id", str(world.bob),
+        "--out", str(out_zip), "--officer", "gus",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Robert Smith" in out and out_zip.exists()
+    import zipfile
+
+    with zipfile.ZipFile(out_zip) as archive:
+        record = archive.read("record.json").decode()
+    # South's case, moved to Robert by the merge, is in Robert's record
+    assert "Visit in pairs" in record and "South's note" in record
