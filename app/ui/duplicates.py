@@ -19,9 +19,9 @@ from app.ui.qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QResizeEvent,
     QShowEvent,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -159,11 +159,9 @@ class DuplicatesScreen(QWidget):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._fit_list()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_list()  # a narrower list wraps its pairs onto more lines
+            # after the change has reached every widget: never resize one while the new
+            # text size or theme is still being handed round
+            QTimer.singleShot(0, self._fit_list)
 
     def _show_chosen(self, row: int) -> None:
         if not 0 <= row < len(self.pairs):

@@ -70,7 +70,7 @@ def test_a_manager_compares_and_merges_a_pair(
     unlock(qtbot, window, TEST_PASSWORD)
     assert window.main is not None
     assert window.main.nav_model.rowCount() == NavModel.DUPLICATES
-    window.close()
+    wait_idle(qtbot, window)
 
     mona = _laptop(tmp_path / "mona", service.url, "mona")
     window = make_window(mona, gate=CoreGate(mona, client_options=QUICK))
