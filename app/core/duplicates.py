@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 from app.core.views import ComparedField, PairView
+from sync import words
 
 #: The fields shown side by side, with their labels, in order.
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -23,7 +24,7 @@ def shown(side: Any, name: str) -> str:
     """A field of one person (a ``sync.protocol.PersonSide``) as the reviewer reads it."""
     value = getattr(side, name)
     if name == "date_of_birth":
-        return f"{value.day} {value:%B %Y}" if value else "not recorded"
+        return words.day(value) if value else "not recorded"
     if isinstance(value, list):
         return ", ".join(value) if value else "none"
     return str(value) if value else "not recorded"
