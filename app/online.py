@@ -313,6 +313,51 @@ def device_credential(profile: Profile) -> DeviceCredential | None:
         return state.credential(s)
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What the service answered a question the window asked (``failed``: "role" when this
+    user's role may not ask it, "refused" with the service's own words in ``said``, "offline"
+    for anything else, the log having why)."""
+
+    answer: Any = None
+    failed: str | None = None
+    said: str = ""
+
+
+def ask_service(
+    credential: DeviceCredential,
+    call: Callable[[ServiceClient], Any],
+    *,
+    what: str,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    server_url: str | None = None,
+    cancel: threading.Event | None = None,
+) -> Asked:
+    """``call(client)`` with a client signed in as this laptop (the window's questions to the
+    service beside the sync: a case's history, possible duplicates); never raises."""
+    client = make_client(
+        server_url or credential.server_url,
+        credential=credential,
+        site=site,
+        options=options or INTERACTIVE,
+        cancel=cancel,
+    )
+    try:
+        return Asked(call(client))
+    except sync_errors.ServiceError as problem:
+        if problem.reason is sync_errors.ServiceErrorKind.FORBIDDEN:
+            return Asked(failed="role", said=str(problem))
+        if problem.reason is sync_errors.ServiceErrorKind.CONFLICT:
+            return Asked(failed="refused", said=str(problem))
+        log.info("no %s from the service: %s", what, problem.reason)
+    except sync_errors.SyncError as problem:
+        log.info("no %s from the service: %s", what, problem.kind)
+    finally:
+        client.close()
+    return Asked(failed="offline")
+
+
 def service_history(
     credential: DeviceCredential | None,
     case_id: UUID,
@@ -326,25 +371,20 @@ def service_history(
     failure leaves the laptop's own record in place and says why in plain words."""
     if credential is None:
         return ServiceHistory(None, HISTORY_LOCAL_OFFLINE)
-    client = make_client(
-        server_url or credential.server_url,
-        credential=credential,
+    asked = ask_service(
+        credential,
+        lambda client: case_history(client, case_id),
+        what="history",
         site=site,
-        options=options or INTERACTIVE,
+        options=options,
+        server_url=server_url,
         cancel=cancel,
     )
-    try:
-        answer = case_history(client, case_id)
-    except sync_errors.ServiceError as problem:
-        if problem.reason is sync_errors.ServiceErrorKind.FORBIDDEN:
-            return ServiceHistory(None, HISTORY_LOCAL_ROLE, not_for_role=True)
-        log.info("no history from the service: %s", problem.reason)
+    if asked.failed == "role":
+        return ServiceHistory(None, HISTORY_LOCAL_ROLE, not_for_role=True)
+    if asked.failed is not None:
         return ServiceHistory(None, HISTORY_LOCAL_OFFLINE)
-    except sync_errors.SyncError as problem:
-        log.info("no history from the service: %s", problem.kind)
-        return ServiceHistory(None, HISTORY_LOCAL_OFFLINE)
-    finally:
-        client.close()
+    answer = asked.answer
     rows = [
         AuditRow(
             at=item.at,
@@ -463,25 +503,19 @@ def waiting_pairs(
     managers and governance officers); any failure says why in plain words."""
     if credential is None:
         return WaitingPairs(None, DUPLICATES_OFFLINE)
-    client = make_client(
-        server_url or credential.server_url,
-        credential=credential,
+    asked = ask_service(
+        credential,
+        duplicate_pairs,
+        what="possible duplicates",
         site=site,
-        options=options or INTERACTIVE,
+        options=options,
+        server_url=server_url,
         cancel=cancel,
     )
-    try:
-        answer = duplicate_pairs(client)
-    except sync_errors.ServiceError as problem:
-        if problem.reason is sync_errors.ServiceErrorKind.FORBIDDEN:
-            return WaitingPairs(None, DUPLICATES_NOT_FOR_ROLE)
-        log.info("no possible duplicates from the service: %s", problem.reason)
-        return WaitingPairs(None, DUPLICATES_OFFLINE)
-    except sync_errors.SyncError as problem:
-        log.info("no possible duplicates from the service: %s", problem.kind)
-        return WaitingPairs(None, DUPLICATES_OFFLINE)
-    finally:
-        client.close()
+    if asked.failed is not None:
+        note = DUPLICATES_NOT_FOR_ROLE if asked.failed == "role" else DUPLICATES_OFFLINE
+        return WaitingPairs(None, note)
+    answer = asked.answer
     pairs = [pair_view(pair) for pair in answer.pairs]
     return WaitingPairs(pairs, "" if pairs else NONE_WAITING, answer.more)
 
@@ -505,26 +539,18 @@ def decide_pair(
         raise DecisionFailed(DUPLICATES_OFFLINE)
     if not why:
         raise DecisionFailed("Say why first: it is kept in the audit trail.")
-    client = make_client(
-        server_url or credential.server_url,
-        credential=credential,
+    decision = DuplicateDecision(keep=keep, other=other, same=same, reason=why[:1000])
+    asked = ask_service(
+        credential,
+        lambda client: decide_duplicate(client, decision),
+        what="decision on possible duplicates",
         site=site,
-        options=options or INTERACTIVE,
+        options=options,
+        server_url=server_url,
         cancel=cancel,
     )
-    try:
-        decision = DuplicateDecision(keep=keep, other=other, same=same, reason=why[:1000])
-        return decide_duplicate(client, decision).message
-    except sync_errors.ServiceError as problem:
-        if problem.reason in (
-            sync_errors.ServiceErrorKind.FORBIDDEN,
-            sync_errors.ServiceErrorKind.CONFLICT,
-        ):
-            raise DecisionFailed(str(problem)) from None
-        log.info("a duplicates decision was not sent: %s", problem.reason)
-        raise DecisionFailed(NOT_SENT) from None
-    except sync_errors.SyncError as problem:
-        log.info("a duplicates decision was not sent: %s", problem.kind)
-        raise DecisionFailed(NOT_SENT) from None
-    finally:
-        client.close()
+    if asked.failed in ("role", "refused"):
+        raise DecisionFailed(asked.said)
+    if asked.failed is not None:
+        raise DecisionFailed(NOT_SENT)
+    return str(asked.answer.message)
