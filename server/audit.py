@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from server.audit_key import MISSING_MESSAGE, OLD_RULE, AuditKey, AuditKeyError, load_key
 from server.core.config import Settings
+from server.core.db import insert_rows
 from server.models import AuditEntry, AuditHead
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ def _write(
         row["hash"] = keyed_hash(row, key.secret)
         rows.append(row)
         last_id, last_hash = row["id"], row["hash"]
-    session.execute(AuditEntry.__table__.insert(), rows)  # type: ignore[attr-defined]
+    insert_rows(session, AuditEntry.__table__, rows)  # type: ignore[attr-defined]
     session.execute(
         sa_update(AuditHead.__table__)  # type: ignore[attr-defined]
         .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]

@@ -22,6 +22,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -31,7 +33,7 @@ from sqlmodel import Session, col
 
 from server import audit, crud
 from server.audit import AuditEvent
-from server.core.db import unit_of_work
+from server.core.db import insert_rows, unit_of_work
 from server.imports.mapping import Mapping
 from server.imports.reading import Source
 from server.imports.rows import RowProblem, RowRecords, build
@@ -40,7 +42,7 @@ from server.models import ImportKey, SharedRecord
 from server.records import erasure, shares
 from server.records.changelog import Pending, finalize
 from server.records.push import apply_change, prefetch
-from server.records.seeding import bulk_insert, insert_rows
+from server.records.seeding import bulk_insert
 from sync.clock import Clock
 from sync.protocol import Change, ChangeStatus
 from sync.records import RecordKind, check_fields
@@ -201,6 +203,17 @@ class _Key:
     moved: bool = False  # stored, and its hashes moved on by this batch
 
 
+@dataclass(frozen=True)
+class _NewRecord:
+    """A record the import makes: written whole with the batch's others, never merged (so
+    no :class:`Change` is made for it: one for each of a hundred thousand rows costs)."""
+
+    kind: RecordKind
+    record_id: uuid.UUID
+    case_id: uuid.UUID
+    fields: dict[str, Any]
+
+
 @dataclass
 class _Planned:
     """One change a row makes, and the import key it is known by."""
@@ -208,7 +221,7 @@ class _Planned:
     kind: str
     external_id: str
     key: _Key | None  # None: a new record
-    change: Change
+    change: Change | _NewRecord  # a change to a record an earlier import made, or a new one
     hashes: dict[str, str]  # the key's hashes once the change is written
 
 
@@ -246,14 +259,18 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
             _refuse(job, plan, values)
         else:
             plans.append((row, values, plan))
+    # only what an earlier import made can have been erased since (a new record's id is
+    # new; a new warning or note may be of a case made before)
+    known = [p for _, _, planned in plans for p in planned if p.key is not None]
+    later = [p for _, _, planned in plans for p in planned if p.kind in ("warning", "note")]
     erased_cases, erased_records = erasure.erased_among(
-        session,
-        {p.change.case_id for _, _, planned in plans for p in planned},
-        {p.change.record_id for _, _, planned in plans for p in planned},
+        session, {p.change.case_id for p in known + later}, {p.change.record_id for p in known}
     )
     written: list[_Planned] = []
     with session.no_autoflush:
-        updates = [p.change for _, _, planned in plans for p in planned if p.key is not None]
+        updates = [
+            p.change for _, _, planned in plans for p in planned if isinstance(p.change, Change)
+        ]
         prefetch(session, updates, pending)
         for row, values, planned in plans:
             touched = {p.change.case_id for p in planned} | {p.change.record_id for p in planned}
@@ -480,23 +497,38 @@ def _plan(
                 problems[0].reason,
             )
         chosen.append((kind, ext, record_id, in_case, whole, hashes))
+    return _planned(job, keys, fresh, chosen, now)
+
+
+def _planned(
+    job: _Run,
+    keys: Keys,
+    fresh: set[tuple[str, str]],
+    chosen: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, str]]],
+    now: datetime,
+) -> list[_Planned]:
+    """The row's chosen records as what the batch writes: a new record, or a change to one
+    an earlier import made; each known to the later rows of this import from here on."""
     planned = []
     for kind, ext, record_id, in_case, fields, hashes in chosen:
         key = keys.get((kind, ext))
         if key is None:  # known from here on, to the later rows of this import
             keys[(kind, ext)] = _Key(record_id, in_case, 1, hashes)
             fresh.add((kind, ext))
-        change = Change.model_construct(  # made here from checked values: no second check
-            change_id=uuid.uuid4(),
-            kind=RecordKind(kind),
-            record_id=record_id,
-            case_id=in_case,
-            base_version=key.version if key is not None else 0,
-            fields=fields,
-            made_at=now,
-            resolves=[],
-        )
-        planned.append(_Planned(kind, ext, key, change, hashes))
+        if key is None:
+            made: Change | _NewRecord = _NewRecord(RecordKind(kind), record_id, in_case, fields)
+        else:
+            made = Change.model_construct(  # made here from checked values: no second check
+                change_id=uuid.uuid4(),
+                kind=RecordKind(kind),
+                record_id=record_id,
+                case_id=in_case,
+                base_version=key.version,
+                fields=fields,
+                made_at=now,
+                resolves=[],
+            )
+        planned.append(_Planned(kind, ext, key, made, hashes))
         if kind in ("person", "case"):
             job.seen.add(_seen_mark(kind, ext))
     return planned
@@ -510,7 +542,7 @@ def _apply_row(
     clash (the file's value beside Fieldcase's, for the case's worker)."""
     report = job.report
     for item in planned:
-        if item.key is None:
+        if item.key is None or not isinstance(item.change, Change):
             continue
         result = apply_change(
             session, None, item.change, pending, clock=job.clock, by=job.by, stamp_as=job.writer
@@ -533,7 +565,11 @@ def _seen_mark(kind: str, external_id: str) -> int:
 
 
 def _hash(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    """A short digest of a value the file gave (what earlier imports stored: the same)."""
+    if isinstance(value, str):  # most values: the same text json.dumps makes, quicker
+        text = encode_basestring_ascii(value)
+    else:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,26 @@ class Mapping:
     encoding: str | None = None
     sheet: str | None = None
     path: Path | None = None
+
+    @cached_property
+    def templates(self) -> dict[str, tuple[str, ...]]:
+        """Field -> the columns its template names (none for a plain column's name), worked
+        out once rather than for every row."""
+        return {target: tuple(TEMPLATE_PART.findall(spec)) for target, spec in self.columns.items()}
+
+    def targets_of(self, kind: str) -> tuple[str, ...]:
+        """The fields of ``kind`` (``person``, ``case``) the mapping fills, ids aside."""
+        return self._targets[kind]
+
+    @cached_property
+    def _targets(self) -> dict[str, tuple[str, ...]]:
+        every = sorted({*self.columns, *self.defaults})
+        found: dict[str, tuple[str, ...]] = {}
+        for kind in ("person", "case"):
+            found[kind] = tuple(
+                t for t in every if t.startswith(f"{kind}.") and not t.endswith(".external_id")
+            )
+        return found
 
     def columns_used(self) -> set[str]:
         """Every column of the file the mapping reads."""

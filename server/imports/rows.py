@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from server.imports.mapping import DATE_FIELDS, TEMPLATE_PART, Mapping
@@ -96,9 +96,7 @@ def _build(mapping: Mapping, number: int, values: dict[str, str]) -> RowRecords:
 def _fields(mapping: Mapping, kind: RecordKind, get: Any) -> dict[str, Any]:
     prefix = f"{kind.value}."
     fields: dict[str, Any] = {}
-    for target in {*mapping.columns, *mapping.defaults}:
-        if not target.startswith(prefix) or target.endswith(".external_id"):
-            continue
+    for target in mapping.targets_of(kind.value):
         value = get(target)
         if value:
             fields[target.removeprefix(prefix)] = value
@@ -130,8 +128,7 @@ def _from_file(mapping: Mapping, target: str, values: dict[str, str]) -> str:
     spec = mapping.columns.get(target)
     if spec is None:
         return ""
-    parts = TEMPLATE_PART.findall(spec)
-    if not parts:
+    if not mapping.templates[target]:
         return values.get(spec, "").strip()
     filled = TEMPLATE_PART.sub(lambda m: values.get(m.group(1), ""), spec)
     return " ".join(filled.split()).strip(" ,")
@@ -150,6 +147,9 @@ def _translated(table: dict[str, str], raw: str, target: str) -> str:
 
 
 def _date(raw: str, form: str | None, target: str) -> str:
+    quick = _day_first(raw) if form == "%d/%m/%Y" else None
+    if quick is not None:
+        return quick
     for attempt in (form, "%Y-%m-%d") if form else ("%Y-%m-%d",):
         try:
             assert attempt is not None
@@ -162,6 +162,18 @@ def _date(raw: str, form: str | None, target: str) -> str:
             continue
     said = form or "YYYY-MM-DD"
     raise _Refused(target, f'has "{raw}", which is not a date written as {said}')
+
+
+def _day_first(raw: str) -> str | None:
+    """``dd/mm/yyyy`` read without strptime (the usual form, and strptime is slow); None
+    for anything else, which then goes the careful way."""
+    parts = raw.split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
+        return None
+    try:
+        return date(int(parts[2]), int(parts[1]), int(parts[0])).isoformat()
+    except ValueError:
+        return None
 
 
 def _district(address: str) -> str | None:

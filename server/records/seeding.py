@@ -2,45 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import text
 from sqlmodel import Session
 
+from server.core.db import insert_rows
 from server.models import CaseScope, Record
 from server.records.changelog import take_positions
 from server.records.merge import Stamp
 from server.records.wire import stored_wire, wire_text
 from sync.clock import Clock
 from sync.records import RecordKind
-
-
-def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts of every column of ``table``, a SQLAlchemy table) in the
-    session's own transaction: by PostgreSQL's COPY, several times quicker than an INSERT a
-    row for a large batch; elsewhere by one executemany."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(table.insert(), rows)
-        return
-    columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    names = ", ".join(columns)  # the table's own column names, never input
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[c], separators=(",", ":")) if c in as_json else row[c]
-                    for c in columns
-                ]
-            )
 
 
 def bulk_insert(

@@ -25,6 +25,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from server.core.db import compact_json
 from sync.records import FIELDS
 
 _FIELDS_BY_KIND = {kind.value: names for kind, names in FIELDS.items()}
@@ -41,7 +42,7 @@ def wire_text(
 ) -> str:
     """The same as ``RecordState(...).model_dump_json()``, made directly."""
     stored = fields or {}
-    return json.dumps(
+    return compact_json(
         {
             "kind": kind,
             "record_id": str(record_id),
@@ -50,9 +51,7 @@ def wire_text(
             "fields": {name: stored.get(name) for name in _FIELDS_BY_KIND[kind]},
             "updated_at": updated_at.isoformat(),
             "updated_by": updated_by,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
 
 
