@@ -176,13 +176,33 @@ def _wanted_shares(
         ).first()
     if home is None:
         return set()
-    cases = {r.case_id for r in naming(session, person_id, (RecordKind.CASE,), pending)}
+    cases = {
+        r.case_id for r in naming(session, person_id, (RecordKind.CASE,), pending) if _vouched(r)
+    }
     wanted = {(person_id, case_id) for case_id in cases if case_id != home}
     holding = cases | {home}
     for warning in naming(session, person_id, (RecordKind.WARNING,), pending):
-        if warning.fields.get("category") == RISK and warning.fields.get("active"):
+        if (
+            warning.fields.get("category") == RISK
+            and warning.fields.get("active")
+            and warning.case_id in holding  # a warning of a case about them, never another's
+        ):
             wanted |= {(warning.record_id, c) for c in holding if c != warning.case_id}
     return wanted
+
+
+#: Writers whose naming of a person by a case the service made itself (a merge, an import).
+SERVICE_WRITERS = ("merge:", "import:")
+
+
+def _vouched(case: Touched) -> bool:
+    """Whether the case names its person by the service's own doing (a merge or an import):
+    a laptop makes every new case with a person of its own, so a laptop's case naming another
+    case's person is not believed, and shares nothing with it (it could otherwise read another
+    team's person, and the risk warnings about them, by naming their id)."""
+    stamp = case.stamps.get("person_id")
+    writer = stamp.get("d") if isinstance(stamp, dict) else None
+    return isinstance(writer, str) and writer.startswith(SERVICE_WRITERS)
 
 
 def refresh_shares(session: Session, pending: Pending, person_id: uuid.UUID) -> None:

@@ -369,3 +369,22 @@ def test_a_subject_access_request_by_a_merged_away_id_finds_the_kept_person(
         record = archive.read("record.json").decode()
     # South's case, moved to Robert by the merge, is in Robert's record
     assert "Visit in pairs" in record and "South's note" in record
+
+
+def test_a_laptop_naming_another_teams_person_is_shared_nothing(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A laptop makes every case with a person of its own; one whose case names a person it
+    learnt the id of (shared after a merge) reads nothing of them, and its warning about them
+    reaches no other team."""
+    world = World(service)
+    world.merge(capsys)
+    wes = service.device("wes", "West")
+    wes.protocol = str(PROTOCOL_VERSION)
+    case_id, case = new_case("West", "wes", person_id=str(world.robert))
+    planted = uuid.uuid4()
+    results = wes.push(case, World._warning(planted, case_id, world.robert, "risk", "Planted"))
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    seen = wes.pull_all()["records"]
+    assert str(world.robert) not in seen and str(world.risk_a) not in seen
+    assert str(planted) not in world.nina.pull_all(world.nina_cursor)["records"]
