@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from server import audit
 from server.audit import AuditEvent
@@ -87,6 +87,12 @@ def waiting(session: Session, *, limit: int | None = None) -> list[DuplicatePair
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+def waiting_count(session: Session) -> int:
+    """How many pairs are waiting for review."""
+    query = select(func.count()).select_from(DuplicatePair).where(DuplicatePair.state == OPEN)
+    return int(session.exec(query).one())
 
 
 def pair_of(session: Session, a: str | uuid.UUID, b: str | uuid.UUID) -> DuplicatePair | None:

@@ -103,10 +103,15 @@ def _theirs(session: Session, actor: Actor) -> set[str] | None:
 def pairs_for(session: Session, actor: Actor, *, limit: int = 50) -> DuplicatePairs:
     """The pairs waiting that ``actor`` may review, most likely first, both people whole."""
     mine = _theirs(session, actor)
-    waiting: list[DuplicatePair] = queue.waiting(session)
-    if mine is not None:
-        waiting = [p for p in waiting if str(p.person_a) in mine or str(p.person_b) in mine]
-    shown = waiting[: max(1, min(limit, MAX_SHOWN))]
+    wanted = max(1, min(limit, MAX_SHOWN))
+    if mine is None:  # every pair: the database reads only the ones shown, and counts the rest
+        shown: list[DuplicatePair] = queue.waiting(session, limit=wanted)
+        total = queue.waiting_count(session)
+    else:
+        waiting = [
+            p for p in queue.waiting(session) if str(p.person_a) in mine or str(p.person_b) in mine
+        ]
+        shown, total = waiting[:wanted], len(waiting)
     ids = {str(p.person_a) for p in shown} | {str(p.person_b) for p in shown}
     rows = people_by_id(session, ids)
     holders = _holders(session, ids)
@@ -120,7 +125,7 @@ def pairs_for(session: Session, actor: Actor, *, limit: int = 50) -> DuplicatePa
             )
             for p in shown
         ],
-        more=len(waiting) - len(shown),
+        more=total - len(shown),
     )
 
 
