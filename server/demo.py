@@ -23,7 +23,7 @@ from server.core.db import unit_of_work
 from server.models import RefCounter, ServerSetting
 from server.records.seeding import bulk_insert
 from sync.clock import Clock
-from sync.records import RecordKind
+from sync.records import RecordKind, external_label
 
 DEMO_PASSWORD = "fieldcase-demo"  # noqa: S105 (printed for the demo on purpose)
 MARKER = "demo_seeded"
@@ -284,7 +284,14 @@ def recorded_twice(
         found = next((r for r in people if r[3]["name"].startswith(first + " ")), None)
         if found is None:
             continue
+        # each was brought in from an old system, which knew them by its own id
+        found[3]["external_ids"] = external_label(
+            "west_dorset_carefirst", f"C{rng.randint(1, 9_999_999):07d}"
+        )
         fields = dict(found[3])
+        fields["external_ids"] = external_label(
+            "north_dorset_liquidlogic", f"P-{rng.randint(10_000, 99_999)}"
+        )
         born = date.fromisoformat(fields["date_of_birth"])
         if born.day <= 12 and born.day != born.month:
             born = date(born.year, born.day, born.month)

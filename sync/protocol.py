@@ -39,7 +39,10 @@ from sync.records import RecordKind
 #: record a team sees through another team's case (a shared person, a risk warning about
 #: them) says which team holds it (``RecordState.held_by``); ``SyncState.role`` tells the
 #: laptop its user's role. An older laptop is sent none of these.
-PROTOCOL_VERSION = 6
+#: 7: a person says the ids the council's old systems knew them by (``external_ids``, set by
+#: the service's import and merges, searchable on the laptop); an older laptop is sent its
+#: people without it.
+PROTOCOL_VERSION = 7
 #: The oldest client protocol the service still accepts (one release back: a version 1 laptop
 #: is served, without rollback detection).
 MIN_PROTOCOL_VERSION = 1

@@ -66,6 +66,7 @@ FIELDS: dict[RecordKind, tuple[str, ...]] = {
         "preferred_contact",  # phone | email | letter | visit
         "language",
         "access_needs",
+        "external_ids",  # the old systems' ids, "source:id" one a line (protocol 7), by the service
     ),
     RecordKind.WARNING: (
         "person_id",
@@ -170,9 +171,39 @@ VISIT_OUTCOMES: tuple[str, ...] = (
 #: service leaves them out of what it sends a laptop of an older protocol (whose check of
 #: each record allows no field it does not know).
 ADDED_IN: dict[RecordKind, dict[str, int]] = {
+    RecordKind.PERSON: {"external_ids": 7},
     RecordKind.WARNING: {"retired_by": 3, "retired_at": 3},
     RecordKind.VISIT: {"outcome": 3, "outcome_note": 3},
 }
+
+#: Fields only the service writes (an import, a merge): a device's change that sets one to
+#: anything but what the record holds is refused.
+SERVICE_SET: dict[RecordKind, frozenset[str]] = {RecordKind.PERSON: frozenset({"external_ids"})}
+
+
+def external_label(source: str, external_id: str) -> str:
+    """An old system's id of a record as ``source:id`` (its spaces and line breaks made one
+    space), as ``duplicates find`` prints it and a person's ``external_ids`` holds it."""
+    return f"{source}:{' '.join(external_id.split())}"
+
+
+def external_labels(text: str | None) -> list[str]:
+    """The labels a person's ``external_ids`` holds (one a line)."""
+    return [line for line in (text or "").splitlines() if line.strip()]
+
+
+def external_ids_text(labels: Sequence[str]) -> str:
+    """The ``external_ids`` of a person known by ``labels``: each once, in the order given,
+    as many as fit the field."""
+    kept: list[str] = []
+    size = -1
+    for label in dict.fromkeys(labels):
+        size += len(label) + 1
+        if size > MAX_EXTERNAL_IDS_CHARS:
+            break
+        kept.append(label)
+    return "\n".join(kept)
+
 
 # ------------------------------------------------------------------------------ the schema
 #
@@ -184,6 +215,8 @@ ADDED_IN: dict[RecordKind, dict[str, int]] = {
 MAX_DOCUMENT_BYTES = 1 << 40
 #: Longest note text, in characters.
 MAX_NOTE_CHARS = 100_000
+#: Longest text of a person's old systems' ids (``external_ids``).
+MAX_EXTERNAL_IDS_CHARS = 5_000
 #: Longest name of a user, team or device, in characters (the service's own columns).
 MAX_NAME_CHARS = 200
 
@@ -289,6 +322,7 @@ SCHEMA: dict[RecordKind, dict[str, FieldSpec]] = {
         "preferred_contact": _choice(PREFERRED_CONTACTS, None),
         "language": _text(100),
         "access_needs": _text(5_000),
+        "external_ids": _text(MAX_EXTERNAL_IDS_CHARS),
     },
     RecordKind.WARNING: {
         "person_id": _UUID_REQUIRED,

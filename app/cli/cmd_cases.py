@@ -113,6 +113,7 @@ def case_show(work: Casework, args: argparse.Namespace) -> int:
         "Preferred contact": _label(p["preferred_contact"]) if p["preferred_contact"] else "",
         "Language": p["language"],
         "Access needs": p["access_needs"],
+        "Old systems' ids": detail.old_ids,
     }
     for key, value in extra.items():
         if value:

@@ -123,6 +123,7 @@ def _plan_case(
         "preferred_contact": None,
         "language": "",
         "access_needs": "",
+        "external_ids": "",
     }
     person.update(person_values)
     person["sort_name"] = sort_name(person["name"])

@@ -82,7 +82,8 @@ def _indexed_query(
         like = f"LIKE :{key}"
         where.append(
             f"(c.ref {like} OR c.summary {like}"
-            f" OR c.person_id IN (SELECT id FROM people WHERE name {like})"
+            f" OR c.person_id IN (SELECT id FROM people WHERE name {like}"
+            f" OR external_ids {like})"
             f" OR c.id IN (SELECT case_id FROM notes WHERE text {like}))"
         )
     return None

@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from sync.records import external_labels
+
 
 def _iso(value: date | datetime | None) -> str | None:
     return None if value is None else value.isoformat()
@@ -134,6 +136,17 @@ class CaseDetail:
     @property
     def person_name(self) -> str:
         return str(self.person.get("name") or "")
+
+    @property
+    def old_ids(self) -> str:
+        """The ids the council's old systems knew the person by, as a person reads them:
+        "C0001234 (west_dorset_carefirst), P-88121 (north_dorset_liquidlogic)"; empty when
+        none (a person first recorded in Fieldcase)."""
+        labels = external_labels(self.person.get("external_ids"))
+        return ", ".join(
+            f"{ext} ({source})" if ext else source
+            for source, _sep, ext in (label.partition(":") for label in labels)
+        )
 
     @property
     def summary(self) -> str:

@@ -168,6 +168,10 @@ class _Kind:
     take: Callable[[Mapping[str, Any]], tuple[Any, ...]]
     convert_at: tuple[tuple[int, Callable[[Any], Any]], ...]
     null_at: tuple[tuple[int, Any], ...]
+    #: Fields added to the wire after the first protocol (:data:`sync.records.ADDED_IN`), as
+    #: null: a record the service holds from before one was added has no value for it, and
+    #: takes its column's default the quick way as the careful way would.
+    later: Mapping[str, None]
 
 
 @functools.cache
@@ -213,6 +217,7 @@ def kind_spec(kind: RecordKind) -> _Kind:
         null_at=tuple(
             (at, on_null[name]) for at, name in enumerate(names) if on_null[name] is not None
         ),
+        later=dict.fromkeys(sync_records.ADDED_IN.get(kind, {})),
     )
 
 
@@ -272,7 +277,9 @@ def _quick_row(
     needs the careful way: a field not sent, or one that does not fit."""
     fields = incoming.fields
     if len(fields) != len(spec.convert):
-        return None
+        fields = {**spec.later, **fields}  # a later field not sent: its column's default
+        if len(fields) != len(spec.convert):
+            return None
     sent = spec.take(fields)
     null_at = spec.null_at if None in sent else ()
     if spec.convert_at or null_at:

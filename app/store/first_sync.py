@@ -68,10 +68,12 @@ _NOTE_DOCS = (
     " SELECT ? + rowid, id, case_id FROM notes ORDER BY rowid"
 )
 
-# the same text as the triggers' (a case: ref, summary, person's name; a note: its text)
+# the same text as the triggers' (a case: ref, summary, person's name and old systems' ids; a
+# note: its text); a profile of a schema before v11 (one built before its migration) has no
+# old ids
 _CASE_BODIES = """
 INSERT INTO search_fts (rowid, body)
-SELECT c.rowid, c.ref || ' ' || c.summary || ' ' || coalesce(p.name, '')
+SELECT c.rowid, c.ref || ' ' || c.summary || ' ' || coalesce({person}, '')
   FROM cases AS c LEFT JOIN people AS p ON p.id = c.person_id
  ORDER BY c.rowid
 """
@@ -118,7 +120,9 @@ def build(conn: Connection) -> None:
     conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     conn.exec_driver_sql("DELETE FROM search_doc")
     conn.exec_driver_sql(_CASE_DOCS)
-    conn.exec_driver_sql(_CASE_BODIES)
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(people)")}
+    person = "p.name || ' ' || p.external_ids" if "external_ids" in columns else "p.name"
+    conn.exec_driver_sql(_CASE_BODIES.format(person=person))
     last_case = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM cases").scalar_one()
     conn.exec_driver_sql(_NOTE_DOCS, (last_case,))
     conn.exec_driver_sql(_NOTE_BODIES, (last_case,))

@@ -66,6 +66,9 @@ class Person(Record, table=True):
     preferred_contact: str | None = Field(default=None)
     language: str = Field(default="")
     access_needs: str = Field(default="")
+    #: The old systems' ids ("source:id", one a line): the service's import and merges set
+    #: them; search finds a case by them (schema v11).
+    external_ids: str = Field(default="")
     #: Local-only sort key, surname first (see app.domain.names.sort_name); schema v2.
     sort_name: str = Field(default="", index=True)
 

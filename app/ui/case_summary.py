@@ -20,6 +20,7 @@ from app.ui.qt import (
     QDateEdit,
     QFormLayout,
     QLineEdit,
+    Qt,
     QWidget,
 )
 from app.ui.widgets import FieldProblems, NoteEdit, button, buttons_row, label, named
@@ -65,6 +66,13 @@ class SummaryTab(QWidget):
         self.language = named(QLineEdit(), "Person's language")
         self.access = named(QLineEdit(), "Person's access needs")
         self.access.setPlaceholderText("For example: hard of hearing, needs an interpreter")
+        self.old_ids = named(label(""), "The ids the council's old systems knew the person by")
+        self.old_ids.setWordWrap(True)
+        self.old_ids.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByKeyboard
+            | Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.old_ids.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.summary = NoteEdit("Summary")
         self.summary.setMinimumHeight(4 * self.summary.fontMetrics().height())
         self.summary_error = label("", role="error")
@@ -89,6 +97,8 @@ class SummaryTab(QWidget):
         ):
             self.problems.add(name, title, control)
             form.addRow(title, control)
+            if name == "person.access_needs":  # shown only for a person an import brought
+                form.addRow("Old systems' ids", self.old_ids)
         self.save_summary = button("Save changes", primary=True)
         self.save_summary.clicked.connect(self.save)
         self.button_row = buttons_row(self.save_summary)
@@ -112,6 +122,8 @@ class SummaryTab(QWidget):
         )
         self.language.setText(str(person.get("language") or ""))
         self.access.setText(str(person.get("access_needs") or ""))
+        self.old_ids.setText(detail.old_ids)
+        self.form.setRowVisible(self.old_ids, bool(detail.old_ids))
         self._review_touched = False
         if detail.next_review:
             self.review.setDate(detail.next_review)

@@ -45,7 +45,7 @@ from server.records.push import apply_change, prefetch
 from server.records.seeding import bulk_insert
 from sync.clock import Clock
 from sync.protocol import Change, ChangeStatus
-from sync.records import RecordKind, check_fields
+from sync.records import RecordKind, check_fields, external_label
 
 #: Rows written in one transaction.
 BATCH_ROWS = 1000
@@ -443,6 +443,7 @@ def _plan(
     if case_key is None and home != case_id:
         job.shares.append((named, case_id))
     said = {**row.case, "person_id": str(named)}  # what the file says of the case
+    old_ids = external_label(job.mapping.source, row.person_external_id)
     # (kind, external id, record id, case id, what the file said, what a new record holds)
     wanted: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, Any]]] = [
         (
@@ -459,7 +460,7 @@ def _plan(
             person_id,
             person_key.case_id if person_key else case_id,
             row.person,
-            row.person,
+            {**row.person, "external_ids": old_ids},
         ),
     ]
     for fields in row.warnings:

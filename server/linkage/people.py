@@ -20,8 +20,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from server.linkage.names import STREET_WORDS, canonical_first_name
-from server.models import ImportKey, Record
-from sync.records import RecordKind
+from server.models import Record
+from sync.records import RecordKind, external_labels
 
 POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b")
 
@@ -39,14 +39,8 @@ class PersonRow:
 
 
 def read_people(session: Session, *, batch: int = 5000) -> Iterator[PersonRow]:
-    """Every person record on the service, each with its ``source:id`` external ids, read in
-    batches (memory flat in the number of people)."""
-    external: dict[uuid.UUID, list[str]] = {}
-    keys = select(ImportKey.record_id, ImportKey.source, ImportKey.external_id).where(
-        ImportKey.kind == RecordKind.PERSON.value
-    )
-    for record_id, source, external_id in session.exec(keys):
-        external.setdefault(record_id, []).append(f"{source}:{external_id}")
+    """Every person record on the service, each with the ``source:id`` the old systems knew
+    them by, read in batches (memory flat in the number of people)."""
     query = (
         select(Record.record_id, Record.fields)
         .where(Record.kind == RecordKind.PERSON.value)
@@ -54,7 +48,7 @@ def read_people(session: Session, *, batch: int = 5000) -> Iterator[PersonRow]:
         .execution_options(yield_per=batch)
     )
     for record_id, fields in session.exec(query):
-        yield person_row(str(record_id), fields, sorted(external.get(record_id, ())))
+        yield person_row(str(record_id), fields)
 
 
 def people_by_id(session: Session, ids: set[str]) -> dict[str, PersonRow]:
@@ -63,32 +57,25 @@ def people_by_id(session: Session, ids: set[str]) -> dict[str, PersonRow]:
     found: dict[str, PersonRow] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        external: dict[uuid.UUID, list[str]] = {}
-        for record_id, source, external_id in session.exec(
-            select(ImportKey.record_id, ImportKey.source, ImportKey.external_id).where(
-                ImportKey.kind == RecordKind.PERSON.value, col(ImportKey.record_id).in_(chunk)
-            )
-        ):
-            external.setdefault(record_id, []).append(f"{source}:{external_id}")
         for record_id, fields in session.exec(
             select(Record.record_id, Record.fields).where(
                 Record.kind == RecordKind.PERSON.value, col(Record.record_id).in_(chunk)
             )
         ):
-            found[str(record_id)] = person_row(
-                str(record_id), fields, sorted(external.get(record_id, ()))
-            )
+            found[str(record_id)] = person_row(str(record_id), fields)
     return found
 
 
-def person_row(person_id: str, fields: Mapping[str, Any], external_ids: list[str]) -> PersonRow:
+def person_row(person_id: str, fields: Mapping[str, Any]) -> PersonRow:
+    """A person record as linkage reads it; their old ids are the record's own
+    (``external_ids``: an import's, and after a merge the merged-away person's too)."""
     return PersonRow(
         person_id=person_id,
         name=str(fields.get("name") or ""),
         date_of_birth=fields.get("date_of_birth") or None,
         address=str(fields.get("address") or ""),
         phone=str(fields.get("phone") or ""),
-        external_ids=tuple(external_ids),
+        external_ids=tuple(sorted(external_labels(fields.get("external_ids")))),
     )
 
 

@@ -32,7 +32,7 @@ from server.records.push import apply_change
 from server.records.shares import active_merges, naming, redirects, refresh_shares
 from sync.clock import Clock
 from sync.protocol import Change, ChangeStatus
-from sync.records import RecordKind
+from sync.records import RecordKind, external_ids_text, external_labels
 
 
 class MergeError(GovernanceError):
@@ -60,6 +60,34 @@ def _refuse_merged_away(session: Session, person_id: uuid.UUID) -> None:
         )
 
 
+def _change(
+    session: Session,
+    pending: Pending,
+    record: Touched,
+    fields: dict[str, Any],
+    *,
+    by: str,
+    writer: str,
+    clock: Clock,
+) -> None:
+    """Change ``record`` (a case or warning to name another person, a person's old ids): an
+    ordinary change, merged per field and audited like any other."""
+    change = Change.model_construct(
+        change_id=uuid.uuid4(),
+        kind=RecordKind(record.kind),
+        record_id=record.record_id,
+        case_id=record.case_id,
+        base_version=record.version,
+        fields=fields,
+        made_at=clock.now(),
+        resolves=[],
+    )
+    result = apply_change(session, None, change, pending, clock=clock, by=by, stamp_as=writer)
+    if result.status != ChangeStatus.APPLIED:
+        said = result.error.message if result.error is not None else result.status.value
+        raise MergeError(f"The {record.kind} {record.record_id} could not be changed: {said}")
+
+
 def _repoint(
     session: Session,
     pending: Pending,
@@ -70,22 +98,28 @@ def _repoint(
     writer: str,
     clock: Clock,
 ) -> None:
-    """Make ``record`` (a case or warning) name ``person_id``: an ordinary change, merged
-    per field and audited like any other."""
-    change = Change.model_construct(
-        change_id=uuid.uuid4(),
-        kind=RecordKind(record.kind),
-        record_id=record.record_id,
-        case_id=record.case_id,
-        base_version=record.version,
-        fields={"person_id": str(person_id)},
-        made_at=clock.now(),
-        resolves=[],
-    )
-    result = apply_change(session, None, change, pending, clock=clock, by=by, stamp_as=writer)
-    if result.status != ChangeStatus.APPLIED:
-        said = result.error.message if result.error is not None else result.status.value
-        raise MergeError(f"The {record.kind} {record.record_id} could not be moved: {said}")
+    """Make ``record`` (a case or warning) name ``person_id``."""
+    fields = {"person_id": str(person_id)}
+    _change(session, pending, record, fields, by=by, writer=writer, clock=clock)
+
+
+def _old_ids(
+    session: Session,
+    pending: Pending,
+    person_id: uuid.UUID,
+    labels: list[str],
+    *,
+    by: str,
+    writer: str,
+    clock: Clock,
+) -> None:
+    """Make the person's old systems' ids ``labels`` (after a merge: both people's; after a
+    split: the kept person's own again), so laptops find them by either."""
+    person = pending.records.get(person_id) or _person(session, person_id, "kept")
+    text = external_ids_text(labels)
+    if text != (person.fields.get("external_ids") or ""):
+        fields = {"external_ids": text}
+        _change(session, pending, person, fields, by=by, writer=writer, clock=clock)
 
 
 def _snapshot(record: Touched) -> dict[str, Any]:
@@ -136,6 +170,9 @@ def merge_people(
     for record in moved:
         _repoint(session, pending, record, keep, by=by, writer=f"merge:{merge.id}", clock=clock)
     merge.moved = [str(record.record_id) for record in moved]
+    both = [*external_labels(kept.fields.get("external_ids"))]
+    both += external_labels(gone.fields.get("external_ids"))
+    _old_ids(session, pending, keep, both, by=by, writer=f"merge:{merge.id}", clock=clock)
     session.execute(delete(Record).where(col(Record.record_id) == other))
     session.execute(delete(SharedRecord).where(col(SharedRecord.record_id) == other))
     refresh_shares(session, pending, keep)
@@ -213,6 +250,10 @@ def split_merge(
                 writer=f"merge:{merge.id}",
                 clock=clock,
             )
+    theirs = set(external_labels(was["fields"].get("external_ids")))
+    kept = pending.records.get(merge.kept_id) or _person(session, merge.kept_id, "kept")
+    own = [x for x in external_labels(kept.fields.get("external_ids")) if x not in theirs]
+    _old_ids(session, pending, merge.kept_id, own, by=by, writer=f"merge:{merge.id}", clock=clock)
     refresh_shares(session, pending, merge.kept_id)
     refresh_shares(session, pending, merge.merged_id)
     queue.reopen(session, merge_id)

@@ -28,7 +28,7 @@ from server.records.scope import can_see, ref_holder, set_scope
 from server.records.uploaded_audit import stored_event
 from sync.clock import Clock
 from sync.protocol import Change, ChangeResult, ChangeStatus, ErrorBody, ErrorCode
-from sync.records import RecordKind, check_fields
+from sync.records import SERVICE_SET, RecordKind, check_fields
 
 
 class Refused(Exception):
@@ -98,6 +98,7 @@ def apply_change(
         record = load(session, change, pending)
         if actor is not None:
             authorise(session, actor, change, record, pending)
+            refuse_service_set(change, record)
         settling, settled_first = conflicts_settled(session, change)
         change = without_settled(change, settling, settled_first)
         merged = merge(change, record, settling, author)
@@ -210,6 +211,22 @@ def authorise(
         ErrorCode.FORBIDDEN,
         "This case belongs to another team, so the change was not made. Ask your manager.",
     )
+
+
+def refuse_service_set(change: Change, record: Touched | None) -> None:
+    """Refuse a device's change to a field only the service writes
+    (:data:`sync.records.SERVICE_SET`): the old systems' ids of a person. Sending the value
+    the record holds (or none, for a new record) is no change and is let through."""
+    for name in SERVICE_SET.get(change.kind, frozenset()):
+        if name not in change.fields:
+            continue
+        holds = record.fields.get(name) if record is not None else None
+        if (change.fields[name] or "") != (holds or ""):
+            raise Refused(
+                ErrorCode.VALIDATION,
+                f"The {change.kind.value}'s {name} are set by the central service only "
+                "(from the old systems' records), so the change was not made.",
+            )
 
 
 def _grace(session: Session, actor: Actor, pending: Pending) -> set[str]:

@@ -13,7 +13,7 @@ from tests.server.helpers import Service, change, new_case
 def test_meta_and_health_and_protocol_gate(service: Service) -> None:
     assert service.client.get("/health").json() == {"status": "ok"}
     meta = service.client.get("/v1/meta").json()
-    assert meta["protocol_version"] == PROTOCOL_VERSION == 6
+    assert meta["protocol_version"] == PROTOCOL_VERSION == 7
     assert meta["min_protocol_version"] == 1
     assert any(t["code"] == "safeguarding" for t in meta["case_types"])
     old = service.client.get("/v1/meta", headers={"X-Fieldcase-Protocol": "0"})

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from server.cli import main as cli_main
 from server.models import AuditEntry, Conflict, ImportKey, Record
+from sync.protocol import PROTOCOL_VERSION
 from tests.server.helpers import Device, Service, change, new_case
 
 MAPPING = """
@@ -197,6 +198,10 @@ def test_an_export_comes_in_once_and_only_what_changed_changes(
     now = _by_kind(north)
     (person,) = now["person"]
     assert person["fields"]["address"] == "9 New Road, Dorchester DT1 2AB"
+    assert "external_ids" not in person["fields"]  # a laptop before protocol 7 knows none
+    north.protocol = str(PROTOCOL_VERSION)
+    (person,) = _by_kind(north)["person"]
+    assert person["fields"]["external_ids"] == "west_dorset_carefirst:C1"  # found by it
     falls_now = next(c for c in now["case"] if c["record_id"] == falls["record_id"])
     assert falls_now["fields"]["summary"] == "Falls (2)"  # kept: a person decides
     with Session(service.engine) as session:
@@ -458,3 +463,28 @@ def test_a_person_on_two_teams_cases_is_seen_by_both_and_a_merge_holds(
         ).one()
         new = session.get(Record, key.record_id)
         assert new is not None and new.fields["person_id"] == str(kept)
+    with Session(service.engine) as session:
+        kept_now = session.get(Record, kept)
+        assert kept_now is not None
+        # laptops find the kept person by the merged-away one's old id too
+        assert kept_now.fields["external_ids"] == "west_dorset_carefirst:C2"
+    # only the service sets a person's old ids: sending the value held is no change
+    (refused,) = north.push(
+        change("person", kept, _case_id, {"external_ids": "mine:1"}, base=kept_now.version)
+    )
+    assert refused["status"] == "rejected", refused
+    assert "central service only" in refused["error"]["message"]
+    held = {"external_ids": "west_dorset_carefirst:C2", "phone": "01305 1"}
+    (same,) = north.push(change("person", kept, _case_id, held, base=kept_now.version))
+    assert same["status"] == "applied", same
+    # the split gives each their own again
+    merge_id = re.search(r"^Merge id: (\d+)$", _out, re.MULTILINE)
+    assert merge_id, _out
+    split = ["duplicates", "split", merge_id.group(1), "--reason", "two men", "--officer", "gina"]
+    assert _admin(capsys, service, *split)[0] == 0
+    with Session(service.engine) as session:
+        kept_now = session.get(Record, kept)
+        back = session.get(Record, uuid.UUID(person["record_id"]))
+        assert kept_now is not None and back is not None
+        assert kept_now.fields["external_ids"] == ""
+        assert back.fields["external_ids"] == "west_dorset_carefirst:C2"

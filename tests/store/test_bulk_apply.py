@@ -100,7 +100,7 @@ class World:
                 },
             ),
             *self.case(0),
-            *self.case(1),
+            *self.case(1, person_external_ids="carefirst:C0001234"),
             *self.case(2),
             state(
                 RecordKind.WARNING,
@@ -168,7 +168,12 @@ class World:
             *self.case(0, 2, summary="Roof leak", status="waiting", person_name="Pat Jones"),
             # case 1: a new reference, summary and person name (the search follows)
             *self.case(
-                1, 3, ref="FC-2026-00099", summary="Mould in the kitchen", person_name="Ann"
+                1,
+                3,
+                ref="FC-2026-00099",
+                summary="Mould in the kitchen",
+                person_name="Ann",
+                person_external_ids="carefirst:C0001234\nliquidlogic:P-88121",
             ),
             state(  # an older version than the one here: skipped
                 RecordKind.VISIT,
@@ -220,7 +225,10 @@ class World:
 
 
 TABLES = (*(model.__tablename__ for model in KIND_MODELS.values()), "conflict", "search_doc")
-WORDS = ("pat", "jones", "morgan", "damp", "roof", "mould", "boiler", "ladder", "FC-2026-00099")
+WORDS = (
+    *("pat", "jones", "morgan", "damp", "roof", "mould", "boiler", "ladder", "FC-2026-00099"),
+    *("C0001234", "P-88121", "liquidlogic"),
+)
 
 
 def snapshot(profile: Profile) -> dict[str, Any]:
@@ -298,6 +306,9 @@ def test_bulk_leaves_the_same_rows_and_search_as_the_per_record_path(tmp_path: P
     assert found["boiler"][0] == ["FC-2026-00001"]
     assert found["ladder"][0] == ["FC-2026-00099"]
     assert found["damp"] == ([], 0)  # case 1's old summary is gone, case 2 was removed
+    # by the ids the old systems knew its person by, the first and the one a merge added
+    assert found["C0001234"] == (["FC-2026-00099"], 1)
+    assert found["P-88121"] == found["liquidlogic"] == (["FC-2026-00099"], 1)
     people = {row[0]: row for row in bulk["people"]}
     assert people[world.people[0].hex][3] == "Pat Local"
     cases = {row[0]: row for row in bulk["cases"]}

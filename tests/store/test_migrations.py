@@ -130,3 +130,41 @@ def test_the_search_index_without_prefix_indexes_finds_the_same(profile: Profile
         command.upgrade(migrate.alembic_config(conn), "head")
     assert "prefix" not in fts_sql()
     assert answers() == before == now
+
+
+def test_a_case_is_found_by_its_persons_old_system_ids(profile: Profile) -> None:
+    """Schema v11: a case's search document holds its person's old systems' ids, kept in step
+    as they arrive or change (a pulled person, a merge on the service); going back to v10
+    leaves a working index without them."""
+    from alembic import command
+
+    work = Casework(profile)
+    ref = work.create_case("housing_repair", "Pat Morgan", {"summary": "Roof leak"})
+    work.create_case("housing_repair", "Ada Smith", {"summary": "Damp"})
+
+    def found(search: str) -> list[str]:
+        return [row.ref for row in work.list_cases(search)]
+
+    def person_old_ids(value: str) -> None:  # as a pulled person writes it
+        with profile.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE people SET external_ids = :v WHERE name = 'Pat Morgan'"), {"v": value}
+            )
+
+    assert found("C0001234") == []
+    person_old_ids("west_dorset_carefirst:C0001234")
+    assert found("C0001234") == found("c000") == found("carefirst") == [ref]
+    person_old_ids("west_dorset_carefirst:C0001234\nnorth_dorset:P-88121")
+    assert found("P-88121") == found("morgan") == [ref]
+    with profile.engine.begin() as conn:  # a case changing person keeps the person's ids
+        conn.execute(
+            text("UPDATE cases SET summary = 'Roof leak again' WHERE ref = :r"), {"r": ref}
+        )
+    assert found("P-88121") == found("again") == [ref]
+    assert found("88121 damp") == []
+    with profile.engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0010")
+    assert found("morgan") == [ref]
+    with profile.engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "head")
+    assert found("morgan") == found("again") == [ref]
