@@ -15,16 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from typing import Any
 
 from sqlmodel import Session
 
+from server import crud
 from server.cli.common import CliError, Commands, engine_of, officer_option, person_id, settings_of
 from server.core.db import unit_of_work
-from server.linkage import queue
+from server.linkage import queue, review
 from server.linkage.find import LinkageUnavailable, find_pairs
 from server.linkage.people import people_by_id, read_people
-from server.models import DuplicatePair
+from server.models import DuplicatePair, PersonMerge
 from server.records import people
 from server.records.governance import officer
 from server.roles import Can
@@ -122,9 +124,18 @@ def _pair_json(pair: DuplicatePair, people: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _reviewer(session: Session, name: str, *people_ids: uuid.UUID) -> str:
+    """The account ``name``, when it may review duplicates and decide about these people (a
+    team manager: only when one of them is about their team's cases)."""
+    by = officer(session, name, Can.REVIEW_DUPLICATES)
+    user = crud.require_user(session, name)
+    review.refuse_not_theirs(session, user.role, crud.team_name(session, user), *people_ids)
+    return by
+
+
 def cmd_not_same(args: argparse.Namespace, clock: Clock) -> int:
     with unit_of_work(engine_of(settings_of(args))) as session:
-        by = officer(session, args.officer, Can.REVIEW_DUPLICATES)
+        by = _reviewer(session, args.officer, args.a, args.b)
         queue.not_same(session, args.a, args.b, reason=args.reason, by=by, at=clock.now())
     print(
         f"Noted: {args.a} and {args.b} are not the same person; they will not be suggested again."
@@ -134,7 +145,7 @@ def cmd_not_same(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_merge(args: argparse.Namespace, clock: Clock) -> int:
     with unit_of_work(engine_of(settings_of(args))) as session:
-        by = officer(session, args.officer, Can.REVIEW_DUPLICATES)
+        by = _reviewer(session, args.officer, args.keep, args.other)
         merge = people.merge_people(
             session, args.keep, args.other, reason=args.reason, by=by, clock=clock
         )
@@ -151,7 +162,9 @@ def cmd_merge(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_split(args: argparse.Namespace, clock: Clock) -> int:
     with unit_of_work(engine_of(settings_of(args))) as session:
-        by = officer(session, args.officer, Can.REVIEW_DUPLICATES)
+        merge_row = session.get(PersonMerge, args.merge_id)
+        both = (merge_row.kept_id, merge_row.merged_id) if merge_row is not None else ()
+        by = _reviewer(session, args.officer, *both) if both else args.officer
         merge = people.split_merge(session, args.merge_id, reason=args.reason, by=by, clock=clock)
         merged, kept = merge.merged_id, merge.kept_id
     print(

@@ -100,6 +100,18 @@ def _theirs(session: Session, actor: Actor) -> set[str] | None:
     return None if allows(actor.role, Can.ANY_TEAM) else team_people(session, actor.team)
 
 
+def refuse_not_theirs(session: Session, role: str, team: str, *people_ids: uuid.UUID) -> None:
+    """Refuse a decision (a merge, a split, "not the same") about people none of whom is
+    about a case of the reviewer's team, unless their role may see any team's."""
+    if allows(role, Can.ANY_TEAM):
+        return
+    if not {str(p) for p in people_ids} & team_people(session, team):
+        raise NotYours(
+            "Neither of these people is about your team's cases, so the decision is not yours "
+            "to make. A governance officer can make it."
+        )
+
+
 def pairs_for(session: Session, actor: Actor, *, limit: int = 50) -> DuplicatePairs:
     """The pairs waiting that ``actor`` may review, most likely first, both people whole."""
     mine = _theirs(session, actor)
@@ -133,12 +145,7 @@ def decide(
     session: Session, actor: Actor, decision: DuplicateDecision, *, clock: Clock
 ) -> DuplicateDecided:
     """A reviewer's decision: merge ``other`` into ``keep``, or not the same person."""
-    mine = _theirs(session, actor)
-    if mine is not None and not ({str(decision.keep), str(decision.other)} & mine):
-        raise NotYours(
-            "Neither of these people is about your team's cases, so the decision is not yours "
-            "to make. A governance officer can make it."
-        )
+    refuse_not_theirs(session, actor.role, actor.team, decision.keep, decision.other)
     if decision.same:
         merge = people.merge_people(
             session,

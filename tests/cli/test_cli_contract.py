@@ -69,6 +69,7 @@ def test_a_caseworkers_day_through_the_cli(initialised: Path, tmp_path: Path) ->
         "preferred_contact": None,
         "language": "",
         "access_needs": "",
+        "external_ids": "",
     }
     assert shown["warnings"] == ["Dog on premises"]
     assert [n["id"] for n in shown["notes"]] == [note_id, fix_id]

@@ -211,12 +211,14 @@ def test_a_split_undoes_the_merge(service: Service, capsys: pytest.CaptureFixtur
         (["same", "same"], "two different people"),
         (["robert", "nobody"], "There is no person"),
         (["robert", "bob", "--officer", "sol"], "only a manager or a governance officer"),
+        (["robert", "bob", "--officer", "max"], "not yours to make"),  # West's manager
     ],
 )
 def test_merges_that_cannot_be_made_are_refused_plainly(
     service: Service, capsys: pytest.CaptureFixture[str], args: list[str], said: str
 ) -> None:
     world = World(service)
+    service.user("max", "West", role="manager")
     ids = {"robert": str(world.robert), "bob": str(world.bob), "same": str(world.robert)}
     ids["nobody"] = str(uuid.uuid4())
     people = [ids.get(arg, arg) for arg in args[:2]]
@@ -227,6 +229,26 @@ def test_merges_that_cannot_be_made_are_refused_plainly(
     assert code == 1 and said in err, (out, err)
     assert "Traceback" not in err
     assert world.record(world.bob) is not None and world.record(world.robert) is not None
+
+
+def test_a_manager_merges_and_splits_only_their_teams_people(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = World(service)
+    service.user("mona", "North", role="manager")
+    service.user("max", "West", role="manager")
+    merge = ["duplicates", "merge", str(world.robert), str(world.bob), "--reason", "same man"]
+    code, out, err = _admin(capsys, service.db_url, *merge, "--officer", "mona")
+    assert code == 0, err  # Robert is about North's case
+    found = re.search(r"^Merge id: (\d+)$", out, re.MULTILINE)
+    assert found, out
+    split = ["duplicates", "split", found.group(1), "--reason", "two men"]
+    code, _out, err = _admin(capsys, service.db_url, *split, "--officer", "max")
+    assert code == 1 and "not yours to make" in err, err
+    assert world.record(world.bob) is None
+    code, _out, err = _admin(capsys, service.db_url, *split, "--officer", "mona")
+    assert code == 0, err
+    assert world.record(world.bob) is not None
 
 
 def test_a_merged_away_person_cannot_be_merged_again(

@@ -102,3 +102,41 @@ def test_any_other_failure_goes_to_the_message_bar(
     assert main is not None and main.messages.isVisible()
     assert main.messages.text.text().startswith("Something went wrong")
     assert not tab.summary_error.isVisible()
+
+
+def test_the_old_systems_ids_show_for_a_person_brought_in_from_one(
+    qtbot: Any, local_profile, make_window
+) -> None:
+    """A person an import brought (their old systems' ids came with them) shows those ids on
+    the Summary tab, read-only; a person first recorded in Fieldcase shows no such row."""
+    from sqlalchemy import text
+
+    from app.store.profile import Profile
+    from tests.support.profile import PASSWORD
+
+    with Profile.open(local_profile, PASSWORD) as profile, profile.engine.begin() as conn:
+        first = conn.execute(text("SELECT id FROM people ORDER BY rowid LIMIT 1")).scalar_one()
+        conn.execute(  # as a pulled person writes it
+            text("UPDATE people SET external_ids = :ids WHERE id = :id"),
+            {"ids": "west_dorset_carefirst:C0001234\nnorth_dorset:P-88121", "id": first},
+        )
+    window = make_window(local_profile)
+    unlock(qtbot, window)
+    main = window.main
+    assert main is not None
+    main.go(PAGE_CASES)
+    wait_idle(qtbot, window)
+    shown = {}
+    for row in range(main.cases.model.rowCount()):
+        main.open_case(main.cases.model.row_at(row).case_id, "summary")
+        wait_idle(qtbot, window)
+        tab = main.case_view.summary_tab
+        assert tab.case.detail is not None
+        visible = tab.form.isRowVisible(tab.old_ids)
+        shown[tab.case.detail.person_name] = tab.old_ids.text() if visible else None
+    assert sorted(shown.values(), key=str) == [
+        "C0001234 (west_dorset_carefirst), P-88121 (north_dorset)",
+        None,
+        None,
+    ], shown
+    assert tab.old_ids.accessibleName() and tab.old_ids.focusPolicy() != 0
