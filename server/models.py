@@ -16,7 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import registry
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
@@ -136,6 +138,34 @@ class LoginAttempt(ServerTable, table=True):
 
 
 # ------------------------------------------------------------------------------ records
+
+
+class _PersonNamed(FunctionElement[str]):
+    """The ``person_id`` in a record's fields, as text (see :func:`person_named`)."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "person_named"
+
+
+@compiles(_PersonNamed, "postgresql")
+def _person_named_pg(element: _PersonNamed, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"({compiler.process(column, **kw)} ->> 'person_id')"
+
+
+@compiles(_PersonNamed)
+def _person_named_sqlite(element: _PersonNamed, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"json_extract({compiler.process(column, **kw)}, '$.person_id')"
+
+
+def person_named(fields: Any) -> Any:
+    """The person a record (a case, a warning) names: its ``fields`` column's ``person_id``,
+    as text, written as the index ``ix_record_person_id`` (migration 0015) holds it, so the
+    database finds a person's cases and warnings there instead of reading every record. The
+    one way the service asks which records name a person."""
+    return _PersonNamed(fields)
 
 
 class Record(ServerTable, table=True):

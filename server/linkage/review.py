@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from server.crud import Actor
 from server.linkage import queue
 from server.linkage.people import PersonRow, people_by_id
-from server.models import CaseScope, DuplicatePair, Record
+from server.models import CaseScope, DuplicatePair, Record, person_named
 from server.records import people
 from server.roles import Can, allows
 from sync.clock import Clock
@@ -38,8 +38,7 @@ class NotYours(queue.QueueError):
 
 
 def _person_of_case() -> Any:
-    fields = Record.__table__.c.fields  # type: ignore[attr-defined]
-    return fields["person_id"].as_string()
+    return person_named(Record.__table__.c.fields)  # type: ignore[attr-defined]
 
 
 def team_people(session: Session, team: str) -> set[str]:

@@ -41,6 +41,7 @@ from server.models import (
     QuarantinedRecord,
     Record,
     SharedRecord,
+    person_named,
 )
 from server.records import holds, shares
 from server.records.changelog import Pending, finalize
@@ -189,7 +190,7 @@ def cases_of_person(session: Session, person_id: uuid.UUID) -> list[uuid.UUID]:
     naming = session.exec(
         select(Record.case_id).where(
             col(Record.kind) == RecordKind.CASE.value,
-            fields["person_id"].as_string() == str(person_id),
+            person_named(fields) == str(person_id),
         )
     ).all()
     return sorted(set(holding) | set(naming))

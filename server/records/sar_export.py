@@ -37,7 +37,7 @@ from sqlmodel import Session, col, or_, select
 
 from server.audit import AuditEvent
 from server.audit import append as audit_append
-from server.models import Conflict, DocumentChunk, DocumentContent, QuarantinedRecord
+from server.models import Conflict, DocumentChunk, DocumentContent, QuarantinedRecord, person_named
 from server.models import Record as RecordRow
 from server.records import history, sar_log
 from server.records.governance import read_toml
@@ -173,7 +173,7 @@ def _cases(session: Session, people: list[uuid.UUID]) -> tuple[set[uuid.UUID], s
     about: set[uuid.UUID] = set()
     touching: set[uuid.UUID] = set()
     for table in (RecordRow, QuarantinedRecord):
-        person_of = table.__table__.c.fields["person_id"].as_string()  # type: ignore[union-attr]
+        person_of = person_named(table.__table__.c.fields)  # type: ignore[union-attr]
         kind = col(table.kind)
         about.update(
             session.exec(

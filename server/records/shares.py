@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, exists, or_
 from sqlmodel import Session, col, select
 
 from server.crud import Actor
-from server.models import CaseScope, PersonMerge, Record, SharedRecord
+from server.models import CaseScope, PersonMerge, Record, SharedRecord, person_named
 from server.records.changelog import Pending, Touched, load_records
 from sync.protocol import Change
 from sync.records import RecordKind
@@ -148,9 +148,7 @@ def naming(
     names = [kind.value for kind in kinds]
     fields = Record.__table__.c.fields  # type: ignore[attr-defined]
     rows = session.exec(
-        select(Record).where(
-            col(Record.kind).in_(names), fields["person_id"].as_string() == str(person_id)
-        )
+        select(Record).where(col(Record.kind).in_(names), person_named(fields) == str(person_id))
     ).all()
     found = {row.record_id: Touched.from_row(row) for row in rows}
     for record in pending.records.values() if pending else ():
