@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from server import audit, crud
 from server.audit import AuditEvent
@@ -290,18 +290,35 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
             _forget(job, planned, keys, fresh)
     _write_keys(session, job, keys, fresh)
     _insert(session, pending, job, written)
-    made = {p.change.case_id for p in written if p.kind == "case"}
-    shared = sorted({(person, case) for person, case in job.shares if case in made})
-    job.shares.clear()
-    if shared:
-        insert_rows(
-            session,
-            SharedRecord.__table__,  # type: ignore[attr-defined]
-            [{"record_id": person, "case_id": case} for person, case in shared],
-        )
+    _share(session, pending, job, written)
     finalize(session, pending, at=job.clock.now())  # last: it holds the change log's counter
     if job.dry_run:
         job.dry_keys.update({k: keys[k] for k in fresh if k in keys})
+
+
+def _share(session: Session, pending: Pending, job: _Run, written: list[_Planned]) -> None:
+    """Share what the batch's new records make shared: a person with a new case of another
+    team's about them, and every active risk warning about such a person with each team
+    holding a case for them, each with its holder's name (a new risk warning about a person
+    shared before reaches them too). As after a merge (:func:`shares.refresh_shares`)."""
+    made = {p.change.case_id for p in written if p.kind == "case"}
+    people = {person for person, case in job.shares if case in made}
+    job.shares.clear()
+    risky = {
+        str(p.change.fields.get("person_id"))
+        for p in written
+        if p.kind == "warning" and p.change.fields.get("category") == shares.RISK
+    } - {str(person) for person in people}
+    if risky:
+        people |= set(
+            session.exec(
+                select(SharedRecord.record_id).where(
+                    col(SharedRecord.record_id).in_([uuid.UUID(p) for p in sorted(risky)])
+                )
+            )
+        )
+    for person in sorted(people):
+        shares.refresh_shares(session, pending, person)
 
 
 def _forget(job: _Run, planned: list[_Planned], keys: Keys, fresh: set[tuple[str, str]]) -> None:

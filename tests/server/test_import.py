@@ -488,3 +488,40 @@ def test_a_person_on_two_teams_cases_is_seen_by_both_and_a_merge_holds(
         assert kept_now is not None and back is not None
         assert kept_now.fields["external_ids"] == ""
         assert back.fields["external_ids"] == "west_dorset_carefirst:C2"
+
+
+def test_risk_warnings_about_a_person_reach_every_team_holding_a_case_for_them(
+    service: Service,
+    setup: tuple[Path, Device],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Robert has a referral in North and one in South, each with a risk alert: each team sees
+    the other's risk warning about him (with the holding team's name), never the other's case;
+    a risk alert added by a later import reaches the other team too."""
+    mapping, north = setup
+    mapping.write_text(
+        MAPPING.replace("[defaults]\n", '[defaults]\n"warning.category" = "risk"\n'),
+        encoding="utf-8",
+    )
+    south = service.device("sol", "South")
+    north.protocol = south.protocol = str(PROTOCOL_VERSION)
+    in_north = list(GOOD[2])
+    in_north[5], in_north[8] = "2 High St, Dorchester DT1 4AA", "Knife in the house"
+    in_south = list(GOOD[2])
+    in_south[1], in_south[8] = "R9", "Visit in pairs"
+    run = ["import", "--mapping", str(mapping)]
+    assert (
+        _admin(capsys, service, *run, str(_csv(tmp_path / "a.csv", [in_north, in_south])))[0] == 0
+    )
+
+    def risks(laptop: Device) -> dict[str, str | None]:
+        found = _by_kind(laptop)
+        assert len(found["case"]) == 1  # its own case only
+        return {w["fields"]["text"]: w.get("held_by") for w in found["warning"]}
+
+    assert risks(north) == {"Knife in the house": None, "Visit in pairs": "South"}
+    assert risks(south) == {"Knife in the house": "North", "Visit in pairs": None}
+    in_north[8] = "Knife in the house; Dog loose"
+    assert _admin(capsys, service, *run, str(_csv(tmp_path / "b.csv", [in_north])))[0] == 0
+    assert risks(south)["Dog loose"] == "North"
