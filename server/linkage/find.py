@@ -12,7 +12,8 @@ figures shipped with Fieldcase (``prior.json``, trained on the made-up populatio
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -71,6 +72,29 @@ def train(linker: Any) -> None:
     )
 
 
+class _SplinkNotes(logging.Handler):
+    """Splink's notes as it trains and scores (a level of a comparison not seen in the data,
+    a figure left as it was) go to the service's own log at INFO: the model's floors
+    (:data:`server.linkage.model.M_FLOOR`) provide for them, and the person running ``find``
+    is told of pairs, not of figures."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.info("splink: %s", " ".join(record.getMessage().split()))
+
+
+@contextmanager
+def _splink_notes() -> Iterator[None]:
+    splink = logging.getLogger("splink")
+    handler, propagate = _SplinkNotes(), splink.propagate
+    splink.addHandler(handler)
+    splink.propagate = False
+    try:
+        yield
+    finally:
+        splink.removeHandler(handler)
+        splink.propagate = propagate
+
+
 def _linker(columns: dict[str, list[Any]], parameters: dict[str, Any] | None) -> Any:
     import pyarrow as pa
     from splink import DuckDBAPI, Linker
@@ -107,12 +131,14 @@ def find_pairs(
     if len(external) < 2:
         return []
     train_here = len(external) >= MIN_TO_TRAIN if trained is None else trained
-    linker = _linker(columns, None if train_here else model.prior())
-    if train_here:
-        train(linker)
-    scored = linker.inference.predict(threshold_match_probability=limit)
+    with _splink_notes():
+        linker = _linker(columns, None if train_here else model.prior())
+        if train_here:
+            train(linker)
+        scored = linker.inference.predict(threshold_match_probability=limit)
+        rows = scored.as_record_list()
     pairs = []
-    for row in scored.as_record_list():
+    for row in rows:
         a, b = sorted((str(row["unique_id_l"]), str(row["unique_id_r"])))
         pairs.append(
             Pair(
@@ -133,6 +159,7 @@ def find_pairs(
 def trained_parameters(people: Iterable[PersonRow]) -> dict[str, Any]:
     """The model's figures trained on ``people`` (what ``prior.json`` holds)."""
     model = _splink()
-    linker = _linker(_columns(people)[0], None)
-    train(linker)
-    return model.parameters_of(linker.misc.save_model_to_json())
+    with _splink_notes():
+        linker = _linker(_columns(people)[0], None)
+        train(linker)
+        return model.parameters_of(linker.misc.save_model_to_json())
