@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.core import COMPARED_FIELDS
 from app.ui import words
 from app.ui.qt import (
     QComboBox,
@@ -34,17 +35,6 @@ if TYPE_CHECKING:
 ASKING = "Asking the central service for the possible duplicates waiting for you..."
 #: The mark beside a field where the two people differ (seen, and read out).
 DIFFERS = "differs"
-
-#: The fields compared, in order (the same as ``app.core.duplicates.FIELDS``: the screen
-#: makes its rows before it has a pair to show).
-FIELD_LABELS = (
-    "Name",
-    "Date of birth",
-    "Address",
-    "Phone",
-    "Old systems' ids",
-    "Teams with a case",
-)
 
 
 class DuplicatesScreen(QWidget):
@@ -77,7 +67,7 @@ class DuplicatesScreen(QWidget):
         grid.addWidget(label("Person B", role="h2"), 0, 2)
         self.field_labels: list[QLabel] = []
         self.values: list[tuple[QLabel, QLabel]] = []
-        for row, text in enumerate(FIELD_LABELS, start=1):
+        for row, text in enumerate(COMPARED_FIELDS, start=1):
             self.field_labels.append(label(text))
             grid.addWidget(self.field_labels[-1], row, 0, Qt.AlignmentFlag.AlignTop)
             pair = (label(""), label(""))
