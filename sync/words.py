@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from sync.records import external_labels
+
 _KIB = 1024
 _UNITS = ("KB", "MB", "GB", "TB")
 
@@ -93,3 +95,13 @@ def clock_time(value: datetime) -> str:
 
 def _local(value: datetime) -> datetime:
     return value.astimezone() if value.tzinfo else value
+
+
+def old_ids(external_ids: str | None) -> str:
+    """A person's old systems' ids (``external_ids``: ``source:id`` one a line) as a person
+    reads them: "C0001234 (west_dorset_carefirst), P-88121 (north_dorset_liquidlogic)"; empty
+    when there are none."""
+    return ", ".join(
+        f"{ext} ({source})" if ext else source
+        for source, _sep, ext in (label.partition(":") for label in external_labels(external_ids))
+    )

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sync.records import external_labels
+from sync import words
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -142,11 +142,7 @@ class CaseDetail:
         """The ids the council's old systems knew the person by, as a person reads them:
         "C0001234 (west_dorset_carefirst), P-88121 (north_dorset_liquidlogic)"; empty when
         none (a person first recorded in Fieldcase)."""
-        labels = external_labels(self.person.get("external_ids"))
-        return ", ".join(
-            f"{ext} ({source})" if ext else source
-            for source, _sep, ext in (label.partition(":") for label in labels)
-        )
+        return words.old_ids(self.person.get("external_ids"))
 
     @property
     def summary(self) -> str:

@@ -20,6 +20,7 @@ PERSON_LABELS = {
     "preferred_contact": "How you prefer to be contacted",
     "language": "Language",
     "access_needs": "Access needs",
+    "external_ids": "Reference numbers in the council's earlier systems",
 }
 KIND_WORDS = {
     "note": "A note",
@@ -75,6 +76,8 @@ def _person_rows(fields: dict[str, Any]) -> list[list[str]]:
             continue
         if key == "date_of_birth":
             value = words.day(date.fromisoformat(str(value)))
+        elif key == "external_ids":
+            value = words.old_ids(str(value))
         rows.append([label, str(value)])
     return rows
 

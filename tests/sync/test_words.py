@@ -168,3 +168,11 @@ def test_what_people_read_is_said_through_words() -> None:
         if pattern.search(text) and "sync/words.py" not in str(file)
     ]
     assert not found, "\n".join(found)
+
+
+def test_a_persons_old_systems_ids_are_said_by_id_then_system() -> None:
+    both = "west_dorset_carefirst:C0001234\nnorth_dorset_liquidlogic:P-88121\n"
+    assert words.old_ids(both) == (
+        "C0001234 (west_dorset_carefirst), P-88121 (north_dorset_liquidlogic)"
+    )
+    assert words.old_ids("") == words.old_ids(None) == ""
