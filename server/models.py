@@ -16,9 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import registry
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
@@ -140,32 +138,15 @@ class LoginAttempt(ServerTable, table=True):
 # ------------------------------------------------------------------------------ records
 
 
-class _PersonNamed(FunctionElement[str]):
-    """The ``person_id`` in a record's fields, as text (see :func:`person_named`)."""
-
-    type = sa.String()
-    inherit_cache = True
-    name = "person_named"
-
-
-@compiles(_PersonNamed, "postgresql")
-def _person_named_pg(element: _PersonNamed, compiler: Any, **kw: Any) -> str:
-    (column,) = element.clauses
-    return f"({compiler.process(column, **kw)} ->> 'person_id')"
-
-
-@compiles(_PersonNamed)
-def _person_named_sqlite(element: _PersonNamed, compiler: Any, **kw: Any) -> str:
-    (column,) = element.clauses
-    return f"json_extract({compiler.process(column, **kw)}, '$.person_id')"
-
-
-def person_named(fields: Any) -> Any:
-    """The person a record (a case, a warning) names: its ``fields`` column's ``person_id``,
-    as text, written as the index ``ix_record_person_id`` (migration 0015) holds it, so the
-    database finds a person's cases and warnings there instead of reading every record. The
-    one way the service asks which records name a person."""
-    return _PersonNamed(fields)
+def person_of(kind: str, fields: dict[str, Any]) -> uuid.UUID | None:
+    """The person a record names (a case's person, a warning's), as :attr:`Record.person_id`
+    holds it; None for other kinds, or a value that is no id."""
+    if kind not in ("case", "warning"):
+        return None
+    try:
+        return uuid.UUID(str(fields.get("person_id")))
+    except ValueError:
+        return None
 
 
 class Record(ServerTable, table=True):
@@ -188,6 +169,10 @@ class Record(ServerTable, table=True):
     #: while the version is that one. NULL after any other write (another device, a merge, a
     #: clash, the service itself); a write that moves the version no longer matches.
     echo_free_for: str | None = Field(default=None, max_length=64, nullable=True)
+    #: The person a case or warning names (its ``person_id`` field; :func:`person_of`), kept
+    #: beside the fields so that a person's cases and warnings are found by an index (a merge,
+    #: a share, an erasure, a subject access request, an import): NULL for other kinds.
+    person_id: uuid.UUID | None = Field(default=None, nullable=True, index=True)
 
 
 class QuarantinedRecord(ServerTable, table=True):

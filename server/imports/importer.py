@@ -297,28 +297,29 @@ def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) 
 
 
 def _share(session: Session, pending: Pending, job: _Run, written: list[_Planned]) -> None:
-    """Share what the batch's new records make shared: a person with a new case of another
-    team's about them, and every active risk warning about such a person with each team
-    holding a case for them, each with its holder's name (a new risk warning about a person
-    shared before reaches them too). As after a merge (:func:`shares.refresh_shares`)."""
+    """Share what the batch's new records make shared: a person with each new case about them
+    in another case than their record's own (another team's, often), and every active risk
+    warning about such a person with each case about them, each with its holder's name; a new
+    risk warning about a person shared before reaches them too. As after a merge. Only the
+    people with a risk warning need the whole reckoning (:func:`shares.refresh_shares`)."""
     made = {p.change.case_id for p in written if p.kind == "case"}
-    people = {person for person, case in job.shares if case in made}
+    pairs = {(person, case) for person, case in job.shares if case in made}
     job.shares.clear()
+    people = {person for person, _case in pairs}
     risky = {
-        str(p.change.fields.get("person_id"))
+        uuid.UUID(str(p.change.fields.get("person_id")))
         for p in written
         if p.kind == "warning" and p.change.fields.get("category") == shares.RISK
-    } - {str(person) for person in people}
+    } - people
     if risky:
-        people |= set(
-            session.exec(
-                select(SharedRecord.record_id).where(
-                    col(SharedRecord.record_id).in_([uuid.UUID(p) for p in sorted(risky)])
-                )
-            )
-        )
-    for person in sorted(people):
-        shares.refresh_shares(session, pending, person)
+        query = select(SharedRecord.record_id).where(col(SharedRecord.record_id).in_(risky))
+        people |= set(session.exec(query))
+    whole = shares.at_risk(session, people) if people else set()
+    now = {p.change.record_id for p in written}  # new to every laptop: none sent again
+    rest = {(person, case) for person, case in pairs if person not in whole}
+    shares.share_people(session, pending, rest, written_now=now)
+    if whole:
+        shares.refresh_shares(session, pending, *whole, written_now=now)
 
 
 def _forget(job: _Run, planned: list[_Planned], keys: Keys, fresh: set[tuple[str, str]]) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from server.crud import Actor
 from server.linkage import queue
 from server.linkage.people import PersonRow, people_by_id
-from server.models import CaseScope, DuplicatePair, Record, person_named
+from server.models import CaseScope, DuplicatePair, Record
 from server.records import people
 from server.roles import Can, allows
 from sync.clock import Clock
@@ -37,13 +36,9 @@ class NotYours(queue.QueueError):
     """A manager's decision about two people neither of whom is their team's."""
 
 
-def _person_of_case() -> Any:
-    return person_named(Record.__table__.c.fields)  # type: ignore[attr-defined]
-
-
 def team_people(session: Session, team: str) -> set[str]:
     """The ids of the people the team's cases are about."""
-    named = _person_of_case()
+    named = col(Record.person_id)
     query = (
         select(named)
         .select_from(Record)
@@ -55,9 +50,9 @@ def team_people(session: Session, team: str) -> set[str]:
 
 def _holders(session: Session, ids: set[str]) -> dict[str, list[str]]:
     """Person id -> the team of each case about them."""
-    named = _person_of_case()
+    named = col(Record.person_id)
     found: dict[str, list[str]] = {}
-    wanted = sorted(ids)
+    wanted = sorted(uuid.UUID(i) for i in ids)
     for start in range(0, len(wanted), 500):
         query = (
             select(named, CaseScope.team)

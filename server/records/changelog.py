@@ -20,7 +20,15 @@ from sqlmodel import Session, col
 
 from server import audit
 from server.audit import AuditEvent
-from server.models import AppliedChange, CaseScope, Conflict, Counter, Record, ScopeEvent
+from server.models import (
+    AppliedChange,
+    CaseScope,
+    Conflict,
+    Counter,
+    Record,
+    ScopeEvent,
+    person_of,
+)
 from server.records.wire import record_json, stored_wire
 from sync.protocol import ConflictInfo
 from sync.records import RecordKind
@@ -73,6 +81,7 @@ class Touched:
             "seq": self.seq,
             "wire": stored_wire(record_json(self)),
             "echo_free_for": self.echo_free_for,
+            "person_id": person_of(self.kind, self.fields),
         }
 
 
@@ -213,6 +222,7 @@ def _write_records(session: Session, pending: Pending) -> None:
                 seq=bindparam("seq"),
                 wire=bindparam("wire"),
                 echo_free_for=bindparam("echo_free_for"),
+                person_id=bindparam("person_id"),
             ),
             changed,
         )

@@ -41,7 +41,6 @@ from server.models import (
     QuarantinedRecord,
     Record,
     SharedRecord,
-    person_named,
 )
 from server.records import holds, shares
 from server.records.changelog import Pending, finalize
@@ -186,11 +185,9 @@ def cases_of_person(session: Session, person_id: uuid.UUID) -> list[uuid.UUID]:
             col(Record.record_id) == person_id, col(Record.kind) == RecordKind.PERSON.value
         )
     ).all()
-    fields = Record.__table__.c.fields  # type: ignore[attr-defined]
     naming = session.exec(
         select(Record.case_id).where(
-            col(Record.kind) == RecordKind.CASE.value,
-            person_named(fields) == str(person_id),
+            col(Record.kind) == RecordKind.CASE.value, col(Record.person_id) == person_id
         )
     ).all()
     return sorted(set(holding) | set(naming))

@@ -37,7 +37,7 @@ from sqlmodel import Session, col, or_, select
 
 from server.audit import AuditEvent
 from server.audit import append as audit_append
-from server.models import Conflict, DocumentChunk, DocumentContent, QuarantinedRecord, person_named
+from server.models import Conflict, DocumentChunk, DocumentContent, QuarantinedRecord
 from server.models import Record as RecordRow
 from server.records import history, sar_log
 from server.records.governance import read_toml
@@ -173,19 +173,22 @@ def _cases(session: Session, people: list[uuid.UUID]) -> tuple[set[uuid.UUID], s
     about: set[uuid.UUID] = set()
     touching: set[uuid.UUID] = set()
     for table in (RecordRow, QuarantinedRecord):
-        person_of = person_named(table.__table__.c.fields)  # type: ignore[union-attr]
+        # a record's own column (indexed); a set-aside record's, read from its fields
+        person_of: Any = (
+            col(RecordRow.person_id).in_(people)
+            if table is RecordRow
+            else table.__table__.c.fields["person_id"].as_string().in_(ids)  # type: ignore[union-attr]
+        )
         kind = col(table.kind)
         about.update(
-            session.exec(
-                select(table.case_id).where(kind == RecordKind.CASE.value, person_of.in_(ids))
-            )
+            session.exec(select(table.case_id).where(kind == RecordKind.CASE.value, person_of))
         )
         touching.update(
             session.exec(
                 select(table.case_id).where(
                     or_(
                         (kind == RecordKind.PERSON.value) & col(table.record_id).in_(people),
-                        (kind == RecordKind.WARNING.value) & person_of.in_(ids),
+                        (kind == RecordKind.WARNING.value) & person_of,
                     )
                 )
             )

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from server.core.db import insert_rows
-from server.models import CaseScope, Record
+from server.models import CaseScope, Record, person_of
 from server.records.changelog import take_positions
 from server.records.merge import Stamp
 from server.records.wire import stored_wire, wire_text
@@ -51,6 +51,7 @@ def bulk_insert(
                 "updated_by": by,
                 "seq": position,
                 "wire": stored_wire(wire_text(kind.value, record_id, case_id, 1, fields, now, by)),
+                "person_id": person_of(kind.value, fields),
             }
         )
         position += 1

@@ -11,15 +11,17 @@ sent on to the person they are now (:func:`redirects`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from server.core.db import insert_rows
 from server.crud import Actor
-from server.models import CaseScope, PersonMerge, Record, SharedRecord, person_named
+from server.models import CaseScope, PersonMerge, Record, SharedRecord
 from server.records.changelog import Pending, Touched, load_records
 from sync.protocol import Change
 from sync.records import RecordKind
@@ -145,43 +147,60 @@ def naming(
 ) -> list[Touched]:
     """The records of ``kinds`` (cases, warnings) whose ``person_id`` is ``person_id``, as
     ``pending`` (a batch not yet written) leaves them."""
+    return naming_each(session, [person_id], kinds, pending).get(person_id, [])
+
+
+def naming_each(
+    session: Session,
+    people: Sequence[uuid.UUID],
+    kinds: Iterable[RecordKind],
+    pending: Pending | None = None,
+) -> dict[uuid.UUID, list[Touched]]:
+    """For each of ``people``, the records of ``kinds`` naming them (as :func:`naming`), in
+    a query per 500 people (looked up by the index on the person a record names)."""
     names = [kind.value for kind in kinds]
-    fields = Record.__table__.c.fields  # type: ignore[attr-defined]
-    rows = session.exec(
-        select(Record).where(col(Record.kind).in_(names), person_named(fields) == str(person_id))
-    ).all()
-    found = {row.record_id: Touched.from_row(row) for row in rows}
+    wanted = {str(person): person for person in people}
+    found: dict[uuid.UUID, Touched] = {}
+    keys = sorted(set(people))
+    table = Record.__table__  # type: ignore[attr-defined]
+    columns = [c for c in table.c if c.name not in ("wire", "seq", "echo_free_for")]
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            sa_select(*columns).where(
+                table.c.kind.in_(names), table.c.person_id.in_(keys[start : start + 500])
+            )
+        ).all()
+        found.update((row.record_id, Touched.from_row(row)) for row in rows)
     for record in pending.records.values() if pending else ():
         if record.kind not in names:
             continue
-        if record.fields.get("person_id") == str(person_id):
+        if record.fields.get("person_id") in wanted:
             found[record.record_id] = record
         else:
             found.pop(record.record_id, None)
-    return list(found.values())
+    each: dict[uuid.UUID, list[Touched]] = {}
+    for record in found.values():
+        person = wanted.get(str(record.fields.get("person_id")))
+        if person is not None:
+            each.setdefault(person, []).append(record)
+    return each
 
 
 def _wanted_shares(
-    session: Session, pending: Pending, person_id: uuid.UUID
+    person_id: uuid.UUID, home: uuid.UUID | None, named: list[Touched]
 ) -> set[tuple[uuid.UUID, uuid.UUID]]:
     """(record, case) for the person's record and each active risk warning about them, for
-    every case about them other than the record's own."""
-    if person_id in pending.records:
-        home: uuid.UUID | None = pending.records[person_id].case_id
-    else:
-        home = session.exec(
-            select(Record.case_id).where(col(Record.record_id) == person_id)
-        ).first()
+    every case about them other than the record's own (``home``); ``named``: the cases and
+    warnings naming them."""
     if home is None:
         return set()
-    cases = {
-        r.case_id for r in naming(session, person_id, (RecordKind.CASE,), pending) if _vouched(r)
-    }
+    cases = {r.case_id for r in named if r.kind == RecordKind.CASE.value and _vouched(r)}
     wanted = {(person_id, case_id) for case_id in cases if case_id != home}
     holding = cases | {home}
-    for warning in naming(session, person_id, (RecordKind.WARNING,), pending):
+    for warning in named:
         if (
-            warning.fields.get("category") == RISK
+            warning.kind == RecordKind.WARNING.value
+            and warning.fields.get("category") == RISK
             and warning.fields.get("active")
             and warning.case_id in holding  # a warning of a case about them, never another's
         ):
@@ -203,27 +222,111 @@ def _vouched(case: Touched) -> bool:
     return isinstance(writer, str) and writer.startswith(SERVICE_WRITERS)
 
 
-def refresh_shares(session: Session, pending: Pending, person_id: uuid.UUID) -> None:
-    """Bring the shares of the person's record and of the risk warnings about them up to
+def refresh_shares(
+    session: Session,
+    pending: Pending,
+    *people: uuid.UUID,
+    written_now: Collection[uuid.UUID] = (),
+) -> None:
+    """Bring the shares of the people's records and of the risk warnings about them up to
     date; a record newly shared is sent again (a new log position), so the laptops of the
-    cases it is now shared with receive it."""
-    wanted = _wanted_shares(session, pending, person_id)
-    warnings = [w.record_id for w in naming(session, person_id, (RecordKind.WARNING,), pending)]
-    ids = [person_id, *warnings]
-    have = {
-        (row.record_id, row.case_id)
-        for row in session.exec(select(SharedRecord).where(col(SharedRecord.record_id).in_(ids)))
-    }
+    cases it is now shared with receive it, unless it was written in this very transaction
+    (``written_now``: it is new to every laptop anyway). A few queries per 500 people."""
+    ordered = sorted(set(people))
+    for start in range(0, len(ordered), 500):
+        _refresh(session, pending, ordered[start : start + 500], written_now)
+
+
+def _refresh(
+    session: Session,
+    pending: Pending,
+    people: list[uuid.UUID],
+    written_now: Collection[uuid.UUID],
+) -> None:
+    homes = {p: pending.records[p].case_id for p in people if p in pending.records}
+    unknown = [p for p in people if p not in homes]
+    if unknown:
+        homes.update(
+            session.exec(
+                select(Record.record_id, Record.case_id).where(col(Record.record_id).in_(unknown))
+            ).all()
+        )
+    named = naming_each(session, people, (RecordKind.CASE, RecordKind.WARNING), pending)
+    wanted: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    ids = list(people)
+    for person in people:
+        records = named.get(person, [])
+        wanted |= _wanted_shares(person, homes.get(person), records)
+        ids += [r.record_id for r in records if r.kind == RecordKind.WARNING.value]
+    have: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for start in range(0, len(ids), 500):
+        have.update(
+            (row.record_id, row.case_id)
+            for row in session.exec(
+                select(SharedRecord).where(
+                    col(SharedRecord.record_id).in_(ids[start : start + 500])
+                )
+            )
+        )
     for record_id, case_id in have - wanted:
         session.execute(
             delete(SharedRecord).where(
                 col(SharedRecord.record_id) == record_id, col(SharedRecord.case_id) == case_id
             )
         )
-    gained = wanted - have
-    for record_id, case_id in gained:
-        session.add(SharedRecord(record_id=record_id, case_id=case_id))
-    resend = sorted({record_id for record_id, _case in gained} - pending.records.keys())
+    gained = sorted(wanted - have)
+    if gained:
+        insert_rows(
+            session,
+            SharedRecord.__table__,  # type: ignore[attr-defined]
+            [{"record_id": record_id, "case_id": case_id} for record_id, case_id in gained],
+        )
+    now = set(written_now)
+    resend = sorted({r for r, _case in gained} - pending.records.keys() - now)
+    for record in load_records(session, resend).values():
+        record.echo_free_for = None
+        pending.records[record.record_id] = record  # written again at a new position
+
+
+def at_risk(session: Session, people: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``people`` with an active risk warning about them (the ones whose sharing
+    needs more than their own record: :func:`refresh_shares`)."""
+    ordered = sorted(set(people))
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ordered), 500):
+        rows = session.exec(
+            select(Record.person_id, Record.fields).where(
+                Record.kind == RecordKind.WARNING.value,
+                col(Record.person_id).in_(ordered[start : start + 500]),
+            )
+        )
+        found.update(
+            person
+            for person, fields in rows
+            if person is not None and fields.get("category") == RISK and fields.get("active")
+        )
+    return found
+
+
+def share_people(
+    session: Session,
+    pending: Pending,
+    pairs: Collection[tuple[uuid.UUID, uuid.UUID]],
+    *,
+    written_now: Collection[uuid.UUID] = (),
+) -> None:
+    """Share each person with a new case about them (``pairs``: person, the new case), for
+    people with no risk warning to share (else :func:`refresh_shares`); each person not
+    written in this transaction is sent again, so the new case's laptops receive them."""
+    if not pairs:
+        return
+    insert_rows(
+        session,
+        SharedRecord.__table__,  # type: ignore[attr-defined]
+        [{"record_id": person, "case_id": case} for person, case in sorted(pairs)],
+    )
+    now = set(written_now)
+    resend = sorted({person for person, _case in pairs} - pending.records.keys() - now)
     for record in load_records(session, resend).values():
         record.echo_free_for = None
         pending.records[record.record_id] = record  # written again at a new position

@@ -520,6 +520,10 @@ def test_risk_warnings_about_a_person_reach_every_team_holding_a_case_for_them(
         assert len(found["case"]) == 1  # its own case only
         return {w["fields"]["text"]: w.get("held_by") for w in found["warning"]}
 
+    with Session(service.engine) as session:  # each imported case and warning names him
+        records = session.exec(select(Record)).all()
+        named = {r.person_id for r in records if r.kind in ("case", "warning")}
+        assert len(named) == 1 and None not in named
     assert risks(north) == {"Knife in the house": None, "Visit in pairs": "South"}
     assert risks(south) == {"Knife in the house": "North", "Visit in pairs": None}
     in_north[8] = "Knife in the house; Dog loose"

@@ -1,7 +1,7 @@
-"""Records are found by the person they name: an index on each record's ``person_id`` field
-(a case's person, a warning's), so that a person's cases and warnings (a merge, a share, an
-erasure, a subject access request, an import bringing a second team's case) are looked up
-instead of read from every record. ``server.models.person_named`` writes the same expression.
+"""Records are found by the person they name: a case's or warning's ``person_id`` field is
+kept in its own indexed column (``record.person_id``, NULL for other kinds), so that a person's
+cases and warnings (a merge, a share, an erasure, a subject access request, an import bringing
+a second team's case) are looked up instead of read from every record.
 
 Revision ID: 0015_person_index
 Revises: 0014_duplicate_people
@@ -10,8 +10,10 @@ Create Date: 2026-12-03 12:30:00.000000
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_person_index"
@@ -19,16 +21,42 @@ down_revision: str | None = "0014_duplicate_people"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-EXPRESSION = {
-    "postgresql": "(fields ->> 'person_id')",
-    "sqlite": "json_extract(fields, '$.person_id')",
-}
+
+def _person(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def upgrade() -> None:
-    expression = EXPRESSION[op.get_bind().dialect.name]
-    op.execute(f"CREATE INDEX ix_record_person_id ON record ({expression})")
+    op.add_column("record", sa.Column("person_id", sa.Uuid(), nullable=True))
+    record = sa.table(
+        "record",
+        sa.column("record_id", sa.Uuid()),
+        sa.column("kind", sa.String()),
+        sa.column("fields", sa.JSON()),
+        sa.column("person_id", sa.Uuid()),
+    )
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.select(record.c.record_id, record.c.fields).where(record.c.kind.in_(["case", "warning"]))
+    ).all()
+    named = [
+        {"rid": record_id, "pid": person}
+        for record_id, fields in rows
+        if (person := _person((fields or {}).get("person_id"))) is not None
+    ]
+    if named:
+        connection.execute(
+            record.update()
+            .where(record.c.record_id == sa.bindparam("rid"))
+            .values(person_id=sa.bindparam("pid")),
+            named,
+        )
+    op.create_index("ix_record_person_id", "record", ["person_id"])
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX ix_record_person_id")
+    op.drop_index("ix_record_person_id", table_name="record")
+    op.drop_column("record", "person_id")
