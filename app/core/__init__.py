@@ -9,7 +9,6 @@ its audit event in one transaction, and returns plain rows (:mod:`app.core.views
 from __future__ import annotations
 
 from app.core.casework import Casework
-from app.core.duplicates import COMPARED_FIELDS
 from app.core.errors import InvalidValue, UnknownCase, UnknownRecord
 from app.core.fields import SETTABLE_FIELDS, parse_assignments
 from app.core.listing import fts_query
@@ -33,7 +32,6 @@ from app.core.views import (
 )
 
 __all__ = [
-    "COMPARED_FIELDS",
     "SETTABLE_FIELDS",
     "AuditRow",
     "CaseDetail",

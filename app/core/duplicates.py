@@ -18,8 +18,6 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("external_ids", "Old systems' ids"),
     ("teams", "Teams with a case"),
 )
-#: The labels of the rows the screen compares, in order (a pair's ``fields`` follow them).
-COMPARED_FIELDS: tuple[str, ...] = tuple(label for _name, label in FIELDS)
 
 
 def shown(side: Any, name: str) -> str:

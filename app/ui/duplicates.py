@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.core import COMPARED_FIELDS
 from app.ui import words
 from app.ui.qt import (
     QComboBox,
@@ -65,16 +64,10 @@ class DuplicatesScreen(QWidget):
         grid.setHorizontalSpacing(16)
         grid.addWidget(label("Person A", role="h2"), 0, 1)
         grid.addWidget(label("Person B", role="h2"), 0, 2)
+        #: a row per field compared, made when the first pair is shown (the core says which)
         self.field_labels: list[QLabel] = []
         self.values: list[tuple[QLabel, QLabel]] = []
-        for row, text in enumerate(COMPARED_FIELDS, start=1):
-            self.field_labels.append(label(text))
-            grid.addWidget(self.field_labels[-1], row, 0, Qt.AlignmentFlag.AlignTop)
-            pair = (label(""), label(""))
-            for column, value in enumerate(pair, start=1):
-                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                grid.addWidget(value, row, column, Qt.AlignmentFlag.AlignTop)
-            self.values.append(pair)
+        self.grid = grid
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(2, 1)
         panel.addLayout(grid)
@@ -161,6 +154,7 @@ class DuplicatesScreen(QWidget):
         self.panel.show()
         self.question.setText(f"Are {pair.a_name} and {pair.b_name} one person?")
         self.reasons.setText("Why they may be: " + "; ".join(pair.reasons) + ".")
+        self._rows(len(pair.fields))
         for field, heading, values in zip(pair.fields, self.field_labels, self.values, strict=True):
             heading.setText(f"{field.label} ({DIFFERS})" if field.differs else field.label)
             for who, value, text in (("A", values[0], field.a), ("B", values[1], field.b)):
@@ -171,6 +165,18 @@ class DuplicatesScreen(QWidget):
                     f"Person {who}'s {field.label.lower()}"
                     + (f", {DIFFERS}" if field.differs else "")
                 )
+
+    def _rows(self, wanted: int) -> None:
+        """As many rows as fields compared: a label, then person A's value and person B's."""
+        while len(self.values) < wanted:
+            row = len(self.values) + 1
+            self.field_labels.append(label(""))
+            self.grid.addWidget(self.field_labels[-1], row, 0, Qt.AlignmentFlag.AlignTop)
+            pair = (label(""), label(""))
+            for column, value in enumerate(pair, start=1):
+                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                self.grid.addWidget(value, row, column, Qt.AlignmentFlag.AlignTop)
+            self.values.append(pair)
 
     # -- deciding
     def chosen(self) -> PairView | None:

@@ -164,3 +164,14 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([compact_json(row[c]) if c in as_json else row[c] for c in columns])
+
+
+def among(session: Session, column: Any, values: list[Any]) -> Any:
+    """A condition: ``column`` is one of ``values``. On PostgreSQL one array parameter
+    (``= ANY(:values)``): a list of thousands (a batch's ids) is neither spelled out as as many
+    parameters nor parsed again by the driver for each new length; elsewhere ``IN (...)``."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from server import audit, crud
 from server.audit import AuditEvent
-from server.core.db import insert_rows, unit_of_work
+from server.core.db import among, insert_rows, unit_of_work
 from server.imports.mapping import Mapping
 from server.imports.reading import Source
 from server.imports.rows import RowProblem, RowRecords, build
@@ -312,7 +312,9 @@ def _share(session: Session, pending: Pending, job: _Run, written: list[_Planned
         if p.kind == "warning" and p.change.fields.get("category") == shares.RISK
     } - people
     if risky:
-        query = select(SharedRecord.record_id).where(col(SharedRecord.record_id).in_(risky))
+        query = select(SharedRecord.record_id).where(
+            among(session, col(SharedRecord.record_id), sorted(risky))
+        )
         people |= set(session.exec(query))
     whole = shares.at_risk(session, people) if people else set()
     now = {p.change.record_id for p in written}  # new to every laptop: none sent again
@@ -420,7 +422,7 @@ def _known(session: Session, job: _Run, rows: list[RowRecords]) -> Keys:
             sa_select(*KEY_COLUMNS).where(
                 col(ImportKey.source) == job.mapping.source,
                 col(ImportKey.kind) == kind,
-                col(ImportKey.external_id).in_(sorted(external_ids)),
+                among(session, col(ImportKey.external_id), sorted(external_ids)),
             )
         ):
             keys[(kind, ext)] = _Key(record_id, case_id, version, dict(hashes or {}), stored=True)

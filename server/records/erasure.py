@@ -28,6 +28,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from server.audit import AuditEvent
+from server.core.db import among
 from server.models import (
     AppliedChange,
     CaseScope,
@@ -77,14 +78,20 @@ def erased_among(
     """Which of these case ids, and which of these record ids, were erased."""
     cases, records = sorted(set(case_ids)), sorted(set(record_ids))
     erased_cases = (
-        set(session.exec(select(ErasedCase.case_id).where(col(ErasedCase.case_id).in_(cases))))
+        set(
+            session.exec(
+                select(ErasedCase.case_id).where(among(session, col(ErasedCase.case_id), cases))
+            )
+        )
         if cases
         else set()
     )
     erased_records = (
         set(
             session.exec(
-                select(ErasedRecord.record_id).where(col(ErasedRecord.record_id).in_(records))
+                select(ErasedRecord.record_id).where(
+                    among(session, col(ErasedRecord.record_id), records)
+                )
             )
         )
         if records

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, exists, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from server.core.db import insert_rows
+from server.core.db import among, insert_rows
 from server.crud import Actor
 from server.models import CaseScope, PersonMerge, Record, SharedRecord
 from server.records.changelog import Pending, Touched, load_records
@@ -55,7 +55,14 @@ def redirects(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Red
     for _ in range(MAX_CHAIN):
         if not frontier:
             break
-        found = list(session.exec(select(PersonMerge).where(active_merges(frontier))))
+        found = list(
+            session.exec(
+                select(PersonMerge).where(
+                    col(PersonMerge.split_at).is_(None),
+                    among(session, col(PersonMerge.merged_id), sorted(frontier)),
+                )
+            )
+        )
         rows.update({row.merged_id: row for row in found})
         frontier = {row.kept_id for row in found} - rows.keys()
     if not rows:
@@ -167,7 +174,8 @@ def naming_each(
     for start in range(0, len(keys), 500):
         rows = session.execute(
             sa_select(*columns).where(
-                table.c.kind.in_(names), table.c.person_id.in_(keys[start : start + 500])
+                table.c.kind.in_(names),
+                among(session, table.c.person_id, keys[start : start + 500]),
             )
         ).all()
         found.update((row.record_id, Touched.from_row(row)) for row in rows)
@@ -297,7 +305,7 @@ def at_risk(session: Session, people: Collection[uuid.UUID]) -> set[uuid.UUID]:
         rows = session.exec(
             select(Record.person_id, Record.fields).where(
                 Record.kind == RecordKind.WARNING.value,
-                col(Record.person_id).in_(ordered[start : start + 500]),
+                among(session, col(Record.person_id), ordered[start : start + 500]),
             )
         )
         found.update(
