@@ -128,8 +128,9 @@ def _reviewer(session: Session, name: str, *people_ids: uuid.UUID) -> str:
     """The account ``name``, when it may review duplicates and decide about these people (a
     team manager: only when one of them is about their team's cases)."""
     by = officer(session, name, Can.REVIEW_DUPLICATES)
-    user = crud.require_user(session, name)
-    review.refuse_not_theirs(session, user.role, crud.team_name(session, user), *people_ids)
+    if people_ids:  # (none: no such merge, said next)
+        user = crud.require_user(session, name)
+        review.refuse_not_theirs(session, user.role, crud.team_name(session, user), *people_ids)
     return by
 
 
@@ -164,7 +165,7 @@ def cmd_split(args: argparse.Namespace, clock: Clock) -> int:
     with unit_of_work(engine_of(settings_of(args))) as session:
         merge_row = session.get(PersonMerge, args.merge_id)
         both = (merge_row.kept_id, merge_row.merged_id) if merge_row is not None else ()
-        by = _reviewer(session, args.officer, *both) if both else args.officer
+        by = _reviewer(session, args.officer, *both)
         merge = people.split_merge(session, args.merge_id, reason=args.reason, by=by, clock=clock)
         merged, kept = merge.merged_id, merge.kept_id
     print(
