@@ -35,8 +35,9 @@ from server import audit, crud
 from server.audit import AuditEvent
 from server.core.db import among, insert_rows, unit_of_work
 from server.imports.mapping import Mapping
+from server.imports.pipeline import built_batches
 from server.imports.reading import Source
-from server.imports.rows import RowProblem, RowRecords, build
+from server.imports.rows import BuiltRow, RowProblem, RowRecords
 from server.imports.rows import column_of as _column_of
 from server.models import ImportKey, SharedRecord
 from server.records import erasure, shares
@@ -139,23 +140,19 @@ def run_import(
     dry_run: bool = False,
     progress: Progress | None = None,
     on_refused: Callable[[RowProblem, dict[str, str]], None] | None = None,
+    helper_from: int | None = None,
 ) -> ImportReport:
     """Import every row of ``source``; see the module's words. The run is audited
     (``imported``) even when the file breaks part way (then the error is raised after)."""
     report = ImportReport(on_refused=on_refused)
     job = _Run(mapping, by, clock, report, dry_run=dry_run)
     began = clock.monotonic()
-    batch: list[tuple[int, dict[str, str]]] = []
     try:
-        for number, values in source.rows:
-            batch.append((number, values))
-            if len(batch) >= BATCH_ROWS:
-                _write(engine, job, batch)
-                batch = []
-                if progress is not None:
-                    progress(report.rows, clock.monotonic() - began)
-        if batch:
+        # a large file's next batches are built in a helper process while this one is written
+        for batch in built_batches(mapping, source, BATCH_ROWS, helper_from=helper_from):
             _write(engine, job, batch)
+            if progress is not None:
+                progress(report.rows, clock.monotonic() - began)
     finally:
         report.seconds = clock.monotonic() - began
         if progress is not None:
@@ -170,7 +167,7 @@ def run_import(
     return report
 
 
-def _write(engine: Engine, job: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
+def _write(engine: Engine, job: _Run, batch: list[BuiltRow]) -> None:
     """One batch in its own transaction: committed, or (a dry run) rolled back."""
     if job.dry_run:
         with Session(engine) as session:
@@ -237,15 +234,14 @@ KEY_COLUMNS: tuple[Any, ...] = (
 Keys = dict[tuple[str, str], _Key]
 
 
-def _rows(session: Session, job: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
-    """One batch: build each row's records, look up what earlier imports made of them in a few
+def _rows(session: Session, job: _Run, batch: list[BuiltRow]) -> None:
+    """One batch of built rows: look up what earlier imports made of their records in a few
     queries, refuse rows that touch erased records, apply the changes to known records through
     the push's merge, then write the new records and the keys."""
     pending = Pending()
     built: list[tuple[RowRecords, dict[str, str]]] = []
-    for number, values in batch:
+    for _number, values, row in batch:
         job.report.rows += 1
-        row = build(job.mapping, number, values)
         if isinstance(row, RowProblem):
             _refuse(job, row, values)
         else:

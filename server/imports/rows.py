@@ -187,3 +187,12 @@ def column_of(mapping: Mapping, target: str) -> str:
         return f"{target} (from the mapping)"
     parts = TEMPLATE_PART.findall(spec)
     return " + ".join(parts) if parts else spec
+
+
+#: One row as read: its number, its values by column, and what it builds (or why not).
+BuiltRow = tuple[int, dict[str, str], RowRecords | RowProblem]
+
+
+def build_batch(mapping: Mapping, rows: list[tuple[int, dict[str, str]]]) -> list[BuiltRow]:
+    """A batch of rows, each with what it builds (run in the import's helper process)."""
+    return [(number, values, build(mapping, number, values)) for number, values in rows]

@@ -306,18 +306,22 @@ def test_a_file_that_is_not_what_it_says_is_one_plain_line(
     assert code == 0 and "Created: 3 case" in out, err
 
 
+@pytest.mark.parametrize("helper", [False, True], ids=["in-process", "helper-process"])
 def test_a_file_that_breaks_part_way_keeps_what_came_before(
     service: Service,
     setup: tuple[Path, Device],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    helper: bool,
 ) -> None:
     """Batches before a broken line are kept; after the file is fixed, running it again
-    imports the rest and nothing twice."""
-    from server.imports import importer
+    imports the rest and nothing twice. The same when a helper process builds the rows (as
+    for a large file)."""
+    from server.imports import importer, pipeline
 
     monkeypatch.setattr(importer, "BATCH_ROWS", 2)
+    monkeypatch.setattr(pipeline, "HELPER_FROM_BYTES", 0 if helper else 1 << 40)
     mapping, north = setup
     rows = [
         [f"P{n}", f"Q{n}", "Ann", f"Case{n}", "01/01/1950", "", "", "Open", "", ""]
