@@ -17,13 +17,11 @@ already imported; a dry run does the same work in one transaction and rolls it b
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -37,7 +35,7 @@ from server.core.db import among, insert_rows, unit_of_work
 from server.imports.mapping import Mapping
 from server.imports.pipeline import built_batches
 from server.imports.reading import Source
-from server.imports.rows import BuiltRow, RowProblem, RowRecords
+from server.imports.rows import BuiltRow, RowProblem, RowRecords, digest
 from server.imports.rows import column_of as _column_of
 from server.models import ImportKey, SharedRecord
 from server.records import erasure, shares
@@ -493,7 +491,11 @@ def _plan(
         key = keys.get((kind, ext))
         if _seen_mark(kind, ext) in job.seen or (key is not None and kind in ("warning", "note")):
             continue  # said by an earlier row of this run; a warning or note is its text
-        hashes = {name: _hash(value) for name, value in from_file.items()}
+        known = row.digests  # most were made with the row
+        hashes = {
+            name: known.get(value) or digest(value) if isinstance(value, str) else digest(value)
+            for name, value in from_file.items()
+        }
         if key is not None:
             changed = {n: from_file[n] for n, h in hashes.items() if key.hashes.get(n) != h}
             if not changed:
@@ -579,15 +581,6 @@ def _apply_row(
 def _seen_mark(kind: str, external_id: str) -> int:
     """A small mark of a record this run has dealt with (memory stays small)."""
     return hash((kind, external_id))
-
-
-def _hash(value: Any) -> str:
-    """A short digest of a value the file gave (what earlier imports stored: the same)."""
-    if isinstance(value, str):  # most values: the same text json.dumps makes, quicker
-        text = encode_basestring_ascii(value)
-    else:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _derived(case_external_id: str, kind: str, text: str) -> str:

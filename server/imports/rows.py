@@ -6,9 +6,12 @@ is refused whole, with the column and the reason; nothing of it is imported."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from server.imports.mapping import DATE_FIELDS, TEMPLATE_PART, Mapping
@@ -31,6 +34,9 @@ class RowRecords:
     case: dict[str, Any]
     warnings: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
+    #: each text value above -> its :func:`digest` (made with the row, in the helper process
+    #: that builds a large file's rows: :mod:`server.imports.pipeline`)
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,5 +200,24 @@ BuiltRow = tuple[int, dict[str, str], RowRecords | RowProblem]
 
 
 def build_batch(mapping: Mapping, rows: list[tuple[int, dict[str, str]]]) -> list[BuiltRow]:
-    """A batch of rows, each with what it builds (run in the import's helper process)."""
-    return [(number, values, build(mapping, number, values)) for number, values in rows]
+    """A batch of rows, each with what it builds and the digests of its values (run in the
+    import's helper process for a large file)."""
+    batch: list[BuiltRow] = []
+    for number, values in rows:
+        row = build(mapping, number, values)
+        if isinstance(row, RowRecords):
+            texts = {v for part in (row.person, row.case, *row.warnings) for v in part.values()}
+            texts.add(row.note or "")
+            row.digests = {text: digest(text) for text in texts if isinstance(text, str)}
+        batch.append((number, values, row))
+    return batch
+
+
+def digest(value: Any) -> str:
+    """A short digest of a value the file gave (what earlier imports stored: the same), by
+    which a later import knows whether the file changed it."""
+    if isinstance(value, str):  # most values: the same text json.dumps makes, quicker
+        text = encode_basestring_ascii(value)
+    else:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
