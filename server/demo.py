@@ -284,10 +284,6 @@ def recorded_twice(
         found = next((r for r in people if r[3]["name"].startswith(first + " ")), None)
         if found is None:
             continue
-        # each was brought in from an old system, which knew them by its own id
-        found[3]["external_ids"] = external_label(
-            "west_dorset_carefirst", f"C{rng.randint(1, 9_999_999):07d}"
-        )
         fields = dict(found[3])
         fields["external_ids"] = external_label(
             "north_dorset_liquidlogic", f"P-{rng.randint(10_000, 99_999)}"
@@ -379,6 +375,11 @@ def seed(engine: Engine, settings: Settings, clock: Clock) -> bool:
             rows = list(
                 generate_cases(rng, team, workers, case_types, count, next_ref, today, now.hour + 1)
             )
+            if not first_team:  # brought in from the old council's system, with its ids
+                for kind, _id, _case, fields in rows:
+                    if kind == RecordKind.PERSON:
+                        number = f"C{rng.randint(1, 9_999_999):07d}"
+                        fields["external_ids"] = external_label("west_dorset_carefirst", number)
             if team == "Housing Repairs":
                 twice = recorded_twice(rng, first_team, team, workers[0], next_ref + count, today)
                 rows += twice

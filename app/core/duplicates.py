@@ -25,6 +25,8 @@ def shown(side: Any, name: str) -> str:
     value = getattr(side, name)
     if name == "date_of_birth":
         return words.day(value) if value else "not recorded"
+    if name == "external_ids":
+        return words.old_ids("\n".join(value)) or "none"
     if isinstance(value, list):
         return ", ".join(value) if value else "none"
     return str(value) if value else "not recorded"

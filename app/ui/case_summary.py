@@ -20,7 +20,6 @@ from app.ui.qt import (
     QDateEdit,
     QFormLayout,
     QLineEdit,
-    Qt,
     QWidget,
 )
 from app.ui.widgets import FieldProblems, NoteEdit, button, buttons_row, label, named
@@ -66,13 +65,13 @@ class SummaryTab(QWidget):
         self.language = named(QLineEdit(), "Person's language")
         self.access = named(QLineEdit(), "Person's access needs")
         self.access.setPlaceholderText("For example: hard of hearing, needs an interpreter")
-        self.old_ids = named(label(""), "The ids the council's old systems knew the person by")
-        self.old_ids.setWordWrap(True)
-        self.old_ids.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByKeyboard
-            | Qt.TextInteractionFlag.TextSelectableByMouse
+        # read only: set by the central service from the old systems' records
+        self.old_ids = named(
+            QLineEdit(),
+            "The ids the council's old systems knew the person by",
+            "Read only: brought in from the old systems' records",
         )
-        self.old_ids.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.old_ids.setReadOnly(True)
         self.summary = NoteEdit("Summary")
         self.summary.setMinimumHeight(4 * self.summary.fontMetrics().height())
         self.summary_error = label("", role="error")
