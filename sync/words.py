@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sync.records import external_labels
-
 _KIB = 1024
 _UNITS = ("KB", "MB", "GB", "TB")
 
@@ -103,5 +101,7 @@ def old_ids(external_ids: str | None) -> str:
     when there are none."""
     return ", ".join(
         f"{ext} ({source})" if ext else source
-        for source, _sep, ext in (label.partition(":") for label in external_labels(external_ids))
+        for source, _sep, ext in (
+            label.partition(":") for label in (external_ids or "").splitlines() if label.strip()
+        )
     )

@@ -3,6 +3,9 @@ kept in its own indexed column (``record.person_id``, NULL for other kinds), so 
 cases and warnings (a merge, a share, an erasure, a subject access request, an import bringing
 a second team's case) are looked up instead of read from every record.
 
+A person's fields gained ``external_ids`` (protocol 7): each person's stored wire JSON is
+cleared, so pulls make it again with the new field (as :mod:`server.records.wire` asks).
+
 Revision ID: 0015_person_index
 Revises: 0014_duplicate_people
 Create Date: 2026-12-03 12:30:00.000000
@@ -55,8 +58,10 @@ def upgrade() -> None:
             named,
         )
     op.create_index("ix_record_person_id", "record", ["person_id"])
+    op.execute("UPDATE record SET wire = NULL WHERE kind = 'person'")
 
 
 def downgrade() -> None:
+    op.execute("UPDATE record SET wire = NULL WHERE kind = 'person'")
     op.drop_index("ix_record_person_id", table_name="record")
     op.drop_column("record", "person_id")
