@@ -15,7 +15,6 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
 
 from server.imports.mapping import Mapping
 from server.imports.reading import Row, Source
@@ -53,12 +52,9 @@ def built_batches(
         for batch in _raw(source.rows, size):
             yield build_batch(mapping, batch)
         return
-    with ExitStack() as stack:
-        # a fresh interpreter ("spawn"): the import's database connections are not copied
-        pool = stack.enter_context(
-            ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        )
-        stack.callback(pool.shutdown, cancel_futures=True)
+    # a fresh interpreter ("spawn"): the import's database connections are not copied
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
         waiting: deque[Future[list[BuiltRow]]] = deque()
         failed: BaseException | None = None
         try:
@@ -72,3 +68,5 @@ def built_batches(
             yield waiting.popleft().result()
         if failed is not None:
             raise failed
+    finally:
+        pool.shutdown(cancel_futures=True)

@@ -99,7 +99,17 @@ def refuse_not_theirs(session: Session, role: str, team: str, *people_ids: uuid.
     about a case of the reviewer's team, unless their role may see any team's."""
     if allows(role, Can.ANY_TEAM):
         return
-    if not {str(p) for p in people_ids} & team_people(session, team):
+    theirs = session.exec(
+        select(Record.record_id)
+        .join(CaseScope, col(CaseScope.case_id) == col(Record.record_id))
+        .where(
+            col(Record.kind) == RecordKind.CASE.value,
+            col(CaseScope.team) == team,
+            col(Record.person_id).in_(list(people_ids)),
+        )
+        .limit(1)
+    ).first()
+    if theirs is None:
         raise NotYours(
             "Neither of these people is about your team's cases, so the decision is not yours "
             "to make. A governance officer can make it."

@@ -289,11 +289,21 @@ def _refresh(
             SharedRecord.__table__,  # type: ignore[attr-defined]
             [{"record_id": record_id, "case_id": case_id} for record_id, case_id in gained],
         )
-    now = set(written_now)
-    resend = sorted({r for r, _case in gained} - pending.records.keys() - now)
+    _resend(session, pending, {record_id for record_id, _case in gained}, written_now)
+
+
+def _resend(
+    session: Session,
+    pending: Pending,
+    ids: set[uuid.UUID],
+    written_now: Collection[uuid.UUID],
+) -> None:
+    """Write the newly shared records ``ids`` again at a new position, so the laptops of the
+    cases they are now shared with receive them (not those this batch writes anyway)."""
+    resend = sorted(ids - pending.records.keys() - set(written_now))
     for record in load_records(session, resend).values():
         record.echo_free_for = None
-        pending.records[record.record_id] = record  # written again at a new position
+        pending.records[record.record_id] = record
 
 
 def at_risk(session: Session, people: Collection[uuid.UUID]) -> set[uuid.UUID]:
@@ -333,11 +343,7 @@ def share_people(
         SharedRecord.__table__,  # type: ignore[attr-defined]
         [{"record_id": person, "case_id": case} for person, case in sorted(pairs)],
     )
-    now = set(written_now)
-    resend = sorted({person for person, _case in pairs} - pending.records.keys() - now)
-    for record in load_records(session, resend).values():
-        record.echo_free_for = None
-        pending.records[record.record_id] = record  # written again at a new position
+    _resend(session, pending, {person for person, _case in pairs}, written_now)
 
 
 def after_warning(session: Session, pending: Pending, warning: Touched) -> None:
