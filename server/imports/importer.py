@@ -16,7 +16,7 @@ already imported; a dry run does the same work in one transaction and rolls it b
 
 from __future__ import annotations
 
-import hashlib
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -35,7 +35,7 @@ from server.core.db import among, insert_rows, unit_of_work
 from server.imports.mapping import Mapping
 from server.imports.pipeline import built_batches
 from server.imports.reading import Source
-from server.imports.rows import BuiltRow, RowProblem, RowRecords, digest
+from server.imports.rows import BuiltRow, RowProblem, RowRecords, digest, new_records
 from server.imports.rows import column_of as _column_of
 from server.models import ImportKey, SharedRecord
 from server.records import erasure, shares
@@ -44,14 +44,16 @@ from server.records.push import apply_change, prefetch
 from server.records.seeding import bulk_insert
 from sync.clock import Clock
 from sync.protocol import Change, ChangeStatus
-from sync.records import RecordKind, check_fields, external_label
+from sync.records import RecordKind
 
 #: Rows written in one transaction.
 BATCH_ROWS = 1000
+#: The batches after which PostgreSQL's statistics of the tables an import grows are made
+#: again: while the tables are small their shape changes quickly; once they hold a few tens
+#: of thousands of rows, the planner scales what it knows by the tables' size.
+FRESH_STATISTICS_AFTER = frozenset({1, 2, 4, 8, 16})
 #: Refused rows a report keeps to show (all of them go to its ``on_refused``).
 KEEP_REFUSED = 20
-#: Reference numbers taken from the counter at a time.
-REF_CHUNK = 256
 
 
 @dataclass
@@ -89,7 +91,6 @@ class _Run:
     by: str
     clock: Clock
     report: ImportReport
-    refs: list[int] = field(default_factory=list)
     dry_run: bool = False
     teams: dict[str, bool] = field(default_factory=dict)
     #: person and case records this run has dealt with: a later row naming one is skipped
@@ -97,13 +98,23 @@ class _Run:
     batches: int = 0
     #: a dry run's keys of records its earlier (rolled back) batches would have made
     dry_keys: dict[tuple[str, str], Any] = field(default_factory=dict)
-    refs_year: int = 0  # the year the numbers in ``refs`` were taken for
+    dry_refs: int = 0  # the references a dry run has pretended to take
     #: the merged-away people the batch's person keys name -> where they are now (a new case
     #: or warning names the kept person: a merge is never undone by an import)
     redirects: dict[uuid.UUID, Any] = field(default_factory=dict)
     #: (person, case) for each new case about a person whose record another case holds: the
     #: person is shared with it, so the case's team sees them (the batch writes them)
     shares: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+
+    #: random bytes for the ids of new records (one call to the system for many ids)
+    spare: bytes = b""
+
+    def new_id(self) -> uuid.UUID:
+        """A new record's id: a random (version 4) UUID, as :func:`uuid.uuid4` makes."""
+        if not self.spare:
+            self.spare = os.urandom(16 * 512)
+        raw, self.spare = self.spare[:16], self.spare[16:]
+        return uuid.UUID(bytes=raw, version=4)
 
     @property
     def writer(self) -> str:
@@ -115,17 +126,20 @@ class _Run:
             self.teams[name] = crud.get_team(session, name) is not None
         return self.teams[name]
 
-    def ref(self, session: Session) -> str:
-        """A new case's reference from the service's counter (a dry run takes none)."""
+    def take_refs(self, session: Session, count: int) -> list[str]:
+        """References for ``count`` new cases, taken from the service's counter at once (so
+        the numbers run on without gaps); a dry run takes none."""
         year = self.clock.now().year
         if self.dry_run:
-            self.refs.append(0)
-            return f"FC-{year}-DRY-{len(self.refs):06d}"
-        if not self.refs or self.refs_year != year:
-            start = crud.take_ref_numbers(session, year, REF_CHUNK)
-            self.refs = list(range(start + REF_CHUNK - 1, start - 1, -1))
-            self.refs_year = year
-        return f"FC-{year}-{self.refs.pop():05d}"
+            self.dry_refs += count
+            return [
+                f"FC-{year}-DRY-{n:06d}"
+                for n in range(self.dry_refs - count + 1, self.dry_refs + 1)
+            ]
+        if not count:
+            return []
+        start = crud.take_ref_numbers(session, year, count)
+        return [f"FC-{year}-{n:05d}" for n in range(start, start + count)]
 
 
 def run_import(
@@ -147,7 +161,7 @@ def run_import(
     began = clock.monotonic()
     try:
         # a large file's next batches are built in a helper process while this one is written
-        for batch in built_batches(mapping, source, BATCH_ROWS, helper_from=helper_from):
+        for batch in built_batches(mapping, source, BATCH_ROWS, by, helper_from=helper_from):
             _write(engine, job, batch)
             if progress is not None:
                 progress(report.rows, clock.monotonic() - began)
@@ -177,16 +191,15 @@ def _write(engine: Engine, job: _Run, batch: list[BuiltRow]) -> None:
     with unit_of_work(engine) as session:
         _rows(session, job, batch)
     job.batches += 1
-    if job.batches & (job.batches - 1) == 0 and engine.dialect.name == "postgresql":
-        # the tables grow as the import goes: fresh statistics after batches 1, 2, 4, 8...
-        # keep PostgreSQL looking keys and records up by index (outside the batch, so no
-        # lock is held meanwhile)
+    if job.batches in FRESH_STATISTICS_AFTER and engine.dialect.name == "postgresql":
+        # the tables grow as the import goes: fresh statistics keep PostgreSQL looking keys
+        # and records up by index (outside the batch, so no lock is held meanwhile)
         with engine.begin() as connection:
             for table_name in ("import_key", "record", "case_scope"):
                 connection.execute(text(f"ANALYZE {table_name}"))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Key:
     """What an earlier import (or an earlier row of this one) made of a source's record."""
 
@@ -198,7 +211,7 @@ class _Key:
     moved: bool = False  # stored, and its hashes moved on by this batch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _NewRecord:
     """A record the import makes: written whole with the batch's others, never merged (so
     no :class:`Change` is made for it: one for each of a hundred thousand rows costs)."""
@@ -209,7 +222,7 @@ class _NewRecord:
     fields: dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Planned:
     """One change a row makes, and the import key it is known by."""
 
@@ -283,6 +296,9 @@ def _rows(session: Session, job: _Run, batch: list[BuiltRow]) -> None:
             _refuse(job, problem, values)
             _forget(job, planned, keys, fresh)
     _write_keys(session, job, keys, fresh)
+    cases = [p.change for p in written if p.kind == "case"]
+    for case, ref in zip(cases, job.take_refs(session, len(cases)), strict=True):
+        case.fields["ref"] = ref  # the batch's new cases, numbered in the file's order
     _insert(session, pending, job, written)
     _share(session, pending, job, written)
     finalize(session, pending, at=job.clock.now())  # last: it holds the change log's counter
@@ -402,12 +418,9 @@ def _known(session: Session, job: _Run, rows: list[RowRecords]) -> Keys:
     for row in rows:
         wanted["person"].add(row.person_external_id)
         wanted["case"].add(row.case_external_id)
-        for fields in row.warnings:
-            wanted["warning"].add(
-                _derived(row.case_external_id, "warning", fields["text"].casefold())
-            )
-        if row.note:
-            wanted["note"].add(_derived(row.case_external_id, "note", row.note))
+        wanted["warning"].update(row.warning_ids)
+        if row.note_id:
+            wanted["note"].add(row.note_id)
     keys: Keys = {}
     for kind, external_ids in wanted.items():
         if not external_ids:
@@ -435,8 +448,9 @@ def _plan(
     keys: Keys,
     fresh: set[tuple[str, str]],
 ) -> list[_Planned] | RowProblem:
-    """The changes a row makes: new records whole (checked here, before anything of the row is
-    known), known ones only in the fields whose value in the file changed."""
+    """The changes a row makes: new records whole (checked against the schema with the row, so
+    before anything of it is known), known ones only in the fields whose value in the file
+    changed."""
     team = str(row.case.get("team") or "")
     if not job.team_known(session, team):
         return RowProblem(
@@ -448,56 +462,29 @@ def _plan(
     now = job.clock.now()
     case_key = keys.get(("case", row.case_external_id))
     person_key = keys.get(("person", row.person_external_id))
-    case_id = case_key.case_id if case_key else uuid.uuid4()
-    person_id = person_key.record_id if person_key else uuid.uuid4()
+    case_id = case_key.case_id if case_key else job.new_id()
+    person_id = person_key.record_id if person_key else job.new_id()
     named, home = person_id, (person_key.case_id if person_key else case_id)
     moved = job.redirects.get(person_id)
     if moved is not None:  # merged into another person since: the case is about them
         named, home = moved.kept_id, moved.kept_case_id
     if case_key is None and home != case_id:
         job.shares.append((named, case_id))
-    said = {**row.case, "person_id": str(named)}  # what the file says of the case
-    old_ids = external_label(job.mapping.source, row.person_external_id)
-    # (kind, external id, record id, case id, what the file said, what a new record holds)
-    wanted: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, Any]]] = [
-        (
-            "case",
-            row.case_external_id,
-            case_id,
-            case_id,
-            said,
-            {"status": "open", "priority": "normal", **said},
-        ),
-        (
-            "person",
-            row.person_external_id,
-            person_id,
-            person_key.case_id if person_key else case_id,
-            row.person,
-            {**row.person, "external_ids": old_ids},
-        ),
-    ]
-    for fields in row.warnings:
-        ext = _derived(row.case_external_id, "warning", fields["text"].casefold())
-        whole = {**fields, "person_id": str(named), "active": True}
-        whole |= {"added_by": job.by, "added_at": now.isoformat()}
-        wanted.append(("warning", ext, uuid.uuid4(), case_id, fields, whole))
-    if row.note:
-        ext = _derived(row.case_external_id, "note", row.note)
-        whole = {"text": row.note, "author": job.by, "written_at": now.isoformat()}
-        wanted.append(("note", ext, uuid.uuid4(), case_id, {"text": row.note}, whole))
+    records = new_records(
+        row, source=job.mapping.source, by=job.by, person_id=str(named), at=now.isoformat()
+    )
+    # (kind, external id, record id, case id, fields, the key's hashes once written)
     chosen: list[tuple[str, str, uuid.UUID, uuid.UUID, dict[str, Any], dict[str, str]]] = []
-    for kind, ext, record_id, in_case, from_file, whole in wanted:
+    for index, record in enumerate(records):
+        kind, ext = record.kind, record.external_id
         key = keys.get((kind, ext))
         if _seen_mark(kind, ext) in job.seen or (key is not None and kind in ("warning", "note")):
             continue  # said by an earlier row of this run; a warning or note is its text
-        known = row.digests  # most were made with the row
-        hashes = {
-            name: known.get(value) or digest(value) if isinstance(value, str) else digest(value)
-            for name, value in from_file.items()
-        }
+        hashes = row.hashes[index]  # made with the row, but for the person a case names:
+        if kind == "case":
+            hashes = {**hashes, "person_id": digest(str(named))}
         if key is not None:
-            changed = {n: from_file[n] for n, h in hashes.items() if key.hashes.get(n) != h}
+            changed = {n: record.from_file[n] for n, h in hashes.items() if key.hashes.get(n) != h}
             if not changed:
                 job.report.unchanged += 1
                 job.seen.add(_seen_mark(kind, ext))
@@ -506,16 +493,15 @@ def _plan(
                 (kind, ext, key.record_id, key.case_id, changed, {**key.hashes, **hashes})
             )
             continue
-        if kind == "case":
-            whole = {**whole, "ref": job.ref(session)}
-        problems = check_fields(RecordKind(kind), whole, whole=True)
-        if problems:
+        problem = row.unfit.get(index)  # checked whole with the row
+        if problem is not None:
             return RowProblem(
-                row.number,
-                _column_of(job.mapping, f"{kind}.{problems[0].field}"),
-                problems[0].reason,
+                row.number, _column_of(job.mapping, f"{kind}.{problem.field}"), problem.reason
             )
-        chosen.append((kind, ext, record_id, in_case, whole, hashes))
+        whole = record.whole  # a case's reference is added with the batch's others
+        # a new person's record is held by this row's case, like its warnings and note
+        record_id = {"case": case_id, "person": person_id}.get(kind) or job.new_id()
+        chosen.append((kind, ext, record_id, case_id, whole, hashes))
     return _planned(job, keys, fresh, chosen, now)
 
 
@@ -581,9 +567,3 @@ def _apply_row(
 def _seen_mark(kind: str, external_id: str) -> int:
     """A small mark of a record this run has dealt with (memory stays small)."""
     return hash((kind, external_id))
-
-
-def _derived(case_external_id: str, kind: str, text: str) -> str:
-    """The external id of a warning or note: its case's, and a digest of its text."""
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    return f"{case_external_id}/{kind}/{digest}"

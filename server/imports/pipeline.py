@@ -38,11 +38,11 @@ def _raw(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
 
 
 def built_batches(
-    mapping: Mapping, source: Source, size: int, *, helper_from: int | None = None
+    mapping: Mapping, source: Source, size: int, by: str, *, helper_from: int | None = None
 ) -> Iterator[list[BuiltRow]]:
-    """The rows of ``source`` in batches of ``size``, each row with what it builds; built in
-    a helper process when the file has ``helper_from`` bytes or more (default
-    :data:`HELPER_FROM_BYTES`)."""
+    """The rows of ``source`` in batches of ``size``, each row with what it builds (its new
+    records stamped ``by``: :func:`server.imports.rows.build_batch`); built in a helper process
+    when the file has ``helper_from`` bytes or more (default :data:`HELPER_FROM_BYTES`)."""
     limit = HELPER_FROM_BYTES if helper_from is None else helper_from
     try:
         large = source.path.stat().st_size >= limit
@@ -50,7 +50,7 @@ def built_batches(
         large = False
     if not large:
         for batch in _raw(source.rows, size):
-            yield build_batch(mapping, batch)
+            yield build_batch(mapping, batch, by)
         return
     # a fresh interpreter ("spawn"): the import's database connections are not copied
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -59,7 +59,7 @@ def built_batches(
         failed: BaseException | None = None
         try:
             for batch in _raw(source.rows, size):
-                waiting.append(pool.submit(build_batch, mapping, batch))
+                waiting.append(pool.submit(build_batch, mapping, batch, by))
                 if len(waiting) > AHEAD:
                     yield waiting.popleft().result()
         except Exception as err:  # the file broke part way: what came before goes first

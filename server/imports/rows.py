@@ -16,7 +16,7 @@ from typing import Any
 
 from server.imports.mapping import DATE_FIELDS, TEMPLATE_PART, Mapping
 from server.imports.reading import UNREADABLE
-from sync.records import RecordKind, check_fields
+from sync.records import FieldProblem, RecordKind, check_fields, external_label
 
 #: A UK postcode's outward code (its district): "DT1" of "DT1 1XJ".
 POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][0-9A-Z]?)\s*[0-9][A-Z]{2}\b")
@@ -34,9 +34,15 @@ class RowRecords:
     case: dict[str, Any]
     warnings: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
-    #: each text value above -> its :func:`digest` (made with the row, in the helper process
-    #: that builds a large file's rows: :mod:`server.imports.pipeline`)
-    digests: dict[str, str] = field(default_factory=dict)
+    #: Made with the row (in the helper process that builds a large file's rows:
+    #: :mod:`server.imports.pipeline`), for each of its records in :func:`new_records`' order:
+    #: the digest of each field the file gives (:func:`digest`), and why the record could not
+    #: be written new, if it could not (its first problem against the whole record schema).
+    hashes: list[dict[str, str]] = field(default_factory=list)
+    unfit: dict[int, FieldProblem] = field(default_factory=dict)
+    #: the external ids of the row's warnings and note (:func:`derived_id`)
+    warning_ids: list[str] = field(default_factory=list)
+    note_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,10 @@ def _build(mapping: Mapping, number: int, values: dict[str, str]) -> RowRecords:
     note = get("note.text") or None
     if note is not None:
         _check(RecordKind.NOTE, {"text": note}, "note.")
-    return RowRecords(number, person_ext, case_ext, person, case, warnings, note)
+    made = RowRecords(number, person_ext, case_ext, person, case, warnings, note)
+    made.warning_ids = [derived_id(case_ext, "warning", w["text"]) for w in warnings]
+    made.note_id = derived_id(case_ext, "note", note) if note else None
+    return made
 
 
 def _fields(mapping: Mapping, kind: RecordKind, get: Any) -> dict[str, Any]:
@@ -199,18 +208,82 @@ def column_of(mapping: Mapping, target: str) -> str:
 BuiltRow = tuple[int, dict[str, str], RowRecords | RowProblem]
 
 
-def build_batch(mapping: Mapping, rows: list[tuple[int, dict[str, str]]]) -> list[BuiltRow]:
-    """A batch of rows, each with what it builds and the digests of its values (run in the
-    import's helper process for a large file)."""
+#: What a record made new by :func:`new_records` is checked with in place of the values the
+#: import fills in as it writes (its people's ids, the time, a case's reference from the
+#: counter): those are always valid, so a record fit with these is fit with those.
+STAND_IN_ID = "00000000-0000-4000-8000-000000000000"
+STAND_IN_AT = "2000-01-01T00:00:00+00:00"
+STAND_IN_REF = "FC-2000-00001"
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """One record of a row: its kind, its external id, the fields the file gives (which a
+    later import compares) and the whole record an import makes when it is new."""
+
+    kind: str
+    external_id: str
+    from_file: dict[str, Any]
+    whole: dict[str, Any]
+
+
+def new_records(
+    row: RowRecords, *, source: str, by: str, person_id: str, at: str
+) -> list[NewRecord]:
+    """The row's records, in this order: its case, its person, its warnings, its note. Cases
+    and warnings name ``person_id``; warnings and notes are stamped ``by`` at ``at``. (A new
+    case's reference, from the service's counter, is added by the import.)"""
+    said = {**row.case, "person_id": person_id}
+    records = [
+        NewRecord(
+            "case", row.case_external_id, said, {"status": "open", "priority": "normal", **said}
+        ),
+        NewRecord(
+            "person",
+            row.person_external_id,
+            row.person,
+            {**row.person, "external_ids": external_label(source, row.person_external_id)},
+        ),
+    ]
+    for ext, fields in zip(row.warning_ids, row.warnings, strict=True):
+        whole = {**fields, "person_id": person_id, "active": True, "added_by": by, "added_at": at}
+        records.append(NewRecord("warning", ext, fields, whole))
+    if row.note:
+        whole = {"text": row.note, "author": by, "written_at": at}
+        records.append(NewRecord("note", str(row.note_id), {"text": row.note}, whole))
+    return records
+
+
+def build_batch(
+    mapping: Mapping, rows: list[tuple[int, dict[str, str]]], by: str
+) -> list[BuiltRow]:
+    """A batch of rows, each with what it builds, the digests of what the file gives and the
+    whole schema's check of its records as new ones (run in the import's helper process for a
+    large file: the import itself then only looks them up and writes them)."""
     batch: list[BuiltRow] = []
     for number, values in rows:
         row = build(mapping, number, values)
         if isinstance(row, RowRecords):
-            texts = {v for part in (row.person, row.case, *row.warnings) for v in part.values()}
-            texts.add(row.note or "")
-            row.digests = {text: digest(text) for text in texts if isinstance(text, str)}
+            made = new_records(
+                row, source=mapping.source, by=by, person_id=STAND_IN_ID, at=STAND_IN_AT
+            )
+            row.hashes = [{n: digest(v) for n, v in r.from_file.items()} for r in made]
+            for index, record in enumerate(made):
+                whole = {**record.whole, "ref": STAND_IN_REF} if index == 0 else record.whole
+                problems = check_fields(RecordKind(record.kind), whole, whole=True)
+                if problems:
+                    row.unfit[index] = problems[0]
         batch.append((number, values, row))
     return batch
+
+
+def derived_id(case_external_id: str, kind: str, text: str) -> str:
+    """The external id of a warning (by its text, whatever its case) or a note: its case's,
+    and a digest of the text."""
+    if kind == "warning":
+        text = text.casefold()
+    hashed = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return f"{case_external_id}/{kind}/{hashed}"
 
 
 def digest(value: Any) -> str:
