@@ -160,10 +160,14 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     as_json = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    names = ", ".join(columns)  # the table's own column names, never input
+    plain = [c for c in columns if c not in as_json]
+    json_columns = [c for c in columns if c in as_json]
+    names = ", ".join(plain + json_columns)  # the table's own column names, never input
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([compact_json(row[c]) if c in as_json else row[c] for c in columns])
+            values = [row[c] for c in plain]
+            values += [compact_json(row[c]) for c in json_columns]
+            copy.write_row(values)
 
 
 def among(session: Session, column: Any, values: list[Any]) -> Any:
