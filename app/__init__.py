@@ -1,3 +1,5 @@
 """The Fieldcase desktop client: domain, vault, encrypted store, core actions, CLI and window."""
 
-__version__ = "0.1.0"
+from sync.version import VERSION as __version__
+
+__all__ = ["__version__"]

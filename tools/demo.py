@@ -81,6 +81,7 @@ def service(folder: Path, timeout: float = 60.0) -> Iterator[str]:
             "127.0.0.1",
             "--port",
             str(port),
+            "--migrate",  # a demo folder made by an earlier version is brought up to date
         ],
         stdout=log_file,
         stderr=subprocess.STDOUT,

@@ -15,7 +15,20 @@ from server.errors import ApiError
 from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, ErrorCode
 
 #: Paths open to anything (load balancers' health checks, the API description).
-UNGATED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+#: Paths any client may ask without the protocol header: the checks a load balancer or an
+#: orchestrator makes, and the API's own description.
+UNGATED = frozenset(
+    {
+        "/health",
+        "/healthz",
+        "/ready",
+        "/readyz",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+)
 
 
 async def send_error(send: Send, err: ApiError) -> None:

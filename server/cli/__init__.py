@@ -1,7 +1,9 @@
 """``fieldcase-server``: run the central service and administer it.
 
+    fieldcase-server --version
     fieldcase-server serve [--db URL] [--host 127.0.0.1] [--port 8750] [--workers N]
-                           [--tls-cert FILE --tls-key FILE]
+                           [--tls-cert FILE --tls-key FILE] [--migrate]
+    fieldcase-server migrate [--db URL] [--sql]
     fieldcase-server admin add-team NAME [--db URL]
     fieldcase-server admin add-user NAME --team TEAM [--role caseworker|manager|governance|admin]
     fieldcase-server admin set-role NAME caseworker|manager|governance|admin
@@ -24,7 +26,9 @@
     fieldcase-server demo [--db URL]
 
 The database comes from ``--db``, else env ``FIELDCASE_DB_URL``, else an SQLite file in the
-user data folder; it is created and migrated when new. Passwords come from env
+user data folder. ``serve`` refuses a database whose schema is not up to date (``migrate``, or
+``serve --migrate``, brings it up to date); ``admin`` and ``demo`` bring it up to date
+themselves. Passwords come from env
 ``FIELDCASE_PASSWORD`` or a prompt.
 
 Each module in :data:`ADMIN_MODULES` has ``register(commands: Commands)`` adding its admin
@@ -59,6 +63,7 @@ from server.cli.common import (
 )
 from sync.clock import Clock, SystemClock
 from sync.errors import FieldcaseError
+from sync.version import VERSION
 
 ADMIN_MODULES: tuple[str, ...] = (
     "server.cli.accounts",  # teams, users, devices
@@ -78,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fieldcase-server", description="The Fieldcase central service."
     )
+    parser.add_argument("--version", action="version", version=f"fieldcase-server {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.register(sub)
     admin = sub.add_parser("admin", help="administer teams, users, devices, cases, audit")

@@ -15,7 +15,8 @@ import os
 import secrets
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from platformdirs import user_log_dir
@@ -25,7 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from server.core.config import APP_NAME, Settings
-from server.core.db import make_engine, migrate
+from server.core.db import SchemaState, make_engine, migrate, schema_state
 from sync.clock import Clock
 from sync.errors import FieldcaseError, traceback_without_content
 from sync.terminal import ask_hidden
@@ -66,9 +67,10 @@ def settings_of(args: argparse.Namespace) -> Settings:
         ) from None
 
 
-def engine_of(settings: Settings) -> Engine:
-    """The engine, with the schema brought up to date; a database that cannot be used is one
-    plain line (:class:`CliError`), never a traceback."""
+def engine_of(settings: Settings, *, migrate_schema: bool = True) -> Engine:
+    """The engine, with the schema brought up to date (unless ``migrate_schema`` is False:
+    then only connected to, and :func:`schema_of` says where its schema stands); a database
+    that cannot be used is one plain line (:class:`CliError`), never a traceback."""
     try:
         engine = make_engine(settings.db_url, pool_size=2)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as err:
@@ -78,15 +80,48 @@ def engine_of(settings: Settings) -> Engine:
         if problem is None:
             raise
         raise problem from None
+    with _plainly(engine, settings.db_url):
+        if migrate_schema:
+            migrate(engine)
+        else:
+            schema_state(engine)  # connects: a database that cannot be used is said here
+    return engine
+
+
+@contextmanager
+def _plainly(engine: Engine, db_url: str) -> Iterator[None]:
+    """A database that cannot be used, met in the block: the engine closed, one plain line."""
     try:
-        migrate(engine)
+        yield
     except Exception as err:
         engine.dispose()
-        problem = database_problem(err, settings.db_url)
+        problem = database_problem(err, db_url)
         if problem is None:
             raise
         raise problem from None
-    return engine
+
+
+def schema_of(engine: Engine, db_url: str) -> SchemaState:
+    """Where the database's schema stands; one plain line when the database was migrated by
+    a newer version of the service than this one."""
+    with _plainly(engine, db_url):
+        state = schema_state(engine)
+    if state.newer:
+        engine.dispose()
+        raise CliError(
+            f"The database was brought up to date by a newer version of Fieldcase's service "
+            f"(its schema is at {state.current}; this version knows up to {state.head}). "
+            "Install the newer version, or restore the database from before it.",
+            exit_code=EXIT_CONFIG,
+        )
+    return state
+
+
+def migrate_plainly(engine: Engine, db_url: str) -> None:
+    """Run the pending migrations; a database that refuses (a role that may not change the
+    schema) is one plain line."""
+    with _plainly(engine, db_url):
+        migrate(engine)
 
 
 def _bad_address(detail: str) -> CliError:

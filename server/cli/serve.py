@@ -17,8 +17,11 @@ from server.cli.common import (
     CliError,
     add_db_option,
     engine_of,
+    migrate_plainly,
+    schema_of,
     settings_of,
 )
+from server.core.db import SchemaState, migration_sql
 from sync import words
 from sync.clock import Clock
 
@@ -31,7 +34,14 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     settings = settings_of(args)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Give both --tls-cert and --tls-key, or neither.")
-    engine = engine_of(settings)
+    engine = engine_of(settings, migrate_schema=False)
+    state = schema_of(engine, settings.db_url)
+    if state.pending and not args.migrate:
+        engine.dispose()
+        raise CliError(_pending_words(state), exit_code=EXIT_CONFIG)
+    if state.pending:
+        migrate_plainly(engine, settings.db_url)
+        print(_migrated_words(state), flush=True)
     try:
         audit.ready(engine, settings)  # refuse to start without the audit key
     except AuditKeyError as err:
@@ -97,6 +107,53 @@ def _check_address(host: str, port: int) -> None:
             ) from None
 
 
+def _pending_words(state: SchemaState) -> str:
+    if state.current is None:
+        what = "The database has no Fieldcase tables yet"
+    else:
+        what = (
+            f"The database needs {words.plural(len(state.pending), 'migration')} "
+            f"({state.pending[0]} to {state.pending[-1]}) before this version of the service "
+            "can use it"
+        )
+    return (
+        f"{what}. Run `fieldcase-server migrate` with a database user that owns the schema "
+        "(or print the SQL for your database administrator with `fieldcase-server migrate "
+        "--sql`), or start the service with `serve --migrate`."
+    )
+
+
+def _migrated_words(state: SchemaState) -> str:
+    ran = words.plural(len(state.pending), "migration")
+    return f"The database was brought up to date ({ran}: {state.pending[0]} to {state.head})."
+
+
+def cmd_migrate(args: argparse.Namespace, clock: Clock) -> int:
+    """``fieldcase-server migrate [--sql]``: bring the database's schema up to date, or print
+    the SQL that would (PostgreSQL), for a database administrator to read and run."""
+    settings = settings_of(args)
+    engine = engine_of(settings, migrate_schema=False)
+    try:
+        state = schema_of(engine, settings.db_url)
+        if args.sql:
+            if engine.dialect.name != "postgresql":
+                raise CliError(
+                    "--sql prints PostgreSQL's SQL. An SQLite database is brought up to date "
+                    "by `fieldcase-server migrate` itself.",
+                    exit_code=EXIT_USAGE,
+                )
+            print(migration_sql(engine) or "-- The database is up to date: nothing to run.")
+            return 0
+        if not state.pending:
+            print(f"The database is up to date (its schema is at {state.current}).")
+            return 0
+        migrate_plainly(engine, settings.db_url)
+        print(_migrated_words(state))
+        return 0
+    finally:
+        engine.dispose()
+
+
 def cmd_demo(args: argparse.Namespace, clock: Clock) -> int:
     from server import demo
 
@@ -115,7 +172,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--tls-cert", metavar="FILE")
     serve.add_argument("--tls-key", metavar="FILE")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="bring the database up to date first (else the service refuses to start on it)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database's schema up to date")
+    add_db_option(migrate)
+    migrate.add_argument(
+        "--sql", action="store_true", help="print the SQL instead (PostgreSQL), for a DBA"
+    )
+    migrate.set_defaults(func=cmd_migrate)
 
     demo = sub.add_parser("demo", help="seed a demo council and print its sign-ins")
     add_db_option(demo)

@@ -13,9 +13,12 @@ start at once).
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ import pydantic_core
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -72,7 +77,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         return engine
     return create_engine(
-        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        # a database host that does not answer at all is given up on, not waited for forever
+        connect_args={"connect_timeout": 10},
     )
 
 
@@ -80,6 +91,57 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     return config
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands against the migrations this service ships."""
+
+    current: str | None  # the newest migration applied; None: no Fieldcase schema yet
+    pending: tuple[str, ...]  # the migrations still to apply, oldest first
+    newer: bool = False  # the database was migrated by a newer version of the service
+
+    @property
+    def head(self) -> str:
+        return _script().get_current_head() or ""
+
+
+@cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """The database's schema against the shipped migrations (a read; connects)."""
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    current = heads[0] if heads else None
+    script = _script()
+    known = [rev.revision for rev in script.walk_revisions()]  # newest first
+    if current is not None and current not in known:
+        return SchemaState(current, (), newer=True)
+    pending: list[str] = []
+    for revision in known:
+        if revision == current:
+            break
+        pending.append(revision)
+    return SchemaState(current, tuple(reversed(pending)))
+
+
+def migration_sql(engine: Engine) -> str:
+    """The SQL that brings a PostgreSQL database from where it stands to the newest migration,
+    for a database administrator to read and run (Alembic's offline mode). The steps that
+    move data are written as SQL there too."""
+    state = schema_state(engine)
+    if not state.pending:
+        return ""
+    config = alembic_config()
+    buffer = io.StringIO()
+    config.output_buffer = buffer
+    config.attributes["dialect"] = engine.dialect.name
+    start = f"{state.current}:" if state.current else ""
+    command.upgrade(config, f"{start}head", sql=True)
+    return buffer.getvalue()
 
 
 def migrate(engine: Engine) -> None:

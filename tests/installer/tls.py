@@ -152,6 +152,7 @@ def tls_server(
         str(tls.cert),
         "--tls-key",
         str(tls.key),
+        "--migrate",
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -317,7 +317,13 @@ def _rewrite_old(service: Service, first: int, upto: int) -> None:
 @pytest.mark.postgres
 def test_serve_on_postgresql_refuses_to_start_without_a_key(pg_url: str) -> None:
     result = server_cli(
-        "serve", "--db", pg_url, "--port", "1", drop=(TEST_KEY_ENV, "FIELDCASE_AUDIT_KEY_FILE")
+        "serve",
+        "--db",
+        pg_url,
+        "--port",
+        "1",
+        "--migrate",
+        drop=(TEST_KEY_ENV, "FIELDCASE_AUDIT_KEY_FILE"),
     )
     assert result.returncode != 0
     assert "make-audit-key --out FILE" in result.stderr

@@ -27,6 +27,9 @@ from tests.support.server import PROTOCOL_HEADERS, expire_tokens
 
 OPEN_ROUTES = {
     ("GET", "/health"),
+    ("GET", "/healthz"),
+    ("GET", "/ready"),
+    ("GET", "/readyz"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),

@@ -237,9 +237,9 @@ def test_serve_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = fieldcase_server(
-            "serve", "--db", f"sqlite:///{tmp_path}/s.db", "--port", str(port), timeout=60
-        )
+        db = f"sqlite:///{tmp_path}/s.db"
+        assert fieldcase_server("migrate", "--db", db).returncode == 0
+        result = fieldcase_server("serve", "--db", db, "--port", str(port), timeout=60)
     line = one_line(result)
     assert line == (
         f"Port {port} on 127.0.0.1 is already in use by another program. Stop it, or choose "

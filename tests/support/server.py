@@ -238,6 +238,7 @@ def _start_server(
         str(port),
         "--workers",
         str(workers),
+        "--migrate",
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision: str = "0003_unique_refs"
 down_revision: str | None = "0002"
@@ -152,8 +152,26 @@ def _tell(renamed: list[tuple[str, str, str]]) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
+#: Written instead of the renaming when the migration is printed as SQL for a DBA (offline):
+#: the renaming needs the service, so the script stops, saying so, if any reference is shared.
+_OFFLINE_GUARD = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT ref FROM case_scope WHERE ref IS NOT NULL GROUP BY ref HAVING count(*) > 1)
+    THEN
+        RAISE EXCEPTION 'Some cases share a reference. Run fieldcase-server migrate instead of '
+            'this script: it gives the newer cases new references.';
+    END IF;
+END $$
+"""
+
+
 def upgrade() -> None:
-    renamed = give_duplicates_new_refs(op.get_bind())
+    if context.is_offline_mode():
+        op.execute(_OFFLINE_GUARD)
+        renamed: list[tuple[str, str, str]] = []
+    else:
+        renamed = give_duplicates_new_refs(op.get_bind())
     with op.batch_alter_table("case_scope", schema=None) as batch_op:
         batch_op.drop_index("ix_case_scope_ref")
         batch_op.create_index("ix_case_scope_ref", ["ref"], unique=True)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision: str = "0015_person_index"
 down_revision: str | None = "0014_duplicate_people"
@@ -41,6 +42,23 @@ def upgrade() -> None:
         sa.column("fields", sa.JSON()),
         sa.column("person_id", sa.Uuid()),
     )
+    if context.is_offline_mode():  # printed as SQL for a DBA (PostgreSQL): the same, in SQL
+        op.execute(_BACKFILL_SQL)
+    else:
+        _backfill(record)
+    op.create_index("ix_record_person_id", "record", ["person_id"])
+    op.execute("UPDATE record SET wire = NULL WHERE kind = 'person'")
+
+
+#: :func:`_backfill` as one PostgreSQL statement (a value that is not a UUID stays NULL).
+_BACKFILL_SQL = """
+UPDATE record SET person_id = CAST(fields->>'person_id' AS uuid)
+WHERE kind IN ('case', 'warning')
+  AND fields->>'person_id' ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$'
+"""
+
+
+def _backfill(record: Any) -> None:
     connection = op.get_bind()
     rows = connection.execute(
         sa.select(record.c.record_id, record.c.fields).where(record.c.kind.in_(["case", "warning"]))
@@ -57,8 +75,6 @@ def upgrade() -> None:
             .values(person_id=sa.bindparam("pid")),
             named,
         )
-    op.create_index("ix_record_person_id", "record", ["person_id"])
-    op.execute("UPDATE record SET wire = NULL WHERE kind = 'person'")
 
 
 def downgrade() -> None:

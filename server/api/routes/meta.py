@@ -1,14 +1,19 @@
-"""What a laptop needs before enrolling, and the health check."""
+"""What a laptop needs before enrolling, and the checks of liveness and readiness."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
-from sqlalchemy import text
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from server.api.deps import ClockDep, EngineDep, SettingsDep
-from server.core.db import snapshot_session
+from server.core.db import schema_state
 from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, CaseType, MetaResponse
 from sync.records import BUILTIN_CASE_TYPES
+
+log = logging.getLogger("fieldcase.server")
 
 router = APIRouter(tags=["meta"])
 
@@ -25,8 +30,24 @@ def meta(settings: SettingsDep, clock: ClockDep) -> MetaResponse:
 
 
 @router.get("/health")
-def health(engine: EngineDep) -> dict[str, str]:
-    """200 when the service can reach its database (a read: never waits for writers)."""
-    with snapshot_session(engine) as session:
-        session.execute(text("SELECT 1"))
+@router.get("/healthz", include_in_schema=False)
+def health() -> dict[str, str]:
+    """200 while the process answers (liveness: restart it when this fails). It does not ask
+    the database: a database that is down is :func:`ready`'s to say."""
     return {"status": "ok"}
+
+
+@router.get("/ready", responses={503: {"description": "not ready: the reason in `status`"}})
+@router.get("/readyz", include_in_schema=False)
+def ready(engine: EngineDep) -> JSONResponse:
+    """200 when the service can take requests: its database answers and its schema is up to
+    date; 503 otherwise (take it out of the load balancer until it is ready)."""
+    try:
+        state = schema_state(engine)
+    except (DBAPIError, OSError) as err:
+        log.warning("not ready: the database cannot be reached (%s)", type(err).__name__)
+        return JSONResponse({"status": "the database cannot be reached"}, status_code=503)
+    if state.pending or state.newer:
+        what = "newer than this service" if state.newer else "waiting for migrations"
+        return JSONResponse({"status": f"the database is {what}"}, status_code=503)
+    return JSONResponse({"status": "ok"})
