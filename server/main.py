@@ -152,7 +152,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
-    app.state.engine = make_engine(settings.db_url)
+    app.state.engine = make_engine(
+        settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
     audit.use_key(app.state.engine, load_key(settings))  # None on PostgreSQL without a key
     install_error_handlers(app)
     app.include_router(api_router)

@@ -6,6 +6,9 @@ import argparse
 import errno
 import os
 import socket
+import sys
+
+from sqlalchemy import Engine, text
 
 from server import audit
 from server.audit_key import AuditKeyError
@@ -21,6 +24,7 @@ from server.cli.common import (
     schema_of,
     settings_of,
 )
+from server.core.config import Settings
 from server.core.db import SchemaState, migration_sql
 from sync import words
 from sync.clock import Clock
@@ -46,6 +50,7 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
         audit.ready(engine, settings)  # refuse to start without the audit key
     except AuditKeyError as err:
         raise CliError(str(err), exit_code=EXIT_CONFIG) from err
+    _check_connections(engine, settings, args.workers)
     engine.dispose()
     _check_address(args.host, args.port)
     os.environ["FIELDCASE_DB_URL"] = settings.db_url  # for the worker processes
@@ -70,6 +75,25 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
         timeout_worker_healthcheck=120,
     )
     return 0
+
+
+def _check_connections(engine: Engine, settings: Settings, workers: int) -> None:
+    """A warning when the service's processes could open more connections than PostgreSQL
+    allows (each keeps a pool, and may open more at a busy moment)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        allowed = int(connection.execute(text("SHOW max_connections")).scalar_one())
+    most = workers * (settings.db_pool_size + settings.db_max_overflow)
+    if most + 5 > allowed:  # a few left for the admin commands and the DBA
+        print(
+            f"Warning: {words.plural(workers, 'worker')} may open up to {most} database "
+            f"connections ({settings.db_pool_size} each, and {settings.db_max_overflow} more "
+            f"when busy), but PostgreSQL allows {allowed}. Lower FIELDCASE_DB_POOL_SIZE or "
+            "FIELDCASE_DB_MAX_OVERFLOW, use fewer workers, or raise max_connections.",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _check_address(host: str, port: int) -> None:

@@ -1,7 +1,10 @@
 """Service settings: one typed object, read from the environment once and passed in.
 
-Every setting has an environment variable (``FIELDCASE_*``); nothing is read from a global
-later, so tests build their own :class:`Settings` without touching the process environment.
+Every setting has an environment variable, ``FIELDCASE_`` and its name in capitals (read by
+pydantic-settings); a secret may instead be kept in a file named by ``FIELDCASE_<NAME>_FILE``
+(:data:`FROM_FILE`: a container's or systemd's secrets, out of the environment and the
+process list). Nothing is read from a global later, so tests build their own
+:class:`Settings` without touching the process environment.
 """
 
 from __future__ import annotations
@@ -9,13 +12,23 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sync.errors import FieldcaseError
 from sync.source_tree import running_from_source_tree
 
 APP_NAME = "Fieldcase Server"
+ENV_PREFIX = "FIELDCASE_"
+#: The settings that may be read from a file named by ``FIELDCASE_<NAME>_FILE``. (The audit
+#: key's file is a setting of its own, ``audit_key_file``, read by :mod:`server.audit_key`.)
+FROM_FILE: tuple[str, ...] = ("db_url", "metrics_token")
+#: The exit code of a setting that cannot be used (docs/server-deployment.md).
+EXIT_CONFIG = 78
 
 log = logging.getLogger("fieldcase.server.config")
 
@@ -23,6 +36,12 @@ log = logging.getLogger("fieldcase.server.config")
 #: minimum for password storage: 19 MiB and 2 passes). Cheaper hashes, for tests, only when
 #: the service runs from its source tree (:mod:`sync.source_tree`).
 ARGON2_FLOOR = {"argon2_memory_kib": 19456, "argon2_time_cost": 2}
+
+
+class SettingFileError(FieldcaseError):
+    """A ``FIELDCASE_*_FILE`` setting that cannot be used: one plain line."""
+
+    exit_code = EXIT_CONFIG
 
 
 def default_db_url() -> str:
@@ -39,7 +58,41 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
-class Settings(BaseModel):
+class _FileVariants(PydanticBaseSettingsSource):
+    """``FIELDCASE_<NAME>_FILE``: the setting read from that file (its text, without the line
+    end). Naming both the variable and its file is refused, as is a file that cannot be read."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all of them are read in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in FROM_FILE:
+            var = f"{ENV_PREFIX}{name.upper()}"
+            path = os.environ.get(f"{var}_FILE")
+            if not path:
+                continue
+            if os.environ.get(var):
+                raise SettingFileError(
+                    f"Both {var} and {var}_FILE are set: keep one (the file keeps the secret "
+                    "out of the environment)."
+                )
+            try:
+                found[name] = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as err:
+                why = getattr(err, "strerror", None) or "not text"
+                raise SettingFileError(
+                    f"{var}_FILE names {path}, which cannot be read ({why}). Check the path "
+                    "and that the service's user may read it."
+                ) from None
+        return found
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", validate_default=True
+    )
+
     db_url: str = Field(default_factory=default_db_url)
     service_name: str = "Fieldcase central service"
     #: The council's name, at the head of every subject access record:
@@ -74,65 +127,63 @@ class Settings(BaseModel):
     #: ``FIELDCASE_RETENTION_FILE``. None: no schedule, and ``admin retention run`` says so.
     retention_file: Path | None = None
 
+    #: Database connections each service process keeps open (``FIELDCASE_DB_POOL_SIZE``) and
+    #: may open beyond them at a busy moment (``FIELDCASE_DB_MAX_OVERFLOW``). A PostgreSQL
+    #: server must allow workers x (both) connections, and some for the admin commands.
+    db_pool_size: int = Field(default=5, ge=1, le=1000)
+    db_max_overflow: int = Field(default=5, ge=0, le=1000)
+    #: The token that ``/metrics`` asks for as ``Authorization: Bearer`` on the service's own
+    #: port (``FIELDCASE_METRICS_TOKEN``, or its ``_FILE``). None: ``/metrics`` is only on
+    #: ``serve --metrics-port``.
+    metrics_token: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _FileVariants(settings_cls), env_settings)
+
     @classmethod
     def from_env(cls, *, source_tree: bool | None = None, **overrides: object) -> Settings:
-        """Settings from the environment, then ``overrides`` (None values are skipped).
+        """Settings from the environment (and ``FIELDCASE_*_FILE``), then ``overrides`` (None
+        values are skipped).
 
         Argon2 costs from the environment below :data:`ARGON2_FLOOR` are raised to it (with a
         warning) unless ``source_tree`` (default: whether the service runs from its source
         tree): an installed service never hashes passwords cheaply because of a variable.
         """
-        env = os.environ
-        values: dict[str, object] = {}
-        mapping = {
-            "FIELDCASE_DB_URL": "db_url",
-            "FIELDCASE_SERVICE_NAME": "service_name",
-            "FIELDCASE_COUNCIL_NAME": "council_name",
-            "FIELDCASE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
-            "FIELDCASE_RECOVERY_FRESH_SECONDS": "recovery_fresh_seconds",
-            "FIELDCASE_LOGIN_WINDOW_SECONDS": "login_window_seconds",
-            "FIELDCASE_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_account",
-            "FIELDCASE_LOGIN_MAX_FAILURES_ADDRESS": "login_max_failures_address",
-            "FIELDCASE_MAX_BODY_BYTES": "max_body_bytes",
-            "FIELDCASE_MAX_STAGED_BYTES": "max_staged_bytes",
-            "FIELDCASE_ARGON2_MEMORY_KIB": "argon2_memory_kib",
-            "FIELDCASE_ARGON2_TIME_COST": "argon2_time_cost",
-            "FIELDCASE_AUDIT_KEY_FILE": "audit_key_file",
-            "FIELDCASE_AUDIT_KEY": "audit_key",
-            "FIELDCASE_RETENTION_FILE": "retention_file",
-        }
-        for var, name in mapping.items():
-            if env.get(var):
-                values[name] = env[var]
-        _raise_hash_costs_to_the_floor(values, mapping, source_tree)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls.model_validate(values)
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        settings = cls(**given)
+        _raise_hash_costs_to_the_floor(settings, set(given), source_tree)
         settings.db_url = normalise_db_url(settings.db_url)
         return settings
 
 
 def _raise_hash_costs_to_the_floor(
-    values: dict[str, object], mapping: dict[str, str], source_tree: bool | None
+    settings: Settings, given: set[str], source_tree: bool | None
 ) -> None:
+    """Raise the hash costs the environment set below the floor (not those a caller gave)."""
     if source_tree is None:
         source_tree = running_from_source_tree()
     if source_tree:
         return
-    names = {name: var for var, name in mapping.items()}
     for name, floor in ARGON2_FLOOR.items():
-        raw = values.get(name)
-        try:
-            below = raw is not None and int(str(raw)) < floor
-        except ValueError:
-            continue  # not a number: validation says so
-        if below:
-            log.warning(
-                "%s=%s is below the safe floor of %d, so %d is used: an installed service "
-                "hashes passwords at least that strongly (cheaper costs are only for tests "
-                "run from the source tree).",
-                names[name],
-                raw,
-                floor,
-                floor,
-            )
-            values[name] = floor
+        value = getattr(settings, name)
+        if name in given or value >= floor:
+            continue
+        log.warning(
+            "%s%s=%s is below the safe floor of %d, so %d is used: an installed service "
+            "hashes passwords at least that strongly (cheaper costs are only for tests "
+            "run from the source tree).",
+            ENV_PREFIX,
+            name.upper(),
+            value,
+            floor,
+            floor,
+        )
+        setattr(settings, name, floor)

@@ -42,7 +42,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """The engine for ``url``. Its errors never carry the statement's values
     (``hide_parameters``): an error's text may reach a log, and values are case content."""
     url = normalise_db_url(url)
@@ -79,7 +79,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=20,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         hide_parameters=True,
         # a database host that does not answer at all is given up on, not waited for forever
