@@ -32,6 +32,7 @@ from server.audit_key import AuditKeyError, load_key
 from server.core.config import Settings
 from server.core.db import make_engine
 from server.errors import ApiError
+from server.observability import RequestContext
 from sync.clock import Clock, SystemClock
 from sync.protocol import ErrorBody, ErrorCode
 
@@ -162,4 +163,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(CompressResponse)
     app.add_middleware(GzipRequest, max_bytes=settings.max_body_bytes)
     app.add_middleware(ProtocolGate)
+    app.add_middleware(RequestContext)  # outermost: every answer has its id, metrics and line
     return app

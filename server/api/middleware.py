@@ -23,6 +23,7 @@ UNGATED = frozenset(
         "/healthz",
         "/ready",
         "/readyz",
+        "/metrics",
         "/openapi.json",
         "/docs",
         "/docs/oauth2-redirect",

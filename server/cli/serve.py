@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import shutil
 import socket
 import sys
+import tempfile
+from pathlib import Path
 
 from sqlalchemy import Engine, text
 
@@ -33,8 +36,6 @@ from sync.clock import Clock
 def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     import uvicorn
 
-    from server.main import SUPERVISOR_ENV
-
     settings = settings_of(args)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Give both --tls-cert and --tls-key, or neither.")
@@ -53,8 +54,21 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     _check_connections(engine, settings, args.workers)
     engine.dispose()
     _check_address(args.host, args.port)
+    if args.metrics_port:
+        _check_address(args.metrics_host, args.metrics_port)
+    # every process's metrics in one folder, named before the metrics library is first
+    # imported (by this process when it answers requests itself, or by each worker): the
+    # library's own variable (server.observability.MULTIPROC_ENV)
+    metrics_folder = Path(tempfile.mkdtemp(prefix="fieldcase-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_folder)
+    from server import observability
+    from server.main import SUPERVISOR_ENV
+
     os.environ["FIELDCASE_DB_URL"] = settings.db_url  # for the worker processes
     os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers stop when this process ends
+
+    if args.metrics_port:
+        observability.serve_metrics(args.metrics_host, args.metrics_port)
     print(
         f"Fieldcase central service on {'https' if args.tls_cert else 'http'}://"
         f"{args.host}:{args.port} ({engine.dialect.name}, {words.plural(args.workers, 'worker')})",
@@ -69,11 +83,16 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
         log_level=args.log_level,
+        log_config=dict(
+            observability.log_config(args.log_level, json_lines=args.log_format == "json")
+        ),
+        access_log=False,  # the service's own access log (no addresses, no query strings)
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FIELDCASE_TRUSTED_PROXIES", "127.0.0.1"),
         # a busy worker answers the supervisor's ping late; never kill it mid-request for that
         timeout_worker_healthcheck=120,
     )
+    shutil.rmtree(metrics_folder, ignore_errors=True)
     return 0
 
 
@@ -195,7 +214,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--tls-cert", metavar="FILE")
     serve.add_argument("--tls-key", metavar="FILE")
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="info (the default) writes a line for each request",
+    )
+    serve.add_argument("--log-format", default="json", choices=["json", "text"])
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve Prometheus metrics on this port too (default: off)",
+    )
+    serve.add_argument("--metrics-host", default="127.0.0.1")
     serve.add_argument(
         "--migrate",
         action="store_true",

@@ -30,6 +30,7 @@ OPEN_ROUTES = {
     ("GET", "/healthz"),
     ("GET", "/ready"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),  # no account's: its own token (tests/server/test_observability.py)
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),

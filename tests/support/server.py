@@ -181,13 +181,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running_server(
-    db_url: str, *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 60.0
+    db_url: str,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    args: tuple[str, ...] = (),
 ) -> Iterator[ServerProcess]:
-    """Start ``fieldcase-server serve`` against ``db_url``; stop it on exit. A port that
-    something else took meanwhile is given up for another (up to three tries)."""
+    """Start ``fieldcase-server serve`` against ``db_url`` (with ``args`` besides); stop it on
+    exit. A port that something else took meanwhile is given up for another (three tries)."""
     for attempt in range(3):
         try:
-            srv = _start_server(db_url, workers=workers, env=env, timeout=timeout)
+            srv = _start_server(db_url, workers=workers, env=env, timeout=timeout, args=args)
         except _PortTaken:
             if attempt == 2:
                 raise
@@ -218,7 +223,12 @@ class _PortTaken(RuntimeError):
 
 
 def _start_server(
-    db_url: str, *, workers: int, env: dict[str, str] | None, timeout: float
+    db_url: str,
+    *,
+    workers: int,
+    env: dict[str, str] | None,
+    timeout: float,
+    args: tuple[str, ...] = (),
 ) -> ServerProcess:
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="fieldcase-serve-"))
@@ -239,6 +249,7 @@ def _start_server(
         "--workers",
         str(workers),
         "--migrate",
+        *args,
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from server import crud
+from server import crud, observability
 from server.api.deps import AddressDep, ClockDep, SessionDep, SettingsDep
 from server.api.responses import ERRORS, error_response
 from server.errors import ApiError
@@ -38,6 +38,7 @@ def login(
     outcome = crud.login(session, settings, body.username, body.password, address, clock=clock)
     if isinstance(outcome, ApiError):
         # answered, not raised: the unit of work commits the failed attempt it recorded
+        observability.count_sign_in_failure()
         return error_response(outcome)
     return _token_response(session, outcome, clock)
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
+from server import observability
 from server.api.deps import ClockDep, EngineDep, SettingsDep
 from server.core.db import schema_state
-from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, CaseType, MetaResponse
+from server.errors import ApiError
+from sync.protocol import (
+    MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+    CaseType,
+    ErrorCode,
+    MetaResponse,
+)
 from sync.records import BUILTIN_CASE_TYPES
 
 log = logging.getLogger("fieldcase.server")
@@ -51,3 +60,18 @@ def ready(engine: EngineDep) -> JSONResponse:
         what = "newer than this service" if state.newer else "waiting for migrations"
         return JSONResponse({"status": f"the database is {what}"}, status_code=503)
     return JSONResponse({"status": "ok"})
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(settings: SettingsDep, request: Request) -> Response:
+    """The service's metrics for Prometheus, on its own port only to a scraper that shows
+    the metrics token (``FIELDCASE_METRICS_TOKEN``); without one set, there is nothing here
+    (``serve --metrics-port`` serves them on a port of their own)."""
+    if settings.metrics_token is None:
+        raise ApiError(ErrorCode.NOT_FOUND)
+    given = request.headers.get("authorization", "")
+    wanted = f"Bearer {settings.metrics_token.get_secret_value()}"
+    if not secrets.compare_digest(given.encode(), wanted.encode()):
+        raise ApiError(ErrorCode.UNAUTHENTICATED)
+    body, media_type = observability.metrics_page()
+    return Response(body, media_type=media_type)

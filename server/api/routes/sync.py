@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from server import observability
 from server.api.deps import ClockDep, CurrentDevice, EngineDep, SessionDep
 from server.api.responses import ERRORS
 from server.core.db import snapshot_session, unit_of_work
@@ -54,6 +55,9 @@ def push(
             session.rollback()
             if attempt == PUSH_ATTEMPTS - 1:
                 raise
+    observability.count_push(
+        [r.status.value for r in results], sum(len(r.conflicts) for r in results)
+    )
     answer = PushResponse(results=results, server_time=clock.now())
     # a laptop of an older protocol gets its answer without the fields it does not know
     version = int(request.headers.get(PROTOCOL_HEADER, PROTOCOL_VERSION))
@@ -91,6 +95,7 @@ def pull(
     # a laptop of an older protocol gets its records without the fields it does not know (the
     # middleware has refused a version that is missing or too old)
     page.for_protocol(int(request.headers.get(PROTOCOL_HEADER, PROTOCOL_VERSION)))
+    observability.count_pull(len(page.records))
     # serialised once here (the page was built from validated parts)
     vary = {"Vary": "Accept"}
     if pull_lines.accepted(request.headers.get("accept")):
