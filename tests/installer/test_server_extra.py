@@ -83,7 +83,9 @@ def test_the_service_runs_without_the_desktops_dependencies(tmp_path: Path) -> N
         for path in (ROOT / "server").rglob("*.py")
         if "alembic" not in path.parts and path.name != "__main__.py"
     )
-    script = BLOCK + f"""
+    script = (
+        BLOCK
+        + f"""
 import importlib
 for name in {modules!r}:
     importlib.import_module(name)
@@ -93,6 +95,7 @@ assert main(["migrate", "--db", db]) == 0
 assert main(["admin", "add-team", "North", "--db", db]) == 0
 assert "PySide6" not in sys.modules and "sqlcipher3" not in sys.modules
 """
+    )
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
