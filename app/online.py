@@ -40,6 +40,7 @@ from sync.client import (
 )
 from sync.clock import Clock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
+from sync.network import NO_PROXY
 from sync.protocol import PROTOCOL_VERSION, DuplicateDecision
 from sync.store import DeviceCredential
 
@@ -79,6 +80,7 @@ def make_client(
         server_url,
         credential=credential,
         ca_bundle=ca_bundle,
+        proxy=site.proxy if site is not None else NO_PROXY,
         timeouts=options.timeouts,
         retry=options.retry,
         clock=options.clock,

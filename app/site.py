@@ -26,6 +26,9 @@ Keys (all optional)::
                                                        # at most (the oldest go first); 0: no cap
     council_name = "Northshire Council"                # heads every printed record (without
                                                        # it: the user's team)
+    proxy = "none"                                     # "none", "system" (the computer's own
+                                                       # proxy settings) or a proxy's address,
+                                                       # "http://user:password@proxy:3128"
 
 A malformed file raises :class:`SiteConfigError` naming the file, the line and the problem;
 callers refuse to start rather than run with weakened security. Site policy beats user
@@ -45,6 +48,7 @@ from typing import Any
 
 from app.errors import FieldcaseError
 from sync.address import service_address_problem
+from sync.network import NO_PROXY, proxy_setting_problem
 from sync.source_tree import running_from_source_tree
 
 SITE_CONFIG_ENV = "FIELDCASE_SITE_CONFIG"
@@ -81,6 +85,7 @@ class SiteConfig:
     backup_weekly_weeks: int = 4
     backup_max_mb: int = 0
     council_name: str | None = None
+    proxy: str = NO_PROXY
     source: Path | None = None
 
 
@@ -225,6 +230,11 @@ def _parse(text: str, path: Path) -> SiteConfig:
                 values[key] = _check_ca_bundle(value, path.parent)
             elif key == "council_name":
                 values[key] = _check_council_name(value)
+            elif key == "proxy":
+                wrong = proxy_setting_problem(value)
+                if wrong is not None:
+                    raise ValueError(wrong)
+                values[key] = str(value).strip()
             elif key in _RANGES:
                 values[key] = _check_whole_number(key, value)
             else:
@@ -276,7 +286,8 @@ def effective_setting(user_value: Any, site: SiteConfig, key: str) -> Any:
     * ``max_auto_lock_minutes``, ``sync_interval_minutes``: the smaller of the user's and the
       site's (a user may lock sooner or sync more often, never later or less often);
     * ``min_password_length``: the larger of the two;
-    * ``server_url``, ``ca_bundle``: the site's when it sets one, else the user's.
+    * ``server_url``, ``ca_bundle``: the site's when it sets one, else the user's;
+    * ``proxy``: the site's (a user has no say in where case data goes).
     """
     if key not in KEYS:
         raise KeyError(f"unknown site setting {key!r}; the settings are {', '.join(KEYS)}")

@@ -30,7 +30,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 from urllib3.util.request import ACCEPT_ENCODING as URLLIB3_DECODES
 
-from sync import pull_lines
+from sync import network, pull_lines
 from sync.address import check_server_url, is_loopback_host
 from sync.clock import Clock, SystemClock
 from sync.errors import AuthFailed, NetworkError, ServiceError, ServiceErrorKind
@@ -100,6 +100,7 @@ class ServiceClient:
         *,
         credential: DeviceCredential | None = None,
         ca_bundle: str | None = None,
+        proxy: str = network.NO_PROXY,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
@@ -111,8 +112,8 @@ class ServiceClient:
         self.base_url = check_server_url(server_url)
         self.credential = credential
         self.session = session or requests.Session()
-        self.session.verify = ca_bundle if ca_bundle else True
-        self.session.trust_env = False  # never route case data through a proxy from the env
+        # trust (the system's authorities and ca_bundle) and proxy (the site policy's only)
+        network.configure(self.session, self.base_url, ca_bundle=ca_bundle, proxy=proxy)
         self.transport = Transport(
             self.base_url,
             self.session,

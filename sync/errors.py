@@ -81,6 +81,7 @@ class ServiceErrorKind(StrEnum):
     INSECURE = "insecure"  # the service's certificate could not be checked (TLS failed)
     ADDRESS = "address"  # the address given is not one case data may go to (plain http, ...)
     PROTOCOL = "protocol"  # the service answered something we cannot understand
+    PROXY = "proxy"  # the network's proxy asked for a sign-in Fieldcase cannot give (407)
 
 
 _SERVICE_MESSAGES: dict[ServiceErrorKind, str] = {
@@ -111,6 +112,11 @@ _SERVICE_MESSAGES: dict[ServiceErrorKind, str] = {
     ServiceErrorKind.PROTOCOL: (
         "The Fieldcase service sent an answer this laptop does not understand. Your changes "
         "are kept; please tell your IT team."
+    ),
+    ServiceErrorKind.PROXY: (
+        "The network's proxy would not let Fieldcase through to the central service without a "
+        "sign-in it cannot give. Your changes are kept; ask your IT team to check the proxy "
+        "setting in Fieldcase's site policy."
     ),
 }
 

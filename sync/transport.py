@@ -32,7 +32,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from pydantic import BaseModel, ValidationError
 
-from sync import collector, pull_lines
+from sync import collector, network, pull_lines
 from sync.clock import Clock
 from sync.errors import (
     AuthFailed,
@@ -295,6 +295,10 @@ def classify(
 
 def _classify_failure(err: requests.RequestException) -> Verdict:
     name = type(err).__name__
+    if isinstance(err, requests.exceptions.ProxyError) and "407" in str(err):
+        # the proxy wants a sign-in (NTLM, Negotiate, or credentials it refused): trying
+        # again will not help, and the person is told which setting to check
+        return ServiceError(ServiceErrorKind.PROXY, network.PROXY_SIGN_IN, detail=name)
     if isinstance(err, requests.exceptions.SSLError):  # before ConnectionError: a subclass
         return ServiceError(
             ServiceErrorKind.INSECURE,

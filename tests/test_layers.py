@@ -39,9 +39,11 @@ ALLOWED: dict[str, set[str]] = {
     "sync.paper": set(),  # the one renderer of printed documents (Typst templates)
     "sync.files": set(),  # the one owner-only, whole-or-nothing writer of files to take away
     "sync.store": {"sync.protocol", "sync.records"},
-    "sync.transport": {"sync.collector", "sync.protocol", "sync.pull_lines"},
+    "sync.network": {"sync.address"},  # the one owner of trust and proxy
+    "sync.transport": {"sync.collector", "sync.network", "sync.protocol", "sync.pull_lines"},
     "sync.client": {
         "sync.address",
+        "sync.network",
         "sync.protocol",
         "sync.pull_lines",
         "sync.records",
@@ -73,7 +75,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.paths": set(),
     "app.files": set(),
     "app.logs": {"app.files", "app.paths"},
-    "app.site": {"app.errors", "app.paths", "sync.address", "sync.source_tree"},
+    "app.site": {"app.errors", "app.paths", "sync.address", "sync.network", "sync.source_tree"},
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
     "app.store": {
@@ -107,6 +109,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.store",
         "app.vault",
         "sync.client",
+        "sync.network",
         "sync.engine",
         "sync.protocol",
         "sync.records",
@@ -122,6 +125,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.store",
         "app.vault",
         "sync.client",
+        "sync.network",
         "sync.protocol",
         "sync.words",
     },

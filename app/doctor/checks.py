@@ -33,6 +33,7 @@ from app.errors import FieldcaseError
 from app.site import SiteConfig, SiteConfigError, ignored_override, load_site_config
 from sync import words
 from sync.clock import Clock, SystemClock
+from sync.network import proxy_shown, trust_context
 
 log = logging.getLogger("fieldcase.doctor")
 
@@ -153,9 +154,10 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
         if source
         else "No site configuration file, so Fieldcase's built-in settings apply."
     )
+    trusted = "the computer's own store" + (f" and {ca}" if ca else "")
     message = (
         f"{where} Service: {site.server_url or 'not set here'}. Certificates trusted: "
-        f"{ca or 'the usual public authorities'}. The window locks after at "
+        f"{trusted}. Proxy: {proxy_shown(site.proxy)}. The window locks after at "
         f"most {site.max_auto_lock_minutes} minutes idle; passwords need at least "
         f"{site.min_password_length} characters; the laptop syncs at least every "
         f"{site.sync_interval_minutes} minutes."
@@ -168,6 +170,7 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
         "source": source,
         "server_url": site.server_url,
         "ca_bundle": ca,
+        "proxy": proxy_shown(site.proxy),
         "max_auto_lock_minutes": site.max_auto_lock_minutes,
         "min_password_length": site.min_password_length,
         "sync_interval_minutes": site.sync_interval_minutes,
@@ -476,12 +479,12 @@ def check_tls(server_url: str, ca_bundle: Path | None, clock: Clock) -> Check | 
     title = "Security certificate"
     host = parts.hostname
     port = parts.port or 443
-    cafile = str(ca_bundle) if ca_bundle else _default_ca_file()
-    trusted = (
-        f"the CA bundle {show_path(ca_bundle)}" if ca_bundle else "the usual public authorities"
+    trusted = "the computer's own certificate store" + (
+        f" and the CA bundle {show_path(ca_bundle)}" if ca_bundle else ""
     )
     try:
-        context = ssl.create_default_context(cafile=cafile)
+        # what the sync client trusts, made by the one owner of it
+        context = trust_context(str(ca_bundle) if ca_bundle else None)
         with (
             socket.create_connection((host, port), timeout=NETWORK_TIMEOUT) as raw,
             context.wrap_socket(raw, server_hostname=host) as tls,
@@ -533,15 +536,6 @@ def check_tls(server_url: str, ca_bundle: Path | None, clock: Clock) -> Check | 
         "",
         facts,
     )
-
-
-def _default_ca_file() -> str | None:
-    """The authorities ``requests`` trusts when no CA bundle is set (certifi's list)."""
-    try:
-        from requests.utils import DEFAULT_CA_BUNDLE_PATH
-    except ImportError:  # pragma: no cover - requests is a dependency
-        return None
-    return str(DEFAULT_CA_BUNDLE_PATH)
 
 
 def check_service(

@@ -12,7 +12,7 @@
 ;   fieldcase-0.1.0-setup.exe /VERYSILENT /SUPPRESSMSGBOXES /NORESTART
 ;       /SERVER=https://fieldcase.example.gov.uk /CABUNDLE=\\fileserver\it\council-ca.pem
 ;       /AUTOLOCK=10 /MINPASSWORD=12 /SYNCINTERVAL=15 /BACKUPDAYS=7 /BACKUPWEEKS=4
-;       /BACKUPMAXMB=2048 "/COUNCIL=Northshire Council"
+;       /BACKUPMAXMB=2048 "/COUNCIL=Northshire Council" /PROXY=system
 ; The parameters write %PROGRAMDATA%\Fieldcase\site.toml (the whole file: keys not given keep
 ; Fieldcase's defaults). Without any of them an existing site.toml is left as it is.
 ; Uninstall keeps every user's data unless /REMOVEUSERDATA is given (or the person
@@ -109,7 +109,7 @@ const
 
 var
   ServerParam, CaBundleParam, AutoLockParam, MinPasswordParam, SyncIntervalParam: String;
-  BackupDaysParam, BackupWeeksParam, BackupMaxMbParam, CouncilParam: String;
+  BackupDaysParam, BackupWeeksParam, BackupMaxMbParam, CouncilParam, ProxyParam: String;
   RemoveUserData: Boolean;
 
 function SiteFolder(): String;
@@ -122,7 +122,7 @@ begin
   Result := (ServerParam <> '') or (CaBundleParam <> '') or (AutoLockParam <> '') or
             (MinPasswordParam <> '') or (SyncIntervalParam <> '') or
             (BackupDaysParam <> '') or (BackupWeeksParam <> '') or (BackupMaxMbParam <> '') or
-            (CouncilParam <> '');
+            (CouncilParam <> '') or (ProxyParam <> '');
 end;
 
 function HasSwitch(const Name: String): Boolean;
@@ -194,6 +194,30 @@ begin
   Result := False;
 end;
 
+// The proxy setting site.toml accepts (sync/network.py): none, system, or an http(s) address
+// with a host. Fieldcase checks it again when it reads site.toml.
+function ProxyAllowed(const Value: String): Boolean;
+var
+  Lower, Rest: String;
+begin
+  Lower := Lowercase(Value);
+  if (Lower = 'none') or (Lower = 'system') then
+  begin
+    Result := Value = Lower;
+    exit;
+  end;
+  if Pos('http://', Lower) = 1 then
+    Rest := Copy(Value, 8, Length(Value))
+  else if Pos('https://', Lower) = 1 then
+    Rest := Copy(Value, 9, Length(Value))
+  else
+  begin
+    Result := False;
+    exit;
+  end;
+  Result := (Rest <> '') and (Pos(' ', Rest) = 0) and (Copy(Rest, 1, 1) <> '/');
+end;
+
 function InitializeSetup(): Boolean;
 var
   Problem: String;
@@ -207,6 +231,7 @@ begin
   BackupWeeksParam := Trim(ExpandConstant('{param:BACKUPWEEKS|}'));
   BackupMaxMbParam := Trim(ExpandConstant('{param:BACKUPMAXMB|}'));
   CouncilParam := Trim(ExpandConstant('{param:COUNCIL|}'));
+  ProxyParam := Trim(ExpandConstant('{param:PROXY|}'));
   Result := True;
   if (ServerParam <> '') and not (IsAscii(ServerParam) and ServerAllowed(ServerParam)) then
   begin
@@ -226,6 +251,12 @@ begin
     Result := Refuse('/COUNCIL=' + CouncilParam + ' is not allowed: give the council''s name ' +
                      'in plain letters, at most 200 characters (a name with accents can be ' +
                      'written into site.toml itself).');
+    exit;
+  end;
+  if (ProxyParam <> '') and not (IsAscii(ProxyParam) and ProxyAllowed(ProxyParam)) then
+  begin
+    Result := Refuse('/PROXY=' + ProxyParam + ' is not allowed: give none, system, or the ' +
+                     'proxy''s address, such as http://proxy.council.local:3128.');
     exit;
   end;
   Problem := '';
@@ -269,6 +300,8 @@ begin
     Text := Text + 'backup_max_mb = ' + BackupMaxMbParam + #13#10;
   if CouncilParam <> '' then
     Text := Text + 'council_name = ' + TomlString(CouncilParam) + #13#10;
+  if ProxyParam <> '' then
+    Text := Text + 'proxy = ' + TomlString(ProxyParam) + #13#10;
   // ASCII only (checked above), so the file is valid UTF-8 without a byte-order mark.
   if not SaveStringToFile(SiteFolder() + '\site.toml', Text, False) then
     RaiseException('Could not write ' + SiteFolder() + '\site.toml.');

@@ -40,7 +40,8 @@ def test_a_named_file_is_the_source_and_its_values_are_reported(
         'ca_bundle = "council-ca.pem"\n'
         "max_auto_lock_minutes = 7\n"
         "min_password_length = 14\n"
-        "sync_interval_minutes = 30\n",
+        "sync_interval_minutes = 30\n"
+        'proxy = "http://fieldcase:hunter22@proxy.council.example:3128"\n',
     )
     # Nothing listens on that port (loopback only): the service line says it was not reached.
     ran = cli("doctor", "--json", env={"FIELDCASE_SITE_CONFIG": str(site)}, timeout=60)
@@ -54,6 +55,7 @@ def test_a_named_file_is_the_source_and_its_values_are_reported(
         "source": str(site),
         "server_url": f"https://127.0.0.1:{port}",
         "ca_bundle": str(ca),
+        "proxy": "http://proxy.council.example:3128 (with a user name and password)",
         "max_auto_lock_minutes": 7,
         "min_password_length": 14,
         "sync_interval_minutes": 30,
@@ -64,6 +66,7 @@ def test_a_named_file_is_the_source_and_its_values_are_reported(
     text = cli("doctor", env={"FIELDCASE_SITE_CONFIG": str(site)}, timeout=60)
     assert f"Read from {site}" in " ".join(text.out.split())
     assert "at most 7 minutes" in text.out
+    assert "hunter22" not in text.out + ran.out  # the proxy's password is never shown
 
 
 def test_an_empty_named_file_means_the_defaults_with_the_file_as_source(

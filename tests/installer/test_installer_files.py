@@ -22,6 +22,7 @@ DEB = ROOT / "installer" / "deb"
 TEMPLATE = ROOT / "installer" / "site.toml.template"
 
 SITE_PARAMS = {
+    "PROXY",
     "SERVER",
     "CABUNDLE",
     "AUTOLOCK",

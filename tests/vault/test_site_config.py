@@ -209,8 +209,8 @@ def test_a_table_is_an_unknown_key(tmp_path: Path) -> None:
     err = problem(tmp_path, "max_auto_lock_minutes = 5\n\n[sync]\ninterval = 5\n")
     assert '"sync" is not a setting' in str(err)
     assert err.line == 3
-    err = problem(tmp_path, "proxy.host = 'x'\n")
-    assert '"proxy" is not a setting' in str(err)
+    err = problem(tmp_path, "proxies.host = 'x'\n")
+    assert '"proxies" is not a setting' in str(err)
     assert err.line == 1
 
 
@@ -307,3 +307,33 @@ def test_the_council_name_is_one_line_of_text(tmp_path: Path) -> None:
     for bad in ('council_name = " "', "council_name = 3", 'council_name = "a\\u0007b"'):
         err = problem(tmp_path, bad + "\n")
         assert "council_name must be the council's name in quotes" in str(err), bad
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ('"none"', "none"),
+        ('"system"', "system"),
+        ('"http://proxy.council.local:3128"', "http://proxy.council.local:3128"),
+        ('" https://u:p@proxy:8443 "', "https://u:p@proxy:8443"),
+    ],
+)
+def test_the_proxy_is_none_system_or_an_address(tmp_path: Path, value: str, kept: str) -> None:
+    path = write(tmp_path / "site.toml", f"proxy = {value}\n")
+    assert load_site_config(env_for(path)).proxy == kept
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ('"socks5://proxy:1080"', "SOCKS proxies are not supported"),
+        ('"proxy.council.local:3128"', 'such as "http://proxy.council.local:3128"'),
+        ("3128", 'proxy must be "none", "system" or a proxy\'s address in quotes'),
+        ('"http://proxy:port"', "write it as a number"),
+    ],
+)
+def test_a_proxy_that_cannot_be_used_is_refused_plainly(
+    tmp_path: Path, value: str, said: str
+) -> None:
+    err = problem(tmp_path, f"max_auto_lock_minutes = 5\nproxy = {value}\n")
+    assert said in str(err) and err.line == 2

@@ -1,0 +1,146 @@
+"""How the laptop reaches the central service across a council's network: the one owner of
+what it trusts and which proxy it goes through (:func:`configure`, used by
+:class:`sync.client.ServiceClient` for every request).
+
+Trust: the operating system's own store of certificate authorities (through ``truststore``:
+Windows' and macOS's certificate stores, OpenSSL's system folder on Linux), so authorities that
+IT pushes by Group Policy are trusted with no file to ship, plus the PEM file the site policy
+names (``ca_bundle``) when a council runs its own authority. Nothing else: not the bundled
+public list (certifi), whatever ``requests`` would add of it.
+
+Proxy, from the site policy's ``proxy`` (never from variables a user or a program can set):
+
+* ``"none"`` (the default): straight to the service;
+* ``"system"``: the operating system's proxy settings (Windows' Internet settings, or the
+  usual ``https_proxy``/``no_proxy`` settings elsewhere; a PAC script is not read);
+* a URL, ``http://proxy.council.local:3128``, with ``user:password@`` for a proxy that asks
+  for Basic credentials. HTTPS goes through it as a CONNECT tunnel: the proxy sees only the
+  service's name, never case data.
+
+A proxy that asks for NTLM or Negotiate sign-in (HTTP 407) is met with a plain message naming
+the setting (:data:`PROXY_SIGN_IN`): Fieldcase gives a proxy a user name and password only.
+"""
+
+from __future__ import annotations
+
+import ssl
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import truststore
+from requests.adapters import HTTPAdapter
+
+from sync.address import is_loopback_host
+
+NO_PROXY = "none"
+SYSTEM_PROXY = "system"
+#: What a person reads when the proxy refused to let Fieldcase through without a sign-in.
+PROXY_SIGN_IN = (
+    "The network's proxy asked Fieldcase to sign in, and would not let it through to the "
+    "central service. Fieldcase gives a proxy only the user name and password in the site "
+    "policy's proxy setting (not Windows sign-in). Ask your IT team to check the proxy "
+    "setting, or to let Fieldcase's service address through."
+)
+
+
+def proxy_setting_problem(value: object) -> str | None:
+    """Why ``value`` cannot be the site policy's ``proxy`` (None: it can)."""
+    if value in (NO_PROXY, SYSTEM_PROXY):
+        return None
+    if not isinstance(value, str):
+        return 'proxy must be "none", "system" or a proxy\'s address in quotes'
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (
+            'proxy must be "none", "system" or an address such as '
+            '"http://proxy.council.local:3128" (http or https; SOCKS proxies are not supported)'
+        )
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises
+    except ValueError:
+        return f"proxy names the port of {parts.hostname} wrongly: write it as a number"
+    return None
+
+
+def proxy_shown(setting: str) -> str:
+    """The proxy setting as it may be shown (``doctor``): never its password."""
+    if setting in (NO_PROXY, SYSTEM_PROXY):
+        return setting
+    parts = urlsplit(setting)
+    port = f":{parts.port}" if parts.port else ""
+    signed = " (with a user name and password)" if parts.username else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{signed}"
+
+
+def proxies_for(setting: str, service_url: str) -> dict[str, str]:
+    """The proxies ``requests`` should use to reach ``service_url`` under ``setting``."""
+    parts = urlsplit(service_url)
+    host = parts.hostname or ""
+    if setting == NO_PROXY or (parts.scheme == "http" and is_loopback_host(host)):
+        return {}  # plain http (to this computer only) never goes by way of a proxy
+    if setting == SYSTEM_PROXY:
+        if urllib.request.proxy_bypass(host):
+            return {}
+        found = urllib.request.getproxies()
+        return {scheme: found[scheme] for scheme in ("http", "https") if scheme in found}
+    return {"http": setting, "https": setting}
+
+
+def trust_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """What a connection to the service trusts: the system's authorities and ``ca_bundle``."""
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
+class _TrustAdapter(HTTPAdapter):
+    """Every connection (straight, or tunnelled through a proxy) checks the service's
+    certificate with :func:`trust_context`'s context, and nothing ``requests`` adds. A
+    ``ca_bundle`` that cannot be read fails each request as a certificate that could not be
+    checked (nothing is sent), as the transport already says plainly."""
+
+    def __init__(self, ca_bundle: str | None) -> None:
+        self._problem: Exception | None = None
+        try:
+            self._context = trust_context(ca_bundle)
+        except (ssl.SSLError, OSError) as err:
+            self._problem = err
+            self._context = ssl.create_default_context()  # never used: every send fails
+        super().__init__()
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if self._problem is not None:
+            raise requests.exceptions.SSLError(
+                f"the CA bundle could not be read ({type(self._problem).__name__})",
+                request=request,
+            )
+        return super().send(request, *args, **kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        proxy_kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # the context holds what is trusted: no CA file of requests' own is loaded into it
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
+
+def configure(
+    session: requests.Session, service_url: str, *, ca_bundle: str | None, proxy: str
+) -> None:
+    """Set ``session`` up to reach ``service_url``: trust, proxy, and no settings taken from
+    the environment (a variable must never route case data elsewhere)."""
+    session.trust_env = False
+    session.verify = True
+    adapter = _TrustAdapter(ca_bundle)
+    session.mount("https://", adapter)
+    session.proxies = proxies_for(proxy, service_url)
