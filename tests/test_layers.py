@@ -119,6 +119,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.doctor": {
         "app",
         "app.errors",
+        "app.logs",  # says where the log file is
         "app.online",
         "app.paths",
         "app.site",

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from app import __version__
 from app.errors import FieldcaseError
+from app.logs import LOG_FILE
+from app.paths import log_dir
 from app.site import SiteConfig, SiteConfigError, ignored_override, load_site_config
 from sync import words
 from sync.clock import Clock, SystemClock
@@ -70,6 +72,8 @@ class Check:
 class Report:
     checks: list[Check]
     version: str = __version__
+    #: where Fieldcase writes its log (the help desk asks for it; details of any incident)
+    log_file: str = ""
 
     @property
     def ok(self) -> bool:
@@ -86,6 +90,7 @@ class Report:
         return {
             "version": self.version,
             "ok": self.ok,
+            "log_file": self.log_file,
             "checks": [
                 {
                     "key": c.key,
@@ -742,7 +747,7 @@ def run_checks(
     checks.append(check_disk(profile_dir))
     checks.append(check_outbox(facts))
     checks.append(check_set_aside(facts))
-    return Report(checks)
+    return Report(checks, log_file=show_path(log_dir(env) / LOG_FILE))
 
 
 def render_text(report: Report) -> str:
@@ -769,6 +774,14 @@ def render_text(report: Report) -> str:
                 break_long_words=False,
             )
     lines.append("")
+    if report.log_file:
+        lines += textwrap.wrap(
+            f"Fieldcase's log file, for the help desk: {report.log_file}",
+            LINE_WIDTH,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        lines.append("")
     if report.ok:
         lines.append("All is well.")
     else:

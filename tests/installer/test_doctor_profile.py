@@ -39,6 +39,10 @@ def test_a_healthy_profile_is_all_well_with_exit_code_0(
     assert statuses["profile"] == statuses["integrity"] == statuses["disk"] == "OK"
     assert statuses["outbox"] == "OK"
     assert statuses["service"] == "Skipped"  # no service set: nothing tried on the network
+    # where the log is, for the help desk (the one the command itself writes to)
+    log_file = str(profile.parent / "logs" / "fieldcase.log")
+    assert found.json()["log_file"] == log_file
+    assert f"Fieldcase's log file, for the help desk: {log_file}" in " ".join(ran.out.split())
 
 
 def test_without_a_password_integrity_is_skipped_and_says_how(
