@@ -7,7 +7,9 @@ moves it, instead of patching globals. ``tests/test_clock.py`` fails on a direct
 
 * :meth:`Clock.now` is timezone-aware UTC: what is stored and sent.
 * :meth:`Clock.local_today` is the date on the wall where the laptop is ("today's visits").
-* :meth:`Clock.monotonic` never goes back: idle time, timeouts and back-off are measured on it.
+* :meth:`Clock.monotonic` never goes back: timeouts and back-off are measured on it.
+* :meth:`Clock.awake_or_asleep` never goes back and keeps counting while the computer sleeps:
+  idle time is measured on it (a laptop closed for an hour has been idle for an hour).
 * :meth:`Clock.sleep` waits (a manual clock just moves on).
 """
 
@@ -35,9 +37,17 @@ class Clock(Protocol):
         """Seconds on a clock that never goes back."""
         ...
 
+    def awake_or_asleep(self) -> float:
+        """Seconds on a clock that never goes back and counts while the computer sleeps."""
+        ...
+
     def sleep(self, seconds: float) -> None:
         """Wait this long."""
         ...
+
+
+#: Linux's clock that keeps counting while the computer is suspended (None elsewhere).
+_BOOTTIME: int | None = getattr(time, "CLOCK_BOOTTIME", None)
 
 
 class SystemClock:
@@ -54,6 +64,13 @@ class SystemClock:
         return datetime.now(UTC).astimezone(self.local_zone()).date()
 
     def monotonic(self) -> float:
+        return time.monotonic()
+
+    def awake_or_asleep(self) -> float:
+        # Linux's monotonic clock stops while suspended, its boot-time clock does not;
+        # Windows' monotonic clock (the tick count) counts the time asleep already
+        if _BOOTTIME is not None:
+            return time.clock_gettime(_BOOTTIME)
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
@@ -73,6 +90,7 @@ class ManualClock:
             raise ValueError("a clock starts at an aware datetime")
         self._now = start.astimezone(UTC)
         self._mono = 1000.0
+        self._asleep = 0.0  # time the computer was suspended (the monotonic clock stood still)
         self._zone = zone
 
     def now(self) -> datetime:
@@ -87,8 +105,17 @@ class ManualClock:
     def monotonic(self) -> float:
         return self._mono
 
+    def awake_or_asleep(self) -> float:
+        return self._mono + self._asleep
+
     def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
+
+    def suspend(self, seconds: float) -> None:
+        """The computer sleeps for ``seconds``: the wall clock and :meth:`awake_or_asleep`
+        move on, the monotonic clock (and every timer) stands still."""
+        self._now += timedelta(seconds=seconds)
+        self._asleep += seconds
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)

@@ -1,10 +1,27 @@
 """Auto-lock's clock: notices input anywhere in the window and says when the person has
-been away for the idle time (the window then locks itself)."""
+been away for the idle time (the window then locks itself).
+
+Idle time counts while the laptop sleeps (:meth:`sync.clock.Clock.awake_or_asleep`): a lid
+closed for an hour is an hour idle. Waking from sleep locks at once, whatever the idle time,
+and so does a jump of the wall clock (set back or forward by hand, or by a time server after
+a long sleep): the person at the laptop now may not be the one who left it."""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+
 from app.ui.qt import QApplication, QEvent, QGuiApplication, QObject, QTimer, QWindow, Signal
 from sync.clock import Clock
+
+log = logging.getLogger("fieldcase.ui.idle")
+
+#: The computer slept at least this long between two checks (its sleep-counting clock moved
+#: on this much more than the clock that stops while asleep): the window locks. (Where both
+#: count sleep, as on Windows, a long sleep still shows as idle time.)
+SLEPT_AFTER_SECONDS = 20.0
+#: The wall clock moving this much more (or less) than the time that passed: it jumped.
+JUMP_SECONDS = 120.0
 
 
 class IdleWatcher(QObject):
@@ -32,7 +49,8 @@ class IdleWatcher(QObject):
         super().__init__(parent)
         self.clock = clock
         self.minutes = 10
-        self.last = clock.monotonic()
+        self.last = clock.awake_or_asleep()
+        self.ticked = self._readings()  # the clocks when check last ran
         self.armed = False
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
@@ -50,7 +68,8 @@ class IdleWatcher(QObject):
 
     def arm(self, minutes: int) -> None:
         self.minutes = minutes
-        self.last = self.clock.monotonic()
+        self.last = self.clock.awake_or_asleep()
+        self.ticked = self._readings()
         self.armed = True
         self._watch()
         self.timer.start()
@@ -61,11 +80,28 @@ class IdleWatcher(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in self.INPUT:
-            self.last = self.clock.monotonic()
+            self.last = self.clock.awake_or_asleep()
         return False
+
+    def _readings(self) -> tuple[float, float, datetime]:
+        """The clock that counts sleep, the one that does not, and the wall clock."""
+        return self.clock.awake_or_asleep(), self.clock.monotonic(), self.clock.now()
 
     def check(self) -> None:
         self._watch()
-        if self.armed and self.clock.monotonic() - self.last >= self.minutes * 60:
+        if not self.armed:
+            return
+        before, now = self.ticked, self._readings()
+        self.ticked = now
+        passed = now[0] - before[0]
+        reason = None
+        if now[0] - self.last >= self.minutes * 60:
+            reason = "idle"
+        elif passed - (now[1] - before[1]) >= SLEPT_AFTER_SECONDS:
+            reason = "the laptop was asleep"
+        elif abs((now[2] - before[2]).total_seconds() - passed) >= JUMP_SECONDS:
+            reason = "the clock jumped"
+        if reason is not None:
+            log.info("locking: %s", reason)
             self.disarm()
             self.idle.emit()

@@ -49,3 +49,41 @@ def test_input_on_any_window_counts_and_other_events_do_not(qtbot: Any) -> None:
     clock.advance(60)
     with qtbot.waitSignal(watcher.idle, timeout=1000):
         watcher.check()
+
+
+def test_waking_from_sleep_or_a_jump_of_the_clock_locks_and_sleep_counts_as_idle(
+    qtbot: Any,
+) -> None:
+    from datetime import timedelta
+
+    clock = ManualClock()
+    watcher = IdleWatcher(clock)
+
+    def locks_after(move: Any) -> bool:
+        watcher.arm(15)
+        fired: list[bool] = []
+        watcher.idle.connect(lambda: fired.append(True))
+        move()
+        watcher.check()
+        watcher.idle.disconnect()
+        return bool(fired)
+
+    assert not locks_after(lambda: clock.advance(1))  # an ordinary second
+    assert not locks_after(lambda: clock.advance(14 * 60))  # busy: checks were late, not asleep
+    assert locks_after(lambda: clock.suspend(30))  # lid closed half a minute: locked on waking
+    assert not locks_after(lambda: clock.suspend(5))  # a blink is not a sleep
+    assert locks_after(lambda: clock.set(clock.now() + timedelta(hours=3)))  # set forward
+    assert locks_after(lambda: clock.set(clock.now() - timedelta(minutes=10)))  # set back
+
+
+def test_the_systems_idle_clock_counts_the_time_asleep_on_linux() -> None:
+    import sys
+    import time
+
+    from sync.clock import SystemClock
+
+    clock = SystemClock()
+    if sys.platform.startswith("linux"):  # boot time: the monotonic clock plus every sleep
+        asleep_so_far = clock.awake_or_asleep() - clock.monotonic()
+        assert asleep_so_far >= -0.01  # (read a moment apart)
+        assert abs(clock.awake_or_asleep() - time.clock_gettime(time.CLOCK_BOOTTIME)) < 1
