@@ -13,6 +13,7 @@ from app.ui import prefs as prefs_file
 from app.ui import theme
 from app.ui.core_backend import CoreGate
 from app.ui.qt import QApplication
+from app.ui.single import SingleInstance
 from app.ui.window import FieldcaseWindow
 from sync.clock import SystemClock
 
@@ -37,20 +38,35 @@ def run(
     server_url: str = "",
     on_close: Callable[[], None] | None = None,
 ) -> int:
-    """Show the window for ``profile_dir`` and run until it closes."""
+    """Show the window for ``profile_dir`` and run until it closes; if it is open already
+    (another launch), bring that one to the front instead and return 0."""
     app = application()
+    instance = SingleInstance(profile_dir)
+    if not instance.claim():
+        print("Fieldcase is open already for this profile: its window was brought to the front.")
+        return 0
     saved = prefs_file.load(profile_dir)
     theme.apply(app, saved.text_size, saved.high_contrast)
     clock = SystemClock()  # the window's one clock: the profile it opens reads time from it too
     gate = CoreGate(profile_dir, site=site, server_url=server_url, clock=clock)
     window = FieldcaseWindow(gate, site=site, demo_login=demo_login, clock=clock)
     window.show()
+    instance.raise_requested.connect(lambda: _to_front(window))
     try:
         return app.exec()
     finally:
+        instance.release()
         if on_close is not None:
             on_close()
         logging.shutdown()
+
+
+def _to_front(window: FieldcaseWindow) -> None:
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

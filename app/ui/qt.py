@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QByteArray,
     QCoreApplication,
     QEvent,
+    QLockFile,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -53,6 +54,7 @@ from PySide6.QtGui import (
     QShowEvent,
     QWindow,
 )
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -139,6 +141,9 @@ __all__ = [
     "QListView",
     "QListWidget",
     "QListWidgetItem",
+    "QLocalServer",
+    "QLocalSocket",
+    "QLockFile",
     "QMainWindow",
     "QMessageBox",
     "QModelIndex",
