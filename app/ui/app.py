@@ -9,9 +9,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from app.logs import LOG_FILE
+from app.paths import log_dir
 from app.ui import prefs as prefs_file
 from app.ui import theme
 from app.ui.core_backend import CoreGate
+from app.ui.crash import CrashReporter
 from app.ui.qt import QApplication
 from app.ui.single import SingleInstance
 from app.ui.window import FieldcaseWindow
@@ -50,6 +53,8 @@ def run(
     clock = SystemClock()  # the window's one clock: the profile it opens reads time from it too
     gate = CoreGate(profile_dir, site=site, server_url=server_url, clock=clock)
     window = FieldcaseWindow(gate, site=site, demo_login=demo_login, clock=clock)
+    crashes = CrashReporter(log_dir() / LOG_FILE, window)
+    crashes.install()
     window.show()
     instance.raise_requested.connect(lambda: _to_front(window))
     try:
