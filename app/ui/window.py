@@ -44,6 +44,7 @@ from app.ui.qt import (
 )
 from app.ui.session import Drafts, Session
 from app.ui.shortcuts import add_shortcuts
+from app.ui.sleep import SleepWatcher
 from app.ui.sync_line import SyncController, SyncLine
 from app.ui.widgets import CurrentStack, FocusRing
 from app.ui.work import Work
@@ -148,6 +149,8 @@ class FieldcaseWindow(QMainWindow):
 
         self.idle = IdleWatcher(self.clock, self)
         self.idle.idle.connect(self.lock)
+        self.sleep = SleepWatcher(parent=self)
+        self.sleep.going_to_sleep.connect(self.lock)
         self.focus_ring = FocusRing(self)
 
         self.door.opened.connect(self._opened)
