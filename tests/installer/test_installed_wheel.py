@@ -32,7 +32,7 @@ def wheel_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     for folder in ("app", "sync", "server"):
         shutil.copytree(ROOT / folder, source / folder, ignore=junk)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "NOTICE"):
         shutil.copy2(ROOT / name, source / name)
     built = subprocess.run(
         [
