@@ -48,7 +48,7 @@ from typing import Any
 
 from app.errors import FieldcaseError
 from sync.address import service_address_problem
-from sync.network import NO_PROXY, proxy_setting_problem
+from sync.proxy import NO_PROXY, proxy_setting_problem
 from sync.source_tree import running_from_source_tree
 
 SITE_CONFIG_ENV = "FIELDCASE_SITE_CONFIG"

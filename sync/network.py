@@ -24,18 +24,16 @@ the setting (:data:`PROXY_SIGN_IN`): Fieldcase gives a proxy a user name and pas
 from __future__ import annotations
 
 import ssl
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import truststore
 from requests.adapters import HTTPAdapter
 
-from sync.address import is_loopback_host
+from sync.proxy import NO_PROXY, SYSTEM_PROXY, proxies_for
 
-NO_PROXY = "none"
-SYSTEM_PROXY = "system"
+__all__ = ["NO_PROXY", "PROXY_SIGN_IN", "SYSTEM_PROXY", "configure", "trust_context"]
+
 #: What a person reads when the proxy refused to let Fieldcase through without a sign-in.
 PROXY_SIGN_IN = (
     "The network's proxy asked Fieldcase to sign in, and would not let it through to the "
@@ -43,49 +41,6 @@ PROXY_SIGN_IN = (
     "policy's proxy setting (not Windows sign-in). Ask your IT team to check the proxy "
     "setting, or to let Fieldcase's service address through."
 )
-
-
-def proxy_setting_problem(value: object) -> str | None:
-    """Why ``value`` cannot be the site policy's ``proxy`` (None: it can)."""
-    if value in (NO_PROXY, SYSTEM_PROXY):
-        return None
-    if not isinstance(value, str):
-        return 'proxy must be "none", "system" or a proxy\'s address in quotes'
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (
-            'proxy must be "none", "system" or an address such as '
-            '"http://proxy.council.local:3128" (http or https; SOCKS proxies are not supported)'
-        )
-    try:
-        parts.port  # noqa: B018 - a port that is not a number raises
-    except ValueError:
-        return f"proxy names the port of {parts.hostname} wrongly: write it as a number"
-    return None
-
-
-def proxy_shown(setting: str) -> str:
-    """The proxy setting as it may be shown (``doctor``): never its password."""
-    if setting in (NO_PROXY, SYSTEM_PROXY):
-        return setting
-    parts = urlsplit(setting)
-    port = f":{parts.port}" if parts.port else ""
-    signed = " (with a user name and password)" if parts.username else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{signed}"
-
-
-def proxies_for(setting: str, service_url: str) -> dict[str, str]:
-    """The proxies ``requests`` should use to reach ``service_url`` under ``setting``."""
-    parts = urlsplit(service_url)
-    host = parts.hostname or ""
-    if setting == NO_PROXY or (parts.scheme == "http" and is_loopback_host(host)):
-        return {}  # plain http (to this computer only) never goes by way of a proxy
-    if setting == SYSTEM_PROXY:
-        if urllib.request.proxy_bypass(host):
-            return {}
-        found = urllib.request.getproxies()
-        return {scheme: found[scheme] for scheme in ("http", "https") if scheme in found}
-    return {"http": setting, "https": setting}
 
 
 def trust_context(ca_bundle: str | None) -> ssl.SSLContext:

@@ -39,7 +39,8 @@ ALLOWED: dict[str, set[str]] = {
     "sync.paper": set(),  # the one renderer of printed documents (Typst templates)
     "sync.files": set(),  # the one owner-only, whole-or-nothing writer of files to take away
     "sync.store": {"sync.protocol", "sync.records"},
-    "sync.network": {"sync.address"},  # the one owner of trust and proxy
+    "sync.proxy": {"sync.address"},  # the one owner of the proxy setting (light)
+    "sync.network": {"sync.proxy"},  # the one owner of trust, and applying the proxy
     "sync.transport": {"sync.collector", "sync.network", "sync.protocol", "sync.pull_lines"},
     "sync.client": {
         "sync.address",
@@ -75,7 +76,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.paths": set(),
     "app.files": set(),
     "app.logs": {"app.files", "app.paths"},
-    "app.site": {"app.errors", "app.paths", "sync.address", "sync.network", "sync.source_tree"},
+    "app.site": {"app.errors", "app.paths", "sync.address", "sync.proxy", "sync.source_tree"},
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
     "app.store": {
@@ -128,6 +129,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.client",
         "sync.network",
         "sync.protocol",
+        "sync.proxy",
         "sync.words",
     },
     "app.cli": {

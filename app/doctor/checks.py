@@ -35,7 +35,8 @@ from app.paths import log_dir
 from app.site import SiteConfig, SiteConfigError, ignored_override, load_site_config
 from sync import words
 from sync.clock import Clock, SystemClock
-from sync.network import proxy_shown, trust_context
+from sync.network import trust_context
+from sync.proxy import proxy_shown
 
 log = logging.getLogger("fieldcase.doctor")
 

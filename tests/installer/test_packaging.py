@@ -124,8 +124,11 @@ def test_the_bundle_holds_what_the_app_needs_and_not_what_it_does_not(built: Bui
         assert needed in names
     assert not any(n.startswith(("platforms/libqeglfs", "imageformats/libqpdf")) for n in names)
     libraries = {p.name for p in inside.rglob("*.so*")}
-    for unused in ("Qml", "Quick", "WebEngine", "3D", "Multimedia", "Pdf", "Network"):
+    for unused in ("Qml", "Quick", "WebEngine", "3D", "Multimedia", "Pdf"):
         assert not any(name.startswith(f"libQt6{unused}") for name in libraries), unused
+    # a local socket between launches (one window per profile), and D-Bus for sleep
+    for used in ("Network", "DBus"):
+        assert any(name.startswith(f"libQt6{used}") for name in libraries), used
     assert any(name.startswith("_sqlite3") for name in os.listdir(inside / "sqlcipher3"))
     migrations = inside / "app" / "store" / "migrations"
     assert (migrations / "env.py").is_file() and (migrations / "script.py.mako").is_file()

@@ -20,7 +20,8 @@ import pytest
 
 from sync.client import ServiceClient
 from sync.errors import NetworkError, ServiceError, ServiceErrorKind
-from sync.network import PROXY_SIGN_IN, proxies_for
+from sync.network import PROXY_SIGN_IN
+from sync.proxy import proxies_for
 from sync.transport import RetryPolicy
 from tests.installer.tls import make_ca_and_server_cert, tls_server
 from tests.support.pg import free_port
