@@ -751,45 +751,39 @@ def run_checks(
     return Report(checks, log_file=show_path(log_dir(env) / LOG_FILE))
 
 
+def _wrapped(text: str, first: str = "", rest: str = "") -> list[str]:
+    """``text`` as lines of the report (words and paths never broken)."""
+    return textwrap.wrap(
+        text,
+        LINE_WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
 def render_text(report: Report) -> str:
     """The report as the help desk hears it read aloud: one block per check."""
     width = max(len(status.value) for status in Status) + 2
     indent = " " * width
     lines = [f"Fieldcase {report.version}: checking this laptop", ""]
     for check in report.checks:
-        lines += textwrap.wrap(
-            f"{check.title}: {check.message}",
-            LINE_WIDTH,
-            initial_indent=f"{check.status.value:<{width}}",
-            subsequent_indent=indent,
-            break_on_hyphens=False,
-            break_long_words=False,
+        lines += _wrapped(
+            f"{check.title}: {check.message}", f"{check.status.value:<{width}}", indent
         )
         if check.action:
-            lines += textwrap.wrap(
-                f"What to do: {check.action}",
-                LINE_WIDTH,
-                initial_indent=indent,
-                subsequent_indent=indent,
-                break_on_hyphens=False,
-                break_long_words=False,
-            )
+            lines += _wrapped(f"What to do: {check.action}", indent, indent)
     lines.append("")
     if report.log_file:
-        lines += textwrap.wrap(
-            f"Fieldcase's log file, for the help desk: {report.log_file}",
-            LINE_WIDTH,
-            break_on_hyphens=False,
-            break_long_words=False,
-        )
+        lines += _wrapped(f"Fieldcase's log file, for the help desk: {report.log_file}")
         lines.append("")
     if report.ok:
         lines.append("All is well.")
     else:
         count = len(report.problems)
-        lines += textwrap.wrap(
+        lines += _wrapped(
             f"{words.plural(count, 'problem')} found. Each says what to do; if you are on the "
-            "phone to the help desk, read them this report.",
-            LINE_WIDTH,
+            "phone to the help desk, read them this report."
         )
     return "\n".join(lines)

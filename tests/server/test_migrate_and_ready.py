@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from server.cli import main as cli_main
 from server.core.db import alembic_config, make_engine, migrate, schema_state
@@ -26,6 +26,15 @@ from tests.support.server import sqlite_url
 HEAD = "0015_person_index"
 
 
+def _migrate_to(engine: Engine, revision: str) -> None:
+    """Bring ``engine``'s database to ``revision`` only (a database some versions behind)."""
+    config = alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     capsys.readouterr()
     code = cli_main(list(args))
@@ -33,53 +42,21 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, out.out, out.err
 
 
+def _client(cluster: PgCluster, program: str, url: str, *args: str) -> list[str]:
+    """A PostgreSQL client program's command line for the database at ``url``."""
+    where = ["-h", "127.0.0.1", "-p", str(cluster.port), "-U", cluster.user]
+    return [str(cluster.bindir / program), *where, *args, "-d", url.rsplit("/", 1)[-1]]
+
+
 def _psql(cluster: PgCluster, url: str, script: Path) -> subprocess.CompletedProcess[str]:
-    database = url.rsplit("/", 1)[-1]
-    return subprocess.run(
-        [
-            str(cluster.bindir / "psql"),
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(cluster.port),
-            "-U",
-            cluster.user,
-            "-d",
-            database,
-            "-f",
-            str(script),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """Run ``script`` as a database administrator would, stopping at the first error."""
+    command = _client(cluster, "psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script))
+    return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
 def _schema(cluster: PgCluster, url: str) -> str:
-    database = url.rsplit("/", 1)[-1]
-    dump = subprocess.run(
-        _as_postgres(
-            [
-                str(cluster.bindir / "pg_dump"),
-                "--schema-only",
-                "--no-owner",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(cluster.port),
-                "-U",
-                cluster.user,
-                database,
-            ]
-        ),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    command = _client(cluster, "pg_dump", url, "--schema-only", "--no-owner")
+    dump = subprocess.run(_as_postgres(command), capture_output=True, text=True, check=True).stdout
     kept = (
         ln for ln in dump.splitlines() if not ln.startswith(("--", "\\restrict", "\\unrestrict"))
     )
@@ -105,11 +82,7 @@ def test_serve_refuses_a_database_that_is_not_up_to_date_and_migrate_brings_it(
     assert "serve --migrate" in err and "Traceback" not in err
 
     engine = make_engine(db)
-    command_config = alembic_config()
-    with engine.connect() as connection:
-        command_config.attributes["connection"] = connection
-        command.upgrade(command_config, "0013_import_keys")
-        connection.commit()
+    _migrate_to(engine, "0013_import_keys")
     code, _, err = _cli(capsys, "serve", "--db", db, "--port", "0")
     assert code == 78
     assert "needs 2 migrations (0014_duplicate_people to 0015_person_index)" in err, err
@@ -166,11 +139,7 @@ def test_the_sql_for_a_dba_makes_the_same_schema_and_moves_the_data(
     # a database with cases, one migration behind: the script fills the new column in too
     behind = pg_cluster.create_database("behind")
     engine = make_engine(behind)
-    config = alembic_config()
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0014_duplicate_people")
-        connection.commit()
+    _migrate_to(engine, "0014_duplicate_people")
     person, case = uuid.uuid4(), uuid.uuid4()
     with engine.begin() as connection:
         connection.execute(
@@ -203,11 +172,7 @@ def test_ready_says_when_the_database_is_down_or_behind_and_health_still_answers
     try:
         url = cluster.create_database("ready")
         engine = make_engine(url)
-        config = alembic_config()
-        with engine.connect() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0014_duplicate_people")
-            connection.commit()
+        _migrate_to(engine, "0014_duplicate_people")
         app = create_app(service_settings(url))
         with TestClient(app, raise_server_exceptions=False) as client:  # no protocol header
             behind = client.get("/ready")
