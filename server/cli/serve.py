@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from server import audit
 from server.audit_key import AuditKeyError
@@ -39,6 +41,14 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     settings = settings_of(args)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Give both --tls-cert and --tls-key, or neither.")
+    if _password_in(args.db):
+        print(
+            "Warning: the database password in --db can be read by every user of this "
+            "computer for as long as the service runs (in its process list). Keep --db for "
+            "development; put the address in a file named by FIELDCASE_DB_URL_FILE instead.",
+            file=sys.stderr,
+            flush=True,
+        )
     engine = engine_of(settings, migrate_schema=False)
     state = schema_of(engine, settings.db_url)
     if state.pending and not args.migrate:
@@ -94,6 +104,15 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     )
     shutil.rmtree(metrics_folder, ignore_errors=True)
     return 0
+
+
+def _password_in(db_url: str | None) -> bool:
+    if not db_url:
+        return False
+    try:
+        return bool(make_url(db_url).password)
+    except (ArgumentError, ValueError):
+        return False  # settings_of has said what is wrong with it
 
 
 def _check_connections(engine: Engine, settings: Settings, workers: int) -> None:

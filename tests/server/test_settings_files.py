@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,19 @@ def test_serve_warns_when_its_workers_could_exhaust_postgresqls_connections(
         "Warning: 20 workers may open up to 200 database connections (5 each, and 5 more when "
         "busy), but PostgreSQL allows 200." in result.stderr
     ), result.stderr
+
+
+@pytest.mark.postgres
+def test_serve_warns_that_a_password_in_db_shows_in_the_process_list(
+    pg_cluster: Any, tmp_path: Path
+) -> None:
+    url = pg_cluster.create_database("pw").replace("postgres@", "postgres:not-needed@")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = server_cli("serve", "--db", url, "--port", str(port), "--migrate")
+    assert result.returncode == 69  # stopped at the port, after its warnings
+    assert "the database password in --db can be read by every user" in result.stderr
+    assert "FIELDCASE_DB_URL_FILE" in result.stderr
+    assert "not-needed" not in result.stderr + result.stdout
