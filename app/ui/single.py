@@ -4,22 +4,25 @@ front and ends, instead of opening the same encrypted profile twice.
 The first launch holds a lock file (``QLockFile``: a lock left by a crashed launch is taken
 over) and listens on a local socket (a Unix socket only its user can open, or a Windows named
 pipe); a later launch that cannot take the lock asks that socket to raise the window. Both
-are named after the profile's folder, in the user's own runtime or temporary folder.
+are named after the profile's folder, in the user's own runtime folder (:func:`private_folder`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import tempfile
 from pathlib import Path
 
-from app.ui.qt import QLocalServer, QLocalSocket, QLockFile, QObject, Signal
+from app.ui.qt import QLocalServer, QLocalSocket, QLockFile, QObject, QStandardPaths, Signal
 
 log = logging.getLogger("fieldcase.ui.single")
 
 #: What a second launch sends to the first.
 RAISE = b"raise\n"
+#: The longest path a Unix socket may have (less one for its ending).
+UNIX_PATH_MAX = 107
 #: How long a second launch waits for the first to answer (before its window exists).
 WAIT_MS = 2000
 
@@ -31,6 +34,14 @@ def instance_name(profile_dir: Path) -> str:
     return f"fieldcase-{key[:24]}"
 
 
+def private_folder() -> Path:
+    """The user's own runtime folder (``$XDG_RUNTIME_DIR`` on Linux, made 0700 by the system;
+    on Windows the user's local application data), so no other user can take the names
+    first and keep this user's window from opening."""
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.RuntimeLocation)
+    return Path(found) if found else Path(tempfile.gettempdir())
+
+
 class SingleInstance(QObject):
     """Decides whether this launch opens the window (:meth:`claim`) and, if it does, tells it
     when a later launch wants it shown (:attr:`raise_requested`)."""
@@ -39,9 +50,14 @@ class SingleInstance(QObject):
 
     def __init__(self, profile_dir: Path, folder: Path | None = None) -> None:
         super().__init__()
-        self.name = instance_name(profile_dir)
-        where = folder or Path(tempfile.gettempdir())
-        self.lock = QLockFile(str(where / f"{self.name}.lock"))
+        where = folder or private_folder()
+        name = instance_name(profile_dir)
+        # on Windows a pipe's name; elsewhere the socket's path, in the user's own folder
+        # (when the path is short enough for a Unix socket; else Qt's temporary folder)
+        socket_path = str(where / f"{name}.socket")
+        private = sys.platform != "win32" and len(socket_path.encode()) < UNIX_PATH_MAX
+        self.name = socket_path if private else name
+        self.lock = QLockFile(str(where / f"{name}.lock"))
         self.lock.setStaleLockTime(0)  # stale only when its process is gone
         self.server: QLocalServer | None = None
         self._clients: list[QLocalSocket] = []  # later launches still talking to us

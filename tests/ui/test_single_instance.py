@@ -5,6 +5,7 @@ over. In-process with two claims, and with two real launches of the window."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.ui.single import SingleInstance, instance_name
+from app.ui.single import SingleInstance, instance_name, private_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,19 +22,24 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_second_claim_raises_the_first_and_another_profile_has_its_own(
     qtbot: Any, tmp_path: Path
 ) -> None:
-    first = SingleInstance(tmp_path / "profile", tmp_path)
+    short = Path(tempfile.mkdtemp(prefix="fc-"))  # a Unix socket's path must be short
+    first = SingleInstance(tmp_path / "profile", short)
+    assert first.name.startswith(str(short))
     assert first.claim()
-    second = SingleInstance(tmp_path / "profile", tmp_path)
+    second = SingleInstance(tmp_path / "profile", short)
     with qtbot.waitSignal(first.raise_requested, timeout=5000):
         assert not second.claim()
-    other = SingleInstance(tmp_path / "another", tmp_path)
+    other = SingleInstance(tmp_path / "another", short)
     assert other.claim()
     assert instance_name(tmp_path / "profile") != instance_name(tmp_path / "another")
     first.release()
     other.release()
-    again = SingleInstance(tmp_path / "profile", tmp_path)
+    again = SingleInstance(tmp_path / "profile", short)
     assert again.claim()  # the window closed: the next launch opens it
     again.release()
+    deep = SingleInstance(tmp_path / "profile", tmp_path / ("x" * 120))  # too long a path
+    assert deep.name == instance_name(tmp_path / "profile")  # Qt's own folder instead
+    shutil.rmtree(short, ignore_errors=True)
 
 
 def _window(profile: Path, logs: Path) -> subprocess.Popen[str]:
@@ -66,7 +72,7 @@ def test_two_launches_of_the_window_make_one_window_even_after_a_kill(tmp_path: 
     log = logs / "fieldcase.log"
     first = _window(profile, logs)
     try:
-        lock = Path(tempfile.gettempdir()) / f"{instance_name(profile)}.lock"
+        lock = private_folder() / f"{instance_name(profile)}.lock"
         _wait_for(lock.exists, 60, "the first window never took its lock")
         second = _window(profile, logs)
         out, _ = second.communicate(timeout=60)
