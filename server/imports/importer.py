@@ -106,14 +106,17 @@ class _Run:
     #: person is shared with it, so the case's team sees them (the batch writes them)
     shares: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
 
-    #: random bytes for the ids of new records (one call to the system for many ids)
+    #: random bytes for the ids of new records (one call to the system for many ids), and
+    #: how far into them the ids so far have taken
     spare: bytes = b""
+    spare_at: int = 0
 
     def new_id(self) -> uuid.UUID:
         """A new record's id: a random (version 4) UUID, as :func:`uuid.uuid4` makes."""
-        if not self.spare:
-            self.spare = os.urandom(16 * 512)
-        raw, self.spare = self.spare[:16], self.spare[16:]
+        if self.spare_at >= len(self.spare):
+            self.spare, self.spare_at = os.urandom(16 * 512), 0
+        raw = self.spare[self.spare_at : self.spare_at + 16]
+        self.spare_at += 16
         return uuid.UUID(bytes=raw, version=4)
 
     @property
