@@ -30,6 +30,11 @@ Keys (all optional)::
                                                        # proxy settings) or a proxy's address,
                                                        # "http://user:password@proxy:3128"
 
+On Windows the same keys may also be set in the registry (:mod:`app.site_registry`), each
+value named after its key: Group Policy's ``HKLM\\SOFTWARE\\Policies\\Fieldcase`` (the ADMX
+template in ``installer/windows/``) beats the MSI's ``HKLM\\SOFTWARE\\Fieldcase``, which beats
+the file. ``SiteConfig.origin_of(key)`` says which source set a value.
+
 A malformed file raises :class:`SiteConfigError` naming the file, the line and the problem;
 callers refuse to start rather than run with weakened security. Site policy beats user
 settings: see :func:`effective_setting`.
@@ -42,11 +47,20 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass, field, fields
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from app.errors import FieldcaseError
+from app.site_registry import (
+    INSTALLER_KEY,
+    POLICY_KEY,
+    OtherType,
+    RegistryReader,
+    RegValue,
+    WindowsRegistry,
+    shown_key,
+)
 from sync.address import service_address_problem
 from sync.proxy import NO_PROXY, proxy_setting_problem
 from sync.source_tree import running_from_source_tree
@@ -56,20 +70,53 @@ LINUX_SITE_CONFIG = Path("/etc/fieldcase/site.toml")
 
 
 class SiteConfigError(FieldcaseError):
-    """The site configuration file is missing (when named), unreadable or malformed."""
+    """The site policy is missing (when named), unreadable or malformed: the file, or a value
+    in the registry (``where`` names either; ``path`` is the file, None for the registry)."""
 
     exit_code = 78  # EX_CONFIG
 
-    def __init__(self, path: Path, problem: str, *, line: int | None = None) -> None:
-        where = f"{path}, line {line}" if line is not None else str(path)
+    def __init__(
+        self,
+        path: Path | None,
+        problem: str,
+        *,
+        line: int | None = None,
+        where: str | None = None,
+        advice: str = "Fieldcase will not start until it is fixed; ask your IT team.",
+    ) -> None:
+        if where is None:
+            where = f"The site configuration {path}" + (f", line {line}" if line else "")
         super().__init__(
-            f"The site configuration {where} has a problem: {problem}. Fieldcase will not start "
-            "until it is fixed; ask your IT team.",
-            detail=f"site config {path} line {line}: {problem}",
+            f"{where} has a problem: {problem}. {advice}",
+            detail=f"site policy {where} line {line}: {problem}",
         )
         self.path = path
+        self.where = where
         self.line = line
         self.problem = problem
+
+    def for_it(self) -> SiteConfigError:
+        """The same problem, said to IT checking a policy before deploying it."""
+        return SiteConfigError(
+            self.path,
+            self.problem,
+            line=self.line,
+            where=self.where,
+            advice="Laptops given this policy would refuse to start Fieldcase: correct it first.",
+        )
+
+
+# Where a setting in force came from, strongest first (doctor shows it; facts carry the word).
+ORIGIN_POLICY = "policy"  # Group Policy / Intune: HKLM\SOFTWARE\Policies\Fieldcase
+ORIGIN_INSTALLER = "installer"  # the MSI's properties: HKLM\SOFTWARE\Fieldcase
+ORIGIN_FILE = "file"  # site.toml
+ORIGIN_DEFAULT = "default"  # Fieldcase's own
+ORIGIN_SHOWN = {
+    ORIGIN_POLICY: "Group Policy",
+    ORIGIN_INSTALLER: "installer",
+    ORIGIN_FILE: "site file",
+    ORIGIN_DEFAULT: "default",
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +134,14 @@ class SiteConfig:
     council_name: str | None = None
     proxy: str = NO_PROXY
     source: Path | None = None
+    # key -> ORIGIN_POLICY / ORIGIN_INSTALLER / ORIGIN_FILE for each key a source set
+    origin: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # registry value names that are no setting of this version (a newer ADMX): not applied
+    ignored: tuple[str, ...] = field(default=(), compare=False, hash=False)
+
+    def origin_of(self, key: str) -> str:
+        """Where ``key``'s value came from: one of the ORIGIN_* words."""
+        return self.origin.get(key, ORIGIN_DEFAULT)
 
 
 # key -> (lowest, highest, what the number counts)
@@ -98,7 +153,9 @@ _RANGES: dict[str, tuple[int, int, str]] = {
     "backup_weekly_weeks": (0, 104, "weeks"),
     "backup_max_mb": (0, 1_000_000, "MB"),
 }
-KEYS: tuple[str, ...] = tuple(f.name for f in fields(SiteConfig) if f.name != "source")
+KEYS: tuple[str, ...] = tuple(
+    f.name for f in fields(SiteConfig) if f.name not in ("source", "origin", "ignored")
+)
 
 
 def windows_program_data() -> Path | None:
@@ -181,13 +238,13 @@ def _check_server_url(value: object) -> str:
     return value.strip().rstrip("/")
 
 
-def _check_ca_bundle(value: object, folder: Path) -> Path:
+def _check_ca_bundle(value: object, folder: Path, *, on_this_computer: bool = True) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise ValueError('ca_bundle must be the path of a PEM file in quotes, such as "ca.pem"')
     path = Path(value).expanduser()
-    if not path.is_absolute():
+    if not (path.is_absolute() or PureWindowsPath(value).is_absolute()):
         path = folder / path
-    if not path.is_file():
+    if on_this_computer and not path.is_file():
         raise ValueError(f"ca_bundle names {path}, but there is no such file")
     return path
 
@@ -209,7 +266,36 @@ def _check_whole_number(key: str, value: object) -> int:
     return value
 
 
-def _parse(text: str, path: Path) -> SiteConfig:
+def _checked(key: str, value: object, folder: Path | None, *, here: bool = True) -> Any:
+    """``value`` for ``key`` once checked; ValueError says what is wrong with it. ``here``:
+    the policy is for this computer, so a file it names must exist on it."""
+    if key == "server_url":
+        return _check_server_url(value)
+    if key == "ca_bundle":
+        if (
+            folder is None
+            and isinstance(value, str)
+            and not Path(value).expanduser().is_absolute()
+            and not PureWindowsPath(value).is_absolute()
+        ):
+            raise ValueError("ca_bundle must be the full path of a PEM file")
+        return _check_ca_bundle(value, folder or Path.cwd(), on_this_computer=here)
+    if key == "council_name":
+        return _check_council_name(value)
+    if key == "proxy":
+        wrong = proxy_setting_problem(value)
+        if wrong is not None:
+            raise ValueError(wrong)
+        return str(value).strip()
+    if key in _RANGES:
+        return _check_whole_number(key, value)
+    raise ValueError(
+        f'"{key}" is not a setting Fieldcase knows; the settings are ' + ", ".join(KEYS)
+    )
+
+
+def _parse(text: str, path: Path, *, here: bool = True) -> dict[str, Any]:
+    """The checked settings of a site.toml's ``text``; SiteConfigError names the line."""
     try:
         doc: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -222,44 +308,14 @@ def _parse(text: str, path: Path) -> SiteConfig:
         raise SiteConfigError(path, f"it is not valid TOML ({problem})", line=line) from None
     values: dict[str, Any] = {}
     for key, value in doc.items():
-        line = _line_of(text, key)
         try:
-            if key == "server_url":
-                values[key] = _check_server_url(value)
-            elif key == "ca_bundle":
-                values[key] = _check_ca_bundle(value, path.parent)
-            elif key == "council_name":
-                values[key] = _check_council_name(value)
-            elif key == "proxy":
-                wrong = proxy_setting_problem(value)
-                if wrong is not None:
-                    raise ValueError(wrong)
-                values[key] = str(value).strip()
-            elif key in _RANGES:
-                values[key] = _check_whole_number(key, value)
-            else:
-                raise ValueError(
-                    f'"{key}" is not a setting Fieldcase knows; the settings are ' + ", ".join(KEYS)
-                )
+            values[key] = _checked(key, value, path.parent, here=here)
         except ValueError as err:
-            raise SiteConfigError(path, str(err), line=line) from None
-    return SiteConfig(source=path, **values)
+            raise SiteConfigError(path, str(err), line=_line_of(text, key)) from None
+    return values
 
 
-def load_site_config(
-    env: Mapping[str, str] = os.environ,
-    *,
-    platform: str = sys.platform,
-    source_tree: bool | None = None,
-) -> SiteConfig:
-    """The site policy in force (defaults when there is no file). SiteConfigError if malformed.
-
-    ``source_tree`` (default: :func:`sync.source_tree.running_from_source_tree`) decides
-    whether env FIELDCASE_SITE_CONFIG may name another file.
-    """
-    path = site_config_path(env, platform=platform, source_tree=source_tree)
-    if path is None:
-        return SiteConfig()
+def _read_file(path: Path, *, here: bool = True) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -272,7 +328,90 @@ def load_site_config(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SiteConfigError(path, "it is not UTF-8 text") from None
-    return _parse(text, path)
+    return _parse(text, path, here=here)
+
+
+def _from_registry(key: str, raw: RegValue) -> object:
+    """A registry value as the setting's own type: numbers from REG_DWORD or REG_SZ digits."""
+    if isinstance(raw, OtherType):
+        raise ValueError(
+            f"it is a {raw.type_name} value; write it as "
+            + ("a REG_DWORD number" if key in _RANGES else "REG_SZ text")
+        )
+    if key in _RANGES and isinstance(raw, str):
+        return int(raw.strip()) if raw.strip().isdecimal() else raw
+    if key not in _RANGES and isinstance(raw, int):
+        raise ValueError("it is a REG_DWORD number; write it as REG_SZ text")
+    return raw
+
+
+REGISTRY_SOURCES = (
+    (ORIGIN_INSTALLER, INSTALLER_KEY, "The installer's setting"),
+    (ORIGIN_POLICY, POLICY_KEY, "The Group Policy setting"),
+)  # weaker first: a later source's value wins
+
+
+def registry_settings(
+    reader: RegistryReader, key: str, label: str, folder: Path | None, *, here: bool = True
+) -> tuple[dict[str, Any], list[str]]:
+    r"""The checked settings under ``HKLM\<key>`` and the value names that are no setting."""
+    found = reader.values(key) or {}
+    values: dict[str, Any] = {}
+    ignored: list[str] = []
+    for name, raw in found.items():
+        if name not in KEYS:
+            ignored.append(f"{shown_key(key)}\\{name}")
+            continue
+        try:
+            values[name] = _checked(name, _from_registry(name, raw), folder, here=here)
+        except ValueError as err:
+            where = f"{label} {shown_key(key)}\\{name}"
+            raise SiteConfigError(None, str(err), where=where) from None
+    return values, ignored
+
+
+def load_site_config(
+    env: Mapping[str, str] = os.environ,
+    *,
+    platform: str = sys.platform,
+    source_tree: bool | None = None,
+    registry: RegistryReader | None = None,
+) -> SiteConfig:
+    """The site policy in force (defaults where nothing sets a key). SiteConfigError if any
+    source is malformed.
+
+    Sources, strongest first: Group Policy's registry key, the MSI's registry key (both read
+    on Windows, or from ``registry`` when given), the site.toml file, the defaults.
+    ``source_tree`` (default: :func:`sync.source_tree.running_from_source_tree`) decides
+    whether env FIELDCASE_SITE_CONFIG may name another file.
+    """
+    path = site_config_path(env, platform=platform, source_tree=source_tree)
+    if registry is None and platform.startswith("win"):
+        registry = WindowsRegistry()
+    system = system_site_config_path(platform)
+    return combined(path, registry, system.parent if system is not None else None)
+
+
+def combined(
+    path: Path | None,
+    registry: RegistryReader | None,
+    folder: Path | None,
+    *,
+    here: bool = True,
+) -> SiteConfig:
+    """The policy the file at ``path`` and the ``registry`` make together (the registry's
+    relative paths are in ``folder``). ``here=False`` checks a policy meant for other
+    computers (``fieldcase policy check``): the files it names need not exist on this one."""
+    values = _read_file(path, here=here) if path is not None else {}
+    origin = dict.fromkeys(values, ORIGIN_FILE)
+    ignored: list[str] = []
+    if registry is not None:
+        for word, key, label in REGISTRY_SOURCES:
+            found, unknown = registry_settings(registry, key, label, folder, here=here)
+            values.update(found)
+            origin.update(dict.fromkeys(found, word))
+            ignored.extend(unknown)
+    return SiteConfig(source=path, origin=origin, ignored=tuple(ignored), **values)
 
 
 # --------------------------------------------------------------------------- precedence

@@ -1,6 +1,7 @@
 """How Fieldcase says numbers, sizes, lengths of time and dates to a person: the one place, for
 the window, both command lines, the doctor and the sync's own messages.
 
+* lists in a sentence: "Group Policy, the installer and site.toml";
 * counts with the right plural and a thousands separator: "1 change", "1,204 cases";
 * sizes in bytes, KB, MB or GB (1,024 of each to the next, as file managers show them):
   "512 bytes", "38 KB", "4.2 MB", "1.2 GB";
@@ -22,6 +23,13 @@ _UNITS = ("KB", "MB", "GB", "TB")
 def plural(n: int, one: str, many: str | None = None) -> str:
     """``n`` with the noun that fits it: "1 minute", "2 minutes", "1,500 cases"."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def listed(items: list[str]) -> str:
+    """Things in a sentence: "a", "a and b", "a, b and c"."""
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def size(n: int) -> str:

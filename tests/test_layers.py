@@ -76,7 +76,15 @@ ALLOWED: dict[str, set[str]] = {
     "app.paths": set(),
     "app.files": set(),
     "app.logs": {"app.files", "app.paths"},
-    "app.site": {"app.errors", "app.paths", "sync.address", "sync.proxy", "sync.source_tree"},
+    "app.site": {
+        "app.errors",
+        "app.paths",
+        "app.site_registry",
+        "sync.address",
+        "sync.proxy",
+        "sync.source_tree",
+    },
+    "app.site_registry": set(),
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
     "app.store": {
@@ -107,6 +115,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.core",
         "app.errors",
         "app.site",
+        "app.site_registry",  # names the registry keys a setting came from
         "app.store",
         "app.vault",
         "sync.client",
@@ -124,6 +133,7 @@ ALLOWED: dict[str, set[str]] = {
         "app.online",
         "app.paths",
         "app.site",
+        "app.site_registry",  # names the registry keys a setting came from
         "app.store",
         "app.vault",
         "sync.client",
@@ -142,10 +152,12 @@ ALLOWED: dict[str, set[str]] = {
         "app.online",
         "app.paths",
         "app.site",
+        "app.site_registry",  # policy check reads registry exports
         "app.store",
         "app.ui",
         "app.vault",
         "sync.engine",
+        "sync.proxy",  # policy check shows the proxy without its password
         "sync.terminal",
         "sync.words",
     },

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.cmd_profile",  # init, passwd, backups, restore
     "app.cli.cmd_cases",  # case, cases, note, visit, warning, document, today, history
     "app.cli.cmd_doctor",  # doctor
+    "app.cli.cmd_policy",  # policy check
     "app.cli.cmd_sync",  # enrol, sync, conflicts, recover
 )
 
@@ -261,6 +262,23 @@ def _doctor_command(sub: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     _runs(parser, "cmd_doctor", "run")
+
+    policy = sub.add_parser("policy", help="for IT: check a site policy before deploying it")
+    policy.set_defaults(func=_need_subcommand(policy))
+    inner = policy.add_subparsers(metavar="ACTION")
+    p = inner.add_parser(
+        "check",
+        help="check a site.toml and/or registry exports (.reg) and show the settings they make",
+        description=(
+            "Check a site policy meant for laptops: a site.toml, registry exports (.reg) of "
+            "HKLM\\SOFTWARE\\Policies\\Fieldcase (Group Policy) or HKLM\\SOFTWARE\\Fieldcase "
+            "(the MSI), or both. Prints the settings a laptop would use and where each comes "
+            "from; exit code 78 and the problem when any of them is wrong."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="a site.toml or a .reg export")
+    p.add_argument("--json", action="store_true", help="print the settings as JSON")
+    _runs(p, "cmd_policy", "check_policy")
 
 
 # ------------------------------------------------------------------------ sync (cmd_sync)

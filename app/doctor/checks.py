@@ -32,7 +32,18 @@ from app import __version__
 from app.errors import FieldcaseError
 from app.logs import LOG_FILE
 from app.paths import log_dir
-from app.site import SiteConfig, SiteConfigError, ignored_override, load_site_config
+from app.site import (
+    KEYS,
+    ORIGIN_FILE,
+    ORIGIN_INSTALLER,
+    ORIGIN_POLICY,
+    ORIGIN_SHOWN,
+    SiteConfig,
+    SiteConfigError,
+    ignored_override,
+    load_site_config,
+)
+from app.site_registry import INSTALLER_KEY, POLICY_KEY, shown_key
 from sync import words
 from sync.clock import Clock, SystemClock
 from sync.network import trust_context
@@ -148,26 +159,50 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
                 title,
                 Status.PROBLEM,
                 err.message,
-                "Ask your IT team to correct the file; Fieldcase will not start until then.",
-                {"source": show_path(err.path), "line": err.line, "problem": err.problem},
+                f"Ask your IT team to correct the {'file' if err.path else 'policy'}; Fieldcase "
+                "will not start until then.",
+                {
+                    "source": show_path(err.path) if err.path else err.where,
+                    "line": err.line,
+                    "problem": err.problem,
+                },
             ),
             None,
         )
     source = show_path(site.source) if site.source else None
     ca = show_path(site.ca_bundle) if site.ca_bundle else None
+    sources = [
+        name
+        for word, name in (
+            (ORIGIN_POLICY, f"Group Policy ({shown_key(POLICY_KEY)})"),
+            (ORIGIN_INSTALLER, f"the installer ({shown_key(INSTALLER_KEY)})"),
+            (ORIGIN_FILE, source),
+        )
+        if name and (word == ORIGIN_FILE or word in site.origin.values())
+    ]
     where = (
-        f"Read from {source}."
-        if source
-        else "No site configuration file, so Fieldcase's built-in settings apply."
+        f"Settings from {words.listed(sources)}; anything they leave out is Fieldcase's default."
+        if sources
+        else "No site policy (no site configuration file), so Fieldcase's built-in settings apply."
     )
-    trusted = "the computer's own store" + (f" and {ca}" if ca else "")
+
+    def by(key: str) -> str:
+        return f" ({ORIGIN_SHOWN[site.origin_of(key)]})"
+
+    trusted = "the computer's own store" + (f" and {ca}{by('ca_bundle')}" if ca else "")
     message = (
-        f"{where} Service: {site.server_url or 'not set here'}. Certificates trusted: "
-        f"{trusted}. Proxy: {proxy_shown(site.proxy)}. The window locks after at "
-        f"most {site.max_auto_lock_minutes} minutes idle; passwords need at least "
-        f"{site.min_password_length} characters; the laptop syncs at least every "
-        f"{site.sync_interval_minutes} minutes."
+        f"{where} Service: {site.server_url or 'not set here'}{by('server_url')}. Certificates "
+        f"trusted: {trusted}. Proxy: {proxy_shown(site.proxy)}{by('proxy')}. The window "
+        f"locks after at most {site.max_auto_lock_minutes} minutes idle"
+        f"{by('max_auto_lock_minutes')}; passwords need at least {site.min_password_length} "
+        f"characters{by('min_password_length')}; the laptop syncs at least every "
+        f"{site.sync_interval_minutes} minutes{by('sync_interval_minutes')}."
     )
+    if site.ignored:
+        message += (
+            f" Not applied, as this version of Fieldcase has no such setting: "
+            f"{words.listed(list(site.ignored))}."
+        )
     ignored = ignored_override(env)
     if ignored:
         message = f"{ignored} {message}"
@@ -183,6 +218,8 @@ def check_site(env: Mapping[str, str]) -> tuple[Check, SiteConfig | None]:
         "backup_daily_days": site.backup_daily_days,
         "backup_weekly_weeks": site.backup_weekly_weeks,
         "backup_max_mb": site.backup_max_mb,
+        "origin": {key: site.origin_of(key) for key in KEYS},
+        "ignored": list(site.ignored),
     }
     return Check("site_config", title, Status.OK, message, "", facts), site
 

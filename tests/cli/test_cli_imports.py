@@ -199,3 +199,16 @@ def test_the_parsers_copies_of_the_cores_values_are_the_cores() -> None:
     assert tuple(p.value for p in Priority) == cli_parser.PRIORITIES
     assert tuple(s.value for s in CaseSort) == cli_parser.CASE_SORTS
     assert tuple(SETTABLE_FIELDS) == cli_parser.SETTABLE_FIELDS
+
+
+def test_policy_check_loads_no_profile_network_window_or_doctor(tmp_path: Path) -> None:
+    """IT runs ``policy check`` on its own machine: it needs the policy rules, nothing else."""
+    site = tmp_path / "site.toml"
+    site.write_text('proxy = "system"\nmax_auto_lock_minutes = 9\n', encoding="utf-8")
+    watched = (*NOT_FOR_CASES, "sqlalchemy", "sqlcipher3", "app.store", "app.vault", "app.core")
+    code, loaded, output = _run(
+        ["policy", "check", "--json", str(site)], watched, "script", cli_env(None), tmp_path
+    )
+    assert code == 0, output
+    assert json.loads(output)["max_auto_lock_minutes"] == {"value": 9, "from": "file"}
+    assert loaded == [], f"fieldcase policy check loaded {loaded}"

@@ -43,6 +43,14 @@ def test_a_named_file_is_the_source_and_its_values_are_reported(
         "sync_interval_minutes = 30\n"
         'proxy = "http://fieldcase:hunter22@proxy.council.example:3128"\n',
     )
+    set_here = {
+        "server_url",
+        "ca_bundle",
+        "max_auto_lock_minutes",
+        "min_password_length",
+        "sync_interval_minutes",
+        "proxy",
+    }
     # Nothing listens on that port (loopback only): the service line says it was not reached.
     ran = cli("doctor", "--json", env={"FIELDCASE_SITE_CONFIG": str(site)}, timeout=60)
     assert ran.code == 1
@@ -62,10 +70,28 @@ def test_a_named_file_is_the_source_and_its_values_are_reported(
         "backup_daily_days": 7,
         "backup_weekly_weeks": 4,
         "backup_max_mb": 0,
+        "origin": {
+            key: "file" if key in set_here else "default"
+            for key in (
+                "server_url",
+                "ca_bundle",
+                "max_auto_lock_minutes",
+                "min_password_length",
+                "sync_interval_minutes",
+                "backup_daily_days",
+                "backup_weekly_weeks",
+                "backup_max_mb",
+                "council_name",
+                "proxy",
+            )
+        },
+        "ignored": [],
     }
     text = cli("doctor", env={"FIELDCASE_SITE_CONFIG": str(site)}, timeout=60)
-    assert f"Read from {site}" in " ".join(text.out.split())
-    assert "at most 7 minutes" in text.out
+    flat = " ".join(text.out.split())
+    assert f"Settings from {site};" in flat
+    assert "at most 7 minutes idle (site file)" in flat
+    assert "at least 10 characters" not in flat  # 14, from the file
     assert "hunter22" not in text.out + ran.out  # the proxy's password is never shown
 
 
