@@ -8,10 +8,16 @@ export QT_QPA_PLATFORM ?= offscreen
 
 .PHONY: run test lint bench screenshots installer clean venv
 
-$(STAMP): pyproject.toml
+# Every package from the lock file, each checked against its sha256 (tools/lock.py writes the
+# lock; run `$(PY) -m tools.lock` after changing pyproject.toml's dependencies), then the
+# project itself, built by the locked setuptools (no build isolation: nothing unpinned).
+LOCK   := requirements/lock-linux-x86_64.txt
+
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[desktop,server,dev,linkage]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 venv: $(STAMP)
