@@ -3,8 +3,10 @@
 ``make installer`` runs ``python -m installer.build``: the bundle goes to
 ``dist/fieldcase/`` and the package to ``dist/fieldcase_<version>_<arch>.deb``.
 Set ``FIELDCASE_FAST_PACKAGE=1`` for a quickly compressed .deb (the tests do); releases use xz.
-On Windows the same command builds the bundle (and the icon the Inno Setup script needs);
-``iscc installer/windows/fieldcase.iss`` then wraps it (see docs/it-deployment.md).
+On Windows the same command builds the bundle (and the icon the installers need, and the
+version resources of ``fieldcase.exe`` and ``fieldcasew.exe``); Inno Setup
+(``installer/windows/fieldcase.iss``) and WiX (``installer/windows/fieldcase.wxs``) then wrap it
+(see docs/it-deployment.md).
 """
 
 from __future__ import annotations
@@ -24,8 +26,22 @@ SPEC = HERE / "fieldcase.spec"
 DEB_TEMPLATES = HERE / "deb"
 SITE_TEMPLATE = HERE / "site.toml.template"
 ICON_SVG = HERE / "fieldcase.svg"
+NOTICE = ROOT / "NOTICE"
 BUNDLE_NAME = "fieldcase"
 FAST_ENV = "FIELDCASE_FAST_PACKAGE"
+#: The folder of the version resources the spec gives the Windows executables.
+VERSION_INFO_ENV = "FIELDCASE_VERSION_INFO_DIR"
+#: The Windows executables the spec makes, and what each says it is (Properties > Details).
+WINDOWS_EXECUTABLES: dict[str, str] = {
+    "fieldcase": "Fieldcase command line",
+    "fieldcasew": "Fieldcase",
+}
+PRODUCT_NAME = "Fieldcase"
+COMPANY_NAME = "Fieldcase"
+LICENCE_NAME = "Apache License 2.0"
+# English (United Kingdom), Unicode: the language and code page of the resource's strings.
+VERSION_LANGUAGE = 0x0809
+VERSION_CODEPAGE = 1200
 
 
 class BuildError(Exception):
@@ -59,6 +75,10 @@ def build_bundle(dist: Path, work: Path, *, clean: bool = False) -> Path:
         icon = work / "fieldcase.ico"
         write_ico(icon)
         env["FIELDCASE_ICON_ICO"] = str(icon)
+    # PyInstaller gives these to the executables on Windows only; elsewhere they are unused.
+    version_dir = work / "version-info"
+    write_version_files(version_dir)
+    env[VERSION_INFO_ENV] = str(version_dir)
     command = [
         sys.executable,
         "-m",
@@ -96,6 +116,95 @@ def write_ico(path: Path) -> None:
     if not image.save(str(path)):  # the format follows the .ico suffix
         raise BuildError(f"Could not write the Windows icon to {path}.")
     del app
+
+
+def version_numbers(version: str) -> tuple[int, int, int, int]:
+    """The four numbers of a Windows version resource for ``version`` ("0.1.0" gives
+    (0, 1, 0, 0); a pre-release's letters, as in "0.2.0rc1", are left out: Windows wants
+    numbers only, each at most 65535)."""
+    found = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?", version.strip())
+    if found is None:
+        raise BuildError(
+            f'The version "{version}" does not start with a number, so Windows cannot show it. '
+            "Write it as major.minor.patch, such as 0.1.0, in sync/version.py."
+        )
+    major, minor, patch, build = (int(part or 0) for part in found.groups())
+    if max(major, minor, patch, build) > 0xFFFF:
+        raise BuildError(
+            f'The version "{version}" has a part above 65535, which a Windows version resource '
+            "cannot hold. Use smaller numbers in sync/version.py."
+        )
+    return major, minor, patch, build
+
+
+def copyright_line(notice: Path = NOTICE) -> str:
+    """The project's copyright line, as NOTICE states it."""
+    for line in notice.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Copyright "):
+            return line.strip()
+    raise BuildError(f'{notice} has no line that starts with "Copyright "; put it back.')
+
+
+def version_info_text(name: str, description: str, version: str) -> str:
+    """A PyInstaller version-info file (Python syntax that PyInstaller evaluates) for
+    ``<name>.exe``: the numbers and the strings Windows shows in the file's properties."""
+    numbers = version_numbers(version)
+    strings = {
+        "CompanyName": COMPANY_NAME,
+        "FileDescription": description,
+        "FileVersion": version,
+        "InternalName": name,
+        "LegalCopyright": f"{copyright_line()}. {LICENCE_NAME}",
+        "OriginalFilename": f"{name}.exe",
+        "ProductName": PRODUCT_NAME,
+        "ProductVersion": version,
+    }
+    table = ",\n".join(
+        f"                        StringStruct({key!r}, {value!r})"
+        for key, value in strings.items()
+    )
+    language = f"{VERSION_LANGUAGE:04X}{VERSION_CODEPAGE:04X}"
+    return f"""# -*- coding: utf-8 -*-
+# The Windows version resource of {name}.exe, written by installer/build.py from
+# app.__version__ for PyInstaller (installer/fieldcase.spec passes it as version=).
+VSVersionInfo(
+    ffi=FixedFileInfo(
+        filevers={numbers!r},
+        prodvers={numbers!r},
+        mask=0x3F,
+        flags=0x0,
+        OS=0x40004,
+        fileType=0x1,
+        subtype=0x0,
+        date=(0, 0),
+    ),
+    kids=[
+        StringFileInfo(
+            [
+                StringTable(
+                    {language!r},
+                    [
+{table},
+                    ],
+                )
+            ]
+        ),
+        VarFileInfo([VarStruct("Translation", [{VERSION_LANGUAGE}, {VERSION_CODEPAGE}])]),
+    ],
+)
+"""
+
+
+def write_version_files(folder: Path, version: str | None = None) -> dict[str, Path]:
+    """Write ``<name>.txt`` in ``folder`` for each Windows executable; return name -> file."""
+    version = app_version() if version is None else version
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, description in WINDOWS_EXECUTABLES.items():
+        path = folder / f"{name}.txt"
+        path.write_text(version_info_text(name, description, version), encoding="utf-8")
+        written[name] = path
+    return written
 
 
 def debian_arch() -> str:
