@@ -14,7 +14,8 @@
 ;       /AUTOLOCK=10 /MINPASSWORD=12 /SYNCINTERVAL=15 /BACKUPDAYS=7 /BACKUPWEEKS=4
 ;       /BACKUPMAXMB=2048 "/COUNCIL=Northshire Council" /PROXY=system
 ; The parameters write %PROGRAMDATA%\Fieldcase\site.toml (the whole file: keys not given keep
-; Fieldcase's defaults). Without any of them an existing site.toml is left as it is.
+; Fieldcase's defaults). Without any of them an existing site.toml is left as it is. Either way
+; that folder ends up readable, not writable, by ordinary users (SYSTEM and Administrators only).
 ; Uninstall keeps every user's data unless /REMOVEUSERDATA is given (or the person
 ; uninstalling says so when asked):
 ;   "C:\Program Files\Fieldcase\unins000.exe" /VERYSILENT /SUPPRESSMSGBOXES /REMOVEUSERDATA
@@ -74,8 +75,9 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 Name: "desktopicon"; Description: "Put a Fieldcase shortcut on the desktop"; Flags: unchecked
 
 [Dirs]
-; Site policy lives here. Files the installer (an administrator) writes inherit read-only
-; access for ordinary users from %PROGRAMDATA%, so a user cannot weaken the policy.
+; Site policy lives here. LockSiteFolder (in [Code]) gives it a protected DACL after the files
+; are in place: SYSTEM and Administrators may change it, Users may only read it, so a user can
+; neither weaken the policy nor put a site.toml of their own there.
 Name: "{commonappdata}\Fieldcase"
 
 [Files]
@@ -308,10 +310,43 @@ begin
   Log('Wrote the site configuration ' + SiteFolder() + '\site.toml');
 end;
 
+procedure RunIcacls(const Params: String);
+var
+  ResultCode: Integer;
+begin
+  Log('icacls ' + Params);
+  if not Exec(ExpandConstant('{sys}\icacls.exe'), Params, '', SW_HIDE, ewWaitUntilTerminated,
+              ResultCode) then
+    RaiseException('Could not run icacls to protect ' + SiteFolder() + '.');
+  if ResultCode <> 0 then
+    RaiseException('Could not set the permissions of ' + SiteFolder() + ' (icacls ended with ' +
+                   IntToStr(ResultCode) + ').');
+end;
+
+// The site folder gets a protected DACL: SYSTEM and Administrators full control, Users read and
+// execute only, passed on to every file in it. Nothing is inherited from ProgramData, where
+// Users may create files. Accounts are named by SID, so this works in every language of Windows.
+// The same permissions as the MSI gives the folder (installer/windows/fieldcase.wxs).
+procedure LockSiteFolder();
+var
+  Folder: String;
+begin
+  Folder := SiteFolder();
+  ForceDirectories(Folder);
+  RunIcacls('"' + Folder + '" /reset');
+  RunIcacls('"' + Folder + '" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F ' +
+            '*S-1-5-32-544:(OI)(CI)F *S-1-5-32-545:(OI)(CI)RX');
+  Log('Protected ' + Folder + ': SYSTEM and Administrators may change it, Users may only read it.');
+end;
+
 procedure CurStepChanged(CurStep: TSetupStep);
 begin
-  if (CurStep = ssPostInstall) and HasSiteParams() then
-    WriteSiteConfig();
+  if CurStep = ssPostInstall then
+  begin
+    LockSiteFolder();
+    if HasSiteParams() then
+      WriteSiteConfig();
+  end;
 end;
 
 function NeedsAddPath(const Folder: String): Boolean;
