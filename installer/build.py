@@ -12,13 +12,17 @@ version resources of ``fieldcase.exe`` and ``fieldcasew.exe``); Inno Setup
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from installer import manpage, sbom
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "installer"
@@ -29,6 +33,10 @@ ICON_SVG = HERE / "fieldcase.svg"
 NOTICE = ROOT / "NOTICE"
 BUNDLE_NAME = "fieldcase"
 FAST_ENV = "FIELDCASE_FAST_PACKAGE"
+MANIFEST_ENV = "FIELDCASE_BUNDLE_MANIFEST"  # the spec writes what it bundled there
+# The .deb's Maintainer: a council building its own package names its packaging contact.
+MAINTAINER_ENV = "FIELDCASE_DEB_MAINTAINER"
+DEFAULT_MAINTAINER = "Fieldcase maintainers <maintainers@fieldcase.example>"
 #: The folder of the version resources the spec gives the Windows executables.
 VERSION_INFO_ENV = "FIELDCASE_VERSION_INFO_DIR"
 #: The Windows executables the spec makes, and what each says it is (Properties > Details).
@@ -58,6 +66,8 @@ class DebLayout:
     icon: str = "usr/share/icons/hicolor/scalable/apps/fieldcase.svg"
     site_config: str = "etc/fieldcase/site.toml"
     doc: str = "usr/share/doc/fieldcase"
+    manpage: str = "usr/share/man/man1/fieldcase.1.gz"
+    lintian_overrides: str = "usr/share/lintian/overrides/fieldcase"
 
 
 def app_version() -> str:
@@ -94,6 +104,8 @@ def build_bundle(dist: Path, work: Path, *, clean: bool = False) -> Path:
     if clean:
         command.append("--clean")
     command.append(str(SPEC))
+    manifest = work / "bundle-manifest.json"
+    env[MANIFEST_ENV] = str(manifest)
     result = subprocess.run(command, cwd=ROOT, env=env, check=False)
     bundle = dist / BUNDLE_NAME
     if result.returncode != 0 or not bundle.is_dir():
@@ -101,6 +113,12 @@ def build_bundle(dist: Path, work: Path, *, clean: bool = False) -> Path:
             f"PyInstaller could not build the bundle (exit code {result.returncode}). "
             "Read its output above; `make venv` first if a module is missing."
         )
+    # The SBOM and every licence text, in the bundle: so in the .deb and the Windows
+    # installers too, which package the bundle whole.
+    try:
+        sbom.write(bundle, sbom.sources_of(manifest))
+    except sbom.SbomError as err:
+        raise BuildError(f"The bundle cannot ship: {err}") from None
     return bundle
 
 
@@ -217,25 +235,60 @@ def debian_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
-GLIBC_VERSION = re.compile(rb"GLIBC_2\.(\d+)(?:\.(\d+))?\x00")
+def gzipped(source: Path, target: Path) -> None:
+    """``source`` gzipped at level 9 with no name or time in the header (reproducible)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        target.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as packed,
+    ):
+        packed.write(source.read_bytes())
+    target.chmod(0o644)
 
 
-def glibc_floor(bundle: Path) -> str:
-    """The newest glibc symbol version any bundled binary asks for: the package's libc6
-    floor (what dpkg-shlibdeps would find, without needing the build tools)."""
-    newest: tuple[int, ...] = (2, 17, 0)
-    for path in bundle.rglob("*"):
-        if not path.is_file() or path.is_symlink():
-            continue
-        with path.open("rb") as handle:
-            if handle.read(4) != b"\x7fELF":
-                continue
-            data = handle.read()
-        for match in GLIBC_VERSION.finditer(data):
-            found = (2, int(match.group(1)), int(match.group(2) or 0))
-            newest = max(newest, found)
-    major, minor, patch = newest
-    return f"{major}.{minor}" + (f".{patch}" if patch else "")
+def _is_elf(path: Path) -> bool:
+    if not path.is_file() or path.is_symlink():
+        return False
+    with path.open("rb") as handle:
+        return handle.read(4) == b"\x7fELF"
+
+
+def shlib_depends(staging: Path, prefix: Path) -> str:
+    """The package's Depends, computed by dpkg-shlibdeps from every ELF file in the bundle:
+    the system libraries they need that the bundle does not carry, with their versions."""
+    tool = shutil.which("dpkg-shlibdeps")
+    if tool is None:
+        raise BuildError(
+            "dpkg-shlibdeps is not installed, so the package's dependencies cannot be worked "
+            "out. On Debian or Ubuntu install dpkg-dev (.ci/run does)."
+        )
+    elves = sorted(str(p) for p in prefix.rglob("*") if _is_elf(p))
+    # the system packages whose libraries the bundle carries (the SBOM traced them) are not
+    # dependencies: the bundle's own copies are the ones loaded
+    carried = [f"-x{name}" for name in sbom.debian_packages(prefix)]
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "debian").mkdir()
+        (Path(tmp) / "debian" / "control").write_text(
+            "Source: fieldcase\n\nPackage: fieldcase\nArchitecture: any\n", encoding="utf-8"
+        )
+        ran = subprocess.run(
+            [tool, "-O", "--ignore-missing-info", f"-l{prefix / '_internal'}", *carried, *elves],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    found = re.search(r"^shlibs:Depends=(.*)$", ran.stdout, re.MULTILINE)
+    if ran.returncode != 0 or found is None:
+        missing = sorted(set(re.findall(r"cannot find library (\S+)", ran.stderr)))
+        hint = (
+            "These libraries the bundle needs are not installed here, so their packages "
+            f"cannot be named: {', '.join(missing)}. Install them (.ci/run lists them)."
+            if missing
+            else ran.stderr.strip()[-2000:]
+        )
+        raise BuildError(f"dpkg-shlibdeps could not work out the dependencies. {hint}")
+    return found.group(1).strip()
 
 
 def _tree_size_kib(root: Path) -> int:
@@ -265,6 +318,12 @@ def stage_deb(bundle: Path, staging: Path, layout: DebLayout = DebLayout()) -> P
     place(ICON_SVG, layout.icon, 0o644)
     place(SITE_TEMPLATE, layout.site_config, 0o644)
     place(DEB_TEMPLATES / "copyright", f"{layout.doc}/copyright", 0o644)
+    place(DEB_TEMPLATES / "lintian-overrides", layout.lintian_overrides, 0o644)
+    gzipped(DEB_TEMPLATES / "changelog", staging / layout.doc / "changelog.gz")
+    manpage.write(staging / layout.manpage, app_version())
+    for library in prefix.rglob("*.so*"):  # shared libraries are not programs
+        if library.is_file() and not library.is_symlink():
+            library.chmod(0o644)
 
     debian = staging / "DEBIAN"
     debian.mkdir()
@@ -274,12 +333,13 @@ def stage_deb(bundle: Path, staging: Path, layout: DebLayout = DebLayout()) -> P
             version=app_version(),
             arch=debian_arch(),
             installed_size=_tree_size_kib(staging),
-            glibc=glibc_floor(prefix),
+            depends=shlib_depends(staging, prefix),
+            maintainer=os.environ.get(MAINTAINER_ENV, DEFAULT_MAINTAINER),
         ),
         encoding="utf-8",
     )
     place(DEB_TEMPLATES / "conffiles", "DEBIAN/conffiles", 0o644)
-    for script in ("postinst", "prerm", "postrm"):
+    for script in ("postinst", "postrm"):
         place(DEB_TEMPLATES / script, f"DEBIAN/{script}", 0o755)
     for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
         folder.chmod(0o755)

@@ -177,9 +177,16 @@ def test_the_windows_workflow_builds_with_the_same_spec_and_iscc() -> None:
 def test_the_deb_templates() -> None:
     assert (DEB / "conffiles").read_text().split() == ["/etc/fieldcase/site.toml"]
     control = (DEB / "control.in").read_text(encoding="utf-8")
-    for field in ("Package: fieldcase", "Version: {version}", "Architecture: {arch}", "Depends:"):
+    for field in (
+        "Package: fieldcase",
+        "Version: {version}",
+        "Architecture: {arch}",
+        "Depends: {depends}",  # computed by dpkg-shlibdeps, never kept by hand
+        "Maintainer: {maintainer}",
+    ):
         assert field in control
-    for script in ("postinst", "prerm", "postrm"):
+    assert not (DEB / "prerm").exists()  # it had nothing to do (lintian: an empty script)
+    for script in ("postinst", "postrm"):
         path = DEB / script
         text = path.read_text(encoding="utf-8")
         assert text.startswith("#!/bin/sh\n") and "\nset -e\n" in text

@@ -4,6 +4,7 @@ built app (CLI and window) and the unpacked package, as a laptop would."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -261,7 +262,12 @@ def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
     conffiles = subprocess.run(
         ["dpkg-deb", "--ctrl-tarfile", str(built.deb)], capture_output=True, check=True
     ).stdout
-    assert b"./conffiles" in conffiles and b"./postinst" in conffiles and b"./prerm" in conffiles
+    assert b"./conffiles" in conffiles and b"./postinst" in conffiles and b"./postrm" in conffiles
+    # dpkg-shlibdeps worked the list out: Qt's system libraries are in, and the libraries the
+    # bundle carries itself (its SBOM traced them to Debian packages) are not
+    listed = {part.split()[0] for part in depends.removeprefix("Depends:").split(",")}
+    assert {"libxcb-cursor0", "libxkbcommon0", "libfontconfig1", "libgl1"} <= listed
+    assert not listed & {"libssl3", "libsqlite3-0", "libffi8", "libreadline8"}
     listing = subprocess.run(
         ["dpkg-deb", "--contents", str(built.deb)], capture_output=True, text=True, check=True
     ).stdout
@@ -271,8 +277,16 @@ def test_the_deb_installs_the_bundle_launcher_menu_entry_and_conffile(
         "./usr/share/applications/fieldcase.desktop",
         "./usr/share/icons/hicolor/scalable/apps/fieldcase.svg",
         "./etc/fieldcase/site.toml",
+        "./opt/fieldcase/sbom.cdx.json",
+        "./opt/fieldcase/licences/LGPL-NOTICE.txt",
+        "./usr/share/doc/fieldcase/copyright",
+        "./usr/share/doc/fieldcase/changelog.gz",
+        "./usr/share/man/man1/fieldcase.1.gz",
+        "./usr/share/lintian/overrides/fieldcase",
     ):
         assert re.search(rf"root/root .* {re.escape(path)}$", listing, re.MULTILINE), path
+    # shared libraries are not executable (lintian: shared-library-is-executable)
+    assert not re.search(r"^-rwx\S* root/root .*\.so(\.[\d.]+)?$", listing, re.MULTILINE)
 
     root = tmp_path / "root"
     subprocess.run(["dpkg-deb", "-x", str(built.deb), str(root)], check=True)
@@ -352,3 +366,86 @@ def test_dpkg_keeps_a_preseeded_site_toml_and_never_touches_user_data(
     run_dpkg("--purge", "fieldcase")
     assert not site.exists()
     assert (profile / "fieldcase.db").read_bytes() == b"\x00encrypted"
+
+
+def test_the_sbom_names_every_component_and_each_licence_text_is_in_the_bundle(
+    built: Built,
+) -> None:
+    sbom = json.loads((built.bundle / "sbom.cdx.json").read_text(encoding="utf-8"))
+    assert (sbom["bomFormat"], sbom["specVersion"]) == ("CycloneDX", "1.5")
+    assert re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", sbom["serialNumber"])
+    assert sbom["metadata"]["component"]["version"] == __version__
+    components = {c["name"]: c for c in sbom["components"]}
+    for needed in (
+        "pyside6-essentials",  # Qt
+        "shiboken6",
+        "icu",
+        "openssl",  # inside cryptography
+        "libssl3",  # Python's own ssl module's, from Debian
+        "sqlcipher",
+        "sqlcipher3",
+        "certifi",
+        "CPython",
+        "pyinstaller",  # its bootloader starts each executable
+    ):
+        assert needed in components, f"{needed} missing from the SBOM"
+    assert "libreadline8" not in components  # GPL-only: left out of the bundle on purpose
+    referenced: set[str] = set()
+    for component in [sbom["metadata"]["component"], *sbom["components"]]:
+        texts = [
+            p["value"]
+            for p in component.get("properties", [])
+            if p["name"] == "fieldcase:licence-file"
+        ]
+        assert texts, f"{component['name']} has no licence text"
+        sizes = [(built.bundle / text).stat().st_size for text in texts]  # each one there
+        assert max(sizes) > 300 and min(sizes) > 0, (component["name"], texts)  # a licence
+        referenced.update(texts)
+        if component is not sbom["metadata"]["component"]:
+            assert component["licenses"] and component["purl"], component["name"]
+    on_disk = {
+        p.relative_to(built.bundle).as_posix()
+        for p in (built.bundle / "licences").rglob("*")
+        if p.is_file() and p.name != "LGPL-NOTICE.txt"
+    }
+    assert on_disk == referenced  # nothing unlisted, nothing missing
+    hashed = components["requests"]["hashes"][0]
+    assert hashed["alg"] == "SHA-256" and len(hashed["content"]) == 64  # from the lock
+    # every Python distribution the bundle carries metadata of is in the SBOM
+    for info in (built.bundle / "_internal").glob("*.dist-info"):
+        name = re.sub(r"[-_.]+", "-", info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        name = name.lower()
+        assert name in components, info.name
+    note = (built.bundle / "licences" / "LGPL-NOTICE.txt").read_text(encoding="utf-8")
+    assert "replace" in note and "download.qt.io" in note and "three years" in note
+    qt = components["pyside6-essentials"]
+    assert "LGPL-3.0-only" in json.dumps(qt["licenses"])
+    assert any(p["value"].endswith("/LGPL-3") for p in qt["properties"])
+
+
+def test_the_deb_carries_the_sbom_and_every_licence_and_lints_its_own_man_page(
+    built: Built, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "-x", str(built.deb), str(root)], check=True)
+    prefix = root / "opt" / "fieldcase"
+    sbom = json.loads((prefix / "sbom.cdx.json").read_text(encoding="utf-8"))
+    for component in sbom["components"]:
+        for prop in component["properties"]:
+            if prop["name"] == "fieldcase:licence-file":
+                assert (prefix / prop["value"]).is_file(), prop["value"]
+    copyright_text = (root / "usr" / "share" / "doc" / "fieldcase" / "copyright").read_text()
+    assert "/opt/fieldcase/sbom.cdx.json" in copyright_text
+    assert "beside each component" not in copyright_text  # the old, untrue sentence
+    page = root / "usr" / "share" / "man" / "man1" / "fieldcase.1.gz"
+    shown = subprocess.run(
+        ["man", "--warnings", "-l", str(page)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MANWIDTH": "80"},
+        check=True,
+    )
+    assert shown.stderr == "", shown.stderr  # groff's own warnings: none
+    flat = " ".join(re.sub(".\x08", "", shown.stdout).split())  # no bold or underline
+    for command in ("doctor", "policy check", "sync", "case new --type TYPE", "EXIT STATUS"):
+        assert command in flat, command
