@@ -163,7 +163,9 @@ def test_the_windows_workflow_builds_with_the_same_spec_and_iscc() -> None:
     setup_python = [s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python")]
     assert setup_python and setup_python[0]["with"]["python-version"] == "3.11"
     commands = "\n".join(str(s.get("run", "")) for s in steps)
-    assert 'pip install -e ".[desktop,server,dev]"' in commands
+    # the lock's versions (as pins: its hashes are of Linux files), desktop and server extras
+    assert "python -m tools.lock --pins" in commands
+    assert '-c "$env:RUNNER_TEMP\\pins.txt" -e ".[desktop,server,dev]"' in commands
     assert "python -m installer.build" in commands
     assert "ISCC.exe" in commands and r"installer\windows\fieldcase.iss" in commands
     assert "/VERYSILENT" in commands and "/SERVER=" in commands
