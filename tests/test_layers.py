@@ -85,6 +85,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.source_tree",
     },
     "app.site_registry": set(),
+    "app.about": {"sync.version"},  # what the About box says, from the bundle's SBOM
     "app.domain": {"sync.records"},
     "app.vault": {"app.errors", "app.files"},
     "app.store": {
@@ -164,6 +165,7 @@ ALLOWED: dict[str, set[str]] = {
     # the window: the core's public face and the vocabulary, never store, vault or engine
     "app.ui": {
         "app",
+        "app.about",
         "app.core",
         "app.domain",
         "app.errors",

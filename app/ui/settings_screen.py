@@ -1,11 +1,13 @@
 """Settings: service address (read-only under site policy), auto-lock minutes (capped by
-policy), text size up to 200%, and the high-contrast theme."""
+policy), text size up to 200%, the high-contrast theme; and About Fieldcase."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.about import VERSION, load
 from app.ui import words
+from app.ui.about import AboutDialog
 from app.ui.prefs import Prefs
 from app.ui.qt import (
     QCheckBox,
@@ -74,8 +76,23 @@ class SettingsScreen(QScrollArea):
         box.addLayout(form)
         self.save = button("Save settings", primary=True)
         box.addWidget(self.save, 0, Qt.AlignmentFlag.AlignLeft)
+        box.addWidget(label("About Fieldcase", role="h2"))
+        box.addWidget(label(f"Version {VERSION}, free software under the Apache License 2.0."))
+        self.about = button("About Fieldcase and its licences")
+        self.about.setAccessibleName("About Fieldcase and its licences")
+        box.addWidget(self.about, 0, Qt.AlignmentFlag.AlignLeft)
         box.addStretch(1)
         self.save.clicked.connect(self._save)
+        self.about.clicked.connect(self.show_about)
+        self.about_box: AboutDialog | None = None
+
+    def show_about(self) -> None:
+        """The About box (version, licence, each component's licence text), not modal."""
+        if self.about_box is None:
+            self.about_box = AboutDialog(load(), self)
+        self.about_box.show()
+        self.about_box.raise_()
+        self.about_box.activateWindow()
 
     def show_prefs(self, prefs: Prefs) -> None:
         """Show the preferences as they now apply (after saving: the lock time as the

@@ -21,6 +21,7 @@ ALLOWED = (
     "app.site",
     "app.paths",
     "app.logs",
+    "app.about",  # the About box's facts: version, licence, the bundle's components
     "sync.clock",
     "sync.words",
     "PySide6.",
