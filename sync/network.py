@@ -11,8 +11,9 @@ public list (certifi), whatever ``requests`` would add of it.
 Proxy, from the site policy's ``proxy`` (never from variables a user or a program can set):
 
 * ``"none"`` (the default): straight to the service;
-* ``"system"``: the operating system's proxy settings (Windows' Internet settings, or the
-  usual ``https_proxy``/``no_proxy`` settings elsewhere; a PAC script is not read);
+* ``"system"``: the operating system's choice for the service's address, asked again every
+  few minutes (:mod:`sync.system_proxy`: WinHTTP on Windows, with the PAC script or WPAD IT
+  set; libproxy on Linux, with the desktop's settings and PAC; else the usual variables);
 * a URL, ``http://proxy.council.local:3128``, with ``user:password@`` for a proxy that asks
   for Basic credentials. HTTPS goes through it as a CONNECT tunnel: the proxy sees only the
   service's name, never case data.
@@ -31,6 +32,7 @@ import truststore
 from requests.adapters import HTTPAdapter
 
 from sync.proxy import NO_PROXY, SYSTEM_PROXY, proxies_for
+from sync.system_proxy import system_proxy
 
 __all__ = ["NO_PROXY", "PROXY_SIGN_IN", "SYSTEM_PROXY", "configure", "trust_context"]
 
@@ -57,7 +59,8 @@ class _TrustAdapter(HTTPAdapter):
     ``ca_bundle`` that cannot be read fails each request as a certificate that could not be
     checked (nothing is sent), as the transport already says plainly."""
 
-    def __init__(self, ca_bundle: str | None) -> None:
+    def __init__(self, ca_bundle: str | None, *, system_proxy: bool = False) -> None:
+        self._system_proxy = system_proxy
         self._problem: Exception | None = None
         try:
             self._context = trust_context(ca_bundle)
@@ -72,6 +75,11 @@ class _TrustAdapter(HTTPAdapter):
                 f"the CA bundle could not be read ({type(self._problem).__name__})",
                 request=request,
             )
+        if self._system_proxy and request.url:
+            # the system's answer for this address now (kept a few minutes), not the one
+            # from when the session was made: a laptop moves between networks
+            found = system_proxy(request.url)
+            kwargs["proxies"] = {"https": found} if found else {}
         return super().send(request, *args, **kwargs)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -96,6 +104,6 @@ def configure(
     the environment (a variable must never route case data elsewhere)."""
     session.trust_env = False
     session.verify = True
-    adapter = _TrustAdapter(ca_bundle)
+    adapter = _TrustAdapter(ca_bundle, system_proxy=proxy == SYSTEM_PROXY)
     session.mount("https://", adapter)
-    session.proxies = proxies_for(proxy, service_url)
+    session.proxies = {} if proxy == SYSTEM_PROXY else proxies_for(proxy, service_url)

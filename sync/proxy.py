@@ -3,15 +3,14 @@ both; :mod:`sync.network` applies it to the laptop's connections). Light on purp
 policy is read by every command, most of which never go on the network.
 
 * ``"none"`` (the default): straight to the service;
-* ``"system"``: the operating system's proxy settings (Windows' Internet settings, or the
-  usual ``https_proxy``/``no_proxy`` settings elsewhere; a PAC script is not read);
+* ``"system"``: the operating system's own choice for the service's address, PAC scripts
+  and WPAD included where the system offers them (:mod:`sync.system_proxy`);
 * a URL, ``http://proxy.council.local:3128``, with ``user:password@`` for a proxy that asks
   for Basic credentials.
 """
 
 from __future__ import annotations
 
-import urllib.request
 from urllib.parse import urlsplit
 
 from sync.address import is_loopback_host
@@ -56,8 +55,5 @@ def proxies_for(setting: str, service_url: str) -> dict[str, str]:
     if setting == NO_PROXY or (parts.scheme == "http" and is_loopback_host(host)):
         return {}  # plain http (to this computer only) never goes by way of a proxy
     if setting == SYSTEM_PROXY:
-        if urllib.request.proxy_bypass(host):
-            return {}
-        found = urllib.request.getproxies()
-        return {scheme: found[scheme] for scheme in ("http", "https") if scheme in found}
+        return {}  # asked of the system for each request (sync.network, sync.system_proxy)
     return {"http": setting, "https": setting}

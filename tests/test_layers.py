@@ -40,7 +40,8 @@ ALLOWED: dict[str, set[str]] = {
     "sync.files": set(),  # the one owner-only, whole-or-nothing writer of files to take away
     "sync.store": {"sync.protocol", "sync.records"},
     "sync.proxy": {"sync.address"},  # the one owner of the proxy setting (light)
-    "sync.network": {"sync.proxy"},  # the one owner of trust, and applying the proxy
+    "sync.network": {"sync.proxy", "sync.system_proxy"},  # trust, and applying the proxy
+    "sync.system_proxy": {"sync.clock"},  # the system's proxy for an address (PAC, WPAD)
     "sync.transport": {"sync.collector", "sync.network", "sync.protocol", "sync.pull_lines"},
     "sync.client": {
         "sync.address",

@@ -9,8 +9,11 @@ A real ``fieldcase-server serve`` with TLS on 127.0.0.1 (tests/installer/tls.py)
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from sync import system_proxy
 from sync.client import ServiceClient
 from sync.errors import NetworkError, ServiceError, ServiceErrorKind
 from sync.network import PROXY_SIGN_IN
@@ -117,12 +121,14 @@ def test_the_environment_never_chooses_a_proxy(
     assert client.meta().service_name
     client.close()
     with tinyproxy(tmp_path) as (proxy_port, log):
+        system_proxy.forget()
         client = ServiceClient(url, ca_bundle=str(ca), proxy="system", retry=ONCE)
         with pytest.raises(NetworkError):  # "system": the variables' dead proxy, as asked
             client.meta()
         client.close()
-        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy_port}")
-        monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{proxy_port}")
+        for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy_port}")
+        system_proxy.forget()  # as when the few minutes the answer is kept are over
         client = ServiceClient(url, ca_bundle=str(ca), proxy="system")
         assert client.meta().service_name
         client.close()
@@ -160,3 +166,79 @@ def test_the_systems_own_authorities_are_asked(
     client = ServiceClient(url)
     assert client.meta().service_name
     client.close()
+
+
+@contextlib.contextmanager
+def pac_server(script: str) -> Iterator[tuple[str, list[str]]]:
+    """A PAC script served on 127.0.0.1 (its address, and the paths asked for)."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = script.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ns-proxy-autoconfig")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/council.pac", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_system_follows_the_councils_pac_script_through_libproxy(
+    service: tuple[str, int, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "system" on Linux asks libproxy, which runs the PAC script the desktop names (here by
+    the variable libproxy reads, as GNOME's "automatic" proxy setting does by its own)."""
+    assert shutil.which("proxy"), "libproxy-tools is missing: .ci/run installs it"
+    url, port, ca = service
+    with tinyproxy(tmp_path) as (proxy_port, log):
+        script = (
+            "function FindProxyForURL(url, host) {\n"
+            '  if (host == "intranet.council.example") return "DIRECT";\n'
+            f'  return "PROXY 127.0.0.1:{proxy_port}; DIRECT";\n'
+            "}\n"
+        )
+        with pac_server(script) as (pac, asked):
+            for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+                monkeypatch.setenv(name, f"pac+{pac}")
+            system_proxy.forget()
+            assert system_proxy.system_proxy(url + "/sync/push") == f"http://127.0.0.1:{proxy_port}"
+            assert system_proxy.system_proxy("https://intranet.council.example/") is None
+            client = ServiceClient(url, ca_bundle=str(ca), proxy="system")
+            assert client.meta().service_name
+            client.close()
+            assert asked and asked[0] == "/council.pac"
+        assert f"CONNECT 127.0.0.1:{port}" in log.read_text(errors="replace")
+    system_proxy.forget()
+
+
+def test_the_systems_answers_in_every_form_they_come() -> None:
+    first = system_proxy.first_proxy
+    assert first(["direct://"]) is None
+    assert first(["http://proxy.council.local:3128", "direct://"]) == (
+        "http://proxy.council.local:3128"
+    )
+    assert first(["PROXY proxy.council.local:8080", "DIRECT"]) == "http://proxy.council.local:8080"
+    assert first(["socks5://s:1080", "http://p:3128"]) == "http://p:3128"  # SOCKS skipped
+    assert first(["proxy.council.local:8080"]) == "http://proxy.council.local:8080"  # Windows
+    assert first(["ftp=f:21", "https=secure.council.local:443"]) == (
+        "http://secure.council.local:443"
+    )
+    assert first([]) is None
+    assert system_proxy.bypassed("fileserver", "<local>")  # no dot: this network's own
+    assert not system_proxy.bypassed("fieldcase.council.gov.uk", "<local>")
+    assert system_proxy.bypassed("fieldcase.council.local", "*.council.local;10.*")
+    assert system_proxy.bypassed("10.1.2.3", "*.council.local; 10.*")
+    assert not system_proxy.bypassed("fieldcase.council.gov.uk", "*.council.local;10.*")
