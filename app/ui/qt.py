@@ -16,6 +16,7 @@ os.environ.setdefault("PYSIDE6_OPTION_LAZY", "0")
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QAbstractNativeEventFilter,
     QAbstractTableModel,
     QByteArray,
     QCoreApplication,
@@ -107,6 +108,7 @@ __all__ = [
     "QAbstractButton",
     "QAbstractItemView",
     "QAbstractListModel",
+    "QAbstractNativeEventFilter",
     "QAbstractScrollArea",
     "QAbstractSpinBox",
     "QAbstractTableModel",

@@ -4,6 +4,7 @@ announces a sleep as logind does. A sender that is not logind is not believed.""
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -12,7 +13,19 @@ from typing import Any
 import pytest
 from PySide6.QtDBus import QDBusConnection, QDBusMessage
 
-from app.ui.sleep import LOGIND, LOGIND_MANAGER, LOGIND_PATH, SleepWatcher
+from app.ui import sleep
+from app.ui.qt import QByteArray, QCoreApplication, QObject
+from app.ui.sleep import (
+    LOGIND,
+    LOGIND_MANAGER,
+    LOGIND_PATH,
+    PBT_APMSUSPEND,
+    WINDOWS_MESSAGE,
+    WM_POWERBROADCAST,
+    PowerFilter,
+    SleepWatcher,
+    _Msg,
+)
 
 
 @pytest.fixture
@@ -79,3 +92,50 @@ def test_the_window_locks_when_told(qtbot: Any, local_profile: Any, make_window:
     with qtbot.waitSignal(window.locked, timeout=5000):
         window.sleep.going_to_sleep.emit()
     assert window.is_locked and window.main is None
+
+
+def _message(kind: int, wparam: int) -> _Msg:
+    return _Msg(hwnd=None, message=kind, wParam=wparam, lParam=0)
+
+
+def test_windows_suspend_message_is_heard_and_nothing_else() -> None:
+    """Windows' WM_POWERBROADCAST(PBT_APMSUSPEND), laid out in memory as Windows lays out its
+    MSG, is read by the filter Qt hands native messages to; nothing is swallowed."""
+    heard: list[str] = []
+    power = PowerFilter(lambda: heard.append("sleep"))
+    suspend = _message(WM_POWERBROADCAST, PBT_APMSUSPEND)
+    resume = _message(WM_POWERBROADCAST, 0x0012)  # PBT_APMRESUMEAUTOMATIC
+    paint = _message(0x000F, PBT_APMSUSPEND)  # WM_PAINT, whatever its wParam
+    assert power.nativeEventFilter(QByteArray(WINDOWS_MESSAGE), ctypes.addressof(suspend)) == (
+        False,
+        0,
+    )
+    assert heard == ["sleep"]
+    for other in (resume, paint):
+        power.nativeEventFilter(WINDOWS_MESSAGE, ctypes.addressof(other))
+    power.nativeEventFilter(b"xcb_generic_event_t", ctypes.addressof(suspend))  # not Windows'
+    power.nativeEventFilter(WINDOWS_MESSAGE, 0)  # no message at all
+    assert heard == ["sleep"]
+    assert ctypes.sizeof(_Msg) >= 4 * ctypes.sizeof(ctypes.c_void_p)  # hwnd..lParam
+
+
+def test_on_windows_the_watcher_installs_the_filter_and_removes_it_with_the_window(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed: list[object] = []
+    app = QCoreApplication.instance()
+    assert app is not None
+    monkeypatch.setattr(sleep.sys, "platform", "win32")
+    monkeypatch.setattr(type(app), "installNativeEventFilter", lambda s, f: installed.append(f))
+    monkeypatch.setattr(type(app), "removeNativeEventFilter", lambda s, f: installed.remove(f))
+    owner = QObject()
+    watcher = SleepWatcher(bus=QDBusConnection("nobody"), parent=owner)
+    assert installed == [watcher.power_filter]
+    told: list[bool] = []
+    watcher.going_to_sleep.connect(lambda: told.append(True))
+    suspend = _message(WM_POWERBROADCAST, PBT_APMSUSPEND)
+    assert watcher.power_filter is not None
+    watcher.power_filter.nativeEventFilter(WINDOWS_MESSAGE, ctypes.addressof(suspend))
+    assert told == [True]
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: installed == [])
