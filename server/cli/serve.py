@@ -34,6 +34,8 @@ from server.core.db import SchemaState, migration_sql
 from sync import words
 from sync.clock import Clock
 
+DB_URL_FILE_ENV = "FIELDCASE_DB_URL_FILE"
+
 
 def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     import uvicorn
@@ -74,7 +76,12 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     from server import observability
     from server.main import SUPERVISOR_ENV
 
-    os.environ["FIELDCASE_DB_URL"] = settings.db_url  # for the worker processes
+    # the worker processes read the database's address as this one did: from the file named
+    # by FIELDCASE_DB_URL_FILE when that is where it came from (the secret stays out of the
+    # environment), else from FIELDCASE_DB_URL, set here to what --db or the default said
+    if args.db or not os.environ.get(DB_URL_FILE_ENV):
+        os.environ.pop(DB_URL_FILE_ENV, None)
+        os.environ["FIELDCASE_DB_URL"] = settings.db_url
     os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers stop when this process ends
 
     if args.metrics_port:

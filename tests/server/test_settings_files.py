@@ -9,12 +9,13 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from server.core.config import SettingFileError, Settings
 from server.main import create_app
 from tests.server.helpers import service_settings
-from tests.support.server import server_cli, sqlite_url
+from tests.support.server import running_server, server_cli, sqlite_url
 
 
 def test_a_secret_comes_from_the_file_its_variable_names(
@@ -114,3 +115,20 @@ def test_serve_warns_that_a_password_in_db_shows_in_the_process_list(
     assert "the database password in --db can be read by every user" in result.stderr
     assert "FIELDCASE_DB_URL_FILE" in result.stderr
     assert "not-needed" not in result.stderr + result.stdout
+
+
+def test_serve_from_a_url_file_gives_its_workers_the_file_not_the_secret(tmp_path: Path) -> None:
+    """Under systemd's credentials or a container's secrets only FIELDCASE_DB_URL_FILE is set:
+    every worker reads the file too, and the address never enters a worker's environment."""
+    secret = tmp_path / "db_url"
+    secret.write_text(sqlite_url(tmp_path) + "\n", encoding="utf-8")
+    with running_server("", workers=2, env={"FIELDCASE_DB_URL_FILE": str(secret)}) as srv:
+        with httpx.Client(trust_env=False) as web:
+            assert web.get(srv.url + "/ready").status_code == 200
+        children = Path(f"/proc/{srv.process.pid}/task/{srv.process.pid}/children")
+        workers = children.read_text().split()
+        assert len(workers) >= 2
+        for pid in workers:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert any(v.startswith(b"FIELDCASE_DB_URL_FILE=") for v in environ)
+            assert not any(v.startswith(b"FIELDCASE_DB_URL=") for v in environ)

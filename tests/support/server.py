@@ -240,8 +240,7 @@ def _start_server(
         "-m",
         "server.cli",
         "serve",
-        "--db",
-        db_url,
+        *(("--db", db_url) if db_url else ()),  # "": the environment names it
         "--host",
         "127.0.0.1",
         "--port",
