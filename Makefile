@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test lint bench screenshots installer clean venv
+.PHONY: run test test-deploy lint bench screenshots installer clean venv
 
 # Every package from the lock file, each checked against its sha256 (tools/lock.py writes the
 # lock; run `$(PY) -m tools.lock` after changing pyproject.toml's dependencies), then the
@@ -34,7 +34,14 @@ run: $(STAMP)
 # the project's sources again (about 0.2 s a start).
 test: $(STAMP)
 	$(PY) -m compileall -q app server sync tools tests > /dev/null
-	QT_QPA_PLATFORM=offscreen PYSIDE6_OPTION_LAZY=0 $(PY) -m pytest -q -n 2 --dist loadfile -p randomly
+	QT_QPA_PLATFORM=offscreen PYSIDE6_OPTION_LAZY=0 $(PY) -m pytest -q -n 2 --dist loadfile -p randomly \
+		--ignore=tests/deploy
+
+# Deployment rehearsals (tests/deploy): a fresh Debian by debootstrap, the service's container
+# image built on it and run under podman. Root, debootstrap, podman and runc needed (.ci/run
+# installs them and runs this after `make test`).
+test-deploy: $(STAMP)
+	$(PY) -m pytest -q -p no:randomly -p no:xdist tests/deploy
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

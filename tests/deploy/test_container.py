@@ -1,0 +1,187 @@
+"""The service's container image (installer/server/Containerfile), built on a fresh Debian
+and run under podman as council IT would: as an unprivileged user, with no Qt or SQLCipher,
+its database URL and audit key as secret files, migrations by the one-off ``migrate``, then
+``serve``; a laptop enrols, pushes a case and pulls it back through it."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.deploy.conftest import ROOT, host_pip_config, limits, podman, run
+from tests.server.helpers import new_case
+from tests.support.pg import PgCluster, free_port
+from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD, enrol
+
+IMAGE = "localhost/fieldcase-server:ci"
+
+
+@pytest.fixture(scope="module")
+def image(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("build")
+    run(
+        podman(
+            "build",
+            "--format",
+            "docker",  # keeps the HEALTHCHECK (the OCI format has none)
+            "--network",
+            "host",
+            *limits(),
+            *host_pip_config(folder),
+            "--build-arg",
+            f"PYTHON_IMAGE={base_image}",
+            "-f",
+            str(ROOT / "installer" / "server" / "Containerfile"),
+            "-t",
+            IMAGE,
+            str(ROOT),
+        ),
+        timeout=1800,
+    )
+    return IMAGE
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PgCluster]:
+    found = PgCluster.start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+def in_container(image: str, *args: str, env: dict[str, str], secrets_dir: Path) -> list[str]:
+    options = ["--rm", "--network", "host", *limits(), "-v", f"{secrets_dir}:/run/secrets:ro"]
+    for name, value in env.items():
+        options += ["-e", f"{name}={value}"]
+    return podman("run", *options, image, *args)
+
+
+def test_the_image_runs_unprivileged_without_the_desktops_libraries(image: str) -> None:
+    found = json.loads(run(podman("image", "inspect", image)))[0]
+    config = found["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["fieldcase-server"]
+    assert "/health" in " ".join(found.get("Healthcheck", config.get("Healthcheck", {}))["Test"])
+    probe = (
+        "import importlib.util, os; "
+        "print(os.getuid(), [m for m in ('PySide6', 'sqlcipher3', 'fastapi') "
+        "if importlib.util.find_spec(m)])"
+    )
+    said = run(podman("run", "--rm", *limits(), "--entrypoint", "python", image, "-c", probe))
+    assert said.split() == ["10001", "['fastapi']"]
+    version = run(podman("run", "--rm", *limits(), image, "--version"))
+    assert version.startswith("fieldcase-server ")
+
+
+def test_migrate_then_serve_from_secret_files_and_a_laptop_syncs(
+    image: str, cluster: PgCluster, tmp_path: Path
+) -> None:
+    db_url = cluster.create_database("container")
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir(mode=0o755)
+    (secrets_dir / "db_url").write_text(db_url, encoding="utf-8")
+    (secrets_dir / "audit.key").write_text(secrets.token_hex(32), encoding="utf-8")
+    for path in secrets_dir.iterdir():
+        path.chmod(0o644)  # readable by the container's user 10001 (podman's own copies: 0400)
+    env = {
+        "FIELDCASE_DB_URL_FILE": "/run/secrets/db_url",
+        "FIELDCASE_AUDIT_KEY_FILE": "/run/secrets/audit.key",
+    }
+    port = free_port()
+    serve = podman(
+        "run",
+        "-d",
+        "--name",
+        f"fieldcase-ci-{uuid.uuid4().hex[:8]}",
+        "--network",
+        "host",
+        *limits(),
+        "-v",
+        f"{secrets_dir}:/run/secrets:ro",
+        *(part for name, value in env.items() for part in ("-e", f"{name}={value}")),
+        image,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    )
+    # before its migrations, serve refuses to start (exit 78) and says to run migrate
+    early = subprocess.run(
+        in_container(image, "serve", "--port", str(port), env=env, secrets_dir=secrets_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert early.returncode == 78, early.stdout + early.stderr
+    assert "migrate" in early.stderr
+    run(in_container(image, "migrate", env=env, secrets_dir=secrets_dir))
+    user_env = {**env, "FIELDCASE_PASSWORD": TEST_PASSWORD}
+    run(in_container(image, "admin", "add-team", "North", env=user_env, secrets_dir=secrets_dir))
+    run(
+        in_container(
+            image,
+            "admin",
+            "add-user",
+            "--team",
+            "North",
+            "mo",
+            env=user_env,
+            secrets_dir=secrets_dir,
+        )
+    )
+    container = run(serve).strip()
+    base = f"http://127.0.0.1:{port}"
+    web = httpx.Client(trust_env=False, timeout=10)  # straight to this computer
+    try:
+        deadline = time.monotonic() + 120
+        last = ""
+        while True:
+            try:
+                answer = web.get(base + "/ready")
+                if answer.status_code == 200:
+                    break
+                last = f"{answer.status_code} {answer.text}"
+            except httpx.HTTPError as err:
+                last = repr(err)
+            state = run(
+                podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container)
+            )
+            assert time.monotonic() < deadline, f"{last}\n{state}\n" + logs_of(container)
+            time.sleep(0.5)
+        laptop = enrol(base, "mo")
+        headers = {**PROTOCOL_HEADERS, "Authorization": f"Bearer {laptop['token']}"}
+        case_id, made = new_case("North", "mo")
+        pushed = web.post(base + "/v1/sync/push", json={"changes": [made]}, headers=headers)
+        assert pushed.status_code == 200, pushed.text
+        assert pushed.json()["results"][0]["status"] == "applied"
+        pulled = web.post(
+            base + "/v1/sync/pull", json={"cursor": None, "max_bytes": 262144}, headers=headers
+        )
+        assert pulled.status_code == 200
+        assert str(case_id) in pulled.text
+        logs = logs_of(container)
+        assert "/v1/sync/push" in logs  # the access log, in the container's output
+    finally:
+        web.close()
+        run(podman("rm", "-f", container))
+
+
+def logs_of(container: str) -> str:
+    """What the container wrote, to standard output and standard error."""
+    done = subprocess.run(
+        podman("logs", container), capture_output=True, text=True, timeout=60, check=False
+    )
+    return done.stdout + done.stderr
