@@ -62,6 +62,7 @@ def debian_root() -> Iterator[Path]:
     assert os.geteuid() == 0, "the deployment rehearsals run as root (as .ci/run does)"
     debootstrap = need("debootstrap", "debootstrap")
     folder = Path(tempfile.mkdtemp(prefix="fieldcase-debian-", dir="/var/tmp"))
+    folder.chmod(0o755)  # its "/": every user of the system inside must be able to enter it
     try:
         run(
             [debootstrap, "--variant=minbase", f"--include={INCLUDE}", SUITE, str(folder), MIRROR],
@@ -100,12 +101,13 @@ def base_image(debian_root: Path) -> str:
     return BASE_IMAGE
 
 
-def host_pip_config(folder: Path) -> list[str]:
-    """podman build options handing this machine's pip settings (indexes, links, CAs) to the
-    build, read from ``pip config list`` so nothing about this machine is written here."""
+def host_pip_settings() -> tuple[str, list[Path]]:
+    """This machine's pip settings (indexes, links, certificate authorities) as a pip.conf,
+    and the paths it names, from ``pip config list``: nothing about this machine is written
+    here, and a fresh system or a build gets its packages from where this one does."""
     listed = run([sys.executable, "-m", "pip", "config", "list"])
     lines = ["[global]"]
-    mounts: list[str] = []
+    paths: list[Path] = []
     for line in listed.splitlines():
         key, _, value = line.partition("=")
         name = key.split(".", 1)[-1]
@@ -117,12 +119,15 @@ def host_pip_config(folder: Path) -> list[str]:
             path = Path(part.removeprefix("file://"))
             if path.name == "simple":  # an index's pages point at ../files beside them
                 path = path.parent
-            if path.is_absolute() and path.exists():
-                mounts.append(f"{path}:{path}:ro")
+            if path.is_absolute() and path.exists() and path not in paths:
+                paths.append(path)
+    return "\n".join(dict.fromkeys(lines)) + "\n", paths
+
+
+def host_pip_config(folder: Path) -> list[str]:
+    """podman build options handing this machine's pip settings to the build."""
+    text, paths = host_pip_settings()
     conf = folder / "pip.conf"
-    conf.write_text("\n".join(dict.fromkeys(lines)) + "\n", encoding="utf-8")
-    return [
-        part
-        for spec in [f"{conf}:/etc/pip.conf:ro", *dict.fromkeys(mounts)]
-        for part in ("-v", spec)
-    ]
+    conf.write_text(text, encoding="utf-8")
+    specs = [f"{conf}:/etc/pip.conf:ro", *(f"{p}:{p}:ro" for p in paths)]
+    return [part for spec in specs for part in ("-v", spec)]
