@@ -58,8 +58,13 @@ def cluster() -> Iterator[PgCluster]:
         found.stop()
 
 
-def in_container(image: str, *args: str, env: dict[str, str], secrets_dir: Path) -> list[str]:
-    options = ["--rm", "--network", "host", *limits(), "-v", f"{secrets_dir}:/run/secrets:ro"]
+def in_container(
+    image: str, *args: str, env: dict[str, str], secrets_dir: Path, name: str = ""
+) -> list[str]:
+    """``podman run`` of ``image`` with ``args``, the secrets folder and ``env``: removed when
+    it ends, or (``name``) kept running in the background, its output kept for the test."""
+    options = ["-d", "--name", name] if name else ["--rm"]
+    options += ["--network", "host", *limits(), "-v", f"{secrets_dir}:/run/secrets:ro"]
     for name, value in env.items():
         options += ["-e", f"{name}={value}"]
     return podman("run", *options, image, *args)
@@ -97,25 +102,12 @@ def test_migrate_then_serve_from_secret_files_and_a_laptop_syncs(
         "FIELDCASE_AUDIT_KEY_FILE": "/run/secrets/audit.key",
     }
     port = free_port()
-    serve = podman(
-        "run",
-        "-d",
-        "--name",
-        f"fieldcase-ci-{uuid.uuid4().hex[:8]}",
-        "--network",
-        "host",
-        *limits(),
-        "-v",
-        f"{secrets_dir}:/run/secrets:ro",
-        *(part for name, value in env.items() for part in ("-e", f"{name}={value}")),
+    serve = in_container(
         image,
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
+        *("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
+        env=env,
+        secrets_dir=secrets_dir,
+        name=f"fieldcase-ci-{uuid.uuid4().hex[:8]}",
     )
     # before its migrations, serve refuses to start (exit 78) and says to run migrate
     early = subprocess.run(
