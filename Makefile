@@ -37,8 +37,9 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen PYSIDE6_OPTION_LAZY=0 $(PY) -m pytest -q -n 2 --dist loadfile -p randomly \
 		--ignore=tests/deploy
 
-# Deployment rehearsals (tests/deploy): a fresh Debian by debootstrap, the service's container
-# image built on it and run under podman. Root, debootstrap, podman and runc needed (.ci/run
+# Deployment rehearsals (tests/deploy): fresh Debians by debootstrap; the service's container
+# image built on one and run under podman, and docs/server-deployment.md followed on one booted
+# with systemd-nspawn. Root, debootstrap, podman, runc and systemd-container needed (.ci/run
 # installs them and runs this after `make test`).
 test-deploy: $(STAMP)
 	$(PY) -m pytest -q -p no:randomly -p no:xdist tests/deploy

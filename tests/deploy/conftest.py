@@ -1,8 +1,9 @@
-"""Deployment rehearsals (``make test-deploy``, run by ``.ci/run`` after ``make test``): a
-fresh Debian made by debootstrap, and the service's container image built from it and run
-under podman. They need root, network access to Debian's mirror (as apt itself does), and
-Debian's ``debootstrap``, ``podman`` and ``runc``, which ``.ci/run`` installs; a test never
-skips itself for want of them.
+"""Deployment rehearsals (``make test-deploy``, run by ``.ci/run`` after ``make test``): fresh
+Debian systems made by debootstrap: the service's container image built from one and run
+under podman, and the server guide followed on one booted with systemd (systemd-nspawn).
+They need root, network access to Debian's mirror (as apt itself does), and Debian's
+``debootstrap``, ``podman``, ``runc`` and ``systemd-container``, which ``.ci/run`` installs; a
+test never skips itself for want of them.
 
 No container registry is used: the image's base is the fresh Debian, imported into podman
 (``PYTHON_IMAGE`` build argument), and Python packages come from the same places as this
