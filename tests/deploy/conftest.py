@@ -1,9 +1,10 @@
 """Deployment rehearsals (``make test-deploy``, run by ``.ci/run`` after ``make test``): fresh
 Debian systems made by debootstrap: the service's container image built from one and run
-under podman, and the server guide followed on one booted with systemd (systemd-nspawn).
-They need root, network access to Debian's mirror (as apt itself does), and Debian's
-``debootstrap``, ``podman``, ``runc`` and ``systemd-container``, which ``.ci/run`` installs; a
-test never skips itself for want of them.
+under podman, alone and by compose.yaml (podman-compose), and the server guide followed on
+one booted with systemd (systemd-nspawn). They need root, network access to Debian's mirror
+(as apt itself does), and Debian's ``debootstrap``, ``podman``, ``runc``, ``podman-compose``
+(with CNI's dnsname plugin) and ``systemd-container``, which ``.ci/run`` installs; a test
+never skips itself for want of them.
 
 No container registry is used: the image's base is the fresh Debian, imported into podman
 (``PYTHON_IMAGE`` build argument), and Python packages come from the same places as this

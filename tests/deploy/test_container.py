@@ -6,7 +6,10 @@ its database URL and audit key as secret files, migrations by the one-off ``migr
 from __future__ import annotations
 
 import json
+import os
+import resource
 import secrets
+import shutil
 import subprocess
 import time
 import uuid
@@ -16,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deploy.conftest import ROOT, host_pip_config, limits, podman, run
+from tests.deploy.conftest import ROOT, host_pip_config, limits, need, podman, run
 from tests.server.helpers import new_case
 from tests.support.pg import PgCluster, free_port
 from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD, enrol
@@ -177,3 +180,110 @@ def logs_of(container: str) -> str:
         podman("logs", container), capture_output=True, text=True, timeout=60, check=False
     )
     return done.stdout + done.stderr
+
+
+def test_compose_runs_the_service_with_its_database_and_a_laptop_syncs(
+    image: str, base_image: str, tmp_path: Path
+) -> None:
+    """installer/server/compose.yaml as written, under podman-compose: its PostgreSQL (an image
+    made here from Debian's package, named by FIELDCASE_POSTGRES_IMAGE as a council names its
+    registry's mirror), the one-off migrate, the service published on 127.0.0.1:8750."""
+    compose_tool = need("podman-compose", "podman-compose")
+    postgres = "localhost/fieldcase-rehearsal-postgres"
+    run(
+        podman(
+            "build",
+            "--network",
+            "host",
+            *limits(),
+            "--build-arg",
+            f"BASE={base_image}",
+            "-t",
+            postgres,
+            str(ROOT / "tests" / "deploy" / "postgres"),
+        ),
+        timeout=900,
+    )
+    run(podman("tag", image, "localhost/fieldcase-server:latest"))  # compose's image name
+    project = tmp_path / "fieldcase"
+    project.mkdir()
+    shutil.copy(ROOT / "installer" / "server" / "compose.yaml", project)
+    # the secrets as the compose file's header says to make them
+    secrets_dir = project / "secrets"
+    secrets_dir.mkdir(mode=0o700)
+    password = secrets.token_urlsafe(18)
+    (secrets_dir / "db_password").write_text(password, encoding="utf-8")
+    (secrets_dir / "db_url").write_text(
+        f"postgresql://fieldcase:{password}@db:5432/fieldcase", encoding="utf-8"
+    )
+    (secrets_dir / "audit.key").write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+    for path in secrets_dir.iterdir():
+        path.chmod(0o644)  # bind-mounted as they are: readable by the containers' users
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    conf = tmp_path / "containers.conf"
+    conf.write_text(
+        f'[containers]\ndefault_ulimits = ["nofile={files}:{files}", "nproc=4096:4096"]\n'
+        '[engine]\nruntime = "runc"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "CONTAINERS_CONF": str(conf), "FIELDCASE_POSTGRES_IMAGE": postgres}
+    compose = [compose_tool, "-f", str(project / "compose.yaml")]
+    run([*compose, "up", "-d", "--no-build"], env=env, cwd=project, timeout=600)
+    base = "http://127.0.0.1:8750"
+    web = httpx.Client(trust_env=False, timeout=10)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if web.get(base + "/ready").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            # podman-compose 1.0 starts everything at once (compose's "condition" is ignored):
+            # a migrate that met a database still starting is run again, as compose would wait
+            state = run(podman("ps", "-a", "--format", "{{.Names}} {{.State}} {{.ExitCode}}"))
+            for line in state.splitlines():
+                name, status, code = [*line.split(), "", "", ""][:3]
+                if name.startswith("fieldcase_migrate") and status == "exited" and code != "0":
+                    subprocess.run(podman("start", name), capture_output=True, check=False)
+            assert time.monotonic() < deadline, state + logs_of("fieldcase_service_1")
+            time.sleep(2)
+        manager = (
+            "admin",
+            "add-user",
+            "--team",
+            "North",
+            "--role",
+            "manager",
+            "mo",
+        )
+        for command in (("admin", "add-team", "North"), manager):
+            run(
+                podman(
+                    "exec",
+                    "-e",
+                    f"FIELDCASE_PASSWORD={TEST_PASSWORD}",
+                    "fieldcase_service_1",
+                    "fieldcase-server",
+                    *command,
+                )
+            )
+        laptop = enrol(base, "mo")
+        headers = {**PROTOCOL_HEADERS, "Authorization": f"Bearer {laptop['token']}"}
+        case_id, made = new_case("North", "mo")
+        pushed = web.post(base + "/v1/sync/push", json={"changes": [made]}, headers=headers)
+        assert pushed.status_code == 200 and pushed.json()["results"][0]["status"] == "applied"
+        pulled = web.post(
+            base + "/v1/sync/pull", json={"cursor": None, "max_bytes": 262144}, headers=headers
+        )
+        assert str(case_id) in pulled.text
+    finally:
+        web.close()
+        subprocess.run(
+            [*compose, "down", "-v"],
+            env=env,
+            cwd=project,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
