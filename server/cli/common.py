@@ -26,7 +26,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from server.core.config import APP_NAME, Settings
-from server.core.db import SchemaState, make_engine, migrate, schema_state
+from server.core.db import (
+    DatabaseEncodingError,
+    SchemaState,
+    make_engine,
+    migrate,
+    schema_state,
+)
 from sync.clock import Clock
 from sync.errors import FieldcaseError, traceback_without_content
 from sync.terminal import ask_hidden
@@ -166,6 +172,15 @@ def database_problem(err: BaseException, db_url: str) -> CliError | None:
         url = make_url(db_url)
     except (ArgumentError, ValueError):
         return _bad_address("unparsable URL")
+    if isinstance(err, DatabaseEncodingError):
+        return CliError(
+            f'The database "{url.database}" on {url.host or "localhost"} keeps text in the '
+            f"{err.encoding} encoding; Fieldcase needs UTF8, so that names and notes in every "
+            "language are kept as written. Create it again with ENCODING 'UTF8' (createdb -E "
+            "UTF8 -T template0), then run fieldcase-server migrate.",
+            exit_code=EXIT_CONFIG,
+            detail=f"server_encoding {err.encoding}",
+        )
     orig: BaseException = (err.orig if isinstance(err, DBAPIError) else None) or err
     text = f"{orig} {getattr(orig, 'sqlstate', '') or ''}".lower()
     if url.get_backend_name() == "sqlite":

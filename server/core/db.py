@@ -76,15 +76,35 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
         hide_parameters=True,
-        # a database host that does not answer at all is given up on, not waited for forever
-        connect_args={"connect_timeout": 10},
+        # a database host that does not answer at all is given up on, not waited for forever;
+        # text travels as UTF-8 whatever the database's own encoding (so it can be checked)
+        connect_args={"connect_timeout": 10, "client_encoding": "utf8"},
     )
+
+    @event.listens_for(engine, "connect")
+    def _utf8_only(dbapi_connection: Any, _record: Any) -> None:
+        # the server reports its encoding when the connection opens: no query (and so no
+        # transaction left open on the new connection) is needed to know it
+        found = dbapi_connection.info.parameter_status("server_encoding") or "UTF8"
+        if found.upper() not in ("UTF8", "UTF-8"):
+            raise DatabaseEncodingError(found)
+
+    return engine
+
+
+class DatabaseEncodingError(Exception):
+    """The database stores text in an encoding other than UTF-8 (SQL_ASCII, LATIN1...): names
+    and notes in any language could not be kept faithfully, so it is not used."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(f"database encoding {encoding}")
+        self.encoding = encoding
 
 
 def alembic_config() -> Config:

@@ -194,3 +194,25 @@ def test_ready_says_when_the_database_is_down_or_behind_and_health_still_answers
     finally:
         if running:
             cluster.stop()
+
+
+def test_a_database_not_in_utf8_is_refused_plainly(
+    pg_cluster: PgCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A DBA's database made with SQL_ASCII (a cluster initialised without a locale) would keep
+    names and notes as raw bytes: every command refuses it in one line, exit code 78."""
+    name = f"ascii_{uuid.uuid4().hex[:10]}"
+    pg_cluster._admin(
+        f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+        "TEMPLATE template0"
+    )
+    url = pg_cluster.url(name)
+    for args in (["migrate"], ["serve", "--port", "1"], ["admin", "list-users"]):
+        code = cli_main([*args, "--db", url])
+        said = capsys.readouterr()
+        assert code == 78, said
+        assert "keeps text in the SQL_ASCII encoding; Fieldcase needs UTF8" in said.err
+        assert "createdb -E UTF8 -T template0" in said.err
+        assert "Traceback" not in said.err + said.out
+    utf8 = pg_cluster.create_database("utf8")
+    assert cli_main(["migrate", "--db", utf8]) == 0  # the cluster's own default is fine
