@@ -238,11 +238,14 @@ def _check_server_url(value: object) -> str:
     return value.strip().rstrip("/")
 
 
-def _check_ca_bundle(value: object, folder: Path, *, on_this_computer: bool = True) -> Path:
+def _check_ca_bundle(value: object, folder: Path | None, *, on_this_computer: bool = True) -> Path:
+    """The PEM file ``value`` names: relative to ``folder`` (None: it must be a full path)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError('ca_bundle must be the path of a PEM file in quotes, such as "ca.pem"')
     path = Path(value).expanduser()
     if not (path.is_absolute() or PureWindowsPath(value).is_absolute()):
+        if folder is None:
+            raise ValueError("ca_bundle must be the full path of a PEM file")
         path = folder / path
     if on_this_computer and not path.is_file():
         raise ValueError(f"ca_bundle names {path}, but there is no such file")
@@ -272,14 +275,7 @@ def _checked(key: str, value: object, folder: Path | None, *, here: bool = True)
     if key == "server_url":
         return _check_server_url(value)
     if key == "ca_bundle":
-        if (
-            folder is None
-            and isinstance(value, str)
-            and not Path(value).expanduser().is_absolute()
-            and not PureWindowsPath(value).is_absolute()
-        ):
-            raise ValueError("ca_bundle must be the full path of a PEM file")
-        return _check_ca_bundle(value, folder or Path.cwd(), on_this_computer=here)
+        return _check_ca_bundle(value, folder, on_this_computer=here)
     if key == "council_name":
         return _check_council_name(value)
     if key == "proxy":

@@ -362,13 +362,9 @@ def _icu_licence_text() -> Path | None:
 
 
 def _project_version() -> str:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from sync.version import VERSION
+    from sync.version import VERSION  # the build runs from the source tree's root
 
-        return VERSION
-    finally:
-        sys.path.pop(0)
+    return VERSION
 
 
 # ------------------------------------------------------------------------------ writing
