@@ -18,9 +18,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,3 +135,29 @@ def host_pip_config(folder: Path) -> list[str]:
     conf.write_text(text, encoding="utf-8")
     specs = [f"{conf}:/etc/pip.conf:ro", *(f"{p}:{p}:ro" for p in paths)]
     return [part for spec in specs for part in ("-v", spec)]
+
+
+def wait_ready(
+    web: httpx.Client,
+    base: str,
+    *,
+    seconds: float,
+    explain: Callable[[str], str],
+    meanwhile: Callable[[], None] = lambda: None,
+    pause: float = 0.5,
+) -> None:
+    """Until ``base``/ready answers 200; ``meanwhile`` runs between tries; after ``seconds``
+    the test fails with ``explain(last answer)``."""
+    deadline = time.monotonic() + seconds
+    last = ""
+    while True:
+        try:
+            answer = web.get(base + "/ready")
+            if answer.status_code == 200:
+                return
+            last = f"{answer.status_code} {answer.text}"
+        except httpx.HTTPError as err:
+            last = repr(err)
+        meanwhile()
+        assert time.monotonic() < deadline, explain(last)
+        time.sleep(pause)

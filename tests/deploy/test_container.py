@@ -11,7 +11,6 @@ import resource
 import secrets
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deploy.conftest import ROOT, host_pip_config, limits, need, podman, run
+from tests.deploy.conftest import (
+    ROOT,
+    host_pip_config,
+    limits,
+    need,
+    podman,
+    run,
+    wait_ready,
+)
 from tests.server.helpers import new_case
 from tests.support.pg import PgCluster, free_port
 from tests.support.server import PROTOCOL_HEADERS, TEST_PASSWORD, enrol
@@ -141,21 +148,12 @@ def test_migrate_then_serve_from_secret_files_and_a_laptop_syncs(
     base = f"http://127.0.0.1:{port}"
     web = httpx.Client(trust_env=False, timeout=10)  # straight to this computer
     try:
-        deadline = time.monotonic() + 120
-        last = ""
-        while True:
-            try:
-                answer = web.get(base + "/ready")
-                if answer.status_code == 200:
-                    break
-                last = f"{answer.status_code} {answer.text}"
-            except httpx.HTTPError as err:
-                last = repr(err)
-            state = run(
-                podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container)
-            )
-            assert time.monotonic() < deadline, f"{last}\n{state}\n" + logs_of(container)
-            time.sleep(0.5)
+        wait_ready(
+            web,
+            base,
+            seconds=120,
+            explain=lambda last: f"{last}\n{state_of(container)}\n" + logs_of(container),
+        )
         laptop = enrol(base, "mo")
         headers = {**PROTOCOL_HEADERS, "Authorization": f"Bearer {laptop['token']}"}
         case_id, made = new_case("North", "mo")
@@ -232,13 +230,8 @@ def test_compose_runs_the_service_with_its_database_and_a_laptop_syncs(
     base = "http://127.0.0.1:8750"
     web = httpx.Client(trust_env=False, timeout=10)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if web.get(base + "/ready").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+
+        def migrate_again() -> None:
             # podman-compose 1.0 starts everything at once (compose's "condition" is ignored):
             # a migrate that met a database still starting is run again, as compose would wait
             state = run(podman("ps", "-a", "--format", "{{.Names}} {{.State}} {{.ExitCode}}"))
@@ -246,8 +239,15 @@ def test_compose_runs_the_service_with_its_database_and_a_laptop_syncs(
                 name, status, code = [*line.split(), "", "", ""][:3]
                 if name.startswith("fieldcase_migrate") and status == "exited" and code != "0":
                     subprocess.run(podman("start", name), capture_output=True, check=False)
-            assert time.monotonic() < deadline, state + logs_of("fieldcase_service_1")
-            time.sleep(2)
+
+        wait_ready(
+            web,
+            base,
+            seconds=180,
+            meanwhile=migrate_again,
+            explain=lambda last: f"{last}\n" + logs_of("fieldcase_service_1"),
+            pause=2,
+        )
         manager = (
             "admin",
             "add-user",
@@ -287,3 +287,7 @@ def test_compose_runs_the_service_with_its_database_and_a_laptop_syncs(
             timeout=300,
             check=False,
         )
+
+
+def state_of(container: str) -> str:
+    return run(podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container))

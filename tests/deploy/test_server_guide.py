@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deploy.conftest import MIRROR, ROOT, SUITE, host_pip_settings, need, run
+from tests.deploy.conftest import MIRROR, ROOT, SUITE, host_pip_settings, need, run, wait_ready
 
 GUIDE = ROOT / "docs" / "server-deployment.md"
 BLOCK = re.compile(r"<!-- rehearsal: (\w+) -->\n```sh\n(.*?)```", re.DOTALL)
@@ -179,17 +179,14 @@ def test_the_server_guide_runs_as_written_on_a_fresh_debian(booted: Booted, tmp_
     assert booted.shell("systemctl is-active fieldcase-server").strip() == "active"
     assert booted.shell("systemctl is-enabled fieldcase-server").strip() == "enabled"
     with httpx.Client(trust_env=False, timeout=5) as web:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if web.get(SERVICE + "/ready").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, booted.shell(
-                "journalctl -u fieldcase-server --no-pager | tail -30"
-            )
-            time.sleep(0.5)
+        wait_ready(
+            web,
+            SERVICE,
+            seconds=90,
+            explain=lambda last: (
+                last + "\n" + booted.shell("journalctl -u fieldcase-server --no-pager | tail -30")
+            ),
+        )
         signed = web.post(
             SERVICE + "/v1/auth/login",
             json={"username": "amira.khan", "password": "a-long-first-password"},
