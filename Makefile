@@ -29,12 +29,15 @@ run: $(STAMP)
 # (pytest-randomly prints its seed; rerun one with -p randomly --randomly-seed=N). On a quiet
 # 2-core machine this was the fastest: about 2 minutes (-n 4 took a little longer).
 # PYSIDE6_OPTION_LAZY=0: Qt's types made at import (app/ui/qt.py says why).
+# --max-worker-restart=0: a worker that dies (a crash in Qt, say) ends the run there, its test
+# named in the summary, rather than being replaced: after a replacement xdist's loadfile
+# scheduler can wait for ever for work that was already done (pytest-xdist issues 784, 1313).
 # compileall first: the tests start the service and the command line as child processes some
 # hundreds of times, and where PYTHONDONTWRITEBYTECODE is set (as on CI) each would compile
 # the project's sources again (about 0.2 s a start).
 test: $(STAMP)
 	$(PY) -m compileall -q app server sync tools tests > /dev/null
-	QT_QPA_PLATFORM=offscreen PYSIDE6_OPTION_LAZY=0 $(PY) -m pytest -q -n 2 --dist loadfile -p randomly \
+	QT_QPA_PLATFORM=offscreen PYSIDE6_OPTION_LAZY=0 $(PY) -m pytest -q -n 2 --dist loadfile -p randomly --max-worker-restart=0 \
 		--ignore=tests/deploy
 
 # Deployment rehearsals (tests/deploy): fresh Debians by debootstrap; the service's container
