@@ -62,6 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     # the service (its merge rules are its own): the protocol and the schema, never the engine
     "server": {
+        "sync.address",  # the sign-in provider's addresses: https except on loopback
         "sync.files",  # subject access exports
         "sync.paper",  # subject access records
         "sync.protocol",

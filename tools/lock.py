@@ -4,8 +4,12 @@ resolver (``pip install --dry-run --report``). ``make`` installs the development
 environment from it with ``--require-hashes``, so ``make test``, ``make installer`` and CI get
 exactly these files or stop.
 
-    python -m tools.lock            # resolve again and write requirements/lock-linux-x86_64.txt
+    python -m tools.lock            # resolve again, keeping the versions locked already
+    python -m tools.lock --upgrade  # resolve again from scratch: the newest of everything
     python -m tools.lock --pins     # print name==version lines (no hashes) for other platforms
+
+Without ``--upgrade`` the lock's own versions are the resolver's constraints, so adding a
+dependency adds it (and what it needs) without moving anything else.
 
 Resolve again (and commit the result) when pyproject.toml's dependencies change: the test
 tests/installer/test_lock.py fails until the lock covers them. Hashes are of the files pip saw
@@ -49,10 +53,16 @@ def _canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def resolve() -> list[Pin]:
-    """What pip would install for the project with every extra, from a clean slate."""
+def resolve(keep: dict[str, str] | None = None) -> list[Pin]:
+    """What pip would install for the project with every extra, from a clean slate; with
+    ``keep`` (name -> version), those versions wherever the project still needs the package."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
+        constraints = Path(tmp) / "constraints.txt"
+        constraints.write_text(
+            "".join(f"{name}=={version}\n" for name, version in (keep or {}).items()),
+            encoding="utf-8",
+        )
         command = [
             sys.executable,
             "-m",
@@ -63,6 +73,8 @@ def resolve() -> list[Pin]:
             "--ignore-installed",
             "--report",
             str(report),
+            "--constraint",
+            str(constraints),
             f".[{EXTRAS}]",
             *TOOLS,
         ]
@@ -119,12 +131,16 @@ def read_pins(path: Path = LOCK) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.lock", description=__doc__)
     parser.add_argument("--pins", action="store_true", help="print name==version lines only")
+    parser.add_argument(
+        "--upgrade", action="store_true", help="resolve from scratch, not keeping locked versions"
+    )
     args = parser.parse_args(argv)
     if args.pins:
         print("\n".join(f"{name}=={version}" for name, version in read_pins().items()))
         return 0
     LOCK.parent.mkdir(exist_ok=True)
-    LOCK.write_text(render(resolve()), encoding="utf-8")
+    keep = None if args.upgrade or not LOCK.exists() else read_pins()
+    LOCK.write_text(render(resolve(keep)), encoding="utf-8")
     print(f"Wrote {LOCK.relative_to(ROOT)}")
     return 0
 

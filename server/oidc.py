@@ -1,0 +1,312 @@
+"""Single sign-on with the council's OpenID Connect provider (issue 16): the one owner of what
+the service knows of the provider (its published configuration and signing keys) and of what
+it believes of an ID token.
+
+The provider is named by its issuer (``FIELDCASE_OIDC_ISSUER``); its configuration comes from
+``<issuer>/.well-known/openid-configuration`` and must name that same issuer. Its keys (JWKS)
+are kept and fetched again when a token is signed by a key they do not hold (the provider
+rotated its keys), but no more often than every few seconds, so tokens with made-up key ids
+cannot make the service hammer the provider.
+
+An ID token is believed only when (through joserfc and Authlib's ID-token rules, never
+hand-written checks): it is signed by one of the provider's keys with an asymmetric algorithm
+the provider lists (never ``none``, never a shared secret); it was issued by the issuer, for
+this service's client id (and, with more than one audience, to this client: ``azp``); it has
+not expired (two minutes' leeway for clocks); it carries the nonce this sign-in started with;
+and, when the site requires it, it says the person used multi-factor authentication (``amr``
+holds one of the configured methods, or ``acr`` is one of the configured levels).
+
+The person is the provider's stable subject: Entra ID's ``oid`` where the token has one, else
+``sub``; names and user names may change without breaking the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import requests
+from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    DecodeError,
+    ExpiredTokenError,
+    InvalidKeyIdError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import KeySet
+
+from sync.address import service_address_problem
+from sync.clock import Clock, SystemClock
+from sync.errors import FieldcaseError
+
+log = logging.getLogger("fieldcase.server.oidc")
+
+#: The signature algorithms an ID token may use: public-key ones only.
+ASYMMETRIC = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+#: Leeway for the clocks of the provider, the service and the laptop, in seconds.
+LEEWAY_SECONDS = 120
+#: The provider's keys are fetched again at most this often (seconds) for an unknown key id.
+KEY_REFRESH_GAP_SECONDS = 10.0
+#: Largest answer read from the provider (its configuration or its keys).
+MAX_ANSWER_BYTES = 1024 * 1024
+TIMEOUT = (5.0, 10.0)
+
+
+class SsoKind(StrEnum):
+    """Why a single sign-on did not go through."""
+
+    PROVIDER = "provider"  # the provider could not be reached, or answered wrongly
+    TOKEN = "token"  # noqa: S105 (a kind of refusal, not a secret): the ID token is not believed
+    MFA = "mfa"  # the person did not use multi-factor authentication, and the site requires it
+
+
+class SsoError(FieldcaseError):
+    """A single sign-on refused or impossible: a plain message, and its kind."""
+
+    def __init__(self, kind: SsoKind, message: str, *, detail: str = "") -> None:
+        super().__init__(message, detail=detail)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """What the site set: whose tokens to believe, for which client, with what proof."""
+
+    issuer: str
+    client_id: str
+    require_mfa: bool = False
+    #: ``amr`` values that count as multi-factor (Entra ID says ``mfa``; RFC 8176 names more)
+    mfa_methods: frozenset[str] = frozenset({"mfa"})
+    #: ``acr`` values that count as multi-factor (a provider that says so by level instead)
+    mfa_levels: frozenset[str] = frozenset()
+    #: the claim listing the person's app roles (Entra ID: ``roles``)
+    role_claim: str = "roles"
+
+    def __post_init__(self) -> None:
+        problem = service_address_problem(self.issuer, subject="The sign-in issuer")
+        if problem is not None:
+            raise SsoError(SsoKind.PROVIDER, problem + ". Check FIELDCASE_OIDC_ISSUER.")
+        if not self.client_id.strip():
+            raise SsoError(SsoKind.PROVIDER, "FIELDCASE_OIDC_CLIENT_ID is empty: set it.")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the provider says signed in."""
+
+    subject: str  # stable: Entra ID's oid, else sub
+    username: str  # preferred_username (may change)
+    name: str
+    email: str
+    email_verified: bool
+    roles: tuple[str, ...]
+    methods: tuple[str, ...] = field(default=())  # amr
+    level: str = ""  # acr
+
+
+class Provider:
+    """The provider's configuration and keys, fetched when first needed and kept."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        clock: Clock | None = None,
+        session: requests.Session | None = None,
+        key_refresh_gap: float = KEY_REFRESH_GAP_SECONDS,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._session = session or requests.Session()
+        self._gap = key_refresh_gap
+        self._lock = threading.Lock()
+        self._metadata: dict[str, Any] | None = None
+        self._keys: KeySet | None = None
+        self._keys_at: float | None = None
+
+    # ------------------------------------------------------------------ the provider
+    def _get_json(self, url: str, what: str) -> dict[str, Any]:
+        try:
+            answer = self._session.get(url, timeout=TIMEOUT, stream=True)
+            body = answer.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+        except requests.RequestException as err:
+            raise SsoError(
+                SsoKind.PROVIDER,
+                f"The council's sign-in service could not be reached for its {what}. Sign in "
+                "again in a few minutes; if it goes on, tell IT (FIELDCASE_OIDC_ISSUER).",
+                detail=f"{type(err).__name__} fetching {url}",
+            ) from None
+        if answer.status_code != 200 or len(body) > MAX_ANSWER_BYTES:
+            raise SsoError(
+                SsoKind.PROVIDER,
+                f"The council's sign-in service did not give its {what} (HTTP "
+                f"{answer.status_code}). Sign in again later; if it goes on, tell IT.",
+                detail=f"HTTP {answer.status_code} from {url}",
+            )
+        try:
+            found = json.loads(body)
+        except ValueError:
+            found = None
+        if not isinstance(found, dict):
+            raise SsoError(
+                SsoKind.PROVIDER,
+                f"The council's sign-in service answered with something that is not its "
+                f"{what}. Tell IT: FIELDCASE_OIDC_ISSUER may name the wrong address.",
+                detail=f"not a JSON object from {url}",
+            )
+        return found
+
+    def metadata(self) -> dict[str, Any]:
+        """The provider's published configuration (checked: it names our issuer, and where
+        its keys and endpoints are)."""
+        with self._lock:
+            if self._metadata is None:
+                issuer = self.config.issuer.rstrip("/")
+                found = self._get_json(issuer + DISCOVERY_PATH, "configuration")
+                if found.get("issuer") != self.config.issuer:
+                    raise SsoError(
+                        SsoKind.PROVIDER,
+                        "The council's sign-in service names another issuer than the one "
+                        "this service was set up with. Tell IT to check FIELDCASE_OIDC_ISSUER "
+                        "(it must match the provider's issuer exactly).",
+                        detail=f"configured {self.config.issuer!r}, published "
+                        f"{found.get('issuer')!r}",
+                    )
+                for name in ("jwks_uri", "authorization_endpoint", "token_endpoint"):
+                    value = found.get(name)
+                    if not isinstance(value, str) or service_address_problem(value):
+                        raise SsoError(
+                            SsoKind.PROVIDER,
+                            f"The council's sign-in service publishes no usable {name}. Tell IT.",
+                            detail=f"{name}={value!r}",
+                        )
+                self._metadata = found
+            return self._metadata
+
+    def algorithms(self) -> list[str]:
+        """The algorithms an ID token may be signed with: what the provider lists, public-key
+        ones only."""
+        listed = self.metadata().get("id_token_signing_alg_values_supported") or ["RS256"]
+        return sorted(ASYMMETRIC.intersection(str(alg) for alg in listed))
+
+    def keys(self, *, fresh: bool = False) -> KeySet:
+        """The provider's signing keys; ``fresh`` fetches them again (unless fetched in the
+        last few seconds)."""
+        uri = self.metadata()["jwks_uri"]
+        with self._lock:
+            now = self.clock.monotonic()
+            recent = self._keys_at is not None and now - self._keys_at < self._gap
+            if self._keys is None or (fresh and not recent):
+                found = self._get_json(uri, "signing keys")
+                try:
+                    keys = KeySet.import_key_set(found)  # type: ignore[arg-type]
+                except (JoseError, ValueError, TypeError, KeyError) as err:
+                    raise SsoError(
+                        SsoKind.PROVIDER,
+                        "The council's sign-in service published signing keys that cannot be "
+                        "read. Tell IT.",
+                        detail=type(err).__name__,
+                    ) from None
+                if self._keys is not None:
+                    log.info("the sign-in provider's keys were fetched again")
+                self._keys, self._keys_at = keys, now
+            return self._keys
+
+    # ------------------------------------------------------------------ tokens
+    def _decode(self, raw: str, algorithms: Collection[str]) -> jwt.Token:
+        try:
+            return jwt.decode(raw, self.keys(), algorithms=list(algorithms))
+        except InvalidKeyIdError:
+            # a key the provider added since (it rotates them): fetch them again, once
+            return jwt.decode(raw, self.keys(fresh=True), algorithms=list(algorithms))
+
+    def verify_id_token(self, raw: str, *, nonce: str) -> Identity:
+        """The person an ID token names, or :class:`SsoError` saying plainly why not."""
+        algorithms = self.algorithms()
+        if not nonce:
+            raise SsoError(SsoKind.TOKEN, _REFUSED, detail="no nonce to check against")
+        try:
+            token = self._decode(raw, algorithms)
+        except InvalidKeyIdError:
+            raise SsoError(SsoKind.TOKEN, _REFUSED, detail="signed by an unknown key") from None
+        except BadSignatureError:
+            raise SsoError(SsoKind.TOKEN, _REFUSED, detail="bad signature") from None
+        except (DecodeError, JoseError, ValueError, TypeError) as err:
+            raise SsoError(SsoKind.TOKEN, _REFUSED, detail=type(err).__name__) from None
+        options: dict[str, Any] = {
+            "iss": {"essential": True, "value": self.config.issuer},
+            "aud": {"essential": True, "value": self.config.client_id},
+        }
+        claims = CodeIDToken(
+            token.claims,
+            token.header,
+            options,
+            {"nonce": nonce, "client_id": self.config.client_id},
+        )
+        try:
+            claims.validate(now=int(self.clock.now().timestamp()), leeway=LEEWAY_SECONDS)
+        except ExpiredTokenError:
+            raise SsoError(
+                SsoKind.TOKEN,
+                "Your sign-in with the council's account has expired. Sign in again.",
+                detail="expired",
+            ) from None
+        except (MissingClaimError, ClaimError) as err:
+            claim = getattr(err, "claim", "?")
+            raise SsoError(SsoKind.TOKEN, _REFUSED, detail=f"claim {claim}") from None
+        identity = _identity(token.claims, self.config.role_claim)
+        if self.config.require_mfa and not (
+            self.config.mfa_methods.intersection(identity.methods)
+            or identity.level in self.config.mfa_levels
+        ):
+            raise SsoError(
+                SsoKind.MFA,
+                "Your council requires a second step when you sign in (a code or an "
+                "authenticator app), and this sign-in did not use one. Sign in again and "
+                "complete the second step; if you are not asked for one, tell IT.",
+                detail=f"amr={list(identity.methods)} acr={identity.level!r}",
+            )
+        return identity
+
+
+_REFUSED = (
+    "The sign-in from the council's account could not be checked, so it was refused. Sign in "
+    "again; if it goes on, tell IT."
+)
+
+
+def _text(claims: dict[str, Any], name: str) -> str:
+    value = claims.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _identity(claims: dict[str, Any], role_claim: str) -> Identity:
+    subject = _text(claims, "oid") or _text(claims, "sub")
+    if not subject:
+        raise SsoError(SsoKind.TOKEN, _REFUSED, detail="no subject")
+    roles = claims.get(role_claim) or []
+    if isinstance(roles, str):
+        roles = [roles]
+    methods = claims.get("amr") or []
+    return Identity(
+        subject=subject,
+        username=_text(claims, "preferred_username") or _text(claims, "upn"),
+        name=_text(claims, "name"),
+        email=_text(claims, "email"),
+        email_verified=claims.get("email_verified") is True,
+        roles=tuple(str(role) for role in roles if isinstance(role, str)),
+        methods=tuple(str(m) for m in methods if isinstance(m, str)),
+        level=_text(claims, "acr"),
+    )
