@@ -271,8 +271,19 @@ def _failures(
     return int(session.exec(query).one())
 
 
+#: The kinds of token a person signs in for (their password, or the council's single
+#: sign-on); a laptop's own credential gives "device" tokens.
+PERSON_TOKENS = ("password", "sso")
+
+
 def issue_token(
-    session: Session, settings: Settings, user: User, device: Device | None, *, clock: Clock
+    session: Session,
+    settings: Settings,
+    user: User,
+    device: Device | None,
+    *,
+    clock: Clock,
+    kind: str = "password",
 ) -> tuple[str, AccessToken]:
     now = clock.now()
     secret = new_secret()
@@ -280,7 +291,7 @@ def issue_token(
         token_hash=hash_secret(secret),
         user_id=user.id,
         device_id=device.id if device else None,
-        kind="device" if device else "password",
+        kind="device" if device else kind,
         issued_at=now,
         expires_at=now + timedelta(seconds=settings.token_ttl_seconds),
     )
@@ -400,7 +411,7 @@ def authenticate_token(session: Session, secret: str, *, clock: Clock) -> Actor:
         if device.revoked_at is not None:
             raise ApiError(ErrorCode.DEVICE_REVOKED)
     if token.revoked_at is not None:
-        if token.kind == "password":
+        if token.kind in PERSON_TOKENS:
             raise ApiError(ErrorCode.UNAUTHENTICATED, REVOKED_MESSAGE)
         owner = session.get(User, token.user_id)
         if owner is None or owner.disabled:

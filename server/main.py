@@ -33,6 +33,8 @@ from server.core.config import Settings
 from server.core.db import make_engine
 from server.errors import ApiError
 from server.observability import RequestContext
+from server.oidc import Provider, config_from
+from server.sign_on import SingleSignOn
 from sync.clock import Clock, SystemClock
 from sync.protocol import ErrorBody, ErrorCode
 
@@ -157,6 +159,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
     audit.use_key(app.state.engine, load_key(settings))  # None on PostgreSQL without a key
+    sso = config_from(settings)  # a setting it cannot use stops the service here
+    app.state.sso = (
+        SingleSignOn(Provider(sso[0], clock=app.state.clock), sso[1]) if sso is not None else None
+    )
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(meta.router)

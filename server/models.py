@@ -83,6 +83,15 @@ class User(ServerTable, table=True):
     password_hash: str
     disabled: bool = False
     created_at: datetime = ts()
+    #: The council's provider's stable id for this person (single sign-on; Entra ID's object
+    #: id, else ``sub``), when linked; names may change, this does not.
+    sso_subject: str | None = Field(
+        default=None, sa_column=Column(sa.String(200), unique=True, nullable=True)
+    )
+    #: The last time the provider vouched for this person, and the first time it would not
+    #: (a leaver's grace period runs from there; cleared when it vouches again).
+    sso_seen_at: datetime | None = ts(nullable=True)
+    sso_refused_at: datetime | None = ts(nullable=True)
 
 
 class Device(ServerTable, table=True):
@@ -113,6 +122,14 @@ class AccessToken(ServerTable, table=True):
     expires_at: datetime = ts(index=True)
     #: Set when the user's password is reset or the account disabled: the token is refused.
     revoked_at: datetime | None = ts(nullable=True)
+
+
+class SsoNonce(ServerTable, table=True):
+    """A single sign-on started by this service and not yet finished (its nonce's hash)."""
+
+    __tablename__ = "sso_nonce"
+    nonce_hash: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = ts(index=True)
 
 
 class LoginGate(ServerTable, table=True):

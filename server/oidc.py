@@ -44,6 +44,8 @@ from joserfc.errors import (
 )
 from joserfc.jwk import KeySet
 
+from server.core.config import EXIT_CONFIG, Settings
+from server.roles import Role
 from sync.address import service_address_problem
 from sync.clock import Clock, SystemClock
 from sync.errors import FieldcaseError
@@ -70,6 +72,13 @@ class SsoKind(StrEnum):
     PROVIDER = "provider"  # the provider could not be reached, or answered wrongly
     TOKEN = "token"  # noqa: S105 (a kind of refusal, not a secret): the ID token is not believed
     MFA = "mfa"  # the person did not use multi-factor authentication, and the site requires it
+    NO_ROLE = "no_role"  # the provider gives the person no (or no single) Fieldcase role
+
+
+class SsoSettingError(FieldcaseError):
+    """A single sign-on setting the service cannot start with: one plain line, exit 78."""
+
+    exit_code = EXIT_CONFIG
 
 
 class SsoError(FieldcaseError):
@@ -310,3 +319,82 @@ def _identity(claims: dict[str, Any], role_claim: str) -> Identity:
         methods=tuple(str(m) for m in methods if isinstance(m, str)),
         level=_text(claims, "acr"),
     )
+
+
+# ---------------------------------------------------------------------- teams and roles
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """What one of the provider's app roles gives in Fieldcase: a role in a team."""
+
+    role: Role
+    team: str
+
+
+def role_map(written: dict[str, str]) -> dict[str, RoleGrant]:
+    """``FIELDCASE_OIDC_ROLES`` read: each app role's ``"<role> in <team>"``."""
+    grants: dict[str, RoleGrant] = {}
+    names = ", ".join(role.value for role in Role)
+    for app_role, text in written.items():
+        role, sep, team = str(text).strip().partition(" in ")
+        if not sep or role.strip().lower() not in {r.value for r in Role} or not team.strip():
+            raise SsoSettingError(
+                f'FIELDCASE_OIDC_ROLES gives the app role "{app_role}" "{text}": write it as '
+                f'"<role> in <team>", the role one of {names} (e.g. "caseworker in North").'
+            )
+        grants[app_role] = RoleGrant(Role(role.strip().lower()), team.strip())
+    return grants
+
+
+def grant_for(identity: Identity, grants: dict[str, RoleGrant]) -> RoleGrant:
+    """The one team and role the provider gives this person, or :class:`SsoError` NO_ROLE."""
+    given = {grants[name] for name in identity.roles if name in grants}
+    if not given:
+        raise SsoError(
+            SsoKind.NO_ROLE,
+            "Your council account is not given a Fieldcase role, so you cannot use Fieldcase "
+            "with it. If you should, ask IT to give you one.",
+            detail=f"app roles {sorted(identity.roles)}",
+        )
+    if len(given) > 1:
+        raise SsoError(
+            SsoKind.NO_ROLE,
+            "Your council account is given more than one Fieldcase role, so Fieldcase cannot "
+            "tell which is yours. Ask IT to leave you one.",
+            detail=f"grants {sorted((g.role.value, g.team) for g in given)}",
+        )
+    return given.pop()
+
+
+def config_from(settings: Settings) -> tuple[ProviderConfig, dict[str, RoleGrant]] | None:
+    """The site's single sign-on, checked (:class:`SsoSettingError` at start), or None when
+    people sign in with passwords only."""
+    if not settings.oidc_issuer:
+        if settings.sign_in != "password":
+            raise SsoSettingError(
+                f"FIELDCASE_SIGN_IN is {settings.sign_in} but no provider is set: set "
+                "FIELDCASE_OIDC_ISSUER and FIELDCASE_OIDC_CLIENT_ID (docs/sso.md)."
+            )
+        return None
+    if not settings.oidc_client_id.strip():
+        raise SsoSettingError("FIELDCASE_OIDC_ISSUER is set but FIELDCASE_OIDC_CLIENT_ID is not.")
+    grants = role_map(settings.oidc_roles)
+    if not grants:
+        raise SsoSettingError(
+            "FIELDCASE_OIDC_ROLES is empty, so nobody could sign in through the council's "
+            'provider: give each app role its team and role, e.g. {"Fieldcase.North.'
+            'Caseworker": "caseworker in North"} (docs/sso.md).'
+        )
+    try:
+        config = ProviderConfig(
+            issuer=settings.oidc_issuer,
+            client_id=settings.oidc_client_id.strip(),
+            require_mfa=settings.oidc_require_mfa,
+            mfa_methods=frozenset(settings.oidc_mfa_methods),
+            mfa_levels=frozenset(settings.oidc_mfa_levels),
+            role_claim=settings.oidc_role_claim,
+        )
+    except SsoError as err:
+        raise SsoSettingError(err.message) from None
+    return config, grants

@@ -121,6 +121,8 @@ class ErrorBody(Wire):
 #: Longest user name the service stores (its accounts table) and longest password it checks.
 MAX_USERNAME = 200
 MAX_PASSWORD = 1024
+#: An ID token is a few kilobytes; Entra ID's with many claims stays well under this.
+MAX_ID_TOKEN = 16 * 1024
 
 
 class LoginRequest(Wire):
@@ -149,6 +151,26 @@ class TokenResponse(Wire):
     team: str
     role: str  # caseworker | manager | admin
     server_time: datetime
+
+
+class SsoStartResponse(Wire):
+    """POST /v1/auth/sso/start: where the council's provider is, and the nonce this one
+    sign-in must carry (single use; it expires)."""
+
+    issuer: str
+    client_id: str
+    authorization_endpoint: str
+    token_endpoint: str
+    scopes: list[str]
+    nonce: str
+    expires_at: datetime
+
+
+class SsoSignInRequest(Wire):
+    """POST /v1/auth/sso: the ID token the provider gave for the nonce the service gave."""
+
+    id_token: str = Field(min_length=1, max_length=MAX_ID_TOKEN)
+    nonce: str = Field(min_length=16, max_length=200)
 
 
 class EnrolRequest(Wire):

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from server import audit, roles
 from server.core.config import Settings
 from server.core.db import snapshot_session, unit_of_work
-from server.crud import Actor, authenticate_token
+from server.crud import PERSON_TOKENS, Actor, authenticate_token
 from server.errors import ApiError
 from sync.clock import Clock
 from sync.protocol import ErrorCode
@@ -87,10 +87,11 @@ def get_user_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     """A person signed in with their password (enrolling, recovering a laptop: so their role
     must let them hold case records, whatever their token)."""
     roles.require(actor.role, roles.Can.HOLD_CASES)
-    if actor.token_kind != "password":  # noqa: S105 (a kind of token, not a secret)
+    if actor.token_kind not in PERSON_TOKENS:
         raise ApiError(
             ErrorCode.FORBIDDEN,
-            "Sign in with your password for this; the laptop's own credential is not enough.",
+            "Sign in with your password (or your council account) for this; the laptop's own "
+            "credential is not enough.",
         )
     return actor
 

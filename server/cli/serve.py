@@ -31,6 +31,7 @@ from server.cli.common import (
 )
 from server.core.config import Settings
 from server.core.db import SchemaState, migration_sql
+from server.oidc import SsoSettingError, config_from
 from sync import words
 from sync.clock import Clock
 
@@ -41,6 +42,10 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     import uvicorn
 
     settings = settings_of(args)
+    try:
+        config_from(settings)  # single sign-on's settings: refused here, before anything
+    except SsoSettingError as err:
+        raise CliError(str(err), exit_code=EXIT_CONFIG) from None
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Give both --tls-cert and --tls-key, or neither.")
     if _password_in(args.db):

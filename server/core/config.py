@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr
@@ -26,7 +26,7 @@ APP_NAME = "Fieldcase Server"
 ENV_PREFIX = "FIELDCASE_"
 #: The settings that may be read from a file named by ``FIELDCASE_<NAME>_FILE``. (The audit
 #: key's file is a setting of its own, ``audit_key_file``, read by :mod:`server.audit_key`.)
-FROM_FILE: tuple[str, ...] = ("db_url", "metrics_token")
+FROM_FILE: tuple[str, ...] = ("db_url", "metrics_token", "oidc_client_secret")
 #: The exit code of a setting that cannot be used (docs/server-deployment.md).
 EXIT_CONFIG = 78
 
@@ -136,6 +136,37 @@ class Settings(BaseSettings):
     #: port (``FIELDCASE_METRICS_TOKEN``, or its ``_FILE``). None: ``/metrics`` is only on
     #: ``serve --metrics-port``.
     metrics_token: SecretStr | None = None
+
+    # Single sign-on with the council's OpenID Connect provider (docs/sso.md).
+    #: How people sign in: ``sso`` (the provider only, except the break-glass accounts),
+    #: ``password`` (this service's passwords only) or ``both``. ``FIELDCASE_SIGN_IN``.
+    sign_in: Literal["sso", "password", "both"] = "password"
+    #: The provider's issuer, exactly as it publishes it (``FIELDCASE_OIDC_ISSUER``), e.g.
+    #: ``https://login.microsoftonline.com/<tenant id>/v2.0``.
+    oidc_issuer: str = ""
+    #: Fieldcase's client (application) id at the provider: ``FIELDCASE_OIDC_CLIENT_ID``.
+    oidc_client_id: str = ""
+    #: For a confidential client only: ``FIELDCASE_OIDC_CLIENT_SECRET`` (or its ``_FILE``).
+    oidc_client_secret: SecretStr | None = None
+    #: Refuse a sign-in that did not use multi-factor authentication: ``FIELDCASE_OIDC_
+    #: REQUIRE_MFA``; what counts: ``amr`` methods and ``acr`` levels (JSON lists).
+    oidc_require_mfa: bool = False
+    oidc_mfa_methods: list[str] = Field(default_factory=lambda: ["mfa"])
+    oidc_mfa_levels: list[str] = Field(default_factory=list)
+    #: The claim that lists a person's app roles (Entra ID: ``roles``).
+    oidc_role_claim: str = "roles"
+    #: Each app role's team and role, as JSON: ``{"Fieldcase.North.Caseworker": "caseworker
+    #: in North", ...}`` (``FIELDCASE_OIDC_ROLES``). A person with none of them is refused.
+    oidc_roles: dict[str, str] = Field(default_factory=dict)
+    #: Link an existing local account on its first single sign-on by a verified email that
+    #: is its user name: ``FIELDCASE_OIDC_LINK_BY_EMAIL``. Off: ``admin link-sso`` links.
+    oidc_link_by_email: bool = False
+    #: Local accounts that may still sign in with a password when ``sign_in`` is ``sso``
+    #: (break-glass accounts), as a JSON list: ``FIELDCASE_BREAK_GLASS``.
+    break_glass: list[str] = Field(default_factory=list)
+    #: Hours a user's laptops keep working after the provider first refuses them (a leaver, or
+    #: someone taken out of Fieldcase's app roles), before they are revoked and wiped.
+    sso_grace_hours: int = Field(default=72, ge=0, le=24 * 90)
 
     @classmethod
     def settings_customise_sources(

@@ -15,6 +15,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.core.config import Settings
 
+#: The stored "hash" of an account with no password (one that signs in through the council's
+#: provider only): no password ever matches it.
+NO_PASSWORD = "!no-password"  # noqa: S105 (the absence of one)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 

@@ -38,6 +38,10 @@ OPEN_ROUTES = {
     ("GET", "/v1/meta"),
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/device-token"),
+    # single sign-on: a nonce to start with, then the provider's ID token (tests/server/
+    # test_sso_sign_in.py); no account's token before either
+    ("POST", "/v1/auth/sso/start"),
+    ("POST", "/v1/auth/sso"),
 }
 BODY = b"hello, world"
 SHA = hashlib.sha256(BODY).hexdigest()

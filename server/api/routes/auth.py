@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from server import crud, observability
+from server import crud, observability, sign_on
 from server.api.deps import AddressDep, ClockDep, SessionDep, SettingsDep
 from server.api.responses import ERRORS, error_response
 from server.errors import ApiError
-from sync.protocol import DeviceTokenRequest, LoginRequest, TokenResponse
+from server.sign_on import SingleSignOn
+from sync.protocol import (
+    DeviceTokenRequest,
+    ErrorCode,
+    LoginRequest,
+    SsoSignInRequest,
+    SsoStartResponse,
+    TokenResponse,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -34,7 +42,17 @@ def login(
     clock: ClockDep,
 ) -> TokenResponse | JSONResponse:
     """Sign in with a user name and password. Failed attempts are limited per account and
-    per address (429 rate_limited) and audited."""
+    per address (429 rate_limited) and audited. Where the council signs in with its own
+    accounts only (``FIELDCASE_SIGN_IN=sso``), only the break-glass accounts may."""
+    if settings.sign_in == "sso" and body.username not in settings.break_glass:
+        observability.count_sign_in_failure()
+        return error_response(
+            ApiError(
+                ErrorCode.FORBIDDEN,
+                "Your council signs in to Fieldcase with your council account, not a password: "
+                'choose "Sign in with your council account".',
+            )
+        )
     outcome = crud.login(session, settings, body.username, body.password, address, clock=clock)
     if isinstance(outcome, ApiError):
         # answered, not raised: the unit of work commits the failed attempt it recorded
@@ -56,3 +74,54 @@ def device_token(
         session, settings, body.device_id, body.device_secret, address, clock=clock
     )
     return _token_response(session, signed_in, clock)
+
+
+def _single_sign_on(request: Request) -> SingleSignOn:
+    sso: SingleSignOn | None = request.app.state.sso
+    if sso is None:
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            "This Fieldcase service is not set up to sign in with a council account: sign in "
+            "with your user name and password.",
+        )
+    return sso
+
+
+@router.post("/sso/start", response_model=SsoStartResponse, responses=ERRORS)
+def sso_start(request: Request, session: SessionDep, clock: ClockDep) -> SsoStartResponse:
+    """Begin a sign-in with the council's account: where its provider is, and a nonce."""
+    sso = _single_sign_on(request)
+    try:
+        metadata = sso.provider.metadata()
+    except sign_on.SsoError as err:
+        raise ApiError(ErrorCode.SERVER_ERROR, err.message, detail=err.detail) from None
+    nonce, row = sign_on.start(session, clock=clock)
+    return SsoStartResponse(
+        issuer=sso.provider.config.issuer,
+        client_id=sso.provider.config.client_id,
+        authorization_endpoint=metadata["authorization_endpoint"],
+        token_endpoint=metadata["token_endpoint"],
+        scopes=list(sign_on.SCOPES),
+        nonce=nonce,
+        expires_at=row.expires_at,
+    )
+
+
+@router.post("/sso", response_model=TokenResponse, responses=ERRORS)
+def sso_sign_in(
+    request: Request,
+    body: SsoSignInRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: AddressDep,
+    clock: ClockDep,
+) -> TokenResponse | JSONResponse:
+    """Sign in with the ID token the council's provider gave for this service's nonce."""
+    sso = _single_sign_on(request)
+    outcome = sign_on.sign_in(
+        session, settings, sso, body.id_token, body.nonce, address=address, clock=clock
+    )
+    if isinstance(outcome, ApiError):
+        observability.count_sign_in_failure()
+        return error_response(outcome)
+    return _token_response(session, outcome, clock)

@@ -1,0 +1,179 @@
+"""Single sign-on's accounts (issue 16): the nonce each sign-on starts with, and who an ID token
+the provider vouched for is here (linked by the provider's stable subject; an existing account
+linked by a verified email when the site allows it; a joiner made; a mover's team and role
+changed; someone the provider no longer gives a Fieldcase role refused, their grace period
+started). What is believed of a token is :mod:`server.oidc`'s; accounts are :mod:`server.crud`'s.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, delete, func, select
+
+from server import audit, crud
+from server.audit import AuditEvent
+from server.core.config import Settings
+from server.core.security import NO_PASSWORD, hash_secret, new_secret
+from server.errors import ApiError
+from server.models import SsoNonce, Team, User
+from server.oidc import Identity, Provider, RoleGrant, SsoError, SsoKind, grant_for
+
+__all__ = ["SCOPES", "SingleSignOn", "SsoError", "sign_in", "start"]
+from sync.clock import Clock
+from sync.protocol import ErrorCode
+
+#: How long a started sign-on may take (the browser, the second step, a slow phone).
+NONCE_LIFETIME = timedelta(minutes=15)
+#: Unfinished sign-ons kept at most; past it the oldest are forgotten (an open route must not
+#: fill the database).
+MAX_OPEN_NONCES = 10_000
+SCOPES = ("openid", "profile", "email", "offline_access")
+
+
+@dataclass(frozen=True)
+class SingleSignOn:
+    """The site's provider and what its app roles give (built once, at start)."""
+
+    provider: Provider
+    grants: dict[str, RoleGrant]
+
+
+def start(session: Session, *, clock: Clock) -> tuple[str, SsoNonce]:
+    """A fresh nonce for one sign-on (sent once; only its hash is kept)."""
+    now = clock.now()
+    session.execute(delete(SsoNonce).where(col(SsoNonce.expires_at) <= now))
+    open_now = session.exec(select(func.count()).select_from(SsoNonce)).one()
+    if open_now >= MAX_OPEN_NONCES:
+        oldest = (
+            select(SsoNonce.nonce_hash)
+            .order_by(col(SsoNonce.expires_at))
+            .limit(open_now - MAX_OPEN_NONCES + 1)
+        )
+        session.execute(delete(SsoNonce).where(col(SsoNonce.nonce_hash).in_(oldest)))
+    nonce = new_secret()
+    row = SsoNonce(nonce_hash=hash_secret(nonce), expires_at=now + NONCE_LIFETIME)
+    session.add(row)
+    return nonce, row
+
+
+def _use_nonce(session: Session, nonce: str, *, clock: Clock) -> ApiError | None:
+    row = session.get(SsoNonce, hash_secret(nonce))
+    if row is None or row.expires_at <= clock.now():
+        return ApiError(
+            ErrorCode.UNAUTHENTICATED,
+            "That sign-in took too long or was already used. Sign in again.",
+            detail="unknown or expired nonce",
+        )
+    session.delete(row)  # once only, whatever becomes of the token
+    return None
+
+
+def _refusal(err: SsoError) -> ApiError:
+    if err.kind is SsoKind.TOKEN:
+        return ApiError(ErrorCode.UNAUTHENTICATED, err.message, detail=err.detail)
+    if err.kind is SsoKind.PROVIDER:
+        return ApiError(ErrorCode.SERVER_ERROR, err.message, detail=err.detail)
+    return ApiError(ErrorCode.FORBIDDEN, err.message, detail=err.detail)
+
+
+def _free_username(session: Session, identity: Identity) -> str:
+    wanted = (identity.username or identity.email or identity.subject).strip()[:180] or "user"
+    name = wanted
+    while crud.get_user(session, name) is not None:
+        name = f"{wanted}-{secrets.token_hex(2)}"
+    return name
+
+
+def _team(session: Session, name: str, *, clock: Clock) -> Team:
+    team = crud.get_team(session, name)
+    if team is None:  # the site's role map names it: the provider's joiners bring it
+        team = crud.add_team(session, name, clock=clock)
+    return team
+
+
+def sign_in(
+    session: Session,
+    settings: Settings,
+    sso: SingleSignOn,
+    id_token: str,
+    nonce: str,
+    *,
+    address: str,
+    clock: Clock,
+) -> crud.SignIn | ApiError:
+    """A user token for the person the provider vouches for. A refusal is returned, not
+    raised (as :func:`server.crud.login` does): what it records (the nonce used up, a
+    leaver's grace period started, its audit entry) is kept by the caller's unit of work."""
+    now = clock.now()
+    stale = _use_nonce(session, nonce, clock=clock)
+    if stale is not None:
+        return stale
+    try:
+        identity = sso.provider.verify_id_token(id_token, nonce=nonce)
+    except SsoError as err:
+        return _refusal(err)
+    user = session.exec(select(User).where(User.sso_subject == identity.subject)).first()
+    try:
+        grant = grant_for(identity, sso.grants)
+    except SsoError as err:
+        if user is not None:
+            if user.sso_refused_at is None:  # a leaver's grace period starts here
+                user.sso_refused_at = now
+                session.add(user)
+            audit.append(
+                session,
+                [AuditEvent("sso_refused_no_role", actor=user.username, address=address)],
+                at=now,
+            )
+        return _refusal(err)
+    events: list[AuditEvent] = []
+    if user is None and settings.oidc_link_by_email and identity.email_verified:
+        candidate = crud.get_user(session, identity.email)
+        if candidate is not None and candidate.sso_subject is None:
+            user = candidate
+            user.sso_subject = identity.subject
+            events.append(AuditEvent("sso_linked", actor=user.username, detail={"by": "email"}))
+    if user is not None and user.disabled:
+        audit.append(
+            session,
+            [AuditEvent("login_refused_disabled", actor=user.username, address=address)],
+            at=now,
+        )
+        return ApiError(ErrorCode.ACCOUNT_DISABLED)
+    team = _team(session, grant.team, clock=clock)
+    if user is None:  # a joiner
+        user = User(
+            username=_free_username(session, identity),
+            team_id=team.id,
+            role=grant.role.value,
+            password_hash=NO_PASSWORD,
+            sso_subject=identity.subject,
+            created_at=now,
+        )
+        session.add(user)
+        session.flush()
+        events.append(
+            AuditEvent(
+                "sso_user_added",
+                actor=user.username,
+                detail={"user_id": str(user.id), "role": grant.role.value, "team": team.name},
+            )
+        )
+    elif user.team_id != team.id or user.role != grant.role.value:  # a mover
+        events.append(
+            AuditEvent(
+                "sso_role_changed",
+                actor=user.username,
+                detail={"role": grant.role.value, "team": team.name},
+            )
+        )
+        user.team_id, user.role = team.id, grant.role.value
+    user.sso_seen_at, user.sso_refused_at = now, None
+    session.add(user)
+    secret, token = crud.issue_token(session, settings, user, None, clock=clock, kind="sso")
+    events.append(AuditEvent("login", actor=user.username, address=address, detail={"by": "sso"}))
+    audit.append(session, events, at=now)
+    return crud.SignIn(secret, token, user)

@@ -1,0 +1,245 @@
+"""Signing in to the service with the council's account (issue 16): the service hands out a
+nonce, the council's provider (a real one on loopback) signs an ID token for it, and the
+service gives a user token to the person it names: joiners made, movers moved, people the
+provider no longer gives a Fieldcase role refused (their grace period started), a local
+account linked by verified email where the site allows it, break-glass passwords kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from server.models import AuditEntry, User
+from server.oidc import SsoSettingError
+from sync.clock import ManualClock
+from tests.server.helpers import Service, service_settings
+from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
+from tests.support.server import server_cli, sqlite_url
+
+ROLES = {
+    "Fieldcase.North.Caseworker": "caseworker in North",
+    "Fieldcase.North.Manager": "manager in North",
+    "Fieldcase.South.Caseworker": "caseworker in South",
+}
+
+
+@pytest.fixture
+def idp() -> Iterator[LoopbackProvider]:
+    with running("entra") as provider:
+        yield provider
+
+
+def _service(db_url: str, idp: LoopbackProvider, **settings: Any) -> Service:
+    return Service(
+        service_settings(
+            db_url,
+            sign_in=settings.pop("sign_in", "both"),
+            oidc_issuer=idp.issuer,
+            oidc_client_id=CLIENT_ID,
+            oidc_roles=ROLES,
+            **settings,
+        ),
+        ManualClock(datetime.now(UTC)),
+    )
+
+
+@pytest.fixture
+def sso(db_url: str, idp: LoopbackProvider) -> Iterator[Service]:
+    svc = _service(db_url, idp)
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+def _sign_in(svc: Service, idp: LoopbackProvider, person: Person, **token: Any) -> Any:
+    started = svc.client.post("/v1/auth/sso/start")
+    assert started.status_code == 200, started.text
+    start = started.json()
+    assert start["issuer"] == idp.issuer and start["client_id"] == CLIENT_ID
+    assert start["authorization_endpoint"].startswith(idp.issuer)
+    assert "openid" in start["scopes"] and "offline_access" in start["scopes"]
+    raw = idp.id_token(person, nonce=start["nonce"], **token)
+    return svc.client.post("/v1/auth/sso", json={"id_token": raw, "nonce": start["nonce"]})
+
+
+def _user(svc: Service, subject: str) -> User:
+    with Session(svc.engine) as session:
+        found = session.exec(select(User).where(User.sso_subject == subject)).one()
+        session.expunge(found)
+        return found
+
+
+def _events(svc: Service) -> list[str]:
+    with Session(svc.engine) as session:
+        return [entry.event for entry in session.exec(select(AuditEntry))]
+
+
+def test_a_joiner_signs_in_and_can_enrol_a_laptop(sso: Service, idp: LoopbackProvider) -> None:
+    sam = Person("s-1", "sam.lee@council.example", "Sam Lee", "sam.lee@council.example")
+    sam.roles = ["Fieldcase.North.Caseworker", "Other.App.Role"]
+    answer = _sign_in(sso, idp, sam)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["username"], body["team"], body["role"]) == (sam.username, "North", "caseworker")
+    assert _user(sso, sam.oid).sso_seen_at is not None  # Entra ID's oid, not sub
+    enrolled = sso.client.post(
+        "/v1/devices/enrol",
+        json={"device_name": "Sam's laptop"},
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    assert {"sso_user_added", "login", "team_added"} <= set(_events(sso))
+    # a joiner has no password: it cannot be used to sign in
+    assert sso.login(sam.username, "").status_code in (401, 422)
+
+
+def test_a_mover_changes_team_and_role_and_a_renamed_person_stays_themselves(
+    sso: Service, idp: LoopbackProvider
+) -> None:
+    pat = Person("p-1", "pat@council.example", "Pat Morgan", "pat@council.example")
+    pat.roles = ["Fieldcase.North.Caseworker"]
+    assert _sign_in(sso, idp, pat).status_code == 200
+    pat.roles = ["Fieldcase.South.Caseworker"]
+    pat.username, pat.name = "pat.hughes@council.example", "Pat Hughes"  # married, renamed
+    moved = _sign_in(sso, idp, pat)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["team"], moved.json()["username"]) == ("South", "pat@council.example")
+    assert "sso_role_changed" in _events(sso)
+
+
+def test_someone_given_no_fieldcase_role_is_refused_and_their_grace_period_starts(
+    sso: Service, idp: LoopbackProvider
+) -> None:
+    jo = Person("j-1", "jo@council.example", "Jo Evans", "jo@council.example")
+    stranger = Person("x-1", "x@council.example", "Nobody", "x@council.example")
+    refused = _sign_in(sso, idp, stranger)  # never had a role: refused, nothing made
+    assert refused.status_code == 403 and "not given a Fieldcase role" in refused.json()["message"]
+    jo.roles = ["Fieldcase.North.Caseworker"]
+    assert _sign_in(sso, idp, jo).status_code == 200
+    jo.roles = []  # HR moved Jo out of Fieldcase's app roles
+    refused = _sign_in(sso, idp, jo)
+    assert refused.status_code == 403, refused.text
+    first = _user(sso, jo.oid).sso_refused_at
+    assert first is not None
+    assert _sign_in(sso, idp, jo).status_code == 403
+    assert _user(sso, jo.oid).sso_refused_at == first  # the grace period runs from the first
+    assert "sso_refused_no_role" in _events(sso)
+    jo.roles = ["Fieldcase.North.Manager", "Fieldcase.South.Caseworker"]  # two: which?
+    two = _sign_in(sso, idp, jo)
+    assert two.status_code == 403 and "more than one Fieldcase role" in two.json()["message"]
+    jo.roles = ["Fieldcase.North.Manager"]
+    assert _sign_in(sso, idp, jo).status_code == 200
+    assert _user(sso, jo.oid).sso_refused_at is None  # vouched for again
+
+
+def test_a_nonce_is_used_once_and_a_token_for_another_is_refused(
+    sso: Service, idp: LoopbackProvider
+) -> None:
+    pat = Person("p-2", "pat2@council.example", "Pat", "pat2@council.example")
+    pat.roles = ["Fieldcase.North.Caseworker"]
+    start = sso.client.post("/v1/auth/sso/start").json()
+    raw = idp.id_token(pat, nonce=start["nonce"])
+    first = sso.client.post("/v1/auth/sso", json={"id_token": raw, "nonce": start["nonce"]})
+    assert first.status_code == 200
+    again = sso.client.post("/v1/auth/sso", json={"id_token": raw, "nonce": start["nonce"]})
+    assert again.status_code == 401 and "already used" in again.json()["message"]
+    other = sso.client.post("/v1/auth/sso/start").json()
+    stolen = sso.client.post("/v1/auth/sso", json={"id_token": raw, "nonce": other["nonce"]})
+    assert stolen.status_code == 401 and "Traceback" not in stolen.text
+    # the second nonce was used up by the refused try too
+    retry = sso.client.post("/v1/auth/sso", json={"id_token": raw, "nonce": other["nonce"]})
+    assert "already used" in retry.json()["message"]
+    elsewhere = _sign_in(sso, idp, pat, audience="another-app")
+    assert elsewhere.status_code == 401
+
+
+def test_mfa_required_and_missing_is_refused(db_url: str, idp: LoopbackProvider) -> None:
+    svc = _service(db_url, idp, oidc_require_mfa=True)
+    try:
+        pat = Person("p-3", "pat3@council.example", "Pat", "pat3@council.example")
+        pat.roles = ["Fieldcase.North.Caseworker"]
+        refused = _sign_in(svc, idp, pat, mfa=False)
+        assert refused.status_code == 403 and "second step" in refused.json()["message"]
+        assert _sign_in(svc, idp, pat, mfa=True).status_code == 200
+    finally:
+        svc.close()
+
+
+def test_sso_only_keeps_break_glass_passwords_and_links_by_verified_email(
+    db_url: str, idp: LoopbackProvider
+) -> None:
+    svc = _service(db_url, idp, sign_in="sso", break_glass=["glass"], oidc_link_by_email=True)
+    try:
+        svc.user("glass", "North", "admin")
+        svc.user("robin@council.example", "North")
+        assert svc.login("glass").status_code == 200  # break-glass: still a password
+        refused = svc.login("robin@council.example")
+        assert refused.status_code == 403 and "council account" in refused.json()["message"]
+        robin = Person("r-1", "robin.h", "Robin Hughes", "robin@council.example")
+        robin.roles = ["Fieldcase.North.Caseworker"]
+        unverified = _sign_in(svc, idp, robin, email_verified=False)
+        assert unverified.json()["username"] == "robin.h"  # not linked: a new account
+        robin2 = Person("r-2", "robin.h2", "Robin Hughes", "robin@council.example")
+        robin2.roles = ["Fieldcase.North.Caseworker"]
+        linked = _sign_in(svc, idp, robin2, email_verified=True)
+        assert linked.json()["username"] == "robin@council.example"  # the existing account
+        assert "sso_linked" in _events(svc)
+    finally:
+        svc.close()
+
+
+def test_a_service_without_a_provider_says_so_and_bad_settings_stop_it(
+    service: Service, db_url: str
+) -> None:
+    answer = service.client.post("/v1/auth/sso/start")
+    assert answer.status_code == 404 and "not set up" in answer.json()["message"]
+    with pytest.raises(SsoSettingError, match="caseworker in North"):
+        Service(
+            service_settings(
+                db_url,
+                oidc_issuer="https://login.example",
+                oidc_client_id="x",
+                oidc_roles={"A": "boss of North"},
+            )
+        )
+    with pytest.raises(SsoSettingError, match="FIELDCASE_OIDC_ISSUER"):
+        Service(service_settings(db_url, sign_in="sso"))
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"FIELDCASE_SIGN_IN": "sso"}, "FIELDCASE_SIGN_IN is sso but no provider is set"),
+        (
+            {
+                "FIELDCASE_OIDC_ISSUER": "https://login.council.example",
+                "FIELDCASE_OIDC_CLIENT_ID": "fieldcase",
+                "FIELDCASE_OIDC_ROLES": '{"Fieldcase.North": "chief in North"}',
+            },
+            'gives the app role "Fieldcase.North" "chief in North"',
+        ),
+        (
+            {"FIELDCASE_OIDC_ISSUER": "http://login.council.example"},
+            "The sign-in issuer",
+        ),
+    ],
+)
+def test_serve_refuses_single_sign_on_settings_it_cannot_use_in_one_line(
+    tmp_path: Path, env: dict[str, str], said: str
+) -> None:
+    if "FIELDCASE_OIDC_CLIENT_ID" not in env and "FIELDCASE_OIDC_ISSUER" in env:
+        env = {
+            **env,
+            "FIELDCASE_OIDC_CLIENT_ID": "x",
+            "FIELDCASE_OIDC_ROLES": '{"A": "caseworker in N"}',
+        }
+    result = server_cli("serve", "--db", sqlite_url(tmp_path), "--port", "0", env=env)
+    assert result.returncode == 78, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0] and "Traceback" not in result.stderr
