@@ -114,6 +114,8 @@ def sign_in(
     try:
         identity = sso.provider.verify_id_token(id_token, nonce=nonce)
     except SsoError as err:
+        if err.kind is SsoKind.PROVIDER:  # the nonce is kept (rolled back): try again
+            raise _refusal(err) from None
         return _refusal(err)
     user = session.exec(select(User).where(User.sso_subject == identity.subject)).first()
     try:

@@ -52,6 +52,8 @@ ALLOWED: dict[str, set[str]] = {
         "sync.store",
         "sync.transport",
     },
+    # the laptop's half of single sign-on: the browser, the loopback redirect, PKCE
+    "sync.sso": {"sync.protocol"},
     "sync.engine": {
         "sync.client",
         "sync.collector",

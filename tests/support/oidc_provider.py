@@ -2,7 +2,12 @@
 
 It is a real HTTP server on 127.0.0.1 that publishes its configuration at
 ``/.well-known/openid-configuration`` and its signing keys (JWKS) at ``/keys``, and signs ID
-tokens with RSA keys through joserfc (the JOSE library Authlib uses). Tests drive what a
+tokens with RSA keys through joserfc (the JOSE library Authlib uses). Its ``/authorize`` and
+``/token`` endpoints are Authlib's own authorization server (the authorization code grant with
+PKCE and OpenID Connect's ID token, and the refresh token grant) over in-memory clients, codes
+and tokens. "The browser" is the test's: the person at it is
+:attr:`LoopbackProvider.at_browser`, and an authorization request is approved for them at
+once (refused when nobody is there or their account is disabled). Tests drive what a
 council's provider does: rotate its keys (the old key stays published for a while, as Entra
 ID does), leave the old one out, ask for multi-factor or not, take a person out of an app
 role. ``shape="entra"`` publishes a configuration shaped like Microsoft Entra ID's documented
@@ -20,7 +25,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    AuthorizationCodeMixin,
+    ClientMixin,
+    TokenMixin,
+    grants,
+)
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
@@ -50,6 +68,11 @@ class LoopbackProvider:
         self.keys: list[RSAKey] = [self._new_key()]
         self.requests: list[str] = []  # the paths asked for, in order
         self.algorithms = ["RS256"]
+        #: who is signed in at "the browser" (None: nobody; the sign-in page would stay up)
+        self.at_browser: Person | None = None
+        #: whether the person at the browser completes the second step
+        self.mfa = True
+        self.server = _authorization_server(self)
 
     @staticmethod
     def _new_key() -> RSAKey:
@@ -139,6 +162,209 @@ class LoopbackProvider:
         return jwt.encode({"alg": algorithm, "kid": signer.kid, "typ": "JWT"}, claims, signer)
 
 
+# ---------------------------------------------------------------------- Authlib's server
+
+
+class _Client(ClientMixin):
+    """Fieldcase's registration: a public client, loopback redirects on any port (RFC 8252)."""
+
+    client_id = CLIENT_ID
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        allowed = {"openid", "profile", "email", "offline_access"}
+        return " ".join(s for s in (scope or "").split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        parts = urlsplit(redirect_uri)
+        return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return False
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == "none"
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+@dataclass
+class _Code(AuthorizationCodeMixin):
+    code: str
+    person: Person
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    mfa: bool
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(time.time())
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> list[str]:
+        return ["pwd", "mfa"] if self.mfa else ["pwd"]
+
+
+@dataclass
+class _Refresh(TokenMixin):
+    token: str
+    person: Person
+    scope: str
+    revoked: bool = False
+
+    def check_client(self, client: ClientMixin) -> bool:
+        return bool(client.get_client_id() == CLIENT_ID)
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return 90 * 24 * 3600
+
+    def is_expired(self) -> bool:
+        return False
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+
+class _Request(OAuth2Request):
+    """An HTTP request as Authlib's server reads it."""
+
+    def __init__(self, method: str, uri: str, values: dict[str, str], headers: Any) -> None:
+        super().__init__(method, uri, headers=headers)
+        self.payload = BasicOAuth2Payload(values)
+        self._values = values
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._values if self.method == "GET" else {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._values if self.method == "POST" else {}
+
+
+def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
+    codes: dict[str, _Code] = {}
+    refreshes: dict[str, _Refresh] = {}
+
+    class Server(AuthorizationServer):
+        def query_client(self, client_id: str) -> _Client | None:
+            return _Client() if client_id == CLIENT_ID else None
+
+        def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+            if "refresh_token" in token:
+                refreshes[token["refresh_token"]] = _Refresh(
+                    token["refresh_token"], request.user, token.get("scope", "")
+                )
+
+        def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+            return request
+
+        def handle_response(self, status: int, body: Any, headers: Any) -> Any:
+            return status, body, headers
+
+        def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    class Code(grants.AuthorizationCodeGrant):
+        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 (Authlib's own attribute)
+
+        def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+            data = request.payload.data
+            codes[code] = _Code(
+                code,
+                request.user,
+                data.get("redirect_uri", ""),
+                request.payload.scope,
+                data.get("nonce"),
+                data.get("code_challenge"),
+                data.get("code_challenge_method"),
+                provider.mfa,
+            )
+
+        def query_authorization_code(self, code: str, client: ClientMixin) -> _Code | None:
+            return codes.get(code)
+
+        def delete_authorization_code(self, authorization_code: _Code) -> None:
+            codes.pop(authorization_code.code, None)
+
+        def authenticate_user(self, authorization_code: _Code) -> Person | None:
+            person = authorization_code.person
+            return person if person.enabled else None
+
+    class Refresh(grants.RefreshTokenGrant):
+        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 (Authlib's own attribute)
+        INCLUDE_NEW_REFRESH_TOKEN = True
+
+        def authenticate_refresh_token(self, refresh_token: str) -> _Refresh | None:
+            found = refreshes.get(refresh_token)
+            return found if found is not None and not found.revoked else None
+
+        def authenticate_user(self, refresh_token: _Refresh) -> Person | None:
+            person = refresh_token.person
+            return person if person.enabled else None  # a leaver: refused here
+
+        def revoke_old_credential(self, refresh_token: _Refresh) -> None:
+            refresh_token.revoked = True
+
+    class OpenID(OpenIDCode):
+        def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
+            return False
+
+        def resolve_client_private_key(self, client: ClientMixin) -> RSAKey:
+            return provider.signing_key
+
+        def get_client_claims(self, client: ClientMixin) -> dict[str, Any]:
+            return {"iss": provider.issuer, "aud": [CLIENT_ID]}
+
+        def get_encode_header(self, client: ClientMixin) -> dict[str, str]:
+            return {"alg": "RS256", "kid": provider.signing_key.kid, "typ": "JWT"}
+
+        def generate_user_info(self, user: Person, scope: str) -> UserInfo:
+            info = UserInfo(sub=user.sub, name=user.name, preferred_username=user.username)
+            info["email"] = user.email
+            info["roles"] = list(user.roles)
+            if provider.shape == "entra":
+                info["oid"], info["tid"] = user.oid, TENANT
+            return info
+
+    server = Server(scopes_supported=["openid", "profile", "email", "offline_access"])
+    server.register_token_generator(
+        "default",
+        BearerTokenGenerator(
+            access_token_generator=lambda **_: uuid.uuid4().hex,
+            refresh_token_generator=lambda **_: uuid.uuid4().hex + uuid.uuid4().hex,
+        ),
+    )
+    server.register_grant(Code, [CodeChallenge(required=True), OpenID(require_nonce=True)])
+    server.register_grant(Refresh)
+    return server
+
+
 class _Pages(BaseHTTPRequestHandler):
     provider: LoopbackProvider
 
@@ -146,23 +372,58 @@ class _Pages(BaseHTTPRequestHandler):
         pass
 
     def _json(self, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self._answer((200, body, [("Content-Type", "application/json")]))
+
+    def _answer(self, answer: tuple[int, Any, Any]) -> None:
+        status, body, headers = answer
+        data = (body if isinstance(body, str) else json.dumps(body)).encode()
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _request(self, values: dict[str, str]) -> _Request:
+        return _Request(self.command, self.provider.base + self.path, values, self.headers)
 
     def do_GET(self) -> None:
         provider = self.provider
         provider.requests.append(self.path)
         prefix = provider.issuer[len(provider.base) :]
-        if self.path == f"{prefix}/.well-known/openid-configuration":
+        path, _, query = self.path.partition("?")
+        if path == f"{prefix}/.well-known/openid-configuration":
             self._json(provider.configuration())
-        elif self.path == f"{prefix}/keys":
+        elif path == f"{prefix}/keys":
             self._json(provider.jwks())
+        elif path == f"{prefix}/authorize":
+            person = provider.at_browser
+            if person is None or not person.enabled:
+                self.send_error(403, "nobody who may sign in is at the browser")
+                return
+            request = self._request(dict(parse_qsl(query)))
+            server = provider.server
+            try:  # the request checked (client, redirect, PKCE, nonce) before it is granted
+                grant = server.get_consent_grant(request, end_user=person)
+            except OAuth2Error as error:
+                self._answer(server.handle_error_response(request, error))
+                return
+            self._answer(
+                server.create_authorization_response(request, grant_user=person, grant=grant)
+            )
         else:
             self.send_error(404)
+
+    def do_POST(self) -> None:
+        provider = self.provider
+        provider.requests.append(self.path)
+        prefix = provider.issuer[len(provider.base) :]
+        if self.path != f"{prefix}/token":
+            self.send_error(404)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(self.rfile.read(length).decode()))
+        self._answer(provider.server.create_token_response(self._request(form)))
 
 
 @contextmanager

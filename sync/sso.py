@@ -1,0 +1,192 @@
+"""The laptop's half of single sign-on (issue 16): the council's provider in the system
+browser, as RFC 8252 asks of a desktop program.
+
+1. The service starts the sign-in (:meth:`sync.client.SyncClient.sso_start`): the provider's
+   endpoints and a nonce for this one sign-in.
+2. A one-shot listener on ``http://127.0.0.1:<a free port>/`` (:class:`LoopbackRedirect`)
+   waits for the provider to send the browser back.
+3. The browser opens the provider's authorization URL: the authorization code flow with PKCE
+   (S256, RFC 7636), the service's nonce and a random state, made by Authlib's OAuth 2 client.
+4. The code that comes back (its state checked by Authlib) is exchanged at the provider's
+   token endpoint, with the PKCE verifier, for the provider's ID token (and a refresh token).
+5. The ID token goes to the service (:meth:`~sync.client.SyncClient.sso_sign_in`), which
+   believes it or not (:mod:`server.oidc`).
+
+Nothing here unlocks the laptop's data: that stays the laptop's own password's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+
+from sync.clock import Clock, SystemClock
+from sync.errors import AuthFailed, NetworkError, SyncError, SyncKind
+from sync.protocol import SsoStartResponse
+
+log = logging.getLogger("fieldcase.sync.sso")
+
+#: How long the browser has for the sign-in (the second step, a slow phone).
+BROWSER_SECONDS = 300.0
+#: The page the browser shows when it comes back to the laptop.
+DONE_PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Fieldcase</title>"
+    "</head><body><h1>{title}</h1><p>{text}</p></body></html>"
+)
+
+
+class SignInCancelled(SyncError):
+    """The person stopped waiting for the browser."""
+
+    kind = SyncKind.CANCELLED
+    default_message = "The sign-in was stopped."
+
+
+@dataclass(frozen=True)
+class ProviderTokens:
+    """What the council's provider gave: its ID token, and a refresh token for renewal."""
+
+    id_token: str
+    refresh_token: str | None
+
+
+class _Catch(BaseHTTPRequestHandler):
+    caught: list[str]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        if urlsplit(self.path).path != "/" or not ({"code", "error"} & query.keys()):
+            self.send_error(404)  # a favicon, a stray visit: not the provider's answer
+            return
+        self.caught.append(self.path)
+        if "error" in query:
+            title, text = (
+                "The sign-in did not finish",
+                "Go back to Fieldcase: it says what happened.",
+            )
+        else:
+            title, text = ("You are signed in", "You can close this tab and go back to Fieldcase.")
+        page = DONE_PAGE.format(title=title, text=text).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+
+class LoopbackRedirect:
+    """A listener on 127.0.0.1 for the provider's one redirect back to this laptop."""
+
+    def __init__(self) -> None:
+        self._caught: list[str] = []
+        handler = type("Catch", (_Catch,), {"caught": self._caught})
+        self._server = HTTPServer(("127.0.0.1", 0), handler)
+        self._server.timeout = 0.2
+        self.redirect_uri = f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def __enter__(self) -> LoopbackRedirect:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        err: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._server.server_close()
+
+    def wait(self, *, seconds: float, cancel: threading.Event | None, clock: Clock) -> str:
+        """The full address the browser was sent back to."""
+        deadline = clock.monotonic() + seconds
+        while not self._caught:
+            if cancel is not None and cancel.is_set():
+                raise SignInCancelled()
+            if clock.monotonic() > deadline:
+                raise AuthFailed(
+                    "The sign-in in the browser did not finish in time. Sign in again.",
+                    detail="no redirect",
+                )
+            self._server.handle_request()
+        return self.redirect_uri.rstrip("/") + self._caught[0]
+
+
+def browser_sign_in(
+    start: SsoStartResponse,
+    open_browser: Callable[[str], object],
+    *,
+    configure: Callable[[requests.Session, str], None],
+    seconds: float = BROWSER_SECONDS,
+    cancel: threading.Event | None = None,
+    clock: Clock | None = None,
+) -> ProviderTokens:
+    """Steps 2 to 4: the provider's tokens, from the browser and the provider's token
+    endpoint. ``configure(session, url)`` sets up trust and proxy for the provider's address
+    (as :func:`sync.network.configure` does for the service)."""
+    clock = clock or SystemClock()
+    with LoopbackRedirect() as redirect:
+        client = OAuth2Session(
+            client_id=start.client_id,
+            scope=" ".join(start.scopes),
+            redirect_uri=redirect.redirect_uri,
+            code_challenge_method="S256",
+            token_endpoint_auth_method="none",  # noqa: S106 (a public client: no secret)
+        )
+        try:
+            configure(client, start.token_endpoint)
+            verifier = generate_token(64)
+            url, state = client.create_authorization_url(
+                start.authorization_endpoint, nonce=start.nonce, code_verifier=verifier
+            )
+            log.info("opening the council's sign-in page in the browser")
+            open_browser(url)
+            answer = redirect.wait(seconds=seconds, cancel=cancel, clock=clock)
+            said = parse_qs(urlsplit(answer).query)
+            if "error" in said:
+                raise AuthFailed(
+                    "The council's sign-in page did not sign you in. Sign in again; if it "
+                    "goes on, tell IT.",
+                    detail=f"provider error {said['error'][0][:60]}",
+                )
+            token = client.fetch_token(
+                start.token_endpoint,
+                authorization_response=answer,
+                code_verifier=verifier,
+                state=state,
+            )
+        except AuthlibBaseError as err:  # a refusal, a state that does not match, ...
+            raise AuthFailed(
+                "The council's sign-in service did not complete the sign-in. Sign in again; if "
+                "it goes on, tell IT.",
+                detail=f"oauth {getattr(err, 'error', type(err).__name__)}",
+            ) from None
+        except requests.RequestException as err:
+            raise NetworkError(
+                "Could not reach the council's sign-in service. Check the connection and sign "
+                "in again.",
+                detail=type(err).__name__,
+            ) from None
+        finally:
+            client.close()
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str) or not id_token:
+        raise AuthFailed(
+            "The council's sign-in service gave no proof of who signed in. Tell IT: the "
+            "Fieldcase app may need the openid scope.",
+            detail="no id_token",
+        )
+    refresh = token.get("refresh_token")
+    return ProviderTokens(id_token, refresh if isinstance(refresh, str) else None)

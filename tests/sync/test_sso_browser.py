@@ -1,0 +1,162 @@
+"""The laptop's single sign-on through the browser (issue 16), end to end: a real service
+process on 127.0.0.1 set up for the council's provider, and that provider on loopback (its
+authorization and token endpoints are Authlib's authorization server). The system browser is
+played by the test: it opens the authorization URL as the person signed in at the provider,
+and follows the provider's redirect back to the laptop's loopback listener."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from sync import network
+from sync.client import SSO_REFUSED, ServiceClient
+from sync.errors import AuthFailed
+from sync.sso import SignInCancelled, browser_sign_in
+from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
+from tests.support.server import ServerProcess, running_server, sqlite_url
+
+ROLES = {"Fieldcase.North.Caseworker": "caseworker in North"}
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[LoopbackProvider]:
+    with running("entra") as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def service(
+    idp: LoopbackProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    env = {
+        "FIELDCASE_SIGN_IN": "both",
+        "FIELDCASE_OIDC_ISSUER": idp.issuer,
+        "FIELDCASE_OIDC_CLIENT_ID": CLIENT_ID,
+        "FIELDCASE_OIDC_ROLES": json.dumps(ROLES),
+        "FIELDCASE_OIDC_REQUIRE_MFA": "true",
+    }
+    with running_server(sqlite_url(tmp_path_factory.mktemp("sso")), env=env) as srv:
+        yield srv
+
+
+class Browser:
+    """The system browser: follows the provider's answer back to where it says."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+        self.thread: threading.Thread | None = None
+
+    def open(self, url: str) -> None:
+        self.opened.append(url)
+
+        def visit() -> None:
+            at_provider = requests.get(url, allow_redirects=False, timeout=10)
+            if at_provider.status_code in (302, 303):
+                requests.get(at_provider.headers["Location"], timeout=10)
+
+        self.thread = threading.Thread(target=visit, daemon=True)
+        self.thread.start()
+
+
+def _provider_session(session: requests.Session, url: str) -> None:
+    network.configure(session, url, ca_bundle=None, proxy=network.NO_PROXY)
+
+
+def _person(name: str, *roles: str) -> Person:
+    return Person(
+        f"sub-{name}",
+        f"{name}@council.example",
+        name.title(),
+        f"{name}@c.example",
+        roles=list(roles),
+    )
+
+
+def test_sign_in_in_the_browser_then_enrol(idp: LoopbackProvider, service: ServerProcess) -> None:
+    idp.at_browser, idp.mfa = _person("alex", "Fieldcase.North.Caseworker"), True
+    client = ServiceClient(service.url)
+    start = client.sso_start()
+    browser = Browser()
+    tokens = browser_sign_in(start, browser.open, configure=_provider_session, seconds=30)
+    sent = parse_qs(urlsplit(browser.opened[0]).query)
+    # the authorization code flow with PKCE (S256), the service's nonce, a loopback redirect
+    assert sent["response_type"] == ["code"] and sent["code_challenge_method"] == ["S256"]
+    assert sent["nonce"] == [start.nonce] and sent["state"][0]
+    assert urlsplit(sent["redirect_uri"][0]).hostname == "127.0.0.1"
+    assert tokens.refresh_token  # offline_access: renewal without the browser
+    signed_in = client.sso_sign_in(tokens.id_token, start.nonce)
+    assert (signed_in.username, signed_in.team) == ("alex@council.example", "North")
+    enrolled = client.enrol("Alex's laptop")
+    assert enrolled.device_id and enrolled.recovery_secret
+    client.close()
+
+
+def test_a_sign_in_without_the_second_step_or_a_role_is_refused_plainly(
+    idp: LoopbackProvider, service: ServerProcess
+) -> None:
+    client = ServiceClient(service.url)
+    idp.at_browser, idp.mfa = _person("bo", "Fieldcase.North.Caseworker"), False
+    start = client.sso_start()
+    tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
+    with pytest.raises(Exception) as caught:
+        client.sso_sign_in(tokens.id_token, start.nonce)
+    assert "second step" in str(caught.value)
+    idp.mfa = True
+    idp.at_browser = _person("cy")  # no Fieldcase app role
+    start = client.sso_start()
+    tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
+    with pytest.raises(Exception) as caught:
+        client.sso_sign_in(tokens.id_token, start.nonce)
+    assert "not given a Fieldcase role" in str(caught.value)
+    # a token replayed with the nonce it was made for: already used
+    with pytest.raises(AuthFailed) as refused:
+        client.sso_sign_in(tokens.id_token, start.nonce)
+    assert refused.value.message == SSO_REFUSED
+    client.close()
+
+
+def test_the_browser_never_coming_back_or_a_refusal_at_the_provider_is_said_plainly(
+    idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
+) -> None:
+    client = ServiceClient(service.url)
+    start = client.sso_start()
+    with pytest.raises(AuthFailed) as late:
+        browser_sign_in(start, lambda url: None, configure=_provider_session, seconds=0.5)
+    assert "did not finish in time" in late.value.message
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(SignInCancelled):
+        browser_sign_in(start, lambda url: None, configure=_provider_session, cancel=stop)
+
+    def refusing_browser(url: str) -> None:  # the person pressed Cancel at the provider
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        state = parse_qs(urlsplit(url).query)["state"][0]
+        threading.Thread(
+            target=lambda: requests.get(
+                f"{redirect}?error=access_denied&state={state}", timeout=10
+            ),
+            daemon=True,
+        ).start()
+
+    with pytest.raises(AuthFailed) as denied:
+        browser_sign_in(start, refusing_browser, configure=_provider_session, seconds=30)
+    assert "did not sign you in" in denied.value.message
+
+    def forged_browser(url: str) -> None:  # a code arriving with someone else's state
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        threading.Thread(
+            target=lambda: requests.get(f"{redirect}?code=abc&state=forged", timeout=10),
+            daemon=True,
+        ).start()
+
+    with pytest.raises(AuthFailed) as forged:
+        browser_sign_in(start, forged_browser, configure=_provider_session, seconds=30)
+    assert "did not complete the sign-in" in forged.value.message
+    client.close()
