@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import requests
+
 from app import vault
 from app.core.duplicates import pair_view
 from app.core.views import AuditRow, WaitingPairs
@@ -29,7 +31,7 @@ from app.store.db import DB_FILE
 from app.store.profile import Profile
 from app.store.sync_adapter import SyncAdapter
 from sync import errors as sync_errors
-from sync import words
+from sync import network, sso, words
 from sync.client import (
     RetryPolicy,
     ServiceClient,
@@ -41,7 +43,7 @@ from sync.client import (
 from sync.clock import Clock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.network import NO_PROXY
-from sync.protocol import PROTOCOL_VERSION, DuplicateDecision
+from sync.protocol import PROTOCOL_VERSION, DuplicateDecision, TokenResponse
 from sync.store import DeviceCredential
 
 log = logging.getLogger("fieldcase.core.sync")
@@ -121,6 +123,11 @@ class EnrolResult:
     profile: Profile | None = None  # still open, when asked for with keep_open=True
 
 
+#: How the person proves who they are to the service: a password sign-in or the council's
+#: single sign-on; either gives a user token to enrol this laptop with.
+SignInStep = Callable[[ServiceClient], TokenResponse]
+
+
 def enrol(
     profile_dir: Path,
     server_url: str,
@@ -138,17 +145,97 @@ def enrol(
     """Register this laptop, make its encrypted profile, keep the device credential inside it,
     add the recovery wrap, and pull the user's cases. The password is never stored. ``kdf`` is
     the cost of the password wrap (default: the vault's tuned production cost)."""
+    if not username.strip():
+        raise UsageError("Give your user name, for example: fieldcase enrol --user ajones")
+    return _enrol(
+        profile_dir,
+        server_url,
+        password,
+        lambda client: client.login(username.strip(), password),
+        site=site,
+        device_name=device_name,
+        options=options,
+        progress=progress,
+        keep_open=keep_open,
+        clock=clock,
+        kdf=kdf,
+    )
+
+
+def enrol_sso(
+    profile_dir: Path,
+    server_url: str,
+    local_password: str,
+    open_browser: Callable[[str], object],
+    *,
+    site: SiteConfig | None = None,
+    device_name: str | None = None,
+    options: ClientOptions | None = None,
+    progress: Callable[[SyncProgress], None] | None = None,
+    keep_open: bool = False,
+    clock: Clock | None = None,
+    kdf: vault.KdfCost | None = None,
+    cancel: threading.Event | None = None,
+    browser_seconds: float = sso.BROWSER_SECONDS,
+) -> EnrolResult:
+    """As :func:`enrol`, the person signing in with the council's account in the browser
+    (``open_browser(url)``; :mod:`sync.sso`). ``local_password`` is chosen on this laptop: it
+    alone unlocks the encrypted profile, offline as online."""
+    ca_bundle = str(site.ca_bundle) if site is not None and site.ca_bundle else None
+    proxy = site.proxy if site is not None else NO_PROXY
+
+    def provider_session(session: requests.Session, url: str) -> None:
+        network.configure(session, url, ca_bundle=ca_bundle, proxy=proxy)
+
+    def sign_in(client: ServiceClient) -> TokenResponse:
+        start = client.sso_start()
+        tokens = sso.browser_sign_in(
+            start,
+            open_browser,
+            configure=provider_session,
+            seconds=browser_seconds,
+            cancel=cancel,
+        )
+        return client.sso_sign_in(tokens.id_token, start.nonce)
+
+    return _enrol(
+        profile_dir,
+        server_url,
+        local_password,
+        sign_in,
+        site=site,
+        device_name=device_name,
+        options=options,
+        progress=progress,
+        keep_open=keep_open,
+        clock=clock,
+        kdf=kdf,
+    )
+
+
+def _enrol(
+    profile_dir: Path,
+    server_url: str,
+    password: str,
+    sign_in: SignInStep,
+    *,
+    site: SiteConfig | None,
+    device_name: str | None,
+    options: ClientOptions | None,
+    progress: Callable[[SyncProgress], None] | None,
+    keep_open: bool,
+    clock: Clock | None,
+    kdf: vault.KdfCost | None,
+) -> EnrolResult:
     profile_dir = Path(profile_dir)
     if (profile_dir / vault.KEY_FILE).exists() or (profile_dir / DB_FILE).exists():
         raise vault.ProfileExists(profile_dir)
-    if not username.strip():
-        raise UsageError("Give your user name, for example: fieldcase enrol --user ajones")
     client = make_client(server_url, site=site, options=options or INTERACTIVE)
     try:
         meta = client.meta()
         if meta.min_protocol_version > PROTOCOL_VERSION:
             raise sync_errors.UpdateRequired()
-        token = client.login(username.strip(), password)
+        token = sign_in(client)
         enrolled = client.enrol(device_name or socket.gethostname() or "laptop")
     finally:
         client.close()

@@ -126,6 +126,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.client",
         "sync.network",
         "sync.engine",
+        "sync.sso",  # enrolling with the council's account
         "sync.protocol",
         "sync.records",
         "sync.store",

@@ -1,6 +1,7 @@
 """Sync commands: ``enrol``, ``sync``, ``conflicts`` (and ``conflicts resolve``), ``recover``.
 
     fieldcase enrol --server https://fieldcase.example.gov.uk --user ajones
+    fieldcase enrol --server https://fieldcase.example.gov.uk --sso
     fieldcase sync
     fieldcase conflicts [--json]
     fieldcase conflicts resolve ID --keep mine|theirs
@@ -16,11 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+from pathlib import Path
 from typing import Any
 
 from app import online
 from app.cli.cmd_profile import (
     NEW_PASSWORD_ENV,
+    PASSWORD_ENV,
     clock_of,
     new_password,
     open_profile,
@@ -56,17 +60,20 @@ def cmd_enrol(args: argparse.Namespace) -> int:
             "https://fieldcase.example.gov.uk --user ajones"
         )
     folder = profile_dir(args)
-    secret = password("Your Fieldcase password: ")
-    result = online.enrol(
-        folder,
-        server,
-        args.user,
-        secret,
-        site=site,
-        device_name=args.device_name,
-        progress=_progress(args),
-        clock=clock_of(args),
-    )
+    if args.sso:
+        result = _enrol_sso(args, folder, server, site)
+    else:
+        secret = password("Your Fieldcase password: ")
+        result = online.enrol(
+            folder,
+            server,
+            args.user,
+            secret,
+            site=site,
+            device_name=args.device_name,
+            progress=_progress(args),
+            clock=clock_of(args),
+        )
     print(f"This laptop is now enrolled for {result.username} (device {result.device_id}).")
     if result.report is not None:
         print(result.report.summary())
@@ -76,6 +83,38 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 3
+
+
+def _enrol_sso(args: argparse.Namespace, folder: Path, server: str, site: Any) -> Any:
+    """``enrol --sso``: this laptop's own password first (it alone unlocks the cases, offline
+    as online), then the council's sign-in page in the browser."""
+    import webbrowser
+
+    local = new_password(
+        PASSWORD_ENV, "Choose this laptop's password (it unlocks your cases, also offline): "
+    )
+
+    def open_browser(url: str) -> None:
+        print(
+            "Sign in with your council account in the browser. If no browser opens, go to "
+            f"this address:\n{url}",
+            file=sys.stderr,
+            flush=True,
+        )
+        # on a thread of its own: a browser command that stays until the browser is closed
+        # (BROWSER=lynx) must not keep Fieldcase from hearing the provider's answer
+        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+    return online.enrol_sso(
+        folder,
+        server,
+        local,
+        open_browser,
+        site=site,
+        device_name=args.device_name,
+        progress=_progress(args),
+        clock=clock_of(args),
+    )
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

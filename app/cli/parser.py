@@ -287,7 +287,13 @@ def _doctor_command(sub: Any) -> None:
 def _sync_commands(sub: Any) -> None:
     enrol = sub.add_parser("enrol", help="set this laptop up with the central service")
     enrol.add_argument("--server", metavar="URL", help="the service's address (or site config)")
-    enrol.add_argument("--user", required=True, metavar="NAME", help="your user name")
+    who = enrol.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="NAME", help="your user name (a password sign-in)")
+    who.add_argument(
+        "--sso",
+        action="store_true",
+        help="sign in with your council account in the browser, then choose this laptop's password",
+    )
     enrol.add_argument("--device-name", metavar="TEXT", help="a name for this laptop")
     enrol.add_argument("-v", "--verbose", action="store_true", help="show progress")
     _runs(enrol, "cmd_sync", "cmd_enrol")

@@ -7,6 +7,7 @@ and follows the provider's redirect back to the laptop's loopback listener."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from sync.client import SSO_REFUSED, ServiceClient
 from sync.errors import AuthFailed
 from sync.sso import SignInCancelled, browser_sign_in
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
+from tests.support.profile import run_cli
 from tests.support.server import ServerProcess, running_server, sqlite_url
 
 ROLES = {"Fieldcase.North.Caseworker": "caseworker in North"}
@@ -160,3 +162,31 @@ def test_the_browser_never_coming_back_or_a_refusal_at_the_provider_is_said_plai
         browser_sign_in(start, forged_browser, configure=_provider_session, seconds=30)
     assert "did not complete the sign-in" in forged.value.message
     client.close()
+
+
+def test_fieldcase_enrol_sso_through_the_command_and_its_browser(
+    idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
+) -> None:
+    """The real ``fieldcase enrol --sso`` in a child process: the laptop's own password from
+    FIELDCASE_PASSWORD (it alone unlocks the profile), the browser the one Python's webbrowser
+    module is told of by BROWSER (here tests/sync/browser_child.py)."""
+    idp.at_browser, idp.mfa = _person("dee", "Fieldcase.North.Caseworker"), True
+    browser = f"{sys.executable} {Path(__file__).with_name('browser_child.py')} %s"
+    profile = tmp_path / "dee"
+    local = "a laptop password of my own"
+    done = run_cli(
+        ["enrol", "--server", service.url, "--sso"],
+        profile,
+        password=local,
+        env={"BROWSER": browser},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "enrolled for dee@council.example" in done.out
+    assert "Sign in with your council account in the browser" in done.stderr
+    # the laptop's own password opens it; the council account's sign-in does not come into it
+    synced = run_cli(["sync"], profile, password=local)
+    assert synced.returncode == 0, synced.stderr
+    wrong = run_cli(["cases"], profile, password="the council account's password")
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
+    refused = run_cli(["enrol", "--server", service.url, "--sso", "--user", "x"], tmp_path / "e")
+    assert refused.returncode == 2 and "not allowed with" in refused.stderr
