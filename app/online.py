@@ -188,7 +188,7 @@ def enrol_sso(
         network.configure(session, url, ca_bundle=ca_bundle, proxy=proxy)
 
     def sign_in(client: ServiceClient) -> TokenResponse:
-        start = client.sso_start()
+        start = sso.start(client)
         tokens = sso.browser_sign_in(
             start,
             open_browser,
@@ -196,7 +196,7 @@ def enrol_sso(
             seconds=browser_seconds,
             cancel=cancel,
         )
-        return client.sso_sign_in(tokens.id_token, start.nonce)
+        return sso.sign_in(client, tokens.id_token, start.nonce)
 
     return _enrol(
         profile_dir,

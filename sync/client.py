@@ -55,8 +55,6 @@ from sync.protocol import (
     RecoveryResponse,
     RefBlocksRequest,
     RefBlocksResponse,
-    SsoSignInRequest,
-    SsoStartResponse,
     SyncState,
     TokenResponse,
     UploadStatus,
@@ -77,10 +75,7 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 NOT_ENROLLED = "This laptop is not enrolled with a Fieldcase service yet."
-SSO_REFUSED = (
-    "The Fieldcase service did not accept your sign-in with your council account. Sign in "
-    "again; if it goes on, tell IT."
-)
+
 
 #: The answer codings asked for: zstd first when urllib3 here can decode it (it says so in
 #: its own default header), then gzip, which every service and urllib3 speak.
@@ -251,23 +246,6 @@ class ServiceClient:
         except ValidationError as err:  # too long, a NUL...: no account has such a name
             raise AuthFailed(detail="user name or password not acceptable") from err
         answer = self._call("POST", "/v1/auth/login", TokenResponse, body=body, auth=False)
-        self.token, self.token_expires = answer.access_token, answer.expires_at
-        return answer
-
-    def sso_start(self) -> SsoStartResponse:
-        """Begin a sign-in with the council's account: where its provider is, and a nonce."""
-        return self._call("POST", "/v1/auth/sso/start", SsoStartResponse, auth=False)
-
-    def sso_sign_in(self, id_token: str, nonce: str) -> TokenResponse:
-        """The provider's ID token for ``nonce`` exchanged for a user token (kept in memory)."""
-        try:
-            body = SsoSignInRequest(id_token=id_token, nonce=nonce)
-        except ValidationError as err:
-            raise AuthFailed(SSO_REFUSED, detail="id token not acceptable") from err
-        try:
-            answer = self._call("POST", "/v1/auth/sso", TokenResponse, body=body, auth=False)
-        except AuthFailed as err:
-            raise AuthFailed(SSO_REFUSED, detail=err.detail) from None
         self.token, self.token_expires = answer.access_token, answer.expires_at
         return answer
 

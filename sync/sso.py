@@ -1,16 +1,16 @@
 """The laptop's half of single sign-on (issue 16): the council's provider in the system
 browser, as RFC 8252 asks of a desktop program.
 
-1. The service starts the sign-in (:meth:`sync.client.SyncClient.sso_start`): the provider's
-   endpoints and a nonce for this one sign-in.
+1. The service starts the sign-in (:func:`start`): the provider's endpoints and a nonce for
+   this one sign-in.
 2. A one-shot listener on ``http://127.0.0.1:<a free port>/`` (:class:`LoopbackRedirect`)
    waits for the provider to send the browser back.
 3. The browser opens the provider's authorization URL: the authorization code flow with PKCE
    (S256, RFC 7636), the service's nonce and a random state, made by Authlib's OAuth 2 client.
 4. The code that comes back (its state checked by Authlib) is exchanged at the provider's
    token endpoint, with the PKCE verifier, for the provider's ID token (and a refresh token).
-5. The ID token goes to the service (:meth:`~sync.client.SyncClient.sso_sign_in`), which
-   believes it or not (:mod:`server.oidc`).
+5. The ID token goes to the service (:func:`sign_in`), which believes it or not
+   (:mod:`server.oidc`) and gives a user token for this laptop's client to enrol with.
 
 Nothing here unlocks the laptop's data: that stays the laptop's own password's.
 """
@@ -30,10 +30,19 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
+from pydantic import ValidationError
 
+from sync.client import ServiceClient
 from sync.clock import Clock, SystemClock
-from sync.errors import AuthFailed, NetworkError, SyncError, SyncKind
-from sync.protocol import SsoStartResponse
+from sync.errors import (
+    AuthFailed,
+    NetworkError,
+    ServiceError,
+    ServiceErrorKind,
+    SyncError,
+    SyncKind,
+)
+from sync.protocol import SsoSignInRequest, SsoStartResponse, TokenResponse
 
 log = logging.getLogger("fieldcase.sync.sso")
 
@@ -44,6 +53,39 @@ DONE_PAGE = (
     "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Fieldcase</title>"
     "</head><body><h1>{title}</h1><p>{text}</p></body></html>"
 )
+
+
+SSO_REFUSED = (
+    "The Fieldcase service did not accept your sign-in with your council account. Sign in "
+    "again; if it goes on, tell IT."
+)
+
+
+def start(client: ServiceClient) -> SsoStartResponse:
+    """Step 1: where the council's provider is, and the nonce for this sign-in."""
+    found = client.request("POST", "/v1/auth/sso/start", auth=False, model=SsoStartResponse)
+    if not isinstance(found.parsed, SsoStartResponse):
+        raise ServiceError(ServiceErrorKind.PROTOCOL, detail="sso/start: bad answer")
+    return found.parsed
+
+
+def sign_in(client: ServiceClient, id_token: str, nonce: str) -> TokenResponse:
+    """Step 5: the provider's ID token for ``nonce`` exchanged for a user token, which
+    ``client`` keeps (in memory) for what comes next, as after a password sign-in."""
+    try:
+        body = SsoSignInRequest(id_token=id_token, nonce=nonce)
+    except ValidationError:
+        raise AuthFailed(SSO_REFUSED, detail="id token not acceptable") from None
+    try:
+        answer = client.request(
+            "POST", "/v1/auth/sso", body=body, auth=False, model=TokenResponse
+        ).parsed
+    except AuthFailed as err:
+        raise AuthFailed(SSO_REFUSED, detail=err.detail) from None
+    if not isinstance(answer, TokenResponse):
+        raise ServiceError(ServiceErrorKind.PROTOCOL, detail="sso: bad answer")
+    client.token, client.token_expires = answer.access_token, answer.expires_at
+    return answer
 
 
 class SignInCancelled(SyncError):

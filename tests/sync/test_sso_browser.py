@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from sync import network
-from sync.client import SSO_REFUSED, ServiceClient
+from sync import network, sso
+from sync.client import ServiceClient
 from sync.errors import AuthFailed
-from sync.sso import SignInCancelled, browser_sign_in
+from sync.sso import SSO_REFUSED, SignInCancelled, browser_sign_in
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
 from tests.support.profile import run_cli
 from tests.support.server import ServerProcess, running_server, sqlite_url
@@ -84,7 +84,7 @@ def _person(name: str, *roles: str) -> Person:
 def test_sign_in_in_the_browser_then_enrol(idp: LoopbackProvider, service: ServerProcess) -> None:
     idp.at_browser, idp.mfa = _person("alex", "Fieldcase.North.Caseworker"), True
     client = ServiceClient(service.url)
-    start = client.sso_start()
+    start = sso.start(client)
     browser = Browser()
     tokens = browser_sign_in(start, browser.open, configure=_provider_session, seconds=30)
     sent = parse_qs(urlsplit(browser.opened[0]).query)
@@ -93,7 +93,7 @@ def test_sign_in_in_the_browser_then_enrol(idp: LoopbackProvider, service: Serve
     assert sent["nonce"] == [start.nonce] and sent["state"][0]
     assert urlsplit(sent["redirect_uri"][0]).hostname == "127.0.0.1"
     assert tokens.refresh_token  # offline_access: renewal without the browser
-    signed_in = client.sso_sign_in(tokens.id_token, start.nonce)
+    signed_in = sso.sign_in(client, tokens.id_token, start.nonce)
     assert (signed_in.username, signed_in.team) == ("alex@council.example", "North")
     enrolled = client.enrol("Alex's laptop")
     assert enrolled.device_id and enrolled.recovery_secret
@@ -105,21 +105,21 @@ def test_a_sign_in_without_the_second_step_or_a_role_is_refused_plainly(
 ) -> None:
     client = ServiceClient(service.url)
     idp.at_browser, idp.mfa = _person("bo", "Fieldcase.North.Caseworker"), False
-    start = client.sso_start()
+    start = sso.start(client)
     tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
     with pytest.raises(Exception) as caught:
-        client.sso_sign_in(tokens.id_token, start.nonce)
+        sso.sign_in(client, tokens.id_token, start.nonce)
     assert "second step" in str(caught.value)
     idp.mfa = True
     idp.at_browser = _person("cy")  # no Fieldcase app role
-    start = client.sso_start()
+    start = sso.start(client)
     tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
     with pytest.raises(Exception) as caught:
-        client.sso_sign_in(tokens.id_token, start.nonce)
+        sso.sign_in(client, tokens.id_token, start.nonce)
     assert "not given a Fieldcase role" in str(caught.value)
     # a token replayed with the nonce it was made for: already used
     with pytest.raises(AuthFailed) as refused:
-        client.sso_sign_in(tokens.id_token, start.nonce)
+        sso.sign_in(client, tokens.id_token, start.nonce)
     assert refused.value.message == SSO_REFUSED
     client.close()
 
@@ -128,7 +128,7 @@ def test_the_browser_never_coming_back_or_a_refusal_at_the_provider_is_said_plai
     idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
 ) -> None:
     client = ServiceClient(service.url)
-    start = client.sso_start()
+    start = sso.start(client)
     with pytest.raises(AuthFailed) as late:
         browser_sign_in(start, lambda url: None, configure=_provider_session, seconds=0.5)
     assert "did not finish in time" in late.value.message
