@@ -473,9 +473,10 @@ def device_token(
     address: str,
     *,
     clock: Clock,
-) -> tuple[SignIn, Device]:
+) -> tuple[SignIn, Device] | ApiError:
     """A fresh token for an enrolled laptop's credential; refusals are audited (the entry is
-    kept although the request fails)."""
+    kept although the request fails). A leaver's laptop past the grace period is revoked:
+    that refusal is returned, not raised, so the revocation is kept."""
     device = session.get(Device, device_id)
     if device is None or not secret_matches(secret, device.secret_hash):
         raise ApiError(
@@ -492,10 +493,46 @@ def device_token(
     user = session.get(User, device.user_id)
     if user is None or user.disabled:
         raise ApiError(ErrorCode.ACCOUNT_DISABLED)
+    if grace_ended(settings, user, clock.now()):
+        return _revoke_leaver(session, user, device, address, clock=clock)
     device.last_seen_at = clock.now()
     session.add(device)
     token_secret, token = issue_token(session, settings, user, device, clock=clock)
     return SignIn(token_secret, token, user), device
+
+
+def grace_ended(settings: Settings, user: User, now: datetime) -> bool:
+    """The council's provider first refused this person (a leaver: no Fieldcase role) longer
+    ago than the site's grace period (docs/sso.md): their laptops are to be revoked."""
+    refused = user.sso_refused_at
+    return refused is not None and now >= refused + timedelta(hours=settings.sso_grace_hours)
+
+
+def _revoke_leaver(
+    session: Session, user: User, device: Device, address: str, *, clock: Clock
+) -> ApiError:
+    """Revoke every laptop of a leaver whose grace period ended (kept: the refusal is answered,
+    not raised), so each is wiped at its next contact, as an admin's revoke would."""
+    now = clock.now()
+    devices = session.exec(select(Device).where(Device.user_id == user.id)).all()
+    for each in devices:
+        if each.revoked_at is None:
+            each.revoked_at = now
+            session.add(each)
+    audit.append(
+        session,
+        [
+            AuditEvent(
+                "sso_grace_ended",
+                actor=user.username,
+                device_id=str(device.id),
+                address=address,
+                detail={"devices_revoked": len(devices)},
+            )
+        ],
+        at=now,
+    )
+    return ApiError(ErrorCode.DEVICE_REVOKED)
 
 
 def list_devices(session: Session, username: str | None = None) -> list[tuple[Device, User]]:

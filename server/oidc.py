@@ -61,6 +61,8 @@ DISCOVERY_PATH = "/.well-known/openid-configuration"
 LEEWAY_SECONDS = 120
 #: The provider's keys are fetched again at most this often (seconds) for an unknown key id.
 KEY_REFRESH_GAP_SECONDS = 10.0
+#: A renewal's ID token (made from the provider's refresh token) must be this new, in seconds.
+RENEWAL_FRESH_SECONDS = 600
 #: Largest answer read from the provider (its configuration or its keys).
 MAX_ANSWER_BYTES = 1024 * 1024
 TIMEOUT = (5.0, 10.0)
@@ -241,10 +243,15 @@ class Provider:
             # a key the provider added since (it rotates them): fetch them again, once
             return jwt.decode(raw, self.keys(fresh=True), algorithms=list(algorithms))
 
-    def verify_id_token(self, raw: str, *, nonce: str) -> Identity:
-        """The person an ID token names, or :class:`SsoError` saying plainly why not."""
+    def verify_id_token(self, raw: str, *, nonce: str | None) -> Identity:
+        """The person an ID token names, or :class:`SsoError` saying plainly why not.
+
+        ``nonce`` None is a renewal: the provider made the token from its refresh token (such
+        tokens need not carry the first sign-in's nonce), so it must have been issued in the
+        last :data:`RENEWAL_FRESH_SECONDS` instead, and comes with the laptop's own credential.
+        """
         algorithms = self.algorithms()
-        if not nonce:
+        if nonce == "":
             raise SsoError(SsoKind.TOKEN, _REFUSED, detail="no nonce to check against")
         try:
             token = self._decode(raw, algorithms)
@@ -258,6 +265,15 @@ class Provider:
             "iss": {"essential": True, "value": self.config.issuer},
             "aud": {"essential": True, "value": self.config.client_id},
         }
+        now = int(self.clock.now().timestamp())
+        if nonce is None:
+            options["iat"] = {
+                "essential": True,
+                "validate": lambda _claims, iat: (
+                    isinstance(iat, int | float)
+                    and now - RENEWAL_FRESH_SECONDS - LEEWAY_SECONDS <= iat <= now + LEEWAY_SECONDS
+                ),
+            }
         claims = CodeIDToken(
             token.claims,
             token.header,
@@ -265,7 +281,7 @@ class Provider:
             {"nonce": nonce, "client_id": self.config.client_id},
         )
         try:
-            claims.validate(now=int(self.clock.now().timestamp()), leeway=LEEWAY_SECONDS)
+            claims.validate(now=now, leeway=LEEWAY_SECONDS)
         except ExpiredTokenError:
             raise SsoError(
                 SsoKind.TOKEN,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -23,7 +23,7 @@ from server.oidc import Identity, Provider, RoleGrant, SsoError, SsoKind, grant_
 
 __all__ = ["SCOPES", "SingleSignOn", "SsoError", "sign_in", "start"]
 from sync.clock import Clock
-from sync.protocol import ErrorCode
+from sync.protocol import ErrorCode, SsoRenewResponse
 
 #: How long a started sign-on may take (the browser, the second step, a slow phone).
 NONCE_LIFETIME = timedelta(minutes=15)
@@ -122,14 +122,7 @@ def sign_in(
         grant = grant_for(identity, sso.grants)
     except SsoError as err:
         if user is not None:
-            if user.sso_refused_at is None:  # a leaver's grace period starts here
-                user.sso_refused_at = now
-                session.add(user)
-            audit.append(
-                session,
-                [AuditEvent("sso_refused_no_role", actor=user.username, address=address)],
-                at=now,
-            )
+            _refused_role(session, user, address, now)
         return _refusal(err)
     events: list[AuditEvent] = []
     if user is None and settings.oidc_link_by_email and identity.email_verified:
@@ -164,18 +157,87 @@ def sign_in(
                 detail={"user_id": str(user.id), "role": grant.role.value, "team": team.name},
             )
         )
-    elif user.team_id != team.id or user.role != grant.role.value:  # a mover
-        events.append(
-            AuditEvent(
-                "sso_role_changed",
-                actor=user.username,
-                detail={"role": grant.role.value, "team": team.name},
-            )
-        )
-        user.team_id, user.role = team.id, grant.role.value
+    else:
+        events.extend(_move(user, grant, team))
     user.sso_seen_at, user.sso_refused_at = now, None
     session.add(user)
     secret, token = crud.issue_token(session, settings, user, None, clock=clock, kind="sso")
     events.append(AuditEvent("login", actor=user.username, address=address, detail={"by": "sso"}))
     audit.append(session, events, at=now)
     return crud.SignIn(secret, token, user)
+
+
+def _refused_role(session: Session, user: User, address: str, now: datetime) -> None:
+    """The provider gives ``user`` no Fieldcase role now: their grace period starts (once)."""
+    if user.sso_refused_at is None:
+        user.sso_refused_at = now
+        session.add(user)
+    audit.append(
+        session,
+        [AuditEvent("sso_refused_no_role", actor=user.username, address=address)],
+        at=now,
+    )
+
+
+def _move(user: User, grant: RoleGrant, team: Team) -> list[AuditEvent]:
+    """A mover: the team and role the provider gives now (nothing for someone who stays)."""
+    if user.team_id == team.id and user.role == grant.role.value:
+        return []
+    user.team_id, user.role = team.id, grant.role.value
+    return [
+        AuditEvent(
+            "sso_role_changed",
+            actor=user.username,
+            detail={"role": grant.role.value, "team": team.name},
+        )
+    ]
+
+
+def renew(
+    session: Session,
+    sso: SingleSignOn,
+    actor: crud.Actor,
+    id_token: str,
+    *,
+    address: str,
+    clock: Clock,
+) -> SsoRenewResponse | ApiError:
+    """An enrolled laptop's renewal: the provider's fresh ID token must name this laptop's
+    user; a role taken away starts their grace period (returned, not raised, so it is kept)."""
+    now = clock.now()
+    user = session.get(User, actor.user_id)
+    if user is None or user.sso_subject is None:
+        return ApiError(
+            ErrorCode.FORBIDDEN,
+            "This laptop's user does not sign in with a council account, so there is nothing "
+            "to renew.",
+        )
+    try:
+        identity = sso.provider.verify_id_token(id_token, nonce=None)
+    except SsoError as err:
+        if err.kind is SsoKind.PROVIDER:
+            raise _refusal(err) from None
+        return _refusal(err)
+    if identity.subject != user.sso_subject:
+        return ApiError(
+            ErrorCode.FORBIDDEN,
+            "That council account is not the one this laptop is enrolled to. Sign in with "
+            "your own account.",
+            detail="another subject",
+        )
+    try:
+        grant = grant_for(identity, sso.grants)
+    except SsoError as err:
+        _refused_role(session, user, address, now)
+        return _refusal(err)
+    events = _move(user, grant, _team(session, grant.team, clock=clock))
+    user.sso_seen_at, user.sso_refused_at = now, None
+    session.add(user)
+    events.append(AuditEvent("sso_renewed", actor=user.username, device_id=str(actor.device_id)))
+    audit.append(session, events, at=now)
+    return SsoRenewResponse(
+        username=user.username,
+        team=crud.team_name(session, user),
+        role=user.role,
+        server_time=now,
+    )

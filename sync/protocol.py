@@ -173,6 +173,22 @@ class SsoSignInRequest(Wire):
     nonce: str = Field(min_length=16, max_length=200)
 
 
+class SsoRenewRequest(Wire):
+    """POST /v1/auth/sso/renew (device token): a fresh ID token the provider made from its
+    refresh token, showing it still vouches for this laptop's user."""
+
+    id_token: str = Field(min_length=1, max_length=MAX_ID_TOKEN)
+
+
+class SsoRenewResponse(Wire):
+    """The user's team and role as the provider now gives them."""
+
+    username: str
+    team: str
+    role: str
+    server_time: datetime
+
+
 class EnrolRequest(Wire):
     """POST /v1/devices/enrol (user token). Registers this laptop."""
 

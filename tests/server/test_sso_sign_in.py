@@ -243,3 +243,74 @@ def test_serve_refuses_single_sign_on_settings_it_cannot_use_in_one_line(
     assert result.returncode == 78, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and said in lines[0] and "Traceback" not in result.stderr
+
+
+def _enrolled(svc: Service, idp: LoopbackProvider, person: Person) -> tuple[str, str, str]:
+    """(device id, device secret, device token) of a laptop enrolled by ``person``'s SSO."""
+    user_token = _sign_in(svc, idp, person).json()["access_token"]
+    enrolled = svc.client.post(
+        "/v1/devices/enrol",
+        json={"device_name": "laptop"},
+        headers={"Authorization": f"Bearer {user_token}"},
+    ).json()
+    return enrolled["device_id"], enrolled["device_secret"], _device_token(svc, enrolled)
+
+
+def _device_token(svc: Service, enrolled: dict[str, str]) -> Any:
+    answer = svc.client.post(
+        "/v1/auth/device-token",
+        json={"device_id": enrolled["device_id"], "device_secret": enrolled["device_secret"]},
+    )
+    return answer.json().get("access_token") if answer.status_code == 200 else answer
+
+
+def _renew(svc: Service, token: str, id_token: str) -> Any:
+    return svc.client.post(
+        "/v1/auth/sso/renew",
+        json={"id_token": id_token},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_renewal_with_the_providers_fresh_token_and_a_leaver_wiped_after_the_grace(
+    sso: Service, idp: LoopbackProvider
+) -> None:
+    clock = sso.clock
+    assert isinstance(clock, ManualClock)
+    kim = Person("k-1", "kim@council.example", "Kim", "kim@council.example")
+    kim.roles = ["Fieldcase.North.Caseworker"]
+    device_id, secret, token = _enrolled(sso, idp, kim)
+    fresh = idp.id_token(kim, nonce=None, issued_at=clock.now().timestamp())
+    renewed = _renew(sso, token, fresh)
+    assert renewed.status_code == 200, renewed.text
+    assert (renewed.json()["team"], renewed.json()["role"]) == ("North", "caseworker")
+    # a token made 20 minutes ago, or naming someone else, does not renew this laptop
+    stale = idp.id_token(kim, nonce=None, issued_at=clock.now().timestamp() - 1200)
+    assert _renew(sso, token, stale).status_code == 401
+    other = Person("o-1", "o@council.example", "O", "o@council.example", ["Other"])
+    refused = _renew(sso, token, idp.id_token(other, nonce=None))
+    assert refused.status_code == 403 and "not the one this laptop" in refused.json()["message"]
+    kim.roles = ["Fieldcase.South.Caseworker"]  # moved team
+    assert _renew(sso, token, idp.id_token(kim, nonce=None)).json()["team"] == "South"
+
+    kim.roles = []  # left: the provider still signs Kim in, but gives no Fieldcase role
+    gone = _renew(sso, token, idp.id_token(kim, nonce=None))
+    assert gone.status_code == 403 and "not given a Fieldcase role" in gone.json()["message"]
+    assert _user(sso, kim.oid).sso_refused_at is not None
+    enrolled = {"device_id": device_id, "device_secret": secret}
+    clock.advance(71 * 3600)  # within the 72 hours' grace: the laptop may still send its work
+    assert isinstance(_device_token(sso, enrolled), str)
+    clock.advance(2 * 3600)  # past it: revoked, as an admin's revoke would (wiped at contact)
+    revoked = _device_token(sso, enrolled)
+    assert revoked.status_code == 401 and revoked.json()["code"] == "device_revoked"
+    assert _device_token(sso, enrolled).json()["code"] == "device_revoked"
+    assert "sso_grace_ended" in _events(sso)
+
+
+def test_renewal_is_for_single_sign_on_laptops_only(sso: Service, idp: LoopbackProvider) -> None:
+    laptop = sso.device("pw-user", "North")  # enrolled with a password
+    answer = _renew(sso, laptop.token, idp.id_token(PERSON_ANY, nonce=None))
+    assert answer.status_code == 403 and "nothing to renew" in answer.json()["message"]
+
+
+PERSON_ANY = Person("a-1", "any@council.example", "Any", "any@council.example")

@@ -128,7 +128,7 @@ class LoopbackProvider:
         self,
         person: Person,
         *,
-        nonce: str,
+        nonce: str | None,
         audience: str | list[str] = CLIENT_ID,
         mfa: bool = True,
         lifetime: int = 3600,
@@ -137,7 +137,8 @@ class LoopbackProvider:
         algorithm: str = "RS256",
         **extra: Any,
     ) -> str:
-        """An ID token for ``person``, signed by the newest key unless ``key`` says which."""
+        """An ID token for ``person``, signed by the newest key unless ``key`` says which;
+        ``nonce`` None: one made from a refresh token, which carries none."""
         now = int(issued_at if issued_at is not None else time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -153,6 +154,8 @@ class LoopbackProvider:
             "amr": ["pwd", "mfa"] if mfa else ["pwd"],
             "roles": list(person.roles),
         }
+        if nonce is None:
+            del claims["nonce"]
         if self.shape == "entra":
             claims["oid"] = person.oid
             claims["tid"] = TENANT

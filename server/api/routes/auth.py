@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from server import crud, observability, sign_on
-from server.api.deps import AddressDep, ClockDep, SessionDep, SettingsDep
+from server.api.deps import AddressDep, ClockDep, CurrentDevice, SessionDep, SettingsDep
 from server.api.responses import ERRORS, error_response
 from server.errors import ApiError
 from server.sign_on import SingleSignOn
@@ -14,6 +14,8 @@ from sync.protocol import (
     DeviceTokenRequest,
     ErrorCode,
     LoginRequest,
+    SsoRenewRequest,
+    SsoRenewResponse,
     SsoSignInRequest,
     SsoStartResponse,
     TokenResponse,
@@ -68,12 +70,14 @@ def device_token(
     settings: SettingsDep,
     address: AddressDep,
     clock: ClockDep,
-) -> TokenResponse:
+) -> TokenResponse | JSONResponse:
     """A fresh access token from an enrolled laptop's device credential (no password)."""
-    signed_in, _device = crud.device_token(
+    outcome = crud.device_token(
         session, settings, body.device_id, body.device_secret, address, clock=clock
     )
-    return _token_response(session, signed_in, clock)
+    if isinstance(outcome, ApiError):  # a leaver's laptop revoked: kept, then answered
+        return error_response(outcome)
+    return _token_response(session, outcome[0], clock)
 
 
 def _single_sign_on(request: Request) -> SingleSignOn:
@@ -125,3 +129,21 @@ def sso_sign_in(
         observability.count_sign_in_failure()
         return error_response(outcome)
     return _token_response(session, outcome, clock)
+
+
+@router.post("/sso/renew", response_model=SsoRenewResponse, responses=ERRORS)
+def sso_renew(
+    request: Request,
+    body: SsoRenewRequest,
+    actor: CurrentDevice,
+    session: SessionDep,
+    address: AddressDep,
+    clock: ClockDep,
+) -> SsoRenewResponse | JSONResponse:
+    """An enrolled laptop shows that the council's provider still vouches for its user: a
+    fresh ID token, made from the provider's refresh token (no browser)."""
+    sso = _single_sign_on(request)
+    outcome = sign_on.renew(session, sso, actor, body.id_token, address=address, clock=clock)
+    if isinstance(outcome, ApiError):
+        return error_response(outcome)
+    return outcome
