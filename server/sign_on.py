@@ -18,7 +18,7 @@ from server.audit import AuditEvent
 from server.core.config import Settings
 from server.core.security import NO_PASSWORD, hash_secret, new_secret
 from server.errors import ApiError
-from server.models import SsoNonce, Team, User
+from server.models import Device, SsoNonce, Team, User
 from server.oidc import Identity, Provider, RoleGrant, SsoError, SsoKind, grant_for
 
 __all__ = ["SCOPES", "SingleSignOn", "SsoError", "sign_in", "start"]
@@ -241,3 +241,79 @@ def renew(
         role=user.role,
         server_time=now,
     )
+
+
+# ---------------------------------------------------------------------- IT's commands
+
+
+class LinkError(Exception):
+    """``admin link-sso`` cannot do what it was asked: a plain line for the command."""
+
+
+def link(session: Session, username: str, subject: str, *, clock: Clock) -> User:
+    """``admin link-sso USER SUBJECT``: an existing account becomes that provider subject's."""
+    subject = subject.strip()
+    if not subject or len(subject) > 200:
+        raise LinkError("Give the provider's id of the person (Entra ID's object id, else sub).")
+    user = crud.get_user(session, username)
+    if user is None:
+        raise LinkError(f"There is no user called {username!r}.")
+    holder = session.exec(select(User).where(User.sso_subject == subject)).first()
+    if holder is not None and holder.id != user.id:
+        raise LinkError(
+            f"That council account is linked to {holder.username!r} already: one person, one "
+            "account."
+        )
+    user.sso_subject = subject
+    session.add(user)
+    audit.append(
+        session,
+        [AuditEvent("sso_linked", actor="admin", detail={"user_id": str(user.id), "by": "admin"})],
+        at=clock.now(),
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class Leaver:
+    """Someone ``admin sync-directory`` disabled, with their laptops' last contact."""
+
+    username: str
+    last_seen: datetime | None
+    laptops: tuple[tuple[str, datetime | None], ...]  # (name, last contact)
+
+
+def disable_unseen(
+    session: Session, settings: Settings, *, clock: Clock, dry_run: bool = False
+) -> list[Leaver]:
+    """For a provider without SCIM: every account linked to it that it has not vouched for in
+    ``FIELDCASE_SSO_INACTIVE_DAYS`` (no sign-in, no renewal) is disabled, its tokens revoked;
+    break-glass accounts are never touched. Returns who, and their laptops."""
+    now = clock.now()
+    since = now - timedelta(days=settings.sso_inactive_days)
+    unseen = session.exec(
+        select(User).where(
+            col(User.sso_subject).is_not(None),
+            col(User.disabled).is_(False),
+            col(User.username).not_in(settings.break_glass or [""]),
+        )
+    ).all()
+    gone: list[Leaver] = []
+    for user in unseen:
+        seen = user.sso_seen_at or user.created_at
+        if seen >= since:
+            continue
+        laptops = session.exec(
+            select(Device).where(Device.user_id == user.id, col(Device.revoked_at).is_(None))
+        ).all()
+        gone.append(
+            Leaver(
+                user.username, user.sso_seen_at, tuple((d.name, d.last_seen_at) for d in laptops)
+            )
+        )
+        if not dry_run:
+            crud.disable_user(session, user.username, clock=clock)
+            if user.sso_refused_at is None:
+                user.sso_refused_at = now
+                session.add(user)
+    return gone

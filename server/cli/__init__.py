@@ -9,6 +9,7 @@
     fieldcase-server admin set-role NAME caseworker|manager|governance|admin
     fieldcase-server admin list-users | reset-password NAME | disable-user NAME
     fieldcase-server admin list-devices [--user NAME]
+    fieldcase-server admin link-sso NAME SUBJECT | sync-directory [--dry-run]
     fieldcase-server admin assign REF --to USER
     fieldcase-server admin move-user NAME --team TEAM
     fieldcase-server admin hold REF --reason TEXT --officer NAME | release REF --officer NAME

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from server import audit, crud, roles
+from server import audit, crud, roles, sign_on
 from server.audit_key import AuditKeyError
 from server.cli.common import CliError, Commands, ask_password, engine_of, settings_of
 from server.core.config import Settings
@@ -197,6 +197,42 @@ def revoke_report(
     return line
 
 
+def cmd_link_sso(args: argparse.Namespace, clock: Clock) -> int:
+    engine = writer_engine(args)
+    try:
+        with unit_of_work(engine) as session:
+            user = sign_on.link(session, args.name, args.subject, clock=clock)
+    except sign_on.LinkError as err:
+        raise CliError(str(err)) from None
+    print(
+        f"User {user.username!r} is linked to the council account {args.subject}: they can "
+        "sign in with it (their team and role then come from its app roles)."
+    )
+    return 0
+
+
+def cmd_sync_directory(args: argparse.Namespace, clock: Clock) -> int:
+    settings = settings_of(args)
+    engine = writer_engine(args, settings)
+    with unit_of_work(engine) as session:
+        gone = sign_on.disable_unseen(session, settings, clock=clock, dry_run=args.dry_run)
+    days = words.plural(settings.sso_inactive_days, "day")
+    if not gone:
+        print(f"Every account linked to the council's sign-in was seen in the last {days}.")
+        return 0
+    verb = "Would disable" if args.dry_run else "Disabled"
+    for leaver in gone:
+        seen = words.when(leaver.last_seen) if leaver.last_seen else "never"
+        print(f"{verb} {leaver.username}: last vouched for by the council's sign-in {seen}.")
+        for name, contact in leaver.laptops:
+            last = words.when(contact) if contact else "never"
+            print(
+                f"  laptop {name!r}: last in touch {last}; anything changed on it since is not "
+                "on the service yet (it may still send it until its grace period ends)."
+            )
+    return 0
+
+
 def register(commands: Commands) -> None:
     add = commands.add
     add("add-team", cmd_add_team, "add a team").add_argument("name")
@@ -213,6 +249,15 @@ def register(commands: Commands) -> None:
     add("list-users", cmd_list_users, "list users")
     add("reset-password", cmd_reset_password, "set a user's password").add_argument("name")
     add("disable-user", cmd_disable_user, "stop a user signing in or syncing").add_argument("name")
+    p = add("link-sso", cmd_link_sso, "link an account to its council sign-in (docs/sso.md)")
+    p.add_argument("name")
+    p.add_argument("subject", help="the provider's id of the person (Entra ID: object id)")
+    p = add(
+        "sync-directory",
+        cmd_sync_directory,
+        "disable accounts the council's sign-in has not vouched for lately (docs/sso.md)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say who, change nothing")
     add("list-devices", cmd_list_devices, "list enrolled laptops").add_argument("--user")
     p = add("revoke-device", cmd_revoke_device, "revoke a laptop (it wipes itself on next contact)")
     p.add_argument("device_id", nargs="?")

@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     #: Hours a user's laptops keep working after the provider first refuses them (a leaver, or
     #: someone taken out of Fieldcase's app roles), before they are revoked and wiped.
     sso_grace_hours: int = Field(default=72, ge=0, le=24 * 90)
+    #: For a provider without SCIM: ``admin sync-directory`` disables an account the provider
+    #: has not vouched for (no sign-in, no renewal) in this many days.
+    sso_inactive_days: int = Field(default=30, ge=1, le=3650)
 
     @classmethod
     def settings_customise_sources(

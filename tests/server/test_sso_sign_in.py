@@ -7,7 +7,7 @@ account linked by verified email where the site allows it, break-glass passwords
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from server.oidc import SsoSettingError
 from sync.clock import ManualClock
 from tests.server.helpers import Service, service_settings
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
-from tests.support.server import server_cli, sqlite_url
+from tests.support.server import admin, server_cli, sqlite_url
 
 ROLES = {
     "Fieldcase.North.Caseworker": "caseworker in North",
@@ -314,3 +314,40 @@ def test_renewal_is_for_single_sign_on_laptops_only(sso: Service, idp: LoopbackP
 
 
 PERSON_ANY = Person("a-1", "any@council.example", "Any", "any@council.example")
+
+
+def test_it_links_an_account_and_disables_those_the_provider_stopped_vouching_for(
+    sso: Service, idp: LoopbackProvider
+) -> None:
+    sso.user("lee", "North")  # a local account from before single sign-on
+    lee = Person("l-1", "lee.w@council.example", "Lee Ward", "lee.w@council.example")
+    lee.roles = ["Fieldcase.North.Manager"]
+    linked = admin(sso.db_url, "link-sso", "lee", lee.oid)
+    assert linked.returncode == 0, linked.stderr
+    assert "linked to the council account" in linked.stdout
+    signed_in = _sign_in(sso, idp, lee)
+    assert (signed_in.json()["username"], signed_in.json()["role"]) == ("lee", "manager")
+    sso.user("other", "North")
+    twice = admin(sso.db_url, "link-sso", "other", lee.oid)
+    assert twice.returncode == 1 and "linked to 'lee' already" in twice.stderr
+    assert len(twice.stderr.strip().splitlines()) == 1 and "Traceback" not in twice.stderr
+
+    fresh = Person("f-1", "fay@council.example", "Fay", "fay@council.example")
+    fresh.roles = ["Fieldcase.North.Caseworker"]
+    assert _sign_in(sso, idp, fresh).status_code == 200
+    with Session(sso.engine) as session:  # Lee last vouched for 40 days ago
+        user = session.exec(select(User).where(User.username == "lee")).one()
+        user.sso_seen_at = datetime.now(UTC) - timedelta(days=40)
+        session.add(user)
+        session.commit()
+    dry = admin(sso.db_url, "sync-directory", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Would disable lee:" in dry.stdout and "fay" not in dry.stdout
+    assert _user(sso, lee.oid).disabled is False
+    done = admin(sso.db_url, "sync-directory")
+    assert done.returncode == 0 and "Disabled lee:" in done.stdout
+    assert _user(sso, lee.oid).disabled is True
+    refused = _sign_in(sso, idp, lee)
+    assert refused.status_code == 403 and refused.json()["code"] == "account_disabled"
+    again = admin(sso.db_url, "sync-directory")
+    assert "seen in the last 30 days" in again.stdout
