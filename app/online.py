@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -40,11 +41,11 @@ from sync.client import (
     decide_duplicate,
     duplicate_pairs,
 )
-from sync.clock import Clock
+from sync.clock import Clock, SystemClock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.network import NO_PROXY
 from sync.protocol import PROTOCOL_VERSION, DuplicateDecision, TokenResponse
-from sync.store import DeviceCredential
+from sync.store import DeviceCredential, SsoLink
 
 log = logging.getLogger("fieldcase.core.sync")
 
@@ -181,21 +182,27 @@ def enrol_sso(
     """As :func:`enrol`, the person signing in with the council's account in the browser
     (``open_browser(url)``; :mod:`sync.sso`). ``local_password`` is chosen on this laptop: it
     alone unlocks the encrypted profile, offline as online."""
-    ca_bundle = str(site.ca_bundle) if site is not None and site.ca_bundle else None
-    proxy = site.proxy if site is not None else NO_PROXY
-
-    def provider_session(session: requests.Session, url: str) -> None:
-        network.configure(session, url, ca_bundle=ca_bundle, proxy=proxy)
+    links: list[SsoLink] = []
 
     def sign_in(client: ServiceClient) -> TokenResponse:
         start = sso.start(client)
         tokens = sso.browser_sign_in(
             start,
             open_browser,
-            configure=provider_session,
+            configure=_provider_session(site),
             seconds=browser_seconds,
             cancel=cancel,
         )
+        if tokens.refresh_token:  # renewal without the browser (sync renews it)
+            links.append(
+                SsoLink(
+                    issuer=start.issuer,
+                    client_id=start.client_id,
+                    token_endpoint=start.token_endpoint,
+                    refresh_token=tokens.refresh_token,
+                    renewed_at=(clock or SystemClock()).now(),
+                )
+            )
         return sso.sign_in(client, tokens.id_token, start.nonce)
 
     return _enrol(
@@ -210,7 +217,62 @@ def enrol_sso(
         keep_open=keep_open,
         clock=clock,
         kdf=kdf,
+        made=lambda profile: _keep_sso_links(profile, links),
     )
+
+
+def _keep_sso_links(profile: Profile, links: list[SsoLink]) -> None:
+    for link in links:
+        _keep_sso_link(profile, link)
+
+
+def _provider_session(site: SiteConfig | None) -> Callable[[requests.Session, str], None]:
+    """Trust and proxy for the council's sign-in service, as for Fieldcase's own."""
+    ca_bundle = str(site.ca_bundle) if site is not None and site.ca_bundle else None
+    proxy = site.proxy if site is not None else NO_PROXY
+
+    def configure(session: requests.Session, url: str) -> None:
+        network.configure(session, url, ca_bundle=ca_bundle, proxy=proxy)
+
+    return configure
+
+
+def _sso_link(profile: Profile) -> SsoLink | None:
+    with profile.session() as s:
+        return state.sso_link(s)
+
+
+def _keep_sso_link(profile: Profile, link: SsoLink) -> None:
+    with profile.session() as s, s.begin():
+        state.set_sso_link(s, link)
+
+
+def _renew_sso(
+    profile: Profile,
+    client: ServiceClient,
+    site: SiteConfig | None,
+    now: datetime,
+    run: StoreCall,
+) -> sso.RenewalRefused | None:
+    """A laptop enrolled by single sign-on shows the service, every few hours, that the
+    council's provider still vouches for its user (no browser: the provider's refresh token).
+    A refusal is returned, for after the sync: the work on this laptop is sent first."""
+    link = run(_sso_link, profile)
+    if link is None or now - link.renewed_at < timedelta(hours=sso.RENEW_EVERY_HOURS):
+        return None
+    try:
+        kept, id_token = sso.refresh(link, configure=_provider_session(site))
+        run(_keep_sso_link, profile, kept)  # the provider may have replaced its refresh token
+        sso.renew(client, id_token)
+    except sso.RenewalRefused as refused:
+        log.warning("single sign-on renewal refused: %s", refused.detail)
+        return refused
+    except sync_errors.NetworkError as err:
+        log.info("single sign-on renewal not reached: %s", err.detail)
+        return None
+    run(_keep_sso_link, profile, kept.model_copy(update={"renewed_at": now}))
+    log.info("single sign-on renewed")
+    return None
 
 
 def _enrol(
@@ -226,6 +288,7 @@ def _enrol(
     keep_open: bool,
     clock: Clock | None,
     kdf: vault.KdfCost | None,
+    made: Callable[[Profile], object] | None = None,
 ) -> EnrolResult:
     profile_dir = Path(profile_dir)
     if (profile_dir / vault.KEY_FILE).exists() or (profile_dir / DB_FILE).exists():
@@ -251,6 +314,8 @@ def _enrol(
     try:
         adapter = SyncAdapter(profile)
         adapter.set_credential(credential)
+        if made is not None:
+            made(profile)
         from app.core.casework import Casework
 
         Casework(profile).set_case_types({t.code: t.label for t in meta.case_types})
@@ -361,10 +426,14 @@ def sync(
     try:
         # one clock for the whole sync: the one the options name (tests), else the profile's
         clock = options.clock if options is not None and options.clock is not None else None
-        engine = SyncEngine(
-            store, client, progress=progress, cancel=cancel, clock=clock or profile.clock
-        )
-        return engine.sync()
+        clock = clock or profile.clock
+        run: StoreCall = store_call or (lambda fn, *args, **kwargs: fn(*args, **kwargs))
+        refused = _renew_sso(profile, client, site, clock.now(), run)
+        engine = SyncEngine(store, client, progress=progress, cancel=cancel, clock=clock)
+        report = engine.sync()
+        if refused is not None:  # said once the work on this laptop has been sent
+            raise refused
+        return report
     finally:
         if own_client:
             client.close()

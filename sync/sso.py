@@ -42,7 +42,14 @@ from sync.errors import (
     SyncError,
     SyncKind,
 )
-from sync.protocol import SsoSignInRequest, SsoStartResponse, TokenResponse
+from sync.protocol import (
+    SsoRenewRequest,
+    SsoRenewResponse,
+    SsoSignInRequest,
+    SsoStartResponse,
+    TokenResponse,
+)
+from sync.store import SsoLink
 
 log = logging.getLogger("fieldcase.sync.sso")
 
@@ -86,6 +93,68 @@ def sign_in(client: ServiceClient, id_token: str, nonce: str) -> TokenResponse:
         raise ServiceError(ServiceErrorKind.PROTOCOL, detail="sso: bad answer")
     client.token, client.token_expires = answer.access_token, answer.expires_at
     return answer
+
+
+#: A laptop enrolled by single sign-on renews its user's sign-in this often (hours), at a sync.
+RENEW_EVERY_HOURS = 8
+
+
+class RenewalRefused(AuthFailed):
+    """The council's provider no longer signs this laptop's user in (a leaver, a disabled
+    account), or the service says the provider gives them no Fieldcase role."""
+
+    default_message = (
+        "Your council account no longer signs you in to Fieldcase, so this laptop will stop "
+        "syncing soon. Your changes were sent. If you still work here, tell IT."
+    )
+
+
+def refresh(
+    link: SsoLink, *, configure: Callable[[requests.Session, str], None]
+) -> tuple[SsoLink, str]:
+    """A fresh ID token from the provider's refresh token, without a browser: the link to
+    keep (with the provider's new refresh token, when it gives one) and the ID token."""
+    client = OAuth2Session(
+        client_id=link.client_id,
+        token_endpoint_auth_method="none",  # noqa: S106 (a public client: no secret)
+    )
+    try:
+        configure(client, link.token_endpoint)
+        token = client.refresh_token(link.token_endpoint, refresh_token=link.refresh_token)
+    except AuthlibBaseError as err:
+        error = getattr(err, "error", type(err).__name__)
+        raise RenewalRefused(detail=f"provider {error}") from None
+    except requests.RequestException as err:
+        raise NetworkError(
+            "Could not reach the council's sign-in service to renew your sign-in. Your "
+            "changes are kept; it is tried again at the next sync.",
+            detail=type(err).__name__,
+        ) from None
+    finally:
+        client.close()
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str) or not id_token:
+        raise RenewalRefused(detail="no id_token on refresh")
+    fresh = token.get("refresh_token")
+    kept = fresh if isinstance(fresh, str) and fresh else link.refresh_token
+    return link.model_copy(update={"refresh_token": kept}), id_token
+
+
+def renew(client: ServiceClient, id_token: str) -> SsoRenewResponse:
+    """Show the service (with the laptop's own credential) that the provider still vouches."""
+    try:
+        body = SsoRenewRequest(id_token=id_token)
+    except ValidationError:
+        raise RenewalRefused(detail="id token not acceptable") from None
+    try:
+        answer = client.request("POST", "/v1/auth/sso/renew", body=body, model=SsoRenewResponse)
+    except (AuthFailed, ServiceError) as err:
+        if isinstance(err, ServiceError) and err.kind is not ServiceErrorKind.FORBIDDEN:
+            raise
+        raise RenewalRefused(detail=err.detail) from None
+    if not isinstance(answer.parsed, SsoRenewResponse):
+        raise ServiceError(ServiceErrorKind.PROTOCOL, detail="sso/renew: bad answer")
+    return answer.parsed
 
 
 class SignInCancelled(SyncError):

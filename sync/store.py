@@ -7,6 +7,7 @@ instance to the engine. Every method is one local transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import BinaryIO, Protocol
 from uuid import UUID
 
@@ -20,6 +21,17 @@ class DeviceCredential(BaseModel):
     device_id: UUID
     device_secret: str
     username: str
+
+
+class SsoLink(BaseModel):
+    """A laptop enrolled by single sign-on: where to renew its user's sign-in with the council's
+    provider, without a browser (the refresh token is kept inside the encrypted database)."""
+
+    issuer: str
+    client_id: str
+    token_endpoint: str
+    refresh_token: str
+    renewed_at: datetime
 
 
 class PendingDocument(BaseModel):

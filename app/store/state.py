@@ -25,7 +25,7 @@ from sqlmodel import Session
 from app.store.records import dumps
 from app.store.tables import Meta, RefBlock, SyncState
 from sync.protocol import RefBlock as WireRefBlock
-from sync.store import DeviceCredential
+from sync.store import DeviceCredential, SsoLink
 
 log = logging.getLogger("fieldcase.store.state")
 
@@ -35,6 +35,8 @@ Db = Session | Connection
 CURSOR = "cursor"
 CREDENTIAL = "device_credential"
 DEVICE_CODE = "device_code"
+#: A laptop enrolled by single sign-on: the provider's refresh token and when it last renewed.
+SSO_LINK = "sso_link"
 LAST_SYNC = "last_sync"
 #: JSON list of case ids the service removed while they still had unsent local edits.
 REMOVED_PENDING = "removed_pending"
@@ -95,6 +97,16 @@ def credential(db: Db) -> DeviceCredential | None:
 def set_credential(db: Db, value: DeviceCredential) -> None:
     """Kept inside the encrypted database only."""
     _put(db, _SYNC, CREDENTIAL, value.model_dump_json())
+
+
+def sso_link(db: Db) -> SsoLink | None:
+    value = _get(db, _SYNC, SSO_LINK)
+    return SsoLink.model_validate_json(value) if value else None
+
+
+def set_sso_link(db: Db, value: SsoLink) -> None:
+    """Kept inside the encrypted database only (it holds the provider's refresh token)."""
+    _put(db, _SYNC, SSO_LINK, value.model_dump_json())
 
 
 def device_code(db: Db) -> str | None:

@@ -351,6 +351,8 @@ def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
             info = UserInfo(sub=user.sub, name=user.name, preferred_username=user.username)
             info["email"] = user.email
             info["roles"] = list(user.roles)
+            # how the person signed in (kept for the ID tokens a refresh token brings too)
+            info["amr"] = ["pwd", "mfa"] if provider.mfa else ["pwd"]
             if provider.shape == "entra":
                 info["oid"], info["tid"] = user.oid, TENANT
             return info
@@ -364,7 +366,7 @@ def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
         ),
     )
     server.register_grant(Code, [CodeChallenge(required=True), OpenID(require_nonce=True)])
-    server.register_grant(Refresh)
+    server.register_grant(Refresh, [OpenID()])  # an ID token on refresh too, as Entra ID
     return server
 
 

@@ -10,6 +10,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -190,3 +191,63 @@ def test_fieldcase_enrol_sso_through_the_command_and_its_browser(
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
     refused = run_cli(["enrol", "--server", service.url, "--sso", "--user", "x"], tmp_path / "e")
     assert refused.returncode == 2 and "not allowed with" in refused.stderr
+
+
+def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sending(
+    idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
+) -> None:
+    """Enrolled by single sign-on, the laptop keeps the provider's refresh token inside its
+    encrypted database and, every few hours at a sync, renews its user's sign-in with it (no
+    browser). When the provider no longer signs the person in, the sync still sends what the
+    laptop holds, then says so plainly."""
+    from app import online
+    from app.core import Casework
+    from app.store import state
+    from tests.support.kdf import TEST_KDF
+
+    eve = _person("eve", "Fieldcase.North.Caseworker")
+    idp.at_browser, idp.mfa = eve, True
+    enrolled = online.enrol_sso(
+        tmp_path / "eve",
+        service.url,
+        "eve's own laptop password",
+        Browser().open,
+        kdf=TEST_KDF,
+        keep_open=True,
+        browser_seconds=30,
+    )
+    profile = enrolled.profile
+    assert profile is not None
+    try:
+        with profile.session() as s:
+            first = state.sso_link(s)
+        assert first is not None and first.client_id == CLIENT_ID and first.refresh_token
+
+        def age_the_link(hours: float) -> None:
+            with profile.session() as s, s.begin():
+                link = state.sso_link(s)
+                assert link is not None
+                moved = link.renewed_at - timedelta(hours=hours)
+                state.set_sso_link(s, link.model_copy(update={"renewed_at": moved}))
+
+        token_posts = sum(1 for path in idp.requests if path.endswith("/token"))
+        online.sync(profile)  # renewed just now (at enrolment): the provider is not asked
+        assert sum(1 for path in idp.requests if path.endswith("/token")) == token_posts
+        age_the_link(9)
+        online.sync(profile)
+        assert sum(1 for path in idp.requests if path.endswith("/token")) == token_posts + 1
+        with profile.session() as s:
+            renewed = state.sso_link(s)
+        assert renewed is not None and renewed.refresh_token != first.refresh_token
+        assert renewed.renewed_at > first.renewed_at
+
+        eve.enabled = False  # HR closed the account at the provider
+        age_the_link(9)
+        ref = Casework(profile).create_case("housing_repair", "Left Behind", {})
+        with pytest.raises(sso.RenewalRefused) as told:
+            online.sync(profile)
+        assert "no longer signs you in" in told.value.message
+        assert "Your changes were sent" in told.value.message
+        assert Casework(profile).pending_count() == 0, ref  # sent before it was said
+    finally:
+        profile.close()
