@@ -614,12 +614,58 @@ def recover(
     secret, unwrap the database key with it and set ``new_password`` (wrapped at cost ``kdf``,
     default the production cost). Nothing in the database changes, so unsynced work survives.
     Returns the opened profile."""
-    profile_dir = Path(profile_dir)
+    user = username or read_device_file(Path(profile_dir)).get("username", "")
+    return _recover(
+        Path(profile_dir),
+        new_password,
+        lambda client: client.login(user, account_password),
+        site=site,
+        options=options,
+        clock=clock,
+        kdf=kdf,
+    )
+
+
+def recover_sso(
+    profile_dir: Path,
+    new_password: str,
+    open_browser: Callable[[str], object],
+    *,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    clock: Clock | None = None,
+    kdf: vault.KdfCost | None = None,
+    browser_seconds: float = sso.BROWSER_SECONDS,
+) -> Profile:
+    """As :func:`recover`, the person proving who they are with the council's account in the
+    browser (a laptop enrolled by single sign-on has no account password)."""
+
+    def sign_in(client: ServiceClient) -> TokenResponse:
+        start = sso.start(client)
+        tokens = sso.browser_sign_in(
+            start, open_browser, configure=_provider_session(site), seconds=browser_seconds
+        )
+        return sso.sign_in(client, tokens.id_token, start.nonce)
+
+    return _recover(
+        Path(profile_dir), new_password, sign_in, site=site, options=options, clock=clock, kdf=kdf
+    )
+
+
+def _recover(
+    profile_dir: Path,
+    new_password: str,
+    sign_in: SignInStep,
+    *,
+    site: SiteConfig | None,
+    options: ClientOptions | None,
+    clock: Clock | None,
+    kdf: vault.KdfCost | None,
+) -> Profile:
     device = read_device_file(profile_dir)
-    user = username or device.get("username", "")
     client = make_client(device["server_url"], site=site, options=options or INTERACTIVE)
     try:
-        client.login(user, account_password)
+        sign_in(client)
         answer = client.recovery(UUID(device["device_id"]))
     finally:
         client.close()

@@ -85,31 +85,33 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     return 3
 
 
+def _browser(url: str) -> None:
+    """The council's sign-in page in the system browser, its address printed too."""
+    import webbrowser
+
+    print(
+        "Sign in with your council account in the browser. If no browser opens, go to this "
+        f"address:\n{url}",
+        file=sys.stderr,
+        flush=True,
+    )
+    # on a thread of its own: a browser command that stays until the browser is closed
+    # (BROWSER=lynx) must not keep Fieldcase from hearing the provider's answer
+    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+
+
 def _enrol_sso(args: argparse.Namespace, folder: Path, server: str, site: Any) -> Any:
     """``enrol --sso``: this laptop's own password first (it alone unlocks the cases, offline
     as online), then the council's sign-in page in the browser."""
-    import webbrowser
-
     local = new_password(
         PASSWORD_ENV, "Choose this laptop's password (it unlocks your cases, also offline): "
     )
-
-    def open_browser(url: str) -> None:
-        print(
-            "Sign in with your council account in the browser. If no browser opens, go to "
-            f"this address:\n{url}",
-            file=sys.stderr,
-            flush=True,
-        )
-        # on a thread of its own: a browser command that stays until the browser is closed
-        # (BROWSER=lynx) must not keep Fieldcase from hearing the provider's answer
-        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
 
     return online.enrol_sso(
         folder,
         server,
         local,
-        open_browser,
+        _browser,
         site=site,
         device_name=args.device_name,
         progress=_progress(args),
@@ -181,11 +183,16 @@ def cmd_recover(args: argparse.Namespace) -> int:
     setup_logging()
     site = load_site_config()
     folder = profile_dir(args)
-    account = password("Your account password (as your IT team set it): ")
-    fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
-    with online.recover(
-        folder, account, fresh, username=args.user, site=site, clock=clock_of(args)
-    ):
-        pass
+    if args.sso:
+        fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
+        with online.recover_sso(folder, fresh, _browser, site=site, clock=clock_of(args)):
+            pass
+    else:
+        account = password("Your account password (as your IT team set it): ")
+        fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
+        with online.recover(
+            folder, account, fresh, username=args.user, site=site, clock=clock_of(args)
+        ):
+            pass
     print("Your profile is open again with the new password. Nothing on this laptop was lost.")
     return 0

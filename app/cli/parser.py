@@ -322,4 +322,7 @@ def _sync_commands(sub: Any) -> None:
         "recover", help="open your profile again after a forgotten password (online)"
     )
     recover.add_argument("--user", metavar="NAME", help="your user name (default: enrolled one)")
+    recover.add_argument(
+        "--sso", action="store_true", help="prove who you are with your council account instead"
+    )
     _runs(recover, "cmd_sync", "cmd_recover")

@@ -251,3 +251,44 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
         assert Casework(profile).pending_count() == 0, ref  # sent before it was said
     finally:
         profile.close()
+
+
+def test_a_forgotten_laptop_password_is_recovered_with_the_council_account(
+    idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
+) -> None:
+    """`fieldcase recover --sso`: the laptop's recovery secret is released to its user signed
+    in by the council's account (a fresh sign-in), and the profile gets a new password; the
+    council account's sign-in still never unlocks it by itself."""
+    from app import online
+    from app.store.profile import Profile
+    from tests.support.kdf import TEST_KDF
+
+    fay = _person("fay", "Fieldcase.North.Caseworker")
+    idp.at_browser, idp.mfa = fay, True
+    folder = tmp_path / "fay"
+    online.enrol_sso(folder, service.url, "the one fay forgot", Browser().open, kdf=TEST_KDF)
+    browser = f"{sys.executable} {Path(__file__).with_name('browser_child.py')} %s"
+    someone_else = _person("gil", "Fieldcase.North.Caseworker")
+    idp.at_browser = someone_else  # another person at the browser: not this laptop's user
+    refused = run_cli(
+        ["recover", "--sso"],
+        folder,
+        password=None,
+        new_password="a brand new password",
+        env={"BROWSER": browser},
+    )
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "not enrolled to you" in refused.stderr
+    idp.at_browser = fay
+    done = run_cli(
+        ["recover", "--sso"],
+        folder,
+        password=None,
+        new_password="a brand new password",
+        env={"BROWSER": browser},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "open again with the new password" in done.out
+    Profile.open(folder, "a brand new password").close()
+    with pytest.raises(Exception):
+        Profile.open(folder, "the one fay forgot")
