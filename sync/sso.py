@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
@@ -109,29 +110,45 @@ class RenewalRefused(AuthFailed):
     )
 
 
+@contextmanager
+def _provider(
+    client: OAuth2Session, refused: Callable[[str], SyncError], unreachable: str
+) -> Iterator[OAuth2Session]:
+    """Talking to the provider with ``client``: its refusals become ``refused(detail)``, a
+    connection that fails becomes :class:`NetworkError` saying ``unreachable``."""
+    try:
+        yield client
+    except AuthlibBaseError as err:  # a refusal, a state that does not match, ...
+        raise refused(f"oauth {getattr(err, 'error', type(err).__name__)}") from None
+    except requests.RequestException as err:
+        raise NetworkError(unreachable, detail=type(err).__name__) from None
+    finally:
+        client.close()
+
+
+def _public_client(client_id: str, **settings: Any) -> OAuth2Session:
+    """Authlib's OAuth 2 client for Fieldcase's registration: a public client (no secret)."""
+    return OAuth2Session(
+        client_id=client_id,
+        token_endpoint_auth_method="none",  # noqa: S106 (a public client: no secret)
+        **settings,
+    )
+
+
 def refresh(
     link: SsoLink, *, configure: Callable[[requests.Session, str], None]
 ) -> tuple[SsoLink, str]:
     """A fresh ID token from the provider's refresh token, without a browser: the link to
     keep (with the provider's new refresh token, when it gives one) and the ID token."""
-    client = OAuth2Session(
-        client_id=link.client_id,
-        token_endpoint_auth_method="none",  # noqa: S106 (a public client: no secret)
+    unreachable = (
+        "Could not reach the council's sign-in service to renew your sign-in. Your changes are "
+        "kept; it is tried again at the next sync."
     )
-    try:
+    with _provider(
+        _public_client(link.client_id), lambda why: RenewalRefused(detail=why), unreachable
+    ) as client:
         configure(client, link.token_endpoint)
         token = client.refresh_token(link.token_endpoint, refresh_token=link.refresh_token)
-    except AuthlibBaseError as err:
-        error = getattr(err, "error", type(err).__name__)
-        raise RenewalRefused(detail=f"provider {error}") from None
-    except requests.RequestException as err:
-        raise NetworkError(
-            "Could not reach the council's sign-in service to renew your sign-in. Your "
-            "changes are kept; it is tried again at the next sync.",
-            detail=type(err).__name__,
-        ) from None
-    finally:
-        client.close()
     id_token = token.get("id_token")
     if not isinstance(id_token, str) or not id_token:
         raise RenewalRefused(detail="no id_token on refresh")
@@ -249,14 +266,20 @@ def browser_sign_in(
     (as :func:`sync.network.configure` does for the service)."""
     clock = clock or SystemClock()
     with LoopbackRedirect() as redirect:
-        client = OAuth2Session(
-            client_id=start.client_id,
+        client = _public_client(
+            start.client_id,
             scope=" ".join(start.scopes),
             redirect_uri=redirect.redirect_uri,
             code_challenge_method="S256",
-            token_endpoint_auth_method="none",  # noqa: S106 (a public client: no secret)
         )
-        try:
+        incomplete = (
+            "The council's sign-in service did not complete the sign-in. Sign in again; if it "
+            "goes on, tell IT."
+        )
+        unreachable = (
+            "Could not reach the council's sign-in service. Check the connection and sign in again."
+        )
+        with _provider(client, lambda why: AuthFailed(incomplete, detail=why), unreachable):
             configure(client, start.token_endpoint)
             verifier = generate_token(64)
             url, state = client.create_authorization_url(
@@ -278,20 +301,6 @@ def browser_sign_in(
                 code_verifier=verifier,
                 state=state,
             )
-        except AuthlibBaseError as err:  # a refusal, a state that does not match, ...
-            raise AuthFailed(
-                "The council's sign-in service did not complete the sign-in. Sign in again; if "
-                "it goes on, tell IT.",
-                detail=f"oauth {getattr(err, 'error', type(err).__name__)}",
-            ) from None
-        except requests.RequestException as err:
-            raise NetworkError(
-                "Could not reach the council's sign-in service. Check the connection and sign "
-                "in again.",
-                detail=type(err).__name__,
-            ) from None
-        finally:
-            client.close()
     id_token = token.get("id_token")
     if not isinstance(id_token, str) or not id_token:
         raise AuthFailed(
