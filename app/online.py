@@ -267,8 +267,11 @@ def _renew_sso(
     except sso.RenewalRefused as refused:
         log.warning("single sign-on renewal refused: %s", refused.detail)
         return refused
-    except sync_errors.NetworkError as err:
-        log.info("single sign-on renewal not reached: %s", err.detail)
+    except sync_errors.SyncError as err:
+        # unreachable, the service failing, the laptop revoked...: the sync itself goes on
+        # and meets it in its own way (a revoked laptop is wiped there); renewal is tried at
+        # the next sync, as it is still due
+        log.info("single sign-on renewal not done: %s (%s)", type(err).__name__, err.detail)
         return None
     run(_keep_sso_link, profile, kept.model_copy(update={"renewed_at": now}))
     log.info("single sign-on renewed")
@@ -643,7 +646,11 @@ def recover_sso(
     def sign_in(client: ServiceClient) -> TokenResponse:
         start = sso.start(client)
         tokens = sso.browser_sign_in(
-            start, open_browser, configure=_provider_session(site), seconds=browser_seconds
+            start,
+            open_browser,
+            configure=_provider_session(site),
+            seconds=browser_seconds,
+            fresh=True,  # signed in again now, whatever the browser remembers
         )
         return sso.sign_in(client, tokens.id_token, start.nonce)
 

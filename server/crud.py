@@ -222,16 +222,16 @@ def disable_user(session: Session, username: str, *, clock: Clock) -> None:
     )
 
 
-def revoke_tokens(session: Session, user: User, *, at: datetime) -> int:
-    """End every access token of the user (password and device tokens alike); returns how
-    many were still live. A laptop's device credential is not a token: it stays (a disabled
-    account's laptop is refused when it asks for a new token)."""
+def revoke_tokens(session: Session, user: User, *, at: datetime, people_only: bool = False) -> int:
+    """End every access token of the user (password and device tokens alike; with
+    ``people_only``, only their own sign-ins, not their laptops'); returns how many were
+    still live. A laptop's device credential is not a token: it stays (a disabled account's
+    laptop is refused when it asks for a new token)."""
     table = AccessToken.__table__  # type: ignore[attr-defined]
-    result = session.execute(
-        table.update()
-        .where(table.c.user_id == user.id, table.c.revoked_at.is_(None), table.c.expires_at > at)
-        .values(revoked_at=at)
-    )
+    live = [table.c.user_id == user.id, table.c.revoked_at.is_(None), table.c.expires_at > at]
+    if people_only:
+        live.append(table.c.kind.in_(PERSON_TOKENS))
+    result = session.execute(table.update().where(*live).values(revoked_at=at))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -495,6 +495,7 @@ def device_token(
         raise ApiError(ErrorCode.ACCOUNT_DISABLED)
     if grace_ended(settings, user, clock.now()):
         return _revoke_leaver(session, user, device, address, clock=clock)
+    _notice_unrenewed(session, settings, user, clock.now())
     device.last_seen_at = clock.now()
     session.add(device)
     token_secret, token = issue_token(session, settings, user, device, clock=clock)
@@ -505,7 +506,24 @@ def grace_ended(settings: Settings, user: User, now: datetime) -> bool:
     """The council's provider first refused this person (a leaver: no Fieldcase role) longer
     ago than the site's grace period (docs/sso.md): their laptops are to be revoked."""
     refused = user.sso_refused_at
-    return refused is not None and now >= refused + timedelta(hours=settings.sso_grace_hours)
+    if refused is None or settings.sign_in_mode() == "password":  # single sign-on switched off
+        return False
+    return now >= refused + timedelta(hours=settings.sso_grace_hours)
+
+
+def _notice_unrenewed(session: Session, settings: Settings, user: User, now: datetime) -> None:
+    """A laptop of a single sign-on user renews every few hours; when the provider has not
+    vouched for them in ``FIELDCASE_SSO_RENEW_HOURS`` (it refused the laptop's renewal: the
+    account closed), their grace period starts now. A renewal that works clears it."""
+    if user.sso_subject is None or user.sso_refused_at is not None:
+        return
+    seen = user.sso_seen_at or user.created_at
+    if settings.sign_in_mode() != "password" and now - seen > timedelta(
+        hours=settings.sso_renew_hours
+    ):
+        user.sso_refused_at = now
+        session.add(user)
+        audit.append(session, [AuditEvent("sso_not_renewed", actor=user.username)], at=now)
 
 
 def _revoke_leaver(
@@ -514,11 +532,16 @@ def _revoke_leaver(
     """Revoke every laptop of a leaver whose grace period ended (kept: the refusal is answered,
     not raised), so each is wiped at its next contact, as an admin's revoke would."""
     now = clock.now()
-    devices = session.exec(select(Device).where(Device.user_id == user.id)).all()
+    devices = [
+        each
+        for each in session.exec(select(Device).where(Device.user_id == user.id)).all()
+        if each.revoked_at is None
+    ]
     for each in devices:
-        if each.revoked_at is None:
-            each.revoked_at = now
-            session.add(each)
+        each.revoked_at = now
+        session.add(each)
+    user.disabled = True  # the grace is over: the account too
+    session.add(user)
     audit.append(
         session,
         [

@@ -146,12 +146,25 @@ class Provider:
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
         self._keys_at: float | None = None
+        self._failures: dict[str, tuple[float, SsoError]] = {}
 
     # ------------------------------------------------------------------ the provider
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
+        """The provider's page at ``url``; a failure is remembered for the refresh gap, so a
+        slow or absent provider is not asked again by every request meanwhile."""
+        failed = self._failures.get(url)
+        if failed is not None and self.clock.monotonic() - failed[0] < self._gap:
+            raise failed[1]
         try:
-            answer = self._session.get(url, timeout=TIMEOUT, stream=True)
-            body = answer.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+            return self._fetch_json(url, what)
+        except SsoError as err:
+            self._failures[url] = (self.clock.monotonic(), err)
+            raise
+
+    def _fetch_json(self, url: str, what: str) -> dict[str, Any]:
+        try:
+            with self._session.get(url, timeout=TIMEOUT, stream=True) as answer:
+                body = answer.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
         except requests.RequestException as err:
             raise SsoError(
                 SsoKind.PROVIDER,
@@ -210,7 +223,15 @@ class Provider:
         """The algorithms an ID token may be signed with: what the provider lists, public-key
         ones only."""
         listed = self.metadata().get("id_token_signing_alg_values_supported") or ["RS256"]
-        return sorted(ASYMMETRIC.intersection(str(alg) for alg in listed))
+        usable = sorted(ASYMMETRIC.intersection(str(alg) for alg in listed))
+        if not usable:  # never an empty list: joserfc would read it as "its defaults"
+            raise SsoError(
+                SsoKind.PROVIDER,
+                "The council's sign-in service signs its tokens only in ways Fieldcase does "
+                "not trust (no public-key algorithm). Tell IT.",
+                detail=f"algorithms {listed!r}",
+            )
+        return usable
 
     def keys(self, *, fresh: bool = False) -> KeySet:
         """The provider's signing keys; ``fresh`` fetches them again (unless fetched in the
@@ -220,6 +241,8 @@ class Provider:
             now = self.clock.monotonic()
             recent = self._keys_at is not None and now - self._keys_at < self._gap
             if self._keys is None or (fresh and not recent):
+                if self._keys is not None:
+                    self._keys_at = now  # an attempt counts, whatever comes of it
                 found = self._get_json(uri, "signing keys")
                 try:
                     keys = KeySet.import_key_set(found)  # type: ignore[arg-type]
@@ -386,10 +409,12 @@ def grant_for(identity: Identity, grants: dict[str, RoleGrant]) -> RoleGrant:
 def config_from(settings: Settings) -> tuple[ProviderConfig, dict[str, RoleGrant]] | None:
     """The site's single sign-on, checked (:class:`SsoSettingError` at start), or None when
     people sign in with passwords only."""
+    if settings.sign_in_mode() == "password":  # this service's passwords only, issuer or not
+        return None
     if not settings.oidc_issuer:
-        if settings.sign_in != "password":
+        if settings.sign_in_mode() != "password":
             raise SsoSettingError(
-                f"FIELDCASE_SIGN_IN is {settings.sign_in} but no provider is set: set "
+                f"FIELDCASE_SIGN_IN is {settings.sign_in_mode()} but no provider is set: set "
                 "FIELDCASE_OIDC_ISSUER and FIELDCASE_OIDC_CLIENT_ID (docs/sso.md)."
             )
         return None

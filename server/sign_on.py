@@ -79,10 +79,12 @@ def _refusal(err: SsoError) -> ApiError:
     return ApiError(ErrorCode.FORBIDDEN, err.message, detail=err.detail)
 
 
-def _free_username(session: Session, identity: Identity) -> str:
-    wanted = (identity.username or identity.email or identity.subject).strip()[:180] or "user"
+def _free_username(session: Session, settings: Settings, identity: Identity) -> str:
+    """A joiner's user name: the provider's, printable, never a break-glass account's."""
+    given = identity.username or identity.email or identity.subject
+    wanted = "".join(ch for ch in given if ch.isprintable()).strip()[:180] or "user"
     name = wanted
-    while crud.get_user(session, name) is not None:
+    while crud.get_user(session, name) is not None or name in settings.break_glass:
         name = f"{wanted}-{secrets.token_hex(2)}"
     return name
 
@@ -108,26 +110,37 @@ def sign_in(
     raised (as :func:`server.crud.login` does): what it records (the nonce used up, a
     leaver's grace period started, its audit entry) is kept by the caller's unit of work."""
     now = clock.now()
+    # the token is checked before the database is touched: a slow provider (its keys fetched)
+    # holds no lock there; the nonce is used up whatever the token's fate
+    try:
+        identity: Identity | None = sso.provider.verify_id_token(id_token, nonce=nonce)
+        problem: SsoError | None = None
+    except SsoError as err:
+        if err.kind is SsoKind.PROVIDER:  # the nonce is not touched: try again
+            raise _refusal(err) from None
+        identity, problem = None, err
     stale = _use_nonce(session, nonce, clock=clock)
     if stale is not None:
         return stale
-    try:
-        identity = sso.provider.verify_id_token(id_token, nonce=nonce)
-    except SsoError as err:
-        if err.kind is SsoKind.PROVIDER:  # the nonce is kept (rolled back): try again
-            raise _refusal(err) from None
-        return _refusal(err)
+    if identity is None:
+        assert problem is not None
+        return _refusal(problem)
     user = session.exec(select(User).where(User.sso_subject == identity.subject)).first()
     try:
         grant = grant_for(identity, sso.grants)
     except SsoError as err:
-        if user is not None:
+        if user is not None and _given_none(identity, sso):
             _refused_role(session, user, address, now)
         return _refusal(err)
     events: list[AuditEvent] = []
     if user is None and settings.oidc_link_by_email and identity.email_verified:
         candidate = crud.get_user(session, identity.email)
-        if candidate is not None and candidate.sso_subject is None:
+        if (
+            candidate is not None
+            and candidate.sso_subject is None
+            and not candidate.disabled
+            and candidate.username not in settings.break_glass
+        ):
             user = candidate
             user.sso_subject = identity.subject
             events.append(AuditEvent("sso_linked", actor=user.username, detail={"by": "email"}))
@@ -141,7 +154,7 @@ def sign_in(
     team = _team(session, grant.team, clock=clock)
     if user is None:  # a joiner
         user = User(
-            username=_free_username(session, identity),
+            username=_free_username(session, settings, identity),
             team_id=team.id,
             role=grant.role.value,
             password_hash=NO_PASSWORD,
@@ -165,6 +178,11 @@ def sign_in(
     events.append(AuditEvent("login", actor=user.username, address=address, detail={"by": "sso"}))
     audit.append(session, events, at=now)
     return crud.SignIn(secret, token, user)
+
+
+def _given_none(identity: Identity, sso: SingleSignOn) -> bool:
+    """The provider gives this person none of Fieldcase's app roles (a leaver)."""
+    return not any(name in sso.grants for name in identity.roles)
 
 
 def _refused_role(session: Session, user: User, address: str, now: datetime) -> None:
@@ -228,7 +246,8 @@ def renew(
     try:
         grant = grant_for(identity, sso.grants)
     except SsoError as err:
-        _refused_role(session, user, address, now)
+        if _given_none(identity, sso):  # two roles at once: refused, but no leaver
+            _refused_role(session, user, address, now)
         return _refusal(err)
     events = _move(user, grant, _team(session, grant.team, clock=clock))
     user.sso_seen_at, user.sso_refused_at = now, None
@@ -265,6 +284,7 @@ def link(session: Session, username: str, subject: str, *, clock: Clock) -> User
             "account."
         )
     user.sso_subject = subject
+    user.sso_seen_at = clock.now()  # not "unseen" before their first single sign-on
     session.add(user)
     audit.append(
         session,
@@ -287,14 +307,17 @@ def disable_unseen(
     session: Session, settings: Settings, *, clock: Clock, dry_run: bool = False
 ) -> list[Leaver]:
     """For a provider without SCIM: every account linked to it that it has not vouched for in
-    ``FIELDCASE_SSO_INACTIVE_DAYS`` (no sign-in, no renewal) is disabled, its tokens revoked;
-    break-glass accounts are never touched. Returns who, and their laptops."""
+    ``FIELDCASE_SSO_INACTIVE_DAYS`` (no sign-in, no renewal) is treated as a leaver: its
+    sign-ins end and its grace period starts (when it ends, its laptops are revoked and the
+    account disabled: :func:`server.crud.device_token`); break-glass accounts are never
+    touched, nor accounts in a grace period already. Returns who, and their laptops."""
     now = clock.now()
     since = now - timedelta(days=settings.sso_inactive_days)
     unseen = session.exec(
         select(User).where(
             col(User.sso_subject).is_not(None),
             col(User.disabled).is_(False),
+            col(User.sso_refused_at).is_(None),
             col(User.username).not_in(settings.break_glass or [""]),
         )
     ).all()
@@ -311,9 +334,10 @@ def disable_unseen(
                 user.username, user.sso_seen_at, tuple((d.name, d.last_seen_at) for d in laptops)
             )
         )
-        if not dry_run:
-            crud.disable_user(session, user.username, clock=clock)
+        if not dry_run:  # their sign-ins end now; their laptops may still send their work
+            crud.revoke_tokens(session, user, at=now, people_only=True)
             if user.sso_refused_at is None:
                 user.sso_refused_at = now
                 session.add(user)
+            audit.append(session, [AuditEvent("sso_unseen", actor=user.username)], at=now)
     return gone

@@ -191,6 +191,7 @@ class ProviderTokens:
 
 class _Catch(BaseHTTPRequestHandler):
     caught: list[str]
+    timeout = 5  # a connection that sends nothing (a browser's preconnect) is not waited on
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -260,10 +261,13 @@ def browser_sign_in(
     seconds: float = BROWSER_SECONDS,
     cancel: threading.Event | None = None,
     clock: Clock | None = None,
+    fresh: bool = False,
 ) -> ProviderTokens:
     """Steps 2 to 4: the provider's tokens, from the browser and the provider's token
     endpoint. ``configure(session, url)`` sets up trust and proxy for the provider's address
-    (as :func:`sync.network.configure` does for the service)."""
+    (as :func:`sync.network.configure` does for the service). ``fresh``: the person signs in
+    again even where the browser is signed in to the provider already (``prompt=login``,
+    ``max_age=0``), as releasing a laptop's recovery secret asks."""
     clock = clock or SystemClock()
     with LoopbackRedirect() as redirect:
         client = _public_client(
@@ -282,8 +286,9 @@ def browser_sign_in(
         with _provider(client, lambda why: AuthFailed(incomplete, detail=why), unreachable):
             configure(client, start.token_endpoint)
             verifier = generate_token(64)
+            again = {"prompt": "login", "max_age": "0"} if fresh else {}
             url, state = client.create_authorization_url(
-                start.authorization_endpoint, nonce=start.nonce, code_verifier=verifier
+                start.authorization_endpoint, nonce=start.nonce, code_verifier=verifier, **again
             )
             log.info("opening the council's sign-in page in the browser")
             open_browser(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
@@ -220,15 +220,19 @@ def cmd_sync_directory(args: argparse.Namespace, clock: Clock) -> int:
     if not gone:
         print(f"Every account linked to the council's sign-in was seen in the last {days}.")
         return 0
-    verb = "Would disable" if args.dry_run else "Disabled"
+    verb = "Would end" if args.dry_run else "Ended"
+    grace = words.duration(timedelta(hours=settings.sso_grace_hours))
     for leaver in gone:
         seen = words.when(leaver.last_seen) if leaver.last_seen else "never"
-        print(f"{verb} {leaver.username}: last vouched for by the council's sign-in {seen}.")
+        print(
+            f"{verb} the sign-ins of {leaver.username} (last vouched for by the council's "
+            f"sign-in {seen}); their laptops are revoked and the account disabled in {grace}."
+        )
         for name, contact in leaver.laptops:
             last = words.when(contact) if contact else "never"
             print(
                 f"  laptop {name!r}: last in touch {last}; anything changed on it since is not "
-                "on the service yet (it may still send it until its grace period ends)."
+                "on the service yet (it may still send it until then)."
             )
     return 0
 

@@ -139,8 +139,9 @@ class Settings(BaseSettings):
 
     # Single sign-on with the council's OpenID Connect provider (docs/sso.md).
     #: How people sign in: ``sso`` (the provider only, except the break-glass accounts),
-    #: ``password`` (this service's passwords only) or ``both``. ``FIELDCASE_SIGN_IN``.
-    sign_in: Literal["sso", "password", "both"] = "password"
+    #: ``password`` (this service's passwords only) or ``both``. ``FIELDCASE_SIGN_IN``; not
+    #: set: ``both`` where a provider is set, else ``password`` (:meth:`sign_in_mode`).
+    sign_in: Literal["sso", "password", "both"] | None = None
     #: The provider's issuer, exactly as it publishes it (``FIELDCASE_OIDC_ISSUER``), e.g.
     #: ``https://login.microsoftonline.com/<tenant id>/v2.0``.
     oidc_issuer: str = ""
@@ -170,6 +171,15 @@ class Settings(BaseSettings):
     #: For a provider without SCIM: ``admin sync-directory`` disables an account the provider
     #: has not vouched for (no sign-in, no renewal) in this many days.
     sso_inactive_days: int = Field(default=30, ge=1, le=3650)
+    #: A single sign-on user's laptops renew every 8 hours; when the provider has not vouched
+    #: for them in this many hours (it refused the renewals), their grace period starts.
+    sso_renew_hours: int = Field(default=24, ge=9, le=24 * 30)
+
+    def sign_in_mode(self) -> str:
+        """``sign_in`` as set, else what the provider's settings imply."""
+        if self.sign_in is not None:
+            return self.sign_in
+        return "both" if self.oidc_issuer else "password"
 
     @classmethod
     def settings_customise_sources(

@@ -130,12 +130,13 @@ def test_someone_given_no_fieldcase_role_is_refused_and_their_grace_period_start
     assert _sign_in(sso, idp, jo).status_code == 403
     assert _user(sso, jo.oid).sso_refused_at == first  # the grace period runs from the first
     assert "sso_refused_no_role" in _events(sso)
-    jo.roles = ["Fieldcase.North.Manager", "Fieldcase.South.Caseworker"]  # two: which?
-    two = _sign_in(sso, idp, jo)
-    assert two.status_code == 403 and "more than one Fieldcase role" in two.json()["message"]
     jo.roles = ["Fieldcase.North.Manager"]
     assert _sign_in(sso, idp, jo).status_code == 200
     assert _user(sso, jo.oid).sso_refused_at is None  # vouched for again
+    jo.roles = ["Fieldcase.North.Manager", "Fieldcase.South.Caseworker"]  # two: which?
+    two = _sign_in(sso, idp, jo)
+    assert two.status_code == 403 and "more than one Fieldcase role" in two.json()["message"]
+    assert _user(sso, jo.oid).sso_refused_at is None  # refused, but no leaver
 
 
 def test_a_nonce_is_used_once_and_a_token_for_another_is_refused(
@@ -210,6 +211,20 @@ def test_a_service_without_a_provider_says_so_and_bad_settings_stop_it(
         )
     with pytest.raises(SsoSettingError, match="FIELDCASE_OIDC_ISSUER"):
         Service(service_settings(db_url, sign_in="sso"))
+    # FIELDCASE_SIGN_IN=password: this service's passwords only, whatever else is set
+    off = Service(
+        service_settings(
+            db_url,
+            sign_in="password",
+            oidc_issuer="https://login.example",
+            oidc_client_id="x",
+            oidc_roles={"A": "caseworker in North"},
+        )
+    )
+    try:
+        assert off.client.post("/v1/auth/sso/start").status_code == 404
+    finally:
+        off.close()
 
 
 @pytest.mark.parametrize(
@@ -293,8 +308,20 @@ def test_renewal_with_the_providers_fresh_token_and_a_leaver_wiped_after_the_gra
     kim.roles = ["Fieldcase.South.Caseworker"]  # moved team
     assert _renew(sso, token, idp.id_token(kim, nonce=None)).json()["team"] == "South"
 
+    # the provider refusing the laptop's renewals (an account closed): the service notices
+    # it has not vouched for Kim in 24 hours at the laptop's next token, and the grace starts
+    enrolled_now = {"device_id": device_id, "device_secret": secret}
+    clock.advance(25 * 3600)
+    assert isinstance(_device_token(sso, enrolled_now), str)
+    assert _user(sso, kim.oid).sso_refused_at is not None
+    assert "sso_not_renewed" in _events(sso)
+    late = _device_token(sso, enrolled_now)
+    assert _renew(sso, late, idp.id_token(kim, nonce=None, issued_at=clock.now().timestamp()))
+    assert _user(sso, kim.oid).sso_refused_at is None  # a renewal that works clears it
+    token = late
+
     kim.roles = []  # left: the provider still signs Kim in, but gives no Fieldcase role
-    gone = _renew(sso, token, idp.id_token(kim, nonce=None))
+    gone = _renew(sso, token, idp.id_token(kim, nonce=None, issued_at=clock.now().timestamp()))
     assert gone.status_code == 403 and "not given a Fieldcase role" in gone.json()["message"]
     assert _user(sso, kim.oid).sso_refused_at is not None
     enrolled = {"device_id": device_id, "device_secret": secret}
@@ -305,6 +332,7 @@ def test_renewal_with_the_providers_fresh_token_and_a_leaver_wiped_after_the_gra
     assert revoked.status_code == 401 and revoked.json()["code"] == "device_revoked"
     assert _device_token(sso, enrolled).json()["code"] == "device_revoked"
     assert "sso_grace_ended" in _events(sso)
+    assert _user(sso, kim.oid).disabled is True  # the account too, once the grace is over
 
 
 def test_renewal_is_for_single_sign_on_laptops_only(sso: Service, idp: LoopbackProvider) -> None:
@@ -342,12 +370,18 @@ def test_it_links_an_account_and_disables_those_the_provider_stopped_vouching_fo
         session.commit()
     dry = admin(sso.db_url, "sync-directory", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "Would disable lee:" in dry.stdout and "fay" not in dry.stdout
-    assert _user(sso, lee.oid).disabled is False
+    assert "Would end the sign-ins of lee " in dry.stdout and "fay" not in dry.stdout
+    assert _user(sso, lee.oid).sso_refused_at is None
     done = admin(sso.db_url, "sync-directory")
-    assert done.returncode == 0 and "Disabled lee:" in done.stdout
-    assert _user(sso, lee.oid).disabled is True
-    refused = _sign_in(sso, idp, lee)
-    assert refused.status_code == 403 and refused.json()["code"] == "account_disabled"
+    assert done.returncode == 0 and "Ended the sign-ins of lee " in done.stdout
+    assert "disabled in 3 days" in done.stdout, done.stdout
+    assert _user(sso, lee.oid).sso_refused_at is not None  # the grace period runs
+    old_token = signed_in.json()["access_token"]
+    ended = sso.client.post(
+        "/v1/devices/enrol",
+        json={"device_name": "x"},
+        headers={"Authorization": f"Bearer {old_token}"},
+    )
+    assert ended.status_code == 401  # their sign-ins ended
     again = admin(sso.db_url, "sync-directory")
-    assert "seen in the last 30 days" in again.stdout
+    assert "seen in the last 30 days" in again.stdout  # not counted twice

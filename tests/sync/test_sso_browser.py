@@ -94,6 +94,13 @@ def test_sign_in_in_the_browser_then_enrol(idp: LoopbackProvider, service: Serve
     assert sent["nonce"] == [start.nonce] and sent["state"][0]
     assert urlsplit(sent["redirect_uri"][0]).hostname == "127.0.0.1"
     assert tokens.refresh_token  # offline_access: renewal without the browser
+    assert "prompt" not in sent and "max_age" not in sent
+    again = Browser()
+    browser_sign_in(
+        sso.start(client), again.open, configure=_provider_session, seconds=30, fresh=True
+    )
+    asked = parse_qs(urlsplit(again.opened[0]).query)
+    assert (asked["prompt"], asked["max_age"]) == (["login"], ["0"])  # as recovery asks
     signed_in = sso.sign_in(client, tokens.id_token, start.nonce)
     assert (signed_in.username, signed_in.team) == ("alex@council.example", "North")
     enrolled = client.enrol("Alex's laptop")
@@ -292,3 +299,44 @@ def test_a_forgotten_laptop_password_is_recovered_with_the_council_account(
     Profile.open(folder, "a brand new password").close()
     with pytest.raises(Exception):
         Profile.open(folder, "the one fay forgot")
+
+
+def test_a_revoked_laptop_enrolled_by_single_sign_on_is_wiped_even_when_renewal_is_due(
+    idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
+) -> None:
+    """IT revokes a stolen laptop: its renewal (due) meets the revocation first, and the sync
+    still goes on to wipe the laptop, as for any revoked laptop."""
+    from app import online, vault
+    from app.store import state
+    from sync.errors import DeviceRevoked
+    from tests.support.kdf import TEST_KDF
+    from tests.support.server import admin
+
+    hal = _person("hal", "Fieldcase.North.Caseworker")
+    idp.at_browser, idp.mfa = hal, True
+    made = online.enrol_sso(
+        tmp_path / "hal",
+        service.url,
+        "hal's laptop password",
+        Browser().open,
+        kdf=TEST_KDF,
+        keep_open=True,
+        browser_seconds=30,
+    )
+    profile = made.profile
+    assert profile is not None
+    try:
+        with profile.session() as s, s.begin():
+            link = state.sso_link(s)
+            assert link is not None
+            old = link.renewed_at - timedelta(hours=9)
+            state.set_sso_link(s, link.model_copy(update={"renewed_at": old}))
+        revoked = admin(service.db_url, "revoke-device", "--user", "hal@council.example")
+        assert revoked.returncode == 0, revoked.stderr
+        with pytest.raises(DeviceRevoked) as caught:
+            online.sync(profile)
+    finally:
+        profile.close()
+    assert "erased" in caught.value.message
+    assert not (tmp_path / "hal" / vault.KEY_FILE).exists()
+    assert not (tmp_path / "hal" / "fieldcase.db").exists()

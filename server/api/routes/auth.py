@@ -46,7 +46,7 @@ def login(
     """Sign in with a user name and password. Failed attempts are limited per account and
     per address (429 rate_limited) and audited. Where the council signs in with its own
     accounts only (``FIELDCASE_SIGN_IN=sso``), only the break-glass accounts may."""
-    if settings.sign_in == "sso" and body.username not in settings.break_glass:
+    if settings.sign_in_mode() == "sso" and body.username not in settings.break_glass:
         observability.count_sign_in_failure()
         return error_response(
             ApiError(
