@@ -60,14 +60,20 @@ def start(session: Session, *, clock: Clock) -> tuple[str, SsoNonce]:
 
 
 def _use_nonce(session: Session, nonce: str, *, clock: Clock) -> ApiError | None:
-    row = session.get(SsoNonce, hash_secret(nonce))
-    if row is None or row.expires_at <= clock.now():
+    """Use the nonce up (once only, whatever becomes of the token): one statement, so two
+    requests with the same nonce at the same moment cannot both have it."""
+    used = session.execute(
+        delete(SsoNonce).where(
+            col(SsoNonce.nonce_hash) == hash_secret(nonce),
+            col(SsoNonce.expires_at) > clock.now(),
+        )
+    )
+    if int(getattr(used, "rowcount", 0) or 0) != 1:
         return ApiError(
             ErrorCode.UNAUTHENTICATED,
             "That sign-in took too long or was already used. Sign in again.",
             detail="unknown or expired nonce",
         )
-    session.delete(row)  # once only, whatever becomes of the token
     return None
 
 

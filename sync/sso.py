@@ -238,6 +238,10 @@ class LoopbackRedirect:
     ) -> None:
         self._server.server_close()
 
+    def forget(self) -> None:
+        """Wait for another answer (the last one was not this sign-in's)."""
+        self._caught.clear()
+
     def wait(self, *, seconds: float, cancel: threading.Event | None, clock: Clock) -> str:
         """The full address the browser was sent back to."""
         deadline = clock.monotonic() + seconds
@@ -251,6 +255,27 @@ class LoopbackRedirect:
                 )
             self._server.handle_request()
         return self.redirect_uri.rstrip("/") + self._caught[0]
+
+
+def _answer_to(
+    redirect: LoopbackRedirect,
+    state: str,
+    *,
+    seconds: float,
+    cancel: threading.Event | None,
+    clock: Clock,
+) -> tuple[str, dict[str, list[str]]]:
+    """The provider's answer to this sign-in: a refusal that does not carry this sign-in's
+    state (anything on the laptop that found the port) is not believed; waiting goes on."""
+    deadline = clock.monotonic() + seconds
+    while True:
+        left = max(0.0, deadline - clock.monotonic())
+        answer = redirect.wait(seconds=left, cancel=cancel, clock=clock)
+        said = parse_qs(urlsplit(answer).query)
+        if "error" not in said or said.get("state") == [state]:
+            return answer, said
+        log.info("a refusal without this sign-in's state came to the laptop: ignored")
+        redirect.forget()
 
 
 def browser_sign_in(
@@ -292,8 +317,7 @@ def browser_sign_in(
             )
             log.info("opening the council's sign-in page in the browser")
             open_browser(url)
-            answer = redirect.wait(seconds=seconds, cancel=cancel, clock=clock)
-            said = parse_qs(urlsplit(answer).query)
+            answer, said = _answer_to(redirect, state, seconds=seconds, cancel=cancel, clock=clock)
             if "error" in said:
                 raise AuthFailed(
                     "The council's sign-in page did not sign you in. Sign in again; if it "

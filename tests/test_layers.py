@@ -53,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
         "sync.transport",
     },
     # the laptop's half of single sign-on: the browser, the loopback redirect, PKCE
-    "sync.sso": {"sync.client", "sync.protocol"},
+    "sync.sso": {"sync.client", "sync.protocol", "sync.store"},
     "sync.engine": {
         "sync.client",
         "sync.collector",

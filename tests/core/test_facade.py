@@ -109,7 +109,8 @@ def test_one_sync_entry_point_hands_every_store_call_over(
         profile, cancel=cancel, store_call=store_call, server_url="http://127.0.0.1:8"
     )
     assert report == "report"
-    assert handed == ["credential", "pending_changes", "cursor"]
+    # the single sign-on link (renewal) is read on the DB worker too
+    assert handed == ["credential", "_sso_link", "pending_changes", "cursor"]
     assert seen["cancel"] is cancel
     assert seen["client"].base_url.startswith("http://127.0.0.1:8")
 

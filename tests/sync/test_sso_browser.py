@@ -148,16 +148,28 @@ def test_the_browser_never_coming_back_or_a_refusal_at_the_provider_is_said_plai
     def refusing_browser(url: str) -> None:  # the person pressed Cancel at the provider
         redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
         state = parse_qs(urlsplit(url).query)["state"][0]
-        threading.Thread(
-            target=lambda: requests.get(
-                f"{redirect}?error=access_denied&state={state}", timeout=10
-            ),
-            daemon=True,
-        ).start()
+
+        def visit() -> None:
+            # first something else on the laptop that found the port, with no state: ignored
+            requests.get(f"{redirect}?error=access_denied", timeout=10)
+            requests.get(f"{redirect}?error=access_denied&state={state}", timeout=10)
+
+        threading.Thread(target=visit, daemon=True).start()
 
     with pytest.raises(AuthFailed) as denied:
         browser_sign_in(start, refusing_browser, configure=_provider_session, seconds=30)
     assert "did not sign you in" in denied.value.message
+
+    def stranger_only(url: str) -> None:  # only a stranger's refusal: the sign-in waits on
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        threading.Thread(
+            target=lambda: requests.get(f"{redirect}?error=access_denied", timeout=10),
+            daemon=True,
+        ).start()
+
+    with pytest.raises(AuthFailed) as waited:
+        browser_sign_in(start, stranger_only, configure=_provider_session, seconds=1.5)
+    assert "did not finish in time" in waited.value.message
 
     def forged_browser(url: str) -> None:  # a code arriving with someone else's state
         redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
