@@ -27,7 +27,7 @@ from server import audit
 from server.api.main import api_router
 from server.api.middleware import CompressResponse, GzipRequest, ProtocolGate
 from server.api.responses import error_response
-from server.api.routes import meta
+from server.api.routes import meta, scim
 from server.audit_key import AuditKeyError, load_key
 from server.core.config import Settings
 from server.core.db import make_engine
@@ -145,6 +145,11 @@ def _watch_supervisor(supervisor: int, clock: Clock) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+async def _scim_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, scim.ScimProblem)
+    return exc.response()
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     die_with_supervisor(clock or SystemClock())
@@ -166,6 +171,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(meta.router)
+    app.include_router(scim.router)
+    app.add_exception_handler(scim.ScimProblem, _scim_problem)
     app.add_middleware(CompressResponse)
     app.add_middleware(GzipRequest, max_bytes=settings.max_body_bytes)
     app.add_middleware(ProtocolGate)

@@ -132,6 +132,19 @@ class SsoNonce(ServerTable, table=True):
     expires_at: datetime = ts(index=True)
 
 
+class ScimUser(ServerTable, table=True):
+    """A person the council's provider provisioned to Fieldcase through SCIM (server/api/
+    routes/scim.py); it meets an account by the provider's subject (``externalId``)."""
+
+    __tablename__ = "scim_user"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    external_id: str = Field(max_length=200, unique=True)
+    user_name: str = Field(max_length=200, index=True)
+    active: bool = True
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+
+
 class LoginGate(ServerTable, table=True):
     """One row per account / address, locked while a sign-in is checked (serialises counting)."""
 

@@ -17,6 +17,9 @@ from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, ErrorCode
 #: Paths open to anything (load balancers' health checks, the API description).
 #: Paths any client may ask without the protocol header: the checks a load balancer or an
 #: orchestrator makes, and the API's own description.
+#: The council's provider's SCIM provisioning speaks SCIM, not Fieldcase's protocol (it has its
+#: own token: server/api/routes/scim.py).
+SCIM_PREFIX = "/scim/v2/"
 UNGATED = frozenset(
     {
         "/health",
@@ -54,7 +57,8 @@ class ProtocolGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNGATED:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope["type"] != "http" or path in UNGATED or path.startswith(SCIM_PREFIX):
             await self.app(scope, receive, send)
             return
         raw = _header(scope, PROTOCOL_HEADER.lower().encode())

@@ -26,7 +26,7 @@ APP_NAME = "Fieldcase Server"
 ENV_PREFIX = "FIELDCASE_"
 #: The settings that may be read from a file named by ``FIELDCASE_<NAME>_FILE``. (The audit
 #: key's file is a setting of its own, ``audit_key_file``, read by :mod:`server.audit_key`.)
-FROM_FILE: tuple[str, ...] = ("db_url", "metrics_token", "oidc_client_secret")
+FROM_FILE: tuple[str, ...] = ("db_url", "metrics_token", "oidc_client_secret", "scim_token")
 #: The exit code of a setting that cannot be used (docs/server-deployment.md).
 EXIT_CONFIG = 78
 
@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     #: A single sign-on user's laptops renew every 8 hours; when the provider has not vouched
     #: for them in this many hours (it refused the renewals), their grace period starts.
     sso_renew_hours: int = Field(default=24, ge=9, le=24 * 30)
+    #: The token the provider's SCIM provisioning sends (``FIELDCASE_SCIM_TOKEN`` or its
+    #: ``_FILE``); None: no SCIM routes (404).
+    scim_token: SecretStr | None = None
 
     def sign_in_mode(self) -> str:
         """``sign_in`` as set, else what the provider's settings imply."""
