@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from app.store import state
+from app.store.profile import Profile
 from sync import network, sso
 from sync.client import ServiceClient
 from sync.errors import AuthFailed
@@ -70,6 +72,35 @@ class Browser:
 
 def _provider_session(session: requests.Session, url: str) -> None:
     network.configure(session, url, ca_bundle=None, proxy=network.NO_PROXY)
+
+
+def _enrolled_by_sso(idp: LoopbackProvider, url: str, folder: Path, name: str) -> Profile:
+    """A laptop enrolled in this process by ``name``'s single sign-on (the cheap test KDF),
+    its profile left open."""
+    from app import online
+    from tests.support.kdf import TEST_KDF
+
+    idp.at_browser, idp.mfa = _person(name, "Fieldcase.North.Caseworker"), True
+    made = online.enrol_sso(
+        folder,
+        url,
+        f"{name}'s laptop password",
+        Browser().open,
+        kdf=TEST_KDF,
+        keep_open=True,
+        browser_seconds=30,
+    )
+    assert made.profile is not None
+    return made.profile
+
+
+def _renewed_hours_ago(profile: Profile, hours: float) -> None:
+    """As if the laptop last renewed its single sign-on ``hours`` earlier than it did."""
+    with profile.session() as s, s.begin():
+        link = state.sso_link(s)
+        assert link is not None
+        moved = link.renewed_at - timedelta(hours=hours)
+        state.set_sso_link(s, link.model_copy(update={"renewed_at": moved}))
 
 
 def _person(name: str, *roles: str) -> Person:
@@ -221,38 +252,19 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
     laptop holds, then says so plainly."""
     from app import online
     from app.core import Casework
-    from app.store import state
-    from tests.support.kdf import TEST_KDF
 
-    eve = _person("eve", "Fieldcase.North.Caseworker")
-    idp.at_browser, idp.mfa = eve, True
-    enrolled = online.enrol_sso(
-        tmp_path / "eve",
-        service.url,
-        "eve's own laptop password",
-        Browser().open,
-        kdf=TEST_KDF,
-        keep_open=True,
-        browser_seconds=30,
-    )
-    profile = enrolled.profile
-    assert profile is not None
+    profile = _enrolled_by_sso(idp, service.url, tmp_path / "eve", "eve")
+    eve = idp.at_browser
+    assert eve is not None
     try:
         with profile.session() as s:
             first = state.sso_link(s)
         assert first is not None and first.client_id == CLIENT_ID and first.refresh_token
 
-        def age_the_link(hours: float) -> None:
-            with profile.session() as s, s.begin():
-                link = state.sso_link(s)
-                assert link is not None
-                moved = link.renewed_at - timedelta(hours=hours)
-                state.set_sso_link(s, link.model_copy(update={"renewed_at": moved}))
-
         token_posts = sum(1 for path in idp.requests if path.endswith("/token"))
         online.sync(profile)  # renewed just now (at enrolment): the provider is not asked
         assert sum(1 for path in idp.requests if path.endswith("/token")) == token_posts
-        age_the_link(9)
+        _renewed_hours_ago(profile, 9)
         online.sync(profile)
         assert sum(1 for path in idp.requests if path.endswith("/token")) == token_posts + 1
         with profile.session() as s:
@@ -261,7 +273,7 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
         assert renewed.renewed_at > first.renewed_at
 
         eve.enabled = False  # HR closed the account at the provider
-        age_the_link(9)
+        _renewed_hours_ago(profile, 9)
         ref = Casework(profile).create_case("housing_repair", "Left Behind", {})
         with pytest.raises(sso.RenewalRefused) as told:
             online.sync(profile)
@@ -319,30 +331,12 @@ def test_a_revoked_laptop_enrolled_by_single_sign_on_is_wiped_even_when_renewal_
     """IT revokes a stolen laptop: its renewal (due) meets the revocation first, and the sync
     still goes on to wipe the laptop, as for any revoked laptop."""
     from app import online, vault
-    from app.store import state
     from sync.errors import DeviceRevoked
-    from tests.support.kdf import TEST_KDF
     from tests.support.server import admin
 
-    hal = _person("hal", "Fieldcase.North.Caseworker")
-    idp.at_browser, idp.mfa = hal, True
-    made = online.enrol_sso(
-        tmp_path / "hal",
-        service.url,
-        "hal's laptop password",
-        Browser().open,
-        kdf=TEST_KDF,
-        keep_open=True,
-        browser_seconds=30,
-    )
-    profile = made.profile
-    assert profile is not None
+    profile = _enrolled_by_sso(idp, service.url, tmp_path / "hal", "hal")
     try:
-        with profile.session() as s, s.begin():
-            link = state.sso_link(s)
-            assert link is not None
-            old = link.renewed_at - timedelta(hours=9)
-            state.set_sso_link(s, link.model_copy(update={"renewed_at": old}))
+        _renewed_hours_ago(profile, 9)
         revoked = admin(service.db_url, "revoke-device", "--user", "hal@council.example")
         assert revoked.returncode == 0, revoked.stderr
         with pytest.raises(DeviceRevoked) as caught:
