@@ -18,7 +18,7 @@ from server.audit import AuditEvent
 from server.core.config import Settings
 from server.core.security import NO_PASSWORD, hash_secret, new_secret
 from server.errors import ApiError
-from server.models import Device, SsoNonce, Team, User
+from server.models import Device, ScimUser, SsoNonce, Team, User
 from server.oidc import Identity, Provider, RoleGrant, SsoError, SsoKind, grant_for
 
 __all__ = ["SCOPES", "SingleSignOn", "SsoError", "sign_in", "start"]
@@ -132,6 +132,8 @@ def sign_in(
         assert problem is not None
         return _refusal(problem)
     user = session.exec(select(User).where(User.sso_subject == identity.subject)).first()
+    if _deprovisioned(session, identity.subject):
+        return _deprovisioned_refusal()
     try:
         grant = grant_for(identity, sso.grants)
     except SsoError as err:
@@ -184,6 +186,22 @@ def sign_in(
     events.append(AuditEvent("login", actor=user.username, address=address, detail={"by": "sso"}))
     audit.append(session, events, at=now)
     return crud.SignIn(secret, token, user)
+
+
+def _deprovisioned_refusal() -> ApiError:
+    return ApiError(
+        ErrorCode.FORBIDDEN,
+        "Your council has taken away your access to Fieldcase, so you cannot sign in. If you "
+        "should still have it, ask IT.",
+        detail="deprovisioned through SCIM",
+    )
+
+
+def _deprovisioned(session: Session, subject: str) -> bool:
+    """The provider's SCIM provisioning says this person is not active (their grace period
+    runs): whatever a token says, they are not signed in or renewed meanwhile."""
+    found = session.exec(select(ScimUser).where(ScimUser.external_id == subject)).first()
+    return found is not None and not found.active
 
 
 def _given_none(identity: Identity, sso: SingleSignOn) -> bool:
@@ -242,6 +260,8 @@ def renew(
         if err.kind is SsoKind.PROVIDER:
             raise _refusal(err) from None
         return _refusal(err)
+    if _deprovisioned(session, identity.subject):
+        return _deprovisioned_refusal()
     if identity.subject != user.sso_subject:
         return ApiError(
             ErrorCode.FORBIDDEN,

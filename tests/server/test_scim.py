@@ -79,6 +79,10 @@ def test_the_provider_provisions_and_deactivates_a_person(svc: Any, idp: Loopbac
     off = svc.client.patch(f"/scim/v2/Users/{scim_id}", json=patch, headers=SCIM)
     assert off.status_code == 200 and off.json()["active"] is False
     assert _user(svc, ann.oid).sso_refused_at is not None  # the grace period runs from now
+    # whatever the provider's tokens still say, a deactivated person is not signed in
+    refused = _sign_in(svc, idp, ann)
+    assert refused.status_code == 403 and "taken away your access" in refused.json()["message"]
+    assert _user(svc, ann.oid).sso_refused_at is not None
     ended = svc.client.post(
         "/v1/devices/enrol", json={"device_name": "x"}, headers={"Authorization": f"Bearer {token}"}
     )
