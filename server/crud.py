@@ -521,9 +521,27 @@ def _notice_unrenewed(session: Session, settings: Settings, user: User, now: dat
     if settings.sign_in_mode() != "password" and now - seen > timedelta(
         hours=settings.sso_renew_hours
     ):
+        start_grace(session, user, now, "sso_not_renewed")
+
+
+def start_grace(
+    session: Session,
+    user: User,
+    now: datetime,
+    event: str,
+    *,
+    address: str | None = None,
+    end_sign_ins: bool = False,
+) -> None:
+    """The council's provider no longer vouches for ``user`` (a leaver): their grace period
+    starts, once (:func:`grace_ended` says when it is over), and ``event`` is audited; with
+    ``end_sign_ins`` their own sign-ins end now, while their laptops may still send work."""
+    if end_sign_ins:
+        revoke_tokens(session, user, at=now, people_only=True)
+    if user.sso_refused_at is None:
         user.sso_refused_at = now
         session.add(user)
-        audit.append(session, [AuditEvent("sso_not_renewed", actor=user.username)], at=now)
+    audit.append(session, [AuditEvent(event, actor=user.username, address=address)], at=now)
 
 
 def _revoke_leaver(

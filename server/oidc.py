@@ -40,7 +40,6 @@ from joserfc.errors import (
     ExpiredTokenError,
     InvalidKeyIdError,
     JoseError,
-    MissingClaimError,
 )
 from joserfc.jwk import KeySet
 
@@ -311,7 +310,7 @@ class Provider:
                 "Your sign-in with the council's account has expired. Sign in again.",
                 detail="expired",
             ) from None
-        except (MissingClaimError, ClaimError) as err:
+        except ClaimError as err:  # a claim missing or wrong
             claim = getattr(err, "claim", "?")
             raise SsoError(SsoKind.TOKEN, _REFUSED, detail=f"claim {claim}") from None
         identity = _identity(token.claims, self.config.role_claim)

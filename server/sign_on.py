@@ -134,12 +134,9 @@ def sign_in(
     user = session.exec(select(User).where(User.sso_subject == identity.subject)).first()
     if _deprovisioned(session, identity.subject):
         return _deprovisioned_refusal()
-    try:
-        grant = grant_for(identity, sso.grants)
-    except SsoError as err:
-        if user is not None and _given_none(identity, sso):
-            _refused_role(session, user, address, now)
-        return _refusal(err)
+    grant = _grant(session, sso, identity, user, address, now)
+    if isinstance(grant, ApiError):
+        return grant
     events: list[AuditEvent] = []
     if user is None and settings.oidc_link_by_email and identity.email_verified:
         candidate = crud.get_user(session, identity.email)
@@ -204,21 +201,24 @@ def _deprovisioned(session: Session, subject: str) -> bool:
     return found is not None and not found.active
 
 
-def _given_none(identity: Identity, sso: SingleSignOn) -> bool:
-    """The provider gives this person none of Fieldcase's app roles (a leaver)."""
-    return not any(name in sso.grants for name in identity.roles)
-
-
-def _refused_role(session: Session, user: User, address: str, now: datetime) -> None:
-    """The provider gives ``user`` no Fieldcase role now: their grace period starts (once)."""
-    if user.sso_refused_at is None:
-        user.sso_refused_at = now
-        session.add(user)
-    audit.append(
-        session,
-        [AuditEvent("sso_refused_no_role", actor=user.username, address=address)],
-        at=now,
-    )
+def _grant(
+    session: Session,
+    sso: SingleSignOn,
+    identity: Identity,
+    user: User | None,
+    address: str,
+    now: datetime,
+) -> RoleGrant | ApiError:
+    """The one team and role the provider gives ``identity``, or the refusal; a known user
+    given no Fieldcase role at all is a leaver, and their grace period starts (two roles at
+    once are refused, but no leaver)."""
+    try:
+        return grant_for(identity, sso.grants)
+    except SsoError as err:
+        given_none = not any(name in sso.grants for name in identity.roles)
+        if user is not None and given_none:
+            crud.start_grace(session, user, now, "sso_refused_no_role", address=address)
+        return _refusal(err)
 
 
 def _move(user: User, grant: RoleGrant, team: Team) -> list[AuditEvent]:
@@ -269,12 +269,9 @@ def renew(
             "your own account.",
             detail="another subject",
         )
-    try:
-        grant = grant_for(identity, sso.grants)
-    except SsoError as err:
-        if _given_none(identity, sso):  # two roles at once: refused, but no leaver
-            _refused_role(session, user, address, now)
-        return _refusal(err)
+    grant = _grant(session, sso, identity, user, address, now)
+    if isinstance(grant, ApiError):
+        return grant
     events = _move(user, grant, _team(session, grant.team, clock=clock))
     user.sso_seen_at, user.sso_refused_at = now, None
     session.add(user)
@@ -322,7 +319,7 @@ def link(session: Session, username: str, subject: str, *, clock: Clock) -> User
 
 @dataclass(frozen=True)
 class Leaver:
-    """Someone ``admin sync-directory`` disabled, with their laptops' last contact."""
+    """Someone ``admin sync-directory`` found unseen, with their laptops' last contact."""
 
     username: str
     last_seen: datetime | None
@@ -361,9 +358,5 @@ def disable_unseen(
             )
         )
         if not dry_run:  # their sign-ins end now; their laptops may still send their work
-            crud.revoke_tokens(session, user, at=now, people_only=True)
-            if user.sso_refused_at is None:
-                user.sso_refused_at = now
-                session.add(user)
-            audit.append(session, [AuditEvent("sso_unseen", actor=user.username)], at=now)
+            crud.start_grace(session, user, now, "sso_unseen", end_sign_ins=True)
     return gone

@@ -183,16 +183,14 @@ def cmd_recover(args: argparse.Namespace) -> int:
     setup_logging()
     site = load_site_config()
     folder = profile_dir(args)
-    if args.sso:
-        fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
-        with online.recover_sso(folder, fresh, _browser, site=site, clock=clock_of(args)):
-            pass
+    account = None if args.sso else password("Your account password (as your IT team set it): ")
+    fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
+    if account is None:
+        opened = online.recover_sso(folder, fresh, _browser, site=site, clock=clock_of(args))
     else:
-        account = password("Your account password (as your IT team set it): ")
-        fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
-        with online.recover(
+        opened = online.recover(
             folder, account, fresh, username=args.user, site=site, clock=clock_of(args)
-        ):
-            pass
+        )
+    opened.close()
     print("Your profile is open again with the new password. Nothing on this laptop was lost.")
     return 0

@@ -163,14 +163,10 @@ def set_active(
     if active:
         if user.sso_refused_at is not None and not crud.grace_ended(settings, user, now):
             user.sso_refused_at = None
-        event = "scim_activated"
-    else:
-        crud.revoke_tokens(session, user, at=now, people_only=True)
-        if user.sso_refused_at is None:  # their grace period starts: laptops may still send
-            user.sso_refused_at = now
-        event = "scim_deactivated"
-    session.add(user)
-    audit.append(session, [AuditEvent(event, actor=user.username)], at=now)
+        session.add(user)
+        audit.append(session, [AuditEvent("scim_activated", actor=user.username)], at=now)
+    else:  # their grace period starts: their laptops may still send their work
+        crud.start_grace(session, user, now, "scim_deactivated", end_sign_ins=True)
 
 
 # ------------------------------------------------------------------------------ routes
