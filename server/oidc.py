@@ -180,7 +180,7 @@ class Provider:
             )
         try:
             found = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
             found = None
         if not isinstance(found, dict):
             raise SsoError(

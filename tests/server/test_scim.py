@@ -109,6 +109,8 @@ def test_only_the_provider_with_its_token_and_only_scim_it_understands(svc: Any)
     odd = svc.client.get('/scim/v2/Users?filter=emails co "x"', headers=SCIM)
     assert odd.status_code == 400 and odd.json()["scimType"] == "invalidFilter"
     assert svc.client.post("/scim/v2/Users", content=b"{", headers=SCIM).status_code == 400
+    deep = svc.client.post("/scim/v2/Users", content=b"[" * 100_000, headers=SCIM)
+    assert deep.status_code == 400 and deep.json()["scimType"] == "invalidSyntax"
     no_id = svc.client.post("/scim/v2/Users", json={"userName": "x"}, headers=SCIM)
     assert no_id.status_code == 400 and "externalId" in no_id.json()["detail"]
     assert svc.client.get("/scim/v2/Users/not-an-id", headers=SCIM).status_code == 404

@@ -127,7 +127,7 @@ def _row(session: Session, user_id: str) -> ScimUser:
 def _body(raw: bytes) -> Any:
     try:
         return json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         raise ScimProblem(400, "The request is not JSON.", "invalidSyntax") from None
 
 
