@@ -9,7 +9,6 @@ The CLI and the window both call these. The engine's errors reach them as they a
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -22,7 +21,7 @@ from uuid import UUID
 
 import requests
 
-from app import vault
+from app import device_file, vault
 from app.core.duplicates import pair_view
 from app.core.views import AuditRow, WaitingPairs
 from app.errors import FieldcaseError, SyncKind, UsageError
@@ -44,7 +43,7 @@ from sync.client import (
 from sync.clock import Clock, SystemClock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.network import NO_PROXY
-from sync.protocol import PROTOCOL_VERSION, DuplicateDecision, TokenResponse
+from sync.protocol import PROTOCOL_VERSION, DuplicateDecision, SignInWays, TokenResponse
 from sync.store import DeviceCredential, SsoLink
 
 log = logging.getLogger("fieldcase.core.sync")
@@ -52,7 +51,6 @@ log = logging.getLogger("fieldcase.core.sync")
 #: Not secret: where this profile syncs and as which device, readable without the password so
 #: that ``recover`` can ask the service for the recovery secret. The credential itself is kept
 #: only inside the encrypted database.
-DEVICE_FILE = "device.json"
 
 
 @dataclass(frozen=True)
@@ -92,26 +90,18 @@ def make_client(
     )
 
 
-def _device_file(profile_dir: Path) -> Path:
-    return Path(profile_dir) / DEVICE_FILE
-
-
-def read_device_file(profile_dir: Path) -> dict[str, str]:
-    try:
-        data = json.loads(_device_file(profile_dir).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FieldcaseError(
-            f"The profile in {profile_dir} was never enrolled with a Fieldcase service, so it "
-            "cannot be recovered online. Ask your IT team for help."
-        ) from None
-    except ValueError:
-        raise FieldcaseError(
-            f"The file {_device_file(profile_dir)} is damaged. Ask your IT team for help."
-        ) from None
-    return {str(k): str(v) for k, v in data.items()}
-
-
 # ----------------------------------------------------------------------------- enrol
+
+
+def sign_in_ways(
+    server_url: str, *, site: SiteConfig | None = None, options: ClientOptions | None = None
+) -> SignInWays:
+    """How people sign in to the service at ``server_url`` (the first screen offers those)."""
+    client = make_client(server_url, site=site, options=options or INTERACTIVE)
+    try:
+        return sso.ways(client)
+    finally:
+        client.close()
 
 
 @dataclass(frozen=True)
@@ -218,6 +208,7 @@ def enrol_sso(
         clock=clock,
         kdf=kdf,
         made=lambda profile: _keep_sso_links(profile, links),
+        way=device_file.BY_SSO,
     )
 
 
@@ -292,6 +283,7 @@ def _enrol(
     clock: Clock | None,
     kdf: vault.KdfCost | None,
     made: Callable[[Profile], object] | None = None,
+    way: str = device_file.BY_PASSWORD,
 ) -> EnrolResult:
     profile_dir = Path(profile_dir)
     if (profile_dir / vault.KEY_FILE).exists() or (profile_dir / DB_FILE).exists():
@@ -324,15 +316,12 @@ def _enrol(
         Casework(profile).set_case_types({t.code: t.label for t in meta.case_types})
         key = vault.unlock(profile_dir, password, clock=profile.clock)
         vault.add_recovery_wrap(profile_dir, key, enrolled.recovery_secret)
-        _device_file(profile_dir).write_text(
-            json.dumps(
-                {
-                    "server_url": credential.server_url,
-                    "device_id": str(credential.device_id),
-                    "username": credential.username,
-                }
-            ),
-            encoding="utf-8",
+        device_file.write(
+            profile_dir,
+            server_url=credential.server_url,
+            device_id=str(credential.device_id),
+            username=credential.username,
+            sign_in=way,
         )
         log.info("enrolled as device %s", credential.device_id)
         report: SyncReport | None = None
@@ -435,6 +424,7 @@ def sync(
         engine = SyncEngine(store, client, progress=progress, cancel=cancel, clock=clock)
         report = engine.sync()
         if refused is not None:  # said once the work on this laptop has been sent
+            refused.report = report
             raise refused
         return report
     finally:
@@ -617,7 +607,7 @@ def recover(
     secret, unwrap the database key with it and set ``new_password`` (wrapped at cost ``kdf``,
     default the production cost). Nothing in the database changes, so unsynced work survives.
     Returns the opened profile."""
-    user = username or read_device_file(Path(profile_dir)).get("username", "")
+    user = username or device_file.read(Path(profile_dir)).get("username", "")
     return _recover(
         Path(profile_dir),
         new_password,
@@ -638,6 +628,7 @@ def recover_sso(
     options: ClientOptions | None = None,
     clock: Clock | None = None,
     kdf: vault.KdfCost | None = None,
+    cancel: threading.Event | None = None,
     browser_seconds: float = sso.BROWSER_SECONDS,
 ) -> Profile:
     """As :func:`recover`, the person proving who they are with the council's account in the
@@ -650,6 +641,7 @@ def recover_sso(
             open_browser,
             configure=_provider_session(site),
             seconds=browser_seconds,
+            cancel=cancel,
             fresh=True,  # signed in again now, whatever the browser remembers
         )
         return sso.sign_in(client, tokens.id_token, start.nonce)
@@ -669,7 +661,7 @@ def _recover(
     clock: Clock | None,
     kdf: vault.KdfCost | None,
 ) -> Profile:
-    device = read_device_file(profile_dir)
+    device = device_file.read(profile_dir)
     client = make_client(device["server_url"], site=site, options=options or INTERACTIVE)
     try:
         sign_in(client)

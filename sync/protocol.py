@@ -153,6 +153,16 @@ class TokenResponse(Wire):
     server_time: datetime
 
 
+class SignInWays(Wire):
+    """GET /v1/auth/ways (no auth, protocol 7 onward): how people sign in to this service.
+    ``password``: a user name and password (under single sign-on only, the named break-glass
+    accounts still may, and this is false); ``sso``: the council's own account, through its
+    provider in the browser (:class:`SsoStartResponse`)."""
+
+    password: bool
+    sso: bool
+
+
 class SsoStartResponse(Wire):
     """POST /v1/auth/sso/start: where the council's provider is, and the nonce this one
     sign-in must carry (single use; it expires)."""

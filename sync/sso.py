@@ -44,6 +44,7 @@ from sync.errors import (
     SyncKind,
 )
 from sync.protocol import (
+    SignInWays,
     SsoRenewRequest,
     SsoRenewResponse,
     SsoSignInRequest,
@@ -67,6 +68,20 @@ SSO_REFUSED = (
     "The Fieldcase service did not accept your sign-in with your council account. Sign in "
     "again; if it goes on, tell IT."
 )
+
+
+def ways(client: ServiceClient) -> SignInWays:
+    """How people sign in to this service (a service from before single sign-on: a user name
+    and password only)."""
+    try:
+        found = client.request("GET", "/v1/auth/ways", auth=False, model=SignInWays)
+    except ServiceError as err:
+        if err.reason is ServiceErrorKind.NOT_FOUND:
+            return SignInWays(password=True, sso=False)
+        raise
+    if not isinstance(found.parsed, SignInWays):
+        raise ServiceError(ServiceErrorKind.PROTOCOL, detail="auth/ways: bad answer")
+    return found.parsed
 
 
 def start(client: ServiceClient) -> SsoStartResponse:
@@ -108,6 +123,8 @@ class RenewalRefused(AuthFailed):
         "Your council account no longer signs you in to Fieldcase, so this laptop will stop "
         "syncing soon. Your changes were sent. If you still work here, tell IT."
     )
+    #: the sync that met the refusal, which finished first (set by the one who syncs)
+    report: Any = None
 
 
 @contextmanager

@@ -77,6 +77,7 @@ ALLOWED: dict[str, set[str]] = {
     # the laptop, bottom to top
     "app": {"app.paths"},  # app/__init__.py
     "app.errors": set(),
+    "app.device_file": {"app.errors"},  # read before unlock: light
     "app.paths": set(),
     "app.files": set(),
     "app.logs": {"app.files", "app.paths"},
@@ -118,6 +119,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "app.online": {
         "app.core",
+        "app.device_file",
         "app.errors",
         "app.site",
         "app.site_registry",  # names the registry keys a setting came from
@@ -134,6 +136,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "app.doctor": {
         "app",
+        "app.device_file",  # where this laptop enrolled
         "app.errors",
         "app.logs",  # says where the log file is
         "app.online",
@@ -151,6 +154,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.cli": {
         "app",
         "app.core",
+        "app.device_file",  # recover the way the laptop was enrolled
         "app.doctor",
         "app.domain",
         "app.errors",
@@ -182,7 +186,14 @@ ALLOWED: dict[str, set[str]] = {
     },
     # the window's thin adapter over the one application facade (core actions, one sync)
     # (and, before unlock, only the vault's look for a key file: the core loads the store)
-    "app.ui.core_backend": {"app.core", "app.errors", "app.online", "app.ui", "app.vault"},
+    "app.ui.core_backend": {
+        "app.core",
+        "app.device_file",  # how this laptop signs in, asked before unlock
+        "app.errors",
+        "app.online",
+        "app.ui",
+        "app.vault",
+    },
 }
 
 #: The window may never import these, whatever the table says.

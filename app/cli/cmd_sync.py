@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from app import online
+from app import device_file, online
 from app.cli.cmd_profile import (
     NEW_PASSWORD_ENV,
     PASSWORD_ENV,
@@ -183,7 +183,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     setup_logging()
     site = load_site_config()
     folder = profile_dir(args)
-    account = None if args.sso else password("Your account password (as your IT team set it): ")
+    # a laptop enrolled by single sign-on recovers the same way, unless a user name is given
+    by_sso = args.sso or (args.user is None and device_file.enrolled_by_sso(folder))
+    account = None if by_sso else password("Your account password (as your IT team set it): ")
     fresh = new_password(NEW_PASSWORD_ENV, "Choose a new password for this laptop: ")
     if account is None:
         opened = online.recover_sso(folder, fresh, _browser, site=site, clock=clock_of(args))

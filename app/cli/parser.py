@@ -323,6 +323,9 @@ def _sync_commands(sub: Any) -> None:
     )
     recover.add_argument("--user", metavar="NAME", help="your user name (default: enrolled one)")
     recover.add_argument(
-        "--sso", action="store_true", help="prove who you are with your council account instead"
+        "--sso",
+        action="store_true",
+        help="prove who you are with your council account in the browser (the default for a "
+        "laptop enrolled with --sso)",
     )
     _runs(recover, "cmd_sync", "cmd_recover")

@@ -377,10 +377,10 @@ def check_integrity(
 def read_enrolment(profile_dir: Path) -> tuple[str | None, str | None]:
     """(device id, service address) from the enrolment record kept beside the profile; it
     needs no password. (None, None) when this laptop was never enrolled."""
-    from app import online
+    from app import device_file
 
     try:
-        record = online.read_device_file(profile_dir)
+        record = device_file.read(profile_dir)
     except FieldcaseError:
         return None, None
     return record.get("device_id") or None, record.get("server_url") or None

@@ -23,7 +23,7 @@ log = logging.getLogger("fieldcase.store.erase")
 
 #: What Fieldcase keeps in a profile folder besides the key file (which the vault destroys).
 #: ``fieldcase.db*`` covers the database, its -wal/-shm, a restore's ``.restoring`` copy and
-#: the ``before-restore`` copies; ``device.json`` is enrolment's (app/online.py DEVICE_FILE).
+#: the ``before-restore`` copies; ``device.json`` is enrolment's (app/device_file.py DEVICE_FILE).
 PROFILE_FILES = (
     "fieldcase.db*",
     ".fieldcase.db*",

@@ -148,3 +148,28 @@ class Gate(Protocol):
     ) -> Backend: ...
 
     def recover(self, username: str, password: str, new_password: str) -> Backend: ...
+
+    def sign_in_ways(self, server_url: str) -> Any:
+        """How people sign in to that service (``sync.protocol.SignInWays``)."""
+        ...
+
+    def enrol_sso(
+        self,
+        server_url: str,
+        new_password: str,
+        open_browser: Callable[[str], object],
+        cancel: threading.Event,
+        progress: Callable[[Any], None] | None = None,
+    ) -> Backend:
+        """As :meth:`enrol`, signing in with the council's account in the browser."""
+        ...
+
+    def enrolled_by_sso(self) -> bool:
+        """This laptop's person signs in with the council's account (recovery asks for it)."""
+        ...
+
+    def recover_sso(
+        self, new_password: str, open_browser: Callable[[str], object], cancel: threading.Event
+    ) -> Backend:
+        """As :meth:`recover`, signing in with the council's account in the browser."""
+        ...

@@ -378,3 +378,57 @@ class CoreGate:
             clock=self.clock,
         )
         return self._backend(profile)
+
+    def sign_in_ways(self, server_url: str) -> Any:
+        from app import online
+
+        return online.sign_in_ways(server_url, site=self.site, options=self.client_options)
+
+    def enrol_sso(
+        self,
+        server_url: str,
+        new_password: str,
+        open_browser: Callable[[str], object],
+        cancel: threading.Event,
+        progress: Callable[[Any], None] | None = None,
+    ) -> CoreBackend:
+        """Sign in with the council's account in the browser, register this laptop and pull
+        the user's cases; ``new_password`` alone unlocks the profile."""
+        from app import online
+
+        made = online.enrol_sso(
+            self.profile_dir,
+            server_url,
+            new_password,
+            open_browser,
+            site=self.site,
+            options=self.client_options,
+            progress=progress,
+            keep_open=True,
+            clock=self.clock,
+            cancel=cancel,
+        )
+        assert made.profile is not None  # kept open, as asked
+        return self._backend(made.profile)
+
+    def enrolled_by_sso(self) -> bool:
+        # on the GUI thread before unlock: the device file only (as has_profile)
+        from app import device_file
+
+        return device_file.enrolled_by_sso(self.profile_dir)
+
+    def recover_sso(
+        self, new_password: str, open_browser: Callable[[str], object], cancel: threading.Event
+    ) -> CoreBackend:
+        from app import online
+
+        profile = online.recover_sso(
+            self.profile_dir,
+            new_password,
+            open_browser,
+            site=self.site,
+            options=self.client_options,
+            clock=self.clock,
+            cancel=cancel,
+        )
+        return self._backend(profile)

@@ -6,10 +6,13 @@ import math
 
 from app.ui import words
 from app.ui.qt import (
+    QButtonGroup,
     QFormLayout,
     QFrame,
+    QGuiApplication,
     QHBoxLayout,
     QLineEdit,
+    QRadioButton,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -17,6 +20,7 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.widgets import button, label, named, plain_message
+from app.ui.work import is_cancellation
 from sync.clock import Clock
 
 MIN_PASSWORD = 10
@@ -68,10 +72,57 @@ class _Form(QWidget):
         self.demo_hint.setVisible(bool(text))
 
 
+class BrowserStep(QFrame):
+    """While the person signs in with the council's account in the web browser: what to do
+    there, the sign-in page's address to copy if no browser opened, and a way to stop."""
+
+    stop = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.text = label(
+            "Finish signing in with your council account in your web browser. Fieldcase "
+            "carries on here once you have."
+        )
+        box.addWidget(self.text)
+        box.addWidget(
+            label("If no browser window opened, copy this address into your web browser:")
+        )
+        row = QHBoxLayout()
+        self.address = named(QLineEdit(), "Sign-in page address")
+        self.address.setReadOnly(True)
+        self.copy_button = button("Copy address", "Copy the sign-in page address")
+        row.addWidget(self.address, 1)
+        row.addWidget(self.copy_button)
+        box.addLayout(row)
+        self.stop_button = button("Stop signing in")
+        box.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.copy_button.clicked.connect(self._copy)
+        self.stop_button.clicked.connect(self.stop.emit)
+        self.hide()
+
+    def show_address(self, url: str) -> None:
+        self.address.setText(url)
+        self.address.setCursorPosition(0)
+        self.show()
+
+    def _copy(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(self.address.text())
+
+
 class EnrolScreen(_Form):
-    """First run: link this laptop to the central service and set a profile password."""
+    """First run: link this laptop to the central service and set a profile password. The
+    person signs in with the council's account in the browser (single sign-on) or with a
+    user name and password, as the service offers (:meth:`set_ways`)."""
 
     submitted = Signal(str, str, str, str)  # server, user name, service password, new password
+    sso_submitted = Signal(str, str)  # server, new password: sign in in the browser
+    server_chosen = Signal(str)  # the service address was typed: ask it how people sign in
+    stop = Signal()  # stop waiting for the browser
 
     def __init__(self, server_url: str = "", server_locked: bool = False) -> None:
         super().__init__()
@@ -88,9 +139,28 @@ class EnrolScreen(_Form):
         box.addWidget(self.error)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.form = form
         self.server = named(QLineEdit(server_url), "Fieldcase service address")
         self.server.setReadOnly(server_locked)
         self.server.setPlaceholderText("https://fieldcase.your-council.gov.uk")
+        self.by_sso = named(
+            QRadioButton("With your council account, in your web browser"),
+            "Sign in with your council account, in your web browser",
+        )
+        self.by_password = named(
+            QRadioButton("With a Fieldcase user name and password"),
+            "Sign in with a Fieldcase user name and password",
+        )
+        self.way = QButtonGroup(self)
+        self.way.addButton(self.by_sso)
+        self.way.addButton(self.by_password)
+        self.by_password.setChecked(True)
+        ways = QWidget()
+        ways_box = QVBoxLayout(ways)
+        ways_box.setContentsMargins(0, 0, 0, 0)
+        ways_box.addWidget(self.by_sso)
+        ways_box.addWidget(self.by_password)
+        self.ways = named(ways, "How do you sign in?")
         self.username = named(QLineEdit(), "Your council user name")
         self.password = _password_field("Your council password")
         self.new_password = _password_field("New password for this laptop")
@@ -98,31 +168,79 @@ class EnrolScreen(_Form):
         form.addRow("Fieldcase service address", self.server)
         if server_locked:
             form.addRow("", label("Set by your council's IT team.", role="hint"))
+        form.addRow("How do you sign in?", self.ways)
         form.addRow("Your council user name", self.username)
         form.addRow("Your council password", self.password)
         form.addRow("New password for this laptop (at least 10 characters)", self.new_password)
         form.addRow("Type the new password again", self.confirm)
         box.addLayout(form)
+        self.laptop_hint = label(
+            "This password unlocks Fieldcase on this laptop, with or without a connection. "
+            "Your council account does not.",
+            role="hint",
+        )
+        box.addWidget(self.laptop_hint)
         self.go = button("Set up this laptop", primary=True)
         box.addWidget(self.go, 0, Qt.AlignmentFlag.AlignLeft)
         self.progress = label("", role="hint")
         self.progress.hide()
         box.addWidget(self.progress)
+        self.browser = BrowserStep()
+        box.addWidget(self.browser)
         box.addStretch(2)
         outer = QVBoxLayout(self)
         outer.addWidget(page)
+        self._busy = False
         self.go.clicked.connect(self._submit)
+        self.browser.stop.connect(self.stop.emit)
+        self.way.buttonToggled.connect(lambda _b, _on: self._show_way())
+        self.server.editingFinished.connect(self._server_typed)
         for field in (self.username, self.password, self.new_password, self.confirm):
             field.returnPressed.connect(self._submit)
+        self._show_way()
+
+    @property
+    def sso(self) -> bool:
+        """The person signs in with the council's account (in the browser)."""
+        return self.by_sso.isChecked()
+
+    def set_ways(self, password: bool, sso: bool) -> None:
+        """Offer the ways the service takes: one alone needs no choice; with both, the
+        council's account comes first."""
+        both = password == sso
+        self.form.setRowVisible(self.ways, both)
+        (self.by_sso if sso else self.by_password).setChecked(True)
+        self._show_way()
+
+    def _show_way(self) -> None:
+        by_password = not self.sso
+        self.form.setRowVisible(self.username, by_password)
+        self.form.setRowVisible(self.password, by_password)
+        self.laptop_hint.setVisible(self.sso)
+        self._label_go()
+
+    def _label_go(self) -> None:
+        if self._busy:
+            self.go.setText("Waiting for your browser..." if self.sso else "Setting up...")
+        else:
+            sso = "Sign in with your council account"
+            self.go.setText(sso if self.sso else "Set up this laptop")
+        self.go.setAccessibleName(self.go.text())
+
+    def _server_typed(self) -> None:
+        if self.server.text().strip() and not self.server.isReadOnly():
+            self.server_chosen.emit(self.server.text().strip())
 
     def _submit(self) -> None:
+        if self._busy:
+            return
         server = self.server.text().strip()
         user = self.username.text().strip()
         if not server:
             self.show_problem("Enter the Fieldcase service address.")
             self.server.setFocus()
             return
-        if not user or not self.password.text():
+        if not self.sso and (not user or not self.password.text()):
             self.show_problem("Enter your council user name and password.")
             (self.username if not user else self.password).setFocus()
             return
@@ -139,26 +257,51 @@ class EnrolScreen(_Form):
             return
         self.show_problem("")
         self.set_busy(True)
-        self.submitted.emit(server, user, self.password.text(), self.new_password.text())
+        if self.sso:
+            self.sso_submitted.emit(server, self.new_password.text())
+        else:
+            self.submitted.emit(server, user, self.password.text(), self.new_password.text())
 
     def set_busy(self, busy: bool) -> None:
+        self._busy = busy
         self.go.setEnabled(not busy)
-        self.go.setText("Setting up..." if busy else "Set up this laptop")
-        self.progress.setText(
-            "Signing in and fetching your cases. This can take a few minutes on a slow connection."
-            if busy
-            else ""
-        )
+        for choice in (self.by_sso, self.by_password):
+            choice.setEnabled(not busy)
+        self._label_go()
+        if busy and self.sso:
+            text = "Opening the council's sign-in page in your web browser..."
+        elif busy:
+            text = (
+                "Signing in and fetching your cases. This can take a few minutes on a slow "
+                "connection."
+            )
+        else:
+            text = ""
+        self.show_progress(0, 0, text)
         self.progress.setVisible(busy)
+        if not busy:
+            self.browser.hide()
+
+    def show_browser(self, url: str) -> None:
+        """The sign-in page is open (or should be) in the browser at ``url``."""
+        self.progress.hide()
+        self.browser.show_address(url)
 
     def show_progress(self, _done: int, _total: int, message: str) -> None:
-        """The first sync's own words ("Receiving updates (1200 so far)...")."""
+        """The first sync's own words ("Receiving updates (1200 so far)..."): the browser
+        step, if any, is over."""
+        if message and self.browser.isVisible():
+            self.browser.hide()
+            self.progress.show()
         self.progress.setText(message)
         self.progress.setAccessibleName(message)
 
     def failed(self, err: BaseException) -> None:
         self.set_busy(False)
-        self.show_problem(plain_message(err)[0])
+        if is_cancellation(err):
+            self.show_problem("You stopped signing in. Nothing was set up; start again when ready.")
+        else:
+            self.show_problem(plain_message(err)[0])
 
 
 class UnlockScreen(_Form):
@@ -259,27 +402,27 @@ class UnlockScreen(_Form):
 
 class RecoveryScreen(_Form):
     """Forgot your password: sign in to the central service online and choose a new one.
-    Unsynced work on this laptop is kept."""
+    Unsynced work on this laptop is kept. A laptop enrolled with the council's account signs
+    in with it again, in the browser (:meth:`set_sso`)."""
 
     submitted = Signal(str, str, str)  # user name, council password, new password
+    sso_submitted = Signal(str)  # new password: sign in in the browser first
     back = Signal()
+    stop = Signal()  # stop waiting for the browser
 
     def __init__(self) -> None:
         super().__init__()
+        self.sso = False
         page, box = _panel()
         box.addStretch(1)
         box.addWidget(label("Choose a new password", role="h1"))
-        box.addWidget(
-            label(
-                "You need a connection for this. Sign in with your council account; the "
-                "Fieldcase service then lets this laptop set a new password. Nothing on this "
-                "laptop is lost, including changes not yet sent."
-            )
-        )
+        self.intro = label("")
+        box.addWidget(self.intro)
         box.addWidget(self.demo_hint)
         box.addWidget(self.error)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.form = form
         self.username = named(QLineEdit(), "Your council user name")
         self.password = _password_field("Your council password")
         self.new_password = _password_field("New password for this laptop")
@@ -296,14 +439,47 @@ class RecoveryScreen(_Form):
         row.addStretch(1)
         row.addWidget(self.back_button)
         box.addLayout(row)
+        self.browser = BrowserStep()
+        box.addWidget(self.browser)
         box.addStretch(2)
         outer = QVBoxLayout(self)
         outer.addWidget(page)
         self.go.clicked.connect(self._submit)
         self.back_button.clicked.connect(self.back.emit)
+        self.browser.stop.connect(self.stop.emit)
+        for field in (self.username, self.password, self.new_password, self.confirm):
+            field.returnPressed.connect(self._submit)
+        self.set_sso(False)
+
+    def set_sso(self, sso: bool) -> None:
+        """This laptop's person signs in with the council's account, not a password."""
+        self.sso = sso
+        self.form.setRowVisible(self.username, not sso)
+        self.form.setRowVisible(self.password, not sso)
+        how = (
+            "Sign in with your council account in your web browser"
+            if sso
+            else "Sign in with your council account"
+        )
+        self.intro.setText(
+            f"You need a connection for this. {how}; the Fieldcase service then lets this "
+            "laptop set a new password. Nothing on this laptop is lost, including changes not "
+            "yet sent."
+        )
+        self._label_go(busy=False)
+
+    def _label_go(self, *, busy: bool) -> None:
+        if busy:
+            text = "Waiting for your browser..." if self.sso else "Signing in..."
+        else:
+            text = "Sign in and set new password" if self.sso else "Set new password and unlock"
+        self.go.setText(text)
+        self.go.setAccessibleName(text)
 
     def _submit(self) -> None:
-        if not self.username.text().strip() or not self.password.text():
+        if not self.go.isEnabled():
+            return
+        if not self.sso and (not self.username.text().strip() or not self.password.text()):
             self.show_problem("Enter your council user name and password.")
             return
         if len(self.new_password.text()) < MIN_PASSWORD:
@@ -314,10 +490,22 @@ class RecoveryScreen(_Form):
             return
         self.show_problem("")
         self.go.setEnabled(False)
-        self.submitted.emit(
-            self.username.text().strip(), self.password.text(), self.new_password.text()
-        )
+        self._label_go(busy=True)
+        if self.sso:
+            self.sso_submitted.emit(self.new_password.text())
+        else:
+            self.submitted.emit(
+                self.username.text().strip(), self.password.text(), self.new_password.text()
+            )
+
+    def show_browser(self, url: str) -> None:
+        self.browser.show_address(url)
 
     def failed(self, err: BaseException) -> None:
         self.go.setEnabled(True)
-        self.show_problem(plain_message(err)[0])
+        self._label_go(busy=False)
+        self.browser.hide()
+        if is_cancellation(err):
+            self.show_problem("You stopped signing in. Your password is unchanged.")
+        else:
+            self.show_problem(plain_message(err)[0])

@@ -44,6 +44,9 @@ class SyncState:
     last_ok_at: datetime | None = None
     offline: bool = False  # the last attempt could not reach the service
     problem: str = ""  # the last attempt failed for another reason (plain words)
+    #: the last sync finished, but something needs the person's attention (plain words: a
+    #: sign-in the council's provider no longer vouches for)
+    notice: str = ""
     ever_synced: bool = False
 
     def words(self) -> str:
@@ -60,12 +63,15 @@ class SyncState:
             parts.append(f"Offline: {waiting}" if self.pending else "Offline")
         elif self.problem:
             parts.append("Sync did not finish" + (f": {waiting}" if self.pending else ""))
+            parts.append(self.problem.rstrip("."))
         elif self.pending:
             parts.append(waiting)
         elif self.last_ok_at is not None:
             parts.append(f"Up to date at {words.clock_time(self.last_ok_at)}")
         elif not parts:
             parts.append("Not synced yet")
+        if self.notice and not (self.offline or self.problem):
+            parts.append(self.notice.rstrip("."))
         return ". ".join(parts)
 
     def level(self) -> str:
@@ -73,7 +79,7 @@ class SyncState:
             return "running"
         if self.clashes:
             return "clash"
-        if self.problem:
+        if self.problem or self.notice:
             return "error"
         if self.offline or self.pending:
             return "waiting"
@@ -194,6 +200,7 @@ class SyncController(QObject):
             running=False,
             offline=False,
             problem="",
+            notice="",
             last_ok_at=self.clock.now(),
             ever_synced=True,
             clashes=clashes,
@@ -206,6 +213,11 @@ class SyncController(QObject):
         self._job = None
         kind = err.kind if isinstance(err, SyncError) else None
         name = type(err).__name__
+        finished = getattr(err, "report", None)
+        if finished is not None:  # the sync finished; what came after it needs saying
+            self._ok(finished)
+            self._set(notice=plain_message(err)[0])
+            return
         if kind is SyncKind.CANCELLED:
             self._set(running=False)
             self.refresh_counts()

@@ -375,5 +375,6 @@ class FieldcaseWindow(QMainWindow):
         if self.backend is not None:
             self.lock()
         self.idle.disarm()
+        self.door.stop()  # a sign-in waiting for the browser would hold the close up
         self.work.shutdown()
         super().closeEvent(event)

@@ -126,8 +126,12 @@ class Work(QObject):
         failure: Failure | None,
         progress: Progress | None = None,
     ) -> Job:
-        watch = _Watch(parent)
         cancel = threading.Event()
+        if self._closed:  # the window is closing (a field losing focus asks for work)
+            nothing: Future[Any] = Future()
+            nothing.cancel()
+            return Job(nothing, cancel)
+        watch = _Watch(parent)
         self._pending += 1
         self.busy_changed.emit(self._pending)
 

@@ -40,6 +40,7 @@ OPEN_ROUTES = {
     ("POST", "/v1/auth/device-token"),
     # single sign-on: a nonce to start with, then the provider's ID token (tests/server/
     # test_sso_sign_in.py); no account's token before either
+    ("GET", "/v1/auth/ways"),  # how people sign in: said before any sign-in
     ("POST", "/v1/auth/sso/start"),
     ("POST", "/v1/auth/sso"),
     # the provider's SCIM provisioning: its own token, no account's (tests/server/test_scim.py)

@@ -10,7 +10,6 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,10 +21,12 @@ from app.store.profile import Profile
 from sync import network, sso
 from sync.client import ServiceClient
 from sync.errors import AuthFailed
+from sync.protocol import SignInWays
 from sync.sso import SSO_REFUSED, SignInCancelled, browser_sign_in
-from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
+from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, running
 from tests.support.profile import run_cli
 from tests.support.server import ServerProcess, running_server, sqlite_url
+from tests.support.sso_laptop import Browser, enrolled_by_sso, person, renewed_hours_ago
 
 ROLES = {"Fieldcase.North.Caseworker": "caseworker in North"}
 
@@ -51,70 +52,12 @@ def service(
         yield srv
 
 
-class Browser:
-    """The system browser: follows the provider's answer back to where it says."""
-
-    def __init__(self) -> None:
-        self.opened: list[str] = []
-        self.thread: threading.Thread | None = None
-
-    def open(self, url: str) -> None:
-        self.opened.append(url)
-
-        def visit() -> None:
-            at_provider = requests.get(url, allow_redirects=False, timeout=10)
-            if at_provider.status_code in (302, 303):
-                requests.get(at_provider.headers["Location"], timeout=10)
-
-        self.thread = threading.Thread(target=visit, daemon=True)
-        self.thread.start()
-
-
 def _provider_session(session: requests.Session, url: str) -> None:
     network.configure(session, url, ca_bundle=None, proxy=network.NO_PROXY)
 
 
-def _enrolled_by_sso(idp: LoopbackProvider, url: str, folder: Path, name: str) -> Profile:
-    """A laptop enrolled in this process by ``name``'s single sign-on (the cheap test KDF),
-    its profile left open."""
-    from app import online
-    from tests.support.kdf import TEST_KDF
-
-    idp.at_browser, idp.mfa = _person(name, "Fieldcase.North.Caseworker"), True
-    made = online.enrol_sso(
-        folder,
-        url,
-        f"{name}'s laptop password",
-        Browser().open,
-        kdf=TEST_KDF,
-        keep_open=True,
-        browser_seconds=30,
-    )
-    assert made.profile is not None
-    return made.profile
-
-
-def _renewed_hours_ago(profile: Profile, hours: float) -> None:
-    """As if the laptop last renewed its single sign-on ``hours`` earlier than it did."""
-    with profile.session() as s, s.begin():
-        link = state.sso_link(s)
-        assert link is not None
-        moved = link.renewed_at - timedelta(hours=hours)
-        state.set_sso_link(s, link.model_copy(update={"renewed_at": moved}))
-
-
-def _person(name: str, *roles: str) -> Person:
-    return Person(
-        f"sub-{name}",
-        f"{name}@council.example",
-        name.title(),
-        f"{name}@c.example",
-        roles=list(roles),
-    )
-
-
 def test_sign_in_in_the_browser_then_enrol(idp: LoopbackProvider, service: ServerProcess) -> None:
-    idp.at_browser, idp.mfa = _person("alex", "Fieldcase.North.Caseworker"), True
+    idp.at_browser, idp.mfa = person("alex", "Fieldcase.North.Caseworker"), True
     client = ServiceClient(service.url)
     start = sso.start(client)
     browser = Browser()
@@ -143,14 +86,14 @@ def test_a_sign_in_without_the_second_step_or_a_role_is_refused_plainly(
     idp: LoopbackProvider, service: ServerProcess
 ) -> None:
     client = ServiceClient(service.url)
-    idp.at_browser, idp.mfa = _person("bo", "Fieldcase.North.Caseworker"), False
+    idp.at_browser, idp.mfa = person("bo", "Fieldcase.North.Caseworker"), False
     start = sso.start(client)
     tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
     with pytest.raises(Exception) as caught:
         sso.sign_in(client, tokens.id_token, start.nonce)
     assert "second step" in str(caught.value)
     idp.mfa = True
-    idp.at_browser = _person("cy")  # no Fieldcase app role
+    idp.at_browser = person("cy")  # no Fieldcase app role
     start = sso.start(client)
     tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
     with pytest.raises(Exception) as caught:
@@ -221,7 +164,7 @@ def test_fieldcase_enrol_sso_through_the_command_and_its_browser(
     """The real ``fieldcase enrol --sso`` in a child process: the laptop's own password from
     FIELDCASE_PASSWORD (it alone unlocks the profile), the browser the one Python's webbrowser
     module is told of by BROWSER (here tests/sync/browser_child.py)."""
-    idp.at_browser, idp.mfa = _person("dee", "Fieldcase.North.Caseworker"), True
+    idp.at_browser, idp.mfa = person("dee", "Fieldcase.North.Caseworker"), True
     browser = f"{sys.executable} {Path(__file__).with_name('browser_child.py')} %s"
     profile = tmp_path / "dee"
     local = "a laptop password of my own"
@@ -253,7 +196,7 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
     from app import online
     from app.core import Casework
 
-    profile = _enrolled_by_sso(idp, service.url, tmp_path / "eve", "eve")
+    profile = enrolled_by_sso(idp, service.url, tmp_path / "eve", "eve")
     eve = idp.at_browser
     assert eve is not None
     try:
@@ -264,7 +207,7 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
         token_posts = sum(1 for path in idp.requests if path.endswith("/token"))
         online.sync(profile)  # renewed just now (at enrolment): the provider is not asked
         assert sum(1 for path in idp.requests if path.endswith("/token")) == token_posts
-        _renewed_hours_ago(profile, 9)
+        renewed_hours_ago(profile, 9)
         online.sync(profile)
         assert sum(1 for path in idp.requests if path.endswith("/token")) == token_posts + 1
         with profile.session() as s:
@@ -273,7 +216,7 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
         assert renewed.renewed_at > first.renewed_at
 
         eve.enabled = False  # HR closed the account at the provider
-        _renewed_hours_ago(profile, 9)
+        renewed_hours_ago(profile, 9)
         ref = Casework(profile).create_case("housing_repair", "Left Behind", {})
         with pytest.raises(sso.RenewalRefused) as told:
             online.sync(profile)
@@ -291,15 +234,14 @@ def test_a_forgotten_laptop_password_is_recovered_with_the_council_account(
     in by the council's account (a fresh sign-in), and the profile gets a new password; the
     council account's sign-in still never unlocks it by itself."""
     from app import online
-    from app.store.profile import Profile
     from tests.support.kdf import TEST_KDF
 
-    fay = _person("fay", "Fieldcase.North.Caseworker")
+    fay = person("fay", "Fieldcase.North.Caseworker")
     idp.at_browser, idp.mfa = fay, True
     folder = tmp_path / "fay"
     online.enrol_sso(folder, service.url, "the one fay forgot", Browser().open, kdf=TEST_KDF)
     browser = f"{sys.executable} {Path(__file__).with_name('browser_child.py')} %s"
-    someone_else = _person("gil", "Fieldcase.North.Caseworker")
+    someone_else = person("gil", "Fieldcase.North.Caseworker")
     idp.at_browser = someone_else  # another person at the browser: not this laptop's user
     refused = run_cli(
         ["recover", "--sso"],
@@ -312,7 +254,7 @@ def test_a_forgotten_laptop_password_is_recovered_with_the_council_account(
     assert "not enrolled to you" in refused.stderr
     idp.at_browser = fay
     done = run_cli(
-        ["recover", "--sso"],
+        ["recover"],  # enrolled by single sign-on: recovered the same way, unasked
         folder,
         password=None,
         new_password="a brand new password",
@@ -334,9 +276,9 @@ def test_a_revoked_laptop_enrolled_by_single_sign_on_is_wiped_even_when_renewal_
     from sync.errors import DeviceRevoked
     from tests.support.server import admin
 
-    profile = _enrolled_by_sso(idp, service.url, tmp_path / "hal", "hal")
+    profile = enrolled_by_sso(idp, service.url, tmp_path / "hal", "hal")
     try:
-        _renewed_hours_ago(profile, 9)
+        renewed_hours_ago(profile, 9)
         revoked = admin(service.db_url, "revoke-device", "--user", "hal@council.example")
         assert revoked.returncode == 0, revoked.stderr
         with pytest.raises(DeviceRevoked) as caught:
@@ -346,3 +288,10 @@ def test_a_revoked_laptop_enrolled_by_single_sign_on_is_wiped_even_when_renewal_
     assert "erased" in caught.value.message
     assert not (tmp_path / "hal" / vault.KEY_FILE).exists()
     assert not (tmp_path / "hal" / "fieldcase.db").exists()
+
+
+def test_the_service_says_how_people_sign_in(idp: LoopbackProvider, service: ServerProcess) -> None:
+    client = ServiceClient(service.url)
+    assert sso.ways(client) == SignInWays(password=True, sso=True)  # FIELDCASE_SIGN_IN=both
+    # a service from before single sign-on has no such page: a user name and password
+    assert sso.ways(ServiceClient(idp.base)) == SignInWays(password=True, sso=False)

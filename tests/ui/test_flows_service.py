@@ -53,6 +53,10 @@ def test_enrol_from_the_window(qtbot: Any, tmp_path: Path, service: Any, make_wi
     screen = window.enrol_screen
     assert window.stack.currentWidget() is screen
     screen.server.setText(service.url)
+    screen.server.editingFinished.emit()
+    # the service takes passwords only: no choice of way to offer
+    qtbot.waitUntil(lambda: not screen.ways.isVisible(), timeout=20_000)
+    assert not screen.sso and screen.username.isVisible()
     screen.username.setText("eve")
     screen.password.setText(TEST_PASSWORD)
     screen.new_password.setText("short")

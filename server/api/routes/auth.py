@@ -14,6 +14,7 @@ from sync.protocol import (
     DeviceTokenRequest,
     ErrorCode,
     LoginRequest,
+    SignInWays,
     SsoRenewRequest,
     SsoRenewResponse,
     SsoSignInRequest,
@@ -61,6 +62,15 @@ def login(
         observability.count_sign_in_failure()
         return error_response(outcome)
     return _token_response(session, outcome, clock)
+
+
+@router.get("/ways", response_model=SignInWays)
+def ways(request: Request, settings: SettingsDep) -> SignInWays:
+    """How people sign in here, for the laptop's first screen to offer just those ways."""
+    mode = settings.sign_in_mode()
+    return SignInWays(
+        password=mode != "sso", sso=mode != "password" and request.app.state.sso is not None
+    )
 
 
 @router.post("/device-token", response_model=TokenResponse, responses=ERRORS)
