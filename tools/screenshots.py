@@ -122,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             first_run.resize(1366, 768)
             first_run.show()
             _pump(app, lambda: first_run.work.pending == 0)
+            for _ in range(3):  # laid out again for the ways the service takes
+                QApplication.processEvents()
             first_run.grab().save(str(out / "00-first-run.png"))
             print(f"saved {out / '00-first-run.png'}")
             first_run.close()
+            _sign_in_shots(app, folder, url, out)
             shot("01-unlock")
             window.unlock_screen.password.setText(demo.DEMO_PASSWORD)
             window.unlock_screen.go.click()
@@ -263,6 +266,53 @@ def _duplicates_shots(app: Any, b_dir: Path, url: str, out: Path) -> None:
         window.grab().save(str(out / f"{name}.png"))
         print(f"saved {out / name}.png")
     window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=False))
+    window.close()
+
+
+def _sign_in_shots(app: Any, folder: Path, url: str, out: Path) -> None:
+    """The first screen of a council that signs in with its own accounts: as it opens, and
+    waiting for the browser at 200% text with high contrast on a small laptop's screen; and
+    the forgotten-password screen of a laptop enrolled that way. (The demo's service has no
+    provider: the screens are set as the service's answer would set them.)"""
+    from app.site import SiteConfig
+    from app.ui import theme
+    from app.ui.core_backend import CoreGate
+    from app.ui.qt import QApplication
+    from app.ui.window import FieldcaseWindow
+
+    sign_in_page = (
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/"
+        "authorize?response_type=code&client_id=5f0c1c3e-9d51-4b2f-8d0a-3c9a7e1f0b42"
+    )
+    window = FieldcaseWindow(CoreGate(folder / "sso-laptop"), site=SiteConfig(server_url=url))
+    window.resize(1366, 768)
+    window.show()
+    _pump(app, lambda: window.work.pending == 0)
+    screen = window.enrol_screen
+    screen.set_ways(password=False, sso=True)
+    for name, size, contrast, waiting in (
+        ("30-set-up-with-council-account", 100, False, False),
+        ("31-set-up-waiting-for-browser-1366x768-200-percent-high-contrast", 200, True, True),
+    ):
+        theme.apply(app, size, contrast)
+        screen.new_password.setText("a long laptop password")
+        screen.confirm.setText("a long laptop password")
+        if waiting:
+            screen.set_busy(True)
+            screen.show_browser(sign_in_page)
+        for _ in range(3):
+            QApplication.processEvents()
+        window.grab().save(str(out / f"{name}.png"))
+        print(f"saved {out / name}.png")
+    screen.set_busy(False)
+    window.stack.setCurrentWidget(window.recovery_screen)
+    window.recovery_screen.set_sso(True)
+    for _ in range(3):
+        QApplication.processEvents()
+    name = "32-recover-with-council-account-1366x768-200-percent-high-contrast"
+    window.grab().save(str(out / f"{name}.png"))
+    print(f"saved {out / name}.png")
+    theme.apply(app, 100, False)
     window.close()
 
 

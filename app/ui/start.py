@@ -7,19 +7,19 @@ import math
 from app.ui import words
 from app.ui.qt import (
     QButtonGroup,
-    QFormLayout,
     QFrame,
     QGuiApplication,
     QHBoxLayout,
     QLineEdit,
     QRadioButton,
+    QScrollArea,
     Qt,
     QTimer,
     QVBoxLayout,
     QWidget,
     Signal,
 )
-from app.ui.widgets import button, label, named, plain_message
+from app.ui.widgets import bring_into_sight, button, label, named, plain_message
 from app.ui.work import is_cancellation
 from sync.clock import Clock
 
@@ -32,9 +32,48 @@ def _password_field(name: str) -> QLineEdit:
     return named(field, name)
 
 
+class _Rows(QVBoxLayout):
+    """A form's rows, each a label above its field (GOV.UK style). A label wraps at large
+    text sizes (never cut off) and names its field (its buddy); a row can be hidden whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setSpacing(14)
+        self._rows: dict[QWidget, QWidget] = {}
+
+    def add(self, text: str, field: QWidget) -> None:
+        row = QWidget()
+        column = QVBoxLayout(row)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
+        title = label(text)
+        title.setBuddy(field)
+        column.addWidget(title)
+        column.addWidget(field)
+        self._rows[field] = row
+        self.addWidget(row)
+
+    def add_hint(self, text: str) -> None:
+        """A hint under the last row's field, part of that row."""
+        row = list(self._rows.values())[-1]
+        layout = row.layout()
+        assert layout is not None
+        layout.addWidget(label(text, role="hint"))
+
+    def show_row(self, field: QWidget, shown: bool) -> None:
+        self._rows[field].setVisible(shown)
+
+
 def _panel(*, width: int = 640) -> tuple[QWidget, QVBoxLayout]:
-    """A centred column (GOV.UK style: one thing per page)."""
+    """A centred column (GOV.UK style: one thing per page), which scrolls when large text
+    makes it taller than the window (never squeezed, never cut off)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the fields take focus; the area follows
     outer = QWidget()
+    area.setWidget(outer)
     outer_box = QHBoxLayout(outer)
     outer_box.addStretch(1)
     inner = QFrame()
@@ -44,7 +83,7 @@ def _panel(*, width: int = 640) -> tuple[QWidget, QVBoxLayout]:
     box.setSpacing(14)
     outer_box.addWidget(inner, 3)
     outer_box.addStretch(1)
-    return outer, box
+    return area, box
 
 
 class _Form(QWidget):
@@ -107,6 +146,8 @@ class BrowserStep(QFrame):
         self.address.setText(url)
         self.address.setCursorPosition(0)
         self.show()
+        self.stop_button.setFocus()  # Enter or Space stops waiting; Tab reaches the address
+        bring_into_sight(self.text, self.stop_button)
 
     def _copy(self) -> None:
         clipboard = QGuiApplication.clipboard()
@@ -137,8 +178,7 @@ class EnrolScreen(_Form):
         )
         box.addWidget(self.demo_hint)
         box.addWidget(self.error)
-        form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form = _Rows()
         self.form = form
         self.server = named(QLineEdit(server_url), "Fieldcase service address")
         self.server.setReadOnly(server_locked)
@@ -165,14 +205,14 @@ class EnrolScreen(_Form):
         self.password = _password_field("Your council password")
         self.new_password = _password_field("New password for this laptop")
         self.confirm = _password_field("Type the new password again")
-        form.addRow("Fieldcase service address", self.server)
+        form.add("Fieldcase service address", self.server)
         if server_locked:
-            form.addRow("", label("Set by your council's IT team.", role="hint"))
-        form.addRow("How do you sign in?", self.ways)
-        form.addRow("Your council user name", self.username)
-        form.addRow("Your council password", self.password)
-        form.addRow("New password for this laptop (at least 10 characters)", self.new_password)
-        form.addRow("Type the new password again", self.confirm)
+            form.add_hint("Set by your council's IT team.")
+        form.add("How do you sign in?", self.ways)
+        form.add("Your council user name", self.username)
+        form.add("Your council password", self.password)
+        form.add("New password for this laptop (at least 10 characters)", self.new_password)
+        form.add("Type the new password again", self.confirm)
         box.addLayout(form)
         self.laptop_hint = label(
             "This password unlocks Fieldcase on this laptop, with or without a connection. "
@@ -208,14 +248,14 @@ class EnrolScreen(_Form):
         """Offer the ways the service takes: one alone needs no choice; with both, the
         council's account comes first."""
         both = password == sso
-        self.form.setRowVisible(self.ways, both)
+        self.form.show_row(self.ways, both)
         (self.by_sso if sso else self.by_password).setChecked(True)
         self._show_way()
 
     def _show_way(self) -> None:
         by_password = not self.sso
-        self.form.setRowVisible(self.username, by_password)
-        self.form.setRowVisible(self.password, by_password)
+        self.form.show_row(self.username, by_password)
+        self.form.show_row(self.password, by_password)
         self.laptop_hint.setVisible(self.sso)
         self._label_go()
 
@@ -325,10 +365,9 @@ class UnlockScreen(_Form):
         self.wait_label = label("", role="hint")
         self.wait_label.hide()
         box.addWidget(self.wait_label)
-        form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form = _Rows()
         self.password = _password_field("Password")
-        form.addRow("Password", self.password)
+        form.add("Password", self.password)
         box.addLayout(form)
         row = QHBoxLayout()
         self.go = button("Unlock", primary=True)
@@ -420,17 +459,16 @@ class RecoveryScreen(_Form):
         box.addWidget(self.intro)
         box.addWidget(self.demo_hint)
         box.addWidget(self.error)
-        form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        form = _Rows()
         self.form = form
         self.username = named(QLineEdit(), "Your council user name")
         self.password = _password_field("Your council password")
         self.new_password = _password_field("New password for this laptop")
         self.confirm = _password_field("Type the new password again")
-        form.addRow("Your council user name", self.username)
-        form.addRow("Your council password", self.password)
-        form.addRow("New password for this laptop (at least 10 characters)", self.new_password)
-        form.addRow("Type the new password again", self.confirm)
+        form.add("Your council user name", self.username)
+        form.add("Your council password", self.password)
+        form.add("New password for this laptop (at least 10 characters)", self.new_password)
+        form.add("Type the new password again", self.confirm)
         box.addLayout(form)
         row = QHBoxLayout()
         self.go = button("Set new password and unlock", primary=True)
@@ -454,8 +492,8 @@ class RecoveryScreen(_Form):
     def set_sso(self, sso: bool) -> None:
         """This laptop's person signs in with the council's account, not a password."""
         self.sso = sso
-        self.form.setRowVisible(self.username, not sso)
-        self.form.setRowVisible(self.password, not sso)
+        self.form.show_row(self.username, not sso)
+        self.form.show_row(self.password, not sso)
         how = (
             "Sign in with your council account in your web browser"
             if sso
