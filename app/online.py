@@ -176,24 +176,31 @@ def enrol_sso(
 
     def sign_in(client: ServiceClient) -> TokenResponse:
         start = sso.start(client)
-        tokens = sso.browser_sign_in(
+        proof = sso.browser_sign_in(
             start,
             open_browser,
             configure=_provider_session(site),
             seconds=browser_seconds,
             cancel=cancel,
         )
-        if tokens.refresh_token:  # renewal without the browser (sync renews it)
+        answer = sso.sign_in(client, proof, start.nonce)
+        # renewal without the browser (sync renews it): the provider's refresh token, from
+        # the provider itself or from the service that redeemed the code
+        refresh = answer.refresh_token if start.exchange == "service" else None
+        if isinstance(proof, sso.ProviderTokens):
+            refresh = proof.refresh_token
+        if refresh:
             links.append(
                 SsoLink(
                     issuer=start.issuer,
                     client_id=start.client_id,
                     token_endpoint=start.token_endpoint,
-                    refresh_token=tokens.refresh_token,
+                    refresh_token=refresh,
                     renewed_at=(clock or SystemClock()).now(),
+                    exchange=start.exchange,
                 )
             )
-        return sso.sign_in(client, tokens.id_token, start.nonce)
+        return answer
 
     return _enrol(
         profile_dir,
@@ -252,9 +259,17 @@ def _renew_sso(
     if link is None or now - link.renewed_at < timedelta(hours=sso.RENEW_EVERY_HOURS):
         return None
     try:
-        kept, id_token = sso.refresh(link, configure=_provider_session(site))
-        run(_keep_sso_link, profile, kept)  # the provider may have replaced its refresh token
-        sso.renew(client, id_token)
+        if link.exchange == "service":  # the service redeems it, with its client secret
+            answer = sso.renew(client, refresh_token=link.refresh_token)
+            kept = link.model_copy(update={"refresh_token": answer.refresh_token or ""})
+            if not kept.refresh_token:
+                raise sync_errors.ServiceError(
+                    sync_errors.ServiceErrorKind.PROTOCOL, detail="sso/renew: no refresh token"
+                )
+        else:
+            kept, id_token = sso.refresh(link, configure=_provider_session(site))
+            run(_keep_sso_link, profile, kept)  # the provider may have replaced its token
+            sso.renew(client, id_token=id_token)
     except sso.RenewalRefused as refused:
         log.warning("single sign-on renewal refused: %s", refused.detail)
         return refused
@@ -636,7 +651,7 @@ def recover_sso(
 
     def sign_in(client: ServiceClient) -> TokenResponse:
         start = sso.start(client)
-        tokens = sso.browser_sign_in(
+        proof = sso.browser_sign_in(
             start,
             open_browser,
             configure=_provider_session(site),
@@ -644,7 +659,7 @@ def recover_sso(
             cancel=cancel,
             fresh=True,  # signed in again now, whatever the browser remembers
         )
-        return sso.sign_in(client, tokens.id_token, start.nonce)
+        return sso.sign_in(client, proof, start.nonce)
 
     return _recover(
         Path(profile_dir), new_password, sign_in, site=site, options=options, clock=clock, kdf=kdf

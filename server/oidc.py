@@ -31,6 +31,8 @@ from enum import StrEnum
 from typing import Any
 
 import requests
+from authlib.common.errors import AuthlibBaseError as OAuthError
+from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import (
@@ -65,6 +67,8 @@ RENEWAL_FRESH_SECONDS = 600
 #: Largest answer read from the provider (its configuration or its keys).
 MAX_ANSWER_BYTES = 1024 * 1024
 TIMEOUT = (5.0, 10.0)
+#: How a confidential client shows its secret at the token endpoint, preferred first.
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 class SsoKind(StrEnum):
@@ -96,6 +100,9 @@ class ProviderConfig:
 
     issuer: str
     client_id: str
+    #: a confidential client's secret: the service, not the laptop, redeems the provider's
+    #: codes and refresh tokens (:class:`ConfidentialClient`)
+    client_secret: str | None = field(default=None, repr=False)
     require_mfa: bool = False
     #: ``amr`` values that count as multi-factor (Entra ID says ``mfa``; RFC 8176 names more)
     mfa_methods: frozenset[str] = frozenset({"mfa"})
@@ -334,6 +341,97 @@ _REFUSED = (
 )
 
 
+@dataclass(frozen=True)
+class ProviderTokens:
+    """What the provider's token endpoint gave: its ID token, and a refresh token."""
+
+    id_token: str
+    refresh_token: str | None
+
+
+class ConfidentialClient:
+    """Fieldcase as a confidential client of the provider: the service redeems what the
+    laptop brings (an authorization code with its PKCE verifier, or a refresh token) at the
+    provider's token endpoint, proving itself with the client secret (through Authlib's OAuth 2
+    client, as the provider's configuration says it takes it: HTTP Basic, else the form)."""
+
+    def __init__(self, provider: Provider, secret: str) -> None:
+        self.provider = provider
+        self._secret = secret
+
+    def _client(self) -> OAuth2Session:
+        taken = self.provider.metadata().get("token_endpoint_auth_methods_supported") or [
+            "client_secret_basic"
+        ]
+        method = next((m for m in SECRET_METHODS if m in taken), None)
+        if method is None:
+            raise SsoError(
+                SsoKind.PROVIDER,
+                "The council's sign-in service takes no client secret in a way Fieldcase "
+                "knows. Tell IT: register Fieldcase as a public client, or allow "
+                "client_secret_basic (docs/sso.md).",
+                detail=f"token endpoint auth methods {taken!r}",
+            )
+        return OAuth2Session(
+            client_id=self.provider.config.client_id,
+            client_secret=self._secret,
+            token_endpoint_auth_method=method,
+        )
+
+    def redeem_code(self, code: str, verifier: str, redirect_uri: str) -> ProviderTokens:
+        """The tokens for the authorization code the provider sent the laptop's browser."""
+        return self._redeem(
+            grant_type="authorization_code",
+            code=code,
+            code_verifier=verifier,
+            redirect_uri=redirect_uri,
+        )
+
+    def refresh(self, refresh_token: str) -> ProviderTokens:
+        """Fresh tokens for a laptop's refresh token (its renewal)."""
+        return self._redeem(grant_type="refresh_token", refresh_token=refresh_token)
+
+    def _redeem(self, **form: str) -> ProviderTokens:
+        endpoint = self.provider.metadata()["token_endpoint"]
+        client = self._client()
+        try:
+            token = client.fetch_token(endpoint, timeout=TIMEOUT, **form)
+        except OAuthError as err:
+            said = str(getattr(err, "error", "") or type(err).__name__)[:60]
+            if said in ("invalid_client", "unauthorized_client"):
+                raise SsoError(
+                    SsoKind.PROVIDER,
+                    "The council's sign-in service did not accept Fieldcase's own credentials. "
+                    "Tell IT: FIELDCASE_OIDC_CLIENT_SECRET may be wrong or expired.",
+                    detail=f"token endpoint said {said}",
+                ) from None
+            raise SsoError(
+                SsoKind.TOKEN,
+                "The council's sign-in service did not sign you in. Sign in again; if it "
+                "goes on, tell IT.",
+                detail=f"token endpoint said {said} ({form['grant_type']})",
+            ) from None
+        except requests.RequestException as err:
+            raise SsoError(
+                SsoKind.PROVIDER,
+                "The council's sign-in service could not be reached. Sign in again in a few "
+                "minutes; if it goes on, tell IT.",
+                detail=f"{type(err).__name__} at the token endpoint",
+            ) from None
+        finally:
+            client.close()
+        id_token = token.get("id_token")
+        if not isinstance(id_token, str) or not id_token:
+            raise SsoError(
+                SsoKind.PROVIDER,
+                "The council's sign-in service gave no proof of who signed in. Tell IT: "
+                "Fieldcase needs the openid scope.",
+                detail="no id_token from the token endpoint",
+            )
+        fresh = token.get("refresh_token")
+        return ProviderTokens(id_token, fresh if isinstance(fresh, str) and fresh else None)
+
+
 def _text(claims: dict[str, Any], name: str) -> str:
     value = claims.get(name)
     return value if isinstance(value, str) else ""
@@ -434,6 +532,11 @@ def config_from(settings: Settings) -> tuple[ProviderConfig, dict[str, RoleGrant
             mfa_methods=frozenset(settings.oidc_mfa_methods),
             mfa_levels=frozenset(settings.oidc_mfa_levels),
             role_claim=settings.oidc_role_claim,
+            client_secret=(
+                settings.oidc_client_secret.get_secret_value() or None
+                if settings.oidc_client_secret is not None
+                else None
+            ),
         )
     except SsoError as err:
         raise SsoSettingError(err.message) from None

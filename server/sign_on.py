@@ -7,9 +7,12 @@ started). What is believed of a token is :mod:`server.oidc`'s; accounts are :mod
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -19,11 +22,22 @@ from server.core.config import Settings
 from server.core.security import NO_PASSWORD, hash_secret, new_secret
 from server.errors import ApiError
 from server.models import Device, ScimUser, SsoNonce, Team, User
-from server.oidc import Identity, Provider, RoleGrant, SsoError, SsoKind, grant_for
+from server.oidc import (
+    ConfidentialClient,
+    Identity,
+    Provider,
+    ProviderTokens,
+    RoleGrant,
+    SsoError,
+    SsoKind,
+    grant_for,
+)
 
 __all__ = ["SCOPES", "SingleSignOn", "SsoError", "sign_in", "start"]
 from sync.clock import Clock
-from sync.protocol import ErrorCode, SsoRenewResponse
+from sync.protocol import ErrorCode, SsoRenewRequest, SsoRenewResponse, SsoSignInRequest
+
+log = logging.getLogger("fieldcase.server.sso")
 
 #: How long a started sign-on may take (the browser, the second step, a slow phone).
 NONCE_LIFETIME = timedelta(minutes=15)
@@ -31,6 +45,7 @@ NONCE_LIFETIME = timedelta(minutes=15)
 #: fill the database).
 MAX_OPEN_NONCES = 10_000
 SCOPES = ("openid", "profile", "email", "offline_access")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,92 @@ class SingleSignOn:
 
     provider: Provider
     grants: dict[str, RoleGrant]
+
+    @property
+    def confidential(self) -> ConfidentialClient | None:
+        """Fieldcase as a confidential client (a client secret is set): the service redeems
+        the provider's codes and refresh tokens, not the laptop."""
+        secret = self.provider.config.client_secret
+        return ConfidentialClient(self.provider, secret) if secret else None
+
+
+def _loopback_redirect(uri: str) -> bool:
+    """An RFC 8252 loopback redirect (``http://127.0.0.1:<port>/...``, ``[::1]`` or
+    ``localhost``): the only place a laptop's browser is sent back to."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return parts.scheme == "http" and port is not None and host in LOOPBACK_HOSTS
+
+
+def _redeemed(
+    sso: SingleSignOn, redeem: Callable[[ConfidentialClient], ProviderTokens]
+) -> ProviderTokens | ApiError:
+    """``redeem`` at the provider as the confidential client: a refusal returned, a provider
+    out of reach raised (nothing to keep)."""
+    client = sso.confidential
+    if client is None:
+        return ApiError(
+            ErrorCode.VALIDATION,
+            "This Fieldcase service takes the council's ID token from the laptop, not a code.",
+            detail="code or refresh token sent to a public client's service",
+        )
+    try:
+        return redeem(client)
+    except SsoError as err:
+        if err.kind is SsoKind.PROVIDER:
+            raise _refusal(err) from None
+        return _refusal(err)
+
+
+def proof_of_sign_in(sso: SingleSignOn, body: SsoSignInRequest) -> ProviderTokens | ApiError:
+    """The provider's tokens for a sign-in: the ID token the laptop brings, or those the
+    service redeems for the laptop's code (a confidential client)."""
+    if body.id_token is not None:
+        return ProviderTokens(body.id_token, None)
+    assert body.code and body.code_verifier and body.redirect_uri  # the wire model says so
+    if not _loopback_redirect(body.redirect_uri):
+        return ApiError(
+            ErrorCode.VALIDATION,
+            "The sign-in did not come back to this laptop. Sign in again.",
+            detail="redirect_uri not a loopback address",
+        )
+    code, verifier, uri = body.code, body.code_verifier, body.redirect_uri
+    return _redeemed(sso, lambda client: client.redeem_code(code, verifier, uri))
+
+
+def proof_of_renewal(
+    session: Session,
+    sso: SingleSignOn,
+    actor: crud.Actor,
+    body: SsoRenewRequest,
+    *,
+    address: str,
+    clock: Clock,
+) -> ProviderTokens | ApiError:
+    """The provider's fresh tokens for a renewal: the ID token the laptop brings, or those
+    the service redeems for its refresh token. The provider refusing that refresh token (the
+    account closed, its sessions revoked) starts the person's grace period at once."""
+    if body.id_token is not None:
+        return ProviderTokens(body.id_token, None)
+    assert body.refresh_token is not None
+    user = session.get(User, actor.user_id)
+    if user is None or user.sso_subject is None:
+        return _not_single_sign_on()
+    refresh_token = body.refresh_token
+    redeemed = _redeemed(sso, lambda client: client.refresh(refresh_token))
+    if isinstance(redeemed, ApiError) and redeemed.code is ErrorCode.UNAUTHENTICATED:
+        crud.start_grace(session, user, clock.now(), "sso_renewal_refused", address=address)
+        return ApiError(
+            ErrorCode.FORBIDDEN,
+            "The council's sign-in service no longer signs you in to Fieldcase. If you still "
+            "work here, tell IT.",
+            detail=redeemed.detail,
+        )
+    return redeemed
 
 
 def start(session: Session, *, clock: Clock) -> tuple[str, SsoNonce]:
@@ -78,6 +179,8 @@ def _use_nonce(session: Session, nonce: str, *, clock: Clock) -> ApiError | None
 
 
 def _refusal(err: SsoError) -> ApiError:
+    if err.kind is SsoKind.PROVIDER:  # IT's to fix: the service's log says what
+        log.warning("single sign-on failed at the provider: %s (%s)", err.message, err.detail)
     if err.kind is SsoKind.TOKEN:
         return ApiError(ErrorCode.UNAUTHENTICATED, err.message, detail=err.detail)
     if err.kind is SsoKind.PROVIDER:
@@ -235,6 +338,13 @@ def _move(user: User, grant: RoleGrant, team: Team) -> list[AuditEvent]:
     ]
 
 
+def _not_single_sign_on() -> ApiError:
+    return ApiError(
+        ErrorCode.FORBIDDEN,
+        "This laptop's user does not sign in with a council account, so there is nothing to renew.",
+    )
+
+
 def renew(
     session: Session,
     sso: SingleSignOn,
@@ -249,11 +359,7 @@ def renew(
     now = clock.now()
     user = session.get(User, actor.user_id)
     if user is None or user.sso_subject is None:
-        return ApiError(
-            ErrorCode.FORBIDDEN,
-            "This laptop's user does not sign in with a council account, so there is nothing "
-            "to renew.",
-        )
+        return _not_single_sign_on()
     try:
         identity = sso.provider.verify_id_token(id_token, nonce=None)
     except SsoError as err:

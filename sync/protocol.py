@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sync.records import RecordKind
 
@@ -123,6 +123,8 @@ MAX_USERNAME = 200
 MAX_PASSWORD = 1024
 #: An ID token is a few kilobytes; Entra ID's with many claims stays well under this.
 MAX_ID_TOKEN = 16 * 1024
+#: The longest authorization code a provider's answer may carry (Entra ID's are ~1-2 KB).
+MAX_PROVIDER_CODE = 4096
 
 
 class LoginRequest(Wire):
@@ -174,29 +176,63 @@ class SsoStartResponse(Wire):
     scopes: list[str]
     nonce: str
     expires_at: datetime
+    #: who turns the provider's authorization code into tokens: ``laptop`` (Fieldcase is a
+    #: public client at the provider: PKCE, no secret) or ``service`` (a confidential client:
+    #: the service alone holds the client secret, so the laptop hands it the code)
+    exchange: Literal["laptop", "service"] = "laptop"
 
 
 class SsoSignInRequest(Wire):
-    """POST /v1/auth/sso: the ID token the provider gave for the nonce the service gave."""
+    """POST /v1/auth/sso, for the nonce the service gave: the ID token the provider gave the
+    laptop, or (``exchange`` ``service``) the provider's authorization code with the PKCE
+    verifier and the redirect address it was sent to, for the service to redeem."""
 
-    id_token: str = Field(min_length=1, max_length=MAX_ID_TOKEN)
+    id_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN)
     nonce: str = Field(min_length=16, max_length=200)
+    code: str | None = Field(default=None, min_length=1, max_length=MAX_PROVIDER_CODE)
+    code_verifier: str | None = Field(default=None, min_length=43, max_length=128)
+    redirect_uri: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> SsoSignInRequest:
+        given = [v is not None for v in (self.code, self.code_verifier, self.redirect_uri)]
+        if any(given) != all(given) or (self.id_token is not None) == all(given):
+            raise ValueError("give an id_token, or a code with its code_verifier and redirect_uri")
+        return self
+
+
+class SsoSignInResponse(TokenResponse):
+    """A user token, and (``exchange`` ``service``) the provider's refresh token for the
+    laptop to keep, encrypted, and hand back at renewal."""
+
+    refresh_token: str | None = Field(default=None, max_length=MAX_ID_TOKEN)
 
 
 class SsoRenewRequest(Wire):
     """POST /v1/auth/sso/renew (device token): a fresh ID token the provider made from its
     refresh token, showing it still vouches for this laptop's user."""
 
-    id_token: str = Field(min_length=1, max_length=MAX_ID_TOKEN)
+    id_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN)
+    #: (``exchange`` ``service``) instead: the provider's refresh token, for the service to
+    #: redeem with its client secret
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN)
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> SsoRenewRequest:
+        if (self.id_token is None) == (self.refresh_token is None):
+            raise ValueError("give an id_token or a refresh_token")
+        return self
 
 
 class SsoRenewResponse(Wire):
-    """The user's team and role as the provider now gives them."""
+    """The user's team and role as the provider now gives them; and (``exchange``
+    ``service``) the refresh token to keep from now on."""
 
     username: str
     team: str
     role: str
     server_time: datetime
+    refresh_token: str | None = Field(default=None, max_length=MAX_ID_TOKEN)
 
 
 class EnrolRequest(Wire):

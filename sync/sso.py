@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
@@ -31,6 +31,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response
 from pydantic import ValidationError
 
 from sync.client import ServiceClient
@@ -48,8 +49,8 @@ from sync.protocol import (
     SsoRenewRequest,
     SsoRenewResponse,
     SsoSignInRequest,
+    SsoSignInResponse,
     SsoStartResponse,
-    TokenResponse,
 )
 from sync.store import SsoLink
 
@@ -67,6 +68,10 @@ DONE_PAGE = (
 SSO_REFUSED = (
     "The Fieldcase service did not accept your sign-in with your council account. Sign in "
     "again; if it goes on, tell IT."
+)
+SSO_UNAVAILABLE = (
+    "The Fieldcase service could not finish your sign-in with the council's sign-in service. "
+    "Try again in a few minutes; if it goes on, tell IT."
 )
 
 
@@ -92,20 +97,38 @@ def start(client: ServiceClient) -> SsoStartResponse:
     return found.parsed
 
 
-def sign_in(client: ServiceClient, id_token: str, nonce: str) -> TokenResponse:
-    """Step 5: the provider's ID token for ``nonce`` exchanged for a user token, which
-    ``client`` keeps (in memory) for what comes next, as after a password sign-in."""
+def sign_in(
+    client: ServiceClient, proof: ProviderTokens | ProviderCode, nonce: str
+) -> SsoSignInResponse:
+    """Step 5: the provider's ID token for ``nonce`` (or, to a confidential client's service,
+    the provider's code to redeem) exchanged for a user token, which ``client`` keeps (in
+    memory) for what comes next, as after a password sign-in."""
     try:
-        body = SsoSignInRequest(id_token=id_token, nonce=nonce)
+        if isinstance(proof, ProviderCode):
+            body = SsoSignInRequest(
+                nonce=nonce,
+                code=proof.code,
+                code_verifier=proof.verifier,
+                redirect_uri=proof.redirect_uri,
+            )
+        else:
+            body = SsoSignInRequest(id_token=proof.id_token, nonce=nonce)
     except ValidationError:
-        raise AuthFailed(SSO_REFUSED, detail="id token not acceptable") from None
+        raise AuthFailed(SSO_REFUSED, detail="id token or code not acceptable") from None
     try:
         answer = client.request(
-            "POST", "/v1/auth/sso", body=body, auth=False, model=TokenResponse
+            "POST", "/v1/auth/sso", body=body, auth=False, model=SsoSignInResponse
         ).parsed
     except AuthFailed as err:
         raise AuthFailed(SSO_REFUSED, detail=err.detail) from None
-    if not isinstance(answer, TokenResponse):
+    except ServiceError as err:
+        if err.reason is not ServiceErrorKind.SERVER:
+            raise
+        # the service could not talk to the provider (IT finds why in the service's log)
+        raise ServiceError(
+            err.reason, SSO_UNAVAILABLE, status=err.status, detail=err.detail
+        ) from None
+    if not isinstance(answer, SsoSignInResponse):
         raise ServiceError(ServiceErrorKind.PROTOCOL, detail="sso: bad answer")
     client.token, client.token_expires = answer.access_token, answer.expires_at
     return answer
@@ -174,16 +197,20 @@ def refresh(
     return link.model_copy(update={"refresh_token": kept}), id_token
 
 
-def renew(client: ServiceClient, id_token: str) -> SsoRenewResponse:
-    """Show the service (with the laptop's own credential) that the provider still vouches."""
+def renew(
+    client: ServiceClient, *, id_token: str | None = None, refresh_token: str | None = None
+) -> SsoRenewResponse:
+    """Show the service (with the laptop's own credential) that the provider still vouches:
+    a fresh ID token, or (a confidential client's service) the refresh token for the service
+    to redeem, which answers with the one to keep."""
     try:
-        body = SsoRenewRequest(id_token=id_token)
+        body = SsoRenewRequest(id_token=id_token, refresh_token=refresh_token)
     except ValidationError:
-        raise RenewalRefused(detail="id token not acceptable") from None
+        raise RenewalRefused(detail="id token or refresh token not acceptable") from None
     try:
         answer = client.request("POST", "/v1/auth/sso/renew", body=body, model=SsoRenewResponse)
     except (AuthFailed, ServiceError) as err:
-        if isinstance(err, ServiceError) and err.kind is not ServiceErrorKind.FORBIDDEN:
+        if isinstance(err, ServiceError) and err.reason is not ServiceErrorKind.FORBIDDEN:
             raise
         raise RenewalRefused(detail=err.detail) from None
     if not isinstance(answer.parsed, SsoRenewResponse):
@@ -204,6 +231,16 @@ class ProviderTokens:
 
     id_token: str
     refresh_token: str | None
+
+
+@dataclass(frozen=True)
+class ProviderCode:
+    """What the provider sent the browser back with, for a confidential client's service to
+    redeem: the code, the PKCE verifier it needs, and where the browser was sent."""
+
+    code: str
+    verifier: str
+    redirect_uri: str = field(repr=False)
 
 
 class _Catch(BaseHTTPRequestHandler):
@@ -304,9 +341,10 @@ def browser_sign_in(
     cancel: threading.Event | None = None,
     clock: Clock | None = None,
     fresh: bool = False,
-) -> ProviderTokens:
+) -> ProviderTokens | ProviderCode:
     """Steps 2 to 4: the provider's tokens, from the browser and the provider's token
-    endpoint. ``configure(session, url)`` sets up trust and proxy for the provider's address
+    endpoint (a confidential client's service redeems the code itself: then the code is
+    returned). ``configure(session, url)`` sets up trust and proxy for the provider's address
     (as :func:`sync.network.configure` does for the service). ``fresh``: the person signs in
     again even where the browser is signed in to the provider already (``prompt=login``,
     ``max_age=0``), as releasing a laptop's recovery secret asks."""
@@ -341,6 +379,9 @@ def browser_sign_in(
                     "goes on, tell IT.",
                     detail=f"provider error {said['error'][0][:60]}",
                 )
+            if start.exchange == "service":  # the service holds the secret: it redeems
+                said_code = parse_authorization_code_response(answer, state)
+                return ProviderCode(str(said_code["code"]), verifier, redirect.redirect_uri)
             token = client.fetch_token(
                 start.token_endpoint,
                 authorization_response=answer,

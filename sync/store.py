@@ -32,6 +32,9 @@ class SsoLink(BaseModel):
     token_endpoint: str
     refresh_token: str
     renewed_at: datetime
+    #: who redeems the refresh token: ``laptop`` (at the provider) or ``service`` (a
+    #: confidential client: the laptop hands it to the service, which holds the secret)
+    exchange: str = "laptop"
 
 
 class PendingDocument(BaseModel):

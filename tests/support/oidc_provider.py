@@ -17,6 +17,7 @@ one (tenant-specific issuer, ``oid`` and ``tid`` claims, ``roles`` for app roles
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -43,6 +44,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 CLIENT_ID = "5f0c1c3e-9d51-4b2f-8d0a-3c9a7e1f0b42"
+#: How the token endpoint lets a client show itself: none (public), or its secret.
+METHODS = ["none", "client_secret_basic", "client_secret_post"]
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
@@ -72,6 +75,9 @@ class LoopbackProvider:
         self.at_browser: Person | None = None
         #: whether the person at the browser completes the second step
         self.mfa = True
+        #: set: Fieldcase is registered as a confidential client, with this secret (the
+        #: token endpoint then takes no request without it)
+        self.client_secret: str | None = None
         self.server = _authorization_server(self)
 
     @staticmethod
@@ -169,9 +175,13 @@ class LoopbackProvider:
 
 
 class _Client(ClientMixin):
-    """Fieldcase's registration: a public client, loopback redirects on any port (RFC 8252)."""
+    """Fieldcase's registration: a public client (or, with a secret, a confidential one),
+    loopback redirects on any port (RFC 8252)."""
 
     client_id = CLIENT_ID
+
+    def __init__(self, secret: str | None) -> None:
+        self.secret = secret
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -188,10 +198,12 @@ class _Client(ClientMixin):
         return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return False
+        return self.secret is not None and secrets.compare_digest(client_secret, self.secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == "none"
+        if self.secret is None:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
@@ -276,7 +288,7 @@ def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
 
     class Server(AuthorizationServer):
         def query_client(self, client_id: str) -> _Client | None:
-            return _Client() if client_id == CLIENT_ID else None
+            return _Client(provider.client_secret) if client_id == CLIENT_ID else None
 
         def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
             if "refresh_token" in token:
@@ -294,7 +306,7 @@ def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
             pass
 
     class Code(grants.AuthorizationCodeGrant):
-        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 (Authlib's own attribute)
+        TOKEN_ENDPOINT_AUTH_METHODS = METHODS
 
         def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
             data = request.payload.data
@@ -320,7 +332,7 @@ def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
             return person if person.enabled else None
 
     class Refresh(grants.RefreshTokenGrant):
-        TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 (Authlib's own attribute)
+        TOKEN_ENDPOINT_AUTH_METHODS = METHODS
         INCLUDE_NEW_REFRESH_TOKEN = True
 
         def authenticate_refresh_token(self, refresh_token: str) -> _Refresh | None:

@@ -75,7 +75,7 @@ def test_sign_in_in_the_browser_then_enrol(idp: LoopbackProvider, service: Serve
     )
     asked = parse_qs(urlsplit(again.opened[0]).query)
     assert (asked["prompt"], asked["max_age"]) == (["login"], ["0"])  # as recovery asks
-    signed_in = sso.sign_in(client, tokens.id_token, start.nonce)
+    signed_in = sso.sign_in(client, tokens, start.nonce)
     assert (signed_in.username, signed_in.team) == ("alex@council.example", "North")
     enrolled = client.enrol("Alex's laptop")
     assert enrolled.device_id and enrolled.recovery_secret
@@ -90,18 +90,18 @@ def test_a_sign_in_without_the_second_step_or_a_role_is_refused_plainly(
     start = sso.start(client)
     tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
     with pytest.raises(Exception) as caught:
-        sso.sign_in(client, tokens.id_token, start.nonce)
+        sso.sign_in(client, tokens, start.nonce)
     assert "second step" in str(caught.value)
     idp.mfa = True
     idp.at_browser = person("cy")  # no Fieldcase app role
     start = sso.start(client)
     tokens = browser_sign_in(start, Browser().open, configure=_provider_session, seconds=30)
     with pytest.raises(Exception) as caught:
-        sso.sign_in(client, tokens.id_token, start.nonce)
+        sso.sign_in(client, tokens, start.nonce)
     assert "not given a Fieldcase role" in str(caught.value)
     # a token replayed with the nonce it was made for: already used
     with pytest.raises(AuthFailed) as refused:
-        sso.sign_in(client, tokens.id_token, start.nonce)
+        sso.sign_in(client, tokens, start.nonce)
     assert refused.value.message == SSO_REFUSED
     client.close()
 
@@ -214,6 +214,12 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
             renewed = state.sso_link(s)
         assert renewed is not None and renewed.refresh_token != first.refresh_token
         assert renewed.renewed_at > first.renewed_at
+
+        eve.roles = []  # moved out of Fieldcase's app roles: the service refuses her
+        renewed_hours_ago(profile, 9)
+        with pytest.raises(sso.RenewalRefused) as no_role:
+            online.sync(profile)
+        assert "no longer signs you in" in no_role.value.message
 
         eve.enabled = False  # HR closed the account at the provider
         renewed_hours_ago(profile, 9)

@@ -18,6 +18,7 @@ from sync.protocol import (
     SsoRenewRequest,
     SsoRenewResponse,
     SsoSignInRequest,
+    SsoSignInResponse,
     SsoStartResponse,
     TokenResponse,
 )
@@ -118,10 +119,11 @@ def sso_start(request: Request, session: SessionDep, clock: ClockDep) -> SsoStar
         scopes=list(sign_on.SCOPES),
         nonce=nonce,
         expires_at=row.expires_at,
+        exchange="service" if sso.confidential is not None else "laptop",
     )
 
 
-@router.post("/sso", response_model=TokenResponse, responses=ERRORS)
+@router.post("/sso", response_model=SsoSignInResponse, responses=ERRORS)
 def sso_sign_in(
     request: Request,
     body: SsoSignInRequest,
@@ -129,16 +131,22 @@ def sso_sign_in(
     settings: SettingsDep,
     address: AddressDep,
     clock: ClockDep,
-) -> TokenResponse | JSONResponse:
-    """Sign in with the ID token the council's provider gave for this service's nonce."""
+) -> SsoSignInResponse | JSONResponse:
+    """Sign in with the ID token the council's provider gave for this service's nonce (or,
+    as a confidential client, with the code the service redeems for it)."""
     sso = _single_sign_on(request)
+    tokens = sign_on.proof_of_sign_in(sso, body)
+    if isinstance(tokens, ApiError):
+        observability.count_sign_in_failure()
+        return error_response(tokens)
     outcome = sign_on.sign_in(
-        session, settings, sso, body.id_token, body.nonce, address=address, clock=clock
+        session, settings, sso, tokens.id_token, body.nonce, address=address, clock=clock
     )
     if isinstance(outcome, ApiError):
         observability.count_sign_in_failure()
         return error_response(outcome)
-    return _token_response(session, outcome, clock)
+    signed_in = _token_response(session, outcome, clock)
+    return SsoSignInResponse(**signed_in.model_dump(), refresh_token=tokens.refresh_token)
 
 
 @router.post("/sso/renew", response_model=SsoRenewResponse, responses=ERRORS)
@@ -153,7 +161,12 @@ def sso_renew(
     """An enrolled laptop shows that the council's provider still vouches for its user: a
     fresh ID token, made from the provider's refresh token (no browser)."""
     sso = _single_sign_on(request)
-    outcome = sign_on.renew(session, sso, actor, body.id_token, address=address, clock=clock)
+    tokens = sign_on.proof_of_renewal(session, sso, actor, body, address=address, clock=clock)
+    if isinstance(tokens, ApiError):  # a refusal that starts a grace period: kept, answered
+        return error_response(tokens)
+    outcome = sign_on.renew(session, sso, actor, tokens.id_token, address=address, clock=clock)
     if isinstance(outcome, ApiError):
         return error_response(outcome)
+    if body.refresh_token is not None:  # the provider's new refresh token, else the same
+        outcome.refresh_token = tokens.refresh_token or body.refresh_token
     return outcome
