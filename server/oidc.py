@@ -62,6 +62,8 @@ DISCOVERY_PATH = "/.well-known/openid-configuration"
 LEEWAY_SECONDS = 120
 #: The provider's keys are fetched again at most this often (seconds) for an unknown key id.
 KEY_REFRESH_GAP_SECONDS = 10.0
+#: Keys held longer than this (seconds) are fetched again at the next token.
+KEY_MAX_AGE_SECONDS = 3600.0
 #: A renewal's ID token (made from the provider's refresh token) must be this new, in seconds.
 RENEWAL_FRESH_SECONDS = 600
 #: Largest answer read from the provider (its configuration or its keys).
@@ -241,28 +243,42 @@ class Provider:
 
     def keys(self, *, fresh: bool = False) -> KeySet:
         """The provider's signing keys; ``fresh`` fetches them again (unless fetched in the
-        last few seconds)."""
+        last few seconds). Keys older than :data:`KEY_MAX_AGE_SECONDS` are fetched again too,
+        so a key the provider withdrew (compromised, say) stops being believed within that
+        time; while the provider cannot be reached then, the keys held are kept."""
         uri = self.metadata()["jwks_uri"]
         with self._lock:
             now = self.clock.monotonic()
-            recent = self._keys_at is not None and now - self._keys_at < self._gap
+            age = None if self._keys_at is None else now - self._keys_at
+            if self._keys is not None and age is not None and age >= KEY_MAX_AGE_SECONDS:
+                try:
+                    return self._fetch_keys(uri, now)
+                except SsoError as err:
+                    log.warning("the provider's keys could not be fetched again: %s", err.detail)
+                    return self._keys
+            recent = age is not None and age < self._gap
             if self._keys is None or (fresh and not recent):
                 if self._keys is not None:
                     self._keys_at = now  # an attempt counts, whatever comes of it
-                found = self._get_json(uri, "signing keys")
-                try:
-                    keys = KeySet.import_key_set(found)  # type: ignore[arg-type]
-                except (JoseError, ValueError, TypeError, KeyError) as err:
-                    raise SsoError(
-                        SsoKind.PROVIDER,
-                        "The council's sign-in service published signing keys that cannot be "
-                        "read. Tell IT.",
-                        detail=type(err).__name__,
-                    ) from None
-                if self._keys is not None:
-                    log.info("the sign-in provider's keys were fetched again")
-                self._keys, self._keys_at = keys, now
+                return self._fetch_keys(uri, now)
             return self._keys
+
+    def _fetch_keys(self, uri: str, now: float) -> KeySet:
+        """The provider's keys, fetched now (the caller holds the lock)."""
+        found = self._get_json(uri, "signing keys")
+        try:
+            keys = KeySet.import_key_set(found)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError) as err:
+            raise SsoError(
+                SsoKind.PROVIDER,
+                "The council's sign-in service published signing keys that cannot be read. "
+                "Tell IT.",
+                detail=type(err).__name__,
+            ) from None
+        if self._keys is not None:
+            log.info("the sign-in provider's keys were fetched again")
+        self._keys, self._keys_at = keys, now
+        return keys
 
     # ------------------------------------------------------------------ tokens
     def _decode(self, raw: str, algorithms: Collection[str]) -> jwt.Token:

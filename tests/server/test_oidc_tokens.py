@@ -12,7 +12,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from server.oidc import Provider, ProviderConfig, SsoError, SsoKind
+from server.oidc import KEY_MAX_AGE_SECONDS, Provider, ProviderConfig, SsoError, SsoKind
 from sync.clock import ManualClock
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
 
@@ -156,3 +156,34 @@ def test_a_provider_that_names_another_issuer_or_cannot_be_reached_is_said_plain
     with pytest.raises(SsoError) as caught:
         ProviderConfig(issuer="http://login.council.example", client_id=CLIENT_ID)
     assert "https://" in caught.value.message
+
+
+def test_keys_held_an_hour_are_fetched_again_so_a_withdrawn_key_stops_being_believed(
+    idp: LoopbackProvider,
+) -> None:
+    clock = ManualClock(datetime.now(UTC))
+    service = _service(idp, clock)
+    old_key = idp.signing_key
+    lasting = 3 * 3600  # a token that outlives the check, so only the key decides
+
+    def signed_by_old_key() -> str:
+        now = clock.now().timestamp()
+        return idp.id_token(PAT, nonce=NONCE, key=old_key, issued_at=now, lifetime=lasting)
+
+    assert service.verify_id_token(signed_by_old_key(), nonce=NONCE).subject
+    idp.rotate(keep_old=False)  # the provider withdraws the old key (compromised, say)
+    clock.advance(KEY_MAX_AGE_SECONDS - 60)
+    assert service.verify_id_token(signed_by_old_key(), nonce=NONCE).subject  # not yet known
+    clock.advance(120)  # the keys held are an hour old: fetched again at this token
+    assert _refused(service, signed_by_old_key()).detail == "signed by an unknown key"
+    # a provider out of reach at the hour keeps the keys held, and tokens signed by them work
+    fresh = Provider(service.config, clock=clock)
+    current = idp.signing_key
+    assert fresh.verify_id_token(
+        idp.id_token(PAT, nonce=NONCE, key=current, issued_at=clock.now().timestamp()),
+        nonce=NONCE,
+    ).subject
+    fresh.metadata()["jwks_uri"] = "http://127.0.0.1:1/keys"  # nothing listens there
+    clock.advance(KEY_MAX_AGE_SECONDS + 1)
+    token = idp.id_token(PAT, nonce=NONCE, key=current, issued_at=clock.now().timestamp())
+    assert fresh.verify_id_token(token, nonce=NONCE).subject
