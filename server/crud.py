@@ -321,10 +321,14 @@ def login(
     address: str,
     *,
     clock: Clock,
+    by_password: bool = True,
 ) -> SignIn | ApiError:
     """Check a password sign-in. A refusal is returned, not raised: the failed attempt and
     its audit entry are recorded in the caller's unit of work, which must commit them (and
-    answer with the error), so the limits count every failure."""
+    answer with the error), so the limits count every failure. ``by_password`` False: this
+    account may not sign in with a password (single sign-on only, not a break-glass account);
+    it is refused exactly as a wrong password is, in the same time, so the answer does not
+    tell which names are break-glass accounts."""
     now = clock.now()
     since = now - timedelta(seconds=settings.login_window_seconds)
     _lock_gates(session, [f"user:{username}", f"addr:{address}"])
@@ -348,7 +352,7 @@ def login(
             "your password.",
             headers={"Retry-After": str(settings.login_window_seconds)},
         )
-    user = get_user(session, username)
+    user = get_user(session, username) if by_password else None
     if user is None:
         verify_password(settings, _DUMMY_HASH.get(settings), password)  # same time either way
         ok = False

@@ -25,6 +25,11 @@ from sync.protocol import (
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+SSO_ONLY = (
+    "That user name and password were not accepted. Your council signs in to Fieldcase with "
+    'your council account: choose "Sign in with your council account".'
+)
+
 
 def _token_response(session: SessionDep, signed_in: crud.SignIn, clock: ClockDep) -> TokenResponse:
     return TokenResponse(
@@ -48,19 +53,23 @@ def login(
     """Sign in with a user name and password. Failed attempts are limited per account and
     per address (429 rate_limited) and audited. Where the council signs in with its own
     accounts only (``FIELDCASE_SIGN_IN=sso``), only the break-glass accounts may."""
-    if settings.sign_in_mode() == "sso" and body.username not in settings.break_glass:
-        observability.count_sign_in_failure()
-        return error_response(
-            ApiError(
-                ErrorCode.FORBIDDEN,
-                "Your council signs in to Fieldcase with your council account, not a password: "
-                'choose "Sign in with your council account".',
-            )
-        )
-    outcome = crud.login(session, settings, body.username, body.password, address, clock=clock)
+    sso_only = settings.sign_in_mode() == "sso"
+    outcome = crud.login(
+        session,
+        settings,
+        body.username,
+        body.password,
+        address,
+        clock=clock,
+        by_password=not sso_only or body.username in settings.break_glass,
+    )
     if isinstance(outcome, ApiError):
         # answered, not raised: the unit of work commits the failed attempt it recorded
         observability.count_sign_in_failure()
+        if sso_only and outcome.code is ErrorCode.UNAUTHENTICATED:
+            # the same words for a break-glass account's wrong password and anyone else's
+            # name: which names are break-glass accounts is not told
+            outcome = ApiError(ErrorCode.UNAUTHENTICATED, SSO_ONLY)
         return error_response(outcome)
     return _token_response(session, outcome, clock)
 
