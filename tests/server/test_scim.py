@@ -126,3 +126,49 @@ def test_only_the_provider_with_its_token_and_only_scim_it_understands(svc: Any)
 def test_a_service_without_a_scim_token_has_no_scim(service: Any) -> None:
     answer = service.client.get("/scim/v2/Users", headers=SCIM)
     assert answer.status_code == 404 and "FIELDCASE_SCIM_TOKEN" in answer.json()["detail"]
+
+
+def test_the_same_person_sent_twice_at_once_is_one_user_and_a_plain_409(
+    svc: Any, db_url: str
+) -> None:
+    """Two creations of one person racing (the provider's retry, two service workers): the
+    second to write meets the first's row at the database's unique index, and is answered
+    409 uniqueness, never a 500. Made deterministic on PostgreSQL: the first is a transaction
+    held open while the service's request runs, so the service's look-up cannot see it."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite writes one transaction at a time: there is no race to meet")
+    import threading
+    from datetime import UTC, datetime
+
+    from server.models import ScimUser
+
+    kim = Person("s-kim", "kim@council.example", "Kim Park", "kim@council.example")
+    now = datetime.now(UTC)
+    answers: list[Any] = []
+    with Session(svc.engine) as first:
+        first.add(
+            ScimUser(
+                external_id=kim.oid,
+                user_name=kim.username,
+                active=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        first.flush()  # written, not committed: the service's look-up does not see it
+        racing = threading.Thread(
+            target=lambda: answers.append(
+                svc.client.post("/scim/v2/Users", json=_entra_user(kim), headers=SCIM)
+            )
+        )
+        racing.start()
+        racing.join(timeout=1.0)
+        assert racing.is_alive()  # its insert waits on the unique index for ours
+        first.commit()
+    racing.join(timeout=30)
+    assert len(answers) == 1
+    answer = answers[0]
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["scimType"] == "uniqueness"
+    listed = svc.client.get(f'/scim/v2/Users?filter=externalId eq "{kim.oid}"', headers=SCIM)
+    assert listed.json()["totalResults"] == 1

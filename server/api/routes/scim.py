@@ -25,6 +25,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from server import audit, crud
@@ -43,6 +44,8 @@ _FILTER = re.compile(r'^\s*(userName|externalId)\s+eq\s+"((?:[^"\\]|\\.){1,200})
 
 #: Not in the service's OpenAPI document: SCIM is the provider's protocol (RFC 7644), not
 #: Fieldcase's (docs/protocol.md), with its own errors and its own token.
+TAKEN = "A user with that externalId exists already."
+
 router = APIRouter(prefix="/scim/v2", tags=["scim"], include_in_schema=False)
 
 
@@ -224,7 +227,7 @@ async def create_user(
         select(ScimUser).where(col(ScimUser.external_id) == given.external_id)
     ).first()
     if taken is not None:
-        raise ScimProblem(409, "A user with that externalId exists already.", "uniqueness")
+        raise ScimProblem(409, TAKEN, "uniqueness")
     now = clock.now()
     row = ScimUser(
         external_id=given.external_id,
@@ -233,8 +236,13 @@ async def create_user(
         created_at=now,
         updated_at=now,
     )
-    session.add(row)
-    session.flush()
+    try:
+        # the provider may send the same person twice at once (its retries, two service
+        # workers): the second to write meets the first's row, and is told so
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise ScimProblem(409, TAKEN, "uniqueness") from None
     if not given.active:
         set_active(session, row, False, settings=settings, now=now)
     return _answer(_resource(row, _base(request)), 201)
