@@ -130,6 +130,7 @@ class SsoNonce(ServerTable, table=True):
     __tablename__ = "sso_nonce"
     nonce_hash: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = ts(index=True)
+    address: str = Field(max_length=64, index=True)  # where the sign-on was started from
 
 
 class ScimUser(ServerTable, table=True):

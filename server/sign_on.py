@@ -44,6 +44,8 @@ NONCE_LIFETIME = timedelta(minutes=15)
 #: Unfinished sign-ons kept at most; past it the oldest are forgotten (an open route must not
 #: fill the database).
 MAX_OPEN_NONCES = 10_000
+#: Unfinished sign-ons one address may hold at once (a whole office behind one address).
+MAX_OPEN_PER_ADDRESS = 200
 SCOPES = ("openid", "profile", "email", "offline_access")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -142,10 +144,24 @@ def proof_of_renewal(
     return redeemed
 
 
-def start(session: Session, *, clock: Clock) -> tuple[str, SsoNonce]:
-    """A fresh nonce for one sign-on (sent once; only its hash is kept)."""
+def start(session: Session, address: str, *, clock: Clock) -> tuple[str, SsoNonce] | ApiError:
+    """A fresh nonce for one sign-on (sent once; only its hash is kept). One address may
+    hold :data:`MAX_OPEN_PER_ADDRESS` unfinished sign-ons (a council office behind one
+    address enrolling a room of laptops fits); past it, it waits for some to finish or
+    expire, so nobody can push everyone else's sign-ons out of the table."""
     now = clock.now()
     session.execute(delete(SsoNonce).where(col(SsoNonce.expires_at) <= now))
+    address = address[:64]
+    held = session.exec(
+        select(func.count()).select_from(SsoNonce).where(col(SsoNonce.address) == address)
+    ).one()
+    if held >= MAX_OPEN_PER_ADDRESS:
+        return ApiError(
+            ErrorCode.RATE_LIMITED,
+            "Too many sign-ins have been started from this network at once. Wait a few "
+            "minutes, then sign in again.",
+            headers={"Retry-After": "60"},
+        )
     open_now = session.exec(select(func.count()).select_from(SsoNonce)).one()
     if open_now >= MAX_OPEN_NONCES:
         oldest = (
@@ -155,7 +171,7 @@ def start(session: Session, *, clock: Clock) -> tuple[str, SsoNonce]:
         )
         session.execute(delete(SsoNonce).where(col(SsoNonce.nonce_hash).in_(oldest)))
     nonce = new_secret()
-    row = SsoNonce(nonce_hash=hash_secret(nonce), expires_at=now + NONCE_LIFETIME)
+    row = SsoNonce(nonce_hash=hash_secret(nonce), expires_at=now + NONCE_LIFETIME, address=address)
     session.add(row)
     return nonce, row
 

@@ -23,7 +23,7 @@ from tests.server.helpers import service_settings
 from tests.support.pg import PgCluster, _as_postgres
 from tests.support.server import sqlite_url
 
-HEAD = "0017_scim_users"
+HEAD = "0018_sso_start_address"
 
 
 def _migrate_to(engine: Engine, revision: str) -> None:
@@ -85,12 +85,12 @@ def test_serve_refuses_a_database_that_is_not_up_to_date_and_migrate_brings_it(
     _migrate_to(engine, "0013_import_keys")
     code, _, err = _cli(capsys, "serve", "--db", db, "--port", "0")
     assert code == 78
-    assert f"needs 4 migrations (0014_duplicate_people to {HEAD})" in err, err
+    assert f"needs 5 migrations (0014_duplicate_people to {HEAD})" in err, err
 
     code, out, err = _cli(capsys, "migrate", "--db", db)
     assert code == 0, err
     assert out.strip() == (
-        f"The database was brought up to date (4 migrations: 0014_duplicate_people to {HEAD})."
+        f"The database was brought up to date (5 migrations: 0014_duplicate_people to {HEAD})."
     )
     assert schema_state(engine).pending == ()
     code, out, _ = _cli(capsys, "migrate", "--db", db)

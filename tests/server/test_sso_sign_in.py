@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from server import sign_on
 from server.models import AuditEntry, User
 from server.oidc import SsoSettingError
 from sync.clock import ManualClock
@@ -390,3 +391,18 @@ def test_it_links_an_account_and_disables_those_the_provider_stopped_vouching_fo
     assert ended.status_code == 401  # their sign-ins ended
     again = admin(sso.db_url, "sync-directory")
     assert "seen in the last 30 days" in again.stdout  # not counted twice
+
+
+def test_one_address_cannot_hold_more_than_its_share_of_started_sign_ins(
+    sso: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/sso/start writes a row for anyone who asks: one address may hold only so many
+    unfinished sign-ons, so it cannot push everyone else's out of the table."""
+    monkeypatch.setattr(sign_on, "MAX_OPEN_PER_ADDRESS", 3)
+    for _ in range(3):
+        assert sso.client.post("/v1/auth/sso/start").status_code == 200
+    refused = sso.client.post("/v1/auth/sso/start")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    assert "Wait a few minutes" in refused.json()["message"]
+    sso.clock.advance(15 * 60 + 1)  # the unfinished ones expire
+    assert sso.client.post("/v1/auth/sso/start").status_code == 200

@@ -112,14 +112,19 @@ def _single_sign_on(request: Request) -> SingleSignOn:
 
 
 @router.post("/sso/start", response_model=SsoStartResponse, responses=ERRORS)
-def sso_start(request: Request, session: SessionDep, clock: ClockDep) -> SsoStartResponse:
+def sso_start(
+    request: Request, session: SessionDep, address: AddressDep, clock: ClockDep
+) -> SsoStartResponse | JSONResponse:
     """Begin a sign-in with the council's account: where its provider is, and a nonce."""
     sso = _single_sign_on(request)
     try:
         metadata = sso.provider.metadata()
     except sign_on.SsoError as err:
         raise ApiError(ErrorCode.SERVER_ERROR, err.message, detail=err.detail) from None
-    nonce, row = sign_on.start(session, clock=clock)
+    started = sign_on.start(session, address, clock=clock)
+    if isinstance(started, ApiError):
+        return error_response(started)
+    nonce, row = started
     return SsoStartResponse(
         issuer=sso.provider.config.issuer,
         client_id=sso.provider.config.client_id,
