@@ -93,11 +93,19 @@ def make_client(
 # ----------------------------------------------------------------------------- enrol
 
 
+#: Asking how to sign in is a courtesy to the first screen: once, not retried.
+ASK_ONCE = ClientOptions(retry=RetryPolicy(attempts=1, max_retry_after=0.0))
+
+
 def sign_in_ways(
-    server_url: str, *, site: SiteConfig | None = None, options: ClientOptions | None = None
+    server_url: str,
+    *,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    cancel: threading.Event | None = None,
 ) -> SignInWays:
     """How people sign in to the service at ``server_url`` (the first screen offers those)."""
-    client = make_client(server_url, site=site, options=options or INTERACTIVE)
+    client = make_client(server_url, site=site, options=options or ASK_ONCE, cancel=cancel)
     try:
         return sso.ways(client)
     finally:
@@ -197,7 +205,7 @@ def enrol_sso(
                     token_endpoint=start.token_endpoint,
                     refresh_token=refresh,
                     renewed_at=(clock or SystemClock()).now(),
-                    exchange=start.exchange,
+                    exchange=start.exchange or "laptop",
                 )
             )
         return answer

@@ -64,6 +64,8 @@ LEEWAY_SECONDS = 120
 KEY_REFRESH_GAP_SECONDS = 10.0
 #: Keys held longer than this (seconds) are fetched again at the next token.
 KEY_MAX_AGE_SECONDS = 3600.0
+#: When keys held an hour could not be fetched again, they are tried again this much later.
+KEY_RETRY_SECONDS = 300.0
 #: A renewal's ID token (made from the provider's refresh token) must be this new, in seconds.
 RENEWAL_FRESH_SECONDS = 600
 #: Largest answer read from the provider (its configuration or its keys).
@@ -255,6 +257,8 @@ class Provider:
                     return self._fetch_keys(uri, now)
                 except SsoError as err:
                     log.warning("the provider's keys could not be fetched again: %s", err.detail)
+                    # tried again in a few minutes: meanwhile nobody waits on the provider
+                    self._keys_at = now - KEY_MAX_AGE_SECONDS + KEY_RETRY_SECONDS
                     return self._keys
             recent = age is not None and age < self._gap
             if self._keys is None or (fresh and not recent):
@@ -361,8 +365,8 @@ _REFUSED = (
 class ProviderTokens:
     """What the provider's token endpoint gave: its ID token, and a refresh token."""
 
-    id_token: str
-    refresh_token: str | None
+    id_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
 
 
 class ConfidentialClient:

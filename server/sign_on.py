@@ -7,6 +7,7 @@ started). What is believed of a token is :mod:`server.oidc`'s; accounts are :mod
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
@@ -97,12 +98,24 @@ def _redeemed(
         return _refusal(err)
 
 
-def proof_of_sign_in(sso: SingleSignOn, body: SsoSignInRequest) -> ProviderTokens | ApiError:
+def proof_of_sign_in(
+    session: Session, sso: SingleSignOn, body: SsoSignInRequest, *, clock: Clock
+) -> ProviderTokens | ApiError:
     """The provider's tokens for a sign-in: the ID token the laptop brings, or those the
-    service redeems for the laptop's code (a confidential client)."""
+    service redeems for the laptop's code (a confidential client): only for a sign-in this
+    service started and that is still open, so nobody can make it call the provider's token
+    endpoint at will."""
     if body.id_token is not None:
         return ProviderTokens(body.id_token, None)
     assert body.code and body.code_verifier and body.redirect_uri  # the wire model says so
+    started = session.exec(
+        select(SsoNonce.nonce_hash).where(
+            col(SsoNonce.nonce_hash) == hash_secret(body.nonce),
+            col(SsoNonce.expires_at) > clock.now(),
+        )
+    ).first()
+    if started is None:
+        return _stale_nonce()
     if not _loopback_redirect(body.redirect_uri):
         return ApiError(
             ErrorCode.VALIDATION,
@@ -144,6 +157,19 @@ def proof_of_renewal(
     return redeemed
 
 
+def _holder(address: str) -> str:
+    """Who holds a started sign-on: the address, or for IPv6 its /64 (one network's)."""
+    try:
+        found = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(found, ipaddress.IPv6Address):
+        if found.ipv4_mapped is not None:
+            return str(found.ipv4_mapped)
+        return str(ipaddress.IPv6Network((found, 64), strict=False))
+    return str(found)
+
+
 def start(session: Session, address: str, *, clock: Clock) -> tuple[str, SsoNonce] | ApiError:
     """A fresh nonce for one sign-on (sent once; only its hash is kept). One address may
     hold :data:`MAX_OPEN_PER_ADDRESS` unfinished sign-ons (a council office behind one
@@ -151,7 +177,7 @@ def start(session: Session, address: str, *, clock: Clock) -> tuple[str, SsoNonc
     expire, so nobody can push everyone else's sign-ons out of the table."""
     now = clock.now()
     session.execute(delete(SsoNonce).where(col(SsoNonce.expires_at) <= now))
-    address = address[:64]
+    address = _holder(address)
     held = session.exec(
         select(func.count()).select_from(SsoNonce).where(col(SsoNonce.address) == address)
     ).one()
@@ -164,8 +190,16 @@ def start(session: Session, address: str, *, clock: Clock) -> tuple[str, SsoNonc
         )
     open_now = session.exec(select(func.count()).select_from(SsoNonce)).one()
     if open_now >= MAX_OPEN_NONCES:
+        # full: the address holding the most gives up its oldest, not everyone
+        biggest = session.exec(
+            select(SsoNonce.address)
+            .group_by(col(SsoNonce.address))
+            .order_by(func.count().desc())
+            .limit(1)
+        ).first()
         oldest = (
             select(SsoNonce.nonce_hash)
+            .where(col(SsoNonce.address) == biggest)
             .order_by(col(SsoNonce.expires_at))
             .limit(open_now - MAX_OPEN_NONCES + 1)
         )
@@ -174,6 +208,14 @@ def start(session: Session, address: str, *, clock: Clock) -> tuple[str, SsoNonc
     row = SsoNonce(nonce_hash=hash_secret(nonce), expires_at=now + NONCE_LIFETIME, address=address)
     session.add(row)
     return nonce, row
+
+
+def _stale_nonce() -> ApiError:
+    return ApiError(
+        ErrorCode.UNAUTHENTICATED,
+        "That sign-in took too long or was already used. Sign in again.",
+        detail="unknown or expired nonce",
+    )
 
 
 def _use_nonce(session: Session, nonce: str, *, clock: Clock) -> ApiError | None:
@@ -186,11 +228,7 @@ def _use_nonce(session: Session, nonce: str, *, clock: Clock) -> ApiError | None
         )
     )
     if int(getattr(used, "rowcount", 0) or 0) != 1:
-        return ApiError(
-            ErrorCode.UNAUTHENTICATED,
-            "That sign-in took too long or was already used. Sign in again.",
-            detail="unknown or expired nonce",
-        )
+        return _stale_nonce()
     return None
 
 

@@ -55,6 +55,7 @@ from sync.protocol import (
     RecoveryResponse,
     RefBlocksRequest,
     RefBlocksResponse,
+    SparseWire,
     SyncState,
     TokenResponse,
     UploadStatus,
@@ -84,7 +85,8 @@ ACCEPT_ENCODING = "zstd, gzip" if "zstd" in URLLIB3_DECODES.split(",") else "gzi
 
 def _json_body(body: BaseModel) -> bytes:
     """A request body as sent: its JSON, gzipped."""
-    return gzip.compress(body.model_dump_json().encode("utf-8"), compresslevel=6)
+    sparse = isinstance(body, SparseWire)  # unset optional fields left off, not null
+    return gzip.compress(body.model_dump_json(exclude_none=sparse).encode("utf-8"), compresslevel=6)
 
 
 #: A pull asks for its page as lines with checkpoints (kept up to the last one when the link

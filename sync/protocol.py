@@ -69,6 +69,13 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+class SparseWire(Wire):
+    """A message whose optional fields, when unset, are left off the wire rather than sent as
+    null, so a peer from before those fields still reads it (models forbid fields they do not
+    know). The laptop sends these so (``sync.client``); the service answers them so
+    (``response_model_exclude_none``)."""
+
+
 # ----------------------------------------------------------------------------------- errors
 
 
@@ -165,7 +172,7 @@ class SignInWays(Wire):
     sso: bool
 
 
-class SsoStartResponse(Wire):
+class SsoStartResponse(SparseWire):
     """POST /v1/auth/sso/start: where the council's provider is, and the nonce this one
     sign-in must carry (single use; it expires)."""
 
@@ -176,21 +183,22 @@ class SsoStartResponse(Wire):
     scopes: list[str]
     nonce: str
     expires_at: datetime
-    #: who turns the provider's authorization code into tokens: ``laptop`` (Fieldcase is a
-    #: public client at the provider: PKCE, no secret) or ``service`` (a confidential client:
-    #: the service alone holds the client secret, so the laptop hands it the code)
-    exchange: Literal["laptop", "service"] = "laptop"
+    #: who turns the provider's authorization code into tokens: left off, the laptop
+    #: (Fieldcase is a public client at the provider: PKCE, no secret); ``service``, a
+    #: confidential client: the service alone holds the client secret, so the laptop hands
+    #: it the code
+    exchange: Literal["service"] | None = None
 
 
-class SsoSignInRequest(Wire):
+class SsoSignInRequest(SparseWire):
     """POST /v1/auth/sso, for the nonce the service gave: the ID token the provider gave the
     laptop, or (``exchange`` ``service``) the provider's authorization code with the PKCE
     verifier and the redirect address it was sent to, for the service to redeem."""
 
-    id_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN)
+    id_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN, repr=False)
     nonce: str = Field(min_length=16, max_length=200)
-    code: str | None = Field(default=None, min_length=1, max_length=MAX_PROVIDER_CODE)
-    code_verifier: str | None = Field(default=None, min_length=43, max_length=128)
+    code: str | None = Field(default=None, min_length=1, max_length=MAX_PROVIDER_CODE, repr=False)
+    code_verifier: str | None = Field(default=None, min_length=43, max_length=128, repr=False)
     redirect_uri: str | None = Field(default=None, min_length=1, max_length=200)
 
     @model_validator(mode="after")
@@ -201,21 +209,23 @@ class SsoSignInRequest(Wire):
         return self
 
 
-class SsoSignInResponse(TokenResponse):
+class SsoSignInResponse(TokenResponse, SparseWire):
     """A user token, and (``exchange`` ``service``) the provider's refresh token for the
     laptop to keep, encrypted, and hand back at renewal."""
 
-    refresh_token: str | None = Field(default=None, max_length=MAX_ID_TOKEN)
+    refresh_token: str | None = Field(default=None, max_length=MAX_ID_TOKEN, repr=False)
 
 
-class SsoRenewRequest(Wire):
+class SsoRenewRequest(SparseWire):
     """POST /v1/auth/sso/renew (device token): a fresh ID token the provider made from its
     refresh token, showing it still vouches for this laptop's user."""
 
-    id_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN)
+    id_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN, repr=False)
     #: (``exchange`` ``service``) instead: the provider's refresh token, for the service to
     #: redeem with its client secret
-    refresh_token: str | None = Field(default=None, min_length=1, max_length=MAX_ID_TOKEN)
+    refresh_token: str | None = Field(
+        default=None, min_length=1, max_length=MAX_ID_TOKEN, repr=False
+    )
 
     @model_validator(mode="after")
     def _one_proof(self) -> SsoRenewRequest:
@@ -224,7 +234,7 @@ class SsoRenewRequest(Wire):
         return self
 
 
-class SsoRenewResponse(Wire):
+class SsoRenewResponse(SparseWire):
     """The user's team and role as the provider now gives them; and (``exchange``
     ``service``) the refresh token to keep from now on."""
 
@@ -232,7 +242,7 @@ class SsoRenewResponse(Wire):
     team: str
     role: str
     server_time: datetime
-    refresh_token: str | None = Field(default=None, max_length=MAX_ID_TOKEN)
+    refresh_token: str | None = Field(default=None, max_length=MAX_ID_TOKEN, repr=False)
 
 
 class EnrolRequest(Wire):

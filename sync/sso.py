@@ -229,8 +229,8 @@ class SignInCancelled(SyncError):
 class ProviderTokens:
     """What the council's provider gave: its ID token, and a refresh token for renewal."""
 
-    id_token: str
-    refresh_token: str | None
+    id_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -238,9 +238,9 @@ class ProviderCode:
     """What the provider sent the browser back with, for a confidential client's service to
     redeem: the code, the PKCE verifier it needs, and where the browser was sent."""
 
-    code: str
-    verifier: str
-    redirect_uri: str = field(repr=False)
+    code: str = field(repr=False)
+    verifier: str = field(repr=False)
+    redirect_uri: str
 
 
 class _Catch(BaseHTTPRequestHandler):
@@ -370,6 +370,8 @@ def browser_sign_in(
             url, state = client.create_authorization_url(
                 start.authorization_endpoint, nonce=start.nonce, code_verifier=verifier, **again
             )
+            if cancel is not None and cancel.is_set():  # stopped before it got this far
+                raise SignInCancelled()
             log.info("opening the council's sign-in page in the browser")
             open_browser(url)
             answer, said = _answer_to(redirect, state, seconds=seconds, cancel=cancel, clock=clock)

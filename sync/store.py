@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import BinaryIO, Protocol
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sync.protocol import Change, ChangeResult, ConflictInfo, PullResponse, RefBlock
 
@@ -30,7 +30,7 @@ class SsoLink(BaseModel):
     issuer: str
     client_id: str
     token_endpoint: str
-    refresh_token: str
+    refresh_token: str = Field(repr=False)
     renewed_at: datetime
     #: who redeems the refresh token: ``laptop`` (at the provider) or ``service`` (a
     #: confidential client: the laptop hands it to the service, which holds the secret)

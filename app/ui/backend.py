@@ -149,7 +149,7 @@ class Gate(Protocol):
 
     def recover(self, username: str, password: str, new_password: str) -> Backend: ...
 
-    def sign_in_ways(self, server_url: str) -> Any:
+    def sign_in_ways(self, server_url: str, cancel: threading.Event) -> Any:
         """How people sign in to that service (``sync.protocol.SignInWays``)."""
         ...
 

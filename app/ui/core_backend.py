@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -379,10 +380,14 @@ class CoreGate:
         )
         return self._backend(profile)
 
-    def sign_in_ways(self, server_url: str) -> Any:
+    def sign_in_ways(self, server_url: str, cancel: threading.Event) -> Any:
         from app import online
 
-        return online.sign_in_ways(server_url, site=self.site, options=self.client_options)
+        # asked once, not retried: the tests' quick options keep their timeouts and clock
+        options = self.client_options
+        if options is not None:
+            options = replace(options, retry=online.ASK_ONCE.retry)
+        return online.sign_in_ways(server_url, site=self.site, options=options, cancel=cancel)
 
     def enrol_sso(
         self,

@@ -64,6 +64,9 @@ class Door(QObject):
         self.browser_asked.connect(self._open_browser)
         #: the sign-in in the browser being waited for (stopped by the person, or at close)
         self._browser_job: Job | None = None
+        #: asking a service how its people sign in, and the address asked
+        self._ways_job: Job | None = None
+        self._ways_asked: str | None = None
 
     def show_first(self, server_known: bool) -> bool:
         """Show the unlock screen, or enrolment when this laptop has no profile yet; says
@@ -83,8 +86,11 @@ class Door(QObject):
     def ask_ways(self, server: str) -> None:
         """Ask the service how people sign in to it; the enrol screen offers just those. No
         answer (offline, an address mistyped) leaves both on offer: enrolling says why."""
-        if not server:
+        if not server or server == self._ways_asked:
             return
+        if self._ways_job is not None:  # another address since: that answer is not wanted
+            self._ways_job.cancel()
+        self._ways_asked = server
         gate, screen = self.gate, self.enrol_screen
 
         def offered(ways: Any) -> None:
@@ -92,14 +98,19 @@ class Door(QObject):
                 screen.set_ways(ways.password, ways.sso)
 
         def unknown(err: BaseException) -> None:
+            self._ways_asked = None  # asked again when the address is typed again
             log.info("could not ask %s how to sign in: %s", server, type(err).__name__)
 
-        self.work.run_net(self, lambda _c, _p: gate.sign_in_ways(server), offered, unknown)
+        self._ways_job = self.work.run_net(
+            self, lambda cancel, _p: gate.sign_in_ways(server, cancel), offered, unknown
+        )
 
     def stop(self) -> None:
-        """Stop waiting for the browser (the person asked, or the window is closing)."""
-        if self._browser_job is not None:
-            self._browser_job.cancel()
+        """Stop waiting for the browser (the person asked, or the window is closing), and
+        asking a service how to sign in."""
+        for job in (self._browser_job, self._ways_job):
+            if job is not None:
+                job.cancel()
 
     def _browser_opener(self) -> Callable[[str], object]:
         """For the network worker: open ``url`` in the browser, from the GUI thread."""

@@ -12,7 +12,14 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from server.oidc import KEY_MAX_AGE_SECONDS, Provider, ProviderConfig, SsoError, SsoKind
+from server.oidc import (
+    KEY_MAX_AGE_SECONDS,
+    KEY_RETRY_SECONDS,
+    Provider,
+    ProviderConfig,
+    SsoError,
+    SsoKind,
+)
 from sync.clock import ManualClock
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person, running
 
@@ -187,3 +194,12 @@ def test_keys_held_an_hour_are_fetched_again_so_a_withdrawn_key_stops_being_beli
     clock.advance(KEY_MAX_AGE_SECONDS + 1)
     token = idp.id_token(PAT, nonce=NONCE, key=current, issued_at=clock.now().timestamp())
     assert fresh.verify_id_token(token, nonce=NONCE).subject
+    # ...and is not asked again at every token meanwhile, but after a few minutes
+    asked = len(idp.requests)
+    fresh.metadata()["jwks_uri"] = f"{idp.issuer}/keys"
+    clock.advance(KEY_RETRY_SECONDS / 2)
+    assert fresh.verify_id_token(token, nonce=NONCE).subject
+    assert len(idp.requests) == asked
+    clock.advance(KEY_RETRY_SECONDS)
+    assert fresh.verify_id_token(token, nonce=NONCE).subject
+    assert len(idp.requests) == asked + 1  # fetched again, from the provider now back

@@ -15,7 +15,8 @@ import pytest
 from sqlmodel import Session, select
 
 from server import sign_on
-from server.models import AuditEntry, User
+from server.errors import ApiError
+from server.models import AuditEntry, SsoNonce, User
 from server.oidc import SsoSettingError
 from sync.clock import ManualClock
 from tests.server.helpers import Service, service_settings
@@ -406,3 +407,24 @@ def test_one_address_cannot_hold_more_than_its_share_of_started_sign_ins(
     assert "Wait a few minutes" in refused.json()["message"]
     sso.clock.advance(15 * 60 + 1)  # the unfinished ones expire
     assert sso.client.post("/v1/auth/sso/start").status_code == 200
+
+
+def test_a_full_table_of_started_sign_ins_is_emptied_by_its_biggest_holder(
+    sso: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IPv6 network counts as one holder (its /64); when the table is full, the holder
+    with the most gives up its oldest, and everyone else's sign-ins stay."""
+    assert sign_on._holder("2001:db8:1:2::1") == sign_on._holder("2001:db8:1:2:ffff::9")
+    assert sign_on._holder("2001:db8:1:3::1") != sign_on._holder("2001:db8:1:2::1")
+    assert sign_on._holder("::ffff:10.0.0.7") == "10.0.0.7"
+    monkeypatch.setattr(sign_on, "MAX_OPEN_NONCES", 6)
+    with Session(sso.engine) as session:
+        mine = [sign_on.start(session, "10.0.0.1", clock=sso.clock) for _ in range(2)]
+        for n in range(4):  # a flood from one network, one address after another
+            sign_on.start(session, f"2001:db8:1:2::{n + 1}", clock=sso.clock)
+        sign_on.start(session, "2001:db8:1:2::99", clock=sso.clock)  # the table is full
+        session.commit()
+        held = [row.address for row in session.exec(select(SsoNonce))]
+    assert held.count("10.0.0.1") == 2, held  # the office's sign-ins are kept
+    assert held.count("2001:db8:1:2::/64") == 4
+    assert all(not isinstance(m, ApiError) for m in mine)

@@ -111,7 +111,12 @@ def _single_sign_on(request: Request) -> SingleSignOn:
     return sso
 
 
-@router.post("/sso/start", response_model=SsoStartResponse, responses=ERRORS)
+@router.post(
+    "/sso/start",
+    response_model=SsoStartResponse,
+    responses=ERRORS,
+    response_model_exclude_none=True,
+)
 def sso_start(
     request: Request, session: SessionDep, address: AddressDep, clock: ClockDep
 ) -> SsoStartResponse | JSONResponse:
@@ -133,11 +138,13 @@ def sso_start(
         scopes=list(sign_on.SCOPES),
         nonce=nonce,
         expires_at=row.expires_at,
-        exchange="service" if sso.confidential is not None else "laptop",
+        exchange="service" if sso.confidential is not None else None,
     )
 
 
-@router.post("/sso", response_model=SsoSignInResponse, responses=ERRORS)
+@router.post(
+    "/sso", response_model=SsoSignInResponse, responses=ERRORS, response_model_exclude_none=True
+)
 def sso_sign_in(
     request: Request,
     body: SsoSignInRequest,
@@ -149,7 +156,7 @@ def sso_sign_in(
     """Sign in with the ID token the council's provider gave for this service's nonce (or,
     as a confidential client, with the code the service redeems for it)."""
     sso = _single_sign_on(request)
-    tokens = sign_on.proof_of_sign_in(sso, body)
+    tokens = sign_on.proof_of_sign_in(session, sso, body, clock=clock)
     if isinstance(tokens, ApiError):
         observability.count_sign_in_failure()
         return error_response(tokens)
@@ -163,7 +170,12 @@ def sso_sign_in(
     return SsoSignInResponse(**signed_in.model_dump(), refresh_token=tokens.refresh_token)
 
 
-@router.post("/sso/renew", response_model=SsoRenewResponse, responses=ERRORS)
+@router.post(
+    "/sso/renew",
+    response_model=SsoRenewResponse,
+    responses=ERRORS,
+    response_model_exclude_none=True,
+)
 def sso_renew(
     request: Request,
     body: SsoRenewRequest,
