@@ -43,7 +43,14 @@ from sync.client import (
 from sync.clock import Clock, SystemClock
 from sync.engine import SyncEngine, SyncProgress, SyncReport
 from sync.network import NO_PROXY
-from sync.protocol import PROTOCOL_VERSION, DuplicateDecision, SignInWays, TokenResponse
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    DuplicateDecision,
+    SignInWays,
+    SsoSignInResponse,
+    SsoStartResponse,
+    TokenResponse,
+)
 from sync.store import DeviceCredential, SsoLink
 
 log = logging.getLogger("fieldcase.core.sync")
@@ -192,22 +199,7 @@ def enrol_sso(
             cancel=cancel,
         )
         answer = sso.sign_in(client, proof, start.nonce)
-        # renewal without the browser (sync renews it): the provider's refresh token, from
-        # the provider itself or from the service that redeemed the code
-        refresh = answer.refresh_token if start.exchange == "service" else None
-        if isinstance(proof, sso.ProviderTokens):
-            refresh = proof.refresh_token
-        if refresh:
-            links.append(
-                SsoLink(
-                    issuer=start.issuer,
-                    client_id=start.client_id,
-                    token_endpoint=start.token_endpoint,
-                    refresh_token=refresh,
-                    renewed_at=(clock or SystemClock()).now(),
-                    exchange=start.exchange or "laptop",
-                )
-            )
+        links.append(_link_from(start, proof, answer, (clock or SystemClock()).now()))
         return answer
 
     return _enrol(
@@ -224,6 +216,31 @@ def enrol_sso(
         kdf=kdf,
         made=lambda profile: _keep_sso_links(profile, links),
         way=device_file.BY_SSO,
+    )
+
+
+def _link_from(
+    start: SsoStartResponse,
+    proof: sso.ProviderTokens | sso.ProviderCode,
+    answer: SsoSignInResponse,
+    now: datetime,
+) -> SsoLink:
+    """What the laptop keeps to renew its sign-in without the browser: the provider's
+    refresh token, from the provider itself or from the service that redeemed the code
+    (empty: the provider gave none, so each renewal asks the person to sign in again)."""
+    if start.exchange == "service":
+        refresh = answer.refresh_token
+    else:
+        refresh = proof.refresh_token if isinstance(proof, sso.ProviderTokens) else None
+    if not refresh:  # kept all the same: renewal then asks the person to sign in again
+        log.warning("the council's provider gave no refresh token: renewal will ask again")
+    return SsoLink(
+        issuer=start.issuer,
+        client_id=start.client_id,
+        token_endpoint=start.token_endpoint,
+        refresh_token=refresh or "",
+        renewed_at=now,
+        exchange=start.exchange or "laptop",
     )
 
 
@@ -266,6 +283,8 @@ def _renew_sso(
     link = run(_sso_link, profile)
     if link is None or now - link.renewed_at < timedelta(hours=sso.RENEW_EVERY_HOURS):
         return None
+    if not link.refresh_token:  # the provider gives none: the person signs in each time
+        return sso.SignInAgain(detail="no refresh token to renew with")
     try:
         if link.exchange == "service":  # the service redeems it, with its client secret
             answer = sso.renew(client, refresh_token=link.refresh_token)
@@ -610,6 +629,65 @@ def server_url_of(profile: Profile) -> str:
     with profile.session() as s:
         credential = state.credential(s)
     return credential.server_url if credential is not None else ""
+
+
+# ----------------------------------------------------------------------- signing in again
+
+
+class NotThisLaptopsUser(FieldcaseError):
+    """Someone else signed in at the browser."""
+
+    def __init__(self, signed_in: str, enrolled: str) -> None:
+        super().__init__(
+            f"The browser signed in {signed_in}, but this laptop is {enrolled}'s. Sign out of "
+            "the council's sign-in page in the browser, then sign in again as yourself.",
+            detail="another user signed in again",
+        )
+
+
+def sign_in_again(
+    profile: Profile,
+    open_browser: Callable[[str], object],
+    *,
+    site: SiteConfig | None = None,
+    options: ClientOptions | None = None,
+    cancel: threading.Event | None = None,
+    server_url: str | None = None,
+    store_call: StoreCall | None = None,
+    browser_seconds: float = sso.BROWSER_SECONDS,
+) -> None:
+    """A laptop enrolled by single sign-on whose sign-in ran out (:class:`sync.sso.SignInAgain`)
+    signs its user in again in the browser: the service hears the provider vouch for them
+    (which ends a grace period a refused renewal started), and the laptop keeps the provider's
+    new refresh token, so renewal goes on without the browser. ``store_call`` as for
+    :func:`sync`. Nothing is unlocked by it: the profile is open already."""
+    run: StoreCall = store_call or (lambda fn, *args, **kwargs: fn(*args, **kwargs))
+    credential = run(device_credential, profile)
+    if credential is None:
+        raise NotEnrolled()
+    client = make_client(
+        server_url or credential.server_url,
+        site=site,
+        options=options or INTERACTIVE,
+        cancel=cancel,
+    )
+    try:
+        start = sso.start(client)
+        proof = sso.browser_sign_in(
+            start,
+            open_browser,
+            configure=_provider_session(site),
+            seconds=browser_seconds,
+            cancel=cancel,
+        )
+        answer = sso.sign_in(client, proof, start.nonce)
+    finally:
+        client.close()
+    if answer.username != credential.username:
+        raise NotThisLaptopsUser(answer.username, credential.username)
+    clock = options.clock if options is not None and options.clock is not None else None
+    run(_keep_sso_link, profile, _link_from(start, proof, answer, (clock or profile.clock).now()))
+    log.info("signed in again with the council's account")
 
 
 # ----------------------------------------------------------------------------- recovery

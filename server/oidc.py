@@ -93,9 +93,11 @@ class SsoSettingError(FieldcaseError):
 class SsoError(FieldcaseError):
     """A single sign-on refused or impossible: a plain message, and its kind."""
 
-    def __init__(self, kind: SsoKind, message: str, *, detail: str = "") -> None:
+    def __init__(self, kind: SsoKind, message: str, *, detail: str = "", said: str = "") -> None:
         super().__init__(message, detail=detail)
         self.kind = kind
+        #: the provider's own error code, where it gave one (``invalid_grant``...)
+        self.said = said
 
 
 @dataclass(frozen=True)
@@ -424,12 +426,22 @@ class ConfidentialClient:
                     "The council's sign-in service did not accept Fieldcase's own credentials. "
                     "Tell IT: FIELDCASE_OIDC_CLIENT_SECRET may be wrong or expired.",
                     detail=f"token endpoint said {said}",
+                    said=said,
+                ) from None
+            if said in ("server_error", "temporarily_unavailable"):
+                raise SsoError(
+                    SsoKind.PROVIDER,
+                    "The council's sign-in service is having a problem. Try again in a few "
+                    "minutes.",
+                    detail=f"token endpoint said {said}",
+                    said=said,
                 ) from None
             raise SsoError(
                 SsoKind.TOKEN,
                 "The council's sign-in service did not sign you in. Sign in again; if it "
                 "goes on, tell IT.",
                 detail=f"token endpoint said {said} ({form['grant_type']})",
+                said=said,
             ) from None
         except requests.RequestException as err:
             raise SsoError(

@@ -144,17 +144,28 @@ def proof_of_renewal(
     user = session.get(User, actor.user_id)
     if user is None or user.sso_subject is None:
         return _not_single_sign_on()
-    refresh_token = body.refresh_token
-    redeemed = _redeemed(sso, lambda client: client.refresh(refresh_token))
-    if isinstance(redeemed, ApiError) and redeemed.code is ErrorCode.UNAUTHENTICATED:
-        crud.start_grace(session, user, clock.now(), "sso_renewal_refused", address=address)
+    client = sso.confidential
+    if client is None:  # the laptop enrolled while the service was a confidential client
         return ApiError(
-            ErrorCode.FORBIDDEN,
-            "The council's sign-in service no longer signs you in to Fieldcase. If you still "
-            "work here, tell IT.",
-            detail=redeemed.detail,
+            ErrorCode.VALIDATION,
+            "This Fieldcase service now renews sign-ins another way. Sign in again.",
+            detail="refresh token sent to a public client's service",
         )
-    return redeemed
+    try:
+        return client.refresh(body.refresh_token)
+    except SsoError as err:
+        if err.kind is SsoKind.PROVIDER:
+            raise _refusal(err) from None
+        if err.said == "invalid_grant":
+            # the provider will not renew it: a leaver's closed account, or a token run out
+            # or revoked. The grace period starts now; signing in again (the laptop asks its
+            # person to) ends it, for someone who still works here.
+            crud.start_grace(session, user, clock.now(), "sso_renewal_refused", address=address)
+        return ApiError(
+            ErrorCode.UNAUTHENTICATED,
+            "The council's sign-in service would not renew your sign-in. Sign in again.",
+            detail=err.detail,
+        )
 
 
 def _holder(address: str) -> str:

@@ -148,6 +148,21 @@ class RenewalRefused(AuthFailed):
     )
     #: the sync that met the refusal, which finished first (set by the one who syncs)
     report: Any = None
+    #: the person can put it right by signing in again in the browser
+    asks_sign_in: bool = False
+
+
+class SignInAgain(RenewalRefused):
+    """The council's provider would not renew this laptop's sign-in without the person: its
+    refresh token ran out or was revoked (a password change, a long time unused, or a leaver's
+    closed account), or the service now redeems sign-ins another way. Signing in again in the
+    browser (:func:`app.online.sign_in_again`) puts it right, if the provider still lets them."""
+
+    asks_sign_in = True
+    default_message = (
+        "Your sign-in with your council account has run out. Sign in again (Sign in again, or "
+        "fieldcase sign-in) to keep syncing. Your changes were sent."
+    )
 
 
 @contextmanager
@@ -185,13 +200,13 @@ def refresh(
         "kept; it is tried again at the next sync."
     )
     with _provider(
-        _public_client(link.client_id), lambda why: RenewalRefused(detail=why), unreachable
+        _public_client(link.client_id), lambda why: SignInAgain(detail=why), unreachable
     ) as client:
         configure(client, link.token_endpoint)
         token = client.refresh_token(link.token_endpoint, refresh_token=link.refresh_token)
     id_token = token.get("id_token")
     if not isinstance(id_token, str) or not id_token:
-        raise RenewalRefused(detail="no id_token on refresh")
+        raise SignInAgain(detail="no id_token on refresh")
     fresh = token.get("refresh_token")
     kept = fresh if isinstance(fresh, str) and fresh else link.refresh_token
     return link.model_copy(update={"refresh_token": kept}), id_token
@@ -206,13 +221,17 @@ def renew(
     try:
         body = SsoRenewRequest(id_token=id_token, refresh_token=refresh_token)
     except ValidationError:
-        raise RenewalRefused(detail="id token or refresh token not acceptable") from None
+        raise SignInAgain(detail="id token or refresh token not acceptable") from None
     try:
         answer = client.request("POST", "/v1/auth/sso/renew", body=body, model=SsoRenewResponse)
-    except (AuthFailed, ServiceError) as err:
-        if isinstance(err, ServiceError) and err.reason is not ServiceErrorKind.FORBIDDEN:
-            raise
-        raise RenewalRefused(detail=err.detail) from None
+    except AuthFailed as err:  # the provider would not renew it (the service said so)
+        raise SignInAgain(detail=err.detail) from None
+    except ServiceError as err:
+        if err.reason is ServiceErrorKind.INVALID:  # the service redeems another way now
+            raise SignInAgain(detail=err.detail) from None
+        if err.reason is ServiceErrorKind.FORBIDDEN:  # no role, a leaver: the service's word
+            raise RenewalRefused(detail=err.detail) from None
+        raise
     if not isinstance(answer.parsed, SsoRenewResponse):
         raise ServiceError(ServiceErrorKind.PROTOCOL, detail="sso/renew: bad answer")
     return answer.parsed

@@ -7,9 +7,10 @@
     fieldcase conflicts resolve ID --keep mine|theirs
     fieldcase conflicts resolve ID --value TEXT
     fieldcase recover
+    fieldcase sign-in
 
-Exit codes: 0 done; 1 a plain problem; 3 sync could not finish (nothing lost, try again);
-4 this laptop was removed by IT (its data was erased); 5 Fieldcase must be updated.
+Exit codes (docs/cli.md): 0 done; 1 a plain problem; 5 sync could not finish (nothing lost,
+try again); 6 this laptop was removed by IT (its data was erased); 7 Fieldcase must be updated.
 """
 
 from __future__ import annotations
@@ -122,6 +123,18 @@ def _enrol_sso(args: argparse.Namespace, folder: Path, server: str, site: Any) -
 def cmd_sync(args: argparse.Namespace) -> int:
     site = load_site_config()
     with open_profile(args) as profile:
+        report = online.sync(profile, site=site, progress=_progress(args))
+    print(report.summary())
+    return 0
+
+
+def cmd_sign_in(args: argparse.Namespace) -> int:
+    """``sign-in``: a laptop enrolled by single sign-on whose sign-in ran out signs in again
+    with the council's account in the browser (the profile's own password opens it first)."""
+    site = load_site_config()
+    with open_profile(args) as profile:
+        online.sign_in_again(profile, _browser, site=site)
+        print("Signed in again with your council account. Syncing...", flush=True)
         report = online.sync(profile, site=site, progress=_progress(args))
     print(report.summary())
     return 0

@@ -302,6 +302,13 @@ def _sync_commands(sub: Any) -> None:
     sync.add_argument("-v", "--verbose", action="store_true", help="show progress")
     _runs(sync, "cmd_sync", "cmd_sync")
 
+    sign_in = sub.add_parser(
+        "sign-in",
+        help="sign in again with your council account when sync says your sign-in ran out",
+    )
+    sign_in.add_argument("-v", "--verbose", action="store_true", help="show progress")
+    _runs(sign_in, "cmd_sync", "cmd_sign_in")
+
     conflicts = sub.add_parser("conflicts", help="list clashes waiting for your decision")
     conflicts.add_argument("--json", action="store_true", help="print JSON")
     conflicts.add_argument(

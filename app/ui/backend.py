@@ -95,6 +95,16 @@ class Backend(Protocol):
         worker); returns a report with ``summary()``."""
         ...
 
+    def sign_in_again(
+        self,
+        open_browser: Callable[[str], object],
+        cancel: threading.Event,
+        db_call: Callable[..., Any],
+    ) -> None:
+        """Runs on the network worker: the person signs in again with the council's account
+        in the browser, when a sync said the sign-in ran out."""
+        ...
+
     def service_history(
         self, case_id: UUID, cancel: threading.Event, db_call: Callable[..., Any]
     ) -> Any:

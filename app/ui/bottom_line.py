@@ -4,10 +4,13 @@ sentence saying why there is nothing to sync."""
 
 from __future__ import annotations
 
+import shiboken6
+
 from app.ui.backend import Backend
 from app.ui.qt import QFrame, QHBoxLayout, QObject
+from app.ui.sign_in_again import SignInAgainDialog, sign_in_again
 from app.ui.sync_line import SyncController, SyncLine
-from app.ui.widgets import label
+from app.ui.widgets import label, plain_message
 from app.ui.work import Work
 from sync.clock import Clock
 
@@ -26,6 +29,8 @@ class BottomLine(QFrame):
         self.box.addWidget(self.locked_line)
         self.sync: SyncController | None = None
         self.sync_line: SyncLine | None = None
+        #: signing in again with the council's account, while it is open
+        self.dialog: SignInAgainDialog | None = None
 
     def start(
         self, backend: Backend, work: Work, clock: Clock, interval_minutes: int, owner: QObject
@@ -42,10 +47,31 @@ class BottomLine(QFrame):
         self.sync_line = SyncLine(self.sync)
         self.box.addWidget(self.sync_line)
         self.locked_line.hide()
+        self.sync_line.sign_in_button.clicked.connect(
+            lambda: self.sign_in_again(backend, work, owner)
+        )
         return self.sync
+
+    def sign_in_again(self, backend: Backend, work: Work, owner: QObject) -> None:
+        """The sync said the council sign-in ran out: sign in again in the browser, then
+        sync; why it did not work is said on the sync line."""
+        sync = self.sync
+        if sync is None:
+            return
+        parent = self.window()
+        self.dialog = sign_in_again(
+            parent,
+            work,
+            backend,
+            sync.sync_now,
+            lambda err: sync.say_notice(plain_message(err)[0], sign_in_needed=True),
+        )
 
     def stop(self, why: str = LOCKED) -> None:
         """The profile closed: stop syncing and say ``why`` instead."""
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None and shiboken6.isValid(dialog) and dialog.isVisible():
+            dialog.reject()  # a sign-in waiting for the browser stops too
         if self.sync is not None:
             self.sync.stop()
             self.sync.deleteLater()

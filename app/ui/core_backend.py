@@ -228,6 +228,21 @@ class CoreBackend:
         except online.NotEnrolled:
             raise FieldcaseError(NOT_LINKED) from None
 
+    def sign_in_again(
+        self, open_browser: Callable[[str], object], cancel: threading.Event, db_call: DbCall
+    ) -> None:
+        from app import online
+
+        online.sign_in_again(
+            self.profile,
+            open_browser,
+            site=self.site,
+            options=self.client_options,
+            cancel=cancel,
+            server_url=self.server_url or None,
+            store_call=db_call,
+        )
+
     def service_history(self, case_id: UUID, cancel: threading.Event, db_call: DbCall) -> Any:
         """The case's full history from the service (managers, governance officers); the
         credential is read on the DB worker, the question asked on this (network) one."""

@@ -47,6 +47,8 @@ class SyncState:
     #: the last sync finished, but something needs the person's attention (plain words: a
     #: sign-in the council's provider no longer vouches for)
     notice: str = ""
+    #: the notice asks the person to sign in again with the council's account
+    sign_in_needed: bool = False
     ever_synced: bool = False
 
     def words(self) -> str:
@@ -181,6 +183,10 @@ class SyncController(QObject):
 
         self._job = self.work.run_net(self, body, self._ok, self._failed, self._progress)
 
+    def say_notice(self, text: str, *, sign_in_needed: bool = False) -> None:
+        """Something the person should know beside the sync's own state."""
+        self._set(notice=text, sign_in_needed=sign_in_needed)
+
     def cancel(self) -> None:
         if self._job is not None:
             self._job.cancel()
@@ -201,6 +207,7 @@ class SyncController(QObject):
             offline=False,
             problem="",
             notice="",
+            sign_in_needed=False,
             last_ok_at=self.clock.now(),
             ever_synced=True,
             clashes=clashes,
@@ -216,7 +223,8 @@ class SyncController(QObject):
         finished = getattr(err, "report", None)
         if finished is not None:  # the sync finished; what came after it needs saying
             self._ok(finished)
-            self._set(notice=plain_message(err)[0])
+            asks = bool(getattr(err, "asks_sign_in", False))
+            self._set(notice=plain_message(err)[0], sign_in_needed=asks)
             return
         if kind is SyncKind.CANCELLED:
             self._set(running=False)
@@ -278,12 +286,16 @@ class SyncLine(QFrame):
         self.bar.setMaximumWidth(200)
         self.bar.setTextVisible(False)
         self.cancel_button = button("Cancel", "Cancel the sync")
+        self.sign_in_button = button(
+            "Sign in again", "Sign in again with your council account", primary=True
+        )
         self.sync_button = button("Sync now (F5)", "Sync now: send and fetch changes")
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 6, 12, 6)
         row.addWidget(self.text, 1)
         row.addWidget(self.bar)
         row.addWidget(self.cancel_button)
+        row.addWidget(self.sign_in_button)
         row.addWidget(self.last)
         row.addWidget(self.sync_button)
         self.sync_button.clicked.connect(controller.sync_now)
@@ -300,6 +312,7 @@ class SyncLine(QFrame):
         self.last.setText(state.last_synced())
         self.bar.setVisible(state.running)
         self.cancel_button.setVisible(state.running)
+        self.sign_in_button.setVisible(state.sign_in_needed and not state.running)
         self.sync_button.setEnabled(not state.running)
         if state.running:
             if state.progress_total:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from server.models import AuditEntry, User
@@ -138,6 +139,7 @@ def test_the_same_person_sent_twice_at_once_is_one_user_and_a_plain_409(
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite writes one transaction at a time: there is no race to meet")
     import threading
+    import time
     from datetime import UTC, datetime
 
     from server.models import ScimUser
@@ -162,8 +164,21 @@ def test_the_same_person_sent_twice_at_once_is_one_user_and_a_plain_409(
             )
         )
         racing.start()
-        racing.join(timeout=1.0)
-        assert racing.is_alive()  # its insert waits on the unique index for ours
+        # the service's insert waits on the unique index for ours (a lock wait PostgreSQL
+        # shows), so its look-up came before our row could be seen
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and racing.is_alive():
+            with svc.engine.connect() as watch:
+                waiting = watch.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                ).scalar_one()
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert racing.is_alive() and waiting == 1
         first.commit()
     racing.join(timeout=30)
     assert len(answers) == 1

@@ -78,6 +78,8 @@ class LoopbackProvider:
         #: set: Fieldcase is registered as a confidential client, with this secret (the
         #: token endpoint then takes no request without it)
         self.client_secret: str | None = None
+        #: the refresh tokens it gave, by token (revoke one to play a password change)
+        self.refreshes: dict[str, Any] = {}
         self.server = _authorization_server(self)
 
     @staticmethod
@@ -95,6 +97,12 @@ class LoopbackProvider:
     @property
     def signing_key(self) -> RSAKey:
         return self.keys[-1]
+
+    def revoke_refresh_tokens(self) -> None:
+        """Every refresh token given so far stops working (the person changed their password,
+        or IT revoked their sessions): renewal needs them to sign in again."""
+        for token in self.refreshes.values():
+            token.revoked = True
 
     def rotate(self, *, keep_old: bool = True) -> None:
         """A new signing key; the old one stays published unless ``keep_old`` is False."""
@@ -284,7 +292,7 @@ class _Request(OAuth2Request):
 
 def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
     codes: dict[str, _Code] = {}
-    refreshes: dict[str, _Refresh] = {}
+    refreshes = provider.refreshes
 
     class Server(AuthorizationServer):
         def query_client(self, client_id: str) -> _Client | None:
@@ -336,8 +344,11 @@ def _authorization_server(provider: LoopbackProvider) -> AuthorizationServer:
         INCLUDE_NEW_REFRESH_TOKEN = True
 
         def authenticate_refresh_token(self, refresh_token: str) -> _Refresh | None:
+            # a disabled person's refresh token is refused as invalid_grant, as Entra ID
+            # does (AADSTS50057), not Authlib's own invalid_request for "no user"
             found = refreshes.get(refresh_token)
-            return found if found is not None and not found.revoked else None
+            usable = found is not None and not found.revoked and found.person.enabled
+            return found if usable else None
 
         def authenticate_user(self, refresh_token: _Refresh) -> Person | None:
             person = refresh_token.person

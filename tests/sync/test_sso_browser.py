@@ -21,7 +21,7 @@ from app.store.profile import Profile
 from sync import network, sso
 from sync.client import ServiceClient
 from sync.errors import AuthFailed
-from sync.protocol import SignInWays
+from sync.protocol import PROTOCOL_HEADER, SignInWays
 from sync.sso import SSO_REFUSED, SignInCancelled, browser_sign_in
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, running
 from tests.support.profile import run_cli
@@ -220,13 +220,15 @@ def test_a_laptop_renews_its_sign_in_at_a_sync_and_a_leaver_is_told_after_sendin
         with pytest.raises(sso.RenewalRefused) as no_role:
             online.sync(profile)
         assert "no longer signs you in" in no_role.value.message
+        assert not no_role.value.asks_sign_in  # signing in again would not help
+        eve.roles = ["Fieldcase.North.Caseworker"]
 
         eve.enabled = False  # HR closed the account at the provider
         renewed_hours_ago(profile, 9)
         ref = Casework(profile).create_case("housing_repair", "Left Behind", {})
-        with pytest.raises(sso.RenewalRefused) as told:
+        with pytest.raises(sso.SignInAgain) as told:  # the provider will not renew it
             online.sync(profile)
-        assert "no longer signs you in" in told.value.message
+        assert "Sign in again" in told.value.message
         assert "Your changes were sent" in told.value.message
         assert Casework(profile).pending_count() == 0, ref  # sent before it was said
     finally:
@@ -299,5 +301,51 @@ def test_a_revoked_laptop_enrolled_by_single_sign_on_is_wiped_even_when_renewal_
 def test_the_service_says_how_people_sign_in(idp: LoopbackProvider, service: ServerProcess) -> None:
     client = ServiceClient(service.url)
     assert sso.ways(client) == SignInWays(password=True, sso=True)  # FIELDCASE_SIGN_IN=both
+    # a public client's start says nothing of who redeems the code: a laptop from before
+    # the confidential client reads it as it always has
+    raw = requests.post(
+        f"{service.url}/v1/auth/sso/start", headers={PROTOCOL_HEADER: "7"}, timeout=10
+    )
+    assert raw.status_code == 200 and "exchange" not in raw.json()
     # a service from before single sign-on has no such page: a user name and password
     assert sso.ways(ServiceClient(idp.base)) == SignInWays(password=True, sso=False)
+
+
+def test_a_sign_in_run_out_is_renewed_by_signing_in_again_from_the_command(
+    idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
+) -> None:
+    """The provider's refresh tokens revoked (a password change): the next renewal asks the
+    person to sign in again, and `fieldcase sign-in` (the browser) puts it right; someone
+    else at the browser is told plainly and changes nothing."""
+    from app import online
+    from tests.support.kdf import TEST_KDF
+
+    folder = tmp_path / "ned"
+    ned = person("ned", "Fieldcase.North.Caseworker")
+    idp.at_browser, idp.mfa = ned, True
+    online.enrol_sso(folder, service.url, "ned's laptop password", Browser().open, kdf=TEST_KDF)
+    profile = Profile.open(folder, "ned's laptop password", backup=False)
+    try:
+        with profile.session() as s:
+            before = state.sso_link(s)
+        assert before is not None
+        idp.revoke_refresh_tokens()
+        renewed_hours_ago(profile, 9)
+        with pytest.raises(sso.SignInAgain):
+            online.sync(profile)
+    finally:
+        profile.close()
+    browser = f"{sys.executable} {Path(__file__).with_name('browser_child.py')} %s"
+    idp.at_browser = person("ola", "Fieldcase.North.Caseworker")
+    wrong = run_cli(["sign-in"], folder, password="ned's laptop password", env={"BROWSER": browser})
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert "this laptop is ned@council.example's" in wrong.stderr
+    idp.at_browser = ned
+    done = run_cli(["sign-in"], folder, password="ned's laptop password", env={"BROWSER": browser})
+    assert done.returncode == 0, done.stderr
+    assert "Signed in again" in done.out
+    with Profile.open(folder, "ned's laptop password", backup=False) as profile:
+        with profile.session() as s:
+            after = state.sso_link(s)
+        assert after is not None and after.refresh_token != before.refresh_token
+        online.sync(profile)  # renewed just now: nothing asked

@@ -7,6 +7,7 @@ that works went through the service. A real service process, the provider on loo
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 
 from app.store import state
 from sync import sso
-from sync.client import RetryPolicy, ServiceClient
+from sync.client import RetryPolicy, ServiceClient, _json_body
 from sync.errors import AuthFailed, DeviceRevoked, ServiceError
 from sync.protocol import SsoRenewRequest, SsoSignInRequest
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, running
@@ -64,6 +65,11 @@ def test_the_wire_takes_one_proof_of_a_sign_in() -> None:
         SsoRenewRequest(id_token="a.b.c", refresh_token="r")
     with pytest.raises(ValidationError):
         SsoRenewRequest()
+    # what is not given is left off the wire, so a service from before these fields reads it
+    sent = json.loads(gzip.decompress(_json_body(SsoRenewRequest(id_token="a.b.c"))))
+    assert sent == {"id_token": "a.b.c"}
+    sent = json.loads(gzip.decompress(_json_body(SsoSignInRequest(nonce=NONCE, id_token="x"))))
+    assert sent == {"id_token": "x", "nonce": NONCE}
 
 
 def test_the_service_redeems_the_code_and_renews_with_its_secret(
@@ -96,13 +102,45 @@ def test_the_service_redeems_the_code_and_renews_with_its_secret(
         lee.enabled = False  # HR closed the account at the provider
         renewed_hours_ago(profile, 9)
         ref = Casework(profile).create_case("housing_repair", "Left Behind", {})
-        with pytest.raises(sso.RenewalRefused) as told:
+        with pytest.raises(sso.SignInAgain) as told:
             online.sync(profile)
-        assert "no longer signs you in" in told.value.message
+        assert "Sign in again" in told.value.message
         assert Casework(profile).pending_count() == 0, ref  # sent before it was said
         # the refusal started the grace period (0 hours here): the next contact wipes it
         with pytest.raises(DeviceRevoked):
             online.sync(profile)
+    finally:
+        profile.close()
+
+
+def test_a_lost_renewal_answer_costs_a_sign_in_not_the_laptop(
+    idp: LoopbackProvider, service: ServerProcess, tmp_path: Path
+) -> None:
+    """The provider replaces the refresh token at each renewal; when the laptop never hears
+    the service's answer (the link dropped), it still holds the old one, which the provider
+    then refuses. The laptop asks its person to sign in again, and once they have, it goes on
+    syncing: the grace period the refusal started (0 hours here) ended by the sign-in."""
+    from app import online
+
+    profile = enrolled_by_sso(idp, service.url, tmp_path / "noa", "noa")
+    try:
+        with profile.session() as s:
+            held = state.sso_link(s)
+        assert held is not None
+        renewed_hours_ago(profile, 9)
+        online.sync(profile)  # renewed: the provider replaced the token the laptop held
+        with profile.session() as s, s.begin():  # ...but the laptop never heard the answer
+            state.set_sso_link(s, held.model_copy(update={"renewed_at": held.renewed_at}))
+        renewed_hours_ago(profile, 9)
+        with pytest.raises(sso.SignInAgain):
+            online.sync(profile)
+        online.sign_in_again(profile, Browser().open, browser_seconds=30)
+        online.sync(profile)  # not revoked: the sign-in ended the grace period
+        with profile.session() as s:
+            now_held = state.sso_link(s)
+        assert now_held is not None and now_held.refresh_token != held.refresh_token
+        renewed_hours_ago(profile, 9)
+        online.sync(profile)  # and renewal goes on without the browser
     finally:
         profile.close()
 

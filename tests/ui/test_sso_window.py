@@ -10,11 +10,13 @@ the provider and is sent back to the laptop."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 
 from app import device_file, online
 from app.online import ClientOptions
@@ -167,8 +169,10 @@ def test_a_sign_in_waiting_for_the_browser_can_be_stopped(
         # waiting again, the window closes at once: the wait is stopped, not sat out
         screen.go.click()
         qtbot.waitUntil(lambda: screen.browser.isVisible(), timeout=20_000)
+        began = time.monotonic()
         window.close()
         assert not window.isVisible()
+        assert time.monotonic() - began < 10  # not the browser's five minutes sat out
     finally:
         QDesktopServices.unsetUrlHandler("http")
 
@@ -221,7 +225,7 @@ def test_a_refused_renewal_is_said_in_the_sync_line_after_the_work_is_sent(
         renewed_hours_ago(profile, 9)
     finally:
         profile.close()
-    kit.enabled = False  # HR closed the account at the provider
+    kit.roles = []  # IT took away the person's Fieldcase app role at the provider
     window = make_window(
         profile.profile_dir, gate=CoreGate(profile.profile_dir, client_options=QUICK)
     )
@@ -240,6 +244,7 @@ def test_a_refused_renewal_is_said_in_the_sync_line_after_the_work_is_sent(
     text = line.text.text()
     assert text.startswith("Up to date at "), text  # the work was sent
     assert "no longer signs you in to Fieldcase" in text and "tell IT" in text
+    assert not line.sign_in_button.isVisible()  # signing in again would not help
     assert window.sync.state.pending == 0
     assert line.text.property("state") == "error"
 
@@ -257,3 +262,54 @@ def test_the_first_screen_offers_the_ways_the_service_takes(
     screen.set_ways(password=True, sso=False)  # a service without single sign-on
     assert not screen.ways.isVisible() and not screen.sso and screen.username.isVisible()
     assert problems(window) == []
+
+
+def test_a_sign_in_run_out_is_put_right_from_the_sync_line(
+    qtbot: Any,
+    tmp_path: Path,
+    idp: LoopbackProvider,
+    service: ServerProcess,
+    browser: SystemBrowser,
+    make_window: Any,
+) -> None:
+    """The provider revoked the laptop's refresh token (a password change): the sync says so
+    and offers Sign in again, which opens the browser; once signed in, it syncs again."""
+    profile = enrolled_by_sso(idp, service.url, tmp_path / "pia", "pia")
+    try:
+        with profile.session() as s:
+            before = state.sso_link(s)
+        renewed_hours_ago(profile, 9)
+    finally:
+        profile.close()
+    idp.revoke_refresh_tokens()
+    folder = profile.profile_dir
+    window = make_window(folder, gate=CoreGate(folder, client_options=QUICK))
+    qtbot.keyClicks(window.unlock_screen.password, "pia's laptop password")
+    with qtbot.waitSignal(window.opened, timeout=60_000):
+        window.unlock_screen.go.click()
+    assert window.sync is not None
+    if not window.sync.running:
+        window.sync.sync_now()
+    line = window.sync_line
+    assert line is not None
+    qtbot.waitUntil(lambda: line.sign_in_button.isVisible(), timeout=60_000)
+    assert "has run out" in line.text.text() and line.text.text().startswith("Up to date")
+    assert problems(window) == []
+    with qtbot.waitSignal(window.sync.finished, timeout=60_000):
+        line.sign_in_button.click()
+        dialog = window.bottom.dialog
+        assert dialog is not None and dialog.isVisible()
+        assert problems(dialog) == []
+    wait_idle(qtbot, window)
+    assert browser.opened
+    assert not shiboken6.isValid(dialog) or not dialog.isVisible()  # closed once signed in
+    assert not line.sign_in_button.isVisible(), line.text.text()
+    assert line.text.text().startswith("Up to date") and "run out" not in line.text.text()
+    window.close()
+    with (
+        Profile.open(folder, "pia's laptop password", backup=False) as opened,
+        opened.session() as s,
+    ):
+        after = state.sso_link(s)
+    assert before is not None and after is not None
+    assert after.refresh_token != before.refresh_token
