@@ -190,15 +190,9 @@ def enrol_sso(
     links: list[SsoLink] = []
 
     def sign_in(client: ServiceClient) -> TokenResponse:
-        start = sso.start(client)
-        proof = sso.browser_sign_in(
-            start,
-            open_browser,
-            configure=_provider_session(site),
-            seconds=browser_seconds,
-            cancel=cancel,
+        start, proof, answer = _browser_sign_in(
+            client, open_browser, site, seconds=browser_seconds, cancel=cancel
         )
-        answer = sso.sign_in(client, proof, start.nonce)
         links.append(_link_from(start, proof, answer, (clock or SystemClock()).now()))
         return answer
 
@@ -217,6 +211,30 @@ def enrol_sso(
         made=lambda profile: _keep_sso_links(profile, links),
         way=device_file.BY_SSO,
     )
+
+
+def _browser_sign_in(
+    client: ServiceClient,
+    open_browser: Callable[[str], object],
+    site: SiteConfig | None,
+    *,
+    seconds: float,
+    cancel: threading.Event | None,
+    fresh: bool = False,
+) -> tuple[SsoStartResponse, sso.ProviderTokens | sso.ProviderCode, SsoSignInResponse]:
+    """One sign-in with the council's account, its steps in :mod:`sync.sso`: the service's
+    start, the browser and the provider, and the service's answer (``client`` keeps its
+    user token)."""
+    start = sso.start(client)
+    proof = sso.browser_sign_in(
+        start,
+        open_browser,
+        configure=_provider_session(site),
+        seconds=seconds,
+        cancel=cancel,
+        fresh=fresh,
+    )
+    return start, proof, sso.sign_in(client, proof, start.nonce)
 
 
 def _link_from(
@@ -672,15 +690,9 @@ def sign_in_again(
         cancel=cancel,
     )
     try:
-        start = sso.start(client)
-        proof = sso.browser_sign_in(
-            start,
-            open_browser,
-            configure=_provider_session(site),
-            seconds=browser_seconds,
-            cancel=cancel,
+        start, proof, answer = _browser_sign_in(
+            client, open_browser, site, seconds=browser_seconds, cancel=cancel
         )
-        answer = sso.sign_in(client, proof, start.nonce)
     finally:
         client.close()
     if answer.username != credential.username:
@@ -736,16 +748,10 @@ def recover_sso(
     browser (a laptop enrolled by single sign-on has no account password)."""
 
     def sign_in(client: ServiceClient) -> TokenResponse:
-        start = sso.start(client)
-        proof = sso.browser_sign_in(
-            start,
-            open_browser,
-            configure=_provider_session(site),
-            seconds=browser_seconds,
-            cancel=cancel,
-            fresh=True,  # signed in again now, whatever the browser remembers
-        )
-        return sso.sign_in(client, proof, start.nonce)
+        # signed in again now, whatever the browser remembers (fresh)
+        return _browser_sign_in(
+            client, open_browser, site, seconds=browser_seconds, cancel=cancel, fresh=True
+        )[2]
 
     return _recover(
         Path(profile_dir), new_password, sign_in, site=site, options=options, clock=clock, kdf=kdf

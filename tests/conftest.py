@@ -190,10 +190,34 @@ def _kind_of(item: pytest.Item) -> str:
     return "unit"
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly has shuffled the order
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if not any(item.get_closest_marker(kind) for kind in KINDS):
             item.add_marker(getattr(pytest.mark, _kind_of(item)))
+    items.sort(key=_rank)  # the long files first (a stable sort: otherwise as shuffled)
+
+
+#: Files that take a worker a minute or most of one (the bundle built, a TLS service and its
+#: command lines, the property and crash loops, the window at three screen sizes). Under
+#: ``-n 2 --dist loadfile`` each file goes to one worker whole, so one of these handed out last
+#: leaves the other worker idle for its length: they are handed out first, the rest after in
+#: pytest-randomly's order.
+LONG_FILES = (
+    "tests/installer/test_packaging.py",
+    "tests/installer/test_tls_enrol.py",
+    "tests/ui/test_fit.py",
+    "tests/sync/test_property.py",
+    "tests/sync/test_crash.py",
+    "tests/store/test_crash.py",
+    "tests/sync/test_set_aside_sync.py",
+    "tests/server/test_check_records.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
 
 
 def pytest_terminal_summary(

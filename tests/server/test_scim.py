@@ -21,6 +21,13 @@ SCIM = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+js
 
 
 @pytest.fixture
+def db_url(pg_url: str) -> str:
+    """PostgreSQL, as in production: the rules here do not differ by database, and the
+    embedded SQLite service runs the same code end to end in tests/sync/test_sso_*.py."""
+    return pg_url
+
+
+@pytest.fixture
 def idp() -> Iterator[LoopbackProvider]:
     with running("entra") as provider:
         yield provider
@@ -136,8 +143,6 @@ def test_the_same_person_sent_twice_at_once_is_one_user_and_a_plain_409(
     second to write meets the first's row at the database's unique index, and is answered
     409 uniqueness, never a 500. Made deterministic on PostgreSQL: the first is a transaction
     held open while the service's request runs, so the service's look-up cannot see it."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite writes one transaction at a time: there is no race to meet")
     import threading
     import time
     from datetime import UTC, datetime

@@ -36,6 +36,13 @@ def idp() -> Iterator[LoopbackProvider]:
         yield provider
 
 
+@pytest.fixture
+def db_url(pg_url: str) -> str:
+    """PostgreSQL, as in production: the rules here do not differ by database, and the
+    embedded SQLite service runs the same code end to end in tests/sync/test_sso_*.py."""
+    return pg_url
+
+
 def _service(db_url: str, idp: LoopbackProvider, **settings: Any) -> Service:
     return Service(
         service_settings(
