@@ -150,6 +150,8 @@ class RenewalRefused(AuthFailed):
     report: Any = None
     #: the person can put it right by signing in again in the browser
     asks_sign_in: bool = False
+    #: the few words the window's sync line shows (the message says the rest)
+    line = "Your council account no longer signs you in: tell IT"
 
 
 class SignInAgain(RenewalRefused):
@@ -159,9 +161,11 @@ class SignInAgain(RenewalRefused):
     browser (:func:`app.online.sign_in_again`) puts it right, if the provider still lets them."""
 
     asks_sign_in = True
+    line = "Your council sign-in has run out"
     default_message = (
-        "Your sign-in with your council account has run out. Sign in again (Sign in again, or "
-        "fieldcase sign-in) to keep syncing. Your changes were sent."
+        "Your sign-in with your council account has run out, so this laptop cannot sync until "
+        "you sign in again: choose Sign in again at the bottom of the window, or run "
+        "fieldcase sign-in. Your changes were sent."
     )
 
 

@@ -226,6 +226,20 @@ def main(argv: list[str] | None = None) -> int:
             main_area.go(PAGE_SETTINGS)
             shot(f"24-settings-{large}")
             _new_case_shot(window, settle, out / f"25-new-case-{large}.png")
+            # a laptop enrolled by single sign-on whose sign-in ran out (the demo's service
+            # has no provider: the sync line is told what a renewal would have said)
+            from sync.sso import SignInAgain
+
+            main_area.go(PAGE_MY_DAY)
+            sync_control = window.sync
+            assert sync_control is not None
+            said = SignInAgain()
+            sync_control.say_notice(said.line, said.message, sign_in_needed=True)
+            shot(f"33-sign-in-again-{large}")
+            _sign_in_again_shot(window, out / f"35-sign-in-again-waiting-{large}.png")
+            window.apply_prefs(_with(window.prefs, text_size=100, high_contrast=False))
+            main_area.messages.show_message(said.message, level="error")  # not "Settings saved"
+            shot("34-sign-in-again")
             window.close()
             _duplicates_shots(app, b_dir, url, out)
     return 0
@@ -314,6 +328,24 @@ def _sign_in_shots(app: Any, folder: Path, url: str, out: Path) -> None:
     print(f"saved {out / name}.png")
     theme.apply(app, 100, False)
     window.close()
+
+
+def _sign_in_again_shot(window: Any, path: Path) -> None:
+    """Signing in again: waiting for the browser (its address shown, no browser opened)."""
+    from app.ui.qt import QApplication
+    from app.ui.sign_in_again import SignInAgainDialog
+
+    dialog = SignInAgainDialog(window)
+    dialog.show()
+    dialog.show_address(
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/"
+        "authorize?response_type=code&client_id=5f0c1c3e-9d51-4b2f-8d0a-3c9a7e1f0b42"
+    )
+    for _ in range(3):
+        QApplication.processEvents()
+    dialog.grab().save(str(path))
+    print(f"saved {path}")
+    dialog.reject()
 
 
 def _new_case_shot(window: Any, settle: Callable[[], None], path: Path) -> None:

@@ -64,7 +64,9 @@ class BottomLine(QFrame):
             work,
             backend,
             sync.sync_now,
-            lambda err: sync.say_notice(plain_message(err)[0], sign_in_needed=True),
+            lambda err: sync.say_notice(
+                "Not signed in again", plain_message(err)[0], sign_in_needed=True
+            ),
         )
 
     def stop(self, why: str = LOCKED) -> None:

@@ -10,7 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from app.ui.backend import Backend
-from app.ui.qt import QDesktopServices, QDialog, QUrl, QVBoxLayout, QWidget, Signal
+from app.ui.qt import (
+    QDesktopServices,
+    QDialog,
+    QUrl,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
 from app.ui.start import BrowserStep
 from app.ui.widgets import label, plain_message
 from app.ui.work import Job, Work, is_cancellation
@@ -38,11 +45,27 @@ class SignInAgainDialog(QDialog):
         box.addWidget(self.browser)
         self.browser.stop.connect(self.reject)
         self.browser_asked.connect(self._open)
-        self.setMinimumWidth(min(560, parent.width() if parent is not None else 560))
+        # wide enough for its sentences at large text, and as tall as they wrap to
+        self._width = min(760, parent.width() - 40 if parent is not None else 760)
+        self._fit()
 
-    def _open(self, url: str) -> None:
+    def _fit(self) -> None:
+        """Tall enough for what it shows at its width (wrapped sentences never cut off)."""
+        layout = self.layout()
+        assert layout is not None
+        layout.activate()
+        height = max(layout.totalHeightForWidth(self._width), layout.totalMinimumSize().height())
+        self.setMinimumSize(self._width, height)
+        self.resize(self._width, height)
+
+    def show_address(self, url: str) -> None:
+        """The sign-in page's address, to copy when no browser opened."""
         self.opening.hide()
         self.browser.show_address(url)
+        self._fit()
+
+    def _open(self, url: str) -> None:
+        self.show_address(url)
         if not QDesktopServices.openUrl(QUrl(url)):
             log.warning("the system browser could not be opened; the address is shown to copy")
 

@@ -44,9 +44,12 @@ class SyncState:
     last_ok_at: datetime | None = None
     offline: bool = False  # the last attempt could not reach the service
     problem: str = ""  # the last attempt failed for another reason (plain words)
-    #: the last sync finished, but something needs the person's attention (plain words: a
-    #: sign-in the council's provider no longer vouches for)
+    #: the last sync finished, but something needs the person's attention: a few words for
+    #: the line (a sign-in the council's provider no longer vouches for)
     notice: str = ""
+    #: the whole of what the problem or the notice says (the line's tooltip; the window's
+    #: message bar shows it once)
+    detail: str = ""
     #: the notice asks the person to sign in again with the council's account
     sign_in_needed: bool = False
     ever_synced: bool = False
@@ -65,7 +68,6 @@ class SyncState:
             parts.append(f"Offline: {waiting}" if self.pending else "Offline")
         elif self.problem:
             parts.append("Sync did not finish" + (f": {waiting}" if self.pending else ""))
-            parts.append(self.problem.rstrip("."))
         elif self.pending:
             parts.append(waiting)
         elif self.last_ok_at is not None:
@@ -108,6 +110,7 @@ class SyncController(QObject):
     changed = Signal(object)  # SyncState
     finished = Signal(object)  # the report, or the error
     synced = Signal()  # a sync completed: screens reload what they show
+    said = Signal(str)  # the whole of a problem or notice, for the window's message bar
 
     def __init__(
         self,
@@ -183,9 +186,11 @@ class SyncController(QObject):
 
         self._job = self.work.run_net(self, body, self._ok, self._failed, self._progress)
 
-    def say_notice(self, text: str, *, sign_in_needed: bool = False) -> None:
-        """Something the person should know beside the sync's own state."""
-        self._set(notice=text, sign_in_needed=sign_in_needed)
+    def say_notice(self, line: str, detail: str, *, sign_in_needed: bool = False) -> None:
+        """Something the person should know beside the sync's own state: a few words for
+        the line, and the whole of it (said once in the window's message bar)."""
+        self._set(notice=line, detail=detail, sign_in_needed=sign_in_needed)
+        self.said.emit(detail)
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -207,6 +212,7 @@ class SyncController(QObject):
             offline=False,
             problem="",
             notice="",
+            detail="",
             sign_in_needed=False,
             last_ok_at=self.clock.now(),
             ever_synced=True,
@@ -224,7 +230,8 @@ class SyncController(QObject):
         if finished is not None:  # the sync finished; what came after it needs saying
             self._ok(finished)
             asks = bool(getattr(err, "asks_sign_in", False))
-            self._set(notice=plain_message(err)[0], sign_in_needed=asks)
+            words_now = plain_message(err)[0]
+            self.say_notice(getattr(err, "line", "") or words_now, words_now, sign_in_needed=asks)
             return
         if kind is SyncKind.CANCELLED:
             self._set(running=False)
@@ -235,9 +242,16 @@ class SyncController(QObject):
         message, _details = plain_message(err)
         log.info("sync did not finish: %s", name)
         offline = kind is SyncKind.OFFLINE
-        self._set(running=False, offline=offline, problem="" if offline else message)
+        self._set(
+            running=False,
+            offline=offline,
+            problem="" if offline else message,
+            detail="" if offline else message,
+        )
         if offline:
             self.retry.start()
+        else:
+            self.said.emit(message)
         self.refresh_counts()
         self.finished.emit(err)
         self.synced.emit()
@@ -307,6 +321,8 @@ class SyncLine(QFrame):
         text = state.words()
         self.text.setText(text)
         self.text.setAccessibleName(f"Sync: {text}")
+        self.text.setToolTip(state.detail)
+        self.text.setAccessibleDescription(state.detail)
         self.text.setProperty("state", state.level())
         restyle(self.text)
         self.last.setText(state.last_synced())

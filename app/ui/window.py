@@ -122,6 +122,7 @@ class FieldcaseWindow(QMainWindow):
         self.session: Session | None = None
         self.main: MainArea | None = None
         self.place = Place()
+        self._said = ""  # the last sync problem said in the message bar
         self.drafts = Drafts(self.work, self)
 
         self.stack = CurrentStack()
@@ -259,6 +260,7 @@ class FieldcaseWindow(QMainWindow):
         sync.changed.connect(self._sync_changed)
         sync.synced.connect(self._after_sync)
         sync.finished.connect(self._sync_finished)
+        sync.said.connect(self._sync_said)
         sync.start()
         self.main.restore(self.place)
         self._after_sync()  # what the last sync said of the user's role
@@ -272,6 +274,14 @@ class FieldcaseWindow(QMainWindow):
     def _sync_changed(self, state: Any) -> None:
         if self.main is not None:
             self.main.nav_model.set_clash_count(state.clashes)
+        if not state.detail:
+            self._said = ""  # all well again: the next problem is said again
+
+    def _sync_said(self, text: str) -> None:
+        """A sync's problem or notice, whole, in the message bar: once, not at every sync."""
+        if self.main is not None and text != self._said:
+            self._said = text
+            self.main.messages.show_message(text, level="error")
 
     def _sync_finished(self, result: object) -> None:
         if self.main is not None and not isinstance(result, BaseException):

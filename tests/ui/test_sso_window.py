@@ -243,7 +243,10 @@ def test_a_refused_renewal_is_said_in_the_sync_line_after_the_work_is_sent(
     assert line is not None
     text = line.text.text()
     assert text.startswith("Up to date at "), text  # the work was sent
-    assert "no longer signs you in to Fieldcase" in text and "tell IT" in text
+    assert "no longer signs you in" in text and "tell IT" in text
+    # the whole of it, once, in the message bar above
+    assert window.main is not None
+    assert "Your changes were sent" in window.main.messages.text.text()
     assert not line.sign_in_button.isVisible()  # signing in again would not help
     assert window.sync.state.pending == 0
     assert line.text.property("state") == "error"
@@ -294,6 +297,7 @@ def test_a_sign_in_run_out_is_put_right_from_the_sync_line(
     assert line is not None
     qtbot.waitUntil(lambda: line.sign_in_button.isVisible(), timeout=60_000)
     assert "has run out" in line.text.text() and line.text.text().startswith("Up to date")
+    assert window.main is not None and "fieldcase sign-in" in window.main.messages.text.text()
     assert problems(window) == []
     with qtbot.waitSignal(window.sync.finished, timeout=60_000):
         line.sign_in_button.click()
