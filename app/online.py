@@ -697,6 +697,8 @@ def sign_in_again(
         client.close()
     if answer.username != credential.username:
         raise NotThisLaptopsUser(answer.username, credential.username)
+    if cancel is not None and cancel.is_set():  # the window locked meanwhile: keep nothing
+        raise sso.SignInCancelled()
     clock = options.clock if options is not None and options.clock is not None else None
     run(_keep_sso_link, profile, _link_from(start, proof, answer, (clock or profile.clock).now()))
     log.info("signed in again with the council's account")

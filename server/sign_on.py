@@ -430,6 +430,10 @@ def renew(
     except SsoError as err:
         if err.kind is SsoKind.PROVIDER:
             raise _refusal(err) from None
+        if err.kind is SsoKind.MFA:
+            # a provider need not repeat the second step in a token its refresh token made:
+            # the person signs in again in the browser, with it (not a leaver's refusal)
+            return ApiError(ErrorCode.UNAUTHENTICATED, err.message, detail=err.detail)
         return _refusal(err)
     if _deprovisioned(session, identity.subject):
         return _deprovisioned_refusal()

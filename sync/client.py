@@ -184,9 +184,11 @@ class ServiceClient:
         stream: bool = False,
         model: type[BaseModel] | None = None,
         body_on_retry: Callable[[int], BaseModel] | None = None,
+        once: bool = False,
     ) -> Reply:
-        """One logical request, retried (:mod:`sync.transport`). Returns a 2xx reply.
-        ``body_on_retry(n)``: the body of retry ``n``, when it should differ from ``body``."""
+        """One logical request, retried (:mod:`sync.transport`; ``once``: never sent twice, as
+        it carries something single-use). Returns a 2xx reply. ``body_on_retry(n)``: the body
+        of retry ``n``, when it should differ from ``body``."""
         payload = data
         extra = dict(headers or {})
         if body is not None:
@@ -195,6 +197,7 @@ class ServiceClient:
             extra["Content-Encoding"] = "gzip"
         if auth and self.token is None and self.credential is not None:
             self.renew_token()
+        on_retry = None if body_on_retry is None else lambda n: _json_body(body_on_retry(n))
         return self.transport.exchange(
             method,
             path,
@@ -203,9 +206,8 @@ class ServiceClient:
             stream=stream,
             model=model,
             renew=self.renew_token if auth and self.credential is not None else None,
-            payload_on_retry=(
-                None if body_on_retry is None else lambda n: _json_body(body_on_retry(n))
-            ),
+            payload_on_retry=on_retry,
+            once=once,
         )
 
     def _call(
@@ -219,16 +221,10 @@ class ServiceClient:
         headers: dict[str, str] | None = None,
         body_on_retry: Callable[[int], BaseModel] | None = None,
     ) -> M:
-        reply = self.request(
-            method,
-            path,
-            body=body,
-            auth=auth,
-            model=model,
-            headers=headers,
-            body_on_retry=body_on_retry,
-        )
-        result = reply.parsed
+        retry = body_on_retry
+        result = self.request(
+            method, path, body=body, auth=auth, model=model, headers=headers, body_on_retry=retry
+        ).parsed
         if not isinstance(result, model):  # send_once parsed it, or the reply was retried
             raise ServiceError(ServiceErrorKind.PROTOCOL, detail=f"{path}: bad answer")
         server_time = getattr(result, "server_time", None)

@@ -187,7 +187,7 @@ class SsoStartResponse(SparseWire):
     #: (Fieldcase is a public client at the provider: PKCE, no secret); ``service``, a
     #: confidential client: the service alone holds the client secret, so the laptop hands
     #: it the code
-    exchange: Literal["service"] | None = None
+    exchange: Literal["laptop", "service"] | None = None
 
 
 class SsoSignInRequest(SparseWire):

@@ -117,7 +117,12 @@ def sign_in(
         raise AuthFailed(SSO_REFUSED, detail="id token or code not acceptable") from None
     try:
         answer = client.request(
-            "POST", "/v1/auth/sso", body=body, auth=False, model=SsoSignInResponse
+            "POST",
+            "/v1/auth/sso",
+            body=body,
+            auth=False,
+            model=SsoSignInResponse,
+            once=isinstance(proof, ProviderCode),  # a code redeems once
         ).parsed
     except AuthFailed as err:
         raise AuthFailed(SSO_REFUSED, detail=err.detail) from None
@@ -227,7 +232,13 @@ def renew(
     except ValidationError:
         raise SignInAgain(detail="id token or refresh token not acceptable") from None
     try:
-        answer = client.request("POST", "/v1/auth/sso/renew", body=body, model=SsoRenewResponse)
+        answer = client.request(
+            "POST",
+            "/v1/auth/sso/renew",
+            body=body,
+            model=SsoRenewResponse,
+            once=refresh_token is not None,  # the provider replaces it when redeemed
+        )
     except AuthFailed as err:  # the provider would not renew it (the service said so)
         raise SignInAgain(detail=err.detail) from None
     except ServiceError as err:

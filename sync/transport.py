@@ -453,8 +453,10 @@ class Transport:
         model: type[BaseModel] | None = None,
         renew: Callable[[], object] | None = None,
         payload_on_retry: Callable[[int], bytes] | None = None,
+        once: bool = False,
     ) -> Reply:
-        """One logical request, retried as the module docstring says; returns a 2xx reply.
+        """One logical request, retried as the module docstring says (``once``: not retried
+        at all, as it carries something single-use); returns a 2xx reply.
 
         ``headers`` is asked again before each try (a renewed token changes them); ``renew``
         renews the access token, at most once per request; ``payload_on_retry(n)`` is the body
@@ -480,7 +482,7 @@ class Transport:
                 renew()
                 continue
             retry_number += 1
-            if retry_number >= self.retry.attempts:
+            if once or retry_number >= self.retry.attempts:
                 log.info(
                     "giving up on %s %s after %d tries: %s",
                     method,

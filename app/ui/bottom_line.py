@@ -58,9 +58,9 @@ class BottomLine(QFrame):
         sync = self.sync
         if sync is None:
             return
-        parent = self.window()
         self.dialog = sign_in_again(
-            parent,
+            self.window(),
+            sync,
             work,
             backend,
             sync.sync_now,
@@ -72,8 +72,9 @@ class BottomLine(QFrame):
     def stop(self, why: str = LOCKED) -> None:
         """The profile closed: stop syncing and say ``why`` instead."""
         dialog, self.dialog = self.dialog, None
-        if dialog is not None and shiboken6.isValid(dialog) and dialog.isVisible():
+        if dialog is not None and shiboken6.isValid(dialog):
             dialog.reject()  # a sign-in waiting for the browser stops too
+            dialog.deleteLater()
         if self.sync is not None:
             self.sync.stop()
             self.sync.deleteLater()

@@ -94,10 +94,14 @@ class Door(QObject):
         gate, screen = self.gate, self.enrol_screen
 
         def offered(ways: Any) -> None:
+            if server != self._ways_asked:  # an answer for an address typed over since
+                return
             if screen.server.text().strip() == server and screen.go.isEnabled():
                 screen.set_ways(ways.password, ways.sso)
 
         def unknown(err: BaseException) -> None:
+            if server != self._ways_asked:
+                return
             self._ways_asked = None  # asked again when the address is typed again
             log.info("could not ask %s how to sign in: %s", server, type(err).__name__)
 

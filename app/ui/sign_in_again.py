@@ -13,6 +13,7 @@ from app.ui.backend import Backend
 from app.ui.qt import (
     QDesktopServices,
     QDialog,
+    QObject,
     QUrl,
     QVBoxLayout,
     QWidget,
@@ -30,6 +31,8 @@ class SignInAgainDialog(QDialog):
 
     #: the sign-in page to open (emitted on the network worker; shown on the GUI thread)
     browser_asked = Signal(str)
+    #: the work it waits on (stopped when it is rejected)
+    job: Job | None = None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,22 +75,25 @@ class SignInAgainDialog(QDialog):
 
 def sign_in_again(
     parent: QWidget,
+    owner: QObject,
     work: Work,
     backend: Backend,
     done: Callable[[], None],
     failed: Callable[[BaseException], None],
 ) -> SignInAgainDialog:
     """Ask the person to sign in again in the browser; ``done()`` once they have, ``failed``
-    with why not (never for Stop: the person asked for that)."""
+    with why not (never for Stop: the person asked for that). Both are called only while
+    ``owner`` lives (the sync controller: gone once the window locks)."""
     dialog = SignInAgainDialog(parent)
     opener = dialog.browser_asked.emit
     job: Job = work.run_net(
-        parent,
+        owner,
         lambda cancel, _p: backend.sign_in_again(opener, cancel, work.call_db),
         lambda _none: _finished(dialog, done),
         lambda err: _failed(dialog, err, failed),
     )
-    dialog.rejected.connect(job.cancel)  # Stop, Esc or closing it: stop waiting
+    dialog.job = job  # held as long as the dialog (a connection alone does not hold it)
+    dialog.rejected.connect(lambda: job.cancel())  # Stop, Esc, closing or locking: stop waiting
     dialog.open()
     return dialog
 

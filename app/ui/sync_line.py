@@ -203,7 +203,9 @@ class SyncController(QObject):
             progress_total=None if total < 0 else total,
         )
 
-    def _ok(self, report: Any) -> None:
+    def _ok(self, report: Any, notice: str = "", detail: str = "", asks: bool = False) -> None:
+        """A sync finished; ``notice`` (few words), ``detail`` (the whole) and ``asks`` (to
+        sign in again) say what came after it, in the same change of state."""
         self._job = None
         self.retry.stop()
         clashes = getattr(report, "conflicts_waiting", self.state.clashes)
@@ -211,13 +213,15 @@ class SyncController(QObject):
             running=False,
             offline=False,
             problem="",
-            notice="",
-            detail="",
-            sign_in_needed=False,
+            notice=notice,
+            detail=detail,
+            sign_in_needed=asks,
             last_ok_at=self.clock.now(),
             ever_synced=True,
             clashes=clashes,
         )
+        if detail:
+            self.said.emit(detail)
         self.refresh_counts()
         self.finished.emit(report)
         self.synced.emit()
@@ -228,10 +232,9 @@ class SyncController(QObject):
         name = type(err).__name__
         finished = getattr(err, "report", None)
         if finished is not None:  # the sync finished; what came after it needs saying
-            self._ok(finished)
+            whole = plain_message(err)[0]
             asks = bool(getattr(err, "asks_sign_in", False))
-            words_now = plain_message(err)[0]
-            self.say_notice(getattr(err, "line", "") or words_now, words_now, sign_in_needed=asks)
+            self._ok(finished, getattr(err, "line", "") or whole, whole, asks)
             return
         if kind is SyncKind.CANCELLED:
             self._set(running=False)

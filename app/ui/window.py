@@ -274,7 +274,7 @@ class FieldcaseWindow(QMainWindow):
     def _sync_changed(self, state: Any) -> None:
         if self.main is not None:
             self.main.nav_model.set_clash_count(state.clashes)
-        if not state.detail:
+        if not (state.running or state.detail):
             self._said = ""  # all well again: the next problem is said again
 
     def _sync_said(self, text: str) -> None:

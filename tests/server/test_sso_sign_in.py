@@ -93,6 +93,9 @@ def test_a_joiner_signs_in_and_can_enrol_a_laptop(sso: Service, idp: LoopbackPro
     sam = Person("s-1", "sam.lee@council.example", "Sam Lee", "sam.lee@council.example")
     sam.roles = ["Fieldcase.North.Caseworker", "Other.App.Role"]
     answer = _sign_in(sso, idp, sam)
+    # a public client's service has no refresh token to give: none on the wire, not a null
+    # an older laptop would not read
+    assert "refresh_token" not in answer.json()
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["username"], body["team"], body["role"]) == (sam.username, "North", "caseworker")
@@ -177,6 +180,12 @@ def test_mfa_required_and_missing_is_refused(db_url: str, idp: LoopbackProvider)
         refused = _sign_in(svc, idp, pat, mfa=False)
         assert refused.status_code == 403 and "second step" in refused.json()["message"]
         assert _sign_in(svc, idp, pat, mfa=True).status_code == 200
+        # a renewal's token without the second step (a provider need not repeat it there):
+        # signing in again answers it (401), not a leaver's refusal (403)
+        _device, _secret, token = _enrolled(svc, idp, pat)
+        again = _renew(svc, token, idp.id_token(pat, nonce=None, mfa=False))
+        assert again.status_code == 401 and "second step" in again.json()["message"]
+        assert _user(svc, pat.oid).sso_refused_at is None  # no grace period for it
     finally:
         svc.close()
 
