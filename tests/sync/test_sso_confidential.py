@@ -18,11 +18,12 @@ from pydantic import ValidationError
 from app.store import state
 from sync import sso
 from sync.client import RetryPolicy, ServiceClient, _json_body
-from sync.errors import AuthFailed, DeviceRevoked, ServiceError
+from sync.errors import AuthFailed, DeviceRevoked, NetworkError, ServiceError
 from sync.protocol import SsoRenewRequest, SsoSignInRequest
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, running
 from tests.support.server import ServerProcess, running_server, sqlite_url
 from tests.support.sso_laptop import Browser, enrolled_by_sso, person, renewed_hours_ago
+from tests.tools.faultproxy import FaultProxy
 
 SECRET = "the council's client secret for Fieldcase"
 NONCE = "n" * 32
@@ -177,3 +178,33 @@ def test_a_secret_the_provider_no_longer_takes_is_said_plainly(
     finally:
         idp.client_secret = SECRET
         client.close()
+
+
+def test_a_code_whose_answer_is_lost_is_not_sent_again(
+    idp: LoopbackProvider, service: ServerProcess
+) -> None:
+    """The provider redeems a code once: sent again after a lost answer, it would be refused
+    as a forgery. So the laptop never retries it; the person is told the link dropped, and the
+    next sign-in (a new code) works."""
+    host, port = service.url.removeprefix("http://").split(":")
+    idp.at_browser = person("ash", "Fieldcase.North.Caseworker")
+    with FaultProxy((host, int(port))) as proxy:
+        client = ServiceClient(proxy.url, retry=RetryPolicy(attempts=4, base=0.01, cap=0.02))
+        try:
+            start = sso.start(client)
+            proof = sso.browser_sign_in(
+                start, Browser().open, configure=lambda s, u: None, seconds=30
+            )
+            assert isinstance(proof, sso.ProviderCode)
+            proxy.cut("/v1/auth/sso", "down", 0)  # the service answered; the laptop hears nothing
+            with pytest.raises(NetworkError) as lost:
+                sso.sign_in(client, proof, start.nonce)
+            assert "Could not reach the Fieldcase service" in lost.value.message
+            assert [r.path for r in proxy.log].count("/v1/auth/sso") == 1
+            start = sso.start(client)  # signing in again: a new code
+            proof = sso.browser_sign_in(
+                start, Browser().open, configure=lambda s, u: None, seconds=30
+            )
+            assert sso.sign_in(client, proof, start.nonce).username == "ash@council.example"
+        finally:
+            client.close()
