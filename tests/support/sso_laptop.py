@@ -3,7 +3,10 @@ test, the people the provider knows, and a laptop enrolled by single sign-on in 
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +14,26 @@ import requests
 
 from app.store import state
 from app.store.profile import Profile
-from tests.support.oidc_provider import LoopbackProvider, Person
+from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, Person
+from tests.support.server import ServerProcess, running_server, sqlite_url
+
+NORTH_CASEWORKER = {"Fieldcase.North.Caseworker": "caseworker in North"}
+
+
+@contextmanager
+def sso_service(
+    idp: LoopbackProvider, folder: Path, roles: dict[str, str], **env: str
+) -> Iterator[ServerProcess]:
+    """A real service process (embedded SQLite in ``folder``) that signs people in with the
+    loopback provider, its groups mapped by ``roles``; ``env``: more of its settings."""
+    settings = {
+        "FIELDCASE_OIDC_ISSUER": idp.issuer,
+        "FIELDCASE_OIDC_CLIENT_ID": CLIENT_ID,
+        "FIELDCASE_OIDC_ROLES": json.dumps(roles),
+        **env,
+    }
+    with running_server(sqlite_url(folder), env=settings) as srv:
+        yield srv
 
 
 class Browser:

@@ -6,7 +6,6 @@ and follows the provider's redirect back to the laptop's loopback listener."""
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from collections.abc import Iterator
@@ -25,10 +24,15 @@ from sync.protocol import PROTOCOL_HEADER, SignInWays
 from sync.sso import SSO_REFUSED, SignInCancelled, browser_sign_in
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, running
 from tests.support.profile import run_cli
-from tests.support.server import ServerProcess, running_server, sqlite_url
-from tests.support.sso_laptop import Browser, enrolled_by_sso, person, renewed_hours_ago
-
-ROLES = {"Fieldcase.North.Caseworker": "caseworker in North"}
+from tests.support.server import ServerProcess
+from tests.support.sso_laptop import (
+    NORTH_CASEWORKER,
+    Browser,
+    enrolled_by_sso,
+    person,
+    renewed_hours_ago,
+    sso_service,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +45,10 @@ def idp() -> Iterator[LoopbackProvider]:
 def service(
     idp: LoopbackProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    env = {
-        "FIELDCASE_SIGN_IN": "both",
-        "FIELDCASE_OIDC_ISSUER": idp.issuer,
-        "FIELDCASE_OIDC_CLIENT_ID": CLIENT_ID,
-        "FIELDCASE_OIDC_ROLES": json.dumps(ROLES),
-        "FIELDCASE_OIDC_REQUIRE_MFA": "true",
-    }
-    with running_server(sqlite_url(tmp_path_factory.mktemp("sso")), env=env) as srv:
+    folder = tmp_path_factory.mktemp("sso")
+    with sso_service(
+        idp, folder, NORTH_CASEWORKER, FIELDCASE_SIGN_IN="both", FIELDCASE_OIDC_REQUIRE_MFA="true"
+    ) as srv:
         yield srv
 
 

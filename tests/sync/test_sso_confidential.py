@@ -20,9 +20,16 @@ from sync import sso
 from sync.client import RetryPolicy, ServiceClient, _json_body
 from sync.errors import AuthFailed, DeviceRevoked, NetworkError, ServiceError
 from sync.protocol import SsoRenewRequest, SsoSignInRequest
-from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, running
-from tests.support.server import ServerProcess, running_server, sqlite_url
-from tests.support.sso_laptop import Browser, enrolled_by_sso, person, renewed_hours_ago
+from tests.support.oidc_provider import LoopbackProvider, running
+from tests.support.server import ServerProcess
+from tests.support.sso_laptop import (
+    NORTH_CASEWORKER,
+    Browser,
+    enrolled_by_sso,
+    person,
+    renewed_hours_ago,
+    sso_service,
+)
 from tests.tools.faultproxy import FaultProxy
 
 SECRET = "the council's client secret for Fieldcase"
@@ -40,14 +47,14 @@ def idp() -> Iterator[LoopbackProvider]:
 def service(
     idp: LoopbackProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    env = {
-        "FIELDCASE_OIDC_ISSUER": idp.issuer,
-        "FIELDCASE_OIDC_CLIENT_ID": CLIENT_ID,
-        "FIELDCASE_OIDC_CLIENT_SECRET": SECRET,
-        "FIELDCASE_OIDC_ROLES": json.dumps({"Fieldcase.North.Caseworker": "caseworker in North"}),
-        "FIELDCASE_SSO_GRACE_HOURS": "0",  # a leaver's laptops go at their next contact
-    }
-    with running_server(sqlite_url(tmp_path_factory.mktemp("confidential")), env=env) as srv:
+    folder = tmp_path_factory.mktemp("confidential")
+    with sso_service(
+        idp,
+        folder,
+        NORTH_CASEWORKER,
+        FIELDCASE_OIDC_CLIENT_SECRET=SECRET,
+        FIELDCASE_SSO_GRACE_HOURS="0",  # a leaver's laptops go at their next contact
+    ) as srv:
         yield srv
 
 

@@ -9,7 +9,6 @@ the provider and is sent back to the laptop."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +28,15 @@ from app.vault.keys import KEY_FILE
 from sync.client import RetryPolicy
 from tests.support.kdf import TEST_KDF
 from tests.support.oidc_provider import CLIENT_ID, LoopbackProvider, running
-from tests.support.server import ServerProcess, running_server, sqlite_url
-from tests.support.sso_laptop import Browser, enrolled_by_sso, person, renewed_hours_ago
+from tests.support.server import ServerProcess
+from tests.support.sso_laptop import (
+    NORTH_CASEWORKER,
+    Browser,
+    enrolled_by_sso,
+    person,
+    renewed_hours_ago,
+    sso_service,
+)
 from tests.ui.conftest import wait_idle
 from tests.ui.test_accessibility import problems
 
@@ -49,14 +55,10 @@ def idp() -> Iterator[LoopbackProvider]:
 def service(
     idp: LoopbackProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    env = {
-        "FIELDCASE_SIGN_IN": "sso",
-        "FIELDCASE_OIDC_ISSUER": idp.issuer,
-        "FIELDCASE_OIDC_CLIENT_ID": CLIENT_ID,
-        "FIELDCASE_OIDC_ROLES": json.dumps({ROLE: "caseworker in North"}),
-        "FIELDCASE_OIDC_REQUIRE_MFA": "true",
-    }
-    with running_server(sqlite_url(tmp_path_factory.mktemp("sso-window")), env=env) as srv:
+    folder = tmp_path_factory.mktemp("sso-window")
+    with sso_service(
+        idp, folder, NORTH_CASEWORKER, FIELDCASE_SIGN_IN="sso", FIELDCASE_OIDC_REQUIRE_MFA="true"
+    ) as srv:
         yield srv
 
 
