@@ -41,6 +41,12 @@ def _split(url: str) -> SplitResult | None:
         return None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return None
+    # an IPv6 address in brackets is the whole host: "[::1].example" or "x[::1]" is no address
+    host_and_port = parts.netloc.rpartition("@")[2]
+    before, bracket, after = host_and_port.partition("[")
+    rest = after.partition("]")[2]
+    if bracket and (before or (rest and not rest.startswith(":"))):
+        return None
     return parts
 
 

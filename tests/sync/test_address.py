@@ -37,6 +37,9 @@ ADDRESSES: list[tuple[str, bool, str]] = [
     ("https://", False, "is not a web address"),
     ("http://127.0.0.1:port", False, "is not a web address"),
     ("http://[::1", False, "is not a web address"),
+    ("http://[::1].example", False, "is not a web address"),
+    ("http://[::1]x:8750", False, "is not a web address"),
+    ("http://x[::1]", False, "is not a web address"),
     ("https://me:pw@fieldcase.example.gov.uk", False, "must not contain a user name"),
     ("http://me@127.0.0.1", False, "must not contain a user name"),
 ]
