@@ -15,6 +15,7 @@ from app.ui.qt import (
     QSize,
     Qt,
     QTableView,
+    QTimer,
 )
 
 
@@ -68,12 +69,35 @@ def table(
     return view
 
 
-class _ColumnSizer(QObject):
+class _Follower(QObject):
+    """Something that keeps a table in step with its text size, theme or width: ``apply``
+    now, then again (:meth:`later`) when one of those changes.
+
+    Again means after the change has reached every widget (a zero timer; several changes in a
+    row, one apply): never resize a table while a new text size or theme is still being
+    handed round. Qt's repolish walks every widget while it goes; a table resized inside it
+    (its height, its rows, its model's layout) crashed the app once in many runs."""
+
+    def __init__(self, view: QTableView) -> None:
+        super().__init__(view)
+        self.view = view
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.setInterval(0)
+        self._later.timeout.connect(self.apply)
+
+    def apply(self) -> None:
+        raise NotImplementedError
+
+    def later(self) -> None:
+        self._later.start()
+
+
+class _ColumnSizer(_Follower):
     """Keeps column widths in characters, so they grow with the text size (up to 200%)."""
 
     def __init__(self, view: QTableView, chars: dict[int, int]) -> None:
         super().__init__(view)
-        self.view = view
         self.chars = chars
         view.installEventFilter(self)
         self.apply()
@@ -86,16 +110,15 @@ class _ColumnSizer(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.apply()
+            self.later()
         return False
 
 
-class _RowSizer(QObject):
+class _RowSizer(_Follower):
     """Rows of a fixed number of text lines, kept in step with the text size."""
 
     def __init__(self, view: QTableView, lines: int) -> None:
         super().__init__(view)
-        self.view = view
         self.lines = lines
         view.installEventFilter(self)
         self.apply()
@@ -107,17 +130,16 @@ class _RowSizer(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.apply()
+            self.later()
         return False
 
 
-class _HeightFitter(QObject):
+class _HeightFitter(_Follower):
     """Keeps a short table as tall as its rows (up to ``max_rows`` of them, then it scrolls),
     so a list of two leaves the room below it to what follows."""
 
     def __init__(self, view: QTableView, max_rows: int) -> None:
         super().__init__(view)
-        self.view = view
         self.max_rows = max_rows
         view.installEventFilter(self)
         model = view.model()
@@ -140,7 +162,7 @@ class _HeightFitter(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.Resize):
-            self.apply()
+            self.later()
         return False
 
 
@@ -149,7 +171,7 @@ def fit_rows(view: QTableView, max_rows: int) -> _HeightFitter:
     return _HeightFitter(view, max_rows)
 
 
-class Folding(QObject):
+class Folding(_Follower):
     """A table that folds when narrow (large text, a small screen): below ``min_chars``
     characters of width it hides the ``folded`` columns (the model, told by its ``compact``
     flag, puts their words under other columns) and gives the columns in ``shares`` those
@@ -168,7 +190,7 @@ class Folding(QObject):
         refit: Callable[[], None],
     ) -> None:
         super().__init__(view)
-        self.view, self.widths, self.shares, self.folded = view, widths, shares, folded
+        self.widths, self.shares, self.folded = widths, shares, folded
         self.min_chars, self.refit = min_chars, refit
         self.sizer = column_chars(view, dict(widths))
         self.viewport = view.viewport()  # kept: no call into a table being torn down
@@ -182,7 +204,7 @@ class Folding(QObject):
         if (watched is self.viewport and kind == QEvent.Type.Resize) or (
             watched is self.view and kind in (QEvent.Type.FontChange, QEvent.Type.StyleChange)
         ):
-            self.apply()
+            self.later()
         return False
 
     def apply(self) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from app.ui import theme
+import pytest
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+from app.ui import tables, theme
+from app.ui.qt import QApplication
 
 
 @pytest.mark.parametrize("size", theme.TEXT_SIZES)
@@ -21,3 +25,44 @@ def test_standard_colours_are_the_gov_uk_ones() -> None:
     for colour in ("#0b0c0c", "#ffffff", "#1d70b8", "#d4351c", "#00703c"):
         assert colour in sheet
     assert theme.BASE_POINTS >= 11
+
+
+def test_tables_follow_a_new_text_size_once_it_has_reached_every_widget(qtbot: Any) -> None:
+    """A table's heights, columns and folding follow the text size, but never while Qt is
+    still handing the new style sheet round every widget (a table resized in the middle of
+    that crashed the app once in many runs): after it, once."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    model: Any = QStandardItemModel(3, 3)
+    for row in range(3):
+        for col in range(3):
+            model.setItem(row, col, QStandardItem(f"Row {row} column {col}"))
+    model.compact = False  # Folding tells the model (as CaseListModel's flag)
+    view = tables.table(model, "People")
+    tables.fit_rows(view, 4)
+    tables.column_chars(view, {0: 10})
+    applies: list[int] = []
+    tables.Folding(
+        view,
+        widths={0: 10},
+        shares={0: 0.5, 1: 0.5},
+        folded=(2,),
+        min_chars=45,
+        refit=lambda: applies.append(1),
+    )
+    qtbot.addWidget(view)
+    try:
+        theme.apply(app, 100, False)
+        view.resize(520, 300)
+        view.show()
+        qtbot.waitExposed(view)
+        qtbot.waitUntil(lambda: not model.compact and view.height() < 300)
+        before = (view.height(), view.columnWidth(0))
+        theme.apply(app, 200, False)
+        assert (view.height(), view.columnWidth(0)) == before  # not in the handing round
+        assert not model.compact
+        qtbot.waitUntil(lambda: model.compact)  # then narrow for 200% text: folded
+        assert view.isColumnHidden(2) and applies
+        assert view.height() > before[0]  # rows as tall as their larger text
+    finally:
+        theme.apply(app, 100, False)
