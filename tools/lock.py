@@ -6,6 +6,8 @@ exactly these files or stop.
 
     python -m tools.lock            # resolve again, keeping the versions locked already
     python -m tools.lock --upgrade  # resolve again from scratch: the newest of everything
+    python -m tools.lock --free pyside6-essentials --free shiboken6
+                                    # keep the rest; these move to what pyproject.toml allows
     python -m tools.lock --pins     # print name==version lines (no hashes) for other platforms
 
 Without ``--upgrade`` the lock's own versions are the resolver's constraints, so adding a
@@ -134,12 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--upgrade", action="store_true", help="resolve from scratch, not keeping locked versions"
     )
+    parser.add_argument(
+        "--free",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="let this locked package move (its range in pyproject.toml changed); repeatable",
+    )
     args = parser.parse_args(argv)
     if args.pins:
         print("\n".join(f"{name}=={version}" for name, version in read_pins().items()))
         return 0
     LOCK.parent.mkdir(exist_ok=True)
     keep = None if args.upgrade or not LOCK.exists() else read_pins()
+    if keep is not None:
+        for name in args.free:
+            keep.pop(_canonical(name), None)
     LOCK.write_text(render(resolve(keep)), encoding="utf-8")
     print(f"Wrote {LOCK.relative_to(ROOT)}")
     return 0

@@ -73,10 +73,10 @@ class _Follower(QObject):
     """Something that keeps a table in step with its text size, theme or width: ``apply``
     now, then again (:meth:`later`) when one of those changes.
 
-    Again means after the change has reached every widget (a zero timer; several changes in a
-    row, one apply): never resize a table while a new text size or theme is still being
-    handed round. Qt's repolish walks every widget while it goes; a table resized inside it
-    (its height, its rows, its model's layout) crashed the app once in many runs."""
+    Again means once the change has reached every widget (a zero timer): a text-size or
+    theme change sends each table several events, and Qt is still handing the new style
+    sheet round while they arrive, so the table is measured once, with what it will show,
+    rather than resized again at each event in the middle of the repolish."""
 
     def __init__(self, view: QTableView) -> None:
         super().__init__(view)

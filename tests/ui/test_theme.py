@@ -28,9 +28,9 @@ def test_standard_colours_are_the_gov_uk_ones() -> None:
 
 
 def test_tables_follow_a_new_text_size_once_it_has_reached_every_widget(qtbot: Any) -> None:
-    """A table's heights, columns and folding follow the text size, but never while Qt is
-    still handing the new style sheet round every widget (a table resized in the middle of
-    that crashed the app once in many runs): after it, once."""
+    """A table's heights, columns and folding follow the text size, not while Qt is still
+    handing the new style sheet round every widget (resized at each of a table's events in
+    the middle of that), but after it, once."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     model: Any = QStandardItemModel(3, 3)
