@@ -1,6 +1,6 @@
 """The one place the window imports Qt from (like Anki's ``aqt.qt``).
 
-PySide6 6.12 creates its Python types lazily, the first time each is needed; when that first
+PySide6 creates its Python types lazily, the first time each is needed; when that first
 need arises inside a signal delivered to Python and the garbage collector runs meanwhile, it
 can walk a half-made wrapper and crash the process (seen in the test suite: a segmentation
 fault inside the collector, reproducible for a given test order). ``PYSIDE6_OPTION_LAZY=0``
