@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import sys
+import threading
 
 
 def ask_hidden(prompt: str) -> str:
@@ -15,3 +17,13 @@ def ask_hidden(prompt: str) -> str:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         raise
+
+
+def interrupt_stops() -> None:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt, also when this process was started with it
+    ignored or blocked (a job started with ``&`` by a script inherits SIGINT ignored; a
+    program that starts ours may leave it blocked): a person or a script that sends it means
+    "stop". Only the main thread may set a handler, so elsewhere this does nothing."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -26,15 +26,14 @@ import contextlib
 import importlib
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.cli.parser import COMMAND_MODULES, build_parser
 from app.errors import FieldcaseError
 from sync.clock import Clock, SystemClock
+from sync.terminal import interrupt_stops
 
 __all__ = ["COMMAND_MODULES", "build_parser", "command_of", "main", "open_window"]
 
@@ -78,14 +77,6 @@ def open_window(args: argparse.Namespace) -> int:
     code = window.main([args.profile] if args.profile else [])
     window.leave(code)
     return code
-
-
-def _interrupt_stops() -> None:
-    """Ctrl-C (SIGINT) raises KeyboardInterrupt, also when this process was started with it
-    ignored (a job started with ``&`` by a script inherits SIGINT ignored; a person or a
-    script that sends it means "stop"). Only the main thread may set a handler."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _reader_gone() -> int:
@@ -159,7 +150,7 @@ def _fail(err: FieldcaseError) -> int:
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command (no command: the window). Its one clock is made here (a test passes its
     own) and handed down as ``args.clock``: nothing below reads the system's time directly."""
-    _interrupt_stops()
+    interrupt_stops()
     args: argparse.Namespace | None = None
     try:
         parser = build_parser()

@@ -64,6 +64,7 @@ from server.cli.common import (
 )
 from sync.clock import Clock, SystemClock
 from sync.errors import FieldcaseError
+from sync.terminal import interrupt_stops
 from sync.version import VERSION
 
 ADMIN_MODULES: tuple[str, ...] = (
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    interrupt_stops()  # Ctrl-C is "Stopped." (exit 130), however this was started
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ import pty
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -265,9 +266,37 @@ def _read_until(fd: int, wanted: bytes, deadline: float) -> bytes:
     return seen
 
 
-def test_ctrl_c_at_the_password_prompt_is_stopped_exit_130(tmp_path: Path) -> None:
+def _exit_status(pid: int, deadline: float, shown: bytes) -> int:
+    """The child's wait status once it has ended; if it has not by ``deadline``, what it was
+    doing (its state, its signals: blocked, ignored, caught, pending) and what the terminal
+    showed, and the child killed."""
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as proc:
+            state = [
+                line
+                for line in proc.read().splitlines()
+                if line.startswith(("State", "Sig", "Shd"))
+            ]
+    except OSError:
+        state = []
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"still running after Ctrl-C: {state}; the terminal showed {shown!r}")
+
+
+@pytest.mark.parametrize("ignored_at_start", [False, True], ids=["terminal", "ignored and blocked"])
+def test_ctrl_c_at_the_password_prompt_is_stopped_exit_130(
+    tmp_path: Path, ignored_at_start: bool
+) -> None:
     """An admin typing a new password presses Ctrl-C at a real terminal (a pseudo-terminal
-    whose line discipline turns ^C into SIGINT): one line, exit 130, nothing made."""
+    whose line discipline turns ^C into SIGINT): one line, exit 130, nothing made; also when
+    the command was started with SIGINT ignored and blocked (as a script's background job, or
+    a program that blocks it, would start it)."""
     db = sqlite_url(tmp_path)
     assert admin(db, "add-team", "Housing").returncode == 0
     env = server_cli_env()
@@ -276,16 +305,20 @@ def test_ctrl_c_at_the_password_prompt_is_stopped_exit_130(tmp_path: Path) -> No
     if pid == 0:  # the child: its controlling terminal is the pseudo-terminal
         try:
             os.chdir(ROOT)
+            if ignored_at_start:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             os.execve(sys.executable, [*argv, "--db", db], env)  # noqa: S606 - no shell
         finally:
             os._exit(127)  # never back into pytest
     try:
-        deadline = time.monotonic() + 120
-        shown = _read_until(fd, b"New password:", deadline)
+        shown = _read_until(fd, b"New password:", time.monotonic() + 120)
         assert b"New password:" in shown, shown
         os.write(fd, b"\x03")  # Ctrl-C
-        shown += _read_until(fd, b"\x00never", deadline)
-        _, status = os.waitpid(pid, 0)
+        deadline = time.monotonic() + 60
+        shown += _read_until(fd, b"Stopped.", deadline)
+        status = _exit_status(pid, deadline, shown)
+        shown += _read_until(fd, b"\x00never", time.monotonic() + 1)
     finally:
         os.close(fd)
     text = shown.decode(errors="replace")
