@@ -91,6 +91,20 @@ def browser() -> Iterator[SystemBrowser]:
             at.browser.thread.join(timeout=10)
 
 
+def _unlocked_until_sign_in_asked(qtbot: Any, window: Any, password: str) -> Any:
+    """Unlock, sync, and wait for the sync line to offer "Sign in again"; the line."""
+    qtbot.keyClicks(window.unlock_screen.password, password)
+    with qtbot.waitSignal(window.opened, timeout=60_000):
+        window.unlock_screen.go.click()
+    assert window.sync is not None
+    if not window.sync.running:
+        window.sync.sync_now()
+    line = window.sync_line
+    assert line is not None
+    qtbot.waitUntil(lambda: line.sign_in_button.isVisible(), timeout=60_000)
+    return line
+
+
 def _fill_laptop_password(screen: Any, password: str = LAPTOP_PASSWORD) -> None:
     screen.new_password.setText(password)
     screen.confirm.setText(password)
@@ -289,15 +303,7 @@ def test_a_sign_in_run_out_is_put_right_from_the_sync_line(
     idp.revoke_refresh_tokens()
     folder = profile.profile_dir
     window = make_window(folder, gate=CoreGate(folder, client_options=QUICK))
-    qtbot.keyClicks(window.unlock_screen.password, "pia's laptop password")
-    with qtbot.waitSignal(window.opened, timeout=60_000):
-        window.unlock_screen.go.click()
-    assert window.sync is not None
-    if not window.sync.running:
-        window.sync.sync_now()
-    line = window.sync_line
-    assert line is not None
-    qtbot.waitUntil(lambda: line.sign_in_button.isVisible(), timeout=60_000)
+    line = _unlocked_until_sign_in_asked(qtbot, window, "pia's laptop password")
     assert "has run out" in line.text.text() and line.text.text().startswith("Up to date")
     main = window.main
     assert main is not None and "fieldcase sign-in" in main.messages.text.text()
@@ -320,15 +326,7 @@ def test_a_sign_in_run_out_is_put_right_from_the_sync_line(
     finally:
         QDesktopServices.setUrlHandler("http", browser, "open")
     assert window.is_locked and window.bottom.dialog is None
-    qtbot.keyClicks(window.unlock_screen.password, "pia's laptop password")
-    with qtbot.waitSignal(window.opened, timeout=60_000):
-        window.unlock_screen.go.click()
-    assert window.sync is not None
-    if not window.sync.running:
-        window.sync.sync_now()
-    line = window.sync_line
-    assert line is not None
-    qtbot.waitUntil(lambda: line.sign_in_button.isVisible(), timeout=60_000)
+    line = _unlocked_until_sign_in_asked(qtbot, window, "pia's laptop password")
     with qtbot.waitSignal(window.sync.finished, timeout=60_000):
         line.sign_in_button.click()
         dialog = window.bottom.dialog
