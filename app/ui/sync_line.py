@@ -70,7 +70,7 @@ class SyncState:
             parts.append("Sync did not finish" + (f": {waiting}" if self.pending else ""))
         elif self.pending:
             parts.append(waiting)
-        elif self.last_ok_at is not None:
+        elif self.last_ok_at is not None:  # as last_synced_adds reads it
             parts.append(f"Up to date at {words.clock_time(self.last_ok_at)}")
         elif not parts:
             parts.append("Not synced yet")
@@ -93,6 +93,16 @@ class SyncState:
         if self.last_ok_at is None:
             return "Never synced"
         return f"Last synced {words.when(self.last_ok_at)}"
+
+    def last_synced_adds(self, now: datetime) -> bool:
+        """Whether "Last synced ..." says more than the words: not beside "Up to date at
+        10:40" of the same day (at 200% text the line then keeps to one or two lines)."""
+        up_to_date = not (self.running or self.offline or self.problem or self.pending)
+        if not up_to_date or self.last_ok_at is None:
+            return True
+        local = self.last_ok_at.astimezone() if self.last_ok_at.tzinfo else self.last_ok_at
+        today = now.astimezone() if now.tzinfo else now
+        return local.date() != today.date()
 
 
 SyncOp = Callable[[threading.Event, Callable[[Any], None]], Any]
@@ -329,6 +339,7 @@ class SyncLine(QFrame):
         self.text.setProperty("state", state.level())
         restyle(self.text)
         self.last.setText(state.last_synced())
+        self.last.setVisible(state.last_synced_adds(self.controller.clock.now()))
         self.bar.setVisible(state.running)
         self.cancel_button.setVisible(state.running)
         self.sign_in_button.setVisible(state.sign_in_needed and not state.running)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.ui.sync_line import SyncState
 
@@ -55,3 +55,19 @@ def test_a_finished_sync_with_a_notice_says_both() -> None:
     assert state.level() == "error"
     # offline, the notice waits: the connection is the news
     assert SyncState(offline=True, notice=notice).words() == "Offline"
+
+
+def test_last_synced_is_shown_only_when_it_says_more() -> None:
+    at = datetime(2026, 11, 12, 10, 42, tzinfo=UTC)
+    later_that_day = at.astimezone().replace(hour=23, minute=0)
+    up_to_date = SyncState(last_ok_at=at, ever_synced=True)
+    assert not up_to_date.last_synced_adds(later_that_day)  # "Up to date at 10:42" says it
+    assert up_to_date.last_synced_adds(later_that_day + timedelta(days=1))  # which day?
+    for state in (
+        SyncState(last_ok_at=at, pending=2),
+        SyncState(last_ok_at=at, offline=True),
+        SyncState(last_ok_at=at, problem="Sync did not finish"),
+        SyncState(last_ok_at=at, running=True),
+        SyncState(),
+    ):
+        assert state.last_synced_adds(later_that_day), state
