@@ -23,7 +23,9 @@ def interrupt_stops() -> None:
     """Ctrl-C (SIGINT) raises KeyboardInterrupt, also when this process was started with it
     ignored or blocked (a job started with ``&`` by a script inherits SIGINT ignored; a
     program that starts ours may leave it blocked): a person or a script that sends it means
-    "stop". Only the main thread may set a handler, so elsewhere this does nothing."""
+    "stop". Only the main thread may set a handler, so elsewhere this does nothing. A Ctrl-C
+    that came while it was blocked arrives here: call it where KeyboardInterrupt is caught."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if hasattr(signal, "pthread_sigmask"):  # not on Windows, where nothing blocks it
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -150,9 +150,9 @@ def _fail(err: FieldcaseError) -> int:
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command (no command: the window). Its one clock is made here (a test passes its
     own) and handed down as ``args.clock``: nothing below reads the system's time directly."""
-    interrupt_stops()
     args: argparse.Namespace | None = None
     try:
+        interrupt_stops()  # a Ctrl-C held back until now is "Stopped." too
         parser = build_parser()
         args = parser.parse_args(argv)
         args.clock = clock or SystemClock()

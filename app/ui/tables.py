@@ -71,7 +71,7 @@ def table(
 
 class _Follower(QObject):
     """Something that keeps a table in step with its text size, theme or width: ``apply``
-    now, then again (:meth:`later`) when one of those changes.
+    again (:meth:`later`) when one of those changes.
 
     Again means once the change has reached every widget (a zero timer): a text-size or
     theme change sends each table several events, and Qt is still handing the new style

@@ -96,10 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    interrupt_stops()  # Ctrl-C is "Stopped." (exit 130), however this was started
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        interrupt_stops()  # Ctrl-C is "Stopped." (exit 130), however this was started
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # before the command began (a Ctrl-C held back till now)
+        return _say("Stopped.", EXIT_STOPPED)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -96,25 +96,27 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
         f"{args.host}:{args.port} ({engine.dialect.name}, {words.plural(args.workers, 'worker')})",
         flush=True,
     )
-    uvicorn.run(
-        "server.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers if args.workers > 1 else None,
-        ssl_certfile=args.tls_cert,
-        ssl_keyfile=args.tls_key,
-        log_level=args.log_level,
-        log_config=dict(
-            observability.log_config(args.log_level, json_lines=args.log_format == "json")
-        ),
-        access_log=False,  # the service's own access log (no addresses, no query strings)
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FIELDCASE_TRUSTED_PROXIES", "127.0.0.1"),
-        # a busy worker answers the supervisor's ping late; never kill it mid-request for that
-        timeout_worker_healthcheck=120,
-    )
-    shutil.rmtree(metrics_folder, ignore_errors=True)
+    try:
+        uvicorn.run(
+            "server.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers if args.workers > 1 else None,
+            ssl_certfile=args.tls_cert,
+            ssl_keyfile=args.tls_key,
+            log_level=args.log_level,
+            log_config=dict(
+                observability.log_config(args.log_level, json_lines=args.log_format == "json")
+            ),
+            access_log=False,  # the service's own access log (no addresses, no query strings)
+            proxy_headers=True,
+            forwarded_allow_ips=os.environ.get("FIELDCASE_TRUSTED_PROXIES", "127.0.0.1"),
+            # a busy worker answers the supervisor's ping late; never kill it mid-request for that
+            timeout_worker_healthcheck=120,
+        )
+    finally:  # also after Ctrl-C, which uvicorn raises again once it has stopped
+        shutil.rmtree(metrics_folder, ignore_errors=True)
     return 0
 
 

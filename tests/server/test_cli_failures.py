@@ -5,6 +5,7 @@ service's log, which holds the traceback without values. Real processes, a real 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import re
@@ -311,6 +312,7 @@ def test_ctrl_c_at_the_password_prompt_is_stopped_exit_130(
             os.execve(sys.executable, [*argv, "--db", db], env)  # noqa: S606 - no shell
         finally:
             os._exit(127)  # never back into pytest
+    status: int | None = None
     try:
         shown = _read_until(fd, b"New password:", time.monotonic() + 120)
         assert b"New password:" in shown, shown
@@ -321,6 +323,10 @@ def test_ctrl_c_at_the_password_prompt_is_stopped_exit_130(
         shown += _read_until(fd, b"\x00never", time.monotonic() + 1)
     finally:
         os.close(fd)
+        if status is None:  # the prompt never came: no child left behind
+            with contextlib.suppress(ChildProcessError, ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
     text = shown.decode(errors="replace")
     assert os.waitstatus_to_exitcode(status) == 130, text
     assert text.strip().splitlines()[-1].strip() == "Stopped.", text

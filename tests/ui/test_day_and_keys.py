@@ -116,6 +116,8 @@ def test_the_case_list_says_warnings_and_overdue_reviews_in_words(
     main.go(PAGE_CASES)
     model = main.cases.model
     qtbot.waitUntil(lambda: ref in _column(model, CaseListModel.COL_REF), timeout=10_000)
+    # a narrow list (200% text) folds its columns, once the new text size has gone round
+    qtbot.waitUntil(lambda: model.compact == (size == 200), timeout=10_000)
     row = _column(model, CaseListModel.COL_REF).index(ref)
     warning = model.data(model.index(row, CaseListModel.COL_WARN))
     assert "Lone-worker risk: visit in pairs" in warning
