@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
             def shot(name: str) -> None:
                 settle()
-                QApplication.processEvents()
+                for _ in range(5):  # tables refit a turn after a text-size change, then lay out
+                    QApplication.processEvents()
                 window.grab().save(str(out / f"{name}.png"))
                 print(f"saved {out / name}.png")
 
