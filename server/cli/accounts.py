@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from server import audit, crud, roles, sign_on
+from server import audit, crud, roles
 from server.audit_key import AuditKeyError
 from server.cli.common import CliError, Commands, ask_password, engine_of, settings_of
 from server.core.config import Settings
@@ -198,6 +198,8 @@ def revoke_report(
 
 
 def cmd_link_sso(args: argparse.Namespace, clock: Clock) -> int:
+    from server import sign_on  # with the provider's client: not for every command's start
+
     engine = writer_engine(args)
     try:
         with unit_of_work(engine) as session:
@@ -212,6 +214,8 @@ def cmd_link_sso(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_sync_directory(args: argparse.Namespace, clock: Clock) -> int:
+    from server import sign_on
+
     settings = settings_of(args)
     engine = writer_engine(args, settings)
     with unit_of_work(engine) as session:
