@@ -70,7 +70,7 @@ class SyncState:
             parts.append("Sync did not finish" + (f": {waiting}" if self.pending else ""))
         elif self.pending:
             parts.append(waiting)
-        elif self.last_ok_at is not None:  # as last_synced_adds reads it
+        elif self.last_ok_at is not None:
             parts.append(f"Up to date at {words.clock_time(self.last_ok_at)}")
         elif not parts:
             parts.append("Not synced yet")
@@ -94,15 +94,15 @@ class SyncState:
             return "Never synced"
         return f"Last synced {words.when(self.last_ok_at)}"
 
+    def _up_to_date(self) -> bool:
+        return not (self.running or self.offline or self.problem or self.pending)
+
     def last_synced_adds(self, now: datetime) -> bool:
         """Whether "Last synced ..." says more than the words: not beside "Up to date at
         10:40" of the same day (at 200% text the line then keeps to one or two lines)."""
-        up_to_date = not (self.running or self.offline or self.problem or self.pending)
-        if not up_to_date or self.last_ok_at is None:
+        if self.last_ok_at is None or not self._up_to_date():
             return True
-        local = self.last_ok_at.astimezone() if self.last_ok_at.tzinfo else self.last_ok_at
-        today = now.astimezone() if now.tzinfo else now
-        return local.date() != today.date()
+        return words.day(self.last_ok_at) != words.day(now)  # local days, as words says them
 
 
 SyncOp = Callable[[threading.Event, Callable[[Any], None]], Any]
